@@ -1,0 +1,233 @@
+//! Number builtins (LANGUAGE.md section 15, "Numbers" and "Time").
+//!
+//! Terms: *num* is an int or a float. The math functions accept nums and always return
+//! floats (`abs(-3)` is the float 3); the bit operations take and return ints.
+//!
+//! Invariants: domain errors (`sqrt` of a negative, `log` of a non-positive) and shift
+//! counts outside `0..=63` are runtime errors; everything else follows IEEE-754 (NaN and
+//! infinities pass through).
+
+use super::convert::{expect_int, expect_number};
+use super::Ctx;
+use crate::runtime::format;
+use crate::runtime::value::Value;
+
+fn unary(name: &str, args: &[Value], f: fn(f64) -> f64) -> Result<Value, String> {
+    Ok(Value::Float(f(expect_number(name, &args[0])?)))
+}
+
+fn binary(name: &str, args: &[Value], f: fn(f64, f64) -> f64) -> Result<Value, String> {
+    Ok(Value::Float(f(expect_number(name, &args[0])?, expect_number(name, &args[1])?)))
+}
+
+/// The argument as written in a domain-error message (`-1`, `-2.5`).
+fn shown(v: &Value) -> String {
+    match v {
+        Value::Int(i) => i.to_string(),
+        Value::Float(f) => {
+            let mut text = String::new();
+            format::write_float(*f, &mut text);
+            text
+        }
+        _ => v.type_name().to_string(),
+    }
+}
+
+pub(super) fn abs(_: &mut Ctx, args: &[Value]) -> Result<Value, String> {
+    unary("abs", args, f64::abs)
+}
+
+pub(super) fn sqrt(_: &mut Ctx, args: &[Value]) -> Result<Value, String> {
+    let x = expect_number("sqrt", &args[0])?;
+    if x < 0.0 {
+        return Err(format!("sqrt() of a negative number: {}", shown(&args[0])));
+    }
+    Ok(Value::Float(x.sqrt()))
+}
+
+pub(super) fn floor(_: &mut Ctx, args: &[Value]) -> Result<Value, String> {
+    unary("floor", args, f64::floor)
+}
+
+pub(super) fn ceil(_: &mut Ctx, args: &[Value]) -> Result<Value, String> {
+    unary("ceil", args, f64::ceil)
+}
+
+/// Halves round away from zero (`f64::round`): `round(2.5) == 3`, `round(-2.5) == -3`.
+pub(super) fn round(_: &mut Ctx, args: &[Value]) -> Result<Value, String> {
+    unary("round", args, f64::round)
+}
+
+pub(super) fn sin(_: &mut Ctx, args: &[Value]) -> Result<Value, String> {
+    unary("sin", args, f64::sin)
+}
+
+pub(super) fn cos(_: &mut Ctx, args: &[Value]) -> Result<Value, String> {
+    unary("cos", args, f64::cos)
+}
+
+pub(super) fn tan(_: &mut Ctx, args: &[Value]) -> Result<Value, String> {
+    unary("tan", args, f64::tan)
+}
+
+pub(super) fn exp(_: &mut Ctx, args: &[Value]) -> Result<Value, String> {
+    unary("exp", args, f64::exp)
+}
+
+/// Natural logarithm.
+pub(super) fn log(_: &mut Ctx, args: &[Value]) -> Result<Value, String> {
+    let x = expect_number("log", &args[0])?;
+    if x <= 0.0 {
+        return Err(format!("log() of a non-positive number: {}", shown(&args[0])));
+    }
+    Ok(Value::Float(x.ln()))
+}
+
+pub(super) fn pow(_: &mut Ctx, args: &[Value]) -> Result<Value, String> {
+    binary("pow", args, f64::powf)
+}
+
+pub(super) fn min(_: &mut Ctx, args: &[Value]) -> Result<Value, String> {
+    binary("min", args, f64::min)
+}
+
+pub(super) fn max(_: &mut Ctx, args: &[Value]) -> Result<Value, String> {
+    binary("max", args, f64::max)
+}
+
+fn int_args(name: &str, args: &[Value]) -> Result<(i64, i64), String> {
+    Ok((expect_int(name, "int arguments", &args[0])?, expect_int(name, "int arguments", &args[1])?))
+}
+
+pub(super) fn bit_and(_: &mut Ctx, args: &[Value]) -> Result<Value, String> {
+    let (a, b) = int_args("bit_and", args)?;
+    Ok(Value::Int(a & b))
+}
+
+pub(super) fn bit_or(_: &mut Ctx, args: &[Value]) -> Result<Value, String> {
+    let (a, b) = int_args("bit_or", args)?;
+    Ok(Value::Int(a | b))
+}
+
+pub(super) fn bit_xor(_: &mut Ctx, args: &[Value]) -> Result<Value, String> {
+    let (a, b) = int_args("bit_xor", args)?;
+    Ok(Value::Int(a ^ b))
+}
+
+pub(super) fn bit_not(_: &mut Ctx, args: &[Value]) -> Result<Value, String> {
+    Ok(Value::Int(!expect_int("bit_not", "an int", &args[0])?))
+}
+
+fn shift_args(name: &str, args: &[Value]) -> Result<(i64, u32), String> {
+    let (value, count) = int_args(name, args)?;
+    match u32::try_from(count) {
+        Ok(count) if count <= 63 => Ok((value, count)),
+        _ => Err(format!("{}() shift count must be between 0 and 63, got {}", name, count)),
+    }
+}
+
+/// Bits shifted out at the top are dropped (a bit operation, not arithmetic, so no
+/// overflow error).
+pub(super) fn bit_shl(_: &mut Ctx, args: &[Value]) -> Result<Value, String> {
+    let (value, count) = shift_args("bit_shl", args)?;
+    Ok(Value::Int(value << count))
+}
+
+/// Arithmetic shift: the sign bit is copied in (`bit_shr(-8, 1) == -4`).
+pub(super) fn bit_shr(_: &mut Ctx, args: &[Value]) -> Result<Value, String> {
+    let (value, count) = shift_args("bit_shr", args)?;
+    Ok(Value::Int(value >> count))
+}
+
+/// The three clocks measure from the program's start on the monotonic clock, so
+/// differences are exact and never go backwards.
+pub(super) fn performance_now(ctx: &mut Ctx, _: &[Value]) -> Result<Value, String> {
+    Ok(Value::Float(ctx.start_time.elapsed().as_secs_f64() * 1e3))
+}
+
+pub(super) fn time_us(ctx: &mut Ctx, _: &[Value]) -> Result<Value, String> {
+    Ok(Value::Float(ctx.start_time.elapsed().as_nanos() as f64 / 1e3))
+}
+
+pub(super) fn time_ns(ctx: &mut Ctx, _: &[Value]) -> Result<Value, String> {
+    Ok(Value::Float(ctx.start_time.elapsed().as_nanos() as f64))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::convert::testing::Harness;
+    use crate::runtime::value::Value;
+
+    fn float(h: &mut Harness, name: &str, args: &[Value]) -> f64 {
+        match h.call(name, args) {
+            Ok(Value::Float(f)) => f,
+            Ok(other) => panic!("{}() returned a {}", name, other.type_name()),
+            Err(e) => panic!("{}() failed: {}", name, e),
+        }
+    }
+
+    #[test]
+    fn results_are_floats() {
+        let mut h = Harness::new();
+        assert_eq!(float(&mut h, "abs", &[Value::Int(-3)]), 3.0);
+        assert_eq!(float(&mut h, "floor", &[Value::Float(-2.5)]), -3.0);
+        assert_eq!(float(&mut h, "ceil", &[Value::Int(2)]), 2.0);
+        assert_eq!(float(&mut h, "pow", &[Value::Int(2), Value::Int(10)]), 1024.0);
+        assert_eq!(float(&mut h, "min", &[Value::Int(2), Value::Float(1.5)]), 1.5);
+        assert_eq!(float(&mut h, "max", &[Value::Int(2), Value::Int(7)]), 7.0);
+        assert_eq!(float(&mut h, "sqrt", &[Value::Int(16)]), 4.0);
+        assert_eq!(float(&mut h, "exp", &[Value::Int(0)]), 1.0);
+        assert_eq!(float(&mut h, "log", &[Value::Int(1)]), 0.0);
+        assert_eq!(float(&mut h, "sin", &[Value::Int(0)]), 0.0);
+        assert_eq!(float(&mut h, "cos", &[Value::Int(0)]), 1.0);
+        assert_eq!(float(&mut h, "tan", &[Value::Int(0)]), 0.0);
+    }
+
+    #[test]
+    fn round_halves_away_from_zero() {
+        let mut h = Harness::new();
+        assert_eq!(float(&mut h, "round", &[Value::Float(2.5)]), 3.0);
+        assert_eq!(float(&mut h, "round", &[Value::Float(-2.5)]), -3.0);
+        assert_eq!(float(&mut h, "round", &[Value::Float(2.4)]), 2.0);
+    }
+
+    #[test]
+    fn domain_and_type_errors() {
+        let mut h = Harness::new();
+        assert_eq!(h.fail("sqrt", &[Value::Int(-1)]), "sqrt() of a negative number: -1");
+        assert_eq!(h.fail("log", &[Value::Float(0.0)]), "log() of a non-positive number: 0");
+        assert_eq!(h.fail("log", &[Value::Float(-2.5)]), "log() of a non-positive number: -2.5");
+        let s = h.str("x");
+        assert_eq!(h.fail("abs", &[s]), "abs() requires a number, got string");
+        assert_eq!(h.fail("pow", &[Value::Int(1), Value::Null]), "pow() requires a number, got null");
+    }
+
+    #[test]
+    fn bit_operations() {
+        let mut h = Harness::new();
+        assert!(matches!(h.call("bit_and", &[Value::Int(12), Value::Int(10)]), Ok(Value::Int(8))));
+        assert!(matches!(h.call("bit_or", &[Value::Int(12), Value::Int(10)]), Ok(Value::Int(14))));
+        assert!(matches!(h.call("bit_xor", &[Value::Int(12), Value::Int(10)]), Ok(Value::Int(6))));
+        assert!(matches!(h.call("bit_not", &[Value::Int(0)]), Ok(Value::Int(-1))));
+        assert!(matches!(h.call("bit_shl", &[Value::Int(1), Value::Int(63)]), Ok(Value::Int(i64::MIN))));
+        assert!(matches!(h.call("bit_shr", &[Value::Int(-8), Value::Int(1)]), Ok(Value::Int(-4))));
+        assert_eq!(
+            h.fail("bit_shl", &[Value::Int(1), Value::Int(64)]),
+            "bit_shl() shift count must be between 0 and 63, got 64"
+        );
+        assert_eq!(
+            h.fail("bit_shr", &[Value::Int(1), Value::Int(-1)]),
+            "bit_shr() shift count must be between 0 and 63, got -1"
+        );
+        assert_eq!(h.fail("bit_and", &[Value::Float(1.0), Value::Int(1)]), "bit_and() requires int arguments, got float");
+        assert_eq!(h.fail("bit_not", &[Value::Float(1.0)]), "bit_not() requires an int, got float");
+    }
+
+    #[test]
+    fn clocks_are_non_negative_floats() {
+        let mut h = Harness::new();
+        for name in ["performance_now", "time_us", "time_ns"] {
+            assert!(float(&mut h, name, &[]) >= 0.0);
+        }
+    }
+}

@@ -1,0 +1,542 @@
+//! Expression compilation.
+//!
+//! Two entry points: [`Compiler::expr_any`] yields some slot holding the value (a local
+//! variable's own slot when the expression is just its name, so reading `a[i]` does not
+//! copy `a`), and [`Compiler::expr_to`] computes the value into a slot the caller owns.
+//! Values that will be stored somewhere always go through `expr_to`, which copies a local
+//! with `Move`; the liveness pass later decides whether that copy was the local's last use.
+
+use super::bytecode::{Instr, Reg, StructLiteral, TagCtor, TagPattern};
+use super::function::FuncKind;
+use super::{CResult, CompileError, Compiler, Name};
+use crate::parse::ast::{ArrayItem, BinOp, DictItem, Expr, ExprKind, InterpPart, PostfixOp, Span, UnOp};
+use crate::runtime::symbol::{Symbol, SYM_ERR, SYM_NONE, SYM_OK, SYM_OPTION, SYM_RESULT, SYM_SOME};
+
+/// Array literals longer than this are built by appending, to bound slot use.
+const MAX_INLINE_ELEMENTS: usize = 32;
+
+impl<'h> Compiler<'h> {
+    pub(super) fn expr_any(&mut self, e: &Expr) -> CResult<Reg> {
+        match self.local_slot(e) {
+            Some(slot) => Ok(slot),
+            None => self.expr_temp(e),
+        }
+    }
+
+    /// The slot of a local variable, when `e` is just its name.
+    fn local_slot(&mut self, e: &Expr) -> Option<Reg> {
+        let name = match &e.kind {
+            ExprKind::Name(name) => name.as_str(),
+            ExprKind::SelfRef => "self",
+            _ => return None,
+        };
+        match self.resolve(name) {
+            Name::Slot(slot, _) => Some(slot),
+            _ => None,
+        }
+    }
+
+    pub(super) fn expr_temp(&mut self, e: &Expr) -> CResult<Reg> {
+        let slot = self.func().alloc_slot(e.span)?;
+        self.expr_to(e, slot)?;
+        Ok(slot)
+    }
+
+    /// Compiles `e` into `dst`. Temporaries above `dst` are freed afterwards.
+    pub(super) fn expr_to(&mut self, e: &Expr, dst: Reg) -> CResult<()> {
+        let mark = self.func().next_slot.max(dst + 1);
+        self.func().free_slots_to(mark);
+        let span = e.span;
+        match &e.kind {
+            ExprKind::Int(i) => self.load_int(*i, dst, span),
+            ExprKind::Float(f) => {
+                let index = self.func().float_constant(*f);
+                self.func().emit(Instr::LoadConst { dst, index }, span);
+            }
+            ExprKind::Str(s) => {
+                let index = self.string_value(s);
+                self.func().emit(Instr::LoadConst { dst, index }, span);
+            }
+            ExprKind::Interp(parts) => self.interpolation(parts, dst, span)?,
+            ExprKind::Bool(value) => {
+                self.func().emit(Instr::LoadBool { dst, value: *value }, span);
+            }
+            ExprKind::Null => {
+                self.func().emit(Instr::LoadNull { dst }, span);
+            }
+            ExprKind::Name(name) => self.load_name(name, dst, span),
+            ExprKind::SelfRef => self.load_name("self", dst, span),
+            ExprKind::Array(items) => self.array_literal(items, dst, span)?,
+            ExprKind::Dict(items) => self.dict_literal(items, dst, span)?,
+            ExprKind::Func(decl) => {
+                let proto = self.compile_function(decl, FuncKind::Function, None)?;
+                self.func().emit(Instr::Closure { dst, proto: proto.0 }, span);
+            }
+            ExprKind::Ok(v) => self.tagged(SYM_RESULT, SYM_OK, std::slice::from_ref(v), dst, span)?,
+            ExprKind::Err(v) => self.tagged(SYM_RESULT, SYM_ERR, std::slice::from_ref(v), dst, span)?,
+            ExprKind::Some(v) => self.tagged(SYM_OPTION, SYM_SOME, std::slice::from_ref(v), dst, span)?,
+            ExprKind::None => self.tagged(SYM_OPTION, SYM_NONE, &[], dst, span)?,
+            ExprKind::EnumVariant { enum_name, variant, args } => {
+                self.enum_variant(enum_name, variant, args.as_deref().unwrap_or(&[]), dst, span)?
+            }
+            ExprKind::Throw(value) => {
+                let src = self.expr_temp(value)?;
+                self.func().emit(Instr::Throw { src }, span);
+            }
+            ExprKind::StructLit { name, fields } => self.struct_literal(name, fields, dst, span)?,
+            ExprKind::Unary { ops, operand } => self.unary(ops, operand, dst)?,
+            ExprKind::Binary { first, rest } => self.binary(first, rest, dst)?,
+            ExprKind::Postfix { base, ops } => self.postfix(base, ops, dst)?,
+        }
+        self.func().free_slots_to(mark);
+        Ok(())
+    }
+
+    fn load_int(&mut self, i: i64, dst: Reg, span: Span) {
+        match i32::try_from(i) {
+            Ok(value) => self.func().emit(Instr::LoadInt { dst, value }, span),
+            Err(_) => {
+                let index = self.func().int_constant(i);
+                self.func().emit(Instr::LoadConst { dst, index }, span)
+            }
+        };
+    }
+
+    pub(super) fn load_name(&mut self, name: &str, dst: Reg, span: Span) {
+        match self.resolve(name) {
+            Name::Slot(src, _) => {
+                if src != dst {
+                    self.func().emit(Instr::Move { dst, src }, span);
+                }
+            }
+            Name::Global(global, _) => {
+                let instr = if self.take_global == Some(global) {
+                    self.take_global = None;
+                    Instr::TakeGlobal { dst, global }
+                } else {
+                    Instr::GetGlobal { dst, global }
+                };
+                self.func().emit(instr, span);
+            }
+            Name::Capture(index, _) => {
+                self.func().emit(Instr::GetCapture { dst, index }, span);
+            }
+            Name::Field(symbol) => match u16::try_from(symbol.0) {
+                Ok(name) => {
+                    self.func().emit(Instr::GetField { dst, obj: 0, name }, span);
+                }
+                Err(_) => self.emit_raise("Too many distinct names in the program".into(), span),
+            },
+            Name::SelfFunc => {
+                self.func().emit(Instr::LoadSelfFunc { dst }, span);
+            }
+            Name::Builtin(id) => {
+                let index = self.func().builtin_constant(id);
+                self.func().emit(Instr::LoadConst { dst, index }, span);
+            }
+            Name::Constant(f) => {
+                let index = self.func().float_constant(f);
+                self.func().emit(Instr::LoadConst { dst, index }, span);
+            }
+            Name::Undefined => self.emit_raise(format!("Undefined variable: {}", name), span),
+        }
+    }
+
+    fn interpolation(&mut self, parts: &[InterpPart], dst: Reg, span: Span) -> CResult<()> {
+        let start = self.func().next_slot;
+        for part in parts {
+            let slot = self.func().alloc_slot(span)?;
+            match part {
+                InterpPart::Lit(text) => {
+                    let index = self.string_value(text);
+                    self.func().emit(Instr::LoadConst { dst: slot, index }, span);
+                }
+                InterpPart::Expr(e) => {
+                    let src = self.expr_any(e)?;
+                    self.func().free_slots_to(slot + 1);
+                    self.func().emit(Instr::ToStr { dst: slot, src }, e.span);
+                }
+            }
+        }
+        let count = u16::try_from(parts.len()).map_err(|_| CompileError::new(span, "String has too many parts"))?;
+        self.func().emit(Instr::Concat { dst, start, count }, span);
+        Ok(())
+    }
+
+    /// Compiles `items` into consecutive fresh slots; returns the first.
+    fn consecutive(&mut self, items: &[&Expr], span: Span) -> CResult<Reg> {
+        let start = self.func().next_slot;
+        for item in items {
+            let slot = self.func().alloc_slot(span)?;
+            self.expr_to(item, slot)?;
+        }
+        Ok(start)
+    }
+
+    fn array_literal(&mut self, items: &[ArrayItem], dst: Reg, span: Span) -> CResult<()> {
+        let plain: Option<Vec<&Expr>> = items
+            .iter()
+            .map(|i| match i {
+                ArrayItem::Item(e) => Some(e),
+                ArrayItem::Spread(_) => None,
+            })
+            .collect();
+        if let Some(plain) = plain.filter(|p| p.len() <= MAX_INLINE_ELEMENTS) {
+            let start = self.consecutive(&plain, span)?;
+            self.func().emit(Instr::NewArray { dst, start, count: plain.len() as u16 }, span);
+            return Ok(());
+        }
+        // Elements are computed before the array exists in `dst`, so an element that
+        // reads the variable being assigned still sees its old value.
+        let array = self.func().alloc_slot(span)?;
+        self.func().emit(Instr::NewArray { dst: array, start: array, count: 0 }, span);
+        for item in items {
+            let mark = self.func().next_slot;
+            match item {
+                ArrayItem::Item(e) => {
+                    let src = self.expr_temp(e)?;
+                    self.func().emit(Instr::ArrayAppend { array, src }, e.span);
+                }
+                ArrayItem::Spread(e) => {
+                    let src = self.expr_any(e)?;
+                    self.func().emit(Instr::ArraySpread { array, src }, e.span);
+                }
+            }
+            self.func().free_slots_to(mark);
+        }
+        self.func().emit(Instr::MoveOwned { dst, src: array }, span);
+        Ok(())
+    }
+
+    fn dict_literal(&mut self, items: &[DictItem], dst: Reg, span: Span) -> CResult<()> {
+        let dict = self.func().alloc_slot(span)?;
+        self.func().emit(Instr::NewDict { dst: dict }, span);
+        for item in items {
+            let mark = self.func().next_slot;
+            match item {
+                DictItem::Pair(k, v) => {
+                    let key = self.expr_any(k)?;
+                    let value = self.expr_temp(v)?;
+                    self.func().emit(Instr::DictInsert { dict, key, value }, k.span);
+                }
+                DictItem::Spread(e) => {
+                    let src = self.expr_any(e)?;
+                    self.func().emit(Instr::DictSpread { dict, src }, e.span);
+                }
+            }
+            self.func().free_slots_to(mark);
+        }
+        self.func().emit(Instr::MoveOwned { dst, src: dict }, span);
+        Ok(())
+    }
+
+    fn tagged(&mut self, enum_name: Symbol, tag: Symbol, payload: &[Expr], dst: Reg, span: Span) -> CResult<()> {
+        let arity = u16::try_from(payload.len()).map_err(|_| CompileError::new(span, "Too many payload values"))?;
+        let refs: Vec<&Expr> = payload.iter().collect();
+        let start = self.consecutive(&refs, span)?;
+        let f = self.func();
+        f.proto.tag_ctors.push(TagCtor { enum_name, tag, arity });
+        let ctor = u16::try_from(f.proto.tag_ctors.len() - 1)
+            .map_err(|_| CompileError::new(span, "Too many enum constructors in one function"))?;
+        f.emit(Instr::NewTagged { dst, ctor, start }, span);
+        Ok(())
+    }
+
+    fn enum_variant(&mut self, enum_name: &str, variant: &str, args: &[Expr], dst: Reg, span: Span) -> CResult<()> {
+        let builtin = match (enum_name, variant) {
+            ("Result", "Ok") => Some((SYM_RESULT, SYM_OK)),
+            ("Result", "Err") => Some((SYM_RESULT, SYM_ERR)),
+            ("Option", "Some") => Some((SYM_OPTION, SYM_SOME)),
+            ("Option", "None") => Some((SYM_OPTION, SYM_NONE)),
+            _ => None,
+        };
+        if let Some((e, t)) = builtin {
+            return self.tagged(e, t, args, dst, span);
+        }
+        match self.enums.get(enum_name) {
+            None => self.emit_raise(format!("Undefined enum: {}", enum_name), span),
+            Some(variants) if !variants.iter().any(|v| v == variant) => {
+                self.emit_raise(format!("Enum {} has no variant {}", enum_name, variant), span)
+            }
+            Some(_) => {
+                let e = self.symbols.intern(enum_name);
+                let t = self.symbols.intern(variant);
+                self.tagged(e, t, args, dst, span)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The pattern table entry for a `case` tag pattern.
+    pub(super) fn tag_pattern(&mut self, enum_name: Option<&str>, tag: &str, span: Span) -> CResult<u16> {
+        let enum_name = enum_name.map(|n| self.symbols.intern(n));
+        let tag = self.symbols.intern(tag);
+        let f = self.func();
+        f.proto.tag_patterns.push(TagPattern { enum_name, tag });
+        u16::try_from(f.proto.tag_patterns.len() - 1).map_err(|_| CompileError::new(span, "Too many patterns in one function"))
+    }
+
+    fn struct_literal(&mut self, name: &str, fields: &[(String, Expr)], dst: Reg, span: Span) -> CResult<()> {
+        let Some(info) = self.structs.get(name) else {
+            self.emit_raise(format!("Undefined struct: {}", name), span);
+            return Ok(());
+        };
+        let type_index = info.index;
+        let mut symbols = Vec::with_capacity(fields.len());
+        for (field, _) in fields {
+            let s = self.symbols.intern(field);
+            if symbols.contains(&s) {
+                return Err(CompileError::new(span, format!("Field {} given twice", field)));
+            }
+            symbols.push(s);
+        }
+        let values: Vec<&Expr> = fields.iter().map(|(_, e)| e).collect();
+        let start = self.consecutive(&values, span)?;
+        let f = self.func();
+        f.proto.struct_literals.push(StructLiteral { type_index, fields: symbols });
+        let literal = u16::try_from(f.proto.struct_literals.len() - 1)
+            .map_err(|_| CompileError::new(span, "Too many struct literals in one function"))?;
+        f.emit(Instr::NewStruct { dst, literal, start }, span);
+        Ok(())
+    }
+
+    fn unary(&mut self, ops: &[(UnOp, Span)], operand: &Expr, dst: Reg) -> CResult<()> {
+        // Fold a minus applied directly to a number literal (`-5`, `-2.5`).
+        let (ops, folded) = match (ops.last(), &operand.kind) {
+            (Some((UnOp::Neg, span)), ExprKind::Int(i)) if *i != i64::MIN => {
+                self.load_int(-i, dst, *span);
+                (&ops[..ops.len() - 1], true)
+            }
+            (Some((UnOp::Neg, span)), ExprKind::Float(f)) => {
+                let index = self.func().float_constant(-f);
+                self.func().emit(Instr::LoadConst { dst, index }, *span);
+                (&ops[..ops.len() - 1], true)
+            }
+            _ => (ops, false),
+        };
+        let mut src = if folded { dst } else { self.expr_any(operand)? };
+        for (op, span) in ops.iter().rev() {
+            let instr = match op {
+                UnOp::Neg => Instr::Neg { dst, src },
+                UnOp::Not => Instr::Not { dst, src },
+            };
+            self.func().emit(instr, *span);
+            src = dst;
+        }
+        if src != dst {
+            self.func().emit(Instr::Move { dst, src }, operand.span);
+        }
+        Ok(())
+    }
+
+    /// A numeric literal usable as a `K` operand.
+    pub(super) fn numeric_constant(&mut self, e: &Expr) -> Option<u16> {
+        let index = match e.kind {
+            ExprKind::Int(i) => self.func().int_constant(i),
+            ExprKind::Float(f) => self.func().float_constant(f),
+            _ => return None,
+        };
+        u16::try_from(index).ok()
+    }
+
+    fn binary(&mut self, first: &Expr, rest: &[(BinOp, Span, Expr)], dst: Reg) -> CResult<()> {
+        match rest[0].0 {
+            BinOp::And | BinOp::Or => return self.logical(first, rest, dst),
+            BinOp::Coalesce => return self.coalesce(first, rest, dst),
+            BinOp::Pipe => return self.pipe(first, rest, dst),
+            _ => {}
+        }
+        let mut lhs = self.expr_any(first)?;
+        for (op, span, rhs_expr) in rest {
+            let mark = self.func().next_slot;
+            let constant = match op {
+                BinOp::Add | BinOp::Sub | BinOp::Mul | BinOp::Div | BinOp::Mod => self.numeric_constant(rhs_expr),
+                _ => None,
+            };
+            let instr = if let Some(index) = constant {
+                match op {
+                    BinOp::Add => Instr::AddK { dst, lhs, index },
+                    BinOp::Sub => Instr::SubK { dst, lhs, index },
+                    BinOp::Mul => Instr::MulK { dst, lhs, index },
+                    BinOp::Div => Instr::DivK { dst, lhs, index },
+                    _ => Instr::ModK { dst, lhs, index },
+                }
+            } else {
+                let rhs = self.expr_any(rhs_expr)?;
+                match op {
+                    BinOp::Add => Instr::Add { dst, lhs, rhs },
+                    BinOp::Sub => Instr::Sub { dst, lhs, rhs },
+                    BinOp::Mul => Instr::Mul { dst, lhs, rhs },
+                    BinOp::Div => Instr::Div { dst, lhs, rhs },
+                    BinOp::Mod => Instr::Mod { dst, lhs, rhs },
+                    BinOp::Eq => Instr::Eq { dst, lhs, rhs },
+                    BinOp::Ne => Instr::Ne { dst, lhs, rhs },
+                    BinOp::Lt => Instr::Lt { dst, lhs, rhs },
+                    BinOp::Le => Instr::Le { dst, lhs, rhs },
+                    BinOp::Gt => Instr::Gt { dst, lhs, rhs },
+                    BinOp::Ge => Instr::Ge { dst, lhs, rhs },
+                    BinOp::And | BinOp::Or | BinOp::Coalesce | BinOp::Pipe => {
+                        unreachable!("one precedence level per chain")
+                    }
+                }
+            };
+            self.func().emit(instr, *span);
+            self.func().free_slots_to(mark);
+            lhs = dst;
+        }
+        Ok(())
+    }
+
+    fn logical(&mut self, first: &Expr, rest: &[(BinOp, Span, Expr)], dst: Reg) -> CResult<()> {
+        let is_and = rest[0].0 == BinOp::And;
+        let mut short_circuits = Vec::new();
+        let operands = std::iter::once((first.span, first)).chain(rest.iter().map(|(_, s, e)| (*s, e)));
+        let count = rest.len() + 1;
+        for (i, (span, operand)) in operands.enumerate() {
+            self.expr_to(operand, dst)?;
+            if i + 1 < count {
+                let instr = if is_and {
+                    Instr::JumpIfFalse { src: dst, offset: 0 }
+                } else {
+                    Instr::JumpIfTrue { src: dst, offset: 0 }
+                };
+                short_circuits.push(self.func().emit(instr, span));
+            } else {
+                self.func().emit(Instr::ToBool { dst, src: dst }, span);
+            }
+        }
+        let done = self.func().emit_jump(first.span);
+        self.func().patch_to_here(short_circuits);
+        self.func().emit(Instr::LoadBool { dst, value: !is_and }, first.span);
+        self.func().patch_to_here([done]);
+        Ok(())
+    }
+
+    fn coalesce(&mut self, first: &Expr, rest: &[(BinOp, Span, Expr)], dst: Reg) -> CResult<()> {
+        self.expr_to(first, dst)?;
+        let mut done = Vec::new();
+        for (_, span, operand) in rest {
+            done.push(self.func().emit(Instr::JumpIfNotNull { src: dst, offset: 0 }, *span));
+            self.expr_to(operand, dst)?;
+        }
+        self.func().patch_to_here(done);
+        Ok(())
+    }
+
+    /// `x |> f |> g` is `g(f(x))`, evaluated left to right.
+    fn pipe(&mut self, first: &Expr, rest: &[(BinOp, Span, Expr)], dst: Reg) -> CResult<()> {
+        let value = self.expr_temp(first)?;
+        for (_, span, callee) in rest {
+            let base = self.func().alloc_slot(*span)?;
+            self.expr_to(callee, base)?;
+            let arg = self.func().alloc_slot(*span)?;
+            self.func().emit(Instr::MoveOwned { dst: arg, src: value }, *span);
+            self.func().emit(Instr::Call { base, argc: 1 }, *span);
+            self.func().emit(Instr::MoveOwned { dst: value, src: base }, *span);
+            self.func().free_slots_to(base);
+        }
+        self.func().emit(Instr::MoveOwned { dst, src: value }, first.span);
+        Ok(())
+    }
+
+    /// Calls, indexes, fields and method calls, left to right. Intermediate results live
+    /// in `work`, the topmost slot, so a call's arguments can follow it directly.
+    fn postfix(&mut self, base: &Expr, ops: &[(PostfixOp, Span)], dst: Reg) -> CResult<()> {
+        let work = if self.func().next_slot == dst + 1 { dst } else { self.func().alloc_slot(base.span)? };
+        let mut acc = match self.local_slot(base) {
+            Some(slot) => slot,
+            None => {
+                self.expr_to(base, work)?;
+                work
+            }
+        };
+        for (op, span) in ops {
+            let span = *span;
+            self.func().free_slots_to(work + 1);
+            match op {
+                PostfixOp::Index(index) => {
+                    let index = self.expr_any(index)?;
+                    self.func().emit(Instr::GetIndex { dst: work, obj: acc, index }, span);
+                }
+                PostfixOp::Field(name) => {
+                    let name = self.symbol16(name, span)?;
+                    self.func().emit(Instr::GetField { dst: work, obj: acc, name }, span);
+                }
+                PostfixOp::Call(args) => {
+                    if acc != work {
+                        self.func().emit(Instr::Move { dst: work, src: acc }, span);
+                    }
+                    let refs: Vec<&Expr> = args.iter().collect();
+                    self.consecutive(&refs, span)?;
+                    let argc = u16::try_from(args.len()).map_err(|_| CompileError::new(span, "Too many arguments"))?;
+                    self.func().emit(Instr::Call { base: work, argc }, span);
+                }
+                PostfixOp::Method(name, args) => {
+                    let receiver = self.func().alloc_slot(span)?;
+                    self.func().emit(Instr::Move { dst: receiver, src: acc }, span);
+                    let refs: Vec<&Expr> = args.iter().collect();
+                    self.consecutive(&refs, span)?;
+                    let name = self.symbol16(name, span)?;
+                    let argc = u16::try_from(args.len()).map_err(|_| CompileError::new(span, "Too many arguments"))?;
+                    self.func().emit(Instr::CallMethod { base: work, name, argc }, span);
+                }
+            }
+            acc = work;
+        }
+        if work != dst {
+            self.func().emit(Instr::MoveOwned { dst, src: work }, base.span);
+        }
+        Ok(())
+    }
+
+    /// Compiles a condition; returns the jumps taken when it is false.
+    pub(super) fn condition(&mut self, e: &Expr) -> CResult<Vec<usize>> {
+        let mark = self.func().next_slot;
+        let jumps = match &e.kind {
+            ExprKind::Binary { first, rest } if rest.iter().all(|(op, _, _)| *op == BinOp::And) => {
+                let mut jumps = self.condition(first)?;
+                for (_, _, operand) in rest {
+                    jumps.extend(self.condition(operand)?);
+                }
+                jumps
+            }
+            ExprKind::Binary { first, rest } if rest.len() == 1 && comparison(rest[0].0) => {
+                let (op, span, rhs) = &rest[0];
+                let lhs = self.expr_any(first)?;
+                let test = match self.numeric_constant(rhs) {
+                    Some(index) => match op {
+                        BinOp::Lt => Instr::TestLtK { lhs, index },
+                        BinOp::Le => Instr::TestLeK { lhs, index },
+                        BinOp::Gt => Instr::TestGtK { lhs, index },
+                        BinOp::Ge => Instr::TestGeK { lhs, index },
+                        BinOp::Eq => Instr::TestEqK { lhs, index },
+                        _ => Instr::TestNeK { lhs, index },
+                    },
+                    None => {
+                        let rhs = self.expr_any(rhs)?;
+                        match op {
+                            BinOp::Lt => Instr::TestLt { lhs, rhs },
+                            BinOp::Le => Instr::TestLe { lhs, rhs },
+                            BinOp::Gt => Instr::TestGt { lhs, rhs },
+                            BinOp::Ge => Instr::TestGe { lhs, rhs },
+                            BinOp::Eq => Instr::TestEq { lhs, rhs },
+                            _ => Instr::TestNe { lhs, rhs },
+                        }
+                    }
+                };
+                self.func().emit(test, *span);
+                vec![self.func().emit_jump(*span)]
+            }
+            _ => {
+                let src = self.expr_any(e)?;
+                vec![self.func().emit(Instr::JumpIfFalse { src, offset: 0 }, e.span)]
+            }
+        };
+        self.func().free_slots_to(mark);
+        Ok(jumps)
+    }
+}
+
+fn comparison(op: BinOp) -> bool {
+    matches!(op, BinOp::Lt | BinOp::Le | BinOp::Gt | BinOp::Ge | BinOp::Eq | BinOp::Ne)
+}

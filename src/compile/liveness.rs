@@ -1,0 +1,247 @@
+//! Liveness of slots, to find the last use of a variable that is copied.
+//!
+//! A `Move` whose source slot is dead afterwards becomes `MoveOwned`: the value changes
+//! holder instead of gaining a second one, so it is not marked shared and a later write
+//! through the new holder needs no copy. This is what makes `a := f(a)` and
+//! `a := push(a, x)` update arrays in place.
+//!
+//! Soundness: a slot may only be called dead when no path reads it before writing it. The
+//! analysis over-approximates liveness: every instruction inside a `try` region has an
+//! extra edge to its handler, writes that may not happen kill nothing, and only plain
+//! destination writes kill. Reads must be complete; `reads` lists every slot each
+//! instruction can read.
+
+use super::bytecode::{CaptureSource, Instr, Proto, Reg};
+use super::function::TryRegion;
+use smallvec::SmallVec;
+
+type Slots = SmallVec<[Reg; 4]>;
+
+fn range(start: Reg, count: usize) -> Slots {
+    (0..count).map(|i| start + i as Reg).collect()
+}
+
+/// Every slot `instr` may read.
+fn reads(instr: &Instr, proto: &Proto, child_captures: &dyn Fn(u32) -> Vec<CaptureSource>) -> Slots {
+    use Instr::*;
+    match *instr {
+        Move { src, .. } | MoveOwned { src, .. } => Slots::from_slice(&[src]),
+        LoadConst { .. } | LoadInt { .. } | LoadNull { .. } | LoadBool { .. } | LoadSelfFunc { .. } => Slots::new(),
+        GetGlobal { .. } | TakeGlobal { .. } | GetCapture { .. } | NewDict { .. } => Slots::new(),
+        SetGlobal { src, .. } | SetCapture { src, .. } => Slots::from_slice(&[src]),
+        Add { lhs, rhs, .. }
+        | Sub { lhs, rhs, .. }
+        | Mul { lhs, rhs, .. }
+        | Div { lhs, rhs, .. }
+        | Mod { lhs, rhs, .. }
+        | Eq { lhs, rhs, .. }
+        | Ne { lhs, rhs, .. }
+        | Lt { lhs, rhs, .. }
+        | Le { lhs, rhs, .. }
+        | Gt { lhs, rhs, .. }
+        | Ge { lhs, rhs, .. }
+        | TestLt { lhs, rhs }
+        | TestLe { lhs, rhs }
+        | TestGt { lhs, rhs }
+        | TestGe { lhs, rhs }
+        | TestEq { lhs, rhs }
+        | TestNe { lhs, rhs } => Slots::from_slice(&[lhs, rhs]),
+        AddK { lhs, .. }
+        | SubK { lhs, .. }
+        | MulK { lhs, .. }
+        | DivK { lhs, .. }
+        | ModK { lhs, .. }
+        | TestLtK { lhs, .. }
+        | TestLeK { lhs, .. }
+        | TestGtK { lhs, .. }
+        | TestGeK { lhs, .. }
+        | TestEqK { lhs, .. }
+        | TestNeK { lhs, .. } => Slots::from_slice(&[lhs]),
+        Neg { src, .. }
+        | Not { src, .. }
+        | ToBool { src, .. }
+        | ToStr { src, .. }
+        | Test { src }
+        | TestTag { src, .. }
+        | JumpIfFalse { src, .. }
+        | JumpIfTrue { src, .. }
+        | JumpIfNotNull { src, .. }
+        | GetPayload { src, .. }
+        | Return { src }
+        | Throw { src } => Slots::from_slice(&[src]),
+        Jump { .. } | ReturnNull | TryBegin { .. } | TryEnd | Raise { .. } => Slots::new(),
+        Call { base, argc } => range(base, argc as usize + 1),
+        CallMethod { base, argc, .. } => range(base + 1, argc as usize + 1),
+        Closure { proto: child, .. } => child_captures(child)
+            .into_iter()
+            .filter_map(|c| match c {
+                CaptureSource::Slot(s) => Some(s),
+                _ => None,
+            })
+            .collect(),
+        NewArray { start, count, .. } | Concat { start, count, .. } => range(start, count as usize),
+        ArrayAppend { array, src } | ArraySpread { array, src } => Slots::from_slice(&[array, src]),
+        DictInsert { dict, key, value } => Slots::from_slice(&[dict, key, value]),
+        DictSpread { dict, src } => Slots::from_slice(&[dict, src]),
+        NewStruct { literal, start, .. } => range(start, proto.struct_literals[literal as usize].fields.len()),
+        NewTagged { ctor, start, .. } => range(start, proto.tag_ctors[ctor as usize].arity as usize),
+        GetIndex { obj, index, .. } | GetIndexForWrite { obj, index, .. } => Slots::from_slice(&[obj, index]),
+        SetIndex { obj, index, src } => Slots::from_slice(&[obj, index, src]),
+        GetField { obj, .. } | GetFieldForWrite { obj, .. } => Slots::from_slice(&[obj]),
+        SetField { obj, src, .. } => Slots::from_slice(&[obj, src]),
+        ForPrep { base, .. } => Slots::from_slice(&[base]),
+        ForNext { base, .. } => Slots::from_slice(&[base, base + 1]),
+        ForRangePrep { base, .. } | ForRangeNext { base, .. } => range(base, 3),
+    }
+}
+
+/// The slot `instr` certainly overwrites without reading it first, if any.
+fn kills(instr: &Instr) -> Option<Reg> {
+    use Instr::*;
+    match *instr {
+        Move { dst, src } | MoveOwned { dst, src } if dst != src => Some(dst),
+        LoadConst { dst, .. }
+        | LoadInt { dst, .. }
+        | LoadNull { dst }
+        | LoadBool { dst, .. }
+        | LoadSelfFunc { dst }
+        | GetGlobal { dst, .. }
+        | TakeGlobal { dst, .. }
+        | GetCapture { dst, .. }
+        | NewDict { dst }
+        | Closure { dst, .. } => Some(dst),
+        _ => None,
+    }
+}
+
+fn jump_target(pc: usize, offset: i32) -> usize {
+    (pc as i64 + 1 + offset as i64) as usize
+}
+
+fn successors(pc: usize, instr: &Instr, len: usize) -> SmallVec<[usize; 2]> {
+    use Instr::*;
+    let mut out = SmallVec::new();
+    match *instr {
+        Jump { offset } | ForPrep { offset, .. } | ForRangePrep { offset, .. } => out.push(jump_target(pc, offset)),
+        JumpIfFalse { offset, .. }
+        | JumpIfTrue { offset, .. }
+        | JumpIfNotNull { offset, .. }
+        | ForNext { offset, .. }
+        | ForRangeNext { offset, .. }
+        | TryBegin { offset, .. } => {
+            out.push(pc + 1);
+            out.push(jump_target(pc, offset));
+        }
+        TestLt { .. }
+        | TestLe { .. }
+        | TestGt { .. }
+        | TestGe { .. }
+        | TestEq { .. }
+        | TestNe { .. }
+        | TestLtK { .. }
+        | TestLeK { .. }
+        | TestGtK { .. }
+        | TestGeK { .. }
+        | TestEqK { .. }
+        | TestNeK { .. }
+        | Test { .. }
+        | TestTag { .. } => {
+            out.push(pc + 1);
+            out.push(pc + 2);
+        }
+        Return { .. } | ReturnNull | Throw { .. } | Raise { .. } => {}
+        _ => out.push(pc + 1),
+    }
+    out.retain(|s| *s < len);
+    out
+}
+
+/// A fixed-width bit set over the slots being tracked.
+#[derive(Clone, PartialEq)]
+struct BitSet(Vec<u64>);
+
+impl BitSet {
+    fn new(bits: usize) -> BitSet {
+        BitSet(vec![0; bits.div_ceil(64)])
+    }
+    fn insert(&mut self, i: usize) {
+        self.0[i / 64] |= 1 << (i % 64);
+    }
+    fn remove(&mut self, i: usize) {
+        self.0[i / 64] &= !(1 << (i % 64));
+    }
+    fn contains(&self, i: usize) -> bool {
+        self.0[i / 64] & (1 << (i % 64)) != 0
+    }
+    fn union_with(&mut self, other: &BitSet) {
+        for (a, b) in self.0.iter_mut().zip(&other.0) {
+            *a |= b;
+        }
+    }
+}
+
+/// Rewrites each `Move` whose source is dead afterwards into `MoveOwned`.
+pub fn mark_owned_moves(proto: &mut Proto, try_regions: &[TryRegion], child_captures: impl Fn(u32) -> Vec<CaptureSource>) {
+    let code = &proto.code;
+    let len = code.len();
+    // Only sources of `Move` matter; give each a dense index.
+    let mut tracked: Vec<Option<usize>> = vec![None; proto.num_slots as usize + 1];
+    let mut count = 0;
+    for instr in code {
+        if let Instr::Move { src, .. } = instr {
+            let entry = &mut tracked[*src as usize];
+            if entry.is_none() {
+                *entry = Some(count);
+                count += 1;
+            }
+        }
+    }
+    if count == 0 {
+        return;
+    }
+    let index_of = |slot: Reg| tracked.get(slot as usize).copied().flatten();
+    let mut handlers: Vec<SmallVec<[usize; 2]>> = vec![SmallVec::new(); len];
+    for region in try_regions {
+        for h in handlers.iter_mut().take(region.end).skip(region.begin + 1) {
+            h.push(region.handler);
+        }
+    }
+    let mut uses = Vec::with_capacity(len);
+    let mut killed = Vec::with_capacity(len);
+    for instr in code {
+        uses.push(reads(instr, proto, &child_captures).into_iter().filter_map(index_of).collect::<SmallVec<[usize; 4]>>());
+        killed.push(kills(instr).and_then(index_of));
+    }
+    let mut live_in = vec![BitSet::new(count); len];
+    let mut live_out = vec![BitSet::new(count); len];
+    let mut changed = true;
+    while changed {
+        changed = false;
+        for pc in (0..len).rev() {
+            let mut out = BitSet::new(count);
+            for s in successors(pc, &code[pc], len).into_iter().chain(handlers[pc].iter().copied()) {
+                out.union_with(&live_in[s]);
+            }
+            let mut inp = out.clone();
+            if let Some(k) = killed[pc] {
+                inp.remove(k);
+            }
+            for &u in &uses[pc] {
+                inp.insert(u);
+            }
+            if inp != live_in[pc] {
+                live_in[pc] = inp;
+                changed = true;
+            }
+            live_out[pc] = out;
+        }
+    }
+    for (pc, instr) in proto.code.iter_mut().enumerate() {
+        if let Instr::Move { dst, src } = *instr {
+            let dead_after = index_of(src).is_some_and(|i| !live_out[pc].contains(i));
+            if dead_after && dst != src {
+                *instr = Instr::MoveOwned { dst, src };
+            }
+        }
+    }
+}

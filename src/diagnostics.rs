@@ -1,0 +1,50 @@
+//! Rendering errors and warnings for people: `file:line:col`, the source line and a caret,
+//! and for runtime errors the Ruff call stack.
+
+use std::fmt::Write;
+
+use crate::interpret::error::Uncaught;
+use crate::parse::ast::Span;
+
+/// `  --> file:line:col`, the source line and a caret under the column.
+fn location_block(out: &mut String, file: &str, source: &str, span: Span) {
+    let _ = writeln!(out, "  --> {}:{}:{}", file, span.line, span.col);
+    let Some(text) = source.lines().nth(span.line.saturating_sub(1) as usize) else { return };
+    // Very long lines (a 1 MB expression) are cut around the column.
+    let chars: Vec<char> = text.chars().collect();
+    let col = (span.col.max(1) - 1) as usize;
+    let start = col.saturating_sub(60);
+    let end = (col + 60).min(chars.len());
+    let shown: String = chars[start.min(end)..end].iter().map(|&c| if c == '\t' { ' ' } else { c }).collect();
+    let number = span.line.to_string();
+    let pad = " ".repeat(number.len() + 1);
+    let _ = writeln!(out, "{} |", pad);
+    let _ = writeln!(out, " {} | {}", number, shown);
+    let _ = writeln!(out, "{} | {}^", pad, " ".repeat(col - start));
+}
+
+pub fn syntax_error(file: &str, source: &str, span: Span, message: &str) -> String {
+    let mut out = format!("Syntax Error: {}\n", message);
+    location_block(&mut out, file, source, span);
+    out
+}
+
+pub fn warning(file: &str, source: &str, span: Span, message: &str) -> String {
+    let mut out = format!("Warning: {}\n", message);
+    location_block(&mut out, file, source, span);
+    out
+}
+
+pub fn runtime_error(file: &str, source: &str, error: &Uncaught) -> String {
+    let mut out = format!("Runtime Error: {}\n", error.message);
+    if error.span.line > 0 {
+        location_block(&mut out, file, source, error.span);
+    }
+    if !error.stack.is_empty() {
+        out.push_str("Call stack (innermost last):\n");
+        for line in &error.stack {
+            let _ = writeln!(out, "  {} at {}:{}", line.function, file, line.line);
+        }
+    }
+    out
+}

@@ -1,0 +1,808 @@
+//! The bytecode interpreter: one dispatch loop over a contiguous slot stack.
+//!
+//! Terms:
+//! - The *slot stack* holds every frame's slots back to back. A call's frame starts just
+//!   above its callee slot (`base + 1`), so arguments already sit in the callee's first
+//!   slots; the result replaces the callee slot. Ruff calls never recurse in Rust, so the
+//!   call depth is bounded only by `max_depth`.
+//! - A *handler* is an installed `try`: the frame that installed it, where its `except`
+//!   code starts, and the slot that receives the error value.
+//! - A *safe point* follows every instruction that may allocate: all live values are in
+//!   slots, globals or constants there, so the collector may run.
+//!
+//! Invariants:
+//! - Every slot below the current frame's top is initialised (a new frame clears the slots
+//!   its arguments do not fill), so the collector can scan the stack as roots.
+//! - The operator, access and builtin semantics live in `runtime/` and `builtins/`; this
+//!   loop only moves values between slots and calls them, so the JIT can share them.
+
+pub mod error;
+
+use std::io::Write;
+use std::rc::Rc;
+use std::time::Instant;
+
+use crate::builtins::{self, Ctx};
+use crate::compile::bytecode::{CaptureSource, Instr, Program, ProtoId, ERROR_STRUCT_TYPE};
+use crate::parse::ast::Span;
+use crate::runtime::access;
+use crate::runtime::format;
+use crate::runtime::heap::{Gc, Heap};
+use crate::runtime::object::{ArrayObj, DictKey, DictObj, FuncObj, StrObj, StructObj, TaggedObj};
+use crate::runtime::ops::{self, ArithOp, CmpOp};
+use crate::runtime::symbol::{Symbol, SYM_LINE, SYM_MESSAGE, SYM_STACK};
+use crate::runtime::value::Value;
+use error::{StackLine, Uncaught};
+
+pub const DEFAULT_MAX_DEPTH: usize = 10_000;
+
+#[derive(Clone, Debug)]
+pub struct Options {
+    /// Ruff frames allowed at once, `<main>` not counted.
+    pub max_depth: usize,
+    /// Collect garbage at every safe point that follows an allocation.
+    pub gc_stress: bool,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options { max_depth: DEFAULT_MAX_DEPTH, gc_stress: false }
+    }
+}
+
+struct Frame {
+    proto: ProtoId,
+    /// `None` for methods, which are called without a closure.
+    closure: Option<Gc<FuncObj>>,
+    base: usize,
+    /// The next instruction to run when this frame is resumed.
+    pc: usize,
+}
+
+struct Handler {
+    frame: usize,
+    pc: usize,
+    err_slot: usize,
+}
+
+/// Something raised: a runtime error message or a thrown value.
+enum Raised {
+    Message(String),
+    Thrown(Value),
+}
+
+pub struct Vm {
+    program: Rc<Program>,
+    heap: Heap,
+    stack: Vec<Value>,
+    frames: Vec<Frame>,
+    globals: Vec<Value>,
+    handlers: Vec<Handler>,
+    out: Box<dyn Write>,
+    start_time: Instant,
+    max_depth: usize,
+}
+
+impl Vm {
+    pub fn new(program: Program, heap: Heap, out: Box<dyn Write>, options: &Options) -> Vm {
+        let mut heap = heap;
+        heap.stress = options.gc_stress;
+        // Constants are shared with every slot they are loaded into.
+        for proto in &program.protos {
+            for c in &proto.constants {
+                c.mark_shared();
+            }
+        }
+        let mut globals = vec![Value::Undef; program.globals.len()];
+        for &(global, proto) in &program.initial_globals {
+            globals[global as usize] = Value::Func(heap.alloc(FuncObj { proto, captures: Vec::new() }));
+        }
+        Vm {
+            program: Rc::new(program),
+            heap,
+            stack: Vec::new(),
+            frames: Vec::new(),
+            globals,
+            handlers: Vec::new(),
+            out,
+            start_time: Instant::now(),
+            max_depth: options.max_depth,
+        }
+    }
+
+    pub fn heap(&self) -> &Heap {
+        &self.heap
+    }
+
+    /// Runs `<main>` to completion.
+    pub fn run(&mut self) -> Result<(), Uncaught> {
+        let main = self.program.main;
+        let closure = self.heap.alloc(FuncObj { proto: main, captures: Vec::new() });
+        let slots = self.program.proto(main).num_slots as usize;
+        self.stack.clear();
+        self.stack.resize(slots + 1, Value::Null);
+        self.stack[0] = Value::Func(closure);
+        self.frames.push(Frame { proto: main, closure: Some(closure), base: 1, pc: 0 });
+        let result = self.execute();
+        let flushed = self.out.flush();
+        result?;
+        flushed.map_err(|e| Uncaught { message: format!("Cannot write output: {}", e), span: Span::default(), stack: Vec::new() })
+    }
+
+    fn mark_roots(&self, marker: &mut crate::runtime::heap::Marker, top: usize) {
+        marker.mark_values(&self.stack[..top.min(self.stack.len())]);
+        marker.mark_values(&self.globals);
+        for proto in &self.program.protos {
+            marker.mark_values(&proto.constants);
+        }
+        for frame in &self.frames {
+            if let Some(c) = frame.closure {
+                marker.mark(c);
+            }
+        }
+    }
+
+    fn collect_garbage(&mut self, top: usize) {
+        let mut heap = std::mem::take(&mut self.heap);
+        heap.collect(|marker| self.mark_roots(marker, top));
+        self.heap = heap;
+    }
+
+    /// Pushes a frame for `proto` whose slots start at `base` (arguments already there).
+    fn push_frame(&mut self, proto: ProtoId, closure: Option<Gc<FuncObj>>, base: usize, argc: usize) -> Result<(), String> {
+        let callee = self.program.proto(proto);
+        if self.frames.len() > self.max_depth {
+            return Err(format!(
+                "Maximum call stack depth of {} exceeded while calling {}",
+                self.max_depth, callee.name
+            ));
+        }
+        let top = base + callee.num_slots as usize;
+        if self.stack.len() < top {
+            self.stack.resize(top, Value::Null);
+        }
+        let first_unset = base + argc + callee.is_method as usize;
+        for slot in &mut self.stack[first_unset.min(top)..top] {
+            *slot = Value::Null;
+        }
+        self.frames.push(Frame { proto, closure, base, pc: 0 });
+        Ok(())
+    }
+
+    fn arity_error(&self, proto: ProtoId, argc: usize) -> String {
+        let p = self.program.proto(proto);
+        format!("{} expects {} arguments, got {}", p.name, p.arity, argc)
+    }
+
+    /// Calls the value in `stack[callee_slot]` with `argc` arguments above it. Either
+    /// pushes a Ruff frame (`Ok(true)`) or completes a builtin call (`Ok(false)`).
+    fn call_value(&mut self, callee_slot: usize, argc: usize) -> Result<bool, String> {
+        match self.stack[callee_slot] {
+            Value::Func(f) => {
+                if self.program.proto(f.proto).arity as usize != argc {
+                    return Err(self.arity_error(f.proto, argc));
+                }
+                self.push_frame(f.proto, Some(f), callee_slot + 1, argc)?;
+                Ok(true)
+            }
+            Value::Builtin(id) => {
+                let program = Rc::clone(&self.program);
+                let mut ctx = Ctx {
+                    heap: &mut self.heap,
+                    program: &program,
+                    out: &mut self.out,
+                    start_time: self.start_time,
+                };
+                let args = &self.stack[callee_slot + 1..callee_slot + 1 + argc];
+                let result = builtins::call(id, &mut ctx, args)?;
+                self.stack[callee_slot] = result;
+                Ok(false)
+            }
+            other => Err(format!("Cannot call non-function; got {}", other.type_name())),
+        }
+    }
+
+    /// `receiver.name(args)` with the receiver in `stack[base + 1]`.
+    fn call_method(&mut self, base: usize, name: Symbol, argc: usize) -> Result<bool, String> {
+        let program = Rc::clone(&self.program);
+        let name_text = program.symbols.name(name);
+        let Value::Struct(receiver) = self.stack[base + 1] else {
+            return Err(format!(
+                "Cannot call method {} on a value of type {}",
+                name_text,
+                self.stack[base + 1].type_name()
+            ));
+        };
+        if let Some(&method) = program.struct_types[receiver.type_index as usize].methods.get(&name) {
+            if program.proto(method).arity as usize != argc {
+                return Err(self.arity_error(method, argc));
+            }
+            self.push_frame(method, None, base + 1, argc)?;
+            return Ok(true);
+        }
+        // A field holding a function is called like one.
+        let callee = receiver.get(name).ok_or_else(|| access::field_not_found(name_text))?;
+        self.stack[base] = callee;
+        self.stack.copy_within(base + 2..base + 2 + argc, base + 1);
+        self.call_value(base, argc)
+    }
+
+    /// Turns a raised error into the error value and transfers control to the innermost
+    /// handler; `Err` when there is none.
+    fn unwind(&mut self, raised: Raised) -> Result<(), Uncaught> {
+        let program = Rc::clone(&self.program);
+        let message = match raised {
+            Raised::Message(m) => m,
+            Raised::Thrown(Value::Str(s)) => s.text.clone(),
+            Raised::Thrown(Value::Struct(s)) if s.type_index == ERROR_STRUCT_TYPE => match s.get(SYM_MESSAGE) {
+                Some(Value::Str(m)) => m.text.clone(),
+                Some(other) => format::display(&program, &other).unwrap_or_else(|e| e),
+                None => String::new(),
+            },
+            Raised::Thrown(other) => format::debug(&program, &other),
+        };
+        // Library frames are invisible: errors point at the user code that called them.
+        let visible: Vec<&Frame> = self.frames.iter().filter(|f| !program.proto(f.proto).is_library).collect();
+        let span = visible
+            .last()
+            .map(|f| program.proto(f.proto).spans[f.pc.saturating_sub(1)])
+            .unwrap_or_default();
+        let Some(handler) = self.handlers.pop() else {
+            let stack = visible
+                .iter()
+                .map(|f| StackLine {
+                    function: program.proto(f.proto).name.clone(),
+                    line: program.proto(f.proto).spans[f.pc.saturating_sub(1)].line,
+                })
+                .collect();
+            return Err(Uncaught { message, span, stack });
+        };
+        let names: Vec<Value> = visible
+            .iter()
+            .skip(1)
+            .map(|f| Value::Str(self.heap.alloc(StrObj::new(program.proto(f.proto).name.clone()))))
+            .collect();
+        let stack_array = self.heap.alloc(ArrayObj { items: names });
+        let message = self.heap.alloc(StrObj::new(message));
+        let error = self.heap.alloc(StructObj {
+            type_index: ERROR_STRUCT_TYPE,
+            fields: vec![
+                (SYM_LINE, Value::Int(span.line as i64)),
+                (SYM_MESSAGE, Value::Str(message)),
+                (SYM_STACK, Value::Array(stack_array)),
+            ],
+        });
+        self.frames.truncate(handler.frame + 1);
+        self.stack[handler.err_slot] = Value::Struct(error);
+        self.frames.last_mut().expect("the handler's frame is running").pc = handler.pc;
+        Ok(())
+    }
+
+    /// Iteration state for `for x in value`: a dict becomes the array of its keys.
+    fn iteration_source(&mut self, value: Value) -> Result<Value, String> {
+        Ok(match value {
+            Value::Array(_) | Value::Str(_) | Value::Int(_) => value,
+            Value::Float(f) => Value::Int(f as i64),
+            Value::Dict(d) => {
+                let keys = d
+                    .entries
+                    .iter()
+                    .map(|(k, _)| match k {
+                        DictKey::Str(s) => Value::Str(*s),
+                        DictKey::Int(i) => Value::Str(self.heap.alloc(StrObj::new(i.to_string()))),
+                    })
+                    .collect();
+                for (k, _) in &d.entries {
+                    if let DictKey::Str(s) = k {
+                        s.set_shared();
+                    }
+                }
+                Value::Array(self.heap.alloc(ArrayObj { items: keys }))
+            }
+            other => return Err(format!("Cannot iterate over a value of type {}", other.type_name())),
+        })
+    }
+
+    /// The next element of a `for` loop, advancing `position`; `None` at the end.
+    fn next_element(&mut self, source: Value, position: &mut i64) -> Option<Value> {
+        match source {
+            Value::Array(a) => {
+                let item = *a.items.get(*position as usize)?;
+                item.mark_shared();
+                *position += 1;
+                Some(item)
+            }
+            Value::Int(n) => {
+                if *position >= n {
+                    return None;
+                }
+                *position += 1;
+                Some(Value::Int(*position - 1))
+            }
+            Value::Str(s) => {
+                let c = s.text.get(*position as usize..)?.chars().next()?;
+                *position += c.len_utf8() as i64;
+                Some(Value::Str(self.heap.alloc(StrObj::new(c.to_string()))))
+            }
+            _ => None,
+        }
+    }
+
+    fn execute(&mut self) -> Result<(), Uncaught> {
+        let program = Rc::clone(&self.program);
+        'frames: loop {
+            let frame = self.frames.last().expect("a frame is running");
+            let proto = program.proto(frame.proto);
+            let code = &proto.code[..];
+            let constants = &proto.constants[..];
+            let base = frame.base;
+            let top = base + proto.num_slots as usize;
+            let mut pc = frame.pc;
+
+            macro_rules! slot {
+                ($r:expr) => {
+                    self.stack[base + $r as usize]
+                };
+            }
+            macro_rules! fail {
+                ($raised:expr) => {{
+                    self.frames.last_mut().expect("a frame is running").pc = pc;
+                    self.unwind($raised)?;
+                    continue 'frames;
+                }};
+            }
+            macro_rules! check {
+                ($result:expr) => {
+                    match $result {
+                        Ok(v) => v,
+                        Err(m) => fail!(Raised::Message(m)),
+                    }
+                };
+            }
+            macro_rules! safepoint {
+                () => {
+                    if self.heap.wants_collection() {
+                        self.collect_garbage(top);
+                    }
+                };
+            }
+            macro_rules! arith {
+                ($op:expr, $dst:expr, $a:expr, $b:expr) => {{
+                    let (a, b) = ($a, $b);
+                    let result = match (a, b) {
+                        (Value::Int(x), Value::Int(y)) => ops::int_arith($op, x, y).map(Value::Int),
+                        (Value::Float(x), Value::Float(y)) => ops::float_arith($op, x, y).map(Value::Float),
+                        _ => ops::arith(&mut self.heap, $op, a, b, matches!(a, Value::Str(_)) && $dst == lhs_slot!()),
+                    };
+                    slot!($dst) = check!(result);
+                }};
+            }
+            macro_rules! jump {
+                ($offset:expr) => {
+                    pc = (pc as i64 + $offset as i64) as usize
+                };
+            }
+            macro_rules! test {
+                ($cond:expr) => {{
+                    if $cond {
+                        pc += 1;
+                    } else {
+                        let Instr::Jump { offset } = code[pc] else { unreachable!("a test is followed by a jump") };
+                        pc += 1;
+                        jump!(offset);
+                    }
+                }};
+            }
+            macro_rules! compare {
+                ($op:expr, $a:expr, $b:expr) => {{
+                    match ($a, $b) {
+                        (Value::Int(x), Value::Int(y)) => match $op {
+                            CmpOp::Lt => x < y,
+                            CmpOp::Le => x <= y,
+                            CmpOp::Gt => x > y,
+                            CmpOp::Ge => x >= y,
+                        },
+                        (a, b) => check!(ops::compare($op, a, b)),
+                    }
+                }};
+            }
+            macro_rules! equal {
+                ($a:expr, $b:expr) => {
+                    match ($a, $b) {
+                        (Value::Int(x), Value::Int(y)) => x == y,
+                        (a, b) => ops::values_equal(a, b),
+                    }
+                };
+            }
+
+            loop {
+                let instr = code[pc];
+                pc += 1;
+                // The left operand slot of the current arithmetic instruction, for the
+                // in-place string append rule (`s := s + t`).
+                #[allow(unused_macros)]
+                macro_rules! lhs_slot {
+                    () => {
+                        match instr {
+                            Instr::Add { lhs, .. } | Instr::AddK { lhs, .. } => lhs,
+                            _ => u16::MAX,
+                        }
+                    };
+                }
+                match instr {
+                    Instr::Move { dst, src } => {
+                        let v = slot!(src);
+                        v.mark_shared();
+                        slot!(dst) = v;
+                    }
+                    Instr::MoveOwned { dst, src } => slot!(dst) = slot!(src),
+                    Instr::LoadConst { dst, index } => slot!(dst) = constants[index as usize],
+                    Instr::LoadInt { dst, value } => slot!(dst) = Value::Int(value as i64),
+                    Instr::LoadNull { dst } => slot!(dst) = Value::Null,
+                    Instr::LoadBool { dst, value } => slot!(dst) = Value::Bool(value),
+                    Instr::LoadSelfFunc { dst } => {
+                        let closure = self.frames.last().and_then(|f| f.closure);
+                        slot!(dst) = closure.map_or(Value::Null, Value::Func);
+                    }
+                    Instr::GetGlobal { dst, global } | Instr::TakeGlobal { dst, global } => {
+                        let v = self.globals[global as usize];
+                        if let Value::Undef = v {
+                            fail!(Raised::Message(format!(
+                                "Undefined variable: {}",
+                                program.globals[global as usize].name
+                            )));
+                        }
+                        if matches!(instr, Instr::GetGlobal { .. }) {
+                            v.mark_shared();
+                        }
+                        slot!(dst) = v;
+                    }
+                    Instr::SetGlobal { global, src } => self.globals[global as usize] = slot!(src),
+                    Instr::GetCapture { dst, index } => {
+                        let closure = self.frames.last().and_then(|f| f.closure).expect("only closures capture");
+                        let v = closure.captures[index as usize];
+                        v.mark_shared();
+                        slot!(dst) = v;
+                    }
+                    Instr::SetCapture { index, src } => {
+                        let closure = self.frames.last().and_then(|f| f.closure).expect("only closures capture");
+                        closure.get_mut().captures[index as usize] = slot!(src);
+                    }
+
+                    Instr::Add { dst, lhs, rhs } => {
+                        arith!(ArithOp::Add, dst, slot!(lhs), slot!(rhs));
+                        safepoint!();
+                    }
+                    Instr::Sub { dst, lhs, rhs } => arith!(ArithOp::Sub, dst, slot!(lhs), slot!(rhs)),
+                    Instr::Mul { dst, lhs, rhs } => arith!(ArithOp::Mul, dst, slot!(lhs), slot!(rhs)),
+                    Instr::Div { dst, lhs, rhs } => arith!(ArithOp::Div, dst, slot!(lhs), slot!(rhs)),
+                    Instr::Mod { dst, lhs, rhs } => arith!(ArithOp::Mod, dst, slot!(lhs), slot!(rhs)),
+                    Instr::AddK { dst, lhs, index } => {
+                        arith!(ArithOp::Add, dst, slot!(lhs), constants[index as usize]);
+                        safepoint!();
+                    }
+                    Instr::SubK { dst, lhs, index } => arith!(ArithOp::Sub, dst, slot!(lhs), constants[index as usize]),
+                    Instr::MulK { dst, lhs, index } => arith!(ArithOp::Mul, dst, slot!(lhs), constants[index as usize]),
+                    Instr::DivK { dst, lhs, index } => arith!(ArithOp::Div, dst, slot!(lhs), constants[index as usize]),
+                    Instr::ModK { dst, lhs, index } => arith!(ArithOp::Mod, dst, slot!(lhs), constants[index as usize]),
+                    Instr::Neg { dst, src } => slot!(dst) = check!(ops::negate(slot!(src))),
+                    Instr::Not { dst, src } => slot!(dst) = check!(ops::not(slot!(src))),
+                    Instr::Eq { dst, lhs, rhs } => slot!(dst) = Value::Bool(equal!(slot!(lhs), slot!(rhs))),
+                    Instr::Ne { dst, lhs, rhs } => slot!(dst) = Value::Bool(!equal!(slot!(lhs), slot!(rhs))),
+                    Instr::Lt { dst, lhs, rhs } => slot!(dst) = Value::Bool(compare!(CmpOp::Lt, slot!(lhs), slot!(rhs))),
+                    Instr::Le { dst, lhs, rhs } => slot!(dst) = Value::Bool(compare!(CmpOp::Le, slot!(lhs), slot!(rhs))),
+                    Instr::Gt { dst, lhs, rhs } => slot!(dst) = Value::Bool(compare!(CmpOp::Gt, slot!(lhs), slot!(rhs))),
+                    Instr::Ge { dst, lhs, rhs } => slot!(dst) = Value::Bool(compare!(CmpOp::Ge, slot!(lhs), slot!(rhs))),
+                    Instr::ToBool { dst, src } => slot!(dst) = Value::Bool(slot!(src).is_truthy()),
+
+                    Instr::TestLt { lhs, rhs } => test!(compare!(CmpOp::Lt, slot!(lhs), slot!(rhs))),
+                    Instr::TestLe { lhs, rhs } => test!(compare!(CmpOp::Le, slot!(lhs), slot!(rhs))),
+                    Instr::TestGt { lhs, rhs } => test!(compare!(CmpOp::Gt, slot!(lhs), slot!(rhs))),
+                    Instr::TestGe { lhs, rhs } => test!(compare!(CmpOp::Ge, slot!(lhs), slot!(rhs))),
+                    Instr::TestEq { lhs, rhs } => test!(equal!(slot!(lhs), slot!(rhs))),
+                    Instr::TestNe { lhs, rhs } => test!(!equal!(slot!(lhs), slot!(rhs))),
+                    Instr::TestLtK { lhs, index } => test!(compare!(CmpOp::Lt, slot!(lhs), constants[index as usize])),
+                    Instr::TestLeK { lhs, index } => test!(compare!(CmpOp::Le, slot!(lhs), constants[index as usize])),
+                    Instr::TestGtK { lhs, index } => test!(compare!(CmpOp::Gt, slot!(lhs), constants[index as usize])),
+                    Instr::TestGeK { lhs, index } => test!(compare!(CmpOp::Ge, slot!(lhs), constants[index as usize])),
+                    Instr::TestEqK { lhs, index } => test!(equal!(slot!(lhs), constants[index as usize])),
+                    Instr::TestNeK { lhs, index } => test!(!equal!(slot!(lhs), constants[index as usize])),
+                    Instr::Test { src } => test!(slot!(src).is_truthy()),
+                    Instr::TestTag { src, pattern } => {
+                        let pattern = &proto.tag_patterns[pattern as usize];
+                        let matched = match slot!(src) {
+                            Value::Tagged(t) => {
+                                t.tag == pattern.tag && pattern.enum_name.is_none_or(|e| e == t.enum_name)
+                            }
+                            _ => false,
+                        };
+                        test!(matched)
+                    }
+
+                    Instr::Jump { offset } => jump!(offset),
+                    Instr::JumpIfFalse { src, offset } => {
+                        if !slot!(src).is_truthy() {
+                            jump!(offset)
+                        }
+                    }
+                    Instr::JumpIfTrue { src, offset } => {
+                        if slot!(src).is_truthy() {
+                            jump!(offset)
+                        }
+                    }
+                    Instr::JumpIfNotNull { src, offset } => {
+                        if !matches!(slot!(src), Value::Null) {
+                            jump!(offset)
+                        }
+                    }
+
+                    Instr::Call { base: callee, argc } => {
+                        self.frames.last_mut().expect("a frame is running").pc = pc;
+                        if check!(self.call_value(base + callee as usize, argc as usize)) {
+                            continue 'frames;
+                        }
+                        safepoint!();
+                    }
+                    Instr::CallMethod { base: callee, name, argc } => {
+                        self.frames.last_mut().expect("a frame is running").pc = pc;
+                        if check!(self.call_method(base + callee as usize, Symbol(name as u32), argc as usize)) {
+                            continue 'frames;
+                        }
+                        safepoint!();
+                    }
+                    Instr::Return { src } => {
+                        let result = slot!(src);
+                        self.return_from_frame(result);
+                        if self.frames.is_empty() {
+                            return Ok(());
+                        }
+                        continue 'frames;
+                    }
+                    Instr::ReturnNull => {
+                        self.return_from_frame(Value::Null);
+                        if self.frames.is_empty() {
+                            return Ok(());
+                        }
+                        continue 'frames;
+                    }
+                    Instr::Closure { dst, proto: child } => {
+                        let current = self.frames.last().and_then(|f| f.closure);
+                        let captures = program
+                            .proto(ProtoId(child))
+                            .captures
+                            .iter()
+                            .map(|source| {
+                                let v = match *source {
+                                    CaptureSource::Slot(s) => slot!(s),
+                                    CaptureSource::Capture(i) => {
+                                        current.map_or(Value::Null, |c| c.captures[i as usize])
+                                    }
+                                    CaptureSource::CurrentClosure => current.map_or(Value::Null, Value::Func),
+                                };
+                                v.mark_shared();
+                                v
+                            })
+                            .collect();
+                        let f = self.heap.alloc(FuncObj { proto: ProtoId(child), captures });
+                        slot!(dst) = Value::Func(f);
+                        safepoint!();
+                    }
+
+                    Instr::NewArray { dst, start, count } => {
+                        let first = base + start as usize;
+                        let items = self.stack[first..first + count as usize].to_vec();
+                        slot!(dst) = access::new_array(&mut self.heap, items);
+                        safepoint!();
+                    }
+                    Instr::ArrayAppend { array, src } => {
+                        let value = slot!(src);
+                        let mut holder = slot!(array);
+                        access::array_push(&mut self.heap, &mut holder, value).expect("literal arrays are arrays");
+                        slot!(array) = holder;
+                        safepoint!();
+                    }
+                    Instr::ArraySpread { array, src } => {
+                        let Value::Array(source) = slot!(src) else {
+                            fail!(Raised::Message(format!(
+                                "Cannot spread a value of type {} into an array",
+                                slot!(src).type_name()
+                            )));
+                        };
+                        let Value::Array(target) = slot!(array) else { unreachable!("literal arrays are arrays") };
+                        for item in &source.items {
+                            item.mark_shared();
+                        }
+                        target.get_mut().items.extend_from_slice(&source.items);
+                        safepoint!();
+                    }
+                    Instr::NewDict { dst } => {
+                        slot!(dst) = Value::Dict(self.heap.alloc(DictObj::default()));
+                        safepoint!();
+                    }
+                    Instr::DictInsert { dict, key, value } => {
+                        if !matches!(slot!(key), Value::Str(_)) {
+                            fail!(Raised::Message("Dict keys must be strings".into()));
+                        }
+                        let (key, value) = (slot!(key), slot!(value));
+                        let mut holder = slot!(dict);
+                        check!(access::set_index(&mut self.heap, &mut holder, key, value));
+                        slot!(dict) = holder;
+                        safepoint!();
+                    }
+                    Instr::DictSpread { dict, src } => {
+                        let Value::Dict(source) = slot!(src) else {
+                            fail!(Raised::Message(format!(
+                                "Cannot spread a value of type {} into a dict",
+                                slot!(src).type_name()
+                            )));
+                        };
+                        let Value::Dict(target) = slot!(dict) else { unreachable!("literal dicts are dicts") };
+                        for (k, v) in &source.entries {
+                            if let DictKey::Str(s) = k {
+                                s.set_shared();
+                            }
+                            v.mark_shared();
+                            let grown = target.get_mut().insert(*k, *v);
+                            self.heap.note_growth(grown);
+                        }
+                        safepoint!();
+                    }
+                    Instr::NewStruct { dst, literal, start } => {
+                        let literal = &proto.struct_literals[literal as usize];
+                        let first = base + start as usize;
+                        let fields = literal.fields.iter().copied().zip(self.stack[first..].iter().copied()).collect();
+                        let s = self.heap.alloc(StructObj { type_index: literal.type_index, fields });
+                        slot!(dst) = Value::Struct(s);
+                        safepoint!();
+                    }
+                    Instr::NewTagged { dst, ctor, start } => {
+                        let ctor = &proto.tag_ctors[ctor as usize];
+                        let first = base + start as usize;
+                        let payload = self.stack[first..first + ctor.arity as usize].to_vec();
+                        let t = self.heap.alloc(TaggedObj { enum_name: ctor.enum_name, tag: ctor.tag, payload });
+                        slot!(dst) = Value::Tagged(t);
+                        safepoint!();
+                    }
+                    Instr::GetPayload { dst, src } => {
+                        let v = match slot!(src) {
+                            Value::Tagged(t) => t.payload.first().copied().unwrap_or(Value::Null),
+                            _ => Value::Null,
+                        };
+                        v.mark_shared();
+                        slot!(dst) = v;
+                    }
+
+                    Instr::GetIndex { dst, obj, index } => {
+                        slot!(dst) = check!(access::get_index(&mut self.heap, slot!(obj), slot!(index)));
+                        safepoint!();
+                    }
+                    Instr::GetIndexForWrite { dst, obj, index } => {
+                        let index = slot!(index);
+                        let mut holder = slot!(obj);
+                        let element = check!(access::index_for_write(&mut self.heap, &mut holder, index));
+                        slot!(obj) = holder;
+                        slot!(dst) = element;
+                        safepoint!();
+                    }
+                    Instr::SetIndex { obj, index, src } => {
+                        let (index, value) = (slot!(index), slot!(src));
+                        let mut holder = slot!(obj);
+                        check!(access::set_index(&mut self.heap, &mut holder, index, value));
+                        slot!(obj) = holder;
+                        safepoint!();
+                    }
+                    Instr::GetField { dst, obj, name } => {
+                        let name = Symbol(name as u32);
+                        slot!(dst) = check!(access::get_field(slot!(obj), name, program.symbols.name(name)));
+                    }
+                    Instr::GetFieldForWrite { dst, obj, name } => {
+                        let name = Symbol(name as u32);
+                        let mut holder = slot!(obj);
+                        let element =
+                            check!(access::field_for_write(&mut self.heap, &mut holder, name, program.symbols.name(name)));
+                        slot!(obj) = holder;
+                        slot!(dst) = element;
+                        safepoint!();
+                    }
+                    Instr::SetField { obj, name, src } => {
+                        let name = Symbol(name as u32);
+                        let value = slot!(src);
+                        let mut holder = slot!(obj);
+                        check!(access::set_field(&mut self.heap, &mut holder, name, program.symbols.name(name), value));
+                        slot!(obj) = holder;
+                        safepoint!();
+                    }
+
+                    Instr::ToStr { dst, src } => {
+                        let v = slot!(src);
+                        slot!(dst) = match v {
+                            Value::Str(_) => v,
+                            other => {
+                                let text = check!(format::display(&program, &other));
+                                Value::Str(self.heap.alloc(StrObj::new(text)))
+                            }
+                        };
+                        safepoint!();
+                    }
+                    Instr::Concat { dst, start, count } => {
+                        let first = base + start as usize;
+                        let mut text = String::new();
+                        for part in &self.stack[first..first + count as usize] {
+                            if let Value::Str(s) = part {
+                                text.push_str(&s.text);
+                            }
+                        }
+                        slot!(dst) = Value::Str(self.heap.alloc(StrObj::new(text)));
+                        safepoint!();
+                    }
+
+                    Instr::ForPrep { base: b, offset } => {
+                        let source = check!(self.iteration_source(slot!(b)));
+                        slot!(b) = source;
+                        slot!(b + 1) = Value::Int(0);
+                        jump!(offset);
+                        safepoint!();
+                    }
+                    Instr::ForNext { base: b, offset } => {
+                        let Value::Int(mut position) = slot!(b + 1) else { unreachable!("ForPrep set the position") };
+                        if let Some(item) = self.next_element(slot!(b), &mut position) {
+                            slot!(b + 1) = Value::Int(position);
+                            slot!(b + 2) = item;
+                            jump!(offset);
+                            safepoint!();
+                        }
+                    }
+                    Instr::ForRangePrep { base: b, offset } => {
+                        let bounds = [slot!(b), slot!(b + 1), slot!(b + 2)];
+                        let (start, stop, step) = check!(builtins::range_bounds(&bounds));
+                        slot!(b) = Value::Int(start);
+                        slot!(b + 1) = Value::Int(stop);
+                        slot!(b + 2) = Value::Int(step);
+                        jump!(offset);
+                    }
+                    Instr::ForRangeNext { base: b, offset } => {
+                        let (Value::Int(current), Value::Int(stop), Value::Int(step)) =
+                            (slot!(b), slot!(b + 1), slot!(b + 2))
+                        else {
+                            unreachable!("ForRangePrep set ints")
+                        };
+                        if (step > 0 && current < stop) || (step < 0 && current > stop) {
+                            slot!(b + 3) = Value::Int(current);
+                            slot!(b) = Value::Int(current.checked_add(step).unwrap_or(stop));
+                            jump!(offset);
+                        }
+                    }
+
+                    Instr::Throw { src } => fail!(Raised::Thrown(slot!(src))),
+                    Instr::TryBegin { err, offset } => {
+                        let handler_pc = (pc as i64 + offset as i64) as usize;
+                        self.handlers.push(Handler {
+                            frame: self.frames.len() - 1,
+                            pc: handler_pc,
+                            err_slot: base + err as usize,
+                        });
+                    }
+                    Instr::TryEnd => {
+                        self.handlers.pop();
+                    }
+                    Instr::Raise { message } => {
+                        let Value::Str(text) = constants[message as usize] else {
+                            unreachable!("Raise names a string constant")
+                        };
+                        fail!(Raised::Message(text.text.clone()));
+                    }
+                }
+            }
+        }
+    }
+
+    /// Pops the current frame (and its handlers) and delivers `result` to the caller.
+    fn return_from_frame(&mut self, result: Value) {
+        let depth = self.frames.len() - 1;
+        while self.handlers.last().is_some_and(|h| h.frame >= depth) {
+            self.handlers.pop();
+        }
+        let frame = self.frames.pop().expect("a frame is running");
+        self.stack[frame.base - 1] = result;
+    }
+}

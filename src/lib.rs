@@ -1,0 +1,70 @@
+//! Ruff: a scripting language runtime.
+//!
+//! Pipeline: source text -> [`parse`] (pest grammar -> AST) -> [`compile`] (AST ->
+//! register bytecode) -> [`interpret`] (dispatch loop over a garbage-collected heap,
+//! [`runtime`]) with [`builtins`] as native functions. [`diagnostics`] renders errors.
+//! DESIGN.md describes each step and the invariants between them.
+
+pub mod builtins;
+pub mod compile;
+pub mod diagnostics;
+pub mod interpret;
+pub mod parse;
+pub mod runtime;
+
+use std::io::Write;
+
+use runtime::heap::Heap;
+
+/// The Ruff-written part of the builtins, compiled with every program.
+const LIBRARY_SOURCE: &str = include_str!("builtins/library.ruff");
+
+/// Why a program did not run to completion, already rendered for the user.
+#[derive(Debug)]
+pub enum Failure {
+    /// The source has a syntax or static error; nothing ran.
+    Syntax(String),
+    /// A runtime error nobody caught; output printed before it stays printed.
+    Runtime(String),
+}
+
+impl Failure {
+    /// The process exit status for this failure (LANGUAGE.md decision 4).
+    pub fn exit_status(&self) -> i32 {
+        match self {
+            Failure::Syntax(_) => 3,
+            Failure::Runtime(_) => 4,
+        }
+    }
+
+    pub fn message(&self) -> &str {
+        match self {
+            Failure::Syntax(m) | Failure::Runtime(m) => m,
+        }
+    }
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct RunOptions {
+    pub interpreter: interpret::Options,
+}
+
+/// Parses and compiles `source`; on success returns the program and the warnings
+/// (rendered).
+pub fn compile_source(file: &str, source: &str, heap: &mut Heap) -> Result<(compile::bytecode::Program, Vec<String>), Failure> {
+    let ast = parse::parse_program(source)
+        .map_err(|e| Failure::Syntax(diagnostics::syntax_error(file, source, e.span, &e.message)))?;
+    let library = parse::parse_program(LIBRARY_SOURCE).expect("the builtin library parses");
+    let compiled = compile::compile(&ast, &library, heap)
+        .map_err(|e| Failure::Syntax(diagnostics::syntax_error(file, source, e.span, &e.message)))?;
+    let warnings = compiled.warnings.iter().map(|w| diagnostics::warning(file, source, w.span, &w.message)).collect();
+    Ok((compiled.program, warnings))
+}
+
+/// Runs a whole program, writing its output to `out`.
+pub fn run_source(file: &str, source: &str, options: &RunOptions, out: Box<dyn Write>) -> Result<(), Failure> {
+    let mut heap = Heap::new(options.interpreter.gc_stress);
+    let (program, _warnings) = compile_source(file, source, &mut heap)?;
+    let mut vm = interpret::Vm::new(program, heap, out, &options.interpreter);
+    vm.run().map_err(|e| Failure::Runtime(diagnostics::runtime_error(file, source, &e)))
+}

@@ -1,0 +1,174 @@
+//! Indexing and field access on values: reads, writes with copy-on-write, and the
+//! element access that nested write targets (`a[i][j] := v`) use. The interpreter
+//! executes these and the JIT recorder follows them.
+//!
+//! Invariants: a read that returns a value stored in a container marks it shared (the
+//! container and the reader both hold it). A write first makes the written container
+//! private to its holder (`make_unique_*`), then changes it in place. A string stored as a
+//! dict key is marked shared, because the dict and the key's other holders keep it.
+
+use super::heap::Heap;
+use super::object::{
+    make_unique_array, make_unique_dict, make_unique_struct, make_unique_value, ArrayObj, DictKey, StrObj,
+};
+use super::symbol::Symbol;
+use super::value::Value;
+
+/// Resolves a possibly negative index against `len`.
+fn element_index(i: i64, len: usize) -> Result<usize, String> {
+    let resolved = if i < 0 { i.checked_add(len as i64) } else { Some(i) };
+    match resolved {
+        Some(r) if r >= 0 && (r as usize) < len => Ok(r as usize),
+        _ => Err(format!("Index out of bounds: {}", i)),
+    }
+}
+
+/// The dict key a value denotes: strings (canonical integers become ints) and ints.
+pub fn dict_key(key: Value) -> Result<DictKey, String> {
+    match key {
+        Value::Str(s) => Ok(DictKey::from_str(s)),
+        Value::Int(i) => Ok(DictKey::Int(i)),
+        other => Err(format!("Dict keys must be strings or ints, got {}", other.type_name())),
+    }
+}
+
+fn missing_key(key: Value) -> String {
+    match key {
+        Value::Str(s) => format!("Missing map key: \"{}\"", s.text),
+        other => format!("Missing map key: {}", match other {
+            Value::Int(i) => i.to_string(),
+            _ => other.type_name().to_string(),
+        }),
+    }
+}
+
+fn string_char(heap: &mut Heap, s: &StrObj, i: i64) -> Result<Value, String> {
+    let index = element_index(i, s.char_count())?;
+    let c = s.char_at(index).ok_or_else(|| format!("Index out of bounds: {}", i))?;
+    Ok(Value::Str(heap.alloc(StrObj::new(c.to_string()))))
+}
+
+/// `container[index]`.
+pub fn get_index(heap: &mut Heap, container: Value, index: Value) -> Result<Value, String> {
+    let value = match (container, index) {
+        (Value::Array(a), Value::Int(i)) => a.items[element_index(i, a.items.len())?],
+        (Value::Dict(d), key) => d.get(&dict_key(key)?).ok_or_else(|| missing_key(key))?,
+        (Value::Str(s), Value::Int(i)) => return string_char(heap, &s, i),
+        (Value::Array(_) | Value::Str(_), other) => {
+            return Err(format!("Index must be an int, got {}", other.type_name()))
+        }
+        (other, _) => return Err(format!("Cannot index a value of type {}", other.type_name())),
+    };
+    value.mark_shared();
+    Ok(value)
+}
+
+/// `holder[index] := value`, writing a private copy back into `holder` if it was shared.
+pub fn set_index(heap: &mut Heap, holder: &mut Value, index: Value, value: Value) -> Result<(), String> {
+    match (*holder, index) {
+        (Value::Array(a), Value::Int(i)) => {
+            let position = element_index(i, a.items.len())?;
+            let a = make_unique_array(heap, a);
+            a.get_mut().items[position] = value;
+            *holder = Value::Array(a);
+        }
+        (Value::Dict(d), key) => {
+            let key = dict_key(key)?;
+            if let DictKey::Str(s) = key {
+                s.set_shared();
+            }
+            let d = make_unique_dict(heap, d);
+            let grown = d.get_mut().insert(key, value);
+            heap.note_growth(grown);
+            *holder = Value::Dict(d);
+        }
+        (Value::Array(_), other) => return Err(format!("Index must be an int, got {}", other.type_name())),
+        _ => return Err("Invalid index assignment".to_string()),
+    }
+    Ok(())
+}
+
+/// The element a nested write target goes through: makes `holder` private, then the
+/// element (if it is a container) private inside it, and returns the element unshared.
+pub fn index_for_write(heap: &mut Heap, holder: &mut Value, index: Value) -> Result<Value, String> {
+    match (*holder, index) {
+        (Value::Array(a), Value::Int(i)) => {
+            let position = element_index(i, a.items.len())?;
+            let a = make_unique_array(heap, a);
+            *holder = Value::Array(a);
+            let element = &mut a.get_mut().items[position];
+            make_unique_value(heap, element);
+            Ok(*element)
+        }
+        (Value::Dict(d), key) => {
+            let dict_key = dict_key(key)?;
+            let mut element = d.get(&dict_key).ok_or_else(|| missing_key(key))?;
+            let d = make_unique_dict(heap, d);
+            *holder = Value::Dict(d);
+            if make_unique_value(heap, &mut element) {
+                d.get_mut().insert(dict_key, element);
+            }
+            Ok(element)
+        }
+        _ => get_index(heap, *holder, index),
+    }
+}
+
+pub fn field_not_found(name: &str) -> String {
+    format!("Field not found: {}", name)
+}
+
+/// `value.name`; `name_text` is only used for the error message.
+pub fn get_field(value: Value, name: Symbol, name_text: &str) -> Result<Value, String> {
+    match value {
+        Value::Struct(s) => {
+            let v = s.get(name).ok_or_else(|| field_not_found(name_text))?;
+            v.mark_shared();
+            Ok(v)
+        }
+        other => Err(format!("Cannot access field {} on a value of type {}", name_text, other.type_name())),
+    }
+}
+
+pub fn set_field(heap: &mut Heap, holder: &mut Value, name: Symbol, name_text: &str, value: Value) -> Result<(), String> {
+    match *holder {
+        Value::Struct(s) => {
+            let s = make_unique_struct(heap, s);
+            s.get_mut().set(name, value);
+            *holder = Value::Struct(s);
+            Ok(())
+        }
+        other => Err(format!("Cannot assign field {} on a value of type {}", name_text, other.type_name())),
+    }
+}
+
+pub fn field_for_write(heap: &mut Heap, holder: &mut Value, name: Symbol, name_text: &str) -> Result<Value, String> {
+    match *holder {
+        Value::Struct(s) => {
+            let mut element = s.get(name).ok_or_else(|| field_not_found(name_text))?;
+            let s = make_unique_struct(heap, s);
+            *holder = Value::Struct(s);
+            if make_unique_value(heap, &mut element) {
+                s.get_mut().set(name, element);
+            }
+            Ok(element)
+        }
+        other => get_field(other, name, name_text),
+    }
+}
+
+/// Appends `value` to the array in `holder` (copying it first if shared); returns the
+/// bytes the array grew by.
+pub fn array_push(heap: &mut Heap, holder: &mut Value, value: Value) -> Option<()> {
+    let Value::Array(a) = *holder else { return None };
+    let a = make_unique_array(heap, a);
+    let before = a.items.capacity();
+    a.get_mut().items.push(value);
+    heap.note_growth((a.items.capacity() - before) * std::mem::size_of::<Value>());
+    *holder = Value::Array(a);
+    Some(())
+}
+
+pub fn new_array(heap: &mut Heap, items: Vec<Value>) -> Value {
+    Value::Array(heap.alloc(ArrayObj { items }))
+}

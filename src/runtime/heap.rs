@@ -1,0 +1,314 @@
+//! The garbage-collected heap: allocation, the `Gc<T>` handle, and a non-moving
+//! mark-sweep collector.
+//!
+//! Terms:
+//! - A *heap object* is a [`GcBox<T>`]: a [`GcHeader`] followed by the object. `Gc<T>` is a
+//!   plain pointer to one (8 bytes, `Copy`, no reference counting), so native code can keep
+//!   it in a register.
+//! - *Shared* (header bit): a second live holder of the object may exist. Set whenever a
+//!   value is copied while its source stays live; never cleared. A write through any holder
+//!   of a shared object first replaces the holder's value with a private copy
+//!   (copy-on-write, see `object.rs`).
+//! - *Safe point*: a moment when every live value is reachable from the roots (interpreter
+//!   slots, globals, constants, handlers). Collections only run at safe points, which the
+//!   interpreter reaches after each instruction that allocated; allocation itself never
+//!   collects, so Rust code may hold fresh objects in local variables between safe points.
+//!
+//! Invariants:
+//! - Objects never move. A `Gc<T>` stays valid until a collection finds it unreachable.
+//! - The runtime is single-threaded and never keeps a `&mut` from [`Gc::get_mut`] alive
+//!   across another access to the same object; this is what makes the accessors sound.
+//! - Marking is iterative (an explicit gray stack), so deeply nested data cannot overflow
+//!   the native stack.
+
+use std::cell::Cell;
+use std::marker::PhantomData;
+use std::ops::Deref;
+use std::ptr::NonNull;
+
+use super::object::{ArrayObj, DictObj, DictKey, FuncObj, StrObj, StructObj, TaggedObj};
+use super::value::Value;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
+pub enum ObjKind {
+    Str,
+    Array,
+    Dict,
+    Struct,
+    Tagged,
+    Func,
+}
+
+#[repr(C)]
+pub struct GcHeader {
+    kind: ObjKind,
+    marked: Cell<bool>,
+    shared: Cell<bool>,
+}
+
+#[repr(C)]
+pub struct GcBox<T> {
+    header: GcHeader,
+    value: T,
+}
+
+/// Implemented by every type that lives on the heap.
+pub trait HeapObject: Sized {
+    const KIND: ObjKind;
+    /// Pushes every `Value` this object refers to.
+    fn trace(&self, marker: &mut Marker);
+    /// An estimate of the memory this object owns, for collection pacing.
+    fn heap_size(&self) -> usize;
+}
+
+pub struct Gc<T> {
+    ptr: NonNull<GcBox<T>>,
+    _marker: PhantomData<T>,
+}
+
+impl<T> Clone for Gc<T> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+impl<T> Copy for Gc<T> {}
+
+impl<T> PartialEq for Gc<T> {
+    fn eq(&self, other: &Self) -> bool {
+        self.ptr == other.ptr
+    }
+}
+impl<T> Eq for Gc<T> {}
+
+impl<T> Gc<T> {
+    fn header(&self) -> &GcHeader {
+        // SAFETY: a `Gc` points to a live `GcBox` (module invariant: objects are freed
+        // only when unreachable, and an unreachable `Gc` is never used again).
+        unsafe { &self.ptr.as_ref().header }
+    }
+
+    #[inline]
+    pub fn is_shared(&self) -> bool {
+        self.header().shared.get()
+    }
+
+    #[inline]
+    pub fn set_shared(&self) {
+        self.header().shared.set(true)
+    }
+
+    pub fn addr(&self) -> usize {
+        self.ptr.as_ptr() as usize
+    }
+
+    /// Mutable access to the object. Callers uphold the module invariant: no other
+    /// reference to the same object is alive while the returned one is.
+    #[inline]
+    #[allow(clippy::mut_from_ref)]
+    pub fn get_mut(&self) -> &mut T {
+        // SAFETY: the object is live (module invariant) and the runtime is single-threaded
+        // with no overlapping borrows of one object (module invariant).
+        unsafe { &mut (*self.ptr.as_ptr()).value }
+    }
+}
+
+impl<T> Deref for Gc<T> {
+    type Target = T;
+    #[inline]
+    fn deref(&self) -> &T {
+        // SAFETY: see `header`.
+        unsafe { &self.ptr.as_ref().value }
+    }
+}
+
+/// Collects the gray set during marking.
+pub struct Marker {
+    gray: Vec<NonNull<GcHeader>>,
+}
+
+impl Marker {
+    pub fn mark_value(&mut self, v: &Value) {
+        match v {
+            Value::Str(g) => self.mark(*g),
+            Value::Array(g) => self.mark(*g),
+            Value::Dict(g) => self.mark(*g),
+            Value::Struct(g) => self.mark(*g),
+            Value::Tagged(g) => self.mark(*g),
+            Value::Func(g) => self.mark(*g),
+            _ => {}
+        }
+    }
+
+    pub fn mark_values<'a>(&mut self, vs: impl IntoIterator<Item = &'a Value>) {
+        for v in vs {
+            self.mark_value(v);
+        }
+    }
+
+    pub fn mark_key(&mut self, k: &DictKey) {
+        if let DictKey::Str(s) = k {
+            self.mark(*s);
+        }
+    }
+
+    pub fn mark<T>(&mut self, g: Gc<T>) {
+        let header = g.header();
+        if !header.marked.get() {
+            header.marked.set(true);
+            self.gray.push(g.ptr.cast());
+        }
+    }
+}
+
+/// Counters the statistics report and tests read.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct HeapStats {
+    pub collections: u64,
+    pub objects_allocated: u64,
+    pub objects_freed: u64,
+}
+
+pub struct Heap {
+    objects: Vec<NonNull<GcHeader>>,
+    bytes_since_collection: usize,
+    live_bytes: usize,
+    /// Collect at every safe point that follows an allocation (`RUFF_GC_STRESS=1`).
+    pub stress: bool,
+    pub stats: HeapStats,
+}
+
+const MIN_COLLECTION_BYTES: usize = 8 << 20;
+
+impl Default for Heap {
+    fn default() -> Self {
+        Self::new(false)
+    }
+}
+
+impl Heap {
+    pub fn new(stress: bool) -> Self {
+        Heap {
+            objects: Vec::new(),
+            bytes_since_collection: 0,
+            live_bytes: 0,
+            stress,
+            stats: HeapStats::default(),
+        }
+    }
+
+    pub fn alloc<T: HeapObject>(&mut self, value: T) -> Gc<T> {
+        self.bytes_since_collection += std::mem::size_of::<GcBox<T>>() + value.heap_size();
+        let boxed = Box::new(GcBox {
+            header: GcHeader { kind: T::KIND, marked: Cell::new(false), shared: Cell::new(false) },
+            value,
+        });
+        let ptr = NonNull::from(Box::leak(boxed));
+        self.objects.push(ptr.cast());
+        self.stats.objects_allocated += 1;
+        Gc { ptr, _marker: PhantomData }
+    }
+
+    /// Accounts memory an object acquired after its allocation (an array or string that
+    /// grew in place), so that collection pacing sees it.
+    #[inline]
+    pub fn note_growth(&mut self, bytes: usize) {
+        self.bytes_since_collection += bytes;
+    }
+
+    /// Whether the next safe point should collect.
+    #[inline]
+    pub fn wants_collection(&self) -> bool {
+        if self.stress {
+            self.bytes_since_collection > 0
+        } else {
+            self.bytes_since_collection > MIN_COLLECTION_BYTES.max(self.live_bytes)
+        }
+    }
+
+    /// Runs a full collection. `mark_roots` must mark every value the runtime can still
+    /// reach.
+    pub fn collect(&mut self, mark_roots: impl FnOnce(&mut Marker)) {
+        let mut marker = Marker { gray: Vec::new() };
+        mark_roots(&mut marker);
+        while let Some(header) = marker.gray.pop() {
+            // SAFETY: the gray stack only holds pointers to live objects that were just
+            // marked, and the header's kind tells the concrete type behind it.
+            unsafe { trace_object(header, &mut marker) };
+        }
+        let mut live_bytes = 0;
+        let before = self.objects.len();
+        self.objects.retain(|&header| {
+            // SAFETY: `objects` holds exactly the live allocations of this heap.
+            let h = unsafe { header.as_ref() };
+            if h.marked.get() {
+                h.marked.set(false);
+                // SAFETY: as above; the object is live.
+                live_bytes += unsafe { object_size(header) };
+                true
+            } else {
+                // SAFETY: the object is unreachable, so no `Gc` to it will be used again;
+                // it was allocated by `alloc` as a `GcBox` of the type its kind names.
+                unsafe { free_object(header) };
+                false
+            }
+        });
+        self.stats.collections += 1;
+        self.stats.objects_freed += (before - self.objects.len()) as u64;
+        self.live_bytes = live_bytes;
+        self.bytes_since_collection = 0;
+    }
+
+    pub fn object_count(&self) -> usize {
+        self.objects.len()
+    }
+}
+
+impl Drop for Heap {
+    fn drop(&mut self) {
+        for &header in &self.objects {
+            // SAFETY: the heap is going away; nothing can use its objects afterwards.
+            unsafe { free_object(header) };
+        }
+    }
+}
+
+/// Dispatches on the header's kind to the concrete object type.
+macro_rules! with_object {
+    ($header:expr, $obj:ident => $body:expr) => {{
+        let header: NonNull<GcHeader> = $header;
+        match header.as_ref().kind {
+            ObjKind::Str => { let $obj = &header.cast::<GcBox<StrObj>>().as_ref().value; $body }
+            ObjKind::Array => { let $obj = &header.cast::<GcBox<ArrayObj>>().as_ref().value; $body }
+            ObjKind::Dict => { let $obj = &header.cast::<GcBox<DictObj>>().as_ref().value; $body }
+            ObjKind::Struct => { let $obj = &header.cast::<GcBox<StructObj>>().as_ref().value; $body }
+            ObjKind::Tagged => { let $obj = &header.cast::<GcBox<TaggedObj>>().as_ref().value; $body }
+            ObjKind::Func => { let $obj = &header.cast::<GcBox<FuncObj>>().as_ref().value; $body }
+        }
+    }};
+}
+
+/// # Safety
+/// `header` must point to a live object allocated by [`Heap::alloc`].
+unsafe fn trace_object(header: NonNull<GcHeader>, marker: &mut Marker) {
+    with_object!(header, obj => obj.trace(marker))
+}
+
+/// # Safety
+/// `header` must point to a live object allocated by [`Heap::alloc`].
+unsafe fn object_size(header: NonNull<GcHeader>) -> usize {
+    with_object!(header, obj => std::mem::size_of_val(obj) + obj.heap_size())
+}
+
+/// # Safety
+/// `header` must point to an object allocated by [`Heap::alloc`] that nothing uses again.
+unsafe fn free_object(header: NonNull<GcHeader>) {
+    match header.as_ref().kind {
+        ObjKind::Str => drop(Box::from_raw(header.cast::<GcBox<StrObj>>().as_ptr())),
+        ObjKind::Array => drop(Box::from_raw(header.cast::<GcBox<ArrayObj>>().as_ptr())),
+        ObjKind::Dict => drop(Box::from_raw(header.cast::<GcBox<DictObj>>().as_ptr())),
+        ObjKind::Struct => drop(Box::from_raw(header.cast::<GcBox<StructObj>>().as_ptr())),
+        ObjKind::Tagged => drop(Box::from_raw(header.cast::<GcBox<TaggedObj>>().as_ptr())),
+        ObjKind::Func => drop(Box::from_raw(header.cast::<GcBox<FuncObj>>().as_ptr())),
+    }
+}

@@ -1,0 +1,363 @@
+//! Heap object types and their copy-on-write rules.
+//!
+//! Terms:
+//! - *Value semantics*: arrays, dicts, struct instances and tagged values behave as
+//!   independent values. They are shared by pointer and copied lazily: a write through a
+//!   holder whose object is marked shared first gives that holder a private shallow copy
+//!   ([`make_unique_array`] and friends). A shallow copy makes every heap child reachable
+//!   from two objects, so it marks the children shared too.
+//! - Strings are immutable to Ruff code; the only in-place change is appending to an
+//!   unshared string whose holder is being overwritten by the result (`s := s + t`).
+//! - Dict keys are ints or strings; a string that spells a canonical decimal int is stored
+//!   as the int, so `d["1"]` and `d[1]` are the same entry (LANGUAGE.md 11.2).
+//!
+//! Invariants: a dict never removes entries (the core language has no delete), so
+//! `entries` is in insertion order and `index` maps each key to its entry position.
+
+use std::cell::Cell;
+use std::hash::{Hash, Hasher};
+
+use rustc_hash::{FxHashMap, FxHasher};
+
+use super::heap::{Gc, Heap, HeapObject, Marker, ObjKind};
+use super::symbol::{Symbol, SYM_OPTION, SYM_RESULT};
+use super::value::Value;
+use crate::compile::bytecode::ProtoId;
+
+pub struct StrObj {
+    pub text: String,
+    char_count: usize,
+    hash: Cell<u64>,
+}
+
+impl StrObj {
+    pub fn new(text: String) -> StrObj {
+        let char_count = if text.is_ascii() { text.len() } else { text.chars().count() };
+        StrObj { text, char_count, hash: Cell::new(0) }
+    }
+
+    pub fn char_count(&self) -> usize {
+        self.char_count
+    }
+
+    pub fn is_ascii(&self) -> bool {
+        self.char_count == self.text.len()
+    }
+
+    /// The `i`-th character (0-based, already bounds-checked by the caller's rules).
+    pub fn char_at(&self, i: usize) -> Option<char> {
+        if self.is_ascii() {
+            self.text.as_bytes().get(i).map(|&b| b as char)
+        } else {
+            self.text.chars().nth(i)
+        }
+    }
+
+    pub fn push_str(&mut self, tail: &StrObj) {
+        self.text.push_str(&tail.text);
+        self.char_count += tail.char_count;
+        self.hash.set(0);
+    }
+
+    pub fn content_hash(&self) -> u64 {
+        let cached = self.hash.get();
+        if cached != 0 {
+            return cached;
+        }
+        let mut hasher = FxHasher::default();
+        self.text.hash(&mut hasher);
+        let h = hasher.finish() | 1;
+        self.hash.set(h);
+        h
+    }
+}
+
+impl HeapObject for StrObj {
+    const KIND: ObjKind = ObjKind::Str;
+    fn trace(&self, _: &mut Marker) {}
+    fn heap_size(&self) -> usize {
+        self.text.capacity()
+    }
+}
+
+pub struct ArrayObj {
+    pub items: Vec<Value>,
+}
+
+impl HeapObject for ArrayObj {
+    const KIND: ObjKind = ObjKind::Array;
+    fn trace(&self, marker: &mut Marker) {
+        marker.mark_values(&self.items);
+    }
+    fn heap_size(&self) -> usize {
+        self.items.capacity() * std::mem::size_of::<Value>()
+    }
+}
+
+#[derive(Clone, Copy)]
+pub enum DictKey {
+    Int(i64),
+    Str(Gc<StrObj>),
+}
+
+impl PartialEq for DictKey {
+    fn eq(&self, other: &Self) -> bool {
+        match (self, other) {
+            (DictKey::Int(a), DictKey::Int(b)) => a == b,
+            (DictKey::Str(a), DictKey::Str(b)) => a == b || a.text == b.text,
+            _ => false,
+        }
+    }
+}
+impl Eq for DictKey {}
+
+impl Hash for DictKey {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        match self {
+            DictKey::Int(i) => state.write_i64(*i),
+            DictKey::Str(s) => state.write_u64(s.content_hash()),
+        }
+    }
+}
+
+/// Parses the canonical decimal spelling of an i64 (`0`, `17`, `-3`; not `007`, `-0`, `+1`).
+pub fn canonical_int(text: &str) -> Option<i64> {
+    let digits = text.strip_prefix('-').unwrap_or(text);
+    let canonical = !digits.is_empty()
+        && digits.bytes().all(|b| b.is_ascii_digit())
+        && (digits == "0" && digits.len() == text.len() || !digits.starts_with('0'));
+    if canonical {
+        text.parse().ok()
+    } else {
+        None
+    }
+}
+
+impl DictKey {
+    pub fn from_str(s: Gc<StrObj>) -> DictKey {
+        match canonical_int(&s.text) {
+            Some(i) => DictKey::Int(i),
+            None => DictKey::Str(s),
+        }
+    }
+
+    /// The key as Ruff code sees it: always a string.
+    pub fn to_text(&self) -> String {
+        match self {
+            DictKey::Int(i) => i.to_string(),
+            DictKey::Str(s) => s.text.clone(),
+        }
+    }
+}
+
+/// Dicts of at most this many entries are searched linearly instead of hashed.
+const DICT_LINEAR_LIMIT: usize = 8;
+
+#[derive(Default)]
+pub struct DictObj {
+    pub entries: Vec<(DictKey, Value)>,
+    index: Option<FxHashMap<DictKey, u32>>,
+}
+
+impl DictObj {
+    pub fn with_capacity(n: usize) -> DictObj {
+        DictObj { entries: Vec::with_capacity(n), index: None }
+    }
+
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    fn position(&self, key: &DictKey) -> Option<usize> {
+        match &self.index {
+            Some(index) => index.get(key).map(|&i| i as usize),
+            None => self.entries.iter().position(|(k, _)| k == key),
+        }
+    }
+
+    pub fn get(&self, key: &DictKey) -> Option<Value> {
+        self.position(key).map(|i| self.entries[i].1)
+    }
+
+    pub fn contains(&self, key: &DictKey) -> bool {
+        self.position(key).is_some()
+    }
+
+    /// Inserts or replaces; returns how many bytes the dict grew by.
+    pub fn insert(&mut self, key: DictKey, value: Value) -> usize {
+        if let Some(i) = self.position(&key) {
+            self.entries[i].1 = value;
+            return 0;
+        }
+        let position = self.entries.len() as u32;
+        let before = self.entries.capacity();
+        self.entries.push((key, value));
+        match &mut self.index {
+            Some(index) => {
+                index.insert(key, position);
+            }
+            None if self.entries.len() > DICT_LINEAR_LIMIT => {
+                let mut index = FxHashMap::default();
+                index.reserve(self.entries.len() * 2);
+                for (i, (k, _)) in self.entries.iter().enumerate() {
+                    index.insert(*k, i as u32);
+                }
+                self.index = Some(index);
+            }
+            None => {}
+        }
+        (self.entries.capacity() - before) * std::mem::size_of::<(DictKey, Value)>() * 2
+    }
+
+    fn shallow_clone(&self) -> DictObj {
+        for (k, v) in &self.entries {
+            if let DictKey::Str(s) = k {
+                s.set_shared();
+            }
+            v.mark_shared();
+        }
+        DictObj { entries: self.entries.clone(), index: self.index.clone() }
+    }
+
+    /// Entry positions ordered by key bytes, the order of `keys`, `values`, `items` and
+    /// printing.
+    pub fn sorted_positions(&self) -> Vec<usize> {
+        let texts: Vec<String> = self.entries.iter().map(|(k, _)| k.to_text()).collect();
+        let mut order: Vec<usize> = (0..self.entries.len()).collect();
+        order.sort_by(|&a, &b| texts[a].as_bytes().cmp(texts[b].as_bytes()));
+        order
+    }
+}
+
+impl HeapObject for DictObj {
+    const KIND: ObjKind = ObjKind::Dict;
+    fn trace(&self, marker: &mut Marker) {
+        for (k, v) in &self.entries {
+            marker.mark_key(k);
+            marker.mark_value(v);
+        }
+    }
+    fn heap_size(&self) -> usize {
+        self.entries.capacity() * std::mem::size_of::<(DictKey, Value)>() * 2
+    }
+}
+
+/// An instance of a struct type. Fields keep the order they were first given.
+pub struct StructObj {
+    /// Index into the program's struct types (for methods and the printed name).
+    pub type_index: u32,
+    pub fields: Vec<(Symbol, Value)>,
+}
+
+impl StructObj {
+    pub fn get(&self, name: Symbol) -> Option<Value> {
+        self.fields.iter().find(|(n, _)| *n == name).map(|(_, v)| *v)
+    }
+
+    pub fn set(&mut self, name: Symbol, value: Value) {
+        match self.fields.iter_mut().find(|(n, _)| *n == name) {
+            Some(slot) => slot.1 = value,
+            None => self.fields.push((name, value)),
+        }
+    }
+}
+
+impl HeapObject for StructObj {
+    const KIND: ObjKind = ObjKind::Struct;
+    fn trace(&self, marker: &mut Marker) {
+        for (_, v) in &self.fields {
+            marker.mark_value(v);
+        }
+    }
+    fn heap_size(&self) -> usize {
+        self.fields.capacity() * std::mem::size_of::<(Symbol, Value)>()
+    }
+}
+
+/// `Ok(v)`, `Err(v)`, `Some(v)`, `None` and user enum values such as `Shape::Circle(2)`.
+pub struct TaggedObj {
+    pub enum_name: Symbol,
+    pub tag: Symbol,
+    pub payload: Vec<Value>,
+}
+
+impl TaggedObj {
+    pub fn type_name(&self) -> &'static str {
+        match self.enum_name {
+            SYM_RESULT => "result",
+            SYM_OPTION => "option",
+            _ => "tagged",
+        }
+    }
+}
+
+impl HeapObject for TaggedObj {
+    const KIND: ObjKind = ObjKind::Tagged;
+    fn trace(&self, marker: &mut Marker) {
+        marker.mark_values(&self.payload);
+    }
+    fn heap_size(&self) -> usize {
+        self.payload.capacity() * std::mem::size_of::<Value>()
+    }
+}
+
+/// A function value: a prototype plus this closure's own copies of captured variables.
+pub struct FuncObj {
+    pub proto: ProtoId,
+    pub captures: Vec<Value>,
+}
+
+impl HeapObject for FuncObj {
+    const KIND: ObjKind = ObjKind::Func;
+    fn trace(&self, marker: &mut Marker) {
+        marker.mark_values(&self.captures);
+    }
+    fn heap_size(&self) -> usize {
+        self.captures.capacity() * std::mem::size_of::<Value>()
+    }
+}
+
+/// Gives the holder a private copy of a shared array (copy-on-write) and returns it.
+pub fn make_unique_array(heap: &mut Heap, a: Gc<ArrayObj>) -> Gc<ArrayObj> {
+    if !a.is_shared() {
+        return a;
+    }
+    for v in &a.items {
+        v.mark_shared();
+    }
+    heap.alloc(ArrayObj { items: a.items.clone() })
+}
+
+pub fn make_unique_dict(heap: &mut Heap, d: Gc<DictObj>) -> Gc<DictObj> {
+    if !d.is_shared() {
+        return d;
+    }
+    let copy = d.shallow_clone();
+    heap.alloc(copy)
+}
+
+pub fn make_unique_struct(heap: &mut Heap, s: Gc<StructObj>) -> Gc<StructObj> {
+    if !s.is_shared() {
+        return s;
+    }
+    for (_, v) in &s.fields {
+        v.mark_shared();
+    }
+    heap.alloc(StructObj { type_index: s.type_index, fields: s.fields.clone() })
+}
+
+/// Makes the container held by `holder` private, writing the copy back into `holder`.
+/// Returns false when `holder` is not a mutable container.
+pub fn make_unique_value(heap: &mut Heap, holder: &mut Value) -> bool {
+    match *holder {
+        Value::Array(a) => *holder = Value::Array(make_unique_array(heap, a)),
+        Value::Dict(d) => *holder = Value::Dict(make_unique_dict(heap, d)),
+        Value::Struct(s) => *holder = Value::Struct(make_unique_struct(heap, s)),
+        _ => return false,
+    }
+    true
+}

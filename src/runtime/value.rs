@@ -1,0 +1,152 @@
+//! The one value type every part of the runtime passes around.
+//!
+//! Layout (relied on by native code): `#[repr(C, u8)]`, 16 bytes. Byte 0 is the tag
+//! ([`Tag`]); bytes 8..16 are the payload: an `i64`, an `f64`, a `bool` in byte 8, a
+//! builtin index (`u32`) or a pointer to a heap object's [`GcBox`](super::heap::GcBox).
+//! `Null` and `Undef` have no payload.
+//!
+//! Invariant: `Undef` only ever sits in a global slot that has not been assigned yet; it
+//! is never produced by an expression, stored in a container or seen by Ruff code.
+
+use super::heap::Gc;
+use super::object::{ArrayObj, DictObj, FuncObj, StrObj, StructObj, TaggedObj};
+
+#[derive(Clone, Copy)]
+#[repr(C, u8)]
+pub enum Value {
+    Null = 0,
+    Bool(bool) = 1,
+    Int(i64) = 2,
+    Float(f64) = 3,
+    Str(Gc<StrObj>) = 4,
+    Array(Gc<ArrayObj>) = 5,
+    Dict(Gc<DictObj>) = 6,
+    Struct(Gc<StructObj>) = 7,
+    Tagged(Gc<TaggedObj>) = 8,
+    Func(Gc<FuncObj>) = 9,
+    Builtin(u32) = 10,
+    Undef = 11,
+}
+
+/// The tag byte of each [`Value`] variant, for code that inspects the raw layout.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
+pub enum Tag {
+    Null = 0,
+    Bool = 1,
+    Int = 2,
+    Float = 3,
+    Str = 4,
+    Array = 5,
+    Dict = 6,
+    Struct = 7,
+    Tagged = 8,
+    Func = 9,
+    Builtin = 10,
+    Undef = 11,
+}
+
+const _: () = assert!(std::mem::size_of::<Value>() == 16);
+
+impl Value {
+    pub fn tag(&self) -> Tag {
+        match self {
+            Value::Null => Tag::Null,
+            Value::Bool(_) => Tag::Bool,
+            Value::Int(_) => Tag::Int,
+            Value::Float(_) => Tag::Float,
+            Value::Str(_) => Tag::Str,
+            Value::Array(_) => Tag::Array,
+            Value::Dict(_) => Tag::Dict,
+            Value::Struct(_) => Tag::Struct,
+            Value::Tagged(_) => Tag::Tagged,
+            Value::Func(_) => Tag::Func,
+            Value::Builtin(_) => Tag::Builtin,
+            Value::Undef => Tag::Undef,
+        }
+    }
+
+    /// The name `type(v)` returns (LANGUAGE.md section 2).
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            Value::Null => "null",
+            Value::Bool(_) => "bool",
+            Value::Int(_) => "int",
+            Value::Float(_) => "float",
+            Value::Str(_) => "string",
+            Value::Array(_) => "array",
+            Value::Dict(_) => "dict",
+            Value::Struct(_) => "struct",
+            Value::Tagged(t) => t.type_name(),
+            Value::Func(_) | Value::Builtin(_) => "function",
+            Value::Undef => "undefined",
+        }
+    }
+
+    /// Truthiness (LANGUAGE.md section 6).
+    #[inline]
+    pub fn is_truthy(&self) -> bool {
+        match *self {
+            Value::Bool(b) => b,
+            Value::Null | Value::Undef => false,
+            Value::Int(i) => i != 0,
+            Value::Float(f) => f != 0.0,
+            Value::Str(s) => !s.text.is_empty(),
+            Value::Array(a) => !a.items.is_empty(),
+            Value::Dict(d) => d.len() != 0,
+            _ => true,
+        }
+    }
+
+    /// Marks the heap object behind this value as shared, so the next write through any
+    /// holder copies it first. Called whenever a second live holder of a value appears.
+    #[inline]
+    pub fn mark_shared(&self) {
+        match self {
+            Value::Str(g) => g.set_shared(),
+            Value::Array(g) => g.set_shared(),
+            Value::Dict(g) => g.set_shared(),
+            Value::Struct(g) => g.set_shared(),
+            Value::Tagged(g) => g.set_shared(),
+            _ => {}
+        }
+    }
+
+    pub fn as_number(&self) -> Option<f64> {
+        match *self {
+            Value::Int(i) => Some(i as f64),
+            Value::Float(f) => Some(f),
+            _ => None,
+        }
+    }
+}
+
+impl std::fmt::Debug for Value {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Value::Null => write!(f, "Null"),
+            Value::Undef => write!(f, "Undef"),
+            Value::Bool(b) => write!(f, "Bool({})", b),
+            Value::Int(i) => write!(f, "Int({})", i),
+            Value::Float(x) => write!(f, "Float({})", x),
+            Value::Str(s) => write!(f, "Str({:?})", s.text),
+            Value::Builtin(id) => write!(f, "Builtin({})", id),
+            other => write!(f, "{}@{:#x}", other.type_name(), other.heap_address().unwrap_or(0)),
+        }
+    }
+}
+
+impl Value {
+    /// The address of the heap object behind this value, if any.
+    pub fn heap_address(&self) -> Option<usize> {
+        match self {
+            Value::Str(g) => Some(g.addr()),
+            Value::Array(g) => Some(g.addr()),
+            Value::Dict(g) => Some(g.addr()),
+            Value::Struct(g) => Some(g.addr()),
+            Value::Tagged(g) => Some(g.addr()),
+            Value::Func(g) => Some(g.addr()),
+            _ => None,
+        }
+    }
+}
