@@ -95,20 +95,23 @@ fn reads(instr: &Instr, proto: &Proto, child_captures: &dyn Fn(u32) -> Vec<Captu
     }
 }
 
-/// The slot `instr` certainly overwrites without reading it first, if any.
+/// The slot `instr` certainly overwrites, if any. Only instructions that cannot fail
+/// count: a failing instruction leaves its destination unchanged for a handler to read.
 fn kills(instr: &Instr) -> Option<Reg> {
     use Instr::*;
     match *instr {
-        Move { dst, src } | MoveOwned { dst, src } if dst != src => Some(dst),
-        LoadConst { dst, .. }
+        Move { dst, .. }
+        | MoveOwned { dst, .. }
+        | LoadConst { dst, .. }
         | LoadInt { dst, .. }
         | LoadNull { dst }
         | LoadBool { dst, .. }
         | LoadSelfFunc { dst }
-        | GetGlobal { dst, .. }
-        | TakeGlobal { dst, .. }
         | GetCapture { dst, .. }
+        | NewArray { dst, .. }
         | NewDict { dst }
+        | NewStruct { dst, .. }
+        | NewTagged { dst, .. }
         | Closure { dst, .. } => Some(dst),
         _ => None,
     }

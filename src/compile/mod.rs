@@ -25,6 +25,7 @@ pub mod bytecode;
 mod expr;
 mod function;
 mod liveness;
+pub mod listing;
 mod stmt;
 
 use rustc_hash::FxHashMap;

@@ -35,19 +35,39 @@ pub(crate) fn syntax_error(source: &str, error: Error<Rule>) -> SyntaxError {
         }
     };
     // Failed literal tokens only show up in the parse attempts, and they may lie beyond
-    // the furthest failed rule (`struct X y` fails at the `{` literal after `X`). The
-    // rules attempted at an earlier position say nothing about the later one.
-    let (offset, literals, positives) = match error.parse_attempts() {
-        Some(attempts) if attempts.max_position >= rule_offset => {
-            let literals = attempts.expected_tokens().iter().map(ToString::to_string).collect();
-            let positives: &[Rule] =
-                if attempts.max_position == rule_offset { positives } else { &[] };
-            (attempts.max_position, literals, positives)
+    // the furthest failed rule (`struct X y` fails at the `{` literal after `X`); the
+    // rules attempted at an earlier position say nothing about that later one. But
+    // lookaheads leave traces too: a keyword's word-boundary check records "expected an
+    // identifier character" right after `let` in `return let`. Such a position, with no
+    // token worth naming, is ignored in favour of the furthest failed rule.
+    let attempts = error.parse_attempts().filter(|attempts| attempts.max_position >= rule_offset);
+    let (offset, literals, positives) = match attempts {
+        Some(attempts) => {
+            let literals: Vec<String> = attempts
+                .expected_tokens()
+                .iter()
+                .map(ToString::to_string)
+                .filter(|token| !is_noise_token(token))
+                .collect();
+            if attempts.max_position == rule_offset {
+                (rule_offset, literals, positives.as_slice())
+            } else if literals.is_empty() {
+                (rule_offset, Vec::new(), positives.as_slice())
+            } else {
+                (attempts.max_position, literals, &[][..])
+            }
         }
-        _ => (rule_offset, Vec::new(), positives.as_slice()),
+        None => (rule_offset, Vec::new(), positives.as_slice()),
     };
     let found = describe_token_at(source, offset);
     message_at(offset, parsing_message(positives, &literals, &found))
+}
+
+/// Tokens tried between all tokens (whitespace and comment starts) or inside names
+/// (character classes, which pest prints as `a..z` or `BUILTIN_RULE`).
+fn is_noise_token(token: &str) -> bool {
+    let is_range = token.len() == 4 && token.get(1..3) == Some("..");
+    is_range || matches!(token, " " | "\t" | "\r" | "\n" | "#" | "//" | "/*" | "_" | "BUILTIN_RULE")
 }
 
 /// Rules that are tried at the start of every statement.
@@ -59,8 +79,6 @@ const EXPRESSION_STARTS: &[Rule] = &[
     Rule::eq_expr,
     Rule::postfix_expr,
     Rule::prefix_op,
-    Rule::int,
-    Rule::float,
     Rule::string,
     Rule::array,
     Rule::dict,
@@ -79,8 +97,8 @@ const CONTINUATIONS: &[Rule] = &[
 /// Literal tokens that only continue an expression (operators, calls, indexes, fields)
 /// or an assignment.
 const CONTINUATION_TOKENS: &[&str] = &[
-    "(", "[", ".", "+", "-", "*", "/", "%", "<", "<=", ">", ">=", "==", "!=", "&&", "||",
-    "??", "|>", ":=", "=", "+=", "-=", "*=", "/=", "%=",
+    "(", "[", ".", "+", "-", "*", "/", "%", "<", "<=", ">", ">=", "==", "!=", "&&", "||", "??",
+    "|>", ":=", "=", "+=", "-=", "*=", "/=", "%=",
 ];
 
 /// Tokens that may follow a bare name (`Name { f: e }`, `Enum::Variant`). Mentioned only
@@ -89,9 +107,8 @@ const CONTINUATION_TOKENS: &[&str] = &[
 const NAME_CONTINUATION_TOKENS: &[&str] = &["{", "::"];
 
 /// Punctuation worth naming when expected, in the order messages list them.
-const STRUCTURAL_TOKENS: &[&str] = &[
-    "(", "{", "[", ":", "::", ":=", "=", "->", "<", ",", ">", ";", ")", "]", "}",
-];
+const STRUCTURAL_TOKENS: &[&str] =
+    &["(", "{", "[", ":", "::", ":=", "=", "->", "<", ",", ">", ";", ")", "]", "}"];
 
 fn parsing_message(positives: &[Rule], literals: &[String], found: &str) -> String {
     let expects = |rules: &[Rule]| positives.iter().any(|rule| rules.contains(rule));
@@ -108,11 +125,9 @@ fn parsing_message(positives: &[Rule], literals: &[String], found: &str) -> Stri
     }
 
     let mut expected: Vec<String> = Vec::new();
-    for rule in positives {
-        if let Some(description) = describe_rule(*rule) {
-            if !expected.contains(&description) {
-                expected.push(description);
-            }
+    for description in positives.iter().filter_map(|rule| describe_rule(*rule)) {
+        if !expected.iter().any(|known| known == description) {
+            expected.push(description.to_owned());
         }
     }
     let after_expression = expects(CONTINUATIONS);
@@ -122,10 +137,10 @@ fn parsing_message(positives: &[Rule], literals: &[String], found: &str) -> Stri
         .filter(|token| !NAME_CONTINUATION_TOKENS.contains(token) && !is_continuation(token))
         .any(|token| expects_literal(token));
     for token in STRUCTURAL_TOKENS {
-        let is_continuation = is_continuation(token)
-            || others_expected && NAME_CONTINUATION_TOKENS.contains(token);
+        let not_worth_naming =
+            is_continuation(token) || others_expected && NAME_CONTINUATION_TOKENS.contains(token);
         let quoted = format!("'{token}'");
-        if expects_literal(token) && !is_continuation && !expected.contains(&quoted) {
+        if expects_literal(token) && !not_worth_naming && !expected.contains(&quoted) {
             expected.push(quoted);
         }
     }
@@ -137,51 +152,38 @@ fn parsing_message(positives: &[Rule], literals: &[String], found: &str) -> Stri
 }
 
 fn unexpected(found: &str) -> String {
-    if found.starts_with("'?") {
+    if found == "'?'" || found == "'?.'" {
         return format!("Unexpected {found}: the '?' and '?.' operators are not supported");
     }
     format!("Unexpected {found}")
 }
 
-/// What a rule stands for in a message, or `None` if it should not be named.
-fn describe_rule(rule: Rule) -> Option<String> {
+/// What a rule stands for in a message, or `None` if it should not be named. Keywords
+/// that only start statements are missing: where a statement may start, the message is
+/// "Unexpected ..." instead of a list of every statement.
+fn describe_rule(rule: Rule) -> Option<&'static str> {
     let text = match rule {
         Rule::ident | Rule::pattern_binding => "name",
         Rule::type_ann => "type (int, float, string, bool, Result<..> or Option<..>)",
         Rule::block => "'{'",
         Rule::params => "'('",
-        Rule::pattern => "pattern",
-        Rule::match_case => "'case'",
-        Rule::default_case => "'default'",
-        Rule::EOI => "end of input",
-        Rule::kw_func => "'func'",
-        Rule::kw_struct => "'struct'",
-        Rule::kw_enum => "'enum'",
         Rule::kw_if => "'if'",
-        Rule::kw_else => "'else'",
         Rule::kw_while => "'while'",
-        Rule::kw_loop => "'loop'",
-        Rule::kw_for => "'for'",
         Rule::kw_in => "'in'",
-        Rule::kw_break => "'break'",
-        Rule::kw_continue => "'continue'",
-        Rule::kw_return => "'return'",
-        Rule::kw_match => "'match'",
         Rule::kw_case => "'case'",
         Rule::kw_default => "'default'",
-        Rule::kw_try => "'try'",
         Rule::kw_except => "'except'",
         _ => return None,
     };
-    Some(text.to_owned())
+    Some(text)
 }
 
 const END_OF_INPUT: &str = "end of input";
 
 /// Multi-character punctuation, longest first.
 const PUNCTUATION: &[&str] = &[
-    "...", "::", ":=", "->", "+=", "-=", "*=", "/=", "%=", "==", "!=", "<=", ">=", "&&",
-    "||", "??", "|>", "?.",
+    "...", "::", ":=", "->", "+=", "-=", "*=", "/=", "%=", "==", "!=", "<=", ">=", "&&", "||",
+    "??", "|>", "?.",
 ];
 
 /// Names the token at `offset` for a message: `'word'`, `'123'`, `'::'`,
@@ -196,7 +198,9 @@ fn describe_token_at(source: &str, offset: usize) -> String {
     }
     let token = if first.is_alphanumeric() || first == '_' {
         let end = rest
-            .find(|c: char| !(c.is_alphanumeric() || c == '_' || c == '.' && first.is_ascii_digit()))
+            .find(|c: char| {
+                !(c.is_alphanumeric() || c == '_' || c == '.' && first.is_ascii_digit())
+            })
             .unwrap_or(rest.len());
         &rest[..end]
     } else {

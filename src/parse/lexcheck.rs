@@ -22,9 +22,8 @@ const MAX_STRING_CHARS: usize = 8192;
 
 /// Checks the tokens of `source` and its bracket nesting.
 ///
-/// Stops quietly (returns `Ok`) at the first closing bracket that does not match: the
-/// grammar cannot get past that point either, so pest reports an error there or earlier,
-/// and the source beyond it is never converted.
+/// After the first closing bracket that does not match, only tokens are checked, not
+/// nesting: pest cannot get past that bracket, so it never recurses on what follows.
 pub(crate) fn check(source: &str) -> Result<(), SyntaxError> {
     Scanner::new(source).run()
 }
@@ -45,6 +44,8 @@ struct Scanner<'s> {
     line: u32,
     col: u32,
     open: Vec<Open>,
+    /// A closing bracket did not match; see [`check`].
+    brackets_mismatched: bool,
     /// Opening quotes of the strings whose interpolation we are inside, innermost last.
     /// A newline anywhere inside a string literal, interpolations included, ends it.
     open_strings: Vec<Span>,
@@ -64,6 +65,7 @@ impl<'s> Scanner<'s> {
             line: 1,
             col: 1,
             open: Vec::new(),
+            brackets_mismatched: false,
             open_strings: Vec::new(),
             type_angles: 0,
             after_type_constructor: false,
@@ -133,19 +135,21 @@ impl<'s> Scanner<'s> {
                 ')' | ']' | '}' => {
                     self.bump();
                     self.after_token(false);
-                    let top = self.open.pop();
-                    match (c, top) {
+                    match (c, self.open.last()) {
                         (')', Some(Open::Paren))
                         | (']', Some(Open::Bracket))
-                        | ('}', Some(Open::Brace)) => {}
+                        | ('}', Some(Open::Brace)) => {
+                            self.open.pop();
+                        }
                         ('}', Some(Open::Interp)) => {
+                            self.open.pop();
                             let string_start = self
                                 .open_strings
                                 .pop()
                                 .expect("every Interp frame has an open string");
                             self.string_body(string_start)?;
                         }
-                        _ => return Ok(()),
+                        _ => self.brackets_mismatched = true,
                     }
                 }
                 '<' => {
@@ -172,10 +176,16 @@ impl<'s> Scanner<'s> {
                     self.after_token(false);
                 }
                 '\'' => {
-                    return Err(error(start, "Invalid character \"'\": string literals use double quotes"));
+                    return Err(error(
+                        start,
+                        "Invalid character \"'\": string literals use double quotes",
+                    ));
                 }
                 other => {
-                    return Err(error(start, format!("Invalid character '{}'", other.escape_debug())));
+                    return Err(error(
+                        start,
+                        format!("Invalid character '{}'", other.escape_debug()),
+                    ));
                 }
             }
         }
@@ -199,7 +209,7 @@ impl<'s> Scanner<'s> {
     }
 
     fn check_depth(&self, at: Span) -> Result<(), SyntaxError> {
-        if self.open.len() + self.type_angles > MAX_NESTING {
+        if !self.brackets_mismatched && self.open.len() + self.type_angles > MAX_NESTING {
             return Err(error(at, format!("Nesting deeper than {MAX_NESTING} levels")));
         }
         Ok(())
@@ -264,8 +274,8 @@ impl<'s> Scanner<'s> {
     fn number(&mut self, start: Span) -> Result<(), SyntaxError> {
         let begin = self.offset;
         self.skip_digits();
-        let is_float = self.peek() == Some('.')
-            && self.peek_second().is_some_and(|c| c.is_ascii_digit());
+        let is_float =
+            self.peek() == Some('.') && self.peek_second().is_some_and(|c| c.is_ascii_digit());
         if is_float {
             self.bump();
             self.skip_digits();

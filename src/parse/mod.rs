@@ -7,8 +7,8 @@
 //! Pipeline of [`parse_program`]:
 //! 1. `lexcheck`: a linear pre-scan that reports lexical errors and rejects bracket
 //!    nesting deeper than [`MAX_NESTING`];
-//! 2. pest parses [`parser::Rule::program`] under a call budget proportional to the input
-//!    length;
+//! 2. pest parses the `program` rule of `grammar.pest` under a call budget proportional
+//!    to the input length;
 //! 3. `parser` converts the pairs to the AST; `errors` turns pest failures into
 //!    readable messages.
 //!
@@ -24,13 +24,15 @@
 //!   operator chains, postfix chains, unary prefixes and `else if` chains are parsed by
 //!   repetition and stored flat. Parsing recurses once per nesting level in pest and in
 //!   the converter, and dropping the AST does too.
-//! * Stack budget: measured in release builds, one nesting level costs about
-//!   STACK_PER_LEVEL of native stack in pest plus the converter (see the
-//!   `stack_per_nesting_level` test), so the [`MAX_NESTING`] = 1000 worst case needs
-//!   about STACK_TOTAL. Run [`parse_program`] on a thread with at least 64 MB of stack,
-//!   as the main program does; debug builds need several times more per level. pest
-//!   additionally refuses to recurse (a "nested too deeply" error, not a crash) when
-//!   less than 64 KiB of stack remain.
+//! * Stack budget, measured with the `stack_per_nesting_level` test (the smallest thread
+//!   stack that parses depth 1000, minus that for depth 500): one nesting level costs
+//!   2.5 KB (parentheses) to 4 KB (call arguments) of native stack in release builds and
+//!   7 to 12.5 KB in debug builds, pest and converter together. The [`MAX_NESTING`]
+//!   worst case thus needs about 4 MB (release) or 13 MB (debug) plus pest's 64 KiB
+//!   reserve; run [`parse_program`] on a thread with 64 MB of stack, as the main program
+//!   does. pest checks the remaining stack before each rule and fails with a "nested too
+//!   deeply" error, not a crash, when less than 64 KiB are left (on targets where it can
+//!   find the stack bounds, Linux included).
 //! * No input makes parsing hang: the pre-scan is linear and pest runs under a call
 //!   budget ([`pest::set_call_limit`]); exceeding it is a syntax error.
 
@@ -49,7 +51,7 @@ use std::sync::Mutex;
 use pest::iterators::Pairs;
 use pest::Parser as _;
 
-use crate::parse::parser::{Rule, RuffGrammar};
+use crate::parse::parser::{RuffGrammar, Rule};
 
 /// Deepest bracket nesting accepted; deeper sources are a syntax error.
 pub const MAX_NESTING: usize = 1000;
@@ -69,10 +71,12 @@ impl std::fmt::Display for SyntaxError {
 
 impl std::error::Error for SyntaxError {}
 
-/// pest rule calls allowed per byte of input, plus a floor for tiny inputs. Ordinary
-/// code needs a few dozen calls per byte (measured by the `call_budget_headroom` test);
-/// the budget exists only to stop pathological backtracking.
-const CALLS_PER_BYTE: usize = 400;
+/// pest calls allowed per byte of input, plus a floor for tiny inputs. Measured: ordinary
+/// code needs 10 to 70 calls per byte, a file of one-letter statements about 140 (the
+/// `call_budget_headroom` test checks a third of the budget suffices). The grammar does
+/// not backtrack over nested constructs, so the budget is only a safety net against
+/// pathological backtracking; pest runs about 10 to 20 million calls per second.
+const CALLS_PER_BYTE: usize = 500;
 const MIN_CALLS: usize = 1_000_000;
 
 /// pest's call limit and error detail are process-wide settings read when a parse

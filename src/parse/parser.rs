@@ -36,20 +36,13 @@ impl Converter<'_> {
         self.positions.span(pair.as_span().start())
     }
 
-    fn error(&mut self, pair: &Pair<'_, Rule>, message: impl Into<String>) -> SyntaxError {
-        SyntaxError { span: self.span(pair), message: message.into() }
-    }
-
     // ----------------------------------------------------------------------------------
     // Statements
 
     /// The statements among `pairs` (a block's or the program's children; `;` and
     /// `EOI` leave no statement).
     fn statements(&mut self, pairs: Pairs<'_, Rule>) -> Result<Block> {
-        pairs
-            .filter(|pair| pair.as_rule() != Rule::EOI)
-            .map(|pair| self.statement(pair))
-            .collect()
+        pairs.filter(|pair| pair.as_rule() != Rule::EOI).map(|pair| self.statement(pair)).collect()
     }
 
     fn block(&mut self, pair: Pair<'_, Rule>) -> Result<Block> {
@@ -182,10 +175,7 @@ impl Converter<'_> {
             let mut case_parts = case.into_inner();
             if rule == Rule::default_case {
                 if default.is_some() {
-                    return Err(SyntaxError {
-                        span,
-                        message: "Duplicate 'default' case in match".to_owned(),
-                    });
+                    return Err(error_at(span, "Duplicate 'default' case in match"));
                 }
                 default = Some(self.block(next(&mut case_parts))?);
             } else {
@@ -219,13 +209,13 @@ impl Converter<'_> {
             return Ok(Pattern::Tag { enum_name: None, tag: first, binding });
         }
         match binding {
-            Some((_, span)) => Err(SyntaxError {
+            Some((_, span)) => Err(error_at(
                 span,
-                message: format!(
+                format!(
                     "Pattern '{first}' matches a string and cannot bind a value; \
                      only enum tags (Ok, Some, Enum::Variant, ...) can"
                 ),
-            }),
+            )),
             None => Ok(Pattern::Str(first)),
         }
     }
@@ -255,8 +245,8 @@ impl Converter<'_> {
         let mut parts = pair.clone().into_inner();
         let name = next(&mut parts);
         if name.as_rule() != Rule::ident {
-            return Err(self.error(
-                &pair,
+            return Err(error_at(
+                self.span(&pair),
                 "Invalid assignment target: an assignment must start with a variable name",
             ));
         }
@@ -273,27 +263,25 @@ impl Converter<'_> {
                 Rule::member => {
                     let field = next(&mut step_parts);
                     if step_parts.next().is_some() {
-                        return Err(SyntaxError {
-                            span: step_span,
-                            message: "Invalid assignment target: cannot assign to a method call"
-                                .to_owned(),
-                        });
+                        return Err(error_at(
+                            step_span,
+                            "Invalid assignment target: cannot assign to a method call",
+                        ));
                     }
                     path.push(TargetStep::Field(field.as_str().to_owned(), step_span));
                 }
                 Rule::call_args => {
-                    return Err(SyntaxError {
-                        span: step_span,
-                        message: "Invalid assignment target: cannot assign to a call".to_owned(),
-                    });
+                    return Err(error_at(
+                        step_span,
+                        "Invalid assignment target: cannot assign to a call",
+                    ));
                 }
                 _ => {
-                    return Err(SyntaxError {
-                        span: step_span,
-                        message: "Invalid assignment target: only a variable, a field or an \
-                                  index can be assigned"
-                            .to_owned(),
-                    });
+                    return Err(error_at(
+                        step_span,
+                        "Invalid assignment target: only a variable, a field or an index can \
+                         be assigned",
+                    ));
                 }
             }
         }
@@ -352,10 +340,16 @@ impl Converter<'_> {
         let mut operand = base;
         if !postfix_ops.is_empty() {
             let span = operand.span;
-            operand = Expr { span, kind: ExprKind::Postfix { base: Box::new(operand), ops: postfix_ops } };
+            operand = Expr {
+                span,
+                kind: ExprKind::Postfix { base: Box::new(operand), ops: postfix_ops },
+            };
         }
         if let Some(&(_, span)) = prefix_ops.first() {
-            operand = Expr { span, kind: ExprKind::Unary { ops: prefix_ops, operand: Box::new(operand) } };
+            operand = Expr {
+                span,
+                kind: ExprKind::Unary { ops: prefix_ops, operand: Box::new(operand) },
+            };
         }
         Ok(operand)
     }
@@ -490,6 +484,10 @@ impl Converter<'_> {
     }
 }
 
+fn error_at(span: Span, message: impl Into<String>) -> SyntaxError {
+    SyntaxError { span, message: message.into() }
+}
+
 /// The next child of a pair whose rule guarantees it.
 fn next<'s>(parts: &mut Pairs<'s, Rule>) -> Pair<'s, Rule> {
     parts.next().expect("grammar guarantees this child")
@@ -588,7 +586,12 @@ impl ChainBuilder {
                 let previous = std::mem::replace(&mut top.op, (op, span));
                 top.rest.push((previous.0, previous.1, current));
             }
-            _ => self.open.push(OpenChain { level, first: current, rest: Vec::new(), op: (op, span) }),
+            _ => self.open.push(OpenChain {
+                level,
+                first: current,
+                rest: Vec::new(),
+                op: (op, span),
+            }),
         }
     }
 

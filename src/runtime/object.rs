@@ -189,17 +189,28 @@ impl DictObj {
 
     /// Inserts or replaces; returns how many bytes the dict grew by.
     pub fn insert(&mut self, key: DictKey, value: Value) -> usize {
-        if let Some(i) = self.position(&key) {
-            self.entries[i].1 = value;
-            return 0;
-        }
         let position = self.entries.len() as u32;
         let before = self.entries.capacity();
-        self.entries.push((key, value));
         match &mut self.index {
-            Some(index) => {
-                index.insert(key, position);
+            Some(index) => match index.entry(key) {
+                std::collections::hash_map::Entry::Occupied(slot) => {
+                    self.entries[*slot.get() as usize].1 = value;
+                    return 0;
+                }
+                std::collections::hash_map::Entry::Vacant(slot) => {
+                    slot.insert(position);
+                    self.entries.push((key, value));
+                }
+            },
+            None => {
+                if let Some(i) = self.entries.iter().position(|(k, _)| *k == key) {
+                    self.entries[i].1 = value;
+                    return 0;
+                }
+                self.entries.push((key, value));
             }
+        }
+        match &self.index {
             None if self.entries.len() > DICT_LINEAR_LIMIT => {
                 let mut index = FxHashMap::default();
                 index.reserve(self.entries.len() * 2);
@@ -208,7 +219,7 @@ impl DictObj {
                 }
                 self.index = Some(index);
             }
-            None => {}
+            _ => {}
         }
         (self.entries.capacity() - before) * std::mem::size_of::<(DictKey, Value)>() * 2
     }
