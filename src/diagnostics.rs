@@ -9,7 +9,8 @@ use crate::parse::ast::Span;
 /// `  --> file:line:col`, the source line and a caret under the column.
 fn location_block(out: &mut String, file: &str, source: &str, span: Span) {
     let _ = writeln!(out, "  --> {}:{}:{}", file, span.line, span.col);
-    let Some(text) = source.lines().nth(span.line.saturating_sub(1) as usize) else { return };
+    // A position just past the last line (an error at end of input) shows an empty line.
+    let text = source.lines().nth(span.line.saturating_sub(1) as usize).unwrap_or("");
     // Very long lines (a 1 MB expression) are cut around the column.
     let chars: Vec<char> = text.chars().collect();
     let col = (span.col.max(1) - 1) as usize;

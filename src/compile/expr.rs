@@ -346,7 +346,15 @@ impl<'h> Compiler<'h> {
             BinOp::Pipe => return self.pipe(first, rest, dst),
             _ => {}
         }
-        let mut lhs = self.expr_any(first)?;
+        // A left operand that is not a local is computed straight into `dst`, so that
+        // `dst == lhs` and a string can be appended in place (`g := g + piece`).
+        let mut lhs = match self.local_slot(first) {
+            Some(slot) => slot,
+            None => {
+                self.expr_to(first, dst)?;
+                dst
+            }
+        };
         for (op, span, rhs_expr) in rest {
             let mark = self.func().next_slot;
             let constant = match op {
@@ -534,6 +542,48 @@ impl<'h> Compiler<'h> {
         };
         self.func().free_slots_to(mark);
         Ok(jumps)
+    }
+}
+
+/// Whether evaluating `e` cannot run Ruff code (no calls, method calls or pipes outside
+/// function literals). Operators, indexing and interpolation never call Ruff code.
+pub(super) fn runs_no_code(e: &Expr) -> bool {
+    match &e.kind {
+        ExprKind::Int(_)
+        | ExprKind::Float(_)
+        | ExprKind::Str(_)
+        | ExprKind::Bool(_)
+        | ExprKind::Null
+        | ExprKind::Name(_)
+        | ExprKind::SelfRef
+        | ExprKind::Func(_)
+        | ExprKind::None => true,
+        ExprKind::Interp(parts) => parts.iter().all(|p| match p {
+            InterpPart::Lit(_) => true,
+            InterpPart::Expr(e) => runs_no_code(e),
+        }),
+        ExprKind::Array(items) => items.iter().all(|i| match i {
+            ArrayItem::Item(e) | ArrayItem::Spread(e) => runs_no_code(e),
+        }),
+        ExprKind::Dict(items) => items.iter().all(|i| match i {
+            DictItem::Pair(k, v) => runs_no_code(k) && runs_no_code(v),
+            DictItem::Spread(e) => runs_no_code(e),
+        }),
+        ExprKind::Ok(v) | ExprKind::Err(v) | ExprKind::Some(v) | ExprKind::Throw(v) => runs_no_code(v),
+        ExprKind::EnumVariant { args, .. } => args.iter().flatten().all(runs_no_code),
+        ExprKind::StructLit { fields, .. } => fields.iter().all(|(_, e)| runs_no_code(e)),
+        ExprKind::Unary { operand, .. } => runs_no_code(operand),
+        ExprKind::Binary { first, rest } => {
+            runs_no_code(first) && rest.iter().all(|(op, _, e)| *op != BinOp::Pipe && runs_no_code(e))
+        }
+        ExprKind::Postfix { base, ops } => {
+            runs_no_code(base)
+                && ops.iter().all(|(op, _)| match op {
+                    PostfixOp::Index(e) => runs_no_code(e),
+                    PostfixOp::Field(_) => true,
+                    PostfixOp::Call(_) | PostfixOp::Method(..) => false,
+                })
+        }
     }
 }
 

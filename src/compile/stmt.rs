@@ -6,6 +6,7 @@
 
 use super::bytecode::{Instr, Reg};
 use super::function::{Binding, FuncKind, LoopContext, TryRegion, VarLoc};
+use super::expr::runs_no_code;
 use super::{CResult, CompileError, Compiler, Name};
 use crate::parse::ast::{
     AssignOp, Block, Expr, ExprKind, MatchCase, Pattern, PostfixOp, Span, Stmt, StmtKind, Target, TargetStep,
@@ -145,7 +146,8 @@ impl<'h> Compiler<'h> {
     }
 
     /// Whether `g := push(g, ...)` or `g := g + ...` can read `g` without sharing it: the
-    /// statement overwrites `g` with the result, so the old value has no other holder.
+    /// statement overwrites `g` with the result, so the old value has no other holder,
+    /// provided no Ruff code runs between the read and the write-back (it could reach `g`).
     fn consumes_own_value(&mut self, name: &str, value: &Expr) -> bool {
         match &value.kind {
             ExprKind::Postfix { base, ops } => {
@@ -154,9 +156,12 @@ impl<'h> Compiler<'h> {
                 (callee == "push" || callee == "append")
                     && matches!(self.resolve(callee), Name::Builtin(_))
                     && matches!(args.first().map(|a| &a.kind), Some(ExprKind::Name(n)) if n == name)
+                    && args[1..].iter().all(runs_no_code)
             }
             ExprKind::Binary { first, rest } => {
-                rest[0].0 == crate::parse::ast::BinOp::Add && matches!(&first.kind, ExprKind::Name(n) if n == name)
+                rest[0].0 == crate::parse::ast::BinOp::Add
+                    && matches!(&first.kind, ExprKind::Name(n) if n == name)
+                    && rest.iter().all(|(_, _, e)| runs_no_code(e))
             }
             _ => false,
         }
@@ -239,7 +244,12 @@ impl<'h> Compiler<'h> {
             Name::Slot(slot, _) => self.emit_arith(op, slot, slot, value, span),
             Name::Global(global, _) => {
                 let temp = self.func().alloc_slot(span)?;
-                self.func().emit(Instr::TakeGlobal { dst: temp, global }, span);
+                let read = if runs_no_code(value) {
+                    Instr::TakeGlobal { dst: temp, global }
+                } else {
+                    Instr::GetGlobal { dst: temp, global }
+                };
+                self.func().emit(read, span);
                 self.emit_arith(op, temp, temp, value, span)?;
                 self.func().emit(Instr::SetGlobal { global, src: temp }, span);
                 Ok(())
@@ -286,7 +296,16 @@ impl<'h> Compiler<'h> {
                 TargetStep::Field(..) => None,
             });
         }
-        let new_value = if op == AssignOp::Set { Some(self.expr_temp(value)?) } else { None };
+        // A right side that may run Ruff code is evaluated before the write path is taken
+        // (the code could reach the variable); the old value is read before it, as in
+        // `v[i] := v[i] op e`.
+        let new_value = if op == AssignOp::Set {
+            Some(self.expr_temp(value)?)
+        } else if !runs_no_code(value) {
+            Some(self.read_modify(resolved, &target.path, &keys, op, value, span)?)
+        } else {
+            None
+        };
         let holder = match resolved {
             Name::Slot(slot, _) => slot,
             Name::Global(global, _) => {
@@ -353,6 +372,47 @@ impl<'h> Compiler<'h> {
             _ => {}
         }
         Ok(())
+    }
+
+    /// `old op value` where `old` is the current value at `path` read with plain reads;
+    /// returns the slot of the result.
+    fn read_modify(
+        &mut self,
+        resolved: Name,
+        path: &[TargetStep],
+        keys: &[Option<Reg>],
+        op: AssignOp,
+        value: &Expr,
+        span: Span,
+    ) -> CResult<Reg> {
+        let current = self.func().alloc_slot(span)?;
+        let mut container = match resolved {
+            Name::Slot(slot, _) => slot,
+            Name::Global(global, _) => {
+                self.func().emit(Instr::GetGlobal { dst: current, global }, span);
+                current
+            }
+            Name::Capture(index, _) => {
+                self.func().emit(Instr::GetCapture { dst: current, index }, span);
+                current
+            }
+            _ => unreachable!("path assignments resolve to variables"),
+        };
+        for (step, key) in path.iter().zip(keys) {
+            let read = match (step, key) {
+                (TargetStep::Index(_, s), Some(index)) => (Instr::GetIndex { dst: current, obj: container, index: *index }, *s),
+                (TargetStep::Field(field, s), _) => {
+                    let name = self.symbol16(field, *s)?;
+                    (Instr::GetField { dst: current, obj: container, name }, *s)
+                }
+                _ => unreachable!("keys parallel the path"),
+            };
+            self.func().emit(read.0, read.1);
+            container = current;
+        }
+        let result = self.func().alloc_slot(span)?;
+        self.emit_arith(op, result, current, value, span)?;
+        Ok(result)
     }
 
     fn if_chain(&mut self, branches: &[(Expr, Block)], else_block: Option<&Block>) -> CResult<()> {

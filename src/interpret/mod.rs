@@ -11,8 +11,11 @@
 //!   slots, globals or constants there, so the collector may run.
 //!
 //! Invariants:
-//! - Every slot below the current frame's top is initialised (a new frame clears the slots
-//!   its arguments do not fill), so the collector can scan the stack as roots.
+//! - Every slot below the highest top of all active frames holds a value that has been a
+//!   root at every collection since it was written (a new frame clears the slots its
+//!   arguments do not fill), so the collector scans exactly that region. Slots above it
+//!   are stale and never scanned: a callee's frame can end below its caller's, so the
+//!   current frame's top is not enough.
 //! - The operator, access and builtin semantics live in `runtime/` and `builtins/`; this
 //!   loop only moves values between slots and calls them, so the JIT can share them.
 
@@ -63,6 +66,48 @@ struct Handler {
     frame: usize,
     pc: usize,
     err_slot: usize,
+}
+
+/// `a op b` when both are ints (and the checked operation succeeds) or both floats (and
+/// no zero divisor); `None` sends the operation to the slow path, which also reports
+/// every error.
+#[inline(always)]
+fn fast_arith(op: ArithOp, a: &Value, b: &Value) -> Option<Value> {
+    match (a, b) {
+        (Value::Int(x), Value::Int(y)) => {
+            let (x, y) = (*x, *y);
+            let result = match op {
+                ArithOp::Add => x.checked_add(y),
+                ArithOp::Sub => x.checked_sub(y),
+                ArithOp::Mul => x.checked_mul(y),
+                ArithOp::Div => x.checked_div(y),
+                ArithOp::Mod => x.checked_rem(y),
+            };
+            result.map(Value::Int)
+        }
+        (Value::Float(x), Value::Float(y)) => {
+            let (x, y) = (*x, *y);
+            match op {
+                ArithOp::Add => Some(Value::Float(x + y)),
+                ArithOp::Sub => Some(Value::Float(x - y)),
+                ArithOp::Mul => Some(Value::Float(x * y)),
+                ArithOp::Div | ArithOp::Mod if y == 0.0 => None,
+                ArithOp::Div => Some(Value::Float(x / y)),
+                ArithOp::Mod => Some(Value::Float(x % y)),
+            }
+        }
+        _ => None,
+    }
+}
+
+#[inline(never)]
+fn compare_slow(op: CmpOp, a: Value, b: Value) -> Result<bool, String> {
+    ops::compare(op, a, b)
+}
+
+#[inline(never)]
+fn equal_slow(a: Value, b: Value) -> bool {
+    ops::values_equal(a, b)
 }
 
 /// Something raised: a runtime error message or a thrown value.
@@ -129,8 +174,15 @@ impl Vm {
         flushed.map_err(|e| Uncaught { message: format!("Cannot write output: {}", e), span: Span::default(), stack: Vec::new() })
     }
 
-    fn mark_roots(&self, marker: &mut crate::runtime::heap::Marker, top: usize) {
-        marker.mark_values(&self.stack[..top.min(self.stack.len())]);
+    /// The end of the stack region active frames use. A callee's frame may end below its
+    /// caller's, so this is the highest top of all frames, not the current one's.
+    fn active_stack_top(&self) -> usize {
+        let top = self.frames.iter().map(|f| f.base + self.program.proto(f.proto).num_slots as usize).max();
+        top.unwrap_or(0).min(self.stack.len())
+    }
+
+    fn mark_roots(&self, marker: &mut crate::runtime::heap::Marker) {
+        marker.mark_values(&self.stack[..self.active_stack_top()]);
         marker.mark_values(&self.globals);
         for proto in &self.program.protos {
             marker.mark_values(&proto.constants);
@@ -142,9 +194,9 @@ impl Vm {
         }
     }
 
-    fn collect_garbage(&mut self, top: usize) {
+    fn collect_garbage(&mut self) {
         let mut heap = std::mem::take(&mut self.heap);
-        heap.collect(|marker| self.mark_roots(marker, top));
+        heap.collect(|marker| self.mark_roots(marker));
         self.heap = heap;
     }
 
@@ -336,99 +388,91 @@ impl Vm {
             let code = &proto.code[..];
             let constants = &proto.constants[..];
             let base = frame.base;
-            let top = base + proto.num_slots as usize;
             let mut pc = frame.pc;
 
-            macro_rules! slot {
-                ($r:expr) => {
-                    self.stack[base + $r as usize]
-                };
-            }
-            macro_rules! fail {
-                ($raised:expr) => {{
-                    self.frames.last_mut().expect("a frame is running").pc = pc;
-                    self.unwind($raised)?;
-                    continue 'frames;
-                }};
-            }
-            macro_rules! check {
-                ($result:expr) => {
-                    match $result {
-                        Ok(v) => v,
-                        Err(m) => fail!(Raised::Message(m)),
-                    }
-                };
-            }
-            macro_rules! safepoint {
-                () => {
-                    if self.heap.wants_collection() {
-                        self.collect_garbage(top);
-                    }
-                };
-            }
-            macro_rules! arith {
-                ($op:expr, $dst:expr, $a:expr, $b:expr) => {{
-                    let (a, b) = ($a, $b);
-                    let result = match (a, b) {
-                        (Value::Int(x), Value::Int(y)) => ops::int_arith($op, x, y).map(Value::Int),
-                        (Value::Float(x), Value::Float(y)) => ops::float_arith($op, x, y).map(Value::Float),
-                        _ => ops::arith(&mut self.heap, $op, a, b, matches!(a, Value::Str(_)) && $dst == lhs_slot!()),
+            let raised: Raised = 'dispatch: loop {
+                macro_rules! slot {
+                    ($r:expr) => {
+                        self.stack[base + $r as usize]
                     };
-                    slot!($dst) = check!(result);
-                }};
-            }
-            macro_rules! jump {
-                ($offset:expr) => {
-                    pc = (pc as i64 + $offset as i64) as usize
-                };
-            }
-            macro_rules! test {
-                ($cond:expr) => {{
-                    if $cond {
-                        pc += 1;
-                    } else {
-                        let Instr::Jump { offset } = code[pc] else { unreachable!("a test is followed by a jump") };
-                        pc += 1;
-                        jump!(offset);
-                    }
-                }};
-            }
-            macro_rules! compare {
-                ($op:expr, $a:expr, $b:expr) => {{
-                    match ($a, $b) {
-                        (Value::Int(x), Value::Int(y)) => match $op {
-                            CmpOp::Lt => x < y,
-                            CmpOp::Le => x <= y,
-                            CmpOp::Gt => x > y,
-                            CmpOp::Ge => x >= y,
-                        },
-                        (a, b) => check!(ops::compare($op, a, b)),
-                    }
-                }};
-            }
-            macro_rules! equal {
-                ($a:expr, $b:expr) => {
-                    match ($a, $b) {
-                        (Value::Int(x), Value::Int(y)) => x == y,
-                        (a, b) => ops::values_equal(a, b),
-                    }
-                };
-            }
-
-            loop {
-                let instr = code[pc];
-                pc += 1;
-                // The left operand slot of the current arithmetic instruction, for the
-                // in-place string append rule (`s := s + t`).
-                #[allow(unused_macros)]
-                macro_rules! lhs_slot {
-                    () => {
-                        match instr {
-                            Instr::Add { lhs, .. } | Instr::AddK { lhs, .. } => lhs,
-                            _ => u16::MAX,
+                }
+                // Leaves the dispatch loop with the error; it is handled once, below it.
+                macro_rules! fail {
+                    ($raised:expr) => {
+                        break 'dispatch $raised
+                    };
+                }
+                macro_rules! check {
+                    ($result:expr) => {
+                        match $result {
+                            Ok(v) => v,
+                            Err(m) => fail!(Raised::Message(m)),
                         }
                     };
                 }
+                macro_rules! safepoint {
+                    () => {
+                        if self.heap.wants_collection() {
+                            self.collect_garbage();
+                        }
+                    };
+                }
+                // Int and float operands are computed inline; everything else (mixed types,
+                // strings, errors) goes through the out-of-line slow path.
+                macro_rules! arith {
+                    ($op:expr, $dst:expr, $lhs:expr, $b:expr) => {{
+                        let a = slot!($lhs);
+                        let b = $b;
+                        match fast_arith($op, &a, &b) {
+                            Some(v) => slot!($dst) = v,
+                            None => {
+                                let reuse = $op == ArithOp::Add && $dst == $lhs;
+                                slot!($dst) = check!(self.arith_slow($op, a, b, reuse));
+                                safepoint!();
+                            }
+                        }
+                    }};
+                }
+                macro_rules! jump {
+                    ($offset:expr) => {
+                        pc = (pc as i64 + $offset as i64) as usize
+                    };
+                }
+                macro_rules! test {
+                    ($cond:expr) => {{
+                        if $cond {
+                            pc += 1;
+                        } else {
+                            let Instr::Jump { offset } = code[pc] else { unreachable!("a test is followed by a jump") };
+                            pc += 1;
+                            jump!(offset);
+                        }
+                    }};
+                }
+                macro_rules! compare {
+                    ($op:expr, $a:expr, $b:expr) => {{
+                        match (&$a, &$b) {
+                            (Value::Int(x), Value::Int(y)) => match $op {
+                                CmpOp::Lt => x < y,
+                                CmpOp::Le => x <= y,
+                                CmpOp::Gt => x > y,
+                                CmpOp::Ge => x >= y,
+                            },
+                            _ => check!(compare_slow($op, $a, $b)),
+                        }
+                    }};
+                }
+                macro_rules! equal {
+                    ($a:expr, $b:expr) => {
+                        match (&$a, &$b) {
+                            (Value::Int(x), Value::Int(y)) => x == y,
+                            _ => equal_slow($a, $b),
+                        }
+                    };
+                }
+
+                let instr = code[pc];
+                pc += 1;
                 match instr {
                     Instr::Move { dst, src } => {
                         let v = slot!(src);
@@ -469,22 +513,16 @@ impl Vm {
                         closure.get_mut().captures[index as usize] = slot!(src);
                     }
 
-                    Instr::Add { dst, lhs, rhs } => {
-                        arith!(ArithOp::Add, dst, slot!(lhs), slot!(rhs));
-                        safepoint!();
-                    }
-                    Instr::Sub { dst, lhs, rhs } => arith!(ArithOp::Sub, dst, slot!(lhs), slot!(rhs)),
-                    Instr::Mul { dst, lhs, rhs } => arith!(ArithOp::Mul, dst, slot!(lhs), slot!(rhs)),
-                    Instr::Div { dst, lhs, rhs } => arith!(ArithOp::Div, dst, slot!(lhs), slot!(rhs)),
-                    Instr::Mod { dst, lhs, rhs } => arith!(ArithOp::Mod, dst, slot!(lhs), slot!(rhs)),
-                    Instr::AddK { dst, lhs, index } => {
-                        arith!(ArithOp::Add, dst, slot!(lhs), constants[index as usize]);
-                        safepoint!();
-                    }
-                    Instr::SubK { dst, lhs, index } => arith!(ArithOp::Sub, dst, slot!(lhs), constants[index as usize]),
-                    Instr::MulK { dst, lhs, index } => arith!(ArithOp::Mul, dst, slot!(lhs), constants[index as usize]),
-                    Instr::DivK { dst, lhs, index } => arith!(ArithOp::Div, dst, slot!(lhs), constants[index as usize]),
-                    Instr::ModK { dst, lhs, index } => arith!(ArithOp::Mod, dst, slot!(lhs), constants[index as usize]),
+                    Instr::Add { dst, lhs, rhs } => arith!(ArithOp::Add, dst, lhs, slot!(rhs)),
+                    Instr::Sub { dst, lhs, rhs } => arith!(ArithOp::Sub, dst, lhs, slot!(rhs)),
+                    Instr::Mul { dst, lhs, rhs } => arith!(ArithOp::Mul, dst, lhs, slot!(rhs)),
+                    Instr::Div { dst, lhs, rhs } => arith!(ArithOp::Div, dst, lhs, slot!(rhs)),
+                    Instr::Mod { dst, lhs, rhs } => arith!(ArithOp::Mod, dst, lhs, slot!(rhs)),
+                    Instr::AddK { dst, lhs, index } => arith!(ArithOp::Add, dst, lhs, constants[index as usize]),
+                    Instr::SubK { dst, lhs, index } => arith!(ArithOp::Sub, dst, lhs, constants[index as usize]),
+                    Instr::MulK { dst, lhs, index } => arith!(ArithOp::Mul, dst, lhs, constants[index as usize]),
+                    Instr::DivK { dst, lhs, index } => arith!(ArithOp::Div, dst, lhs, constants[index as usize]),
+                    Instr::ModK { dst, lhs, index } => arith!(ArithOp::Mod, dst, lhs, constants[index as usize]),
                     Instr::Neg { dst, src } => slot!(dst) = check!(ops::negate(slot!(src))),
                     Instr::Not { dst, src } => slot!(dst) = check!(ops::not(slot!(src))),
                     Instr::Eq { dst, lhs, rhs } => slot!(dst) = Value::Bool(equal!(slot!(lhs), slot!(rhs))),
@@ -792,8 +830,16 @@ impl Vm {
                         fail!(Raised::Message(text.text.clone()));
                     }
                 }
-            }
+            };
+            self.frames.last_mut().expect("a frame is running").pc = pc;
+            self.unwind(raised)?;
         }
+    }
+
+    /// Arithmetic on anything but two ints or two floats (or when those fail).
+    #[inline(never)]
+    fn arith_slow(&mut self, op: ArithOp, a: Value, b: Value, reuse_lhs: bool) -> Result<Value, String> {
+        ops::arith(&mut self.heap, op, a, b, reuse_lhs)
     }
 
     /// Pops the current frame (and its handlers) and delivers `result` to the caller.
