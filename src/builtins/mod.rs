@@ -160,6 +160,23 @@ pub static BUILTINS: &[Builtin] = &[
     b("format", 1, MANY, strings::format),
 ];
 
+/// Builtins that only look at their arguments: they never change one in place, keep
+/// one, or return one (or a part of one) without marking it shared. Their arguments can
+/// be lent instead of copied, so `len(a)` in a loop does not make `a` shared (which would
+/// make the next `a := push(a, x)` copy the whole array).
+const BORROWING: &[&str] = &[
+    "print", "len", "type", "type_of", "is_int", "is_float", "is_string", "is_bool", "is_array", "is_dict",
+    "is_null", "is_function", "contains", "index_of", "has_key", "get", "keys", "sum", "join", "count_chars",
+    "is_empty", "starts_with", "ends_with", "abs", "sqrt", "floor", "ceil", "round", "sin", "cos", "tan", "exp",
+    "log", "pow", "min", "max", "bit_and", "bit_or", "bit_xor", "bit_not", "bit_shl", "bit_shr", "to_int",
+    "to_float", "to_bool", "parse_int", "parse_float", "assert", "assert_true", "assert_false", "assert_equal",
+    "assert_contains",
+];
+
+pub fn borrows_arguments(id: u32) -> bool {
+    BORROWING.contains(&BUILTINS[id as usize].name)
+}
+
 pub fn lookup(name: &str) -> Option<u32> {
     BUILTINS.iter().position(|b| b.name == name).map(|i| i as u32)
 }

@@ -37,6 +37,9 @@ pub enum Instr {
     Move { dst: Reg, src: Reg },
     /// `dst := src` at the last use of `src`: ownership passes to `dst`.
     MoveOwned { dst: Reg, src: Reg },
+    /// `dst := src` for an argument of a builtin that only looks at it (see
+    /// `builtins::borrows_arguments`): `dst` dies with the call, so nothing is shared.
+    Borrow { dst: Reg, src: Reg },
     LoadConst { dst: Reg, index: u32 },
     LoadInt { dst: Reg, value: i32 },
     LoadNull { dst: Reg },
@@ -49,6 +52,8 @@ pub enum Instr {
     TakeGlobal { dst: Reg, global: u32 },
     SetGlobal { global: u32, src: Reg },
     GetCapture { dst: Reg, index: u16 },
+    /// Reads a capture without sharing it, under the same rules as `TakeGlobal`.
+    TakeCapture { dst: Reg, index: u16 },
     SetCapture { index: u16, src: Reg },
 
     Add { dst: Reg, lhs: Reg, rhs: Reg },

@@ -6,9 +6,10 @@
 //! Values that will be stored somewhere always go through `expr_to`, which copies a local
 //! with `Move`; the liveness pass later decides whether that copy was the local's last use.
 
+use crate::builtins;
 use super::bytecode::{Instr, Reg, StructLiteral, TagCtor, TagPattern};
 use super::function::FuncKind;
-use super::{CResult, CompileError, Compiler, Name};
+use super::{CResult, CompileError, Compiler, Name, Taken};
 use crate::parse::ast::{ArrayItem, BinOp, DictItem, Expr, ExprKind, InterpPart, PostfixOp, Span, UnOp};
 use crate::runtime::symbol::{Symbol, SYM_ERR, SYM_NONE, SYM_OK, SYM_OPTION, SYM_RESULT, SYM_SOME};
 
@@ -110,8 +111,8 @@ impl<'h> Compiler<'h> {
                 }
             }
             Name::Global(global, _) => {
-                let instr = if self.take_global == Some(global) {
-                    self.take_global = None;
+                let instr = if self.take_variable == Some(Taken::Global(global)) {
+                    self.take_variable = None;
                     Instr::TakeGlobal { dst, global }
                 } else {
                     Instr::GetGlobal { dst, global }
@@ -119,7 +120,13 @@ impl<'h> Compiler<'h> {
                 self.func().emit(instr, span);
             }
             Name::Capture(index, _) => {
-                self.func().emit(Instr::GetCapture { dst, index }, span);
+                let instr = if self.take_variable == Some(Taken::Capture(index)) {
+                    self.take_variable = None;
+                    Instr::TakeCapture { dst, index }
+                } else {
+                    Instr::GetCapture { dst, index }
+                };
+                self.func().emit(instr, span);
             }
             Name::Field(symbol) => match u16::try_from(symbol.0) {
                 Ok(name) => {
@@ -458,7 +465,7 @@ impl<'h> Compiler<'h> {
                 work
             }
         };
-        for (op, span) in ops {
+        for (position, (op, span)) in ops.iter().enumerate() {
             let span = *span;
             self.func().free_slots_to(work + 1);
             match op {
@@ -474,8 +481,12 @@ impl<'h> Compiler<'h> {
                     if acc != work {
                         self.func().emit(Instr::Move { dst: work, src: acc }, span);
                     }
-                    let refs: Vec<&Expr> = args.iter().collect();
-                    self.consecutive(&refs, span)?;
+                    if position == 0 && self.names_borrowing_builtin(base) {
+                        self.borrowed_arguments(args, span)?;
+                    } else {
+                        let refs: Vec<&Expr> = args.iter().collect();
+                        self.consecutive(&refs, span)?;
+                    }
                     let argc = u16::try_from(args.len()).map_err(|_| CompileError::new(span, "Too many arguments"))?;
                     self.func().emit(Instr::Call { base: work, argc }, span);
                 }
@@ -493,6 +504,39 @@ impl<'h> Compiler<'h> {
         }
         if work != dst {
             self.func().emit(Instr::MoveOwned { dst, src: work }, base.span);
+        }
+        Ok(())
+    }
+
+    /// Whether `base` names a builtin that only looks at its arguments.
+    fn names_borrowing_builtin(&mut self, base: &Expr) -> bool {
+        let ExprKind::Name(name) = &base.kind else { return false };
+        matches!(self.resolve(name), Name::Builtin(id) if builtins::borrows_arguments(id))
+    }
+
+    /// Arguments lent to a builtin: a variable is passed without being shared. A global or
+    /// capture is only lent when no later argument can run Ruff code (which could change
+    /// it in place before the builtin looks at it).
+    fn borrowed_arguments(&mut self, args: &[Expr], span: Span) -> CResult<()> {
+        for (i, arg) in args.iter().enumerate() {
+            let slot = self.func().alloc_slot(span)?;
+            let later_run_no_code = args[i + 1..].iter().all(runs_no_code);
+            let ExprKind::Name(name) = &arg.kind else {
+                self.expr_to(arg, slot)?;
+                continue;
+            };
+            match self.resolve(name) {
+                Name::Slot(src, _) => {
+                    self.func().emit(Instr::Borrow { dst: slot, src }, arg.span);
+                }
+                Name::Global(global, _) if later_run_no_code => {
+                    self.func().emit(Instr::TakeGlobal { dst: slot, global }, arg.span);
+                }
+                Name::Capture(index, _) if later_run_no_code => {
+                    self.func().emit(Instr::TakeCapture { dst: slot, index }, arg.span);
+                }
+                _ => self.expr_to(arg, slot)?,
+            }
         }
         Ok(())
     }

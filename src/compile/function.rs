@@ -233,6 +233,7 @@ impl FuncState {
             | Instr::GetGlobal { dst, .. }
             | Instr::TakeGlobal { dst, .. }
             | Instr::GetCapture { dst, .. }
+            | Instr::TakeCapture { dst, .. }
             | Instr::GetIndex { dst, .. }
             | Instr::GetField { dst, .. }
             | Instr::ToStr { dst, .. } => dst,

@@ -25,9 +25,9 @@ fn range(start: Reg, count: usize) -> Slots {
 fn reads(instr: &Instr, proto: &Proto, child_captures: &dyn Fn(u32) -> Vec<CaptureSource>) -> Slots {
     use Instr::*;
     match *instr {
-        Move { src, .. } | MoveOwned { src, .. } => Slots::from_slice(&[src]),
+        Move { src, .. } | MoveOwned { src, .. } | Borrow { src, .. } => Slots::from_slice(&[src]),
         LoadConst { .. } | LoadInt { .. } | LoadNull { .. } | LoadBool { .. } | LoadSelfFunc { .. } => Slots::new(),
-        GetGlobal { .. } | TakeGlobal { .. } | GetCapture { .. } | NewDict { .. } => Slots::new(),
+        GetGlobal { .. } | TakeGlobal { .. } | GetCapture { .. } | TakeCapture { .. } | NewDict { .. } => Slots::new(),
         SetGlobal { src, .. } | SetCapture { src, .. } => Slots::from_slice(&[src]),
         Add { lhs, rhs, .. }
         | Sub { lhs, rhs, .. }
@@ -102,12 +102,14 @@ fn kills(instr: &Instr) -> Option<Reg> {
     match *instr {
         Move { dst, .. }
         | MoveOwned { dst, .. }
+        | Borrow { dst, .. }
         | LoadConst { dst, .. }
         | LoadInt { dst, .. }
         | LoadNull { dst }
         | LoadBool { dst, .. }
         | LoadSelfFunc { dst }
         | GetCapture { dst, .. }
+        | TakeCapture { dst, .. }
         | NewArray { dst, .. }
         | NewDict { dst }
         | NewStruct { dst, .. }

@@ -65,6 +65,13 @@ pub struct Compiled {
 
 type CResult<T> = Result<T, CompileError>;
 
+/// A global or capture read by `TakeGlobal`/`TakeCapture`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Taken {
+    Global(u32),
+    Capture(u16),
+}
+
 /// What a name means at the point it is used.
 #[derive(Clone, Copy, Debug)]
 enum Name {
@@ -97,8 +104,8 @@ struct Compiler<'h> {
     funcs: Vec<FuncState>,
     warnings: Vec<Warning>,
     initial_globals: Vec<(u32, ProtoId)>,
-    /// A global whose next read should not mark its value shared (see `TakeGlobal`).
-    take_global: Option<u32>,
+    /// A variable whose next read should not mark its value shared (see `TakeGlobal`).
+    take_variable: Option<Taken>,
     compiling_library: bool,
 }
 
@@ -119,7 +126,7 @@ pub fn compile(user: &ast::Program, library: &ast::Program, heap: &mut Heap) -> 
         funcs: Vec::new(),
         warnings: Vec::new(),
         initial_globals: Vec::new(),
-        take_global: None,
+        take_variable: None,
         compiling_library: false,
     };
     c.compile_library(library)?;

@@ -7,7 +7,7 @@
 use super::bytecode::{Instr, Reg};
 use super::function::{Binding, FuncKind, LoopContext, TryRegion, VarLoc};
 use super::expr::runs_no_code;
-use super::{CResult, CompileError, Compiler, Name};
+use super::{CResult, CompileError, Compiler, Name, Taken};
 use crate::parse::ast::{
     AssignOp, Block, Expr, ExprKind, MatchCase, Pattern, PostfixOp, Span, Stmt, StmtKind, Target, TargetStep,
 };
@@ -193,14 +193,18 @@ impl<'h> Compiler<'h> {
             }
             Name::Global(global, _) => {
                 if self.consumes_own_value(name, value) {
-                    self.take_global = Some(global);
+                    self.take_variable = Some(Taken::Global(global));
                 }
                 let temp = self.expr_temp(value)?;
-                self.take_global = None;
+                self.take_variable = None;
                 self.func().emit(Instr::SetGlobal { global, src: temp }, span);
             }
             Name::Capture(index, _) => {
+                if self.consumes_own_value(name, value) {
+                    self.take_variable = Some(Taken::Capture(index));
+                }
                 let temp = self.expr_temp(value)?;
+                self.take_variable = None;
                 self.func().emit(Instr::SetCapture { index, src: temp }, span);
             }
             Name::Field(_) | Name::SelfFunc | Name::Builtin(_) | Name::Constant(_) | Name::Undefined => {
@@ -256,7 +260,12 @@ impl<'h> Compiler<'h> {
             }
             Name::Capture(index, _) => {
                 let temp = self.func().alloc_slot(span)?;
-                self.func().emit(Instr::GetCapture { dst: temp, index }, span);
+                let read = if runs_no_code(value) {
+                    Instr::TakeCapture { dst: temp, index }
+                } else {
+                    Instr::GetCapture { dst: temp, index }
+                };
+                self.func().emit(read, span);
                 self.emit_arith(op, temp, temp, value, span)?;
                 self.func().emit(Instr::SetCapture { index, src: temp }, span);
                 Ok(())
@@ -315,7 +324,7 @@ impl<'h> Compiler<'h> {
             }
             Name::Capture(index, _) => {
                 let temp = self.func().alloc_slot(span)?;
-                self.func().emit(Instr::GetCapture { dst: temp, index }, span);
+                self.func().emit(Instr::TakeCapture { dst: temp, index }, span);
                 temp
             }
             _ => unreachable!("checked above"),

@@ -479,7 +479,7 @@ impl Vm {
                         v.mark_shared();
                         slot!(dst) = v;
                     }
-                    Instr::MoveOwned { dst, src } => slot!(dst) = slot!(src),
+                    Instr::MoveOwned { dst, src } | Instr::Borrow { dst, src } => slot!(dst) = slot!(src),
                     Instr::LoadConst { dst, index } => slot!(dst) = constants[index as usize],
                     Instr::LoadInt { dst, value } => slot!(dst) = Value::Int(value as i64),
                     Instr::LoadNull { dst } => slot!(dst) = Value::Null,
@@ -502,10 +502,12 @@ impl Vm {
                         slot!(dst) = v;
                     }
                     Instr::SetGlobal { global, src } => self.globals[global as usize] = slot!(src),
-                    Instr::GetCapture { dst, index } => {
+                    Instr::GetCapture { dst, index } | Instr::TakeCapture { dst, index } => {
                         let closure = self.frames.last().and_then(|f| f.closure).expect("only closures capture");
                         let v = closure.captures[index as usize];
-                        v.mark_shared();
+                        if matches!(instr, Instr::GetCapture { .. }) {
+                            v.mark_shared();
+                        }
                         slot!(dst) = v;
                     }
                     Instr::SetCapture { index, src } => {
