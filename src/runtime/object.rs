@@ -17,7 +17,7 @@
 use std::cell::Cell;
 use std::hash::{Hash, Hasher};
 
-use rustc_hash::{FxHashMap, FxHasher};
+use rustc_hash::FxHasher;
 
 use super::heap::{Gc, Heap, HeapObject, Marker, ObjKind};
 use super::symbol::{Symbol, SYM_OPTION, SYM_RESULT};
@@ -153,10 +153,70 @@ impl DictKey {
 /// Dicts of at most this many entries are searched linearly instead of hashed.
 const DICT_LINEAR_LIMIT: usize = 8;
 
+const EMPTY_SLOT: u64 = u64::MAX;
+
+fn key_hash(key: &DictKey) -> u64 {
+    let raw = match key {
+        DictKey::Int(i) => *i as u64,
+        DictKey::Str(s) => s.content_hash(),
+    };
+    raw.wrapping_mul(0x9E37_79B9_7F4A_7C15)
+}
+
+/// The bits of a hash kept in a slot, to reject most non-matching slots without loading
+/// their entry.
+fn hash_tag(hash: u64) -> u64 {
+    (hash ^ (hash >> 32)) << 32
+}
+
+/// Open-addressing index from key to entry position, at most half full, probed
+/// linearly. A slot packs a hash tag (high 32 bits) and the entry position (low 32 bits),
+/// like CPython's compact dict but with the tag beside the position: a lookup usually
+/// touches one slot and one entry.
+#[derive(Clone)]
+struct DictIndex {
+    slots: Vec<u64>,
+    /// `64 - log2(slots.len())`: the top bits of the hash choose the first slot.
+    shift: u32,
+}
+
+impl DictIndex {
+    fn for_entries(entries: &[(DictKey, Value)]) -> DictIndex {
+        let len = (entries.len() * 2).next_power_of_two().max(16);
+        let mut index = DictIndex { slots: vec![EMPTY_SLOT; len], shift: 64 - len.trailing_zeros() };
+        for (position, (key, _)) in entries.iter().enumerate() {
+            let hash = key_hash(key);
+            let Err(free) = index.find(hash, key, entries) else { unreachable!("entries hold distinct keys") };
+            index.slots[free] = hash_tag(hash) | position as u64;
+        }
+        index
+    }
+
+    /// `Ok(entry position)` of `key`, or `Err(free slot)` where it would go.
+    fn find(&self, hash: u64, key: &DictKey, entries: &[(DictKey, Value)]) -> Result<usize, usize> {
+        let mask = self.slots.len() - 1;
+        let tag = hash_tag(hash);
+        let mut i = (hash >> self.shift) as usize;
+        loop {
+            let slot = self.slots[i];
+            if slot == EMPTY_SLOT {
+                return Err(i);
+            }
+            if slot & 0xFFFF_FFFF_0000_0000 == tag {
+                let position = (slot & 0xFFFF_FFFF) as usize;
+                if entries[position].0 == *key {
+                    return Ok(position);
+                }
+            }
+            i = (i + 1) & mask;
+        }
+    }
+}
+
 #[derive(Default)]
 pub struct DictObj {
     pub entries: Vec<(DictKey, Value)>,
-    index: Option<FxHashMap<DictKey, u32>>,
+    index: Option<DictIndex>,
 }
 
 impl DictObj {
@@ -174,7 +234,7 @@ impl DictObj {
 
     fn position(&self, key: &DictKey) -> Option<usize> {
         match &self.index {
-            Some(index) => index.get(key).map(|&i| i as usize),
+            Some(index) => index.find(key_hash(key), key, &self.entries).ok(),
             None => self.entries.iter().position(|(k, _)| k == key),
         }
     }
@@ -189,39 +249,36 @@ impl DictObj {
 
     /// Inserts or replaces; returns how many bytes the dict grew by.
     pub fn insert(&mut self, key: DictKey, value: Value) -> usize {
-        let position = self.entries.len() as u32;
-        let before = self.entries.capacity();
+        let before = self.heap_size();
         match &mut self.index {
-            Some(index) => match index.entry(key) {
-                std::collections::hash_map::Entry::Occupied(slot) => {
-                    self.entries[*slot.get() as usize].1 = value;
-                    return 0;
+            Some(index) => {
+                let hash = key_hash(&key);
+                match index.find(hash, &key, &self.entries) {
+                    Ok(position) => {
+                        self.entries[position].1 = value;
+                        return 0;
+                    }
+                    Err(free) => {
+                        index.slots[free] = hash_tag(hash) | self.entries.len() as u64;
+                        self.entries.push((key, value));
+                        if self.entries.len() * 2 > index.slots.len() {
+                            *index = DictIndex::for_entries(&self.entries);
+                        }
+                    }
                 }
-                std::collections::hash_map::Entry::Vacant(slot) => {
-                    slot.insert(position);
-                    self.entries.push((key, value));
-                }
-            },
+            }
             None => {
                 if let Some(i) = self.entries.iter().position(|(k, _)| *k == key) {
                     self.entries[i].1 = value;
                     return 0;
                 }
                 self.entries.push((key, value));
-            }
-        }
-        match &self.index {
-            None if self.entries.len() > DICT_LINEAR_LIMIT => {
-                let mut index = FxHashMap::default();
-                index.reserve(self.entries.len() * 2);
-                for (i, (k, _)) in self.entries.iter().enumerate() {
-                    index.insert(*k, i as u32);
+                if self.entries.len() > DICT_LINEAR_LIMIT {
+                    self.index = Some(DictIndex::for_entries(&self.entries));
                 }
-                self.index = Some(index);
             }
-            _ => {}
         }
-        (self.entries.capacity() - before) * std::mem::size_of::<(DictKey, Value)>() * 2
+        self.heap_size().saturating_sub(before)
     }
 
     fn shallow_clone(&self) -> DictObj {
@@ -253,7 +310,8 @@ impl HeapObject for DictObj {
         }
     }
     fn heap_size(&self) -> usize {
-        self.entries.capacity() * std::mem::size_of::<(DictKey, Value)>() * 2
+        self.entries.capacity() * std::mem::size_of::<(DictKey, Value)>()
+            + self.index.as_ref().map_or(0, |i| i.slots.len() * std::mem::size_of::<u64>())
     }
 }
 
