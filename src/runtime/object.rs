@@ -430,3 +430,44 @@ pub fn make_unique_value(heap: &mut Heap, holder: &mut Value) -> bool {
     }
     true
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dict_index_finds_every_key_across_growth_and_replacement() {
+        let mut heap = Heap::default();
+        let mut dict = DictObj::default();
+        for i in 0..5000i64 {
+            dict.insert(DictKey::Int(i * 7919 % 100_003), Value::Int(i));
+            let text = heap.alloc(StrObj::new(format!("k{}", i)));
+            dict.insert(DictKey::from_str(text), Value::Int(-i));
+        }
+        assert_eq!(dict.len(), 10_000);
+        for i in 0..5000i64 {
+            assert!(matches!(dict.get(&DictKey::Int(i * 7919 % 100_003)), Some(Value::Int(v)) if v == i));
+            let text = heap.alloc(StrObj::new(format!("k{}", i)));
+            assert!(matches!(dict.get(&DictKey::from_str(text)), Some(Value::Int(v)) if v == -i));
+        }
+        dict.insert(DictKey::Int(0), Value::Int(42));
+        assert_eq!(dict.len(), 10_000);
+        assert!(matches!(dict.get(&DictKey::Int(0)), Some(Value::Int(42))));
+        assert!(dict.get(&DictKey::Int(-1)).is_none());
+        // Insertion order is kept for iteration.
+        assert!(matches!(dict.entries[0], (DictKey::Int(0), Value::Int(42))));
+    }
+
+    #[test]
+    fn canonical_int_keys_match_their_string_spelling() {
+        let mut heap = Heap::default();
+        let one = heap.alloc(StrObj::new("1".into()));
+        let padded = heap.alloc(StrObj::new("01".into()));
+        let minus_zero = heap.alloc(StrObj::new("-0".into()));
+        assert!(DictKey::from_str(one) == DictKey::Int(1));
+        assert!(DictKey::from_str(padded) != DictKey::Int(1));
+        assert!(DictKey::from_str(minus_zero) != DictKey::Int(0));
+        assert_eq!(canonical_int("-9223372036854775808"), Some(i64::MIN));
+        assert_eq!(canonical_int("9223372036854775808"), None);
+    }
+}
