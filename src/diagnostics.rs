@@ -36,6 +36,9 @@ pub fn warning(file: &str, source: &str, span: Span, message: &str) -> String {
     out
 }
 
+/// Frames shown at each end of a long call stack (deep recursion); the middle is elided.
+const STACK_ENDS_SHOWN: usize = 10;
+
 pub fn runtime_error(file: &str, source: &str, error: &Uncaught) -> String {
     let mut out = format!("Runtime Error: {}\n", error.message);
     if error.span.line > 0 {
@@ -43,8 +46,15 @@ pub fn runtime_error(file: &str, source: &str, error: &Uncaught) -> String {
     }
     if !error.stack.is_empty() {
         out.push_str("Call stack (innermost last):\n");
-        for line in &error.stack {
-            let _ = writeln!(out, "  {} at {}:{}", line.function, file, line.line);
+        let frames = &error.stack;
+        let elided = frames.len().saturating_sub(2 * STACK_ENDS_SHOWN);
+        for (i, line) in frames.iter().enumerate() {
+            if elided > 0 && i == STACK_ENDS_SHOWN {
+                let _ = writeln!(out, "  ... {} more calls ...", elided);
+            }
+            if elided == 0 || i < STACK_ENDS_SHOWN || i >= frames.len() - STACK_ENDS_SHOWN {
+                let _ = writeln!(out, "  {} at {}:{}", line.function, file, line.line);
+            }
         }
     }
     out
