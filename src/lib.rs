@@ -9,6 +9,7 @@ pub mod builtins;
 pub mod compile;
 pub mod diagnostics;
 pub mod interpret;
+pub mod jit;
 pub mod parse;
 pub mod runtime;
 

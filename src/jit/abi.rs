@@ -1,0 +1,56 @@
+//! The contract between the interpreter and native trace code: how a trace is called,
+//! how it reports an exit, and where each IR value is found when it does.
+//!
+//! A compiled trace is called as
+//! `entry(slots, globals, state) -> exit number` (System V ABI):
+//! - `slots` points at slot 0 of the interpreter frame the trace was recorded in (an
+//!   array of `Value`, 16 bytes each: tag byte at offset 0, payload at offset 8);
+//! - `globals` points at global 0 (same layout);
+//! - `state` points at an [`ExitState`] owned by the caller.
+//!
+//! The trace loops until a guard fails. The failing guard's exit stub saves every general
+//! register and the low 64 bits of every XMM register into `state`, and the trace returns
+//! the guard's snapshot number. Values the register allocator spilled live in
+//! `state.spill` for the whole run, so they are still there after the return. The exit
+//! handler then finds each snapshot value through [`Location`].
+//!
+//! In deopt-stress mode every guard exits the first time it runs: `state.stress_flags`
+//! points at one byte per snapshot, 0 until that snapshot's exit has been taken once.
+
+use crate::runtime::value::Value;
+
+/// Spill slots a trace may use; a trace that needs more is not compiled.
+pub const MAX_SPILL_SLOTS: usize = 256;
+
+#[repr(C)]
+pub struct ExitState {
+    /// rax, rcx, rdx, rbx, rsp, rbp, rsi, rdi, r8..r15 (hardware encoding order).
+    pub gpr: [u64; 16],
+    /// Low 64 bits of xmm0..xmm15.
+    pub xmm: [u64; 16],
+    pub spill: [u64; MAX_SPILL_SLOTS],
+    pub stress_flags: *mut u8,
+}
+
+impl Default for ExitState {
+    fn default() -> Self {
+        ExitState { gpr: [0; 16], xmm: [0; 16], spill: [0; MAX_SPILL_SLOTS], stress_flags: std::ptr::null_mut() }
+    }
+}
+
+pub type TraceEntry = unsafe extern "sysv64" fn(slots: *mut Value, globals: *mut Value, state: *mut ExitState) -> u32;
+
+/// Where an IR value lives while the trace runs (one place for its whole lifetime).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Location {
+    /// A general register, hardware number (0 = rax ... 15 = r15).
+    Gpr(u8),
+    /// An XMM register (floats).
+    Xmm(u8),
+    /// `state.spill[n]`.
+    Spill(u16),
+    /// A constant: the exit handler takes its value from the IR.
+    Constant,
+    /// No value (void instructions, dead values).
+    None,
+}

@@ -1,0 +1,492 @@
+//! The trace IR: linear SSA over one recorded loop iteration, typed, with guards as
+//! instructions and sparse snapshots for deoptimization.
+//!
+//! Terms:
+//! - An instruction is named by its [`InstIdx`] (its position in [`Trace::insts`]); every
+//!   operand refers to an earlier instruction, except the second operand of a `Phi`.
+//! - Every instruction has a [`Ty`]: the type of the value it produces (`Void` for stores,
+//!   guards and `Loop`). Ints are i64 in general registers, floats f64 in XMM registers,
+//!   bools 0/1 in general registers; `Null` values need no register.
+//! - A *guard* is an instruction that can leave the trace: type-guarded loads, overflow-
+//!   checked int arithmetic, checked division, `GuardTrue`/`GuardFalse`. Every guard names a
+//!   snapshot; when the check fails, execution resumes in the interpreter from it.
+//! - A *snapshot* records the bytecode pc to resume at and, for each frame slot whose value
+//!   differs from what the interpreter's slot holds, the IR value it must be given. Slots
+//!   not listed still hold their correct values in memory (the trace never writes frame
+//!   slots; globals are stored at once, so snapshots never mention them).
+//! - Loop structure: before loop peeling a trace is one recorded iteration; `loop_end`
+//!   names the snapshot of the slot state when it gets back to the loop header. After peeling it is `pre-roll; Loop; Phi...; body` and the end
+//!   of the body jumps back to just after `Loop`. `Phi(a, b)` sits right after `Loop`: on
+//!   the first entry into the body it has the value `a` (defined before `Loop`), on every
+//!   later iteration the value `b` (defined in the body, after the `Phi`).
+//!
+//! Text form (dumps and pass tests), one instruction per line:
+//! `0004 > int  ADD      0001 0003        #2  ; L7` = instruction 4, a guard (`>`) of type
+//! int adding instructions 1 and 3, exiting through snapshot 2, recorded at source line 7.
+//! Snapshots print as `.... SNAP #2 pc=14 [ 1=0004 3=0002 ]` (slot=instruction).
+
+use std::fmt;
+
+/// The position of an instruction in its trace.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct InstIdx(pub u32);
+
+impl InstIdx {
+    pub fn index(self) -> usize {
+        self.0 as usize
+    }
+}
+
+impl fmt::Display for InstIdx {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:04}", self.0)
+    }
+}
+
+/// The position of a snapshot in its trace; also the trace's exit number.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct SnapIdx(pub u32);
+
+impl SnapIdx {
+    pub fn index(self) -> usize {
+        self.0 as usize
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Ty {
+    Int,
+    Float,
+    Bool,
+    Null,
+    Void,
+}
+
+impl Ty {
+    pub fn name(self) -> &'static str {
+        match self {
+            Ty::Int => "int",
+            Ty::Float => "flt",
+            Ty::Bool => "bool",
+            Ty::Null => "null",
+            Ty::Void => "void",
+        }
+    }
+
+    /// Whether values of this type live in XMM registers.
+    pub fn is_float(self) -> bool {
+        self == Ty::Float
+    }
+}
+
+/// A pure numeric builtin called on trace; results are floats (LANGUAGE.md section 15).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum MathFn {
+    Abs,
+    Sqrt,
+    Floor,
+    Ceil,
+    Round,
+    Sin,
+    Cos,
+    Tan,
+    Exp,
+    Log,
+    Pow,
+    Min,
+    Max,
+}
+
+impl MathFn {
+    pub fn name(self) -> &'static str {
+        match self {
+            MathFn::Abs => "abs",
+            MathFn::Sqrt => "sqrt",
+            MathFn::Floor => "floor",
+            MathFn::Ceil => "ceil",
+            MathFn::Round => "round",
+            MathFn::Sin => "sin",
+            MathFn::Cos => "cos",
+            MathFn::Tan => "tan",
+            MathFn::Exp => "exp",
+            MathFn::Log => "log",
+            MathFn::Pow => "pow",
+            MathFn::Min => "min",
+            MathFn::Max => "max",
+        }
+    }
+
+    pub fn arity(self) -> usize {
+        match self {
+            MathFn::Pow | MathFn::Min | MathFn::Max => 2,
+            _ => 1,
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Op {
+    /// Constants. Their type is the constant's type.
+    KInt(i64),
+    KFloat(f64),
+    KBool(bool),
+    KNull,
+    /// Loads frame slot `slot` (relative to the trace's frame base), guarding that its tag
+    /// is the instruction's type. A guard.
+    SLoad { slot: u16 },
+    /// Loads global `global`, guarding its tag (also fails on an unassigned global). A guard.
+    GLoad { global: u32 },
+    /// Stores `value` (of its own type) into global `global`. Type `Void`.
+    GStore { global: u32, value: InstIdx },
+
+    /// Int arithmetic with Ruff's checks: overflow (`Add`, `Sub`, `Mul`, `Neg`), zero
+    /// divisor and `MIN / -1` (`Div`, `Mod`) fail the guard. All are guards.
+    AddInt(InstIdx, InstIdx),
+    SubInt(InstIdx, InstIdx),
+    MulInt(InstIdx, InstIdx),
+    DivInt(InstIdx, InstIdx),
+    ModInt(InstIdx, InstIdx),
+    NegInt(InstIdx),
+    /// Float arithmetic (IEEE). `DivFloat` and `ModFloat` are guards: a zero divisor is a
+    /// Ruff error. `ModFloat` is C `fmod`.
+    AddFloat(InstIdx, InstIdx),
+    SubFloat(InstIdx, InstIdx),
+    MulFloat(InstIdx, InstIdx),
+    DivFloat(InstIdx, InstIdx),
+    ModFloat(InstIdx, InstIdx),
+    NegFloat(InstIdx),
+    /// Int to float conversion (mixed arithmetic).
+    IntToFloat(InstIdx),
+
+    /// Comparisons producing a bool. Float `Eq`/`Ne` use Ruff's rule: equal when `a == b` or
+    /// both finite and `|a - b| < f64::EPSILON` (`runtime::ops::floats_equal`).
+    LtInt(InstIdx, InstIdx),
+    LeInt(InstIdx, InstIdx),
+    GtInt(InstIdx, InstIdx),
+    GeInt(InstIdx, InstIdx),
+    EqInt(InstIdx, InstIdx),
+    NeInt(InstIdx, InstIdx),
+    LtFloat(InstIdx, InstIdx),
+    LeFloat(InstIdx, InstIdx),
+    GtFloat(InstIdx, InstIdx),
+    GeFloat(InstIdx, InstIdx),
+    EqFloat(InstIdx, InstIdx),
+    NeFloat(InstIdx, InstIdx),
+    /// Bool equality and negation.
+    EqBool(InstIdx, InstIdx),
+    NotBool(InstIdx),
+    /// Truthiness of an int (`!= 0`) or a float (`!= 0.0`, NaN is truthy).
+    TruthyInt(InstIdx),
+    TruthyFloat(InstIdx),
+
+    /// Leave the trace unless the bool operand is true / false. Guards of type `Void`.
+    GuardTrue(InstIdx),
+    GuardFalse(InstIdx),
+
+    /// A float-valued numeric builtin on float operands. `Sqrt` of a negative and `Log` of a
+    /// non-positive operand are Ruff errors, so those two are guards.
+    Math1(MathFn, InstIdx),
+    Math2(MathFn, InstIdx, InstIdx),
+
+    /// Separates the pre-roll from the loop body (after peeling). Type `Void`.
+    Loop,
+    /// A loop-carried value (see the module docs). The second operand may be later.
+    Phi(InstIdx, InstIdx),
+}
+
+impl Op {
+    pub fn name(&self) -> &'static str {
+        match self {
+            Op::KInt(_) | Op::KFloat(_) | Op::KBool(_) | Op::KNull => "K",
+            Op::SLoad { .. } => "SLOAD",
+            Op::GLoad { .. } => "GLOAD",
+            Op::GStore { .. } => "GSTORE",
+            Op::AddInt(..) | Op::AddFloat(..) => "ADD",
+            Op::SubInt(..) | Op::SubFloat(..) => "SUB",
+            Op::MulInt(..) | Op::MulFloat(..) => "MUL",
+            Op::DivInt(..) | Op::DivFloat(..) => "DIV",
+            Op::ModInt(..) | Op::ModFloat(..) => "MOD",
+            Op::NegInt(_) | Op::NegFloat(_) => "NEG",
+            Op::IntToFloat(_) => "CONV",
+            Op::LtInt(..) | Op::LtFloat(..) => "LT",
+            Op::LeInt(..) | Op::LeFloat(..) => "LE",
+            Op::GtInt(..) | Op::GtFloat(..) => "GT",
+            Op::GeInt(..) | Op::GeFloat(..) => "GE",
+            Op::EqInt(..) | Op::EqFloat(..) | Op::EqBool(..) => "EQ",
+            Op::NeInt(..) | Op::NeFloat(..) => "NE",
+            Op::NotBool(_) => "NOT",
+            Op::TruthyInt(_) | Op::TruthyFloat(_) => "TRUTHY",
+            Op::GuardTrue(_) => "GTRUE",
+            Op::GuardFalse(_) => "GFALSE",
+            Op::Math1(..) | Op::Math2(..) => "MATH",
+            Op::Loop => "LOOP",
+            Op::Phi(..) => "PHI",
+        }
+    }
+
+    /// The instructions this one reads, in operand order.
+    pub fn operands(&self) -> smallvec::SmallVec<[InstIdx; 2]> {
+        use smallvec::smallvec;
+        match *self {
+            Op::KInt(_) | Op::KFloat(_) | Op::KBool(_) | Op::KNull => smallvec![],
+            Op::SLoad { .. } | Op::GLoad { .. } | Op::Loop => smallvec![],
+            Op::GStore { value, .. } => smallvec![value],
+            Op::NegInt(a)
+            | Op::NegFloat(a)
+            | Op::IntToFloat(a)
+            | Op::NotBool(a)
+            | Op::TruthyInt(a)
+            | Op::TruthyFloat(a)
+            | Op::GuardTrue(a)
+            | Op::GuardFalse(a)
+            | Op::Math1(_, a) => smallvec![a],
+            Op::AddInt(a, b)
+            | Op::SubInt(a, b)
+            | Op::MulInt(a, b)
+            | Op::DivInt(a, b)
+            | Op::ModInt(a, b)
+            | Op::AddFloat(a, b)
+            | Op::SubFloat(a, b)
+            | Op::MulFloat(a, b)
+            | Op::DivFloat(a, b)
+            | Op::ModFloat(a, b)
+            | Op::LtInt(a, b)
+            | Op::LeInt(a, b)
+            | Op::GtInt(a, b)
+            | Op::GeInt(a, b)
+            | Op::EqInt(a, b)
+            | Op::NeInt(a, b)
+            | Op::LtFloat(a, b)
+            | Op::LeFloat(a, b)
+            | Op::GtFloat(a, b)
+            | Op::GeFloat(a, b)
+            | Op::EqFloat(a, b)
+            | Op::NeFloat(a, b)
+            | Op::EqBool(a, b)
+            | Op::Math2(_, a, b)
+            | Op::Phi(a, b) => smallvec![a, b],
+        }
+    }
+
+    /// Rewrites every operand through `f`.
+    pub fn map_operands(&self, mut f: impl FnMut(InstIdx) -> InstIdx) -> Op {
+        let mut op = *self;
+        match &mut op {
+            Op::KInt(_) | Op::KFloat(_) | Op::KBool(_) | Op::KNull => {}
+            Op::SLoad { .. } | Op::GLoad { .. } | Op::Loop => {}
+            Op::GStore { value, .. } => *value = f(*value),
+            Op::NegInt(a)
+            | Op::NegFloat(a)
+            | Op::IntToFloat(a)
+            | Op::NotBool(a)
+            | Op::TruthyInt(a)
+            | Op::TruthyFloat(a)
+            | Op::GuardTrue(a)
+            | Op::GuardFalse(a)
+            | Op::Math1(_, a) => *a = f(*a),
+            Op::AddInt(a, b)
+            | Op::SubInt(a, b)
+            | Op::MulInt(a, b)
+            | Op::DivInt(a, b)
+            | Op::ModInt(a, b)
+            | Op::AddFloat(a, b)
+            | Op::SubFloat(a, b)
+            | Op::MulFloat(a, b)
+            | Op::DivFloat(a, b)
+            | Op::ModFloat(a, b)
+            | Op::LtInt(a, b)
+            | Op::LeInt(a, b)
+            | Op::GtInt(a, b)
+            | Op::GeInt(a, b)
+            | Op::EqInt(a, b)
+            | Op::NeInt(a, b)
+            | Op::LtFloat(a, b)
+            | Op::LeFloat(a, b)
+            | Op::GtFloat(a, b)
+            | Op::GeFloat(a, b)
+            | Op::EqFloat(a, b)
+            | Op::NeFloat(a, b)
+            | Op::EqBool(a, b)
+            | Op::Math2(_, a, b)
+            | Op::Phi(a, b) => {
+                *a = f(*a);
+                *b = f(*b);
+            }
+        }
+        op
+    }
+
+    pub fn is_constant(&self) -> bool {
+        matches!(self, Op::KInt(_) | Op::KFloat(_) | Op::KBool(_) | Op::KNull)
+    }
+
+    /// Whether this instruction can leave the trace (and so needs a snapshot).
+    pub fn is_guard(&self) -> bool {
+        matches!(
+            self,
+            Op::SLoad { .. }
+                | Op::GLoad { .. }
+                | Op::AddInt(..)
+                | Op::SubInt(..)
+                | Op::MulInt(..)
+                | Op::DivInt(..)
+                | Op::ModInt(..)
+                | Op::NegInt(_)
+                | Op::DivFloat(..)
+                | Op::ModFloat(..)
+                | Op::GuardTrue(_)
+                | Op::GuardFalse(_)
+                | Op::Math1(MathFn::Sqrt | MathFn::Log, _)
+        )
+    }
+
+    /// Whether removing this instruction when its value is unused changes behaviour.
+    /// Guards must stay (they check a condition the interpreter would act on), stores
+    /// must stay, and `Loop` marks structure.
+    pub fn has_effect(&self) -> bool {
+        self.is_guard() || matches!(self, Op::GStore { .. } | Op::Loop)
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Inst {
+    pub op: Op,
+    pub ty: Ty,
+    /// The snapshot a guard exits through; `None` for every non-guard.
+    pub snap: Option<SnapIdx>,
+    /// Source line of the bytecode instruction this was recorded from (0 if none).
+    pub line: u32,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Snapshot {
+    /// Bytecode pc the interpreter resumes at.
+    pub pc: u32,
+    /// `(slot, value)` for every frame slot that differs from memory, ordered by slot.
+    pub entries: Vec<(u16, InstIdx)>,
+}
+
+/// A trace under construction or optimization.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Trace {
+    pub insts: Vec<Inst>,
+    pub snapshots: Vec<Snapshot>,
+    /// The slot state at the end of the recorded iteration, when control is back at the
+    /// loop header (its pc): which slots the iteration changed and their new values. Loop
+    /// peeling builds the `Phi`s from it. Not referenced by any guard.
+    pub loop_end: Option<SnapIdx>,
+}
+
+impl Trace {
+    pub fn push(&mut self, op: Op, ty: Ty, snap: Option<SnapIdx>, line: u32) -> InstIdx {
+        self.insts.push(Inst { op, ty, snap, line });
+        InstIdx(self.insts.len() as u32 - 1)
+    }
+
+    pub fn inst(&self, i: InstIdx) -> &Inst {
+        &self.insts[i.index()]
+    }
+
+    pub fn add_snapshot(&mut self, snapshot: Snapshot) -> SnapIdx {
+        self.snapshots.push(snapshot);
+        SnapIdx(self.snapshots.len() as u32 - 1)
+    }
+
+    /// The position of `Loop`, once the trace has been peeled.
+    pub fn loop_start(&self) -> Option<InstIdx> {
+        self.insts.iter().position(|i| i.op == Op::Loop).map(|p| InstIdx(p as u32))
+    }
+}
+
+fn write_operands(f: &mut fmt::Formatter<'_>, op: &Op) -> fmt::Result {
+    match *op {
+        Op::KInt(i) => write!(f, "{}", i),
+        Op::KFloat(x) => write!(f, "{:?}", x),
+        Op::KBool(b) => write!(f, "{}", b),
+        Op::KNull => write!(f, "null"),
+        Op::SLoad { slot } => write!(f, "#{}", slot),
+        Op::GLoad { global } => write!(f, "g{}", global),
+        Op::GStore { global, value } => write!(f, "g{} {}", global, value),
+        Op::Math1(m, a) => write!(f, "{} {}", m.name(), a),
+        Op::Math2(m, a, b) => write!(f, "{} {} {}", m.name(), a, b),
+        _ => {
+            let operands = op.operands();
+            for (n, o) in operands.iter().enumerate() {
+                if n > 0 {
+                    write!(f, " ")?;
+                }
+                write!(f, "{}", o)?;
+            }
+            Ok(())
+        }
+    }
+}
+
+/// One instruction in the text form (without its index).
+pub struct InstText<'a>(pub &'a Inst);
+
+impl fmt::Display for InstText<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let inst = self.0;
+        let mut operands = String::new();
+        {
+            use fmt::Write;
+            struct Ops<'b>(&'b Op);
+            impl fmt::Display for Ops<'_> {
+                fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                    write_operands(f, self.0)
+                }
+            }
+            let _ = write!(operands, "{}", Ops(&inst.op));
+        }
+        let guard = if inst.op.is_guard() { '>' } else { ' ' };
+        write!(f, "{} {:<4} {:<7} {:<14}", guard, inst.ty.name(), inst.op.name(), operands)?;
+        if let Some(s) = inst.snap {
+            write!(f, " #{}", s.0)?;
+        }
+        if let Some(end) = self.loop_end {
+            let snapshot = &self.snapshots[end.index()];
+            write!(f, "....        LOOPEND #{} pc={} [", end.0, snapshot.pc)?;
+            for (slot, value) in &snapshot.entries {
+                write!(f, " {}={}", slot, value)?;
+            }
+            writeln!(f, " ]")?;
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Display for Trace {
+    /// The whole trace: instructions, each guard's snapshot printed before it.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (n, inst) in self.insts.iter().enumerate() {
+            if let Some(s) = inst.snap {
+                let snapshot = &self.snapshots[s.index()];
+                write!(f, "....        SNAP    #{} pc={} [", s.0, snapshot.pc)?;
+                for (slot, value) in &snapshot.entries {
+                    write!(f, " {}={}", slot, value)?;
+                }
+                writeln!(f, " ]")?;
+            }
+            if inst.op == Op::Loop {
+                writeln!(f, "{:04} ------------ LOOP ------------", n)?;
+                continue;
+            }
+            let text = format!("{:04} {}", n, InstText(inst));
+            if inst.line > 0 {
+                writeln!(f, "{:<46} ; L{}", text.trim_end(), inst.line)?;
+            } else {
+                writeln!(f, "{}", text.trim_end())?;
+            }
+        }
+        if let Some(end) = self.loop_end {
+            let snapshot = &self.snapshots[end.index()];
+            write!(f, "....        LOOPEND #{} pc={} [", end.0, snapshot.pc)?;
+            for (slot, value) in &snapshot.entries {
+                write!(f, " {}={}", slot, value)?;
+            }
+            writeln!(f, " ]")?;
+        }
+        Ok(())
+    }
+}
