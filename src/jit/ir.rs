@@ -444,14 +444,6 @@ impl fmt::Display for InstText<'_> {
         if let Some(s) = inst.snap {
             write!(f, " #{}", s.0)?;
         }
-        if let Some(end) = self.loop_end {
-            let snapshot = &self.snapshots[end.index()];
-            write!(f, "....        LOOPEND #{} pc={} [", end.0, snapshot.pc)?;
-            for (slot, value) in &snapshot.entries {
-                write!(f, " {}={}", slot, value)?;
-            }
-            writeln!(f, " ]")?;
-        }
         Ok(())
     }
 }
@@ -478,6 +470,14 @@ impl fmt::Display for Trace {
             } else {
                 writeln!(f, "{}", text.trim_end())?;
             }
+        }
+        if let Some(end) = self.loop_end {
+            let snapshot = &self.snapshots[end.index()];
+            write!(f, "....        LOOPEND #{} pc={} [", end.0, snapshot.pc)?;
+            for (slot, value) in &snapshot.entries {
+                write!(f, " {}={}", slot, value)?;
+            }
+            writeln!(f, " ]")?;
         }
         if let Some(end) = self.loop_end {
             let snapshot = &self.snapshots[end.index()];
