@@ -16,7 +16,9 @@ fn scaled_program(name: &str, full_size: &str, small_size: &str) -> String {
 
 fn run(name: &str, source: &str) {
     let sink: Box<dyn std::io::Write> = Box::new(std::io::sink());
-    if let Err(failure) = ruff::run_source(name, source, &RunOptions::default(), sink) {
+    let options =
+        RunOptions { interpreter: ruff::interpret::Options { jit: None, ..Default::default() }, ..Default::default() };
+    if let Err(failure) = ruff::run_source(name, source, &options, sink).outcome {
         panic!("{} failed: {}", name, failure.message());
     }
 }

@@ -45,14 +45,32 @@ impl Failure {
     }
 }
 
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StatsFormat {
+    Text,
+    Json,
+}
+
 #[derive(Clone, Debug, Default)]
 pub struct RunOptions {
     pub interpreter: interpret::Options,
+    /// Produce the JIT statistics report at exit.
+    pub jit_stats: Option<StatsFormat>,
+}
+
+/// How a run ended, and the JIT report if one was asked for.
+pub struct RunReport {
+    pub outcome: Result<(), Failure>,
+    pub jit_stats: Option<String>,
 }
 
 /// Parses and compiles `source`; on success returns the program and the warnings
 /// (rendered).
-pub fn compile_source(file: &str, source: &str, heap: &mut Heap) -> Result<(compile::bytecode::Program, Vec<String>), Failure> {
+pub fn compile_source(
+    file: &str,
+    source: &str,
+    heap: &mut Heap,
+) -> Result<(compile::bytecode::Program, Vec<String>), Failure> {
     let ast = parse::parse_program(source)
         .map_err(|e| Failure::Syntax(diagnostics::syntax_error(file, source, e.span, &e.message)))?;
     let library = parse::parse_program(LIBRARY_SOURCE).expect("the builtin library parses");
@@ -63,9 +81,14 @@ pub fn compile_source(file: &str, source: &str, heap: &mut Heap) -> Result<(comp
 }
 
 /// Runs a whole program, writing its output to `out`.
-pub fn run_source(file: &str, source: &str, options: &RunOptions, out: Box<dyn Write>) -> Result<(), Failure> {
+pub fn run_source(file: &str, source: &str, options: &RunOptions, out: Box<dyn Write>) -> RunReport {
     let mut heap = Heap::new(options.interpreter.gc_stress);
-    let (program, _warnings) = compile_source(file, source, &mut heap)?;
+    let program = match compile_source(file, source, &mut heap) {
+        Ok((program, _warnings)) => program,
+        Err(failure) => return RunReport { outcome: Err(failure), jit_stats: None },
+    };
     let mut vm = interpret::Vm::new(program, heap, out, &options.interpreter);
-    vm.run().map_err(|e| Failure::Runtime(diagnostics::runtime_error(file, source, &e)))
+    let outcome = vm.run().map_err(|e| Failure::Runtime(diagnostics::runtime_error(file, source, &e)));
+    let jit_stats = options.jit_stats.and_then(|format| vm.jit_report(file, format == StatsFormat::Json));
+    RunReport { outcome, jit_stats }
 }

@@ -10,7 +10,9 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 use ruff::interpret::{self, DEFAULT_MAX_DEPTH};
-use ruff::{Failure, RunOptions};
+use ruff::jit::dump::DumpTarget;
+use ruff::jit::JitOptions;
+use ruff::{Failure, RunOptions, StatsFormat};
 
 /// Native stack for parsing, compiling and running: deep but bounded source nesting and
 /// deep data must never overflow it (the parser and the printer bound their recursion).
@@ -22,7 +24,8 @@ const WORKER_STACK_BYTES: usize = 1 << 30;
     version,
     about = "Run Ruff programs on a bytecode interpreter with a tracing JIT",
     after_help = "Exit status: 0 success, 1 file cannot be read, 2 bad usage, 3 syntax error, 4 uncaught runtime error.\n\
-                  Environment: RUFF_GC_STRESS=1 collects garbage at every safe point after an allocation (for testing)."
+                  Environment: RUFF_GC_STRESS=1 collects garbage at every safe point after an allocation; \
+                  RUFF_DEOPT_STRESS=1 makes every JIT guard fail the first time it runs (both for testing)."
 )]
 struct Cli {
     #[command(subcommand)]
@@ -48,20 +51,21 @@ enum Command {
 struct RunArgs {
     /// The program to run
     file: PathBuf,
-    /// Run everything in the interpreter. [JIT not built yet: every run is interpreted]
+    /// Run everything in the interpreter (no tracing JIT)
     #[arg(long)]
     no_jit: bool,
-    /// Loop iterations before a loop is compiled to native code (default 50).
-    /// [JIT not built yet: accepted, no effect]
-    #[arg(long, value_name = "N")]
-    jit_threshold: Option<u32>,
-    /// Print each compiled trace (bytecode, IR before and after optimization, machine
-    /// code) to stderr, or with =DIR one file per trace into DIR.
-    /// [JIT not built yet: accepted, prints nothing]
+    /// Back-edges a loop takes in the interpreter before it is recorded and compiled
+    #[arg(long, value_name = "N", default_value_t = ruff::jit::DEFAULT_THRESHOLD,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    jit_threshold: u32,
+    /// Print each compiled trace (source location, bytecode, IR before and after
+    /// optimization with snapshots, machine code) to stderr, or with =DIR write one file
+    /// per trace into DIR
     #[arg(long, value_name = "DIR", num_args = 0..=1, require_equals = true, default_missing_value = "")]
     dump_traces: Option<String>,
-    /// Print JIT statistics at exit (traces, aborts, exits); =json for one JSON document.
-    /// [JIT not built yet: accepted, prints nothing]
+    /// Print JIT statistics to stderr at exit (traces, aborts with reasons, exits per
+    /// guard, deoptimizations, time, share of iterations run natively); =json prints one
+    /// JSON document instead
     #[arg(long, value_name = "FORMAT", num_args = 0..=1, require_equals = true, default_missing_value = "text")]
     jit_stats: Option<String>,
     /// Maximum number of nested Ruff calls before the catchable depth error
@@ -88,8 +92,9 @@ fn read_source(path: &Path) -> Result<String, String> {
     })
 }
 
-fn gc_stress_from_env() -> bool {
-    std::env::var("RUFF_GC_STRESS").is_ok_and(|v| !v.is_empty() && v != "0")
+/// Whether environment variable `name` is set to something other than empty or `0`.
+fn env_flag(name: &str) -> bool {
+    std::env::var(name).is_ok_and(|v| !v.is_empty() && v != "0")
 }
 
 fn report(failure: &Failure) -> ExitCode {
@@ -98,12 +103,15 @@ fn report(failure: &Failure) -> ExitCode {
 }
 
 fn run(args: RunArgs) -> ExitCode {
-    if let Some(format) = &args.jit_stats {
-        if format != "text" && format != "json" {
-            eprintln!("ruff: --jit-stats takes no value or =json, not '{}'", format);
+    let jit_stats = match args.jit_stats.as_deref() {
+        None => None,
+        Some("text") => Some(StatsFormat::Text),
+        Some("json") => Some(StatsFormat::Json),
+        Some(other) => {
+            eprintln!("ruff: --jit-stats takes no value or =json, not '{}'", other);
             return ExitCode::from(2);
         }
-    }
+    };
     let source = match read_source(&args.file) {
         Ok(s) => s,
         Err(message) => {
@@ -111,14 +119,27 @@ fn run(args: RunArgs) -> ExitCode {
             return ExitCode::from(1);
         }
     };
+    let jit = (!args.no_jit).then(|| JitOptions {
+        threshold: args.jit_threshold,
+        deopt_stress: env_flag("RUFF_DEOPT_STRESS"),
+        dump: args.dump_traces.as_deref().map(|dir| match dir {
+            "" => DumpTarget::Stderr,
+            dir => DumpTarget::Directory(PathBuf::from(dir)),
+        }),
+    });
     let options = RunOptions {
-        interpreter: interpret::Options { max_depth: args.max_call_depth, gc_stress: gc_stress_from_env() },
+        interpreter: interpret::Options { max_depth: args.max_call_depth, gc_stress: env_flag("RUFF_GC_STRESS"), jit },
+        jit_stats,
     };
     let name = args.file.display().to_string();
     let out = Box::new(BufWriter::with_capacity(1 << 16, std::io::stdout()));
-    match ruff::run_source(&name, &source, &options, out) {
+    let report = ruff::run_source(&name, &source, &options, out);
+    if let Some(stats) = &report.jit_stats {
+        eprint!("{}", stats);
+    }
+    match report.outcome {
         Ok(()) => ExitCode::SUCCESS,
-        Err(failure) => report(&failure),
+        Err(failure) => self::report(&failure),
     }
 }
 

@@ -25,10 +25,7 @@ impl TempFile {
             std::process::id(),
             n,
             name_hint,
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map(|d| d.as_nanos())
-                .unwrap_or(0)
+            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0)
         ));
         std::fs::write(&path, contents).expect("can write a temp file");
         TempFile(path)
@@ -346,7 +343,8 @@ fn runtime_error_is_located_with_caret_and_stack() {
     assert!(r.stderr.starts_with("Runtime Error: Division by zero\n"), "{}", describe(&r));
     assert!(r.stderr.contains(&format!("{}:3:12", file.display())), "file:line:col: {}", describe(&r));
     assert!(r.stderr.contains("  return x / 0"), "source line: {}", describe(&r));
-    let caret = r.stderr.lines().find(|l| l.trim_end().ends_with('^')).unwrap_or_else(|| panic!("caret: {}", describe(&r)));
+    let caret =
+        r.stderr.lines().find(|l| l.trim_end().ends_with('^')).unwrap_or_else(|| panic!("caret: {}", describe(&r)));
     let source_line = r.stderr.lines().find(|l| l.contains("return x / 0")).expect("source line");
     // The caret sits under the `/`.
     assert_eq!(
@@ -397,10 +395,7 @@ fn runaway_recursion_uncaught() {
 
 #[test]
 fn runaway_recursion_caught() {
-    let r = run_source(&format!(
-        "{}try {{ f(0) }} except e {{ print(e.message) }}\nprint(\"after\")\n",
-        RUNAWAY
-    ));
+    let r = run_source(&format!("{}try {{ f(0) }} except e {{ print(e.message) }}\nprint(\"after\")\n", RUNAWAY));
     assert_eq!(r.status, Some(0), "{}", describe(&r));
     assert_eq!(r.stdout, "Maximum call stack depth of 10000 exceeded while calling f\nafter\n");
     assert_eq!(r.stderr, "");
@@ -495,10 +490,7 @@ fn one_megabyte_single_line_expression() {
 fn string_building_by_concatenation_is_linear() {
     // 200,000 appends of one character: a linear implementation takes well under a
     // second even in a debug build; copying the whole string each time takes minutes.
-    let file = TempFile::new(
-        "strcat",
-        b"s := \"\"\nfor i in range(200000) { s := s + \"x\" }\nprint(len(s))\n",
-    );
+    let file = TempFile::new("strcat", b"s := \"\"\nfor i in range(200000) { s := s + \"x\" }\nprint(len(s))\n");
     let (r, elapsed, timed_out) = run_with_timeout(&file, Duration::from_secs(15));
     assert!(!timed_out, "s := s + \"x\" x 200,000 did not finish in 15 s (quadratic?)");
     assert_eq!(r.status, Some(0), "{}", describe(&r));

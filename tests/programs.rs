@@ -79,7 +79,10 @@ fn check(program: &Path, gc_stress: bool, bless: bool) -> Option<String> {
                 None => first_line == want,
             };
             if !matches {
-                problems.push(format!("first stderr line {:?} (expected {:?})\nfull stderr:\n{}", first_line, want, stderr));
+                problems.push(format!(
+                    "first stderr line {:?} (expected {:?})\nfull stderr:\n{}",
+                    first_line, want, stderr
+                ));
             }
         }
         None => {}
@@ -112,13 +115,7 @@ fn run_corpus(gc_stress: bool) {
     });
     let mut failures = failures.into_inner().expect("failure lock");
     failures.sort();
-    assert!(
-        failures.is_empty(),
-        "{} of {} programs failed:\n\n{}",
-        failures.len(),
-        files.len(),
-        failures.join("\n\n")
-    );
+    assert!(failures.is_empty(), "{} of {} programs failed:\n\n{}", failures.len(), files.len(), failures.join("\n\n"));
 }
 
 #[test]

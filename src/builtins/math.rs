@@ -219,7 +219,10 @@ mod tests {
             h.fail("bit_shr", &[Value::Int(1), Value::Int(-1)]),
             "bit_shr() shift count must be between 0 and 63, got -1"
         );
-        assert_eq!(h.fail("bit_and", &[Value::Float(1.0), Value::Int(1)]), "bit_and() requires int arguments, got float");
+        assert_eq!(
+            h.fail("bit_and", &[Value::Float(1.0), Value::Int(1)]),
+            "bit_and() requires int arguments, got float"
+        );
         assert_eq!(h.fail("bit_not", &[Value::Float(1.0)]), "bit_not() requires an int, got float");
     }
 

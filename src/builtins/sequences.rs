@@ -19,8 +19,8 @@ use std::ops::Range;
 use rustc_hash::FxHashSet;
 
 use super::convert::{
-    element_position, expect_array, expect_int, new_array, out_of_bounds, share, string_with_capacity,
-    type_error, vec_with_capacity,
+    element_position, expect_array, expect_int, new_array, out_of_bounds, share, string_with_capacity, type_error,
+    vec_with_capacity,
 };
 use super::strings::char_slice;
 use super::Ctx;
@@ -584,7 +584,10 @@ mod tests {
         assert_eq!(h.show("slice", &[s, Value::Int(1), Value::Int(-1)]), "éll");
         let private = h.ints(&[0, 1, 2, 3]);
         assert_eq!(h.show("slice", &[private, Value::Int(1), Value::Int(3)]), "[1, 2]");
-        assert_eq!(h.fail("slice", &[Value::Null, Value::Int(0), Value::Int(1)]), "slice() requires an array or string, got null");
+        assert_eq!(
+            h.fail("slice", &[Value::Null, Value::Int(0), Value::Int(1)]),
+            "slice() requires an array or string, got null"
+        );
     }
 
     #[test]
@@ -603,7 +606,8 @@ mod tests {
     #[test]
     fn sort_numbers_strings_and_mixed() {
         let mut h = Harness::new();
-        let nums = h.array(vec![Value::Int(3), Value::Float(1.5), Value::Int(-2), Value::Float(f64::NAN), Value::Int(1)]);
+        let nums =
+            h.array(vec![Value::Int(3), Value::Float(1.5), Value::Int(-2), Value::Float(f64::NAN), Value::Int(1)]);
         assert_eq!(h.show("sort", &[nums]), "[-2, 1, 1.5, 3, NaN]");
         let big = h.array(vec![
             Value::Int(9_007_199_254_740_993),
@@ -632,7 +636,10 @@ mod tests {
         let missing = h.str("x");
         assert!(matches!(h.call("index_of", &[s, missing]), Ok(Value::Int(-1))));
         assert_eq!(h.fail("contains", &[s, Value::Int(1)]), "contains() requires a string to search for, got int");
-        assert_eq!(h.fail("index_of", &[Value::Int(1), Value::Int(1)]), "index_of() requires an array or string, got int");
+        assert_eq!(
+            h.fail("index_of", &[Value::Int(1), Value::Int(1)]),
+            "index_of() requires an array or string, got int"
+        );
     }
 
     #[test]

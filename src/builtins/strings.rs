@@ -335,7 +335,10 @@ mod tests {
         assert_eq!(h.show("char_at", &[s, Value::Int(1)]), "é");
         assert_eq!(h.show("char_at", &[s, Value::Int(-1)]), "o");
         assert_eq!(h.fail("char_at", &[s, Value::Int(5)]), "Index out of bounds: 5");
-        assert_eq!(h.fail("substring", &[s, Value::Float(1.0), Value::Int(2)]), "substring() requires int indexes, got float");
+        assert_eq!(
+            h.fail("substring", &[s, Value::Float(1.0), Value::Int(2)]),
+            "substring() requires int indexes, got float"
+        );
     }
 
     #[test]
@@ -345,7 +348,10 @@ mod tests {
         assert_eq!(h.show("repeat", &[s, Value::Int(3)]), "ababab");
         assert_eq!(h.show("repeat", &[s, Value::Int(0)]), "");
         assert_eq!(h.fail("repeat", &[s, Value::Int(-1)]), "repeat() count cannot be negative: -1");
-        assert_eq!(h.fail("repeat", &[s, Value::Int(i64::MAX)]), "repeat() result is too large (18446744073709551614 bytes)");
+        assert_eq!(
+            h.fail("repeat", &[s, Value::Int(i64::MAX)]),
+            "repeat() result is too large (18446744073709551614 bytes)"
+        );
         let empty = h.str("");
         assert_eq!(h.show("repeat", &[empty, Value::Int(i64::MAX)]), "");
         assert_eq!(show1(&mut h, "str_reverse", "héllo"), "olléh");
@@ -363,7 +369,10 @@ mod tests {
         assert_eq!(h.show("pad_left", &[s, Value::Int(2), empty]), " 7");
         assert_eq!(h.show("pad_left", &[s, Value::Int(-4), zero]), "7");
         assert!(h.fail("pad_left", &[s, Value::Int(i64::MAX), zero]).starts_with("pad_left() result is too large"));
-        assert_eq!(h.fail("pad_right", &[s, Value::Int(3), Value::Int(0)]), "pad_right() requires a string fill, got int");
+        assert_eq!(
+            h.fail("pad_right", &[s, Value::Int(3), Value::Int(0)]),
+            "pad_right() requires a string fill, got int"
+        );
     }
 
     #[test]

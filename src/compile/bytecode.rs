@@ -34,129 +34,386 @@ pub struct ProtoId(pub u32);
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Instr {
     /// `dst := src`, where `src` stays live: the value becomes shared.
-    Move { dst: Reg, src: Reg },
+    Move {
+        dst: Reg,
+        src: Reg,
+    },
     /// `dst := src` at the last use of `src`: ownership passes to `dst`.
-    MoveOwned { dst: Reg, src: Reg },
+    MoveOwned {
+        dst: Reg,
+        src: Reg,
+    },
     /// `dst := src` for an argument of a builtin that only looks at it (see
     /// `builtins::borrows_arguments`): `dst` dies with the call, so nothing is shared.
-    Borrow { dst: Reg, src: Reg },
-    LoadConst { dst: Reg, index: u32 },
-    LoadInt { dst: Reg, value: i32 },
-    LoadNull { dst: Reg },
-    LoadBool { dst: Reg, value: bool },
+    Borrow {
+        dst: Reg,
+        src: Reg,
+    },
+    LoadConst {
+        dst: Reg,
+        index: u32,
+    },
+    LoadInt {
+        dst: Reg,
+        value: i32,
+    },
+    LoadNull {
+        dst: Reg,
+    },
+    LoadBool {
+        dst: Reg,
+        value: bool,
+    },
     /// The closure of the running frame (a nested `func f` calling itself).
-    LoadSelfFunc { dst: Reg },
-    GetGlobal { dst: Reg, global: u32 },
+    LoadSelfFunc {
+        dst: Reg,
+    },
+    GetGlobal {
+        dst: Reg,
+        global: u32,
+    },
     /// Reads a global for a statement that writes the result straight back to it
     /// (`g := push(g, x)`, `g := g + s`), so the value is not marked shared.
-    TakeGlobal { dst: Reg, global: u32 },
-    SetGlobal { global: u32, src: Reg },
-    GetCapture { dst: Reg, index: u16 },
+    TakeGlobal {
+        dst: Reg,
+        global: u32,
+    },
+    SetGlobal {
+        global: u32,
+        src: Reg,
+    },
+    GetCapture {
+        dst: Reg,
+        index: u16,
+    },
     /// Reads a capture without sharing it, under the same rules as `TakeGlobal`.
-    TakeCapture { dst: Reg, index: u16 },
-    SetCapture { index: u16, src: Reg },
+    TakeCapture {
+        dst: Reg,
+        index: u16,
+    },
+    SetCapture {
+        index: u16,
+        src: Reg,
+    },
 
-    Add { dst: Reg, lhs: Reg, rhs: Reg },
-    Sub { dst: Reg, lhs: Reg, rhs: Reg },
-    Mul { dst: Reg, lhs: Reg, rhs: Reg },
-    Div { dst: Reg, lhs: Reg, rhs: Reg },
-    Mod { dst: Reg, lhs: Reg, rhs: Reg },
+    Add {
+        dst: Reg,
+        lhs: Reg,
+        rhs: Reg,
+    },
+    Sub {
+        dst: Reg,
+        lhs: Reg,
+        rhs: Reg,
+    },
+    Mul {
+        dst: Reg,
+        lhs: Reg,
+        rhs: Reg,
+    },
+    Div {
+        dst: Reg,
+        lhs: Reg,
+        rhs: Reg,
+    },
+    Mod {
+        dst: Reg,
+        lhs: Reg,
+        rhs: Reg,
+    },
     /// Arithmetic with a constant right operand (`index` into the constants).
-    AddK { dst: Reg, lhs: Reg, index: u16 },
-    SubK { dst: Reg, lhs: Reg, index: u16 },
-    MulK { dst: Reg, lhs: Reg, index: u16 },
-    DivK { dst: Reg, lhs: Reg, index: u16 },
-    ModK { dst: Reg, lhs: Reg, index: u16 },
-    Neg { dst: Reg, src: Reg },
-    Not { dst: Reg, src: Reg },
-    Eq { dst: Reg, lhs: Reg, rhs: Reg },
-    Ne { dst: Reg, lhs: Reg, rhs: Reg },
-    Lt { dst: Reg, lhs: Reg, rhs: Reg },
-    Le { dst: Reg, lhs: Reg, rhs: Reg },
-    Gt { dst: Reg, lhs: Reg, rhs: Reg },
-    Ge { dst: Reg, lhs: Reg, rhs: Reg },
-    ToBool { dst: Reg, src: Reg },
+    AddK {
+        dst: Reg,
+        lhs: Reg,
+        index: u16,
+    },
+    SubK {
+        dst: Reg,
+        lhs: Reg,
+        index: u16,
+    },
+    MulK {
+        dst: Reg,
+        lhs: Reg,
+        index: u16,
+    },
+    DivK {
+        dst: Reg,
+        lhs: Reg,
+        index: u16,
+    },
+    ModK {
+        dst: Reg,
+        lhs: Reg,
+        index: u16,
+    },
+    Neg {
+        dst: Reg,
+        src: Reg,
+    },
+    Not {
+        dst: Reg,
+        src: Reg,
+    },
+    Eq {
+        dst: Reg,
+        lhs: Reg,
+        rhs: Reg,
+    },
+    Ne {
+        dst: Reg,
+        lhs: Reg,
+        rhs: Reg,
+    },
+    Lt {
+        dst: Reg,
+        lhs: Reg,
+        rhs: Reg,
+    },
+    Le {
+        dst: Reg,
+        lhs: Reg,
+        rhs: Reg,
+    },
+    Gt {
+        dst: Reg,
+        lhs: Reg,
+        rhs: Reg,
+    },
+    Ge {
+        dst: Reg,
+        lhs: Reg,
+        rhs: Reg,
+    },
+    ToBool {
+        dst: Reg,
+        src: Reg,
+    },
 
     /// Test-and-jump pairs (see module docs): the following `Jump` runs when false.
-    TestLt { lhs: Reg, rhs: Reg },
-    TestLe { lhs: Reg, rhs: Reg },
-    TestGt { lhs: Reg, rhs: Reg },
-    TestGe { lhs: Reg, rhs: Reg },
-    TestEq { lhs: Reg, rhs: Reg },
-    TestNe { lhs: Reg, rhs: Reg },
-    TestLtK { lhs: Reg, index: u16 },
-    TestLeK { lhs: Reg, index: u16 },
-    TestGtK { lhs: Reg, index: u16 },
-    TestGeK { lhs: Reg, index: u16 },
-    TestEqK { lhs: Reg, index: u16 },
-    TestNeK { lhs: Reg, index: u16 },
+    TestLt {
+        lhs: Reg,
+        rhs: Reg,
+    },
+    TestLe {
+        lhs: Reg,
+        rhs: Reg,
+    },
+    TestGt {
+        lhs: Reg,
+        rhs: Reg,
+    },
+    TestGe {
+        lhs: Reg,
+        rhs: Reg,
+    },
+    TestEq {
+        lhs: Reg,
+        rhs: Reg,
+    },
+    TestNe {
+        lhs: Reg,
+        rhs: Reg,
+    },
+    TestLtK {
+        lhs: Reg,
+        index: u16,
+    },
+    TestLeK {
+        lhs: Reg,
+        index: u16,
+    },
+    TestGtK {
+        lhs: Reg,
+        index: u16,
+    },
+    TestGeK {
+        lhs: Reg,
+        index: u16,
+    },
+    TestEqK {
+        lhs: Reg,
+        index: u16,
+    },
+    TestNeK {
+        lhs: Reg,
+        index: u16,
+    },
     /// True when `src` is truthy.
-    Test { src: Reg },
+    Test {
+        src: Reg,
+    },
     /// True when `src` is a tagged value matching `patterns[pattern]`.
-    TestTag { src: Reg, pattern: u16 },
+    TestTag {
+        src: Reg,
+        pattern: u16,
+    },
 
-    Jump { offset: i32 },
-    JumpIfFalse { src: Reg, offset: i32 },
-    JumpIfTrue { src: Reg, offset: i32 },
-    JumpIfNotNull { src: Reg, offset: i32 },
+    Jump {
+        offset: i32,
+    },
+    JumpIfFalse {
+        src: Reg,
+        offset: i32,
+    },
+    JumpIfTrue {
+        src: Reg,
+        offset: i32,
+    },
+    JumpIfNotNull {
+        src: Reg,
+        offset: i32,
+    },
 
     /// Calls `R[base]` with `argc` arguments in `R[base+1..]`; the result goes to
     /// `R[base]`. The callee's frame starts at `base + 1`.
-    Call { base: Reg, argc: u16 },
+    Call {
+        base: Reg,
+        argc: u16,
+    },
     /// Calls method `name` of the receiver in `R[base+1]` with `argc` arguments in
     /// `R[base+2..]`; the result goes to `R[base]`. The callee's frame starts at
     /// `base + 1`, so the receiver is its slot 0.
-    CallMethod { base: Reg, name: u16, argc: u16 },
-    Return { src: Reg },
+    CallMethod {
+        base: Reg,
+        name: u16,
+        argc: u16,
+    },
+    Return {
+        src: Reg,
+    },
     ReturnNull,
-    Closure { dst: Reg, proto: u32 },
+    Closure {
+        dst: Reg,
+        proto: u32,
+    },
 
-    NewArray { dst: Reg, start: Reg, count: u16 },
-    ArrayAppend { array: Reg, src: Reg },
-    ArraySpread { array: Reg, src: Reg },
-    NewDict { dst: Reg },
-    DictInsert { dict: Reg, key: Reg, value: Reg },
-    DictSpread { dict: Reg, src: Reg },
+    NewArray {
+        dst: Reg,
+        start: Reg,
+        count: u16,
+    },
+    ArrayAppend {
+        array: Reg,
+        src: Reg,
+    },
+    ArraySpread {
+        array: Reg,
+        src: Reg,
+    },
+    NewDict {
+        dst: Reg,
+    },
+    DictInsert {
+        dict: Reg,
+        key: Reg,
+        value: Reg,
+    },
+    DictSpread {
+        dict: Reg,
+        src: Reg,
+    },
     /// Fields from `R[start..]` in the order of `struct_literals[literal]`.
-    NewStruct { dst: Reg, literal: u16, start: Reg },
+    NewStruct {
+        dst: Reg,
+        literal: u16,
+        start: Reg,
+    },
     /// Payload from `R[start..]`, constructor `tag_ctors[ctor]`.
-    NewTagged { dst: Reg, ctor: u16, start: Reg },
+    NewTagged {
+        dst: Reg,
+        ctor: u16,
+        start: Reg,
+    },
     /// The first payload of a tagged value (null if none).
-    GetPayload { dst: Reg, src: Reg },
+    GetPayload {
+        dst: Reg,
+        src: Reg,
+    },
 
-    GetIndex { dst: Reg, obj: Reg, index: Reg },
+    GetIndex {
+        dst: Reg,
+        obj: Reg,
+        index: Reg,
+    },
     /// Element for a nested write target (`a[i][j] := v`): makes `R[obj]` and the
     /// element private first; the result is not marked shared.
-    GetIndexForWrite { dst: Reg, obj: Reg, index: Reg },
-    SetIndex { obj: Reg, index: Reg, src: Reg },
-    GetField { dst: Reg, obj: Reg, name: u16 },
-    GetFieldForWrite { dst: Reg, obj: Reg, name: u16 },
-    SetField { obj: Reg, name: u16, src: Reg },
+    GetIndexForWrite {
+        dst: Reg,
+        obj: Reg,
+        index: Reg,
+    },
+    SetIndex {
+        obj: Reg,
+        index: Reg,
+        src: Reg,
+    },
+    GetField {
+        dst: Reg,
+        obj: Reg,
+        name: u16,
+    },
+    GetFieldForWrite {
+        dst: Reg,
+        obj: Reg,
+        name: u16,
+    },
+    SetField {
+        obj: Reg,
+        name: u16,
+        src: Reg,
+    },
 
     /// Display form of `src` (string interpolation).
-    ToStr { dst: Reg, src: Reg },
+    ToStr {
+        dst: Reg,
+        src: Reg,
+    },
     /// Concatenates the strings in `R[start..start+count]`.
-    Concat { dst: Reg, start: Reg, count: u16 },
+    Concat {
+        dst: Reg,
+        start: Reg,
+        count: u16,
+    },
 
     /// `R[base]` holds the iterable; sets up iteration state in `R[base]`, `R[base+1]`
     /// and jumps to the loop's `ForNext`.
-    ForPrep { base: Reg, offset: i32 },
+    ForPrep {
+        base: Reg,
+        offset: i32,
+    },
     /// Advances: when there is a next element it goes to `R[base+2]` (the loop variable)
     /// and the jump back to the body is taken.
-    ForNext { base: Reg, offset: i32 },
+    ForNext {
+        base: Reg,
+        offset: i32,
+    },
     /// `R[base..base+3]` hold start, stop, step of `range(...)`; validates them and jumps
     /// to the loop's `ForRangeNext`.
-    ForRangePrep { base: Reg, offset: i32 },
+    ForRangePrep {
+        base: Reg,
+        offset: i32,
+    },
     /// Loop variable `R[base+3]` gets `R[base]`, then `R[base]` advances by the step.
-    ForRangeNext { base: Reg, offset: i32 },
+    ForRangeNext {
+        base: Reg,
+        offset: i32,
+    },
 
-    Throw { src: Reg },
+    Throw {
+        src: Reg,
+    },
     /// Installs a handler: an error inside the protected block jumps to the handler with
     /// the error value in `R[err]`.
-    TryBegin { err: Reg, offset: i32 },
+    TryBegin {
+        err: Reg,
+        offset: i32,
+    },
     TryEnd,
     /// Raises the runtime error whose message is constant `message`.
-    Raise { message: u32 },
+    Raise {
+        message: u32,
+    },
 }
 
 const _: () = assert!(std::mem::size_of::<Instr>() == 8);

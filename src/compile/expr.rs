@@ -6,10 +6,10 @@
 //! Values that will be stored somewhere always go through `expr_to`, which copies a local
 //! with `Move`; the liveness pass later decides whether that copy was the local's last use.
 
-use crate::builtins;
 use super::bytecode::{Instr, Reg, StructLiteral, TagCtor, TagPattern};
 use super::function::FuncKind;
 use super::{CResult, CompileError, Compiler, Name, Taken};
+use crate::builtins;
 use crate::parse::ast::{ArrayItem, BinOp, DictItem, Expr, ExprKind, InterpPart, PostfixOp, Span, UnOp};
 use crate::runtime::symbol::{Symbol, SYM_ERR, SYM_NONE, SYM_OK, SYM_OPTION, SYM_RESULT, SYM_SOME};
 
@@ -280,7 +280,8 @@ impl<'h> Compiler<'h> {
         let tag = self.symbols.intern(tag);
         let f = self.func();
         f.proto.tag_patterns.push(TagPattern { enum_name, tag });
-        u16::try_from(f.proto.tag_patterns.len() - 1).map_err(|_| CompileError::new(span, "Too many patterns in one function"))
+        u16::try_from(f.proto.tag_patterns.len() - 1)
+            .map_err(|_| CompileError::new(span, "Too many patterns in one function"))
     }
 
     fn struct_literal(&mut self, name: &str, fields: &[(String, Expr)], dst: Reg, span: Span) -> CResult<()> {
@@ -510,7 +511,9 @@ impl<'h> Compiler<'h> {
 
     /// Whether `base` names a builtin that only looks at its arguments.
     fn names_borrowing_builtin(&mut self, base: &Expr) -> bool {
-        let ExprKind::Name(name) = &base.kind else { return false };
+        let ExprKind::Name(name) = &base.kind else {
+            return false;
+        };
         matches!(self.resolve(name), Name::Builtin(id) if builtins::borrows_arguments(id))
     }
 

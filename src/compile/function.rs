@@ -61,7 +61,9 @@ pub enum FuncKind {
     Main,
     Function,
     /// A struct method; slot 0 holds the receiver.
-    Method { struct_index: u32 },
+    Method {
+        struct_index: u32,
+    },
 }
 
 pub struct LoopContext {
@@ -206,7 +208,9 @@ impl FuncState {
         if self.label_at_end {
             return false;
         }
-        let Some(last) = self.proto.code.last_mut() else { return false };
+        let Some(last) = self.proto.code.last_mut() else {
+            return false;
+        };
         let dst = match last {
             Instr::Add { dst, .. }
             | Instr::Sub { dst, .. }

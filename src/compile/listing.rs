@@ -51,11 +51,5 @@ pub fn proto_listing(proto: &Proto) -> String {
 
 /// Every function of the user's program (the library is left out).
 pub fn program_listing(program: &Program) -> String {
-    program
-        .protos
-        .iter()
-        .filter(|p| !p.is_library)
-        .map(proto_listing)
-        .collect::<Vec<_>>()
-        .join("\n")
+    program.protos.iter().filter(|p| !p.is_library).map(proto_listing).collect::<Vec<_>>().join("\n")
 }

@@ -186,7 +186,11 @@ impl BitSet {
 }
 
 /// Rewrites each `Move` whose source is dead afterwards into `MoveOwned`.
-pub fn mark_owned_moves(proto: &mut Proto, try_regions: &[TryRegion], child_captures: impl Fn(u32) -> Vec<CaptureSource>) {
+pub fn mark_owned_moves(
+    proto: &mut Proto,
+    try_regions: &[TryRegion],
+    child_captures: impl Fn(u32) -> Vec<CaptureSource>,
+) {
     let code = &proto.code;
     let len = code.len();
     // Only sources of `Move` matter; give each a dense index.
@@ -214,7 +218,9 @@ pub fn mark_owned_moves(proto: &mut Proto, try_regions: &[TryRegion], child_capt
     let mut uses = Vec::with_capacity(len);
     let mut killed = Vec::with_capacity(len);
     for instr in code {
-        uses.push(reads(instr, proto, &child_captures).into_iter().filter_map(index_of).collect::<SmallVec<[usize; 4]>>());
+        uses.push(
+            reads(instr, proto, &child_captures).into_iter().filter_map(index_of).collect::<SmallVec<[usize; 4]>>(),
+        );
         killed.push(kills(instr).and_then(index_of));
     }
     let mut live_in = vec![BitSet::new(count); len];

@@ -24,8 +24,8 @@
 pub mod bytecode;
 mod expr;
 mod function;
-mod liveness;
 pub mod listing;
+mod liveness;
 mod stmt;
 
 use rustc_hash::FxHashMap;
@@ -269,12 +269,8 @@ impl<'h> Compiler<'h> {
         let mut params = decl.params.as_slice();
         if let FuncKind::Method { struct_index } = kind {
             state.proto.is_method = true;
-            state.fields = self
-                .structs
-                .values()
-                .find(|s| s.index == struct_index)
-                .map(|s| s.fields.clone())
-                .unwrap_or_default();
+            state.fields =
+                self.structs.values().find(|s| s.index == struct_index).map(|s| s.fields.clone()).unwrap_or_default();
             let receiver = state.alloc_slot(decl.span)?;
             state.declare("self", Binding::Mutable, VarLoc::Slot(receiver));
             if params.first().is_some_and(|p| p.name == "self") {
@@ -385,8 +381,12 @@ impl<'h> Compiler<'h> {
     }
 
     fn warn_lost_push(&mut self, expr: &ast::Expr) {
-        let ExprKind::Postfix { base, ops } = &expr.kind else { return };
-        let (ExprKind::Name(name), [(PostfixOp::Call(args), _)]) = (&base.kind, ops.as_slice()) else { return };
+        let ExprKind::Postfix { base, ops } = &expr.kind else {
+            return;
+        };
+        let (ExprKind::Name(name), [(PostfixOp::Call(args), _)]) = (&base.kind, ops.as_slice()) else {
+            return;
+        };
         if (name == "push" || name == "append") && matches!(self.resolve(name), Name::Builtin(_)) {
             let array = match args.first().map(|a| &a.kind) {
                 Some(ExprKind::Name(a)) => a.clone(),

@@ -5,8 +5,8 @@
 //! of its body is pushed, so the body's temporaries always sit above them.
 
 use super::bytecode::{Instr, Reg};
-use super::function::{Binding, FuncKind, LoopContext, TryRegion, VarLoc};
 use super::expr::runs_no_code;
+use super::function::{Binding, FuncKind, LoopContext, TryRegion, VarLoc};
 use super::{CResult, CompileError, Compiler, Name, Taken};
 use crate::parse::ast::{
     AssignOp, Block, Expr, ExprKind, MatchCase, Pattern, PostfixOp, Span, Stmt, StmtKind, Target, TargetStep,
@@ -116,11 +116,8 @@ impl<'h> Compiler<'h> {
             self.func().declare(name, binding, VarLoc::Slot(slot));
             return Ok(());
         }
-        let global = if self.func().scopes.len() == 1 {
-            self.toplevel_names[name]
-        } else {
-            self.new_global(name, binding)
-        };
+        let global =
+            if self.func().scopes.len() == 1 { self.toplevel_names[name] } else { self.new_global(name, binding) };
         self.global_bindings[global as usize] = binding;
         self.func().emit(Instr::SetGlobal { global, src: slot }, span);
         self.func().declare(name, binding, VarLoc::Global(global));
@@ -151,8 +148,12 @@ impl<'h> Compiler<'h> {
     fn consumes_own_value(&mut self, name: &str, value: &Expr) -> bool {
         match &value.kind {
             ExprKind::Postfix { base, ops } => {
-                let ExprKind::Name(callee) = &base.kind else { return false };
-                let [(PostfixOp::Call(args), _)] = ops.as_slice() else { return false };
+                let ExprKind::Name(callee) = &base.kind else {
+                    return false;
+                };
+                let [(PostfixOp::Call(args), _)] = ops.as_slice() else {
+                    return false;
+                };
                 (callee == "push" || callee == "append")
                     && matches!(self.resolve(callee), Name::Builtin(_))
                     && matches!(args.first().map(|a| &a.kind), Some(ExprKind::Name(n)) if n == name)
@@ -243,7 +244,14 @@ impl<'h> Compiler<'h> {
         Ok(())
     }
 
-    fn compound_assignment(&mut self, name: &str, resolved: Name, op: AssignOp, value: &Expr, span: Span) -> CResult<()> {
+    fn compound_assignment(
+        &mut self,
+        name: &str,
+        resolved: Name,
+        op: AssignOp,
+        value: &Expr,
+        span: Span,
+    ) -> CResult<()> {
         match resolved {
             Name::Slot(slot, _) => self.emit_arith(op, slot, slot, value, span),
             Name::Global(global, _) => {
@@ -334,7 +342,9 @@ impl<'h> Compiler<'h> {
         for (step, key) in inner.iter().zip(&keys) {
             let next = self.func().alloc_slot(span)?;
             let instr = match (step, key) {
-                (TargetStep::Index(_, s), Some(index)) => (Instr::GetIndexForWrite { dst: next, obj: container, index: *index }, *s),
+                (TargetStep::Index(_, s), Some(index)) => {
+                    (Instr::GetIndexForWrite { dst: next, obj: container, index: *index }, *s)
+                }
                 (TargetStep::Field(field, s), _) => {
                     let name = self.symbol16(field, *s)?;
                     (Instr::GetFieldForWrite { dst: next, obj: container, name }, *s)
@@ -409,7 +419,9 @@ impl<'h> Compiler<'h> {
         };
         for (step, key) in path.iter().zip(keys) {
             let read = match (step, key) {
-                (TargetStep::Index(_, s), Some(index)) => (Instr::GetIndex { dst: current, obj: container, index: *index }, *s),
+                (TargetStep::Index(_, s), Some(index)) => {
+                    (Instr::GetIndex { dst: current, obj: container, index: *index }, *s)
+                }
                 (TargetStep::Field(field, s), _) => {
                     let name = self.symbol16(field, *s)?;
                     (Instr::GetField { dst: current, obj: container, name }, *s)
@@ -471,9 +483,15 @@ impl<'h> Compiler<'h> {
 
     /// The arguments of `range(...)` when `iter` is a call of the builtin `range`.
     fn range_arguments<'e>(&mut self, iter: &'e Expr) -> Option<&'e [Expr]> {
-        let ExprKind::Postfix { base, ops } = &iter.kind else { return None };
-        let ExprKind::Name(callee) = &base.kind else { return None };
-        let [(PostfixOp::Call(args), _)] = ops.as_slice() else { return None };
+        let ExprKind::Postfix { base, ops } = &iter.kind else {
+            return None;
+        };
+        let ExprKind::Name(callee) = &base.kind else {
+            return None;
+        };
+        let [(PostfixOp::Call(args), _)] = ops.as_slice() else {
+            return None;
+        };
         let is_builtin_range = callee == "range" && matches!(self.resolve(callee), Name::Builtin(_));
         (is_builtin_range && (1..=3).contains(&args.len())).then_some(args.as_slice())
     }
@@ -518,11 +536,8 @@ impl<'h> Compiler<'h> {
             self.func().patch_jump(j, next);
         }
         let offset = body_start as i32 - (next as i32 + 1);
-        let advance = if var_slot == base + 3 {
-            Instr::ForRangeNext { base, offset }
-        } else {
-            Instr::ForNext { base, offset }
-        };
+        let advance =
+            if var_slot == base + 3 { Instr::ForRangeNext { base, offset } } else { Instr::ForNext { base, offset } };
         self.func().emit(advance, span);
         self.func().patch_to_here(context.break_jumps);
         self.func().free_slots_to(mark);

@@ -27,6 +27,10 @@ use std::time::Instant;
 
 use crate::builtins::{self, Ctx};
 use crate::compile::bytecode::{CaptureSource, Instr, Program, ProtoId, ERROR_STRUCT_TYPE};
+use crate::jit::abort::AbortReason;
+use crate::jit::ir::Trace;
+use crate::jit::record::{Recorder, Step, View};
+use crate::jit::{BackEdge, Jit, JitOptions};
 use crate::parse::ast::Span;
 use crate::runtime::access;
 use crate::runtime::format;
@@ -45,12 +49,21 @@ pub struct Options {
     pub max_depth: usize,
     /// Collect garbage at every safe point that follows an allocation.
     pub gc_stress: bool,
+    /// `None` runs everything in the interpreter.
+    pub jit: Option<JitOptions>,
 }
 
 impl Default for Options {
     fn default() -> Self {
-        Options { max_depth: DEFAULT_MAX_DEPTH, gc_stress: false }
+        Options { max_depth: DEFAULT_MAX_DEPTH, gc_stress: false, jit: Some(JitOptions::default()) }
     }
+}
+
+/// Why `execute` returned.
+enum Flow {
+    Finished,
+    /// Recording started or ended: run the other specialization of the dispatch loop.
+    SwitchMode,
 }
 
 struct Frame {
@@ -126,6 +139,8 @@ pub struct Vm {
     out: Box<dyn Write>,
     start_time: Instant,
     max_depth: usize,
+    jit: Option<Box<Jit>>,
+    recording: Option<(Recorder, Instant)>,
 }
 
 impl Vm {
@@ -142,8 +157,9 @@ impl Vm {
         for &(global, proto) in &program.initial_globals {
             globals[global as usize] = Value::Func(heap.alloc(FuncObj { proto, captures: Vec::new() }));
         }
+        let program_for_jit = Rc::new(program);
         Vm {
-            program: Rc::new(program),
+            program: Rc::clone(&program_for_jit),
             heap,
             stack: Vec::new(),
             frames: Vec::new(),
@@ -152,7 +168,15 @@ impl Vm {
             out,
             start_time: Instant::now(),
             max_depth: options.max_depth,
+            jit: options.jit.clone().map(|o| Box::new(Jit::new(o, &program_for_jit))),
+            recording: None,
         }
+    }
+
+    /// The JIT statistics report, if the JIT ran.
+    pub fn jit_report(&self, file: &str, json: bool) -> Option<String> {
+        let jit = self.jit.as_deref()?;
+        Some(if json { jit.stats.report_json(file) } else { jit.stats.report_text(file) })
     }
 
     pub fn heap(&self) -> &Heap {
@@ -168,10 +192,14 @@ impl Vm {
         self.stack.resize(slots + 1, Value::Null);
         self.stack[0] = Value::Func(closure);
         self.frames.push(Frame { proto: main, closure: Some(closure), base: 1, pc: 0 });
-        let result = self.execute();
+        let result = self.run_frames();
         let flushed = self.out.flush();
         result?;
-        flushed.map_err(|e| Uncaught { message: format!("Cannot write output: {}", e), span: Span::default(), stack: Vec::new() })
+        flushed.map_err(|e| Uncaught {
+            message: format!("Cannot write output: {}", e),
+            span: Span::default(),
+            stack: Vec::new(),
+        })
     }
 
     /// The end of the stack region active frames use. A callee's frame may end below its
@@ -201,7 +229,13 @@ impl Vm {
     }
 
     /// Pushes a frame for `proto` whose slots start at `base` (arguments already there).
-    fn push_frame(&mut self, proto: ProtoId, closure: Option<Gc<FuncObj>>, base: usize, argc: usize) -> Result<(), String> {
+    fn push_frame(
+        &mut self,
+        proto: ProtoId,
+        closure: Option<Gc<FuncObj>>,
+        base: usize,
+        argc: usize,
+    ) -> Result<(), String> {
         let callee = self.program.proto(proto);
         if self.frames.len() > self.max_depth {
             return Err(format!(
@@ -239,12 +273,8 @@ impl Vm {
             }
             Value::Builtin(id) => {
                 let program = Rc::clone(&self.program);
-                let mut ctx = Ctx {
-                    heap: &mut self.heap,
-                    program: &program,
-                    out: &mut self.out,
-                    start_time: self.start_time,
-                };
+                let mut ctx =
+                    Ctx { heap: &mut self.heap, program: &program, out: &mut self.out, start_time: self.start_time };
                 let args = &self.stack[callee_slot + 1..callee_slot + 1 + argc];
                 let result = builtins::call(id, &mut ctx, args)?;
                 self.stack[callee_slot] = result;
@@ -295,10 +325,7 @@ impl Vm {
         };
         // Library frames are invisible: errors point at the user code that called them.
         let visible: Vec<&Frame> = self.frames.iter().filter(|f| !program.proto(f.proto).is_library).collect();
-        let span = visible
-            .last()
-            .map(|f| program.proto(f.proto).spans[f.pc.saturating_sub(1)])
-            .unwrap_or_default();
+        let span = visible.last().map(|f| program.proto(f.proto).spans[f.pc.saturating_sub(1)]).unwrap_or_default();
         let Some(handler) = self.handlers.pop() else {
             let stack = visible
                 .iter()
@@ -380,17 +407,91 @@ impl Vm {
         }
     }
 
-    fn execute(&mut self) -> Result<(), Uncaught> {
+    /// Runs until `<main>` returns, switching between normal and recording dispatch.
+    fn run_frames(&mut self) -> Result<(), Uncaught> {
+        loop {
+            let flow = if self.recording.is_some() { self.execute::<true>() } else { self.execute::<false>() };
+            match flow {
+                Ok(Flow::Finished) => return Ok(()),
+                Ok(Flow::SwitchMode) => {}
+                Err(uncaught) => {
+                    self.end_recording(Err(AbortReason::ErrorRaised));
+                    return Err(uncaught);
+                }
+            }
+        }
+    }
+
+    /// Hands a finished or aborted recording to the JIT.
+    fn end_recording(&mut self, outcome: Result<Trace, AbortReason>) {
+        if let (Some((recorder, started)), Some(jit)) = (self.recording.take(), self.jit.as_deref_mut()) {
+            jit.finish_recording(&self.program, recorder, outcome, started.elapsed());
+        }
+    }
+
+    /// The dispatch loop. `RECORDING` selects the specialization that shows every
+    /// instruction to the trace recorder before executing it; the other one pays nothing
+    /// for the JIT but a check at loop back-edges.
+    fn execute<const RECORDING: bool>(&mut self) -> Result<Flow, Uncaught> {
         let program = Rc::clone(&self.program);
         'frames: loop {
             let frame = self.frames.last().expect("a frame is running");
-            let proto = program.proto(frame.proto);
+            let proto_id = frame.proto;
+            let proto = program.proto(proto_id);
             let code = &proto.code[..];
             let constants = &proto.constants[..];
             let base = frame.base;
+            let top = base + proto.num_slots as usize;
             let mut pc = frame.pc;
 
             let raised: Raised = 'dispatch: loop {
+                // A taken loop back-edge to `header`, from the instruction at `from`: count
+                // it, start recording, or run the loop's trace.
+                macro_rules! back_edge {
+                    ($header:expr, $from:expr) => {
+                        if let Some(jit) = self.jit.as_deref_mut() {
+                            let header = $header as u32;
+                            match jit.back_edge(proto_id, header) {
+                                BackEdge::Interpret => {}
+                                BackEdge::Record if !RECORDING => {
+                                    let recorder = jit.start_recording(
+                                        proto_id,
+                                        header,
+                                        $from as u32,
+                                        self.frames.len(),
+                                        proto.num_slots as usize,
+                                    );
+                                    self.recording = Some((recorder, Instant::now()));
+                                    self.frames.last_mut().expect("a frame is running").pc = pc;
+                                    return Ok(Flow::SwitchMode);
+                                }
+                                BackEdge::Enter(trace) if !RECORDING => {
+                                    pc = jit.enter(trace, &mut self.stack[base..top], &mut self.globals) as usize;
+                                }
+                                BackEdge::Record | BackEdge::Enter(_) => {}
+                            }
+                        }
+                    };
+                }
+                if RECORDING {
+                    let (recorder, _) = self.recording.as_mut().expect("recording mode has a recorder");
+                    let view = View {
+                        program: &program,
+                        slots: &self.stack[base..top],
+                        globals: &self.globals,
+                        frame_depth: self.frames.len(),
+                    };
+                    let outcome = match recorder.step(pc as u32, &view) {
+                        Step::Continue => None,
+                        Step::Closed(trace) => Some(Ok(trace)),
+                        Step::Abort(reason) => Some(Err(reason)),
+                    };
+                    if let Some(outcome) = outcome {
+                        self.end_recording(outcome);
+                        self.frames.last_mut().expect("a frame is running").pc = pc;
+                        return Ok(Flow::SwitchMode);
+                    }
+                }
                 macro_rules! slot {
                     ($r:expr) => {
                         self.stack[base + $r as usize]
@@ -520,33 +621,71 @@ impl Vm {
                     Instr::Mul { dst, lhs, rhs } => arith!(ArithOp::Mul, dst, lhs, slot!(rhs)),
                     Instr::Div { dst, lhs, rhs } => arith!(ArithOp::Div, dst, lhs, slot!(rhs)),
                     Instr::Mod { dst, lhs, rhs } => arith!(ArithOp::Mod, dst, lhs, slot!(rhs)),
-                    Instr::AddK { dst, lhs, index } => arith!(ArithOp::Add, dst, lhs, constants[index as usize]),
-                    Instr::SubK { dst, lhs, index } => arith!(ArithOp::Sub, dst, lhs, constants[index as usize]),
-                    Instr::MulK { dst, lhs, index } => arith!(ArithOp::Mul, dst, lhs, constants[index as usize]),
-                    Instr::DivK { dst, lhs, index } => arith!(ArithOp::Div, dst, lhs, constants[index as usize]),
-                    Instr::ModK { dst, lhs, index } => arith!(ArithOp::Mod, dst, lhs, constants[index as usize]),
+                    Instr::AddK { dst, lhs, index } => {
+                        arith!(ArithOp::Add, dst, lhs, constants[index as usize])
+                    }
+                    Instr::SubK { dst, lhs, index } => {
+                        arith!(ArithOp::Sub, dst, lhs, constants[index as usize])
+                    }
+                    Instr::MulK { dst, lhs, index } => {
+                        arith!(ArithOp::Mul, dst, lhs, constants[index as usize])
+                    }
+                    Instr::DivK { dst, lhs, index } => {
+                        arith!(ArithOp::Div, dst, lhs, constants[index as usize])
+                    }
+                    Instr::ModK { dst, lhs, index } => {
+                        arith!(ArithOp::Mod, dst, lhs, constants[index as usize])
+                    }
                     Instr::Neg { dst, src } => slot!(dst) = check!(ops::negate(slot!(src))),
                     Instr::Not { dst, src } => slot!(dst) = check!(ops::not(slot!(src))),
                     Instr::Eq { dst, lhs, rhs } => slot!(dst) = Value::Bool(equal!(slot!(lhs), slot!(rhs))),
                     Instr::Ne { dst, lhs, rhs } => slot!(dst) = Value::Bool(!equal!(slot!(lhs), slot!(rhs))),
-                    Instr::Lt { dst, lhs, rhs } => slot!(dst) = Value::Bool(compare!(CmpOp::Lt, slot!(lhs), slot!(rhs))),
-                    Instr::Le { dst, lhs, rhs } => slot!(dst) = Value::Bool(compare!(CmpOp::Le, slot!(lhs), slot!(rhs))),
-                    Instr::Gt { dst, lhs, rhs } => slot!(dst) = Value::Bool(compare!(CmpOp::Gt, slot!(lhs), slot!(rhs))),
-                    Instr::Ge { dst, lhs, rhs } => slot!(dst) = Value::Bool(compare!(CmpOp::Ge, slot!(lhs), slot!(rhs))),
+                    Instr::Lt { dst, lhs, rhs } => {
+                        slot!(dst) = Value::Bool(compare!(CmpOp::Lt, slot!(lhs), slot!(rhs)))
+                    }
+                    Instr::Le { dst, lhs, rhs } => {
+                        slot!(dst) = Value::Bool(compare!(CmpOp::Le, slot!(lhs), slot!(rhs)))
+                    }
+                    Instr::Gt { dst, lhs, rhs } => {
+                        slot!(dst) = Value::Bool(compare!(CmpOp::Gt, slot!(lhs), slot!(rhs)))
+                    }
+                    Instr::Ge { dst, lhs, rhs } => {
+                        slot!(dst) = Value::Bool(compare!(CmpOp::Ge, slot!(lhs), slot!(rhs)))
+                    }
                     Instr::ToBool { dst, src } => slot!(dst) = Value::Bool(slot!(src).is_truthy()),
 
-                    Instr::TestLt { lhs, rhs } => test!(compare!(CmpOp::Lt, slot!(lhs), slot!(rhs))),
-                    Instr::TestLe { lhs, rhs } => test!(compare!(CmpOp::Le, slot!(lhs), slot!(rhs))),
-                    Instr::TestGt { lhs, rhs } => test!(compare!(CmpOp::Gt, slot!(lhs), slot!(rhs))),
-                    Instr::TestGe { lhs, rhs } => test!(compare!(CmpOp::Ge, slot!(lhs), slot!(rhs))),
+                    Instr::TestLt { lhs, rhs } => {
+                        test!(compare!(CmpOp::Lt, slot!(lhs), slot!(rhs)))
+                    }
+                    Instr::TestLe { lhs, rhs } => {
+                        test!(compare!(CmpOp::Le, slot!(lhs), slot!(rhs)))
+                    }
+                    Instr::TestGt { lhs, rhs } => {
+                        test!(compare!(CmpOp::Gt, slot!(lhs), slot!(rhs)))
+                    }
+                    Instr::TestGe { lhs, rhs } => {
+                        test!(compare!(CmpOp::Ge, slot!(lhs), slot!(rhs)))
+                    }
                     Instr::TestEq { lhs, rhs } => test!(equal!(slot!(lhs), slot!(rhs))),
                     Instr::TestNe { lhs, rhs } => test!(!equal!(slot!(lhs), slot!(rhs))),
-                    Instr::TestLtK { lhs, index } => test!(compare!(CmpOp::Lt, slot!(lhs), constants[index as usize])),
-                    Instr::TestLeK { lhs, index } => test!(compare!(CmpOp::Le, slot!(lhs), constants[index as usize])),
-                    Instr::TestGtK { lhs, index } => test!(compare!(CmpOp::Gt, slot!(lhs), constants[index as usize])),
-                    Instr::TestGeK { lhs, index } => test!(compare!(CmpOp::Ge, slot!(lhs), constants[index as usize])),
-                    Instr::TestEqK { lhs, index } => test!(equal!(slot!(lhs), constants[index as usize])),
-                    Instr::TestNeK { lhs, index } => test!(!equal!(slot!(lhs), constants[index as usize])),
+                    Instr::TestLtK { lhs, index } => {
+                        test!(compare!(CmpOp::Lt, slot!(lhs), constants[index as usize]))
+                    }
+                    Instr::TestLeK { lhs, index } => {
+                        test!(compare!(CmpOp::Le, slot!(lhs), constants[index as usize]))
+                    }
+                    Instr::TestGtK { lhs, index } => {
+                        test!(compare!(CmpOp::Gt, slot!(lhs), constants[index as usize]))
+                    }
+                    Instr::TestGeK { lhs, index } => {
+                        test!(compare!(CmpOp::Ge, slot!(lhs), constants[index as usize]))
+                    }
+                    Instr::TestEqK { lhs, index } => {
+                        test!(equal!(slot!(lhs), constants[index as usize]))
+                    }
+                    Instr::TestNeK { lhs, index } => {
+                        test!(!equal!(slot!(lhs), constants[index as usize]))
+                    }
                     Instr::Test { src } => test!(slot!(src).is_truthy()),
                     Instr::TestTag { src, pattern } => {
                         let pattern = &proto.tag_patterns[pattern as usize];
@@ -559,7 +698,12 @@ impl Vm {
                         test!(matched)
                     }
 
-                    Instr::Jump { offset } => jump!(offset),
+                    Instr::Jump { offset } => {
+                        jump!(offset);
+                        if offset < 0 {
+                            back_edge!(pc, pc as i64 - 1 - offset as i64);
+                        }
+                    }
                     Instr::JumpIfFalse { src, offset } => {
                         if !slot!(src).is_truthy() {
                             jump!(offset)
@@ -594,14 +738,14 @@ impl Vm {
                         let result = slot!(src);
                         self.return_from_frame(result);
                         if self.frames.is_empty() {
-                            return Ok(());
+                            return Ok(Flow::Finished);
                         }
                         continue 'frames;
                     }
                     Instr::ReturnNull => {
                         self.return_from_frame(Value::Null);
                         if self.frames.is_empty() {
-                            return Ok(());
+                            return Ok(Flow::Finished);
                         }
                         continue 'frames;
                     }
@@ -738,8 +882,12 @@ impl Vm {
                     Instr::GetFieldForWrite { dst, obj, name } => {
                         let name = Symbol(name as u32);
                         let mut holder = slot!(obj);
-                        let element =
-                            check!(access::field_for_write(&mut self.heap, &mut holder, name, program.symbols.name(name)));
+                        let element = check!(access::field_for_write(
+                            &mut self.heap,
+                            &mut holder,
+                            name,
+                            program.symbols.name(name)
+                        ));
                         slot!(obj) = holder;
                         slot!(dst) = element;
                         safepoint!();
@@ -788,8 +936,10 @@ impl Vm {
                         if let Some(item) = self.next_element(slot!(b), &mut position) {
                             slot!(b + 1) = Value::Int(position);
                             slot!(b + 2) = item;
+                            let from = pc - 1;
                             jump!(offset);
                             safepoint!();
+                            back_edge!(pc, from);
                         }
                     }
                     Instr::ForRangePrep { base: b, offset } => {
@@ -809,7 +959,9 @@ impl Vm {
                         if (step > 0 && current < stop) || (step < 0 && current > stop) {
                             slot!(b + 3) = Value::Int(current);
                             slot!(b) = Value::Int(current.checked_add(step).unwrap_or(stop));
+                            let from = pc - 1;
                             jump!(offset);
+                            back_edge!(pc, from);
                         }
                     }
 
@@ -835,6 +987,10 @@ impl Vm {
             };
             self.frames.last_mut().expect("a frame is running").pc = pc;
             self.unwind(raised)?;
+            if RECORDING {
+                self.end_recording(Err(AbortReason::ErrorRaised));
+                return Ok(Flow::SwitchMode);
+            }
         }
     }
 

@@ -30,11 +30,19 @@ pub struct ExitState {
     pub xmm: [u64; 16],
     pub spill: [u64; MAX_SPILL_SLOTS],
     pub stress_flags: *mut u8,
+    /// Iterations of the loop body run natively (counted for `--jit-stats`).
+    pub loop_iterations: u64,
 }
 
 impl Default for ExitState {
     fn default() -> Self {
-        ExitState { gpr: [0; 16], xmm: [0; 16], spill: [0; MAX_SPILL_SLOTS], stress_flags: std::ptr::null_mut() }
+        ExitState {
+            gpr: [0; 16],
+            xmm: [0; 16],
+            spill: [0; MAX_SPILL_SLOTS],
+            stress_flags: std::ptr::null_mut(),
+            loop_iterations: 0,
+        }
     }
 }
 

@@ -59,6 +59,8 @@ pub enum Ty {
     Float,
     Bool,
     Null,
+    /// A builtin function value (only as a constant, e.g. a callee in a snapshot).
+    Builtin,
     Void,
 }
 
@@ -69,6 +71,7 @@ impl Ty {
             Ty::Float => "flt",
             Ty::Bool => "bool",
             Ty::Null => "null",
+            Ty::Builtin => "fn",
             Ty::Void => "void",
         }
     }
@@ -131,13 +134,22 @@ pub enum Op {
     KFloat(f64),
     KBool(bool),
     KNull,
+    /// The builtin function with this index in `builtins::BUILTINS`.
+    KBuiltin(u32),
     /// Loads frame slot `slot` (relative to the trace's frame base), guarding that its tag
     /// is the instruction's type. A guard.
-    SLoad { slot: u16 },
+    SLoad {
+        slot: u16,
+    },
     /// Loads global `global`, guarding its tag (also fails on an unassigned global). A guard.
-    GLoad { global: u32 },
+    GLoad {
+        global: u32,
+    },
     /// Stores `value` (of its own type) into global `global`. Type `Void`.
-    GStore { global: u32, value: InstIdx },
+    GStore {
+        global: u32,
+        value: InstIdx,
+    },
 
     /// Int arithmetic with Ruff's checks: overflow (`Add`, `Sub`, `Mul`, `Neg`), zero
     /// divisor and `MIN / -1` (`Div`, `Mod`) fail the guard. All are guards.
@@ -197,7 +209,7 @@ pub enum Op {
 impl Op {
     pub fn name(&self) -> &'static str {
         match self {
-            Op::KInt(_) | Op::KFloat(_) | Op::KBool(_) | Op::KNull => "K",
+            Op::KInt(_) | Op::KFloat(_) | Op::KBool(_) | Op::KNull | Op::KBuiltin(_) => "K",
             Op::SLoad { .. } => "SLOAD",
             Op::GLoad { .. } => "GLOAD",
             Op::GStore { .. } => "GSTORE",
@@ -226,53 +238,19 @@ impl Op {
 
     /// The instructions this one reads, in operand order.
     pub fn operands(&self) -> smallvec::SmallVec<[InstIdx; 2]> {
-        use smallvec::smallvec;
-        match *self {
-            Op::KInt(_) | Op::KFloat(_) | Op::KBool(_) | Op::KNull => smallvec![],
-            Op::SLoad { .. } | Op::GLoad { .. } | Op::Loop => smallvec![],
-            Op::GStore { value, .. } => smallvec![value],
-            Op::NegInt(a)
-            | Op::NegFloat(a)
-            | Op::IntToFloat(a)
-            | Op::NotBool(a)
-            | Op::TruthyInt(a)
-            | Op::TruthyFloat(a)
-            | Op::GuardTrue(a)
-            | Op::GuardFalse(a)
-            | Op::Math1(_, a) => smallvec![a],
-            Op::AddInt(a, b)
-            | Op::SubInt(a, b)
-            | Op::MulInt(a, b)
-            | Op::DivInt(a, b)
-            | Op::ModInt(a, b)
-            | Op::AddFloat(a, b)
-            | Op::SubFloat(a, b)
-            | Op::MulFloat(a, b)
-            | Op::DivFloat(a, b)
-            | Op::ModFloat(a, b)
-            | Op::LtInt(a, b)
-            | Op::LeInt(a, b)
-            | Op::GtInt(a, b)
-            | Op::GeInt(a, b)
-            | Op::EqInt(a, b)
-            | Op::NeInt(a, b)
-            | Op::LtFloat(a, b)
-            | Op::LeFloat(a, b)
-            | Op::GtFloat(a, b)
-            | Op::GeFloat(a, b)
-            | Op::EqFloat(a, b)
-            | Op::NeFloat(a, b)
-            | Op::EqBool(a, b)
-            | Op::Math2(_, a, b)
-            | Op::Phi(a, b) => smallvec![a, b],
-        }
+        let mut operands = smallvec::SmallVec::new();
+        self.map_operands(|o| {
+            operands.push(o);
+            o
+        });
+        operands
     }
 
     /// Rewrites every operand through `f`.
     pub fn map_operands(&self, mut f: impl FnMut(InstIdx) -> InstIdx) -> Op {
         let mut op = *self;
         match &mut op {
-            Op::KInt(_) | Op::KFloat(_) | Op::KBool(_) | Op::KNull => {}
+            Op::KInt(_) | Op::KFloat(_) | Op::KBool(_) | Op::KNull | Op::KBuiltin(_) => {}
             Op::SLoad { .. } | Op::GLoad { .. } | Op::Loop => {}
             Op::GStore { value, .. } => *value = f(*value),
             Op::NegInt(a)
@@ -317,7 +295,7 @@ impl Op {
     }
 
     pub fn is_constant(&self) -> bool {
-        matches!(self, Op::KInt(_) | Op::KFloat(_) | Op::KBool(_) | Op::KNull)
+        matches!(self, Op::KInt(_) | Op::KFloat(_) | Op::KBool(_) | Op::KNull | Op::KBuiltin(_))
     }
 
     /// Whether this instruction can leave the trace (and so needs a snapshot).
@@ -404,6 +382,7 @@ fn write_operands(f: &mut fmt::Formatter<'_>, op: &Op) -> fmt::Result {
         Op::KFloat(x) => write!(f, "{:?}", x),
         Op::KBool(b) => write!(f, "{}", b),
         Op::KNull => write!(f, "null"),
+        Op::KBuiltin(id) => write!(f, "{}", crate::builtins::BUILTINS[id as usize].name),
         Op::SLoad { slot } => write!(f, "#{}", slot),
         Op::GLoad { global } => write!(f, "g{}", global),
         Op::GStore { global, value } => write!(f, "g{} {}", global, value),
@@ -470,14 +449,6 @@ impl fmt::Display for Trace {
             } else {
                 writeln!(f, "{}", text.trim_end())?;
             }
-        }
-        if let Some(end) = self.loop_end {
-            let snapshot = &self.snapshots[end.index()];
-            write!(f, "....        LOOPEND #{} pc={} [", end.0, snapshot.pc)?;
-            for (slot, value) in &snapshot.entries {
-                write!(f, " {}={}", slot, value)?;
-            }
-            writeln!(f, " ]")?;
         }
         if let Some(end) = self.loop_end {
             let snapshot = &self.snapshots[end.index()];

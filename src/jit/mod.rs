@@ -1,5 +1,209 @@
 //! The tracing JIT: hot loops are recorded as typed IR, optimized, compiled to x86-64 and
 //! run natively until a guard fails, when the interpreter resumes from a snapshot.
+//!
+//! Phases, one module each: [`record`] (interpreter execution -> IR), [`opt`] (IR ->
+//! IR passes), [`assemble`] (IR -> machine code), [`exit`] (snapshot -> interpreter
+//! frame), [`dump`] (trace dumps), [`stats`] (the `--jit-stats` report); [`abort`] names
+//! every reason a trace is not compiled; [`ir`] and [`abi`] are the contracts between them.
+//!
+//! Terms:
+//! - A *loop header* is the target of a loop back-edge (a backward `Jump`, or the jump of
+//!   `ForNext`/`ForRangeNext`). Each header has a [`LoopState`]: counting down to the
+//!   recording threshold, compiled, or blacklisted after repeated aborts.
+//! - A trace is entered at a back-edge to its header, in the frame it was recorded in.
+//!
+//! Invariants: native code never allocates and never calls Ruff code, so no collection can
+//! happen while it runs; it reads and writes only the frame slots and globals its IR
+//! names, which exist (they come from the bytecode of the frame's own prototype).
 
 pub mod abi;
+pub mod abort;
+pub mod assemble;
+pub mod dump;
+pub mod exit;
 pub mod ir;
+pub mod opt;
+pub mod record;
+pub mod stats;
+
+use std::time::Instant;
+
+use crate::compile::bytecode::{Program, ProtoId};
+use crate::runtime::value::Value;
+use abi::ExitState;
+use abort::AbortReason;
+use assemble::{AssembleOptions, CompiledTrace};
+use ir::{SnapIdx, Trace};
+use record::Recorder;
+use stats::{Stats, TraceStats};
+
+pub const DEFAULT_THRESHOLD: u32 = 50;
+/// Aborts at one loop header before it is blacklisted.
+const MAX_ABORTS: u32 = 4;
+
+#[derive(Clone, Debug)]
+pub struct JitOptions {
+    /// Back-edges taken before a loop is recorded.
+    pub threshold: u32,
+    /// Make every guard fail the first time it runs (tests every snapshot).
+    pub deopt_stress: bool,
+    pub dump: Option<dump::DumpTarget>,
+}
+
+impl Default for JitOptions {
+    fn default() -> Self {
+        JitOptions { threshold: DEFAULT_THRESHOLD, deopt_stress: false, dump: None }
+    }
+}
+
+#[derive(Clone, Copy, Debug)]
+enum LoopState {
+    Counting(u32),
+    Compiled(u32),
+    Blacklisted,
+}
+
+/// What the interpreter does at a taken back-edge.
+pub enum BackEdge {
+    Interpret,
+    Record,
+    Enter(u32),
+}
+
+/// A compiled trace with what its exits need.
+struct NativeTrace {
+    trace: Trace,
+    compiled: CompiledTrace,
+}
+
+pub struct Jit {
+    options: JitOptions,
+    /// Per prototype, per pc: the state of the loop whose header is at that pc.
+    loops: Vec<Vec<LoopState>>,
+    aborts: rustc_hash::FxHashMap<(ProtoId, u32), u32>,
+    traces: Vec<NativeTrace>,
+    exit_state: Box<ExitState>,
+    pub stats: Stats,
+}
+
+impl Jit {
+    pub fn new(options: JitOptions, program: &Program) -> Jit {
+        let threshold = options.threshold.max(1);
+        let loops = program.protos.iter().map(|p| vec![LoopState::Counting(threshold); p.code.len()]).collect();
+        Jit {
+            options,
+            loops,
+            aborts: Default::default(),
+            traces: Vec::new(),
+            exit_state: Box::default(),
+            stats: Stats::default(),
+        }
+    }
+
+    /// Called at every taken back-edge to `header`.
+    #[inline]
+    pub fn back_edge(&mut self, proto: ProtoId, header: u32) -> BackEdge {
+        self.stats.interpreted_iterations += 1;
+        let state = &mut self.loops[proto.0 as usize][header as usize];
+        match state {
+            LoopState::Counting(remaining) if *remaining > 1 => {
+                *remaining -= 1;
+                BackEdge::Interpret
+            }
+            LoopState::Counting(_) => BackEdge::Record,
+            LoopState::Compiled(trace) => BackEdge::Enter(*trace),
+            LoopState::Blacklisted => BackEdge::Interpret,
+        }
+    }
+
+    pub fn start_recording(
+        &mut self,
+        proto: ProtoId,
+        header: u32,
+        back_edge: u32,
+        frame_depth: usize,
+        num_slots: usize,
+    ) -> Recorder {
+        self.stats.recordings_started += 1;
+        Recorder::new(proto, header, back_edge, frame_depth, num_slots)
+    }
+
+    /// Ends a recording: compiles the closed trace, or files the abort.
+    pub fn finish_recording(
+        &mut self,
+        program: &Program,
+        recorder: Recorder,
+        outcome: Result<Trace, AbortReason>,
+        recording_time: std::time::Duration,
+    ) {
+        self.stats.record_time += recording_time;
+        let (proto, header) = (recorder.proto, recorder.header);
+        let compiled = outcome.and_then(|recorded| self.compile(program, &recorder, recorded));
+        match compiled {
+            Ok(id) => self.loops[proto.0 as usize][header as usize] = LoopState::Compiled(id),
+            Err(reason) => {
+                let line = program.proto(proto).spans[header as usize].line;
+                self.stats.record_abort(reason, &program.proto(proto).name, line);
+                let aborts = self.aborts.entry((proto, header)).or_insert(0);
+                *aborts += 1;
+                self.loops[proto.0 as usize][header as usize] = if *aborts >= MAX_ABORTS {
+                    self.stats.blacklisted += 1;
+                    LoopState::Blacklisted
+                } else {
+                    LoopState::Counting(self.options.threshold.max(1) << *aborts)
+                };
+            }
+        }
+    }
+
+    fn compile(&mut self, program: &Program, recorder: &Recorder, recorded: Trace) -> Result<u32, AbortReason> {
+        let started = Instant::now();
+        let optimized = opt::optimize(&recorded).map_err(|e| AbortReason::Optimizer(e.to_string()))?;
+        let options = AssembleOptions { deopt_stress: self.options.deopt_stress };
+        let compiled = assemble::assemble(&optimized, &options).map_err(|e| AbortReason::Assembler(e.to_string()))?;
+        self.stats.compile_time += started.elapsed();
+        let id = self.traces.len() as u32;
+        let proto = program.proto(recorder.proto);
+        let guard_lines = (0..optimized.snapshots.len())
+            .map(|s| optimized.insts.iter().find(|i| i.snap == Some(SnapIdx(s as u32))).map_or(0, |i| i.line))
+            .collect();
+        self.stats.traces.push(TraceStats {
+            id: id + 1,
+            function: proto.name.clone(),
+            line: proto.spans[recorder.header as usize].line,
+            recorded_size: recorded.insts.len(),
+            ir_size: optimized.insts.len(),
+            mcode_size: compiled.code_size,
+            exits: vec![0; optimized.snapshots.len()],
+            exit_lines: guard_lines,
+            entries: 0,
+        });
+        if let Some(target) = &self.options.dump {
+            let text = dump::trace_dump(id + 1, program, recorder, &recorded, &optimized, &compiled);
+            target.write(id + 1, &text);
+        }
+        self.traces.push(NativeTrace { trace: optimized, compiled });
+        Ok(id)
+    }
+
+    /// Runs trace `id` on the frame `slots` until it exits; restores the frame from the
+    /// exit's snapshot and returns the pc to resume at.
+    pub fn enter(&mut self, id: u32, slots: &mut [Value], globals: &mut [Value]) -> u32 {
+        let native = &mut self.traces[id as usize];
+        let state = &mut *self.exit_state;
+        state.stress_flags = native.compiled.stress_flags.as_mut_ptr();
+        state.loop_iterations = 0;
+        // SAFETY: the trace was compiled from this prototype's bytecode, so every slot and
+        // global it touches is inside `slots` and `globals`; it allocates nothing, calls
+        // no Ruff code, and writes only its own exit state, spill area and stress flags.
+        let exit = unsafe { (native.compiled.entry)(slots.as_mut_ptr(), globals.as_mut_ptr(), state) };
+        let exit = SnapIdx(exit);
+        let pc = exit::restore(&native.trace, &native.compiled.locations, state, exit, slots);
+        let trace_stats = &mut self.stats.traces[id as usize];
+        trace_stats.entries += 1;
+        trace_stats.exits[exit.index()] += 1;
+        self.stats.native_iterations += state.loop_iterations;
+        self.stats.exits += 1;
+        pc
+    }
+}

@@ -99,22 +99,54 @@ pub struct MatchCase {
 
 #[derive(Clone, Debug, PartialEq)]
 pub enum StmtKind {
-    Decl { kind: DeclKind, name: String, value: Expr },
-    Assign { target: Target, op: AssignOp, value: Expr },
+    Decl {
+        kind: DeclKind,
+        name: String,
+        value: Expr,
+    },
+    Assign {
+        target: Target,
+        op: AssignOp,
+        value: Expr,
+    },
     Func(FuncDecl),
     Struct(StructDecl),
-    Enum { name: String, variants: Vec<String> },
+    Enum {
+        name: String,
+        variants: Vec<String>,
+    },
     /// `if c1 {..} else if c2 {..} else {..}`: one entry per condition, in order.
-    If { branches: Vec<(Expr, Block)>, else_block: Option<Block> },
-    While { cond: Expr, body: Block },
-    Loop { body: Block },
-    For { var: String, var_span: Span, iter: Expr, body: Block },
+    If {
+        branches: Vec<(Expr, Block)>,
+        else_block: Option<Block>,
+    },
+    While {
+        cond: Expr,
+        body: Block,
+    },
+    Loop {
+        body: Block,
+    },
+    For {
+        var: String,
+        var_span: Span,
+        iter: Expr,
+        body: Block,
+    },
     Break,
     Continue,
     Return(Option<Expr>),
     /// Cases in source order; `default` wherever it appeared.
-    Match { subject: Expr, cases: Vec<MatchCase>, default: Option<Block> },
-    Try { body: Block, err_name: String, handler: Block },
+    Match {
+        subject: Expr,
+        cases: Vec<MatchCase>,
+        default: Option<Block>,
+    },
+    Try {
+        body: Block,
+        err_name: String,
+        handler: Block,
+    },
     Expr(Expr),
 }
 
@@ -195,17 +227,33 @@ pub enum ExprKind {
     Some(Box<Expr>),
     None,
     /// `Enum::Variant` (args `None`) or `Enum::Variant(a, b)`.
-    EnumVariant { enum_name: String, variant: String, args: Option<Vec<Expr>> },
+    EnumVariant {
+        enum_name: String,
+        variant: String,
+        args: Option<Vec<Expr>>,
+    },
     Throw(Box<Expr>),
-    StructLit { name: String, fields: Vec<(String, Expr)> },
+    StructLit {
+        name: String,
+        fields: Vec<(String, Expr)>,
+    },
     /// Prefix operators applied right to left: `-!x` is `ops = [Neg, Not]`.
-    Unary { ops: Vec<(UnOp, Span)>, operand: Box<Expr> },
+    Unary {
+        ops: Vec<(UnOp, Span)>,
+        operand: Box<Expr>,
+    },
     /// A left-associative chain of one precedence level: `first op1 e1 op2 e2 ...`.
     /// Each span is the operator's position.
-    Binary { first: Box<Expr>, rest: Vec<(BinOp, Span, Expr)> },
+    Binary {
+        first: Box<Expr>,
+        rest: Vec<(BinOp, Span, Expr)>,
+    },
     /// `base` followed by calls, indexes, fields and method calls, applied left to right.
     /// Each span is the position of the operation's token (`(`, `[`, `.`).
-    Postfix { base: Box<Expr>, ops: Vec<(PostfixOp, Span)> },
+    Postfix {
+        base: Box<Expr>,
+        ops: Vec<(PostfixOp, Span)>,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq)]

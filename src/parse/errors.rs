@@ -18,20 +18,15 @@ pub(crate) fn syntax_error(source: &str, error: Error<Rule>) -> SyntaxError {
         InputLocation::Pos(offset) => offset,
         InputLocation::Span((start, _)) => start,
     };
-    let message_at = |offset: usize, message: String| SyntaxError {
-        span: Positions::new(source).span(offset),
-        message,
-    };
+    let message_at =
+        |offset: usize, message: String| SyntaxError { span: Positions::new(source).span(offset), message };
     let positives = match &error.variant {
         ErrorVariant::ParsingError { positives, .. } => positives,
         ErrorVariant::CustomError { message } if message.contains("stack") => {
             return message_at(rule_offset, "Program is nested too deeply to parse".to_owned());
         }
         ErrorVariant::CustomError { .. } => {
-            return message_at(
-                rule_offset,
-                "Program is too complex to parse (parser step limit reached)".to_owned(),
-            );
+            return message_at(rule_offset, "Program is too complex to parse (parser step limit reached)".to_owned());
         }
     };
     // Failed literal tokens only show up in the parse attempts, and they may lie beyond
@@ -74,31 +69,18 @@ fn is_noise_token(token: &str) -> bool {
 const STATEMENT_STARTS: &[Rule] = &[Rule::decl_kind, Rule::expr_stmt];
 
 /// Rules that are tried where an expression must begin.
-const EXPRESSION_STARTS: &[Rule] = &[
-    Rule::expr,
-    Rule::eq_expr,
-    Rule::postfix_expr,
-    Rule::prefix_op,
-    Rule::string,
-    Rule::array,
-    Rule::dict,
-];
+const EXPRESSION_STARTS: &[Rule] =
+    &[Rule::expr, Rule::eq_expr, Rule::postfix_expr, Rule::prefix_op, Rule::string, Rule::array, Rule::dict];
 
 /// Rules that may continue a complete expression; never worth listing as "expected".
-const CONTINUATIONS: &[Rule] = &[
-    Rule::binary_op,
-    Rule::equality_op,
-    Rule::call_args,
-    Rule::index,
-    Rule::member,
-    Rule::assign_op,
-];
+const CONTINUATIONS: &[Rule] =
+    &[Rule::binary_op, Rule::equality_op, Rule::call_args, Rule::index, Rule::member, Rule::assign_op];
 
 /// Literal tokens that only continue an expression (operators, calls, indexes, fields)
 /// or an assignment.
 const CONTINUATION_TOKENS: &[&str] = &[
-    "(", "[", ".", "+", "-", "*", "/", "%", "<", "<=", ">", ">=", "==", "!=", "&&", "||", "??",
-    "|>", ":=", "=", "+=", "-=", "*=", "/=", "%=",
+    "(", "[", ".", "+", "-", "*", "/", "%", "<", "<=", ">", ">=", "==", "!=", "&&", "||", "??", "|>", ":=", "=", "+=",
+    "-=", "*=", "/=", "%=",
 ];
 
 /// Tokens that may follow a bare name (`Name { f: e }`, `Enum::Variant`). Mentioned only
@@ -107,8 +89,7 @@ const CONTINUATION_TOKENS: &[&str] = &[
 const NAME_CONTINUATION_TOKENS: &[&str] = &["{", "::"];
 
 /// Punctuation worth naming when expected, in the order messages list them.
-const STRUCTURAL_TOKENS: &[&str] =
-    &["(", "{", "[", ":", "::", ":=", "=", "->", "<", ",", ">", ";", ")", "]", "}"];
+const STRUCTURAL_TOKENS: &[&str] = &["(", "{", "[", ":", "::", ":=", "=", "->", "<", ",", ">", ";", ")", "]", "}"];
 
 fn parsing_message(positives: &[Rule], literals: &[String], found: &str) -> String {
     let expects = |rules: &[Rule]| positives.iter().any(|rule| rules.contains(rule));
@@ -137,8 +118,7 @@ fn parsing_message(positives: &[Rule], literals: &[String], found: &str) -> Stri
         .filter(|token| !NAME_CONTINUATION_TOKENS.contains(token) && !is_continuation(token))
         .any(|token| expects_literal(token));
     for token in STRUCTURAL_TOKENS {
-        let not_worth_naming =
-            is_continuation(token) || others_expected && NAME_CONTINUATION_TOKENS.contains(token);
+        let not_worth_naming = is_continuation(token) || others_expected && NAME_CONTINUATION_TOKENS.contains(token);
         let quoted = format!("'{token}'");
         if expects_literal(token) && !not_worth_naming && !expected.contains(&quoted) {
             expected.push(quoted);
@@ -181,10 +161,8 @@ fn describe_rule(rule: Rule) -> Option<&'static str> {
 const END_OF_INPUT: &str = "end of input";
 
 /// Multi-character punctuation, longest first.
-const PUNCTUATION: &[&str] = &[
-    "...", "::", ":=", "->", "+=", "-=", "*=", "/=", "%=", "==", "!=", "<=", ">=", "&&", "||",
-    "??", "|>", "?.",
-];
+const PUNCTUATION: &[&str] =
+    &["...", "::", ":=", "->", "+=", "-=", "*=", "/=", "%=", "==", "!=", "<=", ">=", "&&", "||", "??", "|>", "?."];
 
 /// Names the token at `offset` for a message: `'word'`, `'123'`, `'::'`,
 /// `string literal` or `end of input`.
@@ -198,9 +176,7 @@ fn describe_token_at(source: &str, offset: usize) -> String {
     }
     let token = if first.is_alphanumeric() || first == '_' {
         let end = rest
-            .find(|c: char| {
-                !(c.is_alphanumeric() || c == '_' || c == '.' && first.is_ascii_digit())
-            })
+            .find(|c: char| !(c.is_alphanumeric() || c == '_' || c == '.' && first.is_ascii_digit()))
             .unwrap_or(rest.len());
         &rest[..end]
     } else {

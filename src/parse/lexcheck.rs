@@ -136,17 +136,12 @@ impl<'s> Scanner<'s> {
                     self.bump();
                     self.after_token(false);
                     match (c, self.open.last()) {
-                        (')', Some(Open::Paren))
-                        | (']', Some(Open::Bracket))
-                        | ('}', Some(Open::Brace)) => {
+                        (')', Some(Open::Paren)) | (']', Some(Open::Bracket)) | ('}', Some(Open::Brace)) => {
                             self.open.pop();
                         }
                         ('}', Some(Open::Interp)) => {
                             self.open.pop();
-                            let string_start = self
-                                .open_strings
-                                .pop()
-                                .expect("every Interp frame has an open string");
+                            let string_start = self.open_strings.pop().expect("every Interp frame has an open string");
                             self.string_body(string_start)?;
                         }
                         _ => self.brackets_mismatched = true,
@@ -176,16 +171,10 @@ impl<'s> Scanner<'s> {
                     self.after_token(false);
                 }
                 '\'' => {
-                    return Err(error(
-                        start,
-                        "Invalid character \"'\": string literals use double quotes",
-                    ));
+                    return Err(error(start, "Invalid character \"'\": string literals use double quotes"));
                 }
                 other => {
-                    return Err(error(
-                        start,
-                        format!("Invalid character '{}'", other.escape_debug()),
-                    ));
+                    return Err(error(start, format!("Invalid character '{}'", other.escape_debug())));
                 }
             }
         }
@@ -260,10 +249,7 @@ impl<'s> Scanner<'s> {
             chars += 1;
         }
         if chars > MAX_IDENTIFIER_CHARS {
-            return Err(error(
-                start,
-                format!("Identifier longer than {MAX_IDENTIFIER_CHARS} characters"),
-            ));
+            return Err(error(start, format!("Identifier longer than {MAX_IDENTIFIER_CHARS} characters")));
         }
         let word = &self.source[begin..self.offset];
         self.after_type_constructor = word == "Result" || word == "Option";
@@ -274,8 +260,7 @@ impl<'s> Scanner<'s> {
     fn number(&mut self, start: Span) -> Result<(), SyntaxError> {
         let begin = self.offset;
         self.skip_digits();
-        let is_float =
-            self.peek() == Some('.') && self.peek_second().is_some_and(|c| c.is_ascii_digit());
+        let is_float = self.peek() == Some('.') && self.peek_second().is_some_and(|c| c.is_ascii_digit());
         if is_float {
             self.bump();
             self.skip_digits();
@@ -285,10 +270,7 @@ impl<'s> Scanner<'s> {
                 self.bump();
             }
             let text = &self.source[begin..self.offset];
-            return Err(error(
-                start,
-                format!("Invalid number literal '{text}': only decimal digits are allowed"),
-            ));
+            return Err(error(start, format!("Invalid number literal '{text}': only decimal digits are allowed")));
         }
         let text = &self.source[begin..self.offset];
         if !is_float && text.parse::<i64>().is_err() {
@@ -330,10 +312,7 @@ impl<'s> Scanner<'s> {
                             self.bump();
                         }
                         Some(other) => {
-                            return Err(error(
-                                here,
-                                format!("Invalid escape sequence \\{}", other.escape_debug()),
-                            ));
+                            return Err(error(here, format!("Invalid escape sequence \\{}", other.escape_debug())));
                         }
                     }
                 }

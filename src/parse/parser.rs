@@ -263,18 +263,12 @@ impl Converter<'_> {
                 Rule::member => {
                     let field = next(&mut step_parts);
                     if step_parts.next().is_some() {
-                        return Err(error_at(
-                            step_span,
-                            "Invalid assignment target: cannot assign to a method call",
-                        ));
+                        return Err(error_at(step_span, "Invalid assignment target: cannot assign to a method call"));
                     }
                     path.push(TargetStep::Field(field.as_str().to_owned(), step_span));
                 }
                 Rule::call_args => {
-                    return Err(error_at(
-                        step_span,
-                        "Invalid assignment target: cannot assign to a call",
-                    ));
+                    return Err(error_at(step_span, "Invalid assignment target: cannot assign to a call"));
                 }
                 _ => {
                     return Err(error_at(
@@ -340,16 +334,10 @@ impl Converter<'_> {
         let mut operand = base;
         if !postfix_ops.is_empty() {
             let span = operand.span;
-            operand = Expr {
-                span,
-                kind: ExprKind::Postfix { base: Box::new(operand), ops: postfix_ops },
-            };
+            operand = Expr { span, kind: ExprKind::Postfix { base: Box::new(operand), ops: postfix_ops } };
         }
         if let Some(&(_, span)) = prefix_ops.first() {
-            operand = Expr {
-                span,
-                kind: ExprKind::Unary { ops: prefix_ops, operand: Box::new(operand) },
-            };
+            operand = Expr { span, kind: ExprKind::Unary { ops: prefix_ops, operand: Box::new(operand) } };
         }
         Ok(operand)
     }
@@ -380,13 +368,9 @@ impl Converter<'_> {
         let span = self.span(&pair);
         let kind = match pair.as_rule() {
             Rule::int => ExprKind::Int(
-                pair.as_str()
-                    .parse()
-                    .expect("the pre-scan rejects integer literals that do not fit in i64"),
+                pair.as_str().parse().expect("the pre-scan rejects integer literals that do not fit in i64"),
             ),
-            Rule::float => ExprKind::Float(
-                pair.as_str().parse().expect("grammar guarantees digits '.' digits"),
-            ),
+            Rule::float => ExprKind::Float(pair.as_str().parse().expect("grammar guarantees digits '.' digits")),
             Rule::string => self.string(pair)?,
             Rule::true_lit => ExprKind::Bool(true),
             Rule::false_lit => ExprKind::Bool(false),
@@ -586,12 +570,7 @@ impl ChainBuilder {
                 let previous = std::mem::replace(&mut top.op, (op, span));
                 top.rest.push((previous.0, previous.1, current));
             }
-            _ => self.open.push(OpenChain {
-                level,
-                first: current,
-                rest: Vec::new(),
-                op: (op, span),
-            }),
+            _ => self.open.push(OpenChain { level, first: current, rest: Vec::new(), op: (op, span) }),
         }
     }
 

@@ -24,9 +24,8 @@ struct Cursor {
 
 impl<'s> Positions<'s> {
     pub(crate) fn new(source: &'s str) -> Self {
-        let line_starts = std::iter::once(0)
-            .chain(source.match_indices('\n').map(|(newline, _)| newline + 1))
-            .collect();
+        let line_starts =
+            std::iter::once(0).chain(source.match_indices('\n').map(|(newline, _)| newline + 1)).collect();
         Positions { source, line_starts, cursor: Cursor { offset: 0, line: 0, col: 1 } }
     }
 

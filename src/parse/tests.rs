@@ -28,18 +28,8 @@ fn abbreviated(source: &str) -> String {
 /// Asserts that `source` fails with a message containing `part` at `line:col`.
 fn assert_error(source: &str, line: u32, col: u32, part: &str) {
     let error = error(source);
-    assert!(
-        error.message.contains(part),
-        "{:?}: message {:?} lacks {part:?}",
-        abbreviated(source),
-        error.message
-    );
-    assert_eq!(
-        (error.span.line, error.span.col),
-        (line, col),
-        "{:?}: {error}",
-        abbreviated(source)
-    );
+    assert!(error.message.contains(part), "{:?}: message {:?} lacks {part:?}", abbreviated(source), error.message);
+    assert_eq!((error.span.line, error.span.col), (line, col), "{:?}: {error}", abbreviated(source));
 }
 
 fn only_stmt(source: &str) -> StmtKind {
@@ -117,13 +107,11 @@ fn show(e: &Expr) -> String {
         },
         ExprKind::Throw(e) => format!("throw({})", show(e)),
         ExprKind::StructLit { name, fields } => {
-            let fields: Vec<String> =
-                fields.iter().map(|(f, e)| format!("{f}: {}", show(e))).collect();
+            let fields: Vec<String> = fields.iter().map(|(f, e)| format!("{f}: {}", show(e))).collect();
             format!("{name}{{{}}}", fields.join(", "))
         }
         ExprKind::Unary { ops, operand } => {
-            let ops: String =
-                ops.iter().map(|(op, _)| if *op == UnOp::Neg { '-' } else { '!' }).collect();
+            let ops: String = ops.iter().map(|(op, _)| if *op == UnOp::Neg { '-' } else { '!' }).collect();
             format!("({ops}{})", show(operand))
         }
         ExprKind::Binary { first, rest } => {
@@ -220,8 +208,7 @@ fn declarations() {
 
 #[test]
 fn keywords_are_not_names_but_their_prefixes_and_extensions_are() {
-    for word in ["integer", "iffy", "in_x", "test_x", "testing", "selfish", "format", "Ok", "throw"]
-    {
+    for word in ["integer", "iffy", "in_x", "test_x", "testing", "selfish", "format", "Ok", "throw"] {
         let stmts = parse(&format!("{word} := 1"));
         assert!(matches!(&stmts[0].kind, StmtKind::Assign { target, .. } if target.name == word));
     }
@@ -294,14 +281,7 @@ fn function_declarations() {
 
 #[test]
 fn type_annotations() {
-    for ty in [
-        "int",
-        "float",
-        "string",
-        "bool",
-        "Result<int, string>",
-        "Option<Result<bool, Option<int>>>",
-    ] {
+    for ty in ["int", "float", "string", "bool", "Result<int, string>", "Option<Result<bool, Option<int>>>"] {
         parse(&format!("func f(a: {ty}) -> {ty} {{}}\nlet x: {ty} := 1"));
     }
     assert_error("func f(a: Point) {}", 1, 11, "Expected type");
@@ -312,7 +292,8 @@ fn type_annotations() {
 
 #[test]
 fn struct_declarations() {
-    let source = "struct Point {\n x: int,\n y = 5 + 2\n z: float = 1.5, func sum(self) { return self.x }\n func norm() {} , }";
+    let source =
+        "struct Point {\n x: int,\n y = 5 + 2\n z: float = 1.5, func sum(self) { return self.x }\n func norm() {} , }";
     let StmtKind::Struct(s) = only_stmt(source) else { panic!() };
     assert_eq!(s.name, "Point");
     assert_eq!(s.fields, ["x", "y", "z"]);
@@ -325,24 +306,15 @@ fn struct_declarations() {
 
 #[test]
 fn enum_declarations() {
-    let StmtKind::Enum { name, variants } = only_stmt("enum Shape { Circle, Square, Empty, }")
-    else {
-        panic!()
-    };
-    assert_eq!(
-        (name.as_str(), variants),
-        ("Shape", vec!["Circle".into(), "Square".into(), "Empty".into()])
-    );
-    assert!(
-        matches!(only_stmt("enum E {}"), StmtKind::Enum { variants, .. } if variants.is_empty())
-    );
+    let StmtKind::Enum { name, variants } = only_stmt("enum Shape { Circle, Square, Empty, }") else { panic!() };
+    assert_eq!((name.as_str(), variants), ("Shape", vec!["Circle".into(), "Square".into(), "Empty".into()]));
+    assert!(matches!(only_stmt("enum E {}"), StmtKind::Enum { variants, .. } if variants.is_empty()));
     assert_error("enum E { A B }", 1, 12, "Expected ',' or '}', found 'B'");
 }
 
 #[test]
 fn if_else_chains_are_flat() {
-    let StmtKind::If { branches, else_block } =
-        only_stmt("if a { x } else if b { y; z } else if c == 1 {} else { w }")
+    let StmtKind::If { branches, else_block } = only_stmt("if a { x } else if b { y; z } else if c == 1 {} else { w }")
     else {
         panic!()
     };
@@ -357,30 +329,17 @@ fn if_else_chains_are_flat() {
 
 #[test]
 fn loops() {
-    assert!(
-        matches!(only_stmt("while a < 3 { a += 1 }"), StmtKind::While { body, .. } if body.len() == 1)
-    );
-    assert!(
-        matches!(only_stmt("loop { break }"), StmtKind::Loop { body } if body[0].kind == StmtKind::Break)
-    );
-    let StmtKind::While { cond, body } = only_stmt("loop while x > 0 { continue }") else {
-        panic!()
-    };
+    assert!(matches!(only_stmt("while a < 3 { a += 1 }"), StmtKind::While { body, .. } if body.len() == 1));
+    assert!(matches!(only_stmt("loop { break }"), StmtKind::Loop { body } if body[0].kind == StmtKind::Break));
+    let StmtKind::While { cond, body } = only_stmt("loop while x > 0 { continue }") else { panic!() };
     assert_eq!(show(&cond), "(x > 0)");
     assert_eq!(body[0].kind, StmtKind::Continue);
 }
 
 #[test]
 fn for_loops_take_a_postfix_iterable() {
-    let StmtKind::For { var, var_span, iter, body } =
-        only_stmt("for i in range(0, n) { print(i) }")
-    else {
-        panic!()
-    };
-    assert_eq!(
-        (var.as_str(), var_span, show(&iter), body.len()),
-        ("i", span(1, 5), "range(0, n)".into(), 1)
-    );
+    let StmtKind::For { var, var_span, iter, body } = only_stmt("for i in range(0, n) { print(i) }") else { panic!() };
+    assert_eq!((var.as_str(), var_span, show(&iter), body.len()), ("i", span(1, 5), "range(0, n)".into(), 1));
     let StmtKind::For { iter, .. } = only_stmt("for x in (a + b) { }") else { panic!() };
     assert_eq!(show(&iter), "(a + b)");
     let StmtKind::For { iter, .. } = only_stmt("for x in xs.items[0] { f() }") else { panic!() };
@@ -400,9 +359,7 @@ fn return_takes_a_value_unless_followed_by_semicolon_brace_or_end() {
     assert_eq!(body("func f() { return; x }")[0], StmtKind::Return(None));
     assert!(matches!(&body("func f() { return\n x }")[..], [StmtKind::Return(Some(_))]));
     assert!(matches!(only_stmt("return"), StmtKind::Return(None)));
-    assert!(
-        matches!(only_stmt("return 1 + 2"), StmtKind::Return(Some(e)) if show(&e) == "(1 + 2)")
-    );
+    assert!(matches!(only_stmt("return 1 + 2"), StmtKind::Return(Some(e)) if show(&e) == "(1 + 2)"));
     assert_error("return let x := 1", 1, 8, "Expected expression, found 'let'");
 }
 
@@ -440,8 +397,7 @@ fn match_statements_and_patterns() {
 
 #[test]
 fn try_except() {
-    let StmtKind::Try { body, err_name, handler } =
-        only_stmt("try { throw(\"x\") } except e { print(e.message) }")
+    let StmtKind::Try { body, err_name, handler } = only_stmt("try { throw(\"x\") } except e { print(e.message) }")
     else {
         panic!()
     };
@@ -551,15 +507,7 @@ fn postfix_chains_are_one_node_with_spans_at_their_tokens() {
             (kind, *s)
         })
         .collect();
-    assert_eq!(
-        kinds,
-        [
-            ("call", span(1, 8)),
-            ("index", span(1, 12)),
-            ("field", span(1, 16)),
-            ("method", span(1, 19))
-        ]
-    );
+    assert_eq!(kinds, [("call", span(1, 8)), ("index", span(1, 12)), ("field", span(1, 16)), ("method", span(1, 19))]);
     assert_eq!(show_expr("f(1, 2,)"), "f(1, 2)");
     assert_eq!(show_expr("f()()"), "f()()");
     assert_eq!(show_expr("adder(1)(2)"), "adder(1)(2)");
@@ -655,9 +603,7 @@ fn enum_variants_as_whole_expressions() {
     assert_eq!(show_expr("c += E::V"), "E::V");
     assert_eq!(show_expr("f(Color::Red, E::V(1))"), "f(Color::Red, E::V(1))");
     assert_eq!(show_expr("o.m(Color::Red)"), "o.m(Color::Red)");
-    assert!(
-        matches!(only_stmt("return Color::Red"), StmtKind::Return(Some(e)) if show(&e) == "Color::Red")
-    );
+    assert!(matches!(only_stmt("return Color::Red"), StmtKind::Return(Some(e)) if show(&e) == "Color::Red"));
     assert_eq!(show_expr("x := \"${Color::Red}\""), "interp[${Color::Red}]");
 }
 
@@ -766,12 +712,7 @@ fn string_literal_errors() {
     assert_error("x := \"\\0\"", 1, 7, "Invalid escape sequence \\0");
     let longest = "a".repeat(8192);
     assert_eq!(show_expr(&format!("x := \"{longest}\"")).len(), 8194);
-    assert_error(
-        &format!("x := \"{longest}b\""),
-        1,
-        6,
-        "String literal longer than 8192 characters",
-    );
+    assert_error(&format!("x := \"{longest}b\""), 1, 6, "String literal longer than 8192 characters");
     assert_error("x := 'a'", 1, 6, "string literals use double quotes");
 }
 
@@ -804,8 +745,7 @@ fn unexpected_tokens_and_missing_closers() {
 
 #[test]
 fn error_messages_read_like_sentences() {
-    for source in ["x := )", "let", "f(1 2)", "}", "x := [a && b]", "if", "match x { case 1: {} }"]
-    {
+    for source in ["x := )", "let", "f(1 2)", "}", "x := [a && b]", "if", "match x { case 1: {} }"] {
         let message = error(source).message;
         let first = message.chars().next().unwrap();
         assert!(first.is_uppercase(), "{message}");
@@ -821,13 +761,10 @@ fn pest_limit_errors_read_like_sentences() {
     use pest::Position;
 
     let source = "x := 1";
-    for (pest_message, ours) in
-        [("call limit reached", "too complex"), ("stack limit reached", "nested too deeply")]
-    {
+    for (pest_message, ours) in [("call limit reached", "too complex"), ("stack limit reached", "nested too deeply")] {
         let variant = ErrorVariant::CustomError { message: pest_message.to_owned() };
         let position = Position::new(source, 5).unwrap();
-        let error =
-            crate::parse::errors::syntax_error(source, Error::new_from_pos(variant, position));
+        let error = crate::parse::errors::syntax_error(source, Error::new_from_pos(variant, position));
         assert!(error.message.contains(ours), "{}", error.message);
         assert_eq!(error.span, span(1, 6));
     }
@@ -856,12 +793,7 @@ fn deep_nesting_is_a_syntax_error_not_a_crash() {
         let error = error(&source);
         assert_eq!(error.message, "Nesting deeper than 1000 levels", "{}", &source[..30]);
     }
-    assert_error(
-        &("x := ".to_owned() + &"(".repeat(2000)),
-        1,
-        1006,
-        "Nesting deeper than 1000 levels",
-    );
+    assert_error(&("x := ".to_owned() + &"(".repeat(2000)), 1, 1006, "Nesting deeper than 1000 levels");
 }
 
 #[test]
@@ -883,13 +815,9 @@ fn maximum_nesting_parses_on_a_big_stack() {
             }
         }
     });
-    let deepest = on_stack(BIG_STACK, || {
-        parse_program(&("x := ".to_owned() + &nested("(", "7", ")", MAX_NESTING)))
-    });
+    let deepest = on_stack(BIG_STACK, || parse_program(&("x := ".to_owned() + &nested("(", "7", ")", MAX_NESTING))));
     let stmts = deepest.expect("parses").stmts;
-    assert!(
-        matches!(&stmts[0].kind, StmtKind::Assign { value, .. } if value.kind == ExprKind::Int(7))
-    );
+    assert!(matches!(&stmts[0].kind, StmtKind::Assign { value, .. } if value.kind == ExprKind::Int(7)));
 }
 
 #[test]
@@ -939,8 +867,7 @@ fn one_megabyte_expression_is_flat_and_fast() {
 
 #[test]
 fn many_statements_and_lines() {
-    let source =
-        "x := f(a, b[1].c, \"s${y}\") * -3 + 4 < 5 && g(h) || k ?? z |> q\n".repeat(20_000);
+    let source = "x := f(a, b[1].c, \"s${y}\") * -3 + 4 < 5 && g(h) || k ?? z |> q\n".repeat(20_000);
     let stmts = parse(&source);
     assert_eq!(stmts.len(), 20_000);
     assert_eq!(stmts[19_999].span, span(20_000, 1));
@@ -951,7 +878,9 @@ fn many_statements_and_lines() {
 #[test]
 #[ignore = "helper process of stack_per_nesting_level"]
 fn stack_probe() {
-    let Ok(spec) = std::env::var("RUFF_STACK_PROBE") else { return };
+    let Ok(spec) = std::env::var("RUFF_STACK_PROBE") else {
+        return;
+    };
     let mut fields = spec.split(',');
     let mut number = || fields.next().and_then(|f| f.parse::<usize>().ok()).expect("probe spec");
     let (stack, depth, kind) = (number(), number(), number());
@@ -998,9 +927,7 @@ fn stack_per_nesting_level() {
         }
         high
     };
-    for (kind, name) in
-        ["parentheses", "arrays", "blocks", "interpolations", "calls"].iter().enumerate()
-    {
+    for (kind, name) in ["parentheses", "arrays", "blocks", "interpolations", "calls"].iter().enumerate() {
         let (half, full) = (smallest(500, kind), smallest(1000, kind));
         println!(
             "{name}: depth 500 needs {} KiB, depth 1000 needs {} KiB: {} bytes per level",
@@ -1023,8 +950,7 @@ fn call_budget_headroom() {
     let samples = [
         "x := 1".to_owned() + &"+1".repeat(50_000),
         "x := f(a, b[1].c, \"s${y}\") * -3 + 4 < 5 && g(h) || k ?? z |> q\n".repeat(1000),
-        "struct P { x: int, func m(self) { return self.x } }\nfor k in ks { if k.v { p := P { x: k } } }\n"
-            .repeat(500),
+        "struct P { x: int, func m(self) { return self.x } }\nfor k in ks { if k.v { p := P { x: k } } }\n".repeat(500),
         "a\n".repeat(30_000),
         ";".repeat(50_000),
         "x := f".to_owned() + &"()".repeat(30_000),

@@ -35,10 +35,13 @@ pub fn dict_key(key: Value) -> Result<DictKey, String> {
 fn missing_key(key: Value) -> String {
     match key {
         Value::Str(s) => format!("Missing map key: \"{}\"", s.text),
-        other => format!("Missing map key: {}", match other {
-            Value::Int(i) => i.to_string(),
-            _ => other.type_name().to_string(),
-        }),
+        other => format!(
+            "Missing map key: {}",
+            match other {
+                Value::Int(i) => i.to_string(),
+                _ => other.type_name().to_string(),
+            }
+        ),
     }
 }
 
@@ -130,7 +133,13 @@ pub fn get_field(value: Value, name: Symbol, name_text: &str) -> Result<Value, S
     }
 }
 
-pub fn set_field(heap: &mut Heap, holder: &mut Value, name: Symbol, name_text: &str, value: Value) -> Result<(), String> {
+pub fn set_field(
+    heap: &mut Heap,
+    holder: &mut Value,
+    name: Symbol,
+    name_text: &str,
+    value: Value,
+) -> Result<(), String> {
     match *holder {
         Value::Struct(s) => {
             let s = make_unique_struct(heap, s);
@@ -160,7 +169,9 @@ pub fn field_for_write(heap: &mut Heap, holder: &mut Value, name: Symbol, name_t
 /// Appends `value` to the array in `holder` (copying it first if shared); returns the
 /// bytes the array grew by.
 pub fn array_push(heap: &mut Heap, holder: &mut Value, value: Value) -> Option<()> {
-    let Value::Array(a) = *holder else { return None };
+    let Value::Array(a) = *holder else {
+        return None;
+    };
     let a = make_unique_array(heap, a);
     let before = a.items.capacity();
     a.get_mut().items.push(value);

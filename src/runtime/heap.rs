@@ -26,7 +26,7 @@ use std::marker::PhantomData;
 use std::ops::Deref;
 use std::ptr::NonNull;
 
-use super::object::{ArrayObj, DictObj, DictKey, FuncObj, StrObj, StructObj, TaggedObj};
+use super::object::{ArrayObj, DictKey, DictObj, FuncObj, StrObj, StructObj, TaggedObj};
 use super::value::Value;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -188,13 +188,7 @@ impl Default for Heap {
 
 impl Heap {
     pub fn new(stress: bool) -> Self {
-        Heap {
-            objects: Vec::new(),
-            bytes_since_collection: 0,
-            live_bytes: 0,
-            stress,
-            stats: HeapStats::default(),
-        }
+        Heap { objects: Vec::new(), bytes_since_collection: 0, live_bytes: 0, stress, stats: HeapStats::default() }
     }
 
     pub fn alloc<T: HeapObject>(&mut self, value: T) -> Gc<T> {
@@ -278,12 +272,30 @@ macro_rules! with_object {
     ($header:expr, $obj:ident => $body:expr) => {{
         let header: NonNull<GcHeader> = $header;
         match header.as_ref().kind {
-            ObjKind::Str => { let $obj = &header.cast::<GcBox<StrObj>>().as_ref().value; $body }
-            ObjKind::Array => { let $obj = &header.cast::<GcBox<ArrayObj>>().as_ref().value; $body }
-            ObjKind::Dict => { let $obj = &header.cast::<GcBox<DictObj>>().as_ref().value; $body }
-            ObjKind::Struct => { let $obj = &header.cast::<GcBox<StructObj>>().as_ref().value; $body }
-            ObjKind::Tagged => { let $obj = &header.cast::<GcBox<TaggedObj>>().as_ref().value; $body }
-            ObjKind::Func => { let $obj = &header.cast::<GcBox<FuncObj>>().as_ref().value; $body }
+            ObjKind::Str => {
+                let $obj = &header.cast::<GcBox<StrObj>>().as_ref().value;
+                $body
+            }
+            ObjKind::Array => {
+                let $obj = &header.cast::<GcBox<ArrayObj>>().as_ref().value;
+                $body
+            }
+            ObjKind::Dict => {
+                let $obj = &header.cast::<GcBox<DictObj>>().as_ref().value;
+                $body
+            }
+            ObjKind::Struct => {
+                let $obj = &header.cast::<GcBox<StructObj>>().as_ref().value;
+                $body
+            }
+            ObjKind::Tagged => {
+                let $obj = &header.cast::<GcBox<TaggedObj>>().as_ref().value;
+                $body
+            }
+            ObjKind::Func => {
+                let $obj = &header.cast::<GcBox<FuncObj>>().as_ref().value;
+                $body
+            }
         }
     }};
 }

@@ -19,8 +19,7 @@ pub const SYM_LINE: Symbol = Symbol(7);
 pub const SYM_MESSAGE: Symbol = Symbol(8);
 pub const SYM_STACK: Symbol = Symbol(9);
 
-const PREDEFINED: [&str; 10] =
-    ["Result", "Option", "Ok", "Err", "Some", "None", "Error", "line", "message", "stack"];
+const PREDEFINED: [&str; 10] = ["Result", "Option", "Ok", "Err", "Some", "None", "Error", "line", "message", "stack"];
 
 #[derive(Clone, Debug)]
 pub struct Interner {

@@ -1,0 +1,57 @@
+//! Trace dumps (`--dump-traces`): for each compiled trace its source location, the
+//! bytecode recorded, the IR as recorded and after optimization (with snapshots, guard
+//! numbers and source lines), and the machine code.
+
+use std::path::PathBuf;
+
+use super::assemble::{self, CompiledTrace};
+use super::ir::Trace;
+use super::record::Recorder;
+use crate::compile::bytecode::Program;
+use crate::compile::listing::instruction_line;
+
+#[derive(Clone, Debug)]
+pub enum DumpTarget {
+    Stderr,
+    /// One file per trace, `trace-NNNN.txt`, in this directory.
+    Directory(PathBuf),
+}
+
+impl DumpTarget {
+    pub fn write(&self, id: u32, text: &str) {
+        match self {
+            DumpTarget::Stderr => eprint!("{}", text),
+            DumpTarget::Directory(dir) => {
+                let path = dir.join(format!("trace-{:04}.txt", id));
+                if let Err(e) = std::fs::create_dir_all(dir).and_then(|_| std::fs::write(&path, text)) {
+                    eprintln!("ruff: cannot write trace dump {}: {}", path.display(), e);
+                }
+            }
+        }
+    }
+}
+
+pub fn trace_dump(
+    id: u32,
+    program: &Program,
+    recorder: &Recorder,
+    recorded: &Trace,
+    optimized: &Trace,
+    compiled: &CompiledTrace,
+) -> String {
+    let proto = program.proto(recorder.proto);
+    let mut out = format!(
+        "---- TRACE {} start {} line {} (loop header pc {})\n",
+        id, proto.name, proto.spans[recorder.header as usize].line, recorder.header
+    );
+    out.push_str(&format!("---- TRACE {} bytecode\n", id));
+    for &pc in &recorder.bytecode {
+        out.push_str(&instruction_line(proto, pc as usize));
+        out.push('\n');
+    }
+    out.push_str(&format!("---- TRACE {} IR recorded\n{}", id, recorded));
+    out.push_str(&format!("---- TRACE {} IR optimized\n{}", id, optimized));
+    out.push_str(&format!("---- TRACE {} mcode {} bytes\n{}", id, compiled.code_size, assemble::disassemble(compiled)));
+    out.push_str(&format!("---- TRACE {} end\n", id));
+    out
+}

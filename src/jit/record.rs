@@ -1,0 +1,637 @@
+//! The recorder: turns one iteration of a hot loop, as the interpreter executes it, into
+//! trace IR.
+//!
+//! Terms:
+//! - The interpreter calls [`Recorder::step`] before executing each instruction and then
+//!   executes it as usual. The recorder never decides control flow: a branch's direction
+//!   is read off the pc of the next step, and the recorder only looks at the operand
+//!   values to choose typed IR (the same type dispatch as `interpret::fast_arith` and
+//!   `runtime::ops`). Each operation's meaning stays defined once, in `runtime/`.
+//! - The *slot map* says, for each frame slot the iteration has touched, which IR value it
+//!   holds now. A slot read for the first time is loaded with a type-guarded `SLoad`.
+//!   Slots written by the iteration are *modified*; a snapshot lists exactly those.
+//!
+//! Invariants: every guard's snapshot describes the state before the instruction it was
+//! recorded for, and resumes at that instruction's pc, so an exit makes the interpreter
+//! redo that instruction with its general semantics (raising its error, if any). The
+//! recorded frame is the only frame: a call to Ruff code, a return or an inner loop
+//! aborts the trace.
+
+use crate::builtins::BUILTINS;
+use crate::compile::bytecode::{Instr, Program, Proto, ProtoId, Reg};
+use crate::compile::listing::jump_target;
+use crate::runtime::ops::ArithOp;
+use crate::runtime::value::Value;
+
+use super::abort::AbortReason;
+use super::ir::{InstIdx, MathFn, Op, SnapIdx, Snapshot, Trace, Ty};
+
+/// Recorded traces longer than this abort (the optimizer and backend are linear, but
+/// long traces are rarely loops worth compiling).
+const MAX_TRACE_INSTRUCTIONS: usize = 4000;
+
+/// What the interpreter must do after a step.
+pub enum Step {
+    /// Execute the instruction and call `step` again at the next one.
+    Continue,
+    /// The loop closed: the recorded iteration is complete.
+    Closed(Trace),
+    Abort(AbortReason),
+}
+
+/// What the recorder can see of the interpreter at a step.
+pub struct View<'a> {
+    pub program: &'a Program,
+    /// The recorded frame's slots.
+    pub slots: &'a [Value],
+    pub globals: &'a [Value],
+    /// Number of interpreter frames; the recorded frame is the top one.
+    pub frame_depth: usize,
+}
+
+#[derive(Clone, Copy)]
+struct PendingBranch {
+    condition: InstIdx,
+    snapshot: SnapIdx,
+    /// The pc reached when the condition is true.
+    when_true: u32,
+    /// A loop-continuation test: reaching any other pc means the loop ended.
+    continues_loop: bool,
+    line: u32,
+}
+
+pub struct Recorder {
+    pub proto: ProtoId,
+    pub header: u32,
+    /// The back-edge instruction that closes the loop; the body is `header..=back_edge`.
+    back_edge: u32,
+    frame_depth: usize,
+    trace: Trace,
+    slots: Vec<Option<InstIdx>>,
+    modified: Vec<bool>,
+    pending: Option<PendingBranch>,
+    /// The pcs recorded, in order (for trace dumps).
+    pub bytecode: Vec<u32>,
+    /// The last snapshot and the slot-write count when it was taken, for reuse.
+    last_snapshot: Option<(u32, SnapIdx, usize)>,
+    writes: usize,
+    line: u32,
+}
+
+fn value_type(v: &Value) -> Result<Ty, AbortReason> {
+    match v {
+        Value::Int(_) => Ok(Ty::Int),
+        Value::Float(_) => Ok(Ty::Float),
+        Value::Bool(_) => Ok(Ty::Bool),
+        Value::Null => Ok(Ty::Null),
+        other => Err(AbortReason::NyiValueType(other.type_name())),
+    }
+}
+
+fn math_function(name: &str) -> Option<MathFn> {
+    Some(match name {
+        "abs" => MathFn::Abs,
+        "sqrt" => MathFn::Sqrt,
+        "floor" => MathFn::Floor,
+        "ceil" => MathFn::Ceil,
+        "round" => MathFn::Round,
+        "sin" => MathFn::Sin,
+        "cos" => MathFn::Cos,
+        "tan" => MathFn::Tan,
+        "exp" => MathFn::Exp,
+        "log" => MathFn::Log,
+        "pow" => MathFn::Pow,
+        "min" => MathFn::Min,
+        "max" => MathFn::Max,
+        _ => return None,
+    })
+}
+
+/// A short name of an instruction the recorder does not handle yet.
+fn instruction_name(instr: &Instr) -> &'static str {
+    match instr {
+        Instr::NewArray { .. } | Instr::ArrayAppend { .. } | Instr::ArraySpread { .. } => "array construction",
+        Instr::NewDict { .. } | Instr::DictInsert { .. } | Instr::DictSpread { .. } => "dict construction",
+        Instr::GetIndex { .. } | Instr::GetIndexForWrite { .. } | Instr::SetIndex { .. } => "indexing",
+        Instr::GetField { .. } | Instr::GetFieldForWrite { .. } | Instr::SetField { .. } => "field access",
+        Instr::NewStruct { .. } => "struct construction",
+        Instr::NewTagged { .. } | Instr::GetPayload { .. } | Instr::TestTag { .. } => "enum values and match",
+        Instr::ToStr { .. } | Instr::Concat { .. } => "string interpolation",
+        Instr::Closure { .. } | Instr::GetCapture { .. } | Instr::TakeCapture { .. } | Instr::SetCapture { .. } => {
+            "closures"
+        }
+        Instr::LoadSelfFunc { .. } => "function values",
+        Instr::CallMethod { .. } => "method calls",
+        Instr::Throw { .. } | Instr::Raise { .. } => "throw",
+        Instr::TryBegin { .. } | Instr::TryEnd => "try/except",
+        _ => "this instruction",
+    }
+}
+
+impl Recorder {
+    pub fn new(proto: ProtoId, header: u32, back_edge: u32, frame_depth: usize, num_slots: usize) -> Recorder {
+        Recorder {
+            proto,
+            header,
+            back_edge,
+            frame_depth,
+            trace: Trace::default(),
+            slots: vec![None; num_slots],
+            modified: vec![false; num_slots],
+            pending: None,
+            bytecode: Vec::new(),
+            last_snapshot: None,
+            writes: 0,
+            line: 0,
+        }
+    }
+
+    /// The snapshot of the current state, resuming at `pc`.
+    fn snapshot(&mut self, pc: u32) -> SnapIdx {
+        if let Some((last_pc, snap, writes)) = self.last_snapshot {
+            if last_pc == pc && writes == self.writes {
+                return snap;
+            }
+        }
+        let entries = (0..self.slots.len())
+            .filter(|&s| self.modified[s])
+            .map(|s| (s as u16, self.slots[s].expect("a modified slot holds a value")))
+            .collect();
+        let snap = self.trace.add_snapshot(Snapshot { pc, entries });
+        self.last_snapshot = Some((pc, snap, self.writes));
+        snap
+    }
+
+    fn emit(&mut self, op: Op, ty: Ty) -> InstIdx {
+        self.trace.push(op, ty, None, self.line)
+    }
+
+    fn emit_guard(&mut self, op: Op, ty: Ty, pc: u32) -> InstIdx {
+        let snap = self.snapshot(pc);
+        self.trace.push(op, ty, Some(snap), self.line)
+    }
+
+    fn constant(&mut self, v: &Value) -> Result<InstIdx, AbortReason> {
+        let (op, ty) = match *v {
+            Value::Int(i) => (Op::KInt(i), Ty::Int),
+            Value::Float(f) => (Op::KFloat(f), Ty::Float),
+            Value::Bool(b) => (Op::KBool(b), Ty::Bool),
+            Value::Null => (Op::KNull, Ty::Null),
+            Value::Builtin(id) => (Op::KBuiltin(id), Ty::Builtin),
+            other => return Err(AbortReason::NyiValueType(other.type_name())),
+        };
+        Ok(self.emit(op, ty))
+    }
+
+    fn ty(&self, v: InstIdx) -> Ty {
+        self.trace.inst(v).ty
+    }
+
+    /// The IR value of slot `r`, loading it (with a type guard) on first use.
+    fn read(&mut self, r: Reg, view: &View, pc: u32) -> Result<InstIdx, AbortReason> {
+        if let Some(v) = self.slots[r as usize] {
+            return Ok(v);
+        }
+        let ty = value_type(&view.slots[r as usize])?;
+        let v = self.emit_guard(Op::SLoad { slot: r }, ty, pc);
+        self.slots[r as usize] = Some(v);
+        Ok(v)
+    }
+
+    fn write(&mut self, r: Reg, v: InstIdx) {
+        self.slots[r as usize] = Some(v);
+        self.modified[r as usize] = true;
+        self.writes += 1;
+    }
+
+    fn to_float(&mut self, v: InstIdx) -> InstIdx {
+        match self.ty(v) {
+            Ty::Int => self.emit(Op::IntToFloat(v), Ty::Float),
+            _ => v,
+        }
+    }
+
+    /// Typed arithmetic, mirroring the interpreter: int with int stays int (checked), any
+    /// other pair of numbers is float.
+    fn arith(&mut self, op: ArithOp, a: InstIdx, b: InstIdx, pc: u32) -> Result<InstIdx, AbortReason> {
+        match (self.ty(a), self.ty(b)) {
+            (Ty::Int, Ty::Int) => {
+                let ir = match op {
+                    ArithOp::Add => Op::AddInt(a, b),
+                    ArithOp::Sub => Op::SubInt(a, b),
+                    ArithOp::Mul => Op::MulInt(a, b),
+                    ArithOp::Div => Op::DivInt(a, b),
+                    ArithOp::Mod => Op::ModInt(a, b),
+                };
+                Ok(self.emit_guard(ir, Ty::Int, pc))
+            }
+            (Ty::Int | Ty::Float, Ty::Int | Ty::Float) => {
+                let (a, b) = (self.to_float(a), self.to_float(b));
+                let ir = match op {
+                    ArithOp::Add => Op::AddFloat(a, b),
+                    ArithOp::Sub => Op::SubFloat(a, b),
+                    ArithOp::Mul => Op::MulFloat(a, b),
+                    ArithOp::Div => Op::DivFloat(a, b),
+                    ArithOp::Mod => Op::ModFloat(a, b),
+                };
+                Ok(if ir.is_guard() { self.emit_guard(ir, Ty::Float, pc) } else { self.emit(ir, Ty::Float) })
+            }
+            (ta, tb) => Err(AbortReason::NyiInstruction(match (ta, tb) {
+                _ if op == ArithOp::Add => "+ on non-numbers",
+                _ => "arithmetic on non-numbers",
+            })),
+        }
+    }
+
+    /// `a op b` for `op` one of `<`, `<=`, `>`, `>=`, `==`, `!=` (by bytecode mnemonic).
+    fn compare(&mut self, kind: Compare, a: InstIdx, b: InstIdx) -> Result<InstIdx, AbortReason> {
+        let (ta, tb) = (self.ty(a), self.ty(b));
+        let numeric = |t: Ty| matches!(t, Ty::Int | Ty::Float);
+        if ta == Ty::Int && tb == Ty::Int {
+            let op = match kind {
+                Compare::Lt => Op::LtInt(a, b),
+                Compare::Le => Op::LeInt(a, b),
+                Compare::Gt => Op::GtInt(a, b),
+                Compare::Ge => Op::GeInt(a, b),
+                Compare::Eq => Op::EqInt(a, b),
+                Compare::Ne => Op::NeInt(a, b),
+            };
+            return Ok(self.emit(op, Ty::Bool));
+        }
+        if numeric(ta) && numeric(tb) {
+            let (a, b) = (self.to_float(a), self.to_float(b));
+            let op = match kind {
+                Compare::Lt => Op::LtFloat(a, b),
+                Compare::Le => Op::LeFloat(a, b),
+                Compare::Gt => Op::GtFloat(a, b),
+                Compare::Ge => Op::GeFloat(a, b),
+                Compare::Eq => Op::EqFloat(a, b),
+                Compare::Ne => Op::NeFloat(a, b),
+            };
+            return Ok(self.emit(op, Ty::Bool));
+        }
+        match kind {
+            Compare::Eq | Compare::Ne => {
+                let equal = if ta == Ty::Bool && tb == Ty::Bool {
+                    self.emit(Op::EqBool(a, b), Ty::Bool)
+                } else {
+                    // The guarded types decide: null equals null, nothing else matches
+                    // across these types (runtime::ops::values_equal).
+                    let same = ta == Ty::Null && tb == Ty::Null;
+                    self.emit(Op::KBool(same), Ty::Bool)
+                };
+                Ok(if kind == Compare::Ne { self.emit(Op::NotBool(equal), Ty::Bool) } else { equal })
+            }
+            _ => Err(AbortReason::NyiInstruction("ordering comparison of non-numbers")),
+        }
+    }
+
+    fn truthiness(&mut self, v: InstIdx) -> Result<InstIdx, AbortReason> {
+        Ok(match self.ty(v) {
+            Ty::Bool => v,
+            Ty::Int => self.emit(Op::TruthyInt(v), Ty::Bool),
+            Ty::Float => self.emit(Op::TruthyFloat(v), Ty::Bool),
+            Ty::Null => self.emit(Op::KBool(false), Ty::Bool),
+            Ty::Builtin => self.emit(Op::KBool(true), Ty::Bool),
+            Ty::Void => return Err(AbortReason::NyiInstruction("truthiness of void")),
+        })
+    }
+
+    /// Records a branch whose direction the next step's pc reveals. A branch whose two
+    /// targets are the same pc needs no guard.
+    fn branch(&mut self, condition: InstIdx, pc: u32, when_true: u32, when_false: u32) {
+        if when_true != when_false {
+            let snapshot = self.snapshot(pc);
+            self.pending =
+                Some(PendingBranch { condition, snapshot, when_true, continues_loop: false, line: self.line });
+        }
+    }
+
+    /// Records the test of a loop's advance instruction: it must continue the loop.
+    fn loop_continues(&mut self, condition: InstIdx, pc: u32) {
+        let snapshot = self.snapshot(pc);
+        self.pending =
+            Some(PendingBranch { condition, snapshot, when_true: self.header, continues_loop: true, line: self.line });
+    }
+
+    fn resolve_pending_branch(&mut self, pc: u32) -> Result<(), AbortReason> {
+        if let Some(branch) = self.pending.take() {
+            let op = if pc == branch.when_true {
+                Op::GuardTrue(branch.condition)
+            } else if branch.continues_loop {
+                return Err(AbortReason::LoopExited);
+            } else {
+                Op::GuardFalse(branch.condition)
+            };
+            self.trace.push(op, Ty::Void, Some(branch.snapshot), branch.line);
+        }
+        Ok(())
+    }
+
+    /// Finishes the trace: the loop-end state is the slot map.
+    fn close(&mut self) -> Trace {
+        let entries = (0..self.slots.len())
+            .filter(|&s| self.modified[s])
+            .map(|s| (s as u16, self.slots[s].expect("a modified slot holds a value")))
+            .collect();
+        let end = self.trace.add_snapshot(Snapshot { pc: self.header, entries });
+        self.trace.loop_end = Some(end);
+        std::mem::take(&mut self.trace)
+    }
+
+    /// Called before the interpreter executes the instruction at `pc`.
+    pub fn step(&mut self, pc: u32, view: &View) -> Step {
+        if let Err(reason) = self.resolve_pending_branch(pc) {
+            return Step::Abort(reason);
+        }
+        if view.frame_depth != self.frame_depth {
+            return Step::Abort(AbortReason::LeftFunction);
+        }
+        if pc < self.header || pc > self.back_edge {
+            return Step::Abort(AbortReason::LoopExited);
+        }
+        if pc == self.header && !self.bytecode.is_empty() {
+            return Step::Closed(self.close());
+        }
+        if self.trace.insts.len() > MAX_TRACE_INSTRUCTIONS {
+            return Step::Abort(AbortReason::TraceTooLong);
+        }
+        self.bytecode.push(pc);
+        let proto = view.program.proto(self.proto);
+        self.line = proto.spans[pc as usize].line;
+        match self.record(proto, pc, view) {
+            Ok(()) => Step::Continue,
+            Err(reason) => Step::Abort(reason),
+        }
+    }
+
+    fn record(&mut self, proto: &Proto, pc: u32, view: &View) -> Result<(), AbortReason> {
+        let constant = |index: u16| proto.constants[index as usize];
+        let instr = proto.code[pc as usize];
+        let next = pc + 1;
+        match instr {
+            Instr::Move { dst, src } | Instr::MoveOwned { dst, src } | Instr::Borrow { dst, src } => {
+                let v = self.read(src, view, pc)?;
+                self.write(dst, v);
+            }
+            Instr::LoadConst { dst, index } => {
+                let v = self.constant(&proto.constants[index as usize])?;
+                self.write(dst, v);
+            }
+            Instr::LoadInt { dst, value } => {
+                let v = self.emit(Op::KInt(value as i64), Ty::Int);
+                self.write(dst, v);
+            }
+            Instr::LoadNull { dst } => {
+                let v = self.emit(Op::KNull, Ty::Null);
+                self.write(dst, v);
+            }
+            Instr::LoadBool { dst, value } => {
+                let v = self.emit(Op::KBool(value), Ty::Bool);
+                self.write(dst, v);
+            }
+            Instr::GetGlobal { dst, global } | Instr::TakeGlobal { dst, global } => {
+                let current = &view.globals[global as usize];
+                if let Value::Undef = current {
+                    return Err(AbortReason::ErrorRaised);
+                }
+                let ty = value_type(current)?;
+                let v = self.emit_guard(Op::GLoad { global }, ty, pc);
+                self.write(dst, v);
+            }
+            Instr::SetGlobal { global, src } => {
+                let value = self.read(src, view, pc)?;
+                self.emit(Op::GStore { global, value }, Ty::Void);
+            }
+            Instr::Add { dst, lhs, rhs } => self.binary(ArithOp::Add, dst, lhs, Rhs::Slot(rhs), view, pc)?,
+            Instr::Sub { dst, lhs, rhs } => self.binary(ArithOp::Sub, dst, lhs, Rhs::Slot(rhs), view, pc)?,
+            Instr::Mul { dst, lhs, rhs } => self.binary(ArithOp::Mul, dst, lhs, Rhs::Slot(rhs), view, pc)?,
+            Instr::Div { dst, lhs, rhs } => self.binary(ArithOp::Div, dst, lhs, Rhs::Slot(rhs), view, pc)?,
+            Instr::Mod { dst, lhs, rhs } => self.binary(ArithOp::Mod, dst, lhs, Rhs::Slot(rhs), view, pc)?,
+            Instr::AddK { dst, lhs, index } => {
+                self.binary(ArithOp::Add, dst, lhs, Rhs::Constant(constant(index)), view, pc)?
+            }
+            Instr::SubK { dst, lhs, index } => {
+                self.binary(ArithOp::Sub, dst, lhs, Rhs::Constant(constant(index)), view, pc)?
+            }
+            Instr::MulK { dst, lhs, index } => {
+                self.binary(ArithOp::Mul, dst, lhs, Rhs::Constant(constant(index)), view, pc)?
+            }
+            Instr::DivK { dst, lhs, index } => {
+                self.binary(ArithOp::Div, dst, lhs, Rhs::Constant(constant(index)), view, pc)?
+            }
+            Instr::ModK { dst, lhs, index } => {
+                self.binary(ArithOp::Mod, dst, lhs, Rhs::Constant(constant(index)), view, pc)?
+            }
+            Instr::Neg { dst, src } => {
+                let v = self.read(src, view, pc)?;
+                let result = match self.ty(v) {
+                    Ty::Int => self.emit_guard(Op::NegInt(v), Ty::Int, pc),
+                    Ty::Float => self.emit(Op::NegFloat(v), Ty::Float),
+                    _ => return Err(AbortReason::NyiInstruction("- on non-numbers")),
+                };
+                self.write(dst, result);
+            }
+            Instr::Not { dst, src } => {
+                let v = self.read(src, view, pc)?;
+                if self.ty(v) != Ty::Bool {
+                    return Err(AbortReason::NyiInstruction("! on non-bools"));
+                }
+                let result = self.emit(Op::NotBool(v), Ty::Bool);
+                self.write(dst, result);
+            }
+            Instr::Eq { dst, lhs, rhs } => self.comparison(Compare::Eq, dst, lhs, rhs, view, pc)?,
+            Instr::Ne { dst, lhs, rhs } => self.comparison(Compare::Ne, dst, lhs, rhs, view, pc)?,
+            Instr::Lt { dst, lhs, rhs } => self.comparison(Compare::Lt, dst, lhs, rhs, view, pc)?,
+            Instr::Le { dst, lhs, rhs } => self.comparison(Compare::Le, dst, lhs, rhs, view, pc)?,
+            Instr::Gt { dst, lhs, rhs } => self.comparison(Compare::Gt, dst, lhs, rhs, view, pc)?,
+            Instr::Ge { dst, lhs, rhs } => self.comparison(Compare::Ge, dst, lhs, rhs, view, pc)?,
+            Instr::ToBool { dst, src } => {
+                let v = self.read(src, view, pc)?;
+                let truth = self.truthiness(v)?;
+                self.write(dst, truth);
+            }
+            Instr::TestLt { lhs, rhs } => self.test(Compare::Lt, lhs, Rhs::Slot(rhs), view, pc)?,
+            Instr::TestLe { lhs, rhs } => self.test(Compare::Le, lhs, Rhs::Slot(rhs), view, pc)?,
+            Instr::TestGt { lhs, rhs } => self.test(Compare::Gt, lhs, Rhs::Slot(rhs), view, pc)?,
+            Instr::TestGe { lhs, rhs } => self.test(Compare::Ge, lhs, Rhs::Slot(rhs), view, pc)?,
+            Instr::TestEq { lhs, rhs } => self.test(Compare::Eq, lhs, Rhs::Slot(rhs), view, pc)?,
+            Instr::TestNe { lhs, rhs } => self.test(Compare::Ne, lhs, Rhs::Slot(rhs), view, pc)?,
+            Instr::TestLtK { lhs, index } => self.test(Compare::Lt, lhs, Rhs::Constant(constant(index)), view, pc)?,
+            Instr::TestLeK { lhs, index } => self.test(Compare::Le, lhs, Rhs::Constant(constant(index)), view, pc)?,
+            Instr::TestGtK { lhs, index } => self.test(Compare::Gt, lhs, Rhs::Constant(constant(index)), view, pc)?,
+            Instr::TestGeK { lhs, index } => self.test(Compare::Ge, lhs, Rhs::Constant(constant(index)), view, pc)?,
+            Instr::TestEqK { lhs, index } => self.test(Compare::Eq, lhs, Rhs::Constant(constant(index)), view, pc)?,
+            Instr::TestNeK { lhs, index } => self.test(Compare::Ne, lhs, Rhs::Constant(constant(index)), view, pc)?,
+            Instr::Test { src } => {
+                let v = self.read(src, view, pc)?;
+                let truth = self.truthiness(v)?;
+                self.branch(truth, pc, pc + 2, test_false_target(proto, pc));
+            }
+            Instr::Jump { offset } => {
+                if offset < 0 {
+                    let target = jump_target(pc as usize, &instr).expect("jumps have targets") as u32;
+                    if target != self.header {
+                        return Err(AbortReason::InnerLoop);
+                    }
+                }
+            }
+            Instr::JumpIfFalse { src, .. } | Instr::JumpIfTrue { src, .. } => {
+                let v = self.read(src, view, pc)?;
+                let truth = self.truthiness(v)?;
+                let target = jump_target(pc as usize, &instr).expect("jumps have targets") as u32;
+                let (when_true, when_false) =
+                    if matches!(instr, Instr::JumpIfTrue { .. }) { (target, next) } else { (next, target) };
+                self.branch(truth, pc, when_true, when_false);
+            }
+            Instr::JumpIfNotNull { src, .. } => {
+                // The operand's type guard decides the direction.
+                self.read(src, view, pc)?;
+            }
+            Instr::ForRangePrep { .. } | Instr::ForPrep { .. } => return Err(AbortReason::InnerLoop),
+            Instr::ForRangeNext { base, .. } => self.range_next(base, view, pc)?,
+            Instr::ForNext { base, .. } => self.count_next(base, view, pc)?,
+            Instr::Call { base, argc } => self.call(base, argc, view, pc)?,
+            Instr::Return { .. } | Instr::ReturnNull => return Err(AbortReason::LeftFunction),
+            other => return Err(AbortReason::NyiInstruction(instruction_name(&other))),
+        }
+        Ok(())
+    }
+
+    /// The IR values of a two-operand instruction's operands.
+    fn operands(&mut self, lhs: Reg, rhs: Rhs, view: &View, pc: u32) -> Result<(InstIdx, InstIdx), AbortReason> {
+        let a = self.read(lhs, view, pc)?;
+        let b = match rhs {
+            Rhs::Slot(r) => self.read(r, view, pc)?,
+            Rhs::Constant(k) => self.constant(&k)?,
+        };
+        Ok((a, b))
+    }
+
+    fn binary(&mut self, op: ArithOp, dst: Reg, lhs: Reg, rhs: Rhs, view: &View, pc: u32) -> Result<(), AbortReason> {
+        let (a, b) = self.operands(lhs, rhs, view, pc)?;
+        let result = self.arith(op, a, b, pc)?;
+        self.write(dst, result);
+        Ok(())
+    }
+
+    fn comparison(
+        &mut self,
+        kind: Compare,
+        dst: Reg,
+        lhs: Reg,
+        rhs: Reg,
+        view: &View,
+        pc: u32,
+    ) -> Result<(), AbortReason> {
+        let a = self.read(lhs, view, pc)?;
+        let b = self.read(rhs, view, pc)?;
+        let result = self.compare(kind, a, b)?;
+        self.write(dst, result);
+        Ok(())
+    }
+
+    fn test(&mut self, kind: Compare, lhs: Reg, rhs: Rhs, view: &View, pc: u32) -> Result<(), AbortReason> {
+        let (a, b) = self.operands(lhs, rhs, view, pc)?;
+        let condition = self.compare(kind, a, b)?;
+        self.branch(condition, pc, pc + 2, test_false_target(view.program.proto(self.proto), pc));
+        Ok(())
+    }
+
+    /// `ForRangeNext`: continue while `current` has not passed `stop`.
+    fn range_next(&mut self, base: Reg, view: &View, pc: u32) -> Result<(), AbortReason> {
+        let current = self.read(base, view, pc)?;
+        let stop = self.read(base + 1, view, pc)?;
+        let step = self.read(base + 2, view, pc)?;
+        let Value::Int(step_value) = view.slots[base as usize + 2] else {
+            return Err(AbortReason::NyiValueType("non-int range"));
+        };
+        let zero = self.emit(Op::KInt(0), Ty::Int);
+        let upward = self.emit(Op::GtInt(step, zero), Ty::Bool);
+        let direction_guard = if step_value > 0 { Op::GuardTrue(upward) } else { Op::GuardFalse(upward) };
+        self.emit_guard(direction_guard, Ty::Void, pc);
+        let more = if step_value > 0 {
+            self.emit(Op::LtInt(current, stop), Ty::Bool)
+        } else {
+            self.emit(Op::GtInt(current, stop), Ty::Bool)
+        };
+        self.loop_continues(more, pc);
+        let advanced = self.emit_guard(Op::AddInt(current, step), Ty::Int, pc);
+        self.write(base + 3, current);
+        self.write(base, advanced);
+        Ok(())
+    }
+
+    /// `ForNext` over an int count (`for i in n`); other sequences are not traced yet.
+    fn count_next(&mut self, base: Reg, view: &View, pc: u32) -> Result<(), AbortReason> {
+        if !matches!(view.slots[base as usize], Value::Int(_)) {
+            return Err(AbortReason::NyiValueType(view.slots[base as usize].type_name()));
+        }
+        let count = self.read(base, view, pc)?;
+        let position = self.read(base + 1, view, pc)?;
+        let more = self.emit(Op::LtInt(position, count), Ty::Bool);
+        self.loop_continues(more, pc);
+        let one = self.emit(Op::KInt(1), Ty::Int);
+        let advanced = self.emit_guard(Op::AddInt(position, one), Ty::Int, pc);
+        self.write(base + 2, position);
+        self.write(base + 1, advanced);
+        Ok(())
+    }
+
+    /// Calls: pure numeric builtins become `Math` instructions; anything else aborts.
+    fn call(&mut self, base: Reg, argc: u16, view: &View, pc: u32) -> Result<(), AbortReason> {
+        let name = match view.slots[base as usize] {
+            Value::Builtin(id) => BUILTINS[id as usize].name,
+            Value::Func(f) => return Err(AbortReason::NyiCall(view.program.proto(f.proto).name.clone())),
+            other => return Err(AbortReason::NyiCall(format!("a {} value", other.type_name()))),
+        };
+        let function = math_function(name).ok_or_else(|| AbortReason::NyiCall(name.to_string()))?;
+        if argc as usize != function.arity() {
+            return Err(AbortReason::ErrorRaised);
+        }
+        // Only a callee loaded as a constant on this trace is known to stay this builtin.
+        let known = self.slots[base as usize].map(|v| self.trace.inst(v).op);
+        if !matches!(known, Some(Op::KBuiltin(_))) {
+            return Err(AbortReason::NyiCall(format!("{} through a variable", name)));
+        }
+        let mut args = Vec::with_capacity(argc as usize);
+        for i in 0..argc {
+            let v = self.read(base + 1 + i, view, pc)?;
+            if !matches!(self.ty(v), Ty::Int | Ty::Float) {
+                return Err(AbortReason::NyiCall(format!("{} on non-numbers", name)));
+            }
+            args.push(self.to_float(v));
+        }
+        let op = match args.as_slice() {
+            [a] => Op::Math1(function, *a),
+            [a, b] => Op::Math2(function, *a, *b),
+            _ => unreachable!("math builtins take one or two arguments"),
+        };
+        let result = if op.is_guard() { self.emit_guard(op, Ty::Float, pc) } else { self.emit(op, Ty::Float) };
+        self.write(base, result);
+        Ok(())
+    }
+}
+
+/// Where a test-and-jump pair at `pc` goes when its test is false.
+fn test_false_target(proto: &Proto, pc: u32) -> u32 {
+    let jump = (pc + 1) as usize;
+    jump_target(jump, &proto.code[jump]).expect("a test is followed by a jump") as u32
+}
+
+/// The right operand of a two-operand instruction: a slot or a constant (`...K` forms).
+#[derive(Clone, Copy)]
+enum Rhs {
+    Slot(Reg),
+    Constant(Value),
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Compare {
+    Lt,
+    Le,
+    Gt,
+    Ge,
+    Eq,
+    Ne,
+}
