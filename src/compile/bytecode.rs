@@ -429,6 +429,15 @@ pub enum CaptureSource {
     CurrentClosure,
 }
 
+/// A protected region: an error raised by an instruction in `begin+1..end` goes to the
+/// handler at `handler`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TryRegion {
+    pub begin: u32,
+    pub end: u32,
+    pub handler: u32,
+}
+
 #[derive(Clone, Debug)]
 pub struct StructLiteral {
     pub type_index: u32,
@@ -467,6 +476,7 @@ pub struct Proto {
     pub struct_literals: Vec<StructLiteral>,
     pub tag_ctors: Vec<TagCtor>,
     pub tag_patterns: Vec<TagPattern>,
+    pub try_regions: Vec<TryRegion>,
 }
 
 #[derive(Clone, Debug)]

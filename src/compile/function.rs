@@ -73,14 +73,6 @@ pub struct LoopContext {
     pub try_depth: usize,
 }
 
-/// A protected region of code, for the liveness analysis' exception edges.
-#[derive(Clone, Copy, Debug)]
-pub struct TryRegion {
-    pub begin: usize,
-    pub end: usize,
-    pub handler: usize,
-}
-
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
 enum ConstKey {
     Int(i64),
@@ -97,7 +89,6 @@ pub struct FuncState {
     pub capture_names: Vec<(String, Binding)>,
     pub loops: Vec<LoopContext>,
     pub try_depth: usize,
-    pub try_regions: Vec<TryRegion>,
     /// The name a nested `func NAME` uses to call itself.
     pub self_name: Option<String>,
     /// Declared fields of the receiver's struct, visible as bare names in methods.
@@ -120,7 +111,6 @@ impl FuncState {
             capture_names: Vec::new(),
             loops: Vec::new(),
             try_depth: 0,
-            try_regions: Vec::new(),
             self_name: None,
             fields: Vec::new(),
             label_at_end: false,

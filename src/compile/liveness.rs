@@ -11,8 +11,7 @@
 //! destination writes kill. Reads must be complete; `reads` lists every slot each
 //! instruction can read.
 
-use super::bytecode::{CaptureSource, Instr, Proto, Reg};
-use super::function::TryRegion;
+use super::bytecode::{CaptureSource, Instr, Program, Proto, Reg};
 use smallvec::SmallVec;
 
 type Slots = SmallVec<[Reg; 4]>;
@@ -185,18 +184,76 @@ impl BitSet {
     }
 }
 
+/// Live slots before and after each instruction, for a chosen set of tracked slots.
+struct Liveness {
+    /// Dense index of each tracked slot.
+    tracked: Vec<Option<usize>>,
+    live_in: Vec<BitSet>,
+    live_out: Vec<BitSet>,
+}
+
+impl Liveness {
+    fn solve(
+        proto: &Proto,
+        tracked: Vec<Option<usize>>,
+        child_captures: &dyn Fn(u32) -> Vec<CaptureSource>,
+    ) -> Liveness {
+        let code = &proto.code;
+        let len = code.len();
+        let count = tracked.iter().flatten().count();
+        let index_of = |slot: Reg| tracked.get(slot as usize).copied().flatten();
+        let mut handlers: Vec<SmallVec<[usize; 2]>> = vec![SmallVec::new(); len];
+        for region in &proto.try_regions {
+            for h in handlers.iter_mut().take(region.end as usize).skip(region.begin as usize + 1) {
+                h.push(region.handler as usize);
+            }
+        }
+        let mut uses = Vec::with_capacity(len);
+        let mut killed = Vec::with_capacity(len);
+        for instr in code {
+            uses.push(
+                reads(instr, proto, child_captures).into_iter().filter_map(index_of).collect::<SmallVec<[usize; 4]>>(),
+            );
+            killed.push(kills(instr).and_then(index_of));
+        }
+        let mut live_in = vec![BitSet::new(count); len];
+        let mut live_out = vec![BitSet::new(count); len];
+        let mut changed = true;
+        while changed {
+            changed = false;
+            for pc in (0..len).rev() {
+                let mut out = BitSet::new(count);
+                for s in successors(pc, &code[pc], len).into_iter().chain(handlers[pc].iter().copied()) {
+                    out.union_with(&live_in[s]);
+                }
+                let mut inp = out.clone();
+                if let Some(k) = killed[pc] {
+                    inp.remove(k);
+                }
+                for &u in &uses[pc] {
+                    inp.insert(u);
+                }
+                if inp != live_in[pc] {
+                    live_in[pc] = inp;
+                    changed = true;
+                }
+                live_out[pc] = out;
+            }
+        }
+        Liveness { tracked, live_in, live_out }
+    }
+
+    fn index_of(&self, slot: Reg) -> Option<usize> {
+        self.tracked.get(slot as usize).copied().flatten()
+    }
+}
+
 /// Rewrites each `Move` whose source is dead afterwards into `MoveOwned`.
-pub fn mark_owned_moves(
-    proto: &mut Proto,
-    try_regions: &[TryRegion],
-    child_captures: impl Fn(u32) -> Vec<CaptureSource>,
-) {
-    let code = &proto.code;
-    let len = code.len();
+pub fn mark_owned_moves(proto: &mut Proto, child_captures: impl Fn(u32) -> Vec<CaptureSource>) {
     // Only sources of `Move` matter; give each a dense index.
     let mut tracked: Vec<Option<usize>> = vec![None; proto.num_slots as usize + 1];
     let mut count = 0;
-    for instr in code {
+    for instr in &proto.code {
         if let Instr::Move { src, .. } = instr {
             let entry = &mut tracked[*src as usize];
             if entry.is_none() {
@@ -208,51 +265,35 @@ pub fn mark_owned_moves(
     if count == 0 {
         return;
     }
-    let index_of = |slot: Reg| tracked.get(slot as usize).copied().flatten();
-    let mut handlers: Vec<SmallVec<[usize; 2]>> = vec![SmallVec::new(); len];
-    for region in try_regions {
-        for h in handlers.iter_mut().take(region.end).skip(region.begin + 1) {
-            h.push(region.handler);
-        }
-    }
-    let mut uses = Vec::with_capacity(len);
-    let mut killed = Vec::with_capacity(len);
-    for instr in code {
-        uses.push(
-            reads(instr, proto, &child_captures).into_iter().filter_map(index_of).collect::<SmallVec<[usize; 4]>>(),
-        );
-        killed.push(kills(instr).and_then(index_of));
-    }
-    let mut live_in = vec![BitSet::new(count); len];
-    let mut live_out = vec![BitSet::new(count); len];
-    let mut changed = true;
-    while changed {
-        changed = false;
-        for pc in (0..len).rev() {
-            let mut out = BitSet::new(count);
-            for s in successors(pc, &code[pc], len).into_iter().chain(handlers[pc].iter().copied()) {
-                out.union_with(&live_in[s]);
-            }
-            let mut inp = out.clone();
-            if let Some(k) = killed[pc] {
-                inp.remove(k);
-            }
-            for &u in &uses[pc] {
-                inp.insert(u);
-            }
-            if inp != live_in[pc] {
-                live_in[pc] = inp;
-                changed = true;
-            }
-            live_out[pc] = out;
-        }
-    }
+    let liveness = Liveness::solve(proto, tracked, &child_captures);
     for (pc, instr) in proto.code.iter_mut().enumerate() {
         if let Instr::Move { dst, src } = *instr {
-            let dead_after = index_of(src).is_some_and(|i| !live_out[pc].contains(i));
+            let dead_after = liveness.index_of(src).is_some_and(|i| !liveness.live_out[pc].contains(i));
             if dead_after && dst != src {
                 *instr = Instr::MoveOwned { dst, src };
             }
+        }
+    }
+}
+
+/// Which slots of a prototype hold a value some later instruction may read, at each pc.
+/// A snapshot only needs to restore those: the interpreter overwrites every other slot
+/// before reading it.
+pub struct LiveSlots(Liveness);
+
+impl LiveSlots {
+    pub fn compute(program: &Program, proto: &Proto) -> LiveSlots {
+        let tracked = (0..proto.num_slots as usize).map(Some).collect();
+        let child_captures = |child: u32| program.proto(super::bytecode::ProtoId(child)).captures.clone();
+        LiveSlots(Liveness::solve(proto, tracked, &child_captures))
+    }
+
+    /// Whether `slot` may be read at or after `pc` before being overwritten.
+    pub fn live_at(&self, pc: u32, slot: u16) -> bool {
+        let liveness = &self.0;
+        match (liveness.live_in.get(pc as usize), liveness.index_of(slot)) {
+            (Some(live), Some(i)) => live.contains(i),
+            _ => true,
         }
     }
 }

@@ -25,7 +25,7 @@ pub mod bytecode;
 mod expr;
 mod function;
 pub mod listing;
-mod liveness;
+pub mod liveness;
 mod stmt;
 
 use rustc_hash::FxHashMap;
@@ -299,7 +299,7 @@ impl<'h> Compiler<'h> {
         let child_captures = |index: u32| -> Vec<CaptureSource> {
             self.protos[index as usize].as_ref().map(|p| p.captures.clone()).unwrap_or_default()
         };
-        liveness::mark_owned_moves(&mut proto, &state.try_regions, child_captures);
+        liveness::mark_owned_moves(&mut proto, child_captures);
         self.protos[id.0 as usize] = Some(proto);
     }
 

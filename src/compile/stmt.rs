@@ -4,9 +4,9 @@
 //! iteration state, a `match` subject, a `try` error slot) are allocated before the scope
 //! of its body is pushed, so the body's temporaries always sit above them.
 
-use super::bytecode::{Instr, Reg};
+use super::bytecode::{Instr, Reg, TryRegion};
 use super::expr::runs_no_code;
-use super::function::{Binding, FuncKind, LoopContext, TryRegion, VarLoc};
+use super::function::{Binding, FuncKind, LoopContext, VarLoc};
 use super::{CResult, CompileError, Compiler, Name, Taken};
 use crate::parse::ast::{
     AssignOp, Block, Expr, ExprKind, MatchCase, Pattern, PostfixOp, Span, Stmt, StmtKind, Target, TargetStep,
@@ -624,7 +624,11 @@ impl<'h> Compiler<'h> {
         let skip = self.func().emit_jump(span);
         let handler_pc = self.func().label();
         self.func().patch_jump(begin, handler_pc);
-        self.func().try_regions.push(TryRegion { begin, end, handler: handler_pc });
+        self.func().proto.try_regions.push(TryRegion {
+            begin: begin as u32,
+            end: end as u32,
+            handler: handler_pc as u32,
+        });
         self.func().push_scope();
         self.bind_new(err_name, Binding::Mutable, err, span)?;
         self.block_stmts(handler)?;

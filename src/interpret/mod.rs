@@ -455,11 +455,11 @@ impl Vm {
                                 BackEdge::Interpret => {}
                                 BackEdge::Record if !RECORDING => {
                                     let recorder = jit.start_recording(
+                                        &program,
                                         proto_id,
                                         header,
                                         $from as u32,
                                         self.frames.len(),
-                                        proto.num_slots as usize,
                                     );
                                     self.recording = Some((recorder, Instant::now()));
                                     self.frames.last_mut().expect("a frame is running").pc = pc;

@@ -26,9 +26,11 @@ pub mod opt;
 pub mod record;
 pub mod stats;
 
+use std::rc::Rc;
 use std::time::Instant;
 
 use crate::compile::bytecode::{Program, ProtoId};
+use crate::compile::liveness::LiveSlots;
 use crate::runtime::value::Value;
 use abi::ExitState;
 use abort::AbortReason;
@@ -81,6 +83,8 @@ pub struct Jit {
     /// Per prototype, per pc: the state of the loop whose header is at that pc.
     loops: Vec<Vec<LoopState>>,
     aborts: rustc_hash::FxHashMap<(ProtoId, u32), u32>,
+    /// Slot liveness of each prototype that had a loop recorded.
+    live_slots: rustc_hash::FxHashMap<ProtoId, Rc<LiveSlots>>,
     traces: Vec<NativeTrace>,
     exit_state: Box<ExitState>,
     pub stats: Stats,
@@ -94,6 +98,7 @@ impl Jit {
             options,
             loops,
             aborts: Default::default(),
+            live_slots: Default::default(),
             traces: Vec::new(),
             exit_state: Box::default(),
             stats: Stats::default(),
@@ -118,14 +123,20 @@ impl Jit {
 
     pub fn start_recording(
         &mut self,
+        program: &Program,
         proto: ProtoId,
         header: u32,
         back_edge: u32,
         frame_depth: usize,
-        num_slots: usize,
     ) -> Recorder {
         self.stats.recordings_started += 1;
-        Recorder::new(proto, header, back_edge, frame_depth, num_slots)
+        let live = self
+            .live_slots
+            .entry(proto)
+            .or_insert_with(|| Rc::new(LiveSlots::compute(program, program.proto(proto))))
+            .clone();
+        let num_slots = program.proto(proto).num_slots as usize;
+        Recorder::new(proto, header, back_edge, frame_depth, num_slots, live)
     }
 
     /// Ends a recording: compiles the closed trace, or files the abort.

@@ -20,8 +20,11 @@
 use crate::builtins::BUILTINS;
 use crate::compile::bytecode::{Instr, Program, Proto, ProtoId, Reg};
 use crate::compile::listing::jump_target;
+use crate::compile::liveness::LiveSlots;
 use crate::runtime::ops::ArithOp;
 use crate::runtime::value::Value;
+
+use std::rc::Rc;
 
 use super::abort::AbortReason;
 use super::ir::{InstIdx, MathFn, Op, SnapIdx, Snapshot, Trace, Ty};
@@ -66,6 +69,8 @@ pub struct Recorder {
     /// The back-edge instruction that closes the loop; the body is `header..=back_edge`.
     back_edge: u32,
     frame_depth: usize,
+    /// Which slots the interpreter may still read at each pc: snapshots list only those.
+    live: Rc<LiveSlots>,
     trace: Trace,
     slots: Vec<Option<InstIdx>>,
     modified: Vec<bool>,
@@ -129,12 +134,20 @@ fn instruction_name(instr: &Instr) -> &'static str {
 }
 
 impl Recorder {
-    pub fn new(proto: ProtoId, header: u32, back_edge: u32, frame_depth: usize, num_slots: usize) -> Recorder {
+    pub fn new(
+        proto: ProtoId,
+        header: u32,
+        back_edge: u32,
+        frame_depth: usize,
+        num_slots: usize,
+        live: Rc<LiveSlots>,
+    ) -> Recorder {
         Recorder {
             proto,
             header,
             back_edge,
             frame_depth,
+            live,
             trace: Trace::default(),
             slots: vec![None; num_slots],
             modified: vec![false; num_slots],
@@ -146,6 +159,14 @@ impl Recorder {
         }
     }
 
+    /// The modified slots the interpreter may read from `pc` on, with their values.
+    fn changed_live_slots(&self, pc: u32) -> Vec<(u16, InstIdx)> {
+        (0..self.slots.len())
+            .filter(|&s| self.modified[s] && self.live.live_at(pc, s as u16))
+            .map(|s| (s as u16, self.slots[s].expect("a modified slot holds a value")))
+            .collect()
+    }
+
     /// The snapshot of the current state, resuming at `pc`.
     fn snapshot(&mut self, pc: u32) -> SnapIdx {
         if let Some((last_pc, snap, writes)) = self.last_snapshot {
@@ -153,10 +174,7 @@ impl Recorder {
                 return snap;
             }
         }
-        let entries = (0..self.slots.len())
-            .filter(|&s| self.modified[s])
-            .map(|s| (s as u16, self.slots[s].expect("a modified slot holds a value")))
-            .collect();
+        let entries = self.changed_live_slots(pc);
         let snap = self.trace.add_snapshot(Snapshot { pc, entries });
         self.last_snapshot = Some((pc, snap, self.writes));
         snap
@@ -330,10 +348,7 @@ impl Recorder {
 
     /// Finishes the trace: the loop-end state is the slot map.
     fn close(&mut self) -> Trace {
-        let entries = (0..self.slots.len())
-            .filter(|&s| self.modified[s])
-            .map(|s| (s as u16, self.slots[s].expect("a modified slot holds a value")))
-            .collect();
+        let entries = self.changed_live_slots(self.header);
         let end = self.trace.add_snapshot(Snapshot { pc: self.header, entries });
         self.trace.loop_end = Some(end);
         std::mem::take(&mut self.trace)
