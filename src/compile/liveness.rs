@@ -7,9 +7,10 @@
 //!
 //! Soundness: a slot may only be called dead when no path reads it before writing it. The
 //! analysis over-approximates liveness: every instruction inside a `try` region has an
-//! extra edge to its handler, writes that may not happen kill nothing, and only plain
-//! destination writes kill. Reads must be complete; `reads` lists every slot each
-//! instruction can read.
+//! extra edge to its handler, and there only instructions that cannot fail kill their
+//! destination (outside one, a failure leaves the frame, so nothing reads the old value);
+//! instructions with several destinations kill nothing. Reads must be complete; `reads`
+//! lists every slot each instruction can read.
 
 use super::bytecode::{CaptureSource, Instr, Program, Proto, Reg};
 use smallvec::SmallVec;
@@ -94,9 +95,8 @@ fn reads(instr: &Instr, proto: &Proto, child_captures: &dyn Fn(u32) -> Vec<Captu
     }
 }
 
-/// The slot `instr` certainly overwrites, if any. Only instructions that cannot fail
-/// count: a failing instruction leaves its destination unchanged for a handler to read.
-fn kills(instr: &Instr) -> Option<Reg> {
+/// The slot `instr` overwrites when it completes, if it writes exactly one.
+fn destination(instr: &Instr) -> Option<Reg> {
     use Instr::*;
     match *instr {
         Move { dst, .. }
@@ -107,15 +107,79 @@ fn kills(instr: &Instr) -> Option<Reg> {
         | LoadNull { dst }
         | LoadBool { dst, .. }
         | LoadSelfFunc { dst }
+        | GetGlobal { dst, .. }
+        | TakeGlobal { dst, .. }
         | GetCapture { dst, .. }
         | TakeCapture { dst, .. }
+        | Add { dst, .. }
+        | Sub { dst, .. }
+        | Mul { dst, .. }
+        | Div { dst, .. }
+        | Mod { dst, .. }
+        | AddK { dst, .. }
+        | SubK { dst, .. }
+        | MulK { dst, .. }
+        | DivK { dst, .. }
+        | ModK { dst, .. }
+        | Neg { dst, .. }
+        | Not { dst, .. }
+        | Eq { dst, .. }
+        | Ne { dst, .. }
+        | Lt { dst, .. }
+        | Le { dst, .. }
+        | Gt { dst, .. }
+        | Ge { dst, .. }
+        | ToBool { dst, .. }
+        | Closure { dst, .. }
         | NewArray { dst, .. }
         | NewDict { dst }
         | NewStruct { dst, .. }
         | NewTagged { dst, .. }
-        | Closure { dst, .. } => Some(dst),
+        | GetPayload { dst, .. }
+        | GetIndex { dst, .. }
+        | GetField { dst, .. }
+        | ToStr { dst, .. }
+        | Concat { dst, .. } => Some(dst),
+        Call { base, .. } | CallMethod { base, .. } => Some(base),
         _ => None,
     }
+}
+
+/// Whether `instr` always completes (never raises).
+fn cannot_fail(instr: &Instr) -> bool {
+    use Instr::*;
+    matches!(
+        instr,
+        Move { .. }
+            | MoveOwned { .. }
+            | Borrow { .. }
+            | LoadConst { .. }
+            | LoadInt { .. }
+            | LoadNull { .. }
+            | LoadBool { .. }
+            | LoadSelfFunc { .. }
+            | GetCapture { .. }
+            | TakeCapture { .. }
+            | Eq { .. }
+            | Ne { .. }
+            | ToBool { .. }
+            | Closure { .. }
+            | NewArray { .. }
+            | NewDict { .. }
+            | NewStruct { .. }
+            | NewTagged { .. }
+            | GetPayload { .. }
+    )
+}
+
+/// The slot `instr` certainly overwrites before any later read, if any. Inside a `try`
+/// region only an instruction that cannot fail counts: a failing one leaves its
+/// destination unchanged for the handler. Outside one, a failure leaves the frame.
+fn kills(instr: &Instr, in_try_region: bool) -> Option<Reg> {
+    if in_try_region && !cannot_fail(instr) {
+        return None;
+    }
+    destination(instr)
 }
 
 fn jump_target(pc: usize, offset: i32) -> usize {
@@ -210,11 +274,11 @@ impl Liveness {
         }
         let mut uses = Vec::with_capacity(len);
         let mut killed = Vec::with_capacity(len);
-        for instr in code {
+        for (pc, instr) in code.iter().enumerate() {
             uses.push(
                 reads(instr, proto, child_captures).into_iter().filter_map(index_of).collect::<SmallVec<[usize; 4]>>(),
             );
-            killed.push(kills(instr).and_then(index_of));
+            killed.push(kills(instr, !handlers[pc].is_empty()).and_then(index_of));
         }
         let mut live_in = vec![BitSet::new(count); len];
         let mut live_out = vec![BitSet::new(count); len];

@@ -1,34 +1,182 @@
-//! The x86-64 backend is not integrated yet: `assemble` refuses every trace, so each
-//! recording ends with the abort "assembler: no native backend yet" and the interpreter
-//! runs the loop. The real backend (register allocation, dynasm-rs emission, exit stubs)
-//! replaces this module.
+//! The x86-64 backend: turns an optimized, peeled trace into a native loop.
+//!
+//! It owns register allocation (`regalloc.rs`), machine-code emission (`x64.rs`, with
+//! dynasm-rs) and the executable memory of each compiled trace ([`CompiledTrace`]). The
+//! calling convention and exit protocol are in [`crate::jit::abi`]; the IR in
+//! [`crate::jit::ir`].
+//!
+//! Terms:
+//! - *Pre-roll*: the instructions before `Loop`, run once. *Body*: the instructions after
+//!   the Phis, run once per iteration; its end jumps back to just after `Loop`.
+//! - *Exit n*: leaving through snapshot n; the trace returns n.
+//! - *Fused comparison*: a comparison emitted as the compare-and-branch of the guard that
+//!   is its only use (it has no location).
+//!
+//! Register conventions (details in `regalloc.rs`):
+//! - pinned: rbx = `slots`, r12 = `globals`, r13 = `state` (`ExitState`); spill slot n is
+//!   `[r13 + offset_of(spill) + 8n]`;
+//! - rbp counts arrivals at the loop head (the pre-roll is the first iteration); the exit
+//!   adds it to `state.loop_iterations`;
+//! - scratch, never allocated: rax, rdx (idiv, call results), r11, xmm14, xmm15;
+//! - allocated: rcx, rsi, rdi, r8, r9, r10, r14, r15 and xmm0..xmm13.
+//!
+//! What `locations` holds: `Gpr`/`Xmm`/`Spill` for every value something reads (bools as
+//! 0/1 in the whole register); `Constant` for constants (rematerialized, never allocated);
+//! `None` for `Null`/`Void` values, fused comparisons and values nothing reads. (`Builtin`
+//! values are constants only, see `check_compilable`.)
+//!
+//! Invariants:
+//! - Every value keeps the location in [`CompiledTrace::locations`] from its definition to
+//!   its last use, so at any guard every snapshot value is where `locations` says, in the
+//!   registers the exit stub stored into `ExitState` or in `state.spill`.
+//! - Generated code is never writable and executable at once: it is assembled into a
+//!   dynasmrt `Assembler` and only the finalized, read-execute `ExecutableBuffer` is kept.
+//! - In deopt-stress mode, each guard first checks `stress_flags[snapshot]` and exits if it
+//!   is 0; the exit sets it to 1, so every snapshot's exit is taken once.
 
-use super::abi::{Location, TraceEntry};
-use super::ir::Trace;
+mod regalloc;
+mod x64;
+
+#[cfg(test)]
+mod tests;
+
+use std::collections::HashMap;
+use std::fmt;
+
+use dynasmrt::{AssemblyOffset, ExecutableBuffer};
+use iced_x86::{Decoder, DecoderOptions, Formatter, Instruction, NasmFormatter, SymbolResolver, SymbolResult};
+
+use crate::jit::abi::{Location, TraceEntry};
+use crate::jit::ir::{InstIdx, Op, SnapIdx, Trace, Ty};
+use crate::jit::opt::verify::verify;
 
 pub struct AssembleOptions {
+    /// Make every guard exit the first time its snapshot is reached (tests the exits).
     pub deopt_stress: bool,
 }
 
 pub struct CompiledTrace {
+    /// The code `entry` points into; dropping it unmaps the code.
+    buffer: ExecutableBuffer,
     pub entry: TraceEntry,
+    /// Where each IR value lives, indexed by `InstIdx`.
     pub locations: Vec<Location>,
     pub code_size: usize,
+    /// One byte per snapshot, zeroed; the caller points `ExitState::stress_flags` here.
     pub stress_flags: Vec<u8>,
+    /// How many `state.spill` slots the trace uses.
+    pub spill_slots_used: usize,
+    loop_offset: usize,
+    exit_offsets: Vec<(SnapIdx, usize)>,
+    common_exit_offset: usize,
 }
 
-pub struct AssembleError;
+#[derive(Debug, Clone, PartialEq)]
+pub enum AssembleError {
+    /// The trace breaks an IR invariant (`opt::verify`).
+    InvalidIr(String),
+    /// The trace has no `Loop`, so it is not `pre-roll; Loop; Phi...; body`.
+    NotPeeled,
+    /// More values live at once than registers plus `abi::MAX_SPILL_SLOTS`.
+    TooManySpillSlots,
+    /// Valid IR the backend cannot compile (a Phi of a builtin function, a slot or global
+    /// index beyond 32-bit displacements).
+    Unsupported(String),
+    /// Executable memory could not be mapped or finalized.
+    CodeMemory(String),
+}
 
-impl std::fmt::Display for AssembleError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "no native backend yet")
+impl fmt::Display for AssembleError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            AssembleError::InvalidIr(why) => write!(f, "invalid IR: {}", why),
+            AssembleError::NotPeeled => write!(f, "trace is not peeled (no LOOP)"),
+            AssembleError::TooManySpillSlots => write!(f, "too many live values (out of spill slots)"),
+            AssembleError::Unsupported(what) => write!(f, "unsupported in the backend: {}", what),
+            AssembleError::CodeMemory(why) => write!(f, "executable memory: {}", why),
+        }
     }
 }
 
-pub fn assemble(_: &Trace, _: &AssembleOptions) -> Result<CompiledTrace, AssembleError> {
-    Err(AssembleError)
+impl std::error::Error for AssembleError {}
+
+pub fn assemble(trace: &Trace, options: &AssembleOptions) -> Result<CompiledTrace, AssembleError> {
+    let loop_pos = check_compilable(trace)?;
+    let allocation = regalloc::allocate(trace, loop_pos)?;
+    let emitted = x64::emit(trace, loop_pos, &allocation, options.deopt_stress)?;
+    let code = emitted.buffer.ptr(AssemblyOffset(0));
+    // SAFETY: offset 0 of the buffer is the prologue of a function emitted to follow the
+    // System V convention with exactly `TraceEntry`'s signature; the pointer stays valid
+    // as long as `buffer`, which `CompiledTrace` owns next to `entry`.
+    let entry = unsafe { std::mem::transmute::<*const u8, TraceEntry>(code) };
+    Ok(CompiledTrace {
+        code_size: emitted.buffer.len(),
+        buffer: emitted.buffer,
+        entry,
+        locations: allocation.locations,
+        stress_flags: vec![0; trace.snapshots.len()],
+        spill_slots_used: allocation.spill_slots_used,
+        loop_offset: emitted.loop_offset,
+        exit_offsets: emitted.exit_offsets,
+        common_exit_offset: emitted.common_exit_offset,
+    })
 }
 
-pub fn disassemble(_: &CompiledTrace) -> String {
-    String::new()
+/// The position of `Loop` in a verified trace, after the checks this backend adds.
+fn check_compilable(trace: &Trace) -> Result<usize, AssembleError> {
+    verify(trace).map_err(|e| AssembleError::InvalidIr(e.to_string()))?;
+    let loop_pos = trace.loop_start().ok_or(AssembleError::NotPeeled)?.index();
+    // A builtin function value exists only as a constant; a Phi of one would need a
+    // location the exit handler cannot box.
+    if let Some(phi) = trace.insts.iter().position(|i| matches!(i.op, Op::Phi(..)) && i.ty == Ty::Builtin) {
+        return Err(AssembleError::Unsupported(format!("PHI {} of a builtin function value", InstIdx(phi as u32))));
+    }
+    Ok(loop_pos)
+}
+
+/// Names the loop head and the exit stubs for iced's formatter.
+struct TraceLabels(HashMap<u64, String>);
+
+impl SymbolResolver for TraceLabels {
+    fn symbol(
+        &mut self,
+        _instruction: &Instruction,
+        _operand: u32,
+        _instruction_operand: Option<u32>,
+        address: u64,
+        _address_size: u32,
+    ) -> Option<SymbolResult<'_>> {
+        self.0.get(&address).map(|name| SymbolResult::with_str(address, name))
+    }
+}
+
+/// The trace's machine code in NASM syntax (the syntax the emitter is written in), one
+/// instruction per line prefixed by its offset; `->LOOP:`, `->EXIT n:` and
+/// `->SAVE_REGISTERS_AND_RETURN:` lines mark the loop head, the exit stubs and their shared
+/// tail, and jumps to them name them.
+pub fn disassemble(compiled: &CompiledTrace) -> String {
+    use std::fmt::Write;
+    let base = compiled.buffer.ptr(AssemblyOffset(0)) as u64;
+    let mut labels = HashMap::new();
+    labels.insert(base + compiled.loop_offset as u64, "->LOOP".to_string());
+    for &(snap, offset) in &compiled.exit_offsets {
+        labels.insert(base + offset as u64, format!("->EXIT {}", snap.0));
+    }
+    labels.insert(base + compiled.common_exit_offset as u64, "->SAVE_REGISTERS_AND_RETURN".to_string());
+    let mut formatter = NasmFormatter::with_options(Some(Box::new(TraceLabels(labels.clone()))), None);
+    formatter.options_mut().set_show_branch_size(false);
+    let mut decoder = Decoder::with_ip(64, &compiled.buffer, base, DecoderOptions::NONE);
+    let mut out = String::new();
+    let mut text = String::new();
+    let mut instruction = Instruction::default();
+    while decoder.can_decode() {
+        decoder.decode_out(&mut instruction);
+        if let Some(label) = labels.get(&instruction.ip()) {
+            let _ = writeln!(out, "{}:", label);
+        }
+        text.clear();
+        formatter.format(&instruction, &mut text);
+        let _ = writeln!(out, "{:5x}  {}", instruction.ip() - base, text);
+    }
+    out
 }

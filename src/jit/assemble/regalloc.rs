@@ -1,0 +1,312 @@
+//! Register allocation for one peeled trace: live intervals, then linear scan.
+//!
+//! Terms:
+//! - *Position*: an instruction index. The back-edge (where the Phi second operands are
+//!   moved into the Phis) is position `insts.len()`, called `end_of_body` below.
+//! - *Interval* of a value: `[start, end]`, the positions at which the value must be in its
+//!   location. `start` is the defining instruction, except for a Phi, which starts at
+//!   `Loop` because the loop-entry moves write it there. `end` is the last use.
+//! - *Use*: an operand of an instruction, an entry of a guard's snapshot (used at the
+//!   guard), a Phi operand (used at `end_of_body`). A value defined before `Loop` and used
+//!   after it is live until `end_of_body`, because the body runs again after the back-edge.
+//!   So is every Phi (the back-edge moves write it), and, by the backend's contract, every
+//!   Phi's first operand. (The entry moves alone would only need that operand until `Loop`;
+//!   the contract trades a register for keeping pre-roll values readable in the body.)
+//! - *Fused comparison*: a comparison whose only use is a `GuardTrue`/`GuardFalse`. It
+//!   gets no location; the guard emits it as compare-and-branch, so its operands are used
+//!   at the guard.
+//!
+//! Invariants:
+//! - Each value has one [`Location`] for its whole interval (no splitting); a spilled
+//!   value lives in its `state.spill` slot only.
+//! - A value never shares a register or spill slot with any value used at its own
+//!   position: intervals are released only after the position of their last use. The code
+//!   of a guard may thus write its result before checking, and the exit still finds every
+//!   snapshot value intact.
+
+use super::AssembleError;
+use crate::jit::abi::{Location, MAX_SPILL_SLOTS};
+use crate::jit::ir::{InstIdx, Op, Trace, Ty};
+
+/// Hardware numbers of the general registers the backend names.
+pub mod gpr {
+    pub const RAX: u8 = 0;
+    pub const RCX: u8 = 1;
+    pub const RDX: u8 = 2;
+    pub const RBX: u8 = 3;
+    pub const RBP: u8 = 5;
+    pub const RSI: u8 = 6;
+    pub const RDI: u8 = 7;
+    pub const R8: u8 = 8;
+    pub const R9: u8 = 9;
+    pub const R10: u8 = 10;
+    pub const R11: u8 = 11;
+    pub const R12: u8 = 12;
+    pub const R13: u8 = 13;
+    pub const R14: u8 = 14;
+    pub const R15: u8 = 15;
+}
+
+/// General registers handed out to values, caller-saved first so that traces without
+/// calls push fewer registers in their prologue. Not in this list: rsp; rbx, r12, r13
+/// (pinned: slots base, globals base, `ExitState` pointer); rbp (the loop iteration
+/// counter); rax, rdx (fixed operands of `idiv`, call results, short-lived scratch inside
+/// one instruction's code); r11 (scratch for large immediates, divisors and breaking Phi
+/// move cycles).
+pub const ALLOCATABLE_GPRS: [u8; 8] = [gpr::RCX, gpr::RSI, gpr::RDI, gpr::R8, gpr::R9, gpr::R10, gpr::R14, gpr::R15];
+
+/// Callee-saved registers among [`ALLOCATABLE_GPRS`]: the prologue saves those in use and
+/// calls preserve them.
+pub const CALLEE_SAVED_ALLOCATABLE: [u8; 2] = [gpr::R14, gpr::R15];
+
+/// XMM registers handed out to values. xmm14 and xmm15 are scratch (float constants,
+/// results headed for a spill slot, Phi move cycles). All XMMs are caller-saved.
+pub const ALLOCATABLE_XMMS: [u8; 14] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13];
+
+pub struct Allocation {
+    /// Indexed by `InstIdx`.
+    pub locations: Vec<Location>,
+    /// Indexed by `InstIdx`: comparisons emitted inside the guard that is their only use.
+    pub fused: Vec<bool>,
+    /// Indexed by `InstIdx`: the last position at which a value with a location is needed.
+    pub interval_end: Vec<usize>,
+    pub spill_slots_used: usize,
+}
+
+/// Register class of a value of type `ty`, or `None` when it needs no storage.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Class {
+    General,
+    Float,
+}
+
+fn class_of(ty: Ty) -> Option<Class> {
+    match ty {
+        Ty::Int | Ty::Bool => Some(Class::General),
+        Ty::Float => Some(Class::Float),
+        // Builtin function values are constants (never allocated; see `check_compilable`).
+        Ty::Null | Ty::Builtin | Ty::Void => None,
+    }
+}
+
+/// Ops that only set a condition, so a guard can branch on it directly.
+pub fn is_comparison(op: &Op) -> bool {
+    matches!(
+        op,
+        Op::LtInt(..)
+            | Op::LeInt(..)
+            | Op::GtInt(..)
+            | Op::GeInt(..)
+            | Op::EqInt(..)
+            | Op::NeInt(..)
+            | Op::LtFloat(..)
+            | Op::LeFloat(..)
+            | Op::GtFloat(..)
+            | Op::GeFloat(..)
+            | Op::EqFloat(..)
+            | Op::NeFloat(..)
+            | Op::EqBool(..)
+            | Op::TruthyInt(_)
+            | Op::TruthyFloat(_)
+    )
+}
+
+/// The condition a `GuardTrue`/`GuardFalse` tests.
+pub fn guarded_condition(op: &Op) -> Option<InstIdx> {
+    match *op {
+        Op::GuardTrue(c) | Op::GuardFalse(c) => Some(c),
+        _ => None,
+    }
+}
+
+fn use_counts(trace: &Trace) -> Vec<usize> {
+    let mut counts = vec![0; trace.insts.len()];
+    for inst in &trace.insts {
+        for operand in inst.op.operands() {
+            counts[operand.index()] += 1;
+        }
+        if let Some(snap) = inst.snap {
+            for &(_, value) in &trace.snapshots[snap.index()].entries {
+                counts[value.index()] += 1;
+            }
+        }
+    }
+    counts
+}
+
+fn fused_comparisons(trace: &Trace) -> Vec<bool> {
+    let counts = use_counts(trace);
+    let mut fused = vec![false; trace.insts.len()];
+    for inst in &trace.insts {
+        if let Some(condition) = guarded_condition(&inst.op) {
+            if counts[condition.index()] == 1 && is_comparison(&trace.inst(condition).op) {
+                fused[condition.index()] = true;
+            }
+        }
+    }
+    fused
+}
+
+/// The values instruction `i` reads where it stands (Phi operands are read at the
+/// back-edge and entry instead; a fused comparison is read by its guard).
+pub fn operands_read_at(trace: &Trace, fused: &[bool], i: usize) -> smallvec::SmallVec<[InstIdx; 2]> {
+    let op = &trace.insts[i].op;
+    if fused[i] || matches!(op, Op::Phi(..)) {
+        return smallvec::SmallVec::new();
+    }
+    match guarded_condition(op) {
+        Some(condition) if fused[condition.index()] => trace.inst(condition).op.operands(),
+        _ => op.operands(),
+    }
+}
+
+fn last_uses(trace: &Trace, fused: &[bool], loop_pos: usize) -> Vec<Option<usize>> {
+    let end_of_body = trace.insts.len();
+    let mut last_use: Vec<Option<usize>> = vec![None; end_of_body];
+    let mut note = |value: InstIdx, at: usize| {
+        let slot = &mut last_use[value.index()];
+        *slot = Some(slot.map_or(at, |previous| previous.max(at)));
+    };
+    for (i, inst) in trace.insts.iter().enumerate() {
+        if let Op::Phi(first, second) = inst.op {
+            note(first, end_of_body);
+            note(second, end_of_body);
+            note(InstIdx(i as u32), end_of_body);
+        }
+        for operand in operands_read_at(trace, fused, i) {
+            note(operand, i);
+        }
+        if let Some(snap) = inst.snap {
+            for &(_, value) in &trace.snapshots[snap.index()].entries {
+                note(value, i);
+            }
+        }
+    }
+    for end in last_use.iter_mut().take(loop_pos) {
+        if matches!(*end, Some(e) if e > loop_pos) {
+            *end = Some(end_of_body);
+        }
+    }
+    last_use
+}
+
+struct ActiveInterval {
+    value: usize,
+    start: usize,
+    end: usize,
+    register: u8,
+}
+
+struct LinearScan<'a> {
+    locations: Vec<Location>,
+    active: Vec<ActiveInterval>,
+    free_gprs: Vec<bool>,
+    free_xmms: Vec<bool>,
+    /// Per spill slot: the last position its latest occupant needs it.
+    spill_busy_until: Vec<usize>,
+    trace: &'a Trace,
+}
+
+impl LinearScan<'_> {
+    fn release_ended_before(&mut self, position: usize) {
+        let trace = self.trace;
+        let (ended, still_active): (Vec<_>, Vec<_>) =
+            self.active.drain(..).partition(|interval| interval.end < position);
+        self.active = still_active;
+        for interval in ended {
+            let pool = self.pool_of(class_of(trace.insts[interval.value].ty));
+            pool.0[pool.1.iter().position(|&r| r == interval.register).expect("register from its pool")] = true;
+        }
+    }
+
+    fn pool_of(&mut self, class: Option<Class>) -> (&mut Vec<bool>, &'static [u8]) {
+        match class {
+            Some(Class::Float) => (&mut self.free_xmms, &ALLOCATABLE_XMMS),
+            _ => (&mut self.free_gprs, &ALLOCATABLE_GPRS),
+        }
+    }
+
+    fn allocate(&mut self, value: usize, class: Class, start: usize, end: usize) -> Result<(), AssembleError> {
+        let (free, registers) = self.pool_of(Some(class));
+        if let Some(k) = free.iter().position(|&f| f) {
+            free[k] = false;
+            let register = registers[k];
+            self.locations[value] = register_location(class, register);
+            self.active.push(ActiveInterval { value, start, end, register });
+            return Ok(());
+        }
+        // Out of registers: the interval that ends last gives up its register for good
+        // (Poletto-Sarkar); it lives in a spill slot for its whole interval.
+        let trace = self.trace;
+        let victim = self
+            .active
+            .iter()
+            .enumerate()
+            .filter(|(_, a)| class_of(trace.insts[a.value].ty) == Some(class))
+            .max_by_key(|(_, a)| a.end)
+            .map(|(k, a)| (k, a.end));
+        match victim {
+            Some((k, victim_end)) if victim_end > end => {
+                let victim = self.active.swap_remove(k);
+                self.spill(victim.value, victim.start, victim.end)?;
+                self.locations[value] = register_location(class, victim.register);
+                self.active.push(ActiveInterval { value, start, end, register: victim.register });
+                Ok(())
+            }
+            _ => self.spill(value, start, end),
+        }
+    }
+
+    fn spill(&mut self, value: usize, start: usize, end: usize) -> Result<(), AssembleError> {
+        // A slot is reusable only if its previous occupants ended before this interval
+        // began: a victim is spilled retroactively, from its start, not from now.
+        let slot = match self.spill_busy_until.iter().position(|&busy| busy < start) {
+            Some(slot) => slot,
+            None if self.spill_busy_until.len() < MAX_SPILL_SLOTS => {
+                self.spill_busy_until.push(0);
+                self.spill_busy_until.len() - 1
+            }
+            None => return Err(AssembleError::TooManySpillSlots),
+        };
+        self.spill_busy_until[slot] = end;
+        self.locations[value] = Location::Spill(slot as u16);
+        Ok(())
+    }
+}
+
+fn register_location(class: Class, register: u8) -> Location {
+    match class {
+        Class::General => Location::Gpr(register),
+        Class::Float => Location::Xmm(register),
+    }
+}
+
+/// Assigns every value its location. `loop_pos` is the index of `Loop`.
+pub fn allocate(trace: &Trace, loop_pos: usize) -> Result<Allocation, AssembleError> {
+    let fused = fused_comparisons(trace);
+    let last_use = last_uses(trace, &fused, loop_pos);
+    let mut scan = LinearScan {
+        locations: vec![Location::None; trace.insts.len()],
+        active: Vec::new(),
+        free_gprs: vec![true; ALLOCATABLE_GPRS.len()],
+        free_xmms: vec![true; ALLOCATABLE_XMMS.len()],
+        spill_busy_until: Vec::new(),
+        trace,
+    };
+    let mut interval_end = vec![0; trace.insts.len()];
+    // Definition order is start order: Phis start at `Loop`, right after every pre-roll value.
+    for (i, inst) in trace.insts.iter().enumerate() {
+        if inst.op.is_constant() {
+            scan.locations[i] = Location::Constant;
+            continue;
+        }
+        let (Some(class), Some(end), false) = (class_of(inst.ty), last_use[i], fused[i]) else {
+            continue;
+        };
+        let start = if matches!(inst.op, Op::Phi(..)) { loop_pos } else { i };
+        scan.release_ended_before(start);
+        scan.allocate(i, class, start, end)?;
+        interval_end[i] = end;
+    }
+    Ok(Allocation { locations: scan.locations, fused, interval_end, spill_slots_used: scan.spill_busy_until.len() })
+}

@@ -1,0 +1,1014 @@
+//! x86-64 code emission with dynasm-rs: prologue, pre-roll, Phi moves, loop body,
+//! back-edge, exit stubs and epilogue of one allocated trace.
+//!
+//! Terms:
+//! - *Operand*: where an instruction reads a value: a register, a spill slot (as a
+//!   displacement from the `ExitState` pointer) or the raw 64 bits of a constant.
+//! - *Work register*: the register an instruction computes in: its destination register
+//!   when it has one, otherwise a scratch register whose content is then stored.
+//! - *Exit stub*: the code a failing guard jumps to; one per snapshot that some guard
+//!   names. It saves rax, loads the exit number into eax and jumps to the shared tail,
+//!   which saves the other registers, sets the stress flag and returns.
+//!
+//! Invariants:
+//! - rbx, r12, r13 hold `slots`, `globals` and `state` from the prologue to the epilogue;
+//!   rbp counts the arrivals at the loop head.
+//! - rax, rdx, r11, xmm14 and xmm15 hold nothing between instructions; an instruction's
+//!   code may clobber them freely (and the flags).
+//! - When a call to a Rust helper is emitted, rsp is 16-byte aligned and every
+//!   caller-saved register holding a value that lives past the call is saved in the frame's
+//!   call save area around it.
+
+// dynasm expands `Rq(r)`/`Rx(x)` to `r.into()`, a no-op for our `u8` register numbers.
+#![allow(clippy::useless_conversion)]
+
+use dynasmrt::x64::Assembler;
+use dynasmrt::{dynasm, DynamicLabel, DynasmApi, DynasmLabelApi, ExecutableBuffer};
+use std::mem::offset_of;
+
+use super::regalloc::{gpr::*, Allocation, ALLOCATABLE_GPRS, CALLEE_SAVED_ALLOCATABLE};
+use super::AssembleError;
+use crate::jit::abi::{ExitState, Location};
+use crate::jit::ir::{InstIdx, MathFn, Op, SnapIdx, Trace, Ty};
+
+macro_rules! emit {
+    ($ops:expr; $($t:tt)*) => {
+        dynasm!($ops ; .arch x64 ; $($t)*)
+    };
+}
+
+const SLOTS_BASE: u8 = RBX;
+const GLOBALS_BASE: u8 = R12;
+/// Counts arrivals at the loop head in a register: a counter in memory would make every
+/// iteration wait for a store-to-load round trip.
+const ITERATION_COUNTER: u8 = RBP;
+/// xmm15: work register of float results headed for a spill slot, first operand of
+/// compares, the 0.0 of the `sqrt`/`log` domain guards.
+const XMM_WORK: u8 = 15;
+/// xmm14 receives float constants used as second operands.
+const XMM_CONST: u8 = 14;
+
+const GPR_SAVE: i32 = offset_of!(ExitState, gpr) as i32;
+const XMM_SAVE: i32 = offset_of!(ExitState, xmm) as i32;
+const SPILL_AREA: i32 = offset_of!(ExitState, spill) as i32;
+const STRESS_FLAGS: i32 = offset_of!(ExitState, stress_flags) as i32;
+const LOOP_ITERATIONS: i32 = offset_of!(ExitState, loop_iterations) as i32;
+
+/// Frame bytes where caller-saved registers are parked around helper calls, indexed by
+/// hardware number: 16 general registers, then 16 XMMs.
+const CALL_SAVE_AREA: i32 = 32 * 8;
+const CALL_SAVE_XMM: i32 = 16 * 8;
+
+/// The layout of Ruff's float equality tolerance, shifted left once (the sign bit
+/// dropped) so that it compares as an unsigned integer with another shifted magnitude.
+const EPSILON_BITS_SHIFTED: u64 = f64::EPSILON.to_bits() << 1;
+
+const SIGN_BIT: i8 = 63;
+
+pub struct Emitted {
+    pub buffer: ExecutableBuffer,
+    pub loop_offset: usize,
+    /// `(snapshot, offset of its exit stub)`, in snapshot order.
+    pub exit_offsets: Vec<(SnapIdx, usize)>,
+    /// The tail shared by the exit stubs: saves the registers and returns.
+    pub common_exit_offset: usize,
+}
+
+#[derive(Clone, Copy, PartialEq, Debug)]
+enum Operand {
+    Gpr(u8),
+    Xmm(u8),
+    /// Displacement of a spill slot from the `ExitState` pointer (r13).
+    Spill(i32),
+    Bits(u64),
+}
+
+fn spill_displacement(slot: u16) -> i32 {
+    SPILL_AREA + 8 * slot as i32
+}
+
+fn location_operand(location: Location) -> Option<Operand> {
+    match location {
+        Location::Gpr(r) => Some(Operand::Gpr(r)),
+        Location::Xmm(x) => Some(Operand::Xmm(x)),
+        Location::Spill(slot) => Some(Operand::Spill(spill_displacement(slot))),
+        Location::Constant | Location::None => None,
+    }
+}
+
+fn fits_i32(value: i64) -> bool {
+    i32::try_from(value).is_ok()
+}
+
+/// A condition on the flags, named by what the emitted compare established.
+#[derive(Clone, Copy)]
+enum Cond {
+    Less,
+    LessEq,
+    Greater,
+    GreaterEq,
+    Equal,
+    NotEqual,
+    Above,
+    AboveEq,
+    Below,
+    BelowEq,
+}
+
+impl Cond {
+    fn negate(self) -> Cond {
+        match self {
+            Cond::Less => Cond::GreaterEq,
+            Cond::LessEq => Cond::Greater,
+            Cond::Greater => Cond::LessEq,
+            Cond::GreaterEq => Cond::Less,
+            Cond::Equal => Cond::NotEqual,
+            Cond::NotEqual => Cond::Equal,
+            Cond::Above => Cond::BelowEq,
+            Cond::AboveEq => Cond::Below,
+            Cond::Below => Cond::AboveEq,
+            Cond::BelowEq => Cond::Above,
+        }
+    }
+}
+
+#[derive(Clone, Copy)]
+enum IntAlu {
+    Add,
+    Sub,
+    Imul,
+    Cmp,
+}
+
+#[derive(Clone, Copy)]
+enum FloatAlu {
+    Add,
+    Sub,
+    Mul,
+    Div,
+    Sqrt,
+    Ucomi,
+}
+
+type UnaryHelper = extern "sysv64" fn(f64) -> f64;
+type BinaryHelper = extern "sysv64" fn(f64, f64) -> f64;
+
+// The helpers are the very functions the builtins in `builtins/math.rs` and the float
+// `%` of `runtime/ops.rs` use, so results agree bit for bit.
+extern "sysv64" fn helper_floor(x: f64) -> f64 {
+    x.floor()
+}
+extern "sysv64" fn helper_ceil(x: f64) -> f64 {
+    x.ceil()
+}
+extern "sysv64" fn helper_round(x: f64) -> f64 {
+    x.round()
+}
+extern "sysv64" fn helper_sin(x: f64) -> f64 {
+    x.sin()
+}
+extern "sysv64" fn helper_cos(x: f64) -> f64 {
+    x.cos()
+}
+extern "sysv64" fn helper_tan(x: f64) -> f64 {
+    x.tan()
+}
+extern "sysv64" fn helper_exp(x: f64) -> f64 {
+    x.exp()
+}
+extern "sysv64" fn helper_ln(x: f64) -> f64 {
+    x.ln()
+}
+extern "sysv64" fn helper_pow(x: f64, y: f64) -> f64 {
+    x.powf(y)
+}
+extern "sysv64" fn helper_min(x: f64, y: f64) -> f64 {
+    x.min(y)
+}
+extern "sysv64" fn helper_max(x: f64, y: f64) -> f64 {
+    x.max(y)
+}
+extern "sysv64" fn helper_fmod(x: f64, y: f64) -> f64 {
+    x % y
+}
+
+/// The Rust function computing `op`, when the emitted code calls one.
+fn helper_address(op: &Op) -> Option<usize> {
+    let unary = |f: UnaryHelper| Some(f as usize);
+    let binary = |f: BinaryHelper| Some(f as usize);
+    match op {
+        Op::ModFloat(..) => binary(helper_fmod),
+        Op::Math1(MathFn::Floor, _) => unary(helper_floor),
+        Op::Math1(MathFn::Ceil, _) => unary(helper_ceil),
+        Op::Math1(MathFn::Round, _) => unary(helper_round),
+        Op::Math1(MathFn::Sin, _) => unary(helper_sin),
+        Op::Math1(MathFn::Cos, _) => unary(helper_cos),
+        Op::Math1(MathFn::Tan, _) => unary(helper_tan),
+        Op::Math1(MathFn::Exp, _) => unary(helper_exp),
+        Op::Math1(MathFn::Log, _) => unary(helper_ln),
+        Op::Math2(MathFn::Pow, ..) => binary(helper_pow),
+        Op::Math2(MathFn::Min, ..) => binary(helper_min),
+        Op::Math2(MathFn::Max, ..) => binary(helper_max),
+        _ => None,
+    }
+}
+
+fn value_tag(ty: Ty) -> Result<i8, AssembleError> {
+    match ty {
+        Ty::Null => Ok(0),
+        Ty::Bool => Ok(1),
+        Ty::Int => Ok(2),
+        Ty::Float => Ok(3),
+        Ty::Builtin => Ok(10),
+        Ty::Void => Err(AssembleError::Unsupported("a load or store of type void".into())),
+    }
+}
+
+/// Byte offset of value `index` in a `Value` array.
+fn value_offset(index: u64) -> Result<i32, AssembleError> {
+    index
+        .checked_mul(16)
+        .and_then(|offset| i32::try_from(offset).ok())
+        .filter(|offset| offset.checked_add(8).is_some())
+        .ok_or_else(|| AssembleError::Unsupported(format!("slot or global index {} out of range", index)))
+}
+
+struct Emitter<'a> {
+    ops: Assembler,
+    trace: &'a Trace,
+    alloc: &'a Allocation,
+    deopt_stress: bool,
+    exit_labels: Vec<Option<DynamicLabel>>,
+    common_exit: DynamicLabel,
+    saved_registers: Vec<u8>,
+    frame_size: i32,
+}
+
+pub fn emit(trace: &Trace, loop_pos: usize, alloc: &Allocation, deopt_stress: bool) -> Result<Emitted, AssembleError> {
+    let mut ops = Assembler::new().map_err(|e| AssembleError::CodeMemory(e.to_string()))?;
+    let common_exit = ops.new_dynamic_label();
+    let mut emitter = Emitter {
+        ops,
+        trace,
+        alloc,
+        deopt_stress,
+        exit_labels: vec![None; trace.snapshots.len()],
+        common_exit,
+        saved_registers: Vec::new(),
+        frame_size: 0,
+    };
+    emitter.prologue();
+    for i in 0..loop_pos {
+        emitter.instruction(i)?;
+    }
+    emitter.phi_moves(|first, _| first);
+    let loop_label = emitter.ops.new_dynamic_label();
+    let loop_offset = emitter.ops.offset().0;
+    emit!(emitter.ops
+        ; =>loop_label
+        ; add Rq(ITERATION_COUNTER), 1
+    );
+    for i in loop_pos + 1..trace.insts.len() {
+        emitter.instruction(i)?;
+    }
+    emitter.phi_moves(|_, second| second);
+    emit!(emitter.ops; jmp =>loop_label);
+    let (exit_offsets, common_exit_offset) = emitter.exit_stubs();
+    let mut ops = emitter.ops;
+    ops.commit().map_err(|e| AssembleError::CodeMemory(e.to_string()))?;
+    let buffer = ops.finalize().map_err(|_| AssembleError::CodeMemory("the code buffer is still shared".into()))?;
+    Ok(Emitted { buffer, loop_offset, exit_offsets, common_exit_offset })
+}
+
+impl Emitter<'_> {
+    fn prologue(&mut self) {
+        self.saved_registers = vec![RBX, RBP, R12, R13];
+        for r in CALLEE_SAVED_ALLOCATABLE {
+            if self.alloc.locations.contains(&Location::Gpr(r)) {
+                self.saved_registers.push(r);
+            }
+        }
+        let makes_calls = (0..self.trace.insts.len()).any(|i| self.calls_helper(i));
+        // The caller's call left rsp 8 bytes below a 16-byte boundary; each push moves it 8.
+        let misaligned = self.saved_registers.len().is_multiple_of(2);
+        self.frame_size = if makes_calls { CALL_SAVE_AREA + if misaligned { 8 } else { 0 } } else { 0 };
+        for &r in &self.saved_registers {
+            emit!(self.ops; push Rq(r));
+        }
+        if self.frame_size > 0 {
+            emit!(self.ops; sub rsp, self.frame_size);
+        }
+        emit!(self.ops
+            ; mov Rq(SLOTS_BASE), rdi
+            ; mov Rq(GLOBALS_BASE), rsi
+            ; mov r13, rdx
+            ; xor Rd(ITERATION_COUNTER), Rd(ITERATION_COUNTER)
+        );
+    }
+
+    fn calls_helper(&self, i: usize) -> bool {
+        let inst = &self.trace.insts[i];
+        helper_address(&inst.op).is_some() && self.alloc.locations[i] != Location::None
+    }
+
+    /// Stubs for the snapshots guards exit through, then the shared tail and epilogue.
+    /// Returns the stubs' offsets and the shared tail's.
+    fn exit_stubs(&mut self) -> (Vec<(SnapIdx, usize)>, usize) {
+        let mut offsets = Vec::new();
+        for (snap, label) in self.exit_labels.clone().into_iter().enumerate() {
+            let Some(label) = label else { continue };
+            offsets.push((SnapIdx(snap as u32), self.ops.offset().0));
+            emit!(self.ops
+                ; =>label
+                ; mov [r13 + GPR_SAVE], rax
+                ; mov eax, snap as i32
+                ; jmp =>self.common_exit
+            );
+        }
+        let common_exit_offset = self.ops.offset().0;
+        emit!(self.ops; =>self.common_exit);
+        for r in 1..16u8 {
+            emit!(self.ops; mov [r13 + GPR_SAVE + 8 * r as i32], Rq(r));
+        }
+        for x in 0..16u8 {
+            emit!(self.ops; movsd [r13 + XMM_SAVE + 8 * x as i32], Rx(x));
+        }
+        emit!(self.ops; add [r13 + LOOP_ITERATIONS], Rq(ITERATION_COUNTER));
+        if self.deopt_stress {
+            emit!(self.ops
+                ; mov r11, [r13 + STRESS_FLAGS]
+                ; mov BYTE [r11 + rax], 1
+            );
+        }
+        if self.frame_size > 0 {
+            emit!(self.ops; add rsp, self.frame_size);
+        }
+        for &r in self.saved_registers.iter().rev() {
+            emit!(self.ops; pop Rq(r));
+        }
+        emit!(self.ops; ret);
+        (offsets, common_exit_offset)
+    }
+
+    fn exit_label(&mut self, snap: SnapIdx) -> DynamicLabel {
+        if let Some(label) = self.exit_labels[snap.index()] {
+            return label;
+        }
+        let label = self.ops.new_dynamic_label();
+        self.exit_labels[snap.index()] = Some(label);
+        label
+    }
+
+    /// Moves each Phi's first (loop entry) or second (back-edge) operand into the Phi.
+    fn phi_moves(&mut self, pick: impl Fn(InstIdx, InstIdx) -> InstIdx) {
+        let mut moves = Vec::new();
+        for (i, inst) in self.trace.insts.iter().enumerate() {
+            if let Op::Phi(first, second) = inst.op {
+                if let Some(destination) = location_operand(self.alloc.locations[i]) {
+                    moves.push((destination, self.operand(pick(first, second))));
+                }
+            }
+        }
+        self.parallel_move(moves);
+    }
+
+    /// Performs `(destination, source)` moves as if all sources were read first.
+    fn parallel_move(&mut self, mut moves: Vec<(Operand, Operand)>) {
+        moves.retain(|(destination, source)| destination != source);
+        while !moves.is_empty() {
+            let ready =
+                moves.iter().position(|(destination, _)| !moves.iter().any(|(_, source)| source == destination));
+            match ready {
+                Some(k) => {
+                    let (destination, source) = moves.remove(k);
+                    self.move_to(destination, source);
+                }
+                None => {
+                    // Every remaining destination is still to be read: only cycles are
+                    // left. Parking one destination's value in r11 turns its cycle into a
+                    // chain. r11 holds raw bits, so this works for floats too.
+                    let blocked = moves[0].0;
+                    self.move_to(Operand::Gpr(R11), blocked);
+                    for (_, source) in moves.iter_mut() {
+                        if *source == blocked {
+                            *source = Operand::Gpr(R11);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    fn operand(&self, value: InstIdx) -> Operand {
+        match self.alloc.locations[value.index()] {
+            Location::Constant => Operand::Bits(constant_bits(&self.trace.inst(value).op)),
+            // Only Null values have no storage; their payload is never read.
+            location => location_operand(location).unwrap_or(Operand::Bits(0)),
+        }
+    }
+
+    fn destination(&self, i: usize) -> Option<Operand> {
+        location_operand(self.alloc.locations[i])
+    }
+
+    /// Copies the 64 bits of `source` into `destination`, whatever the register classes.
+    fn move_to(&mut self, destination: Operand, source: Operand) {
+        match destination {
+            Operand::Gpr(r) => self.load_gpr(r, source),
+            Operand::Xmm(x) => self.load_xmm(x, source),
+            Operand::Spill(to) => match source {
+                Operand::Gpr(r) => emit!(self.ops; mov [r13 + to], Rq(r)),
+                Operand::Xmm(x) => emit!(self.ops; movsd [r13 + to], Rx(x)),
+                Operand::Bits(bits) if fits_i32(bits as i64) => {
+                    emit!(self.ops; mov QWORD [r13 + to], bits as i32)
+                }
+                Operand::Spill(_) | Operand::Bits(_) => {
+                    self.load_gpr(RAX, source);
+                    emit!(self.ops; mov [r13 + to], rax);
+                }
+            },
+            Operand::Bits(_) => unreachable!("a constant is never a destination"),
+        }
+    }
+
+    fn load_gpr(&mut self, r: u8, source: Operand) {
+        match source {
+            Operand::Gpr(s) if s == r => {}
+            Operand::Gpr(s) => emit!(self.ops; mov Rq(r), Rq(s)),
+            Operand::Xmm(x) => emit!(self.ops; movq Rq(r), Rx(x)),
+            Operand::Spill(from) => emit!(self.ops; mov Rq(r), [r13 + from]),
+            Operand::Bits(bits) if fits_i32(bits as i64) => emit!(self.ops; mov Rq(r), bits as i32),
+            Operand::Bits(bits) => emit!(self.ops; mov Rq(r), QWORD bits as i64),
+        }
+    }
+
+    /// Clobbers rax when `source` is a nonzero constant.
+    fn load_xmm(&mut self, x: u8, source: Operand) {
+        match source {
+            Operand::Xmm(s) if s == x => {}
+            Operand::Xmm(s) => emit!(self.ops; movaps Rx(x), Rx(s)),
+            Operand::Gpr(r) => emit!(self.ops; movq Rx(x), Rq(r)),
+            Operand::Spill(from) => emit!(self.ops; movsd Rx(x), [r13 + from]),
+            Operand::Bits(0) => emit!(self.ops; xorps Rx(x), Rx(x)),
+            Operand::Bits(bits) => emit!(self.ops
+                ; mov rax, QWORD bits as i64
+                ; movq Rx(x), rax
+            ),
+        }
+    }
+
+    /// `r op= source` on 64-bit integers. Clobbers r11 for immediates beyond 32 bits.
+    fn int_alu(&mut self, op: IntAlu, r: u8, source: Operand) {
+        let source = match source {
+            Operand::Bits(bits) if !fits_i32(bits as i64) => {
+                self.load_gpr(R11, source);
+                Operand::Gpr(R11)
+            }
+            Operand::Xmm(_) => {
+                self.load_gpr(R11, source);
+                Operand::Gpr(R11)
+            }
+            other => other,
+        };
+        match (op, source) {
+            (IntAlu::Add, Operand::Gpr(s)) => emit!(self.ops; add Rq(r), Rq(s)),
+            (IntAlu::Sub, Operand::Gpr(s)) => emit!(self.ops; sub Rq(r), Rq(s)),
+            (IntAlu::Imul, Operand::Gpr(s)) => emit!(self.ops; imul Rq(r), Rq(s)),
+            (IntAlu::Cmp, Operand::Gpr(s)) => emit!(self.ops; cmp Rq(r), Rq(s)),
+            (IntAlu::Add, Operand::Spill(m)) => emit!(self.ops; add Rq(r), [r13 + m]),
+            (IntAlu::Sub, Operand::Spill(m)) => emit!(self.ops; sub Rq(r), [r13 + m]),
+            (IntAlu::Imul, Operand::Spill(m)) => emit!(self.ops; imul Rq(r), [r13 + m]),
+            (IntAlu::Cmp, Operand::Spill(m)) => emit!(self.ops; cmp Rq(r), [r13 + m]),
+            (IntAlu::Add, Operand::Bits(k)) => emit!(self.ops; add Rq(r), k as i32),
+            (IntAlu::Sub, Operand::Bits(k)) => emit!(self.ops; sub Rq(r), k as i32),
+            (IntAlu::Imul, Operand::Bits(k)) => emit!(self.ops; imul Rq(r), Rq(r), k as i32),
+            (IntAlu::Cmp, Operand::Bits(k)) => emit!(self.ops; cmp Rq(r), k as i32),
+            (_, Operand::Xmm(_)) => unreachable!("moved to r11 above"),
+        }
+    }
+
+    /// An operand an SSE instruction can take second: constants and general registers
+    /// are first moved into xmm14.
+    fn sse_source(&mut self, source: Operand) -> Operand {
+        match source {
+            Operand::Bits(_) | Operand::Gpr(_) => {
+                self.load_xmm(XMM_CONST, source);
+                Operand::Xmm(XMM_CONST)
+            }
+            other => other,
+        }
+    }
+
+    /// `x op= source` on doubles (`Sqrt`: `x = sqrt(source)`; `Ucomi`: compare `x` with it).
+    fn float_alu(&mut self, op: FloatAlu, x: u8, source: Operand) {
+        match (op, self.sse_source(source)) {
+            (FloatAlu::Add, Operand::Xmm(s)) => emit!(self.ops; addsd Rx(x), Rx(s)),
+            (FloatAlu::Sub, Operand::Xmm(s)) => emit!(self.ops; subsd Rx(x), Rx(s)),
+            (FloatAlu::Mul, Operand::Xmm(s)) => emit!(self.ops; mulsd Rx(x), Rx(s)),
+            (FloatAlu::Div, Operand::Xmm(s)) => emit!(self.ops; divsd Rx(x), Rx(s)),
+            (FloatAlu::Sqrt, Operand::Xmm(s)) => emit!(self.ops; sqrtsd Rx(x), Rx(s)),
+            (FloatAlu::Ucomi, Operand::Xmm(s)) => emit!(self.ops; ucomisd Rx(x), Rx(s)),
+            (FloatAlu::Add, Operand::Spill(m)) => emit!(self.ops; addsd Rx(x), [r13 + m]),
+            (FloatAlu::Sub, Operand::Spill(m)) => emit!(self.ops; subsd Rx(x), [r13 + m]),
+            (FloatAlu::Mul, Operand::Spill(m)) => emit!(self.ops; mulsd Rx(x), [r13 + m]),
+            (FloatAlu::Div, Operand::Spill(m)) => emit!(self.ops; divsd Rx(x), [r13 + m]),
+            (FloatAlu::Sqrt, Operand::Spill(m)) => emit!(self.ops; sqrtsd Rx(x), [r13 + m]),
+            (FloatAlu::Ucomi, Operand::Spill(m)) => emit!(self.ops; ucomisd Rx(x), [r13 + m]),
+            (_, Operand::Gpr(_) | Operand::Bits(_)) => unreachable!("sse_source moved it to xmm14"),
+        }
+    }
+
+    /// The XMM register holding `source`, loading it into `scratch` if needed.
+    fn xmm_register(&mut self, source: Operand, scratch: u8) -> u8 {
+        match source {
+            Operand::Xmm(x) => x,
+            other => {
+                self.load_xmm(scratch, other);
+                scratch
+            }
+        }
+    }
+
+    fn gpr_register(&mut self, source: Operand) -> u8 {
+        match source {
+            Operand::Gpr(r) => r,
+            other => {
+                self.load_gpr(RAX, other);
+                RAX
+            }
+        }
+    }
+
+    fn gpr_work(destination: Option<Operand>) -> u8 {
+        match destination {
+            Some(Operand::Gpr(r)) => r,
+            _ => RAX,
+        }
+    }
+
+    fn xmm_work(destination: Option<Operand>) -> u8 {
+        match destination {
+            Some(Operand::Xmm(x)) => x,
+            _ => XMM_WORK,
+        }
+    }
+
+    fn store(&mut self, destination: Option<Operand>, work: Operand) {
+        if let Some(destination) = destination {
+            self.move_to(destination, work);
+        }
+    }
+
+    fn jump_if(&mut self, cond: Cond, target: DynamicLabel) {
+        match cond {
+            Cond::Less => emit!(self.ops; jl =>target),
+            Cond::LessEq => emit!(self.ops; jle =>target),
+            Cond::Greater => emit!(self.ops; jg =>target),
+            Cond::GreaterEq => emit!(self.ops; jge =>target),
+            Cond::Equal => emit!(self.ops; je =>target),
+            Cond::NotEqual => emit!(self.ops; jne =>target),
+            Cond::Above => emit!(self.ops; ja =>target),
+            Cond::AboveEq => emit!(self.ops; jae =>target),
+            Cond::Below => emit!(self.ops; jb =>target),
+            Cond::BelowEq => emit!(self.ops; jbe =>target),
+        }
+    }
+
+    fn set_al_if(&mut self, cond: Cond) {
+        match cond {
+            Cond::Less => emit!(self.ops; setl al),
+            Cond::LessEq => emit!(self.ops; setle al),
+            Cond::Greater => emit!(self.ops; setg al),
+            Cond::GreaterEq => emit!(self.ops; setge al),
+            Cond::Equal => emit!(self.ops; sete al),
+            Cond::NotEqual => emit!(self.ops; setne al),
+            Cond::Above => emit!(self.ops; seta al),
+            Cond::AboveEq => emit!(self.ops; setae al),
+            Cond::Below => emit!(self.ops; setb al),
+            Cond::BelowEq => emit!(self.ops; setbe al),
+        }
+    }
+
+    fn instruction(&mut self, i: usize) -> Result<(), AssembleError> {
+        let inst = &self.trace.insts[i];
+        let destination = self.destination(i);
+        let unused_pure = destination.is_none() && !inst.op.has_effect();
+        if self.alloc.fused[i] || inst.op.is_constant() || unused_pure {
+            return Ok(());
+        }
+        let exit = match inst.snap {
+            Some(snap) if inst.op.is_guard() => {
+                let label = self.exit_label(snap);
+                if self.deopt_stress {
+                    emit!(self.ops
+                        ; mov r11, [r13 + STRESS_FLAGS]
+                        ; cmp BYTE [r11 + snap.0 as i32], 0
+                        ; je =>label
+                    );
+                }
+                Some(label)
+            }
+            _ => None,
+        };
+        let guard_exit = || exit.ok_or_else(|| AssembleError::Unsupported(format!("guard {} has no snapshot", i)));
+        match inst.op {
+            Op::KInt(_) | Op::KFloat(_) | Op::KBool(_) | Op::KNull | Op::KBuiltin(_) | Op::Loop | Op::Phi(..) => {}
+            Op::SLoad { slot } => {
+                self.load_value(SLOTS_BASE, value_offset(slot as u64)?, inst.ty, destination, guard_exit()?)?
+            }
+            Op::GLoad { global } => {
+                self.load_value(GLOBALS_BASE, value_offset(global as u64)?, inst.ty, destination, guard_exit()?)?
+            }
+            Op::GStore { global, value } => self.store_global(value_offset(global as u64)?, value)?,
+            Op::AddInt(a, b) => self.checked_int(IntAlu::Add, a, b, destination, guard_exit()?),
+            Op::SubInt(a, b) => self.checked_int(IntAlu::Sub, a, b, destination, guard_exit()?),
+            Op::MulInt(a, b) => self.checked_int(IntAlu::Imul, a, b, destination, guard_exit()?),
+            Op::DivInt(a, b) => self.int_division(a, b, false, destination, guard_exit()?),
+            Op::ModInt(a, b) => self.int_division(a, b, true, destination, guard_exit()?),
+            Op::NegInt(a) => {
+                let exit = guard_exit()?;
+                let work = Self::gpr_work(destination);
+                self.load_gpr(work, self.operand(a));
+                emit!(self.ops; neg Rq(work); jo =>exit);
+                self.store(destination, Operand::Gpr(work));
+            }
+            Op::AddFloat(a, b) => self.float_arith(FloatAlu::Add, a, b, destination),
+            Op::SubFloat(a, b) => self.float_arith(FloatAlu::Sub, a, b, destination),
+            Op::MulFloat(a, b) => self.float_arith(FloatAlu::Mul, a, b, destination),
+            Op::DivFloat(a, b) => {
+                self.exit_if_float_zero(self.operand(b), guard_exit()?);
+                if destination.is_some() {
+                    self.float_arith(FloatAlu::Div, a, b, destination);
+                }
+            }
+            Op::ModFloat(a, b) => {
+                self.exit_if_float_zero(self.operand(b), guard_exit()?);
+                if destination.is_some() {
+                    self.call_helper(i, &[a, b]);
+                }
+            }
+            Op::NegFloat(a) => self.flip_sign_bit(a, destination, false),
+            Op::IntToFloat(a) => {
+                let work = Self::xmm_work(destination);
+                let source = self.operand(a);
+                // xorps breaks cvtsi2sd's false dependency on the old upper bits of `work`.
+                emit!(self.ops; xorps Rx(work), Rx(work));
+                match source {
+                    Operand::Spill(m) => emit!(self.ops; cvtsi2sd Rx(work), QWORD [r13 + m]),
+                    other => {
+                        let r = self.gpr_register(other);
+                        emit!(self.ops; cvtsi2sd Rx(work), Rq(r));
+                    }
+                }
+                self.store(destination, Operand::Xmm(work));
+            }
+            Op::NotBool(a) => {
+                let work = Self::gpr_work(destination);
+                self.load_gpr(work, self.operand(a));
+                emit!(self.ops; xor Rq(work), 1);
+                self.store(destination, Operand::Gpr(work));
+            }
+            Op::GuardTrue(condition) | Op::GuardFalse(condition) => {
+                let holds = if self.alloc.fused[condition.index()] {
+                    self.condition(condition)
+                } else {
+                    match self.operand(condition) {
+                        Operand::Spill(m) => emit!(self.ops; cmp QWORD [r13 + m], 0),
+                        other => {
+                            let r = self.gpr_register(other);
+                            emit!(self.ops; test Rq(r), Rq(r));
+                        }
+                    }
+                    Cond::NotEqual
+                };
+                let exits_when = if matches!(inst.op, Op::GuardTrue(_)) { holds.negate() } else { holds };
+                let exit = guard_exit()?;
+                self.jump_if(exits_when, exit);
+            }
+            Op::Math1(MathFn::Abs, a) => self.flip_sign_bit(a, destination, true),
+            Op::Math1(MathFn::Sqrt, a) => {
+                // sqrt() fails on x < 0; NaN and -0.0 pass (their roots are NaN and -0.0).
+                let exit = guard_exit()?;
+                let x = self.operand(a);
+                emit!(self.ops; xorps Rx(XMM_WORK), Rx(XMM_WORK));
+                self.float_alu(FloatAlu::Ucomi, XMM_WORK, x);
+                emit!(self.ops; ja =>exit);
+                if destination.is_some() {
+                    let work = Self::xmm_work(destination);
+                    self.float_alu(FloatAlu::Sqrt, work, x);
+                    self.store(destination, Operand::Xmm(work));
+                }
+            }
+            Op::Math1(MathFn::Log, a) => {
+                // log() fails on x <= 0; NaN passes (0 >= NaN is unordered: CF set).
+                let exit = guard_exit()?;
+                emit!(self.ops; xorps Rx(XMM_WORK), Rx(XMM_WORK));
+                self.float_alu(FloatAlu::Ucomi, XMM_WORK, self.operand(a));
+                emit!(self.ops; jae =>exit);
+                if destination.is_some() {
+                    self.call_helper(i, &[a]);
+                }
+            }
+            Op::Math1(_, a) => self.call_helper(i, &[a]),
+            Op::Math2(_, a, b) => self.call_helper(i, &[a, b]),
+            Op::LtInt(..)
+            | Op::LeInt(..)
+            | Op::GtInt(..)
+            | Op::GeInt(..)
+            | Op::EqInt(..)
+            | Op::NeInt(..)
+            | Op::LtFloat(..)
+            | Op::LeFloat(..)
+            | Op::GtFloat(..)
+            | Op::GeFloat(..)
+            | Op::EqFloat(..)
+            | Op::NeFloat(..)
+            | Op::EqBool(..)
+            | Op::TruthyInt(_)
+            | Op::TruthyFloat(_) => {
+                let holds = self.condition(InstIdx(i as u32));
+                self.set_al_if(holds);
+                let work = Self::gpr_work(destination);
+                emit!(self.ops; movzx Rd(work), al);
+                self.store(destination, Operand::Gpr(work));
+            }
+        }
+        Ok(())
+    }
+
+    fn load_value(
+        &mut self,
+        base: u8,
+        offset: i32,
+        ty: Ty,
+        destination: Option<Operand>,
+        exit: DynamicLabel,
+    ) -> Result<(), AssembleError> {
+        let payload = offset + 8;
+        let tag = value_tag(ty)?;
+        emit!(self.ops
+            ; cmp BYTE [Rq(base) + offset], tag
+            ; jne =>exit
+        );
+        match (ty, destination) {
+            // Types without storage (the verifier admits only null among them for loads).
+            (_, None) | (Ty::Null | Ty::Builtin | Ty::Void, _) => {}
+            (Ty::Float, Some(Operand::Xmm(x))) => emit!(self.ops; movsd Rx(x), [Rq(base) + payload]),
+            (Ty::Bool, destination) => {
+                let work = Self::gpr_work(destination);
+                emit!(self.ops; movzx Rd(work), BYTE [Rq(base) + payload]);
+                self.store(destination, Operand::Gpr(work));
+            }
+            (Ty::Int | Ty::Float, destination) => {
+                let work = Self::gpr_work(destination);
+                emit!(self.ops; mov Rq(work), [Rq(base) + payload]);
+                self.store(destination, Operand::Gpr(work));
+            }
+        }
+        Ok(())
+    }
+
+    fn store_global(&mut self, offset: i32, value: InstIdx) -> Result<(), AssembleError> {
+        let ty = self.trace.inst(value).ty;
+        let tag = value_tag(ty)?;
+        emit!(self.ops; mov BYTE [Rq(GLOBALS_BASE) + offset], tag);
+        if ty == Ty::Null {
+            return Ok(());
+        }
+        let payload = offset + 8;
+        // A bool is stored as the whole 0/1 word: byte 8 is the bool, the rest is padding.
+        match self.operand(value) {
+            Operand::Xmm(x) => emit!(self.ops; movsd [Rq(GLOBALS_BASE) + payload], Rx(x)),
+            Operand::Bits(bits) if fits_i32(bits as i64) => {
+                emit!(self.ops; mov QWORD [Rq(GLOBALS_BASE) + payload], bits as i32)
+            }
+            other => {
+                let r = self.gpr_register(other);
+                emit!(self.ops; mov [Rq(GLOBALS_BASE) + payload], Rq(r));
+            }
+        }
+        Ok(())
+    }
+
+    /// Add, Sub, Mul with the overflow guard; the work register may hold a wrapped
+    /// result when the guard fails, which is fine: it never holds a snapshot value.
+    fn checked_int(&mut self, op: IntAlu, a: InstIdx, b: InstIdx, destination: Option<Operand>, exit: DynamicLabel) {
+        let work = Self::gpr_work(destination);
+        self.load_gpr(work, self.operand(a));
+        self.int_alu(op, work, self.operand(b));
+        emit!(self.ops; jo =>exit);
+        self.store(destination, Operand::Gpr(work));
+    }
+
+    /// Ruff's `/` and `%` on ints are x86 `idiv` (truncating quotient, remainder with the
+    /// dividend's sign) once the two failing cases are excluded: divisor 0, and
+    /// `i64::MIN / -1`, which would raise #DE.
+    fn int_division(
+        &mut self,
+        a: InstIdx,
+        b: InstIdx,
+        remainder: bool,
+        destination: Option<Operand>,
+        exit: DynamicLabel,
+    ) {
+        let divisor = self.operand(b);
+        match divisor {
+            Operand::Bits(0) => {
+                emit!(self.ops; jmp =>exit);
+                return;
+            }
+            Operand::Bits(_) => self.load_gpr(R11, divisor),
+            _ => {
+                self.load_gpr(R11, divisor);
+                emit!(self.ops; test r11, r11; jz =>exit);
+            }
+        }
+        self.load_gpr(RAX, self.operand(a));
+        let may_be_minus_one = !matches!(divisor, Operand::Bits(bits) if bits as i64 != -1);
+        if may_be_minus_one {
+            // `rax - 1` overflows exactly when rax is i64::MIN.
+            emit!(self.ops
+                ; cmp r11, -1
+                ; jne >divide
+                ; cmp rax, 1
+                ; jo =>exit
+                ; divide:
+            );
+        }
+        if destination.is_none() {
+            return;
+        }
+        emit!(self.ops; cqo; idiv r11);
+        self.store(destination, Operand::Gpr(if remainder { RDX } else { RAX }));
+    }
+
+    fn float_arith(&mut self, op: FloatAlu, a: InstIdx, b: InstIdx, destination: Option<Operand>) {
+        let work = Self::xmm_work(destination);
+        self.load_xmm(work, self.operand(a));
+        self.float_alu(op, work, self.operand(b));
+        self.store(destination, Operand::Xmm(work));
+    }
+
+    /// Exits when `divisor` is +0.0 or -0.0: the only doubles whose bits without the sign
+    /// are all zero (NaN is not zero).
+    fn exit_if_float_zero(&mut self, divisor: Operand, exit: DynamicLabel) {
+        match divisor {
+            Operand::Bits(bits) if bits << 1 == 0 => emit!(self.ops; jmp =>exit),
+            Operand::Bits(_) => {}
+            other => {
+                self.load_gpr(RAX, other);
+                emit!(self.ops; shl rax, 1; jz =>exit);
+            }
+        }
+    }
+
+    /// Negation (flip) or `abs` (clear) as an operation on the sign bit, as `f64::abs`
+    /// and IEEE negation are.
+    fn flip_sign_bit(&mut self, a: InstIdx, destination: Option<Operand>, clear: bool) {
+        self.load_gpr(RAX, self.operand(a));
+        if clear {
+            emit!(self.ops; btr rax, BYTE SIGN_BIT);
+        } else {
+            emit!(self.ops; btc rax, BYTE SIGN_BIT);
+        }
+        self.store(destination, Operand::Gpr(RAX));
+    }
+
+    /// Sets the flags for comparison `c` and returns the condition under which it holds.
+    fn condition(&mut self, c: InstIdx) -> Cond {
+        let op = self.trace.inst(c).op;
+        match op {
+            Op::LtInt(a, b) => self.int_compare(a, b, Cond::Less),
+            Op::LeInt(a, b) => self.int_compare(a, b, Cond::LessEq),
+            Op::GtInt(a, b) => self.int_compare(a, b, Cond::Greater),
+            Op::GeInt(a, b) => self.int_compare(a, b, Cond::GreaterEq),
+            Op::EqInt(a, b) | Op::EqBool(a, b) => self.int_compare(a, b, Cond::Equal),
+            Op::NeInt(a, b) => self.int_compare(a, b, Cond::NotEqual),
+            Op::TruthyInt(a) => {
+                match self.operand(a) {
+                    Operand::Spill(m) => emit!(self.ops; cmp QWORD [r13 + m], 0),
+                    other => {
+                        let r = self.gpr_register(other);
+                        emit!(self.ops; test Rq(r), Rq(r));
+                    }
+                }
+                Cond::NotEqual
+            }
+            // ucomisd reports "unordered" (a NaN operand) as CF=ZF=PF=1, so the "above"
+            // conditions (CF=0) are false on NaN; `a < b` is therefore tested as `b > a`.
+            Op::LtFloat(a, b) => self.float_compare(b, a, Cond::Above),
+            Op::LeFloat(a, b) => self.float_compare(b, a, Cond::AboveEq),
+            Op::GtFloat(a, b) => self.float_compare(a, b, Cond::Above),
+            Op::GeFloat(a, b) => self.float_compare(a, b, Cond::AboveEq),
+            Op::EqFloat(a, b) => {
+                self.floats_equal(a, b);
+                Cond::NotEqual
+            }
+            Op::NeFloat(a, b) => {
+                self.floats_equal(a, b);
+                Cond::Equal
+            }
+            Op::TruthyFloat(a) => {
+                // Truthy unless ±0.0; NaN has nonzero bits, so it is truthy.
+                self.load_gpr(RAX, self.operand(a));
+                emit!(self.ops; shl rax, 1);
+                Cond::NotEqual
+            }
+            other => unreachable!("{} is not a comparison", other.name()),
+        }
+    }
+
+    fn int_compare(&mut self, a: InstIdx, b: InstIdx, holds: Cond) -> Cond {
+        let r = self.gpr_register(self.operand(a));
+        self.int_alu(IntAlu::Cmp, r, self.operand(b));
+        holds
+    }
+
+    fn float_compare(&mut self, first: InstIdx, second: InstIdx, holds: Cond) -> Cond {
+        let second = self.sse_source(self.operand(second));
+        let x = self.xmm_register(self.operand(first), XMM_WORK);
+        self.float_alu(FloatAlu::Ucomi, x, second);
+        holds
+    }
+
+    /// Leaves al = 1 when `runtime::ops::floats_equal(a, b)`, else 0, and sets ZF from al.
+    /// That rule is `a == b || |a - b| < EPSILON` (when an operand is infinite or NaN,
+    /// `a - b` is infinite or NaN unless `a == b`, so the finiteness test is implied).
+    fn floats_equal(&mut self, a: InstIdx, b: InstIdx) {
+        let second = self.sse_source(self.operand(b));
+        self.load_xmm(XMM_WORK, self.operand(a));
+        self.float_alu(FloatAlu::Ucomi, XMM_WORK, second);
+        emit!(self.ops
+            ; sete al
+            ; setnp dl
+            ; and al, dl
+        );
+        self.float_alu(FloatAlu::Sub, XMM_WORK, second);
+        // |d| < EPSILON compared as integers: without the sign bit, the bit patterns of
+        // non-negative doubles are ordered like their values, and NaNs sort above all.
+        emit!(self.ops
+            ; movq rdx, Rx(XMM_WORK)
+            ; shl rdx, 1
+            ; mov r11, QWORD EPSILON_BITS_SHIFTED as i64
+            ; cmp rdx, r11
+            ; setb dl
+            ; or al, dl
+            ; test al, al
+        );
+    }
+
+    /// Calls the Rust helper of instruction `i` with float `arguments`; the result goes
+    /// from xmm0 to the instruction's destination.
+    fn call_helper(&mut self, i: usize, arguments: &[InstIdx]) {
+        let address = helper_address(&self.trace.insts[i].op).expect("only ops with a helper are called");
+        let destination = self.destination(i);
+        let saved = self.caller_saved_live_across(i);
+        for &location in &saved {
+            match location {
+                Location::Gpr(r) => emit!(self.ops; mov [rsp + 8 * r as i32], Rq(r)),
+                Location::Xmm(x) => emit!(self.ops; movsd [rsp + CALL_SAVE_XMM + 8 * x as i32], Rx(x)),
+                _ => {}
+            }
+        }
+        // xmm0, xmm1, ... in order; a parallel move, since an argument may sit in another's register.
+        let argument_moves =
+            arguments.iter().enumerate().map(|(k, &a)| (Operand::Xmm(k as u8), self.operand(a))).collect();
+        self.parallel_move(argument_moves);
+        emit!(self.ops
+            ; mov rax, QWORD address as i64
+            ; call rax
+        );
+        self.store(destination, Operand::Xmm(0));
+        for &location in &saved {
+            match location {
+                Location::Gpr(r) => emit!(self.ops; mov Rq(r), [rsp + 8 * r as i32]),
+                Location::Xmm(x) => emit!(self.ops; movsd Rx(x), [rsp + CALL_SAVE_XMM + 8 * x as i32]),
+                _ => {}
+            }
+        }
+    }
+
+    /// Registers the callee may clobber that hold values still needed after position `i`.
+    fn caller_saved_live_across(&self, i: usize) -> Vec<Location> {
+        (0..i)
+            .filter(|&v| self.alloc.interval_end[v] > i)
+            .map(|v| self.alloc.locations[v])
+            .filter(|location| match *location {
+                Location::Gpr(r) => ALLOCATABLE_GPRS.contains(&r) && !CALLEE_SAVED_ALLOCATABLE.contains(&r),
+                Location::Xmm(_) => true,
+                _ => false,
+            })
+            .collect()
+    }
+}
+
+/// The 64 bits a constant occupies in a register.
+pub fn constant_bits(op: &Op) -> u64 {
+    match *op {
+        Op::KInt(i) => i as u64,
+        Op::KFloat(x) => x.to_bits(),
+        Op::KBool(b) => b as u64,
+        Op::KBuiltin(id) => id as u64,
+        _ => 0,
+    }
+}
