@@ -23,6 +23,8 @@ pub enum AbortReason {
     TraceTooLong,
     Optimizer(String),
     Assembler(String),
+    /// A compiled trace kept exiting before finishing an iteration.
+    TraceRetired,
 }
 
 impl fmt::Display for AbortReason {
@@ -38,6 +40,9 @@ impl fmt::Display for AbortReason {
             AbortReason::TraceTooLong => write!(f, "trace too long"),
             AbortReason::Optimizer(why) => write!(f, "optimizer: {}", why),
             AbortReason::Assembler(why) => write!(f, "assembler: {}", why),
+            AbortReason::TraceRetired => {
+                write!(f, "trace retired: it kept exiting before finishing an iteration (a value changed type)")
+            }
         }
     }
 }

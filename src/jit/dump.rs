@@ -42,7 +42,7 @@ pub fn trace_dump(
     let proto = program.proto(recorder.proto);
     let mut out = format!(
         "---- TRACE {} start {} line {} (loop header pc {})\n",
-        id, proto.name, proto.spans[recorder.header as usize].line, recorder.header
+        id, proto.name, proto.spans[recorder.back_edge as usize].line, recorder.header
     );
     out.push_str(&format!("---- TRACE {} bytecode\n", id));
     for &pc in &recorder.bytecode {

@@ -42,6 +42,9 @@ use stats::{Stats, TraceStats};
 pub const DEFAULT_THRESHOLD: u32 = 50;
 /// Aborts at one loop header before it is blacklisted.
 const MAX_ABORTS: u32 = 4;
+/// Consecutive entries that exit before finishing an iteration (typically because a value
+/// changed type since recording) before the trace is retired and the loop recorded anew.
+const MAX_FRUITLESS_ENTRIES: u32 = 8;
 
 #[derive(Clone, Debug)]
 pub struct JitOptions {
@@ -76,6 +79,10 @@ pub enum BackEdge {
 struct NativeTrace {
     trace: Trace,
     compiled: CompiledTrace,
+    proto: ProtoId,
+    header: u32,
+    /// Consecutive entries that exited before finishing one iteration.
+    fruitless_entries: u32,
 }
 
 pub struct Jit {
@@ -153,7 +160,7 @@ impl Jit {
         match compiled {
             Ok(id) => self.loops[proto.0 as usize][header as usize] = LoopState::Compiled(id),
             Err(reason) => {
-                let line = program.proto(proto).spans[header as usize].line;
+                let line = program.proto(proto).spans[recorder.back_edge as usize].line;
                 self.stats.record_abort(reason, &program.proto(proto).name, line);
                 let aborts = self.aborts.entry((proto, header)).or_insert(0);
                 *aborts += 1;
@@ -181,7 +188,7 @@ impl Jit {
         self.stats.traces.push(TraceStats {
             id: id + 1,
             function: proto.name.clone(),
-            line: proto.spans[recorder.header as usize].line,
+            line: proto.spans[recorder.back_edge as usize].line,
             recorded_size: recorded.insts.len(),
             ir_size: optimized.insts.len(),
             mcode_size: compiled.code_size,
@@ -193,7 +200,13 @@ impl Jit {
             let text = dump::trace_dump(id + 1, program, recorder, &recorded, &optimized, &compiled);
             target.write(id + 1, &text);
         }
-        self.traces.push(NativeTrace { trace: optimized, compiled });
+        self.traces.push(NativeTrace {
+            trace: optimized,
+            compiled,
+            proto: recorder.proto,
+            header: recorder.header,
+            fruitless_entries: 0,
+        });
         Ok(id)
     }
 
@@ -215,6 +228,26 @@ impl Jit {
         trace_stats.exits[exit.index()] += 1;
         self.stats.native_iterations += state.loop_iterations;
         self.stats.exits += 1;
+        native.fruitless_entries = if state.loop_iterations == 0 { native.fruitless_entries + 1 } else { 0 };
+        if native.fruitless_entries >= MAX_FRUITLESS_ENTRIES {
+            let (proto, header) = (native.proto, native.header);
+            let (function, line) = (trace_stats.function.clone(), trace_stats.line);
+            self.retire(proto, header, function, line);
+        }
         pc
+    }
+
+    /// Stops entering a trace that keeps exiting at once: the loop is recorded again
+    /// (with the types it has now), or blacklisted after repeated trouble.
+    fn retire(&mut self, proto: ProtoId, header: u32, function: String, line: u32) {
+        self.stats.record_abort(AbortReason::TraceRetired, &function, line);
+        let troubles = self.aborts.entry((proto, header)).or_insert(0);
+        *troubles += 1;
+        self.loops[proto.0 as usize][header as usize] = if *troubles >= MAX_ABORTS {
+            self.stats.blacklisted += 1;
+            LoopState::Blacklisted
+        } else {
+            LoopState::Counting(self.options.threshold.max(1))
+        };
     }
 }

@@ -67,7 +67,7 @@ pub struct Recorder {
     pub proto: ProtoId,
     pub header: u32,
     /// The back-edge instruction that closes the loop; the body is `header..=back_edge`.
-    back_edge: u32,
+    pub back_edge: u32,
     frame_depth: usize,
     /// Which slots the interpreter may still read at each pc: snapshots list only those.
     live: Rc<LiveSlots>,
