@@ -23,7 +23,8 @@ pub enum AbortReason {
     TraceTooLong,
     Optimizer(String),
     Assembler(String),
-    /// A compiled trace kept exiting before finishing an iteration.
+    /// A compiled trace kept exiting before finishing an iteration: a value's type or a
+    /// branch's direction changed since recording.
     TraceRetired,
 }
 
@@ -41,7 +42,7 @@ impl fmt::Display for AbortReason {
             AbortReason::Optimizer(why) => write!(f, "optimizer: {}", why),
             AbortReason::Assembler(why) => write!(f, "assembler: {}", why),
             AbortReason::TraceRetired => {
-                write!(f, "trace retired: it kept exiting before finishing an iteration (a value changed type)")
+                write!(f, "trace retired and recorded again: it kept exiting before finishing an iteration (a type or branch direction changed since it was recorded)")
             }
         }
     }
