@@ -119,7 +119,7 @@ fn run(args: RunArgs) -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    let jit = (!args.no_jit).then(|| JitOptions {
+    let jit = (!args.no_jit && cfg!(target_arch = "x86_64")).then(|| JitOptions {
         threshold: args.jit_threshold,
         deopt_stress: env_flag("RUFF_DEOPT_STRESS"),
         dump: args.dump_traces.as_deref().map(|dir| match dir {

@@ -11,6 +11,9 @@
 //! by git) for `diff`; `RUFF_BLESS=1 cargo test --test traces` rewrites the `.trace` files
 //! instead and prints which ones changed. traces/README.md describes the workflow.
 
+// Golden traces need the native backend, which exists only on x86-64.
+#![cfg(target_arch = "x86_64")]
+
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

@@ -55,7 +55,9 @@ pub struct Options {
 
 impl Default for Options {
     fn default() -> Self {
-        Options { max_depth: DEFAULT_MAX_DEPTH, gc_stress: false, jit: Some(JitOptions::default()) }
+        // Only x86-64 has a native backend; elsewhere the JIT stays off.
+        let jit = cfg!(target_arch = "x86_64").then(JitOptions::default);
+        Options { max_depth: DEFAULT_MAX_DEPTH, gc_stress: false, jit }
     }
 }
 

@@ -18,6 +18,10 @@
 
 pub mod abi;
 pub mod abort;
+#[cfg(target_arch = "x86_64")]
+pub mod assemble;
+#[cfg(not(target_arch = "x86_64"))]
+#[path = "no_backend.rs"]
 pub mod assemble;
 pub mod dump;
 pub mod exit;

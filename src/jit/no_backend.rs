@@ -1,0 +1,35 @@
+//! The backend on architectures other than x86-64: there is no native code generator, so
+//! every trace is refused (the JIT is off by default there, see `interpret::Options`) and
+//! the interpreter runs everything. Same API as the x86-64 `assemble` module.
+
+use super::abi::{Location, TraceEntry};
+use super::ir::Trace;
+
+pub struct AssembleOptions {
+    pub deopt_stress: bool,
+}
+
+/// Never constructed on this architecture.
+pub struct CompiledTrace {
+    pub entry: TraceEntry,
+    pub locations: Vec<Location>,
+    pub code_size: usize,
+    pub stress_flags: Vec<u8>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct AssembleError;
+
+impl std::fmt::Display for AssembleError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "no native code generator for this architecture")
+    }
+}
+
+pub fn assemble(_: &Trace, _: &AssembleOptions) -> Result<CompiledTrace, AssembleError> {
+    Err(AssembleError)
+}
+
+pub fn disassemble(_: &CompiledTrace) -> String {
+    String::new()
+}
