@@ -23,8 +23,8 @@ pub enum AbortReason {
     TraceTooLong,
     Optimizer(String),
     Assembler(String),
-    /// A compiled trace kept exiting before finishing an iteration: a value's type or a
-    /// branch's direction changed since recording.
+    /// A compiled trace kept failing a type check before finishing an iteration: a value's
+    /// type changed since recording.
     TraceRetired,
 }
 
@@ -42,7 +42,7 @@ impl fmt::Display for AbortReason {
             AbortReason::Optimizer(why) => write!(f, "optimizer: {}", why),
             AbortReason::Assembler(why) => write!(f, "assembler: {}", why),
             AbortReason::TraceRetired => {
-                write!(f, "trace retired and recorded again: it kept exiting before finishing an iteration (a type or branch direction changed since it was recorded)")
+                write!(f, "trace retired and recorded again: a value changed type since it was recorded, so the trace kept exiting at once")
             }
         }
     }

@@ -39,15 +39,16 @@ use crate::runtime::value::Value;
 use abi::ExitState;
 use abort::AbortReason;
 use assemble::{AssembleOptions, CompiledTrace};
-use ir::{SnapIdx, Trace};
+use ir::{Op, SnapIdx, Trace};
 use record::Recorder;
 use stats::{Stats, TraceStats};
 
 pub const DEFAULT_THRESHOLD: u32 = 50;
 /// Aborts at one loop header before it is blacklisted.
 const MAX_ABORTS: u32 = 4;
-/// Consecutive entries that exit before finishing an iteration (typically because a value
+/// Consecutive entries that fail a type check before finishing an iteration (a value
 /// changed type since recording) before the trace is retired and the loop recorded anew.
+/// Branch guards do not count: a loop that often exits early is normal.
 const MAX_FRUITLESS_ENTRIES: u32 = 8;
 
 #[derive(Clone, Debug)]
@@ -85,7 +86,9 @@ struct NativeTrace {
     compiled: CompiledTrace,
     proto: ProtoId,
     header: u32,
-    /// Consecutive entries that exited before finishing one iteration.
+    /// Per snapshot: whether it is the exit of a type check (`SLoad`/`GLoad`).
+    type_check_exits: Vec<bool>,
+    /// Consecutive entries that failed a type check before finishing one iteration.
     fruitless_entries: u32,
 }
 
@@ -204,11 +207,18 @@ impl Jit {
             let text = dump::trace_dump(id + 1, program, recorder, &recorded, &optimized, &compiled);
             target.write(id + 1, &text);
         }
+        let mut type_check_exits = vec![false; optimized.snapshots.len()];
+        for inst in &optimized.insts {
+            if let (Op::SLoad { .. } | Op::GLoad { .. }, Some(snap)) = (inst.op, inst.snap) {
+                type_check_exits[snap.index()] = true;
+            }
+        }
         self.traces.push(NativeTrace {
             trace: optimized,
             compiled,
             proto: recorder.proto,
             header: recorder.header,
+            type_check_exits,
             fruitless_entries: 0,
         });
         Ok(id)
@@ -232,7 +242,8 @@ impl Jit {
         trace_stats.exits[exit.index()] += 1;
         self.stats.native_iterations += state.loop_iterations;
         self.stats.exits += 1;
-        native.fruitless_entries = if state.loop_iterations == 0 { native.fruitless_entries + 1 } else { 0 };
+        let fruitless = state.loop_iterations == 0 && native.type_check_exits[exit.index()];
+        native.fruitless_entries = if fruitless { native.fruitless_entries + 1 } else { 0 };
         if native.fruitless_entries >= MAX_FRUITLESS_ENTRIES {
             let (proto, header) = (native.proto, native.header);
             let (function, line) = (trace_stats.function.clone(), trace_stats.line);
