@@ -30,7 +30,7 @@ mod native {
         }
         let mut entries = Vec::new();
         let mut line = 4;
-        while t.insts.len() < 96 {
+        while t.insts.len() < 100 {
             let snap = t.add_snapshot(Snapshot { pc: line, entries: entries.clone() });
             let a = ints[ints.len() - 1];
             let b = ints[ints.len() - 2];
