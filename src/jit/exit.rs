@@ -9,6 +9,7 @@
 
 use super::abi::{ExitState, Location};
 use super::ir::{InstIdx, Op, SnapIdx, Trace, Ty};
+use crate::runtime::heap::Gc;
 use crate::runtime::value::Value;
 
 /// The interpreter value of IR value `v` at the exit.
@@ -32,6 +33,10 @@ fn exit_value(trace: &Trace, locations: &[Location], state: &ExitState, v: InstI
         Ty::Int => Value::Int(bits as i64),
         Ty::Float => Value::Float(f64::from_bits(bits)),
         Ty::Bool => Value::Bool(bits & 0xff != 0),
+        // SAFETY: an array value on trace is a pointer the trace loaded from a slot of this
+        // frame (possibly through other IR values), and no collection runs while native
+        // code does, so the object is still live.
+        Ty::Array => Value::Array(unsafe { Gc::from_address(bits as usize) }),
         Ty::Null | Ty::Builtin | Ty::Void => Value::Null,
     }
 }

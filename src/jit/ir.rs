@@ -61,6 +61,8 @@ pub enum Ty {
     Null,
     /// A builtin function value (only as a constant, e.g. a callee in a snapshot).
     Builtin,
+    /// A pointer to an array object (`GcBox<ArrayObj>`), in a general register.
+    Array,
     Void,
 }
 
@@ -72,6 +74,7 @@ impl Ty {
             Ty::Bool => "bool",
             Ty::Null => "null",
             Ty::Builtin => "fn",
+            Ty::Array => "arr",
             Ty::Void => "void",
         }
     }
@@ -195,6 +198,27 @@ pub enum Op {
     GuardTrue(InstIdx),
     GuardFalse(InstIdx),
 
+    /// The length of an array. Pure, but reads array memory: it moves only across
+    /// instructions that do not store into arrays.
+    ALen(InstIdx),
+    /// Element `index` of an array, guarding `0 <= index < length` and that the element's
+    /// tag is the instruction's type (int, float, bool or null). A guard.
+    ALoad(InstIdx, InstIdx),
+    /// `array[index] = value` in place, guarding that the array is not shared (a shared
+    /// array must be copied first, which only the interpreter does) and that
+    /// `0 <= index < length`. `value` is an int, float, bool or null. A guard.
+    AStore {
+        array: InstIdx,
+        index: InstIdx,
+        value: InstIdx,
+    },
+    /// Appends `value` (int, float, bool or null) to an array in place, guarding that the
+    /// array is not shared. May grow the array's buffer. A guard.
+    APush {
+        array: InstIdx,
+        value: InstIdx,
+    },
+
     /// A float-valued numeric builtin on float operands. `Sqrt` of a negative and `Log` of a
     /// non-positive operand are Ruff errors, so those two are guards.
     Math1(MathFn, InstIdx),
@@ -231,6 +255,10 @@ impl Op {
             Op::GuardTrue(_) => "GTRUE",
             Op::GuardFalse(_) => "GFALSE",
             Op::Math1(..) | Op::Math2(..) => "MATH",
+            Op::ALen(_) => "ALEN",
+            Op::ALoad(..) => "ALOAD",
+            Op::AStore { .. } => "ASTORE",
+            Op::APush { .. } => "APUSH",
             Op::Loop => "LOOP",
             Op::Phi(..) => "PHI",
         }
@@ -261,7 +289,17 @@ impl Op {
             | Op::TruthyFloat(a)
             | Op::GuardTrue(a)
             | Op::GuardFalse(a)
+            | Op::ALen(a)
             | Op::Math1(_, a) => *a = f(*a),
+            Op::AStore { array, index, value } => {
+                *array = f(*array);
+                *index = f(*index);
+                *value = f(*value);
+            }
+            Op::APush { array, value } => {
+                *array = f(*array);
+                *value = f(*value);
+            }
             Op::AddInt(a, b)
             | Op::SubInt(a, b)
             | Op::MulInt(a, b)
@@ -286,6 +324,7 @@ impl Op {
             | Op::NeFloat(a, b)
             | Op::EqBool(a, b)
             | Op::Math2(_, a, b)
+            | Op::ALoad(a, b)
             | Op::Phi(a, b) => {
                 *a = f(*a);
                 *b = f(*b);
@@ -315,14 +354,27 @@ impl Op {
                 | Op::GuardTrue(_)
                 | Op::GuardFalse(_)
                 | Op::Math1(MathFn::Sqrt | MathFn::Log, _)
+                | Op::ALoad(..)
+                | Op::AStore { .. }
+                | Op::APush { .. }
         )
+    }
+
+    /// Whether this instruction writes array memory (so array reads cannot move across it).
+    pub fn writes_arrays(&self) -> bool {
+        matches!(self, Op::AStore { .. } | Op::APush { .. })
+    }
+
+    /// Whether this instruction reads array memory.
+    pub fn reads_arrays(&self) -> bool {
+        matches!(self, Op::ALen(_) | Op::ALoad(..))
     }
 
     /// Whether removing this instruction when its value is unused changes behaviour.
     /// Guards must stay (they check a condition the interpreter would act on), stores
     /// must stay, and `Loop` marks structure.
     pub fn has_effect(&self) -> bool {
-        self.is_guard() || matches!(self, Op::GStore { .. } | Op::Loop)
+        self.is_guard() || matches!(self, Op::GStore { .. } | Op::Loop | Op::AStore { .. } | Op::APush { .. })
     }
 }
 

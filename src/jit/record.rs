@@ -83,7 +83,17 @@ pub struct Recorder {
     line: u32,
 }
 
+/// The IR type of a value a trace may load from a slot.
 fn value_type(v: &Value) -> Result<Ty, AbortReason> {
+    match v {
+        Value::Array(_) => Ok(Ty::Array),
+        other => element_type(other),
+    }
+}
+
+/// The IR type of a value a trace may hold as an array element or a global: the types
+/// that need no shared-bit bookkeeping when copied.
+fn element_type(v: &Value) -> Result<Ty, AbortReason> {
     match v {
         Value::Int(_) => Ok(Ty::Int),
         Value::Float(_) => Ok(Ty::Float),
@@ -311,6 +321,10 @@ impl Recorder {
             Ty::Float => self.emit(Op::TruthyFloat(v), Ty::Bool),
             Ty::Null => self.emit(Op::KBool(false), Ty::Bool),
             Ty::Builtin => self.emit(Op::KBool(true), Ty::Bool),
+            Ty::Array => {
+                let length = self.emit(Op::ALen(v), Ty::Int);
+                self.emit(Op::TruthyInt(length), Ty::Bool)
+            }
             Ty::Void => return Err(AbortReason::NyiInstruction("truthiness of void")),
         })
     }
@@ -385,7 +399,15 @@ impl Recorder {
         let instr = proto.code[pc as usize];
         let next = pc + 1;
         match instr {
-            Instr::Move { dst, src } | Instr::MoveOwned { dst, src } | Instr::Borrow { dst, src } => {
+            Instr::Move { dst, src } => {
+                let v = self.read(src, view, pc)?;
+                // The interpreter marks a copied array shared; traces do not model that.
+                if self.ty(v) == Ty::Array {
+                    return Err(AbortReason::NyiInstruction("copying an array value (it becomes shared)"));
+                }
+                self.write(dst, v);
+            }
+            Instr::MoveOwned { dst, src } | Instr::Borrow { dst, src } => {
                 let v = self.read(src, view, pc)?;
                 self.write(dst, v);
             }
@@ -410,7 +432,7 @@ impl Recorder {
                 if let Value::Undef = current {
                     return Err(AbortReason::ErrorRaised);
                 }
-                let ty = value_type(current)?;
+                let ty = element_type(current)?;
                 let v = self.emit_guard(Op::GLoad { global }, ty, pc);
                 self.write(dst, v);
             }
@@ -507,6 +529,8 @@ impl Recorder {
             Instr::ForRangeNext { base, .. } => self.range_next(base, view, pc)?,
             Instr::ForNext { base, .. } => self.count_next(base, view, pc)?,
             Instr::Call { base, argc } => self.call(base, argc, view, pc)?,
+            Instr::GetIndex { dst, obj, index } => self.get_index(dst, obj, index, view, pc)?,
+            Instr::SetIndex { obj, index, src } => self.set_index(obj, index, src, view, pc)?,
             Instr::Return { .. } | Instr::ReturnNull => return Err(AbortReason::LeftFunction),
             other => return Err(AbortReason::NyiInstruction(instruction_name(&other))),
         }
@@ -578,18 +602,95 @@ impl Recorder {
     }
 
     /// `ForNext` over an int count (`for i in n`); other sequences are not traced yet.
+    /// `ForNext` over an int count (`for i in n`) or an array (`for v in a`); strings and
+    /// dicts are not traced yet.
     fn count_next(&mut self, base: Reg, view: &View, pc: u32) -> Result<(), AbortReason> {
-        if !matches!(view.slots[base as usize], Value::Int(_)) {
-            return Err(AbortReason::NyiValueType(view.slots[base as usize].type_name()));
-        }
-        let count = self.read(base, view, pc)?;
+        let sequence = self.read(base, view, pc)?;
         let position = self.read(base + 1, view, pc)?;
+        let Value::Int(at) = view.slots[base as usize + 1] else {
+            return Err(AbortReason::NyiValueType("non-int iteration position"));
+        };
+        let (count, element) = match view.slots[base as usize] {
+            Value::Int(_) => (sequence, None),
+            Value::Array(a) => {
+                let Some(next) = a.items.get(at as usize) else { return Err(AbortReason::LoopExited) };
+                (self.emit(Op::ALen(sequence), Ty::Int), Some(element_type(next)?))
+            }
+            ref other => return Err(AbortReason::NyiValueType(other.type_name())),
+        };
         let more = self.emit(Op::LtInt(position, count), Ty::Bool);
         self.loop_continues(more, pc);
+        let item = match element {
+            None => position,
+            Some(ty) => self.emit_guard(Op::ALoad(sequence, position), ty, pc),
+        };
         let one = self.emit(Op::KInt(1), Ty::Int);
         let advanced = self.emit_guard(Op::AddInt(position, one), Ty::Int, pc);
-        self.write(base + 2, position);
+        self.write(base + 2, item);
         self.write(base + 1, advanced);
+        Ok(())
+    }
+
+    /// `dst := container[index]` for an array and a non-negative int index.
+    fn get_index(&mut self, dst: Reg, obj: Reg, index: Reg, view: &View, pc: u32) -> Result<(), AbortReason> {
+        let (Value::Array(a), Value::Int(i)) = (view.slots[obj as usize], view.slots[index as usize]) else {
+            return Err(AbortReason::NyiInstruction("indexing anything but an array with an int"));
+        };
+        if i < 0 {
+            return Err(AbortReason::NyiInstruction("negative array index"));
+        }
+        let Some(element) = a.items.get(i as usize) else { return Err(AbortReason::ErrorRaised) };
+        let ty = element_type(element)?;
+        let array = self.read(obj, view, pc)?;
+        let position = self.read(index, view, pc)?;
+        let value = self.emit_guard(Op::ALoad(array, position), ty, pc);
+        self.write(dst, value);
+        Ok(())
+    }
+
+    /// `container[index] := value` into an unshared array, in place.
+    fn set_index(&mut self, obj: Reg, index: Reg, src: Reg, view: &View, pc: u32) -> Result<(), AbortReason> {
+        let (Value::Array(a), Value::Int(i)) = (view.slots[obj as usize], view.slots[index as usize]) else {
+            return Err(AbortReason::NyiInstruction("index assignment to anything but an array with an int"));
+        };
+        if a.is_shared() {
+            return Err(AbortReason::NyiInstruction("writing a shared array (it is copied first)"));
+        }
+        if i < 0 {
+            return Err(AbortReason::NyiInstruction("negative array index"));
+        }
+        let array = self.read(obj, view, pc)?;
+        let position = self.read(index, view, pc)?;
+        let value = self.read(src, view, pc)?;
+        if !matches!(self.ty(value), Ty::Int | Ty::Float | Ty::Bool | Ty::Null) {
+            return Err(AbortReason::NyiValueType("array"));
+        }
+        self.emit_guard(Op::AStore { array, index: position, value }, Ty::Void, pc);
+        Ok(())
+    }
+
+    /// `len(a)` and `a := push(a, v)` on an unshared array.
+    fn array_builtin(&mut self, name: &str, base: Reg, argc: u16, view: &View, pc: u32) -> Result<(), AbortReason> {
+        let Value::Array(a) = view.slots[base as usize + 1] else {
+            return Err(AbortReason::NyiCall(name.to_string()));
+        };
+        let array = self.read(base + 1, view, pc)?;
+        let result = match (name, argc) {
+            ("len", 1) => self.emit(Op::ALen(array), Ty::Int),
+            ("push" | "append", 2) => {
+                if a.is_shared() {
+                    return Err(AbortReason::NyiCall(format!("{} on a shared array (it is copied first)", name)));
+                }
+                let value = self.read(base + 2, view, pc)?;
+                if !matches!(self.ty(value), Ty::Int | Ty::Float | Ty::Bool | Ty::Null) {
+                    return Err(AbortReason::NyiCall(format!("{} of a non-number", name)));
+                }
+                self.emit_guard(Op::APush { array, value }, Ty::Void, pc);
+                array
+            }
+            _ => return Err(AbortReason::NyiCall(name.to_string())),
+        };
+        self.write(base, result);
         Ok(())
     }
 
@@ -600,14 +701,17 @@ impl Recorder {
             Value::Func(f) => return Err(AbortReason::NyiCall(view.program.proto(f.proto).name.clone())),
             other => return Err(AbortReason::NyiCall(format!("a {} value", other.type_name()))),
         };
-        let function = math_function(name).ok_or_else(|| AbortReason::NyiCall(name.to_string()))?;
-        if argc as usize != function.arity() {
-            return Err(AbortReason::ErrorRaised);
-        }
         // Only a callee loaded as a constant on this trace is known to stay this builtin.
         let known = self.slots[base as usize].map(|v| self.trace.inst(v).op);
         if !matches!(known, Some(Op::KBuiltin(_))) {
             return Err(AbortReason::NyiCall(format!("{} through a variable", name)));
+        }
+        if matches!(name, "len" | "push" | "append") {
+            return self.array_builtin(name, base, argc, view, pc);
+        }
+        let function = math_function(name).ok_or_else(|| AbortReason::NyiCall(name.to_string()))?;
+        if argc as usize != function.arity() {
+            return Err(AbortReason::ErrorRaised);
         }
         let mut args = Vec::with_capacity(argc as usize);
         for i in 0..argc {

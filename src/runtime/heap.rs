@@ -102,6 +102,16 @@ impl<T> Gc<T> {
         self.ptr.as_ptr() as usize
     }
 
+    /// The handle for an object address that native code held.
+    ///
+    /// # Safety
+    /// `addr` must be the address of a live `GcBox<T>` of this heap (for example one a
+    /// trace loaded from a slot and hands back at an exit).
+    pub unsafe fn from_address(addr: usize) -> Gc<T> {
+        // SAFETY: the caller guarantees `addr` is a live, non-null `GcBox<T>`.
+        Gc { ptr: unsafe { NonNull::new_unchecked(addr as *mut GcBox<T>) }, _marker: PhantomData }
+    }
+
     /// Mutable access to the object. Callers uphold the module invariant: no other
     /// reference to the same object is alive while the returned one is.
     #[inline]
@@ -120,6 +130,14 @@ impl<T> Deref for Gc<T> {
         // SAFETY: see `header`.
         unsafe { &self.ptr.as_ref().value }
     }
+}
+
+/// Where the shared bit lives, in bytes from the start of any heap object.
+pub const SHARED_FLAG_OFFSET: usize = std::mem::offset_of!(GcBox<()>, header) + std::mem::offset_of!(GcHeader, shared);
+
+/// Where an object of type `T` starts, in bytes from the start of its `GcBox`.
+pub const fn value_offset<T>() -> usize {
+    std::mem::offset_of!(GcBox<T>, value)
 }
 
 /// Collects the gray set during marking.

@@ -84,6 +84,46 @@ pub struct ArrayObj {
     pub items: Vec<Value>,
 }
 
+/// Byte offsets, from the start of a `GcBox<ArrayObj>`, of what native code reads and
+/// writes: the shared bit and the element buffer's pointer and length.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ArrayLayout {
+    pub shared_flag: i32,
+    pub items_ptr: i32,
+    pub items_len: i32,
+}
+
+/// Finds where `Vec<Value>` keeps its pointer and length (Rust does not fix the order of
+/// its fields) by building one with distinct pointer, length and capacity and looking at
+/// its words. `None` if that does not identify them, and traces then leave arrays alone.
+pub fn array_layout() -> Option<ArrayLayout> {
+    const WORDS: usize = std::mem::size_of::<Vec<Value>>() / std::mem::size_of::<usize>();
+    if std::mem::size_of::<Vec<Value>>() != WORDS * std::mem::size_of::<usize>() {
+        return None;
+    }
+    let mut probe: Vec<Value> = Vec::with_capacity(3);
+    probe.push(Value::Null);
+    // SAFETY: `Vec<Value>` is exactly `WORDS` machine words (checked above) and has no
+    // padding between them; reading them as integers copies its bits without using them.
+    let words: [usize; WORDS] = unsafe { std::mem::transmute_copy(&probe) };
+    let find = |wanted: usize| {
+        let mut hits = words.iter().enumerate().filter(|(_, &w)| w == wanted).map(|(i, _)| i);
+        match (hits.next(), hits.next()) {
+            (Some(i), None) => Some(i),
+            _ => None,
+        }
+    };
+    let pointer = find(probe.as_ptr() as usize)?;
+    let length = find(1)?;
+    let items = super::heap::value_offset::<ArrayObj>() + std::mem::offset_of!(ArrayObj, items);
+    let word = std::mem::size_of::<usize>();
+    Some(ArrayLayout {
+        shared_flag: super::heap::SHARED_FLAG_OFFSET as i32,
+        items_ptr: (items + pointer * word) as i32,
+        items_len: (items + length * word) as i32,
+    })
+}
+
 impl HeapObject for ArrayObj {
     const KIND: ObjKind = ObjKind::Array;
     fn trace(&self, marker: &mut Marker) {

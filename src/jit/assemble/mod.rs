@@ -11,6 +11,10 @@
 //! - *Exit n*: leaving through snapshot n; the trace returns n.
 //! - *Fused comparison*: a comparison emitted as the compare-and-branch of the guard that
 //!   is its only use (it has no location).
+//! - *Array layout*: the byte offsets of an array object's shared flag, element pointer and
+//!   length ([`array_layout`]), probed once per `assemble` and emitted as displacements.
+//!   When it cannot be determined, traces with array ops (`ALEN`, `ALOAD`, `ASTORE`,
+//!   `APUSH`) are refused; array values alone (loads, stores, Phis) need no layout.
 //!
 //! Register conventions (details in `regalloc.rs`):
 //! - pinned: rbx = `slots`, r12 = `globals`, r13 = `state` (`ExitState`); spill slot n is
@@ -21,9 +25,10 @@
 //! - allocated: rcx, rsi, rdi, r8, r9, r10, r14, r15 and xmm0..xmm13.
 //!
 //! What `locations` holds: `Gpr`/`Xmm`/`Spill` for every value something reads (bools as
-//! 0/1 in the whole register); `Constant` for constants (rematerialized, never allocated);
-//! `None` for `Null`/`Void` values, fused comparisons and values nothing reads. (`Builtin`
-//! values are constants only, see `check_compilable`.)
+//! 0/1 in the whole register, arrays as the address of their `GcBox`); `Constant` for
+//! constants (rematerialized, never allocated); `None` for `Null`/`Void` values, fused
+//! comparisons and values nothing reads. (`Builtin` values are constants only, see
+//! `check_compilable`.)
 //!
 //! Invariants:
 //! - Every value keeps the location in [`CompiledTrace::locations`] from its definition to
@@ -49,6 +54,7 @@ use iced_x86::{Decoder, DecoderOptions, Formatter, Instruction, NasmFormatter, S
 use crate::jit::abi::{Location, TraceEntry};
 use crate::jit::ir::{InstIdx, Op, SnapIdx, Trace, Ty};
 use crate::jit::opt::verify::verify;
+use crate::runtime::object::array_layout;
 
 pub struct AssembleOptions {
     /// Make every guard exit the first time its snapshot is reached (tests the exits).
@@ -80,7 +86,7 @@ pub enum AssembleError {
     /// More values live at once than registers plus `abi::MAX_SPILL_SLOTS`.
     TooManySpillSlots,
     /// Valid IR the backend cannot compile (a Phi of a builtin function, a slot or global
-    /// index beyond 32-bit displacements).
+    /// index beyond 32-bit displacements, array ops when the array layout is unknown).
     Unsupported(String),
     /// Executable memory could not be mapped or finalized.
     CodeMemory(String),
@@ -103,7 +109,7 @@ impl std::error::Error for AssembleError {}
 pub fn assemble(trace: &Trace, options: &AssembleOptions) -> Result<CompiledTrace, AssembleError> {
     let loop_pos = check_compilable(trace)?;
     let allocation = regalloc::allocate(trace, loop_pos)?;
-    let emitted = x64::emit(trace, loop_pos, &allocation, options.deopt_stress)?;
+    let emitted = x64::emit(trace, loop_pos, &allocation, array_layout(), options.deopt_stress)?;
     let code = emitted.buffer.ptr(AssemblyOffset(0));
     // SAFETY: offset 0 of the buffer is the prologue of a function emitted to follow the
     // System V convention with exactly `TraceEntry`'s signature; the pointer stays valid

@@ -9,6 +9,12 @@
 //! - *Exit stub*: the code a failing guard jumps to; one per snapshot that some guard
 //!   names. It saves rax, loads the exit number into eax and jumps to the shared tail,
 //!   which saves the other registers, sets the stress flag and returns.
+//! - *Helper*: a Rust function the code calls: the math functions without an SSE
+//!   instruction, float `%`, and `push_value` for `APUSH`, which appends through
+//!   `Vec::push` because growing the element buffer needs Rust's allocator.
+//! - *Element*: a `Value` (16 bytes) in an array's buffer; `ALOAD` and `ASTORE` check
+//!   `index < length` as unsigned (so a negative index fails too), then compute its
+//!   address `items_ptr + 16 * index` in rdx and read or write it like a slot.
 //!
 //! Invariants:
 //! - rbx, r12, r13 hold `slots`, `globals` and `state` from the prologue to the epilogue;
@@ -17,7 +23,10 @@
 //!   code may clobber them freely (and the flags).
 //! - When a call to a Rust helper is emitted, rsp is 16-byte aligned and every
 //!   caller-saved register holding a value that lives past the call is saved in the frame's
-//!   call save area around it.
+//!   call save area around it. A guard's checks all come before its call, so its snapshot
+//!   values need not survive the call.
+//! - Array ops never keep an element pointer or length between instructions: `APUSH` may
+//!   move the buffer, so each op reads them from the object again.
 
 // dynasm expands `Rq(r)`/`Rx(x)` to `r.into()`, a no-op for our `u8` register numbers.
 #![allow(clippy::useless_conversion)]
@@ -30,6 +39,9 @@ use super::regalloc::{gpr::*, Allocation, ALLOCATABLE_GPRS, CALLEE_SAVED_ALLOCAT
 use super::AssembleError;
 use crate::jit::abi::{ExitState, Location};
 use crate::jit::ir::{InstIdx, MathFn, Op, SnapIdx, Trace, Ty};
+use crate::runtime::heap::Gc;
+use crate::runtime::object::{ArrayLayout, ArrayObj};
+use crate::runtime::value::{Tag, Value};
 
 macro_rules! emit {
     ($ops:expr; $($t:tt)*) => {
@@ -47,6 +59,8 @@ const ITERATION_COUNTER: u8 = RBP;
 const XMM_WORK: u8 = 15;
 /// xmm14 receives float constants used as second operands.
 const XMM_CONST: u8 = 14;
+/// Holds the address of the array element an `ALOAD` or `ASTORE` accesses (scratch).
+const ELEMENT: u8 = RDX;
 
 const GPR_SAVE: i32 = offset_of!(ExitState, gpr) as i32;
 const XMM_SAVE: i32 = offset_of!(ExitState, xmm) as i32;
@@ -152,6 +166,7 @@ enum FloatAlu {
 
 type UnaryHelper = extern "sysv64" fn(f64) -> f64;
 type BinaryHelper = extern "sysv64" fn(f64, f64) -> f64;
+type PushHelper = extern "sysv64" fn(*mut u8, u64, u64);
 
 // The helpers are the very functions the builtins in `builtins/math.rs` and the float
 // `%` of `runtime/ops.rs` use, so results agree bit for bit.
@@ -192,11 +207,37 @@ extern "sysv64" fn helper_fmod(x: f64, y: f64) -> f64 {
     x % y
 }
 
-/// The Rust function computing `op`, when the emitted code calls one.
+/// `APUSH`: appends the element with tag `tag` and payload bits `payload` (an int, float,
+/// bool or null, as the verifier ensures) to the array object at `array`, through the same
+/// `Vec::push` as the `push` builtin.
+extern "sysv64" fn push_value(array: *mut u8, tag: u64, payload: u64) {
+    const NULL: u64 = Tag::Null as u64;
+    const BOOL: u64 = Tag::Bool as u64;
+    const INT: u64 = Tag::Int as u64;
+    const FLOAT: u64 = Tag::Float as u64;
+    let value = match tag {
+        NULL => Value::Null,
+        BOOL => Value::Bool(payload != 0),
+        INT => Value::Int(payload as i64),
+        FLOAT => Value::Float(f64::from_bits(payload)),
+        // Unwinding out of an `extern` function aborts the process, as it should: the
+        // emitter passes no other tag.
+        other => unreachable!("APUSH of a value with tag {}", other),
+    };
+    // SAFETY: `array` is an array value of the trace: an address loaded from a slot or
+    // global whose tag is `Array` (possibly carried through Phis). Objects never move and
+    // no collection runs while native code does, so it is a live `GcBox<ArrayObj>`; native
+    // code holds no Rust reference into it, so `get_mut` aliases nothing.
+    let array = unsafe { Gc::<ArrayObj>::from_address(array as usize) };
+    array.get_mut().items.push(value);
+}
+
+/// The Rust function performing `op`, when the emitted code calls one.
 fn helper_address(op: &Op) -> Option<usize> {
     let unary = |f: UnaryHelper| Some(f as usize);
     let binary = |f: BinaryHelper| Some(f as usize);
     match op {
+        Op::APush { .. } => Some(push_value as PushHelper as usize),
         Op::ModFloat(..) => binary(helper_fmod),
         Op::Math1(MathFn::Floor, _) => unary(helper_floor),
         Op::Math1(MathFn::Ceil, _) => unary(helper_ceil),
@@ -214,14 +255,16 @@ fn helper_address(op: &Op) -> Option<usize> {
 }
 
 fn value_tag(ty: Ty) -> Result<i8, AssembleError> {
-    match ty {
-        Ty::Null => Ok(0),
-        Ty::Bool => Ok(1),
-        Ty::Int => Ok(2),
-        Ty::Float => Ok(3),
-        Ty::Builtin => Ok(10),
-        Ty::Void => Err(AssembleError::Unsupported("a load or store of type void".into())),
-    }
+    let tag = match ty {
+        Ty::Null => Tag::Null,
+        Ty::Bool => Tag::Bool,
+        Ty::Int => Tag::Int,
+        Ty::Float => Tag::Float,
+        Ty::Array => Tag::Array,
+        Ty::Builtin => Tag::Builtin,
+        Ty::Void => return Err(AssembleError::Unsupported("a load or store of type void".into())),
+    };
+    Ok(tag as i8)
 }
 
 /// Byte offset of value `index` in a `Value` array.
@@ -237,6 +280,8 @@ struct Emitter<'a> {
     ops: Assembler,
     trace: &'a Trace,
     alloc: &'a Allocation,
+    /// `None` when `runtime::object::array_layout` could not determine it.
+    array_layout: Option<ArrayLayout>,
     deopt_stress: bool,
     exit_labels: Vec<Option<DynamicLabel>>,
     common_exit: DynamicLabel,
@@ -244,13 +289,20 @@ struct Emitter<'a> {
     frame_size: i32,
 }
 
-pub fn emit(trace: &Trace, loop_pos: usize, alloc: &Allocation, deopt_stress: bool) -> Result<Emitted, AssembleError> {
+pub fn emit(
+    trace: &Trace,
+    loop_pos: usize,
+    alloc: &Allocation,
+    array_layout: Option<ArrayLayout>,
+    deopt_stress: bool,
+) -> Result<Emitted, AssembleError> {
     let mut ops = Assembler::new().map_err(|e| AssembleError::CodeMemory(e.to_string()))?;
     let common_exit = ops.new_dynamic_label();
     let mut emitter = Emitter {
         ops,
         trace,
         alloc,
+        array_layout,
         deopt_stress,
         exit_labels: vec![None; trace.snapshots.len()],
         common_exit,
@@ -307,8 +359,11 @@ impl Emitter<'_> {
     }
 
     fn calls_helper(&self, i: usize) -> bool {
-        let inst = &self.trace.insts[i];
-        helper_address(&inst.op).is_some() && self.alloc.locations[i] != Location::None
+        let op = &self.trace.insts[i].op;
+        // Helpers that only compute a value are not called when it is unused; a push is
+        // always made.
+        let needed = matches!(op, Op::APush { .. }) || self.alloc.locations[i] != Location::None;
+        helper_address(op).is_some() && needed
     }
 
     /// Stubs for the snapshots guards exit through, then the shared tail and epilogue.
@@ -619,7 +674,39 @@ impl Emitter<'_> {
             Op::GLoad { global } => {
                 self.load_value(GLOBALS_BASE, value_offset(global as u64)?, inst.ty, destination, guard_exit()?)?
             }
-            Op::GStore { global, value } => self.store_global(value_offset(global as u64)?, value)?,
+            Op::GStore { global, value } => self.store_value(GLOBALS_BASE, value_offset(global as u64)?, value)?,
+            Op::ALen(array) => {
+                let layout = self.array_layout()?;
+                let a = self.gpr_register(self.operand(array));
+                let work = Self::gpr_work(destination);
+                emit!(self.ops; mov Rq(work), [Rq(a) + layout.items_len]);
+                self.store(destination, Operand::Gpr(work));
+            }
+            Op::ALoad(array, index) => {
+                let (layout, exit) = (self.array_layout()?, guard_exit()?);
+                let a = self.gpr_register(self.operand(array));
+                self.element_address(a, index, layout, exit);
+                self.load_value(ELEMENT, 0, inst.ty, destination, exit)?;
+            }
+            Op::AStore { array, index, value } => {
+                let (layout, exit) = (self.array_layout()?, guard_exit()?);
+                let a = self.gpr_register(self.operand(array));
+                self.exit_if_shared(a, layout, exit);
+                self.element_address(a, index, layout, exit);
+                self.store_value(ELEMENT, 0, value)?;
+            }
+            Op::APush { array, value } => {
+                let (layout, exit) = (self.array_layout()?, guard_exit()?);
+                let a = self.gpr_register(self.operand(array));
+                self.exit_if_shared(a, layout, exit);
+                let tag = value_tag(self.trace.inst(value).ty)?;
+                let arguments = vec![
+                    (Operand::Gpr(RDI), self.operand(array)),
+                    (Operand::Gpr(RSI), Operand::Bits(tag as u64)),
+                    (Operand::Gpr(RDX), self.operand(value)),
+                ];
+                self.call_helper(i, arguments, None);
+            }
             Op::AddInt(a, b) => self.checked_int(IntAlu::Add, a, b, destination, guard_exit()?),
             Op::SubInt(a, b) => self.checked_int(IntAlu::Sub, a, b, destination, guard_exit()?),
             Op::MulInt(a, b) => self.checked_int(IntAlu::Imul, a, b, destination, guard_exit()?),
@@ -644,7 +731,7 @@ impl Emitter<'_> {
             Op::ModFloat(a, b) => {
                 self.exit_if_float_zero(self.operand(b), guard_exit()?);
                 if destination.is_some() {
-                    self.call_helper(i, &[a, b]);
+                    self.call_float_helper(i, &[a, b]);
                 }
             }
             Op::NegFloat(a) => self.flip_sign_bit(a, destination, false),
@@ -706,11 +793,11 @@ impl Emitter<'_> {
                 self.float_alu(FloatAlu::Ucomi, XMM_WORK, self.operand(a));
                 emit!(self.ops; jae =>exit);
                 if destination.is_some() {
-                    self.call_helper(i, &[a]);
+                    self.call_float_helper(i, &[a]);
                 }
             }
-            Op::Math1(_, a) => self.call_helper(i, &[a]),
-            Op::Math2(_, a, b) => self.call_helper(i, &[a, b]),
+            Op::Math1(_, a) => self.call_float_helper(i, &[a]),
+            Op::Math2(_, a, b) => self.call_float_helper(i, &[a, b]),
             Op::LtInt(..)
             | Op::LeInt(..)
             | Op::GtInt(..)
@@ -759,7 +846,7 @@ impl Emitter<'_> {
                 emit!(self.ops; movzx Rd(work), BYTE [Rq(base) + payload]);
                 self.store(destination, Operand::Gpr(work));
             }
-            (Ty::Int | Ty::Float, destination) => {
+            (Ty::Int | Ty::Float | Ty::Array, destination) => {
                 let work = Self::gpr_work(destination);
                 emit!(self.ops; mov Rq(work), [Rq(base) + payload]);
                 self.store(destination, Operand::Gpr(work));
@@ -768,26 +855,57 @@ impl Emitter<'_> {
         Ok(())
     }
 
-    fn store_global(&mut self, offset: i32, value: InstIdx) -> Result<(), AssembleError> {
+    /// Writes `value` as the `Value` at `[base + offset]`: its tag, then its payload.
+    /// `base` must not be rax, which may carry the payload.
+    fn store_value(&mut self, base: u8, offset: i32, value: InstIdx) -> Result<(), AssembleError> {
         let ty = self.trace.inst(value).ty;
         let tag = value_tag(ty)?;
-        emit!(self.ops; mov BYTE [Rq(GLOBALS_BASE) + offset], tag);
+        emit!(self.ops; mov BYTE [Rq(base) + offset], tag);
         if ty == Ty::Null {
             return Ok(());
         }
         let payload = offset + 8;
         // A bool is stored as the whole 0/1 word: byte 8 is the bool, the rest is padding.
         match self.operand(value) {
-            Operand::Xmm(x) => emit!(self.ops; movsd [Rq(GLOBALS_BASE) + payload], Rx(x)),
+            Operand::Xmm(x) => emit!(self.ops; movsd [Rq(base) + payload], Rx(x)),
             Operand::Bits(bits) if fits_i32(bits as i64) => {
-                emit!(self.ops; mov QWORD [Rq(GLOBALS_BASE) + payload], bits as i32)
+                emit!(self.ops; mov QWORD [Rq(base) + payload], bits as i32)
             }
             other => {
                 let r = self.gpr_register(other);
-                emit!(self.ops; mov [Rq(GLOBALS_BASE) + payload], Rq(r));
+                emit!(self.ops; mov [Rq(base) + payload], Rq(r));
             }
         }
         Ok(())
+    }
+
+    fn array_layout(&self) -> Result<ArrayLayout, AssembleError> {
+        self.array_layout.ok_or_else(|| AssembleError::Unsupported("array layout unknown".into()))
+    }
+
+    /// Exits when the array object at register `a` is shared: writing to it in place would
+    /// change what its other holders see, so only the interpreter (which copies it first)
+    /// may write.
+    fn exit_if_shared(&mut self, a: u8, layout: ArrayLayout, exit: DynamicLabel) {
+        emit!(self.ops
+            ; cmp BYTE [Rq(a) + layout.shared_flag], 0
+            ; jne =>exit
+        );
+    }
+
+    /// Exits unless `0 <= index < length` of the array object at register `a`, then leaves
+    /// the address of element `index` in `ELEMENT`. One unsigned compare checks both
+    /// bounds: a negative index is above every length. The interpreter counts a negative
+    /// index from the end, which the trace leaves to it.
+    fn element_address(&mut self, a: u8, index: InstIdx, layout: ArrayLayout, exit: DynamicLabel) {
+        self.load_gpr(ELEMENT, self.operand(index));
+        emit!(self.ops
+            ; cmp Rq(ELEMENT), [Rq(a) + layout.items_len]
+            ; jae =>exit
+            // index < length <= isize::MAX / 16, so the shift cannot overflow.
+            ; shl Rq(ELEMENT), 4
+            ; add Rq(ELEMENT), [Rq(a) + layout.items_ptr]
+        );
     }
 
     /// Add, Sub, Mul with the overflow guard; the work register may hold a wrapped
@@ -1000,11 +1118,19 @@ impl Emitter<'_> {
         );
     }
 
-    /// Calls the Rust helper of instruction `i` with float `arguments`; the result goes
-    /// from xmm0 to the instruction's destination.
-    fn call_helper(&mut self, i: usize, arguments: &[InstIdx]) {
+    /// Calls the float-valued Rust helper of instruction `i` with float `arguments`; the
+    /// result goes from xmm0 to the instruction's destination.
+    fn call_float_helper(&mut self, i: usize, arguments: &[InstIdx]) {
+        // xmm0, xmm1, ... in order.
+        let argument_moves =
+            arguments.iter().enumerate().map(|(k, &a)| (Operand::Xmm(k as u8), self.operand(a))).collect();
+        self.call_helper(i, argument_moves, self.destination(i));
+    }
+
+    /// Calls the Rust helper of instruction `i` after the `(register, operand)` moves in
+    /// `arguments`; if `float_result` is given, moves xmm0 there.
+    fn call_helper(&mut self, i: usize, arguments: Vec<(Operand, Operand)>, float_result: Option<Operand>) {
         let address = helper_address(&self.trace.insts[i].op).expect("only ops with a helper are called");
-        let destination = self.destination(i);
         let saved = self.caller_saved_live_across(i);
         for &location in &saved {
             match location {
@@ -1013,15 +1139,14 @@ impl Emitter<'_> {
                 _ => {}
             }
         }
-        // xmm0, xmm1, ... in order; a parallel move, since an argument may sit in another's register.
-        let argument_moves =
-            arguments.iter().enumerate().map(|(k, &a)| (Operand::Xmm(k as u8), self.operand(a))).collect();
-        self.parallel_move(argument_moves);
+        // A parallel move, since an argument may sit in another's register.
+        self.parallel_move(arguments);
         emit!(self.ops
             ; mov rax, QWORD address as i64
             ; call rax
         );
-        self.store(destination, Operand::Xmm(0));
+        // Before the restores: one of them may be xmm0's.
+        self.store(float_result, Operand::Xmm(0));
         for &location in &saved {
             match location {
                 Location::Gpr(r) => emit!(self.ops; mov Rq(r), [rsp + 8 * r as i32]),

@@ -11,7 +11,10 @@
 //!   or the value of the last `GStore` (store-to-load forwarding). A `GLoad` reuses that
 //!   value when its type is the load's type; otherwise it stays (its tag guard decides).
 //!   Globals never alias each other, so a store only affects its own global.
-//! - `GStore`, `Loop` and `Phi` are never merged.
+//! - Array contents: `ALen` and `ALoad` are keyed by an epoch that every `AStore` and
+//!   `APush` advances (any array may be any other), so a read merges only with an
+//!   identical read that no array write separates from it.
+//! - `GStore`, `AStore`, `APush`, `Loop` and `Phi` are never merged.
 
 use std::mem::Discriminant;
 
@@ -41,6 +44,8 @@ pub(super) struct CseTable {
     values: FxHashMap<ValueKey, InstIdx>,
     /// Per global, the instruction whose value the global is known to hold.
     globals: FxHashMap<u32, InstIdx>,
+    /// Advances at every array write; array reads are keyed by it.
+    array_epoch: u64,
 }
 
 impl CseTable {
@@ -48,7 +53,7 @@ impl CseTable {
     pub fn find(&self, trace: &Trace, op: &Op, ty: Ty) -> Option<InstIdx> {
         match *op {
             Op::GLoad { global } => self.globals.get(&global).copied().filter(|&known| trace.inst(known).ty == ty),
-            _ => value_key(op, ty).and_then(|key| self.values.get(&key).copied()),
+            _ => value_key(op, ty, self.array_epoch).and_then(|key| self.values.get(&key).copied()),
         }
     }
 
@@ -62,12 +67,18 @@ impl CseTable {
             Op::GStore { global, value } => {
                 self.globals.insert(global, value);
             }
+            op if op.writes_arrays() => self.array_epoch += 1,
             op => {
-                if let Some(key) = value_key(&op, inst.ty) {
+                if let Some(key) = value_key(&op, inst.ty, self.array_epoch) {
                     self.values.entry(key).or_insert(at);
                 }
             }
         }
+    }
+
+    /// Forgets what is known about the contents of arrays.
+    pub fn forget_array_contents(&mut self) {
+        self.array_epoch += 1;
     }
 
     /// Forgets what is known about the contents of `globals`.
@@ -76,9 +87,12 @@ impl CseTable {
     }
 }
 
-fn value_key(op: &Op, ty: Ty) -> Option<ValueKey> {
+fn value_key(op: &Op, ty: Ty, array_epoch: u64) -> Option<ValueKey> {
     let (immediate, math) = match *op {
-        Op::GLoad { .. } | Op::GStore { .. } | Op::Loop | Op::Phi(..) => return None,
+        Op::GLoad { .. } | Op::GStore { .. } | Op::AStore { .. } | Op::APush { .. } | Op::Loop | Op::Phi(..) => {
+            return None
+        }
+        Op::ALen(_) | Op::ALoad(..) => (array_epoch, None),
         Op::KInt(v) => (v as u64, None),
         Op::KFloat(v) => (v.to_bits(), None),
         Op::KBool(v) => (v as u64, None),

@@ -68,11 +68,14 @@ impl Emitter {
         at
     }
 
-    /// Appends `Loop`. From here on, loads of `stored_globals` may not reuse values from
-    /// before it: on later iterations those globals hold what the body stored.
-    pub fn enter_loop(&mut self, stored_globals: &FxHashSet<u32>) -> InstIdx {
+    /// Appends `Loop`. From here on, loads of memory the trace stores may not reuse values
+    /// from before it: on later iterations that memory holds what the body stored.
+    pub fn enter_loop(&mut self, stored: &StoredMemory) -> InstIdx {
         if let Some(cse) = &mut self.cse {
-            cse.forget_globals(stored_globals);
+            cse.forget_globals(&stored.globals);
+            if stored.arrays {
+                cse.forget_array_contents();
+            }
         }
         self.append(Inst { op: Op::Loop, ty: Ty::Void, snap: None, line: 0 })
     }
@@ -115,16 +118,23 @@ impl Emitter {
     }
 }
 
-/// The globals some `GStore` of `trace` writes.
-pub(super) fn stored_globals(trace: &Trace) -> FxHashSet<u32> {
-    trace
+/// The memory a trace writes: the globals some `GStore` stores to, and whether any
+/// instruction writes array contents.
+pub(super) struct StoredMemory {
+    pub globals: FxHashSet<u32>,
+    pub arrays: bool,
+}
+
+pub(super) fn stored_memory(trace: &Trace) -> StoredMemory {
+    let globals = trace
         .insts
         .iter()
         .filter_map(|inst| match inst.op {
             Op::GStore { global, .. } => Some(global),
             _ => None,
         })
-        .collect()
+        .collect();
+    StoredMemory { globals, arrays: trace.insts.iter().any(|inst| inst.op.writes_arrays()) }
 }
 
 /// Re-emits every instruction of `trace` through `stages` (peeled traces included: `Phi`
@@ -134,7 +144,7 @@ pub(super) fn rewrite(trace: &Trace, stages: Stages) -> Trace {
     let mut rewritten: Vec<Option<InstIdx>> = Vec::with_capacity(trace.insts.len());
     let mut snapshot_copies: FxHashMap<SnapIdx, SnapIdx> = FxHashMap::default();
     let mut phis = Vec::new();
-    let stored = stored_globals(trace);
+    let stored = stored_memory(trace);
     for inst in &trace.insts {
         let value = |i: InstIdx| rewritten[i.index()].expect("operands and snapshot entries have values");
         let new = match inst.op {

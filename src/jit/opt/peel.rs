@@ -30,7 +30,7 @@ use std::collections::BTreeMap;
 
 use rustc_hash::FxHashMap;
 
-use super::emit::{stored_globals, Emitter, Stages};
+use super::emit::{stored_memory, Emitter, Stages};
 use super::OptError;
 use crate::jit::ir::{Inst, InstIdx, Op, SnapIdx, Snapshot, Trace};
 
@@ -95,7 +95,7 @@ struct PeeledTrace {
 fn copy_iteration(trace: &Trace, carried: &[CarriedSlot], invariant: &FxHashMap<u16, InstIdx>) -> PeeledTrace {
     let pre_roll = Trace { loop_end: None, ..trace.clone() };
     let mut emitter = Emitter::continuing(Stages::ALL, pre_roll);
-    emitter.enter_loop(&stored_globals(trace));
+    emitter.enter_loop(&stored_memory(trace));
 
     // The value each carried slot has whenever the body starts.
     let mut slot_values: BTreeMap<u16, InstIdx> = BTreeMap::new();

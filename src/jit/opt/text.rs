@@ -154,7 +154,9 @@ impl Parser {
         };
         let expected_operands = match name {
             "K" | "SLOAD" | "GLOAD" => 1,
-            "GSTORE" | "ADD" | "SUB" | "MUL" | "DIV" | "MOD" | "LT" | "LE" | "GT" | "GE" | "EQ" | "NE" | "PHI" => 2,
+            "GSTORE" | "ADD" | "SUB" | "MUL" | "DIV" | "MOD" | "LT" | "LE" | "GT" | "GE" | "EQ" | "NE" | "PHI"
+            | "ALOAD" | "APUSH" => 2,
+            "ASTORE" => 3,
             "MATH" => 1 + parse_math_fn(operands.first().copied().unwrap_or(""))?.arity(),
             _ => 1,
         };
@@ -196,6 +198,10 @@ impl Parser {
                 }
             }
             "PHI" => Op::Phi(a()?, b()?),
+            "ALEN" => Op::ALen(a()?),
+            "ALOAD" => Op::ALoad(a()?, b()?),
+            "ASTORE" => Op::AStore { array: a()?, index: b()?, value: reference(2)? },
+            "APUSH" => Op::APush { array: a()?, value: b()? },
             other => return Err(format!("unknown opcode {}", other)),
         })
     }
@@ -230,7 +236,7 @@ fn parse_snapshot(tokens: &[&str]) -> Result<(SnapIdx, Snapshot), String> {
 }
 
 fn parse_ty(token: &str) -> Result<Ty, String> {
-    [Ty::Int, Ty::Float, Ty::Bool, Ty::Null, Ty::Builtin, Ty::Void]
+    [Ty::Int, Ty::Float, Ty::Bool, Ty::Null, Ty::Builtin, Ty::Array, Ty::Void]
         .into_iter()
         .find(|ty| ty.name() == token)
         .ok_or_else(|| format!("unknown type {}", token))

@@ -141,14 +141,34 @@ fn check_types(trace: &Trace, at: InstIdx) -> Result<(), String> {
         Op::KNull => (&[], Some(Null)),
         Op::KBuiltin(_) => (&[], Some(Builtin)),
         Op::SLoad { .. } | Op::GLoad { .. } => {
-            if !matches!(inst.ty, Int | Float | Bool | Null) {
+            if !matches!(inst.ty, Int | Float | Bool | Null | Array) {
                 return Err(format!(
-                    "{} of type {}: loads guard an int, flt, bool or null tag",
+                    "{} of type {}: loads guard an int, flt, bool, null or arr tag",
                     inst.op.name(),
                     inst.ty.name()
                 ));
             }
             (&[], None)
+        }
+        Op::ALen(_) => (&[Array], Some(Int)),
+        Op::ALoad(..) => {
+            if !matches!(inst.ty, Int | Float | Bool | Null) {
+                return Err(format!("ALOAD of type {}: elements on trace are int, flt, bool or null", inst.ty.name()));
+            }
+            (&[Array, Int], None)
+        }
+        Op::AStore { value, .. } | Op::APush { value, .. } => {
+            if !matches!(ty_of(value), Int | Float | Bool | Null) {
+                return Err(format!(
+                    "{} of a {} value: elements on trace are int, flt, bool or null",
+                    inst.op.name(),
+                    ty_of(value).name()
+                ));
+            }
+            match inst.op {
+                Op::AStore { .. } => (&[Array, Int], Some(Void)),
+                _ => (&[Array], Some(Void)),
+            }
         }
         Op::GStore { value, .. } => {
             if ty_of(value) == Void {
