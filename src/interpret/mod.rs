@@ -468,7 +468,15 @@ impl Vm {
                                     return Ok(Flow::SwitchMode);
                                 }
                                 BackEdge::Enter(trace) if !RECORDING => {
-                                    pc = jit.enter(trace, &mut self.stack[base..top], &mut self.globals) as usize;
+                                    let depth = self.frames.len();
+                                    let slots = &mut self.stack[base..top];
+                                    let resume = jit.enter(&program, trace, depth, slots, &mut self.globals);
+                                    pc = resume.pc as usize;
+                                    if let Some(recorder) = resume.record_side {
+                                        self.recording = Some((recorder, Instant::now()));
+                                        self.frames.last_mut().expect("a frame is running").pc = pc;
+                                        return Ok(Flow::SwitchMode);
+                                    }
                                 }
                                 BackEdge::Record | BackEdge::Enter(_) => {}
                             }

@@ -19,6 +19,10 @@
 
 use crate::runtime::value::Value;
 
+/// What a side trace returns when it reached its root trace's loop header, having stored
+/// every slot it changed: the caller enters the root trace again.
+pub const BACK_TO_LOOP: u32 = u32::MAX;
+
 /// Spill slots a trace may use; a trace that needs more is not compiled.
 pub const MAX_SPILL_SLOTS: usize = 256;
 

@@ -40,10 +40,20 @@ pub fn trace_dump(
     compiled: &CompiledTrace,
 ) -> String {
     let proto = program.proto(recorder.proto);
-    let mut out = format!(
-        "---- TRACE {} start {} line {} (loop header pc {})\n",
-        id, proto.name, proto.spans[recorder.back_edge as usize].line, recorder.header
-    );
+    let mut out = match recorder.side_of {
+        Some((root, exit)) => format!(
+            "---- TRACE {} start side trace of trace {} exit {} in {} (back to loop header pc {})\n",
+            id,
+            root + 1,
+            exit.0,
+            proto.name,
+            recorder.header
+        ),
+        None => format!(
+            "---- TRACE {} start {} line {} (loop header pc {})\n",
+            id, proto.name, proto.spans[recorder.back_edge as usize].line, recorder.header
+        ),
+    };
     out.push_str(&format!("---- TRACE {} bytecode\n", id));
     for &pc in &recorder.bytecode {
         out.push_str(&instruction_line(proto, pc as usize));

@@ -20,6 +20,10 @@
 //!   the first entry into the body it has the value `a` (defined before `Loop`), on every
 //!   later iteration the value `b` (defined in the body, after the `Phi`).
 //!
+//! - A *side trace* has no `Loop`: it runs once, from a hot exit of a root trace to that
+//!   trace's loop header, then stores every slot it changed (`SStore`) and returns
+//!   `abi::BACK_TO_LOOP`, and the root trace is entered again.
+//!
 //! Text form (dumps and pass tests), one instruction per line:
 //! `0004 > int  ADD      0001 0003        #2  ; L7` = instruction 4, a guard (`>`) of type
 //! int adding instructions 1 and 3, exiting through snapshot 2, recorded at source line 7.
@@ -153,6 +157,12 @@ pub enum Op {
         global: u32,
         value: InstIdx,
     },
+    /// Stores `value` into frame slot `slot`. Only at the end of a side trace, to hand the
+    /// frame back to the root trace. Type `Void`.
+    SStore {
+        slot: u16,
+        value: InstIdx,
+    },
 
     /// Int arithmetic with Ruff's checks: overflow (`Add`, `Sub`, `Mul`, `Neg`), zero
     /// divisor and `MIN / -1` (`Div`, `Mod`) fail the guard. All are guards.
@@ -237,6 +247,7 @@ impl Op {
             Op::SLoad { .. } => "SLOAD",
             Op::GLoad { .. } => "GLOAD",
             Op::GStore { .. } => "GSTORE",
+            Op::SStore { .. } => "SSTORE",
             Op::AddInt(..) | Op::AddFloat(..) => "ADD",
             Op::SubInt(..) | Op::SubFloat(..) => "SUB",
             Op::MulInt(..) | Op::MulFloat(..) => "MUL",
@@ -280,7 +291,7 @@ impl Op {
         match &mut op {
             Op::KInt(_) | Op::KFloat(_) | Op::KBool(_) | Op::KNull | Op::KBuiltin(_) => {}
             Op::SLoad { .. } | Op::GLoad { .. } | Op::Loop => {}
-            Op::GStore { value, .. } => *value = f(*value),
+            Op::GStore { value, .. } | Op::SStore { value, .. } => *value = f(*value),
             Op::NegInt(a)
             | Op::NegFloat(a)
             | Op::IntToFloat(a)
@@ -374,7 +385,8 @@ impl Op {
     /// Guards must stay (they check a condition the interpreter would act on), stores
     /// must stay, and `Loop` marks structure.
     pub fn has_effect(&self) -> bool {
-        self.is_guard() || matches!(self, Op::GStore { .. } | Op::Loop | Op::AStore { .. } | Op::APush { .. })
+        self.is_guard()
+            || matches!(self, Op::GStore { .. } | Op::SStore { .. } | Op::Loop | Op::AStore { .. } | Op::APush { .. })
     }
 }
 
@@ -438,6 +450,7 @@ fn write_operands(f: &mut fmt::Formatter<'_>, op: &Op) -> fmt::Result {
         Op::SLoad { slot } => write!(f, "#{}", slot),
         Op::GLoad { global } => write!(f, "g{}", global),
         Op::GStore { global, value } => write!(f, "g{} {}", global, value),
+        Op::SStore { slot, value } => write!(f, "#{} {}", slot, value),
         Op::Math1(m, a) => write!(f, "{} {}", m.name(), a),
         Op::Math2(m, a, b) => write!(f, "{} {} {}", m.name(), a, b),
         _ => {

@@ -46,6 +46,11 @@ use stats::{Stats, TraceStats};
 pub const DEFAULT_THRESHOLD: u32 = 50;
 /// Aborts at one loop header before it is blacklisted.
 const MAX_ABORTS: u32 = 4;
+/// Times a root trace's exit is taken before a side trace is recorded from it.
+const HOT_EXIT: u32 = 10;
+/// Side traces one root trace may have.
+const MAX_SIDE_TRACES: u32 = 16;
+
 /// Consecutive entries that fail a type check before finishing an iteration (a value
 /// changed type since recording) before the trace is retired and the loop recorded anew.
 /// Branch guards do not count: a loop that often exits early is normal.
@@ -73,6 +78,24 @@ enum LoopState {
     Blacklisted,
 }
 
+/// The side trace of one exit of a root trace.
+#[derive(Clone, Copy, Debug)]
+enum SideState {
+    /// Times the exit may still be taken before a side trace is recorded.
+    Counting(u32),
+    Recording,
+    Compiled(u32),
+    /// Recording failed or the root has too many side traces: exits stay exits.
+    Refused,
+}
+
+/// Where the interpreter resumes after native code, and whether it should record a side
+/// trace from there.
+pub struct Resume {
+    pub pc: u32,
+    pub record_side: Option<Recorder>,
+}
+
 /// What the interpreter does at a taken back-edge.
 pub enum BackEdge {
     Interpret,
@@ -86,8 +109,12 @@ struct NativeTrace {
     compiled: CompiledTrace,
     proto: ProtoId,
     header: u32,
-    /// Per snapshot: whether it is the exit of a type check (`SLoad`/`GLoad`).
+    back_edge: u32,
+    /// Per snapshot: whether only type checks (`SLoad`/`GLoad`) exit through it.
     type_check_exits: Vec<bool>,
+    /// Per snapshot of a root trace: its side trace. Empty for side traces.
+    side_exits: Vec<SideState>,
+    side_traces: u32,
     /// Consecutive entries that failed a type check before finishing one iteration.
     fruitless_entries: u32,
 }
@@ -164,6 +191,18 @@ impl Jit {
         self.stats.record_time += recording_time;
         let (proto, header) = (recorder.proto, recorder.header);
         let compiled = outcome.and_then(|recorded| self.compile(program, &recorder, recorded));
+        if let Some((root, exit)) = recorder.side_of {
+            let state = match compiled {
+                Ok(id) => SideState::Compiled(id),
+                Err(reason) => {
+                    let line = program.proto(proto).spans[recorder.back_edge as usize].line;
+                    self.stats.record_abort(reason, &program.proto(proto).name, line);
+                    SideState::Refused
+                }
+            };
+            self.traces[root as usize].side_exits[exit.index()] = state;
+            return;
+        }
         match compiled {
             Ok(id) => self.loops[proto.0 as usize][header as usize] = LoopState::Compiled(id),
             Err(reason) => {
@@ -202,54 +241,115 @@ impl Jit {
             exits: vec![0; optimized.snapshots.len()],
             exit_lines: guard_lines,
             entries: 0,
+            parent: recorder.side_of.map(|(root, exit)| (root + 1, exit.0)),
         });
         if let Some(target) = &self.options.dump {
             let text = dump::trace_dump(id + 1, program, recorder, &recorded, &optimized, &compiled);
             target.write(id + 1, &text);
         }
-        let mut type_check_exits = vec![false; optimized.snapshots.len()];
+        // Guards may share a snapshot, and an exit only names the snapshot: it is a type
+        // check's exit only when every guard using that snapshot is a type check.
+        let mut type_check_exits = vec![true; optimized.snapshots.len()];
         for inst in &optimized.insts {
-            if let (Op::SLoad { .. } | Op::GLoad { .. }, Some(snap)) = (inst.op, inst.snap) {
-                type_check_exits[snap.index()] = true;
+            if let Some(snap) = inst.snap {
+                type_check_exits[snap.index()] &= matches!(inst.op, Op::SLoad { .. } | Op::GLoad { .. });
             }
+        }
+        let is_root = recorder.side_of.is_none();
+        let side_exits =
+            if is_root { vec![SideState::Counting(HOT_EXIT); optimized.snapshots.len()] } else { Vec::new() };
+        if let Some((root, _)) = recorder.side_of {
+            self.traces[root as usize].side_traces += 1;
         }
         self.traces.push(NativeTrace {
             trace: optimized,
             compiled,
             proto: recorder.proto,
             header: recorder.header,
+            back_edge: recorder.back_edge,
             type_check_exits,
+            side_exits,
+            side_traces: 0,
             fruitless_entries: 0,
         });
         Ok(id)
     }
 
-    /// Runs trace `id` on the frame `slots` until it exits; restores the frame from the
-    /// exit's snapshot and returns the pc to resume at.
-    pub fn enter(&mut self, id: u32, slots: &mut [Value], globals: &mut [Value]) -> u32 {
+    /// Runs one trace on the frame; returns its raw exit number.
+    fn run(&mut self, id: u32, slots: &mut [Value], globals: &mut [Value]) -> u32 {
         let native = &mut self.traces[id as usize];
         let state = &mut *self.exit_state;
         state.stress_flags = native.compiled.stress_flags.as_mut_ptr();
         state.loop_iterations = 0;
+        self.stats.traces[id as usize].entries += 1;
         // SAFETY: the trace was compiled from this prototype's bytecode, so every slot and
-        // global it touches is inside `slots` and `globals`; it allocates nothing, calls
-        // no Ruff code, and writes only its own exit state, spill area and stress flags.
-        let exit = unsafe { (native.compiled.entry)(slots.as_mut_ptr(), globals.as_mut_ptr(), state) };
-        let exit = SnapIdx(exit);
-        let pc = exit::restore(&native.trace, &native.compiled.locations, state, exit, slots);
-        let trace_stats = &mut self.stats.traces[id as usize];
-        trace_stats.entries += 1;
-        trace_stats.exits[exit.index()] += 1;
-        self.stats.native_iterations += state.loop_iterations;
-        self.stats.exits += 1;
-        let fruitless = state.loop_iterations == 0 && native.type_check_exits[exit.index()];
-        native.fruitless_entries = if fruitless { native.fruitless_entries + 1 } else { 0 };
-        if native.fruitless_entries >= MAX_FRUITLESS_ENTRIES {
-            let (proto, header) = (native.proto, native.header);
-            let (function, line) = (trace_stats.function.clone(), trace_stats.line);
-            self.retire(proto, header, function, line);
+        // global it touches is inside `slots` and `globals`; it allocates nothing (a push
+        // only grows an array's element buffer), calls no Ruff code, and writes only the
+        // frame, globals, arrays the IR names, its exit state, spill area and stress flags.
+        unsafe { (native.compiled.entry)(slots.as_mut_ptr(), globals.as_mut_ptr(), state) }
+    }
+
+    /// Runs root trace `root` on the frame `slots` (recorded in prototype `proto` at depth
+    /// `frame_depth`) until native code leaves it: through an exit with no side trace, or a
+    /// side trace's exit. A side trace that completes its iteration hands back to the root
+    /// trace. Restores the frame from the exit's snapshot and says where to resume, and
+    /// whether to record a side trace from there.
+    pub fn enter(
+        &mut self,
+        program: &Program,
+        root: u32,
+        frame_depth: usize,
+        slots: &mut [Value],
+        globals: &mut [Value],
+    ) -> Resume {
+        let mut current = root;
+        loop {
+            let exit = self.run(current, slots, globals);
+            if exit == abi::BACK_TO_LOOP {
+                current = root;
+                continue;
+            }
+            let exit = SnapIdx(exit);
+            let native = &mut self.traces[current as usize];
+            let state = &*self.exit_state;
+            let pc = exit::restore(&native.trace, &native.compiled.locations, state, exit, slots);
+            self.stats.traces[current as usize].exits[exit.index()] += 1;
+            self.stats.native_iterations += state.loop_iterations;
+            self.stats.exits += 1;
+            if current != root {
+                return Resume { pc, record_side: None };
+            }
+            let fruitless = state.loop_iterations == 0 && native.type_check_exits[exit.index()];
+            native.fruitless_entries = if fruitless { native.fruitless_entries + 1 } else { 0 };
+            if native.fruitless_entries >= MAX_FRUITLESS_ENTRIES {
+                let (proto, header) = (native.proto, native.header);
+                let trace_stats = &self.stats.traces[root as usize];
+                let (function, line) = (trace_stats.function.clone(), trace_stats.line);
+                self.retire(proto, header, function, line);
+                return Resume { pc, record_side: None };
+            }
+            match native.side_exits[exit.index()] {
+                SideState::Compiled(side) => {
+                    current = side;
+                    continue;
+                }
+                SideState::Counting(remaining) if remaining > 1 => {
+                    native.side_exits[exit.index()] = SideState::Counting(remaining - 1);
+                }
+                SideState::Counting(_) if native.side_traces >= MAX_SIDE_TRACES => {
+                    native.side_exits[exit.index()] = SideState::Refused;
+                }
+                SideState::Counting(_) => {
+                    native.side_exits[exit.index()] = SideState::Recording;
+                    let (proto, header, back_edge) = (native.proto, native.header, native.back_edge);
+                    let base = self.start_recording(program, proto, header, back_edge, frame_depth);
+                    let recorder = Recorder::for_side_trace(root, exit, base);
+                    return Resume { pc, record_side: Some(recorder) };
+                }
+                SideState::Recording | SideState::Refused => {}
+            }
+            return Resume { pc, record_side: None };
         }
-        pc
     }
 
     /// Stops entering a trace that keeps exiting at once: the loop is recorded again

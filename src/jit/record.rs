@@ -68,6 +68,8 @@ pub struct Recorder {
     pub header: u32,
     /// The back-edge instruction that closes the loop; the body is `header..=back_edge`.
     pub back_edge: u32,
+    /// For a side trace: the root trace and the exit it continues from.
+    pub side_of: Option<(u32, SnapIdx)>,
     frame_depth: usize,
     /// Which slots the interpreter may still read at each pc: snapshots list only those.
     live: Rc<LiveSlots>,
@@ -156,6 +158,7 @@ impl Recorder {
             proto,
             header,
             back_edge,
+            side_of: None,
             frame_depth,
             live,
             trace: Trace::default(),
@@ -221,9 +224,17 @@ impl Recorder {
             return Ok(v);
         }
         let ty = value_type(&view.slots[r as usize])?;
-        let v = self.emit_guard(Op::SLoad { slot: r }, ty, pc);
+        let v = self.type_checked_load(Op::SLoad { slot: r }, ty, pc);
         self.slots[r as usize] = Some(v);
         Ok(v)
+    }
+
+    /// A type-guarded load with a snapshot of its own, so that an exit through it is
+    /// known to be a type check failing (which retires a trace whose types changed).
+    fn type_checked_load(&mut self, op: Op, ty: Ty, pc: u32) -> InstIdx {
+        let entries = self.changed_live_slots(pc);
+        let snap = self.trace.add_snapshot(Snapshot { pc, entries });
+        self.trace.push(op, ty, Some(snap), self.line)
     }
 
     fn write(&mut self, r: Reg, v: InstIdx) {
@@ -300,13 +311,17 @@ impl Recorder {
         }
         match kind {
             Compare::Eq | Compare::Ne => {
-                let equal = if ta == Ty::Bool && tb == Ty::Bool {
-                    self.emit(Op::EqBool(a, b), Ty::Bool)
-                } else {
+                let equal = match (ta, tb) {
+                    (Ty::Bool, Ty::Bool) => self.emit(Op::EqBool(a, b), Ty::Bool),
+                    // Builtins exist on trace only as constants; they are equal when they
+                    // are the same builtin.
+                    (Ty::Builtin, Ty::Builtin) => {
+                        let same = self.trace.inst(a).op == self.trace.inst(b).op;
+                        self.emit(Op::KBool(same), Ty::Bool)
+                    }
                     // The guarded types decide: null equals null, nothing else matches
                     // across these types (runtime::ops::values_equal).
-                    let same = ta == Ty::Null && tb == Ty::Null;
-                    self.emit(Op::KBool(same), Ty::Bool)
+                    _ => self.emit(Op::KBool(ta == Ty::Null && tb == Ty::Null), Ty::Bool),
                 };
                 Ok(if kind == Compare::Ne { self.emit(Op::NotBool(equal), Ty::Bool) } else { equal })
             }
@@ -360,8 +375,21 @@ impl Recorder {
         Ok(())
     }
 
-    /// Finishes the trace: the loop-end state is the slot map.
+    /// A recorder for a side trace: from the exit `exit` of root trace `root` (whose loop
+    /// has `header` and `back_edge`) back to the loop header.
+    pub fn for_side_trace(root: u32, exit: SnapIdx, base: Recorder) -> Recorder {
+        Recorder { side_of: Some((root, exit)), ..base }
+    }
+
+    /// Finishes the trace. A root trace keeps the slot map as its loop-end state; a side
+    /// trace stores the changed slots, handing the frame back to its root trace.
     fn close(&mut self) -> Trace {
+        if self.side_of.is_some() {
+            for (slot, value) in self.changed_live_slots(self.header) {
+                self.emit(Op::SStore { slot, value }, Ty::Void);
+            }
+            return std::mem::take(&mut self.trace);
+        }
         let entries = self.changed_live_slots(self.header);
         let end = self.trace.add_snapshot(Snapshot { pc: self.header, entries });
         self.trace.loop_end = Some(end);
@@ -433,7 +461,7 @@ impl Recorder {
                     return Err(AbortReason::ErrorRaised);
                 }
                 let ty = element_type(current)?;
-                let v = self.emit_guard(Op::GLoad { global }, ty, pc);
+                let v = self.type_checked_load(Op::GLoad { global }, ty, pc);
                 self.write(dst, v);
             }
             Instr::SetGlobal { global, src } => {

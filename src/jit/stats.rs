@@ -23,6 +23,8 @@ pub struct TraceStats {
     /// Source line of the guard behind each exit.
     pub exit_lines: Vec<u32>,
     pub entries: u64,
+    /// For a side trace: the root trace's number and the exit it continues.
+    pub parent: Option<(u32, u32)>,
 }
 
 #[derive(Clone, Debug, Default)]
@@ -81,10 +83,14 @@ impl Stats {
         let mut out = format!("JIT statistics for {}\n", file);
         let _ = writeln!(out, "traces compiled: {}", self.traces.len());
         for t in &self.traces {
+            let what = match t.parent {
+                Some((root, exit)) => format!("side trace of trace {} exit {}", root, exit),
+                None => format!("loop at {}:{} in {}", file, t.line, t.function),
+            };
             let _ = writeln!(
                 out,
-                "  trace {}: loop at {}:{} in {}, IR {} instructions (recorded {}), machine code {} bytes, entered {} times",
-                t.id, file, t.line, t.function, t.ir_size, t.recorded_size, t.mcode_size, t.entries
+                "  trace {}: {}, IR {} instructions (recorded {}), machine code {} bytes, entered {} times",
+                t.id, what, t.ir_size, t.recorded_size, t.mcode_size, t.entries
             );
             for (exit, &count) in t.exits.iter().enumerate().filter(|(_, &c)| c > 0) {
                 let _ =
@@ -125,9 +131,14 @@ impl Stats {
                     .filter(|(_, &c)| c > 0)
                     .map(|(e, c)| format!("{{\"exit\":{},\"line\":{},\"count\":{}}}", e, t.exit_lines[e], c))
                     .collect();
+                let parent = match t.parent {
+                    Some((root, exit)) => format!("{{\"trace\":{},\"exit\":{}}}", root, exit),
+                    None => "null".to_string(),
+                };
                 format!(
-                    "{{\"id\":{},\"function\":{},\"line\":{},\"ir_size\":{},\"recorded_size\":{},\"mcode_size\":{},\"entries\":{},\"exits\":[{}]}}",
+                    "{{\"id\":{},\"parent\":{},\"function\":{},\"line\":{},\"ir_size\":{},\"recorded_size\":{},\"mcode_size\":{},\"entries\":{},\"exits\":[{}]}}",
                     t.id,
+                    parent,
                     json_string(&t.function),
                     t.line,
                     t.ir_size,

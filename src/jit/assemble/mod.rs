@@ -72,7 +72,7 @@ pub struct CompiledTrace {
     pub stress_flags: Vec<u8>,
     /// How many `state.spill` slots the trace uses.
     pub spill_slots_used: usize,
-    loop_offset: usize,
+    loop_offset: Option<usize>,
     exit_offsets: Vec<(SnapIdx, usize)>,
     common_exit_offset: usize,
 }
@@ -81,7 +81,8 @@ pub struct CompiledTrace {
 pub enum AssembleError {
     /// The trace breaks an IR invariant (`opt::verify`).
     InvalidIr(String),
-    /// The trace has no `Loop`, so it is not `pre-roll; Loop; Phi...; body`.
+    /// The trace still has its loop-end state: it was not peeled into
+    /// `pre-roll; Loop; Phi...; body` (a trace without `Loop` is a side trace).
     NotPeeled,
     /// More values live at once than registers plus `abi::MAX_SPILL_SLOTS`.
     TooManySpillSlots,
@@ -96,7 +97,7 @@ impl fmt::Display for AssembleError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             AssembleError::InvalidIr(why) => write!(f, "invalid IR: {}", why),
-            AssembleError::NotPeeled => write!(f, "trace is not peeled (no LOOP)"),
+            AssembleError::NotPeeled => write!(f, "trace is not peeled (it still has its loop-end state)"),
             AssembleError::TooManySpillSlots => write!(f, "too many live values (out of spill slots)"),
             AssembleError::Unsupported(what) => write!(f, "unsupported in the backend: {}", what),
             AssembleError::CodeMemory(why) => write!(f, "executable memory: {}", why),
@@ -108,7 +109,7 @@ impl std::error::Error for AssembleError {}
 
 pub fn assemble(trace: &Trace, options: &AssembleOptions) -> Result<CompiledTrace, AssembleError> {
     let loop_pos = check_compilable(trace)?;
-    let allocation = regalloc::allocate(trace, loop_pos)?;
+    let allocation = regalloc::allocate(trace, loop_pos.unwrap_or(trace.insts.len()))?;
     let emitted = x64::emit(trace, loop_pos, &allocation, array_layout(), options.deopt_stress)?;
     let code = emitted.buffer.ptr(AssemblyOffset(0));
     // SAFETY: offset 0 of the buffer is the prologue of a function emitted to follow the
@@ -128,10 +129,14 @@ pub fn assemble(trace: &Trace, options: &AssembleOptions) -> Result<CompiledTrac
     })
 }
 
-/// The position of `Loop` in a verified trace, after the checks this backend adds.
-fn check_compilable(trace: &Trace) -> Result<usize, AssembleError> {
+/// The position of `Loop` in a verified trace (`None` for a side trace), after the checks
+/// this backend adds.
+fn check_compilable(trace: &Trace) -> Result<Option<usize>, AssembleError> {
     verify(trace).map_err(|e| AssembleError::InvalidIr(e.to_string()))?;
-    let loop_pos = trace.loop_start().ok_or(AssembleError::NotPeeled)?.index();
+    if trace.loop_end.is_some() {
+        return Err(AssembleError::NotPeeled);
+    }
+    let loop_pos = trace.loop_start().map(InstIdx::index);
     // A builtin function value exists only as a constant; a Phi of one would need a
     // location the exit handler cannot box.
     if let Some(phi) = trace.insts.iter().position(|i| matches!(i.op, Op::Phi(..)) && i.ty == Ty::Builtin) {
@@ -164,7 +169,9 @@ pub fn disassemble(compiled: &CompiledTrace) -> String {
     use std::fmt::Write;
     let base = compiled.buffer.ptr(AssemblyOffset(0)) as u64;
     let mut labels = HashMap::new();
-    labels.insert(base + compiled.loop_offset as u64, "->LOOP".to_string());
+    if let Some(loop_offset) = compiled.loop_offset {
+        labels.insert(base + loop_offset as u64, "->LOOP".to_string());
+    }
     for &(snap, offset) in &compiled.exit_offsets {
         labels.insert(base + offset as u64, format!("->EXIT {}", snap.0));
     }

@@ -4,6 +4,7 @@
 
 use super::*;
 use crate::jit::abi::ExitState;
+use crate::jit::abi::BACK_TO_LOOP;
 use crate::jit::ir::{MathFn, Snapshot};
 use crate::runtime::heap::{Gc, Heap};
 use crate::runtime::object::ArrayObj;
@@ -988,6 +989,8 @@ fn malformed_traces_are_rejected() {
     let mut unpeeled = Builder::new();
     let entry = unpeeled.snap(&[]);
     unpeeled.guard(Op::SLoad { slot: 0 }, Ty::Int, entry);
+    let end = unpeeled.snap(&[]);
+    unpeeled.trace.loop_end = Some(end);
     let options = AssembleOptions { deopt_stress: false };
     assert!(matches!(assemble(&unpeeled.trace, &options), Err(AssembleError::NotPeeled)));
 
@@ -1461,7 +1464,7 @@ fn array_ops_need_the_array_layout() {
     b.finish_straight();
     let loop_pos = b.trace.loop_start().expect("peeled").index();
     let allocation = regalloc::allocate(&b.trace, loop_pos).expect("allocated");
-    assert!(x64::emit(&b.trace, loop_pos, &allocation, None, false).is_ok());
+    assert!(x64::emit(&b.trace, Some(loop_pos), &allocation, None, false).is_ok());
 
     let mut b = Builder::new();
     let entry = b.snap(&[]);
@@ -1471,6 +1474,34 @@ fn array_ops_need_the_array_layout() {
     b.finish_straight();
     let loop_pos = b.trace.loop_start().expect("peeled").index();
     let allocation = regalloc::allocate(&b.trace, loop_pos).expect("allocated");
-    let error = x64::emit(&b.trace, loop_pos, &allocation, None, false).err().expect("refused");
+    let error = x64::emit(&b.trace, Some(loop_pos), &allocation, None, false).err().expect("refused");
     assert_eq!(error, AssembleError::Unsupported("array layout unknown".into()));
+}
+
+#[test]
+fn side_trace_stores_its_slots_and_returns_to_the_loop() {
+    let mut b = Builder::new();
+    let entry = b.snap(&[]);
+    let x = b.guard(Op::SLoad { slot: 0 }, Ty::Int, entry);
+    let y = b.guard(Op::SLoad { slot: 1 }, Ty::Float, entry);
+    let one = b.inst(Op::KInt(1), Ty::Int);
+    let overflow = b.snap(&[]);
+    let x1 = b.guard(Op::AddInt(x, one), Ty::Int, overflow);
+    let half = b.inst(Op::KFloat(0.5), Ty::Float);
+    let y1 = b.inst(Op::MulFloat(y, half), Ty::Float);
+    let flag = b.inst(Op::KBool(true), Ty::Bool);
+    b.inst(Op::SStore { slot: 0, value: x1 }, Ty::Void);
+    b.inst(Op::SStore { slot: 1, value: y1 }, Ty::Void);
+    b.inst(Op::SStore { slot: 2, value: flag }, Ty::Void);
+    let mut compiled = assemble(&b.trace, &AssembleOptions { deopt_stress: false }).expect("a side trace compiles");
+    let mut slots = vec![Value::Int(41), Value::Float(3.0), Value::Null];
+    let exit = run(&mut compiled, &mut slots, &mut []);
+    assert_eq!(exit.number, BACK_TO_LOOP);
+    assert!(matches!(slots[0], Value::Int(42)));
+    assert!(matches!(slots[1], Value::Float(f) if f == 1.5));
+    assert!(matches!(slots[2], Value::Bool(true)));
+    let mut overflowing = vec![Value::Int(i64::MAX), Value::Float(3.0), Value::Null];
+    let exit = run(&mut compiled, &mut overflowing, &mut []);
+    assert_eq!(exit.number, overflow.0, "a guard of a side trace exits through its snapshot");
+    assert!(matches!(overflowing[0], Value::Int(i64::MAX)), "slots are stored only at the end");
 }

@@ -37,7 +37,7 @@ use std::mem::offset_of;
 
 use super::regalloc::{gpr::*, Allocation, ALLOCATABLE_GPRS, CALLEE_SAVED_ALLOCATABLE};
 use super::AssembleError;
-use crate::jit::abi::{ExitState, Location};
+use crate::jit::abi::{ExitState, Location, BACK_TO_LOOP};
 use crate::jit::ir::{InstIdx, MathFn, Op, SnapIdx, Trace, Ty};
 use crate::runtime::heap::Gc;
 use crate::runtime::object::{ArrayLayout, ArrayObj};
@@ -81,7 +81,8 @@ const SIGN_BIT: i8 = 63;
 
 pub struct Emitted {
     pub buffer: ExecutableBuffer,
-    pub loop_offset: usize,
+    /// `None` for a side trace.
+    pub loop_offset: Option<usize>,
     /// `(snapshot, offset of its exit stub)`, in snapshot order.
     pub exit_offsets: Vec<(SnapIdx, usize)>,
     /// The tail shared by the exit stubs: saves the registers and returns.
@@ -285,19 +286,24 @@ struct Emitter<'a> {
     deopt_stress: bool,
     exit_labels: Vec<Option<DynamicLabel>>,
     common_exit: DynamicLabel,
+    /// Restores the caller's registers and returns `eax`.
+    epilogue: DynamicLabel,
     saved_registers: Vec<u8>,
     frame_size: i32,
 }
 
+/// Emits `trace`. `loop_pos` is the index of `Loop`; `None` marks a side trace, which runs
+/// once and returns `BACK_TO_LOOP`.
 pub fn emit(
     trace: &Trace,
-    loop_pos: usize,
+    loop_pos: Option<usize>,
     alloc: &Allocation,
     array_layout: Option<ArrayLayout>,
     deopt_stress: bool,
 ) -> Result<Emitted, AssembleError> {
     let mut ops = Assembler::new().map_err(|e| AssembleError::CodeMemory(e.to_string()))?;
     let common_exit = ops.new_dynamic_label();
+    let epilogue = ops.new_dynamic_label();
     let mut emitter = Emitter {
         ops,
         trace,
@@ -306,25 +312,41 @@ pub fn emit(
         deopt_stress,
         exit_labels: vec![None; trace.snapshots.len()],
         common_exit,
+        epilogue,
         saved_registers: Vec::new(),
         frame_size: 0,
     };
     emitter.prologue();
-    for i in 0..loop_pos {
-        emitter.instruction(i)?;
-    }
-    emitter.phi_moves(|first, _| first);
-    let loop_label = emitter.ops.new_dynamic_label();
-    let loop_offset = emitter.ops.offset().0;
-    emit!(emitter.ops
-        ; =>loop_label
-        ; add Rq(ITERATION_COUNTER), 1
-    );
-    for i in loop_pos + 1..trace.insts.len() {
-        emitter.instruction(i)?;
-    }
-    emitter.phi_moves(|_, second| second);
-    emit!(emitter.ops; jmp =>loop_label);
+    let loop_offset = match loop_pos {
+        Some(loop_pos) => {
+            for i in 0..loop_pos {
+                emitter.instruction(i)?;
+            }
+            emitter.phi_moves(|first, _| first);
+            let loop_label = emitter.ops.new_dynamic_label();
+            let loop_offset = emitter.ops.offset().0;
+            emit!(emitter.ops
+                ; =>loop_label
+                ; add Rq(ITERATION_COUNTER), 1
+            );
+            for i in loop_pos + 1..trace.insts.len() {
+                emitter.instruction(i)?;
+            }
+            emitter.phi_moves(|_, second| second);
+            emit!(emitter.ops; jmp =>loop_label);
+            Some(loop_offset)
+        }
+        None => {
+            for i in 0..trace.insts.len() {
+                emitter.instruction(i)?;
+            }
+            emit!(emitter.ops
+                ; mov eax, BACK_TO_LOOP as i32
+                ; jmp =>emitter.epilogue
+            );
+            None
+        }
+    };
     let (exit_offsets, common_exit_offset) = emitter.exit_stubs();
     let mut ops = emitter.ops;
     ops.commit().map_err(|e| AssembleError::CodeMemory(e.to_string()))?;
@@ -395,6 +417,7 @@ impl Emitter<'_> {
                 ; mov BYTE [r11 + rax], 1
             );
         }
+        emit!(self.ops; =>self.epilogue);
         if self.frame_size > 0 {
             emit!(self.ops; add rsp, self.frame_size);
         }
@@ -675,6 +698,7 @@ impl Emitter<'_> {
                 self.load_value(GLOBALS_BASE, value_offset(global as u64)?, inst.ty, destination, guard_exit()?)?
             }
             Op::GStore { global, value } => self.store_value(GLOBALS_BASE, value_offset(global as u64)?, value)?,
+            Op::SStore { slot, value } => self.store_value(SLOTS_BASE, value_offset(slot as u64)?, value)?,
             Op::ALen(array) => {
                 let layout = self.array_layout()?;
                 let a = self.gpr_register(self.operand(array));

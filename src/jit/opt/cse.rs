@@ -89,9 +89,13 @@ impl CseTable {
 
 fn value_key(op: &Op, ty: Ty, array_epoch: u64) -> Option<ValueKey> {
     let (immediate, math) = match *op {
-        Op::GLoad { .. } | Op::GStore { .. } | Op::AStore { .. } | Op::APush { .. } | Op::Loop | Op::Phi(..) => {
-            return None
-        }
+        Op::GLoad { .. }
+        | Op::GStore { .. }
+        | Op::SStore { .. }
+        | Op::AStore { .. }
+        | Op::APush { .. }
+        | Op::Loop
+        | Op::Phi(..) => return None,
         Op::ALen(_) | Op::ALoad(..) => (array_epoch, None),
         Op::KInt(v) => (v as u64, None),
         Op::KFloat(v) => (v.to_bits(), None),

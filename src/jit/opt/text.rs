@@ -154,8 +154,8 @@ impl Parser {
         };
         let expected_operands = match name {
             "K" | "SLOAD" | "GLOAD" => 1,
-            "GSTORE" | "ADD" | "SUB" | "MUL" | "DIV" | "MOD" | "LT" | "LE" | "GT" | "GE" | "EQ" | "NE" | "PHI"
-            | "ALOAD" | "APUSH" => 2,
+            "GSTORE" | "SSTORE" | "ADD" | "SUB" | "MUL" | "DIV" | "MOD" | "LT" | "LE" | "GT" | "GE" | "EQ" | "NE"
+            | "PHI" | "ALOAD" | "APUSH" => 2,
             "ASTORE" => 3,
             "MATH" => 1 + parse_math_fn(operands.first().copied().unwrap_or(""))?.arity(),
             _ => 1,
@@ -199,6 +199,7 @@ impl Parser {
             }
             "PHI" => Op::Phi(a()?, b()?),
             "ALEN" => Op::ALen(a()?),
+            "SSTORE" => Op::SStore { slot: parse_prefixed(operands[0], "#")?, value: b()? },
             "ALOAD" => Op::ALoad(a()?, b()?),
             "ASTORE" => Op::AStore { array: a()?, index: b()?, value: reference(2)? },
             "APUSH" => Op::APush { array: a()?, value: b()? },

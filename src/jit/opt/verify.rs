@@ -115,8 +115,10 @@ fn check_operand_order(trace: &Trace, at: InstIdx, loop_start: Option<InstIdx>) 
         if entry >= loop_start {
             return Err(format!("PHI entry value {} is not before LOOP", entry));
         }
-        if back_edge <= loop_start {
-            return Err(format!("PHI back-edge value {} is not in the loop body", back_edge));
+        // The back-edge value may also be loop-invariant (defined before LOOP): a slot that
+        // takes an invariant value every iteration, after its first.
+        if back_edge == loop_start {
+            return Err(format!("PHI back-edge value {} is the LOOP marker", back_edge));
         }
         return Ok(());
     }
@@ -170,9 +172,9 @@ fn check_types(trace: &Trace, at: InstIdx) -> Result<(), String> {
                 _ => (&[Array], Some(Void)),
             }
         }
-        Op::GStore { value, .. } => {
+        Op::GStore { value, .. } | Op::SStore { value, .. } => {
             if ty_of(value) == Void {
-                return Err("GSTORE of a value-less instruction".into());
+                return Err(format!("{} of a value-less instruction", inst.op.name()));
             }
             (&[], Some(Void))
         }
