@@ -471,6 +471,7 @@ impl Vm {
                                     let depth = self.frames.len();
                                     let slots = &mut self.stack[base..top];
                                     let resume = jit.enter(&program, trace, depth, slots, &mut self.globals);
+                                    self.heap.note_growth(jit.take_heap_growth());
                                     pc = resume.pc as usize;
                                     if let Some(recorder) = resume.record_side {
                                         self.recording = Some((recorder, Instant::now()));

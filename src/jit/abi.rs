@@ -36,6 +36,8 @@ pub struct ExitState {
     pub stress_flags: *mut u8,
     /// Iterations of the loop body run natively (counted for `--jit-stats`).
     pub loop_iterations: u64,
+    /// Bytes by which pushes on trace grew array buffers, for the collector's pacing.
+    pub heap_growth: u64,
 }
 
 impl Default for ExitState {
@@ -46,6 +48,7 @@ impl Default for ExitState {
             spill: [0; MAX_SPILL_SLOTS],
             stress_flags: std::ptr::null_mut(),
             loop_iterations: 0,
+            heap_growth: 0,
         }
     }
 }

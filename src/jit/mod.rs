@@ -275,6 +275,12 @@ impl Jit {
         Ok(id)
     }
 
+    /// Bytes by which traces grew array buffers since the last call; the interpreter
+    /// reports them to the heap so collections stay paced.
+    pub fn take_heap_growth(&mut self) -> usize {
+        std::mem::take(&mut self.exit_state.heap_growth) as usize
+    }
+
     /// Runs one trace on the frame; returns its raw exit number.
     fn run(&mut self, id: u32, slots: &mut [Value], globals: &mut [Value]) -> u32 {
         let native = &mut self.traces[id as usize];

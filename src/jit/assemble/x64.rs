@@ -167,7 +167,7 @@ enum FloatAlu {
 
 type UnaryHelper = extern "sysv64" fn(f64) -> f64;
 type BinaryHelper = extern "sysv64" fn(f64, f64) -> f64;
-type PushHelper = extern "sysv64" fn(*mut u8, u64, u64);
+type PushHelper = extern "sysv64" fn(*mut u8, u64, u64, *mut ExitState);
 
 // The helpers are the very functions the builtins in `builtins/math.rs` and the float
 // `%` of `runtime/ops.rs` use, so results agree bit for bit.
@@ -210,8 +210,9 @@ extern "sysv64" fn helper_fmod(x: f64, y: f64) -> f64 {
 
 /// `APUSH`: appends the element with tag `tag` and payload bits `payload` (an int, float,
 /// bool or null, as the verifier ensures) to the array object at `array`, through the same
-/// `Vec::push` as the `push` builtin.
-extern "sysv64" fn push_value(array: *mut u8, tag: u64, payload: u64) {
+/// `Vec::push` as the `push` builtin, and adds any growth of the buffer to
+/// `state.heap_growth` (the `push` builtin reports it to the heap the same way).
+extern "sysv64" fn push_value(array: *mut u8, tag: u64, payload: u64, state: *mut ExitState) {
     const NULL: u64 = Tag::Null as u64;
     const BOOL: u64 = Tag::Bool as u64;
     const INT: u64 = Tag::Int as u64;
@@ -230,7 +231,13 @@ extern "sysv64" fn push_value(array: *mut u8, tag: u64, payload: u64) {
     // no collection runs while native code does, so it is a live `GcBox<ArrayObj>`; native
     // code holds no Rust reference into it, so `get_mut` aliases nothing.
     let array = unsafe { Gc::<ArrayObj>::from_address(array as usize) };
-    array.get_mut().items.push(value);
+    let items = &mut array.get_mut().items;
+    let before = items.capacity();
+    items.push(value);
+    let grown = (items.capacity() - before) * std::mem::size_of::<Value>();
+    // SAFETY: `state` is the exit state the trace was entered with (r13), live for the
+    // whole run and not referenced by Rust code while native code runs.
+    unsafe { (*state).heap_growth += grown as u64 };
 }
 
 /// The Rust function performing `op`, when the emitted code calls one.
@@ -728,6 +735,7 @@ impl Emitter<'_> {
                     (Operand::Gpr(RDI), self.operand(array)),
                     (Operand::Gpr(RSI), Operand::Bits(tag as u64)),
                     (Operand::Gpr(RDX), self.operand(value)),
+                    (Operand::Gpr(RCX), Operand::Gpr(R13)),
                 ];
                 self.call_helper(i, arguments, None);
             }
