@@ -429,6 +429,15 @@ pub enum CaptureSource {
     CurrentClosure,
 }
 
+/// Debug information: the variable held in `slot` while `start <= pc < end`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SlotName {
+    pub slot: Reg,
+    pub name: String,
+    pub start: u32,
+    pub end: u32,
+}
+
 /// A protected region: an error raised by an instruction in `begin+1..end` goes to the
 /// handler at `handler`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -477,6 +486,8 @@ pub struct Proto {
     pub tag_ctors: Vec<TagCtor>,
     pub tag_patterns: Vec<TagPattern>,
     pub try_regions: Vec<TryRegion>,
+    /// Names of the variables in slots, for messages about them (JIT explanations).
+    pub slot_names: Vec<SlotName>,
 }
 
 #[derive(Clone, Debug)]
@@ -503,6 +514,13 @@ pub struct Program {
 
 /// Struct type 0 is always the error value caught by `except`.
 pub const ERROR_STRUCT_TYPE: u32 = 0;
+
+impl Proto {
+    /// The variable slot `slot` holds at `pc`, if it holds a named one.
+    pub fn slot_name(&self, slot: Reg, pc: u32) -> Option<&str> {
+        self.slot_names.iter().rev().find(|n| n.slot == slot && n.start <= pc && pc < n.end).map(|n| n.name.as_str())
+    }
+}
 
 impl Program {
     pub fn proto(&self, id: ProtoId) -> &Proto {

@@ -11,7 +11,7 @@
 
 use rustc_hash::FxHashMap;
 
-use super::bytecode::{CaptureSource, Instr, Proto, Reg};
+use super::bytecode::{CaptureSource, Instr, Proto, Reg, SlotName};
 use super::CompileError;
 use crate::parse::ast::{DeclKind, Span};
 use crate::runtime::value::Value;
@@ -46,6 +46,8 @@ pub struct Var {
     pub name: String,
     pub binding: Binding,
     pub loc: VarLoc,
+    /// Its entry in `Proto::slot_names`, for a local in a slot.
+    slot_name: Option<usize>,
 }
 
 #[derive(Default)]
@@ -284,6 +286,12 @@ impl FuncState {
     pub fn pop_scope(&mut self) {
         let scope = self.scopes.pop().expect("scope stack never empties below the function scope");
         self.next_slot = scope.slot_base;
+        let end = self.pc() as u32;
+        for var in &scope.vars {
+            if let Some(entry) = var.slot_name {
+                self.proto.slot_names[entry].end = end;
+            }
+        }
     }
 
     pub fn current_scope_has(&self, name: &str) -> bool {
@@ -291,8 +299,16 @@ impl FuncState {
     }
 
     pub fn declare(&mut self, name: &str, binding: Binding, loc: VarLoc) {
+        let slot_name = match loc {
+            VarLoc::Slot(slot) => {
+                let start = self.proto.code.len() as u32;
+                self.proto.slot_names.push(SlotName { slot, name: name.to_string(), start, end: u32::MAX });
+                Some(self.proto.slot_names.len() - 1)
+            }
+            VarLoc::Global(_) => None,
+        };
         let scope = self.scopes.last_mut().expect("scope stack never empties below the function scope");
-        scope.vars.push(Var { name: name.to_string(), binding, loc });
+        scope.vars.push(Var { name: name.to_string(), binding, loc, slot_name });
         if let VarLoc::Slot(slot) = loc {
             // A local claims its slot for the rest of the scope.
             if slot >= scope.slot_base && slot + 1 > self.next_slot {

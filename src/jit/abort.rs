@@ -23,9 +23,40 @@ pub enum AbortReason {
     TraceTooLong,
     Optimizer(String),
     Assembler(String),
+    /// A root trace handed most iterations to side traces: it had recorded the less
+    /// common side of a branch.
+    RarePathRecorded,
     /// A compiled trace kept failing a type check before finishing an iteration: a value's
     /// type changed since recording.
     TraceRetired,
+}
+
+impl AbortReason {
+    /// Why the loop stays in the interpreter, in the program's terms (for `--jit-stats`).
+    pub fn explanation(&self) -> String {
+        match self {
+            AbortReason::NyiInstruction(what) => format!("it uses {}, which traces do not support yet", what),
+            AbortReason::NyiValueType(ty) => format!("it works on {} values, which traces cannot hold yet", ty),
+            AbortReason::NyiCall(name) => format!("it calls {}, and traces cannot follow that call yet", name),
+            AbortReason::InnerLoop => {
+                "it contains an inner loop; the inner loop gets its own trace and the outer loop stays interpreted"
+                    .into()
+            }
+            AbortReason::LeftFunction => "it returns from its function in the middle of an iteration".into(),
+            AbortReason::LoopExited => "the iteration being recorded left the loop".into(),
+            AbortReason::ErrorRaised => "a runtime error was raised while an iteration was being recorded".into(),
+            AbortReason::TraceTooLong => "one iteration is too long to trace".into(),
+            AbortReason::Optimizer(why) | AbortReason::Assembler(why) => {
+                format!("the JIT could not compile it ({})", why)
+            }
+            AbortReason::TraceRetired => {
+                "a value changed type after the loop was compiled, so the loop was compiled again".into()
+            }
+            AbortReason::RarePathRecorded => {
+                "its trace had followed the less common side of a branch, so the loop was recorded again".into()
+            }
+        }
+    }
 }
 
 impl fmt::Display for AbortReason {
@@ -41,6 +72,9 @@ impl fmt::Display for AbortReason {
             AbortReason::TraceTooLong => write!(f, "trace too long"),
             AbortReason::Optimizer(why) => write!(f, "optimizer: {}", why),
             AbortReason::Assembler(why) => write!(f, "assembler: {}", why),
+            AbortReason::RarePathRecorded => {
+                write!(f, "trace retired and recorded again: most iterations left it for side traces")
+            }
             AbortReason::TraceRetired => {
                 write!(f, "trace retired and recorded again: a value changed type since it was recorded, so the trace kept exiting at once")
             }

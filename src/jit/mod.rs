@@ -41,11 +41,16 @@ use abort::AbortReason;
 use assemble::{AssembleOptions, CompiledTrace};
 use ir::{Op, SnapIdx, Trace};
 use record::Recorder;
-use stats::{Stats, TraceStats};
+use stats::{AbortSite, ExitKind, Stats, TraceStats};
 
 pub const DEFAULT_THRESHOLD: u32 = 50;
 /// Aborts at one loop header before it is blacklisted.
 const MAX_ABORTS: u32 = 4;
+/// A root trace is retired when, after this many passes through its side traces, those
+/// outnumber its own iterations `RARE_PATH_RATIO` to one: it recorded the rarer path.
+const RARE_PATH_DISPATCHES: u64 = 256;
+const RARE_PATH_RATIO: u64 = 4;
+
 /// Times a root trace's exit is taken before a side trace is recorded from it.
 const HOT_EXIT: u32 = 10;
 /// Side traces one root trace may have.
@@ -89,6 +94,55 @@ enum SideState {
     Refused,
 }
 
+/// Where a type-checked value comes from.
+#[derive(Clone, Copy, Debug)]
+enum TypeSource {
+    Slot(u16),
+    Global(u32),
+}
+
+/// What each exit of `trace` checks, in the program's terms (for the report).
+fn exit_kinds(program: &Program, recorder: &Recorder, trace: &Trace) -> Vec<ExitKind> {
+    let proto = program.proto(recorder.proto);
+    let while_loop = matches!(proto.code[recorder.back_edge as usize], crate::compile::bytecode::Instr::Jump { .. });
+    let mut kinds = vec![ExitKind::Branch; trace.snapshots.len()];
+    for inst in trace.insts.iter().rev() {
+        let Some(snap) = inst.snap else { continue };
+        let pc = trace.snapshots[snap.index()].pc;
+        let expected = match inst.ty {
+            ir::Ty::Int => "int",
+            ir::Ty::Float => "float",
+            ir::Ty::Bool => "bool",
+            ir::Ty::Null => "null",
+            ir::Ty::Array => "array",
+            ir::Ty::Builtin | ir::Ty::Void => "value",
+        };
+        kinds[snap.index()] = match inst.op {
+            Op::SLoad { slot } => ExitKind::TypeCheck {
+                what: proto.slot_name(slot, pc).map_or("a temporary value".to_string(), |n| format!("`{}`", n)),
+                expected,
+            },
+            Op::GLoad { global } => {
+                ExitKind::TypeCheck { what: format!("global `{}`", program.globals[global as usize].name), expected }
+            }
+            Op::GuardTrue(_) | Op::GuardFalse(_) => {
+                let loop_test = pc == recorder.back_edge || (while_loop && pc == recorder.header);
+                if loop_test && recorder.side_of.is_none() {
+                    ExitKind::LoopEnd
+                } else {
+                    ExitKind::Branch
+                }
+            }
+            Op::AddInt(..) | Op::SubInt(..) | Op::MulInt(..) | Op::NegInt(_) => ExitKind::Overflow,
+            Op::DivInt(..) | Op::ModInt(..) | Op::DivFloat(..) | Op::ModFloat(..) => ExitKind::Division,
+            Op::ALoad(..) => ExitKind::ArrayRead,
+            Op::AStore { .. } | Op::APush { .. } => ExitKind::ArrayWrite,
+            _ => ExitKind::MathDomain,
+        };
+    }
+    kinds
+}
+
 /// Where the interpreter resumes after native code, and whether it should record a side
 /// trace from there.
 pub struct Resume {
@@ -112,9 +166,14 @@ struct NativeTrace {
     back_edge: u32,
     /// Per snapshot: whether only type checks (`SLoad`/`GLoad`) exit through it.
     type_check_exits: Vec<bool>,
+    /// Per snapshot: the slot or global its first type check reads, for the report.
+    type_check_sources: Vec<Option<TypeSource>>,
     /// Per snapshot of a root trace: its side trace. Empty for side traces.
     side_exits: Vec<SideState>,
     side_traces: u32,
+    /// Passes from this root trace into its side traces, and its own loop iterations.
+    side_dispatches: u64,
+    own_iterations: u64,
     /// Consecutive entries that failed a type check before finishing one iteration.
     fruitless_entries: u32,
 }
@@ -193,10 +252,13 @@ impl Jit {
         let compiled = outcome.and_then(|recorded| self.compile(program, &recorder, recorded));
         if let Some((root, exit)) = recorder.side_of {
             let state = match compiled {
-                Ok(id) => SideState::Compiled(id),
+                Ok(id) => {
+                    self.stats.traces[root as usize].exit_has_side_trace[exit.index()] = true;
+                    SideState::Compiled(id)
+                }
                 Err(reason) => {
                     let line = program.proto(proto).spans[recorder.back_edge as usize].line;
-                    self.stats.record_abort(reason, &program.proto(proto).name, line);
+                    self.stats.record_abort(AbortSite::SideTrace(reason), &program.proto(proto).name, line);
                     SideState::Refused
                 }
             };
@@ -207,14 +269,18 @@ impl Jit {
             Ok(id) => self.loops[proto.0 as usize][header as usize] = LoopState::Compiled(id),
             Err(reason) => {
                 let line = program.proto(proto).spans[recorder.back_edge as usize].line;
-                self.stats.record_abort(reason, &program.proto(proto).name, line);
+                let reason_is_data_dependent = reason == AbortReason::LoopExited;
+                self.stats.record_abort(AbortSite::Loop(reason), &program.proto(proto).name, line);
+                // Leaving the loop during the recorded iteration depends on the data (the
+                // iteration may have been the last one), so it is retried for longer.
+                let limit = if reason_is_data_dependent { MAX_ABORTS * 4 } else { MAX_ABORTS };
                 let aborts = self.aborts.entry((proto, header)).or_insert(0);
                 *aborts += 1;
-                self.loops[proto.0 as usize][header as usize] = if *aborts >= MAX_ABORTS {
+                self.loops[proto.0 as usize][header as usize] = if *aborts >= limit {
                     self.stats.blacklisted += 1;
                     LoopState::Blacklisted
                 } else {
-                    LoopState::Counting(self.options.threshold.max(1) << *aborts)
+                    LoopState::Counting(self.options.threshold.max(1).saturating_mul(1 << (*aborts).min(16)))
                 };
             }
         }
@@ -242,6 +308,9 @@ impl Jit {
             exit_lines: guard_lines,
             entries: 0,
             parent: recorder.side_of.map(|(root, exit)| (root + 1, exit.0)),
+            exit_kinds: exit_kinds(program, recorder, &optimized),
+            exit_observed: vec![None; optimized.snapshots.len()],
+            exit_has_side_trace: vec![false; optimized.snapshots.len()],
         });
         if let Some(target) = &self.options.dump {
             let text = dump::trace_dump(id + 1, program, recorder, &recorded, &optimized, &compiled);
@@ -261,6 +330,17 @@ impl Jit {
         if let Some((root, _)) = recorder.side_of {
             self.traces[root as usize].side_traces += 1;
         }
+        let mut type_check_sources = vec![None; optimized.snapshots.len()];
+        for inst in optimized.insts.iter().rev() {
+            let source = match inst.op {
+                Op::SLoad { slot } => TypeSource::Slot(slot),
+                Op::GLoad { global } => TypeSource::Global(global),
+                _ => continue,
+            };
+            if let Some(snap) = inst.snap {
+                type_check_sources[snap.index()] = Some(source);
+            }
+        }
         self.traces.push(NativeTrace {
             trace: optimized,
             compiled,
@@ -268,8 +348,11 @@ impl Jit {
             header: recorder.header,
             back_edge: recorder.back_edge,
             type_check_exits,
+            type_check_sources,
             side_exits,
             side_traces: 0,
+            side_dispatches: 0,
+            own_iterations: 0,
             fruitless_entries: 0,
         });
         Ok(id)
@@ -320,22 +403,40 @@ impl Jit {
             let state = &*self.exit_state;
             let pc = exit::restore(&native.trace, &native.compiled.locations, state, exit, slots);
             self.stats.traces[current as usize].exits[exit.index()] += 1;
+            if let Some(source) = native.type_check_sources[exit.index()] {
+                let found = match source {
+                    TypeSource::Slot(slot) => slots[slot as usize].type_name(),
+                    TypeSource::Global(global) => globals[global as usize].type_name(),
+                };
+                self.stats.traces[current as usize].exit_observed[exit.index()] = Some(found);
+            }
             self.stats.native_iterations += state.loop_iterations;
             self.stats.exits += 1;
             if current != root {
                 return Resume { pc, record_side: None };
             }
+            native.own_iterations += state.loop_iterations;
             let fruitless = state.loop_iterations == 0 && native.type_check_exits[exit.index()];
             native.fruitless_entries = if fruitless { native.fruitless_entries + 1 } else { 0 };
             if native.fruitless_entries >= MAX_FRUITLESS_ENTRIES {
                 let (proto, header) = (native.proto, native.header);
                 let trace_stats = &self.stats.traces[root as usize];
                 let (function, line) = (trace_stats.function.clone(), trace_stats.line);
-                self.retire(proto, header, function, line);
+                self.retire(proto, header, function, line, AbortReason::TraceRetired);
                 return Resume { pc, record_side: None };
             }
             match native.side_exits[exit.index()] {
                 SideState::Compiled(side) => {
+                    native.side_dispatches += 1;
+                    let rare_path = native.side_dispatches >= RARE_PATH_DISPATCHES
+                        && native.side_dispatches > RARE_PATH_RATIO * native.own_iterations;
+                    if rare_path {
+                        let (proto, header) = (native.proto, native.header);
+                        let trace_stats = &self.stats.traces[root as usize];
+                        let (function, line) = (trace_stats.function.clone(), trace_stats.line);
+                        self.retire(proto, header, function, line, AbortReason::RarePathRecorded);
+                        return Resume { pc, record_side: None };
+                    }
                     current = side;
                     continue;
                 }
@@ -360,8 +461,8 @@ impl Jit {
 
     /// Stops entering a trace that keeps exiting at once: the loop is recorded again
     /// (with the types it has now), or blacklisted after repeated trouble.
-    fn retire(&mut self, proto: ProtoId, header: u32, function: String, line: u32) {
-        self.stats.record_abort(AbortReason::TraceRetired, &function, line);
+    fn retire(&mut self, proto: ProtoId, header: u32, function: String, line: u32, reason: AbortReason) {
+        self.stats.record_abort(AbortSite::Loop(reason), &function, line);
         let troubles = self.aborts.entry((proto, header)).or_insert(0);
         *troubles += 1;
         self.loops[proto.0 as usize][header as usize] = if *troubles >= MAX_ABORTS {

@@ -457,8 +457,13 @@ impl Recorder {
             }
             Instr::GetGlobal { dst, global } | Instr::TakeGlobal { dst, global } => {
                 let current = &view.globals[global as usize];
-                if let Value::Undef = current {
-                    return Err(AbortReason::ErrorRaised);
+                match current {
+                    Value::Undef => return Err(AbortReason::ErrorRaised),
+                    // Reading a function from a global is the first step of calling it.
+                    Value::Func(f) => {
+                        return Err(AbortReason::NyiCall(format!("`{}`", view.program.proto(f.proto).name)))
+                    }
+                    _ => {}
                 }
                 let ty = element_type(current)?;
                 let v = self.type_checked_load(Op::GLoad { global }, ty, pc);
@@ -726,7 +731,7 @@ impl Recorder {
     fn call(&mut self, base: Reg, argc: u16, view: &View, pc: u32) -> Result<(), AbortReason> {
         let name = match view.slots[base as usize] {
             Value::Builtin(id) => BUILTINS[id as usize].name,
-            Value::Func(f) => return Err(AbortReason::NyiCall(view.program.proto(f.proto).name.clone())),
+            Value::Func(f) => return Err(AbortReason::NyiCall(format!("`{}`", view.program.proto(f.proto).name))),
             other => return Err(AbortReason::NyiCall(format!("a {} value", other.type_name()))),
         };
         // Only a callee loaded as a constant on this trace is known to stay this builtin.

@@ -8,6 +8,28 @@ use std::time::Duration;
 
 use super::abort::AbortReason;
 
+/// What an exit checks, for explaining why it is taken.
+#[derive(Clone, Debug, PartialEq)]
+pub enum ExitKind {
+    /// A type check on a variable (named in the program's terms), expecting `expected`.
+    TypeCheck {
+        what: String,
+        expected: &'static str,
+    },
+    /// A branch that went the other way than when the trace was recorded.
+    Branch,
+    /// The loop's own continuation test: leaving the loop normally.
+    LoopEnd,
+    Overflow,
+    Division,
+    ArrayRead,
+    ArrayWrite,
+    MathDomain,
+}
+
+/// Exits taken at least this often get an explanation in the report.
+const EXPLAINED_EXITS: u64 = 5;
+
 #[derive(Clone, Debug)]
 pub struct TraceStats {
     /// Trace number as shown to users (from 1).
@@ -25,13 +47,77 @@ pub struct TraceStats {
     pub entries: u64,
     /// For a side trace: the root trace's number and the exit it continues.
     pub parent: Option<(u32, u32)>,
+    pub exit_kinds: Vec<ExitKind>,
+    /// For type-check exits: the type the value had when the check last failed.
+    pub exit_observed: Vec<Option<&'static str>>,
+    /// Exits that have a side trace.
+    pub exit_has_side_trace: Vec<bool>,
+}
+
+impl TraceStats {
+    /// One sentence on why exit `exit` was taken `count` times, or `None` for exits that
+    /// need none (a loop ending, or an exit taken only a few times).
+    fn explain_exit(&self, exit: usize, count: u64) -> Option<String> {
+        if count < EXPLAINED_EXITS {
+            return None;
+        }
+        let line = self.exit_lines[exit];
+        let loop_part = match self.parent {
+            Some((root, _)) => format!("side trace {} (of trace {})", self.id, root),
+            None => format!("the loop at line {}", self.line),
+        };
+        let then = if self.exit_has_side_trace.get(exit).copied().unwrap_or(false) {
+            "a side trace now continues from there"
+        } else {
+            "the rest of each such iteration ran in the interpreter"
+        };
+        let sentence = match &self.exit_kinds[exit] {
+            ExitKind::LoopEnd => return None,
+            ExitKind::TypeCheck { what, expected } => {
+                let found = self.exit_observed[exit].unwrap_or("another type");
+                format!(
+                    "{} held {} at line {} where {} was compiled for {}, so it left native code there {} times",
+                    what,
+                    with_article(found),
+                    line,
+                    loop_part,
+                    with_article(expected),
+                    count
+                )
+            }
+            ExitKind::Branch => format!(
+                "the condition at line {} went the other way than when {} was recorded, {} times; {}",
+                line, loop_part, count, then
+            ),
+            ExitKind::Overflow => {
+                format!("integer arithmetic at line {} overflowed {} times, leaving {}", line, count, loop_part)
+            }
+            ExitKind::Division => format!(
+                "a division at line {} had a zero (or overflowing) divisor {} times, leaving {}",
+                line, count, loop_part
+            ),
+            ExitKind::ArrayRead => format!(
+                "an array read at line {} was out of bounds or found an element of another type {} times, leaving {}",
+                line, count, loop_part
+            ),
+            ExitKind::ArrayWrite => format!(
+                "an array write at line {} found the array shared (so it had to be copied) or the index out of bounds {} times, leaving {}",
+                line, count, loop_part
+            ),
+            ExitKind::MathDomain => format!(
+                "a math builtin at line {} got an argument outside its domain {} times, leaving {}",
+                line, count, loop_part
+            ),
+        };
+        Some(sentence)
+    }
 }
 
 #[derive(Clone, Debug, Default)]
 pub struct Stats {
     pub traces: Vec<TraceStats>,
-    /// (reason, function, line) -> count.
-    pub aborts: BTreeMap<(String, String, u32), u64>,
+    /// (what failed and why, function, line of the loop) -> count.
+    pub aborts: BTreeMap<(AbortSite, String, u32), u64>,
     /// Loop back-edges taken in the interpreter.
     pub interpreted_iterations: u64,
     /// Loop iterations run by native code.
@@ -49,6 +135,42 @@ fn percent(part: u64, whole: u64) -> f64 {
         0.0
     } else {
         100.0 * part as f64 / whole as f64
+    }
+}
+
+fn with_article(noun: &str) -> String {
+    let article = if noun.starts_with(['a', 'e', 'i', 'o', 'u']) { "an" } else { "a" };
+    format!("{} {}", article, noun)
+}
+
+fn abort_sentence(site: &AbortSite, function: &str, line: u32, count: u64) -> String {
+    let times = if count == 1 { "once".to_string() } else { format!("{} times", count) };
+    match site {
+        AbortSite::Loop(reason) => {
+            format!("the loop at line {} in {} was not compiled ({}): {}", line, function, times, reason.explanation())
+        }
+        AbortSite::SideTrace(reason) => format!(
+            "a side trace of the loop at line {} in {} was not compiled ({}): {}",
+            line,
+            function,
+            times,
+            reason.explanation()
+        ),
+    }
+}
+
+/// What failed to compile: a loop's root trace or one of its side traces.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum AbortSite {
+    Loop(AbortReason),
+    SideTrace(AbortReason),
+}
+
+impl AbortSite {
+    fn reason(&self) -> &AbortReason {
+        match self {
+            AbortSite::Loop(r) | AbortSite::SideTrace(r) => r,
+        }
     }
 }
 
@@ -71,8 +193,21 @@ fn json_string(text: &str) -> String {
 }
 
 impl Stats {
-    pub fn record_abort(&mut self, reason: AbortReason, function: &str, line: u32) {
-        *self.aborts.entry((reason.to_string(), function.to_string(), line)).or_insert(0) += 1;
+    /// One sentence per abort and per frequently taken exit.
+    pub fn explanations(&self) -> Vec<String> {
+        let mut sentences: Vec<String> = self
+            .aborts
+            .iter()
+            .map(|((site, function, line), count)| abort_sentence(site, function, *line, *count))
+            .collect();
+        for t in &self.traces {
+            sentences.extend(t.exits.iter().enumerate().filter_map(|(exit, &count)| t.explain_exit(exit, count)));
+        }
+        sentences
+    }
+
+    pub fn record_abort(&mut self, site: AbortSite, function: &str, line: u32) {
+        *self.aborts.entry((site, function.to_string(), line)).or_insert(0) += 1;
     }
 
     fn native_share(&self) -> f64 {
@@ -99,8 +234,16 @@ impl Stats {
         }
         let total_aborts: u64 = self.aborts.values().sum();
         let _ = writeln!(out, "aborts: {} (blacklisted loops: {})", total_aborts, self.blacklisted);
-        for ((reason, function, line), count) in &self.aborts {
-            let _ = writeln!(out, "  {} at {}:{} in {}: {} times", reason, file, line, function, count);
+        for ((site, function, line), count) in &self.aborts {
+            let what = if matches!(site, AbortSite::SideTrace(_)) { "side trace: " } else { "" };
+            let _ = writeln!(out, "  {}{} at {}:{} in {}: {} times", what, site.reason(), file, line, function, count);
+        }
+        let explanations = self.explanations();
+        if !explanations.is_empty() {
+            let _ = writeln!(out, "why code left or stayed out of native code:");
+            for sentence in &explanations {
+                let _ = writeln!(out, "  - {}", sentence);
+            }
         }
         let _ = writeln!(out, "deoptimizations (trace exits): {}", self.exits);
         let _ = writeln!(
@@ -152,10 +295,12 @@ impl Stats {
         let aborts: Vec<String> = self
             .aborts
             .iter()
-            .map(|((reason, function, line), count)| {
+            .map(|((site, function, line), count)| {
                 format!(
-                    "{{\"reason\":{},\"function\":{},\"line\":{},\"count\":{}}}",
-                    json_string(reason),
+                    "{{\"reason\":{},\"side_trace\":{},\"explanation\":{},\"function\":{},\"line\":{},\"count\":{}}}",
+                    json_string(&site.reason().to_string()),
+                    matches!(site, AbortSite::SideTrace(_)),
+                    json_string(&abort_sentence(site, function, *line, *count)),
                     json_string(function),
                     line,
                     count
@@ -163,10 +308,11 @@ impl Stats {
             })
             .collect();
         format!(
-            "{{\"file\":{},\"traces\":[{}],\"aborts\":[{}],\"blacklisted\":{},\"deoptimizations\":{},\"native_iterations\":{},\"interpreted_iterations\":{},\"native_share_percent\":{:.3},\"record_ms\":{:.3},\"compile_ms\":{:.3}}}\n",
+            "{{\"file\":{},\"traces\":[{}],\"aborts\":[{}],\"explanations\":[{}],\"blacklisted\":{},\"deoptimizations\":{},\"native_iterations\":{},\"interpreted_iterations\":{},\"native_share_percent\":{:.3},\"record_ms\":{:.3},\"compile_ms\":{:.3}}}\n",
             json_string(file),
             traces.join(","),
             aborts.join(","),
+            self.explanations().iter().map(|e| json_string(e)).collect::<Vec<_>>().join(","),
             self.blacklisted,
             self.exits,
             self.native_iterations,
