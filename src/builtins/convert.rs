@@ -402,7 +402,7 @@ pub(super) mod testing {
             let mut dict = DictObj::default();
             for (key, value) in entries {
                 let key = self.heap.alloc(StrObj::new(key.to_string()));
-                dict.insert(DictKey::from_str(key), *value);
+                dict.insert(DictKey::of_string(key), *value);
             }
             Value::Dict(self.heap.alloc(dict))
         }

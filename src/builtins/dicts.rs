@@ -1,7 +1,7 @@
 //! Dict builtins (LANGUAGE.md sections 11.2 and 15).
 //!
 //! Terms: a *key argument* is a string or an int; a string spelling a canonical int is
-//! the same key as that int (`DictKey::from_str`), and keys always come back to Ruff code
+//! the same key as that int (`DictKey::of_string`), and keys always come back to Ruff code
 //! as strings. *Key order* is ascending by the key strings' bytes
 //! (`DictObj::sorted_positions`), the order of `keys`, `values`, `items` and printing.
 //!
@@ -17,7 +17,7 @@ use crate::runtime::value::Value;
 fn key_arg(name: &str, v: &Value) -> Result<DictKey, String> {
     match v {
         Value::Int(i) => Ok(DictKey::Int(*i)),
-        Value::Str(s) => Ok(DictKey::from_str(*s)),
+        Value::Str(s) => Ok(DictKey::of_string(*s)),
         _ => Err(type_error(name, "a string or int key", v)),
     }
 }

@@ -243,7 +243,7 @@ impl Recorder {
         self.writes += 1;
     }
 
-    fn to_float(&mut self, v: InstIdx) -> InstIdx {
+    fn float_of(&mut self, v: InstIdx) -> InstIdx {
         match self.ty(v) {
             Ty::Int => self.emit(Op::IntToFloat(v), Ty::Float),
             _ => v,
@@ -265,7 +265,7 @@ impl Recorder {
                 Ok(self.emit_guard(ir, Ty::Int, pc))
             }
             (Ty::Int | Ty::Float, Ty::Int | Ty::Float) => {
-                let (a, b) = (self.to_float(a), self.to_float(b));
+                let (a, b) = (self.float_of(a), self.float_of(b));
                 let ir = match op {
                     ArithOp::Add => Op::AddFloat(a, b),
                     ArithOp::Sub => Op::SubFloat(a, b),
@@ -298,7 +298,7 @@ impl Recorder {
             return Ok(self.emit(op, Ty::Bool));
         }
         if numeric(ta) && numeric(tb) {
-            let (a, b) = (self.to_float(a), self.to_float(b));
+            let (a, b) = (self.float_of(a), self.float_of(b));
             let op = match kind {
                 Compare::Lt => Op::LtFloat(a, b),
                 Compare::Le => Op::LeFloat(a, b),
@@ -752,7 +752,7 @@ impl Recorder {
             if !matches!(self.ty(v), Ty::Int | Ty::Float) {
                 return Err(AbortReason::NyiCall(format!("{} on non-numbers", name)));
             }
-            args.push(self.to_float(v));
+            args.push(self.float_of(v));
         }
         let op = match args.as_slice() {
             [a] => Op::Math1(function, *a),

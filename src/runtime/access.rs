@@ -26,7 +26,7 @@ fn element_index(i: i64, len: usize) -> Result<usize, String> {
 /// The dict key a value denotes: strings (canonical integers become ints) and ints.
 pub fn dict_key(key: Value) -> Result<DictKey, String> {
     match key {
-        Value::Str(s) => Ok(DictKey::from_str(s)),
+        Value::Str(s) => Ok(DictKey::of_string(s)),
         Value::Int(i) => Ok(DictKey::Int(i)),
         other => Err(format!("Dict keys must be strings or ints, got {}", other.type_name())),
     }

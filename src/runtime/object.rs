@@ -174,7 +174,7 @@ pub fn canonical_int(text: &str) -> Option<i64> {
 }
 
 impl DictKey {
-    pub fn from_str(s: Gc<StrObj>) -> DictKey {
+    pub fn of_string(s: Gc<StrObj>) -> DictKey {
         match canonical_int(&s.text) {
             Some(i) => DictKey::Int(i),
             None => DictKey::Str(s),
@@ -482,13 +482,13 @@ mod tests {
         for i in 0..5000i64 {
             dict.insert(DictKey::Int(i * 7919 % 100_003), Value::Int(i));
             let text = heap.alloc(StrObj::new(format!("k{}", i)));
-            dict.insert(DictKey::from_str(text), Value::Int(-i));
+            dict.insert(DictKey::of_string(text), Value::Int(-i));
         }
         assert_eq!(dict.len(), 10_000);
         for i in 0..5000i64 {
             assert!(matches!(dict.get(&DictKey::Int(i * 7919 % 100_003)), Some(Value::Int(v)) if v == i));
             let text = heap.alloc(StrObj::new(format!("k{}", i)));
-            assert!(matches!(dict.get(&DictKey::from_str(text)), Some(Value::Int(v)) if v == -i));
+            assert!(matches!(dict.get(&DictKey::of_string(text)), Some(Value::Int(v)) if v == -i));
         }
         dict.insert(DictKey::Int(0), Value::Int(42));
         assert_eq!(dict.len(), 10_000);
@@ -504,9 +504,9 @@ mod tests {
         let one = heap.alloc(StrObj::new("1".into()));
         let padded = heap.alloc(StrObj::new("01".into()));
         let minus_zero = heap.alloc(StrObj::new("-0".into()));
-        assert!(DictKey::from_str(one) == DictKey::Int(1));
-        assert!(DictKey::from_str(padded) != DictKey::Int(1));
-        assert!(DictKey::from_str(minus_zero) != DictKey::Int(0));
+        assert!(DictKey::of_string(one) == DictKey::Int(1));
+        assert!(DictKey::of_string(padded) != DictKey::Int(1));
+        assert!(DictKey::of_string(minus_zero) != DictKey::Int(0));
         assert_eq!(canonical_int("-9223372036854775808"), Some(i64::MIN));
         assert_eq!(canonical_int("9223372036854775808"), None);
     }

@@ -93,7 +93,7 @@ impl Value {
             Value::Float(f) => f != 0.0,
             Value::Str(s) => !s.text.is_empty(),
             Value::Array(a) => !a.items.is_empty(),
-            Value::Dict(d) => d.len() != 0,
+            Value::Dict(d) => !d.is_empty(),
             _ => true,
         }
     }
