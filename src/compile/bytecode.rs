@@ -252,6 +252,10 @@ pub enum Instr {
     Jump {
         offset: i32,
     },
+    /// Marks the entry into a `while`/`loop` whose header is the next instruction: a
+    /// compiled trace for that loop can start at once, not only at its first back-edge.
+    /// Executed once per entry into the loop, never per iteration.
+    LoopEntry,
     JumpIfFalse {
         src: Reg,
         offset: i32,

@@ -69,7 +69,7 @@ fn reads(instr: &Instr, proto: &Proto, child_captures: &dyn Fn(u32) -> Vec<Captu
         | GetPayload { src, .. }
         | Return { src }
         | Throw { src } => Slots::from_slice(&[src]),
-        Jump { .. } | ReturnNull | TryBegin { .. } | TryEnd | Raise { .. } => Slots::new(),
+        Jump { .. } | LoopEntry | ReturnNull | TryBegin { .. } | TryEnd | Raise { .. } => Slots::new(),
         Call { base, argc } => range(base, argc as usize + 1),
         CallMethod { base, argc, .. } => range(base + 1, argc as usize + 1),
         Closure { proto: child, .. } => child_captures(child)

@@ -467,6 +467,7 @@ impl<'h> Compiler<'h> {
     }
 
     fn while_loop(&mut self, cond: Option<&Expr>, body: &Block, span: Span) -> CResult<()> {
+        self.func().emit(Instr::LoopEntry, span);
         let head = self.func().label();
         let exits = match cond {
             Some(c) => self.condition(c)?,

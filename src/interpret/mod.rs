@@ -447,6 +447,22 @@ impl Vm {
             let mut pc = frame.pc;
 
             let raised: Raised = 'dispatch: loop {
+                // Runs compiled trace `trace` on this frame and resumes where it exits (or
+                // switches to recording a side trace from there).
+                macro_rules! run_trace {
+                    ($jit:expr, $trace:expr) => {{
+                        let depth = self.frames.len();
+                        let slots = &mut self.stack[base..top];
+                        let resume = $jit.enter(&program, $trace, depth, slots, &mut self.globals);
+                        self.heap.note_growth($jit.take_heap_growth());
+                        pc = resume.pc as usize;
+                        if let Some(recorder) = resume.record_side {
+                            self.recording = Some((recorder, Instant::now()));
+                            self.frames.last_mut().expect("a frame is running").pc = pc;
+                            return Ok(Flow::SwitchMode);
+                        }
+                    }};
+                }
                 // A taken loop back-edge to `header`, from the instruction at `from`: count
                 // it, start recording, or run the loop's trace.
                 macro_rules! back_edge {
@@ -467,18 +483,7 @@ impl Vm {
                                     self.frames.last_mut().expect("a frame is running").pc = pc;
                                     return Ok(Flow::SwitchMode);
                                 }
-                                BackEdge::Enter(trace) if !RECORDING => {
-                                    let depth = self.frames.len();
-                                    let slots = &mut self.stack[base..top];
-                                    let resume = jit.enter(&program, trace, depth, slots, &mut self.globals);
-                                    self.heap.note_growth(jit.take_heap_growth());
-                                    pc = resume.pc as usize;
-                                    if let Some(recorder) = resume.record_side {
-                                        self.recording = Some((recorder, Instant::now()));
-                                        self.frames.last_mut().expect("a frame is running").pc = pc;
-                                        return Ok(Flow::SwitchMode);
-                                    }
-                                }
+                                BackEdge::Enter(trace) if !RECORDING => run_trace!(jit, trace),
                                 BackEdge::Record | BackEdge::Enter(_) => {}
                             }
                         }
@@ -709,6 +714,13 @@ impl Vm {
                         test!(matched)
                     }
 
+                    Instr::LoopEntry => {
+                        if let Some(jit) = self.jit.as_deref_mut() {
+                            if let (false, Some(trace)) = (RECORDING, jit.loop_entry(proto_id, pc as u32)) {
+                                run_trace!(jit, trace);
+                            }
+                        }
+                    }
                     Instr::Jump { offset } => {
                         jump!(offset);
                         if offset < 0 {

@@ -221,6 +221,15 @@ impl Jit {
         }
     }
 
+    /// The trace to run for a loop being entered at `header`, if one is compiled. Entering
+    /// a loop is not a back-edge: it neither counts towards recording nor starts it.
+    pub fn loop_entry(&self, proto: ProtoId, header: u32) -> Option<u32> {
+        match self.loops[proto.0 as usize][header as usize] {
+            LoopState::Compiled(trace) => Some(trace),
+            LoopState::Counting(_) | LoopState::Blacklisted => None,
+        }
+    }
+
     pub fn start_recording(
         &mut self,
         program: &Program,

@@ -558,7 +558,9 @@ impl Recorder {
                 // The operand's type guard decides the direction.
                 self.read(src, view, pc)?;
             }
-            Instr::ForRangePrep { .. } | Instr::ForPrep { .. } => return Err(AbortReason::InnerLoop),
+            Instr::ForRangePrep { .. } | Instr::ForPrep { .. } | Instr::LoopEntry => {
+                return Err(AbortReason::InnerLoop)
+            }
             Instr::ForRangeNext { base, .. } => self.range_next(base, view, pc)?,
             Instr::ForNext { base, .. } => self.count_next(base, view, pc)?,
             Instr::Call { base, argc } => self.call(base, argc, view, pc)?,
