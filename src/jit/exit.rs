@@ -37,6 +37,8 @@ fn exit_value(trace: &Trace, locations: &[Location], state: &ExitState, v: InstI
         // frame (possibly through other IR values), and no collection runs while native
         // code does, so the object is still live.
         Ty::Array => Value::Array(unsafe { Gc::from_address(bits as usize) }),
+        // SAFETY: as for arrays: a dict address the trace loaded from this frame.
+        Ty::Dict => Value::Dict(unsafe { Gc::from_address(bits as usize) }),
         Ty::Null | Ty::Builtin | Ty::Void => Value::Null,
     }
 }

@@ -67,6 +67,8 @@ pub enum Ty {
     Builtin,
     /// A pointer to an array object (`GcBox<ArrayObj>`), in a general register.
     Array,
+    /// A pointer to a dict object (`GcBox<DictObj>`), in a general register.
+    Dict,
     Void,
 }
 
@@ -79,6 +81,7 @@ impl Ty {
             Ty::Null => "null",
             Ty::Builtin => "fn",
             Ty::Array => "arr",
+            Ty::Dict => "dict",
             Ty::Void => "void",
         }
     }
@@ -229,6 +232,22 @@ pub enum Op {
         value: InstIdx,
     },
 
+    /// The type tag (`runtime::value::Tag`) of the entry of a dict under an int key, or
+    /// -1 when there is none. Reads dict memory; a guard on it makes the `DGet` after it
+    /// valid.
+    DTag(InstIdx, InstIdx),
+    /// The value of the entry of a dict under an int key, of the instruction's type (int,
+    /// float, bool or null). Only after a guard that `DTag` of the same dict and key is that
+    /// type's tag. Reads dict memory.
+    DGet(InstIdx, InstIdx),
+    /// `dict[key] = value` for an int key, in place, guarding that the dict is not shared.
+    /// `value` is an int, float, bool or null. May grow the dict. A guard.
+    DSet {
+        dict: InstIdx,
+        key: InstIdx,
+        value: InstIdx,
+    },
+
     /// A float-valued numeric builtin on float operands. `Sqrt` of a negative and `Log` of a
     /// non-positive operand are Ruff errors, so those two are guards.
     Math1(MathFn, InstIdx),
@@ -270,6 +289,9 @@ impl Op {
             Op::ALoad(..) => "ALOAD",
             Op::AStore { .. } => "ASTORE",
             Op::APush { .. } => "APUSH",
+            Op::DTag(..) => "DTAG",
+            Op::DGet(..) => "DGET",
+            Op::DSet { .. } => "DSET",
             Op::Loop => "LOOP",
             Op::Phi(..) => "PHI",
         }
@@ -307,6 +329,11 @@ impl Op {
                 *index = f(*index);
                 *value = f(*value);
             }
+            Op::DSet { dict, key, value } => {
+                *dict = f(*dict);
+                *key = f(*key);
+                *value = f(*value);
+            }
             Op::APush { array, value } => {
                 *array = f(*array);
                 *value = f(*value);
@@ -336,6 +363,8 @@ impl Op {
             | Op::EqBool(a, b)
             | Op::Math2(_, a, b)
             | Op::ALoad(a, b)
+            | Op::DTag(a, b)
+            | Op::DGet(a, b)
             | Op::Phi(a, b) => {
                 *a = f(*a);
                 *b = f(*b);
@@ -368,17 +397,19 @@ impl Op {
                 | Op::ALoad(..)
                 | Op::AStore { .. }
                 | Op::APush { .. }
+                | Op::DSet { .. }
         )
     }
 
-    /// Whether this instruction writes array memory (so array reads cannot move across it).
-    pub fn writes_arrays(&self) -> bool {
-        matches!(self, Op::AStore { .. } | Op::APush { .. })
+    /// Whether this instruction writes array or dict contents (so reads of them cannot
+    /// move across it).
+    pub fn writes_containers(&self) -> bool {
+        matches!(self, Op::AStore { .. } | Op::APush { .. } | Op::DSet { .. })
     }
 
-    /// Whether this instruction reads array memory.
-    pub fn reads_arrays(&self) -> bool {
-        matches!(self, Op::ALen(_) | Op::ALoad(..))
+    /// Whether this instruction reads array or dict contents.
+    pub fn reads_containers(&self) -> bool {
+        matches!(self, Op::ALen(_) | Op::ALoad(..) | Op::DTag(..) | Op::DGet(..))
     }
 
     /// Whether removing this instruction when its value is unused changes behaviour.
@@ -386,7 +417,15 @@ impl Op {
     /// must stay, and `Loop` marks structure.
     pub fn has_effect(&self) -> bool {
         self.is_guard()
-            || matches!(self, Op::GStore { .. } | Op::SStore { .. } | Op::Loop | Op::AStore { .. } | Op::APush { .. })
+            || matches!(
+                self,
+                Op::GStore { .. }
+                    | Op::SStore { .. }
+                    | Op::Loop
+                    | Op::AStore { .. }
+                    | Op::APush { .. }
+                    | Op::DSet { .. }
+            )
     }
 }
 

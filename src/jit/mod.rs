@@ -115,6 +115,7 @@ fn exit_kinds(program: &Program, recorder: &Recorder, trace: &Trace) -> Vec<Exit
             ir::Ty::Bool => "bool",
             ir::Ty::Null => "null",
             ir::Ty::Array => "array",
+            ir::Ty::Dict => "dict",
             ir::Ty::Builtin | ir::Ty::Void => "value",
         };
         kinds[snap.index()] = match inst.op {
@@ -136,7 +137,7 @@ fn exit_kinds(program: &Program, recorder: &Recorder, trace: &Trace) -> Vec<Exit
             Op::AddInt(..) | Op::SubInt(..) | Op::MulInt(..) | Op::NegInt(_) => ExitKind::Overflow,
             Op::DivInt(..) | Op::ModInt(..) | Op::DivFloat(..) | Op::ModFloat(..) => ExitKind::Division,
             Op::ALoad(..) => ExitKind::ArrayRead,
-            Op::AStore { .. } | Op::APush { .. } => ExitKind::ArrayWrite,
+            Op::AStore { .. } | Op::APush { .. } | Op::DSet { .. } => ExitKind::ArrayWrite,
             _ => ExitKind::MathDomain,
         };
     }

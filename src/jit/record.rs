@@ -21,6 +21,7 @@ use crate::builtins::BUILTINS;
 use crate::compile::bytecode::{Instr, Program, Proto, ProtoId, Reg};
 use crate::compile::listing::jump_target;
 use crate::compile::liveness::LiveSlots;
+use crate::runtime::object::DictKey;
 use crate::runtime::ops::ArithOp;
 use crate::runtime::value::Value;
 
@@ -89,6 +90,7 @@ pub struct Recorder {
 fn value_type(v: &Value) -> Result<Ty, AbortReason> {
     match v {
         Value::Array(_) => Ok(Ty::Array),
+        Value::Dict(_) => Ok(Ty::Dict),
         other => element_type(other),
     }
 }
@@ -340,6 +342,7 @@ impl Recorder {
                 let length = self.emit(Op::ALen(v), Ty::Int);
                 self.emit(Op::TruthyInt(length), Ty::Bool)
             }
+            Ty::Dict => return Err(AbortReason::NyiInstruction("the truthiness of a dict")),
             Ty::Void => return Err(AbortReason::NyiInstruction("truthiness of void")),
         })
     }
@@ -429,9 +432,9 @@ impl Recorder {
         match instr {
             Instr::Move { dst, src } => {
                 let v = self.read(src, view, pc)?;
-                // The interpreter marks a copied array shared; traces do not model that.
-                if self.ty(v) == Ty::Array {
-                    return Err(AbortReason::NyiInstruction("copying an array value (it becomes shared)"));
+                // The interpreter marks a copied container shared; traces do not model that.
+                if matches!(self.ty(v), Ty::Array | Ty::Dict) {
+                    return Err(AbortReason::NyiInstruction("copying an array or dict value (it becomes shared)"));
                 }
                 self.write(dst, v);
             }
@@ -666,8 +669,22 @@ impl Recorder {
         Ok(())
     }
 
-    /// `dst := container[index]` for an array and a non-negative int index.
+    /// `dst := container[index]` for an array and a non-negative int index, or a dict and
+    /// an int key.
     fn get_index(&mut self, dst: Reg, obj: Reg, index: Reg, view: &View, pc: u32) -> Result<(), AbortReason> {
+        if let (Value::Dict(d), Value::Int(k)) = (view.slots[obj as usize], view.slots[index as usize]) {
+            let Some(entry) = d.get(&DictKey::Int(k)) else { return Err(AbortReason::ErrorRaised) };
+            let ty = element_type(&entry)?;
+            let dict = self.read(obj, view, pc)?;
+            let key = self.read(index, view, pc)?;
+            let tag = self.emit(Op::DTag(dict, key), Ty::Int);
+            let expected = self.emit(Op::KInt(entry.tag() as i64), Ty::Int);
+            let found = self.emit(Op::EqInt(tag, expected), Ty::Bool);
+            self.emit_guard(Op::GuardTrue(found), Ty::Void, pc);
+            let value = self.emit(Op::DGet(dict, key), ty);
+            self.write(dst, value);
+            return Ok(());
+        }
         let (Value::Array(a), Value::Int(i)) = (view.slots[obj as usize], view.slots[index as usize]) else {
             return Err(AbortReason::NyiInstruction("indexing anything but an array with an int"));
         };
@@ -683,8 +700,21 @@ impl Recorder {
         Ok(())
     }
 
-    /// `container[index] := value` into an unshared array, in place.
+    /// `container[index] := value` into an unshared array or (with an int key) dict, in place.
     fn set_index(&mut self, obj: Reg, index: Reg, src: Reg, view: &View, pc: u32) -> Result<(), AbortReason> {
+        if let (Value::Dict(d), Value::Int(_)) = (view.slots[obj as usize], view.slots[index as usize]) {
+            if d.is_shared() {
+                return Err(AbortReason::NyiInstruction("writing a shared dict (it is copied first)"));
+            }
+            let dict = self.read(obj, view, pc)?;
+            let key = self.read(index, view, pc)?;
+            let value = self.read(src, view, pc)?;
+            if !matches!(self.ty(value), Ty::Int | Ty::Float | Ty::Bool | Ty::Null) {
+                return Err(AbortReason::NyiValueType("container"));
+            }
+            self.emit_guard(Op::DSet { dict, key, value }, Ty::Void, pc);
+            return Ok(());
+        }
         let (Value::Array(a), Value::Int(i)) = (view.slots[obj as usize], view.slots[index as usize]) else {
             return Err(AbortReason::NyiInstruction("index assignment to anything but an array with an int"));
         };

@@ -40,7 +40,9 @@ use super::AssembleError;
 use crate::jit::abi::{ExitState, Location, BACK_TO_LOOP};
 use crate::jit::ir::{InstIdx, MathFn, Op, SnapIdx, Trace, Ty};
 use crate::runtime::heap::Gc;
+use crate::runtime::heap::SHARED_FLAG_OFFSET;
 use crate::runtime::object::{ArrayLayout, ArrayObj};
+use crate::runtime::object::{DictKey, DictObj};
 use crate::runtime::value::{Tag, Value};
 
 macro_rules! emit {
@@ -213,19 +215,7 @@ extern "sysv64" fn helper_fmod(x: f64, y: f64) -> f64 {
 /// `Vec::push` as the `push` builtin, and adds any growth of the buffer to
 /// `state.heap_growth` (the `push` builtin reports it to the heap the same way).
 extern "sysv64" fn push_value(array: *mut u8, tag: u64, payload: u64, state: *mut ExitState) {
-    const NULL: u64 = Tag::Null as u64;
-    const BOOL: u64 = Tag::Bool as u64;
-    const INT: u64 = Tag::Int as u64;
-    const FLOAT: u64 = Tag::Float as u64;
-    let value = match tag {
-        NULL => Value::Null,
-        BOOL => Value::Bool(payload != 0),
-        INT => Value::Int(payload as i64),
-        FLOAT => Value::Float(f64::from_bits(payload)),
-        // Unwinding out of an `extern` function aborts the process, as it should: the
-        // emitter passes no other tag.
-        other => unreachable!("APUSH of a value with tag {}", other),
-    };
+    let value = value_of(tag, payload);
     // SAFETY: `array` is an array value of the trace: an address loaded from a slot or
     // global whose tag is `Array` (possibly carried through Phis). Objects never move and
     // no collection runs while native code does, so it is a live `GcBox<ArrayObj>`; native
@@ -240,12 +230,98 @@ extern "sysv64" fn push_value(array: *mut u8, tag: u64, payload: u64, state: *mu
     unsafe { (*state).heap_growth += grown as u64 };
 }
 
-/// The Rust function performing `op`, when the emitted code calls one.
-fn helper_address(op: &Op) -> Option<usize> {
+/// Where a helper's result goes: nowhere, from xmm0 (floats) or from rax.
+enum HelperResult {
+    Nothing,
+    Xmm0(Option<Operand>),
+    Rax(Option<Operand>),
+}
+
+/// The int, float, bool or null value with tag `tag` and payload bits `payload`, as a
+/// helper receives it from the emitted code.
+fn value_of(tag: u64, payload: u64) -> Value {
+    const NULL: u64 = Tag::Null as u64;
+    const BOOL: u64 = Tag::Bool as u64;
+    const INT: u64 = Tag::Int as u64;
+    const FLOAT: u64 = Tag::Float as u64;
+    match tag {
+        NULL => Value::Null,
+        BOOL => Value::Bool(payload != 0),
+        INT => Value::Int(payload as i64),
+        FLOAT => Value::Float(f64::from_bits(payload)),
+        // Unwinding out of an `extern` function aborts the process, as it should: the
+        // emitter passes no other tag.
+        other => unreachable!("a helper got a value with tag {}", other),
+    }
+}
+
+/// The dict object at `dict`, a dict value of the trace.
+///
+/// # Safety
+/// `dict` must be an address the trace loaded from a slot or global whose tag is `Dict`
+/// (possibly carried through Phis); objects never move and no collection runs while
+/// native code does, so it is a live `GcBox<DictObj>`.
+unsafe fn dict_at(dict: *mut u8) -> Gc<DictObj> {
+    // SAFETY: guaranteed by the caller.
+    unsafe { Gc::<DictObj>::from_address(dict as usize) }
+}
+
+/// `DTAG`: the tag of the entry under int key `key`, or -1 when there is none.
+extern "sysv64" fn dict_tag(dict: *mut u8, key: i64) -> i64 {
+    // SAFETY: `dict` is a dict value of the trace (see `dict_at`).
+    let dict = unsafe { dict_at(dict) };
+    dict.get(&DictKey::Int(key)).map_or(-1, |v| v.tag() as i64)
+}
+
+/// `DGET` of an int, bool or null entry: its payload bits (a bool as 0/1).
+extern "sysv64" fn dict_bits(dict: *mut u8, key: i64) -> u64 {
+    // SAFETY: `dict` is a dict value of the trace (see `dict_at`).
+    let dict = unsafe { dict_at(dict) };
+    match dict.get(&DictKey::Int(key)) {
+        Some(Value::Int(i)) => i as u64,
+        Some(Value::Bool(b)) => b as u64,
+        _ => 0,
+    }
+}
+
+/// `DGET` of a float entry.
+extern "sysv64" fn dict_float(dict: *mut u8, key: i64) -> f64 {
+    // SAFETY: `dict` is a dict value of the trace (see `dict_at`).
+    let dict = unsafe { dict_at(dict) };
+    match dict.get(&DictKey::Int(key)) {
+        Some(Value::Float(f)) => f,
+        _ => 0.0,
+    }
+}
+
+/// `DSET`: inserts or replaces the entry under int key `key` with the value of tag `tag`
+/// and payload `payload`, as the interpreter's `set_index` does, and adds the growth to
+/// `state.heap_growth`.
+extern "sysv64" fn dict_set(dict: *mut u8, key: i64, tag: u64, payload: u64, state: *mut ExitState) {
+    let value = value_of(tag, payload);
+    // SAFETY: `dict` is a dict value of the trace (see `dict_at`); native code holds no
+    // Rust reference into it, so `get_mut` aliases nothing.
+    let dict = unsafe { dict_at(dict) };
+    let grown = dict.get_mut().insert(DictKey::Int(key), value);
+    // SAFETY: `state` is the exit state the trace was entered with (r13), live for the
+    // whole run and not referenced by Rust code while native code runs.
+    unsafe { (*state).heap_growth += grown as u64 };
+}
+
+/// The Rust function performing `op` (producing a value of type `ty`), when the emitted
+/// code calls one.
+fn helper_address(op: &Op, ty: Ty) -> Option<usize> {
     let unary = |f: UnaryHelper| Some(f as usize);
     let binary = |f: BinaryHelper| Some(f as usize);
     match op {
         Op::APush { .. } => Some(push_value as PushHelper as usize),
+        Op::DTag(..) => Some(dict_tag as extern "sysv64" fn(*mut u8, i64) -> i64 as usize),
+        Op::DGet(..) => Some(if matches!(ty, Ty::Float) {
+            dict_float as extern "sysv64" fn(*mut u8, i64) -> f64 as usize
+        } else {
+            dict_bits as extern "sysv64" fn(*mut u8, i64) -> u64 as usize
+        }),
+        Op::DSet { .. } => Some(dict_set as extern "sysv64" fn(*mut u8, i64, u64, u64, *mut ExitState) as usize),
         Op::ModFloat(..) => binary(helper_fmod),
         Op::Math1(MathFn::Floor, _) => unary(helper_floor),
         Op::Math1(MathFn::Ceil, _) => unary(helper_ceil),
@@ -268,6 +344,7 @@ fn value_tag(ty: Ty) -> Result<i8, AssembleError> {
         Ty::Bool => Tag::Bool,
         Ty::Int => Tag::Int,
         Ty::Float => Tag::Float,
+        Ty::Dict => Tag::Dict,
         Ty::Array => Tag::Array,
         Ty::Builtin => Tag::Builtin,
         Ty::Void => return Err(AssembleError::Unsupported("a load or store of type void".into())),
@@ -391,8 +468,8 @@ impl Emitter<'_> {
         let op = &self.trace.insts[i].op;
         // Helpers that only compute a value are not called when it is unused; a push is
         // always made.
-        let needed = matches!(op, Op::APush { .. }) || self.alloc.locations[i] != Location::None;
-        helper_address(op).is_some() && needed
+        let needed = matches!(op, Op::APush { .. } | Op::DSet { .. }) || self.alloc.locations[i] != Location::None;
+        helper_address(op, self.trace.insts[i].ty).is_some() && needed
     }
 
     /// Stubs for the snapshots guards exit through, then the shared tail and epilogue.
@@ -737,7 +814,34 @@ impl Emitter<'_> {
                     (Operand::Gpr(RDX), self.operand(value)),
                     (Operand::Gpr(RCX), Operand::Gpr(R13)),
                 ];
-                self.call_helper(i, arguments, None);
+                self.call_helper(i, arguments, HelperResult::Nothing);
+            }
+            Op::DTag(dict, key) => {
+                let arguments = vec![(Operand::Gpr(RDI), self.operand(dict)), (Operand::Gpr(RSI), self.operand(key))];
+                self.call_helper(i, arguments, HelperResult::Rax(destination));
+            }
+            Op::DGet(dict, key) => {
+                let arguments = vec![(Operand::Gpr(RDI), self.operand(dict)), (Operand::Gpr(RSI), self.operand(key))];
+                let result =
+                    if inst.ty == Ty::Float { HelperResult::Xmm0(destination) } else { HelperResult::Rax(destination) };
+                self.call_helper(i, arguments, result);
+            }
+            Op::DSet { dict, key, value } => {
+                let exit = guard_exit()?;
+                let d = self.gpr_register(self.operand(dict));
+                emit!(self.ops
+                    ; cmp BYTE [Rq(d) + SHARED_FLAG_OFFSET as i32], 0
+                    ; jne =>exit
+                );
+                let tag = value_tag(self.trace.inst(value).ty)?;
+                let arguments = vec![
+                    (Operand::Gpr(RDI), self.operand(dict)),
+                    (Operand::Gpr(RSI), self.operand(key)),
+                    (Operand::Gpr(RDX), Operand::Bits(tag as u64)),
+                    (Operand::Gpr(RCX), self.operand(value)),
+                    (Operand::Gpr(R8), Operand::Gpr(R13)),
+                ];
+                self.call_helper(i, arguments, HelperResult::Nothing);
             }
             Op::AddInt(a, b) => self.checked_int(IntAlu::Add, a, b, destination, guard_exit()?),
             Op::SubInt(a, b) => self.checked_int(IntAlu::Sub, a, b, destination, guard_exit()?),
@@ -878,7 +982,7 @@ impl Emitter<'_> {
                 emit!(self.ops; movzx Rd(work), BYTE [Rq(base) + payload]);
                 self.store(destination, Operand::Gpr(work));
             }
-            (Ty::Int | Ty::Float | Ty::Array, destination) => {
+            (Ty::Int | Ty::Float | Ty::Array | Ty::Dict, destination) => {
                 let work = Self::gpr_work(destination);
                 emit!(self.ops; mov Rq(work), [Rq(base) + payload]);
                 self.store(destination, Operand::Gpr(work));
@@ -1156,13 +1260,14 @@ impl Emitter<'_> {
         // xmm0, xmm1, ... in order.
         let argument_moves =
             arguments.iter().enumerate().map(|(k, &a)| (Operand::Xmm(k as u8), self.operand(a))).collect();
-        self.call_helper(i, argument_moves, self.destination(i));
+        self.call_helper(i, argument_moves, HelperResult::Xmm0(self.destination(i)));
     }
 
     /// Calls the Rust helper of instruction `i` after the `(register, operand)` moves in
-    /// `arguments`; if `float_result` is given, moves xmm0 there.
-    fn call_helper(&mut self, i: usize, arguments: Vec<(Operand, Operand)>, float_result: Option<Operand>) {
-        let address = helper_address(&self.trace.insts[i].op).expect("only ops with a helper are called");
+    /// `arguments`, then moves its result (if any) where `result` says.
+    fn call_helper(&mut self, i: usize, arguments: Vec<(Operand, Operand)>, result: HelperResult) {
+        let address =
+            helper_address(&self.trace.insts[i].op, self.trace.insts[i].ty).expect("only ops with a helper are called");
         let saved = self.caller_saved_live_across(i);
         for &location in &saved {
             match location {
@@ -1177,8 +1282,12 @@ impl Emitter<'_> {
             ; mov rax, QWORD address as i64
             ; call rax
         );
-        // Before the restores: one of them may be xmm0's.
-        self.store(float_result, Operand::Xmm(0));
+        // Before the restores: one of them may be xmm0's or rax's.
+        match result {
+            HelperResult::Nothing => {}
+            HelperResult::Xmm0(destination) => self.store(destination, Operand::Xmm(0)),
+            HelperResult::Rax(destination) => self.store(destination, Operand::Gpr(RAX)),
+        }
         for &location in &saved {
             match location {
                 Location::Gpr(r) => emit!(self.ops; mov Rq(r), [rsp + 8 * r as i32]),

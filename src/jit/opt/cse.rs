@@ -11,10 +11,10 @@
 //!   or the value of the last `GStore` (store-to-load forwarding). A `GLoad` reuses that
 //!   value when its type is the load's type; otherwise it stays (its tag guard decides).
 //!   Globals never alias each other, so a store only affects its own global.
-//! - Array contents: `ALen` and `ALoad` are keyed by an epoch that every `AStore` and
-//!   `APush` advances (any array may be any other), so a read merges only with an
-//!   identical read that no array write separates from it.
-//! - `GStore`, `AStore`, `APush`, `Loop` and `Phi` are never merged.
+//! - Container contents: `ALen`, `ALoad`, `DTag` and `DGet` are keyed by an epoch that
+//!   every `AStore`, `APush` and `DSet` advances (any container may be any other), so a
+//!   read merges only with an identical read that no container write separates from it.
+//! - `GStore`, `SStore`, `AStore`, `APush`, `DSet`, `Loop` and `Phi` are never merged.
 
 use std::mem::Discriminant;
 
@@ -67,7 +67,7 @@ impl CseTable {
             Op::GStore { global, value } => {
                 self.globals.insert(global, value);
             }
-            op if op.writes_arrays() => self.array_epoch += 1,
+            op if op.writes_containers() => self.array_epoch += 1,
             op => {
                 if let Some(key) = value_key(&op, inst.ty, self.array_epoch) {
                     self.values.entry(key).or_insert(at);
@@ -94,9 +94,10 @@ fn value_key(op: &Op, ty: Ty, array_epoch: u64) -> Option<ValueKey> {
         | Op::SStore { .. }
         | Op::AStore { .. }
         | Op::APush { .. }
+        | Op::DSet { .. }
         | Op::Loop
         | Op::Phi(..) => return None,
-        Op::ALen(_) | Op::ALoad(..) => (array_epoch, None),
+        Op::ALen(_) | Op::ALoad(..) | Op::DTag(..) | Op::DGet(..) => (array_epoch, None),
         Op::KInt(v) => (v as u64, None),
         Op::KFloat(v) => (v.to_bits(), None),
         Op::KBool(v) => (v as u64, None),

@@ -134,7 +134,7 @@ pub(super) fn stored_memory(trace: &Trace) -> StoredMemory {
             _ => None,
         })
         .collect();
-    StoredMemory { globals, arrays: trace.insts.iter().any(|inst| inst.op.writes_arrays()) }
+    StoredMemory { globals, arrays: trace.insts.iter().any(|inst| inst.op.writes_containers()) }
 }
 
 /// Re-emits every instruction of `trace` through `stages` (peeled traces included: `Phi`

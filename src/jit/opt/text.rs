@@ -155,8 +155,8 @@ impl Parser {
         let expected_operands = match name {
             "K" | "SLOAD" | "GLOAD" => 1,
             "GSTORE" | "SSTORE" | "ADD" | "SUB" | "MUL" | "DIV" | "MOD" | "LT" | "LE" | "GT" | "GE" | "EQ" | "NE"
-            | "PHI" | "ALOAD" | "APUSH" => 2,
-            "ASTORE" => 3,
+            | "PHI" | "ALOAD" | "APUSH" | "DTAG" | "DGET" => 2,
+            "ASTORE" | "DSET" => 3,
             "MATH" => 1 + parse_math_fn(operands.first().copied().unwrap_or(""))?.arity(),
             _ => 1,
         };
@@ -199,6 +199,9 @@ impl Parser {
             }
             "PHI" => Op::Phi(a()?, b()?),
             "ALEN" => Op::ALen(a()?),
+            "DTAG" => Op::DTag(a()?, b()?),
+            "DGET" => Op::DGet(a()?, b()?),
+            "DSET" => Op::DSet { dict: a()?, key: b()?, value: reference(2)? },
             "SSTORE" => Op::SStore { slot: parse_prefixed(operands[0], "#")?, value: b()? },
             "ALOAD" => Op::ALoad(a()?, b()?),
             "ASTORE" => Op::AStore { array: a()?, index: b()?, value: reference(2)? },
@@ -237,7 +240,7 @@ fn parse_snapshot(tokens: &[&str]) -> Result<(SnapIdx, Snapshot), String> {
 }
 
 fn parse_ty(token: &str) -> Result<Ty, String> {
-    [Ty::Int, Ty::Float, Ty::Bool, Ty::Null, Ty::Builtin, Ty::Array, Ty::Void]
+    [Ty::Int, Ty::Float, Ty::Bool, Ty::Null, Ty::Builtin, Ty::Array, Ty::Dict, Ty::Void]
         .into_iter()
         .find(|ty| ty.name() == token)
         .ok_or_else(|| format!("unknown type {}", token))

@@ -143,7 +143,7 @@ fn check_types(trace: &Trace, at: InstIdx) -> Result<(), String> {
         Op::KNull => (&[], Some(Null)),
         Op::KBuiltin(_) => (&[], Some(Builtin)),
         Op::SLoad { .. } | Op::GLoad { .. } => {
-            if !matches!(inst.ty, Int | Float | Bool | Null | Array) {
+            if !matches!(inst.ty, Int | Float | Bool | Null | Array | Dict) {
                 return Err(format!(
                     "{} of type {}: loads guard an int, flt, bool, null or arr tag",
                     inst.op.name(),
@@ -153,6 +153,22 @@ fn check_types(trace: &Trace, at: InstIdx) -> Result<(), String> {
             (&[], None)
         }
         Op::ALen(_) => (&[Array], Some(Int)),
+        Op::DTag(..) => (&[Dict, Int], Some(Int)),
+        Op::DGet(..) => {
+            if !matches!(inst.ty, Int | Float | Bool | Null) {
+                return Err(format!("DGET of type {}: entries on trace are int, flt, bool or null", inst.ty.name()));
+            }
+            (&[Dict, Int], None)
+        }
+        Op::DSet { value, .. } => {
+            if !matches!(ty_of(value), Int | Float | Bool | Null) {
+                return Err(format!(
+                    "DSET of a {} value: entries on trace are int, flt, bool or null",
+                    ty_of(value).name()
+                ));
+            }
+            (&[Dict, Int], Some(Void))
+        }
         Op::ALoad(..) => {
             if !matches!(inst.ty, Int | Float | Bool | Null) {
                 return Err(format!("ALOAD of type {}: elements on trace are int, flt, bool or null", inst.ty.name()));
