@@ -1,0 +1,144 @@
+//! JIT coverage of the benchmark programs: every `bench/programs/NAME.ruff` runs with
+//! `ruff run --jit-stats=json`, and its report must match the row of [`EXPECTED`]:
+//!
+//! - the root-trace aborts that mean "the JIT does not support this yet" (reasons starting
+//!   with `NYI:`) are exactly the row's `unsupported` list, so a new gap fails the test
+//!   and so does a closed one (remove it from the row when it closes);
+//! - the share of loop iterations run in native code is at least `min_native_percent`.
+//!
+//! The rows are the honest state of the JIT, not its goal: issue 4 asks for no
+//! unsupported aborts and at least 95% native iterations everywhere. Each row below 95
+//! says what keeps it there. Output correctness is checked elsewhere (bench/expected.txt
+//! and the differential suite); this test only reads the statistics.
+
+// The JIT (and so its statistics) exists only on x86-64.
+#![cfg(target_arch = "x86_64")]
+
+use std::path::Path;
+use std::process::Command;
+
+/// The share of loop iterations issue 4 asks to run natively.
+const NATIVE_TARGET: f64 = 95.0;
+
+struct Expectation {
+    program: &'static str,
+    unsupported: &'static [&'static str],
+    min_native_percent: f64,
+}
+
+const fn expect(program: &'static str, unsupported: &'static [&'static str], min: f64) -> Expectation {
+    Expectation { program, unsupported, min_native_percent: min }
+}
+
+const EXPECTED: &[Expectation] = &[
+    expect("array_sum", &[], NATIVE_TARGET),
+    // The outer loop calls `fib`, which traces cannot inline yet; the inner loop inside
+    // `fib` carries nearly all iterations and is native.
+    expect("fib_iter", &["NYI: call to `fib`"], NATIVE_TARGET),
+    // Recursion is not traced yet (no function-entry traces): no loop, no trace.
+    expect("fib_rec", &[], 0.0),
+    expect("hash_map", &[], NATIVE_TARGET),
+    expect("loop_sum", &[], NATIVE_TARGET),
+    // Loops that contain an inner loop stay interpreted (no linking of an outer trace to
+    // the inner loop's trace yet), and the inner loop runs only a few dozen iterations.
+    expect("mandelbrot", &[], 90.0),
+    expect("nested_loops", &[], NATIVE_TARGET),
+    expect("object_alloc", &["NYI: dict construction"], 0.0),
+    expect("poly_sum", &[], NATIVE_TARGET),
+    expect("quicksort", &[], NATIVE_TARGET),
+    expect("sieve", &[], NATIVE_TARGET),
+    expect("startup", &[], 0.0),
+    expect("string_builder", &["NYI: string values on trace"], 0.0),
+    expect("string_concat", &["NYI: string values on trace"], 0.0),
+];
+
+/// What the test reads from one `--jit-stats=json` report.
+struct Report {
+    root_aborts: Vec<String>,
+    native_percent: f64,
+}
+
+/// The reasons of the root-trace aborts and the native share, read from the report's
+/// `"aborts"` objects (`"reason":"...","side_trace":BOOL`) and `"native_share_percent"`.
+fn parse_report(json: &str) -> Report {
+    const REASON: &str = "\"reason\":\"";
+    const SIDE: &str = "\",\"side_trace\":";
+    let mut root_aborts = Vec::new();
+    let mut rest = json;
+    while let Some(start) = rest.find(REASON) {
+        let after = &rest[start + REASON.len()..];
+        let end = after.find(SIDE).unwrap_or_else(|| panic!("an abort reason ends with side_trace: {}", json));
+        let reason = after[..end].to_string();
+        let flag = &after[end + SIDE.len()..];
+        if flag.starts_with("false") {
+            root_aborts.push(reason);
+        } else {
+            assert!(flag.starts_with("true"), "side_trace is a bool: {}", json);
+        }
+        rest = flag;
+    }
+    const SHARE: &str = "\"native_share_percent\":";
+    let share = json.find(SHARE).unwrap_or_else(|| panic!("the report has {}: {}", SHARE, json));
+    let digits: String = json[share + SHARE.len()..].chars().take_while(|c| c.is_ascii_digit() || *c == '.').collect();
+    let native_percent = digits.parse().unwrap_or_else(|_| panic!("native_share_percent is a number: {}", json));
+    Report { root_aborts, native_percent }
+}
+
+fn report_of(program: &Path) -> Report {
+    let output = Command::new(env!("CARGO_BIN_EXE_ruff"))
+        .args(["run", "--jit-stats=json"])
+        .arg(program)
+        .output()
+        .expect("ruff runs");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{} failed: {}", program.display(), stderr);
+    parse_report(&stderr)
+}
+
+#[test]
+fn every_benchmark_has_a_row() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("bench").join("programs");
+    let mut names: Vec<String> = std::fs::read_dir(&dir)
+        .expect("bench/programs exists")
+        .filter_map(|entry| {
+            let path = entry.expect("readable entry").path();
+            (path.extension()? == "ruff").then(|| path.file_stem())??.to_str().map(String::from)
+        })
+        .collect();
+    names.sort();
+    let rows: Vec<&str> = EXPECTED.iter().map(|e| e.program).collect();
+    assert_eq!(names, rows, "EXPECTED lists every benchmark program, in name order");
+}
+
+#[test]
+fn benchmarks_reach_their_native_share_with_only_the_known_unsupported_aborts() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("bench").join("programs");
+    let mut failures = Vec::new();
+    for expected in EXPECTED {
+        let report = report_of(&dir.join(format!("{}.ruff", expected.program)));
+        let mut unsupported: Vec<&str> =
+            report.root_aborts.iter().map(String::as_str).filter(|r| r.starts_with("NYI:")).collect();
+        unsupported.sort();
+        unsupported.dedup();
+        let mut wanted = expected.unsupported.to_vec();
+        wanted.sort();
+        if unsupported != wanted {
+            failures.push(format!("{}: unsupported aborts {:?}, expected {:?}", expected.program, unsupported, wanted));
+        }
+        if report.native_percent < expected.min_native_percent {
+            failures.push(format!(
+                "{}: {:.1}% of loop iterations native, expected at least {:.1}%",
+                expected.program, report.native_percent, expected.min_native_percent
+            ));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn the_report_parser_reads_root_aborts_and_the_native_share() {
+    let json = r#"{"aborts":[{"reason":"NYI: call to `f`","side_trace":false,"line":3},{"reason":"loop exited while recording","side_trace":true}],"native_share_percent":98.5}"#;
+    let report = parse_report(json);
+    assert_eq!(report.root_aborts, vec!["NYI: call to `f`".to_string()]);
+    assert_eq!(report.native_percent, 98.5);
+}
