@@ -321,6 +321,10 @@ impl Recorder {
                         let same = self.trace.inst(a).op == self.trace.inst(b).op;
                         self.emit(Op::KBool(same), Ty::Bool)
                     }
+                    // Containers of one type compare by content, which traces do not do.
+                    (Ty::Array, Ty::Array) | (Ty::Dict, Ty::Dict) => {
+                        return Err(AbortReason::NyiInstruction("== on two arrays or two dicts"))
+                    }
                     // The guarded types decide: null equals null, nothing else matches
                     // across these types (runtime::ops::values_equal).
                     _ => self.emit(Op::KBool(ta == Ty::Null && tb == Ty::Null), Ty::Bool),
