@@ -48,8 +48,8 @@ const EXPECTED: &[Expectation] = &[
     expect("quicksort", &[], NATIVE_TARGET),
     expect("sieve", &[], NATIVE_TARGET),
     expect("startup", &[], 0.0),
-    expect("string_builder", &["NYI: string values on trace"], 0.0),
-    expect("string_concat", &["NYI: string values on trace"], 0.0),
+    expect("string_builder", &[], NATIVE_TARGET),
+    expect("string_concat", &[], NATIVE_TARGET),
 ];
 
 /// What the test reads from one `--jit-stats=json` report.

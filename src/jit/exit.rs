@@ -25,6 +25,7 @@ fn exit_value(trace: &Trace, locations: &[Location], state: &ExitState, v: InstI
                 Op::KFloat(f) => Value::Float(f),
                 Op::KBool(b) => Value::Bool(b),
                 Op::KBuiltin(id) => Value::Builtin(id),
+                Op::KStr(s) => Value::Str(s),
                 _ => Value::Null,
             }
         }
@@ -39,6 +40,9 @@ fn exit_value(trace: &Trace, locations: &[Location], state: &ExitState, v: InstI
         Ty::Array => Value::Array(unsafe { Gc::from_address(bits as usize) }),
         // SAFETY: as for arrays: a dict address the trace loaded from this frame.
         Ty::Dict => Value::Dict(unsafe { Gc::from_address(bits as usize) }),
+        // SAFETY: a string value on trace is a constant of the traced function or an address
+        // loaded from this frame; `SAPPEND` changes the object, never which one it is.
+        Ty::Str => Value::Str(unsafe { Gc::from_address(bits as usize) }),
         Ty::Null | Ty::Builtin | Ty::Void => Value::Null,
     }
 }

@@ -31,6 +31,9 @@
 
 use std::fmt;
 
+use crate::runtime::heap::Gc;
+use crate::runtime::object::StrObj;
+
 /// The position of an instruction in its trace.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct InstIdx(pub u32);
@@ -69,6 +72,8 @@ pub enum Ty {
     Array,
     /// A pointer to a dict object (`GcBox<DictObj>`), in a general register.
     Dict,
+    /// A pointer to a string object (`GcBox<StrObj>`), in a general register.
+    Str,
     Void,
 }
 
@@ -82,6 +87,7 @@ impl Ty {
             Ty::Builtin => "fn",
             Ty::Array => "arr",
             Ty::Dict => "dict",
+            Ty::Str => "str",
             Ty::Void => "void",
         }
     }
@@ -146,6 +152,9 @@ pub enum Op {
     KNull,
     /// The builtin function with this index in `builtins::BUILTINS`.
     KBuiltin(u32),
+    /// A string constant of the traced function. Its proto's constant table keeps the
+    /// object alive, and constants are marked shared, so native code never changes it.
+    KStr(Gc<StrObj>),
     /// Loads frame slot `slot` (relative to the trace's frame base), guarding that its tag
     /// is the instruction's type. A guard.
     SLoad {
@@ -225,11 +234,19 @@ pub enum Op {
         index: InstIdx,
         value: InstIdx,
     },
-    /// Appends `value` (int, float, bool or null) to an array in place, guarding that the
-    /// array is not shared. May grow the array's buffer. A guard.
+    /// Appends `value` (int, float, bool, null or a string) to an array in place, guarding
+    /// that the array is not shared. May grow the array's buffer. A guard.
     APush {
         array: InstIdx,
         value: InstIdx,
+    },
+    /// `s := s + piece` appending to `string` in place, as the interpreter does for an
+    /// unshared string whose holder the result overwrites: guards that `string` is not
+    /// shared and is not `piece` itself (otherwise the interpreter builds a new string).
+    /// May grow the string's buffer. A guard of type `Void`; the result is `string`.
+    SAppend {
+        string: InstIdx,
+        piece: InstIdx,
     },
 
     /// The type tag (`runtime::value::Tag`) of the entry of a dict under an int key, or
@@ -262,7 +279,7 @@ pub enum Op {
 impl Op {
     pub fn name(&self) -> &'static str {
         match self {
-            Op::KInt(_) | Op::KFloat(_) | Op::KBool(_) | Op::KNull | Op::KBuiltin(_) => "K",
+            Op::KInt(_) | Op::KFloat(_) | Op::KBool(_) | Op::KNull | Op::KBuiltin(_) | Op::KStr(_) => "K",
             Op::SLoad { .. } => "SLOAD",
             Op::GLoad { .. } => "GLOAD",
             Op::GStore { .. } => "GSTORE",
@@ -289,6 +306,7 @@ impl Op {
             Op::ALoad(..) => "ALOAD",
             Op::AStore { .. } => "ASTORE",
             Op::APush { .. } => "APUSH",
+            Op::SAppend { .. } => "SAPPEND",
             Op::DTag(..) => "DTAG",
             Op::DGet(..) => "DGET",
             Op::DSet { .. } => "DSET",
@@ -311,7 +329,7 @@ impl Op {
     pub fn map_operands(&self, mut f: impl FnMut(InstIdx) -> InstIdx) -> Op {
         let mut op = *self;
         match &mut op {
-            Op::KInt(_) | Op::KFloat(_) | Op::KBool(_) | Op::KNull | Op::KBuiltin(_) => {}
+            Op::KInt(_) | Op::KFloat(_) | Op::KBool(_) | Op::KNull | Op::KBuiltin(_) | Op::KStr(_) => {}
             Op::SLoad { .. } | Op::GLoad { .. } | Op::Loop => {}
             Op::GStore { value, .. } | Op::SStore { value, .. } => *value = f(*value),
             Op::NegInt(a)
@@ -337,6 +355,10 @@ impl Op {
             Op::APush { array, value } => {
                 *array = f(*array);
                 *value = f(*value);
+            }
+            Op::SAppend { string, piece } => {
+                *string = f(*string);
+                *piece = f(*piece);
             }
             Op::AddInt(a, b)
             | Op::SubInt(a, b)
@@ -374,7 +396,7 @@ impl Op {
     }
 
     pub fn is_constant(&self) -> bool {
-        matches!(self, Op::KInt(_) | Op::KFloat(_) | Op::KBool(_) | Op::KNull | Op::KBuiltin(_))
+        matches!(self, Op::KInt(_) | Op::KFloat(_) | Op::KBool(_) | Op::KNull | Op::KBuiltin(_) | Op::KStr(_))
     }
 
     /// Whether this instruction can leave the trace (and so needs a snapshot).
@@ -397,6 +419,7 @@ impl Op {
                 | Op::ALoad(..)
                 | Op::AStore { .. }
                 | Op::APush { .. }
+                | Op::SAppend { .. }
                 | Op::DSet { .. }
         )
     }
@@ -404,7 +427,7 @@ impl Op {
     /// Whether this instruction writes array or dict contents (so reads of them cannot
     /// move across it).
     pub fn writes_containers(&self) -> bool {
-        matches!(self, Op::AStore { .. } | Op::APush { .. } | Op::DSet { .. })
+        matches!(self, Op::AStore { .. } | Op::APush { .. } | Op::SAppend { .. } | Op::DSet { .. })
     }
 
     /// Whether this instruction reads array or dict contents.
@@ -424,6 +447,7 @@ impl Op {
                     | Op::Loop
                     | Op::AStore { .. }
                     | Op::APush { .. }
+                    | Op::SAppend { .. }
                     | Op::DSet { .. }
             )
     }
@@ -486,6 +510,7 @@ fn write_operands(f: &mut fmt::Formatter<'_>, op: &Op) -> fmt::Result {
         Op::KBool(b) => write!(f, "{}", b),
         Op::KNull => write!(f, "null"),
         Op::KBuiltin(id) => write!(f, "{}", crate::builtins::BUILTINS[id as usize].name),
+        Op::KStr(s) => write!(f, "{:?}", s.text),
         Op::SLoad { slot } => write!(f, "#{}", slot),
         Op::GLoad { global } => write!(f, "g{}", global),
         Op::GStore { global, value } => write!(f, "g{} {}", global, value),

@@ -116,6 +116,7 @@ fn exit_kinds(program: &Program, recorder: &Recorder, trace: &Trace) -> Vec<Exit
             ir::Ty::Null => "null",
             ir::Ty::Array => "array",
             ir::Ty::Dict => "dict",
+            ir::Ty::Str => "string",
             ir::Ty::Builtin | ir::Ty::Void => "value",
         };
         kinds[snap.index()] = match inst.op {

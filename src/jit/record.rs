@@ -22,7 +22,7 @@ use crate::compile::bytecode::{Instr, Program, Proto, ProtoId, Reg};
 use crate::compile::listing::jump_target;
 use crate::compile::liveness::LiveSlots;
 use crate::runtime::object::DictKey;
-use crate::runtime::ops::ArithOp;
+use crate::runtime::ops::{self, ArithOp};
 use crate::runtime::value::Value;
 
 use std::rc::Rc;
@@ -91,6 +91,7 @@ fn value_type(v: &Value) -> Result<Ty, AbortReason> {
     match v {
         Value::Array(_) => Ok(Ty::Array),
         Value::Dict(_) => Ok(Ty::Dict),
+        Value::Str(_) => Ok(Ty::Str),
         other => element_type(other),
     }
 }
@@ -211,6 +212,7 @@ impl Recorder {
             Value::Bool(b) => (Op::KBool(b), Ty::Bool),
             Value::Null => (Op::KNull, Ty::Null),
             Value::Builtin(id) => (Op::KBuiltin(id), Ty::Builtin),
+            Value::Str(s) => (Op::KStr(s), Ty::Str),
             other => return Err(AbortReason::NyiValueType(other.type_name())),
         };
         Ok(self.emit(op, ty))
@@ -321,9 +323,9 @@ impl Recorder {
                         let same = self.trace.inst(a).op == self.trace.inst(b).op;
                         self.emit(Op::KBool(same), Ty::Bool)
                     }
-                    // Containers of one type compare by content, which traces do not do.
-                    (Ty::Array, Ty::Array) | (Ty::Dict, Ty::Dict) => {
-                        return Err(AbortReason::NyiInstruction("== on two arrays or two dicts"))
+                    // Values of these types compare by content, which traces do not do.
+                    (Ty::Array, Ty::Array) | (Ty::Dict, Ty::Dict) | (Ty::Str, Ty::Str) => {
+                        return Err(AbortReason::NyiInstruction("== on two arrays, dicts or strings"))
                     }
                     // The guarded types decide: null equals null, nothing else matches
                     // across these types (runtime::ops::values_equal).
@@ -347,6 +349,7 @@ impl Recorder {
                 self.emit(Op::TruthyInt(length), Ty::Bool)
             }
             Ty::Dict => return Err(AbortReason::NyiInstruction("the truthiness of a dict")),
+            Ty::Str => return Err(AbortReason::NyiInstruction("the truthiness of a string")),
             Ty::Void => return Err(AbortReason::NyiInstruction("truthiness of void")),
         })
     }
@@ -436,9 +439,11 @@ impl Recorder {
         match instr {
             Instr::Move { dst, src } => {
                 let v = self.read(src, view, pc)?;
-                // The interpreter marks a copied container shared; traces do not model that.
-                if matches!(self.ty(v), Ty::Array | Ty::Dict) {
-                    return Err(AbortReason::NyiInstruction("copying an array or dict value (it becomes shared)"));
+                // The interpreter marks a copied heap value shared; traces do not model that.
+                if matches!(self.ty(v), Ty::Array | Ty::Dict | Ty::Str) {
+                    return Err(AbortReason::NyiInstruction(
+                        "copying an array, dict or string value (it becomes shared)",
+                    ));
                 }
                 self.write(dst, v);
             }
@@ -591,8 +596,41 @@ impl Recorder {
 
     fn binary(&mut self, op: ArithOp, dst: Reg, lhs: Reg, rhs: Rhs, view: &View, pc: u32) -> Result<(), AbortReason> {
         let (a, b) = self.operands(lhs, rhs, view, pc)?;
+        if op == ArithOp::Add && self.ty(a) == Ty::Str && self.ty(b) == Ty::Str {
+            let piece = match rhs {
+                Rhs::Slot(r) => view.slots[r as usize],
+                Rhs::Constant(k) => k,
+            };
+            return self.string_append(dst, lhs, a, b, piece, view, pc);
+        }
         let result = self.arith(op, a, b, pc)?;
         self.write(dst, result);
+        Ok(())
+    }
+
+    /// `dst := lhs + piece` on strings, the way the interpreter runs it (`runtime::ops`):
+    /// in place when `dst` is `lhs` and the append may happen in place, which the trace
+    /// then guards; building a new string is not supported on trace.
+    #[allow(clippy::too_many_arguments)]
+    fn string_append(
+        &mut self,
+        dst: Reg,
+        lhs: Reg,
+        a: InstIdx,
+        b: InstIdx,
+        piece: Value,
+        view: &View,
+        pc: u32,
+    ) -> Result<(), AbortReason> {
+        let in_place = match (view.slots[lhs as usize], piece) {
+            (Value::Str(x), Value::Str(y)) => dst == lhs && ops::can_append_in_place(x, y),
+            _ => false,
+        };
+        if !in_place {
+            return Err(AbortReason::NyiInstruction("string concatenation that builds a new string"));
+        }
+        self.emit_guard(Op::SAppend { string: a, piece: b }, Ty::Void, pc);
+        self.write(dst, a);
         Ok(())
     }
 
@@ -751,8 +789,8 @@ impl Recorder {
                     return Err(AbortReason::NyiCall(format!("{} on a shared array (it is copied first)", name)));
                 }
                 let value = self.read(base + 2, view, pc)?;
-                if !matches!(self.ty(value), Ty::Int | Ty::Float | Ty::Bool | Ty::Null) {
-                    return Err(AbortReason::NyiCall(format!("{} of a non-number", name)));
+                if !matches!(self.ty(value), Ty::Int | Ty::Float | Ty::Bool | Ty::Null | Ty::Str) {
+                    return Err(AbortReason::NyiCall(format!("{} of a {} value", name, self.ty(value).name())));
                 }
                 self.emit_guard(Op::APush { array, value }, Ty::Void, pc);
                 array

@@ -74,6 +74,12 @@ impl<T> Clone for Gc<T> {
 }
 impl<T> Copy for Gc<T> {}
 
+impl<T> std::fmt::Debug for Gc<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Gc({:#x})", self.addr())
+    }
+}
+
 impl<T> PartialEq for Gc<T> {
     fn eq(&self, other: &Self) -> bool {
         self.ptr == other.ptr

@@ -4,7 +4,7 @@
 //! Every function here is pure apart from allocating result strings; errors are returned
 //! as the exact runtime error message.
 
-use super::heap::Heap;
+use super::heap::{Gc, Heap};
 use super::object::StrObj;
 use super::value::Value;
 
@@ -120,16 +120,23 @@ pub fn arith(heap: &mut Heap, op: ArithOp, a: Value, b: Value, reuse_lhs: bool) 
     }
 }
 
-fn concat(
-    heap: &mut Heap,
-    x: super::heap::Gc<StrObj>,
-    y: super::heap::Gc<StrObj>,
-    reuse_lhs: bool,
-) -> super::heap::Gc<StrObj> {
-    if reuse_lhs && !x.is_shared() && x != y {
-        let before = x.text.capacity();
-        x.get_mut().push_str(&y);
-        heap.note_growth(x.text.capacity() - before);
+/// Whether `x + y` may append to `x` itself, when its holder is overwritten by the result:
+/// nothing else holds `x`, and `y` is not `x` (whose text would change while being read).
+pub fn can_append_in_place(x: Gc<StrObj>, y: Gc<StrObj>) -> bool {
+    !x.is_shared() && x != y
+}
+
+/// Appends `y` to `x` in place (only where [`can_append_in_place`] holds); returns the
+/// bytes by which `x`'s buffer grew, for the collector's pacing.
+pub fn append_in_place(x: Gc<StrObj>, y: Gc<StrObj>) -> usize {
+    let before = x.text.capacity();
+    x.get_mut().push_str(&y);
+    x.text.capacity() - before
+}
+
+fn concat(heap: &mut Heap, x: Gc<StrObj>, y: Gc<StrObj>, reuse_lhs: bool) -> Gc<StrObj> {
+    if reuse_lhs && can_append_in_place(x, y) {
+        heap.note_growth(append_in_place(x, y));
         return x;
     }
     let mut text = String::with_capacity(x.text.len() + y.text.len());

@@ -41,7 +41,7 @@ use crate::jit::abi::{ExitState, Location, BACK_TO_LOOP};
 use crate::jit::ir::{InstIdx, MathFn, Op, SnapIdx, Trace, Ty};
 use crate::runtime::heap::Gc;
 use crate::runtime::heap::SHARED_FLAG_OFFSET;
-use crate::runtime::object::{ArrayLayout, ArrayObj};
+use crate::runtime::object::{ArrayLayout, ArrayObj, StrObj};
 use crate::runtime::object::{DictKey, DictObj};
 use crate::runtime::value::{Tag, Value};
 
@@ -230,6 +230,22 @@ extern "sysv64" fn push_value(array: *mut u8, tag: u64, payload: u64, state: *mu
     unsafe { (*state).heap_growth += grown as u64 };
 }
 
+/// `SAPPEND`: appends the string at `piece` to the string at `string` through the
+/// interpreter's own in-place append, and adds the buffer's growth to `state.heap_growth`.
+/// The emitted code has already checked that `string` is unshared and is not `piece`.
+extern "sysv64" fn append_string(string: *mut u8, piece: *mut u8, state: *mut ExitState) {
+    // SAFETY: both are string values of the trace: constants of the traced function (kept
+    // alive by its proto) or addresses loaded from slots whose tag is `Str`. Objects never
+    // move and no collection runs while native code does; native code holds no Rust
+    // reference into them, and they are distinct objects, so `get_mut` aliases nothing.
+    let (string, piece) =
+        unsafe { (Gc::<StrObj>::from_address(string as usize), Gc::<StrObj>::from_address(piece as usize)) };
+    let grown = crate::runtime::ops::append_in_place(string, piece);
+    // SAFETY: `state` is the exit state the trace was entered with (r13), live for the
+    // whole run and not referenced by Rust code while native code runs.
+    unsafe { (*state).heap_growth += grown as u64 };
+}
+
 /// Where a helper's result goes: nowhere, from xmm0 (floats) or from rax.
 enum HelperResult {
     Nothing,
@@ -237,18 +253,22 @@ enum HelperResult {
     Rax(Option<Operand>),
 }
 
-/// The int, float, bool or null value with tag `tag` and payload bits `payload`, as a
+/// The int, float, bool, null or string value with tag `tag` and payload bits `payload`, as a
 /// helper receives it from the emitted code.
 fn value_of(tag: u64, payload: u64) -> Value {
     const NULL: u64 = Tag::Null as u64;
     const BOOL: u64 = Tag::Bool as u64;
     const INT: u64 = Tag::Int as u64;
     const FLOAT: u64 = Tag::Float as u64;
+    const STR: u64 = Tag::Str as u64;
     match tag {
         NULL => Value::Null,
         BOOL => Value::Bool(payload != 0),
         INT => Value::Int(payload as i64),
         FLOAT => Value::Float(f64::from_bits(payload)),
+        // SAFETY: the emitter passes the string tag only with a string value of the trace
+        // (see `append_string`), a live object.
+        STR => Value::Str(unsafe { Gc::from_address(payload as usize) }),
         // Unwinding out of an `extern` function aborts the process, as it should: the
         // emitter passes no other tag.
         other => unreachable!("a helper got a value with tag {}", other),
@@ -315,6 +335,7 @@ fn helper_address(op: &Op, ty: Ty) -> Option<usize> {
     let binary = |f: BinaryHelper| Some(f as usize);
     match op {
         Op::APush { .. } => Some(push_value as PushHelper as usize),
+        Op::SAppend { .. } => Some(append_string as extern "sysv64" fn(*mut u8, *mut u8, *mut ExitState) as usize),
         Op::DTag(..) => Some(dict_tag as extern "sysv64" fn(*mut u8, i64) -> i64 as usize),
         Op::DGet(..) => Some(if matches!(ty, Ty::Float) {
             dict_float as extern "sysv64" fn(*mut u8, i64) -> f64 as usize
@@ -345,6 +366,7 @@ fn value_tag(ty: Ty) -> Result<i8, AssembleError> {
         Ty::Int => Tag::Int,
         Ty::Float => Tag::Float,
         Ty::Dict => Tag::Dict,
+        Ty::Str => Tag::Str,
         Ty::Array => Tag::Array,
         Ty::Builtin => Tag::Builtin,
         Ty::Void => return Err(AssembleError::Unsupported("a load or store of type void".into())),
@@ -468,7 +490,8 @@ impl Emitter<'_> {
         let op = &self.trace.insts[i].op;
         // Helpers that only compute a value are not called when it is unused; a push is
         // always made.
-        let needed = matches!(op, Op::APush { .. } | Op::DSet { .. }) || self.alloc.locations[i] != Location::None;
+        let needed = matches!(op, Op::APush { .. } | Op::SAppend { .. } | Op::DSet { .. })
+            || self.alloc.locations[i] != Location::None;
         helper_address(op, self.trace.insts[i].ty).is_some() && needed
     }
 
@@ -774,7 +797,14 @@ impl Emitter<'_> {
         };
         let guard_exit = || exit.ok_or_else(|| AssembleError::Unsupported(format!("guard {} has no snapshot", i)));
         match inst.op {
-            Op::KInt(_) | Op::KFloat(_) | Op::KBool(_) | Op::KNull | Op::KBuiltin(_) | Op::Loop | Op::Phi(..) => {}
+            Op::KInt(_)
+            | Op::KFloat(_)
+            | Op::KBool(_)
+            | Op::KNull
+            | Op::KBuiltin(_)
+            | Op::KStr(_)
+            | Op::Loop
+            | Op::Phi(..) => {}
             Op::SLoad { slot } => {
                 self.load_value(SLOTS_BASE, value_offset(slot as u64)?, inst.ty, destination, guard_exit()?)?
             }
@@ -813,6 +843,23 @@ impl Emitter<'_> {
                     (Operand::Gpr(RSI), Operand::Bits(tag as u64)),
                     (Operand::Gpr(RDX), self.operand(value)),
                     (Operand::Gpr(RCX), Operand::Gpr(R13)),
+                ];
+                self.call_helper(i, arguments, HelperResult::Nothing);
+            }
+            Op::SAppend { string, piece } => {
+                let exit = guard_exit()?;
+                let s = self.gpr_register(self.operand(string));
+                emit!(self.ops
+                    ; cmp BYTE [Rq(s) + SHARED_FLAG_OFFSET as i32], 0
+                    ; jne =>exit
+                );
+                // `s` may be rax (when `string` is not in a register); r11 is free here.
+                self.load_gpr(R11, self.operand(piece));
+                emit!(self.ops; cmp Rq(s), r11; je =>exit);
+                let arguments = vec![
+                    (Operand::Gpr(RDI), self.operand(string)),
+                    (Operand::Gpr(RSI), self.operand(piece)),
+                    (Operand::Gpr(RDX), Operand::Gpr(R13)),
                 ];
                 self.call_helper(i, arguments, HelperResult::Nothing);
             }
@@ -982,7 +1029,7 @@ impl Emitter<'_> {
                 emit!(self.ops; movzx Rd(work), BYTE [Rq(base) + payload]);
                 self.store(destination, Operand::Gpr(work));
             }
-            (Ty::Int | Ty::Float | Ty::Array | Ty::Dict, destination) => {
+            (Ty::Int | Ty::Float | Ty::Array | Ty::Dict | Ty::Str, destination) => {
                 let work = Self::gpr_work(destination);
                 emit!(self.ops; mov Rq(work), [Rq(base) + payload]);
                 self.store(destination, Operand::Gpr(work));
@@ -1318,6 +1365,7 @@ pub fn constant_bits(op: &Op) -> u64 {
         Op::KFloat(x) => x.to_bits(),
         Op::KBool(b) => b as u64,
         Op::KBuiltin(id) => id as u64,
+        Op::KStr(s) => s.addr() as u64,
         _ => 0,
     }
 }

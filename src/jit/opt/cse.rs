@@ -94,6 +94,7 @@ fn value_key(op: &Op, ty: Ty, array_epoch: u64) -> Option<ValueKey> {
         | Op::SStore { .. }
         | Op::AStore { .. }
         | Op::APush { .. }
+        | Op::SAppend { .. }
         | Op::DSet { .. }
         | Op::Loop
         | Op::Phi(..) => return None,
@@ -102,6 +103,7 @@ fn value_key(op: &Op, ty: Ty, array_epoch: u64) -> Option<ValueKey> {
         Op::KFloat(v) => (v.to_bits(), None),
         Op::KBool(v) => (v as u64, None),
         Op::KBuiltin(id) => (id as u64, None),
+        Op::KStr(s) => (s.addr() as u64, None),
         Op::SLoad { slot } => (slot as u64, None),
         Op::Math1(f, _) | Op::Math2(f, ..) => (0, Some(f)),
         _ => (0, None),

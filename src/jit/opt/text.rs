@@ -240,7 +240,7 @@ fn parse_snapshot(tokens: &[&str]) -> Result<(SnapIdx, Snapshot), String> {
 }
 
 fn parse_ty(token: &str) -> Result<Ty, String> {
-    [Ty::Int, Ty::Float, Ty::Bool, Ty::Null, Ty::Builtin, Ty::Array, Ty::Dict, Ty::Void]
+    [Ty::Int, Ty::Float, Ty::Bool, Ty::Null, Ty::Builtin, Ty::Array, Ty::Dict, Ty::Str, Ty::Void]
         .into_iter()
         .find(|ty| ty.name() == token)
         .ok_or_else(|| format!("unknown type {}", token))

@@ -142,10 +142,12 @@ fn check_types(trace: &Trace, at: InstIdx) -> Result<(), String> {
         Op::KBool(_) => (&[], Some(Bool)),
         Op::KNull => (&[], Some(Null)),
         Op::KBuiltin(_) => (&[], Some(Builtin)),
+        Op::KStr(_) => (&[], Some(Str)),
+        Op::SAppend { .. } => (&[Str, Str], Some(Void)),
         Op::SLoad { .. } | Op::GLoad { .. } => {
-            if !matches!(inst.ty, Int | Float | Bool | Null | Array | Dict) {
+            if !matches!(inst.ty, Int | Float | Bool | Null | Array | Dict | Str) {
                 return Err(format!(
-                    "{} of type {}: loads guard an int, flt, bool, null or arr tag",
+                    "{} of type {}: loads guard an int, flt, bool, null, arr, dict or str tag",
                     inst.op.name(),
                     inst.ty.name()
                 ));
@@ -175,6 +177,7 @@ fn check_types(trace: &Trace, at: InstIdx) -> Result<(), String> {
             }
             (&[Array, Int], None)
         }
+        Op::APush { value, .. } if ty_of(value) == Str => (&[Array], Some(Void)),
         Op::AStore { value, .. } | Op::APush { value, .. } => {
             if !matches!(ty_of(value), Int | Float | Bool | Null) {
                 return Err(format!(
