@@ -139,6 +139,7 @@ fn exit_kinds(program: &Program, recorder: &Recorder, trace: &Trace) -> Vec<Exit
             Op::DivInt(..) | Op::ModInt(..) | Op::DivFloat(..) | Op::ModFloat(..) => ExitKind::Division,
             Op::ALoad(..) => ExitKind::ArrayRead,
             Op::AStore { .. } | Op::APush { .. } | Op::DSet { .. } => ExitKind::ArrayWrite,
+            Op::SAppend { .. } => ExitKind::StringAppend,
             _ => ExitKind::MathDomain,
         };
     }

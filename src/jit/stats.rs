@@ -24,6 +24,7 @@ pub enum ExitKind {
     Division,
     ArrayRead,
     ArrayWrite,
+    StringAppend,
     MathDomain,
 }
 
@@ -102,6 +103,10 @@ impl TraceStats {
             ),
             ExitKind::ArrayWrite => format!(
                 "an array write at line {} found the array shared (so it had to be copied) or the index out of bounds {} times, leaving {}",
+                line, count, loop_part
+            ),
+            ExitKind::StringAppend => format!(
+                "a string append at line {} found the string shared (so a new string had to be built) {} times, leaving {}",
                 line, count, loop_part
             ),
             ExitKind::MathDomain => format!(
