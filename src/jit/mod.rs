@@ -140,7 +140,8 @@ fn exit_kinds(program: &Program, recorder: &Recorder, trace: &Trace) -> Vec<Exit
             Op::ALoad(..) => ExitKind::ArrayRead,
             Op::AStore { .. } | Op::APush { .. } | Op::DSet { .. } => ExitKind::ArrayWrite,
             Op::SAppend { .. } => ExitKind::StringAppend,
-            _ => ExitKind::MathDomain,
+            Op::Math1(..) | Op::Math2(..) => ExitKind::MathDomain,
+            _ => kinds[snap.index()].clone(),
         };
     }
     kinds

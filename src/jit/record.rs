@@ -323,13 +323,13 @@ impl Recorder {
                         let same = self.trace.inst(a).op == self.trace.inst(b).op;
                         self.emit(Op::KBool(same), Ty::Bool)
                     }
-                    // Values of these types compare by content, which traces do not do.
-                    (Ty::Array, Ty::Array) | (Ty::Dict, Ty::Dict) | (Ty::Str, Ty::Str) => {
-                        return Err(AbortReason::NyiInstruction("== on two arrays, dicts or strings"))
-                    }
-                    // The guarded types decide: null equals null, nothing else matches
-                    // across these types (runtime::ops::values_equal).
-                    _ => self.emit(Op::KBool(ta == Ty::Null && tb == Ty::Null), Ty::Bool),
+                    // The guarded types decide: values of different types never match
+                    // (numbers were handled above) and null equals null
+                    // (runtime::ops::values_equal).
+                    _ if ta != tb || ta == Ty::Null => self.emit(Op::KBool(ta == tb), Ty::Bool),
+                    // Two values of one heap type (arrays, dicts, strings) compare by
+                    // content, which traces do not do.
+                    _ => return Err(AbortReason::NyiInstruction("== on two arrays, dicts or strings")),
                 };
                 Ok(if kind == Compare::Ne { self.emit(Op::NotBool(equal), Ty::Bool) } else { equal })
             }
