@@ -43,7 +43,7 @@ const EXPECTED: &[Expectation] = &[
     // the inner loop's trace yet), and the inner loop runs only a few dozen iterations.
     expect("mandelbrot", &[], 90.0),
     expect("nested_loops", &[], NATIVE_TARGET),
-    expect("object_alloc", &["NYI: dict construction"], 0.0),
+    expect("object_alloc", &[], NATIVE_TARGET),
     expect("poly_sum", &[], NATIVE_TARGET),
     expect("quicksort", &[], NATIVE_TARGET),
     expect("sieve", &[], NATIVE_TARGET),

@@ -453,7 +453,7 @@ impl Vm {
                     ($jit:expr, $trace:expr) => {{
                         let depth = self.frames.len();
                         let slots = &mut self.stack[base..top];
-                        let resume = $jit.enter(&program, $trace, depth, slots, &mut self.globals);
+                        let resume = $jit.enter(&program, $trace, depth, slots, &mut self.globals, &mut self.heap);
                         self.heap.note_growth($jit.take_heap_growth());
                         pc = resume.pc as usize;
                         if let Some(recorder) = resume.record_side {

@@ -4,13 +4,63 @@
 //! The trace never writes frame slots, so every slot not named in the snapshot already
 //! holds its right value; each named slot gets the IR value the snapshot maps it to, read
 //! from where the register allocator kept it (a register saved by the exit stub, a spill
-//! slot, or a constant in the IR) and boxed by its IR type. The interpreter then resumes
-//! at the snapshot's pc and cannot tell that native code ran.
+//! slot, or a constant in the IR) and boxed by its IR type. A sunk dict (`ir.rs`) is
+//! allocated here, by replaying its `DIns` chain through the interpreter's own insertion
+//! (`access::set_index`); one IR value becomes one object even when several slots name it.
+//! The interpreter then resumes at the snapshot's pc and cannot tell that native code ran.
+//!
+//! Allocating here is safe: a collection only starts at an interpreter safe point, and by
+//! then every materialized object is in a slot.
+
+use rustc_hash::FxHashMap;
 
 use super::abi::{ExitState, Location};
 use super::ir::{InstIdx, Op, SnapIdx, Trace, Ty};
-use crate::runtime::heap::Gc;
+use crate::runtime::access;
+use crate::runtime::heap::{Gc, Heap};
+use crate::runtime::object::DictObj;
 use crate::runtime::value::Value;
+
+/// Rebuilds interpreter values from one exit's registers and spill slots.
+struct Rebuild<'a> {
+    trace: &'a Trace,
+    locations: &'a [Location],
+    state: &'a ExitState,
+    heap: &'a mut Heap,
+    sunk: FxHashMap<InstIdx, Value>,
+}
+
+impl Rebuild<'_> {
+    fn value(&mut self, v: InstIdx) -> Value {
+        if !self.trace.inst(v).op.is_sunk() {
+            return exit_value(self.trace, self.locations, self.state, v);
+        }
+        if let Some(&done) = self.sunk.get(&v) {
+            return done;
+        }
+        let built = self.sunk_dict(v);
+        self.sunk.insert(v, built);
+        built
+    }
+
+    /// The dict a chain `DNew; DIns...` ending at `v` builds.
+    fn sunk_dict(&mut self, v: InstIdx) -> Value {
+        let mut inserts = Vec::new();
+        let mut at = v;
+        while let Op::DIns { dict, key, value } = self.trace.inst(at).op {
+            inserts.push((key, value));
+            at = dict;
+        }
+        let mut dict = Value::Dict(self.heap.alloc(DictObj::default()));
+        for &(key, value) in inserts.iter().rev() {
+            let key = exit_value(self.trace, self.locations, self.state, key);
+            let value = exit_value(self.trace, self.locations, self.state, value);
+            access::set_index(self.heap, &mut dict, key, value)
+                .expect("the recorder sinks only inserts of string constants into dicts");
+        }
+        dict
+    }
+}
 
 /// The interpreter value of IR value `v` at the exit.
 fn exit_value(trace: &Trace, locations: &[Location], state: &ExitState, v: InstIdx) -> Value {
@@ -47,12 +97,20 @@ fn exit_value(trace: &Trace, locations: &[Location], state: &ExitState, v: InstI
     }
 }
 
-/// Writes snapshot `exit`'s values into `slots` (the recorded frame); returns the pc to
-/// resume at.
-pub fn restore(trace: &Trace, locations: &[Location], state: &ExitState, exit: SnapIdx, slots: &mut [Value]) -> u32 {
+/// Writes snapshot `exit`'s values into `slots` (the recorded frame), allocating its sunk
+/// dicts; returns the pc to resume at.
+pub fn restore(
+    trace: &Trace,
+    locations: &[Location],
+    state: &ExitState,
+    exit: SnapIdx,
+    slots: &mut [Value],
+    heap: &mut Heap,
+) -> u32 {
     let snapshot = &trace.snapshots[exit.index()];
+    let mut rebuild = Rebuild { trace, locations, state, heap, sunk: FxHashMap::default() };
     for &(slot, v) in &snapshot.entries {
-        slots[slot as usize] = exit_value(trace, locations, state, v);
+        slots[slot as usize] = rebuild.value(v);
     }
     snapshot.pc
 }
@@ -83,7 +141,7 @@ mod tests {
         state.spill[5] = 99;
         let mut slots = vec![Value::Null; 8];
         slots[2] = Value::Int(5);
-        let pc = restore(&trace, &locations, &state, exit, &mut slots);
+        let pc = restore(&trace, &locations, &state, exit, &mut slots, &mut Heap::default());
         assert_eq!(pc, 17);
         assert!(matches!(slots[0], Value::Int(-7)));
         assert!(matches!(slots[1], Value::Float(f) if f == 2.5));

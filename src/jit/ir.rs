@@ -20,6 +20,13 @@
 //!   the first entry into the body it has the value `a` (defined before `Loop`), on every
 //!   later iteration the value `b` (defined in the body, after the `Phi`).
 //!
+//! - *Sunk* values: `DNew` and `DIns` build a dict literal that native code never
+//!   creates. The recorder reads entries back from the IR (`r["y"]` becomes the value
+//!   inserted under `"y"`), so the dict is named only by `DIns` chains and snapshots; an
+//!   exit whose snapshot names one allocates it then (`exit.rs`), the way LuaJIT sinks
+//!   allocations. Sunk values have no location and emit no code; the verifier rejects any
+//!   other use of them.
+//!
 //! - A *side trace* has no `Loop`: it runs once, from a hot exit of a root trace to that
 //!   trace's loop header, then stores every slot it changed (`SStore`) and returns
 //!   `abi::BACK_TO_LOOP`, and the root trace is entered again.
@@ -265,6 +272,17 @@ pub enum Op {
         value: InstIdx,
     },
 
+    /// A sunk empty dict (see the module docs). Type `Dict`.
+    DNew,
+    /// The sunk dict `dict` with `value` (int, float, bool or null) inserted under the
+    /// string constant `key`, as a dict literal's `DictInsert` does. Type `Dict`; `dict`
+    /// is a sunk value and this instruction its only use besides snapshots.
+    DIns {
+        dict: InstIdx,
+        key: InstIdx,
+        value: InstIdx,
+    },
+
     /// A float-valued numeric builtin on float operands. `Sqrt` of a negative and `Log` of a
     /// non-positive operand are Ruff errors, so those two are guards.
     Math1(MathFn, InstIdx),
@@ -310,6 +328,8 @@ impl Op {
             Op::DTag(..) => "DTAG",
             Op::DGet(..) => "DGET",
             Op::DSet { .. } => "DSET",
+            Op::DNew => "DNEW",
+            Op::DIns { .. } => "DINS",
             Op::Loop => "LOOP",
             Op::Phi(..) => "PHI",
         }
@@ -330,7 +350,7 @@ impl Op {
         let mut op = *self;
         match &mut op {
             Op::KInt(_) | Op::KFloat(_) | Op::KBool(_) | Op::KNull | Op::KBuiltin(_) | Op::KStr(_) => {}
-            Op::SLoad { .. } | Op::GLoad { .. } | Op::Loop => {}
+            Op::SLoad { .. } | Op::GLoad { .. } | Op::Loop | Op::DNew => {}
             Op::GStore { value, .. } | Op::SStore { value, .. } => *value = f(*value),
             Op::NegInt(a)
             | Op::NegFloat(a)
@@ -347,7 +367,7 @@ impl Op {
                 *index = f(*index);
                 *value = f(*value);
             }
-            Op::DSet { dict, key, value } => {
+            Op::DSet { dict, key, value } | Op::DIns { dict, key, value } => {
                 *dict = f(*dict);
                 *key = f(*key);
                 *value = f(*value);
@@ -397,6 +417,11 @@ impl Op {
 
     pub fn is_constant(&self) -> bool {
         matches!(self, Op::KInt(_) | Op::KFloat(_) | Op::KBool(_) | Op::KNull | Op::KBuiltin(_) | Op::KStr(_))
+    }
+
+    /// Whether this is a sunk allocation (see the module docs): no code, no location.
+    pub fn is_sunk(&self) -> bool {
+        matches!(self, Op::DNew | Op::DIns { .. })
     }
 
     /// Whether this instruction can leave the trace (and so needs a snapshot).
@@ -495,6 +520,21 @@ impl Trace {
     pub fn add_snapshot(&mut self, snapshot: Snapshot) -> SnapIdx {
         self.snapshots.push(snapshot);
         SnapIdx(self.snapshots.len() as u32 - 1)
+    }
+
+    /// Calls `f` with every value an exit through `snap` reads from a location: the
+    /// snapshot's entries, with each sunk value replaced by the values it is built from.
+    pub fn for_each_snapshot_value(&self, snap: SnapIdx, mut f: impl FnMut(InstIdx)) {
+        let mut pending: smallvec::SmallVec<[InstIdx; 8]> =
+            self.snapshots[snap.index()].entries.iter().map(|&(_, v)| v).collect();
+        while let Some(v) = pending.pop() {
+            let op = &self.inst(v).op;
+            if op.is_sunk() {
+                pending.extend(op.operands());
+            } else {
+                f(v);
+            }
+        }
     }
 
     /// The position of `Loop`, once the trace has been peeled.

@@ -35,6 +35,7 @@ use std::time::Instant;
 
 use crate::compile::bytecode::{Program, ProtoId};
 use crate::compile::liveness::LiveSlots;
+use crate::runtime::heap::Heap;
 use crate::runtime::value::Value;
 use abi::ExitState;
 use abort::AbortReason;
@@ -403,6 +404,7 @@ impl Jit {
         frame_depth: usize,
         slots: &mut [Value],
         globals: &mut [Value],
+        heap: &mut Heap,
     ) -> Resume {
         let mut current = root;
         loop {
@@ -414,7 +416,7 @@ impl Jit {
             let exit = SnapIdx(exit);
             let native = &mut self.traces[current as usize];
             let state = &*self.exit_state;
-            let pc = exit::restore(&native.trace, &native.compiled.locations, state, exit, slots);
+            let pc = exit::restore(&native.trace, &native.compiled.locations, state, exit, slots, heap);
             self.stats.traces[current as usize].exits[exit.index()] += 1;
             if let Some(source) = native.type_check_sources[exit.index()] {
                 let found = match source {

@@ -21,6 +21,7 @@ use crate::builtins::BUILTINS;
 use crate::compile::bytecode::{Instr, Program, Proto, ProtoId, Reg};
 use crate::compile::listing::jump_target;
 use crate::compile::liveness::LiveSlots;
+use crate::runtime::access;
 use crate::runtime::object::DictKey;
 use crate::runtime::ops::{self, ArithOp};
 use crate::runtime::value::Value;
@@ -222,8 +223,19 @@ impl Recorder {
         self.trace.inst(v).ty
     }
 
-    /// The IR value of slot `r`, loading it (with a type guard) on first use.
+    /// The IR value of slot `r`, loading it (with a type guard) on first use. A sunk dict
+    /// (a literal built in this iteration) aborts: only [`Recorder::read_sunk`]'s callers
+    /// know how to use one.
     fn read(&mut self, r: Reg, view: &View, pc: u32) -> Result<InstIdx, AbortReason> {
+        let v = self.read_sunk(r, view, pc)?;
+        if self.trace.inst(v).op.is_sunk() {
+            return Err(AbortReason::NyiInstruction("a dict literal used other than by reading a constant key"));
+        }
+        Ok(v)
+    }
+
+    /// Like [`Recorder::read`], but a sunk dict is returned as is.
+    fn read_sunk(&mut self, r: Reg, view: &View, pc: u32) -> Result<InstIdx, AbortReason> {
         if let Some(v) = self.slots[r as usize] {
             return Ok(v);
         }
@@ -393,17 +405,20 @@ impl Recorder {
 
     /// Finishes the trace. A root trace keeps the slot map as its loop-end state; a side
     /// trace stores the changed slots, handing the frame back to its root trace.
-    fn close(&mut self) -> Trace {
+    fn close(&mut self) -> Result<Trace, AbortReason> {
+        let carried = self.changed_live_slots(self.header);
+        if carried.iter().any(|&(_, v)| self.trace.inst(v).op.is_sunk()) {
+            return Err(AbortReason::NyiInstruction("a dict literal that lives on into the next iteration"));
+        }
         if self.side_of.is_some() {
-            for (slot, value) in self.changed_live_slots(self.header) {
+            for (slot, value) in carried {
                 self.emit(Op::SStore { slot, value }, Ty::Void);
             }
-            return std::mem::take(&mut self.trace);
+            return Ok(std::mem::take(&mut self.trace));
         }
-        let entries = self.changed_live_slots(self.header);
-        let end = self.trace.add_snapshot(Snapshot { pc: self.header, entries });
+        let end = self.trace.add_snapshot(Snapshot { pc: self.header, entries: carried });
         self.trace.loop_end = Some(end);
-        std::mem::take(&mut self.trace)
+        Ok(std::mem::take(&mut self.trace))
     }
 
     /// Called before the interpreter executes the instruction at `pc`.
@@ -418,7 +433,10 @@ impl Recorder {
             return Step::Abort(AbortReason::LoopExited);
         }
         if pc == self.header && !self.bytecode.is_empty() {
-            return Step::Closed(self.close());
+            return match self.close() {
+                Ok(trace) => Step::Closed(trace),
+                Err(reason) => Step::Abort(reason),
+            };
         }
         if self.trace.insts.len() > MAX_TRACE_INSTRUCTIONS {
             return Step::Abort(AbortReason::TraceTooLong);
@@ -448,7 +466,7 @@ impl Recorder {
                 self.write(dst, v);
             }
             Instr::MoveOwned { dst, src } | Instr::Borrow { dst, src } => {
-                let v = self.read(src, view, pc)?;
+                let v = self.read_sunk(src, view, pc)?;
                 self.write(dst, v);
             }
             Instr::LoadConst { dst, index } => {
@@ -576,6 +594,11 @@ impl Recorder {
             Instr::ForRangeNext { base, .. } => self.range_next(base, view, pc)?,
             Instr::ForNext { base, .. } => self.count_next(base, view, pc)?,
             Instr::Call { base, argc } => self.call(base, argc, view, pc)?,
+            Instr::NewDict { dst } => {
+                let dict = self.emit(Op::DNew, Ty::Dict);
+                self.write(dst, dict);
+            }
+            Instr::DictInsert { dict, key, value } => self.dict_insert(dict, key, value, view, pc)?,
             Instr::GetIndex { dst, obj, index } => self.get_index(dst, obj, index, view, pc)?,
             Instr::SetIndex { obj, index, src } => self.set_index(obj, index, src, view, pc)?,
             Instr::Return { .. } | Instr::ReturnNull => return Err(AbortReason::LeftFunction),
@@ -711,9 +734,54 @@ impl Recorder {
         Ok(())
     }
 
-    /// `dst := container[index]` for an array and a non-negative int index, or a dict and
-    /// an int key.
+    /// One entry of a dict literal: the dict stays sunk (see `ir.rs`) while its keys are
+    /// string constants and its values need no shared-bit bookkeeping.
+    fn dict_insert(&mut self, dict: Reg, key: Reg, value: Reg, view: &View, pc: u32) -> Result<(), AbortReason> {
+        let sunk = self.read_sunk(dict, view, pc)?;
+        let key = self.read(key, view, pc)?;
+        let value = self.read(value, view, pc)?;
+        if !self.trace.inst(sunk).op.is_sunk() {
+            return Err(AbortReason::NyiInstruction("dict construction begun before the traced loop"));
+        }
+        if !matches!(self.trace.inst(key).op, Op::KStr(_)) {
+            return Err(AbortReason::NyiInstruction("a dict literal with a computed key"));
+        }
+        if !matches!(self.ty(value), Ty::Int | Ty::Float | Ty::Bool | Ty::Null) {
+            return Err(AbortReason::NyiInstruction("a dict literal holding arrays, dicts or strings"));
+        }
+        let inserted = self.emit(Op::DIns { dict: sunk, key, value }, Ty::Dict);
+        self.write(dict, inserted);
+        Ok(())
+    }
+
+    /// `dst := dict[key]` on a sunk dict with a constant key: the value inserted last under
+    /// that key, with no code at all.
+    fn sunk_get(&mut self, dst: Reg, sunk: InstIdx, index: Reg, view: &View, pc: u32) -> Result<(), AbortReason> {
+        let key = self.read(index, view, pc)?;
+        let Op::KStr(wanted) = self.trace.inst(key).op else {
+            return Err(AbortReason::NyiInstruction("reading a dict literal with a computed key"));
+        };
+        let wanted = access::dict_key(Value::Str(wanted)).expect("strings are dict keys");
+        let mut at = sunk;
+        while let Op::DIns { dict, key, value } = self.trace.inst(at).op {
+            let Op::KStr(k) = self.trace.inst(key).op else { unreachable!("DIns keys are string constants") };
+            if access::dict_key(Value::Str(k)).expect("strings are dict keys") == wanted {
+                self.write(dst, value);
+                return Ok(());
+            }
+            at = dict;
+        }
+        // The interpreter raises its missing-key error here.
+        Err(AbortReason::ErrorRaised)
+    }
+
+    /// `dst := container[index]` for an array and a non-negative int index, a dict and an
+    /// int key, or a sunk dict and a constant key.
     fn get_index(&mut self, dst: Reg, obj: Reg, index: Reg, view: &View, pc: u32) -> Result<(), AbortReason> {
+        let container = self.read_sunk(obj, view, pc)?;
+        if self.trace.inst(container).op.is_sunk() {
+            return self.sunk_get(dst, container, index, view, pc);
+        }
         if let (Value::Dict(d), Value::Int(k)) = (view.slots[obj as usize], view.slots[index as usize]) {
             let Some(entry) = d.get(&DictKey::Int(k)) else { return Err(AbortReason::ErrorRaised) };
             let ty = element_type(&entry)?;

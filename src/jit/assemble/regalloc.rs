@@ -7,7 +7,7 @@
 //!   location. `start` is the defining instruction, except for a Phi, which starts at
 //!   `Loop` because the loop-entry moves write it there. `end` is the last use.
 //! - *Use*: an operand of an instruction, an entry of a guard's snapshot (used at the
-//!   guard), a Phi operand (used at `end_of_body`). A value defined before `Loop` and used
+//!   guard; a sunk entry uses the values it is built from there, and gets no location), a Phi operand (used at `end_of_body`). A value defined before `Loop` and used
 //!   after it is live until `end_of_body`, because the body runs again after the back-edge.
 //!   So is every Phi (the back-edge moves write it), and, by the backend's contract, every
 //!   Phi's first operand. (The entry moves alone would only need that operand until `Loop`;
@@ -127,9 +127,7 @@ fn use_counts(trace: &Trace) -> Vec<usize> {
             counts[operand.index()] += 1;
         }
         if let Some(snap) = inst.snap {
-            for &(_, value) in &trace.snapshots[snap.index()].entries {
-                counts[value.index()] += 1;
-            }
+            trace.for_each_snapshot_value(snap, |value| counts[value.index()] += 1);
         }
     }
     counts
@@ -152,7 +150,7 @@ fn fused_comparisons(trace: &Trace) -> Vec<bool> {
 /// back-edge and entry instead; a fused comparison is read by its guard).
 pub fn operands_read_at(trace: &Trace, fused: &[bool], i: usize) -> smallvec::SmallVec<[InstIdx; 2]> {
     let op = &trace.insts[i].op;
-    if fused[i] || matches!(op, Op::Phi(..)) {
+    if fused[i] || op.is_sunk() || matches!(op, Op::Phi(..)) {
         return smallvec::SmallVec::new();
     }
     match guarded_condition(op) {
@@ -178,9 +176,7 @@ fn last_uses(trace: &Trace, fused: &[bool], loop_pos: usize) -> Vec<Option<usize
             note(operand, i);
         }
         if let Some(snap) = inst.snap {
-            for &(_, value) in &trace.snapshots[snap.index()].entries {
-                note(value, i);
-            }
+            trace.for_each_snapshot_value(snap, |value| note(value, i));
         }
     }
     for end in last_use.iter_mut().take(loop_pos) {
@@ -299,6 +295,9 @@ pub fn allocate(trace: &Trace, loop_pos: usize) -> Result<Allocation, AssembleEr
     for (i, inst) in trace.insts.iter().enumerate() {
         if inst.op.is_constant() {
             scan.locations[i] = Location::Constant;
+            continue;
+        }
+        if inst.op.is_sunk() {
             continue;
         }
         let (Some(class), Some(end), false) = (class_of(inst.ty), last_use[i], fused[i]) else {

@@ -804,7 +804,9 @@ impl Emitter<'_> {
             | Op::KBuiltin(_)
             | Op::KStr(_)
             | Op::Loop
-            | Op::Phi(..) => {}
+            | Op::Phi(..)
+            | Op::DNew
+            | Op::DIns { .. } => {}
             Op::SLoad { slot } => {
                 self.load_value(SLOTS_BASE, value_offset(slot as u64)?, inst.ty, destination, guard_exit()?)?
             }

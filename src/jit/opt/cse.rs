@@ -14,7 +14,9 @@
 //! - Container contents: `ALen`, `ALoad`, `DTag` and `DGet` are keyed by an epoch that
 //!   every `AStore`, `APush` and `DSet` advances (any container may be any other), so a
 //!   read merges only with an identical read that no container write separates from it.
-//! - `GStore`, `SStore`, `AStore`, `APush`, `DSet`, `Loop` and `Phi` are never merged.
+//! - `GStore`, `SStore`, `AStore`, `APush`, `DSet`, `Loop` and `Phi` are never merged, nor
+//!   are sunk dicts (`DNew`, `DIns`): each literal is its own object, even when two are
+//!   equal.
 
 use std::mem::Discriminant;
 
@@ -96,6 +98,8 @@ fn value_key(op: &Op, ty: Ty, array_epoch: u64) -> Option<ValueKey> {
         | Op::APush { .. }
         | Op::SAppend { .. }
         | Op::DSet { .. }
+        | Op::DNew
+        | Op::DIns { .. }
         | Op::Loop
         | Op::Phi(..) => return None,
         Op::ALen(_) | Op::ALoad(..) | Op::DTag(..) | Op::DGet(..) => (array_epoch, None),

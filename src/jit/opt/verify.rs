@@ -7,7 +7,10 @@
 //! - operand and result types match the op (table in `check_types`);
 //! - `snap` is `Some` exactly on guards, in range, and every entry of that snapshot refers
 //!   to a value defined before the guard (the exit restores it);
-//! - at most one `Loop`; `Phi`s only in the block directly after it.
+//! - at most one `Loop`; `Phi`s only in the block directly after it;
+//! - a sunk value (`DNew`, `DIns`) is used only as the `dict` operand of a `DIns` and by
+//!   snapshots: it has no location, so nothing else could read it. The `loop_end`
+//!   snapshot must not name one (a `Phi` would have to carry it).
 //!
 //! Per snapshot: entries in range, non-void, sorted by slot with no duplicates.
 //! `loop_end`: in range, named by no guard, and absent once the trace has a `Loop` (the
@@ -41,6 +44,7 @@ pub fn verify(trace: &Trace) -> Result<(), VerifyError> {
         check_operand_order(trace, at, loop_start).map_err(fail)?;
         check_types(trace, at).map_err(fail)?;
         check_snapshot_use(trace, at).map_err(fail)?;
+        check_sunk_operands(trace, at).map_err(fail)?;
     }
     for (n, snapshot) in trace.snapshots.iter().enumerate() {
         let mut previous_slot = None;
@@ -70,6 +74,11 @@ pub fn verify(trace: &Trace) -> Result<(), VerifyError> {
         }
         if let Some(user) = trace.insts.iter().position(|i| i.snap == Some(end)) {
             return Err(fail(format!("loop_end #{} is also the snapshot of guard {:04}", end.0, user)));
+        }
+        if let Some(&(slot, value)) =
+            trace.snapshots[end.index()].entries.iter().find(|&&(_, v)| trace.inst(v).op.is_sunk())
+        {
+            return Err(fail(format!("loop_end carries the sunk value {} in slot {}", value, slot)));
         }
     }
     Ok(())
@@ -155,6 +164,13 @@ fn check_types(trace: &Trace, at: InstIdx) -> Result<(), String> {
             (&[], None)
         }
         Op::ALen(_) => (&[Array], Some(Int)),
+        Op::DNew => (&[], Some(Dict)),
+        Op::DIns { value, .. } => {
+            if !matches!(ty_of(value), Int | Float | Bool | Null) {
+                return Err(format!("DINS of a {} value: sunk entries are int, flt, bool or null", ty_of(value).name()));
+            }
+            (&[Dict, Str], Some(Dict))
+        }
         Op::DTag(..) => (&[Dict, Int], Some(Int)),
         Op::DGet(..) => {
             if !matches!(inst.ty, Int | Float | Bool | Null) {
@@ -254,6 +270,23 @@ fn check_types(trace: &Trace, at: InstIdx) -> Result<(), String> {
     }
 }
 
+fn check_sunk_operands(trace: &Trace, at: InstIdx) -> Result<(), String> {
+    let op = trace.inst(at).op;
+    let allowed = match op {
+        Op::DIns { dict, .. } => Some(dict),
+        _ => None,
+    };
+    if let Op::DIns { dict, .. } = op {
+        if !trace.inst(dict).op.is_sunk() {
+            return Err(format!("DINS into {}, which is not a sunk dict", dict));
+        }
+    }
+    match op.operands().into_iter().find(|&o| trace.inst(o).op.is_sunk() && Some(o) != allowed) {
+        Some(o) => Err(format!("{} reads the sunk value {}, which has no location", op.name(), o)),
+        None => Ok(()),
+    }
+}
+
 fn check_snapshot_use(trace: &Trace, at: InstIdx) -> Result<(), String> {
     let inst = trace.inst(at);
     match (inst.op.is_guard(), inst.snap) {
@@ -350,5 +383,25 @@ mod tests {
             error_of("0000 int K 1\n0001 ------------ LOOP ------------\n.... LOOPEND #0 pc=1 [ 0=0000 ]"),
             "a peeled trace (with LOOP) must not have a loop_end"
         );
+    }
+
+    #[test]
+    fn sunk_dicts_are_read_only_by_inserts_and_snapshots() {
+        let mut heap = crate::runtime::heap::Heap::default();
+        let key = heap.alloc(crate::runtime::object::StrObj::new("k".to_string()));
+        let mut trace = Trace::default();
+        let dict = trace.push(Op::DNew, Ty::Dict, None, 0);
+        let k = trace.push(Op::KStr(key), Ty::Str, None, 0);
+        let v = trace.push(Op::KInt(1), Ty::Int, None, 0);
+        let full = trace.push(Op::DIns { dict, key: k, value: v }, Ty::Dict, None, 0);
+        let snap = trace.add_snapshot(crate::jit::ir::Snapshot { pc: 0, entries: vec![(0, full)] });
+        let never = trace.push(Op::KBool(false), Ty::Bool, None, 0);
+        trace.push(Op::GuardTrue(never), Ty::Void, Some(snap), 0);
+        assert_eq!(verify(&trace), Ok(()));
+        trace.push(Op::GStore { global: 0, value: full }, Ty::Void, None, 0);
+        assert_eq!(verify(&trace).unwrap_err().to_string(), "0006: GSTORE reads the sunk value 0003, which has no location");
+        trace.insts.pop();
+        trace.push(Op::DIns { dict: v, key: k, value: v }, Ty::Dict, None, 0);
+        assert_eq!(verify(&trace).unwrap_err().to_string(), "0006: DINS operand 0002 is int, expected dict");
     }
 }
