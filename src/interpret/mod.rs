@@ -222,6 +222,12 @@ impl Vm {
                 marker.mark(c);
             }
         }
+        if let Some(jit) = self.jit.as_deref() {
+            jit.mark_roots(marker);
+        }
+        if let Some((recorder, _)) = &self.recording {
+            recorder.mark_roots(marker);
+        }
     }
 
     fn collect_garbage(&mut self) {
@@ -447,19 +453,36 @@ impl Vm {
             let mut pc = frame.pc;
 
             let raised: Raised = 'dispatch: loop {
-                // Runs compiled trace `trace` on this frame and resumes where it exits (or
-                // switches to recording a side trace from there).
+                // Runs compiled trace `trace` on this frame and resumes where it exits: in
+                // this frame, in frames of inlined calls the exit rebuilds, or recording a
+                // side trace. A trace whose exits could push frames past the depth limit is
+                // not entered: the interpreter raises the limit's error at the right call.
                 macro_rules! run_trace {
                     ($jit:expr, $trace:expr) => {{
-                        let depth = self.frames.len();
-                        let slots = &mut self.stack[base..top];
-                        let resume = $jit.enter(&program, $trace, depth, slots, &mut self.globals, &mut self.heap);
-                        self.heap.note_growth($jit.take_heap_growth());
-                        pc = resume.pc as usize;
-                        if let Some(recorder) = resume.record_side {
-                            self.recording = Some((recorder, Instant::now()));
-                            self.frames.last_mut().expect("a frame is running").pc = pc;
-                            return Ok(Flow::SwitchMode);
+                        let needs = $jit.frame_needs($trace);
+                        if self.frames.len() + needs.inlined_frames <= self.max_depth + 1 {
+                            let depth = self.frames.len();
+                            let end = top.max(base + needs.extent);
+                            if self.stack.len() < end {
+                                self.stack.resize(end, Value::Null);
+                            }
+                            let slots = &mut self.stack[base..end];
+                            let resume =
+                                $jit.enter(&program, $trace, depth, slots, &mut self.globals, &mut self.heap);
+                            self.heap.note_growth($jit.take_heap_growth());
+                            pc = resume.pc as usize;
+                            let in_callee = !resume.frames.is_empty();
+                            if in_callee {
+                                self.push_inlined_frames(base, &resume.frames, pc);
+                            }
+                            if let Some(recorder) = resume.record_side {
+                                self.recording = Some((recorder, Instant::now()));
+                                self.frames.last_mut().expect("a frame is running").pc = pc;
+                                return Ok(Flow::SwitchMode);
+                            }
+                            if in_callee {
+                                continue 'frames;
+                            }
                         }
                     }};
                 }
@@ -1021,6 +1044,22 @@ impl Vm {
     #[inline(never)]
     fn arith_slow(&mut self, op: ArithOp, a: Value, b: Value, reuse_lhs: bool) -> Result<Value, String> {
         ops::arith(&mut self.heap, op, a, b, reuse_lhs)
+    }
+
+    /// Pushes the frames of calls a trace had inlined when it exited: each caller resumes
+    /// after its call, and the innermost frame at `pc`. `base` is the trace's frame base;
+    /// the exit has already written every slot of the new frames.
+    fn push_inlined_frames(&mut self, base: usize, frames: &[crate::jit::ir::InlinedFrame], pc: usize) {
+        for frame in frames {
+            self.frames.last_mut().expect("a frame is running").pc = frame.return_pc as usize;
+            self.frames.push(Frame {
+                proto: frame.proto,
+                closure: Some(frame.func),
+                base: base + frame.base as usize,
+                pc: 0,
+            });
+        }
+        self.frames.last_mut().expect("a frame was pushed").pc = pc;
     }
 
     /// Pops the current frame (and its handlers) and delivers `result` to the caller.

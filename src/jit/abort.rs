@@ -13,6 +13,8 @@ pub enum AbortReason {
     NyiCall(String),
     /// The recorded iteration entered another loop; that loop gets its own trace.
     InnerLoop,
+    /// Calls nested deeper than `record::MAX_INLINE_DEPTH` inside one iteration.
+    InlineTooDeep,
     /// The traced loop's function returned before the loop closed.
     LeftFunction,
     /// The loop exited during the recorded iteration.
@@ -42,6 +44,9 @@ impl AbortReason {
                 "it contains an inner loop; the inner loop gets its own trace and the outer loop stays interpreted"
                     .into()
             }
+            AbortReason::InlineTooDeep => {
+                "its calls nest too deeply to inline into one trace".into()
+            }
             AbortReason::LeftFunction => "it returns from its function in the middle of an iteration".into(),
             AbortReason::LoopExited => "the iteration being recorded left the loop".into(),
             AbortReason::ErrorRaised => "a runtime error was raised while an iteration was being recorded".into(),
@@ -66,6 +71,7 @@ impl fmt::Display for AbortReason {
             AbortReason::NyiValueType(ty) => write!(f, "NYI: {} values on trace", ty),
             AbortReason::NyiCall(name) => write!(f, "NYI: call to {}", name),
             AbortReason::InnerLoop => write!(f, "inner loop in root trace (it gets its own trace)"),
+            AbortReason::InlineTooDeep => write!(f, "calls nested too deeply to inline"),
             AbortReason::LeftFunction => write!(f, "loop left in root trace (function returned)"),
             AbortReason::LoopExited => write!(f, "loop exited while recording"),
             AbortReason::ErrorRaised => write!(f, "runtime error raised while recording"),

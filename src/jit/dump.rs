@@ -55,7 +55,12 @@ pub fn trace_dump(
         ),
     };
     out.push_str(&format!("---- TRACE {} bytecode\n", id));
-    for &pc in &recorder.bytecode {
+    for &(callee, pc) in &recorder.bytecode {
+        if callee != recorder.proto {
+            let inlined = program.proto(callee);
+            out.push_str(&format!("  [{}] {}\n", inlined.name, instruction_line(inlined, pc as usize).trim_start()));
+            continue;
+        }
         out.push_str(&instruction_line(proto, pc as usize));
         out.push('\n');
     }

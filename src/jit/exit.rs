@@ -76,6 +76,7 @@ fn exit_value(trace: &Trace, locations: &[Location], state: &ExitState, v: InstI
                 Op::KBool(b) => Value::Bool(b),
                 Op::KBuiltin(id) => Value::Builtin(id),
                 Op::KStr(s) => Value::Str(s),
+                Op::KFunc(f) => Value::Func(f),
                 _ => Value::Null,
             }
         }
@@ -93,12 +94,16 @@ fn exit_value(trace: &Trace, locations: &[Location], state: &ExitState, v: InstI
         // SAFETY: a string value on trace is a constant of the traced function or an address
         // loaded from this frame; `SAPPEND` changes the object, never which one it is.
         Ty::Str => Value::Str(unsafe { Gc::from_address(bits as usize) }),
+        // SAFETY: a function value on trace was loaded from a slot or global of this frame
+        // and compared with a constant the JIT keeps alive (`Jit::mark_roots`).
+        Ty::Func => Value::Func(unsafe { Gc::from_address(bits as usize) }),
         Ty::Null | Ty::Builtin | Ty::Void => Value::Null,
     }
 }
 
-/// Writes snapshot `exit`'s values into `slots` (the recorded frame), allocating its sunk
-/// dicts; returns the pc to resume at.
+/// Writes snapshot `exit`'s values into `slots` (from the trace's frame base, covering its
+/// inlined frames), allocating its sunk dicts; returns the pc to resume at. The caller
+/// pushes the snapshot's inlined frames.
 pub fn restore(
     trace: &Trace,
     locations: &[Location],
@@ -108,6 +113,12 @@ pub fn restore(
     heap: &mut Heap,
 ) -> u32 {
     let snapshot = &trace.snapshots[exit.index()];
+    // Inlined frames' slots hold stale values (native code writes no slot); the
+    // interpreter starts a frame with null slots, and the entries below fill the rest.
+    for frame in snapshot.frames.iter().filter(|f| !f.slots_in_memory) {
+        let start = frame.base as usize;
+        slots[start..start + frame.num_slots as usize].fill(Value::Null);
+    }
     let mut rebuild = Rebuild { trace, locations, state, heap, sunk: FxHashMap::default() };
     for &(slot, v) in &snapshot.entries {
         slots[slot as usize] = rebuild.value(v);
@@ -131,6 +142,7 @@ mod tests {
         let exit = trace.add_snapshot(Snapshot {
             pc: 17,
             entries: vec![(0, int), (1, float), (3, flag), (4, constant), (6, spilled)],
+            frames: Vec::new(),
         });
         let locations =
             vec![Location::Gpr(3), Location::Xmm(2), Location::Gpr(0), Location::Constant, Location::Spill(5)];

@@ -39,7 +39,8 @@
 use std::fmt;
 
 use crate::runtime::heap::Gc;
-use crate::runtime::object::StrObj;
+use crate::compile::bytecode::ProtoId;
+use crate::runtime::object::{FuncObj, StrObj};
 
 /// The position of an instruction in its trace.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -81,6 +82,8 @@ pub enum Ty {
     Dict,
     /// A pointer to a string object (`GcBox<StrObj>`), in a general register.
     Str,
+    /// A pointer to a function object (`GcBox<FuncObj>`), in a general register: a callee.
+    Func,
     Void,
 }
 
@@ -95,6 +98,7 @@ impl Ty {
             Ty::Array => "arr",
             Ty::Dict => "dict",
             Ty::Str => "str",
+            Ty::Func => "func",
             Ty::Void => "void",
         }
     }
@@ -162,6 +166,10 @@ pub enum Op {
     /// A string constant of the traced function. Its proto's constant table keeps the
     /// object alive, and constants are marked shared, so native code never changes it.
     KStr(Gc<StrObj>),
+    /// A function object: the callee an inlined call was recorded with, compared with
+    /// `EqRef`. Kept alive by the global or closure that held it when recorded, and by the
+    /// trace's own reference (`jit::NativeTrace` roots nothing: see `Jit::mark_roots`).
+    KFunc(Gc<FuncObj>),
     /// Loads frame slot `slot` (relative to the trace's frame base), guarding that its tag
     /// is the instruction's type. A guard.
     SLoad {
@@ -218,6 +226,8 @@ pub enum Op {
     NeFloat(InstIdx, InstIdx),
     /// Bool equality and negation.
     EqBool(InstIdx, InstIdx),
+    /// Whether two function values are the same object (identity, not contents).
+    EqRef(InstIdx, InstIdx),
     NotBool(InstIdx),
     /// Truthiness of an int (`!= 0`) or a float (`!= 0.0`, NaN is truthy).
     TruthyInt(InstIdx),
@@ -297,7 +307,9 @@ pub enum Op {
 impl Op {
     pub fn name(&self) -> &'static str {
         match self {
-            Op::KInt(_) | Op::KFloat(_) | Op::KBool(_) | Op::KNull | Op::KBuiltin(_) | Op::KStr(_) => "K",
+            Op::KInt(_) | Op::KFloat(_) | Op::KBool(_) | Op::KNull | Op::KBuiltin(_) | Op::KStr(_) | Op::KFunc(_) => {
+                "K"
+            }
             Op::SLoad { .. } => "SLOAD",
             Op::GLoad { .. } => "GLOAD",
             Op::GStore { .. } => "GSTORE",
@@ -314,6 +326,7 @@ impl Op {
             Op::GtInt(..) | Op::GtFloat(..) => "GT",
             Op::GeInt(..) | Op::GeFloat(..) => "GE",
             Op::EqInt(..) | Op::EqFloat(..) | Op::EqBool(..) => "EQ",
+            Op::EqRef(..) => "SAME",
             Op::NeInt(..) | Op::NeFloat(..) => "NE",
             Op::NotBool(_) => "NOT",
             Op::TruthyInt(_) | Op::TruthyFloat(_) => "TRUTHY",
@@ -349,7 +362,7 @@ impl Op {
     pub fn map_operands(&self, mut f: impl FnMut(InstIdx) -> InstIdx) -> Op {
         let mut op = *self;
         match &mut op {
-            Op::KInt(_) | Op::KFloat(_) | Op::KBool(_) | Op::KNull | Op::KBuiltin(_) | Op::KStr(_) => {}
+            Op::KInt(_) | Op::KFloat(_) | Op::KBool(_) | Op::KNull | Op::KBuiltin(_) | Op::KStr(_) | Op::KFunc(_) => {}
             Op::SLoad { .. } | Op::GLoad { .. } | Op::Loop | Op::DNew => {}
             Op::GStore { value, .. } | Op::SStore { value, .. } => *value = f(*value),
             Op::NegInt(a)
@@ -403,6 +416,7 @@ impl Op {
             | Op::EqFloat(a, b)
             | Op::NeFloat(a, b)
             | Op::EqBool(a, b)
+            | Op::EqRef(a, b)
             | Op::Math2(_, a, b)
             | Op::ALoad(a, b)
             | Op::DTag(a, b)
@@ -416,7 +430,10 @@ impl Op {
     }
 
     pub fn is_constant(&self) -> bool {
-        matches!(self, Op::KInt(_) | Op::KFloat(_) | Op::KBool(_) | Op::KNull | Op::KBuiltin(_) | Op::KStr(_))
+        matches!(
+            self,
+            Op::KInt(_) | Op::KFloat(_) | Op::KBool(_) | Op::KNull | Op::KBuiltin(_) | Op::KStr(_) | Op::KFunc(_)
+        )
     }
 
     /// Whether this is a sunk allocation (see the module docs): no code, no location.
@@ -488,12 +505,33 @@ pub struct Inst {
     pub line: u32,
 }
 
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct Snapshot {
-    /// Bytecode pc the interpreter resumes at.
+    /// Bytecode pc the interpreter resumes at, in the innermost frame.
     pub pc: u32,
-    /// `(slot, value)` for every frame slot that differs from memory, ordered by slot.
+    /// `(slot, value)` for every slot that differs from memory, ordered by slot. Slots are
+    /// numbered from the trace's frame base, so inlined frames' slots come after its own.
     pub entries: Vec<(u16, InstIdx)>,
+    /// The frames of inlined calls active at this point, outermost first (empty when
+    /// execution is in the trace's own frame). An exit pushes them as interpreter frames.
+    pub frames: Vec<InlinedFrame>,
+}
+
+/// An interpreter frame that an exit must rebuild: a call the trace inlined.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct InlinedFrame {
+    pub proto: ProtoId,
+    /// The callee (the frame's closure).
+    pub func: Gc<FuncObj>,
+    /// Its slot 0, numbered from the trace's frame base.
+    pub base: u16,
+    pub num_slots: u16,
+    /// Where the frame below resumes once this one returns (just after its `Call`).
+    pub return_pc: u32,
+    /// Whether the frame's slots are in memory: a side trace that starts inside an inlined
+    /// call finds that call's slots written by its root trace's exit. Otherwise only the
+    /// snapshot holds them, and the exit clears the rest.
+    pub slots_in_memory: bool,
 }
 
 /// A trace under construction or optimization.
@@ -551,6 +589,7 @@ fn write_operands(f: &mut fmt::Formatter<'_>, op: &Op) -> fmt::Result {
         Op::KNull => write!(f, "null"),
         Op::KBuiltin(id) => write!(f, "{}", crate::builtins::BUILTINS[id as usize].name),
         Op::KStr(s) => write!(f, "{:?}", s.text),
+        Op::KFunc(func) => write!(f, "func@{:x}", func.addr()),
         Op::SLoad { slot } => write!(f, "#{}", slot),
         Op::GLoad { global } => write!(f, "g{}", global),
         Op::GStore { global, value } => write!(f, "g{} {}", global, value),
@@ -606,7 +645,11 @@ impl fmt::Display for Trace {
                 for (slot, value) in &snapshot.entries {
                     write!(f, " {}={}", slot, value)?;
                 }
-                writeln!(f, " ]")?;
+                write!(f, " ]")?;
+                for frame in &snapshot.frames {
+                    write!(f, " +frame(base={} return={})", frame.base, frame.return_pc)?;
+                }
+                writeln!(f)?;
             }
             if inst.op == Op::Loop {
                 writeln!(f, "{:04} ------------ LOOP ------------", n)?;

@@ -118,18 +118,27 @@ fn exit_kinds(program: &Program, recorder: &Recorder, trace: &Trace) -> Vec<Exit
             ir::Ty::Array => "array",
             ir::Ty::Dict => "dict",
             ir::Ty::Str => "string",
+            ir::Ty::Func => "function",
             ir::Ty::Builtin | ir::Ty::Void => "value",
         };
         kinds[snap.index()] = match inst.op {
-            Op::SLoad { slot } => ExitKind::TypeCheck {
-                what: proto.slot_name(slot, pc).map_or("a temporary value".to_string(), |n| format!("`{}`", n)),
-                expected,
-            },
+            Op::SLoad { slot } => {
+                // A side trace may start inside an inlined call and load that frame's slots.
+                let (owner, slot) = match trace.snapshots[snap.index()].frames.last() {
+                    Some(frame) if slot >= frame.base => (program.proto(frame.proto), slot - frame.base),
+                    _ => (proto, slot),
+                };
+                ExitKind::TypeCheck {
+                    what: owner.slot_name(slot, pc).map_or("a temporary value".to_string(), |n| format!("`{}`", n)),
+                    expected,
+                }
+            }
             Op::GLoad { global } => {
                 ExitKind::TypeCheck { what: format!("global `{}`", program.globals[global as usize].name), expected }
             }
             Op::GuardTrue(_) | Op::GuardFalse(_) => {
-                let loop_test = pc == recorder.back_edge || (while_loop && pc == recorder.header);
+                let in_own_frame = trace.snapshots[snap.index()].frames.is_empty();
+                let loop_test = in_own_frame && (pc == recorder.back_edge || (while_loop && pc == recorder.header));
                 if loop_test && recorder.side_of.is_none() {
                     ExitKind::LoopEnd
                 } else {
@@ -151,8 +160,20 @@ fn exit_kinds(program: &Program, recorder: &Recorder, trace: &Trace) -> Vec<Exit
 /// Where the interpreter resumes after native code, and whether it should record a side
 /// trace from there.
 pub struct Resume {
+    /// The pc to resume at, in the innermost of `frames` if there are any.
     pub pc: u32,
+    /// Frames of inlined calls to push above the trace's frame, outermost first.
+    pub frames: Vec<ir::InlinedFrame>,
     pub record_side: Option<Recorder>,
+}
+
+/// What entering a root trace (or any of its side traces) needs of the interpreter.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct FrameNeeds {
+    /// Slots from the frame base that an exit may write (inlined frames included).
+    pub extent: usize,
+    /// Frames an exit may push.
+    pub inlined_frames: usize,
 }
 
 /// What the interpreter does at a taken back-edge.
@@ -181,6 +202,8 @@ struct NativeTrace {
     own_iterations: u64,
     /// Consecutive entries that failed a type check before finishing one iteration.
     fruitless_entries: u32,
+    /// For a root trace: what it and its side traces need.
+    needs: FrameNeeds,
 }
 
 pub struct Jit {
@@ -339,10 +362,20 @@ impl Jit {
             }
         }
         let is_root = recorder.side_of.is_none();
+        let mut needs = FrameNeeds::default();
+        for snapshot in &optimized.snapshots {
+            needs.inlined_frames = needs.inlined_frames.max(snapshot.frames.len());
+            for frame in &snapshot.frames {
+                needs.extent = needs.extent.max(frame.base as usize + frame.num_slots as usize);
+            }
+        }
         let side_exits =
             if is_root { vec![SideState::Counting(HOT_EXIT); optimized.snapshots.len()] } else { Vec::new() };
         if let Some((root, _)) = recorder.side_of {
-            self.traces[root as usize].side_traces += 1;
+            let root = &mut self.traces[root as usize];
+            root.side_traces += 1;
+            root.needs.extent = root.needs.extent.max(needs.extent);
+            root.needs.inlined_frames = root.needs.inlined_frames.max(needs.inlined_frames);
         }
         let mut type_check_sources = vec![None; optimized.snapshots.len()];
         for inst in optimized.insts.iter().rev() {
@@ -368,6 +401,7 @@ impl Jit {
             side_dispatches: 0,
             own_iterations: 0,
             fruitless_entries: 0,
+            needs,
         });
         Ok(id)
     }
@@ -376,6 +410,19 @@ impl Jit {
     /// reports them to the heap so collections stay paced.
     pub fn take_heap_growth(&mut self) -> usize {
         std::mem::take(&mut self.exit_state.heap_growth) as usize
+    }
+
+    /// What root trace `root` and its side traces need of the frame they run on.
+    pub fn frame_needs(&self, root: u32) -> FrameNeeds {
+        self.traces[root as usize].needs
+    }
+
+    /// Marks the function objects that compiled traces and a recording in progress
+    /// compare against or rebuild frames for, so none is freed and its address reused.
+    pub fn mark_roots(&self, marker: &mut crate::runtime::heap::Marker) {
+        for native in &self.traces {
+            record::mark_trace_roots(&native.trace, marker);
+        }
     }
 
     /// Runs one trace on the frame; returns its raw exit number.
@@ -417,6 +464,7 @@ impl Jit {
             let native = &mut self.traces[current as usize];
             let state = &*self.exit_state;
             let pc = exit::restore(&native.trace, &native.compiled.locations, state, exit, slots, heap);
+            let frames = native.trace.snapshots[exit.index()].frames.clone();
             self.stats.traces[current as usize].exits[exit.index()] += 1;
             if let Some(source) = native.type_check_sources[exit.index()] {
                 let found = match source {
@@ -428,7 +476,7 @@ impl Jit {
             self.stats.native_iterations += state.loop_iterations;
             self.stats.exits += 1;
             if current != root {
-                return Resume { pc, record_side: None };
+                return Resume { pc, frames, record_side: None };
             }
             native.own_iterations += state.loop_iterations;
             let fruitless = state.loop_iterations == 0 && native.type_check_exits[exit.index()];
@@ -438,11 +486,14 @@ impl Jit {
                 let trace_stats = &self.stats.traces[root as usize];
                 let (function, line) = (trace_stats.function.clone(), trace_stats.line);
                 self.retire(proto, header, function, line, AbortReason::TraceRetired);
-                return Resume { pc, record_side: None };
+                return Resume { pc, frames, record_side: None };
             }
             match native.side_exits[exit.index()] {
                 SideState::Compiled(side) => {
-                    native.side_dispatches += 1;
+                    // Leaving the loop through its own test is no sign of a rare path.
+                    if self.stats.traces[root as usize].exit_kinds[exit.index()] != ExitKind::LoopEnd {
+                        native.side_dispatches += 1;
+                    }
                     let rare_path = native.side_dispatches >= RARE_PATH_DISPATCHES
                         && native.side_dispatches > RARE_PATH_RATIO * native.own_iterations;
                     if rare_path {
@@ -450,7 +501,7 @@ impl Jit {
                         let trace_stats = &self.stats.traces[root as usize];
                         let (function, line) = (trace_stats.function.clone(), trace_stats.line);
                         self.retire(proto, header, function, line, AbortReason::RarePathRecorded);
-                        return Resume { pc, record_side: None };
+                        return Resume { pc, frames, record_side: None };
                     }
                     current = side;
                     continue;
@@ -465,12 +516,12 @@ impl Jit {
                     native.side_exits[exit.index()] = SideState::Recording;
                     let (proto, header, back_edge) = (native.proto, native.header, native.back_edge);
                     let base = self.start_recording(program, proto, header, back_edge, frame_depth);
-                    let recorder = Recorder::for_side_trace(root, exit, base);
-                    return Resume { pc, record_side: Some(recorder) };
+                    let recorder = Recorder::for_side_trace(root, exit, base, &frames, program);
+                    return Resume { pc, frames, record_side: Some(recorder) };
                 }
                 SideState::Recording | SideState::Refused => {}
             }
-            return Resume { pc, record_side: None };
+            return Resume { pc, frames, record_side: None };
         }
     }
 

@@ -7,18 +7,29 @@
 //!   is read off the pc of the next step, and the recorder only looks at the operand
 //!   values to choose typed IR (the same type dispatch as `interpret::fast_arith` and
 //!   `runtime::ops`). Each operation's meaning stays defined once, in `runtime/`.
-//! - The *slot map* says, for each frame slot the iteration has touched, which IR value it
+//! - The *slot map* says, for each slot the iteration has touched, which IR value it
 //!   holds now. A slot read for the first time is loaded with a type-guarded `SLoad`.
-//!   Slots written by the iteration are *modified*; a snapshot lists exactly those.
+//!   Slots written by the iteration are *modified*; a snapshot lists those the
+//!   interpreter may still read.
+//! - *Inlining*: a call to a Ruff function is followed into the callee, whose frame the
+//!   recorder stacks above the trace's own (the *root frame*), as the interpreter does:
+//!   slots are numbered from the root frame's base, so the callee's slot 0 is the slot
+//!   after the callee value. The callee's identity is guarded (`EqRef` against the
+//!   function recorded); its slots past the arguments start as null, as in a new
+//!   interpreter frame; its `Return` writes the result into the caller's callee slot and
+//!   pops the frame. A snapshot taken inside a callee lists its frames, so an exit
+//!   rebuilds them.
 //!
 //! Invariants: every guard's snapshot describes the state before the instruction it was
 //! recorded for, and resumes at that instruction's pc, so an exit makes the interpreter
 //! redo that instruction with its general semantics (raising its error, if any). The
-//! recorded frame is the only frame: a call to Ruff code, a return or an inner loop
-//! aborts the trace.
+//! trace starts and closes in the root frame; a return from it, a loop inside a callee,
+//! recursion and calls nested deeper than [`MAX_INLINE_DEPTH`] abort the trace.
 
 use crate::builtins::BUILTINS;
 use crate::compile::bytecode::{Instr, Program, Proto, ProtoId, Reg};
+use crate::runtime::heap::{Gc, Marker};
+use crate::runtime::object::FuncObj;
 use crate::compile::listing::jump_target;
 use crate::compile::liveness::LiveSlots;
 use crate::runtime::access;
@@ -29,11 +40,14 @@ use crate::runtime::value::Value;
 use std::rc::Rc;
 
 use super::abort::AbortReason;
-use super::ir::{InstIdx, MathFn, Op, SnapIdx, Snapshot, Trace, Ty};
+use super::ir::{InlinedFrame, InstIdx, MathFn, Op, SnapIdx, Snapshot, Trace, Ty};
 
 /// Recorded traces longer than this abort (the optimizer and backend are linear, but
 /// long traces are rarely loops worth compiling).
 const MAX_TRACE_INSTRUCTIONS: usize = 4000;
+
+/// Calls one iteration may have in progress at once (frames above the root frame).
+pub const MAX_INLINE_DEPTH: usize = 8;
 
 /// What the interpreter must do after a step.
 pub enum Step {
@@ -47,11 +61,28 @@ pub enum Step {
 /// What the recorder can see of the interpreter at a step.
 pub struct View<'a> {
     pub program: &'a Program,
-    /// The recorded frame's slots.
+    /// The slots of the interpreter's current frame (the recorder's innermost frame).
     pub slots: &'a [Value],
     pub globals: &'a [Value],
-    /// Number of interpreter frames; the recorded frame is the top one.
+    /// Number of interpreter frames.
     pub frame_depth: usize,
+}
+
+/// A frame of the recorded iteration: the root frame, or an inlined call.
+struct RecordedFrame {
+    proto: ProtoId,
+    /// The callee; `None` for the root frame.
+    func: Option<Gc<FuncObj>>,
+    /// Its slot 0, numbered from the root frame's base.
+    base: usize,
+    num_slots: usize,
+    live: Rc<LiveSlots>,
+    /// While a callee above it runs: the pc of the `Call` and its callee slot.
+    call: Option<(u32, Reg)>,
+    /// Whether its slots are in memory: true for the root frame and for frames a side
+    /// trace starts in (the exit wrote them); false for calls inlined during recording,
+    /// whose slots exist only in the slot map.
+    in_memory: bool,
 }
 
 #[derive(Clone, Copy)]
@@ -73,16 +104,18 @@ pub struct Recorder {
     /// For a side trace: the root trace and the exit it continues from.
     pub side_of: Option<(u32, SnapIdx)>,
     frame_depth: usize,
-    /// Which slots the interpreter may still read at each pc: snapshots list only those.
-    live: Rc<LiveSlots>,
+    /// The root frame, then the inlined calls in progress.
+    frames: Vec<RecordedFrame>,
+    /// Slot liveness per prototype: snapshots list only slots the interpreter may read.
+    live_slots: rustc_hash::FxHashMap<ProtoId, Rc<LiveSlots>>,
     trace: Trace,
     slots: Vec<Option<InstIdx>>,
     modified: Vec<bool>,
     pending: Option<PendingBranch>,
-    /// The pcs recorded, in order (for trace dumps).
-    pub bytecode: Vec<u32>,
-    /// The last snapshot and the slot-write count when it was taken, for reuse.
-    last_snapshot: Option<(u32, SnapIdx, usize)>,
+    /// The instructions recorded, in order (for trace dumps).
+    pub bytecode: Vec<(ProtoId, u32)>,
+    /// The frame depth, pc and slot-write count of the last snapshot, for reuse.
+    last_snapshot: Option<(usize, u32, SnapIdx, usize)>,
     writes: usize,
     line: u32,
 }
@@ -93,6 +126,7 @@ fn value_type(v: &Value) -> Result<Ty, AbortReason> {
         Value::Array(_) => Ok(Ty::Array),
         Value::Dict(_) => Ok(Ty::Dict),
         Value::Str(_) => Ok(Ty::Str),
+        Value::Func(_) => Ok(Ty::Func),
         other => element_type(other),
     }
 }
@@ -158,13 +192,18 @@ impl Recorder {
         num_slots: usize,
         live: Rc<LiveSlots>,
     ) -> Recorder {
+        let root =
+            RecordedFrame { proto, func: None, base: 0, num_slots, live: Rc::clone(&live), call: None, in_memory: true };
+        let mut live_slots = rustc_hash::FxHashMap::default();
+        live_slots.insert(proto, live);
         Recorder {
             proto,
             header,
             back_edge,
             side_of: None,
             frame_depth,
-            live,
+            frames: vec![root],
+            live_slots,
             trace: Trace::default(),
             slots: vec![None; num_slots],
             modified: vec![false; num_slots],
@@ -176,24 +215,63 @@ impl Recorder {
         }
     }
 
-    /// The modified slots the interpreter may read from `pc` on, with their values.
-    fn changed_live_slots(&self, pc: u32) -> Vec<(u16, InstIdx)> {
-        (0..self.slots.len())
-            .filter(|&s| self.modified[s] && self.live.live_at(pc, s as u16))
-            .map(|s| (s as u16, self.slots[s].expect("a modified slot holds a value")))
-            .collect()
+    fn current(&self) -> &RecordedFrame {
+        self.frames.last().expect("the root frame is never popped")
+    }
+
+    /// Whether the recorder is inside an inlined call.
+    fn inlined(&self) -> bool {
+        self.frames.len() > 1
+    }
+
+    /// Slot `r` of the current frame, numbered from the root frame's base.
+    fn slot(&self, r: Reg) -> usize {
+        self.current().base + r as usize
+    }
+
+    /// The modified slots the interpreter may read when it resumes at `pc` in the current
+    /// frame (each outer frame resuming after its call), and the inlined frames to rebuild.
+    fn snapshot_state(&self, pc: u32) -> (Vec<(u16, InstIdx)>, Vec<InlinedFrame>) {
+        let mut entries = std::collections::BTreeMap::new();
+        let innermost = self.frames.len() - 1;
+        for (depth, frame) in self.frames.iter().enumerate() {
+            let frame_pc = match frame.call {
+                Some((call_pc, _)) if depth < innermost => call_pc + 1,
+                _ => pc,
+            };
+            for s in 0..frame.num_slots {
+                let slot = frame.base + s;
+                if self.modified[slot] && frame.live.live_at(frame_pc, s as u16) {
+                    entries.insert(slot as u16, self.slots[slot].expect("a modified slot holds a value"));
+                }
+            }
+        }
+        let frames = self.frames[1..]
+            .iter()
+            .zip(&self.frames)
+            .map(|(frame, caller)| InlinedFrame {
+                proto: frame.proto,
+                func: frame.func.expect("inlined frames have a callee"),
+                base: frame.base as u16,
+                num_slots: frame.num_slots as u16,
+                return_pc: caller.call.expect("a caller is in a call").0 + 1,
+                slots_in_memory: frame.in_memory,
+            })
+            .collect();
+        (entries.into_iter().collect(), frames)
     }
 
     /// The snapshot of the current state, resuming at `pc`.
     fn snapshot(&mut self, pc: u32) -> SnapIdx {
-        if let Some((last_pc, snap, writes)) = self.last_snapshot {
-            if last_pc == pc && writes == self.writes {
+        let depth = self.frames.len();
+        if let Some((last_depth, last_pc, snap, writes)) = self.last_snapshot {
+            if last_depth == depth && last_pc == pc && writes == self.writes {
                 return snap;
             }
         }
-        let entries = self.changed_live_slots(pc);
-        let snap = self.trace.add_snapshot(Snapshot { pc, entries });
-        self.last_snapshot = Some((pc, snap, self.writes));
+        let (entries, frames) = self.snapshot_state(pc);
+        let snap = self.trace.add_snapshot(Snapshot { pc, entries, frames });
+        self.last_snapshot = Some((depth, pc, snap, self.writes));
         snap
     }
 
@@ -236,26 +314,32 @@ impl Recorder {
 
     /// Like [`Recorder::read`], but a sunk dict is returned as is.
     fn read_sunk(&mut self, r: Reg, view: &View, pc: u32) -> Result<InstIdx, AbortReason> {
-        if let Some(v) = self.slots[r as usize] {
+        let slot = self.slot(r);
+        if let Some(v) = self.slots[slot] {
             return Ok(v);
         }
+        // Every slot of a call inlined while recording is written on entry.
+        if !self.current().in_memory {
+            return Err(AbortReason::NyiInstruction("a callee slot the trace never wrote"));
+        }
         let ty = value_type(&view.slots[r as usize])?;
-        let v = self.type_checked_load(Op::SLoad { slot: r }, ty, pc);
-        self.slots[r as usize] = Some(v);
+        let v = self.type_checked_load(Op::SLoad { slot: slot as u16 }, ty, pc);
+        self.slots[slot] = Some(v);
         Ok(v)
     }
 
     /// A type-guarded load with a snapshot of its own, so that an exit through it is
     /// known to be a type check failing (which retires a trace whose types changed).
     fn type_checked_load(&mut self, op: Op, ty: Ty, pc: u32) -> InstIdx {
-        let entries = self.changed_live_slots(pc);
-        let snap = self.trace.add_snapshot(Snapshot { pc, entries });
+        let (entries, frames) = self.snapshot_state(pc);
+        let snap = self.trace.add_snapshot(Snapshot { pc, entries, frames });
         self.trace.push(op, ty, Some(snap), self.line)
     }
 
     fn write(&mut self, r: Reg, v: InstIdx) {
-        self.slots[r as usize] = Some(v);
-        self.modified[r as usize] = true;
+        let slot = self.slot(r);
+        self.slots[slot] = Some(v);
+        self.modified[slot] = true;
         self.writes += 1;
     }
 
@@ -362,6 +446,7 @@ impl Recorder {
             }
             Ty::Dict => return Err(AbortReason::NyiInstruction("the truthiness of a dict")),
             Ty::Str => return Err(AbortReason::NyiInstruction("the truthiness of a string")),
+            Ty::Func => return Err(AbortReason::NyiInstruction("the truthiness of a function")),
             Ty::Void => return Err(AbortReason::NyiInstruction("truthiness of void")),
         })
     }
@@ -398,15 +483,51 @@ impl Recorder {
     }
 
     /// A recorder for a side trace: from the exit `exit` of root trace `root` (whose loop
-    /// has `header` and `back_edge`) back to the loop header.
-    pub fn for_side_trace(root: u32, exit: SnapIdx, base: Recorder) -> Recorder {
-        Recorder { side_of: Some((root, exit)), ..base }
+    /// has `header` and `back_edge`) back to the loop header. `frames` are the inlined
+    /// calls the exit was in; the side trace starts in the innermost.
+    pub fn for_side_trace(
+        root: u32,
+        exit: SnapIdx,
+        base: Recorder,
+        frames: &[InlinedFrame],
+        program: &Program,
+    ) -> Recorder {
+        let mut recorder = Recorder { side_of: Some((root, exit)), ..base };
+        for frame in frames {
+            let caller = recorder.frames.last_mut().expect("the root frame is never popped");
+            let callee_slot = (frame.base as usize - caller.base - 1) as Reg;
+            caller.call = Some((frame.return_pc - 1, callee_slot));
+            let live = recorder
+                .live_slots
+                .entry(frame.proto)
+                .or_insert_with(|| Rc::new(LiveSlots::compute(program, program.proto(frame.proto))))
+                .clone();
+            recorder.frames.push(RecordedFrame {
+                proto: frame.proto,
+                func: Some(frame.func),
+                base: frame.base as usize,
+                num_slots: frame.num_slots as usize,
+                live,
+                call: None,
+                in_memory: true,
+            });
+            recorder.cover_slots(frame.base as usize + frame.num_slots as usize);
+        }
+        recorder
+    }
+
+    /// Grows the slot map to cover `end` slots.
+    fn cover_slots(&mut self, end: usize) {
+        if self.slots.len() < end {
+            self.slots.resize(end, None);
+            self.modified.resize(end, false);
+        }
     }
 
     /// Finishes the trace. A root trace keeps the slot map as its loop-end state; a side
     /// trace stores the changed slots, handing the frame back to its root trace.
     fn close(&mut self) -> Result<Trace, AbortReason> {
-        let carried = self.changed_live_slots(self.header);
+        let (carried, _) = self.snapshot_state(self.header);
         if carried.iter().any(|&(_, v)| self.trace.inst(v).op.is_sunk()) {
             return Err(AbortReason::NyiInstruction("a dict literal that lives on into the next iteration"));
         }
@@ -416,7 +537,7 @@ impl Recorder {
             }
             return Ok(std::mem::take(&mut self.trace));
         }
-        let end = self.trace.add_snapshot(Snapshot { pc: self.header, entries: carried });
+        let end = self.trace.add_snapshot(Snapshot { pc: self.header, entries: carried, frames: Vec::new() });
         self.trace.loop_end = Some(end);
         Ok(std::mem::take(&mut self.trace))
     }
@@ -426,23 +547,28 @@ impl Recorder {
         if let Err(reason) = self.resolve_pending_branch(pc) {
             return Step::Abort(reason);
         }
-        if view.frame_depth != self.frame_depth {
+        if view.frame_depth != self.frame_depth + self.frames.len() - 1 {
             return Step::Abort(AbortReason::LeftFunction);
         }
-        if pc < self.header || pc > self.back_edge {
-            return Step::Abort(AbortReason::LoopExited);
-        }
-        if pc == self.header && !self.bytecode.is_empty() {
-            return match self.close() {
-                Ok(trace) => Step::Closed(trace),
-                Err(reason) => Step::Abort(reason),
-            };
+        if !self.inlined() {
+            // A side trace may go round the loops enclosing its root's loop (LuaJIT's way of
+            // compiling nested loops: the inner loop's exit grows a trace back to it).
+            if self.side_of.is_none() && (pc < self.header || pc > self.back_edge) {
+                return Step::Abort(AbortReason::LoopExited);
+            }
+            if pc == self.header && !self.bytecode.is_empty() {
+                return match self.close() {
+                    Ok(trace) => Step::Closed(trace),
+                    Err(reason) => Step::Abort(reason),
+                };
+            }
         }
         if self.trace.insts.len() > MAX_TRACE_INSTRUCTIONS {
             return Step::Abort(AbortReason::TraceTooLong);
         }
-        self.bytecode.push(pc);
-        let proto = view.program.proto(self.proto);
+        let proto_id = self.current().proto;
+        self.bytecode.push((proto_id, pc));
+        let proto = view.program.proto(proto_id);
         self.line = proto.spans[pc as usize].line;
         match self.record(proto, pc, view) {
             Ok(()) => Step::Continue,
@@ -487,15 +613,12 @@ impl Recorder {
             }
             Instr::GetGlobal { dst, global } | Instr::TakeGlobal { dst, global } => {
                 let current = &view.globals[global as usize];
-                match current {
+                let ty = match current {
                     Value::Undef => return Err(AbortReason::ErrorRaised),
-                    // Reading a function from a global is the first step of calling it.
-                    Value::Func(f) => {
-                        return Err(AbortReason::NyiCall(format!("`{}`", view.program.proto(f.proto).name)))
-                    }
-                    _ => {}
-                }
-                let ty = element_type(current)?;
+                    // A function read from a global is called next; the call guards which.
+                    Value::Func(_) => Ty::Func,
+                    other => element_type(other)?,
+                };
                 let v = self.type_checked_load(Op::GLoad { global }, ty, pc);
                 self.write(dst, v);
             }
@@ -571,7 +694,7 @@ impl Recorder {
             Instr::Jump { offset } => {
                 if offset < 0 {
                     let target = jump_target(pc as usize, &instr).expect("jumps have targets") as u32;
-                    if target != self.header {
+                    if self.inlined() || (target != self.header && self.side_of.is_none()) {
                         return Err(AbortReason::InnerLoop);
                     }
                 }
@@ -588,6 +711,8 @@ impl Recorder {
                 // The operand's type guard decides the direction.
                 self.read(src, view, pc)?;
             }
+            Instr::LoopEntry if self.outside_loops_allowed() => {}
+            Instr::ForRangePrep { base, .. } if self.outside_loops_allowed() => self.range_prep(base, view, pc)?,
             Instr::ForRangePrep { .. } | Instr::ForPrep { .. } | Instr::LoopEntry => {
                 return Err(AbortReason::InnerLoop)
             }
@@ -601,6 +726,14 @@ impl Recorder {
             Instr::DictInsert { dict, key, value } => self.dict_insert(dict, key, value, view, pc)?,
             Instr::GetIndex { dst, obj, index } => self.get_index(dst, obj, index, view, pc)?,
             Instr::SetIndex { obj, index, src } => self.set_index(obj, index, src, view, pc)?,
+            Instr::Return { src } if self.inlined() => {
+                let result = self.read(src, view, pc)?;
+                self.return_to_caller(result);
+            }
+            Instr::ReturnNull if self.inlined() => {
+                let null = self.emit(Op::KNull, Ty::Null);
+                self.return_to_caller(null);
+            }
             Instr::Return { .. } | Instr::ReturnNull => return Err(AbortReason::LeftFunction),
             other => return Err(AbortReason::NyiInstruction(instruction_name(&other))),
         }
@@ -676,7 +809,47 @@ impl Recorder {
     fn test(&mut self, kind: Compare, lhs: Reg, rhs: Rhs, view: &View, pc: u32) -> Result<(), AbortReason> {
         let (a, b) = self.operands(lhs, rhs, view, pc)?;
         let condition = self.compare(kind, a, b)?;
-        self.branch(condition, pc, pc + 2, test_false_target(view.program.proto(self.proto), pc));
+        self.branch(condition, pc, pc + 2, test_false_target(view.program.proto(self.current().proto), pc));
+        Ok(())
+    }
+
+    /// Whether the recording may enter and leave loops other than its root's loop: only a
+    /// side trace may, and only in the root's frame.
+    fn outside_loops_allowed(&self) -> bool {
+        self.side_of.is_some() && !self.inlined()
+    }
+
+    /// Records the test of a loop-advance instruction at `pc` that jumps back to `target`
+    /// while `more` holds. The root trace's own loop must go on (an iteration that leaves
+    /// it aborts); any other loop, which only a side trace can reach, gets a guard on the
+    /// direction taken.
+    fn loop_test(&mut self, more: InstIdx, pc: u32, view: &View) {
+        let proto = view.program.proto(self.current().proto);
+        let target = jump_target(pc as usize, &proto.code[pc as usize]).expect("loop tests jump") as u32;
+        if target == self.header && self.side_of.is_none() {
+            self.loop_continues(more, pc);
+        } else {
+            self.branch(more, pc, target, pc + 1);
+        }
+    }
+
+    /// `ForRangePrep` met by a side trace going round an outer loop: the bounds must be
+    /// ints (they stay as they are) and the step nonzero, or the interpreter raises.
+    fn range_prep(&mut self, base: Reg, view: &View, pc: u32) -> Result<(), AbortReason> {
+        let bounds = [base, base + 1, base + 2];
+        for r in bounds {
+            let v = self.read(r, view, pc)?;
+            if self.ty(v) != Ty::Int {
+                return Err(AbortReason::NyiValueType("non-int range"));
+            }
+        }
+        if matches!(view.slots[base as usize + 2], Value::Int(0)) {
+            return Err(AbortReason::ErrorRaised);
+        }
+        let step = self.read(base + 2, view, pc)?;
+        let zero = self.emit(Op::KInt(0), Ty::Int);
+        let nonzero = self.emit(Op::NeInt(step, zero), Ty::Bool);
+        self.emit_guard(Op::GuardTrue(nonzero), Ty::Void, pc);
         Ok(())
     }
 
@@ -685,7 +858,9 @@ impl Recorder {
         let current = self.read(base, view, pc)?;
         let stop = self.read(base + 1, view, pc)?;
         let step = self.read(base + 2, view, pc)?;
-        let Value::Int(step_value) = view.slots[base as usize + 2] else {
+        let (Value::Int(current_value), Value::Int(stop_value), Value::Int(step_value)) =
+            (view.slots[base as usize], view.slots[base as usize + 1], view.slots[base as usize + 2])
+        else {
             return Err(AbortReason::NyiValueType("non-int range"));
         };
         let zero = self.emit(Op::KInt(0), Ty::Int);
@@ -697,14 +872,18 @@ impl Recorder {
         } else {
             self.emit(Op::GtInt(current, stop), Ty::Bool)
         };
-        self.loop_continues(more, pc);
+        self.loop_test(more, pc, view);
+        let continues =
+            if step_value > 0 { current_value < stop_value } else { current_value > stop_value };
+        if !continues {
+            return Ok(());
+        }
         let advanced = self.emit_guard(Op::AddInt(current, step), Ty::Int, pc);
         self.write(base + 3, current);
         self.write(base, advanced);
         Ok(())
     }
 
-    /// `ForNext` over an int count (`for i in n`); other sequences are not traced yet.
     /// `ForNext` over an int count (`for i in n`) or an array (`for v in a`); strings and
     /// dicts are not traced yet.
     fn count_next(&mut self, base: Reg, view: &View, pc: u32) -> Result<(), AbortReason> {
@@ -713,16 +892,20 @@ impl Recorder {
         let Value::Int(at) = view.slots[base as usize + 1] else {
             return Err(AbortReason::NyiValueType("non-int iteration position"));
         };
-        let (count, element) = match view.slots[base as usize] {
-            Value::Int(_) => (sequence, None),
+        let (count, element, continues) = match view.slots[base as usize] {
+            Value::Int(n) => (sequence, None, at < n),
             Value::Array(a) => {
-                let Some(next) = a.items.get(at as usize) else { return Err(AbortReason::LoopExited) };
-                (self.emit(Op::ALen(sequence), Ty::Int), Some(element_type(next)?))
+                let next = a.items.get(at as usize);
+                let element = next.map(element_type).transpose()?;
+                (self.emit(Op::ALen(sequence), Ty::Int), element, next.is_some())
             }
             ref other => return Err(AbortReason::NyiValueType(other.type_name())),
         };
         let more = self.emit(Op::LtInt(position, count), Ty::Bool);
-        self.loop_continues(more, pc);
+        self.loop_test(more, pc, view);
+        if !continues {
+            return Ok(());
+        }
         let item = match element {
             None => position,
             Some(ty) => self.emit_guard(Op::ALoad(sequence, position), ty, pc),
@@ -844,6 +1027,75 @@ impl Recorder {
         Ok(())
     }
 
+    /// Follows a call of `func` into its body: guards that the callee slot holds this very
+    /// function, then stacks the callee's frame, its slots past the arguments null.
+    fn inline_call(&mut self, func: Gc<FuncObj>, base: Reg, argc: u16, view: &View, pc: u32) -> Result<(), AbortReason> {
+        let callee = view.program.proto(func.proto);
+        if callee.arity as usize != argc as usize {
+            return Err(AbortReason::ErrorRaised);
+        }
+        if self.frames.iter().any(|f| f.proto == func.proto) {
+            return Err(AbortReason::NyiCall(format!("`{}` recursively", callee.name)));
+        }
+        if self.frames.len() > MAX_INLINE_DEPTH {
+            return Err(AbortReason::InlineTooDeep);
+        }
+        let callee_base = self.slot(base) + 1;
+        let callee_slots = callee.num_slots as usize;
+        if callee_base + callee_slots > u16::MAX as usize {
+            return Err(AbortReason::InlineTooDeep);
+        }
+        // The arguments become the callee's first slots. The exit clears an inlined frame
+        // and restores only modified slots, so they count as written (and any the trace had
+        // not touched is loaded from the caller's frame first).
+        for r in base + 1..=base + argc {
+            let argument = self.read(r, view, pc)?;
+            self.write(r, argument);
+        }
+        let value = self.read(base, view, pc)?;
+        if self.trace.inst(value).op != Op::KFunc(func) {
+            let expected = self.emit(Op::KFunc(func), Ty::Func);
+            let same = self.emit(Op::EqRef(value, expected), Ty::Bool);
+            self.emit_guard(Op::GuardTrue(same), Ty::Void, pc);
+        }
+        let live = self
+            .live_slots
+            .entry(func.proto)
+            .or_insert_with(|| Rc::new(LiveSlots::compute(view.program, callee)))
+            .clone();
+        self.frames.last_mut().expect("the root frame is never popped").call = Some((pc, base));
+        self.frames.push(RecordedFrame {
+            proto: func.proto,
+            func: Some(func),
+            base: callee_base,
+            num_slots: callee_slots,
+            live,
+            call: None,
+            in_memory: false,
+        });
+        self.cover_slots(callee_base + callee_slots);
+        let null = self.emit(Op::KNull, Ty::Null);
+        for r in argc..callee.num_slots {
+            self.write(r, null);
+        }
+        Ok(())
+    }
+
+    /// The inlined callee returns `result`: its frame is popped and the result replaces
+    /// the callee value in the caller's frame, as `Vm::return_from_frame` does.
+    fn return_to_caller(&mut self, result: InstIdx) {
+        self.frames.pop();
+        let caller = self.frames.last_mut().expect("the root frame is never popped");
+        let (_, callee_slot) = caller.call.take().expect("the caller is in a call");
+        self.write(callee_slot, result);
+    }
+
+    /// The function values inlined calls were recorded with: the JIT keeps them alive
+    /// while their identity guards may still compare against them.
+    pub fn mark_roots(&self, marker: &mut Marker) {
+        mark_trace_roots(&self.trace, marker);
+    }
+
     /// `len(a)` and `a := push(a, v)` on an unshared array.
     fn array_builtin(&mut self, name: &str, base: Reg, argc: u16, view: &View, pc: u32) -> Result<(), AbortReason> {
         let Value::Array(a) = view.slots[base as usize + 1] else {
@@ -869,15 +1121,16 @@ impl Recorder {
         Ok(())
     }
 
-    /// Calls: pure numeric builtins become `Math` instructions; anything else aborts.
+    /// Calls: Ruff functions are inlined, pure numeric builtins become `Math`
+    /// instructions, `len` and `push` work on arrays; anything else aborts.
     fn call(&mut self, base: Reg, argc: u16, view: &View, pc: u32) -> Result<(), AbortReason> {
         let name = match view.slots[base as usize] {
             Value::Builtin(id) => BUILTINS[id as usize].name,
-            Value::Func(f) => return Err(AbortReason::NyiCall(format!("`{}`", view.program.proto(f.proto).name))),
+            Value::Func(f) => return self.inline_call(f, base, argc, view, pc),
             other => return Err(AbortReason::NyiCall(format!("a {} value", other.type_name()))),
         };
         // Only a callee loaded as a constant on this trace is known to stay this builtin.
-        let known = self.slots[base as usize].map(|v| self.trace.inst(v).op);
+        let known = self.slots[self.slot(base)].map(|v| self.trace.inst(v).op);
         if !matches!(known, Some(Op::KBuiltin(_))) {
             return Err(AbortReason::NyiCall(format!("{} through a variable", name)));
         }
@@ -904,6 +1157,20 @@ impl Recorder {
         let result = if op.is_guard() { self.emit_guard(op, Ty::Float, pc) } else { self.emit(op, Ty::Float) };
         self.write(base, result);
         Ok(())
+    }
+}
+
+/// Marks the function objects `trace` compares against or rebuilds frames for.
+pub fn mark_trace_roots(trace: &Trace, marker: &mut Marker) {
+    for inst in &trace.insts {
+        if let Op::KFunc(func) = inst.op {
+            marker.mark(func);
+        }
+    }
+    for snapshot in &trace.snapshots {
+        for frame in &snapshot.frames {
+            marker.mark(frame.func);
+        }
     }
 }
 

@@ -82,8 +82,8 @@ enum Class {
 
 fn class_of(ty: Ty) -> Option<Class> {
     match ty {
-        // An array, dict or string value is the address of its object.
-        Ty::Int | Ty::Bool | Ty::Array | Ty::Dict | Ty::Str => Some(Class::General),
+        // An array, dict, string or function value is the address of its object.
+        Ty::Int | Ty::Bool | Ty::Array | Ty::Dict | Ty::Str | Ty::Func => Some(Class::General),
         Ty::Float => Some(Class::Float),
         // Builtin function values are constants (never allocated; see `check_compilable`).
         Ty::Null | Ty::Builtin | Ty::Void => None,
@@ -107,6 +107,7 @@ pub fn is_comparison(op: &Op) -> bool {
             | Op::EqFloat(..)
             | Op::NeFloat(..)
             | Op::EqBool(..)
+            | Op::EqRef(..)
             | Op::TruthyInt(_)
             | Op::TruthyFloat(_)
     )

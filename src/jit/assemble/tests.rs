@@ -25,7 +25,7 @@ impl Builder {
 
     fn snap(&mut self, entries: &[(u16, InstIdx)]) -> SnapIdx {
         let pc = self.trace.snapshots.len() as u32;
-        self.trace.add_snapshot(Snapshot { pc, entries: entries.to_vec() })
+        self.trace.add_snapshot(Snapshot { pc, entries: entries.to_vec(), frames: Vec::new() })
     }
 
     fn inst(&mut self, op: Op, ty: Ty) -> InstIdx {

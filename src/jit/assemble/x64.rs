@@ -369,6 +369,7 @@ fn value_tag(ty: Ty) -> Result<i8, AssembleError> {
         Ty::Str => Tag::Str,
         Ty::Array => Tag::Array,
         Ty::Builtin => Tag::Builtin,
+        Ty::Func => Tag::Func,
         Ty::Void => return Err(AssembleError::Unsupported("a load or store of type void".into())),
     };
     Ok(tag as i8)
@@ -803,6 +804,7 @@ impl Emitter<'_> {
             | Op::KNull
             | Op::KBuiltin(_)
             | Op::KStr(_)
+            | Op::KFunc(_)
             | Op::Loop
             | Op::Phi(..)
             | Op::DNew
@@ -996,6 +998,7 @@ impl Emitter<'_> {
             | Op::EqFloat(..)
             | Op::NeFloat(..)
             | Op::EqBool(..)
+            | Op::EqRef(..)
             | Op::TruthyInt(_)
             | Op::TruthyFloat(_) => {
                 let holds = self.condition(InstIdx(i as u32));
@@ -1031,7 +1034,7 @@ impl Emitter<'_> {
                 emit!(self.ops; movzx Rd(work), BYTE [Rq(base) + payload]);
                 self.store(destination, Operand::Gpr(work));
             }
-            (Ty::Int | Ty::Float | Ty::Array | Ty::Dict | Ty::Str, destination) => {
+            (Ty::Int | Ty::Float | Ty::Array | Ty::Dict | Ty::Str | Ty::Func, destination) => {
                 let work = Self::gpr_work(destination);
                 emit!(self.ops; mov Rq(work), [Rq(base) + payload]);
                 self.store(destination, Operand::Gpr(work));
@@ -1228,7 +1231,7 @@ impl Emitter<'_> {
             Op::LeInt(a, b) => self.int_compare(a, b, Cond::LessEq),
             Op::GtInt(a, b) => self.int_compare(a, b, Cond::Greater),
             Op::GeInt(a, b) => self.int_compare(a, b, Cond::GreaterEq),
-            Op::EqInt(a, b) | Op::EqBool(a, b) => self.int_compare(a, b, Cond::Equal),
+            Op::EqInt(a, b) | Op::EqBool(a, b) | Op::EqRef(a, b) => self.int_compare(a, b, Cond::Equal),
             Op::NeInt(a, b) => self.int_compare(a, b, Cond::NotEqual),
             Op::TruthyInt(a) => {
                 match self.operand(a) {
@@ -1368,6 +1371,7 @@ pub fn constant_bits(op: &Op) -> u64 {
         Op::KBool(b) => b as u64,
         Op::KBuiltin(id) => id as u64,
         Op::KStr(s) => s.addr() as u64,
+        Op::KFunc(f) => f.addr() as u64,
         _ => 0,
     }
 }

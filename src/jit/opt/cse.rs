@@ -108,6 +108,7 @@ fn value_key(op: &Op, ty: Ty, array_epoch: u64) -> Option<ValueKey> {
         Op::KBool(v) => (v as u64, None),
         Op::KBuiltin(id) => (id as u64, None),
         Op::KStr(s) => (s.addr() as u64, None),
+        Op::KFunc(f) => (f.addr() as u64, None),
         Op::SLoad { slot } => (slot as u64, None),
         Op::Math1(f, _) | Op::Math2(f, ..) => (0, Some(f)),
         _ => (0, None),
@@ -125,6 +126,7 @@ fn value_key(op: &Op, ty: Ty, array_epoch: u64) -> Option<ValueKey> {
             | Op::EqFloat(..)
             | Op::NeFloat(..)
             | Op::EqBool(..)
+            | Op::EqRef(..)
     );
     if commutative {
         operands.sort();

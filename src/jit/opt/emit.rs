@@ -178,5 +178,9 @@ pub(super) fn rewrite(trace: &Trace, stages: Stages) -> Trace {
 
 /// `snapshot` with every entry's value passed through `value`.
 fn renumber(snapshot: &Snapshot, value: impl Fn(InstIdx) -> InstIdx) -> Snapshot {
-    Snapshot { pc: snapshot.pc, entries: snapshot.entries.iter().map(|&(slot, v)| (slot, value(v))).collect() }
+    Snapshot {
+        pc: snapshot.pc,
+        entries: snapshot.entries.iter().map(|&(slot, v)| (slot, value(v))).collect(),
+        frames: snapshot.frames.clone(),
+    }
 }

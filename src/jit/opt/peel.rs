@@ -127,7 +127,11 @@ fn copy_iteration(trace: &Trace, carried: &[CarriedSlot], invariant: &FxHashMap<
                         let snapshot = &trace.snapshots[recorded.index()];
                         let mut entries = slot_values.clone();
                         entries.extend(snapshot.entries.iter().map(|&(slot, value)| (slot, copy_of(value))));
-                        out.add_snapshot(Snapshot { pc: snapshot.pc, entries: entries.into_iter().collect() })
+                        out.add_snapshot(Snapshot {
+                            pc: snapshot.pc,
+                            entries: entries.into_iter().collect(),
+                            frames: snapshot.frames.clone(),
+                        })
                     })
                 })
             }

@@ -152,11 +152,13 @@ fn check_types(trace: &Trace, at: InstIdx) -> Result<(), String> {
         Op::KNull => (&[], Some(Null)),
         Op::KBuiltin(_) => (&[], Some(Builtin)),
         Op::KStr(_) => (&[], Some(Str)),
+        Op::KFunc(_) => (&[], Some(Func)),
+        Op::EqRef(..) => (&[Func, Func], Some(Bool)),
         Op::SAppend { .. } => (&[Str, Str], Some(Void)),
         Op::SLoad { .. } | Op::GLoad { .. } => {
-            if !matches!(inst.ty, Int | Float | Bool | Null | Array | Dict | Str) {
+            if !matches!(inst.ty, Int | Float | Bool | Null | Array | Dict | Str | Func) {
                 return Err(format!(
-                    "{} of type {}: loads guard an int, flt, bool, null, arr, dict or str tag",
+                    "{} of type {}: loads guard an int, flt, bool, null, arr, dict, str or func tag",
                     inst.op.name(),
                     inst.ty.name()
                 ));
@@ -394,7 +396,7 @@ mod tests {
         let k = trace.push(Op::KStr(key), Ty::Str, None, 0);
         let v = trace.push(Op::KInt(1), Ty::Int, None, 0);
         let full = trace.push(Op::DIns { dict, key: k, value: v }, Ty::Dict, None, 0);
-        let snap = trace.add_snapshot(crate::jit::ir::Snapshot { pc: 0, entries: vec![(0, full)] });
+        let snap = trace.add_snapshot(crate::jit::ir::Snapshot { pc: 0, entries: vec![(0, full)], frames: Vec::new() });
         let never = trace.push(Op::KBool(false), Ty::Bool, None, 0);
         trace.push(Op::GuardTrue(never), Ty::Void, Some(snap), 0);
         assert_eq!(verify(&trace), Ok(()));
