@@ -589,7 +589,8 @@ fn write_operands(f: &mut fmt::Formatter<'_>, op: &Op) -> fmt::Result {
         Op::KNull => write!(f, "null"),
         Op::KBuiltin(id) => write!(f, "{}", crate::builtins::BUILTINS[id as usize].name),
         Op::KStr(s) => write!(f, "{:?}", s.text),
-        Op::KFunc(func) => write!(f, "func@{:x}", func.addr()),
+        // The prototype names a function deterministically (addresses vary between runs).
+        Op::KFunc(func) => write!(f, "proto{}", func.proto.0),
         Op::SLoad { slot } => write!(f, "#{}", slot),
         Op::GLoad { global } => write!(f, "g{}", global),
         Op::GStore { global, value } => write!(f, "g{} {}", global, value),
@@ -647,7 +648,7 @@ impl fmt::Display for Trace {
                 }
                 write!(f, " ]")?;
                 for frame in &snapshot.frames {
-                    write!(f, " +frame(base={} return={})", frame.base, frame.return_pc)?;
+                    write!(f, " +frame(proto{} base={} return={})", frame.proto.0, frame.base, frame.return_pc)?;
                 }
                 writeln!(f)?;
             }
