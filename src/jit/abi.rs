@@ -16,6 +16,16 @@
 //!
 //! In deopt-stress mode every guard exits the first time it runs: `state.stress_flags`
 //! points at one byte per snapshot, 0 until that snapshot's exit has been taken once.
+//!
+//! Native links between traces (not in deopt-stress mode): every exit stub jumps through
+//! its trace's *exit table*, one code address per snapshot, which starts out pointing at
+//! the stub's own register-saving tail. Linking an exit to its side trace replaces that
+//! address with the side trace's *linked entry*, which stores the exit's snapshot values
+//! from the parent's registers into the frame itself and runs the side trace; a side
+//! trace ends by jumping to its root's *re-entry* (the pre-roll, past the prologue) rather
+//! than returning `BACK_TO_LOOP`. Every trace pushes the same registers and reserves the
+//! same frame, so any trace's epilogue can return for any other, and the exit tail
+//! records which trace exited in `state.exited_trace`.
 
 use crate::runtime::value::Value;
 
@@ -38,6 +48,9 @@ pub struct ExitState {
     pub loop_iterations: u64,
     /// Bytes by which pushes on trace grew array buffers, for the collector's pacing.
     pub heap_growth: u64,
+    /// The number of the trace whose exit was taken: traces jump into one another
+    /// natively, so it need not be the trace that was entered.
+    pub exited_trace: u64,
 }
 
 impl Default for ExitState {
@@ -49,6 +62,7 @@ impl Default for ExitState {
             stress_flags: std::ptr::null_mut(),
             loop_iterations: 0,
             heap_growth: 0,
+            exited_trace: 0,
         }
     }
 }

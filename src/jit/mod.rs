@@ -56,6 +56,10 @@ const RARE_PATH_RATIO: u64 = 4;
 const HOT_EXIT: u32 = 10;
 /// Side traces one root trace may have.
 const MAX_SIDE_TRACES: u32 = 16;
+/// Times an exit reaches its side trace through the exit handler before it is linked to
+/// jump there natively; until then the handler can still retire a root that recorded
+/// the rare side of a branch (`RARE_PATH_DISPATCHES`).
+const LINK_AFTER_EXITS: u64 = RARE_PATH_DISPATCHES;
 
 /// Consecutive entries that fail a type check before finishing an iteration (a value
 /// changed type since recording) before the trace is retired and the loop recorded anew.
@@ -326,10 +330,9 @@ impl Jit {
     fn compile(&mut self, program: &Program, recorder: &Recorder, recorded: Trace) -> Result<u32, AbortReason> {
         let started = Instant::now();
         let optimized = opt::optimize(&recorded).map_err(|e| AbortReason::Optimizer(e.to_string()))?;
-        let options = AssembleOptions { deopt_stress: self.options.deopt_stress };
-        let compiled = assemble::assemble(&optimized, &options).map_err(|e| AbortReason::Assembler(e.to_string()))?;
-        self.stats.compile_time += started.elapsed();
         let id = self.traces.len() as u32;
+        let compiled = self.assemble(&optimized, id, recorder.side_of)?;
+        self.stats.compile_time += started.elapsed();
         let proto = program.proto(recorder.proto);
         let guard_lines = (0..optimized.snapshots.len())
             .map(|s| optimized.insts.iter().find(|i| i.snap == Some(SnapIdx(s as u32))).map_or(0, |i| i.line))
@@ -348,6 +351,7 @@ impl Jit {
             exit_kinds: exit_kinds(program, recorder, &optimized),
             exit_observed: vec![None; optimized.snapshots.len()],
             exit_has_side_trace: vec![false; optimized.snapshots.len()],
+            exit_linked: vec![false; optimized.snapshots.len()],
         });
         if let Some(target) = &self.options.dump {
             let text = dump::trace_dump(id + 1, program, recorder, &recorded, &optimized, &compiled);
@@ -406,6 +410,30 @@ impl Jit {
         Ok(id)
     }
 
+    /// Compiles trace `id`. A side trace (of `side_of`, root and exit) jumps back into its
+    /// root natively when done, and gets a linked entry when its parent exit's snapshot
+    /// needs nothing but stores into the frame (no sunk values, no inlined frames). Deopt
+    /// stress links nothing: each trace reads its own stress flags.
+    fn assemble(&self, optimized: &Trace, id: u32, side_of: Option<(u32, SnapIdx)>) -> Result<CompiledTrace, AbortReason> {
+        let deopt_stress = self.options.deopt_stress;
+        let mut options = AssembleOptions::unlinked(id, deopt_stress);
+        if let (Some((root, exit)), false) = (side_of, deopt_stress) {
+            let parent = &self.traces[root as usize];
+            options.root_reentry = Some(parent.compiled.reentry);
+            let snapshot = &parent.trace.snapshots[exit.index()];
+            let linkable = snapshot.frames.is_empty()
+                && snapshot.entries.iter().all(|&(_, v)| !parent.trace.inst(v).op.is_sunk());
+            if linkable {
+                options.parent = Some(assemble::ParentExit {
+                    trace: &parent.trace,
+                    locations: &parent.compiled.locations,
+                    snap: exit,
+                });
+            }
+        }
+        assemble::assemble(optimized, &options).map_err(|e| AbortReason::Assembler(e.to_string()))
+    }
+
     /// Bytes by which traces grew array buffers since the last call; the interpreter
     /// reports them to the heap so collections stay paced.
     pub fn take_heap_growth(&mut self) -> usize {
@@ -461,6 +489,9 @@ impl Jit {
                 continue;
             }
             let exit = SnapIdx(exit);
+            // Side traces jump back into the root natively, and linked exits into side
+            // traces: the trace that exited reports itself.
+            current = self.exit_state.exited_trace as u32;
             let native = &mut self.traces[current as usize];
             let state = &*self.exit_state;
             let pc = exit::restore(&native.trace, &native.compiled.locations, state, exit, slots, heap);
@@ -502,6 +533,15 @@ impl Jit {
                         let (function, line) = (trace_stats.function.clone(), trace_stats.line);
                         self.retire(proto, header, function, line, AbortReason::RarePathRecorded);
                         return Resume { pc, frames, record_side: None };
+                    }
+                    if self.stats.traces[root as usize].exits[exit.index()] >= LINK_AFTER_EXITS {
+                        if let Some(entry) = self.traces[side as usize].compiled.linked_entry {
+                            // SAFETY: `side` was compiled with this exit of `root` as its
+                            // parent exit (`Jit::assemble`), and no compiled trace is ever
+                            // dropped while the JIT lives.
+                            unsafe { self.traces[root as usize].compiled.link_exit(exit, entry) };
+                            self.stats.traces[root as usize].exit_linked[exit.index()] = true;
+                        }
                     }
                     current = side;
                     continue;

@@ -3,10 +3,19 @@
 //! the interpreter runs everything. Same API as the x86-64 `assemble` module.
 
 use super::abi::{Location, TraceEntry};
-use super::ir::Trace;
+use super::ir::{SnapIdx, Trace};
 
-pub struct AssembleOptions {
+pub struct AssembleOptions<'a> {
     pub deopt_stress: bool,
+    pub trace_id: u32,
+    pub root_reentry: Option<usize>,
+    pub parent: Option<ParentExit<'a>>,
+}
+
+pub struct ParentExit<'a> {
+    pub trace: &'a Trace,
+    pub locations: &'a [Location],
+    pub snap: SnapIdx,
 }
 
 /// Never constructed on this architecture.
@@ -15,6 +24,14 @@ pub struct CompiledTrace {
     pub locations: Vec<Location>,
     pub code_size: usize,
     pub stress_flags: Vec<u8>,
+    pub reentry: usize,
+    pub linked_entry: Option<usize>,
+}
+
+impl CompiledTrace {
+    /// # Safety
+    /// Never called: no trace is compiled on this architecture.
+    pub unsafe fn link_exit(&mut self, _: SnapIdx, _: usize) {}
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -53,6 +53,8 @@ pub struct TraceStats {
     pub exit_observed: Vec<Option<&'static str>>,
     /// Exits that have a side trace.
     pub exit_has_side_trace: Vec<bool>,
+    /// Exits that jump straight into their side trace: they are no longer counted.
+    pub exit_linked: Vec<bool>,
 }
 
 impl TraceStats {
@@ -224,6 +226,9 @@ impl Stats {
         let _ = writeln!(out, "traces compiled: {}", self.traces.len());
         for t in &self.traces {
             let what = match t.parent {
+                Some((root, exit)) if self.traces[root as usize - 1].exit_linked[exit as usize] => {
+                    format!("side trace of trace {} exit {} (entered natively since it was linked)", root, exit)
+                }
                 Some((root, exit)) => format!("side trace of trace {} exit {}", root, exit),
                 None => format!("loop at {}:{} in {}", file, t.line, t.function),
             };
@@ -233,8 +238,12 @@ impl Stats {
                 t.id, what, t.ir_size, t.recorded_size, t.mcode_size, t.entries
             );
             for (exit, &count) in t.exits.iter().enumerate().filter(|(_, &c)| c > 0) {
-                let _ =
-                    writeln!(out, "    exit {} (guard at line {}): taken {} times", exit, t.exit_lines[exit], count);
+                let linked = if t.exit_linked[exit] { ", then linked to its side trace" } else { "" };
+                let _ = writeln!(
+                    out,
+                    "    exit {} (guard at line {}): taken {} times{}",
+                    exit, t.exit_lines[exit], count, linked
+                );
             }
         }
         let total_aborts: u64 = self.aborts.values().sum();

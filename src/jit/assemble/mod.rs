@@ -56,9 +56,26 @@ use crate::jit::ir::{InstIdx, Op, SnapIdx, Trace, Ty};
 use crate::jit::opt::verify::verify;
 use crate::runtime::object::array_layout;
 
-pub struct AssembleOptions {
+pub use x64::ParentExit;
+
+pub struct AssembleOptions<'a> {
     /// Make every guard exit the first time its snapshot is reached (tests the exits).
     pub deopt_stress: bool,
+    /// The trace's number, which its exits report (`ExitState::exited_trace`).
+    pub trace_id: u32,
+    /// For a side trace: its root trace's re-entry address, to jump to when done instead
+    /// of returning `BACK_TO_LOOP` (`CompiledTrace::reentry`).
+    pub root_reentry: Option<usize>,
+    /// For a side trace: the parent exit it continues, to compile a linked entry for.
+    pub parent: Option<ParentExit<'a>>,
+}
+
+impl AssembleOptions<'_> {
+    /// A trace that links to nothing: it returns at every exit (and, as a side trace, with
+    /// `BACK_TO_LOOP`).
+    pub fn unlinked(trace_id: u32, deopt_stress: bool) -> AssembleOptions<'static> {
+        AssembleOptions { deopt_stress, trace_id, root_reentry: None, parent: None }
+    }
 }
 
 pub struct CompiledTrace {
@@ -72,9 +89,30 @@ pub struct CompiledTrace {
     pub stress_flags: Vec<u8>,
     /// How many `state.spill` slots the trace uses.
     pub spill_slots_used: usize,
+    /// The address of the pre-roll, past the prologue: where side traces of this trace
+    /// jump when done (only meaningful for a root trace).
+    pub reentry: usize,
+    /// For a side trace compiled with its parent exit: the address its parent's exit
+    /// table may point at.
+    pub linked_entry: Option<usize>,
+    /// One code address per snapshot, read by the exit stubs (`abi`, native links). Boxed
+    /// so that its address, compiled into the stubs, never changes.
+    exit_table: Box<[usize]>,
     loop_offset: Option<usize>,
     exit_offsets: Vec<(SnapIdx, usize)>,
     common_exit_offset: usize,
+}
+
+impl CompiledTrace {
+    /// Makes exit `snap` jump straight to `entry`, a side trace's linked entry.
+    ///
+    /// # Safety
+    /// `entry` must be the linked entry of a side trace compiled with this trace's exit
+    /// `snap` as its parent exit (so it reads this trace's registers as they are at that
+    /// exit), and that side trace must stay alive as long as this trace can run.
+    pub unsafe fn link_exit(&mut self, snap: SnapIdx, entry: usize) {
+        self.exit_table[snap.index()] = entry;
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -110,8 +148,20 @@ impl std::error::Error for AssembleError {}
 pub fn assemble(trace: &Trace, options: &AssembleOptions) -> Result<CompiledTrace, AssembleError> {
     let loop_pos = check_compilable(trace)?;
     let allocation = regalloc::allocate(trace, loop_pos.unwrap_or(trace.insts.len()))?;
-    let emitted = x64::emit(trace, loop_pos, &allocation, array_layout(), options.deopt_stress)?;
+    let mut exit_table = vec![0usize; trace.snapshots.len()].into_boxed_slice();
+    let linking = x64::Linking {
+        trace_id: options.trace_id,
+        exit_table: exit_table.as_ptr(),
+        root_reentry: options.root_reentry,
+        parent: options.parent.as_ref(),
+    };
+    let emitted = x64::emit(trace, loop_pos, &allocation, array_layout(), options.deopt_stress, &linking)?;
+    for &(snap, offset) in &emitted.exit_returns {
+        exit_table[snap.index()] = emitted.buffer.ptr(AssemblyOffset(offset)) as usize;
+    }
     let code = emitted.buffer.ptr(AssemblyOffset(0));
+    let reentry = emitted.buffer.ptr(AssemblyOffset(emitted.reentry_offset)) as usize;
+    let linked_entry = emitted.linked_entry_offset.map(|o| emitted.buffer.ptr(AssemblyOffset(o)) as usize);
     // SAFETY: offset 0 of the buffer is the prologue of a function emitted to follow the
     // System V convention with exactly `TraceEntry`'s signature; the pointer stays valid
     // as long as `buffer`, which `CompiledTrace` owns next to `entry`.
@@ -123,6 +173,9 @@ pub fn assemble(trace: &Trace, options: &AssembleOptions) -> Result<CompiledTrac
         locations: allocation.locations,
         stress_flags: vec![0; trace.snapshots.len()],
         spill_slots_used: allocation.spill_slots_used,
+        reentry,
+        linked_entry,
+        exit_table,
         loop_offset: emitted.loop_offset,
         exit_offsets: emitted.exit_offsets,
         common_exit_offset: emitted.common_exit_offset,

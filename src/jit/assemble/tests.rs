@@ -5,6 +5,7 @@
 use super::*;
 use crate::jit::abi::ExitState;
 use crate::jit::abi::BACK_TO_LOOP;
+use crate::jit::assemble::ParentExit;
 use crate::jit::ir::{MathFn, Snapshot};
 use crate::runtime::heap::{Gc, Heap};
 use crate::runtime::object::{ArrayObj, StrObj};
@@ -62,7 +63,7 @@ fn compile(trace: &Trace) -> CompiledTrace {
 }
 
 fn compile_with(trace: &Trace, deopt_stress: bool) -> CompiledTrace {
-    assemble(trace, &AssembleOptions { deopt_stress }).unwrap_or_else(|e| panic!("assemble failed: {}\n{}", e, trace))
+    assemble(trace, &AssembleOptions::unlinked(0, deopt_stress)).unwrap_or_else(|e| panic!("assemble failed: {}\n{}", e, trace))
 }
 
 struct Exit {
@@ -617,7 +618,7 @@ fn too_many_live_values_is_an_error() {
     let never = b.inst(Op::KBool(false), Ty::Bool);
     b.guard(Op::GuardTrue(never), Ty::Void, done);
     assert_eq!(
-        assemble(&b.trace, &AssembleOptions { deopt_stress: false }).err(),
+        assemble(&b.trace, &AssembleOptions::unlinked(0, false)).err(),
         Some(AssembleError::TooManySpillSlots)
     );
 }
@@ -991,7 +992,7 @@ fn malformed_traces_are_rejected() {
     unpeeled.guard(Op::SLoad { slot: 0 }, Ty::Int, entry);
     let end = unpeeled.snap(&[]);
     unpeeled.trace.loop_end = Some(end);
-    let options = AssembleOptions { deopt_stress: false };
+    let options = AssembleOptions::unlinked(0, false);
     assert!(matches!(assemble(&unpeeled.trace, &options), Err(AssembleError::NotPeeled)));
 
     let mut ill_typed = Builder::new();
@@ -1464,7 +1465,9 @@ fn array_ops_need_the_array_layout() {
     b.finish_straight();
     let loop_pos = b.trace.loop_start().expect("peeled").index();
     let allocation = regalloc::allocate(&b.trace, loop_pos).expect("allocated");
-    assert!(x64::emit(&b.trace, Some(loop_pos), &allocation, None, false).is_ok());
+    let table = vec![0usize; b.trace.snapshots.len()];
+    let linking = x64::Linking { trace_id: 0, exit_table: table.as_ptr(), root_reentry: None, parent: None };
+    assert!(x64::emit(&b.trace, Some(loop_pos), &allocation, None, false, &linking).is_ok());
 
     let mut b = Builder::new();
     let entry = b.snap(&[]);
@@ -1474,7 +1477,9 @@ fn array_ops_need_the_array_layout() {
     b.finish_straight();
     let loop_pos = b.trace.loop_start().expect("peeled").index();
     let allocation = regalloc::allocate(&b.trace, loop_pos).expect("allocated");
-    let error = x64::emit(&b.trace, Some(loop_pos), &allocation, None, false).err().expect("refused");
+    let table = vec![0usize; b.trace.snapshots.len()];
+    let linking = x64::Linking { trace_id: 0, exit_table: table.as_ptr(), root_reentry: None, parent: None };
+    let error = x64::emit(&b.trace, Some(loop_pos), &allocation, None, false, &linking).err().expect("refused");
     assert_eq!(error, AssembleError::Unsupported("array layout unknown".into()));
 }
 
@@ -1493,7 +1498,7 @@ fn side_trace_stores_its_slots_and_returns_to_the_loop() {
     b.inst(Op::SStore { slot: 0, value: x1 }, Ty::Void);
     b.inst(Op::SStore { slot: 1, value: y1 }, Ty::Void);
     b.inst(Op::SStore { slot: 2, value: flag }, Ty::Void);
-    let mut compiled = assemble(&b.trace, &AssembleOptions { deopt_stress: false }).expect("a side trace compiles");
+    let mut compiled = assemble(&b.trace, &AssembleOptions::unlinked(0, false)).expect("a side trace compiles");
     let mut slots = vec![Value::Int(41), Value::Float(3.0), Value::Null];
     let exit = run(&mut compiled, &mut slots, &mut []);
     assert_eq!(exit.number, BACK_TO_LOOP);
@@ -1607,4 +1612,47 @@ fn sunk_dicts_are_rebuilt_at_exits_from_values_kept_alive_for_them() {
         })
         .collect();
     assert_eq!(entries, vec![("a".to_string(), 21), ("b".to_string(), 40)]);
+}
+
+#[test]
+fn linked_exit_runs_the_side_trace_natively_and_returns_to_the_root() {
+    // Root: `while i < n { i := i + 1 }` over slots 0 (i) and 1 (n). Side trace of the
+    // loop-end exit: `if k < 3 { k := k + 1; i := 0 }` over slot 2 (k), then back to the
+    // root. Linked, the whole thing runs natively until k reaches 3.
+    let CountingLoop { trace: root, phi } = counting_loop();
+    let loop_end = SnapIdx(3);
+    assert_eq!(root.snapshots[loop_end.index()].entries, vec![(0, phi)]);
+    let mut compiled_root = assemble(&root, &AssembleOptions::unlinked(0, false)).expect("root compiles");
+
+    let mut b = Builder::new();
+    let entry = b.snap(&[]);
+    b.guard(Op::SLoad { slot: 0 }, Ty::Int, entry);
+    let k = b.guard(Op::SLoad { slot: 2 }, Ty::Int, entry);
+    let three = b.inst(Op::KInt(3), Ty::Int);
+    let more = b.inst(Op::LtInt(k, three), Ty::Bool);
+    let done = b.snap(&[]);
+    b.guard(Op::GuardTrue(more), Ty::Void, done);
+    let one = b.inst(Op::KInt(1), Ty::Int);
+    let next = b.guard(Op::AddInt(k, one), Ty::Int, done);
+    let zero = b.inst(Op::KInt(0), Ty::Int);
+    b.inst(Op::SStore { slot: 2, value: next }, Ty::Void);
+    b.inst(Op::SStore { slot: 0, value: zero }, Ty::Void);
+    let parent = ParentExit { trace: &root, locations: &compiled_root.locations, snap: loop_end };
+    let options = AssembleOptions {
+        deopt_stress: false,
+        trace_id: 1,
+        root_reentry: Some(compiled_root.reentry),
+        parent: Some(parent),
+    };
+    let side = assemble(&b.trace, &options).expect("side trace compiles");
+    let entry_address = side.linked_entry.expect("compiled with its parent exit");
+    // SAFETY: `side` was compiled for exit 3 of `compiled_root` and outlives every run.
+    unsafe { compiled_root.link_exit(loop_end, entry_address) };
+
+    let mut slots = vec![Value::Int(0), Value::Int(5), Value::Int(0)];
+    let exit = run(&mut compiled_root, &mut slots, &mut []);
+    assert_eq!((exit.state.exited_trace, exit.number), (1, done.0), "the side trace's guard exits");
+    assert_eq!(int(slots[0]), 5, "the linked entry stored i");
+    assert_eq!(int(slots[2]), 3);
+    assert_eq!(exit.state.loop_iterations, 4 * 5, "four rounds of five iterations, one counter");
 }

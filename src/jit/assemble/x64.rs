@@ -69,6 +69,14 @@ const XMM_SAVE: i32 = offset_of!(ExitState, xmm) as i32;
 const SPILL_AREA: i32 = offset_of!(ExitState, spill) as i32;
 const STRESS_FLAGS: i32 = offset_of!(ExitState, stress_flags) as i32;
 const LOOP_ITERATIONS: i32 = offset_of!(ExitState, loop_iterations) as i32;
+const EXITED_TRACE: i32 = offset_of!(ExitState, exited_trace) as i32;
+
+/// Every trace saves these in its prologue, whatever it uses, and reserves the same frame
+/// (`FRAME_SIZE`), so that traces can jump into one another (`abi`, native links).
+const SAVED_REGISTERS: [u8; 6] = [RBX, RBP, R12, R13, R14, R15];
+/// The helper-call save area, plus 8 bytes to realign: the call into the trace left rsp
+/// 8 below a 16-byte boundary and the six pushes keep it there.
+const FRAME_SIZE: i32 = CALL_SAVE_AREA + 8;
 
 /// Frame bytes where caller-saved registers are parked around helper calls, indexed by
 /// hardware number: 16 general registers, then 16 XMMs.
@@ -87,8 +95,36 @@ pub struct Emitted {
     pub loop_offset: Option<usize>,
     /// `(snapshot, offset of its exit stub)`, in snapshot order.
     pub exit_offsets: Vec<(SnapIdx, usize)>,
+    /// `(snapshot, offset of the code that saves the registers and returns its number)`:
+    /// the initial targets of the exit table.
+    pub exit_returns: Vec<(SnapIdx, usize)>,
     /// The tail shared by the exit stubs: saves the registers and returns.
     pub common_exit_offset: usize,
+    /// Where the pre-roll starts, past the prologue (a root trace's re-entry).
+    pub reentry_offset: usize,
+    /// For a side trace compiled with its parent exit: the linked entry.
+    pub linked_entry_offset: Option<usize>,
+}
+
+/// How a trace links natively to others (`abi`, native links).
+pub struct Linking<'a> {
+    /// This trace's number, which its exits record in `state.exited_trace`.
+    pub trace_id: u32,
+    /// The exit table's address: one code address per snapshot, filled in after assembly.
+    pub exit_table: *const usize,
+    /// For a side trace: where it continues when done, its root's re-entry; `None`
+    /// returns `BACK_TO_LOOP` instead.
+    pub root_reentry: Option<usize>,
+    /// For a side trace: the exit it continues from, when the exit may jump to it.
+    pub parent: Option<&'a ParentExit<'a>>,
+}
+
+/// A parent trace's exit, as a linked entry finds it: the parent's IR, where its register
+/// allocation keeps each value, and the snapshot.
+pub struct ParentExit<'a> {
+    pub trace: &'a Trace,
+    pub locations: &'a [Location],
+    pub snap: SnapIdx,
 }
 
 #[derive(Clone, Copy, PartialEq, Debug)]
@@ -395,18 +431,19 @@ struct Emitter<'a> {
     common_exit: DynamicLabel,
     /// Restores the caller's registers and returns `eax`.
     epilogue: DynamicLabel,
-    saved_registers: Vec<u8>,
-    frame_size: i32,
+    trace_id: u32,
+    exit_table: *const usize,
 }
 
 /// Emits `trace`. `loop_pos` is the index of `Loop`; `None` marks a side trace, which runs
-/// once and returns `BACK_TO_LOOP`.
+/// once and then jumps to its root's re-entry or returns `BACK_TO_LOOP`.
 pub fn emit(
     trace: &Trace,
     loop_pos: Option<usize>,
     alloc: &Allocation,
     array_layout: Option<ArrayLayout>,
     deopt_stress: bool,
+    linking: &Linking,
 ) -> Result<Emitted, AssembleError> {
     let mut ops = Assembler::new().map_err(|e| AssembleError::CodeMemory(e.to_string()))?;
     let common_exit = ops.new_dynamic_label();
@@ -420,10 +457,13 @@ pub fn emit(
         exit_labels: vec![None; trace.snapshots.len()],
         common_exit,
         epilogue,
-        saved_registers: Vec::new(),
-        frame_size: 0,
+        trace_id: linking.trace_id,
+        exit_table: linking.exit_table,
     };
     emitter.prologue();
+    let body_start = emitter.ops.new_dynamic_label();
+    let reentry_offset = emitter.ops.offset().0;
+    emit!(emitter.ops; =>body_start);
     let loop_offset = match loop_pos {
         Some(loop_pos) => {
             for i in 0..loop_pos {
@@ -447,38 +487,44 @@ pub fn emit(
             for i in 0..trace.insts.len() {
                 emitter.instruction(i)?;
             }
-            emit!(emitter.ops
-                ; mov eax, BACK_TO_LOOP as i32
-                ; jmp =>emitter.epilogue
-            );
+            match linking.root_reentry {
+                Some(address) => emit!(emitter.ops
+                    ; mov r11, QWORD address as i64
+                    ; jmp r11
+                ),
+                None => emit!(emitter.ops
+                    ; mov eax, BACK_TO_LOOP as i32
+                    ; jmp =>emitter.epilogue
+                ),
+            }
             None
         }
     };
-    let (exit_offsets, common_exit_offset) = emitter.exit_stubs();
+    let linked_entry_offset = match linking.parent {
+        Some(parent) => Some(emitter.linked_entry(parent, body_start)?),
+        None => None,
+    };
+    let (exit_offsets, exit_returns, common_exit_offset) = emitter.exit_stubs();
     let mut ops = emitter.ops;
     ops.commit().map_err(|e| AssembleError::CodeMemory(e.to_string()))?;
     let buffer = ops.finalize().map_err(|_| AssembleError::CodeMemory("the code buffer is still shared".into()))?;
-    Ok(Emitted { buffer, loop_offset, exit_offsets, common_exit_offset })
+    Ok(Emitted {
+        buffer,
+        loop_offset,
+        exit_offsets,
+        exit_returns,
+        common_exit_offset,
+        reentry_offset,
+        linked_entry_offset,
+    })
 }
 
 impl Emitter<'_> {
     fn prologue(&mut self) {
-        self.saved_registers = vec![RBX, RBP, R12, R13];
-        for r in CALLEE_SAVED_ALLOCATABLE {
-            if self.alloc.locations.contains(&Location::Gpr(r)) {
-                self.saved_registers.push(r);
-            }
-        }
-        let makes_calls = (0..self.trace.insts.len()).any(|i| self.calls_helper(i));
-        // The caller's call left rsp 8 bytes below a 16-byte boundary; each push moves it 8.
-        let misaligned = self.saved_registers.len().is_multiple_of(2);
-        self.frame_size = if makes_calls { CALL_SAVE_AREA + if misaligned { 8 } else { 0 } } else { 0 };
-        for &r in &self.saved_registers {
+        for r in SAVED_REGISTERS {
             emit!(self.ops; push Rq(r));
         }
-        if self.frame_size > 0 {
-            emit!(self.ops; sub rsp, self.frame_size);
-        }
+        emit!(self.ops; sub rsp, FRAME_SIZE);
         emit!(self.ops
             ; mov Rq(SLOTS_BASE), rdi
             ; mov Rq(GLOBALS_BASE), rsi
@@ -487,31 +533,72 @@ impl Emitter<'_> {
         );
     }
 
-    fn calls_helper(&self, i: usize) -> bool {
-        let op = &self.trace.insts[i].op;
-        // Helpers that only compute a value are not called when it is unused; a push is
-        // always made.
-        let needed = matches!(op, Op::APush { .. } | Op::SAppend { .. } | Op::DSet { .. })
-            || self.alloc.locations[i] != Location::None;
-        helper_address(op, self.trace.insts[i].ty).is_some() && needed
+    /// The linked entry of a side trace: the parent's exit jumps here with the parent's
+    /// registers and spill slots as they were at the failed guard. It stores the exit's
+    /// snapshot values into the frame, as `exit::restore` would, and runs the side trace
+    /// from the start of its code (which loads what it needs from the frame).
+    fn linked_entry(&mut self, parent: &ParentExit, body_start: DynamicLabel) -> Result<usize, AssembleError> {
+        let offset = self.ops.offset().0;
+        for &(slot, value) in &parent.trace.snapshots[parent.snap.index()].entries {
+            let inst = parent.trace.inst(value);
+            let displacement = value_offset(slot as u64)?;
+            emit!(self.ops; mov BYTE [Rq(SLOTS_BASE) + displacement], value_tag(inst.ty)?);
+            if inst.ty == Ty::Null {
+                continue;
+            }
+            let payload = displacement + 8;
+            match parent.locations[value.index()] {
+                Location::Gpr(r) => emit!(self.ops; mov [Rq(SLOTS_BASE) + payload], Rq(r)),
+                Location::Xmm(x) => emit!(self.ops; movsd [Rq(SLOTS_BASE) + payload], Rx(x)),
+                Location::Spill(n) => emit!(self.ops
+                    ; mov r11, [r13 + spill_displacement(n)]
+                    ; mov [Rq(SLOTS_BASE) + payload], r11
+                ),
+                Location::Constant => emit!(self.ops
+                    ; mov r11, QWORD constant_bits(&inst.op) as i64
+                    ; mov [Rq(SLOTS_BASE) + payload], r11
+                ),
+                Location::None => {
+                    return Err(AssembleError::Unsupported(format!("parent snapshot value {} has no location", value)))
+                }
+            }
+        }
+        emit!(self.ops; jmp =>body_start);
+        Ok(offset)
     }
 
-    /// Stubs for the snapshots guards exit through, then the shared tail and epilogue.
-    /// Returns the stubs' offsets and the shared tail's.
-    fn exit_stubs(&mut self) -> (Vec<(SnapIdx, usize)>, usize) {
+    /// Stubs for the snapshots guards exit through (each jumps through the exit table),
+    /// the code that saves the registers and returns each exit's number, then the shared
+    /// tail and epilogue. Returns the stubs' offsets, the saving code's, and the tail's.
+    fn exit_stubs(&mut self) -> (Vec<(SnapIdx, usize)>, Vec<(SnapIdx, usize)>, usize) {
         let mut offsets = Vec::new();
+        let mut returns = Vec::new();
         for (snap, label) in self.exit_labels.clone().into_iter().enumerate() {
             let Some(label) = label else { continue };
             offsets.push((SnapIdx(snap as u32), self.ops.offset().0));
+            let table_entry = self.exit_table as i64 + 8 * snap as i64;
             emit!(self.ops
                 ; =>label
+                ; mov r11, QWORD table_entry
+                ; jmp QWORD [r11]
+            );
+        }
+        for (snap, label) in self.exit_labels.clone().into_iter().enumerate() {
+            if label.is_none() {
+                continue;
+            }
+            returns.push((SnapIdx(snap as u32), self.ops.offset().0));
+            emit!(self.ops
                 ; mov [r13 + GPR_SAVE], rax
                 ; mov eax, snap as i32
                 ; jmp =>self.common_exit
             );
         }
         let common_exit_offset = self.ops.offset().0;
-        emit!(self.ops; =>self.common_exit);
+        emit!(self.ops
+            ; =>self.common_exit
+            ; mov QWORD [r13 + EXITED_TRACE], self.trace_id as i32
+        );
         for r in 1..16u8 {
             emit!(self.ops; mov [r13 + GPR_SAVE + 8 * r as i32], Rq(r));
         }
@@ -525,15 +612,15 @@ impl Emitter<'_> {
                 ; mov BYTE [r11 + rax], 1
             );
         }
-        emit!(self.ops; =>self.epilogue);
-        if self.frame_size > 0 {
-            emit!(self.ops; add rsp, self.frame_size);
-        }
-        for &r in self.saved_registers.iter().rev() {
+        emit!(self.ops
+            ; =>self.epilogue
+            ; add rsp, FRAME_SIZE
+        );
+        for r in SAVED_REGISTERS.into_iter().rev() {
             emit!(self.ops; pop Rq(r));
         }
         emit!(self.ops; ret);
-        (offsets, common_exit_offset)
+        (offsets, returns, common_exit_offset)
     }
 
     fn exit_label(&mut self, snap: SnapIdx) -> DynamicLabel {
