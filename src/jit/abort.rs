@@ -23,6 +23,10 @@ pub enum AbortReason {
     ErrorRaised,
     /// More IR instructions than a trace may hold.
     TraceTooLong,
+    /// The root trace already has `jit::MAX_SIDE_TRACES` side traces.
+    TooManySideTraces,
+    /// Compiled traces hold `jit::MAX_MACHINE_CODE` bytes of machine code already.
+    MachineCodeFull,
     Optimizer(String),
     Assembler(String),
     /// A root trace handed most iterations to side traces: it had recorded the less
@@ -51,6 +55,8 @@ impl AbortReason {
             AbortReason::LoopExited => "the iteration being recorded left the loop".into(),
             AbortReason::ErrorRaised => "a runtime error was raised while an iteration was being recorded".into(),
             AbortReason::TraceTooLong => "one iteration is too long to trace".into(),
+            AbortReason::TooManySideTraces => "its trace has as many side traces as one trace may have".into(),
+            AbortReason::MachineCodeFull => "the JIT's machine code limit was reached".into(),
             AbortReason::Optimizer(why) | AbortReason::Assembler(why) => {
                 format!("the JIT could not compile it ({})", why)
             }
@@ -76,6 +82,8 @@ impl fmt::Display for AbortReason {
             AbortReason::LoopExited => write!(f, "loop exited while recording"),
             AbortReason::ErrorRaised => write!(f, "runtime error raised while recording"),
             AbortReason::TraceTooLong => write!(f, "trace too long"),
+            AbortReason::TooManySideTraces => write!(f, "side trace limit of its root trace reached"),
+            AbortReason::MachineCodeFull => write!(f, "machine code limit reached"),
             AbortReason::Optimizer(why) => write!(f, "optimizer: {}", why),
             AbortReason::Assembler(why) => write!(f, "assembler: {}", why),
             AbortReason::RarePathRecorded => {

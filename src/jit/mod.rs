@@ -56,6 +56,9 @@ const RARE_PATH_RATIO: u64 = 4;
 const HOT_EXIT: u32 = 10;
 /// Side traces one root trace may have.
 const MAX_SIDE_TRACES: u32 = 16;
+/// Machine code all compiled traces may hold; past it, recordings are refused and the
+/// interpreter runs whatever has no trace yet.
+const MAX_MACHINE_CODE: usize = 64 << 20;
 /// Times an exit reaches its side trace through the exit handler before it is linked to
 /// jump there natively; until then the handler can still retire a root that recorded
 /// the rare side of a branch (`RARE_PATH_DISPATCHES`).
@@ -218,6 +221,8 @@ pub struct Jit {
     /// Slot liveness of each prototype that had a loop recorded.
     live_slots: rustc_hash::FxHashMap<ProtoId, Rc<LiveSlots>>,
     traces: Vec<NativeTrace>,
+    /// Bytes of machine code in `traces`.
+    machine_code: usize,
     exit_state: Box<ExitState>,
     pub stats: Stats,
 }
@@ -232,6 +237,7 @@ impl Jit {
             aborts: Default::default(),
             live_slots: Default::default(),
             traces: Vec::new(),
+            machine_code: 0,
             exit_state: Box::default(),
             stats: Stats::default(),
         }
@@ -328,11 +334,15 @@ impl Jit {
     }
 
     fn compile(&mut self, program: &Program, recorder: &Recorder, recorded: Trace) -> Result<u32, AbortReason> {
+        if self.machine_code >= MAX_MACHINE_CODE {
+            return Err(AbortReason::MachineCodeFull);
+        }
         let started = Instant::now();
         let optimized = opt::optimize(&recorded).map_err(|e| AbortReason::Optimizer(e.to_string()))?;
         let id = self.traces.len() as u32;
         let compiled = self.assemble(&optimized, id, recorder.side_of)?;
         self.stats.compile_time += started.elapsed();
+        self.machine_code += compiled.code_size;
         let proto = program.proto(recorder.proto);
         let guard_lines = (0..optimized.snapshots.len())
             .map(|s| optimized.insts.iter().find(|i| i.snap == Some(SnapIdx(s as u32))).map_or(0, |i| i.line))
@@ -551,6 +561,9 @@ impl Jit {
                 }
                 SideState::Counting(_) if native.side_traces >= MAX_SIDE_TRACES => {
                     native.side_exits[exit.index()] = SideState::Refused;
+                    let line = self.stats.traces[root as usize].exit_lines[exit.index()];
+                    let function = program.proto(native.proto).name.clone();
+                    self.stats.record_abort(AbortSite::SideTrace(AbortReason::TooManySideTraces), &function, line);
                 }
                 SideState::Counting(_) => {
                     native.side_exits[exit.index()] = SideState::Recording;
