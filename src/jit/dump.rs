@@ -41,11 +41,11 @@ pub fn trace_dump(
 ) -> String {
     let proto = program.proto(recorder.proto);
     let mut out = match recorder.side_of {
-        Some((root, exit)) => format!(
+        Some(side_of) => format!(
             "---- TRACE {} start side trace of trace {} exit {} in {} (back to loop header pc {})\n",
             id,
-            root + 1,
-            exit.0,
+            side_of.parent + 1,
+            side_of.exit.0,
             proto.name,
             recorder.header
         ),

@@ -41,21 +41,22 @@ use abi::ExitState;
 use abort::AbortReason;
 use assemble::{AssembleOptions, CompiledTrace};
 use ir::{Op, SnapIdx, Trace};
-use record::Recorder;
+use record::{Recorder, SideOf};
 use stats::{AbortSite, ExitKind, Stats, TraceStats};
 
 pub const DEFAULT_THRESHOLD: u32 = 50;
 /// Aborts at one loop header before it is blacklisted.
 const MAX_ABORTS: u32 = 4;
-/// A root trace is retired when, after this many passes through its side traces, those
-/// outnumber its own iterations `RARE_PATH_RATIO` to one: it recorded the rarer path.
+/// A root trace is retired when, after this many passes through one of its exits into a
+/// side trace, those outnumber its own iterations and other exits `RARE_PATH_RATIO` to
+/// one: it recorded the rarer side of that branch.
 const RARE_PATH_DISPATCHES: u64 = 256;
 const RARE_PATH_RATIO: u64 = 4;
 
 /// Times a root trace's exit is taken before a side trace is recorded from it.
 const HOT_EXIT: u32 = 10;
-/// Side traces one root trace may have.
-const MAX_SIDE_TRACES: u32 = 16;
+/// Side traces one root trace may have, side traces of side traces included.
+const MAX_SIDE_TRACES: u32 = 64;
 /// Machine code all compiled traces may hold; past it, recordings are refused and the
 /// interpreter runs whatever has no trace yet.
 const MAX_MACHINE_CODE: usize = 64 << 20;
@@ -204,8 +205,7 @@ struct NativeTrace {
     /// Per snapshot of a root trace: its side trace. Empty for side traces.
     side_exits: Vec<SideState>,
     side_traces: u32,
-    /// Passes from this root trace into its side traces, and its own loop iterations.
-    side_dispatches: u64,
+    /// The loop iterations a root trace ran itself.
     own_iterations: u64,
     /// Consecutive entries that failed a type check before finishing one iteration.
     fruitless_entries: u32,
@@ -297,10 +297,10 @@ impl Jit {
         self.stats.record_time += recording_time;
         let (proto, header) = (recorder.proto, recorder.header);
         let compiled = outcome.and_then(|recorded| self.compile(program, &recorder, recorded));
-        if let Some((root, exit)) = recorder.side_of {
+        if let Some(SideOf { parent, exit, .. }) = recorder.side_of {
             let state = match compiled {
                 Ok(id) => {
-                    self.stats.traces[root as usize].exit_has_side_trace[exit.index()] = true;
+                    self.stats.traces[parent as usize].exit_has_side_trace[exit.index()] = true;
                     SideState::Compiled(id)
                 }
                 Err(reason) => {
@@ -309,7 +309,7 @@ impl Jit {
                     SideState::Refused
                 }
             };
-            self.traces[root as usize].side_exits[exit.index()] = state;
+            self.traces[parent as usize].side_exits[exit.index()] = state;
             return;
         }
         match compiled {
@@ -357,7 +357,7 @@ impl Jit {
             exits: vec![0; optimized.snapshots.len()],
             exit_lines: guard_lines,
             entries: 0,
-            parent: recorder.side_of.map(|(root, exit)| (root + 1, exit.0)),
+            parent: recorder.side_of.map(|s| (s.parent + 1, s.exit.0)),
             exit_kinds: exit_kinds(program, recorder, &optimized),
             exit_observed: vec![None; optimized.snapshots.len()],
             exit_has_side_trace: vec![false; optimized.snapshots.len()],
@@ -375,7 +375,6 @@ impl Jit {
                 type_check_exits[snap.index()] &= matches!(inst.op, Op::SLoad { .. } | Op::GLoad { .. });
             }
         }
-        let is_root = recorder.side_of.is_none();
         let mut needs = FrameNeeds::default();
         for snapshot in &optimized.snapshots {
             needs.inlined_frames = needs.inlined_frames.max(snapshot.frames.len());
@@ -383,9 +382,8 @@ impl Jit {
                 needs.extent = needs.extent.max(frame.base as usize + frame.num_slots as usize);
             }
         }
-        let side_exits =
-            if is_root { vec![SideState::Counting(HOT_EXIT); optimized.snapshots.len()] } else { Vec::new() };
-        if let Some((root, _)) = recorder.side_of {
+        let side_exits = vec![SideState::Counting(HOT_EXIT); optimized.snapshots.len()];
+        if let Some(SideOf { root, .. }) = recorder.side_of {
             let root = &mut self.traces[root as usize];
             root.side_traces += 1;
             root.needs.extent = root.needs.extent.max(needs.extent);
@@ -412,7 +410,6 @@ impl Jit {
             type_check_sources,
             side_exits,
             side_traces: 0,
-            side_dispatches: 0,
             own_iterations: 0,
             fruitless_entries: 0,
             needs,
@@ -420,16 +417,16 @@ impl Jit {
         Ok(id)
     }
 
-    /// Compiles trace `id`. A side trace (of `side_of`, root and exit) jumps back into its
-    /// root natively when done, and gets a linked entry when its parent exit's snapshot
-    /// needs nothing but stores into the frame (no sunk values, no inlined frames). Deopt
-    /// stress links nothing: each trace reads its own stress flags.
-    fn assemble(&self, optimized: &Trace, id: u32, side_of: Option<(u32, SnapIdx)>) -> Result<CompiledTrace, AbortReason> {
+    /// Compiles trace `id`. A side trace jumps back into its root natively when done, and
+    /// gets a linked entry when its parent exit's snapshot needs nothing but stores into
+    /// the frame (no sunk values, no inlined frames). Deopt stress links nothing: each
+    /// trace reads its own stress flags.
+    fn assemble(&self, optimized: &Trace, id: u32, side_of: Option<SideOf>) -> Result<CompiledTrace, AbortReason> {
         let deopt_stress = self.options.deopt_stress;
         let mut options = AssembleOptions::unlinked(id, deopt_stress);
-        if let (Some((root, exit)), false) = (side_of, deopt_stress) {
-            let parent = &self.traces[root as usize];
-            options.root_reentry = Some(parent.compiled.reentry);
+        if let (Some(SideOf { root, parent, exit }), false) = (side_of, deopt_stress) {
+            options.root_reentry = Some(self.traces[root as usize].compiled.reentry);
+            let parent = &self.traces[parent as usize];
             let snapshot = &parent.trace.snapshots[exit.index()];
             let linkable = snapshot.frames.is_empty()
                 && snapshot.entries.iter().all(|&(_, v)| !parent.trace.inst(v).op.is_sunk());
@@ -516,41 +513,30 @@ impl Jit {
             }
             self.stats.native_iterations += state.loop_iterations;
             self.stats.exits += 1;
-            if current != root {
-                return Resume { pc, frames, record_side: None };
+            if current == root {
+                native.own_iterations += state.loop_iterations;
+                let fruitless = state.loop_iterations == 0 && native.type_check_exits[exit.index()];
+                native.fruitless_entries = if fruitless { native.fruitless_entries + 1 } else { 0 };
+                if native.fruitless_entries >= MAX_FRUITLESS_ENTRIES {
+                    self.retire_root(root, AbortReason::TraceRetired);
+                    return Resume { pc, frames, record_side: None };
+                }
             }
-            native.own_iterations += state.loop_iterations;
-            let fruitless = state.loop_iterations == 0 && native.type_check_exits[exit.index()];
-            native.fruitless_entries = if fruitless { native.fruitless_entries + 1 } else { 0 };
-            if native.fruitless_entries >= MAX_FRUITLESS_ENTRIES {
-                let (proto, header) = (native.proto, native.header);
-                let trace_stats = &self.stats.traces[root as usize];
-                let (function, line) = (trace_stats.function.clone(), trace_stats.line);
-                self.retire(proto, header, function, line, AbortReason::TraceRetired);
-                return Resume { pc, frames, record_side: None };
-            }
+            let tree_full = self.traces[root as usize].side_traces >= MAX_SIDE_TRACES;
+            let native = &mut self.traces[current as usize];
             match native.side_exits[exit.index()] {
                 SideState::Compiled(side) => {
-                    // Leaving the loop through its own test is no sign of a rare path.
-                    if self.stats.traces[root as usize].exit_kinds[exit.index()] != ExitKind::LoopEnd {
-                        native.side_dispatches += 1;
-                    }
-                    let rare_path = native.side_dispatches >= RARE_PATH_DISPATCHES
-                        && native.side_dispatches > RARE_PATH_RATIO * native.own_iterations;
-                    if rare_path {
-                        let (proto, header) = (native.proto, native.header);
-                        let trace_stats = &self.stats.traces[root as usize];
-                        let (function, line) = (trace_stats.function.clone(), trace_stats.line);
-                        self.retire(proto, header, function, line, AbortReason::RarePathRecorded);
+                    if current == root && self.took_rare_path(root, exit) {
+                        self.retire_root(root, AbortReason::RarePathRecorded);
                         return Resume { pc, frames, record_side: None };
                     }
-                    if self.stats.traces[root as usize].exits[exit.index()] >= LINK_AFTER_EXITS {
+                    if self.stats.traces[current as usize].exits[exit.index()] >= LINK_AFTER_EXITS {
                         if let Some(entry) = self.traces[side as usize].compiled.linked_entry {
-                            // SAFETY: `side` was compiled with this exit of `root` as its
+                            // SAFETY: `side` was compiled with this exit of `current` as its
                             // parent exit (`Jit::assemble`), and no compiled trace is ever
                             // dropped while the JIT lives.
-                            unsafe { self.traces[root as usize].compiled.link_exit(exit, entry) };
-                            self.stats.traces[root as usize].exit_linked[exit.index()] = true;
+                            unsafe { self.traces[current as usize].compiled.link_exit(exit, entry) };
+                            self.stats.traces[current as usize].exit_linked[exit.index()] = true;
                         }
                     }
                     current = side;
@@ -559,23 +545,46 @@ impl Jit {
                 SideState::Counting(remaining) if remaining > 1 => {
                     native.side_exits[exit.index()] = SideState::Counting(remaining - 1);
                 }
-                SideState::Counting(_) if native.side_traces >= MAX_SIDE_TRACES => {
+                SideState::Counting(_) if tree_full => {
                     native.side_exits[exit.index()] = SideState::Refused;
-                    let line = self.stats.traces[root as usize].exit_lines[exit.index()];
-                    let function = program.proto(native.proto).name.clone();
+                    let line = self.stats.traces[current as usize].exit_lines[exit.index()];
+                    let function = self.stats.traces[root as usize].function.clone();
                     self.stats.record_abort(AbortSite::SideTrace(AbortReason::TooManySideTraces), &function, line);
                 }
                 SideState::Counting(_) => {
                     native.side_exits[exit.index()] = SideState::Recording;
                     let (proto, header, back_edge) = (native.proto, native.header, native.back_edge);
                     let base = self.start_recording(program, proto, header, back_edge, frame_depth);
-                    let recorder = Recorder::for_side_trace(root, exit, base, &frames, program);
+                    let side_of = SideOf { root, parent: current, exit };
+                    let recorder = Recorder::for_side_trace(side_of, base, &frames, program);
                     return Resume { pc, frames, record_side: Some(recorder) };
                 }
                 SideState::Recording | SideState::Refused => {}
             }
             return Resume { pc, frames, record_side: None };
         }
+    }
+
+    /// Whether the passes from root trace `root` through its exit `exit` into a side
+    /// trace far outnumber every other way the root's iterations went (its own iterations
+    /// and its other exits): the root recorded the rarer side of that branch. Leaving the
+    /// loop through its own test is no sign of that, and neither are exits spread over the
+    /// many branches of a branchy loop.
+    fn took_rare_path(&self, root: u32, exit: SnapIdx) -> bool {
+        let stats = &self.stats.traces[root as usize];
+        let passes = stats.exits[exit.index()];
+        let others = stats.exits.iter().sum::<u64>() - passes + self.traces[root as usize].own_iterations;
+        stats.exit_kinds[exit.index()] != ExitKind::LoopEnd
+            && passes >= RARE_PATH_DISPATCHES
+            && passes > RARE_PATH_RATIO * others
+    }
+
+    fn retire_root(&mut self, root: u32, reason: AbortReason) {
+        let native = &self.traces[root as usize];
+        let (proto, header) = (native.proto, native.header);
+        let trace_stats = &self.stats.traces[root as usize];
+        let (function, line) = (trace_stats.function.clone(), trace_stats.line);
+        self.retire(proto, header, function, line, reason);
     }
 
     /// Stops entering a trace that keeps exiting at once: the loop is recorded again

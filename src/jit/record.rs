@@ -49,6 +49,15 @@ const MAX_TRACE_INSTRUCTIONS: usize = 4000;
 /// Calls one iteration may have in progress at once (frames above the root frame).
 pub const MAX_INLINE_DEPTH: usize = 8;
 
+/// Where a side trace grows from: an exit of `parent`, which is the root trace or
+/// another side trace of it.
+#[derive(Clone, Copy, Debug)]
+pub struct SideOf {
+    pub root: u32,
+    pub parent: u32,
+    pub exit: SnapIdx,
+}
+
 /// What the interpreter must do after a step.
 pub enum Step {
     /// Execute the instruction and call `step` again at the next one.
@@ -101,8 +110,8 @@ pub struct Recorder {
     pub header: u32,
     /// The back-edge instruction that closes the loop; the body is `header..=back_edge`.
     pub back_edge: u32,
-    /// For a side trace: the root trace and the exit it continues from.
-    pub side_of: Option<(u32, SnapIdx)>,
+    /// For a side trace: where it grows from.
+    pub side_of: Option<SideOf>,
     frame_depth: usize,
     /// The root frame, then the inlined calls in progress.
     frames: Vec<RecordedFrame>,
@@ -482,17 +491,11 @@ impl Recorder {
         Ok(())
     }
 
-    /// A recorder for a side trace: from the exit `exit` of root trace `root` (whose loop
-    /// has `header` and `back_edge`) back to the loop header. `frames` are the inlined
-    /// calls the exit was in; the side trace starts in the innermost.
-    pub fn for_side_trace(
-        root: u32,
-        exit: SnapIdx,
-        base: Recorder,
-        frames: &[InlinedFrame],
-        program: &Program,
-    ) -> Recorder {
-        let mut recorder = Recorder { side_of: Some((root, exit)), ..base };
+    /// A recorder for a side trace: from the exit `side_of` back to the root's loop header
+    /// (`base` records that loop). `frames` are the inlined calls the exit was in; the side
+    /// trace starts in the innermost.
+    pub fn for_side_trace(side_of: SideOf, base: Recorder, frames: &[InlinedFrame], program: &Program) -> Recorder {
+        let mut recorder = Recorder { side_of: Some(side_of), ..base };
         for frame in frames {
             let caller = recorder.frames.last_mut().expect("the root frame is never popped");
             let callee_slot = (frame.base as usize - caller.base - 1) as Reg;
