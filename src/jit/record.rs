@@ -962,14 +962,14 @@ impl Recorder {
     }
 
     /// `dst := container[index]` for an array and a non-negative int index, a dict and an
-    /// int key, or a sunk dict and a constant key.
+    /// int or string key, or a sunk dict and a constant key.
     fn get_index(&mut self, dst: Reg, obj: Reg, index: Reg, view: &View, pc: u32) -> Result<(), AbortReason> {
         let container = self.read_sunk(obj, view, pc)?;
         if self.trace.inst(container).op.is_sunk() {
             return self.sunk_get(dst, container, index, view, pc);
         }
-        if let (Value::Dict(d), Value::Int(k)) = (view.slots[obj as usize], view.slots[index as usize]) {
-            let Some(entry) = d.get(&DictKey::Int(k)) else { return Err(AbortReason::ErrorRaised) };
+        if let (Value::Dict(d), Some(key)) = (view.slots[obj as usize], trace_key(view.slots[index as usize])) {
+            let Some(entry) = d.get(&key) else { return Err(AbortReason::ErrorRaised) };
             let ty = element_type(&entry)?;
             let dict = self.read(obj, view, pc)?;
             let key = self.read(index, view, pc)?;
@@ -996,9 +996,10 @@ impl Recorder {
         Ok(())
     }
 
-    /// `container[index] := value` into an unshared array or (with an int key) dict, in place.
+    /// `container[index] := value` into an unshared array or (with an int or string key)
+    /// dict, in place.
     fn set_index(&mut self, obj: Reg, index: Reg, src: Reg, view: &View, pc: u32) -> Result<(), AbortReason> {
-        if let (Value::Dict(d), Value::Int(_)) = (view.slots[obj as usize], view.slots[index as usize]) {
+        if let (Value::Dict(d), Some(_)) = (view.slots[obj as usize], trace_key(view.slots[index as usize])) {
             if d.is_shared() {
                 return Err(AbortReason::NyiInstruction("writing a shared dict (it is copied first)"));
             }
@@ -1099,6 +1100,22 @@ impl Recorder {
         mark_trace_roots(&self.trace, marker);
     }
 
+    /// `has_key(d, k)` with an int or string key: whether the entry's tag (`DTag`) is not
+    /// -1.
+    fn has_key(&mut self, base: Reg, argc: u16, view: &View, pc: u32) -> Result<(), AbortReason> {
+        let (Value::Dict(_), Some(_), 2) = (view.slots[base as usize + 1], trace_key(view.slots[base as usize + 2]), argc)
+        else {
+            return Err(AbortReason::NyiCall("has_key on anything but a dict and an int or string key".into()));
+        };
+        let dict = self.read(base + 1, view, pc)?;
+        let key = self.read(base + 2, view, pc)?;
+        let tag = self.emit(Op::DTag(dict, key), Ty::Int);
+        let absent = self.emit(Op::KInt(-1), Ty::Int);
+        let present = self.emit(Op::NeInt(tag, absent), Ty::Bool);
+        self.write(base, present);
+        Ok(())
+    }
+
     /// `len(a)` and `a := push(a, v)` on an unshared array.
     fn array_builtin(&mut self, name: &str, base: Reg, argc: u16, view: &View, pc: u32) -> Result<(), AbortReason> {
         let Value::Array(a) = view.slots[base as usize + 1] else {
@@ -1140,6 +1157,9 @@ impl Recorder {
         if matches!(name, "len" | "push" | "append") {
             return self.array_builtin(name, base, argc, view, pc);
         }
+        if name == "has_key" {
+            return self.has_key(base, argc, view, pc);
+        }
         let function = math_function(name).ok_or_else(|| AbortReason::NyiCall(name.to_string()))?;
         if argc as usize != function.arity() {
             return Err(AbortReason::ErrorRaised);
@@ -1174,6 +1194,15 @@ pub fn mark_trace_roots(trace: &Trace, marker: &mut Marker) {
         for frame in &snapshot.frames {
             marker.mark(frame.func);
         }
+    }
+}
+
+/// The dict key a value denotes on trace, for the key types traces handle (ints and
+/// strings, as `access::dict_key` keys them).
+fn trace_key(key: Value) -> Option<DictKey> {
+    match key {
+        Value::Int(_) | Value::Str(_) => access::dict_key(key).ok(),
+        _ => None,
     }
 }
 

@@ -38,7 +38,7 @@ use std::mem::offset_of;
 use super::regalloc::{gpr::*, Allocation, ALLOCATABLE_GPRS, CALLEE_SAVED_ALLOCATABLE};
 use super::AssembleError;
 use crate::jit::abi::{ExitState, Location, BACK_TO_LOOP};
-use crate::jit::ir::{InstIdx, MathFn, Op, SnapIdx, Trace, Ty};
+use crate::jit::ir::{Inst, InstIdx, MathFn, Op, SnapIdx, Trace, Ty};
 use crate::runtime::heap::Gc;
 use crate::runtime::heap::SHARED_FLAG_OFFSET;
 use crate::runtime::object::{ArrayLayout, ArrayObj, StrObj};
@@ -322,18 +322,31 @@ unsafe fn dict_at(dict: *mut u8) -> Gc<DictObj> {
     unsafe { Gc::<DictObj>::from_address(dict as usize) }
 }
 
-/// `DTAG`: the tag of the entry under int key `key`, or -1 when there is none.
-extern "sysv64" fn dict_tag(dict: *mut u8, key: i64) -> i64 {
+/// The dict key a key operand's bits denote: an int, or (`STRING_KEY`) the address of a
+/// string object, keyed as `access::dict_key` keys strings (a canonical integer spelling
+/// is the int key).
+fn dict_key<const STRING_KEY: bool>(key: u64) -> DictKey {
+    if STRING_KEY {
+        // SAFETY: a string key operand is a string value of the trace: a constant of the
+        // traced function or an address loaded from its frame, live while native code runs.
+        DictKey::of_string(unsafe { Gc::<StrObj>::from_address(key as usize) })
+    } else {
+        DictKey::Int(key as i64)
+    }
+}
+
+/// `DTAG`: the tag of the entry under the key, or -1 when there is none.
+extern "sysv64" fn dict_tag<const STRING_KEY: bool>(dict: *mut u8, key: u64) -> i64 {
     // SAFETY: `dict` is a dict value of the trace (see `dict_at`).
     let dict = unsafe { dict_at(dict) };
-    dict.get(&DictKey::Int(key)).map_or(-1, |v| v.tag() as i64)
+    dict.get(&dict_key::<STRING_KEY>(key)).map_or(-1, |v| v.tag() as i64)
 }
 
 /// `DGET` of an int, bool or null entry: its payload bits (a bool as 0/1).
-extern "sysv64" fn dict_bits(dict: *mut u8, key: i64) -> u64 {
+extern "sysv64" fn dict_bits<const STRING_KEY: bool>(dict: *mut u8, key: u64) -> u64 {
     // SAFETY: `dict` is a dict value of the trace (see `dict_at`).
     let dict = unsafe { dict_at(dict) };
-    match dict.get(&DictKey::Int(key)) {
+    match dict.get(&dict_key::<STRING_KEY>(key)) {
         Some(Value::Int(i)) => i as u64,
         Some(Value::Bool(b)) => b as u64,
         _ => 0,
@@ -341,44 +354,57 @@ extern "sysv64" fn dict_bits(dict: *mut u8, key: i64) -> u64 {
 }
 
 /// `DGET` of a float entry.
-extern "sysv64" fn dict_float(dict: *mut u8, key: i64) -> f64 {
+extern "sysv64" fn dict_float<const STRING_KEY: bool>(dict: *mut u8, key: u64) -> f64 {
     // SAFETY: `dict` is a dict value of the trace (see `dict_at`).
     let dict = unsafe { dict_at(dict) };
-    match dict.get(&DictKey::Int(key)) {
+    match dict.get(&dict_key::<STRING_KEY>(key)) {
         Some(Value::Float(f)) => f,
         _ => 0.0,
     }
 }
 
-/// `DSET`: inserts or replaces the entry under int key `key` with the value of tag `tag`
-/// and payload `payload`, as the interpreter's `set_index` does, and adds the growth to
-/// `state.heap_growth`.
-extern "sysv64" fn dict_set(dict: *mut u8, key: i64, tag: u64, payload: u64, state: *mut ExitState) {
+/// `DSET`: inserts or replaces the entry under the key with the value of tag `tag` and
+/// payload `payload`, as the interpreter's `set_index` does (a string key becomes
+/// shared: the dict holds it now), and adds the growth to `state.heap_growth`.
+extern "sysv64" fn dict_set<const STRING_KEY: bool>(dict: *mut u8, key: u64, tag: u64, payload: u64, state: *mut ExitState) {
     let value = value_of(tag, payload);
     // SAFETY: `dict` is a dict value of the trace (see `dict_at`); native code holds no
     // Rust reference into it, so `get_mut` aliases nothing.
     let dict = unsafe { dict_at(dict) };
-    let grown = dict.get_mut().insert(DictKey::Int(key), value);
+    let key = dict_key::<STRING_KEY>(key);
+    if let DictKey::Str(s) = key {
+        s.set_shared();
+    }
+    let grown = dict.get_mut().insert(key, value);
     // SAFETY: `state` is the exit state the trace was entered with (r13), live for the
     // whole run and not referenced by Rust code while native code runs.
     unsafe { (*state).heap_growth += grown as u64 };
 }
 
-/// The Rust function performing `op` (producing a value of type `ty`), when the emitted
-/// code calls one.
-fn helper_address(op: &Op, ty: Ty) -> Option<usize> {
+type DictReadHelper = extern "sysv64" fn(*mut u8, u64) -> i64;
+type DictBitsHelper = extern "sysv64" fn(*mut u8, u64) -> u64;
+type DictFloatHelper = extern "sysv64" fn(*mut u8, u64) -> f64;
+type DictSetHelper = extern "sysv64" fn(*mut u8, u64, u64, u64, *mut ExitState);
+
+/// The Rust function performing instruction `inst` of `trace`, when the emitted code
+/// calls one.
+fn helper_address(trace: &Trace, inst: &Inst) -> Option<usize> {
     let unary = |f: UnaryHelper| Some(f as usize);
     let binary = |f: BinaryHelper| Some(f as usize);
-    match op {
+    let string_key = |key: InstIdx| trace.inst(key).ty == Ty::Str;
+    match inst.op {
         Op::APush { .. } => Some(push_value as PushHelper as usize),
         Op::SAppend { .. } => Some(append_string as extern "sysv64" fn(*mut u8, *mut u8, *mut ExitState) as usize),
-        Op::DTag(..) => Some(dict_tag as extern "sysv64" fn(*mut u8, i64) -> i64 as usize),
-        Op::DGet(..) => Some(if matches!(ty, Ty::Float) {
-            dict_float as extern "sysv64" fn(*mut u8, i64) -> f64 as usize
-        } else {
-            dict_bits as extern "sysv64" fn(*mut u8, i64) -> u64 as usize
+        Op::DTag(_, key) if string_key(key) => Some(dict_tag::<true> as DictReadHelper as usize),
+        Op::DTag(..) => Some(dict_tag::<false> as DictReadHelper as usize),
+        Op::DGet(_, key) => Some(match (inst.ty, string_key(key)) {
+            (Ty::Float, true) => dict_float::<true> as DictFloatHelper as usize,
+            (Ty::Float, false) => dict_float::<false> as DictFloatHelper as usize,
+            (_, true) => dict_bits::<true> as DictBitsHelper as usize,
+            (_, false) => dict_bits::<false> as DictBitsHelper as usize,
         }),
-        Op::DSet { .. } => Some(dict_set as extern "sysv64" fn(*mut u8, i64, u64, u64, *mut ExitState) as usize),
+        Op::DSet { key, .. } if string_key(key) => Some(dict_set::<true> as DictSetHelper as usize),
+        Op::DSet { .. } => Some(dict_set::<false> as DictSetHelper as usize),
         Op::ModFloat(..) => binary(helper_fmod),
         Op::Math1(MathFn::Floor, _) => unary(helper_floor),
         Op::Math1(MathFn::Ceil, _) => unary(helper_ceil),
@@ -1405,8 +1431,7 @@ impl Emitter<'_> {
     /// Calls the Rust helper of instruction `i` after the `(register, operand)` moves in
     /// `arguments`, then moves its result (if any) where `result` says.
     fn call_helper(&mut self, i: usize, arguments: Vec<(Operand, Operand)>, result: HelperResult) {
-        let address =
-            helper_address(&self.trace.insts[i].op, self.trace.insts[i].ty).expect("only ops with a helper are called");
+        let address = helper_address(self.trace, &self.trace.insts[i]).expect("only ops with a helper are called");
         let saved = self.caller_saved_live_across(i);
         for &location in &saved {
             match location {

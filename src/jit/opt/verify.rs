@@ -144,6 +144,14 @@ fn check_types(trace: &Trace, at: InstIdx) -> Result<(), String> {
     use Ty::*;
     let inst = trace.inst(at);
     let ty_of = |i: InstIdx| trace.inst(i).ty;
+    // Dict keys on trace are ints or strings.
+    let dict_operands = |key: InstIdx| -> &'static [Ty] {
+        if ty_of(key) == Str {
+            &[Dict, Str]
+        } else {
+            &[Dict, Int]
+        }
+    };
     // (operand types, result type) that the op requires; `None` means "any value type".
     let (operands, result): (&[Ty], Option<Ty>) = match inst.op {
         Op::KInt(_) => (&[], Some(Int)),
@@ -173,21 +181,21 @@ fn check_types(trace: &Trace, at: InstIdx) -> Result<(), String> {
             }
             (&[Dict, Str], Some(Dict))
         }
-        Op::DTag(..) => (&[Dict, Int], Some(Int)),
-        Op::DGet(..) => {
+        Op::DTag(_, key) => (dict_operands(key), Some(Int)),
+        Op::DGet(_, key) => {
             if !matches!(inst.ty, Int | Float | Bool | Null) {
                 return Err(format!("DGET of type {}: entries on trace are int, flt, bool or null", inst.ty.name()));
             }
-            (&[Dict, Int], None)
+            (dict_operands(key), None)
         }
-        Op::DSet { value, .. } => {
+        Op::DSet { key, value, .. } => {
             if !matches!(ty_of(value), Int | Float | Bool | Null) {
                 return Err(format!(
                     "DSET of a {} value: entries on trace are int, flt, bool or null",
                     ty_of(value).name()
                 ));
             }
-            (&[Dict, Int], Some(Void))
+            (dict_operands(key), Some(Void))
         }
         Op::ALoad(..) => {
             if !matches!(inst.ty, Int | Float | Bool | Null) {
