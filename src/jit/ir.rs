@@ -241,7 +241,9 @@ pub enum Op {
     /// instructions that do not store into arrays.
     ALen(InstIdx),
     /// Element `index` of an array, guarding `0 <= index < length` and that the element's
-    /// tag is the instruction's type (int, float, bool or null). A guard.
+    /// tag is the instruction's type (int, float, bool, null or string). A string read
+    /// out is marked shared, as `access::get_index` marks it (the array still holds it).
+    /// A guard.
     ALoad(InstIdx, InstIdx),
     /// `array[index] = value` in place, guarding that the array is not shared (a shared
     /// array must be copied first, which only the interpreter does) and that
@@ -265,6 +267,12 @@ pub enum Op {
         string: InstIdx,
         piece: InstIdx,
     },
+
+    /// The length of a string in characters (`len`). Reads string memory (an `SAppend`
+    /// changes it).
+    SLen(InstIdx),
+    /// Whether two strings have the same text (`==` on strings). Reads string memory.
+    SEq(InstIdx, InstIdx),
 
     /// The type tag (`runtime::value::Tag`) of the entry of a dict under an int key, or
     /// -1 when there is none. Reads dict memory; a guard on it makes the `DGet` after it
@@ -338,6 +346,8 @@ impl Op {
             Op::AStore { .. } => "ASTORE",
             Op::APush { .. } => "APUSH",
             Op::SAppend { .. } => "SAPPEND",
+            Op::SLen(_) => "SLEN",
+            Op::SEq(..) => "SEQ",
             Op::DTag(..) => "DTAG",
             Op::DGet(..) => "DGET",
             Op::DSet { .. } => "DSET",
@@ -374,6 +384,7 @@ impl Op {
             | Op::GuardTrue(a)
             | Op::GuardFalse(a)
             | Op::ALen(a)
+            | Op::SLen(a)
             | Op::Math1(_, a) => *a = f(*a),
             Op::AStore { array, index, value } => {
                 *array = f(*array);
@@ -419,6 +430,7 @@ impl Op {
             | Op::EqRef(a, b)
             | Op::Math2(_, a, b)
             | Op::ALoad(a, b)
+            | Op::SEq(a, b)
             | Op::DTag(a, b)
             | Op::DGet(a, b)
             | Op::Phi(a, b) => {
@@ -472,9 +484,9 @@ impl Op {
         matches!(self, Op::AStore { .. } | Op::APush { .. } | Op::SAppend { .. } | Op::DSet { .. })
     }
 
-    /// Whether this instruction reads array or dict contents.
+    /// Whether this instruction reads array, dict or string contents.
     pub fn reads_containers(&self) -> bool {
-        matches!(self, Op::ALen(_) | Op::ALoad(..) | Op::DTag(..) | Op::DGet(..))
+        matches!(self, Op::ALen(_) | Op::ALoad(..) | Op::DTag(..) | Op::DGet(..) | Op::SLen(_) | Op::SEq(..))
     }
 
     /// Whether removing this instruction when its value is unused changes behaviour.

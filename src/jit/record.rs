@@ -152,6 +152,15 @@ fn element_type(v: &Value) -> Result<Ty, AbortReason> {
     }
 }
 
+/// The IR type of an array element a trace reads out: the element types, and strings
+/// (`ALoad` marks them shared, as the interpreter does).
+fn read_element_type(v: &Value) -> Result<Ty, AbortReason> {
+    match v {
+        Value::Str(_) => Ok(Ty::Str),
+        other => element_type(other),
+    }
+}
+
 fn math_function(name: &str) -> Option<MathFn> {
     Some(match name {
         "abs" => MathFn::Abs,
@@ -432,9 +441,10 @@ impl Recorder {
                     // (numbers were handled above) and null equals null
                     // (runtime::ops::values_equal).
                     _ if ta != tb || ta == Ty::Null => self.emit(Op::KBool(ta == tb), Ty::Bool),
-                    // Two values of one heap type (arrays, dicts, strings) compare by
-                    // content, which traces do not do.
-                    _ => return Err(AbortReason::NyiInstruction("== on two arrays, dicts or strings")),
+                    (Ty::Str, Ty::Str) => self.emit(Op::SEq(a, b), Ty::Bool),
+                    // Two values of one heap type (arrays, dicts) compare by content,
+                    // which traces do not do.
+                    _ => return Err(AbortReason::NyiInstruction("== on two arrays, dicts or functions")),
                 };
                 Ok(if kind == Compare::Ne { self.emit(Op::NotBool(equal), Ty::Bool) } else { equal })
             }
@@ -899,7 +909,7 @@ impl Recorder {
             Value::Int(n) => (sequence, None, at < n),
             Value::Array(a) => {
                 let next = a.items.get(at as usize);
-                let element = next.map(element_type).transpose()?;
+                let element = next.map(read_element_type).transpose()?;
                 (self.emit(Op::ALen(sequence), Ty::Int), element, next.is_some())
             }
             ref other => return Err(AbortReason::NyiValueType(other.type_name())),
@@ -988,7 +998,7 @@ impl Recorder {
             return Err(AbortReason::NyiInstruction("negative array index"));
         }
         let Some(element) = a.items.get(i as usize) else { return Err(AbortReason::ErrorRaised) };
-        let ty = element_type(element)?;
+        let ty = read_element_type(element)?;
         let array = self.read(obj, view, pc)?;
         let position = self.read(index, view, pc)?;
         let value = self.emit_guard(Op::ALoad(array, position), ty, pc);
@@ -1116,8 +1126,14 @@ impl Recorder {
         Ok(())
     }
 
-    /// `len(a)` and `a := push(a, v)` on an unshared array.
+    /// `len(a)` and `a := push(a, v)` on an unshared array, and `len(s)` on a string.
     fn array_builtin(&mut self, name: &str, base: Reg, argc: u16, view: &View, pc: u32) -> Result<(), AbortReason> {
+        if let (Value::Str(_), "len", 1) = (view.slots[base as usize + 1], name, argc) {
+            let string = self.read(base + 1, view, pc)?;
+            let length = self.emit(Op::SLen(string), Ty::Int);
+            self.write(base, length);
+            return Ok(());
+        }
         let Value::Array(a) = view.slots[base as usize + 1] else {
             return Err(AbortReason::NyiCall(name.to_string()));
         };

@@ -43,6 +43,7 @@ use crate::runtime::heap::Gc;
 use crate::runtime::heap::SHARED_FLAG_OFFSET;
 use crate::runtime::object::{ArrayLayout, ArrayObj, StrObj};
 use crate::runtime::object::{DictKey, DictObj};
+use crate::runtime::ops;
 use crate::runtime::value::{Tag, Value};
 
 macro_rules! emit {
@@ -381,6 +382,21 @@ extern "sysv64" fn dict_set<const STRING_KEY: bool>(dict: *mut u8, key: u64, tag
     unsafe { (*state).heap_growth += grown as u64 };
 }
 
+/// `SLEN`: the string's length in characters.
+extern "sysv64" fn string_length(string: *mut u8) -> i64 {
+    // SAFETY: `string` is a string value of the trace: a constant of the traced function
+    // or an address loaded from its frame or an array, live while native code runs.
+    let string = unsafe { Gc::<StrObj>::from_address(string as usize) };
+    string.char_count() as i64
+}
+
+/// `SEQ`: whether two strings are equal, by the interpreter's `==`.
+extern "sysv64" fn string_equal(a: *mut u8, b: *mut u8) -> u64 {
+    // SAFETY: both are string values of the trace (see `string_length`).
+    let (a, b) = unsafe { (Gc::<StrObj>::from_address(a as usize), Gc::<StrObj>::from_address(b as usize)) };
+    ops::values_equal(Value::Str(a), Value::Str(b)) as u64
+}
+
 type DictReadHelper = extern "sysv64" fn(*mut u8, u64) -> i64;
 type DictBitsHelper = extern "sysv64" fn(*mut u8, u64) -> u64;
 type DictFloatHelper = extern "sysv64" fn(*mut u8, u64) -> f64;
@@ -405,6 +421,8 @@ fn helper_address(trace: &Trace, inst: &Inst) -> Option<usize> {
         }),
         Op::DSet { key, .. } if string_key(key) => Some(dict_set::<true> as DictSetHelper as usize),
         Op::DSet { .. } => Some(dict_set::<false> as DictSetHelper as usize),
+        Op::SLen(_) => Some(string_length as extern "sysv64" fn(*mut u8) -> i64 as usize),
+        Op::SEq(..) => Some(string_equal as extern "sysv64" fn(*mut u8, *mut u8) -> u64 as usize),
         Op::ModFloat(..) => binary(helper_fmod),
         Op::Math1(MathFn::Floor, _) => unary(helper_floor),
         Op::Math1(MathFn::Ceil, _) => unary(helper_ceil),
@@ -942,6 +960,18 @@ impl Emitter<'_> {
                 let a = self.gpr_register(self.operand(array));
                 self.element_address(a, index, layout, exit);
                 self.load_value(ELEMENT, 0, inst.ty, destination, exit)?;
+                if let (Ty::Str, Some(destination)) = (inst.ty, destination) {
+                    let s = self.gpr_register(destination);
+                    emit!(self.ops; mov BYTE [Rq(s) + SHARED_FLAG_OFFSET as i32], 1);
+                }
+            }
+            Op::SLen(string) => {
+                let arguments = vec![(Operand::Gpr(RDI), self.operand(string))];
+                self.call_helper(i, arguments, HelperResult::Rax(destination));
+            }
+            Op::SEq(a, b) => {
+                let arguments = vec![(Operand::Gpr(RDI), self.operand(a)), (Operand::Gpr(RSI), self.operand(b))];
+                self.call_helper(i, arguments, HelperResult::Rax(destination));
             }
             Op::AStore { array, index, value } => {
                 let (layout, exit) = (self.array_layout()?, guard_exit()?);

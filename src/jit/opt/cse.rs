@@ -102,7 +102,7 @@ fn value_key(op: &Op, ty: Ty, array_epoch: u64) -> Option<ValueKey> {
         | Op::DIns { .. }
         | Op::Loop
         | Op::Phi(..) => return None,
-        Op::ALen(_) | Op::ALoad(..) | Op::DTag(..) | Op::DGet(..) => (array_epoch, None),
+        Op::ALen(_) | Op::ALoad(..) | Op::DTag(..) | Op::DGet(..) | Op::SLen(_) | Op::SEq(..) => (array_epoch, None),
         Op::KInt(v) => (v as u64, None),
         Op::KFloat(v) => (v.to_bits(), None),
         Op::KBool(v) => (v as u64, None),

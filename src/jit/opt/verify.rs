@@ -198,11 +198,16 @@ fn check_types(trace: &Trace, at: InstIdx) -> Result<(), String> {
             (dict_operands(key), Some(Void))
         }
         Op::ALoad(..) => {
-            if !matches!(inst.ty, Int | Float | Bool | Null) {
-                return Err(format!("ALOAD of type {}: elements on trace are int, flt, bool or null", inst.ty.name()));
+            if !matches!(inst.ty, Int | Float | Bool | Null | Str) {
+                return Err(format!(
+                    "ALOAD of type {}: elements read on trace are int, flt, bool, null or str",
+                    inst.ty.name()
+                ));
             }
             (&[Array, Int], None)
         }
+        Op::SLen(_) => (&[Str], Some(Int)),
+        Op::SEq(..) => (&[Str, Str], Some(Bool)),
         Op::APush { value, .. } if ty_of(value) == Str => (&[Array], Some(Void)),
         Op::AStore { value, .. } | Op::APush { value, .. } => {
             if !matches!(ty_of(value), Int | Float | Bool | Null) {
