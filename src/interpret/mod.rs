@@ -1054,7 +1054,7 @@ impl Vm {
             self.frames.last_mut().expect("a frame is running").pc = frame.return_pc as usize;
             self.frames.push(Frame {
                 proto: frame.proto,
-                closure: Some(frame.func),
+                closure: frame.func,
                 base: base + frame.base as usize,
                 pc: 0,
             });

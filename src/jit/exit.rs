@@ -6,7 +6,9 @@
 //! from where the register allocator kept it (a register saved by the exit stub, a spill
 //! slot, or a constant in the IR) and boxed by its IR type. A sunk dict (`ir.rs`) is
 //! allocated here, by replaying its `DIns` chain through the interpreter's own insertion
-//! (`access::set_index`); one IR value becomes one object even when several slots name it.
+//! (`access::set_index`), and a sunk struct by replaying its `StructSet`s through
+//! `StructObj::set`; one IR value becomes one object even when several slots name it (the
+//! object is then shared, as after the interpreter's `Move`).
 //! The interpreter then resumes at the snapshot's pc and cannot tell that native code ran.
 //!
 //! Allocating here is safe: a collection only starts at an interpreter safe point, and by
@@ -18,7 +20,8 @@ use super::abi::{ExitState, Location};
 use super::ir::{InstIdx, Op, SnapIdx, Trace, Ty};
 use crate::runtime::access;
 use crate::runtime::heap::{Gc, Heap};
-use crate::runtime::object::DictObj;
+use crate::runtime::object::{DictObj, StructObj};
+use crate::runtime::symbol::Symbol;
 use crate::runtime::value::Value;
 
 /// Rebuilds interpreter values from one exit's registers and spill slots.
@@ -36,11 +39,38 @@ impl Rebuild<'_> {
             return exit_value(self.trace, self.locations, self.state, v);
         }
         if let Some(&done) = self.sunk.get(&v) {
+            // A second holder of one object, as after the interpreter's `Move`.
+            done.mark_shared();
             return done;
         }
-        let built = self.sunk_dict(v);
+        let built = match self.trace.inst(v).ty {
+            Ty::Struct => self.sunk_struct(v),
+            _ => self.sunk_dict(v),
+        };
         self.sunk.insert(v, built);
         built
+    }
+
+    /// The struct a chain `StructNew; StructSet...` ending at `v` builds: fields in the
+    /// order they were first set, as `StructObj::set` orders them.
+    fn sunk_struct(&mut self, v: InstIdx) -> Value {
+        let mut sets = Vec::new();
+        let mut at = v;
+        let type_index = loop {
+            match self.trace.inst(at).op {
+                Op::StructSet { object, field, value } => {
+                    sets.push((field, value));
+                    at = object;
+                }
+                Op::StructNew { type_index } => break type_index,
+                other => unreachable!("a sunk struct chain starts with STNEW, not {}", other.name()),
+            }
+        };
+        let mut object = StructObj { type_index, fields: Vec::with_capacity(sets.len()) };
+        for &(field, value) in sets.iter().rev() {
+            object.set(Symbol(field), exit_value(self.trace, self.locations, self.state, value));
+        }
+        Value::Struct(self.heap.alloc(object))
     }
 
     /// The dict a chain `DNew; DIns...` ending at `v` builds.
@@ -97,6 +127,7 @@ fn exit_value(trace: &Trace, locations: &[Location], state: &ExitState, v: InstI
         // SAFETY: a function value on trace was loaded from a slot or global of this frame
         // and compared with a constant the JIT keeps alive (`Jit::mark_roots`).
         Ty::Func => Value::Func(unsafe { Gc::from_address(bits as usize) }),
+        Ty::Struct => unreachable!("struct values exist on trace only sunk, and `Rebuild` builds those"),
         Ty::Null | Ty::Builtin | Ty::Void => Value::Null,
     }
 }

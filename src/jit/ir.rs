@@ -20,8 +20,8 @@
 //!   the first entry into the body it has the value `a` (defined before `Loop`), on every
 //!   later iteration the value `b` (defined in the body, after the `Phi`).
 //!
-//! - *Sunk* values: `DNew` and `DIns` build a dict literal that native code never
-//!   creates. The recorder reads entries back from the IR (`r["y"]` becomes the value
+//! - *Sunk* values: `DNew` and `DIns` build a dict literal (`StructNew` and `StructSet` a
+//!   struct instance) that native code never creates. The recorder reads entries back from the IR (`r["y"]` becomes the value
 //!   inserted under `"y"`), so the dict is named only by `DIns` chains and snapshots; an
 //!   exit whose snapshot names one allocates it then (`exit.rs`), the way LuaJIT sinks
 //!   allocations. Sunk values have no location and emit no code; the verifier rejects any
@@ -84,6 +84,8 @@ pub enum Ty {
     Str,
     /// A pointer to a function object (`GcBox<FuncObj>`), in a general register: a callee.
     Func,
+    /// A struct instance; on trace only as a sunk value (no location).
+    Struct,
     Void,
 }
 
@@ -99,6 +101,7 @@ impl Ty {
             Ty::Dict => "dict",
             Ty::Str => "str",
             Ty::Func => "func",
+            Ty::Struct => "obj",
             Ty::Void => "void",
         }
     }
@@ -301,6 +304,19 @@ pub enum Op {
         value: InstIdx,
     },
 
+    /// A sunk struct instance of struct type `type_index` with no fields yet, and the sunk
+    /// struct `object` with field `field` (a symbol) set to `value` (int, float, bool or
+    /// null): a struct literal's fields in order, and field assignments after it. Type
+    /// `Struct`, sunk like `DNew`/`DIns`.
+    StructNew {
+        type_index: u32,
+    },
+    StructSet {
+        object: InstIdx,
+        field: u32,
+        value: InstIdx,
+    },
+
     /// A float-valued numeric builtin on float operands. `Sqrt` of a negative and `Log` of a
     /// non-positive operand are Ruff errors, so those two are guards.
     Math1(MathFn, InstIdx),
@@ -353,6 +369,8 @@ impl Op {
             Op::DSet { .. } => "DSET",
             Op::DNew => "DNEW",
             Op::DIns { .. } => "DINS",
+            Op::StructNew { .. } => "STNEW",
+            Op::StructSet { .. } => "STSET",
             Op::Loop => "LOOP",
             Op::Phi(..) => "PHI",
         }
@@ -373,7 +391,11 @@ impl Op {
         let mut op = *self;
         match &mut op {
             Op::KInt(_) | Op::KFloat(_) | Op::KBool(_) | Op::KNull | Op::KBuiltin(_) | Op::KStr(_) | Op::KFunc(_) => {}
-            Op::SLoad { .. } | Op::GLoad { .. } | Op::Loop | Op::DNew => {}
+            Op::SLoad { .. } | Op::GLoad { .. } | Op::Loop | Op::DNew | Op::StructNew { .. } => {}
+            Op::StructSet { object, value, .. } => {
+                *object = f(*object);
+                *value = f(*value);
+            }
             Op::GStore { value, .. } | Op::SStore { value, .. } => *value = f(*value),
             Op::NegInt(a)
             | Op::NegFloat(a)
@@ -450,7 +472,7 @@ impl Op {
 
     /// Whether this is a sunk allocation (see the module docs): no code, no location.
     pub fn is_sunk(&self) -> bool {
-        matches!(self, Op::DNew | Op::DIns { .. })
+        matches!(self, Op::DNew | Op::DIns { .. } | Op::StructNew { .. } | Op::StructSet { .. })
     }
 
     /// Whether this instruction can leave the trace (and so needs a snapshot).
@@ -533,8 +555,8 @@ pub struct Snapshot {
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct InlinedFrame {
     pub proto: ProtoId,
-    /// The callee (the frame's closure).
-    pub func: Gc<FuncObj>,
+    /// The callee (the frame's closure); `None` for a method, called without one.
+    pub func: Option<Gc<FuncObj>>,
     /// Its slot 0, numbered from the trace's frame base.
     pub base: u16,
     pub num_slots: u16,
@@ -607,6 +629,8 @@ fn write_operands(f: &mut fmt::Formatter<'_>, op: &Op) -> fmt::Result {
         Op::GLoad { global } => write!(f, "g{}", global),
         Op::GStore { global, value } => write!(f, "g{} {}", global, value),
         Op::SStore { slot, value } => write!(f, "#{} {}", slot, value),
+        Op::StructNew { type_index } => write!(f, "type{}", type_index),
+        Op::StructSet { object, field, value } => write!(f, "{} field{} {}", object, field, value),
         Op::Math1(m, a) => write!(f, "{} {}", m.name(), a),
         Op::Math2(m, a, b) => write!(f, "{} {} {}", m.name(), a, b),
         _ => {

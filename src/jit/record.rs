@@ -30,6 +30,7 @@ use crate::builtins::BUILTINS;
 use crate::compile::bytecode::{Instr, Program, Proto, ProtoId, Reg};
 use crate::runtime::heap::{Gc, Marker};
 use crate::runtime::object::FuncObj;
+use crate::runtime::symbol::Symbol;
 use crate::compile::listing::jump_target;
 use crate::compile::liveness::LiveSlots;
 use crate::runtime::access;
@@ -269,7 +270,7 @@ impl Recorder {
             .zip(&self.frames)
             .map(|(frame, caller)| InlinedFrame {
                 proto: frame.proto,
-                func: frame.func.expect("inlined frames have a callee"),
+                func: frame.func,
                 base: frame.base as u16,
                 num_slots: frame.num_slots as u16,
                 return_pc: caller.call.expect("a caller is in a call").0 + 1,
@@ -320,12 +321,14 @@ impl Recorder {
     }
 
     /// The IR value of slot `r`, loading it (with a type guard) on first use. A sunk dict
-    /// (a literal built in this iteration) aborts: only [`Recorder::read_sunk`]'s callers
-    /// know how to use one.
+    /// or struct (built in this iteration) aborts: only [`Recorder::read_sunk`]'s callers
+    /// (copies, calls, returns, field and key reads) know how to use one.
     fn read(&mut self, r: Reg, view: &View, pc: u32) -> Result<InstIdx, AbortReason> {
         let v = self.read_sunk(r, view, pc)?;
         if self.trace.inst(v).op.is_sunk() {
-            return Err(AbortReason::NyiInstruction("a dict literal used other than by reading a constant key"));
+            return Err(AbortReason::NyiInstruction(
+                "a dict or struct built in the loop used other than by reading its fields",
+            ));
         }
         Ok(v)
     }
@@ -466,6 +469,7 @@ impl Recorder {
             Ty::Dict => return Err(AbortReason::NyiInstruction("the truthiness of a dict")),
             Ty::Str => return Err(AbortReason::NyiInstruction("the truthiness of a string")),
             Ty::Func => return Err(AbortReason::NyiInstruction("the truthiness of a function")),
+            Ty::Struct => return Err(AbortReason::NyiInstruction("the truthiness of a struct")),
             Ty::Void => return Err(AbortReason::NyiInstruction("truthiness of void")),
         })
     }
@@ -517,7 +521,7 @@ impl Recorder {
                 .clone();
             recorder.frames.push(RecordedFrame {
                 proto: frame.proto,
-                func: Some(frame.func),
+                func: frame.func,
                 base: frame.base as usize,
                 num_slots: frame.num_slots as usize,
                 live,
@@ -542,7 +546,7 @@ impl Recorder {
     fn close(&mut self) -> Result<Trace, AbortReason> {
         let (carried, _) = self.snapshot_state(self.header);
         if carried.iter().any(|&(_, v)| self.trace.inst(v).op.is_sunk()) {
-            return Err(AbortReason::NyiInstruction("a dict literal that lives on into the next iteration"));
+            return Err(AbortReason::NyiInstruction("a dict or struct built in the loop that lives on into the next iteration"));
         }
         if self.side_of.is_some() {
             for (slot, value) in carried {
@@ -595,7 +599,7 @@ impl Recorder {
         let next = pc + 1;
         match instr {
             Instr::Move { dst, src } => {
-                let v = self.read(src, view, pc)?;
+                let v = self.read_sunk(src, view, pc)?;
                 // The interpreter marks a copied heap value shared; traces do not model that.
                 if matches!(self.ty(v), Ty::Array | Ty::Dict | Ty::Str) {
                     return Err(AbortReason::NyiInstruction(
@@ -732,6 +736,25 @@ impl Recorder {
             Instr::ForRangeNext { base, .. } => self.range_next(base, view, pc)?,
             Instr::ForNext { base, .. } => self.count_next(base, view, pc)?,
             Instr::Call { base, argc } => self.call(base, argc, view, pc)?,
+            Instr::NewStruct { dst, literal, start } => self.new_struct(proto, dst, literal, start, view, pc)?,
+            Instr::GetField { dst, obj, name } => {
+                let object = self.read_sunk(obj, view, pc)?;
+                let value = self.sunk_field(object, name as u32)?;
+                self.write(dst, value);
+            }
+            Instr::SetField { obj, name, src } => {
+                let object = self.read_sunk(obj, view, pc)?;
+                let value = self.read(src, view, pc)?;
+                if self.ty(object) != Ty::Struct || !self.trace.inst(object).op.is_sunk() {
+                    return Err(AbortReason::NyiInstruction("field assignment on a struct built before the loop"));
+                }
+                if !matches!(self.ty(value), Ty::Int | Ty::Float | Ty::Bool | Ty::Null) {
+                    return Err(AbortReason::NyiInstruction("a struct field holding arrays, dicts or strings"));
+                }
+                let updated = self.emit(Op::StructSet { object, field: name as u32, value }, Ty::Struct);
+                self.write(obj, updated);
+            }
+            Instr::CallMethod { base, name, argc } => self.call_method(base, name as u32, argc, view, pc)?,
             Instr::NewDict { dst } => {
                 let dict = self.emit(Op::DNew, Ty::Dict);
                 self.write(dst, dict);
@@ -740,7 +763,7 @@ impl Recorder {
             Instr::GetIndex { dst, obj, index } => self.get_index(dst, obj, index, view, pc)?,
             Instr::SetIndex { obj, index, src } => self.set_index(obj, index, src, view, pc)?,
             Instr::Return { src } if self.inlined() => {
-                let result = self.read(src, view, pc)?;
+                let result = self.read_sunk(src, view, pc)?;
                 self.return_to_caller(result);
             }
             Instr::ReturnNull if self.inlined() => {
@@ -930,6 +953,56 @@ impl Recorder {
         Ok(())
     }
 
+    /// A struct literal: a sunk struct (see `ir.rs`) whose fields are set in the literal's
+    /// order, while they hold values that need no shared-bit bookkeeping.
+    fn new_struct(&mut self, proto: &Proto, dst: Reg, literal: u16, start: Reg, view: &View, pc: u32) -> Result<(), AbortReason> {
+        let literal = &proto.struct_literals[literal as usize];
+        let mut object = self.emit(Op::StructNew { type_index: literal.type_index }, Ty::Struct);
+        for (k, field) in literal.fields.iter().enumerate() {
+            let value = self.read(start + k as Reg, view, pc)?;
+            if !matches!(self.ty(value), Ty::Int | Ty::Float | Ty::Bool | Ty::Null) {
+                return Err(AbortReason::NyiInstruction("a struct literal holding arrays, dicts or strings"));
+            }
+            object = self.emit(Op::StructSet { object, field: field.0, value }, Ty::Struct);
+        }
+        self.write(dst, object);
+        Ok(())
+    }
+
+    /// Field `field` of sunk struct `object`: the value it was set to last.
+    fn sunk_field(&mut self, object: InstIdx, field: u32) -> Result<InstIdx, AbortReason> {
+        if self.ty(object) != Ty::Struct || !self.trace.inst(object).op.is_sunk() {
+            return Err(AbortReason::NyiInstruction("field access on anything but a struct built in the loop"));
+        }
+        let mut at = object;
+        while let Op::StructSet { object, field: set, value } = self.trace.inst(at).op {
+            if set == field {
+                return Ok(value);
+            }
+            at = object;
+        }
+        // The interpreter raises its missing-field error here.
+        Err(AbortReason::ErrorRaised)
+    }
+
+    /// `receiver.name(args)` on a struct built in the loop: its type, and so the method,
+    /// is known, and the method is inlined with the receiver as its slot 0.
+    fn call_method(&mut self, base: Reg, name: u32, argc: u16, view: &View, pc: u32) -> Result<(), AbortReason> {
+        let receiver = self.read_sunk(base + 1, view, pc)?;
+        let (Value::Struct(s), true) = (view.slots[base as usize + 1], self.ty(receiver) == Ty::Struct) else {
+            return Err(AbortReason::NyiCall("a method of anything but a struct built in the loop".into()));
+        };
+        let Some(&method) = view.program.struct_types[s.type_index as usize].methods.get(&Symbol(name)) else {
+            return Err(AbortReason::NyiCall("a function stored in a struct field".into()));
+        };
+        let callee = view.program.proto(method);
+        if callee.arity as usize != argc as usize {
+            return Err(AbortReason::ErrorRaised);
+        }
+        self.write(base + 1, receiver);
+        self.enter_inlined(method, None, base, argc + 1, view, pc)
+    }
+
     /// One entry of a dict literal: the dict stays sunk (see `ir.rs`) while its keys are
     /// string constants and its values need no shared-bit bookkeeping.
     fn dict_insert(&mut self, dict: Reg, key: Reg, value: Reg, view: &View, pc: u32) -> Result<(), AbortReason> {
@@ -1048,7 +1121,29 @@ impl Recorder {
         if callee.arity as usize != argc as usize {
             return Err(AbortReason::ErrorRaised);
         }
-        if self.frames.iter().any(|f| f.proto == func.proto) {
+        let value = self.read(base, view, pc)?;
+        if self.trace.inst(value).op != Op::KFunc(func) {
+            let expected = self.emit(Op::KFunc(func), Ty::Func);
+            let same = self.emit(Op::EqRef(value, expected), Ty::Bool);
+            self.emit_guard(Op::GuardTrue(same), Ty::Void, pc);
+        }
+        self.enter_inlined(func.proto, Some(func), base, argc, view, pc)
+    }
+
+    /// Stacks the frame of a call of `proto` (with closure `func`) whose callee value is in
+    /// slot `base` and whose first `filled` slots (arguments, or a receiver and arguments)
+    /// follow it; the callee's other slots start null, as in a new interpreter frame.
+    fn enter_inlined(
+        &mut self,
+        proto: ProtoId,
+        func: Option<Gc<FuncObj>>,
+        base: Reg,
+        filled: u16,
+        view: &View,
+        pc: u32,
+    ) -> Result<(), AbortReason> {
+        let callee = view.program.proto(proto);
+        if self.frames.iter().any(|f| f.proto == proto) {
             return Err(AbortReason::NyiCall(format!("`{}` recursively", callee.name)));
         }
         if self.frames.len() > MAX_INLINE_DEPTH {
@@ -1059,28 +1154,22 @@ impl Recorder {
         if callee_base + callee_slots > u16::MAX as usize {
             return Err(AbortReason::InlineTooDeep);
         }
-        // The arguments become the callee's first slots. The exit clears an inlined frame
+        // The filled slots become the callee's first slots. The exit clears an inlined frame
         // and restores only modified slots, so they count as written (and any the trace had
         // not touched is loaded from the caller's frame first).
-        for r in base + 1..=base + argc {
-            let argument = self.read(r, view, pc)?;
+        for r in base + 1..=base + filled {
+            let argument = self.read_sunk(r, view, pc)?;
             self.write(r, argument);
-        }
-        let value = self.read(base, view, pc)?;
-        if self.trace.inst(value).op != Op::KFunc(func) {
-            let expected = self.emit(Op::KFunc(func), Ty::Func);
-            let same = self.emit(Op::EqRef(value, expected), Ty::Bool);
-            self.emit_guard(Op::GuardTrue(same), Ty::Void, pc);
         }
         let live = self
             .live_slots
-            .entry(func.proto)
+            .entry(proto)
             .or_insert_with(|| Rc::new(LiveSlots::compute(view.program, callee)))
             .clone();
         self.frames.last_mut().expect("the root frame is never popped").call = Some((pc, base));
         self.frames.push(RecordedFrame {
-            proto: func.proto,
-            func: Some(func),
+            proto,
+            func,
             base: callee_base,
             num_slots: callee_slots,
             live,
@@ -1089,7 +1178,7 @@ impl Recorder {
         });
         self.cover_slots(callee_base + callee_slots);
         let null = self.emit(Op::KNull, Ty::Null);
-        for r in argc..callee.num_slots {
+        for r in filled..callee.num_slots {
             self.write(r, null);
         }
         Ok(())
@@ -1207,8 +1296,8 @@ pub fn mark_trace_roots(trace: &Trace, marker: &mut Marker) {
         }
     }
     for snapshot in &trace.snapshots {
-        for frame in &snapshot.frames {
-            marker.mark(frame.func);
+        for func in snapshot.frames.iter().filter_map(|frame| frame.func) {
+            marker.mark(func);
         }
     }
 }

@@ -100,6 +100,8 @@ fn value_key(op: &Op, ty: Ty, array_epoch: u64) -> Option<ValueKey> {
         | Op::DSet { .. }
         | Op::DNew
         | Op::DIns { .. }
+        | Op::StructNew { .. }
+        | Op::StructSet { .. }
         | Op::Loop
         | Op::Phi(..) => return None,
         Op::ALen(_) | Op::ALoad(..) | Op::DTag(..) | Op::DGet(..) | Op::SLen(_) | Op::SEq(..) => (array_epoch, None),

@@ -175,6 +175,13 @@ fn check_types(trace: &Trace, at: InstIdx) -> Result<(), String> {
         }
         Op::ALen(_) => (&[Array], Some(Int)),
         Op::DNew => (&[], Some(Dict)),
+        Op::StructNew { .. } => (&[], Some(Struct)),
+        Op::StructSet { value, .. } => {
+            if !matches!(ty_of(value), Int | Float | Bool | Null) {
+                return Err(format!("STSET of a {} value: sunk fields are int, flt, bool or null", ty_of(value).name()));
+            }
+            (&[Struct], Some(Struct))
+        }
         Op::DIns { value, .. } => {
             if !matches!(ty_of(value), Int | Float | Bool | Null) {
                 return Err(format!("DINS of a {} value: sunk entries are int, flt, bool or null", ty_of(value).name()));
@@ -289,11 +296,12 @@ fn check_sunk_operands(trace: &Trace, at: InstIdx) -> Result<(), String> {
     let op = trace.inst(at).op;
     let allowed = match op {
         Op::DIns { dict, .. } => Some(dict),
+        Op::StructSet { object, .. } => Some(object),
         _ => None,
     };
-    if let Op::DIns { dict, .. } = op {
-        if !trace.inst(dict).op.is_sunk() {
-            return Err(format!("DINS into {}, which is not a sunk dict", dict));
+    if let Some(target) = allowed {
+        if !trace.inst(target).op.is_sunk() {
+            return Err(format!("{} into {}, which is not sunk", op.name(), target));
         }
     }
     match op.operands().into_iter().find(|&o| trace.inst(o).op.is_sunk() && Some(o) != allowed) {
