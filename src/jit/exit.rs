@@ -127,7 +127,9 @@ fn exit_value(trace: &Trace, locations: &[Location], state: &ExitState, v: InstI
         // SAFETY: a function value on trace was loaded from a slot or global of this frame
         // and compared with a constant the JIT keeps alive (`Jit::mark_roots`).
         Ty::Func => Value::Func(unsafe { Gc::from_address(bits as usize) }),
-        Ty::Struct => unreachable!("struct values exist on trace only sunk, and `Rebuild` builds those"),
+        // SAFETY: as for arrays: a struct address the trace loaded from this frame or an
+        // array it holds (sunk structs never get here: `Rebuild` builds those).
+        Ty::Struct => Value::Struct(unsafe { Gc::from_address(bits as usize) }),
         Ty::Null | Ty::Builtin | Ty::Void => Value::Null,
     }
 }

@@ -84,7 +84,8 @@ pub enum Ty {
     Str,
     /// A pointer to a function object (`GcBox<FuncObj>`), in a general register: a callee.
     Func,
-    /// A struct instance; on trace only as a sunk value (no location).
+    /// A struct instance: a pointer to its object (`GcBox<StructObj>`) in a general
+    /// register, or a sunk value (no location).
     Struct,
     Void,
 }
@@ -271,6 +272,11 @@ pub enum Op {
         piece: InstIdx,
     },
 
+    /// Sets the shared bit of an array, dict, string or struct object, as the
+    /// interpreter's `Move` (a copy) does: a later in-place write through either holder
+    /// then finds it shared (and leaves the trace, the interpreter copying). Type `Void`.
+    MarkShared(InstIdx),
+
     /// The length of a string in characters (`len`). Reads string memory (an `SAppend`
     /// changes it).
     SLen(InstIdx),
@@ -303,6 +309,21 @@ pub enum Op {
         key: InstIdx,
         value: InstIdx,
     },
+
+    /// The type tag of field `field` (a symbol) of a struct object, or -1 when it has no
+    /// such field; a guard on it makes the `FieldGet` after it valid. Reads struct memory.
+    FieldTag {
+        object: InstIdx,
+        field: u32,
+    },
+    /// The value of field `field` of a struct object, of the instruction's type (int,
+    /// float, bool or null), after a guard on its `FieldTag`. Reads struct memory.
+    FieldGet {
+        object: InstIdx,
+        field: u32,
+    },
+    /// The struct type (`StructObj::type_index`) of a struct object: methods are per type.
+    StructType(InstIdx),
 
     /// A sunk struct instance of struct type `type_index` with no fields yet, and the sunk
     /// struct `object` with field `field` (a symbol) set to `value` (int, float, bool or
@@ -363,6 +384,7 @@ impl Op {
             Op::APush { .. } => "APUSH",
             Op::SAppend { .. } => "SAPPEND",
             Op::SLen(_) => "SLEN",
+            Op::MarkShared(_) => "SHARE",
             Op::SEq(..) => "SEQ",
             Op::DTag(..) => "DTAG",
             Op::DGet(..) => "DGET",
@@ -370,6 +392,9 @@ impl Op {
             Op::DNew => "DNEW",
             Op::DIns { .. } => "DINS",
             Op::StructNew { .. } => "STNEW",
+            Op::FieldTag { .. } => "FTAG",
+            Op::FieldGet { .. } => "FGET",
+            Op::StructType(_) => "STTYPE",
             Op::StructSet { .. } => "STSET",
             Op::Loop => "LOOP",
             Op::Phi(..) => "PHI",
@@ -396,6 +421,9 @@ impl Op {
                 *object = f(*object);
                 *value = f(*value);
             }
+            Op::FieldTag { object, .. } | Op::FieldGet { object, .. } | Op::StructType(object) => {
+                *object = f(*object)
+            }
             Op::GStore { value, .. } | Op::SStore { value, .. } => *value = f(*value),
             Op::NegInt(a)
             | Op::NegFloat(a)
@@ -407,6 +435,7 @@ impl Op {
             | Op::GuardFalse(a)
             | Op::ALen(a)
             | Op::SLen(a)
+            | Op::MarkShared(a)
             | Op::Math1(_, a) => *a = f(*a),
             Op::AStore { array, index, value } => {
                 *array = f(*array);
@@ -508,7 +537,17 @@ impl Op {
 
     /// Whether this instruction reads array, dict or string contents.
     pub fn reads_containers(&self) -> bool {
-        matches!(self, Op::ALen(_) | Op::ALoad(..) | Op::DTag(..) | Op::DGet(..) | Op::SLen(_) | Op::SEq(..))
+        matches!(
+            self,
+            Op::ALen(_)
+                | Op::ALoad(..)
+                | Op::DTag(..)
+                | Op::DGet(..)
+                | Op::SLen(_)
+                | Op::SEq(..)
+                | Op::FieldTag { .. }
+                | Op::FieldGet { .. }
+        )
     }
 
     /// Whether removing this instruction when its value is unused changes behaviour.
@@ -525,6 +564,7 @@ impl Op {
                     | Op::APush { .. }
                     | Op::SAppend { .. }
                     | Op::DSet { .. }
+                    | Op::MarkShared(_)
             )
     }
 }
@@ -630,6 +670,7 @@ fn write_operands(f: &mut fmt::Formatter<'_>, op: &Op) -> fmt::Result {
         Op::GStore { global, value } => write!(f, "g{} {}", global, value),
         Op::SStore { slot, value } => write!(f, "#{} {}", slot, value),
         Op::StructNew { type_index } => write!(f, "type{}", type_index),
+        Op::FieldTag { object, field } | Op::FieldGet { object, field } => write!(f, "{} field{}", object, field),
         Op::StructSet { object, field, value } => write!(f, "{} field{} {}", object, field, value),
         Op::Math1(m, a) => write!(f, "{} {}", m.name(), a),
         Op::Math2(m, a, b) => write!(f, "{} {} {}", m.name(), a, b),

@@ -137,6 +137,7 @@ fn value_type(v: &Value) -> Result<Ty, AbortReason> {
         Value::Dict(_) => Ok(Ty::Dict),
         Value::Str(_) => Ok(Ty::Str),
         Value::Func(_) => Ok(Ty::Func),
+        Value::Struct(_) => Ok(Ty::Struct),
         other => element_type(other),
     }
 }
@@ -153,11 +154,12 @@ fn element_type(v: &Value) -> Result<Ty, AbortReason> {
     }
 }
 
-/// The IR type of an array element a trace reads out: the element types, and strings
-/// (`ALoad` marks them shared, as the interpreter does).
+/// The IR type of an array element a trace reads out: the element types, strings and
+/// structs (`ALoad` marks those shared, as the interpreter does).
 fn read_element_type(v: &Value) -> Result<Ty, AbortReason> {
     match v {
         Value::Str(_) => Ok(Ty::Str),
+        Value::Struct(_) => Ok(Ty::Struct),
         other => element_type(other),
     }
 }
@@ -600,11 +602,11 @@ impl Recorder {
         match instr {
             Instr::Move { dst, src } => {
                 let v = self.read_sunk(src, view, pc)?;
-                // The interpreter marks a copied heap value shared; traces do not model that.
-                if matches!(self.ty(v), Ty::Array | Ty::Dict | Ty::Str) {
-                    return Err(AbortReason::NyiInstruction(
-                        "copying an array, dict or string value (it becomes shared)",
-                    ));
+                // A copied heap object becomes shared, as in the interpreter (a sunk value is
+                // immutable IR, so its copy is simply the same value).
+                let sunk = self.trace.inst(v).op.is_sunk();
+                if !sunk && matches!(self.ty(v), Ty::Array | Ty::Dict | Ty::Str | Ty::Struct) {
+                    self.emit(Op::MarkShared(v), Ty::Void);
                 }
                 self.write(dst, v);
             }
@@ -729,6 +731,15 @@ impl Recorder {
                 self.read(src, view, pc)?;
             }
             Instr::LoopEntry if self.outside_loops_allowed() => {}
+            Instr::ForPrep { base, .. } if self.outside_loops_allowed() => {
+                // `iteration_source` keeps arrays and ints as they are.
+                let sequence = self.read(base, view, pc)?;
+                if !matches!(self.ty(sequence), Ty::Array | Ty::Int) {
+                    return Err(AbortReason::NyiInstruction("for over anything but an array or an int"));
+                }
+                let start = self.emit(Op::KInt(0), Ty::Int);
+                self.write(base + 1, start);
+            }
             Instr::ForRangePrep { base, .. } if self.outside_loops_allowed() => self.range_prep(base, view, pc)?,
             Instr::ForRangePrep { .. } | Instr::ForPrep { .. } | Instr::LoopEntry => {
                 return Err(AbortReason::InnerLoop)
@@ -739,7 +750,11 @@ impl Recorder {
             Instr::NewStruct { dst, literal, start } => self.new_struct(proto, dst, literal, start, view, pc)?,
             Instr::GetField { dst, obj, name } => {
                 let object = self.read_sunk(obj, view, pc)?;
-                let value = self.sunk_field(object, name as u32)?;
+                let value = if self.trace.inst(object).op.is_sunk() {
+                    self.sunk_field(object, name as u32)?
+                } else {
+                    self.field(object, view.slots[obj as usize], name as u32, pc)?
+                };
                 self.write(dst, value);
             }
             Instr::SetField { obj, name, src } => {
@@ -985,13 +1000,35 @@ impl Recorder {
         Err(AbortReason::ErrorRaised)
     }
 
-    /// `receiver.name(args)` on a struct built in the loop: its type, and so the method,
-    /// is known, and the method is inlined with the receiver as its slot 0.
+    /// Field `field` of the struct object `object` (whose value now is `current`): a guard
+    /// that the field's tag is the one it has now, then its value.
+    fn field(&mut self, object: InstIdx, current: Value, field: u32, pc: u32) -> Result<InstIdx, AbortReason> {
+        let Value::Struct(s) = current else {
+            return Err(AbortReason::NyiInstruction("field access on anything but a struct"));
+        };
+        let Some(value) = s.get(Symbol(field)) else { return Err(AbortReason::ErrorRaised) };
+        let ty = element_type(&value)?;
+        let tag = self.emit(Op::FieldTag { object, field }, Ty::Int);
+        let expected = self.emit(Op::KInt(value.tag() as i64), Ty::Int);
+        let same = self.emit(Op::EqInt(tag, expected), Ty::Bool);
+        self.emit_guard(Op::GuardTrue(same), Ty::Void, pc);
+        Ok(self.emit(Op::FieldGet { object, field }, ty))
+    }
+
+    /// `receiver.name(args)` on a struct: the method of the receiver's type (known for a
+    /// struct built in the loop, guarded otherwise) is inlined with the receiver as its
+    /// slot 0.
     fn call_method(&mut self, base: Reg, name: u32, argc: u16, view: &View, pc: u32) -> Result<(), AbortReason> {
         let receiver = self.read_sunk(base + 1, view, pc)?;
         let (Value::Struct(s), true) = (view.slots[base as usize + 1], self.ty(receiver) == Ty::Struct) else {
-            return Err(AbortReason::NyiCall("a method of anything but a struct built in the loop".into()));
+            return Err(AbortReason::NyiCall("a method of anything but a struct".into()));
         };
+        if !self.trace.inst(receiver).op.is_sunk() {
+            let type_index = self.emit(Op::StructType(receiver), Ty::Int);
+            let expected = self.emit(Op::KInt(s.type_index as i64), Ty::Int);
+            let same = self.emit(Op::EqInt(type_index, expected), Ty::Bool);
+            self.emit_guard(Op::GuardTrue(same), Ty::Void, pc);
+        }
         let Some(&method) = view.program.struct_types[s.type_index as usize].methods.get(&Symbol(name)) else {
             return Err(AbortReason::NyiCall("a function stored in a struct field".into()));
         };

@@ -42,7 +42,8 @@ use crate::jit::ir::{Inst, InstIdx, MathFn, Op, SnapIdx, Trace, Ty};
 use crate::runtime::heap::Gc;
 use crate::runtime::heap::SHARED_FLAG_OFFSET;
 use crate::runtime::object::{ArrayLayout, ArrayObj, StrObj};
-use crate::runtime::object::{DictKey, DictObj};
+use crate::runtime::object::{DictKey, DictObj, StructObj};
+use crate::runtime::symbol::Symbol;
 use crate::runtime::ops;
 use crate::runtime::value::{Tag, Value};
 
@@ -397,6 +398,52 @@ extern "sysv64" fn string_equal(a: *mut u8, b: *mut u8) -> u64 {
     ops::values_equal(Value::Str(a), Value::Str(b)) as u64
 }
 
+/// The struct object at `object`, a struct value of the trace.
+///
+/// # Safety
+/// `object` must be an address the trace loaded (from a slot or an array element) under
+/// a `Struct` tag check; objects never move and no collection runs while native code
+/// does, so it is a live `GcBox<StructObj>`.
+unsafe fn struct_at(object: *mut u8) -> Gc<StructObj> {
+    // SAFETY: guaranteed by the caller.
+    unsafe { Gc::<StructObj>::from_address(object as usize) }
+}
+
+/// `FTAG`: the tag of field `field`, or -1 when there is none.
+extern "sysv64" fn field_tag(object: *mut u8, field: u64) -> i64 {
+    // SAFETY: `object` is a struct value of the trace (see `struct_at`).
+    let object = unsafe { struct_at(object) };
+    object.get(Symbol(field as u32)).map_or(-1, |v| v.tag() as i64)
+}
+
+/// `FGET` of an int, bool or null field: its payload bits.
+extern "sysv64" fn field_bits(object: *mut u8, field: u64) -> u64 {
+    // SAFETY: `object` is a struct value of the trace (see `struct_at`).
+    let object = unsafe { struct_at(object) };
+    match object.get(Symbol(field as u32)) {
+        Some(Value::Int(i)) => i as u64,
+        Some(Value::Bool(b)) => b as u64,
+        _ => 0,
+    }
+}
+
+/// `FGET` of a float field.
+extern "sysv64" fn field_float(object: *mut u8, field: u64) -> f64 {
+    // SAFETY: `object` is a struct value of the trace (see `struct_at`).
+    let object = unsafe { struct_at(object) };
+    match object.get(Symbol(field as u32)) {
+        Some(Value::Float(f)) => f,
+        _ => 0.0,
+    }
+}
+
+/// `STTYPE`: the struct's type index.
+extern "sysv64" fn struct_type(object: *mut u8) -> i64 {
+    // SAFETY: `object` is a struct value of the trace (see `struct_at`).
+    let object = unsafe { struct_at(object) };
+    object.type_index as i64
+}
+
 type DictReadHelper = extern "sysv64" fn(*mut u8, u64) -> i64;
 type DictBitsHelper = extern "sysv64" fn(*mut u8, u64) -> u64;
 type DictFloatHelper = extern "sysv64" fn(*mut u8, u64) -> f64;
@@ -422,6 +469,10 @@ fn helper_address(trace: &Trace, inst: &Inst) -> Option<usize> {
         Op::DSet { key, .. } if string_key(key) => Some(dict_set::<true> as DictSetHelper as usize),
         Op::DSet { .. } => Some(dict_set::<false> as DictSetHelper as usize),
         Op::SLen(_) => Some(string_length as extern "sysv64" fn(*mut u8) -> i64 as usize),
+        Op::FieldTag { .. } => Some(field_tag as DictReadHelper as usize),
+        Op::FieldGet { .. } if inst.ty == Ty::Float => Some(field_float as DictFloatHelper as usize),
+        Op::FieldGet { .. } => Some(field_bits as DictBitsHelper as usize),
+        Op::StructType(_) => Some(struct_type as extern "sysv64" fn(*mut u8) -> i64 as usize),
         Op::SEq(..) => Some(string_equal as extern "sysv64" fn(*mut u8, *mut u8) -> u64 as usize),
         Op::ModFloat(..) => binary(helper_fmod),
         Op::Math1(MathFn::Floor, _) => unary(helper_floor),
@@ -963,10 +1014,26 @@ impl Emitter<'_> {
                 let a = self.gpr_register(self.operand(array));
                 self.element_address(a, index, layout, exit);
                 self.load_value(ELEMENT, 0, inst.ty, destination, exit)?;
-                if let (Ty::Str, Some(destination)) = (inst.ty, destination) {
+                // Read out of the array, the object has a second holder.
+                if let (Ty::Str | Ty::Struct, Some(destination)) = (inst.ty, destination) {
                     let s = self.gpr_register(destination);
                     emit!(self.ops; mov BYTE [Rq(s) + SHARED_FLAG_OFFSET as i32], 1);
                 }
+            }
+            Op::MarkShared(object) => {
+                let r = self.gpr_register(self.operand(object));
+                emit!(self.ops; mov BYTE [Rq(r) + SHARED_FLAG_OFFSET as i32], 1);
+            }
+            Op::FieldTag { object, field } | Op::FieldGet { object, field } => {
+                let arguments =
+                    vec![(Operand::Gpr(RDI), self.operand(object)), (Operand::Gpr(RSI), Operand::Bits(field as u64))];
+                let result =
+                    if inst.ty == Ty::Float { HelperResult::Xmm0(destination) } else { HelperResult::Rax(destination) };
+                self.call_helper(i, arguments, result);
+            }
+            Op::StructType(object) => {
+                let arguments = vec![(Operand::Gpr(RDI), self.operand(object))];
+                self.call_helper(i, arguments, HelperResult::Rax(destination));
             }
             Op::SLen(string) => {
                 let arguments = vec![(Operand::Gpr(RDI), self.operand(string))];
@@ -1173,14 +1240,14 @@ impl Emitter<'_> {
         );
         match (ty, destination) {
             // Types without storage (the verifier admits only null among them for loads).
-            (_, None) | (Ty::Null | Ty::Builtin | Ty::Struct | Ty::Void, _) => {}
+            (_, None) | (Ty::Null | Ty::Builtin | Ty::Void, _) => {}
             (Ty::Float, Some(Operand::Xmm(x))) => emit!(self.ops; movsd Rx(x), [Rq(base) + payload]),
             (Ty::Bool, destination) => {
                 let work = Self::gpr_work(destination);
                 emit!(self.ops; movzx Rd(work), BYTE [Rq(base) + payload]);
                 self.store(destination, Operand::Gpr(work));
             }
-            (Ty::Int | Ty::Float | Ty::Array | Ty::Dict | Ty::Str | Ty::Func, destination) => {
+            (Ty::Int | Ty::Float | Ty::Array | Ty::Dict | Ty::Str | Ty::Func | Ty::Struct, destination) => {
                 let work = Self::gpr_work(destination);
                 emit!(self.ops; mov Rq(work), [Rq(base) + payload]);
                 self.store(destination, Operand::Gpr(work));

@@ -102,9 +102,12 @@ fn value_key(op: &Op, ty: Ty, array_epoch: u64) -> Option<ValueKey> {
         | Op::DIns { .. }
         | Op::StructNew { .. }
         | Op::StructSet { .. }
+        | Op::MarkShared(_)
         | Op::Loop
         | Op::Phi(..) => return None,
         Op::ALen(_) | Op::ALoad(..) | Op::DTag(..) | Op::DGet(..) | Op::SLen(_) | Op::SEq(..) => (array_epoch, None),
+        // Field reads are keyed by the field too; no trace writes a struct in memory.
+        Op::FieldTag { field, .. } | Op::FieldGet { field, .. } => (field as u64, None),
         Op::KInt(v) => (v as u64, None),
         Op::KFloat(v) => (v.to_bits(), None),
         Op::KBool(v) => (v as u64, None),

@@ -164,9 +164,9 @@ fn check_types(trace: &Trace, at: InstIdx) -> Result<(), String> {
         Op::EqRef(..) => (&[Func, Func], Some(Bool)),
         Op::SAppend { .. } => (&[Str, Str], Some(Void)),
         Op::SLoad { .. } | Op::GLoad { .. } => {
-            if !matches!(inst.ty, Int | Float | Bool | Null | Array | Dict | Str | Func) {
+            if !matches!(inst.ty, Int | Float | Bool | Null | Array | Dict | Str | Func | Struct) {
                 return Err(format!(
-                    "{} of type {}: loads guard an int, flt, bool, null, arr, dict, str or func tag",
+                    "{} of type {}: loads guard an int, flt, bool, null, arr, dict, str, func or obj tag",
                     inst.op.name(),
                     inst.ty.name()
                 ));
@@ -176,6 +176,13 @@ fn check_types(trace: &Trace, at: InstIdx) -> Result<(), String> {
         Op::ALen(_) => (&[Array], Some(Int)),
         Op::DNew => (&[], Some(Dict)),
         Op::StructNew { .. } => (&[], Some(Struct)),
+        Op::FieldTag { .. } | Op::StructType(_) => (&[Struct], Some(Int)),
+        Op::FieldGet { .. } => {
+            if !matches!(inst.ty, Int | Float | Bool | Null) {
+                return Err(format!("FGET of type {}: fields read on trace are int, flt, bool or null", inst.ty.name()));
+            }
+            (&[Struct], None)
+        }
         Op::StructSet { value, .. } => {
             if !matches!(ty_of(value), Int | Float | Bool | Null) {
                 return Err(format!("STSET of a {} value: sunk fields are int, flt, bool or null", ty_of(value).name()));
@@ -205,15 +212,21 @@ fn check_types(trace: &Trace, at: InstIdx) -> Result<(), String> {
             (dict_operands(key), Some(Void))
         }
         Op::ALoad(..) => {
-            if !matches!(inst.ty, Int | Float | Bool | Null | Str) {
+            if !matches!(inst.ty, Int | Float | Bool | Null | Str | Struct) {
                 return Err(format!(
-                    "ALOAD of type {}: elements read on trace are int, flt, bool, null or str",
+                    "ALOAD of type {}: elements read on trace are int, flt, bool, null, str or obj",
                     inst.ty.name()
                 ));
             }
             (&[Array, Int], None)
         }
         Op::SLen(_) => (&[Str], Some(Int)),
+        Op::MarkShared(object) => {
+            if !matches!(ty_of(object), Array | Dict | Str | Struct) {
+                return Err(format!("SHARE of a {} value, which has no object", ty_of(object).name()));
+            }
+            (&[], Some(Void))
+        }
         Op::SEq(..) => (&[Str, Str], Some(Bool)),
         Op::APush { value, .. } if ty_of(value) == Str => (&[Array], Some(Void)),
         Op::AStore { value, .. } | Op::APush { value, .. } => {
