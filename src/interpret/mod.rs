@@ -30,7 +30,7 @@ use crate::compile::bytecode::{CaptureSource, Instr, Program, ProtoId, ERROR_STR
 use crate::jit::abort::AbortReason;
 use crate::jit::ir::Trace;
 use crate::jit::record::{Recorder, Step, View};
-use crate::jit::{BackEdge, Jit, JitOptions};
+use crate::jit::{BackEdge, FunctionEntry, Jit, JitOptions};
 use crate::parse::ast::Span;
 use crate::runtime::access;
 use crate::runtime::format;
@@ -460,16 +460,33 @@ impl Vm {
                 macro_rules! run_trace {
                     ($jit:expr, $trace:expr) => {{
                         let needs = $jit.frame_needs($trace);
-                        if self.frames.len() + needs.inlined_frames <= self.max_depth + 1 {
-                            let depth = self.frames.len();
-                            let end = top.max(base + needs.extent);
+                        let depth = self.frames.len();
+                        if depth + needs.inlined_frames <= self.max_depth + 1 {
+                            // Native recursion (function traces) may stack frames up to the
+                            // depth limit, each `level_stride` slots above the last.
+                            let budget = (self.max_depth + 1 - depth - needs.inlined_frames)
+                                .min(crate::jit::abi::MAX_NATIVE_DEPTH);
+                            let levels = if needs.level_stride > 0 { budget } else { 0 };
+                            let end = top.max(base + needs.extent + levels * needs.level_stride);
                             if self.stack.len() < end {
                                 self.stack.resize(end, Value::Null);
                             }
                             let slots = &mut self.stack[base..end];
-                            let resume =
-                                $jit.enter(&program, $trace, depth, slots, &mut self.globals, &mut self.heap);
+                            let resume = $jit.enter(
+                                &program,
+                                $trace,
+                                depth,
+                                slots,
+                                &mut self.globals,
+                                &mut self.heap,
+                                budget,
+                            );
                             self.heap.note_growth($jit.take_heap_growth());
+                            if resume.returned {
+                                // The result is in the slot below the frame already.
+                                self.frames.pop();
+                                continue 'frames;
+                            }
                             pc = resume.pc as usize;
                             let in_callee = !resume.frames.is_empty();
                             if in_callee {
@@ -769,6 +786,11 @@ impl Vm {
                     Instr::Call { base: callee, argc } => {
                         self.frames.last_mut().expect("a frame is running").pc = pc;
                         if check!(self.call_value(base + callee as usize, argc as usize)) {
+                            if !RECORDING {
+                                if let Some(flow) = self.function_entry(&program) {
+                                    return flow;
+                                }
+                            }
                             continue 'frames;
                         }
                         safepoint!();
@@ -1044,6 +1066,56 @@ impl Vm {
     #[inline(never)]
     fn arith_slow(&mut self, op: ArithOp, a: Value, b: Value, reuse_lhs: bool) -> Result<Value, String> {
         ops::arith(&mut self.heap, op, a, b, reuse_lhs)
+    }
+
+    /// A Ruff function's frame was just pushed: counts the call towards recording the
+    /// function, starts recording it, or runs its trace (then continues with whatever
+    /// frame is on top). `Some` when the dispatch loop must return.
+    fn function_entry(&mut self, program: &Rc<Program>) -> Option<Result<Flow, Uncaught>> {
+        let jit = self.jit.as_deref_mut()?;
+        let frame = self.frames.last().expect("a frame was pushed");
+        let function = frame.closure?;
+        match jit.function_entry(function) {
+            FunctionEntry::Interpret => None,
+            FunctionEntry::Record => {
+                let recorder = jit.start_function_recording(program, function, self.frames.len());
+                self.recording = Some((recorder, Instant::now()));
+                Some(Ok(Flow::SwitchMode))
+            }
+            FunctionEntry::Enter(trace) => {
+                let base = frame.base;
+                let needs = jit.frame_needs(trace);
+                let depth = self.frames.len();
+                if depth + needs.inlined_frames > self.max_depth + 1 {
+                    return None;
+                }
+                let budget =
+                    (self.max_depth + 1 - depth - needs.inlined_frames).min(crate::jit::abi::MAX_NATIVE_DEPTH);
+                let top = base + program.proto(function.proto).num_slots as usize;
+                let end = top.max(base + needs.extent + budget * needs.level_stride);
+                if self.stack.len() < end {
+                    self.stack.resize(end, Value::Null);
+                }
+                let slots = &mut self.stack[base..end];
+                let resume = jit.enter(program, trace, depth, slots, &mut self.globals, &mut self.heap, budget);
+                self.heap.note_growth(jit.take_heap_growth());
+                if resume.returned {
+                    self.frames.pop();
+                    return None;
+                }
+                let pc = resume.pc as usize;
+                if resume.frames.is_empty() {
+                    self.frames.last_mut().expect("the function's frame").pc = pc;
+                } else {
+                    self.push_inlined_frames(base, &resume.frames, pc);
+                }
+                if let Some(recorder) = resume.record_side {
+                    self.recording = Some((recorder, Instant::now()));
+                    return Some(Ok(Flow::SwitchMode));
+                }
+                None
+            }
+        }
     }
 
     /// Pushes the frames of calls a trace had inlined when it exited: each caller resumes

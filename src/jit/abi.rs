@@ -14,8 +14,15 @@
 //! `state.spill` for the whole run, so they are still there after the return. The exit
 //! handler then finds each snapshot value through [`Location`].
 //!
-//! In deopt-stress mode every guard exits the first time it runs: `state.stress_flags`
-//! points at one byte per snapshot, 0 until that snapshot's exit has been taken once.
+//! In deopt-stress mode every guard exits the first time it runs: each trace has one byte
+//! per snapshot (`CompiledTrace::stress_flags`, its address compiled into the code), 0
+//! until that snapshot's exit has been taken once.
+//!
+//! Function traces call themselves natively (`ir::Op::CallSelf`): each level runs on its
+//! own interpreter-layout frame further up the slot stack, recorded in
+//! `state.native_frames`; an exit at any depth unwinds the native stack to
+//! `state.entry_rsp`, and the exit handler turns the recorded levels into interpreter
+//! frames.
 //!
 //! Native links between traces (not in deopt-stress mode): every exit stub jumps through
 //! its trace's *exit table*, one code address per snapshot, which starts out pointing at
@@ -33,6 +40,14 @@ use crate::runtime::value::Value;
 /// every slot it changed: the caller enters the root trace again.
 pub const BACK_TO_LOOP: u32 = u32::MAX;
 
+/// What a function trace returns when the function returned to the interpreter: the
+/// result is in the slot below the frame.
+pub const FUNCTION_RETURNED: u32 = u32::MAX - 1;
+
+/// Native recursion levels one entry of a function trace may stack (each takes a few
+/// hundred bytes of native stack; deeper calls exit to the interpreter).
+pub const MAX_NATIVE_DEPTH: usize = 1000;
+
 /// Spill slots a trace may use; a trace that needs more is not compiled.
 pub const MAX_SPILL_SLOTS: usize = 256;
 
@@ -43,7 +58,6 @@ pub struct ExitState {
     /// Low 64 bits of xmm0..xmm15.
     pub xmm: [u64; 16],
     pub spill: [u64; MAX_SPILL_SLOTS],
-    pub stress_flags: *mut u8,
     /// Iterations of the loop body run natively (counted for `--jit-stats`).
     pub loop_iterations: u64,
     /// Bytes by which pushes on trace grew array buffers, for the collector's pacing.
@@ -51,6 +65,15 @@ pub struct ExitState {
     /// The number of the trace whose exit was taken: traces jump into one another
     /// natively, so it need not be the trace that was entered.
     pub exited_trace: u64,
+    /// The stack pointer just after the entered trace's prologue: an exit from inside
+    /// native recursion unwinds to it.
+    pub entry_rsp: u64,
+    /// Native recursion levels in progress (`CallSelf`), and how many more are allowed.
+    pub native_depth: u64,
+    pub depth_budget: u64,
+    /// Per native recursion level: the address of its frame's slot 0, and the pc its
+    /// caller resumes at. `MAX_NATIVE_DEPTH` entries.
+    pub native_frames: *mut [u64; 2],
 }
 
 impl Default for ExitState {
@@ -59,10 +82,13 @@ impl Default for ExitState {
             gpr: [0; 16],
             xmm: [0; 16],
             spill: [0; MAX_SPILL_SLOTS],
-            stress_flags: std::ptr::null_mut(),
             loop_iterations: 0,
             heap_growth: 0,
             exited_trace: 0,
+            entry_rsp: 0,
+            native_depth: 0,
+            depth_budget: 0,
+            native_frames: std::ptr::null_mut(),
         }
     }
 }

@@ -27,6 +27,10 @@
 //!   allocations. Sunk values have no location and emit no code; the verifier rejects any
 //!   other use of them.
 //!
+//! - A *function trace* records one call of a function, from its first instruction to a
+//!   `Ret`; it has no `Loop`. Its recursive calls are `CallSelf`: native calls of the same
+//!   trace on a new frame (see `CallSelf`). Its side traces end in `Ret` too.
+//!
 //! - A *side trace* has no `Loop`: it runs once, from a hot exit of a root trace to that
 //!   trace's loop header, then stores every slot it changed (`SStore`) and returns
 //!   `abi::BACK_TO_LOOP`, and the root trace is entered again.
@@ -245,9 +249,9 @@ pub enum Op {
     /// instructions that do not store into arrays.
     ALen(InstIdx),
     /// Element `index` of an array, guarding `0 <= index < length` and that the element's
-    /// tag is the instruction's type (int, float, bool, null or string). A string read
-    /// out is marked shared, as `access::get_index` marks it (the array still holds it).
-    /// A guard.
+    /// tag is the instruction's type. A heap object read out (string, array, dict, struct)
+    /// is marked shared, as `access::get_index` marks it (the array still holds it). A
+    /// guard.
     ALoad(InstIdx, InstIdx),
     /// `array[index] = value` in place, guarding that the array is not shared (a shared
     /// array must be copied first, which only the interpreter does) and that
@@ -343,6 +347,24 @@ pub enum Op {
     Math1(MathFn, InstIdx),
     Math2(MathFn, InstIdx, InstIdx),
 
+    /// In a function trace: calls the traced function itself natively, as a new frame
+    /// whose slot 0 is slot `base + 1` of the current one, its first `filled` slots (the
+    /// arguments, stored into the frame before the call) kept and the rest up to
+    /// `callee_slots` cleared; the callee's `Ret` leaves the result in slot `base`.
+    /// `return_pc` is where the interpreter resumes this frame if an exit happens inside
+    /// the call. The call clobbers every register and slot, so no value defined before it
+    /// is used after it except constants (the verifier checks this). A guard: it exits,
+    /// before calling, when the native recursion depth budget is spent. Type `Void`.
+    CallSelf {
+        base: u16,
+        filled: u16,
+        callee_slots: u16,
+        return_pc: u32,
+    },
+    /// Ends a function trace: the function returns `value` (into the slot below its frame)
+    /// to its native caller, or to the interpreter. Type `Void`.
+    Ret(InstIdx),
+
     /// Separates the pre-roll from the loop body (after peeling). Type `Void`.
     Loop,
     /// A loop-carried value (see the module docs). The second operand may be later.
@@ -396,6 +418,8 @@ impl Op {
             Op::FieldGet { .. } => "FGET",
             Op::StructType(_) => "STTYPE",
             Op::StructSet { .. } => "STSET",
+            Op::CallSelf { .. } => "CALLSELF",
+            Op::Ret(_) => "RET",
             Op::Loop => "LOOP",
             Op::Phi(..) => "PHI",
         }
@@ -416,7 +440,7 @@ impl Op {
         let mut op = *self;
         match &mut op {
             Op::KInt(_) | Op::KFloat(_) | Op::KBool(_) | Op::KNull | Op::KBuiltin(_) | Op::KStr(_) | Op::KFunc(_) => {}
-            Op::SLoad { .. } | Op::GLoad { .. } | Op::Loop | Op::DNew | Op::StructNew { .. } => {}
+            Op::SLoad { .. } | Op::GLoad { .. } | Op::Loop | Op::DNew | Op::StructNew { .. } | Op::CallSelf { .. } => {}
             Op::StructSet { object, value, .. } => {
                 *object = f(*object);
                 *value = f(*value);
@@ -436,6 +460,7 @@ impl Op {
             | Op::ALen(a)
             | Op::SLen(a)
             | Op::MarkShared(a)
+            | Op::Ret(a)
             | Op::Math1(_, a) => *a = f(*a),
             Op::AStore { array, index, value } => {
                 *array = f(*array);
@@ -526,6 +551,7 @@ impl Op {
                 | Op::APush { .. }
                 | Op::SAppend { .. }
                 | Op::DSet { .. }
+                | Op::CallSelf { .. }
         )
     }
 
@@ -565,6 +591,7 @@ impl Op {
                     | Op::SAppend { .. }
                     | Op::DSet { .. }
                     | Op::MarkShared(_)
+                    | Op::Ret(_)
             )
     }
 }
@@ -670,6 +697,9 @@ fn write_operands(f: &mut fmt::Formatter<'_>, op: &Op) -> fmt::Result {
         Op::GStore { global, value } => write!(f, "g{} {}", global, value),
         Op::SStore { slot, value } => write!(f, "#{} {}", slot, value),
         Op::StructNew { type_index } => write!(f, "type{}", type_index),
+        Op::CallSelf { base, filled, callee_slots, return_pc } => {
+            write!(f, "#{} args={} slots={} return={}", base, filled, callee_slots, return_pc)
+        }
         Op::FieldTag { object, field } | Op::FieldGet { object, field } => write!(f, "{} field{}", object, field),
         Op::StructSet { object, field, value } => write!(f, "{} field{} {}", object, field, value),
         Op::Math1(m, a) => write!(f, "{} {}", m.name(), a),

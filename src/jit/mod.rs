@@ -40,8 +40,10 @@ use crate::runtime::value::Value;
 use abi::ExitState;
 use abort::AbortReason;
 use assemble::{AssembleOptions, CompiledTrace};
-use ir::{Op, SnapIdx, Trace};
-use record::{Recorder, SideOf};
+use ir::{InlinedFrame, Op, SnapIdx, Trace};
+use crate::runtime::heap::Gc;
+use crate::runtime::object::FuncObj;
+use record::{Recorder, SideOf, TraceKind};
 use stats::{AbortSite, ExitKind, Stats, TraceStats};
 
 pub const DEFAULT_THRESHOLD: u32 = 50;
@@ -55,6 +57,10 @@ const RARE_PATH_RATIO: u64 = 4;
 
 /// Times a root trace's exit is taken before a side trace is recorded from it.
 const HOT_EXIT: u32 = 10;
+/// The key under which `Jit::aborts` counts a function's failed recordings (loops are
+/// keyed by their header pc).
+const FUNCTION_ABORTS: u32 = u32::MAX;
+
 /// Side traces one root trace may have, side traces of side traces included.
 const MAX_SIDE_TRACES: u32 = 64;
 /// Machine code all compiled traces may hold; past it, recordings are refused and the
@@ -169,6 +175,9 @@ fn exit_kinds(program: &Program, recorder: &Recorder, trace: &Trace) -> Vec<Exit
 /// Where the interpreter resumes after native code, and whether it should record a side
 /// trace from there.
 pub struct Resume {
+    /// The function trace returned from the function: the interpreter pops its frame (the
+    /// result is in the slot below it). Nothing else in this `Resume` applies.
+    pub returned: bool,
     /// The pc to resume at, in the innermost of `frames` if there are any.
     pub pc: u32,
     /// Frames of inlined calls to push above the trace's frame, outermost first.
@@ -183,6 +192,16 @@ pub struct FrameNeeds {
     pub extent: usize,
     /// Frames an exit may push.
     pub inlined_frames: usize,
+    /// For a function trace: how far up the slot stack each native recursion level's
+    /// frame starts (the largest over its recursive calls), 0 when it makes none.
+    pub level_stride: usize,
+}
+
+/// What the interpreter does when a Ruff function is called.
+pub enum FunctionEntry {
+    Interpret,
+    Record,
+    Enter(u32),
 }
 
 /// What the interpreter does at a taken back-edge.
@@ -212,12 +231,17 @@ struct NativeTrace {
     fruitless_entries: u32,
     /// For a root trace: what it and its side traces need.
     needs: FrameNeeds,
+    kind: TraceKind,
+    /// For a function trace: the function (closure) it was recorded for.
+    function: Option<Gc<FuncObj>>,
 }
 
 pub struct Jit {
     options: JitOptions,
     /// Per prototype, per pc: the state of the loop whose header is at that pc.
     loops: Vec<Vec<LoopState>>,
+    /// Per prototype: the state of its function trace.
+    functions: Vec<LoopState>,
     aborts: rustc_hash::FxHashMap<(ProtoId, u32), u32>,
     /// Slot liveness of each prototype that had a loop recorded.
     live_slots: rustc_hash::FxHashMap<ProtoId, Rc<LiveSlots>>,
@@ -225,6 +249,8 @@ pub struct Jit {
     /// Bytes of machine code in `traces`.
     machine_code: usize,
     exit_state: Box<ExitState>,
+    /// Where native recursion records its levels (`ExitState::native_frames` points here).
+    native_frames: Box<[[u64; 2]]>,
     pub stats: Stats,
 }
 
@@ -232,16 +258,49 @@ impl Jit {
     pub fn new(options: JitOptions, program: &Program) -> Jit {
         let threshold = options.threshold.max(1);
         let loops = program.protos.iter().map(|p| vec![LoopState::Counting(threshold); p.code.len()]).collect();
+        let mut native_frames = vec![[0u64; 2]; abi::MAX_NATIVE_DEPTH].into_boxed_slice();
+        let mut exit_state = Box::<ExitState>::default();
+        exit_state.native_frames = native_frames.as_mut_ptr();
         Jit {
             options,
             loops,
+            functions: vec![LoopState::Counting(threshold); program.protos.len()],
             aborts: Default::default(),
             live_slots: Default::default(),
             traces: Vec::new(),
             machine_code: 0,
-            exit_state: Box::default(),
+            exit_state,
+            native_frames,
             stats: Stats::default(),
         }
+    }
+
+    /// Called when a Ruff function's frame has been pushed for a call of `function`.
+    pub fn function_entry(&mut self, function: Gc<FuncObj>) -> FunctionEntry {
+        match &mut self.functions[function.proto.0 as usize] {
+            LoopState::Counting(remaining) if *remaining > 1 => {
+                *remaining -= 1;
+                FunctionEntry::Interpret
+            }
+            LoopState::Counting(_) => FunctionEntry::Record,
+            LoopState::Compiled(trace) if self.traces[*trace as usize].function == Some(function) => {
+                FunctionEntry::Enter(*trace)
+            }
+            LoopState::Compiled(_) | LoopState::Blacklisted => FunctionEntry::Interpret,
+        }
+    }
+
+    /// Starts recording the call of `function` whose frame (at depth `frame_depth`) is
+    /// about to run.
+    pub fn start_function_recording(&mut self, program: &Program, function: Gc<FuncObj>, frame_depth: usize) -> Recorder {
+        self.stats.recordings_started += 1;
+        let proto = function.proto;
+        let live = self
+            .live_slots
+            .entry(proto)
+            .or_insert_with(|| Rc::new(LiveSlots::compute(program, program.proto(proto))))
+            .clone();
+        Recorder::for_function(proto, function, frame_depth, program.proto(proto).num_slots as usize, live)
     }
 
     /// Called at every taken back-edge to `header`.
@@ -313,6 +372,25 @@ impl Jit {
             self.traces[parent as usize].side_exits[exit.index()] = state;
             return;
         }
+        if recorder.kind == TraceKind::Function {
+            let state = match compiled {
+                Ok(id) => LoopState::Compiled(id),
+                Err(reason) => {
+                    let line = program.proto(proto).spans[0].line;
+                    self.stats.record_abort(AbortSite::Function(reason), &program.proto(proto).name, line);
+                    let aborts = self.aborts.entry((proto, FUNCTION_ABORTS)).or_insert(0);
+                    *aborts += 1;
+                    if *aborts >= MAX_ABORTS {
+                        self.stats.blacklisted += 1;
+                        LoopState::Blacklisted
+                    } else {
+                        LoopState::Counting(self.options.threshold.max(1).saturating_mul(1 << (*aborts).min(16)))
+                    }
+                }
+            };
+            self.functions[proto.0 as usize] = state;
+            return;
+        }
         match compiled {
             Ok(id) => self.loops[proto.0 as usize][header as usize] = LoopState::Compiled(id),
             Err(reason) => {
@@ -341,7 +419,7 @@ impl Jit {
         let started = Instant::now();
         let optimized = opt::optimize(&recorded).map_err(|e| AbortReason::Optimizer(e.to_string()))?;
         let id = self.traces.len() as u32;
-        let compiled = self.assemble(&optimized, id, recorder.side_of)?;
+        let compiled = self.assemble(&optimized, id, recorder.side_of, recorder.kind)?;
         self.stats.compile_time += started.elapsed();
         self.machine_code += compiled.code_size;
         let proto = program.proto(recorder.proto);
@@ -359,6 +437,7 @@ impl Jit {
             exit_lines: guard_lines,
             entries: 0,
             parent: recorder.side_of.map(|s| (s.parent + 1, s.exit.0)),
+            function_trace: recorder.kind == TraceKind::Function,
             exit_kinds: exit_kinds(program, recorder, &optimized),
             exit_observed: vec![None; optimized.snapshots.len()],
             exit_has_side_trace: vec![false; optimized.snapshots.len()],
@@ -383,12 +462,19 @@ impl Jit {
                 needs.extent = needs.extent.max(frame.base as usize + frame.num_slots as usize);
             }
         }
+        for inst in &optimized.insts {
+            if let Op::CallSelf { base, callee_slots, .. } = inst.op {
+                needs.level_stride = needs.level_stride.max(base as usize + 1);
+                needs.extent = needs.extent.max(base as usize + 1 + callee_slots as usize);
+            }
+        }
         let side_exits = vec![SideState::Counting(HOT_EXIT); optimized.snapshots.len()];
         if let Some(SideOf { root, .. }) = recorder.side_of {
             let root = &mut self.traces[root as usize];
             root.side_traces += 1;
             root.needs.extent = root.needs.extent.max(needs.extent);
             root.needs.inlined_frames = root.needs.inlined_frames.max(needs.inlined_frames);
+            root.needs.level_stride = root.needs.level_stride.max(needs.level_stride);
         }
         let mut type_check_sources = vec![None; optimized.snapshots.len()];
         for inst in optimized.insts.iter().rev() {
@@ -414,6 +500,8 @@ impl Jit {
             own_iterations: 0,
             fruitless_entries: 0,
             needs,
+            kind: recorder.kind,
+            function: recorder.function(),
         });
         Ok(id)
     }
@@ -422,11 +510,22 @@ impl Jit {
     /// gets a linked entry when its parent exit's snapshot needs nothing but stores into
     /// the frame (no sunk values, no inlined frames). Deopt stress links nothing: each
     /// trace reads its own stress flags.
-    fn assemble(&self, optimized: &Trace, id: u32, side_of: Option<SideOf>) -> Result<CompiledTrace, AbortReason> {
+    fn assemble(
+        &self,
+        optimized: &Trace,
+        id: u32,
+        side_of: Option<SideOf>,
+        kind: TraceKind,
+    ) -> Result<CompiledTrace, AbortReason> {
         let deopt_stress = self.options.deopt_stress;
         let mut options = AssembleOptions::unlinked(id, deopt_stress);
+        if let (Some(SideOf { root, .. }), TraceKind::Function) = (side_of, kind) {
+            options.self_call_target = Some(self.traces[root as usize].compiled.reentry);
+        }
         if let (Some(SideOf { root, parent, exit }), false) = (side_of, deopt_stress) {
-            options.root_reentry = Some(self.traces[root as usize].compiled.reentry);
+            if kind == TraceKind::Loop {
+                options.root_reentry = Some(self.traces[root as usize].compiled.reentry);
+            }
             let parent = &self.traces[parent as usize];
             let snapshot = &parent.trace.snapshots[exit.index()];
             let linkable = snapshot.frames.is_empty()
@@ -465,7 +564,6 @@ impl Jit {
     fn run(&mut self, id: u32, slots: &mut [Value], globals: &mut [Value]) -> u32 {
         let native = &mut self.traces[id as usize];
         let state = &mut *self.exit_state;
-        state.stress_flags = native.compiled.stress_flags.as_mut_ptr();
         state.loop_iterations = 0;
         self.stats.traces[id as usize].entries += 1;
         // SAFETY: the trace was compiled from this prototype's bytecode, so every slot and
@@ -488,7 +586,10 @@ impl Jit {
         slots: &mut [Value],
         globals: &mut [Value],
         heap: &mut Heap,
+        depth_budget: usize,
     ) -> Resume {
+        self.exit_state.native_depth = 0;
+        self.exit_state.depth_budget = depth_budget.min(abi::MAX_NATIVE_DEPTH) as u64;
         let mut current = root;
         loop {
             let exit = self.run(current, slots, globals);
@@ -496,18 +597,25 @@ impl Jit {
                 current = root;
                 continue;
             }
+            if exit == abi::FUNCTION_RETURNED {
+                return Resume { pc: 0, frames: Vec::new(), record_side: None, returned: true };
+            }
             let exit = SnapIdx(exit);
             // Side traces jump back into the root natively, and linked exits into side
             // traces: the trace that exited reports itself.
             current = self.exit_state.exited_trace as u32;
+            let (level_base, mut frames) = self.native_levels(program, root, slots);
+            let levels = frames.len();
             let native = &mut self.traces[current as usize];
             let state = &*self.exit_state;
-            let pc = exit::restore(&native.trace, &native.compiled.locations, state, exit, slots, heap);
-            let frames = native.trace.snapshots[exit.index()].frames.clone();
+            let level_slots = &mut slots[level_base..];
+            let pc = exit::restore(&native.trace, &native.compiled.locations, state, exit, level_slots, heap);
+            let inlined = native.trace.snapshots[exit.index()].frames.clone();
+            frames.extend(inlined.iter().map(|f| InlinedFrame { base: f.base + level_base as u16, ..*f }));
             self.stats.traces[current as usize].exits[exit.index()] += 1;
             if let Some(source) = native.type_check_sources[exit.index()] {
                 let found = match source {
-                    TypeSource::Slot(slot) => slots[slot as usize].type_name(),
+                    TypeSource::Slot(slot) => level_slots[slot as usize].type_name(),
                     TypeSource::Global(global) => globals[global as usize].type_name(),
                 };
                 self.stats.traces[current as usize].exit_observed[exit.index()] = Some(found);
@@ -518,18 +626,18 @@ impl Jit {
                 native.own_iterations += state.loop_iterations;
                 let fruitless = state.loop_iterations == 0 && native.type_check_exits[exit.index()];
                 native.fruitless_entries = if fruitless { native.fruitless_entries + 1 } else { 0 };
-                if native.fruitless_entries >= MAX_FRUITLESS_ENTRIES {
+                if native.fruitless_entries >= MAX_FRUITLESS_ENTRIES && native.kind == TraceKind::Loop {
                     self.retire_root(root, AbortReason::TraceRetired);
-                    return Resume { pc, frames, record_side: None };
+                    return Resume { pc, frames, record_side: None, returned: false };
                 }
             }
             let tree_full = self.traces[root as usize].side_traces >= MAX_SIDE_TRACES;
             let native = &mut self.traces[current as usize];
             match native.side_exits[exit.index()] {
                 SideState::Compiled(side) => {
-                    if current == root && self.took_rare_path(root, exit) {
+                    if current == root && native.kind == TraceKind::Loop && self.took_rare_path(root, exit) {
                         self.retire_root(root, AbortReason::RarePathRecorded);
-                        return Resume { pc, frames, record_side: None };
+                        return Resume { pc, frames, record_side: None, returned: false };
                     }
                     if self.stats.traces[current as usize].exits[exit.index()] >= LINK_AFTER_EXITS {
                         if let Some(entry) = self.traces[side as usize].compiled.linked_entry {
@@ -540,8 +648,12 @@ impl Jit {
                             self.stats.traces[current as usize].exit_linked[exit.index()] = true;
                         }
                     }
-                    current = side;
-                    continue;
+                    // From inside native recursion the handler cannot go on natively: the
+                    // native stack is unwound, and the interpreter takes over.
+                    if levels == 0 {
+                        current = side;
+                        continue;
+                    }
                 }
                 SideState::Counting(remaining) if remaining > 1 => {
                     native.side_exits[exit.index()] = SideState::Counting(remaining - 1);
@@ -555,15 +667,43 @@ impl Jit {
                 SideState::Counting(_) => {
                     native.side_exits[exit.index()] = SideState::Recording;
                     let (proto, header, back_edge) = (native.proto, native.header, native.back_edge);
-                    let base = self.start_recording(program, proto, header, back_edge, frame_depth);
+                    let depth = frame_depth + levels;
+                    let base = match self.traces[root as usize].function {
+                        Some(function) => self.start_function_recording(program, function, depth),
+                        None => self.start_recording(program, proto, header, back_edge, depth),
+                    };
                     let side_of = SideOf { root, parent: current, exit };
-                    let recorder = Recorder::for_side_trace(side_of, base, &frames, program);
-                    return Resume { pc, frames, record_side: Some(recorder) };
+                    let recorder = Recorder::for_side_trace(side_of, base, &inlined, program);
+                    return Resume { pc, frames, record_side: Some(recorder), returned: false };
                 }
                 SideState::Recording | SideState::Refused => {}
             }
-            return Resume { pc, frames, record_side: None };
+            return Resume { pc, frames, record_side: None, returned: false };
         }
+    }
+
+    /// After an exit of a function trace from inside native recursion: where the exiting
+    /// level's frame starts (slots from the entered frame's base), and the levels as
+    /// interpreter frames to push, outermost first. Resets the recursion depth.
+    fn native_levels(&mut self, program: &Program, root: u32, slots: &[Value]) -> (usize, Vec<InlinedFrame>) {
+        let depth = std::mem::take(&mut self.exit_state.native_depth) as usize;
+        let native = &self.traces[root as usize];
+        let (Some(function), true) = (native.function, depth > 0) else { return (0, Vec::new()) };
+        let num_slots = program.proto(function.proto).num_slots;
+        let slots_start = slots.as_ptr() as u64;
+        let base_of = |address: u64| ((address - slots_start) / std::mem::size_of::<Value>() as u64) as usize;
+        let frames = self.native_frames[..depth]
+            .iter()
+            .map(|&[address, return_pc]| InlinedFrame {
+                proto: function.proto,
+                func: Some(function),
+                base: base_of(address) as u16,
+                num_slots,
+                return_pc: return_pc as u32,
+                slots_in_memory: true,
+            })
+            .collect();
+        (base_of(self.native_frames[depth - 1][0]), frames)
     }
 
     /// Whether the passes from root trace `root` through its exit `exit` into a side

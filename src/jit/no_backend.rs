@@ -10,6 +10,7 @@ pub struct AssembleOptions<'a> {
     pub trace_id: u32,
     pub root_reentry: Option<usize>,
     pub parent: Option<ParentExit<'a>>,
+    pub self_call_target: Option<usize>,
 }
 
 pub struct ParentExit<'a> {

@@ -50,6 +50,15 @@ const MAX_TRACE_INSTRUCTIONS: usize = 4000;
 /// Calls one iteration may have in progress at once (frames above the root frame).
 pub const MAX_INLINE_DEPTH: usize = 8;
 
+/// What a recording covers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TraceKind {
+    /// One iteration of a loop, back to its header.
+    Loop,
+    /// One call of a function, to its return; recursive calls become `CallSelf`.
+    Function,
+}
+
 /// Where a side trace grows from: an exit of `parent`, which is the root trace or
 /// another side trace of it.
 #[derive(Clone, Copy, Debug)]
@@ -113,6 +122,11 @@ pub struct Recorder {
     pub back_edge: u32,
     /// For a side trace: where it grows from.
     pub side_of: Option<SideOf>,
+    pub kind: TraceKind,
+    /// For a function trace: the function recorded, whose recursive calls `CallSelf` runs.
+    function: Option<Gc<FuncObj>>,
+    /// A recursive call is running in the interpreter; recording resumes when it returns.
+    in_self_call: bool,
     frame_depth: usize,
     /// The root frame, then the inlined calls in progress.
     frames: Vec<RecordedFrame>,
@@ -154,12 +168,14 @@ fn element_type(v: &Value) -> Result<Ty, AbortReason> {
     }
 }
 
-/// The IR type of an array element a trace reads out: the element types, strings and
-/// structs (`ALoad` marks those shared, as the interpreter does).
+/// The IR type of an array element a trace reads out: the element types, and strings,
+/// structs, arrays and dicts (`ALoad` marks those shared, as the interpreter does).
 fn read_element_type(v: &Value) -> Result<Ty, AbortReason> {
     match v {
         Value::Str(_) => Ok(Ty::Str),
         Value::Struct(_) => Ok(Ty::Struct),
+        Value::Array(_) => Ok(Ty::Array),
+        Value::Dict(_) => Ok(Ty::Dict),
         other => element_type(other),
     }
 }
@@ -222,6 +238,9 @@ impl Recorder {
             header,
             back_edge,
             side_of: None,
+            kind: TraceKind::Loop,
+            function: None,
+            in_self_call: false,
             frame_depth,
             frames: vec![root],
             live_slots,
@@ -234,6 +253,27 @@ impl Recorder {
             writes: 0,
             line: 0,
         }
+    }
+
+    /// A recorder for a call of `function` (prototype `proto`) whose frame, at depth
+    /// `frame_depth`, is about to run its first instruction.
+    pub fn for_function(
+        proto: ProtoId,
+        function: Gc<FuncObj>,
+        frame_depth: usize,
+        num_slots: usize,
+        live: Rc<LiveSlots>,
+    ) -> Recorder {
+        let mut recorder = Recorder::new(proto, 0, 0, frame_depth, num_slots, live);
+        recorder.kind = TraceKind::Function;
+        recorder.function = Some(function);
+        recorder.frames[0].func = Some(function);
+        recorder
+    }
+
+    /// For a function trace: the function recorded.
+    pub fn function(&self) -> Option<Gc<FuncObj>> {
+        self.function
     }
 
     fn current(&self) -> &RecordedFrame {
@@ -563,13 +603,33 @@ impl Recorder {
 
     /// Called before the interpreter executes the instruction at `pc`.
     pub fn step(&mut self, pc: u32, view: &View) -> Step {
+        let depth = self.frame_depth + self.frames.len() - 1;
+        if self.in_self_call {
+            // The recursive call runs in the interpreter; its trace is this one.
+            if view.frame_depth > depth {
+                return Step::Continue;
+            }
+            self.in_self_call = false;
+            self.forget_slots();
+        }
         if let Err(reason) = self.resolve_pending_branch(pc) {
             return Step::Abort(reason);
         }
-        if view.frame_depth != self.frame_depth + self.frames.len() - 1 {
+        if view.frame_depth != depth {
             return Step::Abort(AbortReason::LeftFunction);
         }
-        if !self.inlined() {
+        if self.kind == TraceKind::Function && !self.inlined() {
+            let proto = view.program.proto(self.current().proto);
+            if let Instr::Return { .. } | Instr::ReturnNull = proto.code[pc as usize] {
+                self.bytecode.push((self.current().proto, pc));
+                self.line = proto.spans[pc as usize].line;
+                return match self.function_return(proto.code[pc as usize], view, pc) {
+                    Ok(trace) => Step::Closed(trace),
+                    Err(reason) => Step::Abort(reason),
+                };
+            }
+        }
+        if !self.inlined() && self.kind == TraceKind::Loop {
             // A side trace may go round the loops enclosing its root's loop (LuaJIT's way of
             // compiling nested loops: the inner loop's exit grows a trace back to it).
             if self.side_of.is_none() && (pc < self.header || pc > self.back_edge) {
@@ -713,7 +773,8 @@ impl Recorder {
             Instr::Jump { offset } => {
                 if offset < 0 {
                     let target = jump_target(pc as usize, &instr).expect("jumps have targets") as u32;
-                    if self.inlined() || (target != self.header && self.side_of.is_none()) {
+                    let own_loop = target == self.header && self.kind == TraceKind::Loop;
+                    if self.inlined() || self.kind == TraceKind::Function || (!own_loop && self.side_of.is_none()) {
                         return Err(AbortReason::InnerLoop);
                     }
                 }
@@ -865,9 +926,9 @@ impl Recorder {
     }
 
     /// Whether the recording may enter and leave loops other than its root's loop: only a
-    /// side trace may, and only in the root's frame.
+    /// side trace of a loop may, and only in the root's frame.
     fn outside_loops_allowed(&self) -> bool {
-        self.side_of.is_some() && !self.inlined()
+        self.side_of.is_some() && !self.inlined() && self.kind == TraceKind::Loop
     }
 
     /// Records the test of a loop-advance instruction at `pc` that jumps back to `target`
@@ -1283,11 +1344,73 @@ impl Recorder {
         Ok(())
     }
 
+    /// The traced function returns: the trace ends with `Ret`.
+    fn function_return(&mut self, instr: Instr, view: &View, pc: u32) -> Result<Trace, AbortReason> {
+        let result = match instr {
+            Instr::Return { src } => self.read(src, view, pc)?,
+            _ => self.emit(Op::KNull, Ty::Null),
+        };
+        self.emit(Op::Ret(result), Ty::Void);
+        Ok(std::mem::take(&mut self.trace))
+    }
+
+    /// A recursive call of the traced function, in its own frame: the frame's live
+    /// values and the arguments go to memory, and `CallSelf` runs this trace natively on
+    /// the callee's frame. While the interpreter runs the call, recording pauses; after
+    /// it, every slot is read from memory again.
+    fn self_call(&mut self, func: Gc<FuncObj>, base: Reg, argc: u16, view: &View, pc: u32) -> Result<(), AbortReason> {
+        let callee = view.program.proto(func.proto);
+        if callee.arity as usize != argc as usize {
+            return Err(AbortReason::ErrorRaised);
+        }
+        let value = self.read(base, view, pc)?;
+        if self.trace.inst(value).op != Op::KFunc(func) {
+            let expected = self.emit(Op::KFunc(func), Ty::Func);
+            let same = self.emit(Op::EqRef(value, expected), Ty::Bool);
+            self.emit_guard(Op::GuardTrue(same), Ty::Void, pc);
+        }
+        for r in base + 1..=base + argc {
+            let argument = self.read(r, view, pc)?;
+            self.write(r, argument);
+        }
+        let snap = self.snapshot(pc);
+        let frame = &self.frames[0];
+        let stored: Vec<(u16, InstIdx)> = (0..frame.num_slots)
+            .filter(|&s| {
+                self.modified[s]
+                    && (frame.live.live_at(pc + 1, s as u16) || (s > base as usize && s <= (base + argc) as usize))
+            })
+            .map(|s| (s as u16, self.slots[s].expect("a modified slot holds a value")))
+            .collect();
+        for (slot, value) in stored {
+            if self.trace.inst(value).op.is_sunk() {
+                return Err(AbortReason::NyiInstruction(
+                    "a dict or struct built in the function, live across its recursive call",
+                ));
+            }
+            self.emit(Op::SStore { slot, value }, Ty::Void);
+        }
+        let call = Op::CallSelf { base, filled: argc, callee_slots: callee.num_slots, return_pc: pc + 1 };
+        self.trace.push(call, Ty::Void, Some(snap), self.line);
+        self.in_self_call = true;
+        Ok(())
+    }
+
+    /// After a native call every slot is in memory: the slot map starts over.
+    fn forget_slots(&mut self) {
+        self.slots.iter_mut().for_each(|s| *s = None);
+        self.modified.iter_mut().for_each(|m| *m = false);
+        self.writes += 1;
+    }
+
     /// Calls: Ruff functions are inlined, pure numeric builtins become `Math`
     /// instructions, `len` and `push` work on arrays; anything else aborts.
     fn call(&mut self, base: Reg, argc: u16, view: &View, pc: u32) -> Result<(), AbortReason> {
         let name = match view.slots[base as usize] {
             Value::Builtin(id) => BUILTINS[id as usize].name,
+            Value::Func(f) if self.kind == TraceKind::Function && !self.inlined() && Some(f) == self.function => {
+                return self.self_call(f, base, argc, view, pc)
+            }
             Value::Func(f) => return self.inline_call(f, base, argc, view, pc),
             other => return Err(AbortReason::NyiCall(format!("a {} value", other.type_name()))),
         };

@@ -26,6 +26,8 @@ pub enum ExitKind {
     ArrayWrite,
     StringAppend,
     MathDomain,
+    /// A recursive call deeper than native code follows in one entry.
+    RecursionDepth,
 }
 
 /// Exits taken at least this often get an explanation in the report.
@@ -48,6 +50,8 @@ pub struct TraceStats {
     pub entries: u64,
     /// For a side trace: the root trace's number and the exit it continues.
     pub parent: Option<(u32, u32)>,
+    /// Whether the trace (or its root) records calls of a function rather than a loop.
+    pub function_trace: bool,
     pub exit_kinds: Vec<ExitKind>,
     /// For type-check exits: the type the value had when the check last failed.
     pub exit_observed: Vec<Option<&'static str>>,
@@ -67,6 +71,7 @@ impl TraceStats {
         let line = self.exit_lines[exit];
         let loop_part = match self.parent {
             Some((root, _)) => format!("side trace {} (of trace {})", self.id, root),
+            None if self.function_trace => format!("the trace of {} (line {})", self.function, self.line),
             None => format!("the loop at line {}", self.line),
         };
         let then = if self.exit_has_side_trace.get(exit).copied().unwrap_or(false) {
@@ -113,6 +118,10 @@ impl TraceStats {
             ),
             ExitKind::MathDomain => format!(
                 "a math builtin at line {} got an argument outside its domain {} times, leaving {}",
+                line, count, loop_part
+            ),
+            ExitKind::RecursionDepth => format!(
+                "the recursive call at line {} went deeper than native code follows {} times, leaving {}",
                 line, count, loop_part
             ),
         };
@@ -163,20 +172,28 @@ fn abort_sentence(site: &AbortSite, function: &str, line: u32, count: u64) -> St
             times,
             reason.explanation()
         ),
+        AbortSite::Function(reason) => format!(
+            "calls of {} (line {}) were not compiled ({}): {}",
+            function,
+            line,
+            times,
+            reason.explanation()
+        ),
     }
 }
 
-/// What failed to compile: a loop's root trace or one of its side traces.
+/// What failed to compile: a loop's root trace, a function's trace, or a side trace.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum AbortSite {
     Loop(AbortReason),
     SideTrace(AbortReason),
+    Function(AbortReason),
 }
 
 impl AbortSite {
     fn reason(&self) -> &AbortReason {
         match self {
-            AbortSite::Loop(r) | AbortSite::SideTrace(r) => r,
+            AbortSite::Loop(r) | AbortSite::SideTrace(r) | AbortSite::Function(r) => r,
         }
     }
 }
@@ -230,6 +247,7 @@ impl Stats {
                     format!("side trace of trace {} exit {} (entered natively since it was linked)", root, exit)
                 }
                 Some((root, exit)) => format!("side trace of trace {} exit {}", root, exit),
+                None if t.function_trace => format!("function {} at {}:{}", t.function, file, t.line),
                 None => format!("loop at {}:{} in {}", file, t.line, t.function),
             };
             let _ = writeln!(

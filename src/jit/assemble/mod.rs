@@ -68,13 +68,16 @@ pub struct AssembleOptions<'a> {
     pub root_reentry: Option<usize>,
     /// For a side trace: the parent exit it continues, to compile a linked entry for.
     pub parent: Option<ParentExit<'a>>,
+    /// For a side trace of a function trace: the root's re-entry, which its recursive
+    /// calls call (`CallSelf`).
+    pub self_call_target: Option<usize>,
 }
 
 impl AssembleOptions<'_> {
     /// A trace that links to nothing: it returns at every exit (and, as a side trace, with
     /// `BACK_TO_LOOP`).
     pub fn unlinked(trace_id: u32, deopt_stress: bool) -> AssembleOptions<'static> {
-        AssembleOptions { deopt_stress, trace_id, root_reentry: None, parent: None }
+        AssembleOptions { deopt_stress, trace_id, root_reentry: None, parent: None, self_call_target: None }
     }
 }
 
@@ -85,8 +88,9 @@ pub struct CompiledTrace {
     /// Where each IR value lives, indexed by `InstIdx`.
     pub locations: Vec<Location>,
     pub code_size: usize,
-    /// One byte per snapshot, zeroed; the caller points `ExitState::stress_flags` here.
-    pub stress_flags: Vec<u8>,
+    /// One byte per snapshot, zeroed; in deopt-stress mode a guard exits while its byte
+    /// is 0. Boxed: its address is compiled into the code.
+    pub stress_flags: Box<[u8]>,
     /// How many `state.spill` slots the trace uses.
     pub spill_slots_used: usize,
     /// The address of the pre-roll, past the prologue: where side traces of this trace
@@ -149,9 +153,12 @@ pub fn assemble(trace: &Trace, options: &AssembleOptions) -> Result<CompiledTrac
     let loop_pos = check_compilable(trace)?;
     let allocation = regalloc::allocate(trace, loop_pos.unwrap_or(trace.insts.len()))?;
     let mut exit_table = vec![0usize; trace.snapshots.len()].into_boxed_slice();
+    let mut stress_flags = vec![0u8; trace.snapshots.len()].into_boxed_slice();
     let linking = x64::Linking {
         trace_id: options.trace_id,
         exit_table: exit_table.as_ptr(),
+        stress_flags: stress_flags.as_mut_ptr(),
+        self_call_target: options.self_call_target,
         root_reentry: options.root_reentry,
         parent: options.parent.as_ref(),
     };
@@ -171,7 +178,7 @@ pub fn assemble(trace: &Trace, options: &AssembleOptions) -> Result<CompiledTrac
         buffer: emitted.buffer,
         entry,
         locations: allocation.locations,
-        stress_flags: vec![0; trace.snapshots.len()],
+        stress_flags,
         spill_slots_used: allocation.spill_slots_used,
         reentry,
         linked_entry,

@@ -73,7 +73,6 @@ struct Exit {
 
 fn run(compiled: &mut CompiledTrace, slots: &mut [Value], globals: &mut [Value]) -> Exit {
     let mut state = Box::new(ExitState::default());
-    state.stress_flags = compiled.stress_flags.as_mut_ptr();
     // SAFETY: the frame arrays cover every slot and global the test traces name, `state`
     // and the stress flags outlive the call, and `entry` points into `compiled`'s code.
     let number = unsafe { (compiled.entry)(slots.as_mut_ptr(), globals.as_mut_ptr(), &mut *state) };
@@ -1466,7 +1465,15 @@ fn array_ops_need_the_array_layout() {
     let loop_pos = b.trace.loop_start().expect("peeled").index();
     let allocation = regalloc::allocate(&b.trace, loop_pos).expect("allocated");
     let table = vec![0usize; b.trace.snapshots.len()];
-    let linking = x64::Linking { trace_id: 0, exit_table: table.as_ptr(), root_reentry: None, parent: None };
+    let mut flags = vec![0u8; b.trace.snapshots.len()];
+    let linking = x64::Linking {
+        trace_id: 0,
+        exit_table: table.as_ptr(),
+        stress_flags: flags.as_mut_ptr(),
+        self_call_target: None,
+        root_reentry: None,
+        parent: None,
+    };
     assert!(x64::emit(&b.trace, Some(loop_pos), &allocation, None, false, &linking).is_ok());
 
     let mut b = Builder::new();
@@ -1478,7 +1485,15 @@ fn array_ops_need_the_array_layout() {
     let loop_pos = b.trace.loop_start().expect("peeled").index();
     let allocation = regalloc::allocate(&b.trace, loop_pos).expect("allocated");
     let table = vec![0usize; b.trace.snapshots.len()];
-    let linking = x64::Linking { trace_id: 0, exit_table: table.as_ptr(), root_reentry: None, parent: None };
+    let mut flags = vec![0u8; b.trace.snapshots.len()];
+    let linking = x64::Linking {
+        trace_id: 0,
+        exit_table: table.as_ptr(),
+        stress_flags: flags.as_mut_ptr(),
+        self_call_target: None,
+        root_reentry: None,
+        parent: None,
+    };
     let error = x64::emit(&b.trace, Some(loop_pos), &allocation, None, false, &linking).err().expect("refused");
     assert_eq!(error, AssembleError::Unsupported("array layout unknown".into()));
 }
@@ -1643,6 +1658,7 @@ fn linked_exit_runs_the_side_trace_natively_and_returns_to_the_root() {
         trace_id: 1,
         root_reentry: Some(compiled_root.reentry),
         parent: Some(parent),
+        self_call_target: None,
     };
     let side = assemble(&b.trace, &options).expect("side trace compiles");
     let entry_address = side.linked_entry.expect("compiled with its parent exit");

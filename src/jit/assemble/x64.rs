@@ -37,7 +37,7 @@ use std::mem::offset_of;
 
 use super::regalloc::{gpr::*, Allocation, ALLOCATABLE_GPRS, CALLEE_SAVED_ALLOCATABLE};
 use super::AssembleError;
-use crate::jit::abi::{ExitState, Location, BACK_TO_LOOP};
+use crate::jit::abi::{ExitState, Location, BACK_TO_LOOP, FUNCTION_RETURNED};
 use crate::jit::ir::{Inst, InstIdx, MathFn, Op, SnapIdx, Trace, Ty};
 use crate::runtime::heap::Gc;
 use crate::runtime::heap::SHARED_FLAG_OFFSET;
@@ -69,7 +69,10 @@ const ELEMENT: u8 = RDX;
 const GPR_SAVE: i32 = offset_of!(ExitState, gpr) as i32;
 const XMM_SAVE: i32 = offset_of!(ExitState, xmm) as i32;
 const SPILL_AREA: i32 = offset_of!(ExitState, spill) as i32;
-const STRESS_FLAGS: i32 = offset_of!(ExitState, stress_flags) as i32;
+const ENTRY_RSP: i32 = offset_of!(ExitState, entry_rsp) as i32;
+const NATIVE_DEPTH: i32 = offset_of!(ExitState, native_depth) as i32;
+const DEPTH_BUDGET: i32 = offset_of!(ExitState, depth_budget) as i32;
+const NATIVE_FRAMES: i32 = offset_of!(ExitState, native_frames) as i32;
 const LOOP_ITERATIONS: i32 = offset_of!(ExitState, loop_iterations) as i32;
 const EXITED_TRACE: i32 = offset_of!(ExitState, exited_trace) as i32;
 
@@ -114,6 +117,11 @@ pub struct Linking<'a> {
     pub trace_id: u32,
     /// The exit table's address: one code address per snapshot, filled in after assembly.
     pub exit_table: *const usize,
+    /// The stress flags' address: one byte per snapshot (read in deopt-stress mode).
+    pub stress_flags: *mut u8,
+    /// For a side trace of a function trace: its root's re-entry, which `CallSelf` calls;
+    /// `None` calls this trace's own.
+    pub self_call_target: Option<usize>,
     /// For a side trace: where it continues when done, its root's re-entry; `None`
     /// returns `BACK_TO_LOOP` instead.
     pub root_reentry: Option<usize>,
@@ -529,6 +537,15 @@ struct Emitter<'a> {
     epilogue: DynamicLabel,
     trace_id: u32,
     exit_table: *const usize,
+    stress_flags: *mut u8,
+    /// Where `CallSelf` calls: the function trace's pre-roll.
+    self_call: SelfCallTarget,
+}
+
+#[derive(Clone, Copy)]
+enum SelfCallTarget {
+    Own(DynamicLabel),
+    Address(usize),
 }
 
 /// Emits `trace`. `loop_pos` is the index of `Loop`; `None` marks a side trace, which runs
@@ -555,9 +572,15 @@ pub fn emit(
         epilogue,
         trace_id: linking.trace_id,
         exit_table: linking.exit_table,
+        stress_flags: linking.stress_flags,
+        self_call: SelfCallTarget::Address(0),
     };
     emitter.prologue();
     let body_start = emitter.ops.new_dynamic_label();
+    emitter.self_call = match linking.self_call_target {
+        Some(address) => SelfCallTarget::Address(address),
+        None => SelfCallTarget::Own(body_start),
+    };
     let reentry_offset = emitter.ops.offset().0;
     emit!(emitter.ops; =>body_start);
     let loop_offset = match loop_pos {
@@ -583,7 +606,9 @@ pub fn emit(
             for i in 0..trace.insts.len() {
                 emitter.instruction(i)?;
             }
+            let returns = trace.insts.last().is_some_and(|i| matches!(i.op, Op::Ret(_)));
             match linking.root_reentry {
+                _ if returns => {}
                 Some(address) => emit!(emitter.ops
                     ; mov r11, QWORD address as i64
                     ; jmp r11
@@ -625,6 +650,7 @@ impl Emitter<'_> {
             ; mov Rq(SLOTS_BASE), rdi
             ; mov Rq(GLOBALS_BASE), rsi
             ; mov r13, rdx
+            ; mov [r13 + ENTRY_RSP], rsp
             ; xor Rd(ITERATION_COUNTER), Rd(ITERATION_COUNTER)
         );
     }
@@ -704,12 +730,15 @@ impl Emitter<'_> {
         emit!(self.ops; add [r13 + LOOP_ITERATIONS], Rq(ITERATION_COUNTER));
         if self.deopt_stress {
             emit!(self.ops
-                ; mov r11, [r13 + STRESS_FLAGS]
+                ; mov r11, QWORD self.stress_flags as i64
                 ; mov BYTE [r11 + rax], 1
             );
         }
+        // An exit from inside native recursion leaves the native stack deeper than the
+        // entry's frame.
         emit!(self.ops
             ; =>self.epilogue
+            ; mov rsp, [r13 + ENTRY_RSP]
             ; add rsp, FRAME_SIZE
         );
         for r in SAVED_REGISTERS.into_iter().rev() {
@@ -970,7 +999,7 @@ impl Emitter<'_> {
                 let label = self.exit_label(snap);
                 if self.deopt_stress {
                     emit!(self.ops
-                        ; mov r11, [r13 + STRESS_FLAGS]
+                        ; mov r11, QWORD self.stress_flags as i64
                         ; cmp BYTE [r11 + snap.0 as i32], 0
                         ; je =>label
                     );
@@ -1015,10 +1044,56 @@ impl Emitter<'_> {
                 self.element_address(a, index, layout, exit);
                 self.load_value(ELEMENT, 0, inst.ty, destination, exit)?;
                 // Read out of the array, the object has a second holder.
-                if let (Ty::Str | Ty::Struct, Some(destination)) = (inst.ty, destination) {
+                if let (Ty::Str | Ty::Struct | Ty::Array | Ty::Dict, Some(destination)) = (inst.ty, destination) {
                     let s = self.gpr_register(destination);
                     emit!(self.ops; mov BYTE [Rq(s) + SHARED_FLAG_OFFSET as i32], 1);
                 }
+            }
+            Op::CallSelf { base, filled, callee_slots, return_pc } => {
+                let exit = guard_exit()?;
+                let stride = value_offset(base as u64 + 1)?;
+                emit!(self.ops
+                    ; mov rax, [r13 + NATIVE_DEPTH]
+                    ; cmp rax, [r13 + DEPTH_BUDGET]
+                    ; jae =>exit
+                    ; lea rdx, [Rq(SLOTS_BASE) + stride]
+                    ; mov r11, [r13 + NATIVE_FRAMES]
+                    ; shl rax, 4
+                    ; mov [r11 + rax], rdx
+                    ; mov QWORD [r11 + rax + 8], return_pc as i32
+                    ; add QWORD [r13 + NATIVE_DEPTH], 1
+                );
+                for s in filled..callee_slots {
+                    emit!(self.ops; mov BYTE [rdx + value_offset(s as u64)?], Tag::Null as i8);
+                }
+                emit!(self.ops
+                    ; mov Rq(SLOTS_BASE), rdx
+                    ; sub rsp, FRAME_SIZE
+                );
+                match self.self_call {
+                    SelfCallTarget::Own(label) => emit!(self.ops; call =>label),
+                    SelfCallTarget::Address(address) => emit!(self.ops
+                        ; mov r11, QWORD address as i64
+                        ; call r11
+                    ),
+                }
+                emit!(self.ops
+                    ; add rsp, FRAME_SIZE
+                    ; sub Rq(SLOTS_BASE), stride
+                    ; sub QWORD [r13 + NATIVE_DEPTH], 1
+                );
+            }
+            Op::Ret(value) => {
+                self.store_value(SLOTS_BASE, -16, value)?;
+                let native_caller = self.ops.new_dynamic_label();
+                emit!(self.ops
+                    ; cmp QWORD [r13 + NATIVE_DEPTH], 0
+                    ; jne =>native_caller
+                    ; mov eax, FUNCTION_RETURNED as i32
+                    ; jmp =>self.epilogue
+                    ; =>native_caller
+                    ; ret
+                );
             }
             Op::MarkShared(object) => {
                 let r = self.gpr_register(self.operand(object));

@@ -69,6 +69,13 @@ impl CseTable {
             Op::GStore { global, value } => {
                 self.globals.insert(global, value);
             }
+            // A native call may change every slot, global and container: nothing known
+            // before it holds after it.
+            Op::CallSelf { .. } => {
+                self.values.clear();
+                self.globals.clear();
+                self.array_epoch += 1;
+            }
             op if op.writes_containers() => self.array_epoch += 1,
             op => {
                 if let Some(key) = value_key(&op, inst.ty, self.array_epoch) {
@@ -103,6 +110,8 @@ fn value_key(op: &Op, ty: Ty, array_epoch: u64) -> Option<ValueKey> {
         | Op::StructNew { .. }
         | Op::StructSet { .. }
         | Op::MarkShared(_)
+        | Op::CallSelf { .. }
+        | Op::Ret(_)
         | Op::Loop
         | Op::Phi(..) => return None,
         Op::ALen(_) | Op::ALoad(..) | Op::DTag(..) | Op::DGet(..) | Op::SLen(_) | Op::SEq(..) => (array_epoch, None),

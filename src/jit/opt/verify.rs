@@ -8,6 +8,8 @@
 //! - `snap` is `Some` exactly on guards, in range, and every entry of that snapshot refers
 //!   to a value defined before the guard (the exit restores it);
 //! - at most one `Loop`; `Phi`s only in the block directly after it;
+//! - nothing but a constant defined before a `CallSelf` is used after it (the call
+//!   clobbers registers and slots), and a trace with `CallSelf` or `Ret` has no `Loop`;
 //! - a sunk value (`DNew`, `DIns`) is used only as the `dict` operand of a `DIns` and by
 //!   snapshots: it has no location, so nothing else could read it. The `loop_end`
 //!   snapshot must not name one (a `Phi` would have to carry it).
@@ -46,6 +48,7 @@ pub fn verify(trace: &Trace) -> Result<(), VerifyError> {
         check_snapshot_use(trace, at).map_err(fail)?;
         check_sunk_operands(trace, at).map_err(fail)?;
     }
+    check_native_calls(trace, loop_start)?;
     for (n, snapshot) in trace.snapshots.iter().enumerate() {
         let mut previous_slot = None;
         for &(slot, value) in &snapshot.entries {
@@ -212,9 +215,9 @@ fn check_types(trace: &Trace, at: InstIdx) -> Result<(), String> {
             (dict_operands(key), Some(Void))
         }
         Op::ALoad(..) => {
-            if !matches!(inst.ty, Int | Float | Bool | Null | Str | Struct) {
+            if inst.ty == Void || inst.ty == Builtin || inst.ty == Func {
                 return Err(format!(
-                    "ALOAD of type {}: elements read on trace are int, flt, bool, null, str or obj",
+                    "ALOAD of type {}: elements read on trace are values with a tag",
                     inst.ty.name()
                 ));
             }
@@ -273,6 +276,13 @@ fn check_types(trace: &Trace, at: InstIdx) -> Result<(), String> {
             (&[Float, Float][..f.arity()], Some(Float))
         }
         Op::Loop => (&[], Some(Void)),
+        Op::CallSelf { .. } => (&[], Some(Void)),
+        Op::Ret(value) => {
+            if ty_of(value) == Void {
+                return Err("RET of a value-less instruction".into());
+            }
+            (&[], Some(Void))
+        }
         Op::Phi(entry, back_edge) => {
             if ty_of(entry) != inst.ty || ty_of(back_edge) != inst.ty {
                 return Err(format!(
@@ -303,6 +313,29 @@ fn check_types(trace: &Trace, at: InstIdx) -> Result<(), String> {
         None if inst.ty == Void => Err(format!("{} must produce a value", inst.op.name())),
         _ => Ok(()),
     }
+}
+
+fn check_native_calls(trace: &Trace, loop_start: Option<InstIdx>) -> Result<(), VerifyError> {
+    let mut last_call: Option<usize> = None;
+    for (n, inst) in trace.insts.iter().enumerate() {
+        let fail = |message: String| VerifyError { inst: Some(InstIdx(n as u32)), message };
+        if matches!(inst.op, Op::CallSelf { .. } | Op::Ret(_)) && loop_start.is_some() {
+            return Err(fail(format!("{} in a trace with a loop", inst.op.name())));
+        }
+        if let Some(call) = last_call {
+            let mut used: Vec<InstIdx> = inst.op.operands().into_iter().collect();
+            if let Some(snap) = inst.snap {
+                used.extend(trace.snapshots[snap.index()].entries.iter().map(|&(_, v)| v));
+            }
+            if let Some(stale) = used.into_iter().find(|&v| v.index() < call && !trace.inst(v).op.is_constant()) {
+                return Err(fail(format!("uses {}, defined before the CALLSELF at {:04}", stale, call)));
+            }
+        }
+        if matches!(inst.op, Op::CallSelf { .. }) {
+            last_call = Some(n);
+        }
+    }
+    Ok(())
 }
 
 fn check_sunk_operands(trace: &Trace, at: InstIdx) -> Result<(), String> {
