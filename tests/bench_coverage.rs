@@ -36,7 +36,7 @@ const EXPECTED: &[Expectation] = &[
     // interpreted (a side trace cannot yet return out of its root trace's function); the
     // inner loop carries nearly all iterations and is native.
     expect("fib_iter", &[], NATIVE_TARGET),
-    // Recursion is not traced yet (no function-entry traces): no loop, no trace.
+    // No loop: `fib` runs as a function trace, which the loop-iteration share does not count.
     expect("fib_rec", &[], 0.0),
     expect("hash_map", &[], NATIVE_TARGET),
     expect("loop_sum", &[], NATIVE_TARGET),

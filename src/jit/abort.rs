@@ -35,6 +35,9 @@ pub enum AbortReason {
     /// A compiled trace kept failing a type check before finishing an iteration: a value's
     /// type changed since recording.
     TraceRetired,
+    /// A function trace's calls often left it through an exit no side trace continues
+    /// from, which costs more than interpreting them.
+    FunctionExitsOften,
 }
 
 impl AbortReason {
@@ -66,6 +69,9 @@ impl AbortReason {
             AbortReason::RarePathRecorded => {
                 "its trace had followed the less common side of a branch, so the loop was recorded again".into()
             }
+            AbortReason::FunctionExitsOften => {
+                "many calls left its trace where no side trace could continue, so it runs in the interpreter".into()
+            }
         }
     }
 }
@@ -88,6 +94,9 @@ impl fmt::Display for AbortReason {
             AbortReason::Assembler(why) => write!(f, "assembler: {}", why),
             AbortReason::RarePathRecorded => {
                 write!(f, "trace retired and recorded again: most iterations left it for side traces")
+            }
+            AbortReason::FunctionExitsOften => {
+                write!(f, "function trace retired: calls often left it where no side trace continues")
             }
             AbortReason::TraceRetired => {
                 write!(f, "trace retired and recorded again: a value changed type since it was recorded, so the trace kept exiting at once")

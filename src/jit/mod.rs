@@ -61,6 +61,10 @@ const HOT_EXIT: u32 = 10;
 /// keyed by their header pc).
 const FUNCTION_ABORTS: u32 = u32::MAX;
 
+/// Exits through one refused exit of a function trace before `function_exits_often`
+/// judges whether the trace pays.
+const FUNCTION_EXITS_CHECKED: u64 = 1024;
+
 /// Side traces one root trace may have, side traces of side traces included.
 const MAX_SIDE_TRACES: u32 = 64;
 /// Machine code all compiled traces may hold; past it, recordings are refused and the
@@ -632,6 +636,7 @@ impl Jit {
                 }
             }
             let tree_full = self.traces[root as usize].side_traces >= MAX_SIDE_TRACES;
+            let unprofitable = current == root && self.function_exits_often(root, exit);
             let native = &mut self.traces[current as usize];
             match native.side_exits[exit.index()] {
                 SideState::Compiled(side) => {
@@ -676,6 +681,14 @@ impl Jit {
                     let recorder = Recorder::for_side_trace(side_of, base, &inlined, program);
                     return Resume { pc, frames, record_side: Some(recorder), returned: false };
                 }
+                SideState::Refused if unprofitable => {
+                    let proto = self.traces[root as usize].proto;
+                    let trace_stats = &self.stats.traces[root as usize];
+                    let (function, line) = (trace_stats.function.clone(), trace_stats.line);
+                    self.stats.record_abort(AbortSite::Function(AbortReason::FunctionExitsOften), &function, line);
+                    self.stats.blacklisted += 1;
+                    self.functions[proto.0 as usize] = LoopState::Blacklisted;
+                }
                 SideState::Recording | SideState::Refused => {}
             }
             return Resume { pc, frames, record_side: None, returned: false };
@@ -704,6 +717,15 @@ impl Jit {
             })
             .collect();
         (base_of(self.native_frames[depth - 1][0]), frames)
+    }
+
+    /// Whether function trace `root`'s exit `exit`, which no side trace continues, takes a
+    /// large share of its entries: leaving native code at once costs more than the
+    /// interpreter would.
+    fn function_exits_often(&self, root: u32, exit: SnapIdx) -> bool {
+        let stats = &self.stats.traces[root as usize];
+        let exits = stats.exits[exit.index()];
+        stats.function_trace && exits >= FUNCTION_EXITS_CHECKED && exits * 4 >= stats.entries
     }
 
     /// Whether the passes from root trace `root` through its exit `exit` into a side

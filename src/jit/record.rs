@@ -1377,8 +1377,9 @@ impl Recorder {
         let frame = &self.frames[0];
         let stored: Vec<(u16, InstIdx)> = (0..frame.num_slots)
             .filter(|&s| {
-                self.modified[s]
-                    && (frame.live.live_at(pc + 1, s as u16) || (s > base as usize && s <= (base + argc) as usize))
+                // The callee slot receives the result; the arguments start the callee's frame.
+                let argument = s > base as usize && s <= (base + argc) as usize;
+                self.modified[s] && s != base as usize && (argument || frame.live.live_at(pc + 1, s as u16))
             })
             .map(|s| (s as u16, self.slots[s].expect("a modified slot holds a value")))
             .collect();
