@@ -34,6 +34,8 @@
 //! same frame, so any trace's epilogue can return for any other, and the exit tail
 //! records which trace exited in `state.exited_trace`.
 
+use crate::compile::bytecode::Program;
+use crate::runtime::heap::Heap;
 use crate::runtime::value::Value;
 
 /// What a side trace returns when it reached its root trace's loop header, having stored
@@ -74,6 +76,12 @@ pub struct ExitState {
     /// Per native recursion level: the address of its frame's slot 0, and the pc its
     /// caller resumes at. `MAX_NATIVE_DEPTH` entries.
     pub native_frames: *mut [u64; 2],
+    /// The heap and program, for helpers that allocate (never collecting) or format.
+    pub heap: *mut Heap,
+    pub program: *const Program,
+    /// Set by an allocating helper when the heap wants a collection: its guard then
+    /// leaves the trace, and the interpreter collects at its next safe point.
+    pub collection_due: u64,
 }
 
 impl Default for ExitState {
@@ -89,6 +97,9 @@ impl Default for ExitState {
             native_depth: 0,
             depth_budget: 0,
             native_frames: std::ptr::null_mut(),
+            heap: std::ptr::null_mut(),
+            program: std::ptr::null(),
+            collection_due: 0,
         }
     }
 }

@@ -281,6 +281,15 @@ pub enum Op {
     /// then finds it shared (and leaves the trace, the interpreter copying). Type `Void`.
     MarkShared(InstIdx),
 
+    /// A new string `a + b` (the interpreter's `+` on strings that builds a new string).
+    /// Allocates; a guard that exits, before the concatenation, when the heap then wants a
+    /// collection (the interpreter redoes it and collects).
+    SConcat(InstIdx, InstIdx),
+    /// The text of an int, float, bool or null as a new string (`to_string`, string
+    /// interpolation), through the interpreter's formatting. Allocates; a guard like
+    /// `SConcat`.
+    ToStr(InstIdx),
+
     /// The length of a string in characters (`len`). Reads string memory (an `SAppend`
     /// changes it).
     SLen(InstIdx),
@@ -406,6 +415,8 @@ impl Op {
             Op::APush { .. } => "APUSH",
             Op::SAppend { .. } => "SAPPEND",
             Op::SLen(_) => "SLEN",
+            Op::SConcat(..) => "SCONCAT",
+            Op::ToStr(_) => "TOSTR",
             Op::MarkShared(_) => "SHARE",
             Op::SEq(..) => "SEQ",
             Op::DTag(..) => "DTAG",
@@ -460,6 +471,7 @@ impl Op {
             | Op::ALen(a)
             | Op::SLen(a)
             | Op::MarkShared(a)
+            | Op::ToStr(a)
             | Op::Ret(a)
             | Op::Math1(_, a) => *a = f(*a),
             Op::AStore { array, index, value } => {
@@ -507,6 +519,7 @@ impl Op {
             | Op::Math2(_, a, b)
             | Op::ALoad(a, b)
             | Op::SEq(a, b)
+            | Op::SConcat(a, b)
             | Op::DTag(a, b)
             | Op::DGet(a, b)
             | Op::Phi(a, b) => {
@@ -552,6 +565,8 @@ impl Op {
                 | Op::SAppend { .. }
                 | Op::DSet { .. }
                 | Op::CallSelf { .. }
+                | Op::SConcat(..)
+                | Op::ToStr(_)
         )
     }
 

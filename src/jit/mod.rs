@@ -12,9 +12,11 @@
 //!   recording threshold, compiled, or blacklisted after repeated aborts.
 //! - A trace is entered at a back-edge to its header, in the frame it was recorded in.
 //!
-//! Invariants: native code never allocates and never calls Ruff code, so no collection can
-//! happen while it runs; it reads and writes only the frame slots and globals its IR
-//! names, which exist (they come from the bytecode of the frame's own prototype).
+//! Invariants: no collection happens while native code runs (helpers that allocate never
+//! collect; their guards leave the trace when one is due), and native code calls Ruff code
+//! only as a function trace calling itself; it reads and writes only the frame slots and
+//! globals its IR names, which exist (they come from the bytecode of the frame's own
+//! prototype, or frames it stacked above it).
 
 pub mod abi;
 pub mod abort;
@@ -594,6 +596,9 @@ impl Jit {
     ) -> Resume {
         self.exit_state.native_depth = 0;
         self.exit_state.depth_budget = depth_budget.min(abi::MAX_NATIVE_DEPTH) as u64;
+        self.exit_state.heap = heap;
+        self.exit_state.program = program;
+        self.exit_state.collection_due = 0;
         let mut current = root;
         loop {
             let exit = self.run(current, slots, globals);

@@ -809,6 +809,22 @@ impl Recorder {
             Instr::ForNext { base, .. } => self.count_next(base, view, pc)?,
             Instr::Call { base, argc } => self.call(base, argc, view, pc)?,
             Instr::NewStruct { dst, literal, start } => self.new_struct(proto, dst, literal, start, view, pc)?,
+            Instr::ToStr { dst, src } => {
+                let value = self.read(src, view, pc)?;
+                let text = self.to_text(value, pc)?;
+                self.write(dst, text);
+            }
+            Instr::Concat { dst, start, count } if count > 1 => {
+                let mut text = self.read(start, view, pc)?;
+                for part in start + 1..start + count {
+                    let piece = self.read(part, view, pc)?;
+                    if self.ty(text) != Ty::Str || self.ty(piece) != Ty::Str {
+                        return Err(AbortReason::NyiInstruction("string interpolation of non-strings"));
+                    }
+                    text = self.emit_guard(Op::SConcat(text, piece), Ty::Str, pc);
+                }
+                self.write(dst, text);
+            }
             Instr::GetField { dst, obj, name } => {
                 let object = self.read_sunk(obj, view, pc)?;
                 let value = if self.trace.inst(object).op.is_sunk() {
@@ -878,7 +894,7 @@ impl Recorder {
 
     /// `dst := lhs + piece` on strings, the way the interpreter runs it (`runtime::ops`):
     /// in place when `dst` is `lhs` and the append may happen in place, which the trace
-    /// then guards; building a new string is not supported on trace.
+    /// then guards; otherwise a new string (`SConcat`).
     #[allow(clippy::too_many_arguments)]
     fn string_append(
         &mut self,
@@ -895,7 +911,9 @@ impl Recorder {
             _ => false,
         };
         if !in_place {
-            return Err(AbortReason::NyiInstruction("string concatenation that builds a new string"));
+            let result = self.emit_guard(Op::SConcat(a, b), Ty::Str, pc);
+            self.write(dst, result);
+            return Ok(());
         }
         self.emit_guard(Op::SAppend { string: a, piece: b }, Ty::Void, pc);
         self.write(dst, a);
@@ -1297,6 +1315,16 @@ impl Recorder {
         mark_trace_roots(&self.trace, marker);
     }
 
+    /// A value as a string, as `to_string` and interpolation make it: a string as it is,
+    /// a scalar formatted into a new string (`ToStr`).
+    fn to_text(&mut self, value: InstIdx, pc: u32) -> Result<InstIdx, AbortReason> {
+        match self.ty(value) {
+            Ty::Str => Ok(value),
+            Ty::Int | Ty::Float | Ty::Bool | Ty::Null => Ok(self.emit_guard(Op::ToStr(value), Ty::Str, pc)),
+            _ => Err(AbortReason::NyiInstruction("to_string of arrays, dicts, structs or functions")),
+        }
+    }
+
     /// `has_key(d, k)` with an int or string key: whether the entry's tag (`DTag`) is not
     /// -1.
     fn has_key(&mut self, base: Reg, argc: u16, view: &View, pc: u32) -> Result<(), AbortReason> {
@@ -1425,6 +1453,12 @@ impl Recorder {
         }
         if name == "has_key" {
             return self.has_key(base, argc, view, pc);
+        }
+        if (name, argc) == ("to_string", 1) {
+            let value = self.read(base + 1, view, pc)?;
+            let text = self.to_text(value, pc)?;
+            self.write(base, text);
+            return Ok(());
         }
         let function = math_function(name).ok_or_else(|| AbortReason::NyiCall(name.to_string()))?;
         if argc as usize != function.arity() {

@@ -44,6 +44,7 @@ use crate::runtime::heap::SHARED_FLAG_OFFSET;
 use crate::runtime::object::{ArrayLayout, ArrayObj, StrObj};
 use crate::runtime::object::{DictKey, DictObj, StructObj};
 use crate::runtime::symbol::Symbol;
+use crate::runtime::format;
 use crate::runtime::ops;
 use crate::runtime::value::{Tag, Value};
 
@@ -73,6 +74,7 @@ const ENTRY_RSP: i32 = offset_of!(ExitState, entry_rsp) as i32;
 const NATIVE_DEPTH: i32 = offset_of!(ExitState, native_depth) as i32;
 const DEPTH_BUDGET: i32 = offset_of!(ExitState, depth_budget) as i32;
 const NATIVE_FRAMES: i32 = offset_of!(ExitState, native_frames) as i32;
+const COLLECTION_DUE: i32 = offset_of!(ExitState, collection_due) as i32;
 const LOOP_ITERATIONS: i32 = offset_of!(ExitState, loop_iterations) as i32;
 const EXITED_TRACE: i32 = offset_of!(ExitState, exited_trace) as i32;
 
@@ -452,6 +454,35 @@ extern "sysv64" fn struct_type(object: *mut u8) -> i64 {
     object.type_index as i64
 }
 
+/// `SCONCAT`: a new string `a + b`, allocated through the interpreter's own `+` (which,
+/// told not to reuse `a`, always builds a new string); notes in `state` whether a
+/// collection is now due.
+extern "sysv64" fn concat_strings(a: *mut u8, b: *mut u8, state: *mut ExitState) -> *mut u8 {
+    // SAFETY: both are string values of the trace (see `string_length`).
+    let (a, b) = unsafe { (Gc::<StrObj>::from_address(a as usize), Gc::<StrObj>::from_address(b as usize)) };
+    // SAFETY: `state` is the exit state the trace was entered with, whose `heap` the exit
+    // handler set to the interpreter's heap for this run; no Rust code uses the heap while
+    // native code runs, and the allocation never collects.
+    let (state, heap) = unsafe { (&mut *state, &mut *(*state).heap) };
+    let Ok(Value::Str(s)) = ops::arith(heap, ops::ArithOp::Add, Value::Str(a), Value::Str(b), false) else {
+        unreachable!("string + string is a string")
+    };
+    state.collection_due = heap.wants_collection() as u64;
+    s.addr() as *mut u8
+}
+
+/// `TOSTR`: the text of the scalar with tag `tag` and payload `payload` as a new string,
+/// formatted as the interpreter's `to_string` does; notes whether a collection is due.
+extern "sysv64" fn scalar_to_string(tag: u64, payload: u64, state: *mut ExitState) -> *mut u8 {
+    let value = value_of(tag, payload);
+    // SAFETY: as in `concat_strings`; `program` is the running program, set with `heap`.
+    let (state, heap, program) = unsafe { (&mut *state, &mut *(*state).heap, &*(*state).program) };
+    let text = format::display(program, &value).expect("scalars always display");
+    let s = heap.alloc(StrObj::new(text));
+    state.collection_due = heap.wants_collection() as u64;
+    s.addr() as *mut u8
+}
+
 type DictReadHelper = extern "sysv64" fn(*mut u8, u64) -> i64;
 type DictBitsHelper = extern "sysv64" fn(*mut u8, u64) -> u64;
 type DictFloatHelper = extern "sysv64" fn(*mut u8, u64) -> f64;
@@ -477,6 +508,8 @@ fn helper_address(trace: &Trace, inst: &Inst) -> Option<usize> {
         Op::DSet { key, .. } if string_key(key) => Some(dict_set::<true> as DictSetHelper as usize),
         Op::DSet { .. } => Some(dict_set::<false> as DictSetHelper as usize),
         Op::SLen(_) => Some(string_length as extern "sysv64" fn(*mut u8) -> i64 as usize),
+        Op::SConcat(..) => Some(concat_strings as extern "sysv64" fn(*mut u8, *mut u8, *mut ExitState) -> *mut u8 as usize),
+        Op::ToStr(_) => Some(scalar_to_string as extern "sysv64" fn(u64, u64, *mut ExitState) -> *mut u8 as usize),
         Op::FieldTag { .. } => Some(field_tag as DictReadHelper as usize),
         Op::FieldGet { .. } if inst.ty == Ty::Float => Some(field_float as DictFloatHelper as usize),
         Op::FieldGet { .. } => Some(field_bits as DictBitsHelper as usize),
@@ -1110,6 +1143,27 @@ impl Emitter<'_> {
                 let arguments = vec![(Operand::Gpr(RDI), self.operand(object))];
                 self.call_helper(i, arguments, HelperResult::Rax(destination));
             }
+            Op::SConcat(a, b) => {
+                let exit = guard_exit()?;
+                let arguments = vec![
+                    (Operand::Gpr(RDI), self.operand(a)),
+                    (Operand::Gpr(RSI), self.operand(b)),
+                    (Operand::Gpr(RDX), Operand::Gpr(R13)),
+                ];
+                self.call_helper(i, arguments, HelperResult::Rax(destination));
+                emit!(self.ops; cmp QWORD [r13 + COLLECTION_DUE], 0; jne =>exit);
+            }
+            Op::ToStr(value) => {
+                let exit = guard_exit()?;
+                let tag = value_tag(self.trace.inst(value).ty)?;
+                let arguments = vec![
+                    (Operand::Gpr(RDI), Operand::Bits(tag as u64)),
+                    (Operand::Gpr(RSI), self.operand(value)),
+                    (Operand::Gpr(RDX), Operand::Gpr(R13)),
+                ];
+                self.call_helper(i, arguments, HelperResult::Rax(destination));
+                emit!(self.ops; cmp QWORD [r13 + COLLECTION_DUE], 0; jne =>exit);
+            }
             Op::SLen(string) => {
                 let arguments = vec![(Operand::Gpr(RDI), self.operand(string))];
                 self.call_helper(i, arguments, HelperResult::Rax(destination));
@@ -1638,8 +1692,11 @@ impl Emitter<'_> {
 
     /// Registers the callee may clobber that hold values still needed after position `i`.
     fn caller_saved_live_across(&self, i: usize) -> Vec<Location> {
+        // A guard that checks after its call (an allocation asking for a collection) exits
+        // with its own snapshot's values, which must survive the call too.
+        let checks_after_call = matches!(self.trace.insts[i].op, Op::SConcat(..) | Op::ToStr(_));
         (0..i)
-            .filter(|&v| self.alloc.interval_end[v] > i)
+            .filter(|&v| self.alloc.interval_end[v] > i || (checks_after_call && self.alloc.interval_end[v] == i))
             .map(|v| self.alloc.locations[v])
             .filter(|location| match *location {
                 Location::Gpr(r) => ALLOCATABLE_GPRS.contains(&r) && !CALLEE_SAVED_ALLOCATABLE.contains(&r),

@@ -112,6 +112,8 @@ fn value_key(op: &Op, ty: Ty, array_epoch: u64) -> Option<ValueKey> {
         | Op::MarkShared(_)
         | Op::CallSelf { .. }
         | Op::Ret(_)
+        | Op::SConcat(..)
+        | Op::ToStr(_)
         | Op::Loop
         | Op::Phi(..) => return None,
         Op::ALen(_) | Op::ALoad(..) | Op::DTag(..) | Op::DGet(..) | Op::SLen(_) | Op::SEq(..) => (array_epoch, None),

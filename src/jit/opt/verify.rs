@@ -224,6 +224,13 @@ fn check_types(trace: &Trace, at: InstIdx) -> Result<(), String> {
             (&[Array, Int], None)
         }
         Op::SLen(_) => (&[Str], Some(Int)),
+        Op::SConcat(..) => (&[Str, Str], Some(Str)),
+        Op::ToStr(value) => {
+            if !matches!(ty_of(value), Int | Float | Bool | Null) {
+                return Err(format!("TOSTR of a {} value: only ints, floats, bools and null", ty_of(value).name()));
+            }
+            (&[], Some(Str))
+        }
         Op::MarkShared(object) => {
             if !matches!(ty_of(object), Array | Dict | Str | Struct) {
                 return Err(format!("SHARE of a {} value, which has no object", ty_of(object).name()));
