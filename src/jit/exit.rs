@@ -20,7 +20,7 @@ use super::abi::{ExitState, Location};
 use super::ir::{InstIdx, Op, SnapIdx, Trace, Ty};
 use crate::runtime::access;
 use crate::runtime::heap::{Gc, Heap};
-use crate::runtime::object::{DictObj, StructObj};
+use crate::runtime::object::{DictObj, StructObj, TaggedObj};
 use crate::runtime::symbol::Symbol;
 use crate::runtime::value::Value;
 
@@ -43,8 +43,12 @@ impl Rebuild<'_> {
             done.mark_shared();
             return done;
         }
-        let built = match self.trace.inst(v).ty {
-            Ty::Struct => self.sunk_struct(v),
+        let built = match self.trace.inst(v).op {
+            Op::StructNew { .. } | Op::StructSet { .. } => self.sunk_struct(v),
+            Op::TagNew { enum_name, tag, payload } => {
+                let payload = payload.map(|p| exit_value(self.trace, self.locations, self.state, p)).into_iter().collect();
+                Value::Tagged(self.heap.alloc(TaggedObj { enum_name: Symbol(enum_name), tag: Symbol(tag), payload }))
+            }
             _ => self.sunk_dict(v),
         };
         self.sunk.insert(v, built);
@@ -130,6 +134,7 @@ fn exit_value(trace: &Trace, locations: &[Location], state: &ExitState, v: InstI
         // SAFETY: as for arrays: a struct address the trace loaded from this frame or an
         // array it holds (sunk structs never get here: `Rebuild` builds those).
         Ty::Struct => Value::Struct(unsafe { Gc::from_address(bits as usize) }),
+        Ty::Tagged => unreachable!("enum values exist on trace only sunk, and `Rebuild` builds those"),
         Ty::Null | Ty::Builtin | Ty::Void => Value::Null,
     }
 }

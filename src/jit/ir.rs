@@ -91,6 +91,8 @@ pub enum Ty {
     /// A struct instance: a pointer to its object (`GcBox<StructObj>`) in a general
     /// register, or a sunk value (no location).
     Struct,
+    /// An enum value (`Ok(v)`, `None`, ...); on trace only sunk.
+    Tagged,
     Void,
 }
 
@@ -107,6 +109,7 @@ impl Ty {
             Ty::Str => "str",
             Ty::Func => "func",
             Ty::Struct => "obj",
+            Ty::Tagged => "enum",
             Ty::Void => "void",
         }
     }
@@ -350,6 +353,13 @@ pub enum Op {
         field: u32,
         value: InstIdx,
     },
+    /// A sunk enum value: tag `tag` (a symbol) of enum `enum_name`, with no payload or one
+    /// (an int, float, bool, null or string constant). Type `Tagged`.
+    TagNew {
+        enum_name: u32,
+        tag: u32,
+        payload: Option<InstIdx>,
+    },
 
     /// A float-valued numeric builtin on float operands. `Sqrt` of a negative and `Log` of a
     /// non-positive operand are Ruff errors, so those two are guards.
@@ -425,6 +435,7 @@ impl Op {
             Op::DNew => "DNEW",
             Op::DIns { .. } => "DINS",
             Op::StructNew { .. } => "STNEW",
+            Op::TagNew { .. } => "ENUM",
             Op::FieldTag { .. } => "FTAG",
             Op::FieldGet { .. } => "FGET",
             Op::StructType(_) => "STTYPE",
@@ -458,6 +469,11 @@ impl Op {
             }
             Op::FieldTag { object, .. } | Op::FieldGet { object, .. } | Op::StructType(object) => {
                 *object = f(*object)
+            }
+            Op::TagNew { payload, .. } => {
+                if let Some(payload) = payload {
+                    *payload = f(*payload);
+                }
             }
             Op::GStore { value, .. } | Op::SStore { value, .. } => *value = f(*value),
             Op::NegInt(a)
@@ -539,7 +555,7 @@ impl Op {
 
     /// Whether this is a sunk allocation (see the module docs): no code, no location.
     pub fn is_sunk(&self) -> bool {
-        matches!(self, Op::DNew | Op::DIns { .. } | Op::StructNew { .. } | Op::StructSet { .. })
+        matches!(self, Op::DNew | Op::DIns { .. } | Op::StructNew { .. } | Op::StructSet { .. } | Op::TagNew { .. })
     }
 
     /// Whether this instruction can leave the trace (and so needs a snapshot).
@@ -712,6 +728,13 @@ fn write_operands(f: &mut fmt::Formatter<'_>, op: &Op) -> fmt::Result {
         Op::GStore { global, value } => write!(f, "g{} {}", global, value),
         Op::SStore { slot, value } => write!(f, "#{} {}", slot, value),
         Op::StructNew { type_index } => write!(f, "type{}", type_index),
+        Op::TagNew { enum_name, tag, payload } => {
+            write!(f, "enum{} tag{}", enum_name, tag)?;
+            match payload {
+                Some(p) => write!(f, " {}", p),
+                None => Ok(()),
+            }
+        }
         Op::CallSelf { base, filled, callee_slots, return_pc } => {
             write!(f, "#{} args={} slots={} return={}", base, filled, callee_slots, return_pc)
         }

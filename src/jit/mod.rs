@@ -140,6 +140,7 @@ fn exit_kinds(program: &Program, recorder: &Recorder, trace: &Trace) -> Vec<Exit
             ir::Ty::Str => "string",
             ir::Ty::Func => "function",
             ir::Ty::Struct => "struct",
+            ir::Ty::Tagged => "enum value",
             ir::Ty::Builtin | ir::Ty::Void => "value",
         };
         kinds[snap.index()] = match inst.op {

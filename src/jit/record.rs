@@ -369,7 +369,7 @@ impl Recorder {
         let v = self.read_sunk(r, view, pc)?;
         if self.trace.inst(v).op.is_sunk() {
             return Err(AbortReason::NyiInstruction(
-                "a dict or struct built in the loop used other than by reading its fields",
+                "a dict, struct or enum value built on trace used other than by reading it",
             ));
         }
         Ok(v)
@@ -512,6 +512,7 @@ impl Recorder {
             Ty::Str => return Err(AbortReason::NyiInstruction("the truthiness of a string")),
             Ty::Func => return Err(AbortReason::NyiInstruction("the truthiness of a function")),
             Ty::Struct => return Err(AbortReason::NyiInstruction("the truthiness of a struct")),
+            Ty::Tagged => return Err(AbortReason::NyiInstruction("the truthiness of an enum value")),
             Ty::Void => return Err(AbortReason::NyiInstruction("truthiness of void")),
         })
     }
@@ -809,6 +810,46 @@ impl Recorder {
             Instr::ForNext { base, .. } => self.count_next(base, view, pc)?,
             Instr::Call { base, argc } => self.call(base, argc, view, pc)?,
             Instr::NewStruct { dst, literal, start } => self.new_struct(proto, dst, literal, start, view, pc)?,
+            Instr::NewTagged { dst, ctor, start } => {
+                let ctor = &proto.tag_ctors[ctor as usize];
+                let payload = match ctor.arity {
+                    0 => None,
+                    1 => {
+                        let p = self.read(start, view, pc)?;
+                        let scalar = matches!(self.ty(p), Ty::Int | Ty::Float | Ty::Bool | Ty::Null);
+                        if !scalar && !matches!(self.trace.inst(p).op, Op::KStr(_)) {
+                            return Err(AbortReason::NyiInstruction("an enum value holding a heap value"));
+                        }
+                        Some(p)
+                    }
+                    _ => return Err(AbortReason::NyiInstruction("an enum value with several payloads")),
+                };
+                let value =
+                    self.emit(Op::TagNew { enum_name: ctor.enum_name.0, tag: ctor.tag.0, payload }, Ty::Tagged);
+                self.write(dst, value);
+            }
+            Instr::TestTag { src, pattern } => {
+                let value = self.read_sunk(src, view, pc)?;
+                let pattern = &proto.tag_patterns[pattern as usize];
+                let matched = match self.trace.inst(value).op {
+                    Op::TagNew { enum_name, tag, .. } => {
+                        tag == pattern.tag.0 && pattern.enum_name.is_none_or(|e| e.0 == enum_name)
+                    }
+                    _ if self.ty(value) == Ty::Tagged => unreachable!("enum values on trace are sunk"),
+                    // Only an enum value matches a tag pattern (`TestTag` in the interpreter).
+                    _ => false,
+                };
+                let condition = self.emit(Op::KBool(matched), Ty::Bool);
+                self.branch(condition, pc, pc + 2, test_false_target(proto, pc));
+            }
+            Instr::GetPayload { dst, src } => {
+                let value = self.read_sunk(src, view, pc)?;
+                let payload = match self.trace.inst(value).op {
+                    Op::TagNew { payload: Some(p), .. } => p,
+                    _ => self.emit(Op::KNull, Ty::Null),
+                };
+                self.write(dst, payload);
+            }
             Instr::ToStr { dst, src } => {
                 let value = self.read(src, view, pc)?;
                 let text = self.to_text(value, pc)?;

@@ -87,7 +87,8 @@ fn class_of(ty: Ty) -> Option<Class> {
         Ty::Int | Ty::Bool | Ty::Array | Ty::Dict | Ty::Str | Ty::Func | Ty::Struct => Some(Class::General),
         Ty::Float => Some(Class::Float),
         // Builtin function values are constants (never allocated; see `check_compilable`).
-        Ty::Null | Ty::Builtin | Ty::Void => None,
+        // Enum values exist on trace only sunk.
+        Ty::Null | Ty::Builtin | Ty::Tagged | Ty::Void => None,
     }
 }
 

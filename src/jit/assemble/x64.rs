@@ -543,6 +543,7 @@ fn value_tag(ty: Ty) -> Result<i8, AssembleError> {
         Ty::Builtin => Tag::Builtin,
         Ty::Func => Tag::Func,
         Ty::Struct => Tag::Struct,
+        Ty::Tagged => Tag::Tagged,
         Ty::Void => return Err(AssembleError::Unsupported("a load or store of type void".into())),
     };
     Ok(tag as i8)
@@ -1055,7 +1056,8 @@ impl Emitter<'_> {
             | Op::DNew
             | Op::DIns { .. }
             | Op::StructNew { .. }
-            | Op::StructSet { .. } => {}
+            | Op::StructSet { .. }
+            | Op::TagNew { .. } => {}
             Op::SLoad { slot } => {
                 self.load_value(SLOTS_BASE, value_offset(slot as u64)?, inst.ty, destination, guard_exit()?)?
             }
@@ -1369,7 +1371,7 @@ impl Emitter<'_> {
         );
         match (ty, destination) {
             // Types without storage (the verifier admits only null among them for loads).
-            (_, None) | (Ty::Null | Ty::Builtin | Ty::Void, _) => {}
+            (_, None) | (Ty::Null | Ty::Builtin | Ty::Tagged | Ty::Void, _) => {}
             (Ty::Float, Some(Operand::Xmm(x))) => emit!(self.ops; movsd Rx(x), [Rq(base) + payload]),
             (Ty::Bool, destination) => {
                 let work = Self::gpr_work(destination);

@@ -109,6 +109,7 @@ fn value_key(op: &Op, ty: Ty, array_epoch: u64) -> Option<ValueKey> {
         | Op::DIns { .. }
         | Op::StructNew { .. }
         | Op::StructSet { .. }
+        | Op::TagNew { .. }
         | Op::MarkShared(_)
         | Op::CallSelf { .. }
         | Op::Ret(_)

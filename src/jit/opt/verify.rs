@@ -179,6 +179,15 @@ fn check_types(trace: &Trace, at: InstIdx) -> Result<(), String> {
         Op::ALen(_) => (&[Array], Some(Int)),
         Op::DNew => (&[], Some(Dict)),
         Op::StructNew { .. } => (&[], Some(Struct)),
+        Op::TagNew { payload, .. } => {
+            if let Some(p) = payload {
+                let constant_string = matches!(trace.inst(p).op, Op::KStr(_));
+                if !matches!(ty_of(p), Int | Float | Bool | Null) && !constant_string {
+                    return Err(format!("ENUM with a {} payload: sunk payloads are scalars or string constants", ty_of(p).name()));
+                }
+            }
+            (&[], Some(Tagged))
+        }
         Op::FieldTag { .. } | Op::StructType(_) => (&[Struct], Some(Int)),
         Op::FieldGet { .. } => {
             if !matches!(inst.ty, Int | Float | Bool | Null) {
