@@ -472,15 +472,8 @@ impl Vm {
                                 self.stack.resize(end, Value::Null);
                             }
                             let slots = &mut self.stack[base..end];
-                            let resume = $jit.enter(
-                                &program,
-                                $trace,
-                                depth,
-                                slots,
-                                &mut self.globals,
-                                &mut self.heap,
-                                budget,
-                            );
+                            let resume =
+                                $jit.enter(&program, $trace, depth, slots, &mut self.globals, &mut self.heap, budget);
                             self.heap.note_growth($jit.take_heap_growth());
                             if resume.returned {
                                 // The result is in the slot below the frame already.
@@ -1089,8 +1082,7 @@ impl Vm {
                 if depth + needs.inlined_frames > self.max_depth + 1 {
                     return None;
                 }
-                let budget =
-                    (self.max_depth + 1 - depth - needs.inlined_frames).min(crate::jit::abi::MAX_NATIVE_DEPTH);
+                let budget = (self.max_depth + 1 - depth - needs.inlined_frames).min(crate::jit::abi::MAX_NATIVE_DEPTH);
                 let top = base + program.proto(function.proto).num_slots as usize;
                 let end = top.max(base + needs.extent + budget * needs.level_stride);
                 if self.stack.len() < end {

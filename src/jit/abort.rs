@@ -51,9 +51,7 @@ impl AbortReason {
                 "it contains an inner loop; the inner loop gets its own trace and the outer loop stays interpreted"
                     .into()
             }
-            AbortReason::InlineTooDeep => {
-                "its calls nest too deeply to inline into one trace".into()
-            }
+            AbortReason::InlineTooDeep => "its calls nest too deeply to inline into one trace".into(),
             AbortReason::LeftFunction => "it returns from its function in the middle of an iteration".into(),
             AbortReason::LoopExited => "the iteration being recorded left the loop".into(),
             AbortReason::ErrorRaised => "a runtime error was raised while an iteration was being recorded".into(),

@@ -46,7 +46,8 @@ impl Rebuild<'_> {
         let built = match self.trace.inst(v).op {
             Op::StructNew { .. } | Op::StructSet { .. } => self.sunk_struct(v),
             Op::TagNew { enum_name, tag, payload } => {
-                let payload = payload.map(|p| exit_value(self.trace, self.locations, self.state, p)).into_iter().collect();
+                let payload =
+                    payload.map(|p| exit_value(self.trace, self.locations, self.state, p)).into_iter().collect();
                 Value::Tagged(self.heap.alloc(TaggedObj { enum_name: Symbol(enum_name), tag: Symbol(tag), payload }))
             }
             _ => self.sunk_dict(v),

@@ -42,8 +42,8 @@
 
 use std::fmt;
 
-use crate::runtime::heap::Gc;
 use crate::compile::bytecode::ProtoId;
+use crate::runtime::heap::Gc;
 use crate::runtime::object::{FuncObj, StrObj};
 
 /// The position of an instruction in its trace.
@@ -467,9 +467,7 @@ impl Op {
                 *object = f(*object);
                 *value = f(*value);
             }
-            Op::FieldTag { object, .. } | Op::FieldGet { object, .. } | Op::StructType(object) => {
-                *object = f(*object)
-            }
+            Op::FieldTag { object, .. } | Op::FieldGet { object, .. } | Op::StructType(object) => *object = f(*object),
             Op::TagNew { payload, .. } => {
                 if let Some(payload) = payload {
                     *payload = f(*payload);

@@ -37,14 +37,14 @@ use std::time::Instant;
 
 use crate::compile::bytecode::{Program, ProtoId};
 use crate::compile::liveness::LiveSlots;
+use crate::runtime::heap::Gc;
 use crate::runtime::heap::Heap;
+use crate::runtime::object::FuncObj;
 use crate::runtime::value::Value;
 use abi::ExitState;
 use abort::AbortReason;
 use assemble::{AssembleOptions, CompiledTrace};
 use ir::{InlinedFrame, Op, SnapIdx, Trace};
-use crate::runtime::heap::Gc;
-use crate::runtime::object::FuncObj;
 use record::{Recorder, SideOf, TraceKind};
 use stats::{AbortSite, ExitKind, Stats, TraceStats};
 
@@ -161,18 +161,23 @@ fn exit_kinds(program: &Program, recorder: &Recorder, trace: &Trace) -> Vec<Exit
             Op::GuardTrue(_) | Op::GuardFalse(_) => {
                 let in_own_frame = trace.snapshots[snap.index()].frames.is_empty();
                 let loop_test = in_own_frame && (pc == recorder.back_edge || (while_loop && pc == recorder.header));
-                if loop_test && recorder.side_of.is_none() {
+                if loop_test && recorder.side_of.is_none() && recorder.kind == TraceKind::Loop {
                     ExitKind::LoopEnd
                 } else {
                     ExitKind::Branch
                 }
             }
+            // The loop test shares its snapshot with the loop counter's overflow check;
+            // leaving the loop is what such an exit nearly always means.
+            _ if kinds[snap.index()] == ExitKind::LoopEnd => ExitKind::LoopEnd,
             Op::AddInt(..) | Op::SubInt(..) | Op::MulInt(..) | Op::NegInt(_) => ExitKind::Overflow,
             Op::DivInt(..) | Op::ModInt(..) | Op::DivFloat(..) | Op::ModFloat(..) => ExitKind::Division,
             Op::ALoad(..) => ExitKind::ArrayRead,
             Op::AStore { .. } | Op::APush { .. } | Op::DSet { .. } => ExitKind::ArrayWrite,
             Op::SAppend { .. } => ExitKind::StringAppend,
             Op::Math1(..) | Op::Math2(..) => ExitKind::MathDomain,
+            Op::CallSelf { .. } => ExitKind::RecursionDepth,
+            Op::SConcat(..) | Op::ToStr(_) => ExitKind::CollectionDue,
             _ => kinds[snap.index()].clone(),
         };
     }
@@ -299,7 +304,12 @@ impl Jit {
 
     /// Starts recording the call of `function` whose frame (at depth `frame_depth`) is
     /// about to run.
-    pub fn start_function_recording(&mut self, program: &Program, function: Gc<FuncObj>, frame_depth: usize) -> Recorder {
+    pub fn start_function_recording(
+        &mut self,
+        program: &Program,
+        function: Gc<FuncObj>,
+        frame_depth: usize,
+    ) -> Recorder {
         self.stats.recordings_started += 1;
         let proto = function.proto;
         let live = self
@@ -535,8 +545,8 @@ impl Jit {
             }
             let parent = &self.traces[parent as usize];
             let snapshot = &parent.trace.snapshots[exit.index()];
-            let linkable = snapshot.frames.is_empty()
-                && snapshot.entries.iter().all(|&(_, v)| !parent.trace.inst(v).op.is_sunk());
+            let linkable =
+                snapshot.frames.is_empty() && snapshot.entries.iter().all(|&(_, v)| !parent.trace.inst(v).op.is_sunk());
             if linkable {
                 options.parent = Some(assemble::ParentExit {
                     trace: &parent.trace,
@@ -585,6 +595,7 @@ impl Jit {
     /// side trace's exit. A side trace that completes its iteration hands back to the root
     /// trace. Restores the frame from the exit's snapshot and says where to resume, and
     /// whether to record a side trace from there.
+    #[allow(clippy::too_many_arguments)]
     pub fn enter(
         &mut self,
         program: &Program,

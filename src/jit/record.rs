@@ -28,14 +28,14 @@
 
 use crate::builtins::BUILTINS;
 use crate::compile::bytecode::{Instr, Program, Proto, ProtoId, Reg};
-use crate::runtime::heap::{Gc, Marker};
-use crate::runtime::object::FuncObj;
-use crate::runtime::symbol::Symbol;
 use crate::compile::listing::jump_target;
 use crate::compile::liveness::LiveSlots;
 use crate::runtime::access;
+use crate::runtime::heap::{Gc, Marker};
 use crate::runtime::object::DictKey;
+use crate::runtime::object::FuncObj;
 use crate::runtime::ops::{self, ArithOp};
+use crate::runtime::symbol::Symbol;
 use crate::runtime::value::Value;
 
 use std::rc::Rc;
@@ -229,8 +229,15 @@ impl Recorder {
         num_slots: usize,
         live: Rc<LiveSlots>,
     ) -> Recorder {
-        let root =
-            RecordedFrame { proto, func: None, base: 0, num_slots, live: Rc::clone(&live), call: None, in_memory: true };
+        let root = RecordedFrame {
+            proto,
+            func: None,
+            base: 0,
+            num_slots,
+            live: Rc::clone(&live),
+            call: None,
+            in_memory: true,
+        };
         let mut live_slots = rustc_hash::FxHashMap::default();
         live_slots.insert(proto, live);
         Recorder {
@@ -589,7 +596,9 @@ impl Recorder {
     fn close(&mut self) -> Result<Trace, AbortReason> {
         let (carried, _) = self.snapshot_state(self.header);
         if carried.iter().any(|&(_, v)| self.trace.inst(v).op.is_sunk()) {
-            return Err(AbortReason::NyiInstruction("a dict or struct built in the loop that lives on into the next iteration"));
+            return Err(AbortReason::NyiInstruction(
+                "a dict or struct built in the loop that lives on into the next iteration",
+            ));
         }
         if self.side_of.is_some() {
             for (slot, value) in carried {
@@ -824,8 +833,7 @@ impl Recorder {
                     }
                     _ => return Err(AbortReason::NyiInstruction("an enum value with several payloads")),
                 };
-                let value =
-                    self.emit(Op::TagNew { enum_name: ctor.enum_name.0, tag: ctor.tag.0, payload }, Ty::Tagged);
+                let value = self.emit(Op::TagNew { enum_name: ctor.enum_name.0, tag: ctor.tag.0, payload }, Ty::Tagged);
                 self.write(dst, value);
             }
             Instr::TestTag { src, pattern } => {
@@ -852,7 +860,7 @@ impl Recorder {
             }
             Instr::ToStr { dst, src } => {
                 let value = self.read(src, view, pc)?;
-                let text = self.to_text(value, pc)?;
+                let text = self.text_of(value, pc)?;
                 self.write(dst, text);
             }
             Instr::Concat { dst, start, count } if count > 1 => {
@@ -1044,8 +1052,7 @@ impl Recorder {
             self.emit(Op::GtInt(current, stop), Ty::Bool)
         };
         self.loop_test(more, pc, view);
-        let continues =
-            if step_value > 0 { current_value < stop_value } else { current_value > stop_value };
+        let continues = if step_value > 0 { current_value < stop_value } else { current_value > stop_value };
         if !continues {
             return Ok(());
         }
@@ -1090,7 +1097,15 @@ impl Recorder {
 
     /// A struct literal: a sunk struct (see `ir.rs`) whose fields are set in the literal's
     /// order, while they hold values that need no shared-bit bookkeeping.
-    fn new_struct(&mut self, proto: &Proto, dst: Reg, literal: u16, start: Reg, view: &View, pc: u32) -> Result<(), AbortReason> {
+    fn new_struct(
+        &mut self,
+        proto: &Proto,
+        dst: Reg,
+        literal: u16,
+        start: Reg,
+        view: &View,
+        pc: u32,
+    ) -> Result<(), AbortReason> {
         let literal = &proto.struct_literals[literal as usize];
         let mut object = self.emit(Op::StructNew { type_index: literal.type_index }, Ty::Struct);
         for (k, field) in literal.fields.iter().enumerate() {
@@ -1273,7 +1288,14 @@ impl Recorder {
 
     /// Follows a call of `func` into its body: guards that the callee slot holds this very
     /// function, then stacks the callee's frame, its slots past the arguments null.
-    fn inline_call(&mut self, func: Gc<FuncObj>, base: Reg, argc: u16, view: &View, pc: u32) -> Result<(), AbortReason> {
+    fn inline_call(
+        &mut self,
+        func: Gc<FuncObj>,
+        base: Reg,
+        argc: u16,
+        view: &View,
+        pc: u32,
+    ) -> Result<(), AbortReason> {
         let callee = view.program.proto(func.proto);
         if callee.arity as usize != argc as usize {
             return Err(AbortReason::ErrorRaised);
@@ -1318,11 +1340,8 @@ impl Recorder {
             let argument = self.read_sunk(r, view, pc)?;
             self.write(r, argument);
         }
-        let live = self
-            .live_slots
-            .entry(proto)
-            .or_insert_with(|| Rc::new(LiveSlots::compute(view.program, callee)))
-            .clone();
+        let live =
+            self.live_slots.entry(proto).or_insert_with(|| Rc::new(LiveSlots::compute(view.program, callee))).clone();
         self.frames.last_mut().expect("the root frame is never popped").call = Some((pc, base));
         self.frames.push(RecordedFrame {
             proto,
@@ -1358,7 +1377,7 @@ impl Recorder {
 
     /// A value as a string, as `to_string` and interpolation make it: a string as it is,
     /// a scalar formatted into a new string (`ToStr`).
-    fn to_text(&mut self, value: InstIdx, pc: u32) -> Result<InstIdx, AbortReason> {
+    fn text_of(&mut self, value: InstIdx, pc: u32) -> Result<InstIdx, AbortReason> {
         match self.ty(value) {
             Ty::Str => Ok(value),
             Ty::Int | Ty::Float | Ty::Bool | Ty::Null => Ok(self.emit_guard(Op::ToStr(value), Ty::Str, pc)),
@@ -1369,7 +1388,8 @@ impl Recorder {
     /// `has_key(d, k)` with an int or string key: whether the entry's tag (`DTag`) is not
     /// -1.
     fn has_key(&mut self, base: Reg, argc: u16, view: &View, pc: u32) -> Result<(), AbortReason> {
-        let (Value::Dict(_), Some(_), 2) = (view.slots[base as usize + 1], trace_key(view.slots[base as usize + 2]), argc)
+        let (Value::Dict(_), Some(_), 2) =
+            (view.slots[base as usize + 1], trace_key(view.slots[base as usize + 2]), argc)
         else {
             return Err(AbortReason::NyiCall("has_key on anything but a dict and an int or string key".into()));
         };
@@ -1497,7 +1517,7 @@ impl Recorder {
         }
         if (name, argc) == ("to_string", 1) {
             let value = self.read(base + 1, view, pc)?;
-            let text = self.to_text(value, pc)?;
+            let text = self.text_of(value, pc)?;
             self.write(base, text);
             return Ok(());
         }

@@ -28,6 +28,8 @@ pub enum ExitKind {
     MathDomain,
     /// A recursive call deeper than native code follows in one entry.
     RecursionDepth,
+    /// An allocation on trace after which the heap wanted a collection.
+    CollectionDue,
 }
 
 /// Exits taken at least this often get an explanation in the report.
@@ -120,6 +122,10 @@ impl TraceStats {
                 "a math builtin at line {} got an argument outside its domain {} times, leaving {}",
                 line, count, loop_part
             ),
+            ExitKind::CollectionDue => format!(
+                "a string built at line {} made the heap due for a collection {} times, leaving {} for the interpreter to collect",
+                line, count, loop_part
+            ),
             ExitKind::RecursionDepth => format!(
                 "the recursive call at line {} went deeper than native code follows {} times, leaving {}",
                 line, count, loop_part
@@ -172,13 +178,9 @@ fn abort_sentence(site: &AbortSite, function: &str, line: u32, count: u64) -> St
             times,
             reason.explanation()
         ),
-        AbortSite::Function(reason) => format!(
-            "calls of {} (line {}) were not compiled ({}): {}",
-            function,
-            line,
-            times,
-            reason.explanation()
-        ),
+        AbortSite::Function(reason) => {
+            format!("calls of {} (line {}) were not compiled ({}): {}", function, line, times, reason.explanation())
+        }
     }
 }
 

@@ -91,9 +91,10 @@ pub struct ArrayLayout {
     pub shared_flag: i32,
     pub items_ptr: i32,
     pub items_len: i32,
+    pub items_capacity: i32,
 }
 
-/// Finds where `Vec<Value>` keeps its pointer and length (Rust does not fix the order of
+/// Finds where `Vec<Value>` keeps its pointer, length and capacity (Rust does not fix the order of
 /// its fields) by building one with distinct pointer, length and capacity and looking at
 /// its words. `None` if that does not identify them, and traces then leave arrays alone.
 pub fn array_layout() -> Option<ArrayLayout> {
@@ -115,12 +116,14 @@ pub fn array_layout() -> Option<ArrayLayout> {
     };
     let pointer = find(probe.as_ptr() as usize)?;
     let length = find(1)?;
+    let capacity = find(probe.capacity())?;
     let items = super::heap::value_offset::<ArrayObj>() + std::mem::offset_of!(ArrayObj, items);
     let word = std::mem::size_of::<usize>();
     Some(ArrayLayout {
         shared_flag: super::heap::SHARED_FLAG_OFFSET as i32,
         items_ptr: (items + pointer * word) as i32,
         items_len: (items + length * word) as i32,
+        items_capacity: (items + capacity * word) as i32,
     })
 }
 

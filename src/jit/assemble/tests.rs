@@ -63,7 +63,8 @@ fn compile(trace: &Trace) -> CompiledTrace {
 }
 
 fn compile_with(trace: &Trace, deopt_stress: bool) -> CompiledTrace {
-    assemble(trace, &AssembleOptions::unlinked(0, deopt_stress)).unwrap_or_else(|e| panic!("assemble failed: {}\n{}", e, trace))
+    assemble(trace, &AssembleOptions::unlinked(0, deopt_stress))
+        .unwrap_or_else(|e| panic!("assemble failed: {}\n{}", e, trace))
 }
 
 struct Exit {
@@ -616,10 +617,7 @@ fn too_many_live_values_is_an_error() {
     let done = b.snap(&entries);
     let never = b.inst(Op::KBool(false), Ty::Bool);
     b.guard(Op::GuardTrue(never), Ty::Void, done);
-    assert_eq!(
-        assemble(&b.trace, &AssembleOptions::unlinked(0, false)).err(),
-        Some(AssembleError::TooManySpillSlots)
-    );
+    assert_eq!(assemble(&b.trace, &AssembleOptions::unlinked(0, false)).err(), Some(AssembleError::TooManySpillSlots));
 }
 
 #[test]

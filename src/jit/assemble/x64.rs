@@ -39,13 +39,13 @@ use super::regalloc::{gpr::*, Allocation, ALLOCATABLE_GPRS, CALLEE_SAVED_ALLOCAT
 use super::AssembleError;
 use crate::jit::abi::{ExitState, Location, BACK_TO_LOOP, FUNCTION_RETURNED};
 use crate::jit::ir::{Inst, InstIdx, MathFn, Op, SnapIdx, Trace, Ty};
+use crate::runtime::format;
 use crate::runtime::heap::Gc;
 use crate::runtime::heap::SHARED_FLAG_OFFSET;
 use crate::runtime::object::{ArrayLayout, ArrayObj, StrObj};
 use crate::runtime::object::{DictKey, DictObj, StructObj};
-use crate::runtime::symbol::Symbol;
-use crate::runtime::format;
 use crate::runtime::ops;
+use crate::runtime::symbol::Symbol;
 use crate::runtime::value::{Tag, Value};
 
 macro_rules! emit {
@@ -112,6 +112,9 @@ pub struct Emitted {
     /// For a side trace compiled with its parent exit: the linked entry.
     pub linked_entry_offset: Option<usize>,
 }
+
+/// `(snapshot, code offset)` pairs.
+type CodeOffsets = Vec<(SnapIdx, usize)>;
 
 /// How a trace links natively to others (`abi`, native links).
 pub struct Linking<'a> {
@@ -378,7 +381,13 @@ extern "sysv64" fn dict_float<const STRING_KEY: bool>(dict: *mut u8, key: u64) -
 /// `DSET`: inserts or replaces the entry under the key with the value of tag `tag` and
 /// payload `payload`, as the interpreter's `set_index` does (a string key becomes
 /// shared: the dict holds it now), and adds the growth to `state.heap_growth`.
-extern "sysv64" fn dict_set<const STRING_KEY: bool>(dict: *mut u8, key: u64, tag: u64, payload: u64, state: *mut ExitState) {
+extern "sysv64" fn dict_set<const STRING_KEY: bool>(
+    dict: *mut u8,
+    key: u64,
+    tag: u64,
+    payload: u64,
+    state: *mut ExitState,
+) {
     let value = value_of(tag, payload);
     // SAFETY: `dict` is a dict value of the trace (see `dict_at`); native code holds no
     // Rust reference into it, so `get_mut` aliases nothing.
@@ -508,7 +517,9 @@ fn helper_address(trace: &Trace, inst: &Inst) -> Option<usize> {
         Op::DSet { key, .. } if string_key(key) => Some(dict_set::<true> as DictSetHelper as usize),
         Op::DSet { .. } => Some(dict_set::<false> as DictSetHelper as usize),
         Op::SLen(_) => Some(string_length as extern "sysv64" fn(*mut u8) -> i64 as usize),
-        Op::SConcat(..) => Some(concat_strings as extern "sysv64" fn(*mut u8, *mut u8, *mut ExitState) -> *mut u8 as usize),
+        Op::SConcat(..) => {
+            Some(concat_strings as extern "sysv64" fn(*mut u8, *mut u8, *mut ExitState) -> *mut u8 as usize)
+        }
         Op::ToStr(_) => Some(scalar_to_string as extern "sysv64" fn(u64, u64, *mut ExitState) -> *mut u8 as usize),
         Op::FieldTag { .. } => Some(field_tag as DictReadHelper as usize),
         Op::FieldGet { .. } if inst.ty == Ty::Float => Some(field_float as DictFloatHelper as usize),
@@ -726,7 +737,7 @@ impl Emitter<'_> {
     /// Stubs for the snapshots guards exit through (each jumps through the exit table),
     /// the code that saves the registers and returns each exit's number, then the shared
     /// tail and epilogue. Returns the stubs' offsets, the saving code's, and the tail's.
-    fn exit_stubs(&mut self) -> (Vec<(SnapIdx, usize)>, Vec<(SnapIdx, usize)>, usize) {
+    fn exit_stubs(&mut self) -> (CodeOffsets, CodeOffsets, usize) {
         let mut offsets = Vec::new();
         let mut returns = Vec::new();
         for (snap, label) in self.exit_labels.clone().into_iter().enumerate() {
@@ -1186,6 +1197,24 @@ impl Emitter<'_> {
                 let a = self.gpr_register(self.operand(array));
                 self.exit_if_shared(a, layout, exit);
                 let tag = value_tag(self.trace.inst(value).ty)?;
+                // With spare capacity the element is written in place and the length bumped
+                // (what `Vec::push` does without growing); only growth calls the helper.
+                let (grow, done) = (self.ops.new_dynamic_label(), self.ops.new_dynamic_label());
+                emit!(self.ops
+                    ; mov r11, [Rq(a) + layout.items_len]
+                    ; cmp r11, [Rq(a) + layout.items_capacity]
+                    ; jae =>grow
+                    ; mov Rq(ELEMENT), r11
+                    ; shl Rq(ELEMENT), 4
+                    ; add Rq(ELEMENT), [Rq(a) + layout.items_ptr]
+                    ; add QWORD [Rq(a) + layout.items_len], 1
+                );
+                // After the length: `a` may be rax, which the store may use.
+                self.store_value(ELEMENT, 0, value)?;
+                emit!(self.ops
+                    ; jmp =>done
+                    ; =>grow
+                );
                 let arguments = vec![
                     (Operand::Gpr(RDI), self.operand(array)),
                     (Operand::Gpr(RSI), Operand::Bits(tag as u64)),
@@ -1193,6 +1222,7 @@ impl Emitter<'_> {
                     (Operand::Gpr(RCX), Operand::Gpr(R13)),
                 ];
                 self.call_helper(i, arguments, HelperResult::Nothing);
+                emit!(self.ops; =>done);
             }
             Op::SAppend { string, piece } => {
                 let exit = guard_exit()?;

@@ -183,7 +183,10 @@ fn check_types(trace: &Trace, at: InstIdx) -> Result<(), String> {
             if let Some(p) = payload {
                 let constant_string = matches!(trace.inst(p).op, Op::KStr(_));
                 if !matches!(ty_of(p), Int | Float | Bool | Null) && !constant_string {
-                    return Err(format!("ENUM with a {} payload: sunk payloads are scalars or string constants", ty_of(p).name()));
+                    return Err(format!(
+                        "ENUM with a {} payload: sunk payloads are scalars or string constants",
+                        ty_of(p).name()
+                    ));
                 }
             }
             (&[], Some(Tagged))
@@ -191,19 +194,28 @@ fn check_types(trace: &Trace, at: InstIdx) -> Result<(), String> {
         Op::FieldTag { .. } | Op::StructType(_) => (&[Struct], Some(Int)),
         Op::FieldGet { .. } => {
             if !matches!(inst.ty, Int | Float | Bool | Null) {
-                return Err(format!("FGET of type {}: fields read on trace are int, flt, bool or null", inst.ty.name()));
+                return Err(format!(
+                    "FGET of type {}: fields read on trace are int, flt, bool or null",
+                    inst.ty.name()
+                ));
             }
             (&[Struct], None)
         }
         Op::StructSet { value, .. } => {
             if !matches!(ty_of(value), Int | Float | Bool | Null) {
-                return Err(format!("STSET of a {} value: sunk fields are int, flt, bool or null", ty_of(value).name()));
+                return Err(format!(
+                    "STSET of a {} value: sunk fields are int, flt, bool or null",
+                    ty_of(value).name()
+                ));
             }
             (&[Struct], Some(Struct))
         }
         Op::DIns { value, .. } => {
             if !matches!(ty_of(value), Int | Float | Bool | Null) {
-                return Err(format!("DINS of a {} value: sunk entries are int, flt, bool or null", ty_of(value).name()));
+                return Err(format!(
+                    "DINS of a {} value: sunk entries are int, flt, bool or null",
+                    ty_of(value).name()
+                ));
             }
             (&[Dict, Str], Some(Dict))
         }
@@ -225,10 +237,7 @@ fn check_types(trace: &Trace, at: InstIdx) -> Result<(), String> {
         }
         Op::ALoad(..) => {
             if inst.ty == Void || inst.ty == Builtin || inst.ty == Func {
-                return Err(format!(
-                    "ALOAD of type {}: elements read on trace are values with a tag",
-                    inst.ty.name()
-                ));
+                return Err(format!("ALOAD of type {}: elements read on trace are values with a tag", inst.ty.name()));
             }
             (&[Array, Int], None)
         }
@@ -484,7 +493,10 @@ mod tests {
         trace.push(Op::GuardTrue(never), Ty::Void, Some(snap), 0);
         assert_eq!(verify(&trace), Ok(()));
         trace.push(Op::GStore { global: 0, value: full }, Ty::Void, None, 0);
-        assert_eq!(verify(&trace).unwrap_err().to_string(), "0006: GSTORE reads the sunk value 0003, which has no location");
+        assert_eq!(
+            verify(&trace).unwrap_err().to_string(),
+            "0006: GSTORE reads the sunk value 0003, which has no location"
+        );
         trace.insts.pop();
         trace.push(Op::DIns { dict: v, key: k, value: v }, Ty::Dict, None, 0);
         assert_eq!(verify(&trace).unwrap_err().to_string(), "0006: DINS operand 0002 is int, expected dict");
