@@ -54,7 +54,8 @@ struct RunArgs {
     /// Run everything in the interpreter (no tracing JIT)
     #[arg(long)]
     no_jit: bool,
-    /// Back-edges a loop takes in the interpreter before it is recorded and compiled
+    /// Back-edges a loop takes (or calls a function gets) in the interpreter before it is
+    /// recorded and compiled
     #[arg(long, value_name = "N", default_value_t = ruff::jit::DEFAULT_THRESHOLD,
           value_parser = clap::value_parser!(u32).range(1..))]
     jit_threshold: u32,

@@ -1296,16 +1296,7 @@ impl Recorder {
         view: &View,
         pc: u32,
     ) -> Result<(), AbortReason> {
-        let callee = view.program.proto(func.proto);
-        if callee.arity as usize != argc as usize {
-            return Err(AbortReason::ErrorRaised);
-        }
-        let value = self.read(base, view, pc)?;
-        if self.trace.inst(value).op != Op::KFunc(func) {
-            let expected = self.emit(Op::KFunc(func), Ty::Func);
-            let same = self.emit(Op::EqRef(value, expected), Ty::Bool);
-            self.emit_guard(Op::GuardTrue(same), Ty::Void, pc);
-        }
+        self.guard_callee(func, base, argc, view, pc)?;
         self.enter_inlined(func.proto, Some(func), base, argc, view, pc)
     }
 
@@ -1448,16 +1439,7 @@ impl Recorder {
     /// the callee's frame. While the interpreter runs the call, recording pauses; after
     /// it, every slot is read from memory again.
     fn self_call(&mut self, func: Gc<FuncObj>, base: Reg, argc: u16, view: &View, pc: u32) -> Result<(), AbortReason> {
-        let callee = view.program.proto(func.proto);
-        if callee.arity as usize != argc as usize {
-            return Err(AbortReason::ErrorRaised);
-        }
-        let value = self.read(base, view, pc)?;
-        if self.trace.inst(value).op != Op::KFunc(func) {
-            let expected = self.emit(Op::KFunc(func), Ty::Func);
-            let same = self.emit(Op::EqRef(value, expected), Ty::Bool);
-            self.emit_guard(Op::GuardTrue(same), Ty::Void, pc);
-        }
+        let callee = self.guard_callee(func, base, argc, view, pc)?;
         for r in base + 1..=base + argc {
             let argument = self.read(r, view, pc)?;
             self.write(r, argument);
@@ -1484,6 +1466,29 @@ impl Recorder {
         self.trace.push(call, Ty::Void, Some(snap), self.line);
         self.in_self_call = true;
         Ok(())
+    }
+
+    /// Checks a call of `func` with `argc` arguments as the interpreter would (a wrong
+    /// count raises) and guards that the callee slot `base` holds this very function.
+    fn guard_callee<'p>(
+        &mut self,
+        func: Gc<FuncObj>,
+        base: Reg,
+        argc: u16,
+        view: &View<'p>,
+        pc: u32,
+    ) -> Result<&'p Proto, AbortReason> {
+        let callee = view.program.proto(func.proto);
+        if callee.arity as usize != argc as usize {
+            return Err(AbortReason::ErrorRaised);
+        }
+        let value = self.read(base, view, pc)?;
+        if self.trace.inst(value).op != Op::KFunc(func) {
+            let expected = self.emit(Op::KFunc(func), Ty::Func);
+            let same = self.emit(Op::EqRef(value, expected), Ty::Bool);
+            self.emit_guard(Op::GuardTrue(same), Ty::Void, pc);
+        }
+        Ok(callee)
     }
 
     /// After a native call every slot is in memory: the slot map starts over.

@@ -1452,6 +1452,25 @@ fn arrays_rotate_through_phis_and_spill_slots() {
     }
 }
 
+/// Emits a peeled trace, unlinked, as if the array layout could not be determined.
+fn emit_without_array_layout(
+    trace: &Trace,
+    loop_pos: usize,
+    allocation: &regalloc::Allocation,
+) -> Result<x64::Emitted, AssembleError> {
+    let table = vec![0usize; trace.snapshots.len()];
+    let mut flags = vec![0u8; trace.snapshots.len()];
+    let linking = x64::Linking {
+        trace_id: 0,
+        exit_table: table.as_ptr(),
+        stress_flags: flags.as_mut_ptr(),
+        self_call_target: None,
+        root_reentry: None,
+        parent: None,
+    };
+    x64::emit(trace, Some(loop_pos), allocation, None, false, &linking)
+}
+
 #[test]
 fn array_ops_need_the_array_layout() {
     // Array values alone compile without it; ALEN does not.
@@ -1462,17 +1481,7 @@ fn array_ops_need_the_array_layout() {
     b.finish_straight();
     let loop_pos = b.trace.loop_start().expect("peeled").index();
     let allocation = regalloc::allocate(&b.trace, loop_pos).expect("allocated");
-    let table = vec![0usize; b.trace.snapshots.len()];
-    let mut flags = vec![0u8; b.trace.snapshots.len()];
-    let linking = x64::Linking {
-        trace_id: 0,
-        exit_table: table.as_ptr(),
-        stress_flags: flags.as_mut_ptr(),
-        self_call_target: None,
-        root_reentry: None,
-        parent: None,
-    };
-    assert!(x64::emit(&b.trace, Some(loop_pos), &allocation, None, false, &linking).is_ok());
+    assert!(emit_without_array_layout(&b.trace, loop_pos, &allocation).is_ok());
 
     let mut b = Builder::new();
     let entry = b.snap(&[]);
@@ -1482,17 +1491,7 @@ fn array_ops_need_the_array_layout() {
     b.finish_straight();
     let loop_pos = b.trace.loop_start().expect("peeled").index();
     let allocation = regalloc::allocate(&b.trace, loop_pos).expect("allocated");
-    let table = vec![0usize; b.trace.snapshots.len()];
-    let mut flags = vec![0u8; b.trace.snapshots.len()];
-    let linking = x64::Linking {
-        trace_id: 0,
-        exit_table: table.as_ptr(),
-        stress_flags: flags.as_mut_ptr(),
-        self_call_target: None,
-        root_reentry: None,
-        parent: None,
-    };
-    let error = x64::emit(&b.trace, Some(loop_pos), &allocation, None, false, &linking).err().expect("refused");
+    let error = emit_without_array_layout(&b.trace, loop_pos, &allocation).err().expect("refused");
     assert_eq!(error, AssembleError::Unsupported("array layout unknown".into()));
 }
 
