@@ -45,6 +45,16 @@ impl Rebuild<'_> {
         }
         let built = match self.trace.inst(v).op {
             Op::StructNew { .. } | Op::StructSet { .. } => self.sunk_struct(v),
+            Op::ANew | Op::AIns { .. } => {
+                let mut items = Vec::new();
+                let mut at = v;
+                while let Op::AIns { array, value } = self.trace.inst(at).op {
+                    items.push(exit_value(self.trace, self.locations, self.state, value));
+                    at = array;
+                }
+                items.reverse();
+                access::new_array(self.heap, items)
+            }
             Op::TagNew { enum_name, tag, payload } => {
                 let payload =
                     payload.map(|p| exit_value(self.trace, self.locations, self.state, p)).into_iter().collect();

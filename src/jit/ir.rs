@@ -353,6 +353,14 @@ pub enum Op {
         field: u32,
         value: InstIdx,
     },
+    /// A sunk empty array, and the sunk array `array` with `value` (an int, float, bool,
+    /// null or string constant) appended: an array literal's elements in order. Type
+    /// `Array`, sunk like `DNew`/`DIns`.
+    ANew,
+    AIns {
+        array: InstIdx,
+        value: InstIdx,
+    },
     /// A sunk enum value: tag `tag` (a symbol) of enum `enum_name`, with no payload or one
     /// (an int, float, bool, null or string constant). Type `Tagged`.
     TagNew {
@@ -436,6 +444,8 @@ impl Op {
             Op::DIns { .. } => "DINS",
             Op::StructNew { .. } => "STNEW",
             Op::TagNew { .. } => "ENUM",
+            Op::ANew => "ANEW",
+            Op::AIns { .. } => "AINS",
             Op::FieldTag { .. } => "FTAG",
             Op::FieldGet { .. } => "FGET",
             Op::StructType(_) => "STTYPE",
@@ -462,7 +472,17 @@ impl Op {
         let mut op = *self;
         match &mut op {
             Op::KInt(_) | Op::KFloat(_) | Op::KBool(_) | Op::KNull | Op::KBuiltin(_) | Op::KStr(_) | Op::KFunc(_) => {}
-            Op::SLoad { .. } | Op::GLoad { .. } | Op::Loop | Op::DNew | Op::StructNew { .. } | Op::CallSelf { .. } => {}
+            Op::SLoad { .. }
+            | Op::GLoad { .. }
+            | Op::Loop
+            | Op::DNew
+            | Op::ANew
+            | Op::StructNew { .. }
+            | Op::CallSelf { .. } => {}
+            Op::AIns { array, value } => {
+                *array = f(*array);
+                *value = f(*value);
+            }
             Op::StructSet { object, value, .. } => {
                 *object = f(*object);
                 *value = f(*value);
@@ -553,7 +573,16 @@ impl Op {
 
     /// Whether this is a sunk allocation (see the module docs): no code, no location.
     pub fn is_sunk(&self) -> bool {
-        matches!(self, Op::DNew | Op::DIns { .. } | Op::StructNew { .. } | Op::StructSet { .. } | Op::TagNew { .. })
+        matches!(
+            self,
+            Op::DNew
+                | Op::DIns { .. }
+                | Op::ANew
+                | Op::AIns { .. }
+                | Op::StructNew { .. }
+                | Op::StructSet { .. }
+                | Op::TagNew { .. }
+        )
     }
 
     /// Whether this instruction can leave the trace (and so needs a snapshot).

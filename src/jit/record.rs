@@ -376,7 +376,7 @@ impl Recorder {
         let v = self.read_sunk(r, view, pc)?;
         if self.trace.inst(v).op.is_sunk() {
             return Err(AbortReason::NyiInstruction(
-                "a dict, struct or enum value built on trace used other than by reading it",
+                "an array, dict, struct or enum value built on trace used other than by reading it",
             ));
         }
         Ok(v)
@@ -819,6 +819,23 @@ impl Recorder {
             Instr::ForNext { base, .. } => self.count_next(base, view, pc)?,
             Instr::Call { base, argc } => self.call(base, argc, view, pc)?,
             Instr::NewStruct { dst, literal, start } => self.new_struct(proto, dst, literal, start, view, pc)?,
+            Instr::NewArray { dst, start, count } => {
+                let mut array = self.emit(Op::ANew, Ty::Array);
+                for r in start..start + count {
+                    let value = self.read(r, view, pc)?;
+                    array = self.sunk_append(array, value)?;
+                }
+                self.write(dst, array);
+            }
+            Instr::ArrayAppend { array, src } => {
+                let sunk = self.read_sunk(array, view, pc)?;
+                let value = self.read(src, view, pc)?;
+                if !self.trace.inst(sunk).op.is_sunk() {
+                    return Err(AbortReason::NyiInstruction("array construction begun before the traced loop"));
+                }
+                let appended = self.sunk_append(sunk, value)?;
+                self.write(array, appended);
+            }
             Instr::NewTagged { dst, ctor, start } => {
                 let ctor = &proto.tag_ctors[ctor as usize];
                 let payload = match ctor.arity {
@@ -1216,10 +1233,48 @@ impl Recorder {
         Err(AbortReason::ErrorRaised)
     }
 
+    /// One more element of a sunk array literal (see `ir.rs`): scalars and string
+    /// constants need no shared-bit bookkeeping.
+    fn sunk_append(&mut self, array: InstIdx, value: InstIdx) -> Result<InstIdx, AbortReason> {
+        let scalar = matches!(self.ty(value), Ty::Int | Ty::Float | Ty::Bool | Ty::Null);
+        if !scalar && !matches!(self.trace.inst(value).op, Op::KStr(_)) {
+            return Err(AbortReason::NyiInstruction("an array literal holding heap values"));
+        }
+        Ok(self.emit(Op::AIns { array, value }, Ty::Array))
+    }
+
+    /// The elements of sunk array `array`, in order.
+    fn sunk_elements(&self, array: InstIdx) -> Vec<InstIdx> {
+        let mut elements = Vec::new();
+        let mut at = array;
+        while let Op::AIns { array, value } = self.trace.inst(at).op {
+            elements.push(value);
+            at = array;
+        }
+        elements.reverse();
+        elements
+    }
+
+    /// `dst := array[index]` on a sunk array with a constant index: the element put there.
+    fn sunk_element(&mut self, dst: Reg, array: InstIdx, index: Reg, view: &View, pc: u32) -> Result<(), AbortReason> {
+        let position = self.read(index, view, pc)?;
+        let Op::KInt(i) = self.trace.inst(position).op else {
+            return Err(AbortReason::NyiInstruction("indexing an array literal with a computed index"));
+        };
+        let elements = self.sunk_elements(array);
+        // The interpreter raises its out-of-bounds error here.
+        let at = access::element_index(i, elements.len()).map_err(|_| AbortReason::ErrorRaised)?;
+        self.write(dst, elements[at]);
+        Ok(())
+    }
+
     /// `dst := container[index]` for an array and a non-negative int index, a dict and an
-    /// int or string key, or a sunk dict and a constant key.
+    /// int or string key, or a sunk array, dict and a constant index or key.
     fn get_index(&mut self, dst: Reg, obj: Reg, index: Reg, view: &View, pc: u32) -> Result<(), AbortReason> {
         let container = self.read_sunk(obj, view, pc)?;
+        if matches!(self.trace.inst(container).op, Op::ANew | Op::AIns { .. }) {
+            return self.sunk_element(dst, container, index, view, pc);
+        }
         if self.trace.inst(container).op.is_sunk() {
             return self.sunk_get(dst, container, index, view, pc);
         }
@@ -1395,6 +1450,15 @@ impl Recorder {
 
     /// `len(a)` and `a := push(a, v)` on an unshared array, and `len(s)` on a string.
     fn array_builtin(&mut self, name: &str, base: Reg, argc: u16, view: &View, pc: u32) -> Result<(), AbortReason> {
+        if let ("len", 1) = (name, argc) {
+            let argument = self.read_sunk(base + 1, view, pc)?;
+            if matches!(self.trace.inst(argument).op, Op::ANew | Op::AIns { .. }) {
+                let count = self.sunk_elements(argument).len();
+                let length = self.emit(Op::KInt(count as i64), Ty::Int);
+                self.write(base, length);
+                return Ok(());
+            }
+        }
         if let (Value::Str(_), "len", 1) = (view.slots[base as usize + 1], name, argc) {
             let string = self.read(base + 1, view, pc)?;
             let length = self.emit(Op::SLen(string), Ty::Int);

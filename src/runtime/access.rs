@@ -15,7 +15,9 @@ use super::symbol::Symbol;
 use super::value::Value;
 
 /// Resolves a possibly negative index against `len`.
-fn element_index(i: i64, len: usize) -> Result<usize, String> {
+/// The position Ruff's index `i` denotes in a sequence of `len` elements (negative indexes
+/// count from the end).
+pub fn element_index(i: i64, len: usize) -> Result<usize, String> {
     let resolved = if i < 0 { i.checked_add(len as i64) } else { Some(i) };
     match resolved {
         Some(r) if r >= 0 && (r as usize) < len => Ok(r as usize),

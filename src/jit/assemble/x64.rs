@@ -1068,7 +1068,9 @@ impl Emitter<'_> {
             | Op::DIns { .. }
             | Op::StructNew { .. }
             | Op::StructSet { .. }
-            | Op::TagNew { .. } => {}
+            | Op::TagNew { .. }
+            | Op::ANew
+            | Op::AIns { .. } => {}
             Op::SLoad { slot } => {
                 self.load_value(SLOTS_BASE, value_offset(slot as u64)?, inst.ty, destination, guard_exit()?)?
             }

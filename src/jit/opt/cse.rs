@@ -110,6 +110,8 @@ fn value_key(op: &Op, ty: Ty, array_epoch: u64) -> Option<ValueKey> {
         | Op::StructNew { .. }
         | Op::StructSet { .. }
         | Op::TagNew { .. }
+        | Op::ANew
+        | Op::AIns { .. }
         | Op::MarkShared(_)
         | Op::CallSelf { .. }
         | Op::Ret(_)

@@ -179,6 +179,17 @@ fn check_types(trace: &Trace, at: InstIdx) -> Result<(), String> {
         Op::ALen(_) => (&[Array], Some(Int)),
         Op::DNew => (&[], Some(Dict)),
         Op::StructNew { .. } => (&[], Some(Struct)),
+        Op::ANew => (&[], Some(Array)),
+        Op::AIns { value, .. } => {
+            let constant_string = matches!(trace.inst(value).op, Op::KStr(_));
+            if !matches!(ty_of(value), Int | Float | Bool | Null) && !constant_string {
+                return Err(format!(
+                    "AINS of a {} value: sunk elements are scalars or string constants",
+                    ty_of(value).name()
+                ));
+            }
+            (&[Array], Some(Array))
+        }
         Op::TagNew { payload, .. } => {
             if let Some(p) = payload {
                 let constant_string = matches!(trace.inst(p).op, Op::KStr(_));
@@ -367,6 +378,7 @@ fn check_sunk_operands(trace: &Trace, at: InstIdx) -> Result<(), String> {
     let op = trace.inst(at).op;
     let allowed = match op {
         Op::DIns { dict, .. } => Some(dict),
+        Op::AIns { array, .. } => Some(array),
         Op::StructSet { object, .. } => Some(object),
         _ => None,
     };
