@@ -476,8 +476,9 @@ impl Vm {
                                 $jit.enter(&program, $trace, depth, slots, &mut self.globals, &mut self.heap, budget);
                             self.heap.note_growth($jit.take_heap_growth());
                             if resume.returned {
-                                // The result is in the slot below the frame already.
-                                self.frames.pop();
+                                if self.pop_returned_frame() {
+                                    return Ok(Flow::Finished);
+                                }
                                 continue 'frames;
                             }
                             pc = resume.pc as usize;
@@ -1092,8 +1093,7 @@ impl Vm {
                 let resume = jit.enter(program, trace, depth, slots, &mut self.globals, &mut self.heap, budget);
                 self.heap.note_growth(jit.take_heap_growth());
                 if resume.returned {
-                    self.frames.pop();
-                    return None;
+                    return self.pop_returned_frame().then_some(Ok(Flow::Finished));
                 }
                 let pc = resume.pc as usize;
                 if resume.frames.is_empty() {
@@ -1124,6 +1124,17 @@ impl Vm {
             });
         }
         self.frames.last_mut().expect("a frame was pushed").pc = pc;
+    }
+
+    /// A trace returned from the current frame's function (the result is in the slot below
+    /// the frame already): pops the frame and its handlers. True when that was `<main>`.
+    fn pop_returned_frame(&mut self) -> bool {
+        let depth = self.frames.len() - 1;
+        while self.handlers.last().is_some_and(|h| h.frame >= depth) {
+            self.handlers.pop();
+        }
+        self.frames.pop();
+        self.frames.is_empty()
     }
 
     /// Pops the current frame (and its handlers) and delivers `result` to the caller.

@@ -472,7 +472,9 @@ impl Jit {
                 type_check_exits[snap.index()] &= matches!(inst.op, Op::SLoad { .. } | Op::GLoad { .. });
             }
         }
-        let mut needs = FrameNeeds::default();
+        // Inlined calls push no frames, but the interpreter would have checked each against
+        // the depth limit: entries must leave room for them at every native level.
+        let mut needs = FrameNeeds { inlined_frames: recorder.max_inlined(), ..FrameNeeds::default() };
         for snapshot in &optimized.snapshots {
             needs.inlined_frames = needs.inlined_frames.max(snapshot.frames.len());
             for frame in &snapshot.frames {
@@ -619,6 +621,9 @@ impl Jit {
                 continue;
             }
             if exit == abi::FUNCTION_RETURNED {
+                let iterations = self.exit_state.loop_iterations;
+                self.stats.native_iterations += iterations;
+                self.traces[root as usize].own_iterations += iterations;
                 return Resume { pc: 0, frames: Vec::new(), record_side: None, returned: true };
             }
             let exit = SnapIdx(exit);

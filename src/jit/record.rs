@@ -127,6 +127,9 @@ pub struct Recorder {
     function: Option<Gc<FuncObj>>,
     /// A recursive call is running in the interpreter; recording resumes when it returns.
     in_self_call: bool,
+    /// The most calls the iteration had inlined at once: each is a frame the interpreter
+    /// would have pushed (and checked against the depth limit).
+    max_inlined: usize,
     frame_depth: usize,
     /// The root frame, then the inlined calls in progress.
     frames: Vec<RecordedFrame>,
@@ -248,6 +251,7 @@ impl Recorder {
             kind: TraceKind::Loop,
             function: None,
             in_self_call: false,
+            max_inlined: 0,
             frame_depth,
             frames: vec![root],
             live_slots,
@@ -281,6 +285,11 @@ impl Recorder {
     /// For a function trace: the function recorded.
     pub fn function(&self) -> Option<Gc<FuncObj>> {
         self.function
+    }
+
+    /// The most inlined calls in progress at once during the recording.
+    pub fn max_inlined(&self) -> usize {
+        self.max_inlined
     }
 
     fn current(&self) -> &RecordedFrame {
@@ -628,7 +637,9 @@ impl Recorder {
         if view.frame_depth != depth {
             return Step::Abort(AbortReason::LeftFunction);
         }
-        if self.kind == TraceKind::Function && !self.inlined() {
+        // A function trace ends at its function's return; so does a side trace of a loop
+        // whose path returns from the loop's function.
+        if (self.kind == TraceKind::Function || self.side_of.is_some()) && !self.inlined() {
             let proto = view.program.proto(self.current().proto);
             if let Instr::Return { .. } | Instr::ReturnNull = proto.code[pc as usize] {
                 self.bytecode.push((self.current().proto, pc));
@@ -1398,6 +1409,7 @@ impl Recorder {
             call: None,
             in_memory: false,
         });
+        self.max_inlined = self.max_inlined.max(self.frames.len() - 1);
         self.cover_slots(callee_base + callee_slots);
         let null = self.emit(Op::KNull, Ty::Null);
         for r in filled..callee.num_slots {

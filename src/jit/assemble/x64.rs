@@ -1137,6 +1137,7 @@ impl Emitter<'_> {
                 emit!(self.ops
                     ; cmp QWORD [r13 + NATIVE_DEPTH], 0
                     ; jne =>native_caller
+                    ; add [r13 + LOOP_ITERATIONS], Rq(ITERATION_COUNTER)
                     ; mov eax, FUNCTION_RETURNED as i32
                     ; jmp =>self.epilogue
                     ; =>native_caller
