@@ -340,6 +340,17 @@ pub enum Op {
     },
     /// The struct type (`StructObj::type_index`) of a struct object: methods are per type.
     StructType(InstIdx),
+    /// The type tag of captured variable `index` of a closure (`func`), and its value (of
+    /// the instruction's type: int, float, bool or null) after a guard on that tag. Read
+    /// closure memory (only the interpreter assigns captures).
+    CaptureTag {
+        func: InstIdx,
+        index: u32,
+    },
+    CaptureGet {
+        func: InstIdx,
+        index: u32,
+    },
 
     /// A sunk struct instance of struct type `type_index` with no fields yet, and the sunk
     /// struct `object` with field `field` (a symbol) set to `value` (int, float, bool or
@@ -449,6 +460,8 @@ impl Op {
             Op::FieldTag { .. } => "FTAG",
             Op::FieldGet { .. } => "FGET",
             Op::StructType(_) => "STTYPE",
+            Op::CaptureTag { .. } => "CTAG",
+            Op::CaptureGet { .. } => "CGET",
             Op::StructSet { .. } => "STSET",
             Op::CallSelf { .. } => "CALLSELF",
             Op::Ret(_) => "RET",
@@ -488,6 +501,7 @@ impl Op {
                 *value = f(*value);
             }
             Op::FieldTag { object, .. } | Op::FieldGet { object, .. } | Op::StructType(object) => *object = f(*object),
+            Op::CaptureTag { func, .. } | Op::CaptureGet { func, .. } => *func = f(*func),
             Op::TagNew { payload, .. } => {
                 if let Some(payload) = payload {
                     *payload = f(*payload);
@@ -631,6 +645,8 @@ impl Op {
                 | Op::SEq(..)
                 | Op::FieldTag { .. }
                 | Op::FieldGet { .. }
+                | Op::CaptureTag { .. }
+                | Op::CaptureGet { .. }
         )
     }
 
@@ -766,6 +782,7 @@ fn write_operands(f: &mut fmt::Formatter<'_>, op: &Op) -> fmt::Result {
             write!(f, "#{} args={} slots={} return={}", base, filled, callee_slots, return_pc)
         }
         Op::FieldTag { object, field } | Op::FieldGet { object, field } => write!(f, "{} field{}", object, field),
+        Op::CaptureTag { func, index } | Op::CaptureGet { func, index } => write!(f, "{} capture{}", func, index),
         Op::StructSet { object, field, value } => write!(f, "{} field{} {}", object, field, value),
         Op::Math1(m, a) => write!(f, "{} {}", m.name(), a),
         Op::Math2(m, a, b) => write!(f, "{} {} {}", m.name(), a, b),

@@ -924,6 +924,23 @@ impl Recorder {
                 self.write(obj, updated);
             }
             Instr::CallMethod { base, name, argc } => self.call_method(base, name as u32, argc, view, pc)?,
+            Instr::GetCapture { dst, index } | Instr::TakeCapture { dst, index } => {
+                // The closure of an inlined call or a function trace is a known constant.
+                let Some(func) = self.current().func else {
+                    return Err(AbortReason::NyiInstruction("closures' captured variables in a loop's own function"));
+                };
+                let Some(current) = func.captures.get(index as usize) else {
+                    return Err(AbortReason::ErrorRaised);
+                };
+                let ty = element_type(current)?;
+                let closure = self.emit(Op::KFunc(func), Ty::Func);
+                let tag = self.emit(Op::CaptureTag { func: closure, index: index as u32 }, Ty::Int);
+                let expected = self.emit(Op::KInt(current.tag() as i64), Ty::Int);
+                let same = self.emit(Op::EqInt(tag, expected), Ty::Bool);
+                self.emit_guard(Op::GuardTrue(same), Ty::Void, pc);
+                let value = self.emit(Op::CaptureGet { func: closure, index: index as u32 }, ty);
+                self.write(dst, value);
+            }
             Instr::NewDict { dst } => {
                 let dict = self.emit(Op::DNew, Ty::Dict);
                 self.write(dst, dict);

@@ -43,7 +43,7 @@ use crate::runtime::format;
 use crate::runtime::heap::Gc;
 use crate::runtime::heap::SHARED_FLAG_OFFSET;
 use crate::runtime::object::{ArrayLayout, ArrayObj, StrObj};
-use crate::runtime::object::{DictKey, DictObj, StructObj};
+use crate::runtime::object::{DictKey, DictObj, FuncObj, StructObj};
 use crate::runtime::ops;
 use crate::runtime::symbol::Symbol;
 use crate::runtime::value::{Tag, Value};
@@ -456,6 +456,44 @@ extern "sysv64" fn field_float(object: *mut u8, field: u64) -> f64 {
     }
 }
 
+/// The closure at `func`, a function constant of the trace.
+///
+/// # Safety
+/// `func` must be the address of a `KFunc` constant, which the JIT keeps alive
+/// (`Jit::mark_roots`); objects never move.
+unsafe fn closure_at(func: *mut u8) -> Gc<FuncObj> {
+    // SAFETY: guaranteed by the caller.
+    unsafe { Gc::<FuncObj>::from_address(func as usize) }
+}
+
+/// `CTAG`: the tag of captured variable `index`.
+extern "sysv64" fn capture_tag(func: *mut u8, index: u64) -> i64 {
+    // SAFETY: `func` is a function constant of the trace (see `closure_at`).
+    let func = unsafe { closure_at(func) };
+    func.captures.get(index as usize).map_or(-1, |v| v.tag() as i64)
+}
+
+/// `CGET` of an int, bool or null capture: its payload bits.
+extern "sysv64" fn capture_bits(func: *mut u8, index: u64) -> u64 {
+    // SAFETY: `func` is a function constant of the trace (see `closure_at`).
+    let func = unsafe { closure_at(func) };
+    match func.captures.get(index as usize) {
+        Some(Value::Int(i)) => *i as u64,
+        Some(Value::Bool(b)) => *b as u64,
+        _ => 0,
+    }
+}
+
+/// `CGET` of a float capture.
+extern "sysv64" fn capture_float(func: *mut u8, index: u64) -> f64 {
+    // SAFETY: `func` is a function constant of the trace (see `closure_at`).
+    let func = unsafe { closure_at(func) };
+    match func.captures.get(index as usize) {
+        Some(Value::Float(f)) => *f,
+        _ => 0.0,
+    }
+}
+
 /// `STTYPE`: the struct's type index.
 extern "sysv64" fn struct_type(object: *mut u8) -> i64 {
     // SAFETY: `object` is a struct value of the trace (see `struct_at`).
@@ -525,6 +563,9 @@ fn helper_address(trace: &Trace, inst: &Inst) -> Option<usize> {
         Op::FieldGet { .. } if inst.ty == Ty::Float => Some(field_float as DictFloatHelper as usize),
         Op::FieldGet { .. } => Some(field_bits as DictBitsHelper as usize),
         Op::StructType(_) => Some(struct_type as extern "sysv64" fn(*mut u8) -> i64 as usize),
+        Op::CaptureTag { .. } => Some(capture_tag as DictReadHelper as usize),
+        Op::CaptureGet { .. } if inst.ty == Ty::Float => Some(capture_float as DictFloatHelper as usize),
+        Op::CaptureGet { .. } => Some(capture_bits as DictBitsHelper as usize),
         Op::SEq(..) => Some(string_equal as extern "sysv64" fn(*mut u8, *mut u8) -> u64 as usize),
         Op::ModFloat(..) => binary(helper_fmod),
         Op::Math1(MathFn::Floor, _) => unary(helper_floor),
@@ -1148,7 +1189,10 @@ impl Emitter<'_> {
                 let r = self.gpr_register(self.operand(object));
                 emit!(self.ops; mov BYTE [Rq(r) + SHARED_FLAG_OFFSET as i32], 1);
             }
-            Op::FieldTag { object, field } | Op::FieldGet { object, field } => {
+            Op::CaptureTag { func: object, index: field }
+            | Op::CaptureGet { func: object, index: field }
+            | Op::FieldTag { object, field }
+            | Op::FieldGet { object, field } => {
                 let arguments =
                     vec![(Operand::Gpr(RDI), self.operand(object)), (Operand::Gpr(RSI), Operand::Bits(field as u64))];
                 let result =

@@ -122,6 +122,8 @@ fn value_key(op: &Op, ty: Ty, array_epoch: u64) -> Option<ValueKey> {
         Op::ALen(_) | Op::ALoad(..) | Op::DTag(..) | Op::DGet(..) | Op::SLen(_) | Op::SEq(..) => (array_epoch, None),
         // Field reads are keyed by the field too; no trace writes a struct in memory.
         Op::FieldTag { field, .. } | Op::FieldGet { field, .. } => (field as u64, None),
+        // No trace assigns a capture; a native call (which might) clears the table.
+        Op::CaptureTag { index, .. } | Op::CaptureGet { index, .. } => (index as u64, None),
         Op::KInt(v) => (v as u64, None),
         Op::KFloat(v) => (v.to_bits(), None),
         Op::KBool(v) => (v as u64, None),

@@ -203,6 +203,16 @@ fn check_types(trace: &Trace, at: InstIdx) -> Result<(), String> {
             (&[], Some(Tagged))
         }
         Op::FieldTag { .. } | Op::StructType(_) => (&[Struct], Some(Int)),
+        Op::CaptureTag { .. } => (&[Func], Some(Int)),
+        Op::CaptureGet { .. } => {
+            if !matches!(inst.ty, Int | Float | Bool | Null) {
+                return Err(format!(
+                    "CGET of type {}: captures read on trace are int, flt, bool or null",
+                    inst.ty.name()
+                ));
+            }
+            (&[Func], None)
+        }
         Op::FieldGet { .. } => {
             if !matches!(inst.ty, Int | Float | Bool | Null) {
                 return Err(format!(
