@@ -18,7 +18,7 @@
 //! per snapshot (`CompiledTrace::stress_flags`, its address compiled into the code), 0
 //! until that snapshot's exit has been taken once.
 //!
-//! Function traces call themselves natively (`ir::Op::CallSelf`): each level runs on its
+//! Function traces call themselves natively (`ir::Op::CallTrace`): each level runs on its
 //! own interpreter-layout frame further up the slot stack, recorded in
 //! `state.native_frames`; an exit at any depth unwinds the native stack to
 //! `state.entry_rsp`, and the exit handler turns the recorded levels into interpreter
@@ -70,12 +70,12 @@ pub struct ExitState {
     /// The stack pointer just after the entered trace's prologue: an exit from inside
     /// native recursion unwinds to it.
     pub entry_rsp: u64,
-    /// Native recursion levels in progress (`CallSelf`), and how many more are allowed.
+    /// Native recursion levels in progress (`CallTrace`), and how many more are allowed.
     pub native_depth: u64,
     pub depth_budget: u64,
-    /// Per native recursion level: the address of its frame's slot 0, and the pc its
-    /// caller resumes at. `MAX_NATIVE_DEPTH` entries.
-    pub native_frames: *mut [u64; 2],
+    /// Per native call level: the address of its frame's slot 0, the pc its caller
+    /// resumes at, and the function's address. `MAX_NATIVE_DEPTH` entries.
+    pub native_frames: *mut [u64; 3],
     /// The heap and program, for helpers that allocate (never collecting) or format.
     pub heap: *mut Heap,
     pub program: *const Program,

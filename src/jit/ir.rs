@@ -28,8 +28,8 @@
 //!   other use of them.
 //!
 //! - A *function trace* records one call of a function, from its first instruction to a
-//!   `Ret`; it has no `Loop`. Its recursive calls are `CallSelf`: native calls of the same
-//!   trace on a new frame (see `CallSelf`). Its side traces end in `Ret` too.
+//!   `Ret`; it has no `Loop`. Its recursive calls are `CallTrace`: native calls of the same
+//!   trace on a new frame (see `CallTrace`). Its side traces end in `Ret` too.
 //!
 //! - A *side trace* has no `Loop`: it runs once, from a hot exit of a root trace to that
 //!   trace's loop header, then stores every slot it changed (`SStore`) and returns
@@ -45,6 +45,9 @@ use std::fmt;
 use crate::compile::bytecode::ProtoId;
 use crate::runtime::heap::Gc;
 use crate::runtime::object::{FuncObj, StrObj};
+
+/// `CallTrace::trace` for a call of the function the trace (tree) itself records.
+pub const SELF_TRACE: u32 = u32::MAX;
 
 /// The position of an instruction in its trace.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -385,7 +388,8 @@ pub enum Op {
     Math1(MathFn, InstIdx),
     Math2(MathFn, InstIdx, InstIdx),
 
-    /// In a function trace: calls the traced function itself natively, as a new frame
+    /// Calls a function trace natively (the traced function's own, for recursion, or
+    /// another function's; in a function trace or a side trace), as a new frame
     /// whose slot 0 is slot `base + 1` of the current one, its first `filled` slots (the
     /// arguments, stored into the frame before the call) kept and the rest up to
     /// `callee_slots` cleared; the callee's `Ret` leaves the result in slot `base`.
@@ -393,11 +397,21 @@ pub enum Op {
     /// the call. The call clobbers every register and slot, so no value defined before it
     /// is used after it except constants (the verifier checks this). A guard: it exits,
     /// before calling, when the native recursion depth budget is spent. Type `Void`.
-    CallSelf {
+    CallTrace {
+        /// The function called, and its function trace (`SELF_TRACE`: the trace being
+        /// compiled, or for a side trace its root).
+        function: Gc<FuncObj>,
+        trace: u32,
         base: u16,
         filled: u16,
         callee_slots: u16,
         return_pc: u32,
+    },
+    /// Ends a function trace (or its side trace) at a loop that has a trace of its own:
+    /// jumps into that loop trace's pre-roll (the frame's slots are stored first), which
+    /// runs the loop on the same frame. Type `Void`.
+    JumpTrace {
+        trace: u32,
     },
     /// Ends a function trace: the function returns `value` (into the slot below its frame)
     /// to its native caller, or to the interpreter. Type `Void`.
@@ -463,8 +477,9 @@ impl Op {
             Op::CaptureTag { .. } => "CTAG",
             Op::CaptureGet { .. } => "CGET",
             Op::StructSet { .. } => "STSET",
-            Op::CallSelf { .. } => "CALLSELF",
+            Op::CallTrace { .. } => "CALLTRACE",
             Op::Ret(_) => "RET",
+            Op::JumpTrace { .. } => "JUMP",
             Op::Loop => "LOOP",
             Op::Phi(..) => "PHI",
         }
@@ -491,7 +506,8 @@ impl Op {
             | Op::DNew
             | Op::ANew
             | Op::StructNew { .. }
-            | Op::CallSelf { .. } => {}
+            | Op::JumpTrace { .. }
+            | Op::CallTrace { .. } => {}
             Op::AIns { array, value } => {
                 *array = f(*array);
                 *value = f(*value);
@@ -621,7 +637,7 @@ impl Op {
                 | Op::APush { .. }
                 | Op::SAppend { .. }
                 | Op::DSet { .. }
-                | Op::CallSelf { .. }
+                | Op::CallTrace { .. }
                 | Op::SConcat(..)
                 | Op::ToStr(_)
         )
@@ -666,6 +682,7 @@ impl Op {
                     | Op::DSet { .. }
                     | Op::MarkShared(_)
                     | Op::Ret(_)
+                    | Op::JumpTrace { .. }
             )
     }
 }
@@ -771,6 +788,7 @@ fn write_operands(f: &mut fmt::Formatter<'_>, op: &Op) -> fmt::Result {
         Op::GStore { global, value } => write!(f, "g{} {}", global, value),
         Op::SStore { slot, value } => write!(f, "#{} {}", slot, value),
         Op::StructNew { type_index } => write!(f, "type{}", type_index),
+        Op::JumpTrace { trace } => write!(f, "trace{}", trace + 1),
         Op::TagNew { enum_name, tag, payload } => {
             write!(f, "enum{} tag{}", enum_name, tag)?;
             match payload {
@@ -778,8 +796,16 @@ fn write_operands(f: &mut fmt::Formatter<'_>, op: &Op) -> fmt::Result {
                 None => Ok(()),
             }
         }
-        Op::CallSelf { base, filled, callee_slots, return_pc } => {
-            write!(f, "#{} args={} slots={} return={}", base, filled, callee_slots, return_pc)
+        Op::CallTrace { function, trace, base, filled, callee_slots, return_pc } => {
+            match trace {
+                SELF_TRACE => write!(f, "self")?,
+                other => write!(f, "trace{}", other + 1)?,
+            }
+            write!(
+                f,
+                " proto{} #{} args={} slots={} return={}",
+                function.proto.0, base, filled, callee_slots, return_pc
+            )
         }
         Op::FieldTag { object, field } | Op::FieldGet { object, field } => write!(f, "{} field{}", object, field),
         Op::CaptureTag { func, index } | Op::CaptureGet { func, index } => write!(f, "{} capture{}", func, index),

@@ -45,7 +45,7 @@ use abi::ExitState;
 use abort::AbortReason;
 use assemble::{AssembleOptions, CompiledTrace};
 use ir::{InlinedFrame, Op, SnapIdx, Trace};
-use record::{Recorder, SideOf, TraceKind};
+use record::{CompiledTraces, Recorder, SideOf, TraceKind};
 use stats::{AbortSite, ExitKind, Stats, TraceStats};
 
 pub const DEFAULT_THRESHOLD: u32 = 50;
@@ -66,6 +66,9 @@ const FUNCTION_ABORTS: u32 = u32::MAX;
 /// Exits through one refused exit of a function trace before `function_exits_often`
 /// judges whether the trace pays.
 const FUNCTION_EXITS_CHECKED: u64 = 1024;
+
+/// Failed recordings of a side trace from one exit before the exit stays an exit.
+const MAX_SIDE_ATTEMPTS: u32 = 3;
 
 /// Side traces one root trace may have, side traces of side traces included.
 const MAX_SIDE_TRACES: u32 = 64;
@@ -176,7 +179,7 @@ fn exit_kinds(program: &Program, recorder: &Recorder, trace: &Trace) -> Vec<Exit
             Op::AStore { .. } | Op::APush { .. } | Op::DSet { .. } => ExitKind::ArrayWrite,
             Op::SAppend { .. } => ExitKind::StringAppend,
             Op::Math1(..) | Op::Math2(..) => ExitKind::MathDomain,
-            Op::CallSelf { .. } => ExitKind::RecursionDepth,
+            Op::CallTrace { .. } => ExitKind::RecursionDepth,
             Op::SConcat(..) | Op::ToStr(_) => ExitKind::CollectionDue,
             _ => kinds[snap.index()].clone(),
         };
@@ -234,8 +237,9 @@ struct NativeTrace {
     type_check_exits: Vec<bool>,
     /// Per snapshot: the slot or global its first type check reads, for the report.
     type_check_sources: Vec<Option<TypeSource>>,
-    /// Per snapshot of a root trace: its side trace. Empty for side traces.
+    /// Per snapshot: its side trace, and how many recordings of one failed.
     side_exits: Vec<SideState>,
+    side_attempts: Vec<u32>,
     side_traces: u32,
     /// The loop iterations a root trace ran itself.
     own_iterations: u64,
@@ -246,6 +250,8 @@ struct NativeTrace {
     kind: TraceKind,
     /// For a function trace: the function (closure) it was recorded for.
     function: Option<Gc<FuncObj>>,
+    /// The root trace of its tree (itself, for a root).
+    tree_root: u32,
 }
 
 pub struct Jit {
@@ -260,9 +266,11 @@ pub struct Jit {
     traces: Vec<NativeTrace>,
     /// Bytes of machine code in `traces`.
     machine_code: usize,
+    /// The largest needs of any compiled trace (see `frame_needs`).
+    all_needs: FrameNeeds,
     exit_state: Box<ExitState>,
     /// Where native recursion records its levels (`ExitState::native_frames` points here).
-    native_frames: Box<[[u64; 2]]>,
+    native_frames: Box<[[u64; 3]]>,
     pub stats: Stats,
 }
 
@@ -270,7 +278,7 @@ impl Jit {
     pub fn new(options: JitOptions, program: &Program) -> Jit {
         let threshold = options.threshold.max(1);
         let loops = program.protos.iter().map(|p| vec![LoopState::Counting(threshold); p.code.len()]).collect();
-        let mut native_frames = vec![[0u64; 2]; abi::MAX_NATIVE_DEPTH].into_boxed_slice();
+        let mut native_frames = vec![[0u64; 3]; abi::MAX_NATIVE_DEPTH].into_boxed_slice();
         let mut exit_state = Box::<ExitState>::default();
         exit_state.native_frames = native_frames.as_mut_ptr();
         Jit {
@@ -281,6 +289,7 @@ impl Jit {
             live_slots: Default::default(),
             traces: Vec::new(),
             machine_code: 0,
+            all_needs: FrameNeeds::default(),
             exit_state,
             native_frames,
             stats: Stats::default(),
@@ -318,6 +327,7 @@ impl Jit {
             .or_insert_with(|| Rc::new(LiveSlots::compute(program, program.proto(proto))))
             .clone();
         Recorder::for_function(proto, function, frame_depth, program.proto(proto).num_slots as usize, live)
+            .with_compiled_traces(self.compiled_traces())
     }
 
     /// Called at every taken back-edge to `header`.
@@ -361,6 +371,27 @@ impl Jit {
             .clone();
         let num_slots = program.proto(proto).num_slots as usize;
         Recorder::new(proto, header, back_edge, frame_depth, num_slots, live)
+            .with_compiled_traces(self.compiled_traces())
+    }
+
+    /// The compiled function and loop traces a recording may call or jump into.
+    fn compiled_traces(&self) -> Rc<CompiledTraces> {
+        let mut compiled = CompiledTraces::default();
+        for (proto, state) in self.functions.iter().enumerate() {
+            if let LoopState::Compiled(id) = *state {
+                if let Some(function) = self.traces[id as usize].function {
+                    compiled.functions.insert(ProtoId(proto as u32), (id, function));
+                }
+            }
+        }
+        for (proto, loops) in self.loops.iter().enumerate() {
+            for (header, state) in loops.iter().enumerate() {
+                if let LoopState::Compiled(id) = *state {
+                    compiled.loops.insert((ProtoId(proto as u32), header as u32), id);
+                }
+            }
+        }
+        Rc::new(compiled)
     }
 
     /// Ends a recording: compiles the closed trace, or files the abort.
@@ -383,7 +414,15 @@ impl Jit {
                 Err(reason) => {
                     let line = program.proto(proto).spans[recorder.back_edge as usize].line;
                     self.stats.record_abort(AbortSite::SideTrace(reason), &program.proto(proto).name, line);
-                    SideState::Refused
+                    // What stopped it may change (a function called there may get its own
+                    // trace), so the exit tries again, less and less eagerly.
+                    let attempts = &mut self.traces[parent as usize].side_attempts[exit.index()];
+                    *attempts += 1;
+                    if *attempts >= MAX_SIDE_ATTEMPTS {
+                        SideState::Refused
+                    } else {
+                        SideState::Counting(HOT_EXIT << (3 * *attempts))
+                    }
                 }
             };
             self.traces[parent as usize].side_exits[exit.index()] = state;
@@ -482,12 +521,15 @@ impl Jit {
             }
         }
         for inst in &optimized.insts {
-            if let Op::CallSelf { base, callee_slots, .. } = inst.op {
+            if let Op::CallTrace { base, callee_slots, .. } = inst.op {
                 needs.level_stride = needs.level_stride.max(base as usize + 1);
                 needs.extent = needs.extent.max(base as usize + 1 + callee_slots as usize);
             }
         }
         let side_exits = vec![SideState::Counting(HOT_EXIT); optimized.snapshots.len()];
+        self.all_needs.extent = self.all_needs.extent.max(needs.extent);
+        self.all_needs.inlined_frames = self.all_needs.inlined_frames.max(needs.inlined_frames);
+        self.all_needs.level_stride = self.all_needs.level_stride.max(needs.level_stride);
         if let Some(SideOf { root, .. }) = recorder.side_of {
             let root = &mut self.traces[root as usize];
             root.side_traces += 1;
@@ -514,6 +556,7 @@ impl Jit {
             back_edge: recorder.back_edge,
             type_check_exits,
             type_check_sources,
+            side_attempts: vec![0; side_exits.len()],
             side_exits,
             side_traces: 0,
             own_iterations: 0,
@@ -521,6 +564,7 @@ impl Jit {
             needs,
             kind: recorder.kind,
             function: recorder.function(),
+            tree_root: recorder.side_of.map_or(id, |s| s.root),
         });
         Ok(id)
     }
@@ -537,14 +581,21 @@ impl Jit {
         kind: TraceKind,
     ) -> Result<CompiledTrace, AbortReason> {
         let deopt_stress = self.options.deopt_stress;
+        let trace_entries: Vec<usize> = self.traces.iter().map(|t| t.compiled.reentry).collect();
         let mut options = AssembleOptions::unlinked(id, deopt_stress);
-        if let (Some(SideOf { root, .. }), TraceKind::Function) = (side_of, kind) {
-            options.self_call_target = Some(self.traces[root as usize].compiled.reentry);
-        }
-        if let (Some(SideOf { root, parent, exit }), false) = (side_of, deopt_stress) {
-            if kind == TraceKind::Loop {
+        options.trace_entries = &trace_entries;
+        // A side trace always continues natively (into its root, or by returning): it may
+        // run inside a native call, where returning to the exit handler is impossible.
+        match (side_of, kind) {
+            (Some(SideOf { root, .. }), TraceKind::Function) => {
+                options.self_call_target = Some(self.traces[root as usize].compiled.reentry);
+            }
+            (Some(SideOf { root, .. }), TraceKind::Loop) => {
                 options.root_reentry = Some(self.traces[root as usize].compiled.reentry);
             }
+            (None, _) => {}
+        }
+        if let (Some(SideOf { parent, exit, .. }), false) = (side_of, deopt_stress) {
             let parent = &self.traces[parent as usize];
             let snapshot = &parent.trace.snapshots[exit.index()];
             let linkable =
@@ -567,8 +618,16 @@ impl Jit {
     }
 
     /// What root trace `root` and its side traces need of the frame they run on.
+    ///
+    /// Native calls and jumps cross from one trace tree into another, so a tree's own
+    /// needs are not enough: entries use the largest needs of all compiled traces.
     pub fn frame_needs(&self, root: u32) -> FrameNeeds {
-        self.traces[root as usize].needs
+        let own = self.traces[root as usize].needs;
+        FrameNeeds {
+            extent: own.extent.max(self.all_needs.extent),
+            inlined_frames: own.inlined_frames.max(self.all_needs.inlined_frames),
+            level_stride: own.level_stride.max(self.all_needs.level_stride),
+        }
     }
 
     /// Marks the function objects that compiled traces and a recording in progress
@@ -627,10 +686,11 @@ impl Jit {
                 return Resume { pc: 0, frames: Vec::new(), record_side: None, returned: true };
             }
             let exit = SnapIdx(exit);
-            // Side traces jump back into the root natively, and linked exits into side
-            // traces: the trace that exited reports itself.
+            // Side traces jump back into the root natively, linked exits into side traces,
+            // and native calls into other trees: the trace that exited reports itself.
             current = self.exit_state.exited_trace as u32;
-            let (level_base, mut frames) = self.native_levels(program, root, slots);
+            let root = self.traces[current as usize].tree_root;
+            let (level_base, mut frames) = self.native_levels(program, slots);
             let levels = frames.len();
             let native = &mut self.traces[current as usize];
             let state = &*self.exit_state;
@@ -720,22 +780,27 @@ impl Jit {
     /// After an exit of a function trace from inside native recursion: where the exiting
     /// level's frame starts (slots from the entered frame's base), and the levels as
     /// interpreter frames to push, outermost first. Resets the recursion depth.
-    fn native_levels(&mut self, program: &Program, root: u32, slots: &[Value]) -> (usize, Vec<InlinedFrame>) {
+    fn native_levels(&mut self, program: &Program, slots: &[Value]) -> (usize, Vec<InlinedFrame>) {
         let depth = std::mem::take(&mut self.exit_state.native_depth) as usize;
-        let native = &self.traces[root as usize];
-        let (Some(function), true) = (native.function, depth > 0) else { return (0, Vec::new()) };
-        let num_slots = program.proto(function.proto).num_slots;
+        if depth == 0 {
+            return (0, Vec::new());
+        }
         let slots_start = slots.as_ptr() as u64;
         let base_of = |address: u64| ((address - slots_start) / std::mem::size_of::<Value>() as u64) as usize;
         let frames = self.native_frames[..depth]
             .iter()
-            .map(|&[address, return_pc]| InlinedFrame {
-                proto: function.proto,
-                func: Some(function),
-                base: base_of(address) as u16,
-                num_slots,
-                return_pc: return_pc as u32,
-                slots_in_memory: true,
+            .map(|&[address, return_pc, function]| {
+                // SAFETY: `function` is the `CallTrace` function constant that pushed this
+                // level, which the JIT keeps alive (`Jit::mark_roots`).
+                let function = unsafe { Gc::<FuncObj>::from_address(function as usize) };
+                InlinedFrame {
+                    proto: function.proto,
+                    func: Some(function),
+                    base: base_of(address) as u16,
+                    num_slots: program.proto(function.proto).num_slots,
+                    return_pc: return_pc as u32,
+                    slots_in_memory: true,
+                }
             })
             .collect();
         (base_of(self.native_frames[depth - 1][0]), frames)

@@ -11,6 +11,7 @@ pub struct AssembleOptions<'a> {
     pub root_reentry: Option<usize>,
     pub parent: Option<ParentExit<'a>>,
     pub self_call_target: Option<usize>,
+    pub trace_entries: &'a [usize],
 }
 
 pub struct ParentExit<'a> {

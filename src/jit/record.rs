@@ -41,7 +41,7 @@ use crate::runtime::value::Value;
 use std::rc::Rc;
 
 use super::abort::AbortReason;
-use super::ir::{InlinedFrame, InstIdx, MathFn, Op, SnapIdx, Snapshot, Trace, Ty};
+use super::ir::{InlinedFrame, InstIdx, MathFn, Op, SnapIdx, Snapshot, Trace, Ty, SELF_TRACE};
 
 /// Recorded traces longer than this abort (the optimizer and backend are linear, but
 /// long traces are rarely loops worth compiling).
@@ -50,12 +50,22 @@ const MAX_TRACE_INSTRUCTIONS: usize = 4000;
 /// Calls one iteration may have in progress at once (frames above the root frame).
 pub const MAX_INLINE_DEPTH: usize = 8;
 
+/// The traces a recording may call (function traces, by prototype, with the closure each
+/// was recorded for: from a side trace or a function trace's own frame such calls become
+/// native calls instead of being inlined) or jump into (loop traces, by prototype and
+/// header: a function trace reaching one ends there).
+#[derive(Default)]
+pub struct CompiledTraces {
+    pub functions: rustc_hash::FxHashMap<ProtoId, (u32, Gc<FuncObj>)>,
+    pub loops: rustc_hash::FxHashMap<(ProtoId, u32), u32>,
+}
+
 /// What a recording covers.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum TraceKind {
     /// One iteration of a loop, back to its header.
     Loop,
-    /// One call of a function, to its return; recursive calls become `CallSelf`.
+    /// One call of a function, to its return; recursive calls become `CallTrace`.
     Function,
 }
 
@@ -123,13 +133,17 @@ pub struct Recorder {
     /// For a side trace: where it grows from.
     pub side_of: Option<SideOf>,
     pub kind: TraceKind,
-    /// For a function trace: the function recorded, whose recursive calls `CallSelf` runs.
+    /// For a function trace: the function recorded, whose recursive calls `CallTrace` runs.
     function: Option<Gc<FuncObj>>,
     /// A recursive call is running in the interpreter; recording resumes when it returns.
     in_self_call: bool,
     /// The most calls the iteration had inlined at once: each is a frame the interpreter
     /// would have pushed (and checked against the depth limit).
     max_inlined: usize,
+    /// The trace ended with `JumpTrace`: the next step closes it.
+    jumped_into_loop: bool,
+    /// Compiled traces when the recording started (see [`CompiledTraces`]).
+    compiled: Rc<CompiledTraces>,
     frame_depth: usize,
     /// The root frame, then the inlined calls in progress.
     frames: Vec<RecordedFrame>,
@@ -252,6 +266,8 @@ impl Recorder {
             function: None,
             in_self_call: false,
             max_inlined: 0,
+            jumped_into_loop: false,
+            compiled: Rc::default(),
             frame_depth,
             frames: vec![root],
             live_slots,
@@ -285,6 +301,12 @@ impl Recorder {
     /// For a function trace: the function recorded.
     pub fn function(&self) -> Option<Gc<FuncObj>> {
         self.function
+    }
+
+    /// Lets the recording call or jump into these compiled traces.
+    pub fn with_compiled_traces(mut self, compiled: Rc<CompiledTraces>) -> Recorder {
+        self.compiled = compiled;
+        self
     }
 
     /// The most inlined calls in progress at once during the recording.
@@ -631,6 +653,9 @@ impl Recorder {
             self.in_self_call = false;
             self.forget_slots();
         }
+        if self.jumped_into_loop {
+            return Step::Closed(std::mem::take(&mut self.trace));
+        }
         if let Err(reason) = self.resolve_pending_branch(pc) {
             return Step::Abort(reason);
         }
@@ -813,6 +838,12 @@ impl Recorder {
                 self.read(src, view, pc)?;
             }
             Instr::LoopEntry if self.outside_loops_allowed() => {}
+            Instr::LoopEntry if self.kind == TraceKind::Function && !self.inlined() => {
+                let Some(&trace) = self.compiled.loops.get(&(self.current().proto, pc + 1)) else {
+                    return Err(AbortReason::InnerLoop);
+                };
+                self.jump_into_loop(trace, pc + 1)?;
+            }
             Instr::ForPrep { base, .. } if self.outside_loops_allowed() => {
                 // `iteration_source` keeps arrays and ints as they are.
                 let sequence = self.read(base, view, pc)?;
@@ -1527,11 +1558,27 @@ impl Recorder {
         Ok(std::mem::take(&mut self.trace))
     }
 
-    /// A recursive call of the traced function, in its own frame: the frame's live
-    /// values and the arguments go to memory, and `CallSelf` runs this trace natively on
-    /// the callee's frame. While the interpreter runs the call, recording pauses; after
-    /// it, every slot is read from memory again.
-    fn self_call(&mut self, func: Gc<FuncObj>, base: Reg, argc: u16, view: &View, pc: u32) -> Result<(), AbortReason> {
+    /// Whether a call may be a native call of a function trace (`CallTrace`): in a side
+    /// trace or a function trace, from its own frame (linear code: nothing is carried in
+    /// registers across the call).
+    fn native_calls_allowed(&self) -> bool {
+        !self.inlined() && (self.kind == TraceKind::Function || self.side_of.is_some())
+    }
+
+    /// A call of `func` whose function trace is `trace` (`SELF_TRACE`: this recording's
+    /// own function), in the recording's own frame: the frame's live values and the
+    /// arguments go to memory, and `CallTrace` runs that trace natively on the callee's
+    /// frame. While the interpreter runs the call, recording pauses; after it, every slot
+    /// is read from memory again.
+    fn native_call(
+        &mut self,
+        func: Gc<FuncObj>,
+        trace: u32,
+        base: Reg,
+        argc: u16,
+        view: &View,
+        pc: u32,
+    ) -> Result<(), AbortReason> {
         let callee = self.guard_callee(func, base, argc, view, pc)?;
         for r in base + 1..=base + argc {
             let argument = self.read(r, view, pc)?;
@@ -1555,7 +1602,14 @@ impl Recorder {
             }
             self.emit(Op::SStore { slot, value }, Ty::Void);
         }
-        let call = Op::CallSelf { base, filled: argc, callee_slots: callee.num_slots, return_pc: pc + 1 };
+        let call = Op::CallTrace {
+            function: func,
+            trace,
+            base,
+            filled: argc,
+            callee_slots: callee.num_slots,
+            return_pc: pc + 1,
+        };
         self.trace.push(call, Ty::Void, Some(snap), self.line);
         self.in_self_call = true;
         Ok(())
@@ -1584,6 +1638,25 @@ impl Recorder {
         Ok(callee)
     }
 
+    /// Ends a function trace at a loop with a trace of its own (header `header`): the
+    /// frame's values the loop may read go to memory, and `JumpTrace` runs the loop trace.
+    fn jump_into_loop(&mut self, trace: u32, header: u32) -> Result<(), AbortReason> {
+        let frame = &self.frames[0];
+        let stored: Vec<(u16, InstIdx)> = (0..frame.num_slots)
+            .filter(|&s| self.modified[s] && frame.live.live_at(header, s as u16))
+            .map(|s| (s as u16, self.slots[s].expect("a modified slot holds a value")))
+            .collect();
+        for (slot, value) in stored {
+            if self.trace.inst(value).op.is_sunk() {
+                return Err(AbortReason::NyiInstruction("a value built on trace, live into a loop with its own trace"));
+            }
+            self.emit(Op::SStore { slot, value }, Ty::Void);
+        }
+        self.emit(Op::JumpTrace { trace }, Ty::Void);
+        self.jumped_into_loop = true;
+        Ok(())
+    }
+
     /// After a native call every slot is in memory: the slot map starts over.
     fn forget_slots(&mut self) {
         self.slots.iter_mut().for_each(|s| *s = None);
@@ -1596,8 +1669,14 @@ impl Recorder {
     fn call(&mut self, base: Reg, argc: u16, view: &View, pc: u32) -> Result<(), AbortReason> {
         let name = match view.slots[base as usize] {
             Value::Builtin(id) => BUILTINS[id as usize].name,
-            Value::Func(f) if self.kind == TraceKind::Function && !self.inlined() && Some(f) == self.function => {
-                return self.self_call(f, base, argc, view, pc)
+            Value::Func(f) if self.native_calls_allowed() => {
+                if self.kind == TraceKind::Function && Some(f) == self.function {
+                    return self.native_call(f, SELF_TRACE, base, argc, view, pc);
+                }
+                match self.compiled.functions.get(&f.proto) {
+                    Some(&(trace, traced)) if traced == f => return self.native_call(f, trace, base, argc, view, pc),
+                    _ => return self.inline_call(f, base, argc, view, pc),
+                }
             }
             Value::Func(f) => return self.inline_call(f, base, argc, view, pc),
             other => return Err(AbortReason::NyiCall(format!("a {} value", other.type_name()))),
@@ -1645,7 +1724,7 @@ impl Recorder {
 /// Marks the function objects `trace` compares against or rebuilds frames for.
 pub fn mark_trace_roots(trace: &Trace, marker: &mut Marker) {
     for inst in &trace.insts {
-        if let Op::KFunc(func) = inst.op {
+        if let Op::KFunc(func) | Op::CallTrace { function: func, .. } = inst.op {
             marker.mark(func);
         }
     }

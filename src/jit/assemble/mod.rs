@@ -69,15 +69,24 @@ pub struct AssembleOptions<'a> {
     /// For a side trace: the parent exit it continues, to compile a linked entry for.
     pub parent: Option<ParentExit<'a>>,
     /// For a side trace of a function trace: the root's re-entry, which its recursive
-    /// calls call (`CallSelf`).
+    /// calls call (`CallTrace`).
     pub self_call_target: Option<usize>,
+    /// The re-entry address of every compiled trace, by number.
+    pub trace_entries: &'a [usize],
 }
 
 impl AssembleOptions<'_> {
     /// A trace that links to nothing: it returns at every exit (and, as a side trace, with
     /// `BACK_TO_LOOP`).
     pub fn unlinked(trace_id: u32, deopt_stress: bool) -> AssembleOptions<'static> {
-        AssembleOptions { deopt_stress, trace_id, root_reentry: None, parent: None, self_call_target: None }
+        AssembleOptions {
+            deopt_stress,
+            trace_id,
+            root_reentry: None,
+            parent: None,
+            self_call_target: None,
+            trace_entries: &[],
+        }
     }
 }
 
@@ -159,6 +168,7 @@ pub fn assemble(trace: &Trace, options: &AssembleOptions) -> Result<CompiledTrac
         exit_table: exit_table.as_ptr(),
         stress_flags: stress_flags.as_mut_ptr(),
         self_call_target: options.self_call_target,
+        trace_entries: options.trace_entries,
         root_reentry: options.root_reentry,
         parent: options.parent.as_ref(),
     };

@@ -1465,6 +1465,7 @@ fn emit_without_array_layout(
         exit_table: table.as_ptr(),
         stress_flags: flags.as_mut_ptr(),
         self_call_target: None,
+        trace_entries: &[],
         root_reentry: None,
         parent: None,
     };
@@ -1656,6 +1657,7 @@ fn linked_exit_runs_the_side_trace_natively_and_returns_to_the_root() {
         root_reentry: Some(compiled_root.reentry),
         parent: Some(parent),
         self_call_target: None,
+        trace_entries: &[],
     };
     let side = assemble(&b.trace, &options).expect("side trace compiles");
     let entry_address = side.linked_entry.expect("compiled with its parent exit");

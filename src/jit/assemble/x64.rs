@@ -38,7 +38,7 @@ use std::mem::offset_of;
 use super::regalloc::{gpr::*, Allocation, ALLOCATABLE_GPRS, CALLEE_SAVED_ALLOCATABLE};
 use super::AssembleError;
 use crate::jit::abi::{ExitState, Location, BACK_TO_LOOP, FUNCTION_RETURNED};
-use crate::jit::ir::{Inst, InstIdx, MathFn, Op, SnapIdx, Trace, Ty};
+use crate::jit::ir::{Inst, InstIdx, MathFn, Op, SnapIdx, Trace, Ty, SELF_TRACE};
 use crate::runtime::format;
 use crate::runtime::heap::Gc;
 use crate::runtime::heap::SHARED_FLAG_OFFSET;
@@ -124,9 +124,12 @@ pub struct Linking<'a> {
     pub exit_table: *const usize,
     /// The stress flags' address: one byte per snapshot (read in deopt-stress mode).
     pub stress_flags: *mut u8,
-    /// For a side trace of a function trace: its root's re-entry, which `CallSelf` calls;
+    /// For a side trace of a function trace: its root's re-entry, which `CallTrace` calls;
     /// `None` calls this trace's own.
     pub self_call_target: Option<usize>,
+    /// The re-entry address of every compiled trace, by number (for `CallTrace` of other
+    /// functions' traces and `JumpTrace`).
+    pub trace_entries: &'a [usize],
     /// For a side trace: where it continues when done, its root's re-entry; `None`
     /// returns `BACK_TO_LOOP` instead.
     pub root_reentry: Option<usize>,
@@ -624,8 +627,9 @@ struct Emitter<'a> {
     trace_id: u32,
     exit_table: *const usize,
     stress_flags: *mut u8,
-    /// Where `CallSelf` calls: the function trace's pre-roll.
+    /// Where `CallTrace` calls: the function trace's pre-roll.
     self_call: SelfCallTarget,
+    trace_entries: &'a [usize],
 }
 
 #[derive(Clone, Copy)]
@@ -660,6 +664,7 @@ pub fn emit(
         exit_table: linking.exit_table,
         stress_flags: linking.stress_flags,
         self_call: SelfCallTarget::Address(0),
+        trace_entries: linking.trace_entries,
     };
     emitter.prologue();
     let body_start = emitter.ops.new_dynamic_label();
@@ -692,7 +697,7 @@ pub fn emit(
             for i in 0..trace.insts.len() {
                 emitter.instruction(i)?;
             }
-            let returns = trace.insts.last().is_some_and(|i| matches!(i.op, Op::Ret(_)));
+            let returns = trace.insts.last().is_some_and(|i| matches!(i.op, Op::Ret(_) | Op::JumpTrace { .. }));
             match linking.root_reentry {
                 _ if returns => {}
                 Some(address) => emit!(emitter.ops
@@ -1138,7 +1143,7 @@ impl Emitter<'_> {
                     emit!(self.ops; mov BYTE [Rq(s) + SHARED_FLAG_OFFSET as i32], 1);
                 }
             }
-            Op::CallSelf { base, filled, callee_slots, return_pc } => {
+            Op::CallTrace { function, trace, base, filled, callee_slots, return_pc } => {
                 let exit = guard_exit()?;
                 let stride = value_offset(base as u64 + 1)?;
                 emit!(self.ops
@@ -1147,9 +1152,12 @@ impl Emitter<'_> {
                     ; jae =>exit
                     ; lea rdx, [Rq(SLOTS_BASE) + stride]
                     ; mov r11, [r13 + NATIVE_FRAMES]
-                    ; shl rax, 4
-                    ; mov [r11 + rax], rdx
-                    ; mov QWORD [r11 + rax + 8], return_pc as i32
+                    ; lea rax, [rax + rax * 2]
+                    ; lea r11, [r11 + rax * 8]
+                    ; mov [r11], rdx
+                    ; mov QWORD [r11 + 8], return_pc as i32
+                    ; mov rax, QWORD function.addr() as i64
+                    ; mov [r11 + 16], rax
                     ; add QWORD [r13 + NATIVE_DEPTH], 1
                 );
                 for s in filled..callee_slots {
@@ -1159,17 +1167,39 @@ impl Emitter<'_> {
                     ; mov Rq(SLOTS_BASE), rdx
                     ; sub rsp, FRAME_SIZE
                 );
-                match self.self_call {
-                    SelfCallTarget::Own(label) => emit!(self.ops; call =>label),
-                    SelfCallTarget::Address(address) => emit!(self.ops
+                let target = match (trace, self.self_call) {
+                    (SELF_TRACE, SelfCallTarget::Own(label)) => {
+                        emit!(self.ops; call =>label);
+                        None
+                    }
+                    (SELF_TRACE, SelfCallTarget::Address(address)) => Some(address),
+                    (other, _) => Some(
+                        *self
+                            .trace_entries
+                            .get(other as usize)
+                            .ok_or_else(|| AssembleError::Unsupported(format!("call of unknown trace {}", other)))?,
+                    ),
+                };
+                if let Some(address) = target {
+                    emit!(self.ops
                         ; mov r11, QWORD address as i64
                         ; call r11
-                    ),
+                    );
                 }
                 emit!(self.ops
                     ; add rsp, FRAME_SIZE
                     ; sub Rq(SLOTS_BASE), stride
                     ; sub QWORD [r13 + NATIVE_DEPTH], 1
+                );
+            }
+            Op::JumpTrace { trace } => {
+                let address = *self
+                    .trace_entries
+                    .get(trace as usize)
+                    .ok_or_else(|| AssembleError::Unsupported(format!("jump to unknown trace {}", trace)))?;
+                emit!(self.ops
+                    ; mov r11, QWORD address as i64
+                    ; jmp r11
                 );
             }
             Op::Ret(value) => {

@@ -71,7 +71,7 @@ impl CseTable {
             }
             // A native call may change every slot, global and container: nothing known
             // before it holds after it.
-            Op::CallSelf { .. } => {
+            Op::CallTrace { .. } => {
                 self.values.clear();
                 self.globals.clear();
                 self.array_epoch += 1;
@@ -113,7 +113,8 @@ fn value_key(op: &Op, ty: Ty, array_epoch: u64) -> Option<ValueKey> {
         | Op::ANew
         | Op::AIns { .. }
         | Op::MarkShared(_)
-        | Op::CallSelf { .. }
+        | Op::CallTrace { .. }
+        | Op::JumpTrace { .. }
         | Op::Ret(_)
         | Op::SConcat(..)
         | Op::ToStr(_)

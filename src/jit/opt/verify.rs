@@ -8,8 +8,8 @@
 //! - `snap` is `Some` exactly on guards, in range, and every entry of that snapshot refers
 //!   to a value defined before the guard (the exit restores it);
 //! - at most one `Loop`; `Phi`s only in the block directly after it;
-//! - nothing but a constant defined before a `CallSelf` is used after it (the call
-//!   clobbers registers and slots), and a trace with `CallSelf` or `Ret` has no `Loop`;
+//! - nothing but a constant defined before a `CallTrace` is used after it (the call
+//!   clobbers registers and slots), and a trace with `CallTrace` or `Ret` has no `Loop`;
 //! - a sunk value (`DNew`, `DIns`) is used only as the `dict` operand of a `DIns` and by
 //!   snapshots: it has no location, so nothing else could read it. The `loop_end`
 //!   snapshot must not name one (a `Phi` would have to carry it).
@@ -322,7 +322,7 @@ fn check_types(trace: &Trace, at: InstIdx) -> Result<(), String> {
             (&[Float, Float][..f.arity()], Some(Float))
         }
         Op::Loop => (&[], Some(Void)),
-        Op::CallSelf { .. } => (&[], Some(Void)),
+        Op::CallTrace { .. } | Op::JumpTrace { .. } => (&[], Some(Void)),
         Op::Ret(value) => {
             if ty_of(value) == Void {
                 return Err("RET of a value-less instruction".into());
@@ -365,7 +365,7 @@ fn check_native_calls(trace: &Trace, loop_start: Option<InstIdx>) -> Result<(), 
     let mut last_call: Option<usize> = None;
     for (n, inst) in trace.insts.iter().enumerate() {
         let fail = |message: String| VerifyError { inst: Some(InstIdx(n as u32)), message };
-        if matches!(inst.op, Op::CallSelf { .. } | Op::Ret(_)) && loop_start.is_some() {
+        if matches!(inst.op, Op::CallTrace { .. } | Op::Ret(_) | Op::JumpTrace { .. }) && loop_start.is_some() {
             return Err(fail(format!("{} in a trace with a loop", inst.op.name())));
         }
         if let Some(call) = last_call {
@@ -374,10 +374,10 @@ fn check_native_calls(trace: &Trace, loop_start: Option<InstIdx>) -> Result<(), 
                 used.extend(trace.snapshots[snap.index()].entries.iter().map(|&(_, v)| v));
             }
             if let Some(stale) = used.into_iter().find(|&v| v.index() < call && !trace.inst(v).op.is_constant()) {
-                return Err(fail(format!("uses {}, defined before the CALLSELF at {:04}", stale, call)));
+                return Err(fail(format!("uses {}, defined before the CALLTRACE at {:04}", stale, call)));
             }
         }
-        if matches!(inst.op, Op::CallSelf { .. }) {
+        if matches!(inst.op, Op::CallTrace { .. }) {
             last_call = Some(n);
         }
     }
