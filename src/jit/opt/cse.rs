@@ -97,6 +97,10 @@ impl CseTable {
 }
 
 fn value_key(op: &Op, ty: Ty, array_epoch: u64) -> Option<ValueKey> {
+    if op.is_sunk() {
+        // Each sunk allocation is its own object, even when two are equal.
+        return None;
+    }
     let (immediate, math) = match *op {
         Op::GLoad { .. }
         | Op::GStore { .. }
@@ -105,13 +109,6 @@ fn value_key(op: &Op, ty: Ty, array_epoch: u64) -> Option<ValueKey> {
         | Op::APush { .. }
         | Op::SAppend { .. }
         | Op::DSet { .. }
-        | Op::DNew
-        | Op::DIns { .. }
-        | Op::StructNew { .. }
-        | Op::StructSet { .. }
-        | Op::TagNew { .. }
-        | Op::ANew
-        | Op::AIns { .. }
         | Op::MarkShared(_)
         | Op::CallTrace { .. }
         | Op::JumpTrace { .. }
