@@ -295,6 +295,11 @@ pub enum Op {
     /// interpolation), through the interpreter's formatting. Allocates; a guard like
     /// `SConcat`.
     ToStr(InstIdx),
+    /// `string[index]`: the character at an int index as a new one-character string,
+    /// through the interpreter's indexing (negative indices count from the end). Allocates;
+    /// a guard that exits, before the indexing, when the index is out of bounds (the
+    /// interpreter raises the error) or the heap then wants a collection.
+    SChar(InstIdx, InstIdx),
 
     /// The length of a string in characters (`len`). Reads string memory (an `SAppend`
     /// changes it).
@@ -340,6 +345,15 @@ pub enum Op {
     FieldGet {
         object: InstIdx,
         field: u32,
+    },
+    /// `object.field := value` (an int, float, bool or null) through the interpreter's field
+    /// assignment: in place when the struct is not shared, else on a new copy. The result
+    /// (type `Struct`) is the struct now holding the field. Writes struct memory and may
+    /// allocate: a guard like `SConcat`.
+    FieldSet {
+        object: InstIdx,
+        field: u32,
+        value: InstIdx,
     },
     /// The struct type (`StructObj::type_index`) of a struct object: methods are per type.
     StructType(InstIdx),
@@ -460,6 +474,7 @@ impl Op {
             Op::SLen(_) => "SLEN",
             Op::SConcat(..) => "SCONCAT",
             Op::ToStr(_) => "TOSTR",
+            Op::SChar(..) => "SCHAR",
             Op::MarkShared(_) => "SHARE",
             Op::SEq(..) => "SEQ",
             Op::DTag(..) => "DTAG",
@@ -473,6 +488,7 @@ impl Op {
             Op::AIns { .. } => "AINS",
             Op::FieldTag { .. } => "FTAG",
             Op::FieldGet { .. } => "FGET",
+            Op::FieldSet { .. } => "FSET",
             Op::StructType(_) => "STTYPE",
             Op::CaptureTag { .. } => "CTAG",
             Op::CaptureGet { .. } => "CGET",
@@ -512,7 +528,7 @@ impl Op {
                 *array = f(*array);
                 *value = f(*value);
             }
-            Op::StructSet { object, value, .. } => {
+            Op::StructSet { object, value, .. } | Op::FieldSet { object, value, .. } => {
                 *object = f(*object);
                 *value = f(*value);
             }
@@ -584,6 +600,7 @@ impl Op {
             | Op::ALoad(a, b)
             | Op::SEq(a, b)
             | Op::SConcat(a, b)
+            | Op::SChar(a, b)
             | Op::DTag(a, b)
             | Op::DGet(a, b)
             | Op::Phi(a, b) => {
@@ -640,13 +657,18 @@ impl Op {
                 | Op::CallTrace { .. }
                 | Op::SConcat(..)
                 | Op::ToStr(_)
+                | Op::SChar(..)
+                | Op::FieldSet { .. }
         )
     }
 
-    /// Whether this instruction writes array or dict contents (so reads of them cannot
-    /// move across it).
+    /// Whether this instruction writes array, dict, string or struct contents (so reads of
+    /// them cannot move across it).
     pub fn writes_containers(&self) -> bool {
-        matches!(self, Op::AStore { .. } | Op::APush { .. } | Op::SAppend { .. } | Op::DSet { .. })
+        matches!(
+            self,
+            Op::AStore { .. } | Op::APush { .. } | Op::SAppend { .. } | Op::DSet { .. } | Op::FieldSet { .. }
+        )
     }
 
     /// Whether this instruction reads array, dict or string contents.
@@ -809,7 +831,9 @@ fn write_operands(f: &mut fmt::Formatter<'_>, op: &Op) -> fmt::Result {
         }
         Op::FieldTag { object, field } | Op::FieldGet { object, field } => write!(f, "{} field{}", object, field),
         Op::CaptureTag { func, index } | Op::CaptureGet { func, index } => write!(f, "{} capture{}", func, index),
-        Op::StructSet { object, field, value } => write!(f, "{} field{} {}", object, field, value),
+        Op::StructSet { object, field, value } | Op::FieldSet { object, field, value } => {
+            write!(f, "{} field{} {}", object, field, value)
+        }
         Op::Math1(m, a) => write!(f, "{} {}", m.name(), a),
         Op::Math2(m, a, b) => write!(f, "{} {} {}", m.name(), a, b),
         _ => {

@@ -180,7 +180,8 @@ fn exit_kinds(program: &Program, recorder: &Recorder, trace: &Trace) -> Vec<Exit
             Op::SAppend { .. } => ExitKind::StringAppend,
             Op::Math1(..) | Op::Math2(..) => ExitKind::MathDomain,
             Op::CallTrace { .. } => ExitKind::RecursionDepth,
-            Op::SConcat(..) | Op::ToStr(_) => ExitKind::CollectionDue,
+            Op::SConcat(..) | Op::ToStr(_) | Op::FieldSet { .. } => ExitKind::CollectionDue,
+            Op::SChar(..) => ExitKind::StringIndex,
             _ => kinds[snap.index()].clone(),
         };
     }

@@ -945,14 +945,20 @@ impl Recorder {
             Instr::SetField { obj, name, src } => {
                 let object = self.read_sunk(obj, view, pc)?;
                 let value = self.read(src, view, pc)?;
-                if self.ty(object) != Ty::Struct || !self.trace.inst(object).op.is_sunk() {
-                    return Err(AbortReason::NyiInstruction("field assignment on a struct built before the loop"));
+                if self.ty(object) != Ty::Struct {
+                    return Err(AbortReason::NyiInstruction("field assignment on anything but a struct"));
                 }
                 if !matches!(self.ty(value), Ty::Int | Ty::Float | Ty::Bool | Ty::Null) {
                     return Err(AbortReason::NyiInstruction("a struct field holding arrays, dicts or strings"));
                 }
-                let updated = self.emit(Op::StructSet { object, field: name as u32, value }, Ty::Struct);
-                self.write(obj, updated);
+                let field = name as u32;
+                if self.trace.inst(object).op.is_sunk() {
+                    let updated = self.emit(Op::StructSet { object, field, value }, Ty::Struct);
+                    self.write(obj, updated);
+                } else {
+                    let updated = self.emit_guard(Op::FieldSet { object, field, value }, Ty::Struct, pc);
+                    self.write(obj, updated);
+                }
             }
             Instr::CallMethod { base, name, argc } => self.call_method(base, name as u32, argc, view, pc)?,
             Instr::GetCapture { dst, index } | Instr::TakeCapture { dst, index } => {
@@ -1350,8 +1356,15 @@ impl Recorder {
             self.write(dst, value);
             return Ok(());
         }
+        if let (Value::Str(_), Value::Int(_)) = (view.slots[obj as usize], view.slots[index as usize]) {
+            let string = self.read(obj, view, pc)?;
+            let position = self.read(index, view, pc)?;
+            let character = self.emit_guard(Op::SChar(string, position), Ty::Str, pc);
+            self.write(dst, character);
+            return Ok(());
+        }
         let (Value::Array(a), Value::Int(i)) = (view.slots[obj as usize], view.slots[index as usize]) else {
-            return Err(AbortReason::NyiInstruction("indexing anything but an array with an int"));
+            return Err(AbortReason::NyiInstruction("indexing anything but an array or a string with an int"));
         };
         if i < 0 {
             return Err(AbortReason::NyiInstruction("negative array index"));
@@ -1376,7 +1389,7 @@ impl Recorder {
             let key = self.read(index, view, pc)?;
             let value = self.read(src, view, pc)?;
             if !matches!(self.ty(value), Ty::Int | Ty::Float | Ty::Bool | Ty::Null) {
-                return Err(AbortReason::NyiValueType("container"));
+                return Err(AbortReason::NyiInstruction("storing an array, dict, string or struct into a dict"));
             }
             self.emit_guard(Op::DSet { dict, key, value }, Ty::Void, pc);
             return Ok(());
@@ -1394,7 +1407,7 @@ impl Recorder {
         let position = self.read(index, view, pc)?;
         let value = self.read(src, view, pc)?;
         if !matches!(self.ty(value), Ty::Int | Ty::Float | Ty::Bool | Ty::Null) {
-            return Err(AbortReason::NyiValueType("array"));
+            return Err(AbortReason::NyiInstruction("storing an array, dict, string or struct into an array"));
         }
         self.emit_guard(Op::AStore { array, index: position, value }, Ty::Void, pc);
         Ok(())

@@ -25,6 +25,8 @@ pub enum ExitKind {
     ArrayRead,
     ArrayWrite,
     StringAppend,
+    /// `s[i]` out of bounds, or the new string made a collection due.
+    StringIndex,
     MathDomain,
     /// A recursive call deeper than native code follows in one entry.
     RecursionDepth,
@@ -114,6 +116,10 @@ impl TraceStats {
                 "an array write at line {} found the array shared (so it had to be copied) or the index out of bounds {} times, leaving {}",
                 line, count, loop_part
             ),
+            ExitKind::StringIndex => format!(
+                "a string index at line {} was out of bounds or made the heap due for a collection {} times, leaving {}",
+                line, count, loop_part
+            ),
             ExitKind::StringAppend => format!(
                 "a string append at line {} found the string shared (so a new string had to be built) {} times, leaving {}",
                 line, count, loop_part
@@ -123,7 +129,7 @@ impl TraceStats {
                 line, count, loop_part
             ),
             ExitKind::CollectionDue => format!(
-                "a string built at line {} made the heap due for a collection {} times, leaving {} for the interpreter to collect",
+                "an allocation at line {} made the heap due for a collection {} times, leaving {} for the interpreter to collect",
                 line, count, loop_part
             ),
             ExitKind::RecursionDepth => format!(

@@ -44,9 +44,9 @@ use crate::runtime::heap::Gc;
 use crate::runtime::heap::SHARED_FLAG_OFFSET;
 use crate::runtime::object::{ArrayLayout, ArrayObj, StrObj};
 use crate::runtime::object::{DictKey, DictObj, FuncObj, StructObj};
-use crate::runtime::ops;
 use crate::runtime::symbol::Symbol;
 use crate::runtime::value::{Tag, Value};
+use crate::runtime::{access, ops};
 
 macro_rules! emit {
     ($ops:expr; $($t:tt)*) => {
@@ -533,6 +533,39 @@ extern "sysv64" fn scalar_to_string(tag: u64, payload: u64, state: *mut ExitStat
     s.addr() as *mut u8
 }
 
+/// `SCHAR`: `string[index]` through the interpreter's own indexing, or null when that
+/// raises an error (the exit lets the interpreter raise it); notes whether a collection
+/// is due.
+extern "sysv64" fn string_char(string: *mut u8, index: i64, state: *mut ExitState) -> *mut u8 {
+    // SAFETY: `string` is a string value of the trace (see `string_length`).
+    let string = unsafe { Gc::<StrObj>::from_address(string as usize) };
+    // SAFETY: as in `concat_strings`.
+    let (state, heap) = unsafe { (&mut *state, &mut *(*state).heap) };
+    match access::get_index(heap, Value::Str(string), Value::Int(index)) {
+        Ok(Value::Str(c)) => {
+            state.collection_due = heap.wants_collection() as u64;
+            c.addr() as *mut u8
+        }
+        _ => std::ptr::null_mut(),
+    }
+}
+
+/// `FSET`: `object.field := value` (tag `tag`, payload `payload`) through the
+/// interpreter's `set_field`, which copies a shared struct first; returns the struct now
+/// holding the field and notes whether a collection is due.
+extern "sysv64" fn field_set(object: *mut u8, field: u64, tag: u64, payload: u64, state: *mut ExitState) -> *mut u8 {
+    let value = value_of(tag, payload);
+    // SAFETY: `object` is a struct value of the trace (see `struct_at`).
+    let mut holder = Value::Struct(unsafe { struct_at(object) });
+    // SAFETY: as in `concat_strings`.
+    let (state, heap) = unsafe { (&mut *state, &mut *(*state).heap) };
+    // The field's name only appears in the error for a non-struct holder.
+    let assigned = access::set_field(heap, &mut holder, Symbol(field as u32), "", value);
+    let (Ok(()), Value::Struct(s)) = (assigned, holder) else { unreachable!("a struct's field can be assigned") };
+    state.collection_due = heap.wants_collection() as u64;
+    s.addr() as *mut u8
+}
+
 type DictReadHelper = extern "sysv64" fn(*mut u8, u64) -> i64;
 type DictBitsHelper = extern "sysv64" fn(*mut u8, u64) -> u64;
 type DictFloatHelper = extern "sysv64" fn(*mut u8, u64) -> f64;
@@ -562,6 +595,10 @@ fn helper_address(trace: &Trace, inst: &Inst) -> Option<usize> {
             Some(concat_strings as extern "sysv64" fn(*mut u8, *mut u8, *mut ExitState) -> *mut u8 as usize)
         }
         Op::ToStr(_) => Some(scalar_to_string as extern "sysv64" fn(u64, u64, *mut ExitState) -> *mut u8 as usize),
+        Op::SChar(..) => Some(string_char as extern "sysv64" fn(*mut u8, i64, *mut ExitState) -> *mut u8 as usize),
+        Op::FieldSet { .. } => {
+            Some(field_set as extern "sysv64" fn(*mut u8, u64, u64, u64, *mut ExitState) -> *mut u8 as usize)
+        }
         Op::FieldTag { .. } => Some(field_tag as DictReadHelper as usize),
         Op::FieldGet { .. } if inst.ty == Ty::Float => Some(field_float as DictFloatHelper as usize),
         Op::FieldGet { .. } => Some(field_bits as DictBitsHelper as usize),
@@ -1254,6 +1291,35 @@ impl Emitter<'_> {
                 self.call_helper(i, arguments, HelperResult::Rax(destination));
                 emit!(self.ops; cmp QWORD [r13 + COLLECTION_DUE], 0; jne =>exit);
             }
+            Op::SChar(string, index) => {
+                let exit = guard_exit()?;
+                let arguments = vec![
+                    (Operand::Gpr(RDI), self.operand(string)),
+                    (Operand::Gpr(RSI), self.operand(index)),
+                    (Operand::Gpr(RDX), Operand::Gpr(R13)),
+                ];
+                self.call_helper(i, arguments, HelperResult::Rax(destination));
+                // rax still holds the result: no allocatable register is rax.
+                emit!(self.ops
+                    ; test rax, rax
+                    ; jz =>exit
+                    ; cmp QWORD [r13 + COLLECTION_DUE], 0
+                    ; jne =>exit
+                );
+            }
+            Op::FieldSet { object, field, value } => {
+                let exit = guard_exit()?;
+                let tag = value_tag(self.trace.inst(value).ty)?;
+                let arguments = vec![
+                    (Operand::Gpr(RDI), self.operand(object)),
+                    (Operand::Gpr(RSI), Operand::Bits(field as u64)),
+                    (Operand::Gpr(RDX), Operand::Bits(tag as u64)),
+                    (Operand::Gpr(RCX), self.operand(value)),
+                    (Operand::Gpr(R8), Operand::Gpr(R13)),
+                ];
+                self.call_helper(i, arguments, HelperResult::Rax(destination));
+                emit!(self.ops; cmp QWORD [r13 + COLLECTION_DUE], 0; jne =>exit);
+            }
             Op::SLen(string) => {
                 let arguments = vec![(Operand::Gpr(RDI), self.operand(string))];
                 self.call_helper(i, arguments, HelperResult::Rax(destination));
@@ -1803,7 +1869,8 @@ impl Emitter<'_> {
     fn caller_saved_live_across(&self, i: usize) -> Vec<Location> {
         // A guard that checks after its call (an allocation asking for a collection) exits
         // with its own snapshot's values, which must survive the call too.
-        let checks_after_call = matches!(self.trace.insts[i].op, Op::SConcat(..) | Op::ToStr(_));
+        let checks_after_call =
+            matches!(self.trace.insts[i].op, Op::SConcat(..) | Op::ToStr(_) | Op::SChar(..) | Op::FieldSet { .. });
         (0..i)
             .filter(|&v| self.alloc.interval_end[v] > i || (checks_after_call && self.alloc.interval_end[v] == i))
             .map(|v| self.alloc.locations[v])

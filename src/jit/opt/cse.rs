@@ -11,12 +11,12 @@
 //!   or the value of the last `GStore` (store-to-load forwarding). A `GLoad` reuses that
 //!   value when its type is the load's type; otherwise it stays (its tag guard decides).
 //!   Globals never alias each other, so a store only affects its own global.
-//! - Container contents: `ALen`, `ALoad`, `DTag` and `DGet` are keyed by an epoch that
-//!   every `AStore`, `APush` and `DSet` advances (any container may be any other), so a
-//!   read merges only with an identical read that no container write separates from it.
-//! - `GStore`, `SStore`, `AStore`, `APush`, `DSet`, `Loop` and `Phi` are never merged, nor
-//!   are sunk dicts (`DNew`, `DIns`): each literal is its own object, even when two are
-//!   equal.
+//! - Container contents: `ALen`, `ALoad`, `DTag`, `DGet`, `FTAG` and `FGET` are keyed by
+//!   an epoch that every `AStore`, `APush`, `DSet` and `FSET` advances (any container may
+//!   be any other), so a read merges only with an identical read that no container write
+//!   separates from it.
+//! - Stores, allocations (`SCONCAT`, `TOSTR`, `SCHAR`), `Loop` and `Phi` are never merged,
+//!   nor are sunk allocations: each literal is its own object, even when two are equal.
 
 use std::mem::Discriminant;
 
@@ -115,11 +115,13 @@ fn value_key(op: &Op, ty: Ty, array_epoch: u64) -> Option<ValueKey> {
         | Op::Ret(_)
         | Op::SConcat(..)
         | Op::ToStr(_)
+        | Op::SChar(..)
+        | Op::FieldSet { .. }
         | Op::Loop
         | Op::Phi(..) => return None,
         Op::ALen(_) | Op::ALoad(..) | Op::DTag(..) | Op::DGet(..) | Op::SLen(_) | Op::SEq(..) => (array_epoch, None),
-        // Field reads are keyed by the field too; no trace writes a struct in memory.
-        Op::FieldTag { field, .. } | Op::FieldGet { field, .. } => (field as u64, None),
+        // Field reads are keyed by the field too.
+        Op::FieldTag { field, .. } | Op::FieldGet { field, .. } => (array_epoch << 32 | field as u64, None),
         // No trace assigns a capture; a native call (which might) clears the table.
         Op::CaptureTag { index, .. } | Op::CaptureGet { index, .. } => (index as u64, None),
         Op::KInt(v) => (v as u64, None),

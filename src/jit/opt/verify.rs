@@ -264,6 +264,16 @@ fn check_types(trace: &Trace, at: InstIdx) -> Result<(), String> {
         }
         Op::SLen(_) => (&[Str], Some(Int)),
         Op::SConcat(..) => (&[Str, Str], Some(Str)),
+        Op::SChar(..) => (&[Str, Int], Some(Str)),
+        Op::FieldSet { value, .. } => {
+            if !matches!(ty_of(value), Int | Float | Bool | Null) {
+                return Err(format!(
+                    "FSET of a {} value: fields on trace are int, flt, bool or null",
+                    ty_of(value).name()
+                ));
+            }
+            (&[Struct], Some(Struct))
+        }
         Op::ToStr(value) => {
             if !matches!(ty_of(value), Int | Float | Bool | Null) {
                 return Err(format!("TOSTR of a {} value: only ints, floats, bools and null", ty_of(value).name()));
