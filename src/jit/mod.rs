@@ -380,8 +380,13 @@ impl Jit {
         let mut compiled = CompiledTraces::default();
         for (proto, state) in self.functions.iter().enumerate() {
             if let LoopState::Compiled(id) = *state {
-                if let Some(function) = self.traces[id as usize].function {
-                    compiled.functions.insert(ProtoId(proto as u32), (id, function));
+                let native = &self.traces[id as usize];
+                if let Some(function) = native.function {
+                    let calls_natively = native.trace.insts.iter().any(|inst| matches!(inst.op, Op::CallTrace { .. }));
+                    compiled.functions.insert(
+                        ProtoId(proto as u32),
+                        record::CompiledFunction { trace: id, function, calls_natively },
+                    );
                 }
             }
         }
@@ -594,7 +599,8 @@ impl Jit {
             (Some(SideOf { root, .. }), TraceKind::Loop) => {
                 options.root_reentry = Some(self.traces[root as usize].compiled.reentry);
             }
-            (None, _) => {}
+            (None, TraceKind::Loop) => options.repeats = true,
+            (None, TraceKind::Function) => {}
         }
         if let (Some(SideOf { parent, exit, .. }), false) = (side_of, deopt_stress) {
             let parent = &self.traces[parent as usize];
@@ -742,6 +748,14 @@ impl Jit {
                         current = side;
                         continue;
                     }
+                }
+                // The interpreter runs the call that went too deep; a side trace from
+                // there would call the same trace again and is never entered from inside
+                // native recursion anyway.
+                SideState::Counting(_)
+                    if self.stats.traces[current as usize].exit_kinds[exit.index()] == ExitKind::RecursionDepth =>
+                {
+                    native.side_exits[exit.index()] = SideState::Refused;
                 }
                 SideState::Counting(remaining) if remaining > 1 => {
                     native.side_exits[exit.index()] = SideState::Counting(remaining - 1);

@@ -12,6 +12,7 @@ pub struct AssembleOptions<'a> {
     pub parent: Option<ParentExit<'a>>,
     pub self_call_target: Option<usize>,
     pub trace_entries: &'a [usize],
+    pub repeats: bool,
 }
 
 pub struct ParentExit<'a> {

@@ -56,8 +56,19 @@ pub const MAX_INLINE_DEPTH: usize = 8;
 /// header: a function trace reaching one ends there).
 #[derive(Default)]
 pub struct CompiledTraces {
-    pub functions: rustc_hash::FxHashMap<ProtoId, (u32, Gc<FuncObj>)>,
+    pub functions: rustc_hash::FxHashMap<ProtoId, CompiledFunction>,
     pub loops: rustc_hash::FxHashMap<(ProtoId, u32), u32>,
+}
+
+/// A function's trace, as a recording that calls the function sees it.
+#[derive(Clone, Copy, Debug)]
+pub struct CompiledFunction {
+    pub trace: u32,
+    /// The closure the trace was recorded for (the trace assumes it).
+    pub function: Gc<FuncObj>,
+    /// Whether the trace calls functions natively (it recurses, for example), so that
+    /// inlining the function could not reproduce it.
+    pub calls_natively: bool,
 }
 
 /// What a recording covers.
@@ -622,8 +633,8 @@ impl Recorder {
         }
     }
 
-    /// Finishes the trace. A root trace keeps the slot map as its loop-end state; a side
-    /// trace stores the changed slots, handing the frame back to its root trace.
+    /// Finishes the trace. A root trace keeps the slot map as its loop-end state (for
+    /// peeling); otherwise the changed slots are stored.
     fn close(&mut self) -> Result<Trace, AbortReason> {
         let (carried, _) = self.snapshot_state(self.header);
         if carried.iter().any(|&(_, v)| self.trace.inst(v).op.is_sunk()) {
@@ -631,7 +642,11 @@ impl Recorder {
                 "a dict or struct built in the loop that lives on into the next iteration",
             ));
         }
-        if self.side_of.is_some() {
+        // A side trace hands the frame back to its root; a root trace with a native call is
+        // not peeled (registers do not survive the call) and reloads its frame each time
+        // round. Both leave the frame in memory.
+        let calls_natively = self.trace.insts.iter().any(|inst| matches!(inst.op, Op::CallTrace { .. }));
+        if self.side_of.is_some() || calls_natively {
             for (slot, value) in carried {
                 self.emit(Op::SStore { slot, value }, Ty::Void);
             }
@@ -1571,11 +1586,19 @@ impl Recorder {
         Ok(std::mem::take(&mut self.trace))
     }
 
-    /// Whether a call may be a native call of a function trace (`CallTrace`): in a side
-    /// trace or a function trace, from its own frame (linear code: nothing is carried in
-    /// registers across the call).
-    fn native_calls_allowed(&self) -> bool {
-        !self.inlined() && (self.kind == TraceKind::Function || self.side_of.is_some())
+    /// Whether a call of `callee` may be a native call of its function trace
+    /// (`CallTrace`): only from the recording's own frame. A root loop trace calls natively
+    /// only what it could not inline (a callee with a loop, or its own function): its
+    /// trace is then not peeled, so nothing is carried in registers across the call.
+    fn native_call_wanted(&self, callee: ProtoId, program: &Program) -> bool {
+        if self.inlined() {
+            return false;
+        }
+        if self.kind == TraceKind::Function || self.side_of.is_some() {
+            return true;
+        }
+        let recursive = self.compiled.functions.get(&callee).is_some_and(|f| f.calls_natively);
+        recursive || callee == self.frames[0].proto || contains_loop(program.proto(callee))
     }
 
     /// A call of `func` whose function trace is `trace` (`SELF_TRACE`: this recording's
@@ -1682,12 +1705,14 @@ impl Recorder {
     fn call(&mut self, base: Reg, argc: u16, view: &View, pc: u32) -> Result<(), AbortReason> {
         let name = match view.slots[base as usize] {
             Value::Builtin(id) => BUILTINS[id as usize].name,
-            Value::Func(f) if self.native_calls_allowed() => {
+            Value::Func(f) if self.native_call_wanted(f.proto, view.program) => {
                 if self.kind == TraceKind::Function && Some(f) == self.function {
                     return self.native_call(f, SELF_TRACE, base, argc, view, pc);
                 }
                 match self.compiled.functions.get(&f.proto) {
-                    Some(&(trace, traced)) if traced == f => return self.native_call(f, trace, base, argc, view, pc),
+                    Some(compiled) if compiled.function == f => {
+                        return self.native_call(f, compiled.trace, base, argc, view, pc)
+                    }
                     _ => return self.inline_call(f, base, argc, view, pc),
                 }
             }
@@ -1758,6 +1783,11 @@ fn trace_key(key: Value) -> Option<DictKey> {
 }
 
 /// Where a test-and-jump pair at `pc` goes when its test is false.
+/// Whether `proto`'s code has a loop (a jump back to or before itself).
+fn contains_loop(proto: &Proto) -> bool {
+    proto.code.iter().enumerate().any(|(pc, instr)| jump_target(pc, instr).is_some_and(|target| target <= pc))
+}
+
 fn test_false_target(proto: &Proto, pc: u32) -> u32 {
     let jump = (pc + 1) as usize;
     jump_target(jump, &proto.code[jump]).expect("a test is followed by a jump") as u32

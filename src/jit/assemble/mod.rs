@@ -73,6 +73,9 @@ pub struct AssembleOptions<'a> {
     pub self_call_target: Option<usize>,
     /// The re-entry address of every compiled trace, by number.
     pub trace_entries: &'a [usize],
+    /// A root loop trace: when it has no `Loop` (it was not peeled), its end counts an
+    /// iteration and runs it again from its re-entry.
+    pub repeats: bool,
 }
 
 impl AssembleOptions<'_> {
@@ -86,6 +89,7 @@ impl AssembleOptions<'_> {
             parent: None,
             self_call_target: None,
             trace_entries: &[],
+            repeats: false,
         }
     }
 }
@@ -170,6 +174,7 @@ pub fn assemble(trace: &Trace, options: &AssembleOptions) -> Result<CompiledTrac
         self_call_target: options.self_call_target,
         trace_entries: options.trace_entries,
         root_reentry: options.root_reentry,
+        repeats: options.repeats,
         parent: options.parent.as_ref(),
     };
     let emitted = x64::emit(trace, loop_pos, &allocation, array_layout(), options.deopt_stress, &linking)?;

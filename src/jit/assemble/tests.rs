@@ -1468,6 +1468,7 @@ fn emit_without_array_layout(
         trace_entries: &[],
         root_reentry: None,
         parent: None,
+        repeats: false,
     };
     x64::emit(trace, Some(loop_pos), allocation, None, false, &linking)
 }
@@ -1658,6 +1659,7 @@ fn linked_exit_runs_the_side_trace_natively_and_returns_to_the_root() {
         parent: Some(parent),
         self_call_target: None,
         trace_entries: &[],
+        repeats: false,
     };
     let side = assemble(&b.trace, &options).expect("side trace compiles");
     let entry_address = side.linked_entry.expect("compiled with its parent exit");
@@ -1670,4 +1672,29 @@ fn linked_exit_runs_the_side_trace_natively_and_returns_to_the_root() {
     assert_eq!(int(slots[0]), 5, "the linked entry stored i");
     assert_eq!(int(slots[2]), 3);
     assert_eq!(exit.state.loop_iterations, 4 * 5, "four rounds of five iterations, one counter");
+}
+
+/// An unpeeled root loop trace (`AssembleOptions::repeats`): `while i < n { i := i + 1 }`
+/// as straight-line code that loads its slots, stores `i` back and runs again from its
+/// re-entry, counting iterations, until the condition's guard exits.
+#[test]
+fn unpeeled_root_trace_repeats_through_memory() {
+    let mut b = Builder::new();
+    let entry = b.snap(&[]);
+    let i = b.guard(Op::SLoad { slot: 0 }, Ty::Int, entry);
+    let n = b.guard(Op::SLoad { slot: 1 }, Ty::Int, entry);
+    let below = b.inst(Op::LtInt(i, n), Ty::Bool);
+    let done = b.snap(&[]);
+    b.guard(Op::GuardTrue(below), Ty::Void, done);
+    let one = b.inst(Op::KInt(1), Ty::Int);
+    let next = b.guard(Op::AddInt(i, one), Ty::Int, done);
+    b.inst(Op::SStore { slot: 0, value: next }, Ty::Void);
+    let mut options = AssembleOptions::unlinked(0, false);
+    options.repeats = true;
+    let mut compiled = assemble(&b.trace, &options).expect("the trace compiles");
+    let mut slots = vec![Value::Int(3), Value::Int(40)];
+    let exit = run(&mut compiled, &mut slots, &mut []);
+    assert_eq!(exit.number, done.0);
+    assert_eq!(int(slots[0]), 40);
+    assert_eq!(exit.state.loop_iterations, 37);
 }

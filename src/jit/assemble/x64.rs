@@ -135,6 +135,8 @@ pub struct Linking<'a> {
     pub root_reentry: Option<usize>,
     /// For a side trace: the exit it continues from, when the exit may jump to it.
     pub parent: Option<&'a ParentExit<'a>>,
+    /// An unpeeled root loop trace: its end counts an iteration and runs it again.
+    pub repeats: bool,
 }
 
 /// A parent trace's exit, as a linked entry finds it: the parent's IR, where its register
@@ -740,6 +742,10 @@ pub fn emit(
                 Some(address) => emit!(emitter.ops
                     ; mov r11, QWORD address as i64
                     ; jmp r11
+                ),
+                None if linking.repeats => emit!(emitter.ops
+                    ; add Rq(ITERATION_COUNTER), 1
+                    ; jmp =>body_start
                 ),
                 None => emit!(emitter.ops
                     ; mov eax, BACK_TO_LOOP as i32
