@@ -1,7 +1,8 @@
 //! The `ruff` command line: `ruff run FILE`, `ruff check FILE`.
 //!
 //! Exit statuses (LANGUAGE.md decision 4): 0 success, 1 the file cannot be read, 2 bad
-//! command-line usage, 3 syntax error (nothing ran), 4 uncaught runtime error.
+//! command-line usage, 3 syntax error (nothing ran), 4 uncaught runtime error; 70 internal
+//! error (a panic, or the interpreter thread could not get its stack).
 
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
@@ -23,7 +24,7 @@ const WORKER_STACK_BYTES: usize = 1 << 30;
     name = "ruff",
     version,
     about = "Run Ruff programs on a bytecode interpreter with a tracing JIT",
-    after_help = "Exit status: 0 success, 1 file cannot be read, 2 bad usage, 3 syntax error, 4 uncaught runtime error.\n\
+    after_help = "Exit status: 0 success, 1 file cannot be read, 2 bad usage, 3 syntax error, 4 uncaught runtime error, 70 internal error (a bug in ruff, or no memory for its stack).\n\
                   Environment: RUFF_GC_STRESS=1 collects garbage at every safe point after an allocation; \
                   RUFF_DEOPT_STRESS=1 makes every JIT guard fail the first time it runs (both for testing)."
 )]
@@ -176,8 +177,16 @@ fn main() -> ExitCode {
     });
     match worker.map(|handle| handle.join()) {
         Ok(Ok(code)) => code,
-        _ => {
+        Ok(Err(_)) => {
             eprintln!("ruff: internal error: the interpreter thread failed");
+            ExitCode::from(70)
+        }
+        Err(error) => {
+            eprintln!(
+                "ruff: cannot start the interpreter thread with its {} MiB stack ({}); is the virtual memory limit (ulimit -v) too low?",
+                WORKER_STACK_BYTES >> 20,
+                error
+            );
             ExitCode::from(70)
         }
     }

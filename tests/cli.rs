@@ -537,3 +537,40 @@ fn jit_stats_explain_exits_and_aborts_in_the_programs_terms() {
     assert!(document.trim_start().starts_with('{') && document.trim_end().ends_with('}'), "{}", document);
     assert!(document.contains("\"explanations\":[\"the loop at line"), "{}", document);
 }
+
+/// Growing a string or an array until memory runs out (under `ulimit -v`) ends in a
+/// catchable runtime error, with the JIT on and off, not in an abort. Ignored by default:
+/// each run takes seconds and over a GiB of memory (`cargo test -- --ignored` runs it).
+#[cfg(target_os = "linux")]
+#[test]
+#[ignore = "needs about 1.5 GiB of memory and several seconds per run"]
+fn running_out_of_memory_is_a_catchable_error() {
+    let string = TempFile::new(
+        "oom_string",
+        b"piece := \"0123456789012345678901234567890123456789012345678901234567890123456789\"\nt := \"\"\ntry {\n    while true { t := t + piece }\n} except e { print(e.message) }\n",
+    );
+    let array = TempFile::new(
+        "oom_array",
+        b"a := []\ntry {\n    while true { a := push(a, 1) }\n} except e { print(e.message) }\n",
+    );
+    for file in [&string, &array] {
+        for jit in ["--no-jit", "--jit-threshold=50"] {
+            let script = format!("ulimit -v 3000000; exec \"$0\" run {} \"$1\"", jit);
+            let output = Command::new("sh")
+                .args(["-c", &script, env!("CARGO_BIN_EXE_ruff")])
+                .arg(file.path())
+                .output()
+                .expect("sh runs");
+            let stdout = String::from_utf8_lossy(&output.stdout);
+            assert_eq!(
+                output.status.code(),
+                Some(0),
+                "{} {}: {}",
+                jit,
+                stdout,
+                String::from_utf8_lossy(&output.stderr)
+            );
+            assert!(stdout.starts_with("Out of memory: "), "{}: {}", jit, stdout);
+        }
+    }
+}

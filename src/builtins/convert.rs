@@ -22,10 +22,9 @@ use crate::runtime::value::Value;
 
 use super::Ctx;
 
-/// The most elements (or string bytes) one builtin call may produce: far beyond any
-/// sensible program. Sizes are computed in u128 so that no product of two user-supplied
-/// sizes can overflow before this check.
-const MAX_RESULT_SIZE: u128 = 1 << 31;
+/// The most elements (or string bytes) one builtin call may produce. Sizes are computed in
+/// u128 so that no product of two user-supplied sizes can overflow before this check.
+const MAX_RESULT_SIZE: u128 = crate::runtime::object::MAX_OBJECT_SIZE as u128;
 
 // ---------------------------------------------------------------------------------------
 // Shared helpers

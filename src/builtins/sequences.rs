@@ -147,7 +147,8 @@ pub(super) fn push(ctx: &mut Ctx, args: &[Value]) -> Result<Value, String> {
     let array = expect_array("push", &args[0])?;
     let value = args[1];
     let array = private_array(ctx, array, &args[1..]);
-    update_items(ctx, array, |items| items.push(value));
+    let grown = array.get_mut().try_push(value)?;
+    ctx.heap.note_growth(grown);
     Ok(Value::Array(array))
 }
 

@@ -84,6 +84,20 @@ pub struct ArrayObj {
     pub items: Vec<Value>,
 }
 
+impl ArrayObj {
+    /// Appends `value`, growing the buffer as `Vec::push` would, but failing with a
+    /// runtime error instead of ending the process when the memory cannot be had. Returns
+    /// the bytes the buffer grew by (for the collector's pacing).
+    pub fn try_push(&mut self, value: Value) -> Result<usize, String> {
+        let before = self.items.capacity();
+        self.items.try_reserve(1).map_err(|_| {
+            format!("Out of memory: an array of {} elements is more than this program may build", self.items.len() + 1)
+        })?;
+        self.items.push(value);
+        Ok((self.items.capacity() - before) * std::mem::size_of::<Value>())
+    }
+}
+
 /// Byte offsets, from the start of a `GcBox<ArrayObj>`, of what native code reads and
 /// writes: the shared bit and the element buffer's pointer and length.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -194,6 +208,11 @@ impl DictKey {
 }
 
 /// Dicts of at most this many entries are searched linearly instead of hashed.
+/// The most elements an array, or bytes a string, may hold: far beyond any sensible
+/// program, and small enough that building one is refused with a runtime error instead of
+/// ending the process when memory runs out.
+pub const MAX_OBJECT_SIZE: usize = 1 << 31;
+
 const DICT_LINEAR_LIMIT: usize = 8;
 
 const EMPTY_SLOT: u64 = u64::MAX;

@@ -5,7 +5,7 @@
 //! as the exact runtime error message.
 
 use super::heap::{Gc, Heap};
-use super::object::StrObj;
+use super::object::{StrObj, MAX_OBJECT_SIZE};
 use super::value::Value;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -115,7 +115,7 @@ pub fn arith(heap: &mut Heap, op: ArithOp, a: Value, b: Value, reuse_lhs: bool) 
         return result;
     }
     match (op, a, b) {
-        (ArithOp::Add, Value::Str(x), Value::Str(y)) => Ok(Value::Str(concat(heap, x, y, reuse_lhs))),
+        (ArithOp::Add, Value::Str(x), Value::Str(y)) => Ok(Value::Str(concat(heap, x, y, reuse_lhs)?)),
         _ => Err(invalid_binary(op.symbol(), &a, &b)),
     }
 }
@@ -127,22 +127,43 @@ pub fn can_append_in_place(x: Gc<StrObj>, y: Gc<StrObj>) -> bool {
 }
 
 /// Appends `y` to `x` in place (only where [`can_append_in_place`] holds); returns the
-/// bytes by which `x`'s buffer grew, for the collector's pacing.
-pub fn append_in_place(x: Gc<StrObj>, y: Gc<StrObj>) -> usize {
+/// bytes by which `x`'s buffer grew, for the collector's pacing. Leaves `x` as it was and
+/// fails when the result would be too long or its memory cannot be had.
+pub fn append_in_place(x: Gc<StrObj>, y: Gc<StrObj>) -> Result<usize, String> {
     let before = x.text.capacity();
+    let length = concat_length(x, y)?;
+    // Amortized growth, as `push_str` would do, but reported instead of aborting.
+    if x.get_mut().text.try_reserve(y.text.len()).is_err() {
+        return Err(string_too_long(length));
+    }
     x.get_mut().push_str(&y);
-    x.text.capacity() - before
+    Ok(x.text.capacity() - before)
 }
 
-fn concat(heap: &mut Heap, x: Gc<StrObj>, y: Gc<StrObj>, reuse_lhs: bool) -> Gc<StrObj> {
+fn concat(heap: &mut Heap, x: Gc<StrObj>, y: Gc<StrObj>, reuse_lhs: bool) -> Result<Gc<StrObj>, String> {
     if reuse_lhs && can_append_in_place(x, y) {
-        heap.note_growth(append_in_place(x, y));
-        return x;
+        heap.note_growth(append_in_place(x, y)?);
+        return Ok(x);
     }
-    let mut text = String::with_capacity(x.text.len() + y.text.len());
+    let length = concat_length(x, y)?;
+    let mut text = String::new();
+    text.try_reserve_exact(length).map_err(|_| string_too_long(length))?;
     text.push_str(&x.text);
     text.push_str(&y.text);
-    heap.alloc(StrObj::new(text))
+    Ok(heap.alloc(StrObj::new(text)))
+}
+
+/// The length of `x + y` in bytes, when it is within [`MAX_OBJECT_SIZE`].
+fn concat_length(x: Gc<StrObj>, y: Gc<StrObj>) -> Result<usize, String> {
+    let length = x.text.len() + y.text.len();
+    if length > MAX_OBJECT_SIZE {
+        return Err(string_too_long(length));
+    }
+    Ok(length)
+}
+
+fn string_too_long(length: usize) -> String {
+    format!("Out of memory: a string of {} bytes is more than this program may build", length)
 }
 
 pub fn negate(v: Value) -> Result<Value, String> {

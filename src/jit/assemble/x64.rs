@@ -225,7 +225,7 @@ enum FloatAlu {
 
 type UnaryHelper = extern "sysv64" fn(f64) -> f64;
 type BinaryHelper = extern "sysv64" fn(f64, f64) -> f64;
-type PushHelper = extern "sysv64" fn(*mut u8, u64, u64, *mut ExitState);
+type PushHelper = extern "sysv64" fn(*mut u8, u64, u64, *mut ExitState) -> u64;
 
 // The helpers are the very functions the builtins in `builtins/math.rs` and the float
 // `%` of `runtime/ops.rs` use, so results agree bit for bit.
@@ -270,36 +270,41 @@ extern "sysv64" fn helper_fmod(x: f64, y: f64) -> f64 {
 /// bool or null, as the verifier ensures) to the array object at `array`, through the same
 /// `Vec::push` as the `push` builtin, and adds any growth of the buffer to
 /// `state.heap_growth` (the `push` builtin reports it to the heap the same way).
-extern "sysv64" fn push_value(array: *mut u8, tag: u64, payload: u64, state: *mut ExitState) {
+extern "sysv64" fn push_value(array: *mut u8, tag: u64, payload: u64, state: *mut ExitState) -> u64 {
     let value = value_of(tag, payload);
     // SAFETY: `array` is an array value of the trace: an address loaded from a slot or
     // global whose tag is `Array` (possibly carried through Phis). Objects never move and
     // no collection runs while native code does, so it is a live `GcBox<ArrayObj>`; native
     // code holds no Rust reference into it, so `get_mut` aliases nothing.
     let array = unsafe { Gc::<ArrayObj>::from_address(array as usize) };
-    let items = &mut array.get_mut().items;
-    let before = items.capacity();
-    items.push(value);
-    let grown = (items.capacity() - before) * std::mem::size_of::<Value>();
+    let Ok(grown) = array.get_mut().try_push(value) else {
+        // The array stays as it was; the exit lets the interpreter raise the error.
+        return 1;
+    };
     // SAFETY: `state` is the exit state the trace was entered with (r13), live for the
     // whole run and not referenced by Rust code while native code runs.
     unsafe { (*state).heap_growth += grown as u64 };
+    0
 }
 
 /// `SAPPEND`: appends the string at `piece` to the string at `string` through the
 /// interpreter's own in-place append, and adds the buffer's growth to `state.heap_growth`.
 /// The emitted code has already checked that `string` is unshared and is not `piece`.
-extern "sysv64" fn append_string(string: *mut u8, piece: *mut u8, state: *mut ExitState) {
+extern "sysv64" fn append_string(string: *mut u8, piece: *mut u8, state: *mut ExitState) -> u64 {
     // SAFETY: both are string values of the trace: constants of the traced function (kept
     // alive by its proto) or addresses loaded from slots whose tag is `Str`. Objects never
     // move and no collection runs while native code does; native code holds no Rust
     // reference into them, and they are distinct objects, so `get_mut` aliases nothing.
     let (string, piece) =
         unsafe { (Gc::<StrObj>::from_address(string as usize), Gc::<StrObj>::from_address(piece as usize)) };
-    let grown = crate::runtime::ops::append_in_place(string, piece);
+    let Ok(grown) = crate::runtime::ops::append_in_place(string, piece) else {
+        // The string stays as it was; the exit lets the interpreter raise the error.
+        return 1;
+    };
     // SAFETY: `state` is the exit state the trace was entered with (r13), live for the
     // whole run and not referenced by Rust code while native code runs.
     unsafe { (*state).heap_growth += grown as u64 };
+    0
 }
 
 /// Where a helper's result goes: nowhere, from xmm0 (floats) or from rax.
@@ -581,7 +586,9 @@ fn helper_address(trace: &Trace, inst: &Inst) -> Option<usize> {
     let string_key = |key: InstIdx| trace.inst(key).ty == Ty::Str;
     match inst.op {
         Op::APush { .. } => Some(push_value as PushHelper as usize),
-        Op::SAppend { .. } => Some(append_string as extern "sysv64" fn(*mut u8, *mut u8, *mut ExitState) as usize),
+        Op::SAppend { .. } => {
+            Some(append_string as extern "sysv64" fn(*mut u8, *mut u8, *mut ExitState) -> u64 as usize)
+        }
         Op::DTag(_, key) if string_key(key) => Some(dict_tag::<true> as DictReadHelper as usize),
         Op::DTag(..) => Some(dict_tag::<false> as DictReadHelper as usize),
         Op::DGet(_, key) => Some(match (inst.ty, string_key(key)) {
@@ -1371,7 +1378,11 @@ impl Emitter<'_> {
                     (Operand::Gpr(RCX), Operand::Gpr(R13)),
                 ];
                 self.call_helper(i, arguments, HelperResult::Nothing);
-                emit!(self.ops; =>done);
+                emit!(self.ops
+                    ; test rax, rax
+                    ; jnz =>exit
+                    ; =>done
+                );
             }
             Op::SAppend { string, piece } => {
                 let exit = guard_exit()?;
@@ -1389,6 +1400,7 @@ impl Emitter<'_> {
                     (Operand::Gpr(RDX), Operand::Gpr(R13)),
                 ];
                 self.call_helper(i, arguments, HelperResult::Nothing);
+                emit!(self.ops; test rax, rax; jnz =>exit);
             }
             Op::DTag(dict, key) => {
                 let arguments = vec![(Operand::Gpr(RDI), self.operand(dict)), (Operand::Gpr(RSI), self.operand(key))];
@@ -1875,8 +1887,15 @@ impl Emitter<'_> {
     fn caller_saved_live_across(&self, i: usize) -> Vec<Location> {
         // A guard that checks after its call (an allocation asking for a collection) exits
         // with its own snapshot's values, which must survive the call too.
-        let checks_after_call =
-            matches!(self.trace.insts[i].op, Op::SConcat(..) | Op::ToStr(_) | Op::SChar(..) | Op::FieldSet { .. });
+        let checks_after_call = matches!(
+            self.trace.insts[i].op,
+            Op::SConcat(..)
+                | Op::ToStr(_)
+                | Op::SChar(..)
+                | Op::FieldSet { .. }
+                | Op::SAppend { .. }
+                | Op::APush { .. }
+        );
         (0..i)
             .filter(|&v| self.alloc.interval_end[v] > i || (checks_after_call && self.alloc.interval_end[v] == i))
             .map(|v| self.alloc.locations[v])
