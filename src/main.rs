@@ -73,6 +73,11 @@ struct RunArgs {
     /// Maximum number of nested Ruff calls before the catchable depth error
     #[arg(long, value_name = "N", default_value_t = DEFAULT_MAX_DEPTH)]
     max_call_depth: usize,
+    /// Machine code the JIT may hold, in KiB; when it is reached every trace is dropped
+    /// (a flush, counted in --jit-stats) and hot code compiles again
+    #[arg(long, value_name = "KIB", default_value_t = (ruff::jit::MAX_MACHINE_CODE >> 10) as u64,
+          value_parser = clap::value_parser!(u64).range(1..=(1 << 30)))]
+    jit_code_limit: u64,
 }
 
 /// Reads a source file, or explains in one line why it cannot.
@@ -128,6 +133,7 @@ fn run(args: RunArgs) -> ExitCode {
             "" => DumpTarget::Stderr,
             dir => DumpTarget::Directory(PathBuf::from(dir)),
         }),
+        max_machine_code: (args.jit_code_limit << 10) as usize,
     });
     let options = RunOptions {
         interpreter: interpret::Options { max_depth: args.max_call_depth, gc_stress: env_flag("RUFF_GC_STRESS"), jit },

@@ -574,3 +574,27 @@ fn running_out_of_memory_is_a_catchable_error() {
         }
     }
 }
+
+/// A full machine-code budget flushes every trace; the program goes on with the same
+/// output, and the report counts the flushes.
+#[cfg(target_arch = "x86_64")]
+#[test]
+fn machine_code_limit_flushes_traces_and_keeps_running() {
+    let program = TempFile::new(
+        "code_limit",
+        b"func f(n) {\n    s := 0\n    for i in range(n) { s := s + i * 2 }\n    return s\n}\nt := 0\nfor k in range(400) {\n    t := t + f(k % 50)\n    x := 0.5\n    for j in range(30) { x := x * 1.01 + j }\n    t := t + floor(x)\n}\nprint(t)\n",
+    );
+    let reference = ruff().args(["run", "--no-jit"]).arg(program.path()).output().expect("runs");
+    assert!(reference.status.success());
+    let limited = ruff()
+        .args(["run", "--jit-code-limit", "1", "--jit-threshold", "5", "--jit-stats=json"])
+        .arg(program.path())
+        .output()
+        .expect("runs");
+    assert!(limited.status.success(), "{}", String::from_utf8_lossy(&limited.stderr));
+    assert_eq!(limited.stdout, reference.stdout);
+    let report = String::from_utf8_lossy(&limited.stderr);
+    assert!(report.contains("\"flushes\":") && !report.contains("\"flushes\":0,"), "{}", report);
+    let rejected = ruff().args(["run", "--jit-code-limit", "0"]).arg(program.path()).output().expect("runs");
+    assert_eq!(rejected.status.code(), Some(2));
+}

@@ -25,8 +25,6 @@ pub enum AbortReason {
     TraceTooLong,
     /// The root trace already has `jit::MAX_SIDE_TRACES` side traces.
     TooManySideTraces,
-    /// Compiled traces hold `jit::MAX_MACHINE_CODE` bytes of machine code already.
-    MachineCodeFull,
     Optimizer(String),
     Assembler(String),
     /// A root trace handed most iterations to side traces: it had recorded the less
@@ -57,7 +55,6 @@ impl AbortReason {
             AbortReason::ErrorRaised => "a runtime error was raised while an iteration was being recorded".into(),
             AbortReason::TraceTooLong => "one iteration is too long to trace".into(),
             AbortReason::TooManySideTraces => "its trace has as many side traces as one trace may have".into(),
-            AbortReason::MachineCodeFull => "the JIT's machine code limit was reached".into(),
             AbortReason::Optimizer(why) | AbortReason::Assembler(why) => {
                 format!("the JIT could not compile it ({})", why)
             }
@@ -87,7 +84,6 @@ impl fmt::Display for AbortReason {
             AbortReason::ErrorRaised => write!(f, "runtime error raised while recording"),
             AbortReason::TraceTooLong => write!(f, "trace too long"),
             AbortReason::TooManySideTraces => write!(f, "side trace limit of its root trace reached"),
-            AbortReason::MachineCodeFull => write!(f, "machine code limit reached"),
             AbortReason::Optimizer(why) => write!(f, "optimizer: {}", why),
             AbortReason::Assembler(why) => write!(f, "assembler: {}", why),
             AbortReason::RarePathRecorded => {

@@ -72,9 +72,9 @@ const MAX_SIDE_ATTEMPTS: u32 = 3;
 
 /// Side traces one root trace may have, side traces of side traces included.
 const MAX_SIDE_TRACES: u32 = 64;
-/// Machine code all compiled traces may hold; past it, recordings are refused and the
-/// interpreter runs whatever has no trace yet.
-const MAX_MACHINE_CODE: usize = 64 << 20;
+/// Machine code all compiled traces may hold by default; reaching it flushes every trace
+/// (`Jit::flush`).
+pub const MAX_MACHINE_CODE: usize = 64 << 20;
 /// Times an exit reaches its side trace through the exit handler before it is linked to
 /// jump there natively; until then the handler can still retire a root that recorded
 /// the rare side of a branch (`RARE_PATH_DISPATCHES`).
@@ -92,11 +92,13 @@ pub struct JitOptions {
     /// Make every guard fail the first time it runs (tests every snapshot).
     pub deopt_stress: bool,
     pub dump: Option<dump::DumpTarget>,
+    /// Bytes of machine code the JIT may hold; reaching it flushes every trace.
+    pub max_machine_code: usize,
 }
 
 impl Default for JitOptions {
     fn default() -> Self {
-        JitOptions { threshold: DEFAULT_THRESHOLD, deopt_stress: false, dump: None }
+        JitOptions { threshold: DEFAULT_THRESHOLD, deopt_stress: false, dump: None, max_machine_code: MAX_MACHINE_CODE }
     }
 }
 
@@ -264,7 +266,9 @@ pub struct Jit {
     aborts: rustc_hash::FxHashMap<(ProtoId, u32), u32>,
     /// Slot liveness of each prototype that had a loop recorded.
     live_slots: rustc_hash::FxHashMap<ProtoId, Rc<LiveSlots>>,
+    /// The traces compiled since the last flush; `traces[0]` is trace `first_trace`.
     traces: Vec<NativeTrace>,
+    first_trace: u32,
     /// Bytes of machine code in `traces`.
     machine_code: usize,
     /// The largest needs of any compiled trace (see `frame_needs`).
@@ -289,12 +293,43 @@ impl Jit {
             aborts: Default::default(),
             live_slots: Default::default(),
             traces: Vec::new(),
+            first_trace: 0,
             machine_code: 0,
             all_needs: FrameNeeds::default(),
             exit_state,
             native_frames,
             stats: Stats::default(),
         }
+    }
+
+    /// Compiled trace `id` (trace ids count on across flushes; `traces` holds the ones
+    /// since the last).
+    fn native(&self, id: u32) -> &NativeTrace {
+        &self.traces[(id - self.first_trace) as usize]
+    }
+
+    fn native_mut(&mut self, id: u32) -> &mut NativeTrace {
+        &mut self.traces[(id - self.first_trace) as usize]
+    }
+
+    /// Drops every compiled trace (their machine code goes with them) once the machine
+    /// code limit is reached: compiled loops and functions count towards recording again,
+    /// and the traces compiled from then on fit the program's current hot paths.
+    fn flush(&mut self) {
+        self.stats.flushes += 1;
+        // Each flush makes recording less eager, so a program whose hot code does not fit
+        // settles in the interpreter instead of recompiling without end.
+        let backoff = 1u32 << self.stats.flushes.min(16);
+        let threshold = self.options.threshold.max(1).saturating_mul(backoff);
+        self.first_trace += self.traces.len() as u32;
+        self.traces.clear();
+        for state in self.loops.iter_mut().flatten().chain(self.functions.iter_mut()) {
+            if let LoopState::Compiled(_) = state {
+                *state = LoopState::Counting(threshold);
+            }
+        }
+        self.machine_code = 0;
+        self.all_needs = FrameNeeds::default();
     }
 
     /// Called when a Ruff function's frame has been pushed for a call of `function`.
@@ -305,8 +340,10 @@ impl Jit {
                 FunctionEntry::Interpret
             }
             LoopState::Counting(_) => FunctionEntry::Record,
-            LoopState::Compiled(trace) if self.traces[*trace as usize].function == Some(function) => {
-                FunctionEntry::Enter(*trace)
+            &mut LoopState::Compiled(trace)
+                if self.traces[(trace - self.first_trace) as usize].function == Some(function) =>
+            {
+                FunctionEntry::Enter(trace)
             }
             LoopState::Compiled(_) | LoopState::Blacklisted => FunctionEntry::Interpret,
         }
@@ -380,7 +417,7 @@ impl Jit {
         let mut compiled = CompiledTraces::default();
         for (proto, state) in self.functions.iter().enumerate() {
             if let LoopState::Compiled(id) = *state {
-                let native = &self.traces[id as usize];
+                let native = self.native(id);
                 if let Some(function) = native.function {
                     let calls_natively = native.trace.insts.iter().any(|inst| matches!(inst.op, Op::CallTrace { .. }));
                     compiled.functions.insert(
@@ -409,6 +446,11 @@ impl Jit {
         recording_time: std::time::Duration,
     ) {
         self.stats.record_time += recording_time;
+        if self.machine_code >= self.options.max_machine_code {
+            // The recording (whose parent trace may be among them) goes with the traces.
+            self.flush();
+            return;
+        }
         let (proto, header) = (recorder.proto, recorder.header);
         let compiled = outcome.and_then(|recorded| self.compile(program, &recorder, recorded));
         if let Some(SideOf { parent, exit, .. }) = recorder.side_of {
@@ -422,7 +464,7 @@ impl Jit {
                     self.stats.record_abort(AbortSite::SideTrace(reason), &program.proto(proto).name, line);
                     // What stopped it may change (a function called there may get its own
                     // trace), so the exit tries again, less and less eagerly.
-                    let attempts = &mut self.traces[parent as usize].side_attempts[exit.index()];
+                    let attempts = &mut self.native_mut(parent).side_attempts[exit.index()];
                     *attempts += 1;
                     if *attempts >= MAX_SIDE_ATTEMPTS {
                         SideState::Refused
@@ -431,7 +473,7 @@ impl Jit {
                     }
                 }
             };
-            self.traces[parent as usize].side_exits[exit.index()] = state;
+            self.native_mut(parent).side_exits[exit.index()] = state;
             return;
         }
         if recorder.kind == TraceKind::Function {
@@ -475,12 +517,9 @@ impl Jit {
     }
 
     fn compile(&mut self, program: &Program, recorder: &Recorder, recorded: Trace) -> Result<u32, AbortReason> {
-        if self.machine_code >= MAX_MACHINE_CODE {
-            return Err(AbortReason::MachineCodeFull);
-        }
         let started = Instant::now();
         let optimized = opt::optimize(&recorded).map_err(|e| AbortReason::Optimizer(e.to_string()))?;
-        let id = self.traces.len() as u32;
+        let id = self.first_trace + self.traces.len() as u32;
         let compiled = self.assemble(&optimized, id, recorder.side_of, recorder.kind)?;
         self.stats.compile_time += started.elapsed();
         self.machine_code += compiled.code_size;
@@ -537,7 +576,7 @@ impl Jit {
         self.all_needs.inlined_frames = self.all_needs.inlined_frames.max(needs.inlined_frames);
         self.all_needs.level_stride = self.all_needs.level_stride.max(needs.level_stride);
         if let Some(SideOf { root, .. }) = recorder.side_of {
-            let root = &mut self.traces[root as usize];
+            let root = self.native_mut(root);
             root.side_traces += 1;
             root.needs.extent = root.needs.extent.max(needs.extent);
             root.needs.inlined_frames = root.needs.inlined_frames.max(needs.inlined_frames);
@@ -587,23 +626,25 @@ impl Jit {
         kind: TraceKind,
     ) -> Result<CompiledTrace, AbortReason> {
         let deopt_stress = self.options.deopt_stress;
-        let trace_entries: Vec<usize> = self.traces.iter().map(|t| t.compiled.reentry).collect();
+        // Indexed by trace id: flushed traces have no entry (no live trace names one).
+        let flushed = std::iter::repeat_n(0, self.first_trace as usize);
+        let trace_entries: Vec<usize> = flushed.chain(self.traces.iter().map(|t| t.compiled.reentry)).collect();
         let mut options = AssembleOptions::unlinked(id, deopt_stress);
         options.trace_entries = &trace_entries;
         // A side trace always continues natively (into its root, or by returning): it may
         // run inside a native call, where returning to the exit handler is impossible.
         match (side_of, kind) {
             (Some(SideOf { root, .. }), TraceKind::Function) => {
-                options.self_call_target = Some(self.traces[root as usize].compiled.reentry);
+                options.self_call_target = Some(self.native(root).compiled.reentry);
             }
             (Some(SideOf { root, .. }), TraceKind::Loop) => {
-                options.root_reentry = Some(self.traces[root as usize].compiled.reentry);
+                options.root_reentry = Some(self.native(root).compiled.reentry);
             }
             (None, TraceKind::Loop) => options.repeats = true,
             (None, TraceKind::Function) => {}
         }
         if let (Some(SideOf { parent, exit, .. }), false) = (side_of, deopt_stress) {
-            let parent = &self.traces[parent as usize];
+            let parent = self.native(parent);
             let snapshot = &parent.trace.snapshots[exit.index()];
             let linkable =
                 snapshot.frames.is_empty() && snapshot.entries.iter().all(|&(_, v)| !parent.trace.inst(v).op.is_sunk());
@@ -629,7 +670,7 @@ impl Jit {
     /// Native calls and jumps cross from one trace tree into another, so a tree's own
     /// needs are not enough: entries use the largest needs of all compiled traces.
     pub fn frame_needs(&self, root: u32) -> FrameNeeds {
-        let own = self.traces[root as usize].needs;
+        let own = self.native(root).needs;
         FrameNeeds {
             extent: own.extent.max(self.all_needs.extent),
             inlined_frames: own.inlined_frames.max(self.all_needs.inlined_frames),
@@ -647,7 +688,7 @@ impl Jit {
 
     /// Runs one trace on the frame; returns its raw exit number.
     fn run(&mut self, id: u32, slots: &mut [Value], globals: &mut [Value]) -> u32 {
-        let native = &mut self.traces[id as usize];
+        let native = &mut self.traces[(id - self.first_trace) as usize];
         let state = &mut *self.exit_state;
         state.loop_iterations = 0;
         self.stats.traces[id as usize].entries += 1;
@@ -689,17 +730,17 @@ impl Jit {
             if exit == abi::FUNCTION_RETURNED {
                 let iterations = self.exit_state.loop_iterations;
                 self.stats.native_iterations += iterations;
-                self.traces[root as usize].own_iterations += iterations;
+                self.native_mut(root).own_iterations += iterations;
                 return Resume { pc: 0, frames: Vec::new(), record_side: None, returned: true };
             }
             let exit = SnapIdx(exit);
             // Side traces jump back into the root natively, linked exits into side traces,
             // and native calls into other trees: the trace that exited reports itself.
             current = self.exit_state.exited_trace as u32;
-            let root = self.traces[current as usize].tree_root;
+            let root = self.native(current).tree_root;
             let (level_base, mut frames) = self.native_levels(program, slots);
             let levels = frames.len();
-            let native = &mut self.traces[current as usize];
+            let native = &mut self.traces[(current - self.first_trace) as usize];
             let state = &*self.exit_state;
             let level_slots = &mut slots[level_base..];
             let pc = exit::restore(&native.trace, &native.compiled.locations, state, exit, level_slots, heap);
@@ -724,9 +765,9 @@ impl Jit {
                     return Resume { pc, frames, record_side: None, returned: false };
                 }
             }
-            let tree_full = self.traces[root as usize].side_traces >= MAX_SIDE_TRACES;
+            let tree_full = self.native(root).side_traces >= MAX_SIDE_TRACES;
             let unprofitable = current == root && self.function_exits_often(root, exit);
-            let native = &mut self.traces[current as usize];
+            let native = &mut self.traces[(current - self.first_trace) as usize];
             match native.side_exits[exit.index()] {
                 SideState::Compiled(side) => {
                     if current == root && native.kind == TraceKind::Loop && self.took_rare_path(root, exit) {
@@ -734,11 +775,11 @@ impl Jit {
                         return Resume { pc, frames, record_side: None, returned: false };
                     }
                     if self.stats.traces[current as usize].exits[exit.index()] >= LINK_AFTER_EXITS {
-                        if let Some(entry) = self.traces[side as usize].compiled.linked_entry {
+                        if let Some(entry) = self.native(side).compiled.linked_entry {
                             // SAFETY: `side` was compiled with this exit of `current` as its
                             // parent exit (`Jit::assemble`), and no compiled trace is ever
                             // dropped while the JIT lives.
-                            unsafe { self.traces[current as usize].compiled.link_exit(exit, entry) };
+                            unsafe { self.native_mut(current).compiled.link_exit(exit, entry) };
                             self.stats.traces[current as usize].exit_linked[exit.index()] = true;
                         }
                     }
@@ -770,7 +811,7 @@ impl Jit {
                     native.side_exits[exit.index()] = SideState::Recording;
                     let (proto, header, back_edge) = (native.proto, native.header, native.back_edge);
                     let depth = frame_depth + levels;
-                    let base = match self.traces[root as usize].function {
+                    let base = match self.native(root).function {
                         Some(function) => self.start_function_recording(program, function, depth),
                         None => self.start_recording(program, proto, header, back_edge, depth),
                     };
@@ -779,7 +820,7 @@ impl Jit {
                     return Resume { pc, frames, record_side: Some(recorder), returned: false };
                 }
                 SideState::Refused if unprofitable => {
-                    let proto = self.traces[root as usize].proto;
+                    let proto = self.native(root).proto;
                     let trace_stats = &self.stats.traces[root as usize];
                     let (function, line) = (trace_stats.function.clone(), trace_stats.line);
                     self.stats.record_abort(AbortSite::Function(AbortReason::FunctionExitsOften), &function, line);
@@ -838,14 +879,14 @@ impl Jit {
     fn took_rare_path(&self, root: u32, exit: SnapIdx) -> bool {
         let stats = &self.stats.traces[root as usize];
         let passes = stats.exits[exit.index()];
-        let others = stats.exits.iter().sum::<u64>() - passes + self.traces[root as usize].own_iterations;
+        let others = stats.exits.iter().sum::<u64>() - passes + self.native(root).own_iterations;
         stats.exit_kinds[exit.index()] != ExitKind::LoopEnd
             && passes >= RARE_PATH_DISPATCHES
             && passes > RARE_PATH_RATIO * others
     }
 
     fn retire_root(&mut self, root: u32, reason: AbortReason) {
-        let native = &self.traces[root as usize];
+        let native = self.native(root);
         let (proto, header) = (native.proto, native.header);
         let trace_stats = &self.stats.traces[root as usize];
         let (function, line) = (trace_stats.function.clone(), trace_stats.line);

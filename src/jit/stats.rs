@@ -152,6 +152,8 @@ pub struct Stats {
     pub native_iterations: u64,
     pub recordings_started: u64,
     pub blacklisted: u64,
+    /// Times the machine code limit was reached and every trace dropped.
+    pub flushes: u64,
     /// Trace exits, each one a deoptimization back into the interpreter.
     pub exits: u64,
     pub record_time: Duration,
@@ -285,6 +287,13 @@ impl Stats {
                 let _ = writeln!(out, "  - {}", sentence);
             }
         }
+        if self.flushes > 0 {
+            let _ = writeln!(
+                out,
+                "machine code flushes: {} (the JIT's machine code limit was reached, so every trace was dropped and hot code compiled again)",
+                self.flushes
+            );
+        }
         let _ = writeln!(out, "deoptimizations (trace exits): {}", self.exits);
         let _ = writeln!(
             out,
@@ -348,12 +357,13 @@ impl Stats {
             })
             .collect();
         format!(
-            "{{\"file\":{},\"traces\":[{}],\"aborts\":[{}],\"explanations\":[{}],\"blacklisted\":{},\"deoptimizations\":{},\"native_iterations\":{},\"interpreted_iterations\":{},\"native_share_percent\":{:.3},\"record_ms\":{:.3},\"compile_ms\":{:.3}}}\n",
+            "{{\"file\":{},\"traces\":[{}],\"aborts\":[{}],\"explanations\":[{}],\"blacklisted\":{},\"flushes\":{},\"deoptimizations\":{},\"native_iterations\":{},\"interpreted_iterations\":{},\"native_share_percent\":{:.3},\"record_ms\":{:.3},\"compile_ms\":{:.3}}}\n",
             json_string(file),
             traces.join(","),
             aborts.join(","),
             self.explanations().iter().map(|e| json_string(e)).collect::<Vec<_>>().join(","),
             self.blacklisted,
+            self.flushes,
             self.exits,
             self.native_iterations,
             self.interpreted_iterations,
