@@ -25,6 +25,8 @@ pub enum AbortReason {
     TraceTooLong,
     /// The root trace already has `jit::MAX_SIDE_TRACES` side traces.
     TooManySideTraces,
+    /// A full trace tree kept leaving native code before one iteration was done.
+    TooManyPaths,
     Optimizer(String),
     Assembler(String),
     /// A root trace handed most iterations to side traces: it had recorded the less
@@ -55,6 +57,9 @@ impl AbortReason {
             AbortReason::ErrorRaised => "a runtime error was raised while an iteration was being recorded".into(),
             AbortReason::TraceTooLong => "one iteration is too long to trace".into(),
             AbortReason::TooManySideTraces => "its trace has as many side traces as one trace may have".into(),
+            AbortReason::TooManyPaths => {
+                "it takes more different paths than its trace and side traces cover, so native code kept handing iterations back to the interpreter; it stays interpreted".into()
+            }
             AbortReason::Optimizer(why) | AbortReason::Assembler(why) => {
                 format!("the JIT could not compile it ({})", why)
             }
@@ -84,6 +89,7 @@ impl fmt::Display for AbortReason {
             AbortReason::ErrorRaised => write!(f, "runtime error raised while recording"),
             AbortReason::TraceTooLong => write!(f, "trace too long"),
             AbortReason::TooManySideTraces => write!(f, "side trace limit of its root trace reached"),
+            AbortReason::TooManyPaths => write!(f, "too many paths for one trace tree (retired)"),
             AbortReason::Optimizer(why) => write!(f, "optimizer: {}", why),
             AbortReason::Assembler(why) => write!(f, "assembler: {}", why),
             AbortReason::RarePathRecorded => {

@@ -70,6 +70,11 @@ const FUNCTION_EXITS_CHECKED: u64 = 1024;
 /// Failed recordings of a side trace from one exit before the exit stays an exit.
 const MAX_SIDE_ATTEMPTS: u32 = 3;
 
+/// Exits into the interpreter after which a full trace tree is judged (see
+/// `Jit::covers_too_few_paths`), and the share of them (in tenths) that came before one
+/// native iteration was done that retires it.
+const PATH_CHECK_EXITS: u64 = 4096;
+const QUICK_EXIT_TENTHS: u64 = 9;
 /// Side traces one root trace may have, side traces of side traces included.
 const MAX_SIDE_TRACES: u32 = 64;
 /// Machine code all compiled traces may hold by default; reaching it flushes every trace
@@ -248,6 +253,10 @@ struct NativeTrace {
     own_iterations: u64,
     /// Consecutive entries that failed a type check before finishing one iteration.
     fruitless_entries: u32,
+    /// For a root loop trace whose tree is full: exits into the interpreter, and those of
+    /// them after less than one full native iteration (see `covers_too_few_paths`).
+    full_tree_exits: u64,
+    quick_full_tree_exits: u64,
     /// For a root trace: what it and its side traces need.
     needs: FrameNeeds,
     kind: TraceKind,
@@ -606,6 +615,8 @@ impl Jit {
             side_traces: 0,
             own_iterations: 0,
             fruitless_entries: 0,
+            full_tree_exits: 0,
+            quick_full_tree_exits: 0,
             needs,
             kind: recorder.kind,
             function: recorder.function(),
@@ -766,6 +777,11 @@ impl Jit {
                 }
             }
             let tree_full = self.native(root).side_traces >= MAX_SIDE_TRACES;
+            let iterations = self.exit_state.loop_iterations;
+            if tree_full && self.covers_too_few_paths(root, current, exit, iterations) {
+                self.retire_root(root, AbortReason::TooManyPaths);
+                return Resume { pc, frames, record_side: None, returned: false };
+            }
             let unprofitable = current == root && self.function_exits_often(root, exit);
             let native = &mut self.traces[(current - self.first_trace) as usize];
             match native.side_exits[exit.index()] {
@@ -885,6 +901,24 @@ impl Jit {
             && passes > RARE_PATH_RATIO * others
     }
 
+    /// Whether root loop trace `root`, whose tree can grow no more side traces, leaves
+    /// native code (here through `exit` of `current`, after `iterations` native
+    /// iterations) nearly every time it is entered, before one iteration is done: its
+    /// loop has more paths than the tree covers, and each round trip through the exit
+    /// handler costs more than interpreting the iteration would.
+    fn covers_too_few_paths(&mut self, root: u32, current: u32, exit: SnapIdx, iterations: u64) -> bool {
+        if self.native(root).kind != TraceKind::Loop
+            || self.stats.traces[current as usize].exit_kinds[exit.index()] == ExitKind::LoopEnd
+        {
+            return false;
+        }
+        let native = self.native_mut(root);
+        native.full_tree_exits += 1;
+        native.quick_full_tree_exits += (iterations < 1) as u64;
+        native.full_tree_exits >= PATH_CHECK_EXITS
+            && native.quick_full_tree_exits * 10 >= native.full_tree_exits * QUICK_EXIT_TENTHS
+    }
+
     fn retire_root(&mut self, root: u32, reason: AbortReason) {
         let native = self.native(root);
         let (proto, header) = (native.proto, native.header);
@@ -894,12 +928,15 @@ impl Jit {
     }
 
     /// Stops entering a trace that keeps exiting at once: the loop is recorded again
-    /// (with the types it has now), or blacklisted after repeated trouble.
+    /// (with the types it has now), or blacklisted after repeated trouble or when its
+    /// paths are too many for any trace tree.
     fn retire(&mut self, proto: ProtoId, header: u32, function: String, line: u32, reason: AbortReason) {
+        // Recording the loop again would only rebuild the same full tree.
+        let hopeless = reason == AbortReason::TooManyPaths;
         self.stats.record_abort(AbortSite::Loop(reason), &function, line);
         let troubles = self.aborts.entry((proto, header)).or_insert(0);
         *troubles += 1;
-        self.loops[proto.0 as usize][header as usize] = if *troubles >= MAX_ABORTS {
+        self.loops[proto.0 as usize][header as usize] = if *troubles >= MAX_ABORTS || hopeless {
             self.stats.blacklisted += 1;
             LoopState::Blacklisted
         } else {
