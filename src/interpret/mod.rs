@@ -365,31 +365,6 @@ impl Vm {
         Ok(())
     }
 
-    /// Iteration state for `for x in value`: a dict becomes the array of its keys.
-    fn iteration_source(&mut self, value: Value) -> Result<Value, String> {
-        Ok(match value {
-            Value::Array(_) | Value::Str(_) | Value::Int(_) => value,
-            Value::Float(f) => Value::Int(f as i64),
-            Value::Dict(d) => {
-                let keys = d
-                    .entries
-                    .iter()
-                    .map(|(k, _)| match k {
-                        DictKey::Str(s) => Value::Str(*s),
-                        DictKey::Int(i) => Value::Str(self.heap.alloc(StrObj::new(i.to_string()))),
-                    })
-                    .collect();
-                for (k, _) in &d.entries {
-                    if let DictKey::Str(s) = k {
-                        s.set_shared();
-                    }
-                }
-                Value::Array(self.heap.alloc(ArrayObj { items: keys }))
-            }
-            other => return Err(format!("Cannot iterate over a value of type {}", other.type_name())),
-        })
-    }
-
     /// The next element of a `for` loop, advancing `position`; `None` at the end.
     fn next_element(&mut self, source: Value, position: &mut i64) -> Option<Value> {
         match source {
@@ -987,7 +962,7 @@ impl Vm {
                     }
 
                     Instr::ForPrep { base: b, offset } => {
-                        let source = check!(self.iteration_source(slot!(b)));
+                        let source = check!(access::iteration_source(&mut self.heap, slot!(b)));
                         slot!(b) = source;
                         slot!(b + 1) = Value::Int(0);
                         jump!(offset);

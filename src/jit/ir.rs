@@ -295,6 +295,9 @@ pub enum Op {
     /// interpolation), through the interpreter's formatting. Allocates; a guard like
     /// `SConcat`.
     ToStr(InstIdx),
+    /// The array a `for` loop over a dict iterates: the dict's keys as strings, through
+    /// the interpreter's `access::iteration_source`. Allocates; a guard like `SConcat`.
+    DictKeys(InstIdx),
     /// `string[index]`: the character at an int index as a new one-character string,
     /// through the interpreter's indexing (negative indices count from the end). Allocates;
     /// a guard that exits, before the indexing, when the index is out of bounds (the
@@ -475,6 +478,7 @@ impl Op {
             Op::SConcat(..) => "SCONCAT",
             Op::ToStr(_) => "TOSTR",
             Op::SChar(..) => "SCHAR",
+            Op::DictKeys(_) => "KEYS",
             Op::MarkShared(_) => "SHARE",
             Op::SEq(..) => "SEQ",
             Op::DTag(..) => "DTAG",
@@ -552,6 +556,7 @@ impl Op {
             | Op::SLen(a)
             | Op::MarkShared(a)
             | Op::ToStr(a)
+            | Op::DictKeys(a)
             | Op::Ret(a)
             | Op::Math1(_, a) => *a = f(*a),
             Op::AStore { array, index, value } => {
@@ -659,6 +664,7 @@ impl Op {
                 | Op::ToStr(_)
                 | Op::SChar(..)
                 | Op::FieldSet { .. }
+                | Op::DictKeys(_)
         )
     }
 

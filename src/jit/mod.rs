@@ -187,7 +187,7 @@ fn exit_kinds(program: &Program, recorder: &Recorder, trace: &Trace) -> Vec<Exit
             Op::SAppend { .. } => ExitKind::StringAppend,
             Op::Math1(..) | Op::Math2(..) => ExitKind::MathDomain,
             Op::CallTrace { .. } => ExitKind::RecursionDepth,
-            Op::SConcat(..) | Op::ToStr(_) | Op::FieldSet { .. } => ExitKind::CollectionDue,
+            Op::SConcat(..) | Op::ToStr(_) | Op::FieldSet { .. } | Op::DictKeys(_) => ExitKind::CollectionDue,
             Op::SChar(..) => ExitKind::StringIndex,
             _ => kinds[snap.index()].clone(),
         };

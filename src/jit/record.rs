@@ -860,10 +860,15 @@ impl Recorder {
                 self.jump_into_loop(trace, pc + 1)?;
             }
             Instr::ForPrep { base, .. } if self.outside_loops_allowed() => {
-                // `iteration_source` keeps arrays and ints as they are.
+                // `iteration_source` keeps arrays and ints as they are and lists a dict's keys.
                 let sequence = self.read(base, view, pc)?;
-                if !matches!(self.ty(sequence), Ty::Array | Ty::Int) {
-                    return Err(AbortReason::NyiInstruction("for over anything but an array or an int"));
+                match self.ty(sequence) {
+                    Ty::Array | Ty::Int => {}
+                    Ty::Dict => {
+                        let keys = self.emit_guard(Op::DictKeys(sequence), Ty::Array, pc);
+                        self.write(base, keys);
+                    }
+                    _ => return Err(AbortReason::NyiInstruction("for over anything but an array, a dict or an int")),
                 }
                 let start = self.emit(Op::KInt(0), Ty::Int);
                 self.write(base + 1, start);
@@ -1159,8 +1164,8 @@ impl Recorder {
         Ok(())
     }
 
-    /// `ForNext` over an int count (`for i in n`) or an array (`for v in a`); strings and
-    /// dicts are not traced yet.
+    /// `ForNext` over an int count (`for i in n`) or an array (`for v in a`, and a dict's
+    /// keys, which `ForPrep` made an array); strings are not traced yet.
     fn count_next(&mut self, base: Reg, view: &View, pc: u32) -> Result<(), AbortReason> {
         let sequence = self.read(base, view, pc)?;
         let position = self.read(base + 1, view, pc)?;

@@ -185,3 +185,28 @@ pub fn array_push(heap: &mut Heap, holder: &mut Value, value: Value) -> Option<(
 pub fn new_array(heap: &mut Heap, items: Vec<Value>) -> Value {
     Value::Array(heap.alloc(ArrayObj { items }))
 }
+
+/// What a `for x in value` loop iterates (`ForPrep`): arrays, strings and int counts as
+/// they are, a float count truncated, and a dict as a new array of its keys as strings
+/// (which become shared: the dict still holds them).
+pub fn iteration_source(heap: &mut Heap, value: Value) -> Result<Value, String> {
+    Ok(match value {
+        Value::Array(_) | Value::Str(_) | Value::Int(_) => value,
+        Value::Float(f) => Value::Int(f as i64),
+        Value::Dict(d) => {
+            let keys = d
+                .entries
+                .iter()
+                .map(|(k, _)| match k {
+                    DictKey::Str(s) => {
+                        s.set_shared();
+                        Value::Str(*s)
+                    }
+                    DictKey::Int(i) => Value::Str(heap.alloc(StrObj::new(i.to_string()))),
+                })
+                .collect();
+            Value::Array(heap.alloc(ArrayObj { items: keys }))
+        }
+        other => return Err(format!("Cannot iterate over a value of type {}", other.type_name())),
+    })
+}

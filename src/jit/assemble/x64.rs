@@ -557,6 +557,20 @@ extern "sysv64" fn string_char(string: *mut u8, index: i64, state: *mut ExitStat
     }
 }
 
+/// `KEYS`: the keys of the dict as a new array, as `for k in dict` iterates them; notes
+/// whether a collection is due.
+extern "sysv64" fn dict_keys(dict: *mut u8, state: *mut ExitState) -> *mut u8 {
+    // SAFETY: `dict` is a dict value of the trace (see `dict_at`).
+    let dict = unsafe { dict_at(dict) };
+    // SAFETY: as in `concat_strings`.
+    let (state, heap) = unsafe { (&mut *state, &mut *(*state).heap) };
+    let Ok(Value::Array(keys)) = access::iteration_source(heap, Value::Dict(dict)) else {
+        unreachable!("a dict iterates as the array of its keys")
+    };
+    state.collection_due = heap.wants_collection() as u64;
+    keys.addr() as *mut u8
+}
+
 /// `FSET`: `object.field := value` (tag `tag`, payload `payload`) through the
 /// interpreter's `set_field`, which copies a shared struct first; returns the struct now
 /// holding the field and notes whether a collection is due.
@@ -605,6 +619,7 @@ fn helper_address(trace: &Trace, inst: &Inst) -> Option<usize> {
         }
         Op::ToStr(_) => Some(scalar_to_string as extern "sysv64" fn(u64, u64, *mut ExitState) -> *mut u8 as usize),
         Op::SChar(..) => Some(string_char as extern "sysv64" fn(*mut u8, i64, *mut ExitState) -> *mut u8 as usize),
+        Op::DictKeys(_) => Some(dict_keys as extern "sysv64" fn(*mut u8, *mut ExitState) -> *mut u8 as usize),
         Op::FieldSet { .. } => {
             Some(field_set as extern "sysv64" fn(*mut u8, u64, u64, u64, *mut ExitState) -> *mut u8 as usize)
         }
@@ -1320,6 +1335,12 @@ impl Emitter<'_> {
                     ; jne =>exit
                 );
             }
+            Op::DictKeys(dict) => {
+                let exit = guard_exit()?;
+                let arguments = vec![(Operand::Gpr(RDI), self.operand(dict)), (Operand::Gpr(RSI), Operand::Gpr(R13))];
+                self.call_helper(i, arguments, HelperResult::Rax(destination));
+                emit!(self.ops; cmp QWORD [r13 + COLLECTION_DUE], 0; jne =>exit);
+            }
             Op::FieldSet { object, field, value } => {
                 let exit = guard_exit()?;
                 let tag = value_tag(self.trace.inst(value).ty)?;
@@ -1885,17 +1906,10 @@ impl Emitter<'_> {
 
     /// Registers the callee may clobber that hold values still needed after position `i`.
     fn caller_saved_live_across(&self, i: usize) -> Vec<Location> {
-        // A guard that checks after its call (an allocation asking for a collection) exits
-        // with its own snapshot's values, which must survive the call too.
-        let checks_after_call = matches!(
-            self.trace.insts[i].op,
-            Op::SConcat(..)
-                | Op::ToStr(_)
-                | Op::SChar(..)
-                | Op::FieldSet { .. }
-                | Op::SAppend { .. }
-                | Op::APush { .. }
-        );
+        // A guard may check after its call (an allocation asking for a collection, a
+        // failed append): it exits with its own snapshot's values, which must survive the
+        // call too. Every guard that calls a helper is treated so.
+        let checks_after_call = self.trace.insts[i].op.is_guard();
         (0..i)
             .filter(|&v| self.alloc.interval_end[v] > i || (checks_after_call && self.alloc.interval_end[v] == i))
             .map(|v| self.alloc.locations[v])

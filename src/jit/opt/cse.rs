@@ -15,7 +15,7 @@
 //!   an epoch that every `AStore`, `APush`, `DSet` and `FSET` advances (any container may
 //!   be any other), so a read merges only with an identical read that no container write
 //!   separates from it.
-//! - Stores, allocations (`SCONCAT`, `TOSTR`, `SCHAR`), `Loop` and `Phi` are never merged,
+//! - Stores, allocations (`SCONCAT`, `TOSTR`, `SCHAR`, `KEYS`), `Loop` and `Phi` are never merged,
 //!   nor are sunk allocations: each literal is its own object, even when two are equal.
 
 use std::mem::Discriminant;
@@ -117,6 +117,7 @@ fn value_key(op: &Op, ty: Ty, array_epoch: u64) -> Option<ValueKey> {
         | Op::ToStr(_)
         | Op::SChar(..)
         | Op::FieldSet { .. }
+        | Op::DictKeys(_)
         | Op::Loop
         | Op::Phi(..) => return None,
         Op::ALen(_) | Op::ALoad(..) | Op::DTag(..) | Op::DGet(..) | Op::SLen(_) | Op::SEq(..) => (array_epoch, None),

@@ -265,6 +265,7 @@ fn check_types(trace: &Trace, at: InstIdx) -> Result<(), String> {
         Op::SLen(_) => (&[Str], Some(Int)),
         Op::SConcat(..) => (&[Str, Str], Some(Str)),
         Op::SChar(..) => (&[Str, Int], Some(Str)),
+        Op::DictKeys(_) => (&[Dict], Some(Array)),
         Op::FieldSet { value, .. } => {
             if !matches!(ty_of(value), Int | Float | Bool | Null) {
                 return Err(format!(
