@@ -354,8 +354,19 @@ impl LiveSlots {
 
     /// Whether `slot` may be read at or after `pc` before being overwritten.
     pub fn live_at(&self, pc: u32, slot: u16) -> bool {
-        let liveness = &self.0;
-        match (liveness.live_in.get(pc as usize), liveness.index_of(slot)) {
+        Self::contains(&self.0.live_in, self.0.index_of(slot), pc)
+    }
+
+    /// Whether `slot` may be read after the instruction at `pc`, along any of its exits:
+    /// the next instruction, or a `try` handler when it raises. For a call, this is what
+    /// its caller's frame must still hold while the callee runs: the callee may raise
+    /// into a handler that reads a slot the call's result would have overwritten.
+    pub fn live_after(&self, pc: u32, slot: u16) -> bool {
+        Self::contains(&self.0.live_out, self.0.index_of(slot), pc)
+    }
+
+    fn contains(sets: &[BitSet], index: Option<usize>, pc: u32) -> bool {
+        match (sets.get(pc as usize), index) {
             (Some(live), Some(i)) => live.contains(i),
             _ => true,
         }

@@ -345,13 +345,14 @@ impl Recorder {
         let mut entries = std::collections::BTreeMap::new();
         let innermost = self.frames.len() - 1;
         for (depth, frame) in self.frames.iter().enumerate() {
-            let frame_pc = match frame.call {
-                Some((call_pc, _)) if depth < innermost => call_pc + 1,
-                _ => pc,
+            // A caller keeps what the rest of it may read once the call returns or raises.
+            let live = |s: u16| match frame.call {
+                Some((call_pc, _)) if depth < innermost => frame.live.live_after(call_pc, s),
+                _ => frame.live.live_at(pc, s),
             };
             for s in 0..frame.num_slots {
                 let slot = frame.base + s;
-                if self.modified[slot] && frame.live.live_at(frame_pc, s as u16) {
+                if self.modified[slot] && live(s as u16) {
                     entries.insert(slot as u16, self.slots[slot].expect("a modified slot holds a value"));
                 }
             }
@@ -1631,7 +1632,7 @@ impl Recorder {
             .filter(|&s| {
                 // The callee slot receives the result; the arguments start the callee's frame.
                 let argument = s > base as usize && s <= (base + argc) as usize;
-                self.modified[s] && s != base as usize && (argument || frame.live.live_at(pc + 1, s as u16))
+                self.modified[s] && s != base as usize && (argument || frame.live.live_after(pc, s as u16))
             })
             .map(|s| (s as u16, self.slots[s].expect("a modified slot holds a value")))
             .collect();
