@@ -145,7 +145,9 @@ fn exit_value(trace: &Trace, locations: &[Location], state: &ExitState, v: InstI
         // SAFETY: as for arrays: a struct address the trace loaded from this frame or an
         // array it holds (sunk structs never get here: `Rebuild` builds those).
         Ty::Struct => Value::Struct(unsafe { Gc::from_address(bits as usize) }),
-        Ty::Tagged => unreachable!("enum values exist on trace only sunk, and `Rebuild` builds those"),
+        // SAFETY: as for arrays: an enum value's address the trace loaded from this frame
+        // or an array it holds (sunk ones never get here: `Rebuild` builds those).
+        Ty::Tagged => Value::Tagged(unsafe { Gc::from_address(bits as usize) }),
         Ty::Null | Ty::Builtin | Ty::Void => Value::Null,
     }
 }

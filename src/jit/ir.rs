@@ -358,6 +358,14 @@ pub enum Op {
         field: u32,
         value: InstIdx,
     },
+    /// The constructor of an enum object (`TaggedObj`): its enum name's symbol in the high
+    /// 32 bits, its tag's in the low ones. Enum objects never change.
+    TagKey(InstIdx),
+    /// The type tag of an enum object's payload (`Tag::Null` when it has none); a guard
+    /// on it makes the `PayloadGet` after it valid.
+    PayloadTag(InstIdx),
+    /// An enum object's payload, of the instruction's type (int, float, bool or null).
+    PayloadGet(InstIdx),
     /// The struct type (`StructObj::type_index`) of a struct object: methods are per type.
     StructType(InstIdx),
     /// The type tag of captured variable `index` of a closure (`func`), and its value (of
@@ -479,6 +487,9 @@ impl Op {
             Op::ToStr(_) => "TOSTR",
             Op::SChar(..) => "SCHAR",
             Op::DictKeys(_) => "KEYS",
+            Op::TagKey(_) => "TAGKEY",
+            Op::PayloadTag(_) => "PTAG",
+            Op::PayloadGet(_) => "PGET",
             Op::MarkShared(_) => "SHARE",
             Op::SEq(..) => "SEQ",
             Op::DTag(..) => "DTAG",
@@ -557,6 +568,9 @@ impl Op {
             | Op::MarkShared(a)
             | Op::ToStr(a)
             | Op::DictKeys(a)
+            | Op::TagKey(a)
+            | Op::PayloadTag(a)
+            | Op::PayloadGet(a)
             | Op::Ret(a)
             | Op::Math1(_, a) => *a = f(*a),
             Op::AStore { array, index, value } => {

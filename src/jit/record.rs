@@ -33,7 +33,7 @@ use crate::compile::liveness::LiveSlots;
 use crate::runtime::access;
 use crate::runtime::heap::{Gc, Marker};
 use crate::runtime::object::DictKey;
-use crate::runtime::object::FuncObj;
+use crate::runtime::object::{FuncObj, TaggedObj};
 use crate::runtime::ops::{self, ArithOp};
 use crate::runtime::symbol::Symbol;
 use crate::runtime::value::Value;
@@ -180,6 +180,7 @@ fn value_type(v: &Value) -> Result<Ty, AbortReason> {
         Value::Str(_) => Ok(Ty::Str),
         Value::Func(_) => Ok(Ty::Func),
         Value::Struct(_) => Ok(Ty::Struct),
+        Value::Tagged(_) => Ok(Ty::Tagged),
         other => element_type(other),
     }
 }
@@ -202,6 +203,7 @@ fn read_element_type(v: &Value) -> Result<Ty, AbortReason> {
     match v {
         Value::Str(_) => Ok(Ty::Str),
         Value::Struct(_) => Ok(Ty::Struct),
+        Value::Tagged(_) => Ok(Ty::Tagged),
         Value::Array(_) => Ok(Ty::Array),
         Value::Dict(_) => Ok(Ty::Dict),
         other => element_type(other),
@@ -640,7 +642,7 @@ impl Recorder {
         let (carried, _) = self.snapshot_state(self.header);
         if carried.iter().any(|&(_, v)| self.trace.inst(v).op.is_sunk()) {
             return Err(AbortReason::NyiInstruction(
-                "a dict or struct built in the loop that lives on into the next iteration",
+                "a dict, struct or enum value built in the loop that lives on into the next iteration",
             ));
         }
         // A side trace hands the frame back to its root; a root trace with a native call is
@@ -919,11 +921,16 @@ impl Recorder {
             Instr::TestTag { src, pattern } => {
                 let value = self.read_sunk(src, view, pc)?;
                 let pattern = &proto.tag_patterns[pattern as usize];
-                let matched = match self.trace.inst(value).op {
-                    Op::TagNew { enum_name, tag, .. } => {
-                        tag == pattern.tag.0 && pattern.enum_name.is_none_or(|e| e.0 == enum_name)
+                let matches = |enum_name: u32, tag: u32| {
+                    tag == pattern.tag.0 && pattern.enum_name.is_none_or(|e| e.0 == enum_name)
+                };
+                let matched = match (self.trace.inst(value).op, view.slots[src as usize]) {
+                    (Op::TagNew { enum_name, tag, .. }, _) => matches(enum_name, tag),
+                    // An enum object from memory: guard its constructor, then it is known.
+                    (_, Value::Tagged(t)) if self.ty(value) == Ty::Tagged => {
+                        self.guard_constructor(value, &t, pc);
+                        matches(t.enum_name.0, t.tag.0)
                     }
-                    _ if self.ty(value) == Ty::Tagged => unreachable!("enum values on trace are sunk"),
                     // Only an enum value matches a tag pattern (`TestTag` in the interpreter).
                     _ => false,
                 };
@@ -932,8 +939,10 @@ impl Recorder {
             }
             Instr::GetPayload { dst, src } => {
                 let value = self.read_sunk(src, view, pc)?;
-                let payload = match self.trace.inst(value).op {
-                    Op::TagNew { payload: Some(p), .. } => p,
+                let payload = match (self.trace.inst(value).op, view.slots[src as usize]) {
+                    (Op::TagNew { payload: Some(p), .. }, _) => p,
+                    (Op::TagNew { payload: None, .. }, _) => self.emit(Op::KNull, Ty::Null),
+                    (_, Value::Tagged(t)) if self.ty(value) == Ty::Tagged => self.payload_of(value, &t, pc)?,
                     _ => self.emit(Op::KNull, Ty::Null),
                 };
                 self.write(dst, payload);
@@ -1251,6 +1260,41 @@ impl Recorder {
         let same = self.emit(Op::EqInt(tag, expected), Ty::Bool);
         self.emit_guard(Op::GuardTrue(same), Ty::Void, pc);
         Ok(self.emit(Op::FieldGet { object, field }, ty))
+    }
+
+    /// Guards that enum object `value` (now `current`) has `current`'s constructor.
+    fn guard_constructor(&mut self, value: InstIdx, current: &TaggedObj, pc: u32) {
+        let key = self.emit(Op::TagKey(value), Ty::Int);
+        let constructor = (current.enum_name.0 as i64) << 32 | current.tag.0 as i64;
+        let expected = self.emit(Op::KInt(constructor), Ty::Int);
+        let same = self.emit(Op::EqInt(key, expected), Ty::Bool);
+        self.emit_guard(Op::GuardTrue(same), Ty::Void, pc);
+    }
+
+    /// The payload of enum object `value` (now `current`): a guard on its type, then its
+    /// value. Payloads on trace are ints, floats, bools, null and strings (which become
+    /// shared, as `GetPayload` makes them).
+    fn payload_of(&mut self, value: InstIdx, current: &TaggedObj, pc: u32) -> Result<InstIdx, AbortReason> {
+        let payload = current.payload.first().copied().unwrap_or(Value::Null);
+        let ty = match payload {
+            Value::Str(_) => Ty::Str,
+            other => element_type(&other).map_err(|_| {
+                AbortReason::NyiInstruction("the payload of an enum value that holds an array, dict or struct")
+            })?,
+        };
+        let tag = self.emit(Op::PayloadTag(value), Ty::Int);
+        let expected = self.emit(Op::KInt(payload.tag() as i64), Ty::Int);
+        let same = self.emit(Op::EqInt(tag, expected), Ty::Bool);
+        self.emit_guard(Op::GuardTrue(same), Ty::Void, pc);
+        Ok(match ty {
+            Ty::Null => self.emit(Op::KNull, Ty::Null),
+            Ty::Str => {
+                let string = self.emit(Op::PayloadGet(value), ty);
+                self.emit(Op::MarkShared(string), Ty::Void);
+                string
+            }
+            _ => self.emit(Op::PayloadGet(value), ty),
+        })
     }
 
     /// `receiver.name(args)` on a struct: the method of the receiver's type (known for a

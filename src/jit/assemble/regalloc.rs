@@ -82,13 +82,14 @@ enum Class {
 
 fn class_of(ty: Ty) -> Option<Class> {
     match ty {
-        // An array, dict, string, function or struct value is the address of its object
-        // (sunk values get no location: `allocate` skips them).
-        Ty::Int | Ty::Bool | Ty::Array | Ty::Dict | Ty::Str | Ty::Func | Ty::Struct => Some(Class::General),
+        // An array, dict, string, function, struct or enum value is the address of its
+        // object (sunk values get no location: `allocate` skips them).
+        Ty::Int | Ty::Bool | Ty::Array | Ty::Dict | Ty::Str | Ty::Func | Ty::Struct | Ty::Tagged => {
+            Some(Class::General)
+        }
         Ty::Float => Some(Class::Float),
         // Builtin function values are constants (never allocated; see `check_compilable`).
-        // Enum values exist on trace only sunk.
-        Ty::Null | Ty::Builtin | Ty::Tagged | Ty::Void => None,
+        Ty::Null | Ty::Builtin | Ty::Void => None,
     }
 }
 

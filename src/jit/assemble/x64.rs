@@ -43,7 +43,7 @@ use crate::runtime::format;
 use crate::runtime::heap::Gc;
 use crate::runtime::heap::SHARED_FLAG_OFFSET;
 use crate::runtime::object::{ArrayLayout, ArrayObj, StrObj};
-use crate::runtime::object::{DictKey, DictObj, FuncObj, StructObj};
+use crate::runtime::object::{DictKey, DictObj, FuncObj, StructObj, TaggedObj};
 use crate::runtime::symbol::Symbol;
 use crate::runtime::value::{Tag, Value};
 use crate::runtime::{access, ops};
@@ -504,6 +504,52 @@ extern "sysv64" fn capture_float(func: *mut u8, index: u64) -> f64 {
     }
 }
 
+/// The enum object at `object`, a `Ty::Tagged` value of the trace.
+///
+/// # Safety
+/// `object` must be an enum value the trace loaded from its frame or an array (typed by
+/// a tag guard); objects never move and no collection runs while native code does.
+unsafe fn tagged_at(object: *mut u8) -> Gc<TaggedObj> {
+    // SAFETY: guaranteed by the caller.
+    unsafe { Gc::<TaggedObj>::from_address(object as usize) }
+}
+
+/// `TAGKEY`: the enum object's constructor, enum name over tag.
+extern "sysv64" fn tag_key(object: *mut u8) -> i64 {
+    // SAFETY: `object` is an enum value of the trace (see `tagged_at`).
+    let object = unsafe { tagged_at(object) };
+    (object.enum_name.0 as i64) << 32 | object.tag.0 as i64
+}
+
+/// `PTAG`: the tag of the enum object's payload (null's when it has none).
+extern "sysv64" fn payload_tag(object: *mut u8) -> i64 {
+    // SAFETY: `object` is an enum value of the trace (see `tagged_at`).
+    let object = unsafe { tagged_at(object) };
+    object.payload.first().map_or(Tag::Null as i64, |v| v.tag() as i64)
+}
+
+/// `PGET` of an int, bool, null or string payload: its payload bits (a string's address).
+extern "sysv64" fn payload_bits(object: *mut u8) -> u64 {
+    // SAFETY: `object` is an enum value of the trace (see `tagged_at`).
+    let object = unsafe { tagged_at(object) };
+    match object.payload.first() {
+        Some(Value::Int(i)) => *i as u64,
+        Some(Value::Bool(b)) => *b as u64,
+        Some(Value::Str(s)) => s.addr() as u64,
+        _ => 0,
+    }
+}
+
+/// `PGET` of a float payload.
+extern "sysv64" fn payload_float(object: *mut u8) -> f64 {
+    // SAFETY: `object` is an enum value of the trace (see `tagged_at`).
+    let object = unsafe { tagged_at(object) };
+    match object.payload.first() {
+        Some(Value::Float(f)) => *f,
+        _ => 0.0,
+    }
+}
+
 /// `STTYPE`: the struct's type index.
 extern "sysv64" fn struct_type(object: *mut u8) -> i64 {
     // SAFETY: `object` is a struct value of the trace (see `struct_at`).
@@ -627,6 +673,10 @@ fn helper_address(trace: &Trace, inst: &Inst) -> Option<usize> {
         Op::FieldGet { .. } if inst.ty == Ty::Float => Some(field_float as DictFloatHelper as usize),
         Op::FieldGet { .. } => Some(field_bits as DictBitsHelper as usize),
         Op::StructType(_) => Some(struct_type as extern "sysv64" fn(*mut u8) -> i64 as usize),
+        Op::TagKey(_) => Some(tag_key as extern "sysv64" fn(*mut u8) -> i64 as usize),
+        Op::PayloadTag(_) => Some(payload_tag as extern "sysv64" fn(*mut u8) -> i64 as usize),
+        Op::PayloadGet(_) if inst.ty == Ty::Float => Some(payload_float as extern "sysv64" fn(*mut u8) -> f64 as usize),
+        Op::PayloadGet(_) => Some(payload_bits as extern "sysv64" fn(*mut u8) -> u64 as usize),
         Op::CaptureTag { .. } => Some(capture_tag as DictReadHelper as usize),
         Op::CaptureGet { .. } if inst.ty == Ty::Float => Some(capture_float as DictFloatHelper as usize),
         Op::CaptureGet { .. } => Some(capture_bits as DictBitsHelper as usize),
@@ -1203,7 +1253,9 @@ impl Emitter<'_> {
                 self.element_address(a, index, layout, exit);
                 self.load_value(ELEMENT, 0, inst.ty, destination, exit)?;
                 // Read out of the array, the object has a second holder.
-                if let (Ty::Str | Ty::Struct | Ty::Array | Ty::Dict, Some(destination)) = (inst.ty, destination) {
+                if let (Ty::Str | Ty::Struct | Ty::Array | Ty::Dict | Ty::Tagged, Some(destination)) =
+                    (inst.ty, destination)
+                {
                     let s = self.gpr_register(destination);
                     emit!(self.ops; mov BYTE [Rq(s) + SHARED_FLAG_OFFSET as i32], 1);
                 }
@@ -1294,9 +1346,15 @@ impl Emitter<'_> {
                     if inst.ty == Ty::Float { HelperResult::Xmm0(destination) } else { HelperResult::Rax(destination) };
                 self.call_helper(i, arguments, result);
             }
-            Op::StructType(object) => {
+            Op::StructType(object) | Op::TagKey(object) | Op::PayloadTag(object) => {
                 let arguments = vec![(Operand::Gpr(RDI), self.operand(object))];
                 self.call_helper(i, arguments, HelperResult::Rax(destination));
+            }
+            Op::PayloadGet(object) => {
+                let arguments = vec![(Operand::Gpr(RDI), self.operand(object))];
+                let result =
+                    if inst.ty == Ty::Float { HelperResult::Xmm0(destination) } else { HelperResult::Rax(destination) };
+                self.call_helper(i, arguments, result);
             }
             Op::SConcat(a, b) => {
                 let exit = guard_exit()?;
@@ -1583,14 +1641,17 @@ impl Emitter<'_> {
         );
         match (ty, destination) {
             // Types without storage (the verifier admits only null among them for loads).
-            (_, None) | (Ty::Null | Ty::Builtin | Ty::Tagged | Ty::Void, _) => {}
+            (_, None) | (Ty::Null | Ty::Builtin | Ty::Void, _) => {}
             (Ty::Float, Some(Operand::Xmm(x))) => emit!(self.ops; movsd Rx(x), [Rq(base) + payload]),
             (Ty::Bool, destination) => {
                 let work = Self::gpr_work(destination);
                 emit!(self.ops; movzx Rd(work), BYTE [Rq(base) + payload]);
                 self.store(destination, Operand::Gpr(work));
             }
-            (Ty::Int | Ty::Float | Ty::Array | Ty::Dict | Ty::Str | Ty::Func | Ty::Struct, destination) => {
+            (
+                Ty::Int | Ty::Float | Ty::Array | Ty::Dict | Ty::Str | Ty::Func | Ty::Struct | Ty::Tagged,
+                destination,
+            ) => {
                 let work = Self::gpr_work(destination);
                 emit!(self.ops; mov Rq(work), [Rq(base) + payload]);
                 self.store(destination, Operand::Gpr(work));

@@ -167,9 +167,9 @@ fn check_types(trace: &Trace, at: InstIdx) -> Result<(), String> {
         Op::EqRef(..) => (&[Func, Func], Some(Bool)),
         Op::SAppend { .. } => (&[Str, Str], Some(Void)),
         Op::SLoad { .. } | Op::GLoad { .. } => {
-            if !matches!(inst.ty, Int | Float | Bool | Null | Array | Dict | Str | Func | Struct) {
+            if !matches!(inst.ty, Int | Float | Bool | Null | Array | Dict | Str | Func | Struct | Tagged) {
                 return Err(format!(
-                    "{} of type {}: loads guard an int, flt, bool, null, arr, dict, str, func or obj tag",
+                    "{} of type {}: loads guard an int, flt, bool, null, arr, dict, str, func, obj or enum tag",
                     inst.op.name(),
                     inst.ty.name()
                 ));
@@ -266,6 +266,16 @@ fn check_types(trace: &Trace, at: InstIdx) -> Result<(), String> {
         Op::SConcat(..) => (&[Str, Str], Some(Str)),
         Op::SChar(..) => (&[Str, Int], Some(Str)),
         Op::DictKeys(_) => (&[Dict], Some(Array)),
+        Op::TagKey(_) | Op::PayloadTag(_) => (&[Tagged], Some(Int)),
+        Op::PayloadGet(_) => {
+            if !matches!(inst.ty, Int | Float | Bool | Null | Str) {
+                return Err(format!(
+                    "PGET of type {}: payloads on trace are int, flt, bool, null or str",
+                    inst.ty.name()
+                ));
+            }
+            (&[Tagged], None)
+        }
         Op::FieldSet { value, .. } => {
             if !matches!(ty_of(value), Int | Float | Bool | Null) {
                 return Err(format!(
