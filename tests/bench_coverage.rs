@@ -4,7 +4,9 @@
 //! - the root-trace aborts that mean "the JIT does not support this yet" (reasons starting
 //!   with `NYI:`) are exactly the row's `unsupported` list, so a new gap fails the test
 //!   and so does a closed one (remove it from the row when it closes);
-//! - the share of loop iterations run in native code is at least `min_native_percent`.
+//! - the share of loop iterations run in native code is at least `min_native_percent`;
+//! - and every adversarial program of `bench/cliffs/` prints what the interpreter prints,
+//!   with a report that explains where the JIT gave up.
 //!
 //! The rows are the honest state of the JIT, not its goal: issue 4 asks for no
 //! unsupported aborts and at least 95% native iterations everywhere. Each row below 95
