@@ -237,10 +237,18 @@ impl Heap {
     /// Whether the next safe point should collect.
     #[inline]
     pub fn wants_collection(&self) -> bool {
+        self.wants_collection_after(0)
+    }
+
+    /// Whether the next safe point should collect once `pending` more bytes (growth native
+    /// code has not reported yet) are counted.
+    #[inline]
+    pub fn wants_collection_after(&self, pending: usize) -> bool {
+        let since = self.bytes_since_collection + pending;
         if self.stress {
-            self.bytes_since_collection > 0
+            since > 0
         } else {
-            self.bytes_since_collection > MIN_COLLECTION_BYTES.max(self.live_bytes)
+            since > MIN_COLLECTION_BYTES.max(self.live_bytes)
         }
     }
 

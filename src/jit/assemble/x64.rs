@@ -266,11 +266,27 @@ extern "sysv64" fn helper_fmod(x: f64, y: f64) -> f64 {
     x % y
 }
 
-/// `APUSH`: appends the element with tag `tag` and payload bits `payload` (an int, float,
-/// bool or null, as the verifier ensures) to the array object at `array`, through the same
-/// `Vec::push` as the `push` builtin, and adds any growth of the buffer to
-/// `state.heap_growth` (the `push` builtin reports it to the heap the same way).
+/// Whether the heap wants a collection, counting the growth native code has not reported
+/// yet (`state.heap_growth`). A helper about to grow an object then fails instead, before
+/// its operation, so the interpreter redoes it and collects: native code never collects,
+/// and a loop that runs natively for long must not starve the collector. (The backend's
+/// unit tests attach no heap.)
+fn collection_due(state: *mut ExitState) -> bool {
+    // SAFETY: `state` is the exit state the trace was entered with (r13); its `heap`, when
+    // set, is the interpreter's heap, which no Rust code uses while native code runs.
+    unsafe { (*state).heap.as_ref().is_some_and(|heap| heap.wants_collection_after((*state).heap_growth as usize)) }
+}
+
+/// `APUSH` when the buffer is full: appends the element with tag `tag` and payload bits
+/// `payload` (an int, float, bool, null or string, as the verifier ensures) to the array
+/// object at `array`, through the same `ArrayObj::try_push` as the `push` builtin, and
+/// adds the buffer's growth to `state.heap_growth`. Returns 1, leaving the array as it
+/// was, when a collection is due or memory ran out (the exit lets the interpreter redo the
+/// push).
 extern "sysv64" fn push_value(array: *mut u8, tag: u64, payload: u64, state: *mut ExitState) -> u64 {
+    if collection_due(state) {
+        return 1;
+    }
     let value = value_of(tag, payload);
     // SAFETY: `array` is an array value of the trace: an address loaded from a slot or
     // global whose tag is `Array` (possibly carried through Phis). Objects never move and
@@ -290,6 +306,8 @@ extern "sysv64" fn push_value(array: *mut u8, tag: u64, payload: u64, state: *mu
 /// `SAPPEND`: appends the string at `piece` to the string at `string` through the
 /// interpreter's own in-place append, and adds the buffer's growth to `state.heap_growth`.
 /// The emitted code has already checked that `string` is unshared and is not `piece`.
+/// Returns 1, leaving the string as it was, when it would grow while a collection is due
+/// or memory ran out (the exit lets the interpreter redo the append).
 extern "sysv64" fn append_string(string: *mut u8, piece: *mut u8, state: *mut ExitState) -> u64 {
     // SAFETY: both are string values of the trace: constants of the traced function (kept
     // alive by its proto) or addresses loaded from slots whose tag is `Str`. Objects never
@@ -297,6 +315,10 @@ extern "sysv64" fn append_string(string: *mut u8, piece: *mut u8, state: *mut Ex
     // reference into them, and they are distinct objects, so `get_mut` aliases nothing.
     let (string, piece) =
         unsafe { (Gc::<StrObj>::from_address(string as usize), Gc::<StrObj>::from_address(piece as usize)) };
+    let grows = string.text.capacity() - string.text.len() < piece.text.len();
+    if grows && collection_due(state) {
+        return 1;
+    }
     let Ok(grown) = crate::runtime::ops::append_in_place(string, piece) else {
         // The string stays as it was; the exit lets the interpreter raise the error.
         return 1;
@@ -390,14 +412,19 @@ extern "sysv64" fn dict_float<const STRING_KEY: bool>(dict: *mut u8, key: u64) -
 
 /// `DSET`: inserts or replaces the entry under the key with the value of tag `tag` and
 /// payload `payload`, as the interpreter's `set_index` does (a string key becomes
-/// shared: the dict holds it now), and adds the growth to `state.heap_growth`.
+/// shared: the dict holds it now), and adds the growth to `state.heap_growth`. Returns 1,
+/// changing nothing, when a collection is due (the exit lets the interpreter redo it).
 extern "sysv64" fn dict_set<const STRING_KEY: bool>(
     dict: *mut u8,
     key: u64,
     tag: u64,
     payload: u64,
     state: *mut ExitState,
-) {
+) -> u64 {
+    // An insert may grow the dict (see `collection_due`).
+    if collection_due(state) {
+        return 1;
+    }
     let value = value_of(tag, payload);
     // SAFETY: `dict` is a dict value of the trace (see `dict_at`); native code holds no
     // Rust reference into it, so `get_mut` aliases nothing.
@@ -410,6 +437,7 @@ extern "sysv64" fn dict_set<const STRING_KEY: bool>(
     // SAFETY: `state` is the exit state the trace was entered with (r13), live for the
     // whole run and not referenced by Rust code while native code runs.
     unsafe { (*state).heap_growth += grown as u64 };
+    0
 }
 
 /// `SLEN`: the string's length in characters.
@@ -636,7 +664,7 @@ extern "sysv64" fn field_set(object: *mut u8, field: u64, tag: u64, payload: u64
 type DictReadHelper = extern "sysv64" fn(*mut u8, u64) -> i64;
 type DictBitsHelper = extern "sysv64" fn(*mut u8, u64) -> u64;
 type DictFloatHelper = extern "sysv64" fn(*mut u8, u64) -> f64;
-type DictSetHelper = extern "sysv64" fn(*mut u8, u64, u64, u64, *mut ExitState);
+type DictSetHelper = extern "sysv64" fn(*mut u8, u64, u64, u64, *mut ExitState) -> u64;
 
 /// The Rust function performing instruction `inst` of `trace`, when the emitted code
 /// calls one.
@@ -1507,6 +1535,7 @@ impl Emitter<'_> {
                     (Operand::Gpr(R8), Operand::Gpr(R13)),
                 ];
                 self.call_helper(i, arguments, HelperResult::Nothing);
+                emit!(self.ops; test rax, rax; jnz =>exit);
             }
             Op::AddInt(a, b) => self.checked_int(IntAlu::Add, a, b, destination, guard_exit()?),
             Op::SubInt(a, b) => self.checked_int(IntAlu::Sub, a, b, destination, guard_exit()?),
