@@ -1754,7 +1754,14 @@ impl Recorder {
     /// instructions, `len` and `push` work on arrays; anything else aborts.
     fn call(&mut self, base: Reg, argc: u16, view: &View, pc: u32) -> Result<(), AbortReason> {
         let name = match view.slots[base as usize] {
-            Value::Builtin(id) => BUILTINS[id as usize].name,
+            Value::Builtin(id) => {
+                let builtin = &BUILTINS[id as usize];
+                if !(builtin.min_args as u16..=builtin.max_args as u16).contains(&argc) {
+                    // The interpreter raises the arity error.
+                    return Err(AbortReason::ErrorRaised);
+                }
+                builtin.name
+            }
             Value::Func(f) if self.native_call_wanted(f.proto, view.program) => {
                 if self.kind == TraceKind::Function && Some(f) == self.function {
                     return self.native_call(f, SELF_TRACE, base, argc, view, pc);
