@@ -185,5 +185,7 @@ fn main() -> ExitCode {
 
 /// Ruff allocates many small objects (dicts, strings, closures) and frees them in bulk
 /// during sweeps; mimalloc handles that pattern markedly faster than the system malloc.
+/// The `system-alloc` feature keeps the system malloc, which valgrind memcheck can see.
+#[cfg(not(feature = "system-alloc"))]
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
