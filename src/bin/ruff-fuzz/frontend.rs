@@ -5,8 +5,8 @@
 //! `--worker` flag: a panic is caught there and reported, while a native stack overflow,
 //! a signal or a hang takes down or stalls only the worker, which the parent notices,
 //! blames on the exact input in flight, and replaces. A sample of the inputs also goes
-//! through the real `ruff` binary: `check`, and when that succeeds `run --no-jit` and
-//! `run` under a time limit (an endless loop is a legal program, so a `run` timeout is
+//! through the real `ruff` binary: `check`, and when that succeeds `run --no-jit`, `run`
+//! and `run --jit-threshold 1` (every loop and function compiled) under a time limit (an endless loop is a legal program, so a `run` timeout is
 //! counted, not a failure).
 //!
 //! Invariants:
@@ -376,7 +376,8 @@ impl Driver {
         Ok(())
     }
 
-    /// `ruff check`, then for programs that check, `ruff run` without and with the JIT.
+    /// `ruff check`, then for programs that check, `ruff run` without the JIT, with it, and
+    /// with it at threshold 1.
     fn through_binary(&self, index: u64, input: &[u8], verdict: &Verdict, file: &Path) {
         let limit = Duration::from_millis(self.args.run_time_limit_ms);
         self.counters.check_runs.fetch_add(1, Ordering::Relaxed);
@@ -393,7 +394,7 @@ impl Driver {
         if verdict.code != VERDICT_OK {
             return;
         }
-        for mode in [&["run", "--no-jit"][..], &["run"][..]] {
+        for mode in [&["run", "--no-jit"][..], &["run"][..], &["run", "--jit-threshold", "1"][..]] {
             self.counters.run_runs.fetch_add(1, Ordering::Relaxed);
             let command = format!("`ruff {}`", mode.join(" "));
             match run_with_limit(Command::new(&self.ruff).args(mode).arg(file), limit) {

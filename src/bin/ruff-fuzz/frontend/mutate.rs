@@ -241,8 +241,9 @@ impl Generator {
 
     fn mutate(&self, rng: &mut Rng, input: Vec<u8>) -> Vec<u8> {
         match rng.below(100) {
-            0..=29 => mutate_bytes(rng, input),
-            30..=69 => mutate_tokens(rng, &input),
+            0..=24 => mutate_bytes(rng, input),
+            25..=54 => mutate_tokens(rng, &input),
+            55..=69 => replace_in_kind(rng, &input),
             70..=79 => {
                 let statement = deep_nesting(rng);
                 insert_at_line_start(rng, input, &statement)
@@ -327,6 +328,62 @@ fn mutate_tokens(rng: &mut Rng, input: &[u8]) -> Vec<u8> {
         }
         _ => tokens.push(rng.pick(DICTIONARY).as_bytes().to_vec()),
     }
+    tokens.concat()
+}
+
+/// Binary operators, any of which can stand where another one does.
+const BINARY_OPERATORS: &[&str] = &["+", "-", "*", "/", "%", "==", "!=", "<", "<=", ">", ">=", "&&", "||", "??", "|>"];
+
+/// Literals that stress arithmetic, comparisons and types at run time.
+const LITERALS: &[&str] = &[
+    "0",
+    "1",
+    "-1",
+    "2",
+    "7",
+    "1000000",
+    "9223372036854775807",
+    "-9223372036854775807",
+    "0.0",
+    "-0.0",
+    "0.5",
+    "1.5e308",
+    "1e-300",
+    "true",
+    "false",
+    "null",
+    "\"\"",
+    "\"s\"",
+    "[]",
+    "[1, 2]",
+    "{}",
+    "None",
+    "Ok(1)",
+];
+
+/// Replaces one token by another of its kind (an operator by an operator, a literal by a
+/// literal, a name by a name from the same input), so that the result usually still
+/// compiles and reaches `ruff run` with different types, values and control flow.
+fn replace_in_kind(rng: &mut Rng, input: &[u8]) -> Vec<u8> {
+    let mut tokens: Vec<Vec<u8>> = tokenize(input).into_iter().map(<[u8]>::to_vec).collect();
+    let is_name = |t: &[u8]| t.first().is_some_and(|b| b.is_ascii_alphabetic() || *b == b'_');
+    let is_literal = |t: &[u8]| t.first().is_some_and(|b| b.is_ascii_digit() || *b == b'"');
+    let is_operator = |t: &[u8]| BINARY_OPERATORS.iter().any(|op| op.as_bytes() == t);
+    let names: Vec<Vec<u8>> = tokens.iter().filter(|t| is_name(t)).cloned().collect();
+    let candidates: Vec<usize> = (0..tokens.len())
+        .filter(|&i| is_name(&tokens[i]) || is_literal(&tokens[i]) || is_operator(&tokens[i]))
+        .collect();
+    if candidates.is_empty() {
+        return tokens.concat();
+    }
+    let at = *rng.pick(&candidates);
+    tokens[at] = if is_operator(&tokens[at]) {
+        rng.pick(BINARY_OPERATORS).as_bytes().to_vec()
+    } else if is_literal(&tokens[at]) || rng.one_in(4) {
+        rng.pick(LITERALS).as_bytes().to_vec()
+    } else {
+        rng.pick(&names).clone()
+    };
     tokens.concat()
 }
 
