@@ -523,7 +523,7 @@ fn judge_process(finished: &Finished) -> Judgement {
     if finished.status.code().is_none() {
         return Err((FailureKind::Crash, format!("{}; stderr {:?}", describe_status(finished.status), stderr)));
     }
-    if stderr.contains("panicked at") || stderr.contains("internal error") {
+    if stderr.contains("panicked at") || stderr.contains("ruff: internal error") {
         return Err((FailureKind::Panic, format!("{}; stderr {:?}", describe_status(finished.status), stderr)));
     }
     Ok(())
@@ -548,12 +548,14 @@ fn each_located(messages: &str, kind: &str, file: &str, source: &str) -> Judgeme
 
 /// `message` is `KIND...` followed by `  --> FILE:LINE:COLUMN` with the line inside the
 /// source (or just past its end, for an error at end of input) and a positive column.
+/// The location is the first line starting with `  --> `, not always the second line: a
+/// thrown string or a missing key may put newlines into the message itself.
 fn located(message: &str, kind: &str, file: &str, source: &str) -> Judgement {
-    let mut lines = message.lines();
-    if !lines.next().is_some_and(|first| first.starts_with(kind)) {
+    if !message.starts_with(kind) {
         return bad(format!("expected a message starting with {:?}, got {:?}", kind, message));
     }
-    let location = lines.next().and_then(|second| second.strip_prefix(&format!("  --> {}:", file)));
+    let location_line = message.lines().skip(1).find(|line| line.starts_with("  --> "));
+    let location = location_line.and_then(|line| line.strip_prefix(&format!("  --> {}:", file)));
     let position = location.and_then(|at| {
         let (line, column) = at.split_once(':')?;
         Some((line.parse::<usize>().ok()?, column.parse::<usize>().ok()?))
@@ -725,6 +727,8 @@ mod tests {
         assert!(located("Syntax Error: oops\n  --> f.ruff:0:1\n", "Syntax Error: ", "f.ruff", source).is_err());
         assert!(located("Syntax Error: oops\n  --> f.ruff:9:1\n", "Syntax Error: ", "f.ruff", source).is_err());
         assert!(located("Runtime Error: x\n  --> f.ruff:1:1\n", "Syntax Error: ", "f.ruff", source).is_err());
+        assert!(located("Runtime Error: a\nb\n  --> f.ruff:1:1\n", "Runtime Error: ", "f.ruff", source).is_ok());
+        assert!(located("Runtime Error: a\nb\n  --> g.ruff:1:1\n", "Runtime Error: ", "f.ruff", source).is_err());
     }
 
     #[test]
