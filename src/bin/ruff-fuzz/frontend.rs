@@ -320,6 +320,12 @@ impl Driver {
         outcome
     }
 
+    fn worker_command(&self) -> Command {
+        let mut command = Command::new(&self.worker_exe);
+        command.args(["frontend", "--worker"]);
+        command
+    }
+
     fn progress(&self, done: u64) {
         let c = &self.counters;
         eprintln!(
@@ -345,9 +351,8 @@ impl Driver {
     ) -> Result<(), String> {
         let live = match worker {
             Some(live) => live,
-            None => {
-                worker.insert(Worker::start(&self.worker_exe).map_err(|e| format!("cannot start a worker: {}", e))?)
-            }
+            None => worker
+                .insert(Worker::start(self.worker_command()).map_err(|e| format!("cannot start a worker: {}", e))?),
         };
         self.counters.check_runs.fetch_add(1, Ordering::Relaxed);
         let verdict = match live.check(input, Duration::from_millis(self.args.time_limit_ms)) {
@@ -597,13 +602,10 @@ struct Worker {
 }
 
 impl Worker {
-    fn start(exe: &Path) -> io::Result<Worker> {
-        let mut child = Command::new(exe)
-            .args(["frontend", "--worker"])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()?;
+    /// Starts `command` (this executable with `frontend --worker`, or a stand-in in
+    /// tests) with its standard streams piped.
+    fn start(mut command: Command) -> io::Result<Worker> {
+        let mut child = command.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn()?;
         let stdin = child.stdin.take().expect("stdin is piped");
         let mut stdout = child.stdout.take().expect("stdout is piped");
         let stderr = OutputReader::start(child.stderr.take().expect("stderr is piped"));
@@ -730,6 +732,37 @@ mod tests {
         assert!(located("Runtime Error: x\n  --> f.ruff:1:1\n", "Syntax Error: ", "f.ruff", source).is_err());
         assert!(located("Runtime Error: a\nb\n  --> f.ruff:1:1\n", "Runtime Error: ", "f.ruff", source).is_ok());
         assert!(located("Runtime Error: a\nb\n  --> g.ruff:1:1\n", "Runtime Error: ", "f.ruff", source).is_err());
+    }
+
+    fn shell(script: &str) -> Command {
+        let mut command = Command::new("sh");
+        command.args(["-c", script]);
+        command
+    }
+
+    #[test]
+    fn a_worker_that_dies_or_stalls_is_noticed() {
+        let mut dying = Worker::start(shell("head -c 1 >/dev/null; kill -SEGV $$")).expect("sh starts");
+        let lost = dying.check(b"x", Duration::from_secs(30)).err().expect("no verdict");
+        assert_eq!(lost, Lost::Died);
+        assert!(dying.collect(lost).contains("signal 11"));
+        let mut stalled = Worker::start(shell("exec sleep 30")).expect("sh starts");
+        let lost = stalled.check(b"x", Duration::from_millis(100)).err().expect("no verdict");
+        assert_eq!(lost, Lost::Hang);
+        assert!(stalled.collect(lost).contains("signal 9"));
+    }
+
+    #[test]
+    fn subprocess_crashes_panics_and_timeouts_are_told_apart() {
+        let limit = Duration::from_secs(30);
+        let crashed = run_with_limit(&mut shell("kill -SEGV $$"), limit).unwrap().expect("ends");
+        assert!(matches!(judge_process(&crashed), Err((FailureKind::Crash, _))));
+        let panicked = run_with_limit(&mut shell("echo 'panicked at src/x.rs' >&2; exit 101"), limit).unwrap();
+        assert!(matches!(judge_process(&panicked.expect("ends")), Err((FailureKind::Panic, _))));
+        assert!(run_with_limit(&mut shell("exec sleep 30"), Duration::from_millis(100)).unwrap().is_none());
+        let unlocated = run_with_limit(&mut shell("echo 'Runtime Error: x' >&2; exit 4"), limit).unwrap();
+        let judged = judge_run(&unlocated.expect("ends"), Path::new("f.ruff"), b"x");
+        assert!(matches!(judged, Err((FailureKind::BadDiagnostic, _))));
     }
 
     #[test]
