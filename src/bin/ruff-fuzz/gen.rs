@@ -1,0 +1,1324 @@
+//! The program generator: a seed gives one random, valid Ruff program (a tree of
+//! [`Stmt`]s), biased toward what breaks tracing JITs.
+//!
+//! Terms: a *section* is one generated function (or top-level block) built around a hot
+//! counted loop; *main* calls every section from a loop of *reps* inside `try`, so code
+//! compiled during the first rep meets changed types and errors in later reps (the
+//! section function receives `rep`). A *helper* is a top-level function sections call:
+//! plain arithmetic, loops, linear or tree recursion, mutual recursion, Result/Option
+//! producers, array-taking functions, deep recursion.
+//!
+//! Biases: hot loops run 60-300 iterations (the default JIT threshold is lower), their
+//! variables change type after some iteration (int -> float -> string -> array),
+//! nested loops exit early, arrays/dicts/structs are copied and written in loops (every
+//! copy is printed, so aliasing shows), strings grow, integer overflow, zero divisors,
+//! bad indexes, missing keys and bad operand types are raised from hot code with and
+//! without `try` around them, and intermediate values are printed often.
+//!
+//! Invariants: the program always parses (see the printing invariants in `ast`); with
+//! `--no-jit` it runs in well under a second, because every loop's trip count times the
+//! trip counts around it, times the estimated cost of the helpers it calls, stays within
+//! [`BUDGET`]; names never collide across scopes (top-level sections suffix their
+//! globals, loop counters are named by nesting depth), so a function never assigns a
+//! global by accident. The same seed always gives the same program.
+
+use crate::ast::{Expr, LoopKind, Piece, Stmt};
+
+/// Rough limit on statement executions per section call.
+const BUDGET: u64 = 40_000;
+
+/// The prime that keeps accumulators small (and overflow rare unless intended).
+const MODULUS: i64 = 1_000_003;
+
+/// A small deterministic PRNG (splitmix64): enough for a fuzzer, no crate needed.
+pub struct Rng {
+    state: u64,
+}
+
+impl Rng {
+    pub fn new(seed: u64) -> Rng {
+        Rng { state: seed ^ 0x5DEE_CE66_D1CE_4E5B }
+    }
+
+    pub fn next_u64(&mut self) -> u64 {
+        self.state = self.state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.state;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    /// A number in `0..n` (`n > 0`).
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.next_u64() % n
+    }
+
+    /// A number in `lo..hi` (`lo < hi`).
+    pub fn range(&mut self, lo: i64, hi: i64) -> i64 {
+        lo + self.below((hi - lo) as u64) as i64
+    }
+
+    pub fn percent(&mut self, p: u64) -> bool {
+        self.below(100) < p
+    }
+
+    pub fn pick<T: Clone>(&mut self, items: &[T]) -> T {
+        items[self.below(items.len() as u64) as usize].clone()
+    }
+}
+
+fn int(n: i64) -> Expr {
+    Expr::Int(n)
+}
+
+fn var(name: &str) -> Expr {
+    Expr::Var(name.to_string())
+}
+
+fn text(s: &str) -> Expr {
+    Expr::Str(s.to_string())
+}
+
+fn bin(op: &'static str, left: Expr, right: Expr) -> Expr {
+    Expr::Binary(op, Box::new(left), Box::new(right))
+}
+
+fn call(callee: &str, args: Vec<Expr>) -> Expr {
+    Expr::Call(callee.to_string(), args)
+}
+
+fn index(base: Expr, at: Expr) -> Expr {
+    Expr::Index(Box::new(base), Box::new(at))
+}
+
+fn field(base: Expr, name: &str) -> Expr {
+    Expr::Field(Box::new(base), name.to_string())
+}
+
+fn assign(target: &str, value: Expr) -> Stmt {
+    Stmt::Assign(target.to_string(), value)
+}
+
+fn print(args: Vec<Expr>) -> Stmt {
+    Stmt::Expr(call("print", args))
+}
+
+fn when(cond: Expr, then: Vec<Stmt>) -> Stmt {
+    Stmt::If(cond, then, Vec::new())
+}
+
+/// `(a % m)` kept small: `(a + b) % MODULUS`.
+fn modded(e: Expr) -> Expr {
+    bin("%", e, int(MODULUS))
+}
+
+const FLOATS: &[&str] = &["0.5", "0.25", "1.5", "2.0", "0.1", "3.75", "100.0", "0.0"];
+const WORDS: &[&str] = &["a", "b", "ab", "", "x", "é", "日本", "a b", "7", "zz"];
+const DICT_KEYS: &[&str] = &["a", "b", "c", "k1", "k2", "10", "2", ""];
+
+/// What a helper function computes, which decides how it can be called.
+#[derive(Clone, Copy, PartialEq)]
+enum HelperShape {
+    /// `h(int) -> number` (sometimes a float, at some argument).
+    IntToNumber,
+    /// `h(n)` recursing with `n - 1` (or through a partner function) down to 0.
+    Recursive { max_arg: i64 },
+    /// `h(int) -> Ok(..) / Err(..)`.
+    ResultOf,
+    /// `h(int) -> Some(..) / None`.
+    OptionOf,
+    /// `h(array) -> int`, writing to its own copy of the array.
+    ArrayToInt,
+    /// `h(n)` recursing `n` deep: past the call depth limit for large `n`.
+    Deep,
+}
+
+#[derive(Clone)]
+struct Helper {
+    name: String,
+    shape: HelperShape,
+    /// Estimated statement executions per call.
+    cost: u64,
+}
+
+/// What the statement generator knows at one point of a section.
+#[derive(Clone)]
+struct Scope {
+    /// Suffix of every variable name of this section (empty inside functions, where
+    /// names are local; `_gN` for top-level sections, whose names are globals).
+    suffix: String,
+    tag: String,
+    in_function: bool,
+    /// Whether the section has the `rep` parameter.
+    has_rep: bool,
+    /// Enclosing loop counters, outermost first, with their trip counts.
+    counters: Vec<(String, i64)>,
+    /// Statement executions per section call at this point.
+    weight: u64,
+    /// Nesting of `if`/`try`/loops, to bound the tree's depth.
+    depth: u32,
+    handlers: u32,
+    /// Whether the section made the struct `p`.
+    has_struct: bool,
+}
+
+impl Scope {
+    fn name(&self, base: &str) -> String {
+        format!("{}{}", base, self.suffix)
+    }
+
+    fn v(&self, base: &str) -> Expr {
+        var(&self.name(base))
+    }
+
+    fn counter(&self) -> Option<(String, i64)> {
+        self.counters.last().cloned()
+    }
+
+    fn in_loop(&self) -> bool {
+        !self.counters.is_empty()
+    }
+}
+
+pub struct Generator {
+    rng: Rng,
+    next_id: u32,
+    helpers: Vec<Helper>,
+    declarations: Vec<Stmt>,
+    uses_struct: bool,
+    uses_enum: bool,
+}
+
+/// Generates the program for one seed.
+pub fn generate(seed: u64) -> Vec<Stmt> {
+    let mut generator = Generator {
+        rng: Rng::new(seed),
+        next_id: 0,
+        helpers: Vec::new(),
+        declarations: Vec::new(),
+        uses_struct: false,
+        uses_enum: false,
+    };
+    generator.program()
+}
+
+impl Generator {
+    fn id(&mut self) -> u32 {
+        self.next_id += 1;
+        self.next_id
+    }
+
+    fn program(&mut self) -> Vec<Stmt> {
+        let helper_count = self.rng.range(1, 6);
+        for _ in 0..helper_count {
+            self.helper();
+        }
+        let mut sections = Vec::new();
+        let mut top_level = Vec::new();
+        for _ in 0..self.rng.range(1, 4) {
+            if self.rng.percent(20) {
+                top_level.extend(self.top_level_section());
+            } else {
+                sections.push(self.function_section());
+            }
+        }
+        let mut program = vec![assign("gerr", int(0))];
+        if self.uses_struct {
+            program.push(Stmt::Verbatim(
+                "struct Pt {\n  x,\n  y\n  func sum(self) { return self.x + self.y }\n  \
+                 func with_x(self, nx) { return Pt { x: nx, y: self.y } }\n  func scaled(k) { return x * k + y }\n}"
+                    .to_string(),
+            ));
+        }
+        if self.uses_enum {
+            program.push(Stmt::Verbatim("enum Shape { Circle, Square, Empty }".to_string()));
+        }
+        program.append(&mut self.declarations);
+        let reps = self.rng.range(1, 4);
+        let mut rep_body = Vec::new();
+        for name in &sections {
+            let message = bin("+", text(&format!("{} failed: ", name)), field(var("e"), "message"));
+            rep_body.push(Stmt::Try(
+                vec![print(vec![text(name), call(name, vec![var("rep")])])],
+                "e".to_string(),
+                vec![print(vec![message, field(var("e"), "line"), call("len", vec![field(var("e"), "stack")])])],
+            ));
+        }
+        program.extend(top_level);
+        if !rep_body.is_empty() {
+            program.push(Stmt::Func(
+                "main".to_string(),
+                Vec::new(),
+                vec![Stmt::Counted {
+                    kind: LoopKind::ForRange,
+                    var: "rep".into(),
+                    start: 0,
+                    limit: reps,
+                    body: rep_body,
+                }],
+            ));
+            program.push(Stmt::Expr(call("main", Vec::new())));
+        }
+        program.push(print(vec![text("errors caught"), var("gerr")]));
+        program
+    }
+
+    // ----------------------------------------------------------------- helpers --
+
+    fn helper(&mut self) {
+        let choice = self.rng.below(9);
+        let name = format!("h{}", self.id());
+        let (shape, cost, body, params) = match choice {
+            0 | 1 => self.helper_arithmetic(),
+            2 => self.helper_linear_recursion(&name),
+            3 => self.helper_tree_recursion(&name),
+            4 => return self.helper_mutual_recursion(&name),
+            5 => self.helper_result(),
+            6 => self.helper_option(),
+            7 => self.helper_array(),
+            _ => self.helper_deep(&name),
+        };
+        self.declarations.push(Stmt::Func(name.clone(), params, body));
+        self.helpers.push(Helper { name, shape, cost });
+    }
+
+    /// `h(x)`: a short loop or straight-line arithmetic, returning a float for some `x`.
+    fn helper_arithmetic(&mut self) -> (HelperShape, u64, Vec<Stmt>, Vec<String>) {
+        let trips = self.rng.range(2, 9);
+        let mut body = vec![assign("t", var("x"))];
+        let mut loop_body =
+            vec![assign("t", modded(bin("+", bin("*", var("t"), int(self.rng.range(2, 7))), var("q"))))];
+        if self.rng.percent(40) {
+            loop_body.insert(
+                0,
+                when(bin("==", bin("%", bin("+", var("x"), var("q")), int(7)), int(3)), vec![Stmt::Continue]),
+            );
+        }
+        if self.rng.percent(40) {
+            loop_body.push(when(bin(">", var("t"), int(self.rng.range(100, 900_000))), vec![Stmt::Break]));
+        }
+        if self.rng.percent(30) {
+            loop_body.push(when(
+                bin("==", var("x"), int(self.rng.range(0, 300))),
+                vec![Stmt::Return(bin("*", var("t"), Expr::Float("0.5")))],
+            ));
+        }
+        body.push(Stmt::Counted { kind: self.loop_kind(), var: "q".into(), start: 0, limit: trips, body: loop_body });
+        if self.rng.percent(30) {
+            body.push(when(
+                bin("==", bin("%", var("x"), int(self.rng.range(5, 60))), int(0)),
+                vec![Stmt::Return(bin("+", var("t"), Expr::Float("0.25")))],
+            ));
+        }
+        body.push(Stmt::Return(var("t")));
+        (HelperShape::IntToNumber, trips as u64 * 3 + 4, body, vec!["x".into()])
+    }
+
+    fn helper_linear_recursion(&mut self, name: &str) -> (HelperShape, u64, Vec<Stmt>, Vec<String>) {
+        let max_arg = self.rng.range(5, 30);
+        let recurse = call(name, vec![bin("-", var("n"), int(1))]);
+        let step = match self.rng.below(4) {
+            0 => modded(bin("+", var("n"), recurse)),
+            1 => bin("+", recurse, bin("*", var("n"), Expr::Float("0.5"))),
+            2 => modded(bin("*", recurse, int(3))),
+            _ => modded(bin("+", recurse, call("len", vec![call("to_string", vec![var("n")])]))),
+        };
+        let mut body = vec![when(bin("<=", var("n"), int(0)), vec![Stmt::Return(int(self.rng.range(0, 5)))])];
+        if self.rng.percent(40) {
+            // a loop in every frame, so loop traces meet the recursion
+            body.push(assign("t", int(0)));
+            body.push(Stmt::Counted {
+                kind: self.loop_kind(),
+                var: "q".into(),
+                start: 0,
+                limit: self.rng.range(2, 5),
+                body: vec![assign("t", bin("+", var("t"), bin("*", var("q"), var("n"))))],
+            });
+            body.push(assign("r", step));
+            body.push(Stmt::Return(bin("+", var("r"), bin("%", var("t"), int(7)))));
+        } else {
+            body.push(Stmt::Return(step));
+        }
+        (HelperShape::Recursive { max_arg }, max_arg as u64 * 6, body, vec!["n".into()])
+    }
+
+    fn helper_tree_recursion(&mut self, name: &str) -> (HelperShape, u64, Vec<Stmt>, Vec<String>) {
+        let max_arg = self.rng.range(4, 10);
+        let mut body = vec![when(bin("<", var("n"), int(2)), vec![Stmt::Return(var("n"))])];
+        if self.rng.percent(50) {
+            // the recursive calls are made from inside a loop
+            body.push(assign("t", int(0)));
+            body.push(Stmt::Counted {
+                kind: self.loop_kind(),
+                var: "q".into(),
+                start: 1,
+                limit: 3,
+                body: vec![assign("t", bin("+", var("t"), call(name, vec![bin("-", var("n"), var("q"))])))],
+            });
+            body.push(Stmt::Return(var("t")));
+        } else {
+            body.push(Stmt::Return(bin(
+                "+",
+                call(name, vec![bin("-", var("n"), int(1))]),
+                call(name, vec![bin("-", var("n"), int(2))]),
+            )));
+        }
+        (HelperShape::Recursive { max_arg }, 1 << (max_arg * 7 / 10 + 2), body, vec!["n".into()])
+    }
+
+    /// Two functions calling each other; only the first is registered as a helper.
+    fn helper_mutual_recursion(&mut self, name: &str) {
+        let partner = format!("{}b", name);
+        let max_arg = self.rng.range(5, 40);
+        let first = vec![
+            when(bin("<=", var("n"), int(0)), vec![Stmt::Return(int(1))]),
+            Stmt::Return(modded(bin("+", call(&partner, vec![bin("-", var("n"), int(1))]), var("n")))),
+        ];
+        let mut second = vec![when(bin("<=", var("n"), int(0)), vec![Stmt::Return(int(2))])];
+        if self.rng.percent(50) {
+            second.push(when(
+                bin("==", var("n"), int(self.rng.range(1, 40))),
+                vec![Stmt::Return(bin("+", call(name, vec![bin("-", var("n"), int(1))]), Expr::Float("0.5")))],
+            ));
+        }
+        second.push(Stmt::Return(modded(bin("*", call(name, vec![bin("-", var("n"), int(1))]), int(2)))));
+        self.declarations.push(Stmt::Func(name.to_string(), vec!["n".into()], first));
+        self.declarations.push(Stmt::Func(partner, vec!["n".into()], second));
+        self.helpers.push(Helper {
+            name: name.to_string(),
+            shape: HelperShape::Recursive { max_arg },
+            cost: max_arg as u64 * 3,
+        });
+    }
+
+    fn helper_result(&mut self) -> (HelperShape, u64, Vec<Stmt>, Vec<String>) {
+        let divisor = self.rng.range(2, 7);
+        let error = Expr::Interpolated(vec![Piece::Text("bad ".into()), Piece::Expr(var("x"))]);
+        let body = vec![
+            when(bin("==", bin("%", var("x"), int(divisor)), int(0)), vec![Stmt::Return(call("Err", vec![error]))]),
+            Stmt::Return(call("Ok", vec![bin("*", var("x"), int(self.rng.range(1, 5)))])),
+        ];
+        (HelperShape::ResultOf, 3, body, vec!["x".into()])
+    }
+
+    fn helper_option(&mut self) -> (HelperShape, u64, Vec<Stmt>, Vec<String>) {
+        let limit = self.rng.range(10, 200);
+        let payload =
+            self.rng.pick(&[var("x"), bin("+", var("x"), Expr::Float("0.5")), call("to_string", vec![var("x")])]);
+        let body = vec![
+            when(bin(">", var("x"), int(limit)), vec![Stmt::Return(Expr::Word("None".into()))]),
+            Stmt::Return(call("Some", vec![payload])),
+        ];
+        (HelperShape::OptionOf, 3, body, vec!["x".into()])
+    }
+
+    /// Writes into its parameter (a copy: the caller's array must not change) and sums it.
+    fn helper_array(&mut self) -> (HelperShape, u64, Vec<Stmt>, Vec<String>) {
+        let body = vec![
+            assign("xs[0]", int(self.rng.range(100, 999))),
+            assign("xs", call("push", vec![var("xs"), int(7)])),
+            assign("t", int(0)),
+            Stmt::ForIn(
+                "el".into(),
+                var("xs"),
+                vec![when(call("is_int", vec![var("el")]), vec![assign("t", modded(bin("+", var("t"), var("el"))))])],
+            ),
+            Stmt::Return(var("t")),
+        ];
+        (HelperShape::ArrayToInt, 50, body, vec!["xs".into()])
+    }
+
+    fn helper_deep(&mut self, name: &str) -> (HelperShape, u64, Vec<Stmt>, Vec<String>) {
+        let body = vec![
+            when(bin("<=", var("n"), int(0)), vec![Stmt::Return(int(0))]),
+            Stmt::Return(bin("+", call(name, vec![bin("-", var("n"), int(1))]), int(1))),
+        ];
+        (HelperShape::Deep, 2, body, vec!["n".into()])
+    }
+
+    // ---------------------------------------------------------------- sections --
+
+    fn loop_kind(&mut self) -> LoopKind {
+        self.rng.pick(&[LoopKind::ForRange, LoopKind::ForRange, LoopKind::While, LoopKind::Loop, LoopKind::LoopWhile])
+    }
+
+    /// The variables every section starts with: an int accumulator, a float, a string,
+    /// a type-changing value, an array, a dict and (sometimes) a struct.
+    fn section_prelude(&mut self, scope: &mut Scope) -> Vec<Stmt> {
+        let mut out = vec![
+            assign(&scope.name("acc"), int(self.rng.range(0, 10))),
+            assign(&scope.name("fl"), Expr::Float(self.rng.pick(FLOATS))),
+            assign(&scope.name("s"), text(self.rng.pick(&["ab", "x", "é日"]))),
+            assign(&scope.name("v"), int(self.rng.range(0, 5))),
+            assign(&scope.name("a"), Expr::Array((0..self.rng.range(3, 8)).map(|k| int(k * 3 + 1)).collect())),
+            assign(
+                &scope.name("d"),
+                Expr::Dict(vec![("a".into(), int(1)), ("b".into(), int(2)), ("c".into(), Expr::Float("0.5"))]),
+            ),
+        ];
+        if self.rng.percent(50) {
+            self.uses_struct = true;
+            scope.has_struct = true;
+            out.push(assign(
+                &scope.name("p"),
+                Expr::Struct("Pt".into(), vec![("x".into(), int(1)), ("y".into(), int(2))]),
+            ));
+        }
+        if self.rng.percent(40) {
+            out.push(self.closure(scope));
+        }
+        out
+    }
+
+    /// A closure over the section's state: a counter, or a function of a captured value.
+    fn closure(&mut self, scope: &Scope) -> Stmt {
+        let body = if self.rng.percent(50) {
+            vec![assign("cnt", bin("+", var("cnt"), var("x"))), Stmt::Return(var("cnt"))]
+        } else {
+            vec![Stmt::Return(modded(bin("+", bin("*", var("x"), int(self.rng.range(2, 9))), scope.v("acc"))))]
+        };
+        let uses_counter = matches!(&body[0], Stmt::Assign(target, _) if target == "cnt");
+        let lambda = Expr::Lambda(vec!["x".into()], body);
+        if uses_counter {
+            // the counter idiom: the closure owns its copy of the maker's `cnt`
+            let maker = Expr::Lambda(vec![], vec![assign("cnt", int(0)), Stmt::Return(lambda)]);
+            assign(&scope.name("clo"), Expr::CallValue(Box::new(maker), Vec::new()))
+        } else {
+            assign(&scope.name("clo"), lambda)
+        }
+    }
+
+    fn section_summary(&mut self, scope: &Scope, has_struct: bool, has_closure: bool) -> Stmt {
+        let mut args = vec![
+            text(&format!("{} end", scope.tag)),
+            scope.v("acc"),
+            scope.v("fl"),
+            scope.v("s"),
+            scope.v("v"),
+            scope.v("a"),
+            scope.v("d"),
+        ];
+        if has_struct {
+            args.push(scope.v("p"));
+        }
+        if has_closure {
+            args.push(Expr::CallValue(Box::new(scope.v("clo")), vec![int(1)]));
+        }
+        print(args)
+    }
+
+    fn function_section(&mut self) -> String {
+        let id = self.id();
+        let name = format!("sec{}", id);
+        let mut scope = Scope {
+            suffix: String::new(),
+            tag: name.clone(),
+            in_function: true,
+            has_rep: true,
+            counters: Vec::new(),
+            weight: 1,
+            depth: 0,
+            handlers: 0,
+            has_struct: false,
+        };
+        let mut body = self.section_prelude(&mut scope);
+        let has_struct = scope.has_struct;
+        let has_closure = body.iter().any(|s| matches!(s, Stmt::Assign(t, _) if t == "clo"));
+        let hot = self.hot_loop(&mut scope);
+        if self.rng.percent(30) {
+            body.push(Stmt::Try(hot, "e".into(), self.handler(&scope, "e")));
+        } else {
+            body.extend(hot);
+        }
+        if self.rng.percent(30) {
+            // a second hot loop after the first, over the state the first one left
+            body.extend(self.hot_loop(&mut scope));
+        }
+        body.push(self.section_summary(&scope, has_struct, has_closure));
+        body.push(Stmt::Return(scope.v("acc")));
+        self.declarations.push(Stmt::Func(name.clone(), vec!["rep".into()], body));
+        name
+    }
+
+    /// A section at top level: its variables are globals (named with a suffix), its loops
+    /// run in the main script, and it is wrapped in `try`.
+    fn top_level_section(&mut self) -> Vec<Stmt> {
+        let id = self.id();
+        let mut scope = Scope {
+            suffix: format!("_g{}", id),
+            tag: format!("top{}", id),
+            in_function: false,
+            has_rep: false,
+            counters: Vec::new(),
+            weight: 1,
+            depth: 0,
+            handlers: 0,
+            has_struct: false,
+        };
+        let mut out = self.section_prelude(&mut scope);
+        let has_struct = scope.has_struct;
+        let has_closure = out.iter().any(|s| matches!(s, Stmt::Assign(t, _) if t == &scope.name("clo")));
+        let hot = self.hot_loop(&mut scope);
+        out.push(Stmt::Try(hot, "e".into(), self.handler(&scope, "e")));
+        out.push(self.section_summary(&scope, has_struct, has_closure));
+        out
+    }
+
+    fn counter_name(scope: &Scope) -> String {
+        let base = ["i", "j", "k", "m"][scope.counters.len().min(3)];
+        scope.name(base)
+    }
+
+    /// The hot loop of a section: 60-300 iterations (rarely up to 1000 with a light body).
+    fn hot_loop(&mut self, scope: &mut Scope) -> Vec<Stmt> {
+        let trips = if self.rng.percent(10) { self.rng.range(300, 1000) } else { self.rng.range(60, 300) };
+        let statements = if trips > 300 { self.rng.range(2, 5) } else { self.rng.range(3, 9) };
+        let mut out = Vec::new();
+        if self.rng.percent(20) {
+            // values built before the loop and read inside it
+            out.push(assign(&scope.name("w"), Expr::Array(vec![int(1), Expr::Float("2.5"), text("three")])));
+        }
+        out.push(self.counted_loop(scope, trips, statements as usize));
+        out
+    }
+
+    fn counted_loop(&mut self, scope: &mut Scope, trips: i64, statements: usize) -> Stmt {
+        let counter = Self::counter_name(scope);
+        let start = if self.rng.percent(85) { 0 } else { self.rng.range(-5, 5) };
+        let saved_weight = scope.weight;
+        scope.weight = scope.weight.saturating_mul(trips.max(1) as u64);
+        scope.counters.push((counter.clone(), trips));
+        scope.depth += 1;
+        let mut body = Vec::new();
+        if trips >= 30 && self.rng.percent(80) {
+            // print intermediate values every few iterations so divergences show
+            let every = (trips / self.rng.range(4, 12)).max(2);
+            body.push(when(
+                bin("==", bin("%", var(&counter), int(every)), int(0)),
+                vec![print(vec![text(&scope.tag), var(&counter), scope.v("acc"), scope.v("v"), scope.v("fl")])],
+            ));
+        }
+        for _ in 0..statements {
+            body.extend(self.statement(scope));
+        }
+        scope.depth -= 1;
+        scope.counters.pop();
+        scope.weight = saved_weight;
+        Stmt::Counted { kind: self.loop_kind(), var: counter, start, limit: start + trips, body }
+    }
+
+    fn handler(&mut self, scope: &Scope, name: &str) -> Vec<Stmt> {
+        let e = var(name);
+        let mut out = vec![assign("gerr", bin("+", var("gerr"), int(1)))];
+        let report = match self.rng.below(4) {
+            0 => vec![text(&format!("{} caught", scope.tag)), field(e.clone(), "message"), field(e.clone(), "line")],
+            1 => vec![text(&format!("{} caught", scope.tag)), e.clone()],
+            2 => vec![
+                text(&format!("{} caught", scope.tag)),
+                field(e.clone(), "message"),
+                call("len", vec![field(e.clone(), "stack")]),
+            ],
+            _ => vec![text(&format!("{} caught", scope.tag)), field(e.clone(), "message")],
+        };
+        let limit = self.rng.pick(&[3, 10, 40, 1000]);
+        out.push(when(bin("<", var("gerr"), int(limit)), vec![print(report)]));
+        if self.rng.percent(15) {
+            out.push(assign(&scope.name("s"), bin("+", scope.v("s"), field(e, "message"))));
+        }
+        out
+    }
+
+    // ------------------------------------------------------------ expressions --
+
+    fn counter_or_small(&mut self, scope: &Scope) -> Expr {
+        match scope.counter() {
+            Some((name, _)) if self.rng.percent(80) => var(&name),
+            _ => int(self.rng.range(0, 20)),
+        }
+    }
+
+    /// An iteration number of the innermost loop at which something happens.
+    fn moment(&mut self, scope: &Scope) -> i64 {
+        let trips = scope.counter().map_or(10, |(_, n)| n);
+        match self.rng.below(4) {
+            0 => self.rng.range(0, trips + 1),
+            1 => self.rng.range(trips / 2, trips + 1),
+            2 => self.rng.range(1, 12),
+            _ => self.rng.range(trips.saturating_sub(10).max(0), trips + 5),
+        }
+    }
+
+    fn int_expr(&mut self, scope: &Scope, depth: u32) -> Expr {
+        let choice = if depth >= 2 { self.rng.below(4) } else { self.rng.below(13) };
+        match choice {
+            0 | 1 => self.counter_or_small(scope),
+            2 => scope.v("acc"),
+            3 => int(self.rng.pick(&[0, 1, 2, 3, 7, 10, 100, -1, -5, 1000])),
+            4 => bin("+", self.int_expr(scope, depth + 1), self.int_expr(scope, depth + 1)),
+            5 => bin("-", self.int_expr(scope, depth + 1), self.int_expr(scope, depth + 1)),
+            6 => bin("*", self.int_expr(scope, depth + 1), int(self.rng.range(2, 13))),
+            7 => bin("%", self.int_expr(scope, depth + 1), int(self.rng.range(2, 98))),
+            8 => bin("/", self.int_expr(scope, depth + 1), int(self.rng.pick(&[2, 3, 7, -2, 10]))),
+            9 => call("len", vec![self.rng.pick(&[scope.v("a"), scope.v("s"), scope.v("d")])]),
+            10 => {
+                let at = bin("%", self.counter_or_small(scope), call("len", vec![scope.v("a")]));
+                index(scope.v("a"), at)
+            }
+            11 => call("bit_and", vec![self.int_expr(scope, depth + 1), int(255)]),
+            _ => index(scope.v("d"), text(self.rng.pick(&["a", "b"]))),
+        }
+    }
+
+    fn float_expr(&mut self, scope: &Scope) -> Expr {
+        match self.rng.below(6) {
+            0 => Expr::Float(self.rng.pick(FLOATS)),
+            1 => bin("*", self.int_expr(scope, 1), Expr::Float("0.5")),
+            2 => bin("+", scope.v("fl"), Expr::Float(self.rng.pick(FLOATS))),
+            3 => call("sqrt", vec![call("abs", vec![self.int_expr(scope, 1)])]),
+            4 => bin("/", self.int_expr(scope, 1), Expr::Float("4.0")),
+            _ => call("to_float", vec![self.int_expr(scope, 1)]),
+        }
+    }
+
+    fn string_piece(&mut self, scope: &Scope) -> Expr {
+        match self.rng.below(5) {
+            0 | 1 => text(self.rng.pick(WORDS)),
+            2 => call("to_string", vec![self.int_expr(scope, 1)]),
+            3 => Expr::Interpolated(vec![
+                Piece::Text("<".into()),
+                Piece::Expr(self.counter_or_small(scope)),
+                Piece::Text(":".into()),
+                Piece::Expr(scope.v("v")),
+                Piece::Text(">".into()),
+            ]),
+            _ => call("to_string", vec![scope.v("v")]),
+        }
+    }
+
+    fn condition(&mut self, scope: &Scope, depth: u32) -> Expr {
+        let counter = scope.counter();
+        let choice = if depth >= 1 { self.rng.below(6) } else { self.rng.below(10) };
+        match (choice, counter) {
+            (0, Some((c, _))) => {
+                let modulus = self.rng.range(2, 9);
+                bin("==", bin("%", var(&c), int(modulus)), int(self.rng.range(0, modulus)))
+            }
+            (1, Some((c, _))) => bin("==", var(&c), int(self.moment(scope))),
+            (2, Some((c, _))) => bin(">", var(&c), int(self.moment(scope))),
+            (3, _) => bin("<", self.int_expr(scope, 1), self.int_expr(scope, 1)),
+            (4, _) => bin(self.rng.pick(&["==", "!="]), scope.v("v"), int(self.rng.range(0, 5))),
+            (5, _) => call("is_int", vec![scope.v("v")]),
+            (6, Some((c, _))) if scope.has_rep => {
+                bin("&&", bin("==", var("rep"), int(self.rng.range(1, 3))), bin("==", var(&c), int(self.moment(scope))))
+            }
+            (7, _) => {
+                bin(self.rng.pick(&["&&", "||"]), self.condition(scope, depth + 1), self.condition(scope, depth + 1))
+            }
+            (8, _) => Expr::Unary("!", Box::new(self.condition(scope, depth + 1))),
+            (9, _) => scope.v("v"),
+            _ => bin(">", scope.v("acc"), int(self.rng.range(0, 1000))),
+        }
+    }
+
+    // ------------------------------------------------------------- statements --
+
+    /// One statement (or a few that belong together) for the body of a loop.
+    fn statement(&mut self, scope: &mut Scope) -> Vec<Stmt> {
+        let deep = scope.depth >= 4;
+        loop {
+            let choice = self.rng.below(100);
+            let produced = match choice {
+                0..=9 => Some(self.accumulate(scope)),
+                10..=13 => Some(vec![assign(
+                    &scope.name("fl"),
+                    bin("+", bin("*", scope.v("fl"), Expr::Float("0.5")), self.float_expr(scope)),
+                )]),
+                14..=19 => Some(self.string_building(scope)),
+                20..=27 => Some(self.type_change(scope)),
+                28..=32 => Some(self.poly_use(scope)),
+                33..=38 if !deep => self.nested_loop(scope),
+                39..=43 => self.early_exit(scope),
+                44..=47 if !deep => Some(self.branch(scope)),
+                48..=55 => self.helper_call(scope),
+                56..=61 => Some(self.array_statement(scope)),
+                62..=66 => Some(self.dict_statement(scope)),
+                67..=70 => self.struct_statement(scope),
+                71..=77 => Some(self.runtime_error(scope)),
+                78..=81 if !deep && scope.handlers < 3 => Some(self.guarded(scope)),
+                82..=85 => self.match_statement(scope),
+                86..=88 => self.closure_statement(scope),
+                89..=92 => Some(self.literal_in_loop(scope)),
+                93..=95 => Some(self.print_statement(scope)),
+                96..=97 => self.deep_call(scope),
+                _ => Some(self.enum_statement(scope)),
+            };
+            if let Some(statements) = produced {
+                return statements;
+            }
+        }
+    }
+
+    fn accumulate(&mut self, scope: &Scope) -> Vec<Stmt> {
+        let acc = scope.name("acc");
+        let value = self.int_expr(scope, 0);
+        if self.rng.percent(6) {
+            // no modulus: overflows after some iterations, from hot code
+            let factor = self.rng.range(2, 5);
+            return vec![assign(&acc, bin("+", bin("*", var(&acc), int(factor)), value))];
+        }
+        vec![assign(&acc, modded(bin("+", var(&acc), value)))]
+    }
+
+    fn string_building(&mut self, scope: &Scope) -> Vec<Stmt> {
+        let s = scope.name("s");
+        let piece = self.string_piece(scope);
+        let mut out = vec![assign(&s, bin("+", var(&s), piece))];
+        let keep = self.rng.range(10, 40);
+        let cut = match self.rng.below(3) {
+            0 => call("substring", vec![var(&s), int(keep / 2), call("len", vec![var(&s)])]),
+            1 => {
+                let characters = call("slice", vec![call("split", vec![var(&s), text("")]), int(0), int(keep / 2)]);
+                call("join", vec![characters, text("")])
+            }
+            _ => text(self.rng.pick(WORDS)),
+        };
+        out.push(when(bin(">", call("len", vec![var(&s)]), int(keep)), vec![assign(&s, cut)]));
+        if self.rng.percent(30) {
+            // a copy that grows separately: the original must not see its appends
+            out.push(assign(&scope.name("u"), var(&s)));
+            out.push(assign(&scope.name("u"), bin("+", scope.v("u"), text("!"))));
+            out.push(when(
+                bin("==", call("len", vec![scope.v("u")]), call("len", vec![var(&s)])),
+                vec![print(vec![text("string alias"), var(&s)])],
+            ));
+        }
+        if self.rng.percent(20) {
+            let at = bin("%", self.counter_or_small(scope), call("len", vec![var(&s)]));
+            out.push(assign(
+                &scope.name("acc"),
+                modded(bin("+", scope.v("acc"), call("len", vec![index(var(&s), at)]))),
+            ));
+        }
+        out
+    }
+
+    fn type_change(&mut self, scope: &Scope) -> Vec<Stmt> {
+        let v = scope.name("v");
+        let new_value = match self.rng.below(9) {
+            0 => bin("+", var(&v), Expr::Float("0.5")),
+            1 => bin("*", var(&v), Expr::Float("1.0")),
+            2 => call("to_string", vec![var(&v)]),
+            3 => Expr::Array(vec![var(&v)]),
+            4 => Expr::Word("null".into()),
+            5 => Expr::Word(self.rng.pick(&["true", "false"]).into()),
+            6 => self.counter_or_small(scope),
+            7 => int(i64::MAX - self.rng.range(0, 3)),
+            _ => Expr::Float(self.rng.pick(FLOATS)),
+        };
+        let cond = match scope.counter() {
+            Some((c, _)) => match self.rng.below(4) {
+                0 => bin(">=", var(&c), int(self.moment(scope))),
+                1 if scope.has_rep => {
+                    bin("&&", bin(">", var("rep"), int(0)), bin("==", var(&c), int(self.moment(scope))))
+                }
+                _ => bin("==", var(&c), int(self.moment(scope))),
+            },
+            None => self.condition(scope, 0),
+        };
+        vec![when(cond, vec![assign(&v, new_value)])]
+    }
+
+    /// Uses of the type-changing value: some fine for every type, some guarded by type
+    /// tests, some that fail once the type is wrong.
+    fn poly_use(&mut self, scope: &Scope) -> Vec<Stmt> {
+        let v = scope.v("v");
+        let acc = scope.name("acc");
+        match self.rng.below(7) {
+            0 => vec![assign(&scope.name("s"), bin("+", scope.v("s"), call("to_string", vec![v])))],
+            1 => vec![Stmt::If(
+                call("is_int", vec![v.clone()]),
+                vec![assign(&acc, modded(bin("+", var(&acc), v.clone())))],
+                vec![Stmt::If(
+                    call("is_float", vec![v.clone()]),
+                    vec![assign(&scope.name("fl"), bin("+", scope.v("fl"), v))],
+                    vec![assign(&acc, bin("+", var(&acc), int(1)))],
+                )],
+            )],
+            2 => vec![assign(&scope.name("v"), bin("+", v, int(1)))],
+            3 => vec![when(bin("==", v, int(self.rng.range(0, 10))), vec![assign(&acc, bin("+", var(&acc), int(3)))])],
+            4 => vec![assign(&scope.name("z"), bin("+", v.clone(), v))],
+            5 => vec![assign(&acc, modded(bin("+", var(&acc), call("len", vec![call("to_string", vec![v])]))))],
+            _ => vec![assign(&scope.name("fl"), bin("+", scope.v("fl"), bin("??", v, Expr::Float("0.5"))))],
+        }
+    }
+
+    fn nested_loop(&mut self, scope: &mut Scope) -> Option<Vec<Stmt>> {
+        if scope.counters.len() >= 3 {
+            return None;
+        }
+        let hot_inner = self.rng.percent(25);
+        let wanted = if hot_inner { self.rng.range(60, 200) } else { self.rng.range(0, 12) };
+        let allowed = (BUDGET / scope.weight.max(1)) as i64;
+        let trips = wanted.min(allowed);
+        if trips < 1 {
+            return None;
+        }
+        let statements = self.rng.range(1, 5) as usize;
+        let inner = self.counted_loop(scope, trips, statements);
+        if self.rng.percent(20) {
+            // iterating over a collection instead of a counter
+            let (iterable, name) = match self.rng.below(3) {
+                0 => (scope.v("a"), "el"),
+                1 => (scope.v("d"), "key"),
+                _ => (scope.v("s"), "ch"),
+            };
+            let var_name = scope.name(name);
+            let body = match name {
+                "key" => vec![assign(&scope.name("s"), bin("+", scope.v("s"), var(&var_name)))],
+                "ch" => vec![when(
+                    bin("==", var(&var_name), text("a")),
+                    vec![assign(&scope.name("acc"), bin("+", scope.v("acc"), int(1)))],
+                )],
+                _ => vec![Stmt::If(
+                    call("is_int", vec![var(&var_name)]),
+                    vec![assign(&scope.name("acc"), modded(bin("+", scope.v("acc"), var(&var_name))))],
+                    vec![assign(&scope.name("v"), var(&var_name))],
+                )],
+            };
+            let body = if name == "key" {
+                vec![Stmt::If(
+                    bin("<", call("len", vec![scope.v("s")]), int(60)),
+                    body,
+                    vec![assign(&scope.name("s"), text(""))],
+                )]
+            } else {
+                body
+            };
+            return Some(vec![Stmt::ForIn(var_name, iterable, body)]);
+        }
+        Some(vec![inner])
+    }
+
+    fn early_exit(&mut self, scope: &Scope) -> Option<Vec<Stmt>> {
+        if !scope.in_loop() {
+            return None;
+        }
+        let exit = match self.rng.below(5) {
+            0 | 1 => Stmt::Break,
+            2 | 3 => Stmt::Continue,
+            _ if scope.in_function => Stmt::Return(self.rng.pick(&[scope.v("acc"), scope.v("v"), scope.v("fl")])),
+            _ => Stmt::Break,
+        };
+        let cond = self.condition(scope, 0);
+        Some(vec![when(cond, vec![exit])])
+    }
+
+    fn branch(&mut self, scope: &mut Scope) -> Vec<Stmt> {
+        let cond = self.condition(scope, 0);
+        scope.depth += 1;
+        let then: Vec<Stmt> = (0..self.rng.range(1, 3)).flat_map(|_| self.statement(scope)).collect();
+        let otherwise: Vec<Stmt> = if self.rng.percent(50) {
+            (0..self.rng.range(1, 3)).flat_map(|_| self.statement(scope)).collect()
+        } else {
+            Vec::new()
+        };
+        scope.depth -= 1;
+        vec![Stmt::If(cond, then, otherwise)]
+    }
+
+    fn helper_call(&mut self, scope: &Scope) -> Option<Vec<Stmt>> {
+        let candidates: Vec<Helper> = self
+            .helpers
+            .iter()
+            .filter(|h| {
+                !matches!(h.shape, HelperShape::ResultOf | HelperShape::OptionOf | HelperShape::Deep)
+                    && scope.weight.saturating_mul(h.cost) <= BUDGET * 2
+            })
+            .cloned()
+            .collect();
+        if candidates.is_empty() {
+            return None;
+        }
+        let helper = self.rng.pick(&candidates);
+        let acc = scope.name("acc");
+        let result = match helper.shape {
+            HelperShape::Recursive { max_arg } => {
+                let arg = bin("%", self.counter_or_small(scope), int(max_arg + 1));
+                call(&helper.name, vec![arg])
+            }
+            HelperShape::ArrayToInt => {
+                let a = scope.v("a");
+                let sum = call(&helper.name, vec![a.clone()]);
+                return Some(vec![
+                    assign(&acc, modded(bin("+", var(&acc), sum))),
+                    when(
+                        bin("!=", index(a.clone(), int(0)), int(1)),
+                        vec![print(vec![text(&format!("{} array changed", scope.tag)), a])],
+                    ),
+                ]);
+            }
+            _ => call(&helper.name, vec![self.int_expr(scope, 1)]),
+        };
+        if self.rng.percent(50) {
+            Some(vec![assign(&acc, modded(bin("+", var(&acc), result)))])
+        } else {
+            Some(vec![assign(&scope.name("v"), result)])
+        }
+    }
+
+    fn array_statement(&mut self, scope: &Scope) -> Vec<Stmt> {
+        let a = scope.name("a");
+        let len_a = call("len", vec![var(&a)]);
+        match self.rng.below(7) {
+            0 => {
+                let choices = [self.int_expr(scope, 1), self.float_expr(scope), scope.v("v")];
+                let element = self.rng.pick(&choices);
+                vec![
+                    assign(&a, call("push", vec![var(&a), element])),
+                    when(
+                        bin(">", len_a, int(self.rng.range(10, 40))),
+                        vec![assign(&a, call("slice", vec![var(&a), int(3), int(1000)]))],
+                    ),
+                ]
+            }
+            1 => {
+                let at = bin("%", self.counter_or_small(scope), len_a);
+                vec![assign(&format!("{}[{}]", a, crate::ast::expr_text(&at)), self.int_expr(scope, 1))]
+            }
+            2 => {
+                // a copy written in the loop: the original keeps its value
+                let b = scope.name("b");
+                vec![
+                    assign(&b, var(&a)),
+                    assign(&format!("{}[0]", b), bin("+", index(var(&b), int(0)), int(1))),
+                    assign(&b, call("push", vec![var(&b), int(99)])),
+                    when(
+                        bin("==", call("len", vec![var(&b)]), len_a),
+                        vec![print(vec![text(&format!("{} array alias", scope.tag)), var(&a), var(&b)])],
+                    ),
+                ]
+            }
+            3 => {
+                let at = self.counter_or_small(scope);
+                vec![assign(&scope.name("acc"), modded(bin("+", scope.v("acc"), index(var(&a), at))))]
+            }
+            4 => vec![assign(&format!("{}[0]", a), self.rng.pick(&[Expr::Float("0.5"), text("z"), int(1)]))],
+            5 => vec![assign(
+                &scope.name("acc"),
+                modded(bin("+", scope.v("acc"), call("sum", vec![call("slice", vec![var(&a), int(0), int(3)])]))),
+            )],
+            _ => vec![assign(&scope.name("v"), call("contains", vec![var(&a), self.int_expr(scope, 1)]))],
+        }
+    }
+
+    fn dict_statement(&mut self, scope: &Scope) -> Vec<Stmt> {
+        let d = scope.name("d");
+        let key = if self.rng.percent(70) {
+            text(self.rng.pick(DICT_KEYS))
+        } else {
+            let modulus = self.rng.range(2, 6);
+            Expr::Interpolated(vec![
+                Piece::Text("k".into()),
+                Piece::Expr(bin("%", self.counter_or_small(scope), int(modulus))),
+            ])
+        };
+        let key_text = crate::ast::expr_text(&key);
+        match self.rng.below(6) {
+            0 | 1 => vec![assign(&format!("{}[{}]", d, key_text), self.int_expr(scope, 1))],
+            2 => vec![assign(
+                &scope.name("acc"),
+                modded(bin("+", scope.v("acc"), bin("??", call("get", vec![var(&d), key]), int(0)))),
+            )],
+            3 => {
+                let e = scope.name("dc");
+                vec![
+                    assign(&e, var(&d)),
+                    assign(&format!("{}[\"z\"]", e), self.counter_or_small(scope)),
+                    when(
+                        call("has_key", vec![var(&d), text("z")]),
+                        vec![print(vec![text(&format!("{} dict alias", scope.tag)), var(&d)])],
+                    ),
+                ]
+            }
+            4 => vec![when(
+                call("has_key", vec![var(&d), key.clone()]),
+                vec![assign(&scope.name("v"), index(var(&d), key))],
+            )],
+            _ => vec![assign(&scope.name("acc"), modded(bin("+", scope.v("acc"), call("len", vec![var(&d)]))))],
+        }
+    }
+
+    fn struct_statement(&mut self, scope: &Scope) -> Option<Vec<Stmt>> {
+        if !scope.has_struct {
+            return None;
+        }
+        let p = scope.name("p");
+        let statements = match self.rng.below(5) {
+            0 => vec![assign(&format!("{}.x", p), modded(bin("+", field(var(&p), "x"), self.counter_or_small(scope))))],
+            1 => {
+                let q = scope.name("q");
+                vec![
+                    assign(&q, var(&p)),
+                    assign(&format!("{}.y", q), self.int_expr(scope, 1)),
+                    when(
+                        bin("==", field(var(&p), "y"), field(var(&q), "y")),
+                        vec![assign(&scope.name("acc"), bin("+", scope.v("acc"), int(1)))],
+                    ),
+                ]
+            }
+            2 => {
+                vec![assign(&scope.name("acc"), modded(bin("+", scope.v("acc"), call(&format!("{}.sum", p), vec![]))))]
+            }
+            3 => vec![assign(&p, call(&format!("{}.with_x", p), vec![self.int_expr(scope, 1)]))],
+            _ => vec![assign(&scope.name("v"), call(&format!("{}.scaled", p), vec![self.counter_or_small(scope)]))],
+        };
+        Some(statements)
+    }
+
+    /// A runtime error raised from hot code, at some iteration or always.
+    fn runtime_error(&mut self, scope: &Scope) -> Vec<Stmt> {
+        let counter = scope.counter().map(|(c, _)| c);
+        let c = counter.clone().map_or(int(3), |c| var(&c));
+        let k = self.moment(scope);
+        let z = scope.name("z");
+        let (value, conditional) = match self.rng.below(12) {
+            0 => (bin("/", int(self.rng.range(1, 100)), bin("-", c.clone(), int(k))), false),
+            1 => (bin("%", c.clone(), bin("-", int(k), c.clone())), false),
+            2 => (bin("+", int(i64::MAX - k), c.clone()), false),
+            3 => (bin("*", c.clone(), int(i64::MAX / k.max(2) + 1)), false),
+            4 => (bin("/", int(i64::MIN), bin("-", bin("*", bin("-", c.clone(), int(k)), int(2)), int(1))), false),
+            5 => (index(scope.v("a"), c.clone()), false),
+            6 => (bin("+", text("s"), c.clone()), true),
+            7 => (bin("<", c.clone(), text("s")), true),
+            8 => (index(scope.v("d"), text("missing")), true),
+            9 => (Expr::Unary("-", Box::new(scope.v("s"))), true),
+            10 => (call("sqrt", vec![bin("-", int(k), c.clone())]), false),
+            _ => (call("to_int", vec![bin("+", text("n"), call("to_string", vec![c.clone()]))]), true),
+        };
+        let raise = if self.rng.percent(15) {
+            Stmt::Expr(call(
+                "throw",
+                vec![Expr::Interpolated(vec![Piece::Text("boom ".into()), Piece::Expr(c.clone())])],
+            ))
+        } else {
+            assign(&z, value)
+        };
+        let is_throw = matches!(raise, Stmt::Expr(_));
+        if (conditional || is_throw) && counter.is_some() {
+            vec![when(bin("==", c, int(k)), vec![raise])]
+        } else {
+            vec![raise]
+        }
+    }
+
+    /// `try` around part of the loop body: the loop goes on after the error.
+    fn guarded(&mut self, scope: &mut Scope) -> Vec<Stmt> {
+        scope.depth += 1;
+        scope.handlers += 1;
+        let mut body = Vec::new();
+        if self.rng.percent(50) {
+            body.extend(self.runtime_error(scope));
+        }
+        for _ in 0..self.rng.range(1, 3) {
+            body.extend(self.statement(scope));
+        }
+        if body.is_empty() || self.rng.percent(50) {
+            body.extend(self.runtime_error(scope));
+        }
+        let name = format!("err{}", scope.handlers);
+        let handler = self.handler(scope, &name);
+        scope.handlers -= 1;
+        scope.depth -= 1;
+        vec![Stmt::Try(body, name, handler)]
+    }
+
+    fn match_statement(&mut self, scope: &Scope) -> Option<Vec<Stmt>> {
+        let producers: Vec<Helper> = self
+            .helpers
+            .iter()
+            .filter(|h| matches!(h.shape, HelperShape::ResultOf | HelperShape::OptionOf))
+            .cloned()
+            .collect();
+        if producers.is_empty() {
+            return None;
+        }
+        let producer = self.rng.pick(&producers);
+        let bound = format!("mv{}", self.id());
+        let acc = scope.name("acc");
+        let scrutinee = call(&producer.name, vec![self.counter_or_small(scope)]);
+        let use_bound = if self.rng.percent(70) {
+            assign(&scope.name("v"), var(&bound))
+        } else {
+            assign(&scope.name("s"), bin("+", scope.v("s"), call("to_string", vec![var(&bound)])))
+        };
+        let arms = if producer.shape == HelperShape::ResultOf {
+            vec![
+                (format!("Ok({})", bound), vec![use_bound]),
+                (format!("Err({})", bound), vec![assign(&acc, bin("+", var(&acc), call("len", vec![var(&bound)])))]),
+            ]
+        } else {
+            vec![
+                (format!("Some({})", bound), vec![use_bound]),
+                ("None".to_string(), vec![assign(&acc, bin("+", var(&acc), int(2)))]),
+            ]
+        };
+        let (arms, default) = if self.rng.percent(30) {
+            (arms[..1].to_vec(), Some(vec![assign(&acc, bin("+", var(&acc), int(5)))]))
+        } else {
+            (arms, None)
+        };
+        Some(vec![Stmt::Match(scrutinee, arms, default)])
+    }
+
+    fn enum_statement(&mut self, scope: &Scope) -> Vec<Stmt> {
+        self.uses_enum = true;
+        let shape = scope.name("sh");
+        let bound = format!("mv{}", self.id());
+        let payload = self.counter_or_small(scope);
+        let make = Stmt::If(
+            bin("==", bin("%", payload.clone(), int(3)), int(0)),
+            vec![assign(&shape, call("Shape::Circle", vec![payload.clone()]))],
+            vec![Stmt::If(
+                bin("==", bin("%", payload.clone(), int(3)), int(1)),
+                vec![assign(&shape, call("Shape::Square", vec![payload, Expr::Float("0.5")]))],
+                vec![assign(&shape, Expr::Word("Shape::Empty".into()))],
+            )],
+        );
+        let acc = scope.name("acc");
+        let arms = vec![
+            (format!("Shape::Circle({})", bound), vec![assign(&acc, modded(bin("+", var(&acc), var(&bound))))]),
+            (format!("Shape::Square({})", bound), vec![assign(&scope.name("v"), var(&bound))]),
+        ];
+        let default = Some(vec![assign(&acc, bin("+", var(&acc), int(1)))]);
+        // assigned before the branches: a name first made inside a block ends with it
+        let mut out = vec![assign(&shape, Expr::Word("null".into())), make, Stmt::Match(var(&shape), arms, default)];
+        if self.rng.percent(20) {
+            out.push(when(bin("==", bin("%", var(&acc), int(17)), int(0)), vec![print(vec![var(&shape)])]));
+        }
+        out
+    }
+
+    fn closure_statement(&mut self, scope: &Scope) -> Option<Vec<Stmt>> {
+        let acc = scope.name("acc");
+        let at = self.counter_or_small(scope);
+        match self.rng.below(3) {
+            0 => {
+                // a closure made in the loop capturing this iteration's values
+                let f = scope.name("fn");
+                let lambda = Expr::Lambda(
+                    vec!["y".into()],
+                    vec![Stmt::Return(modded(bin("+", bin("*", var("y"), int(2)), at.clone())))],
+                );
+                Some(vec![
+                    assign(&f, lambda),
+                    assign(&acc, modded(bin("+", var(&acc), Expr::CallValue(Box::new(var(&f)), vec![at])))),
+                ])
+            }
+            1 => Some(vec![assign(
+                &acc,
+                modded(bin(
+                    "+",
+                    var(&acc),
+                    call(
+                        "reduce",
+                        vec![
+                            call("slice", vec![scope.v("a"), int(0), int(3)]),
+                            int(0),
+                            Expr::Lambda(
+                                vec!["t".into(), "el".into()],
+                                vec![Stmt::Return(bin("+", var("t"), bin("??", var("el"), int(0))))],
+                            ),
+                        ],
+                    ),
+                )),
+            )]),
+            _ => Some(vec![assign(
+                &scope.name("v"),
+                call(
+                    "map",
+                    vec![
+                        Expr::Array(vec![at, int(1)]),
+                        Expr::Lambda(
+                            vec!["y".into()],
+                            vec![Stmt::Return(bin("*", var("y"), int(self.rng.range(2, 5))))],
+                        ),
+                    ],
+                ),
+            )]),
+        }
+    }
+
+    /// A literal built in every iteration and read back (allocation sinking), sometimes
+    /// escaping into a variable that lives on.
+    fn literal_in_loop(&mut self, scope: &Scope) -> Vec<Stmt> {
+        let lit = scope.name(&format!("lit{}", self.id()));
+        let c = self.counter_or_small(scope);
+        let (value, read) = match self.rng.below(3) {
+            0 => (
+                Expr::Dict(vec![
+                    ("n".into(), c.clone()),
+                    ("h".into(), bin("*", c.clone(), Expr::Float("0.5"))),
+                    ("t".into(), text("q")),
+                ]),
+                index(var(&lit), text("n")),
+            ),
+            1 => (Expr::Array(vec![c.clone(), bin("+", c.clone(), int(1)), scope.v("v")]), index(var(&lit), int(1))),
+            _ => {
+                self.uses_struct = true;
+                (Expr::Struct("Pt".into(), vec![("x".into(), c.clone()), ("y".into(), int(3))]), field(var(&lit), "x"))
+            }
+        };
+        let keyword = self.rng.pick(&["let", "mut", "const"]);
+        let mut out = vec![
+            Stmt::Declare(keyword, lit.clone(), value),
+            assign(&scope.name("acc"), modded(bin("+", scope.v("acc"), read))),
+        ];
+        if self.rng.percent(30) {
+            let cond = self.condition(scope, 1);
+            out.push(when(cond, vec![assign(&scope.name("w"), var(&lit))]));
+        }
+        if self.rng.percent(15) {
+            out.push(when(
+                bin("==", bin("%", c, int(self.rng.range(20, 70))), int(0)),
+                vec![print(vec![text(&format!("{} lit", scope.tag)), var(&lit)])],
+            ));
+        }
+        out
+    }
+
+    fn print_statement(&mut self, scope: &Scope) -> Vec<Stmt> {
+        let cond = match scope.counter() {
+            Some((c, trips)) if trips > 20 => bin("==", bin("%", var(&c), int(self.rng.range(7, 40))), int(0)),
+            _ => self.condition(scope, 0),
+        };
+        let mut args = vec![text(&format!("{} at", scope.tag))];
+        for _ in 0..self.rng.range(1, 4) {
+            args.push(self.rng.pick(&[
+                scope.v("a"),
+                scope.v("d"),
+                scope.v("s"),
+                scope.v("v"),
+                scope.v("acc"),
+                scope.v("fl"),
+            ]));
+        }
+        vec![when(cond, vec![print(args)])]
+    }
+
+    /// Recursion as deep as the counter times a factor: past `--max-call-depth` (and
+    /// for large factors the default limit) after some iterations.
+    fn deep_call(&mut self, scope: &Scope) -> Option<Vec<Stmt>> {
+        let deep: Vec<Helper> = self.helpers.iter().filter(|h| h.shape == HelperShape::Deep).cloned().collect();
+        if deep.is_empty() {
+            return None;
+        }
+        let helper = self.rng.pick(&deep);
+        let (counter, trips) = scope.counter()?;
+        let factor = self.rng.pick(&[1, 3, 10, 50]);
+        let average_depth = (trips as u64 * factor as u64 / 2).min(10_000);
+        let every = (scope.weight * average_depth / BUDGET).max(1) as i64 * 2;
+        let depth = bin("*", var(&counter), int(factor));
+        let result = assign(&scope.name("v"), call(&helper.name, vec![depth]));
+        Some(vec![when(bin("==", bin("%", var(&counter), int(every)), int(0)), vec![result])])
+    }
+}
