@@ -79,8 +79,8 @@ pub enum Stmt {
     Counted {
         kind: LoopKind,
         var: String,
-        start: i64,
-        limit: i64,
+        start: Expr,
+        limit: Expr,
         body: Vec<Stmt>,
     },
     /// `for var in iterable { ... }` over a value that is not a range.
@@ -151,7 +151,7 @@ fn write_stmt(out: &mut String, stmt: &Stmt, depth: usize) {
                 write_block(out, otherwise, depth);
             }
         }
-        Stmt::Counted { kind, var, start, limit, body } => write_counted(out, *kind, var, *start, *limit, body, depth),
+        Stmt::Counted { kind, var, start, limit, body } => write_counted(out, *kind, var, start, limit, body, depth),
         Stmt::ForIn(var, iterable, body) => {
             let _ = write!(out, "for {} in {} ", var, postfix_text(iterable));
             write_block(out, body, depth);
@@ -194,21 +194,23 @@ fn write_stmt(out: &mut String, stmt: &Stmt, depth: usize) {
     }
 }
 
-fn write_counted(out: &mut String, kind: LoopKind, var: &str, start: i64, limit: i64, body: &[Stmt], depth: usize) {
+/// `e - 1`, folded for literals.
+fn minus_one(e: &Expr) -> Expr {
+    match e {
+        Expr::Int(n) if *n > i64::MIN => Expr::Int(n - 1),
+        _ => Expr::Binary("-", Box::new(e.clone()), Box::new(Expr::Int(1))),
+    }
+}
+
+fn write_counted(out: &mut String, kind: LoopKind, var: &str, start: &Expr, limit: &Expr, body: &[Stmt], depth: usize) {
     let step =
         Stmt::Assign(var.to_string(), Expr::Binary("+", Box::new(Expr::Var(var.into())), Box::new(Expr::Int(1))));
-    let before = Expr::Int(start.saturating_sub(1));
-    let last = Expr::Int(limit.saturating_sub(1));
+    let before = minus_one(start);
+    let last = minus_one(limit);
     let mut full_body = vec![step];
     match kind {
         LoopKind::ForRange => {
-            let _ = write!(
-                out,
-                "for {} in range({}, {}) ",
-                var,
-                expr_text(&Expr::Int(start)),
-                expr_text(&Expr::Int(limit))
-            );
+            let _ = write!(out, "for {} in range({}, {}) ", var, expr_text(start), expr_text(limit));
             write_block(out, body, depth);
             return;
         }
@@ -226,7 +228,7 @@ fn write_counted(out: &mut String, kind: LoopKind, var: &str, start: i64, limit:
             let _ = writeln!(out, "{} := {}", var, expr_text(&before));
             indent(out, depth);
             out.push_str("loop ");
-            let past_end = Expr::Binary(">=", Box::new(Expr::Var(var.into())), Box::new(Expr::Int(limit)));
+            let past_end = Expr::Binary(">=", Box::new(Expr::Var(var.into())), Box::new(limit.clone()));
             full_body.push(Stmt::If(past_end, vec![Stmt::Break], Vec::new()));
         }
     }

@@ -129,6 +129,8 @@ enum HelperShape {
     OptionOf,
     /// `h(array) -> int`, writing to its own copy of the array.
     ArrayToInt,
+    /// `h(a, lo, hi, d) -> a` sorted between `lo` and `hi` by recursion and loops.
+    Sort,
     /// `h(n)` recursing `n` deep: past the call depth limit for large `n`.
     Deep,
 }
@@ -222,7 +224,7 @@ impl Generator {
                 sections.push(self.function_section());
             }
         }
-        let mut program = vec![assign("gerr", int(0))];
+        let mut program = vec![assign("gerr", int(0)), assign("gcnt", int(0))];
         if self.uses_struct {
             program.push(Stmt::Verbatim(
                 "struct Pt {\n  x,\n  y\n  func sum(self) { return self.x + self.y }\n  \
@@ -252,24 +254,25 @@ impl Generator {
                 vec![Stmt::Counted {
                     kind: LoopKind::ForRange,
                     var: "rep".into(),
-                    start: 0,
-                    limit: reps,
+                    start: int(0),
+                    limit: int(reps),
                     body: rep_body,
                 }],
             ));
             program.push(Stmt::Expr(call("main", Vec::new())));
         }
-        program.push(print(vec![text("errors caught"), var("gerr")]));
+        program.push(print(vec![text("errors caught"), var("gerr"), var("gcnt")]));
         program
     }
 
     // ----------------------------------------------------------------- helpers --
 
     fn helper(&mut self) {
-        let choice = self.rng.below(9);
+        let choice = self.rng.below(11);
         let name = format!("h{}", self.id());
         let (shape, cost, body, params) = match choice {
             0 | 1 => self.helper_arithmetic(),
+            9 | 10 => self.helper_sort(&name),
             2 => self.helper_linear_recursion(&name),
             3 => self.helper_tree_recursion(&name),
             4 => return self.helper_mutual_recursion(&name),
@@ -303,12 +306,35 @@ impl Generator {
                 vec![Stmt::Return(bin("*", var("t"), Expr::Float("0.5")))],
             ));
         }
-        body.push(Stmt::Counted { kind: self.loop_kind(), var: "q".into(), start: 0, limit: trips, body: loop_body });
+        body.push(Stmt::Counted {
+            kind: self.loop_kind(),
+            var: "q".into(),
+            start: int(0),
+            limit: int(trips),
+            body: loop_body,
+        });
         if self.rng.percent(30) {
             body.push(when(
                 bin("==", bin("%", var("x"), int(self.rng.range(5, 60))), int(0)),
                 vec![Stmt::Return(bin("+", var("t"), Expr::Float("0.25")))],
             ));
+        }
+        if self.rng.percent(30) {
+            // a global written from a function called in hot loops
+            body.insert(0, assign("gcnt", bin("+", var("gcnt"), int(1))));
+        }
+        if self.rng.percent(20) {
+            // an error raised inside the callee at one argument, caught by the caller
+            let at = self.rng.range(0, 300);
+            let raise = match self.rng.below(3) {
+                0 => Stmt::Expr(call(
+                    "throw",
+                    vec![Expr::Interpolated(vec![Piece::Text("h ".into()), Piece::Expr(var("x"))])],
+                )),
+                1 => assign("z", bin("/", int(1), bin("-", var("x"), int(at)))),
+                _ => assign("z", index(Expr::Array(vec![var("x")]), var("x"))),
+            };
+            body.insert(0, when(bin("==", var("x"), int(at)), vec![raise]));
         }
         body.push(Stmt::Return(var("t")));
         (HelperShape::IntToNumber, trips as u64 * 3 + 4, body, vec!["x".into()])
@@ -330,8 +356,8 @@ impl Generator {
             body.push(Stmt::Counted {
                 kind: self.loop_kind(),
                 var: "q".into(),
-                start: 0,
-                limit: self.rng.range(2, 5),
+                start: int(0),
+                limit: int(self.rng.range(2, 5)),
                 body: vec![assign("t", bin("+", var("t"), bin("*", var("q"), var("n"))))],
             });
             body.push(assign("r", step));
@@ -351,8 +377,8 @@ impl Generator {
             body.push(Stmt::Counted {
                 kind: self.loop_kind(),
                 var: "q".into(),
-                start: 1,
-                limit: 3,
+                start: int(1),
+                limit: int(3),
                 body: vec![assign("t", bin("+", var("t"), call(name, vec![bin("-", var("n"), var("q"))])))],
             });
             body.push(Stmt::Return(var("t")));
@@ -428,6 +454,67 @@ impl Generator {
         (HelperShape::ArrayToInt, 50, body, vec!["xs".into()])
     }
 
+    /// Quicksort (Lomuto) of `a[lo..=hi]`: the recursion returns the array, the loops
+    /// swap elements of a parameter, and an injected statement changes an element's type,
+    /// raises an error or returns early at some depth.
+    fn helper_sort(&mut self, name: &str) -> (HelperShape, u64, Vec<Stmt>, Vec<String>) {
+        let descending = self.rng.percent(20);
+        let less = if descending { ">" } else { "<" };
+        let swap = |x: &str, y: &str| {
+            vec![
+                assign("t", index(var("a"), var(x))),
+                assign(&format!("a[{}]", x), index(var("a"), var(y))),
+                assign(&format!("a[{}]", y), var("t")),
+            ]
+        };
+        let mut partition_body = Vec::new();
+        let depth_at = self.rng.range(0, 6);
+        match self.rng.below(6) {
+            0 => partition_body.push(when(
+                bin("&&", bin("==", var("d"), int(depth_at)), bin("==", var("j"), var("lo"))),
+                vec![assign("a[j]", bin("+", index(var("a"), var("j")), Expr::Float("0.5")))],
+            )),
+            1 => partition_body.push(when(
+                bin(
+                    "&&",
+                    bin("==", var("d"), int(depth_at)),
+                    bin(">", var("hi"), bin("+", var("lo"), int(self.rng.range(1, 6)))),
+                ),
+                vec![Stmt::Return(var("a"))],
+            )),
+            2 => partition_body.push(when(
+                bin("==", index(var("a"), var("j")), int(self.rng.range(0, 50))),
+                vec![assign("gcnt", bin("+", var("gcnt"), int(1)))],
+            )),
+            3 => partition_body.push(when(
+                bin("&&", bin("==", var("d"), int(depth_at + 2)), bin("==", var("j"), var("lo"))),
+                vec![assign("z", bin("/", var("j"), bin("-", var("d"), int(depth_at + 2))))],
+            )),
+            _ => {}
+        }
+        let mut then = swap("i", "j");
+        then.push(assign("i", bin("+", var("i"), int(1))));
+        partition_body.push(when(bin(less, index(var("a"), var("j")), var("p")), then));
+        let mut body = vec![
+            when(bin(">=", var("lo"), var("hi")), vec![Stmt::Return(var("a"))]),
+            assign("p", index(var("a"), var("hi"))),
+            assign("i", var("lo")),
+            Stmt::Counted {
+                kind: self.loop_kind(),
+                var: "j".into(),
+                start: var("lo"),
+                limit: var("hi"),
+                body: partition_body,
+            },
+        ];
+        body.extend(swap("i", "hi"));
+        let recurse = |lo: Expr, hi: Expr| assign("a", call(name, vec![var("a"), lo, hi, bin("+", var("d"), int(1))]));
+        body.push(recurse(var("lo"), bin("-", var("i"), int(1))));
+        body.push(recurse(bin("+", var("i"), int(1)), var("hi")));
+        body.push(Stmt::Return(var("a")));
+        (HelperShape::Sort, 400, body, vec!["a".into(), "lo".into(), "hi".into(), "d".into()])
+    }
+
     fn helper_deep(&mut self, name: &str) -> (HelperShape, u64, Vec<Stmt>, Vec<String>) {
         let body = vec![
             when(bin("<=", var("n"), int(0)), vec![Stmt::Return(int(0))]),
@@ -454,6 +541,14 @@ impl Generator {
             assign(
                 &scope.name("d"),
                 Expr::Dict(vec![("a".into(), int(1)), ("b".into(), int(2)), ("c".into(), Expr::Float("0.5"))]),
+            ),
+            assign(
+                &scope.name("mat"),
+                Expr::Array(vec![
+                    Expr::Array(vec![int(1), int(2)]),
+                    Expr::Array(vec![int(3), int(4)]),
+                    Expr::Array(vec![int(5), int(6)]),
+                ]),
             ),
         ];
         if self.rng.percent(50) {
@@ -497,6 +592,7 @@ impl Generator {
             scope.v("v"),
             scope.v("a"),
             scope.v("d"),
+            scope.v("mat"),
         ];
         if has_struct {
             args.push(scope.v("p"));
@@ -559,7 +655,12 @@ impl Generator {
         let has_struct = scope.has_struct;
         let has_closure = out.iter().any(|s| matches!(s, Stmt::Assign(t, _) if t == &scope.name("clo")));
         let hot = self.hot_loop(&mut scope);
-        out.push(Stmt::Try(hot, "e".into(), self.handler(&scope, "e")));
+        if self.rng.percent(75) {
+            out.push(Stmt::Try(hot, "e".into(), self.handler(&scope, "e")));
+        } else {
+            // an error here ends the program: stderr and the exit status are compared too
+            out.extend(hot);
+        }
         out.push(self.section_summary(&scope, has_struct, has_closure));
         out
     }
@@ -604,7 +705,7 @@ impl Generator {
         scope.depth -= 1;
         scope.counters.pop();
         scope.weight = saved_weight;
-        Stmt::Counted { kind: self.loop_kind(), var: counter, start, limit: start + trips, body }
+        Stmt::Counted { kind: self.loop_kind(), var: counter, start: int(start), limit: int(start + trips), body }
     }
 
     fn handler(&mut self, scope: &Scope, name: &str) -> Vec<Stmt> {
@@ -726,7 +827,7 @@ impl Generator {
     fn statement(&mut self, scope: &mut Scope) -> Vec<Stmt> {
         let deep = scope.depth >= 4;
         loop {
-            let choice = self.rng.below(100);
+            let choice = self.rng.below(108);
             let produced = match choice {
                 0..=9 => Some(self.accumulate(scope)),
                 10..=13 => Some(vec![assign(
@@ -750,7 +851,8 @@ impl Generator {
                 89..=92 => Some(self.literal_in_loop(scope)),
                 93..=95 => Some(self.print_statement(scope)),
                 96..=97 => self.deep_call(scope),
-                _ => Some(self.enum_statement(scope)),
+                98 => Some(self.enum_statement(scope)),
+                _ => self.rarer_statement(scope),
             };
             if let Some(statements) = produced {
                 return statements;
@@ -931,8 +1033,10 @@ impl Generator {
             .helpers
             .iter()
             .filter(|h| {
-                !matches!(h.shape, HelperShape::ResultOf | HelperShape::OptionOf | HelperShape::Deep)
-                    && scope.weight.saturating_mul(h.cost) <= BUDGET * 2
+                !matches!(
+                    h.shape,
+                    HelperShape::ResultOf | HelperShape::OptionOf | HelperShape::Deep | HelperShape::Sort
+                ) && scope.weight.saturating_mul(h.cost) <= BUDGET * 2
             })
             .cloned()
             .collect();
@@ -1081,7 +1185,7 @@ impl Generator {
         let c = counter.clone().map_or(int(3), |c| var(&c));
         let k = self.moment(scope);
         let z = scope.name("z");
-        let (value, conditional) = match self.rng.below(12) {
+        let (value, conditional) = match self.rng.below(14) {
             0 => (bin("/", int(self.rng.range(1, 100)), bin("-", c.clone(), int(k))), false),
             1 => (bin("%", c.clone(), bin("-", int(k), c.clone())), false),
             2 => (bin("+", int(i64::MAX - k), c.clone()), false),
@@ -1093,6 +1197,11 @@ impl Generator {
             8 => (index(scope.v("d"), text("missing")), true),
             9 => (Expr::Unary("-", Box::new(scope.v("s"))), true),
             10 => (call("sqrt", vec![bin("-", int(k), c.clone())]), false),
+            11 if !self.helpers.is_empty() => {
+                let helper = self.rng.pick(&self.helpers).name;
+                (call(&helper, vec![c.clone(), c.clone(), c.clone(), c.clone(), c.clone()]), true)
+            }
+            12 => (Expr::CallValue(Box::new(scope.v("acc")), vec![c.clone()]), true),
             _ => (call("to_int", vec![bin("+", text("n"), call("to_string", vec![c.clone()]))]), true),
         };
         let raise = if self.rng.percent(15) {
@@ -1273,6 +1382,11 @@ impl Generator {
             Stmt::Declare(keyword, lit.clone(), value),
             assign(&scope.name("acc"), modded(bin("+", scope.v("acc"), read))),
         ];
+        if matches!(out[0], Stmt::Declare(_, _, Expr::Struct(..))) && (keyword == "mut" || self.rng.percent(10)) {
+            // a field write to the fresh instance (an error through `let` and `const`)
+            out.push(assign(&format!("{}.y", lit), bin("+", field(var(&lit), "x"), int(1))));
+            out.push(assign(&scope.name("acc"), modded(bin("+", scope.v("acc"), field(var(&lit), "y")))));
+        }
         if self.rng.percent(30) {
             let cond = self.condition(scope, 1);
             out.push(when(cond, vec![assign(&scope.name("w"), var(&lit))]));
@@ -1303,6 +1417,142 @@ impl Generator {
             ]));
         }
         vec![when(cond, vec![print(args)])]
+    }
+
+    /// The statements that need room in the tree or the budget: sorting an array built in
+    /// the loop, nested arrays, dict iteration with writes, calls with changing argument
+    /// types, local recursive functions.
+    fn rarer_statement(&mut self, scope: &mut Scope) -> Option<Vec<Stmt>> {
+        match self.rng.below(5) {
+            0 => self.sort_statement(scope),
+            1 => Some(self.matrix_statement(scope)),
+            2 => Some(self.dict_iteration(scope)),
+            3 => self.polymorphic_call(scope),
+            _ => self.local_function(scope),
+        }
+    }
+
+    /// Builds a pseudo-random array in an inner loop, sorts it with a quicksort helper and
+    /// folds the result in; the unsorted copy must stay as it was.
+    fn sort_statement(&mut self, scope: &mut Scope) -> Option<Vec<Stmt>> {
+        let sorts: Vec<Helper> = self.helpers.iter().filter(|h| h.shape == HelperShape::Sort).cloned().collect();
+        if sorts.is_empty() || scope.counters.len() >= 3 {
+            return None;
+        }
+        let length = self.rng.range(2, 25);
+        if scope.weight.saturating_mul(length as u64 * 12) > BUDGET * 3 {
+            return None;
+        }
+        let helper = self.rng.pick(&sorts);
+        let (srt, x, keep) = (scope.name("srt"), scope.name("x"), scope.name("keep"));
+        let builder = Self::counter_name(scope);
+        let modulus = self.rng.pick(&[10, 50, 1000, 100_000]);
+        let mut element = bin("%", var(&x), int(modulus));
+        if self.rng.percent(20) {
+            element = bin("*", element, Expr::Float("0.5"));
+        }
+        let mut build_body = vec![
+            assign(&x, bin("%", bin("+", bin("*", var(&x), int(1_103_515_245)), int(12345)), int(2_147_483_648))),
+            assign(&srt, call("push", vec![var(&srt), element])),
+        ];
+        if self.rng.percent(15) {
+            let at = self.rng.range(0, length);
+            build_body.push(when(
+                bin("==", var(&builder), int(at)),
+                vec![assign(&srt, call("push", vec![var(&srt), text("s")]))],
+            ));
+        }
+        let seed_value = bin("+", bin("*", self.counter_or_small(scope), int(7919)), int(self.rng.range(1, 1000)));
+        let last = bin("-", call("len", vec![var(&srt)]), int(1));
+        Some(vec![
+            assign(&srt, Expr::Array(Vec::new())),
+            assign(&x, seed_value),
+            Stmt::Counted { kind: self.loop_kind(), var: builder, start: int(0), limit: int(length), body: build_body },
+            assign(&keep, var(&srt)),
+            assign(&srt, call(&helper.name, vec![var(&srt), int(0), last.clone(), int(0)])),
+            assign(&scope.name("acc"), modded(bin("+", scope.v("acc"), bin("*", index(var(&srt), int(0)), int(3))))),
+            when(
+                bin("!=", call("len", vec![var(&keep)]), call("len", vec![var(&srt)])),
+                vec![print(vec![text(&format!("{} sort length", scope.tag)), var(&keep), var(&srt)])],
+            ),
+            when(
+                bin("==", bin("%", self.counter_or_small(scope), int(self.rng.range(5, 40))), int(0)),
+                vec![print(vec![text(&format!("{} sorted", scope.tag)), var(&srt), index(var(&keep), int(0))])],
+            ),
+        ])
+    }
+
+    /// Nested index reads and writes (`mat[i][j] := ...`) on a small matrix.
+    fn matrix_statement(&mut self, scope: &Scope) -> Vec<Stmt> {
+        let mat = scope.name("mat");
+        let row = bin("%", self.counter_or_small(scope), int(3));
+        let column = bin("%", self.counter_or_small(scope), int(2));
+        let target = format!("{}[{}][{}]", mat, crate::ast::expr_text(&row), crate::ast::expr_text(&column));
+        let value = modded(bin("+", index(index(var(&mat), row), column), self.int_expr(scope, 1)));
+        let mut out = vec![assign(&target, value)];
+        if self.rng.percent(40) {
+            let copy = scope.name("mc");
+            out.push(assign(&copy, var(&mat)));
+            out.push(assign(&format!("{}[0][0]", copy), text("c")));
+            out.push(when(
+                bin("==", index(index(var(&mat), int(0)), int(0)), text("c")),
+                vec![print(vec![text(&format!("{} matrix alias", scope.tag)), var(&mat)])],
+            ));
+        }
+        if self.rng.percent(30) {
+            out.push(print(vec![text(&format!("{} mat", scope.tag)), var(&mat)]));
+        }
+        out
+    }
+
+    /// Iterates over the dict's keys (a snapshot) while writing to it.
+    fn dict_iteration(&mut self, scope: &Scope) -> Vec<Stmt> {
+        let d = scope.name("d");
+        let key = scope.name("key");
+        let body = vec![Stmt::If(
+            call("is_int", vec![index(var(&d), var(&key))]),
+            vec![assign(&format!("{}[{}]", d, key), modded(bin("+", index(var(&d), var(&key)), int(1))))],
+            vec![assign(&format!("{}[\"n\"]", d), call("len", vec![var(&key)]))],
+        )];
+        vec![Stmt::ForIn(key, var(&d), body)]
+    }
+
+    /// A call whose argument is the type-changing value: the callee's traces meet ints,
+    /// floats, strings, arrays and null at the same call site.
+    fn polymorphic_call(&mut self, scope: &Scope) -> Option<Vec<Stmt>> {
+        let arithmetic: Vec<Helper> =
+            self.helpers.iter().filter(|h| h.shape == HelperShape::IntToNumber).cloned().collect();
+        if arithmetic.is_empty() || scope.weight.saturating_mul(30) > BUDGET * 2 {
+            return None;
+        }
+        let helper = self.rng.pick(&arithmetic);
+        let result = call(&helper.name, vec![scope.v("v")]);
+        Some(vec![Stmt::If(
+            bin("||", call("is_int", vec![scope.v("v")]), call("is_float", vec![scope.v("v")])),
+            vec![assign(&scope.name("fl"), bin("+", bin("*", scope.v("fl"), Expr::Float("0.5")), result.clone()))],
+            vec![assign(&scope.name("z"), result)],
+        )])
+    }
+
+    /// A function declared inside the loop body (a local bound when the declaration runs)
+    /// that recurses and loops, called right away.
+    fn local_function(&mut self, scope: &Scope) -> Option<Vec<Stmt>> {
+        if !scope.in_function || scope.weight > BUDGET / 40 {
+            return None;
+        }
+        let name = format!("lf{}", self.id());
+        let body = vec![
+            when(bin("<=", var("n"), int(0)), vec![Stmt::Return(var("t"))]),
+            Stmt::Return(call(
+                &name,
+                vec![bin("-", var("n"), int(1)), modded(bin("+", bin("*", var("t"), int(3)), var("n")))],
+            )),
+        ];
+        let argument = bin("%", self.counter_or_small(scope), int(self.rng.range(3, 15)));
+        Some(vec![
+            Stmt::Func(name.clone(), vec!["n".into(), "t".into()], body),
+            assign(&scope.name("acc"), modded(bin("+", scope.v("acc"), call(&name, vec![argument, int(1)])))),
+        ])
     }
 
     /// Recursion as deep as the counter times a factor: past `--max-call-depth` (and

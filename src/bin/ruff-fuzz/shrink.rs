@@ -214,17 +214,19 @@ fn unwrapped(stmt: &Stmt, alternative: u8) -> Option<Vec<Stmt>> {
         (Stmt::If(_, then, _), 0) => Some(then.clone()),
         (Stmt::If(_, _, otherwise), 1) => Some(otherwise.clone()),
         (Stmt::Counted { var, start, body, .. }, 0) => {
-            let mut out = vec![Stmt::Assign(var.clone(), Expr::Int(*start))];
+            let mut out = vec![Stmt::Assign(var.clone(), start.clone())];
             out.extend(body.iter().cloned());
             Some(out)
         }
-        (Stmt::Counted { kind, var, start, limit, body }, 1 | 2) if limit - start > 1 => {
+        (Stmt::Counted { kind, var, start: Expr::Int(start), limit: Expr::Int(limit), body }, 1 | 2)
+            if limit - start > 1 =>
+        {
             let trips = if alternative == 1 { (limit - start) / 2 } else { 1 };
             Some(vec![Stmt::Counted {
                 kind: *kind,
                 var: var.clone(),
-                start: *start,
-                limit: start + trips,
+                start: Expr::Int(*start),
+                limit: Expr::Int(start + trips),
                 body: body.clone(),
             }])
         }
@@ -245,7 +247,12 @@ fn walk_stmt(stmt: &mut Stmt, walk: &mut Walk) {
             walk_block(then, walk);
             walk_block(otherwise, walk);
         }
-        Stmt::Counted { body, .. } | Stmt::Func(_, _, body) => walk_block(body, walk),
+        Stmt::Counted { start, limit, body, .. } => {
+            walk_expr(start, walk);
+            walk_expr(limit, walk);
+            walk_block(body, walk);
+        }
+        Stmt::Func(_, _, body) => walk_block(body, walk),
         Stmt::ForIn(_, iterable, body) => {
             walk_expr(iterable, walk);
             walk_block(body, walk);
