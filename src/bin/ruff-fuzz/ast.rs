@@ -71,6 +71,8 @@ pub enum Stmt {
     /// `target := value`; the target is a name possibly followed by `[e]` and `.f`
     /// parts, kept as text because the shrinker never edits inside it.
     Assign(String, Expr),
+    /// `target op= value` with `op` one of `+ - * / %`.
+    Update(String, &'static str, Expr),
     /// `let name := value`, `mut`, `const`.
     Declare(&'static str, String, Expr),
     /// An expression statement (always a call).
@@ -129,6 +131,9 @@ fn write_stmt(out: &mut String, stmt: &Stmt, depth: usize) {
     match stmt {
         Stmt::Assign(target, value) => {
             let _ = writeln!(out, "{} := {}", target, expr_text(value));
+        }
+        Stmt::Update(target, op, value) => {
+            let _ = writeln!(out, "{} {}= {}", target, op, expr_text(value));
         }
         Stmt::Declare(keyword, name, value) => {
             let _ = writeln!(out, "{} {} := {}", keyword, name, expr_text(value));

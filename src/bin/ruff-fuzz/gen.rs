@@ -67,6 +67,13 @@ impl Rng {
     }
 }
 
+/// Whether a helper body calls builtins that traces do not follow (a rough check on the
+/// printed text, good enough to steer native sections away from such helpers).
+fn uses_non_native_builtin(body: &[Stmt]) -> bool {
+    let text = crate::ast::program_text(body);
+    ["is_int(", "to_string(", "len(", "Ok(", "Some("].iter().any(|builtin| text.contains(builtin))
+}
+
 fn int(n: i64) -> Expr {
     Expr::Int(n)
 }
@@ -141,6 +148,8 @@ struct Helper {
     shape: HelperShape,
     /// Estimated statement executions per call.
     cost: u64,
+    /// Whether its common path keeps to what traces compile.
+    native: bool,
 }
 
 /// What the statement generator knows at one point of a section.
@@ -162,6 +171,11 @@ struct Scope {
     handlers: u32,
     /// Whether the section made the struct `p`.
     has_struct: bool,
+    /// Whether the section's hot paths keep to what traces compile (numbers, arrays,
+    /// struct fields, math builtins, `len`/`push`, calls of native helpers), so that
+    /// its loops run as native code and leave it only at type changes, errors, prints
+    /// and rare branches.
+    native: bool,
 }
 
 impl Scope {
@@ -281,8 +295,12 @@ impl Generator {
             7 => self.helper_array(),
             _ => self.helper_deep(&name),
         };
+        let native = matches!(
+            shape,
+            HelperShape::IntToNumber | HelperShape::Recursive { .. } | HelperShape::Sort | HelperShape::Deep
+        ) && !uses_non_native_builtin(&body);
         self.declarations.push(Stmt::Func(name.clone(), params, body));
-        self.helpers.push(Helper { name, shape, cost });
+        self.helpers.push(Helper { name, shape, cost, native });
     }
 
     /// `h(x)`: a short loop or straight-line arithmetic, returning a float for some `x`.
@@ -414,6 +432,7 @@ impl Generator {
             name: name.to_string(),
             shape: HelperShape::Recursive { max_arg },
             cost: max_arg as u64 * 3,
+            native: true,
         });
     }
 
@@ -616,7 +635,9 @@ impl Generator {
             depth: 0,
             handlers: 0,
             has_struct: false,
+            native: false,
         };
+        scope.native = self.rng.percent(60);
         let mut body = self.section_prelude(&mut scope);
         let has_struct = scope.has_struct;
         let has_closure = body.iter().any(|s| matches!(s, Stmt::Assign(t, _) if t == "clo"));
@@ -650,7 +671,9 @@ impl Generator {
             depth: 0,
             handlers: 0,
             has_struct: false,
+            native: false,
         };
+        scope.native = self.rng.percent(60);
         let mut out = self.section_prelude(&mut scope);
         let has_struct = scope.has_struct;
         let has_closure = out.iter().any(|s| matches!(s, Stmt::Assign(t, _) if t == &scope.name("clo")));
@@ -760,11 +783,13 @@ impl Generator {
             6 => bin("*", self.int_expr(scope, depth + 1), int(self.rng.range(2, 13))),
             7 => bin("%", self.int_expr(scope, depth + 1), int(self.rng.range(2, 98))),
             8 => bin("/", self.int_expr(scope, depth + 1), int(self.rng.pick(&[2, 3, 7, -2, 10]))),
+            9 if scope.native => call("len", vec![scope.v("a")]),
             9 => call("len", vec![self.rng.pick(&[scope.v("a"), scope.v("s"), scope.v("d")])]),
             10 => {
                 let at = bin("%", self.counter_or_small(scope), call("len", vec![scope.v("a")]));
                 index(scope.v("a"), at)
             }
+            11 | 12 if scope.native => call("len", vec![scope.v("a")]),
             11 => call("bit_and", vec![self.int_expr(scope, depth + 1), int(255)]),
             _ => index(scope.v("d"), text(self.rng.pick(&["a", "b"]))),
         }
@@ -777,6 +802,10 @@ impl Generator {
             2 => bin("+", scope.v("fl"), Expr::Float(self.rng.pick(FLOATS))),
             3 => call("sqrt", vec![call("abs", vec![self.int_expr(scope, 1)])]),
             4 => bin("/", self.int_expr(scope, 1), Expr::Float("4.0")),
+            _ if scope.native => call(
+                self.rng.pick(&["floor", "sin", "exp"]),
+                vec![bin("/", self.int_expr(scope, 1), Expr::Float("100.0"))],
+            ),
             _ => call("to_float", vec![self.int_expr(scope, 1)]),
         }
     }
@@ -808,6 +837,7 @@ impl Generator {
             (2, Some((c, _))) => bin(">", var(&c), int(self.moment(scope))),
             (3, _) => bin("<", self.int_expr(scope, 1), self.int_expr(scope, 1)),
             (4, _) => bin(self.rng.pick(&["==", "!="]), scope.v("v"), int(self.rng.range(0, 5))),
+            (5, _) if scope.native => bin("<", scope.v("fl"), Expr::Float("3.75")),
             (5, _) => call("is_int", vec![scope.v("v")]),
             (6, Some((c, _))) if scope.has_rep => {
                 bin("&&", bin("==", var("rep"), int(self.rng.range(1, 3))), bin("==", var(&c), int(self.moment(scope))))
@@ -816,6 +846,7 @@ impl Generator {
                 bin(self.rng.pick(&["&&", "||"]), self.condition(scope, depth + 1), self.condition(scope, depth + 1))
             }
             (8, _) => Expr::Unary("!", Box::new(self.condition(scope, depth + 1))),
+            (9, _) if scope.native => bin(">=", scope.v("v"), int(self.rng.range(0, 100))),
             (9, _) => scope.v("v"),
             _ => bin(">", scope.v("acc"), int(self.rng.range(0, 1000))),
         }
@@ -825,6 +856,9 @@ impl Generator {
 
     /// One statement (or a few that belong together) for the body of a loop.
     fn statement(&mut self, scope: &mut Scope) -> Vec<Stmt> {
+        if scope.native && self.rng.percent(92) {
+            return self.native_statement(scope);
+        }
         let deep = scope.depth >= 4;
         loop {
             let choice = self.rng.below(108);
@@ -858,6 +892,118 @@ impl Generator {
                 return statements;
             }
         }
+    }
+
+    /// A statement of a native section (the other kinds still appear now and then).
+    fn native_statement(&mut self, scope: &mut Scope) -> Vec<Stmt> {
+        let deep = scope.depth >= 4;
+        loop {
+            let produced = match self.rng.below(100) {
+                0..=14 => Some(self.accumulate(scope)),
+                15..=21 => Some(vec![assign(
+                    &scope.name("fl"),
+                    bin("+", bin("*", scope.v("fl"), Expr::Float("0.5")), self.float_expr(scope)),
+                )]),
+                22..=31 => Some(self.type_change(scope)),
+                32..=37 => Some(self.native_poly_use(scope)),
+                38..=45 if !deep => self.nested_loop(scope),
+                46..=52 => self.early_exit(scope),
+                53..=58 if !deep => Some(self.branch(scope)),
+                59..=68 => self.helper_call(scope),
+                69..=76 => Some(self.native_array_statement(scope)),
+                77..=80 => self.native_struct_statement(scope),
+                81..=88 => Some(self.runtime_error(scope)),
+                89..=92 => Some(self.native_literal(scope)),
+                93..=94 => Some(self.print_statement(scope)),
+                95..=96 => self.deep_call(scope),
+                97 => self.sort_statement(scope),
+                _ => Some(self.compound_update(scope)),
+            };
+            if let Some(statements) = produced {
+                return statements;
+            }
+        }
+    }
+
+    /// Uses of the type-changing value that traces compile while it is a number.
+    fn native_poly_use(&mut self, scope: &Scope) -> Vec<Stmt> {
+        let v = scope.v("v");
+        match self.rng.below(4) {
+            0 => vec![assign(&scope.name("v"), bin("+", v, int(1)))],
+            1 => vec![assign(&scope.name("fl"), bin("+", bin("*", scope.v("fl"), Expr::Float("0.5")), v))],
+            2 => vec![when(
+                bin("<", v, int(self.rng.range(0, 300))),
+                vec![assign(&scope.name("acc"), bin("+", scope.v("acc"), int(1)))],
+            )],
+            _ => vec![assign(&scope.name("z"), bin("*", v, int(2)))],
+        }
+    }
+
+    /// Array reads, writes and appends on the section's own (unshared) array.
+    fn native_array_statement(&mut self, scope: &Scope) -> Vec<Stmt> {
+        let a = scope.name("a");
+        let len_a = call("len", vec![var(&a)]);
+        match self.rng.below(6) {
+            0 => {
+                let element = if self.rng.percent(80) { self.int_expr(scope, 1) } else { self.float_expr(scope) };
+                vec![assign(&a, call("push", vec![var(&a), element]))]
+            }
+            1 | 2 => {
+                let at = bin("%", self.counter_or_small(scope), len_a);
+                vec![assign(&format!("{}[{}]", a, crate::ast::expr_text(&at)), modded(self.int_expr(scope, 1)))]
+            }
+            3 => {
+                let at = bin("%", self.counter_or_small(scope), len_a);
+                vec![assign(&scope.name("acc"), modded(bin("+", scope.v("acc"), index(var(&a), at))))]
+            }
+            4 => {
+                let at = self.counter_or_small(scope);
+                vec![assign(&scope.name("acc"), modded(bin("+", scope.v("acc"), index(var(&a), at))))]
+            }
+            _ => vec![assign(
+                &format!("{}[0]", a),
+                self.rng.pick(&[Expr::Float("0.5"), int(1), bin("+", index(var(&a), int(0)), int(1))]),
+            )],
+        }
+    }
+
+    /// Field reads and writes on the section's struct.
+    fn native_struct_statement(&mut self, scope: &Scope) -> Option<Vec<Stmt>> {
+        if !scope.has_struct {
+            return None;
+        }
+        let p = scope.name("p");
+        Some(match self.rng.below(3) {
+            0 => vec![assign(&format!("{}.x", p), modded(bin("+", field(var(&p), "x"), self.counter_or_small(scope))))],
+            1 => vec![assign(&format!("{}.y", p), bin("+", field(var(&p), "y"), Expr::Float("0.5")))],
+            _ => vec![assign(
+                &scope.name("acc"),
+                modded(bin("+", scope.v("acc"), bin("*", field(var(&p), "x"), int(2)))),
+            )],
+        })
+    }
+
+    /// An array or struct literal built in every iteration and only read (allocation
+    /// sinking).
+    fn native_literal(&mut self, scope: &Scope) -> Vec<Stmt> {
+        let lit = scope.name(&format!("lit{}", self.id()));
+        let c = self.counter_or_small(scope);
+        let (value, read) = if self.rng.percent(50) {
+            (
+                Expr::Array(vec![c.clone(), bin("*", c.clone(), Expr::Float("0.5")), scope.v("acc")]),
+                index(var(&lit), int(self.rng.range(0, 3))),
+            )
+        } else {
+            self.uses_struct = true;
+            (
+                Expr::Struct("Pt".into(), vec![("x".into(), c), ("y".into(), scope.v("fl"))]),
+                field(var(&lit), self.rng.pick(&["x", "y"])),
+            )
+        };
+        vec![
+            assign(&lit, value),
+            assign(&scope.name("fl"), bin("+", bin("*", scope.v("fl"), Expr::Float("0.5")), read)),
+        ]
     }
 
     fn accumulate(&mut self, scope: &Scope) -> Vec<Stmt> {
@@ -906,7 +1052,13 @@ impl Generator {
 
     fn type_change(&mut self, scope: &Scope) -> Vec<Stmt> {
         let v = scope.name("v");
-        let new_value = match self.rng.below(9) {
+        let new_value = match self.rng.below(11) {
+            9 => self.rng.pick(&[
+                bin("-", call("exp", vec![int(1000)]), call("exp", vec![int(1000)])),
+                call("exp", vec![int(1000)]),
+                Expr::Unary("-", Box::new(Expr::Float("0.0"))),
+            ]),
+            10 => bin("+", var(&v), int(self.rng.range(1, 4))),
             0 => bin("+", var(&v), Expr::Float("0.5")),
             1 => bin("*", var(&v), Expr::Float("1.0")),
             2 => call("to_string", vec![var(&v)]),
@@ -1037,6 +1189,7 @@ impl Generator {
                     h.shape,
                     HelperShape::ResultOf | HelperShape::OptionOf | HelperShape::Deep | HelperShape::Sort
                 ) && scope.weight.saturating_mul(h.cost) <= BUDGET * 2
+                    && (h.native || !scope.native)
             })
             .cloned()
             .collect();
@@ -1423,12 +1576,105 @@ impl Generator {
     /// the loop, nested arrays, dict iteration with writes, calls with changing argument
     /// types, local recursive functions.
     fn rarer_statement(&mut self, scope: &mut Scope) -> Option<Vec<Stmt>> {
-        match self.rng.below(5) {
+        match self.rng.below(9) {
+            5 | 6 => Some(self.builtin_statement(scope)),
+            7 => Some(self.compound_update(scope)),
+            8 => Some(self.unusual_iteration(scope)),
             0 => self.sort_statement(scope),
             1 => Some(self.matrix_statement(scope)),
             2 => Some(self.dict_iteration(scope)),
             3 => self.polymorphic_call(scope),
             _ => self.local_function(scope),
+        }
+    }
+
+    /// Everyday builtins on the section's values (some fail for some types).
+    fn builtin_statement(&mut self, scope: &Scope) -> Vec<Stmt> {
+        let (acc, s, v, a) = (scope.v("acc"), scope.v("s"), scope.v("v"), scope.v("a"));
+        let c = self.counter_or_small(scope);
+        let value = match self.rng.below(12) {
+            0 => call("to_int", vec![call("floor", vec![bin("/", c, Expr::Float("3.0"))])]),
+            1 => call("to_int", vec![call("max", vec![c, call("min", vec![acc, int(50)])])]),
+            2 => call("len", vec![call("upper", vec![call("replace", vec![s, text("a"), text("xy")])])]),
+            3 => call("index_of", vec![a, c]),
+            4 => call("len", vec![call("split", vec![s, text("b")])]),
+            5 => call("bit_xor", vec![c, call("bit_shl", vec![int(1), bin("%", acc, int(63))])]),
+            6 => call("to_int", vec![call("round", vec![bin("*", c, Expr::Float("2.5"))])]),
+            7 => call("len", vec![call("join", vec![call("slice", vec![a, int(0), int(2)]), text("-")])]),
+            8 => call("to_int", vec![call("abs", vec![v])]),
+            9 => call("len", vec![call("pad_left", vec![call("to_string", vec![c]), int(6), text("0")])]),
+            10 => call("to_int", vec![call("to_string", vec![bin("%", c, int(100))])]),
+            _ => index(call("pop", vec![a]), int(1)),
+        };
+        let mut out = vec![assign(&scope.name("z"), value)];
+        out.push(Stmt::If(
+            call("is_int", vec![scope.v("z")]),
+            vec![assign(&scope.name("acc"), modded(bin("+", scope.v("acc"), scope.v("z"))))],
+            vec![assign(&scope.name("v"), scope.v("z"))],
+        ));
+        out
+    }
+
+    /// `+=` and friends on variables, elements, fields and dict entries.
+    fn compound_update(&mut self, scope: &Scope) -> Vec<Stmt> {
+        let op = self.rng.pick(&["+", "-", "*", "%", "/"]);
+        let operand = match op {
+            "%" | "/" => int(self.rng.pick(&[2, 3, 7, -3])),
+            "*" => int(self.rng.range(2, 4)),
+            _ => self.int_expr(scope, 1),
+        };
+        let target = match self.rng.below(5) {
+            3 if scope.native => scope.name("acc"),
+            0 => scope.name("acc"),
+            1 => format!("{}[0]", scope.name("a")),
+            2 => format!("{}[\"a\"]", scope.name("d")),
+            3 => format!("{}[1][0]", scope.name("mat")),
+            _ => scope.name("fl"),
+        };
+        let mut out = vec![Stmt::Update(target.clone(), op, operand)];
+        if op == "*" {
+            // keep products from overflowing at once
+            out.push(Stmt::Update(target, "%", int(MODULUS)));
+        }
+        out
+    }
+
+    /// `for` over a string, an int, a float, a range with a step and an array of closures.
+    fn unusual_iteration(&mut self, scope: &Scope) -> Vec<Stmt> {
+        let item = scope.name("it");
+        let acc = scope.name("acc");
+        let fold =
+            vec![assign(&acc, modded(bin("+", var(&acc), call("len", vec![call("to_string", vec![var(&item)])]))))];
+        match self.rng.below(5) {
+            0 => vec![Stmt::ForIn(item, scope.v("s"), fold)],
+            1 => vec![Stmt::ForIn(item, bin("%", self.counter_or_small(scope), int(5)), fold)],
+            2 => vec![Stmt::ForIn(item, Expr::Float("2.5"), fold)],
+            3 => {
+                let step = self.rng.pick(&[-3, -1, 2]);
+                let (from, to) = if step < 0 { (int(6), int(0)) } else { (int(0), int(7)) };
+                vec![Stmt::ForIn(item, call("range", vec![from, to, int(step)]), fold)]
+            }
+            _ => {
+                // closures made in a loop capture each iteration's value
+                let fns = scope.name("fns");
+                let maker = Expr::Lambda(vec!["y".into()], vec![Stmt::Return(bin("+", var("y"), var(&item)))]);
+                vec![
+                    assign(&fns, Expr::Array(Vec::new())),
+                    Stmt::ForIn(
+                        item.clone(),
+                        call("range", vec![int(0), int(3)]),
+                        vec![assign(&fns, call("push", vec![var(&fns), maker]))],
+                    ),
+                    Stmt::ForIn(
+                        scope.name("fnv"),
+                        var(&fns),
+                        vec![assign(
+                            &acc,
+                            modded(bin("+", var(&acc), Expr::CallValue(Box::new(scope.v("fnv")), vec![int(10)]))),
+                        )],
+                    ),
+                ]
+            }
         }
     }
 

@@ -241,7 +241,9 @@ fn unwrapped(stmt: &Stmt, alternative: u8) -> Option<Vec<Stmt>> {
 
 fn walk_stmt(stmt: &mut Stmt, walk: &mut Walk) {
     match stmt {
-        Stmt::Assign(_, e) | Stmt::Declare(_, _, e) | Stmt::Expr(e) | Stmt::Return(e) => walk_expr(e, walk),
+        Stmt::Assign(_, e) | Stmt::Update(_, _, e) | Stmt::Declare(_, _, e) | Stmt::Expr(e) | Stmt::Return(e) => {
+            walk_expr(e, walk)
+        }
         Stmt::If(cond, then, otherwise) => {
             walk_expr(cond, walk);
             walk_block(then, walk);
