@@ -140,6 +140,8 @@ enum HelperShape {
     Sort,
     /// `h(n)` recursing `n` deep: past the call depth limit for large `n`.
     Deep,
+    /// `h(pt, k) -> pt` with a field of its own copy of `pt` changed.
+    StructStep,
 }
 
 #[derive(Clone)]
@@ -282,11 +284,12 @@ impl Generator {
     // ----------------------------------------------------------------- helpers --
 
     fn helper(&mut self) {
-        let choice = self.rng.below(11);
+        let choice = self.rng.below(12);
         let name = format!("h{}", self.id());
         let (shape, cost, body, params) = match choice {
             0 | 1 => self.helper_arithmetic(),
             9 | 10 => self.helper_sort(&name),
+            11 => self.helper_struct_step(),
             2 => self.helper_linear_recursion(&name),
             3 => self.helper_tree_recursion(&name),
             4 => return self.helper_mutual_recursion(&name),
@@ -297,7 +300,11 @@ impl Generator {
         };
         let native = matches!(
             shape,
-            HelperShape::IntToNumber | HelperShape::Recursive { .. } | HelperShape::Sort | HelperShape::Deep
+            HelperShape::IntToNumber
+                | HelperShape::Recursive { .. }
+                | HelperShape::Sort
+                | HelperShape::Deep
+                | HelperShape::StructStep
         ) && !uses_non_native_builtin(&body);
         self.declarations.push(Stmt::Func(name.clone(), params, body));
         self.helpers.push(Helper { name, shape, cost, native });
@@ -532,6 +539,34 @@ impl Generator {
         body.push(recurse(bin("+", var("i"), int(1)), var("hi")));
         body.push(Stmt::Return(var("a")));
         (HelperShape::Sort, 400, body, vec!["a".into(), "lo".into(), "hi".into(), "d".into()])
+    }
+
+    /// Writes a field of its struct parameter (its own copy) in a short loop and returns it.
+    fn helper_struct_step(&mut self) -> (HelperShape, u64, Vec<Stmt>, Vec<String>) {
+        self.uses_struct = true;
+        let trips = self.rng.range(1, 5);
+        let mut loop_body = vec![assign("pt.x", modded(bin("+", field(var("pt"), "x"), var("k"))))];
+        if self.rng.percent(30) {
+            loop_body
+                .push(when(bin("==", var("k"), int(self.rng.range(0, 200))), vec![assign("pt.y", Expr::Float("0.5"))]));
+        }
+        if self.rng.percent(20) {
+            loop_body.push(when(
+                bin(">", field(var("pt"), "x"), int(self.rng.range(100, 5000))),
+                vec![Stmt::Return(var("pt"))],
+            ));
+        }
+        let body = vec![
+            Stmt::Counted {
+                kind: self.loop_kind(),
+                var: "q".into(),
+                start: int(0),
+                limit: int(trips),
+                body: loop_body,
+            },
+            Stmt::Return(var("pt")),
+        ];
+        (HelperShape::StructStep, trips as u64 * 3 + 2, body, vec!["pt".into(), "k".into()])
     }
 
     fn helper_deep(&mut self, name: &str) -> (HelperShape, u64, Vec<Stmt>, Vec<String>) {
@@ -898,7 +933,7 @@ impl Generator {
     fn native_statement(&mut self, scope: &mut Scope) -> Vec<Stmt> {
         let deep = scope.depth >= 4;
         loop {
-            let produced = match self.rng.below(100) {
+            let produced = match self.rng.below(108) {
                 0..=14 => Some(self.accumulate(scope)),
                 15..=21 => Some(vec![assign(
                     &scope.name("fl"),
@@ -917,10 +952,97 @@ impl Generator {
                 93..=94 => Some(self.print_statement(scope)),
                 95..=96 => self.deep_call(scope),
                 97 => self.sort_statement(scope),
-                _ => Some(self.compound_update(scope)),
+                98 => Some(self.compound_update(scope)),
+                _ => self.native_rarer_statement(scope),
             };
             if let Some(statements) = produced {
                 return statements;
+            }
+        }
+    }
+
+    /// Native statements that stress exits: branch ladders (many side traces), many live
+    /// values (register pressure across guards), bools and nulls held in variables,
+    /// negative operands, calls whose argument type changes.
+    fn native_rarer_statement(&mut self, scope: &mut Scope) -> Option<Vec<Stmt>> {
+        let c = self.counter_or_small(scope);
+        let acc = scope.name("acc");
+        match self.rng.below(5) {
+            0 => {
+                let modulus = self.rng.range(3, 9);
+                let mut ladder: Vec<Stmt> = vec![assign(&acc, modded(bin("+", var(&acc), int(modulus))))];
+                for rest in (0..modulus - 1).rev() {
+                    let then = vec![assign(&acc, modded(bin("+", bin("*", var(&acc), int(rest + 2)), c.clone())))];
+                    ladder = vec![Stmt::If(bin("==", bin("%", c.clone(), int(modulus)), int(rest)), then, ladder)];
+                }
+                Some(ladder)
+            }
+            1 => {
+                let names: Vec<String> = (1..=self.rng.range(4, 10)).map(|k| scope.name(&format!("r{}", k))).collect();
+                let mut out =
+                    vec![assign(&names[0], bin("+", bin("*", c.clone(), int(3)), bin("%", var(&acc), int(7))))];
+                for k in 1..names.len() {
+                    let previous = var(&names[k - 1]);
+                    let value = match self.rng.below(4) {
+                        0 => bin("-", previous, int(self.rng.range(1, 50))),
+                        1 => bin("+", previous, scope.v("fl")),
+                        2 => bin("*", previous, int(2)),
+                        _ => bin("+", previous, var(&names[self.rng.below(k as u64) as usize])),
+                    };
+                    out.push(assign(&names[k], value));
+                }
+                let sum = names.iter().fold(int(0), |total, name| bin("+", total, var(name)));
+                out.push(assign(
+                    &scope.name("fl"),
+                    bin("+", bin("*", scope.v("fl"), Expr::Float("0.5")), bin("/", sum, Expr::Float("1000.0"))),
+                ));
+                Some(out)
+            }
+            2 => {
+                let flag = scope.name("flag");
+                let nothing = scope.name("nothing");
+                let limit = self.rng.range(0, 200);
+                Some(vec![
+                    assign(
+                        &flag,
+                        bin("&&", bin("==", bin("%", c.clone(), int(3)), int(0)), bin(">", var(&acc), int(limit))),
+                    ),
+                    assign(&nothing, Expr::Word("null".into())),
+                    when(bin("==", bin("%", c.clone(), int(5)), int(1)), vec![assign(&nothing, c.clone())]),
+                    Stmt::If(
+                        var(&flag),
+                        vec![assign(&acc, modded(bin("+", var(&acc), bin("??", var(&nothing), int(2)))))],
+                        vec![assign(&flag, Expr::Unary("!", Box::new(var(&flag))))],
+                    ),
+                ])
+            }
+            3 => {
+                let shift = int(self.moment(scope));
+                let negative = bin("-", c, shift);
+                Some(vec![assign(
+                    &acc,
+                    modded(bin(
+                        "+",
+                        var(&acc),
+                        bin(
+                            "+",
+                            bin("/", negative.clone(), int(self.rng.pick(&[3, -4, 7]))),
+                            bin("%", negative, int(self.rng.pick(&[5, -6, 9]))),
+                        ),
+                    )),
+                )])
+            }
+            _ => {
+                let arithmetic: Vec<Helper> =
+                    self.helpers.iter().filter(|h| h.shape == HelperShape::IntToNumber).cloned().collect();
+                if arithmetic.is_empty() || scope.weight.saturating_mul(30) > BUDGET * 2 {
+                    return None;
+                }
+                let helper = self.rng.pick(&arithmetic);
+                Some(vec![assign(
+                    &scope.name("fl"),
+                    bin("+", bin("*", scope.v("fl"), Expr::Float("0.5")), call(&helper.name, vec![scope.v("v")])),
+                )])
             }
         }
     }
@@ -973,7 +1095,31 @@ impl Generator {
             return None;
         }
         let p = scope.name("p");
-        Some(match self.rng.below(3) {
+        let steps: Vec<Helper> = self.helpers.iter().filter(|h| h.shape == HelperShape::StructStep).cloned().collect();
+        if !steps.is_empty() && self.rng.percent(40) {
+            let helper = self.rng.pick(&steps);
+            let moved = call(&helper.name, vec![var(&p), self.counter_or_small(scope)]);
+            if self.rng.percent(50) {
+                return Some(vec![assign(&p, moved)]);
+            }
+            // the callee changes its own copy: `p` must stay as it was
+            let q = scope.name("q");
+            return Some(vec![
+                assign(&q, moved),
+                assign(
+                    &scope.name("acc"),
+                    modded(bin("+", scope.v("acc"), bin("-", field(var(&q), "x"), field(var(&p), "x")))),
+                ),
+            ]);
+        }
+        Some(match self.rng.below(4) {
+            3 => {
+                let at = bin("%", self.counter_or_small(scope), call("len", vec![scope.v("s")]));
+                vec![when(
+                    bin("==", index(scope.v("s"), at), text("a")),
+                    vec![assign(&scope.name("acc"), bin("+", scope.v("acc"), int(1)))],
+                )]
+            }
             0 => vec![assign(&format!("{}.x", p), modded(bin("+", field(var(&p), "x"), self.counter_or_small(scope))))],
             1 => vec![assign(&format!("{}.y", p), bin("+", field(var(&p), "y"), Expr::Float("0.5")))],
             _ => vec![assign(
@@ -1187,7 +1333,11 @@ impl Generator {
             .filter(|h| {
                 !matches!(
                     h.shape,
-                    HelperShape::ResultOf | HelperShape::OptionOf | HelperShape::Deep | HelperShape::Sort
+                    HelperShape::ResultOf
+                        | HelperShape::OptionOf
+                        | HelperShape::Deep
+                        | HelperShape::Sort
+                        | HelperShape::StructStep
                 ) && scope.weight.saturating_mul(h.cost) <= BUDGET * 2
                     && (h.native || !scope.native)
             })
