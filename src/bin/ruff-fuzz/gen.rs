@@ -749,7 +749,7 @@ impl Generator {
         scope.counters.push((counter.clone(), trips));
         scope.depth += 1;
         let mut body = Vec::new();
-        if trips >= 30 && self.rng.percent(80) {
+        if trips >= 30 && scope.counters.len() == 1 && self.rng.percent(80) {
             // print intermediate values every few iterations so divergences show
             let every = (trips / self.rng.range(4, 12)).max(2);
             body.push(when(
@@ -782,7 +782,11 @@ impl Generator {
         let limit = self.rng.pick(&[3, 10, 40, 1000]);
         out.push(when(bin("<", var("gerr"), int(limit)), vec![print(report)]));
         if self.rng.percent(15) {
-            out.push(assign(&scope.name("s"), bin("+", scope.v("s"), field(e, "message"))));
+            out.push(assign(&scope.name("s"), bin("+", scope.v("s"), field(e.clone(), "message"))));
+        }
+        if self.rng.percent(8) {
+            // the handler fails too: the error goes to the next enclosing `try`
+            out.push(Stmt::Expr(call("throw", vec![bin("+", text("again: "), field(e, "message"))])));
         }
         out
     }
@@ -794,6 +798,26 @@ impl Generator {
             Some((name, _)) if self.rng.percent(80) => var(&name),
             _ => int(self.rng.range(0, 20)),
         }
+    }
+
+    /// A condition true a few dozen times per section call at most, however deep the
+    /// loops: every few iterations of the outermost loop, at one iteration of each inner
+    /// one.
+    fn sometimes(&mut self, scope: &Scope) -> Expr {
+        let mut cond: Option<Expr> = None;
+        for (depth, (counter, trips)) in scope.counters.iter().enumerate() {
+            let test = if depth == 0 {
+                let every = (trips / self.rng.range(3, 12)).max(2);
+                bin("==", bin("%", var(counter), int(every)), int(self.rng.range(0, every)))
+            } else {
+                bin("==", var(counter), int(self.rng.range(0, (*trips).max(1))))
+            };
+            cond = Some(match cond {
+                None => test,
+                Some(outer) => bin("&&", outer, test),
+            });
+        }
+        cond.unwrap_or(Expr::Word("true".into()))
     }
 
     /// An iteration number of the innermost loop at which something happens.
@@ -1068,7 +1092,9 @@ impl Generator {
         match self.rng.below(6) {
             0 => {
                 let element = if self.rng.percent(80) { self.int_expr(scope, 1) } else { self.float_expr(scope) };
-                vec![assign(&a, call("push", vec![var(&a), element]))]
+                // bounded, so that nested loops cannot grow it to thousands of elements
+                let limit = self.rng.range(8, 64);
+                vec![when(bin("<", len_a, int(limit)), vec![assign(&a, call("push", vec![var(&a), element]))])]
             }
             1 | 2 => {
                 let at = bin("%", self.counter_or_small(scope), len_a);
@@ -1279,11 +1305,23 @@ impl Generator {
                     bin("==", var(&var_name), text("a")),
                     vec![assign(&scope.name("acc"), bin("+", scope.v("acc"), int(1)))],
                 )],
-                _ => vec![Stmt::If(
-                    call("is_int", vec![var(&var_name)]),
-                    vec![assign(&scope.name("acc"), modded(bin("+", scope.v("acc"), var(&var_name))))],
-                    vec![assign(&scope.name("v"), var(&var_name))],
-                )],
+                _ => {
+                    let mut body = vec![Stmt::If(
+                        call("is_int", vec![var(&var_name)]),
+                        vec![assign(&scope.name("acc"), modded(bin("+", scope.v("acc"), var(&var_name))))],
+                        vec![assign(&scope.name("v"), var(&var_name))],
+                    )];
+                    if self.rng.percent(40) {
+                        // the loop iterates over a snapshot while the array changes
+                        let a = scope.name("a");
+                        body.push(assign(&format!("{}[0]", a), var(&var_name)));
+                        body.push(when(
+                            bin("<", call("len", vec![var(&a)]), int(40)),
+                            vec![assign(&a, call("push", vec![var(&a), int(self.rng.range(0, 9))]))],
+                        ));
+                    }
+                    body
+                }
             };
             let body = if name == "key" {
                 vec![Stmt::If(
@@ -1537,6 +1575,12 @@ impl Generator {
         if body.is_empty() || self.rng.percent(50) {
             body.extend(self.runtime_error(scope));
         }
+        if self.rng.percent(30) {
+            // leaving the loop from inside the protected block
+            let at = self.rng.below(body.len() as u64 + 1) as usize;
+            let exit = self.early_exit(scope).unwrap_or_default();
+            body.splice(at..at, exit);
+        }
         let name = format!("err{}", scope.handlers);
         let handler = self.handler(scope, &name);
         scope.handlers -= 1;
@@ -1605,7 +1649,8 @@ impl Generator {
         // assigned before the branches: a name first made inside a block ends with it
         let mut out = vec![assign(&shape, Expr::Word("null".into())), make, Stmt::Match(var(&shape), arms, default)];
         if self.rng.percent(20) {
-            out.push(when(bin("==", bin("%", var(&acc), int(17)), int(0)), vec![print(vec![var(&shape)])]));
+            let when_to_print = self.sometimes(scope);
+            out.push(when(when_to_print, vec![print(vec![var(&shape)])]));
         }
         out
     }
@@ -1695,19 +1740,13 @@ impl Generator {
             out.push(when(cond, vec![assign(&scope.name("w"), var(&lit))]));
         }
         if self.rng.percent(15) {
-            out.push(when(
-                bin("==", bin("%", c, int(self.rng.range(20, 70))), int(0)),
-                vec![print(vec![text(&format!("{} lit", scope.tag)), var(&lit)])],
-            ));
+            out.push(when(self.sometimes(scope), vec![print(vec![text(&format!("{} lit", scope.tag)), var(&lit)])]));
         }
         out
     }
 
     fn print_statement(&mut self, scope: &Scope) -> Vec<Stmt> {
-        let cond = match scope.counter() {
-            Some((c, trips)) if trips > 20 => bin("==", bin("%", var(&c), int(self.rng.range(7, 40))), int(0)),
-            _ => self.condition(scope, 0),
-        };
+        let cond = self.sometimes(scope);
         let mut args = vec![text(&format!("{} at", scope.tag))];
         for _ in 0..self.rng.range(1, 4) {
             args.push(self.rng.pick(&[
@@ -1872,7 +1911,7 @@ impl Generator {
                 vec![print(vec![text(&format!("{} sort length", scope.tag)), var(&keep), var(&srt)])],
             ),
             when(
-                bin("==", bin("%", self.counter_or_small(scope), int(self.rng.range(5, 40))), int(0)),
+                self.sometimes(scope),
                 vec![print(vec![text(&format!("{} sorted", scope.tag)), var(&srt), index(var(&keep), int(0))])],
             ),
         ])
@@ -1896,7 +1935,8 @@ impl Generator {
             ));
         }
         if self.rng.percent(30) {
-            out.push(print(vec![text(&format!("{} mat", scope.tag)), var(&mat)]));
+            let when_to_print = self.sometimes(scope);
+            out.push(when(when_to_print, vec![print(vec![text(&format!("{} mat", scope.tag)), var(&mat)])]));
         }
         out
     }
