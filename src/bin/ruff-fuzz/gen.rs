@@ -312,7 +312,9 @@ impl Generator {
 
     /// `h(x)`: a short loop or straight-line arithmetic, returning a float for some `x`.
     fn helper_arithmetic(&mut self) -> (HelperShape, u64, Vec<Stmt>, Vec<String>) {
-        let trips = self.rng.range(2, 9);
+        // Loops of a dozen trips or more get loop traces of their own, which the callers'
+        // traces then call through the function's trace.
+        let trips = self.rng.pick(&[3, 8, 12, 20, 40]);
         let mut body = vec![assign("t", var("x"))];
         let mut loop_body =
             vec![assign("t", modded(bin("+", bin("*", var("t"), int(self.rng.range(2, 7))), var("q"))))];
@@ -375,6 +377,7 @@ impl Generator {
             _ => modded(bin("+", recurse, call("len", vec![call("to_string", vec![var("n")])]))),
         };
         let mut body = vec![when(bin("<=", var("n"), int(0)), vec![Stmt::Return(int(self.rng.range(0, 5)))])];
+        let frame_loop = self.rng.pick(&[2, 4, 12, 16]);
         if self.rng.percent(40) {
             // a loop in every frame, so loop traces meet the recursion
             body.push(assign("t", int(0)));
@@ -382,7 +385,7 @@ impl Generator {
                 kind: self.loop_kind(),
                 var: "q".into(),
                 start: int(0),
-                limit: int(self.rng.range(2, 5)),
+                limit: int(frame_loop),
                 body: vec![assign("t", bin("+", var("t"), bin("*", var("q"), var("n"))))],
             });
             body.push(assign("r", step));
@@ -390,7 +393,7 @@ impl Generator {
         } else {
             body.push(Stmt::Return(step));
         }
-        (HelperShape::Recursive { max_arg }, max_arg as u64 * 6, body, vec!["n".into()])
+        (HelperShape::Recursive { max_arg }, max_arg as u64 * (6 + frame_loop as u64), body, vec!["n".into()])
     }
 
     fn helper_tree_recursion(&mut self, name: &str) -> (HelperShape, u64, Vec<Stmt>, Vec<String>) {
@@ -1283,7 +1286,7 @@ impl Generator {
             return None;
         }
         let hot_inner = self.rng.percent(25);
-        let wanted = if hot_inner { self.rng.range(60, 200) } else { self.rng.range(0, 12) };
+        let wanted = if hot_inner { self.rng.range(60, 200) } else { self.rng.range(0, 30) };
         let allowed = (BUDGET / scope.weight.max(1)) as i64;
         let trips = wanted.min(allowed);
         if trips < 1 {
@@ -1294,6 +1297,7 @@ impl Generator {
         if self.rng.percent(20) {
             // iterating over a collection instead of a counter
             let (iterable, name) = match self.rng.below(3) {
+                _ if scope.native => (scope.v("a"), "el"),
                 0 => (scope.v("a"), "el"),
                 1 => (scope.v("d"), "key"),
                 _ => (scope.v("s"), "ch"),
@@ -1304,6 +1308,10 @@ impl Generator {
                 "ch" => vec![when(
                     bin("==", var(&var_name), text("a")),
                     vec![assign(&scope.name("acc"), bin("+", scope.v("acc"), int(1)))],
+                )],
+                _ if scope.native => vec![assign(
+                    &scope.name("fl"),
+                    bin("+", bin("*", scope.v("fl"), Expr::Float("0.5")), var(&var_name)),
                 )],
                 _ => {
                     let mut body = vec![Stmt::If(
