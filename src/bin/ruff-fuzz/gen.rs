@@ -13,7 +13,12 @@
 //! nested loops exit early, arrays/dicts/structs are copied and written in loops (every
 //! copy is printed, so aliasing shows), strings grow, integer overflow, zero divisors,
 //! bad indexes, missing keys and bad operand types are raised from hot code with and
-//! without `try` around them, and intermediate values are printed often.
+//! without `try` around them, and intermediate values are printed often. Most sections
+//! are *native*: their hot paths keep to what the JIT compiles today (numbers, arrays,
+//! struct fields, math builtins, calls of helpers whose loops are long enough to get
+//! traces), so that they run as machine code and reach the type changes, errors and
+//! rare branches through guards and exits; the others mix in strings, dicts, closures,
+//! `match`, `try` in the loop and builtins the JIT leaves to the interpreter.
 //!
 //! Invariants: the program always parses (see the printing invariants in `ast`); with
 //! `--no-jit` it runs in well under a second, because every loop's trip count times the
@@ -198,7 +203,7 @@ impl Scope {
     }
 }
 
-pub struct Generator {
+struct Generator {
     rng: Rng,
     next_id: u32,
     helpers: Vec<Helper>,
@@ -1285,6 +1290,9 @@ impl Generator {
         if scope.counters.len() >= 3 {
             return None;
         }
+        if self.rng.percent(20) {
+            return Some(self.collection_loop(scope));
+        }
         let hot_inner = self.rng.percent(25);
         let wanted = if hot_inner { self.rng.range(60, 200) } else { self.rng.range(0, 30) };
         let allowed = (BUDGET / scope.weight.max(1)) as i64;
@@ -1293,56 +1301,54 @@ impl Generator {
             return None;
         }
         let statements = self.rng.range(1, 5) as usize;
-        let inner = self.counted_loop(scope, trips, statements);
-        if self.rng.percent(20) {
-            // iterating over a collection instead of a counter
-            let (iterable, name) = match self.rng.below(3) {
-                _ if scope.native => (scope.v("a"), "el"),
-                0 => (scope.v("a"), "el"),
-                1 => (scope.v("d"), "key"),
-                _ => (scope.v("s"), "ch"),
-            };
-            let var_name = scope.name(name);
-            let body = match name {
-                "key" => vec![assign(&scope.name("s"), bin("+", scope.v("s"), var(&var_name)))],
-                "ch" => vec![when(
-                    bin("==", var(&var_name), text("a")),
-                    vec![assign(&scope.name("acc"), bin("+", scope.v("acc"), int(1)))],
-                )],
-                _ if scope.native => vec![assign(
-                    &scope.name("fl"),
-                    bin("+", bin("*", scope.v("fl"), Expr::Float("0.5")), var(&var_name)),
-                )],
-                _ => {
+        Some(vec![self.counted_loop(scope, trips, statements)])
+    }
+
+    /// `for` over the section's array, dict keys or string characters.
+    fn collection_loop(&mut self, scope: &Scope) -> Vec<Stmt> {
+        let (acc, fl, s) = (scope.name("acc"), scope.name("fl"), scope.name("s"));
+        let choice = if scope.native { 0 } else { self.rng.below(3) };
+        let (item, iterable, body) = match choice {
+            0 => {
+                let item = scope.name("el");
+                let body = if scope.native {
+                    vec![assign(&fl, bin("+", bin("*", var(&fl), Expr::Float("0.5")), var(&item)))]
+                } else {
                     let mut body = vec![Stmt::If(
-                        call("is_int", vec![var(&var_name)]),
-                        vec![assign(&scope.name("acc"), modded(bin("+", scope.v("acc"), var(&var_name))))],
-                        vec![assign(&scope.name("v"), var(&var_name))],
+                        call("is_int", vec![var(&item)]),
+                        vec![assign(&acc, modded(bin("+", var(&acc), var(&item))))],
+                        vec![assign(&scope.name("v"), var(&item))],
                     )];
                     if self.rng.percent(40) {
                         // the loop iterates over a snapshot while the array changes
                         let a = scope.name("a");
-                        body.push(assign(&format!("{}[0]", a), var(&var_name)));
+                        body.push(assign(&format!("{}[0]", a), var(&item)));
                         body.push(when(
                             bin("<", call("len", vec![var(&a)]), int(40)),
                             vec![assign(&a, call("push", vec![var(&a), int(self.rng.range(0, 9))]))],
                         ));
                     }
                     body
-                }
-            };
-            let body = if name == "key" {
-                vec![Stmt::If(
-                    bin("<", call("len", vec![scope.v("s")]), int(60)),
-                    body,
-                    vec![assign(&scope.name("s"), text(""))],
-                )]
-            } else {
-                body
-            };
-            return Some(vec![Stmt::ForIn(var_name, iterable, body)]);
-        }
-        Some(vec![inner])
+                };
+                (item, scope.v("a"), body)
+            }
+            1 => {
+                let item = scope.name("key");
+                let body = vec![Stmt::If(
+                    bin("<", call("len", vec![var(&s)]), int(60)),
+                    vec![assign(&s, bin("+", var(&s), var(&item)))],
+                    vec![assign(&s, text(""))],
+                )];
+                (item, scope.v("d"), body)
+            }
+            _ => {
+                let item = scope.name("ch");
+                let body =
+                    vec![when(bin("==", var(&item), text("a")), vec![assign(&acc, bin("+", var(&acc), int(1)))])];
+                (item, scope.v("s"), body)
+            }
+        };
+        vec![Stmt::ForIn(item, iterable, body)]
     }
 
     fn early_exit(&mut self, scope: &Scope) -> Option<Vec<Stmt>> {
