@@ -2022,3 +2022,25 @@ impl Generator {
         Some(vec![when(bin("==", bin("%", var(&counter), int(every)), int(0)), vec![result])])
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::generate;
+    use crate::ast::program_text;
+
+    #[test]
+    fn generated_programs_parse() {
+        for seed in 0..300 {
+            let text = program_text(&generate(seed));
+            if let Err(e) = ruff::parse::parse_program(&text) {
+                panic!("seed {} does not parse: {}\n{}", seed, e.message, text);
+            }
+        }
+    }
+
+    #[test]
+    fn a_seed_always_gives_the_same_program() {
+        assert_eq!(program_text(&generate(42)), program_text(&generate(42)));
+        assert_ne!(program_text(&generate(42)), program_text(&generate(43)));
+    }
+}

@@ -257,14 +257,20 @@ pub fn main(args: Args) -> ExitCode {
     });
     let _ = std::fs::remove_dir_all(&config.work_dir);
     let totals = totals.into_inner().expect("totals lock");
+    let gc_note = if args.gc_every > 1 && config.modes.iter().any(|m| m.gc_stress()) {
+        format!(" (GC-stress modes on every {}th program)", args.gc_every)
+    } else {
+        String::new()
+    };
     println!(
-        "programs: {} generated, {} agreed in all {} modes, {} mismatches, {} timeouts, seed {}",
+        "programs: {} generated, {} agreed in all {} modes, {} mismatches, {} timeouts, seed {}{}",
         totals.generated,
         totals.agreed,
         config.modes.len(),
         totals.mismatches,
         totals.timeouts,
-        args.seed
+        args.seed,
+        gc_note
     );
     if totals.mismatches > 0 {
         ExitCode::FAILURE

@@ -343,3 +343,43 @@ fn simpler(e: &Expr, alternative: u8) -> Option<Expr> {
         _ => None,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::Shrinker;
+    use crate::ast::{Expr, LoopKind, Stmt};
+
+    fn call(name: &str, args: Vec<Expr>) -> Expr {
+        Expr::Call(name.to_string(), args)
+    }
+
+    #[test]
+    fn keeps_only_what_the_test_needs() {
+        let throw = Stmt::Expr(call("throw", vec![Expr::Str("boom".into())]));
+        let noise =
+            |k: i64| Stmt::Assign(format!("x{}", k), Expr::Binary("+", Box::new(Expr::Int(k)), Box::new(Expr::Int(1))));
+        let program = vec![
+            noise(1),
+            Stmt::Counted {
+                kind: LoopKind::While,
+                var: "i".into(),
+                start: Expr::Int(0),
+                limit: Expr::Int(100),
+                body: vec![noise(2), Stmt::If(Expr::Word("true".into()), vec![noise(3), throw], Vec::new()), noise(4)],
+            },
+            noise(5),
+        ];
+        let mut still_throws = |text: &str| text.contains("throw(\"boom\")");
+        let shrunk = Shrinker::new(&mut still_throws, 1000).shrink(program);
+        assert_eq!(shrunk, "throw(\"boom\")\n");
+    }
+
+    #[test]
+    fn stops_at_the_test_budget() {
+        let program: Vec<Stmt> = (0..50).map(|k| Stmt::Assign(format!("x{}", k), Expr::Int(k))).collect();
+        let mut never = |_: &str| false;
+        let mut shrinker = Shrinker::new(&mut never, 3);
+        shrinker.shrink(program);
+        assert_eq!(shrinker.tests_run(), 3);
+    }
+}
