@@ -119,6 +119,12 @@ fn when(cond: Expr, then: Vec<Stmt>) -> Stmt {
     Stmt::If(cond, then, Vec::new())
 }
 
+/// `s := s + piece` while `s` is short: handlers and hot loops run it hundreds of times.
+fn grow_string(scope: &Scope, piece: Expr) -> Stmt {
+    let s = scope.name("s");
+    when(bin("<", call("len", vec![var(&s)]), int(200)), vec![assign(&s, bin("+", var(&s), piece))])
+}
+
 /// `(a % m)` kept small: `(a + b) % MODULUS`.
 fn modded(e: Expr) -> Expr {
     bin("%", e, int(MODULUS))
@@ -790,7 +796,7 @@ impl Generator {
         let limit = self.rng.pick(&[3, 10, 40, 1000]);
         out.push(when(bin("<", var("gerr"), int(limit)), vec![print(report)]));
         if self.rng.percent(15) {
-            out.push(assign(&scope.name("s"), bin("+", scope.v("s"), field(e.clone(), "message"))));
+            out.push(grow_string(scope, field(e.clone(), "message")));
         }
         if self.rng.percent(8) {
             // the handler fails too: the error goes to the next enclosing `try`
@@ -1268,7 +1274,7 @@ impl Generator {
         let v = scope.v("v");
         let acc = scope.name("acc");
         match self.rng.below(7) {
-            0 => vec![assign(&scope.name("s"), bin("+", scope.v("s"), call("to_string", vec![v])))],
+            0 => vec![grow_string(scope, call("to_string", vec![v]))],
             1 => vec![Stmt::If(
                 call("is_int", vec![v.clone()]),
                 vec![assign(&acc, modded(bin("+", var(&acc), v.clone())))],
@@ -1619,7 +1625,7 @@ impl Generator {
         let use_bound = if self.rng.percent(70) {
             assign(&scope.name("v"), var(&bound))
         } else {
-            assign(&scope.name("s"), bin("+", scope.v("s"), call("to_string", vec![var(&bound)])))
+            grow_string(scope, call("to_string", vec![var(&bound)]))
         };
         let arms = if producer.shape == HelperShape::ResultOf {
             vec![
