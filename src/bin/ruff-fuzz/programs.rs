@@ -5,7 +5,9 @@
 //! it). The *reference* is `ruff run --no-jit`; a *mode* is one JIT configuration
 //! ([`Mode`]); a program *agrees* when every mode's stdout, stderr and exit status equal
 //! the reference's. The depth modes pass a small `--max-call-depth` picked from the
-//! seed, and their reference is `--no-jit` with the same depth.
+//! seed, and their reference is `--no-jit` with the same depth. The flush modes pass a
+//! `--jit-code-limit` of a few KiB picked from the seed, so traces are dropped and
+//! compiled again over and over; they run only when `ruff run --help` lists that option.
 //!
 //! A mismatch is confirmed by running the mode again (a second run that agrees makes it
 //! *flaky*, still reported), shrunk while it still disagrees in the same mode, and saved
@@ -82,9 +84,15 @@ pub enum Mode {
     DepthT1,
     /// --jit-threshold 3, RUFF_DEOPT_STRESS=1 and the small --max-call-depth
     DepthDsT3,
+    /// --jit-threshold 1 with a --jit-code-limit of a few KiB picked from the seed, so
+    /// that every trace is flushed and compiled again many times (only when the ruff
+    /// binary has that option)
+    FlushT1,
+    /// --jit-threshold 3, RUFF_DEOPT_STRESS=1 and the small --jit-code-limit
+    FlushDsT3,
 }
 
-const ALL_MODES: [Mode; 10] = [
+const ALL_MODES: [Mode; 12] = [
     Mode::Default,
     Mode::T1,
     Mode::DsT1,
@@ -95,7 +103,15 @@ const ALL_MODES: [Mode; 10] = [
     Mode::GcT1,
     Mode::GcDsT1,
     Mode::GcDsT3,
+    Mode::FlushT1,
+    Mode::FlushDsT3,
 ];
+
+/// The option the flush modes need; older ruff binaries lack it.
+const CODE_LIMIT_OPTION: &str = "--jit-code-limit";
+
+/// Machine code limits (KiB) the flush modes pick from: a few traces' worth at most.
+const SMALL_CODE_LIMITS: [u32; 4] = [1, 2, 4, 8];
 
 /// The call depths the depth modes pick from: some below the generated recursion depths,
 /// some above most of them.
@@ -125,7 +141,13 @@ impl Mode {
             Mode::GcDsT3 => "gc-ds-t3",
             Mode::DepthT1 => "depth-t1",
             Mode::DepthDsT3 => "depth-ds-t3",
+            Mode::FlushT1 => "flush-t1",
+            Mode::FlushDsT3 => "flush-ds-t3",
         }
+    }
+
+    fn flushes(self) -> bool {
+        matches!(self, Mode::FlushT1 | Mode::FlushDsT3)
     }
 
     fn gc_stress(self) -> bool {
@@ -136,19 +158,22 @@ impl Mode {
         matches!(self, Mode::DepthT1 | Mode::DepthDsT3)
     }
 
-    fn spec(self, depth: u32) -> RunSpec {
+    fn spec(self, limits: Limits) -> RunSpec {
         let (threshold, deopt) = match self {
             Mode::Default | Mode::GcDefault => (None, false),
-            Mode::T1 | Mode::GcT1 | Mode::DepthT1 => (Some(1), false),
+            Mode::T1 | Mode::GcT1 | Mode::DepthT1 | Mode::FlushT1 => (Some(1), false),
             Mode::DsT1 | Mode::GcDsT1 => (Some(1), true),
-            Mode::DsT3 | Mode::GcDsT3 | Mode::DepthDsT3 => (Some(3), true),
+            Mode::DsT3 | Mode::GcDsT3 | Mode::DepthDsT3 | Mode::FlushDsT3 => (Some(3), true),
         };
         let mut spec = RunSpec::default();
         if let Some(threshold) = threshold {
             spec.args.extend(["--jit-threshold".to_string(), threshold.to_string()]);
         }
         if self.uses_depth() {
-            spec.args.extend(["--max-call-depth".to_string(), depth.to_string()]);
+            spec.args.extend(["--max-call-depth".to_string(), limits.call_depth.to_string()]);
+        }
+        if self.flushes() {
+            spec.args.extend([CODE_LIMIT_OPTION.to_string(), limits.code_kib.to_string()]);
         }
         if deopt {
             spec.env.push(("RUFF_DEOPT_STRESS", "1"));
@@ -159,13 +184,35 @@ impl Mode {
         spec
     }
 
-    fn reference_spec(self, depth: u32) -> RunSpec {
+    fn reference_spec(self, limits: Limits) -> RunSpec {
         let mut spec = RunSpec { args: vec!["--no-jit".to_string()], env: Vec::new() };
         if self.uses_depth() {
-            spec.args.extend(["--max-call-depth".to_string(), depth.to_string()]);
+            spec.args.extend(["--max-call-depth".to_string(), limits.call_depth.to_string()]);
         }
         spec
     }
+}
+
+/// The per-program limits of the depth and flush modes, picked from the seed.
+#[derive(Clone, Copy)]
+struct Limits {
+    call_depth: u32,
+    code_kib: u32,
+}
+
+impl Limits {
+    fn for_seed(seed: u64) -> Limits {
+        let mut rng = Rng::new(seed ^ 0xDEE9);
+        Limits { call_depth: rng.pick(&SMALL_DEPTHS), code_kib: rng.pick(&SMALL_CODE_LIMITS) }
+    }
+}
+
+/// Whether `ruff run --help` lists an option.
+fn supports_option(ruff: &Path, option: &str) -> bool {
+    std::process::Command::new(ruff)
+        .args(["run", "--help"])
+        .output()
+        .is_ok_and(|output| String::from_utf8_lossy(&output.stdout).contains(option))
 }
 
 /// Everything a worker needs, shared by all workers.
@@ -215,7 +262,16 @@ pub fn main(args: Args) -> ExitCode {
     } else {
         Some(args.save.clone().unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/programs")))
     };
-    let modes = if args.modes.is_empty() { ALL_MODES.to_vec() } else { args.modes.clone() };
+    let flush_supported = supports_option(&ruff, CODE_LIMIT_OPTION);
+    let modes = if args.modes.is_empty() {
+        ALL_MODES.iter().copied().filter(|mode| flush_supported || !mode.flushes()).collect()
+    } else {
+        args.modes.clone()
+    };
+    if !flush_supported && modes.iter().any(|mode| mode.flushes()) {
+        eprintln!("ruff-fuzz: {} has no {} option, which the flush modes need", ruff.display(), CODE_LIMIT_OPTION);
+        return ExitCode::from(2);
+    }
     let config =
         Config { ruff, work_dir, save_dir, modes, gc_every: args.gc_every, limit: Duration::from_secs(args.timeout) };
     let next = AtomicU64::new(0);
@@ -284,22 +340,18 @@ fn default_ruff() -> PathBuf {
     exe.with_file_name(format!("ruff{}", std::env::consts::EXE_SUFFIX))
 }
 
-fn small_depth(seed: u64) -> u32 {
-    Rng::new(seed ^ 0xDEE9).pick(&SMALL_DEPTHS)
-}
-
 fn check_program(seed: u64, config: &Config) -> Verdict {
     let program = generate(seed);
     let path = config.work_dir.join(format!("p{}.ruff", seed));
     std::fs::write(&path, program_text(&program)).expect("writable work directory");
-    let depth = small_depth(seed);
+    let limits = Limits::for_seed(seed);
     let mut verdict = Verdict::default();
     let mut references: Vec<(RunSpec, Outcome)> = Vec::new();
     for &mode in &config.modes {
         if mode.gc_stress() && !seed.is_multiple_of(config.gc_every) {
             continue;
         }
-        let reference_spec = mode.reference_spec(depth);
+        let reference_spec = mode.reference_spec(limits);
         if !references.iter().any(|(spec, _)| *spec == reference_spec) {
             verdict.runs += 1;
             let outcome = run(&config.ruff, &path, &reference_spec, config.limit);
@@ -314,11 +366,11 @@ fn check_program(seed: u64, config: &Config) -> Verdict {
             continue;
         }
         verdict.runs += 1;
-        let actual = run(&config.ruff, &path, &mode.spec(depth), config.limit);
+        let actual = run(&config.ruff, &path, &mode.spec(limits), config.limit);
         if actual.timed_out {
             verdict.timeouts.push(mode.name().to_string());
         } else if !actual.agrees_with(reference) {
-            verdict.mismatches.push(investigate(seed, &program, mode, depth, reference, &actual, config));
+            verdict.mismatches.push(investigate(seed, &program, mode, limits, reference, &actual, config));
         }
     }
     let _ = std::fs::remove_file(&path);
@@ -330,13 +382,13 @@ fn investigate(
     seed: u64,
     program: &[Stmt],
     mode: Mode,
-    depth: u32,
+    limits: Limits,
     reference: &Outcome,
     actual: &Outcome,
     config: &Config,
 ) -> String {
-    let spec = mode.spec(depth);
-    let reference_spec = mode.reference_spec(depth);
+    let spec = mode.spec(limits);
+    let reference_spec = mode.reference_spec(limits);
     let mut report = format!("MISMATCH: seed {} in mode {} ({})\n", seed, mode.name(), spec.describe());
     report.push_str(&describe_difference(reference, actual));
     let path = config.work_dir.join(format!("shrink{}.ruff", seed));
@@ -386,7 +438,7 @@ fn investigate(
         reference_spec.args.join(" ")
     );
     let saved_text = format!("{}{}", header, shrunk);
-    report.push_str(&save_regression(seed, &saved_text, mode, depth, save_dir, config));
+    report.push_str(&save_regression(seed, &saved_text, mode, limits, save_dir, config));
     let _ = std::fs::remove_file(&path);
     report
 }
@@ -411,7 +463,7 @@ fn describe_difference(reference: &Outcome, actual: &Outcome) -> String {
 }
 
 /// Writes `fuzz_<seed>.ruff` and its golden files; returns the report lines about it.
-fn save_regression(seed: u64, text: &str, mode: Mode, depth: u32, save_dir: &Path, config: &Config) -> String {
+fn save_regression(seed: u64, text: &str, mode: Mode, limits: Limits, save_dir: &Path, config: &Config) -> String {
     let mut report = String::new();
     if let Err(e) = std::fs::create_dir_all(save_dir) {
         return format!("  cannot create {}: {}\n", save_dir.display(), e);
@@ -419,7 +471,7 @@ fn save_regression(seed: u64, text: &str, mode: Mode, depth: u32, save_dir: &Pat
     let program = save_dir.join(format!("fuzz_{}.ruff", seed));
     std::fs::write(&program, text).expect("writable save directory");
     // The golden files hold what a plain `ruff run` must print: the default reference.
-    let golden = run(&config.ruff, &program, &Mode::Default.reference_spec(depth), config.limit);
+    let golden = run(&config.ruff, &program, &Mode::Default.reference_spec(limits), config.limit);
     std::fs::write(program.with_extension("out"), &golden.stdout).expect("writable save directory");
     let err_file = program.with_extension("err");
     if golden.code == Some(0) {
@@ -429,8 +481,8 @@ fn save_regression(seed: u64, text: &str, mode: Mode, depth: u32, save_dir: &Pat
         let code = golden.code.map_or_else(|| golden.status.clone(), |c| c.to_string());
         std::fs::write(&err_file, format!("{}\nexit: {}\n", first, code)).expect("writable save directory");
     }
-    let expected = run(&config.ruff, &program, &mode.reference_spec(depth), config.limit);
-    let actual = run(&config.ruff, &program, &mode.spec(depth), config.limit);
+    let expected = run(&config.ruff, &program, &mode.reference_spec(limits), config.limit);
+    let actual = run(&config.ruff, &program, &mode.spec(limits), config.limit);
     report.push_str(&format!("  saved {}\n", program.display()));
     if actual.agrees_with(&expected) {
         report.push_str("  (the saved program no longer shows the mismatch)\n");
