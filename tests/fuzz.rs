@@ -26,12 +26,16 @@ fn fixed_seed_batch_agrees_in_every_mode() {
         .expect("the ruff-fuzz binary runs");
     let stdout = String::from_utf8_lossy(&output.stdout);
     let stderr = String::from_utf8_lossy(&output.stderr);
-    let _ = std::fs::remove_dir_all(&save_dir);
     let summary = stdout.lines().last().unwrap_or_default();
+    let passed = output.status.success() && summary.starts_with(&format!("programs: {} generated", PROGRAMS));
+    if passed {
+        let _ = std::fs::remove_dir_all(&save_dir);
+    }
     assert!(
-        output.status.success() && summary.starts_with(&format!("programs: {} generated", PROGRAMS)),
-        "ruff-fuzz found mismatches ({}):\n{}\n{}",
+        passed,
+        "ruff-fuzz found mismatches ({}; shrunk programs kept in {}):\n{}\n{}",
         output.status,
+        save_dir.display(),
         stdout,
         stderr
     );

@@ -405,6 +405,9 @@ fn investigate(
     // A candidate whose reference runs long is not worth the wait: the original ran in
     // well under a second.
     let reference_limit = config.limit.min(Duration::from_secs(5));
+    // Shrinking keeps the same streams differing, so that it does not drift from, say, a
+    // wrong value printed to an unrelated error that ends the program early.
+    let original_parts = differing_parts(reference, actual);
     let mut still_mismatches = |text: &str| -> bool {
         if started.elapsed() > MAX_SHRINK_TIME {
             return false;
@@ -415,7 +418,7 @@ fn investigate(
             return false;
         }
         let got = run(&config.ruff, &path, &spec, config.limit);
-        !got.timed_out && !got.agrees_with(&expected)
+        !got.timed_out && !got.agrees_with(&expected) && differing_parts(&expected, &got) == original_parts
     };
     let shrunk = if again.agrees_with(reference) {
         program_text(program)
@@ -441,6 +444,11 @@ fn investigate(
     report.push_str(&save_regression(seed, &saved_text, mode, limits, save_dir, config));
     let _ = std::fs::remove_file(&path);
     report
+}
+
+/// Which of stdout, stderr and the exit status differ between two outcomes.
+fn differing_parts(reference: &Outcome, actual: &Outcome) -> [bool; 3] {
+    [reference.stdout != actual.stdout, reference.stderr != actual.stderr, reference.status != actual.status]
 }
 
 fn describe_difference(reference: &Outcome, actual: &Outcome) -> String {
