@@ -370,7 +370,19 @@ fn check_program(seed: u64, config: &Config) -> Verdict {
         if actual.timed_out {
             verdict.timeouts.push(mode.name().to_string());
         } else if !actual.agrees_with(reference) {
-            verdict.mismatches.push(investigate(seed, &program, mode, limits, reference, &actual, config));
+            // One shrunk program per seed: the other modes are only listed.
+            let report = if verdict.mismatches.is_empty() {
+                investigate(seed, &program, mode, limits, reference, &actual, config)
+            } else {
+                format!(
+                    "MISMATCH: seed {} also in mode {} ({})\n{}",
+                    seed,
+                    mode.name(),
+                    mode.spec(limits).describe(),
+                    describe_difference(reference, &actual)
+                )
+            };
+            verdict.mismatches.push(report);
         }
     }
     let _ = std::fs::remove_file(&path);
