@@ -5,13 +5,27 @@
 //! the test, which shows the fuzzer's report: the seed, the mode, the difference and
 //! the shrunk program (shrunk programs go to a temporary directory, not to
 //! tests/programs).
+//!
+//! [`KNOWN_JIT_BUGS`] lists the seeds of the batch that show a JIT bug not fixed yet,
+//! each with the regression program that reproduces it. The test fails when any other
+//! seed disagrees, and also when a listed seed agrees again: then the bug is fixed and
+//! its entry must go.
 
+use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::process::Command;
 
 /// Enough programs to cover every generator feature in several combinations, few
 /// enough to finish in well under a minute on two cores.
 const PROGRAMS: &str = "300";
+
+/// Seeds of the batch that disagree because of a known, unfixed JIT bug, and the
+/// regression program in tests/programs that shows the bug without flags.
+const KNOWN_JIT_BUGS: &[(u64, &str)] = &[
+    // `v := 0.5` then `v := h(i)` where the inlined call exceeds --max-call-depth: the
+    // handler sees the previous iteration's result instead of 0.5.
+    (258, "fuzz_3000725"),
+];
 
 #[test]
 fn fixed_seed_batch_agrees_in_every_mode() {
@@ -27,13 +41,32 @@ fn fixed_seed_batch_agrees_in_every_mode() {
     let stdout = String::from_utf8_lossy(&output.stdout);
     let stderr = String::from_utf8_lossy(&output.stderr);
     let summary = stdout.lines().last().unwrap_or_default();
-    let passed = output.status.success() && summary.starts_with(&format!("programs: {} generated", PROGRAMS));
+    let mismatching: BTreeSet<u64> = stdout
+        .lines()
+        .filter_map(|line| line.strip_prefix("MISMATCH: seed "))
+        .filter_map(|rest| rest.split(' ').next()?.parse().ok())
+        .collect();
+    let known: BTreeSet<u64> = KNOWN_JIT_BUGS.iter().map(|(seed, _)| *seed).collect();
+    let completed = summary.starts_with(&format!("programs: {} generated", PROGRAMS));
+    let passed = completed && mismatching == known;
     if passed {
         let _ = std::fs::remove_dir_all(&save_dir);
     }
+    let fixed: Vec<String> = KNOWN_JIT_BUGS
+        .iter()
+        .filter(|(seed, _)| !mismatching.contains(seed))
+        .map(|(seed, program)| format!("seed {} ({})", seed, program))
+        .collect();
     assert!(
         passed,
-        "ruff-fuzz found mismatches ({}; shrunk programs kept in {}):\n{}\n{}",
+        "ruff-fuzz: mismatching seeds {:?}, known JIT bugs {:?}{} ({}; shrunk programs kept in {}):\n{}\n{}",
+        mismatching,
+        known,
+        if fixed.is_empty() {
+            String::new()
+        } else {
+            format!("; these agree now, remove them from KNOWN_JIT_BUGS: {}", fixed.join(", "))
+        },
         output.status,
         save_dir.display(),
         stdout,

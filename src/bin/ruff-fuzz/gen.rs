@@ -361,7 +361,7 @@ impl Generator {
             // a global written from a function called in hot loops
             body.insert(0, assign("gcnt", bin("+", var("gcnt"), int(1))));
         }
-        if self.rng.percent(20) {
+        if self.rng.percent(35) {
             // an error raised inside the callee at one argument, caught by the caller
             let at = self.rng.range(0, 300);
             let raise = match self.rng.below(3) {
@@ -1005,7 +1005,33 @@ impl Generator {
     fn native_rarer_statement(&mut self, scope: &mut Scope) -> Option<Vec<Stmt>> {
         let c = self.counter_or_small(scope);
         let acc = scope.name("acc");
-        match self.rng.below(5) {
+        match self.rng.below(6) {
+            5 => {
+                // a store that the next statement overwrites with a call's result: if the
+                // call raises, the handler must see the first store
+                let callees: Vec<Helper> = self
+                    .helpers
+                    .iter()
+                    .filter(|h| {
+                        matches!(h.shape, HelperShape::IntToNumber | HelperShape::Recursive { .. })
+                            && scope.weight.saturating_mul(h.cost) <= BUDGET * 2
+                    })
+                    .cloned()
+                    .collect();
+                if callees.is_empty() {
+                    return None;
+                }
+                let helper = self.rng.pick(&callees);
+                let target = self.rng.pick(&[scope.name("v"), scope.name("acc"), scope.name("fl")]);
+                let argument = match helper.shape {
+                    HelperShape::Recursive { max_arg } => bin("%", c.clone(), int(max_arg + 1)),
+                    _ => c.clone(),
+                };
+                Some(vec![
+                    assign(&target, self.int_expr(scope, 1)),
+                    assign(&target, call(&helper.name, vec![argument])),
+                ])
+            }
             0 => {
                 let modulus = self.rng.range(3, 9);
                 let mut ladder: Vec<Stmt> = vec![assign(&acc, modded(bin("+", var(&acc), int(modulus))))];
