@@ -794,7 +794,18 @@ impl Generator {
             _ => vec![text(&format!("{} caught", scope.tag)), field(e.clone(), "message")],
         };
         let limit = self.rng.pick(&[3, 10, 40, 1000]);
-        out.push(when(bin("<", var("gerr"), int(limit)), vec![print(report)]));
+        let mut prints = vec![print(report)];
+        if self.rng.percent(40) {
+            // the values the protected code had written when it failed (exits must have
+            // stored every one of them)
+            prints.push(print(vec![
+                text(&format!("{} state", scope.tag)),
+                scope.v("acc"),
+                scope.v("v"),
+                scope.v("fl"),
+            ]));
+        }
+        out.push(when(bin("<", var("gerr"), int(limit)), prints));
         if self.rng.percent(15) {
             out.push(grow_string(scope, field(e.clone(), "message")));
         }
