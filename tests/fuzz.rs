@@ -1,7 +1,8 @@
 //! The differential program fuzzer on a fixed batch: `ruff-fuzz programs` generates
 //! programs from fixed seeds and runs each through the built `ruff` binary in every mode
-//! (`--no-jit` as the reference; default, `--jit-threshold 1`, deopt stress, GC stress
-//! and small `--max-call-depth` modes). Any mode that disagrees with the reference fails
+//! (`--no-jit` as the reference; default, `--jit-threshold 1`, deopt stress, GC stress,
+//! small `--max-call-depth` modes, and tiny `--jit-code-limit` modes when the binary has
+//! that option). Any mode that disagrees with the reference fails
 //! the test, which shows the fuzzer's report: the seed, the mode, the difference and
 //! the shrunk program (shrunk programs go to a temporary directory, not to
 //! tests/programs).
