@@ -1,9 +1,17 @@
 //! `ruff-fuzz`: fuzzers for the Ruff implementation, one subcommand each.
 //!
-//! Owns only the command line; every fuzzer lives in its own module with its own `Args`
-//! and `run`.
+//! Owns only the command line; every fuzzer lives in its own module with its own `Args`:
+//! `programs` generates random valid programs and compares every JIT mode with
+//! `--no-jit` (`programs.rs`, with `gen.rs`, `ast.rs`, `runner.rs`, `shrink.rs`);
+//! `frontend` feeds mutated and random sources to `ruff check` and `ruff run`
+//! (`frontend.rs`). The process exits with a non-zero status when a fuzzer finds a failure.
 
+mod ast;
 mod frontend;
+mod gen;
+mod programs;
+mod runner;
+mod shrink;
 
 use std::process::ExitCode;
 
@@ -18,6 +26,8 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Generate random programs and compare every JIT mode with --no-jit
+    Programs(programs::Args),
     /// Mutated and random sources through `ruff check` and `ruff run`: no panic, crash or
     /// hang, located messages and documented exit statuses
     Frontend(frontend::Args),
@@ -25,6 +35,7 @@ enum Command {
 
 fn main() -> ExitCode {
     match Cli::parse().command {
+        Command::Programs(args) => programs::main(args),
         Command::Frontend(args) => frontend::run(args),
     }
 }

@@ -1,0 +1,121 @@
+//! Running the `ruff` binary on a program file in one configuration, with a time limit.
+//!
+//! Terms: a [`RunSpec`] is the command-line arguments and environment of one run; an
+//! [`Outcome`] is what the run produced. Two outcomes *agree* when stdout, stderr and
+//! the exit status are byte-for-byte equal; a timed-out outcome agrees with nothing.
+//! Invariant: the caller's `RUFF_DEOPT_STRESS` and `RUFF_GC_STRESS` never leak into a
+//! run; only the spec turns them on.
+
+use std::io::Read;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RunSpec {
+    /// Arguments between `run` and the file name.
+    pub args: Vec<String>,
+    pub env: Vec<(&'static str, &'static str)>,
+}
+
+impl RunSpec {
+    /// How to reproduce the run by hand, e.g. `RUFF_GC_STRESS=1 ruff run --jit-threshold 1`.
+    pub fn describe(&self) -> String {
+        let mut words: Vec<String> = self.env.iter().map(|(k, v)| format!("{}={}", k, v)).collect();
+        words.push("ruff run".to_string());
+        words.extend(self.args.iter().cloned());
+        words.join(" ")
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Outcome {
+    pub stdout: String,
+    pub stderr: String,
+    /// The exit code, or `None` when the process died from a signal or timed out.
+    pub code: Option<i32>,
+    /// `exit status: 4`, `signal: 11 (SIGSEGV)`, or the time-out notice.
+    pub status: String,
+    pub timed_out: bool,
+    pub elapsed: Duration,
+}
+
+impl Outcome {
+    pub fn agrees_with(&self, other: &Outcome) -> bool {
+        !self.timed_out
+            && !other.timed_out
+            && self.stdout == other.stdout
+            && self.stderr == other.stderr
+            && self.status == other.status
+    }
+}
+
+pub fn run(ruff: &Path, program: &Path, spec: &RunSpec, limit: Duration) -> Outcome {
+    let mut command = Command::new(ruff);
+    command.arg("run").args(&spec.args).arg(program);
+    command.env_remove("RUFF_DEOPT_STRESS").env_remove("RUFF_GC_STRESS");
+    for (key, value) in &spec.env {
+        command.env(key, value);
+    }
+    let started = Instant::now();
+    let mut child = command
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start {}: {}", ruff.display(), e));
+    // Both pipes are drained on threads so that a chatty child never blocks on a full pipe.
+    let drain = |mut pipe: Box<dyn Read + Send>| {
+        std::thread::spawn(move || {
+            let mut bytes = Vec::new();
+            let _ = pipe.read_to_end(&mut bytes);
+            String::from_utf8_lossy(&bytes).into_owned()
+        })
+    };
+    let stdout = drain(Box::new(child.stdout.take().expect("piped stdout")));
+    let stderr = drain(Box::new(child.stderr.take().expect("piped stderr")));
+    let mut poll = Duration::from_millis(1);
+    let (code, status, timed_out) = loop {
+        if let Some(status) = child.try_wait().expect("waitable child") {
+            break (status.code(), status.to_string(), false);
+        }
+        if started.elapsed() > limit {
+            // The child may have exited between the check and the kill.
+            let _ = child.kill();
+            let _ = child.wait();
+            break (None, format!("killed after the time limit of {} s", limit.as_secs_f64()), true);
+        }
+        std::thread::sleep(poll);
+        poll = (poll * 2).min(Duration::from_millis(10));
+    };
+    Outcome {
+        stdout: stdout.join().expect("stdout reader"),
+        stderr: stderr.join().expect("stderr reader"),
+        code,
+        status,
+        timed_out,
+        elapsed: started.elapsed(),
+    }
+}
+
+/// A compact line diff of two texts: the common leading and trailing lines are dropped and
+/// at most `max_lines` of each side are shown, `-` for `expected` and `+` for `actual`.
+pub fn short_diff(expected: &str, actual: &str, max_lines: usize) -> String {
+    let old: Vec<&str> = expected.lines().collect();
+    let new: Vec<&str> = actual.lines().collect();
+    let prefix = old.iter().zip(&new).take_while(|(a, b)| a == b).count();
+    let suffix = old[prefix..].iter().rev().zip(new[prefix..].iter().rev()).take_while(|(a, b)| a == b).count();
+    let mut out = format!("    first difference at line {}\n", prefix + 1);
+    for (sign, lines) in [('-', &old[prefix..old.len() - suffix]), ('+', &new[prefix..new.len() - suffix])] {
+        for line in lines.iter().take(max_lines) {
+            out.push_str(&format!("    {} {}\n", sign, line));
+        }
+        if lines.len() > max_lines {
+            out.push_str(&format!("    {} ... ({} more lines)\n", sign, lines.len() - max_lines));
+        }
+    }
+    if old[prefix..old.len() - suffix] == new[prefix..new.len() - suffix] {
+        out.push_str("    (the texts differ only in their final newline)\n");
+    }
+    out
+}
