@@ -14,6 +14,9 @@
 //! `--no-jit` run over the limit is a failure too). Every mismatch is collected and
 //! reported (program, mode, short diff) before failing.
 
+#[path = "../src/bin/ruff-fuzz/diff.rs"]
+mod diff;
+
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -142,28 +145,6 @@ fn run(program: &Path, mode: Mode) -> Outcome {
     }
 }
 
-/// A compact line diff: the common leading and trailing lines are dropped and the rest is
-/// shown as `-` (expected) and `+` (actual) lines, at most [`DIFF_LINES`] of each.
-fn short_diff(expected: &str, actual: &str) -> String {
-    let old: Vec<&str> = expected.lines().collect();
-    let new: Vec<&str> = actual.lines().collect();
-    let prefix = old.iter().zip(&new).take_while(|(a, b)| a == b).count();
-    let suffix = old[prefix..].iter().rev().zip(new[prefix..].iter().rev()).take_while(|(a, b)| a == b).count();
-    let mut out = format!("    first difference at line {}\n", prefix + 1);
-    for (sign, lines) in [('-', &old[prefix..old.len() - suffix]), ('+', &new[prefix..new.len() - suffix])] {
-        for line in lines.iter().take(DIFF_LINES) {
-            out.push_str(&format!("    {} {}\n", sign, line));
-        }
-        if lines.len() > DIFF_LINES {
-            out.push_str(&format!("    {} ... ({} more lines)\n", sign, lines.len() - DIFF_LINES));
-        }
-    }
-    if old[prefix..old.len() - suffix] == new[prefix..new.len() - suffix] {
-        out.push_str("    (the texts differ only in their final newline)\n");
-    }
-    out
-}
-
 /// Describes how `actual` differs from the reference, or `None` when it does not.
 fn compare(program: &Path, mode: Mode, reference: &Outcome, actual: &Outcome) -> Option<String> {
     if actual == reference {
@@ -177,7 +158,11 @@ fn compare(program: &Path, mode: Mode, reference: &Outcome, actual: &Outcome) ->
         [("stdout", &reference.stdout, &actual.stdout), ("stderr", &reference.stderr, &actual.stderr)]
     {
         if want != got {
-            report.push_str(&format!("  {} differs (- --no-jit, + this mode):\n{}", stream, short_diff(want, got)));
+            report.push_str(&format!(
+                "  {} differs (- --no-jit, + this mode):\n{}",
+                stream,
+                diff::short_diff(want, got, DIFF_LINES)
+            ));
         }
     }
     Some(report)

@@ -7,6 +7,7 @@
 //! (`frontend.rs`). The process exits with a non-zero status when a fuzzer finds a failure.
 
 mod ast;
+mod diff;
 mod frontend;
 mod gen;
 mod programs;

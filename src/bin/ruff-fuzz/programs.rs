@@ -23,8 +23,9 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use crate::ast::{program_text, Stmt};
+use crate::diff::short_diff;
 use crate::gen::{generate, Rng};
-use crate::runner::{run, short_diff, Outcome, RunSpec};
+use crate::runner::{run, Outcome, RunSpec};
 use crate::shrink::Shrinker;
 
 #[derive(clap::Args)]
