@@ -79,9 +79,11 @@ pub struct ExitState {
     /// The heap and program, for helpers that allocate (never collecting) or format.
     pub heap: *mut Heap,
     pub program: *const Program,
-    /// Set by an allocating helper when the heap wants a collection: its guard then
-    /// leaves the trace, and the interpreter collects at its next safe point.
-    pub collection_due: u64,
+    /// Set by a helper whose guard must leave the trace, for the interpreter to redo the
+    /// operation: an allocation after which the heap wants a collection (the interpreter
+    /// collects at its next safe point), or a builtin call that failed or returned a value
+    /// of another type than the trace was recorded with.
+    pub must_exit: u64,
 }
 
 impl Default for ExitState {
@@ -99,7 +101,7 @@ impl Default for ExitState {
             native_frames: std::ptr::null_mut(),
             heap: std::ptr::null_mut(),
             program: std::ptr::null(),
-            collection_due: 0,
+            must_exit: 0,
         }
     }
 }

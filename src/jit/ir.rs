@@ -49,6 +49,9 @@ use crate::runtime::object::{FuncObj, StrObj};
 /// `CallTrace::trace` for a call of the function the trace (tree) itself records.
 pub const SELF_TRACE: u32 = u32::MAX;
 
+/// The most arguments a `CallBuiltin` passes.
+pub const MAX_BUILTIN_ARGS: usize = 3;
+
 /// The position of an instruction in its trace.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct InstIdx(pub u32);
@@ -413,6 +416,20 @@ pub enum Op {
     Math1(MathFn, InstIdx),
     Math2(MathFn, InstIdx, InstIdx),
 
+    /// Builtin `builtin` (an index into `builtins::BUILTINS` that `builtins::is_repeatable`
+    /// allows) called on the first `argc` of `args` through `builtins::call`, the
+    /// interpreter's own code. Arguments are ints, floats, bools, nulls, strings, arrays,
+    /// dicts, structs or functions; the result has the instruction's type (one of the
+    /// same, but not a function). A guard that exits, for the interpreter to make the
+    /// same call again, when the builtin raises an error, returns a value of another type,
+    /// or leaves the heap wanting a collection. Reads containers and may mark their
+    /// elements shared; never merged with another call (each may allocate).
+    CallBuiltin {
+        builtin: u32,
+        args: [InstIdx; MAX_BUILTIN_ARGS],
+        argc: u8,
+    },
+
     /// Calls a function trace natively (the traced function's own, for recursion, or
     /// another function's; in a function trace or a side trace), as a new frame
     /// whose slot 0 is slot `base + 1` of the current one, its first `filled` slots (the
@@ -509,6 +526,7 @@ impl Op {
             Op::CaptureGet { .. } => "CGET",
             Op::StructSet { .. } => "STSET",
             Op::CallTrace { .. } => "CALLTRACE",
+            Op::CallBuiltin { .. } => "CALLB",
             Op::Ret(_) => "RET",
             Op::JumpTrace { .. } => "JUMP",
             Op::Loop => "LOOP",
@@ -573,6 +591,11 @@ impl Op {
             | Op::PayloadGet(a)
             | Op::Ret(a)
             | Op::Math1(_, a) => *a = f(*a),
+            Op::CallBuiltin { args, argc, .. } => {
+                for arg in &mut args[..*argc as usize] {
+                    *arg = f(*arg);
+                }
+            }
             Op::AStore { array, index, value } => {
                 *array = f(*array);
                 *index = f(*index);
@@ -679,15 +702,22 @@ impl Op {
                 | Op::SChar(..)
                 | Op::FieldSet { .. }
                 | Op::DictKeys(_)
+                | Op::CallBuiltin { .. }
         )
     }
 
     /// Whether this instruction writes array, dict, string or struct contents (so reads of
-    /// them cannot move across it).
+    /// them cannot move across it). A builtin call counts: it reaches into containers
+    /// through Rust code the optimizer cannot see.
     pub fn writes_containers(&self) -> bool {
         matches!(
             self,
-            Op::AStore { .. } | Op::APush { .. } | Op::SAppend { .. } | Op::DSet { .. } | Op::FieldSet { .. }
+            Op::AStore { .. }
+                | Op::APush { .. }
+                | Op::SAppend { .. }
+                | Op::DSet { .. }
+                | Op::FieldSet { .. }
+                | Op::CallBuiltin { .. }
         )
     }
 
@@ -705,6 +735,7 @@ impl Op {
                 | Op::FieldGet { .. }
                 | Op::CaptureTag { .. }
                 | Op::CaptureGet { .. }
+                | Op::CallBuiltin { .. }
         )
     }
 
@@ -853,6 +884,10 @@ fn write_operands(f: &mut fmt::Formatter<'_>, op: &Op) -> fmt::Result {
         Op::CaptureTag { func, index } | Op::CaptureGet { func, index } => write!(f, "{} capture{}", func, index),
         Op::StructSet { object, field, value } | Op::FieldSet { object, field, value } => {
             write!(f, "{} field{} {}", object, field, value)
+        }
+        Op::CallBuiltin { builtin, args, argc } => {
+            write!(f, "{}", crate::builtins::BUILTINS[builtin as usize].name)?;
+            args[..argc as usize].iter().try_for_each(|arg| write!(f, " {}", arg))
         }
         Op::Math1(m, a) => write!(f, "{} {}", m.name(), a),
         Op::Math2(m, a, b) => write!(f, "{} {} {}", m.name(), a, b),

@@ -35,6 +35,7 @@ pub mod stats;
 use std::rc::Rc;
 use std::time::Instant;
 
+use crate::builtins::BUILTINS;
 use crate::compile::bytecode::{Program, ProtoId};
 use crate::compile::liveness::LiveSlots;
 use crate::runtime::heap::Gc;
@@ -44,7 +45,7 @@ use crate::runtime::value::Value;
 use abi::ExitState;
 use abort::AbortReason;
 use assemble::{AssembleOptions, CompiledTrace};
-use ir::{InlinedFrame, Op, SnapIdx, Trace};
+use ir::{InlinedFrame, Op, SnapIdx, Trace, Ty};
 use record::{CompiledTraces, Recorder, SideOf, TraceKind};
 use stats::{AbortSite, ExitKind, Stats, TraceStats};
 
@@ -125,6 +126,15 @@ enum SideState {
     Refused,
 }
 
+/// Whether recording a retired loop again could give a better trace.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Retry {
+    /// The types or the hot path may have changed since the trace was recorded.
+    Allowed,
+    /// Recording again would only rebuild the same tree (too many paths for any tree).
+    Pointless,
+}
+
 /// Where a type-checked value comes from.
 #[derive(Clone, Copy, Debug)]
 enum TypeSource {
@@ -189,10 +199,22 @@ fn exit_kinds(program: &Program, recorder: &Recorder, trace: &Trace) -> Vec<Exit
             Op::CallTrace { .. } => ExitKind::RecursionDepth,
             Op::SConcat(..) | Op::ToStr(_) | Op::FieldSet { .. } | Op::DictKeys(_) => ExitKind::CollectionDue,
             Op::SChar(..) => ExitKind::StringIndex,
+            Op::CallBuiltin { builtin, .. } => ExitKind::BuiltinCall(BUILTINS[builtin as usize].name),
             _ => kinds[snap.index()].clone(),
         };
     }
     kinds
+}
+
+/// The slots snapshot `exit` of `trace` gives constant values.
+fn snapshot_constants(trace: &Trace, exit: SnapIdx) -> Vec<(u16, Op, Ty)> {
+    trace.snapshots[exit.index()]
+        .entries
+        .iter()
+        .map(|&(slot, value)| (slot, trace.inst(value)))
+        .filter(|(_, inst)| inst.op.is_constant())
+        .map(|(slot, inst)| (slot, inst.op, inst.ty))
+        .collect()
 }
 
 /// Where the interpreter resumes after native code, and whether it should record a side
@@ -730,7 +752,7 @@ impl Jit {
         self.exit_state.depth_budget = depth_budget.min(abi::MAX_NATIVE_DEPTH) as u64;
         self.exit_state.heap = heap;
         self.exit_state.program = program;
-        self.exit_state.collection_due = 0;
+        self.exit_state.must_exit = 0;
         let mut current = root;
         loop {
             let exit = self.run(current, slots, globals);
@@ -772,14 +794,14 @@ impl Jit {
                 let fruitless = state.loop_iterations == 0 && native.type_check_exits[exit.index()];
                 native.fruitless_entries = if fruitless { native.fruitless_entries + 1 } else { 0 };
                 if native.fruitless_entries >= MAX_FRUITLESS_ENTRIES && native.kind == TraceKind::Loop {
-                    self.retire_root(root, AbortReason::TraceRetired);
+                    self.retire_root(root, AbortReason::TraceRetired, Retry::Allowed);
                     return Resume { pc, frames, record_side: None, returned: false };
                 }
             }
             let tree_full = self.native(root).side_traces >= MAX_SIDE_TRACES;
             let iterations = self.exit_state.loop_iterations;
             if tree_full && self.covers_too_few_paths(root, current, exit, iterations) {
-                self.retire_root(root, AbortReason::TooManyPaths);
+                self.retire_root(root, AbortReason::TooManyPaths, Retry::Pointless);
                 return Resume { pc, frames, record_side: None, returned: false };
             }
             let unprofitable = current == root && self.function_exits_often(root, exit);
@@ -787,7 +809,7 @@ impl Jit {
             match native.side_exits[exit.index()] {
                 SideState::Compiled(side) => {
                     if current == root && native.kind == TraceKind::Loop && self.took_rare_path(root, exit) {
-                        self.retire_root(root, AbortReason::RarePathRecorded);
+                        self.retire_root(root, AbortReason::RarePathRecorded, Retry::Allowed);
                         return Resume { pc, frames, record_side: None, returned: false };
                     }
                     if self.stats.traces[current as usize].exits[exit.index()] >= LINK_AFTER_EXITS {
@@ -826,13 +848,14 @@ impl Jit {
                 SideState::Counting(_) => {
                     native.side_exits[exit.index()] = SideState::Recording;
                     let (proto, header, back_edge) = (native.proto, native.header, native.back_edge);
+                    let constants = snapshot_constants(&native.trace, exit);
                     let depth = frame_depth + levels;
                     let base = match self.native(root).function {
                         Some(function) => self.start_function_recording(program, function, depth),
                         None => self.start_recording(program, proto, header, back_edge, depth),
                     };
                     let side_of = SideOf { root, parent: current, exit };
-                    let recorder = Recorder::for_side_trace(side_of, base, &inlined, program);
+                    let recorder = Recorder::for_side_trace(side_of, base, &inlined, &constants, program);
                     return Resume { pc, frames, record_side: Some(recorder), returned: false };
                 }
                 SideState::Refused if unprofitable => {
@@ -919,24 +942,18 @@ impl Jit {
             && native.quick_full_tree_exits * 10 >= native.full_tree_exits * QUICK_EXIT_TENTHS
     }
 
-    fn retire_root(&mut self, root: u32, reason: AbortReason) {
+    /// Stops entering a loop trace that keeps exiting at once: the loop is recorded again
+    /// (with the types it has now) when `retry` allows it, or blacklisted, as it is after
+    /// repeated trouble.
+    fn retire_root(&mut self, root: u32, reason: AbortReason, retry: Retry) {
         let native = self.native(root);
         let (proto, header) = (native.proto, native.header);
         let trace_stats = &self.stats.traces[root as usize];
         let (function, line) = (trace_stats.function.clone(), trace_stats.line);
-        self.retire(proto, header, function, line, reason);
-    }
-
-    /// Stops entering a trace that keeps exiting at once: the loop is recorded again
-    /// (with the types it has now), or blacklisted after repeated trouble or when its
-    /// paths are too many for any trace tree.
-    fn retire(&mut self, proto: ProtoId, header: u32, function: String, line: u32, reason: AbortReason) {
-        // Recording the loop again would only rebuild the same full tree.
-        let hopeless = reason == AbortReason::TooManyPaths;
         self.stats.record_abort(AbortSite::Loop(reason), &function, line);
         let troubles = self.aborts.entry((proto, header)).or_insert(0);
         *troubles += 1;
-        self.loops[proto.0 as usize][header as usize] = if *troubles >= MAX_ABORTS || hopeless {
+        self.loops[proto.0 as usize][header as usize] = if *troubles >= MAX_ABORTS || retry == Retry::Pointless {
             self.stats.blacklisted += 1;
             LoopState::Blacklisted
         } else {

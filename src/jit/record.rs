@@ -26,7 +26,7 @@
 //! trace starts and closes in the root frame; a return from it, a loop inside a callee,
 //! recursion and calls nested deeper than [`MAX_INLINE_DEPTH`] abort the trace.
 
-use crate::builtins::BUILTINS;
+use crate::builtins::{self, BUILTINS};
 use crate::compile::bytecode::{Instr, Program, Proto, ProtoId, Reg};
 use crate::compile::listing::jump_target;
 use crate::compile::liveness::LiveSlots;
@@ -41,7 +41,7 @@ use crate::runtime::value::Value;
 use std::rc::Rc;
 
 use super::abort::AbortReason;
-use super::ir::{InlinedFrame, InstIdx, MathFn, Op, SnapIdx, Snapshot, Trace, Ty, SELF_TRACE};
+use super::ir::{InlinedFrame, InstIdx, MathFn, Op, SnapIdx, Snapshot, Trace, Ty, MAX_BUILTIN_ARGS, SELF_TRACE};
 
 /// Recorded traces longer than this abort (the optimizer and backend are linear, but
 /// long traces are rarely loops worth compiling).
@@ -136,6 +136,20 @@ struct PendingBranch {
     line: u32,
 }
 
+/// A builtin call recorded as `CallBuiltin` once the interpreter has made it: the
+/// instruction's type is its result's type.
+#[derive(Clone, Copy)]
+struct PendingCall {
+    builtin: u32,
+    args: [InstIdx; MAX_BUILTIN_ARGS],
+    argc: u8,
+    /// The slot of the callee, which the result replaces.
+    base: Reg,
+    /// The state before the call: an exit makes the call again in the interpreter.
+    snapshot: SnapIdx,
+    line: u32,
+}
+
 pub struct Recorder {
     pub proto: ProtoId,
     pub header: u32,
@@ -164,6 +178,7 @@ pub struct Recorder {
     slots: Vec<Option<InstIdx>>,
     modified: Vec<bool>,
     pending: Option<PendingBranch>,
+    pending_call: Option<PendingCall>,
     /// The instructions recorded, in order (for trace dumps).
     pub bytecode: Vec<(ProtoId, u32)>,
     /// The frame depth, pc and slot-write count of the last snapshot, for reuse.
@@ -288,6 +303,7 @@ impl Recorder {
             slots: vec![None; num_slots],
             modified: vec![false; num_slots],
             pending: None,
+            pending_call: None,
             bytecode: Vec::new(),
             last_snapshot: None,
             writes: 0,
@@ -600,10 +616,32 @@ impl Recorder {
         Ok(())
     }
 
+    /// Emits the builtin call the interpreter has just made, typed by its result.
+    fn resolve_pending_call(&mut self, view: &View) -> Result<(), AbortReason> {
+        let Some(call) = self.pending_call.take() else { return Ok(()) };
+        let result = view.slots[call.base as usize];
+        let ty = match value_type(&result)? {
+            Ty::Func | Ty::Tagged => return Err(AbortReason::NyiValueType(result.type_name())),
+            ty => ty,
+        };
+        let op = Op::CallBuiltin { builtin: call.builtin, args: call.args, argc: call.argc };
+        let value = self.trace.push(op, ty, Some(call.snapshot), call.line);
+        self.write(call.base, value);
+        Ok(())
+    }
+
     /// A recorder for a side trace: from the exit `side_of` back to the root's loop header
     /// (`base` records that loop). `frames` are the inlined calls the exit was in; the side
-    /// trace starts in the innermost.
-    pub fn for_side_trace(side_of: SideOf, base: Recorder, frames: &[InlinedFrame], program: &Program) -> Recorder {
+    /// trace starts in the innermost. `constants` are the slots the exit's snapshot gives
+    /// constant values: every entry into the side trace comes through that exit, so the
+    /// side trace knows them as constants (a builtin callee stays a known builtin).
+    pub fn for_side_trace(
+        side_of: SideOf,
+        base: Recorder,
+        frames: &[InlinedFrame],
+        constants: &[(u16, Op, Ty)],
+        program: &Program,
+    ) -> Recorder {
         let mut recorder = Recorder { side_of: Some(side_of), ..base };
         for frame in frames {
             let caller = recorder.frames.last_mut().expect("the root frame is never popped");
@@ -624,6 +662,11 @@ impl Recorder {
                 in_memory: true,
             });
             recorder.cover_slots(frame.base as usize + frame.num_slots as usize);
+        }
+        for &(slot, op, ty) in constants {
+            recorder.cover_slots(slot as usize + 1);
+            let value = recorder.emit(op, ty);
+            recorder.slots[slot as usize] = Some(value);
         }
         recorder
     }
@@ -674,7 +717,7 @@ impl Recorder {
         if self.jumped_into_loop {
             return Step::Closed(std::mem::take(&mut self.trace));
         }
-        if let Err(reason) = self.resolve_pending_branch(pc) {
+        if let Err(reason) = self.resolve_pending_call(view).and_then(|()| self.resolve_pending_branch(pc)) {
             return Step::Abort(reason);
         }
         if view.frame_depth != depth {
@@ -1569,14 +1612,9 @@ impl Recorder {
         }
     }
 
-    /// `has_key(d, k)` with an int or string key: whether the entry's tag (`DTag`) is not
-    /// -1.
-    fn has_key(&mut self, base: Reg, argc: u16, view: &View, pc: u32) -> Result<(), AbortReason> {
-        let (Value::Dict(_), Some(_), 2) =
-            (view.slots[base as usize + 1], trace_key(view.slots[base as usize + 2]), argc)
-        else {
-            return Err(AbortReason::NyiCall("has_key on anything but a dict and an int or string key".into()));
-        };
+    /// `has_key(d, k)` on a dict with an int or string key: whether the entry's tag
+    /// (`DTag`) is not -1.
+    fn has_key(&mut self, base: Reg, view: &View, pc: u32) -> Result<(), AbortReason> {
         let dict = self.read(base + 1, view, pc)?;
         let key = self.read(base + 2, view, pc)?;
         let tag = self.emit(Op::DTag(dict, key), Ty::Int);
@@ -1750,17 +1788,19 @@ impl Recorder {
         self.writes += 1;
     }
 
-    /// Calls: Ruff functions are inlined, pure numeric builtins become `Math`
-    /// instructions, `len` and `push` work on arrays; anything else aborts.
+    /// Calls: Ruff functions are inlined (or called natively when they have traces of
+    /// their own); `len`, `push`, `has_key`, `to_string` and the numeric builtins on numbers
+    /// get instructions of their own; other builtins that can be called again are
+    /// `CallBuiltin`; anything else aborts.
     fn call(&mut self, base: Reg, argc: u16, view: &View, pc: u32) -> Result<(), AbortReason> {
-        let name = match view.slots[base as usize] {
+        let (id, name) = match view.slots[base as usize] {
             Value::Builtin(id) => {
                 let builtin = &BUILTINS[id as usize];
                 if !(builtin.min_args as u16..=builtin.max_args as u16).contains(&argc) {
                     // The interpreter raises the arity error.
                     return Err(AbortReason::ErrorRaised);
                 }
-                builtin.name
+                (id, builtin.name)
             }
             Value::Func(f) if self.native_call_wanted(f.proto, view.program) => {
                 if self.kind == TraceKind::Function && Some(f) == self.function {
@@ -1781,28 +1821,38 @@ impl Recorder {
         if !matches!(known, Some(Op::KBuiltin(_))) {
             return Err(AbortReason::NyiCall(format!("{} through a variable", name)));
         }
-        if matches!(name, "len" | "push" | "append") {
+        let argument = |n: u16| if n <= argc { view.slots[(base + n) as usize] } else { Value::Null };
+        if matches!(name, "push" | "append")
+            || (name == "len" && matches!(argument(1), Value::Array(_) | Value::Str(_)))
+        {
             return self.array_builtin(name, base, argc, view, pc);
         }
-        if name == "has_key" {
-            return self.has_key(base, argc, view, pc);
+        if name == "has_key" && matches!(argument(1), Value::Dict(_)) && trace_key(argument(2)).is_some() {
+            return self.has_key(base, view, pc);
         }
-        if (name, argc) == ("to_string", 1) {
+        if name == "to_string"
+            && matches!(argument(1), Value::Int(_) | Value::Float(_) | Value::Bool(_) | Value::Null | Value::Str(_))
+        {
             let value = self.read(base + 1, view, pc)?;
             let text = self.text_of(value, pc)?;
             self.write(base, text);
             return Ok(());
         }
-        let function = math_function(name).ok_or_else(|| AbortReason::NyiCall(name.to_string()))?;
-        if argc as usize != function.arity() {
-            return Err(AbortReason::ErrorRaised);
+        let numbers = (1..=argc).all(|n| matches!(argument(n), Value::Int(_) | Value::Float(_)));
+        if let (Some(function), true) = (math_function(name), numbers) {
+            return self.math(function, base, argc, view, pc);
         }
+        if builtins::is_repeatable(id) && argc as usize <= MAX_BUILTIN_ARGS {
+            return self.call_builtin(id, base, argc, view, pc);
+        }
+        Err(AbortReason::NyiCall(name.to_string()))
+    }
+
+    /// A numeric builtin on numbers, as a float-valued `Math` instruction.
+    fn math(&mut self, function: MathFn, base: Reg, argc: u16, view: &View, pc: u32) -> Result<(), AbortReason> {
         let mut args = Vec::with_capacity(argc as usize);
         for i in 0..argc {
             let v = self.read(base + 1 + i, view, pc)?;
-            if !matches!(self.ty(v), Ty::Int | Ty::Float) {
-                return Err(AbortReason::NyiCall(format!("{} on non-numbers", name)));
-            }
             args.push(self.float_of(v));
         }
         let op = match args.as_slice() {
@@ -1812,6 +1862,24 @@ impl Recorder {
         };
         let result = if op.is_guard() { self.emit_guard(op, Ty::Float, pc) } else { self.emit(op, Ty::Float) };
         self.write(base, result);
+        Ok(())
+    }
+
+    /// Any other builtin that can be called again (`builtins::is_repeatable`): a
+    /// `CallBuiltin`, emitted once the interpreter has made the call and its result's type
+    /// is known ([`Recorder::resolve_pending_call`]), with a snapshot from before it.
+    fn call_builtin(&mut self, builtin: u32, base: Reg, argc: u16, view: &View, pc: u32) -> Result<(), AbortReason> {
+        let mut args = [InstIdx(0); MAX_BUILTIN_ARGS];
+        for (n, arg) in args.iter_mut().enumerate().take(argc as usize) {
+            let value = self.read(base + 1 + n as u16, view, pc)?;
+            if matches!(self.ty(value), Ty::Builtin | Ty::Tagged) {
+                let name = BUILTINS[builtin as usize].name;
+                return Err(AbortReason::NyiCall(format!("{} with a {} argument", name, self.ty(value).name())));
+            }
+            *arg = value;
+        }
+        let snapshot = self.snapshot(pc);
+        self.pending_call = Some(PendingCall { builtin, args, argc: argc as u8, base, snapshot, line: self.line });
         Ok(())
     }
 }

@@ -32,6 +32,9 @@ pub enum ExitKind {
     RecursionDepth,
     /// An allocation on trace after which the heap wanted a collection.
     CollectionDue,
+    /// A call of this builtin raised an error, returned another type than when recorded,
+    /// or made the heap due for a collection.
+    BuiltinCall(&'static str),
 }
 
 /// Exits taken at least this often get an explanation in the report.
@@ -131,6 +134,10 @@ impl TraceStats {
             ExitKind::CollectionDue => format!(
                 "an allocation at line {} made the heap due for a collection {} times, leaving {} for the interpreter to collect",
                 line, count, loop_part
+            ),
+            ExitKind::BuiltinCall(name) => format!(
+                "the call of {} at line {} failed, returned another type than when recorded or made the heap due for a collection {} times, leaving {}",
+                name, line, count, loop_part
             ),
             ExitKind::RecursionDepth => format!(
                 "the recursive call at line {} went deeper than native code follows {} times, leaving {}",

@@ -1836,9 +1836,9 @@ impl Generator {
 
     /// Everyday builtins on the section's values (some fail for some types).
     fn builtin_statement(&mut self, scope: &Scope) -> Vec<Stmt> {
-        let (acc, s, v, a) = (scope.v("acc"), scope.v("s"), scope.v("v"), scope.v("a"));
+        let (acc, s, v, a, d) = (scope.v("acc"), scope.v("s"), scope.v("v"), scope.v("a"), scope.v("d"));
         let c = self.counter_or_small(scope);
-        let value = match self.rng.below(12) {
+        let value = match self.rng.below(18) {
             0 => call("to_int", vec![call("floor", vec![bin("/", c, Expr::Float("3.0"))])]),
             1 => call("to_int", vec![call("max", vec![c, call("min", vec![acc, int(50)])])]),
             2 => call("len", vec![call("upper", vec![call("replace", vec![s, text("a"), text("xy")])])]),
@@ -1850,6 +1850,13 @@ impl Generator {
             8 => call("to_int", vec![call("abs", vec![v])]),
             9 => call("len", vec![call("pad_left", vec![call("to_string", vec![c]), int(6), text("0")])]),
             10 => call("to_int", vec![call("to_string", vec![bin("%", c, int(100))])]),
+            // Results whose type follows `v`'s, and calls that fail for some of its types.
+            12 => call("len", vec![call("type", vec![v])]),
+            13 => call("get_default", vec![d, text("a"), v]),
+            14 => call("parse_int", vec![call("trim", vec![call("to_string", vec![v])])]),
+            15 => call("len", vec![call("keys", vec![d])]),
+            16 => call("sum", vec![call("range", vec![bin("%", c, int(9))])]),
+            17 => call("count_chars", vec![call("format", vec![text("%s:%s"), v, c])]),
             _ => index(call("pop", vec![a]), int(1)),
         };
         let mut out = vec![assign(&scope.name("z"), value)];

@@ -34,11 +34,13 @@
 use dynasmrt::x64::Assembler;
 use dynasmrt::{dynasm, DynamicLabel, DynasmApi, DynasmLabelApi, ExecutableBuffer};
 use std::mem::offset_of;
+use std::time::Instant;
 
 use super::regalloc::{gpr::*, Allocation, ALLOCATABLE_GPRS, CALLEE_SAVED_ALLOCATABLE};
 use super::AssembleError;
+use crate::builtins::{self, Ctx};
 use crate::jit::abi::{ExitState, Location, BACK_TO_LOOP, FUNCTION_RETURNED};
-use crate::jit::ir::{Inst, InstIdx, MathFn, Op, SnapIdx, Trace, Ty, SELF_TRACE};
+use crate::jit::ir::{Inst, InstIdx, MathFn, Op, SnapIdx, Trace, Ty, MAX_BUILTIN_ARGS, SELF_TRACE};
 use crate::runtime::format;
 use crate::runtime::heap::Gc;
 use crate::runtime::heap::SHARED_FLAG_OFFSET;
@@ -74,7 +76,7 @@ const ENTRY_RSP: i32 = offset_of!(ExitState, entry_rsp) as i32;
 const NATIVE_DEPTH: i32 = offset_of!(ExitState, native_depth) as i32;
 const DEPTH_BUDGET: i32 = offset_of!(ExitState, depth_budget) as i32;
 const NATIVE_FRAMES: i32 = offset_of!(ExitState, native_frames) as i32;
-const COLLECTION_DUE: i32 = offset_of!(ExitState, collection_due) as i32;
+const MUST_EXIT: i32 = offset_of!(ExitState, must_exit) as i32;
 const LOOP_ITERATIONS: i32 = offset_of!(ExitState, loop_iterations) as i32;
 const EXITED_TRACE: i32 = offset_of!(ExitState, exited_trace) as i32;
 
@@ -336,26 +338,116 @@ enum HelperResult {
     Rax(Option<Operand>),
 }
 
-/// The int, float, bool, null or string value with tag `tag` and payload bits `payload`, as a
-/// helper receives it from the emitted code.
+/// The value with tag `tag` and payload bits `payload`, as a helper receives it from the
+/// emitted code: an int, float, bool, null, or an object of the trace (a string, array,
+/// dict, struct or function).
 fn value_of(tag: u64, payload: u64) -> Value {
     const NULL: u64 = Tag::Null as u64;
     const BOOL: u64 = Tag::Bool as u64;
     const INT: u64 = Tag::Int as u64;
     const FLOAT: u64 = Tag::Float as u64;
     const STR: u64 = Tag::Str as u64;
+    const ARRAY: u64 = Tag::Array as u64;
+    const DICT: u64 = Tag::Dict as u64;
+    const STRUCT: u64 = Tag::Struct as u64;
+    const FUNC: u64 = Tag::Func as u64;
+    let address = payload as usize;
+    // SAFETY (each object arm): the emitter passes an object tag only with a value of the
+    // trace of that type (`value_tag` of its IR type): a constant of the traced function or
+    // an object loaded from a slot, global or container, or allocated on trace. Objects
+    // never move and no collection runs while native code does, so it is live.
     match tag {
         NULL => Value::Null,
         BOOL => Value::Bool(payload != 0),
         INT => Value::Int(payload as i64),
         FLOAT => Value::Float(f64::from_bits(payload)),
-        // SAFETY: the emitter passes the string tag only with a string value of the trace
-        // (see `append_string`), a live object.
-        STR => Value::Str(unsafe { Gc::from_address(payload as usize) }),
+        STR => Value::Str(unsafe { Gc::from_address(address) }),
+        ARRAY => Value::Array(unsafe { Gc::from_address(address) }),
+        DICT => Value::Dict(unsafe { Gc::from_address(address) }),
+        STRUCT => Value::Struct(unsafe { Gc::from_address(address) }),
+        FUNC => Value::Func(unsafe { Gc::from_address(address) }),
         // Unwinding out of an `extern` function aborts the process, as it should: the
         // emitter passes no other tag.
         other => unreachable!("a helper got a value with tag {}", other),
     }
+}
+
+/// The payload bits of a value in a register of the trace (an object's address); `None`
+/// for the types no register holds.
+fn register_bits(value: Value) -> Option<u64> {
+    Some(match value {
+        Value::Null => 0,
+        Value::Bool(b) => b as u64,
+        Value::Int(i) => i as u64,
+        Value::Float(x) => x.to_bits(),
+        Value::Str(s) => s.addr() as u64,
+        Value::Array(a) => a.addr() as u64,
+        Value::Dict(d) => d.addr() as u64,
+        Value::Struct(s) => s.addr() as u64,
+        Value::Func(f) => f.addr() as u64,
+        Value::Tagged(_) | Value::Builtin(_) | Value::Undef => return None,
+    })
+}
+
+/// How the emitted code describes a `CALLB` to [`call_builtin`]: the builtin, the number
+/// of arguments, their tags and the tag the result must have, in one word.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct BuiltinCall {
+    builtin: u32,
+    argc: u8,
+    arg_tags: [u8; MAX_BUILTIN_ARGS],
+    result_tag: u8,
+}
+
+impl BuiltinCall {
+    fn encode(self) -> u64 {
+        let tags = self.arg_tags.iter().enumerate().fold(0u64, |word, (n, &tag)| word | (tag as u64) << (8 * n));
+        tags | (self.result_tag as u64) << 24 | (self.argc as u64) << 32 | (self.builtin as u64) << 40
+    }
+
+    fn decode(word: u64) -> BuiltinCall {
+        let byte = |n: u32| (word >> (8 * n)) as u8;
+        BuiltinCall {
+            builtin: (word >> 40) as u32,
+            argc: byte(4),
+            arg_tags: [byte(0), byte(1), byte(2)],
+            result_tag: byte(3),
+        }
+    }
+}
+
+/// `CALLB`: calls a builtin through `builtins::call`, as the interpreter does, on the
+/// arguments whose payload bits are `payloads` (tags in the encoded `call`). Returns the
+/// result's payload bits; sets `state.must_exit` when the builtin raised an error, its
+/// result has another tag than `call`'s, or the heap now wants a collection (the exit
+/// lets the interpreter make the call again).
+fn call_builtin(call: u64, payloads: [u64; MAX_BUILTIN_ARGS], state: *mut ExitState) -> u64 {
+    let call = BuiltinCall::decode(call);
+    let mut args = [Value::Null; MAX_BUILTIN_ARGS];
+    for (n, arg) in args.iter_mut().enumerate().take(call.argc as usize) {
+        *arg = value_of(call.arg_tags[n] as u64, payloads[n]);
+    }
+    // SAFETY: as in `scalar_to_string`.
+    let (state, heap, program) = unsafe { (&mut *state, &mut *(*state).heap, &*(*state).program) };
+    // Builtins a trace calls write no output and read no clock (`builtins::is_repeatable`).
+    let mut ctx = Ctx { heap, program, out: &mut std::io::sink(), start_time: Instant::now() };
+    let result = builtins::call(call.builtin, &mut ctx, &args[..call.argc as usize]);
+    let bits = match result {
+        Ok(value) if value.tag() as u8 == call.result_tag => register_bits(value),
+        _ => None,
+    };
+    state.must_exit = (bits.is_none() || heap.wants_collection()) as u64;
+    bits.unwrap_or(0)
+}
+
+/// `CALLB` of a builtin whose result is an int, bool, null or object (see `call_builtin`).
+extern "sysv64" fn call_builtin_bits(call: u64, a: u64, b: u64, c: u64, state: *mut ExitState) -> u64 {
+    call_builtin(call, [a, b, c], state)
+}
+
+/// `CALLB` of a builtin whose result is a float (see `call_builtin`).
+extern "sysv64" fn call_builtin_float(call: u64, a: u64, b: u64, c: u64, state: *mut ExitState) -> f64 {
+    f64::from_bits(call_builtin(call, [a, b, c], state))
 }
 
 /// The dict object at `dict`, a dict value of the trace.
@@ -598,7 +690,7 @@ extern "sysv64" fn concat_strings(a: *mut u8, b: *mut u8, state: *mut ExitState)
     let Ok(Value::Str(s)) = ops::arith(heap, ops::ArithOp::Add, Value::Str(a), Value::Str(b), false) else {
         unreachable!("string + string is a string")
     };
-    state.collection_due = heap.wants_collection() as u64;
+    state.must_exit = heap.wants_collection() as u64;
     s.addr() as *mut u8
 }
 
@@ -610,7 +702,7 @@ extern "sysv64" fn scalar_to_string(tag: u64, payload: u64, state: *mut ExitStat
     let (state, heap, program) = unsafe { (&mut *state, &mut *(*state).heap, &*(*state).program) };
     let text = format::display(program, &value).expect("scalars always display");
     let s = heap.alloc(StrObj::new(text));
-    state.collection_due = heap.wants_collection() as u64;
+    state.must_exit = heap.wants_collection() as u64;
     s.addr() as *mut u8
 }
 
@@ -624,7 +716,7 @@ extern "sysv64" fn string_char(string: *mut u8, index: i64, state: *mut ExitStat
     let (state, heap) = unsafe { (&mut *state, &mut *(*state).heap) };
     match access::get_index(heap, Value::Str(string), Value::Int(index)) {
         Ok(Value::Str(c)) => {
-            state.collection_due = heap.wants_collection() as u64;
+            state.must_exit = heap.wants_collection() as u64;
             c.addr() as *mut u8
         }
         _ => std::ptr::null_mut(),
@@ -641,7 +733,7 @@ extern "sysv64" fn dict_keys(dict: *mut u8, state: *mut ExitState) -> *mut u8 {
     let Ok(Value::Array(keys)) = access::iteration_source(heap, Value::Dict(dict)) else {
         unreachable!("a dict iterates as the array of its keys")
     };
-    state.collection_due = heap.wants_collection() as u64;
+    state.must_exit = heap.wants_collection() as u64;
     keys.addr() as *mut u8
 }
 
@@ -657,7 +749,7 @@ extern "sysv64" fn field_set(object: *mut u8, field: u64, tag: u64, payload: u64
     // The field's name only appears in the error for a non-struct holder.
     let assigned = access::set_field(heap, &mut holder, Symbol(field as u32), "", value);
     let (Ok(()), Value::Struct(s)) = (assigned, holder) else { unreachable!("a struct's field can be assigned") };
-    state.collection_due = heap.wants_collection() as u64;
+    state.must_exit = heap.wants_collection() as u64;
     s.addr() as *mut u8
 }
 
@@ -665,6 +757,7 @@ type DictReadHelper = extern "sysv64" fn(*mut u8, u64) -> i64;
 type DictBitsHelper = extern "sysv64" fn(*mut u8, u64) -> u64;
 type DictFloatHelper = extern "sysv64" fn(*mut u8, u64) -> f64;
 type DictSetHelper = extern "sysv64" fn(*mut u8, u64, u64, u64, *mut ExitState) -> u64;
+type BuiltinHelper<R> = extern "sysv64" fn(u64, u64, u64, u64, *mut ExitState) -> R;
 
 /// The Rust function performing instruction `inst` of `trace`, when the emitted code
 /// calls one.
@@ -688,6 +781,8 @@ fn helper_address(trace: &Trace, inst: &Inst) -> Option<usize> {
         Op::DSet { key, .. } if string_key(key) => Some(dict_set::<true> as DictSetHelper as usize),
         Op::DSet { .. } => Some(dict_set::<false> as DictSetHelper as usize),
         Op::SLen(_) => Some(string_length as extern "sysv64" fn(*mut u8) -> i64 as usize),
+        Op::CallBuiltin { .. } if inst.ty == Ty::Float => Some(call_builtin_float as BuiltinHelper<f64> as usize),
+        Op::CallBuiltin { .. } => Some(call_builtin_bits as BuiltinHelper<u64> as usize),
         Op::SConcat(..) => {
             Some(concat_strings as extern "sysv64" fn(*mut u8, *mut u8, *mut ExitState) -> *mut u8 as usize)
         }
@@ -1392,7 +1487,7 @@ impl Emitter<'_> {
                     (Operand::Gpr(RDX), Operand::Gpr(R13)),
                 ];
                 self.call_helper(i, arguments, HelperResult::Rax(destination));
-                emit!(self.ops; cmp QWORD [r13 + COLLECTION_DUE], 0; jne =>exit);
+                emit!(self.ops; cmp QWORD [r13 + MUST_EXIT], 0; jne =>exit);
             }
             Op::ToStr(value) => {
                 let exit = guard_exit()?;
@@ -1403,7 +1498,7 @@ impl Emitter<'_> {
                     (Operand::Gpr(RDX), Operand::Gpr(R13)),
                 ];
                 self.call_helper(i, arguments, HelperResult::Rax(destination));
-                emit!(self.ops; cmp QWORD [r13 + COLLECTION_DUE], 0; jne =>exit);
+                emit!(self.ops; cmp QWORD [r13 + MUST_EXIT], 0; jne =>exit);
             }
             Op::SChar(string, index) => {
                 let exit = guard_exit()?;
@@ -1417,15 +1512,37 @@ impl Emitter<'_> {
                 emit!(self.ops
                     ; test rax, rax
                     ; jz =>exit
-                    ; cmp QWORD [r13 + COLLECTION_DUE], 0
+                    ; cmp QWORD [r13 + MUST_EXIT], 0
                     ; jne =>exit
                 );
+            }
+            Op::CallBuiltin { builtin, args, argc } => {
+                let exit = guard_exit()?;
+                let mut arg_tags = [0; MAX_BUILTIN_ARGS];
+                let mut arguments = Vec::with_capacity(2 + MAX_BUILTIN_ARGS);
+                for (n, register) in [RSI, RDX, RCX].into_iter().enumerate() {
+                    let payload = if n < argc as usize {
+                        arg_tags[n] = value_tag(self.trace.inst(args[n]).ty)? as u8;
+                        self.operand(args[n])
+                    } else {
+                        Operand::Bits(0)
+                    };
+                    arguments.push((Operand::Gpr(register), payload));
+                }
+                let result_tag = value_tag(inst.ty)? as u8;
+                let call = BuiltinCall { builtin, argc, arg_tags, result_tag };
+                arguments.push((Operand::Gpr(RDI), Operand::Bits(call.encode())));
+                arguments.push((Operand::Gpr(R8), Operand::Gpr(R13)));
+                let result =
+                    if inst.ty == Ty::Float { HelperResult::Xmm0(destination) } else { HelperResult::Rax(destination) };
+                self.call_helper(i, arguments, result);
+                emit!(self.ops; cmp QWORD [r13 + MUST_EXIT], 0; jne =>exit);
             }
             Op::DictKeys(dict) => {
                 let exit = guard_exit()?;
                 let arguments = vec![(Operand::Gpr(RDI), self.operand(dict)), (Operand::Gpr(RSI), Operand::Gpr(R13))];
                 self.call_helper(i, arguments, HelperResult::Rax(destination));
-                emit!(self.ops; cmp QWORD [r13 + COLLECTION_DUE], 0; jne =>exit);
+                emit!(self.ops; cmp QWORD [r13 + MUST_EXIT], 0; jne =>exit);
             }
             Op::FieldSet { object, field, value } => {
                 let exit = guard_exit()?;
@@ -1438,7 +1555,7 @@ impl Emitter<'_> {
                     (Operand::Gpr(R8), Operand::Gpr(R13)),
                 ];
                 self.call_helper(i, arguments, HelperResult::Rax(destination));
-                emit!(self.ops; cmp QWORD [r13 + COLLECTION_DUE], 0; jne =>exit);
+                emit!(self.ops; cmp QWORD [r13 + MUST_EXIT], 0; jne =>exit);
             }
             Op::SLen(string) => {
                 let arguments = vec![(Operand::Gpr(RDI), self.operand(string))];

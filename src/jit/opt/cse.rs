@@ -12,11 +12,12 @@
 //!   value when its type is the load's type; otherwise it stays (its tag guard decides).
 //!   Globals never alias each other, so a store only affects its own global.
 //! - Container contents: `ALen`, `ALoad`, `DTag`, `DGet`, `FTAG` and `FGET` are keyed by
-//!   an epoch that every `AStore`, `APush`, `DSet` and `FSET` advances (any container may
-//!   be any other), so a read merges only with an identical read that no container write
-//!   separates from it.
-//! - Stores, allocations (`SCONCAT`, `TOSTR`, `SCHAR`, `KEYS`), `Loop` and `Phi` are never merged,
-//!   nor are sunk allocations: each literal is its own object, even when two are equal.
+//!   an epoch that every `AStore`, `APush`, `DSet`, `FSET` and `CALLB` advances (any
+//!   container may be any other), so a read merges only with an identical read that no
+//!   container write separates from it.
+//! - Stores, allocations (`SCONCAT`, `TOSTR`, `SCHAR`, `KEYS`), builtin calls (`CALLB`),
+//!   `Loop` and `Phi` are never merged, nor are sunk allocations: each literal is its own
+//!   object, even when two are equal.
 
 use std::mem::Discriminant;
 
@@ -118,6 +119,7 @@ fn value_key(op: &Op, ty: Ty, array_epoch: u64) -> Option<ValueKey> {
         | Op::SChar(..)
         | Op::FieldSet { .. }
         | Op::DictKeys(_)
+        | Op::CallBuiltin { .. }
         | Op::Loop
         | Op::Phi(..) => return None,
         Op::ALen(_) | Op::ALoad(..) | Op::DTag(..) | Op::DGet(..) | Op::SLen(_) | Op::SEq(..) => (array_epoch, None),
@@ -267,6 +269,39 @@ mod tests {
             0005   void GSTORE   g2 0004
             ....        SNAP    #1 pc=2 [ 0=0002 1=0001 2=0004 ]
             0006 > int  GLOAD    g2         #1
+            ",
+        );
+    }
+    #[test]
+    fn builtin_calls_are_never_merged_and_end_what_is_known_of_containers() {
+        check(
+            cse,
+            "
+            ....        SNAP    #0 pc=1 [ ]
+            0000 > arr  SLOAD    #0         #0
+            0001   int  ALEN     0000
+            0002 > arr  CALLB    unique 0000 #0
+            0003 > arr  CALLB    unique 0000 #0
+            0004   int  ALEN     0000
+            0005   int  ALEN     0000
+            0006   bool LT       0005 0001
+            ....        SNAP    #1 pc=2 [ 1=0002 2=0003 3=0004 ]
+            0007 > void GTRUE    0006       #1
+            ",
+            // Each call may allocate a new array; the length read after the calls is not
+            // the one read before them (a call reaches into containers), but it is one.
+            "
+            ....        SNAP    #0 pc=1 [ ]
+            0000 > arr  SLOAD    #0         #0
+            0001   int  ALEN     0000
+            ....        SNAP    #0 pc=1 [ ]
+            0002 > arr  CALLB    unique 0000 #0
+            ....        SNAP    #0 pc=1 [ ]
+            0003 > arr  CALLB    unique 0000 #0
+            0004   int  ALEN     0000
+            0005   bool LT       0004 0001
+            ....        SNAP    #1 pc=2 [ 1=0002 2=0003 3=0004 ]
+            0006 > void GTRUE    0005       #1
             ",
         );
     }

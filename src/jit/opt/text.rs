@@ -18,7 +18,7 @@
 use std::fmt;
 
 use crate::builtins::BUILTINS;
-use crate::jit::ir::{Inst, InstIdx, MathFn, Op, SnapIdx, Snapshot, Trace, Ty};
+use crate::jit::ir::{Inst, InstIdx, MathFn, Op, SnapIdx, Snapshot, Trace, Ty, MAX_BUILTIN_ARGS};
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ParseError {
@@ -158,6 +158,8 @@ impl Parser {
             | "PHI" | "ALOAD" | "APUSH" | "DTAG" | "DGET" => 2,
             "ASTORE" | "DSET" => 3,
             "MATH" => 1 + parse_math_fn(operands.first().copied().unwrap_or(""))?.arity(),
+            // The builtin's name, then its arguments.
+            "CALLB" => operands.len().clamp(1, 1 + MAX_BUILTIN_ARGS),
             _ => 1,
         };
         if operands.len() != expected_operands {
@@ -206,6 +208,15 @@ impl Parser {
             "ALOAD" => Op::ALoad(a()?, b()?),
             "ASTORE" => Op::AStore { array: a()?, index: b()?, value: reference(2)? },
             "APUSH" => Op::APush { array: a()?, value: b()? },
+            "CALLB" => {
+                let builtin =
+                    crate::builtins::lookup(operands[0]).ok_or_else(|| format!("unknown builtin {}", operands[0]))?;
+                let mut args = [InstIdx(0); MAX_BUILTIN_ARGS];
+                for (n, arg) in args.iter_mut().enumerate().take(operands.len() - 1) {
+                    *arg = reference(n + 1)?;
+                }
+                Op::CallBuiltin { builtin, args, argc: (operands.len() - 1) as u8 }
+            }
             other => return Err(format!("unknown opcode {}", other)),
         })
     }
@@ -240,7 +251,7 @@ fn parse_snapshot(tokens: &[&str]) -> Result<(SnapIdx, Snapshot), String> {
 }
 
 fn parse_ty(token: &str) -> Result<Ty, String> {
-    [Ty::Int, Ty::Float, Ty::Bool, Ty::Null, Ty::Builtin, Ty::Array, Ty::Dict, Ty::Str, Ty::Func, Ty::Void]
+    [Ty::Int, Ty::Float, Ty::Bool, Ty::Null, Ty::Builtin, Ty::Array, Ty::Dict, Ty::Str, Ty::Func, Ty::Struct, Ty::Void]
         .into_iter()
         .find(|ty| ty.name() == token)
         .ok_or_else(|| format!("unknown type {}", token))

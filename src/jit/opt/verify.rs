@@ -291,6 +291,21 @@ fn check_types(trace: &Trace, at: InstIdx) -> Result<(), String> {
             }
             (&[], Some(Str))
         }
+        Op::CallBuiltin { builtin, args, argc } => {
+            if builtin as usize >= crate::builtins::BUILTINS.len() || !crate::builtins::is_repeatable(builtin) {
+                return Err(format!("CALLB of builtin {}, which traces may not call", builtin));
+            }
+            if argc as usize > args.len() {
+                return Err(format!("CALLB with {} arguments: at most {}", argc, args.len()));
+            }
+            if let Some(&arg) = args[..argc as usize].iter().find(|&&a| !passes_to_builtin(ty_of(a))) {
+                return Err(format!("CALLB with a {} argument ({})", ty_of(arg).name(), arg));
+            }
+            if !matches!(inst.ty, Int | Float | Bool | Null | Str | Array | Dict | Struct) {
+                return Err(format!("CALLB of type {}: results on trace are values with a tag", inst.ty.name()));
+            }
+            (&[], None)
+        }
         Op::MarkShared(object) => {
             if !matches!(ty_of(object), Array | Dict | Str | Struct) {
                 return Err(format!("SHARE of a {} value, which has no object", ty_of(object).name()));
@@ -380,6 +395,12 @@ fn check_types(trace: &Trace, at: InstIdx) -> Result<(), String> {
         None if inst.ty == Void => Err(format!("{} must produce a value", inst.op.name())),
         _ => Ok(()),
     }
+}
+
+/// Whether a value of type `ty` can be a `CallBuiltin` argument: a sunk value has no
+/// object to pass yet.
+fn passes_to_builtin(ty: Ty) -> bool {
+    matches!(ty, Ty::Int | Ty::Float | Ty::Bool | Ty::Null | Ty::Str | Ty::Array | Ty::Dict | Ty::Struct | Ty::Func)
 }
 
 fn check_native_calls(trace: &Trace, loop_start: Option<InstIdx>) -> Result<(), VerifyError> {
