@@ -248,6 +248,23 @@ fn check_warns_about_bare_push() {
     assert!(!r.stdout.contains("[1, 2]"), "check does not run the program: {}", describe(&r));
 }
 
+/// `g := push(g, len(w))` and `s := s + to_string(i)` on globals hand the global's value
+/// to the statement (`TakeGlobal`, so it is not marked shared and is updated in place):
+/// a builtin call among the other operands runs no Ruff code that could reach `g`. A call
+/// of a Ruff function there could, so that read copies (`GetGlobal`).
+#[test]
+fn globals_updated_by_their_own_statement_are_taken_even_around_builtin_calls() {
+    let source = "g := []\ns := \"\"\nfunc f(x) { return x }\nfor w in [\"ab\"] {\n    g := push(g, len(w))\n    s := s + to_string(len(w))\n    g := push(g, f(w))\n}\n";
+    let file = TempFile::new("take_global", source.as_bytes());
+    let r = finish(ruff().args(["check", "--bytecode"]).arg(file.path()).output().expect("the ruff binary runs"));
+    assert_eq!(r.status, Some(0), "{}", describe(&r));
+    let reads = |line: &str, instr: &str| r.stdout.lines().filter(|l| l.contains(line) && l.contains(instr)).count();
+    assert_eq!(reads("L5 ", "TakeGlobal { dst: "), 2, "g and w taken at line 5: {}", r.stdout);
+    assert_eq!(reads("L6 ", "TakeGlobal"), 2, "s and w taken at line 6: {}", r.stdout);
+    assert_eq!(reads("L7 ", "TakeGlobal"), 0, "g copied before calling f at line 7: {}", r.stdout);
+    assert_eq!(reads("L7 ", "GetGlobal"), 3, "g, f and w read as copies at line 7: {}", r.stdout);
+}
+
 #[test]
 fn check_does_not_warn_about_used_push() {
     let file = TempFile::new("used_push", b"a := [1, 2]\na := push(a, 1)\nprint(a)\n");

@@ -523,7 +523,7 @@ impl<'h> Compiler<'h> {
     fn borrowed_arguments(&mut self, args: &[Expr], span: Span) -> CResult<()> {
         for (i, arg) in args.iter().enumerate() {
             let slot = self.func().alloc_slot(span)?;
-            let later_run_no_code = args[i + 1..].iter().all(runs_no_code);
+            let later_run_no_code = args[i + 1..].iter().all(|a| self.runs_no_code(a));
             let ExprKind::Name(name) = &arg.kind else {
                 self.expr_to(arg, slot)?;
                 continue;
@@ -592,45 +592,58 @@ impl<'h> Compiler<'h> {
     }
 }
 
-/// Whether evaluating `e` cannot run Ruff code (no calls, method calls or pipes outside
-/// function literals). Operators, indexing and interpolation never call Ruff code.
-pub(super) fn runs_no_code(e: &Expr) -> bool {
-    match &e.kind {
-        ExprKind::Int(_)
-        | ExprKind::Float(_)
-        | ExprKind::Str(_)
-        | ExprKind::Bool(_)
-        | ExprKind::Null
-        | ExprKind::Name(_)
-        | ExprKind::SelfRef
-        | ExprKind::Func(_)
-        | ExprKind::None => true,
-        ExprKind::Interp(parts) => parts.iter().all(|p| match p {
-            InterpPart::Lit(_) => true,
-            InterpPart::Expr(e) => runs_no_code(e),
-        }),
-        ExprKind::Array(items) => items.iter().all(|i| match i {
-            ArrayItem::Item(e) | ArrayItem::Spread(e) => runs_no_code(e),
-        }),
-        ExprKind::Dict(items) => items.iter().all(|i| match i {
-            DictItem::Pair(k, v) => runs_no_code(k) && runs_no_code(v),
-            DictItem::Spread(e) => runs_no_code(e),
-        }),
-        ExprKind::Ok(v) | ExprKind::Err(v) | ExprKind::Some(v) | ExprKind::Throw(v) => runs_no_code(v),
-        ExprKind::EnumVariant { args, .. } => args.iter().flatten().all(runs_no_code),
-        ExprKind::StructLit { fields, .. } => fields.iter().all(|(_, e)| runs_no_code(e)),
-        ExprKind::Unary { operand, .. } => runs_no_code(operand),
-        ExprKind::Binary { first, rest } => {
-            runs_no_code(first) && rest.iter().all(|(op, _, e)| *op != BinOp::Pipe && runs_no_code(e))
+impl Compiler<'_> {
+    /// Whether evaluating `e` cannot run Ruff code (no calls of Ruff functions, method
+    /// calls or pipes outside function literals). Operators, indexing, interpolation and
+    /// builtins (which never call back into Ruff code) run none.
+    pub(super) fn runs_no_code(&mut self, e: &Expr) -> bool {
+        match &e.kind {
+            ExprKind::Int(_)
+            | ExprKind::Float(_)
+            | ExprKind::Str(_)
+            | ExprKind::Bool(_)
+            | ExprKind::Null
+            | ExprKind::Name(_)
+            | ExprKind::SelfRef
+            | ExprKind::Func(_)
+            | ExprKind::None => true,
+            ExprKind::Interp(parts) => parts.iter().all(|p| match p {
+                InterpPart::Lit(_) => true,
+                InterpPart::Expr(e) => self.runs_no_code(e),
+            }),
+            ExprKind::Array(items) => items.iter().all(|i| match i {
+                ArrayItem::Item(e) | ArrayItem::Spread(e) => self.runs_no_code(e),
+            }),
+            ExprKind::Dict(items) => items.iter().all(|i| match i {
+                DictItem::Pair(k, v) => self.runs_no_code(k) && self.runs_no_code(v),
+                DictItem::Spread(e) => self.runs_no_code(e),
+            }),
+            ExprKind::Ok(v) | ExprKind::Err(v) | ExprKind::Some(v) | ExprKind::Throw(v) => self.runs_no_code(v),
+            ExprKind::EnumVariant { args, .. } => args.iter().flatten().all(|a| self.runs_no_code(a)),
+            ExprKind::StructLit { fields, .. } => fields.iter().all(|(_, e)| self.runs_no_code(e)),
+            ExprKind::Unary { operand, .. } => self.runs_no_code(operand),
+            ExprKind::Binary { first, rest } => {
+                self.runs_no_code(first) && rest.iter().all(|(op, _, e)| *op != BinOp::Pipe && self.runs_no_code(e))
+            }
+            ExprKind::Postfix { base, ops } => {
+                let calls_builtin = self.names_builtin(base);
+                self.runs_no_code(base)
+                    && ops.iter().enumerate().all(|(n, (op, _))| match op {
+                        PostfixOp::Index(e) => self.runs_no_code(e),
+                        PostfixOp::Field(_) => true,
+                        PostfixOp::Call(args) if n == 0 && calls_builtin => args.iter().all(|a| self.runs_no_code(a)),
+                        PostfixOp::Call(_) | PostfixOp::Method(..) => false,
+                    })
+            }
         }
-        ExprKind::Postfix { base, ops } => {
-            runs_no_code(base)
-                && ops.iter().all(|(op, _)| match op {
-                    PostfixOp::Index(e) => runs_no_code(e),
-                    PostfixOp::Field(_) => true,
-                    PostfixOp::Call(_) | PostfixOp::Method(..) => false,
-                })
-        }
+    }
+
+    /// Whether `base` names a builtin (not a Ruff function of the same name).
+    fn names_builtin(&mut self, base: &Expr) -> bool {
+        let ExprKind::Name(name) = &base.kind else {
+            return false;
+        };
+        matches!(self.resolve(name), Name::Builtin(_))
     }
 }
 

@@ -5,7 +5,6 @@
 //! of its body is pushed, so the body's temporaries always sit above them.
 
 use super::bytecode::{Instr, Reg, TryRegion};
-use super::expr::runs_no_code;
 use super::function::{Binding, FuncKind, LoopContext, VarLoc};
 use super::{CResult, CompileError, Compiler, Name, Taken};
 use crate::parse::ast::{
@@ -157,12 +156,12 @@ impl<'h> Compiler<'h> {
                 (callee == "push" || callee == "append")
                     && matches!(self.resolve(callee), Name::Builtin(_))
                     && matches!(args.first().map(|a| &a.kind), Some(ExprKind::Name(n)) if n == name)
-                    && args[1..].iter().all(runs_no_code)
+                    && args[1..].iter().all(|a| self.runs_no_code(a))
             }
             ExprKind::Binary { first, rest } => {
                 rest[0].0 == crate::parse::ast::BinOp::Add
                     && matches!(&first.kind, ExprKind::Name(n) if n == name)
-                    && rest.iter().all(|(_, _, e)| runs_no_code(e))
+                    && rest.iter().all(|(_, _, e)| self.runs_no_code(e))
             }
             _ => false,
         }
@@ -256,7 +255,7 @@ impl<'h> Compiler<'h> {
             Name::Slot(slot, _) => self.emit_arith(op, slot, slot, value, span),
             Name::Global(global, _) => {
                 let temp = self.func().alloc_slot(span)?;
-                let read = if runs_no_code(value) {
+                let read = if self.runs_no_code(value) {
                     Instr::TakeGlobal { dst: temp, global }
                 } else {
                     Instr::GetGlobal { dst: temp, global }
@@ -268,7 +267,7 @@ impl<'h> Compiler<'h> {
             }
             Name::Capture(index, _) => {
                 let temp = self.func().alloc_slot(span)?;
-                let read = if runs_no_code(value) {
+                let read = if self.runs_no_code(value) {
                     Instr::TakeCapture { dst: temp, index }
                 } else {
                     Instr::GetCapture { dst: temp, index }
@@ -318,7 +317,7 @@ impl<'h> Compiler<'h> {
         // `v[i] := v[i] op e`.
         let new_value = if op == AssignOp::Set {
             Some(self.expr_temp(value)?)
-        } else if !runs_no_code(value) {
+        } else if !self.runs_no_code(value) {
             Some(self.read_modify(resolved, &target.path, &keys, op, value, span)?)
         } else {
             None

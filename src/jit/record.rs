@@ -803,9 +803,16 @@ impl Recorder {
                     Value::Undef => return Err(AbortReason::ErrorRaised),
                     // A function read from a global is called next; the call guards which.
                     Value::Func(_) => Ty::Func,
+                    Value::Str(_) | Value::Array(_) | Value::Dict(_) | Value::Struct(_) => value_type(current)?,
                     other => element_type(other)?,
                 };
                 let v = self.type_checked_load(Op::GLoad { global }, ty, pc);
+                // A copy of a global's object makes it shared, as in the interpreter; a
+                // `TakeGlobal` hands the object over to a statement that stores it back.
+                if matches!(instr, Instr::GetGlobal { .. }) && matches!(ty, Ty::Str | Ty::Array | Ty::Dict | Ty::Struct)
+                {
+                    self.emit(Op::MarkShared(v), Ty::Void);
+                }
                 self.write(dst, v);
             }
             Instr::SetGlobal { global, src } => {
@@ -1907,12 +1914,12 @@ fn trace_key(key: Value) -> Option<DictKey> {
     }
 }
 
-/// Where a test-and-jump pair at `pc` goes when its test is false.
 /// Whether `proto`'s code has a loop (a jump back to or before itself).
 fn contains_loop(proto: &Proto) -> bool {
     proto.code.iter().enumerate().any(|(pc, instr)| jump_target(pc, instr).is_some_and(|target| target <= pc))
 }
 
+/// Where a test-and-jump pair at `pc` goes when its test is false.
 fn test_false_target(proto: &Proto, pc: u32) -> u32 {
     let jump = (pc + 1) as usize;
     jump_target(jump, &proto.code[jump]).expect("a test is followed by a jump") as u32
