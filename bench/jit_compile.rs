@@ -15,7 +15,7 @@ mod native {
     /// on eight slots, a guarded loop test, and the loop-end state.
     fn recorded_trace() -> Trace {
         let mut t = Trace::default();
-        let entry = t.add_snapshot(Snapshot { pc: 0, entries: vec![], frames: Vec::new() });
+        let entry = t.add_snapshot(Snapshot { pc: 0, entries: vec![], ..Snapshot::default() });
         let counter = t.push(Op::SLoad { slot: 0 }, Ty::Int, Some(entry), 1);
         let limit = t.push(Op::SLoad { slot: 1 }, Ty::Int, Some(entry), 1);
         let more = t.push(Op::LtInt(counter, limit), Ty::Bool, None, 1);
@@ -31,7 +31,7 @@ mod native {
         let mut entries = Vec::new();
         let mut line = 4;
         while t.insts.len() < 100 {
-            let snap = t.add_snapshot(Snapshot { pc: line, entries: entries.clone(), frames: Vec::new() });
+            let snap = t.add_snapshot(Snapshot { pc: line, entries: entries.clone(), ..Snapshot::default() });
             let a = ints[ints.len() - 1];
             let b = ints[ints.len() - 2];
             let sum = t.push(Op::AddInt(a, b), Ty::Int, Some(snap), line);
@@ -47,12 +47,12 @@ mod native {
             line += 1;
         }
         let one = t.push(Op::KInt(1), Ty::Int, None, line);
-        let snap = t.add_snapshot(Snapshot { pc: line, entries: entries.clone(), frames: Vec::new() });
+        let snap = t.add_snapshot(Snapshot { pc: line, entries: entries.clone(), ..Snapshot::default() });
         let next = t.push(Op::AddInt(counter, one), Ty::Int, Some(snap), line);
         let end = t.add_snapshot(Snapshot {
             pc: 0,
             entries: vec![(0, next), (2, ints[ints.len() - 1]), (6, floats[floats.len() - 1])],
-            frames: Vec::new(),
+            ..Snapshot::default()
         });
         t.loop_end = Some(end);
         t

@@ -458,9 +458,7 @@ impl Vm {
                             }
                             pc = resume.pc as usize;
                             let in_callee = !resume.frames.is_empty();
-                            if in_callee {
-                                self.push_inlined_frames(base, &resume.frames, pc);
-                            }
+                            self.rebuild_exit_frames(base, &resume, pc);
                             if let Some(recorder) = resume.record_side {
                                 self.recording = Some((recorder, Instant::now()));
                                 self.frames.last_mut().expect("a frame is running").pc = pc;
@@ -1070,12 +1068,7 @@ impl Vm {
                 if resume.returned {
                     return self.pop_returned_frame().then_some(Ok(Flow::Finished));
                 }
-                let pc = resume.pc as usize;
-                if resume.frames.is_empty() {
-                    self.frames.last_mut().expect("the function's frame").pc = pc;
-                } else {
-                    self.push_inlined_frames(base, &resume.frames, pc);
-                }
+                self.rebuild_exit_frames(base, &resume, resume.pc as usize);
                 if let Some(recorder) = resume.record_side {
                     self.recording = Some((recorder, Instant::now()));
                     return Some(Ok(Flow::SwitchMode));
@@ -1085,11 +1078,13 @@ impl Vm {
         }
     }
 
-    /// Pushes the frames of calls a trace had inlined when it exited: each caller resumes
-    /// after its call, and the innermost frame at `pc`. `base` is the trace's frame base;
-    /// the exit has already written every slot of the new frames.
-    fn push_inlined_frames(&mut self, base: usize, frames: &[crate::jit::ir::InlinedFrame], pc: usize) {
-        for frame in frames {
+    /// Pushes the frames of calls a trace had inlined when it exited (each caller resumes
+    /// after its call, and the innermost frame at `pc`), then the `try` handlers it had
+    /// installed. `base` is the trace's frame base; the exit has already written every
+    /// slot of the new frames.
+    fn rebuild_exit_frames(&mut self, base: usize, resume: &crate::jit::Resume, pc: usize) {
+        let entered = self.frames.len() - 1;
+        for frame in &resume.frames {
             self.frames.last_mut().expect("a frame is running").pc = frame.return_pc as usize;
             self.frames.push(Frame {
                 proto: frame.proto,
@@ -1098,7 +1093,14 @@ impl Vm {
                 pc: 0,
             });
         }
-        self.frames.last_mut().expect("a frame was pushed").pc = pc;
+        self.frames.last_mut().expect("a frame is running").pc = pc;
+        for handler in &resume.handlers {
+            self.handlers.push(Handler {
+                frame: entered + handler.frame,
+                pc: handler.pc,
+                err_slot: base + handler.err_slot,
+            });
+        }
     }
 
     /// A trace returned from the current frame's function (the result is in the slot below

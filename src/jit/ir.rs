@@ -780,6 +780,22 @@ pub struct Snapshot {
     /// The frames of inlined calls active at this point, outermost first (empty when
     /// execution is in the trace's own frame). An exit pushes them as interpreter frames.
     pub frames: Vec<InlinedFrame>,
+    /// The `try` handlers the trace has installed and not yet removed, in the order they
+    /// were installed. Native code keeps no handler stack (every error leaves the trace
+    /// before it is raised); an exit pushes these onto the interpreter's.
+    pub handlers: Vec<TraceHandler>,
+}
+
+/// A `try` handler installed on trace (`TryBegin` recorded, its `TryEnd` not yet).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TraceHandler {
+    /// The frame it belongs to: 0 for the trace's own frame, `n` for the `n`th of the
+    /// snapshot's inlined frames.
+    pub frame: u16,
+    /// Where the handler starts, in that frame's function.
+    pub pc: u32,
+    /// The slot that receives the error value, numbered from the trace's frame base.
+    pub err_slot: u16,
 }
 
 /// An interpreter frame that an exit must rebuild: a call the trace inlined.
@@ -943,6 +959,9 @@ impl fmt::Display for Trace {
                 write!(f, " ]")?;
                 for frame in &snapshot.frames {
                     write!(f, " +frame(proto{} base={} return={})", frame.proto.0, frame.base, frame.return_pc)?;
+                }
+                for handler in &snapshot.handlers {
+                    write!(f, " +try(frame={} handler={} err={})", handler.frame, handler.pc, handler.err_slot)?;
                 }
                 writeln!(f)?;
             }

@@ -227,7 +227,18 @@ pub struct Resume {
     pub pc: u32,
     /// Frames of inlined calls to push above the trace's frame, outermost first.
     pub frames: Vec<ir::InlinedFrame>,
+    /// `try` handlers installed on trace, to push after `frames`, in order.
+    pub handlers: Vec<ResumeHandler>,
     pub record_side: Option<Recorder>,
+}
+
+/// A `try` handler an exit hands to the interpreter: `frame` counts frames above the one
+/// the trace was entered in (0: that frame), `err_slot` slots from that frame's base.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ResumeHandler {
+    pub frame: usize,
+    pub pc: usize,
+    pub err_slot: usize,
 }
 
 /// What entering a root trace (or any of its side traces) needs of the interpreter.
@@ -764,7 +775,7 @@ impl Jit {
                 let iterations = self.exit_state.loop_iterations;
                 self.stats.native_iterations += iterations;
                 self.native_mut(root).own_iterations += iterations;
-                return Resume { pc: 0, frames: Vec::new(), record_side: None, returned: true };
+                return Resume { pc: 0, frames: Vec::new(), handlers: Vec::new(), record_side: None, returned: true };
             }
             let exit = SnapIdx(exit);
             // Side traces jump back into the root natively, linked exits into side traces,
@@ -779,6 +790,15 @@ impl Jit {
             let pc = exit::restore(&native.trace, &native.compiled.locations, state, exit, level_slots, heap);
             let inlined = native.trace.snapshots[exit.index()].frames.clone();
             frames.extend(inlined.iter().map(|f| InlinedFrame { base: f.base + level_base as u16, ..*f }));
+            let installed = native.trace.snapshots[exit.index()].handlers.clone();
+            let handlers = installed
+                .iter()
+                .map(|h| ResumeHandler {
+                    frame: levels + h.frame as usize,
+                    pc: h.pc as usize,
+                    err_slot: level_base + h.err_slot as usize,
+                })
+                .collect();
             self.stats.traces[current as usize].exits[exit.index()] += 1;
             if let Some(source) = native.type_check_sources[exit.index()] {
                 let found = match source {
@@ -795,14 +815,14 @@ impl Jit {
                 native.fruitless_entries = if fruitless { native.fruitless_entries + 1 } else { 0 };
                 if native.fruitless_entries >= MAX_FRUITLESS_ENTRIES && native.kind == TraceKind::Loop {
                     self.retire_root(root, AbortReason::TraceRetired, Retry::Allowed);
-                    return Resume { pc, frames, record_side: None, returned: false };
+                    return Resume { pc, frames, handlers, record_side: None, returned: false };
                 }
             }
             let tree_full = self.native(root).side_traces >= MAX_SIDE_TRACES;
             let iterations = self.exit_state.loop_iterations;
             if tree_full && self.covers_too_few_paths(root, current, exit, iterations) {
                 self.retire_root(root, AbortReason::TooManyPaths, Retry::Pointless);
-                return Resume { pc, frames, record_side: None, returned: false };
+                return Resume { pc, frames, handlers, record_side: None, returned: false };
             }
             let unprofitable = current == root && self.function_exits_often(root, exit);
             let native = &mut self.traces[(current - self.first_trace) as usize];
@@ -810,7 +830,7 @@ impl Jit {
                 SideState::Compiled(side) => {
                     if current == root && native.kind == TraceKind::Loop && self.took_rare_path(root, exit) {
                         self.retire_root(root, AbortReason::RarePathRecorded, Retry::Allowed);
-                        return Resume { pc, frames, record_side: None, returned: false };
+                        return Resume { pc, frames, handlers, record_side: None, returned: false };
                     }
                     if self.stats.traces[current as usize].exits[exit.index()] >= LINK_AFTER_EXITS {
                         if let Some(entry) = self.native(side).compiled.linked_entry {
@@ -855,8 +875,8 @@ impl Jit {
                         None => self.start_recording(program, proto, header, back_edge, depth),
                     };
                     let side_of = SideOf { root, parent: current, exit };
-                    let recorder = Recorder::for_side_trace(side_of, base, &inlined, &constants, program);
-                    return Resume { pc, frames, record_side: Some(recorder), returned: false };
+                    let recorder = Recorder::for_side_trace(side_of, base, &inlined, &installed, &constants, program);
+                    return Resume { pc, frames, handlers, record_side: Some(recorder), returned: false };
                 }
                 SideState::Refused if unprofitable => {
                     let proto = self.native(root).proto;
@@ -868,7 +888,7 @@ impl Jit {
                 }
                 SideState::Recording | SideState::Refused => {}
             }
-            return Resume { pc, frames, record_side: None, returned: false };
+            return Resume { pc, frames, handlers, record_side: None, returned: false };
         }
     }
 

@@ -41,7 +41,9 @@ use crate::runtime::value::Value;
 use std::rc::Rc;
 
 use super::abort::AbortReason;
-use super::ir::{InlinedFrame, InstIdx, MathFn, Op, SnapIdx, Snapshot, Trace, Ty, MAX_BUILTIN_ARGS, SELF_TRACE};
+use super::ir::{
+    InlinedFrame, InstIdx, MathFn, Op, SnapIdx, Snapshot, Trace, TraceHandler, Ty, MAX_BUILTIN_ARGS, SELF_TRACE,
+};
 
 /// Recorded traces longer than this abort (the optimizer and backend are linear, but
 /// long traces are rarely loops worth compiling).
@@ -179,6 +181,9 @@ pub struct Recorder {
     modified: Vec<bool>,
     pending: Option<PendingBranch>,
     pending_call: Option<PendingCall>,
+    /// `try` handlers installed on trace and not removed yet, in order (see
+    /// [`Snapshot::handlers`]).
+    handlers: Vec<TraceHandler>,
     /// The instructions recorded, in order (for trace dumps).
     pub bytecode: Vec<(ProtoId, u32)>,
     /// The frame depth, pc and slot-write count of the last snapshot, for reuse.
@@ -260,7 +265,6 @@ fn instruction_name(instr: &Instr) -> &'static str {
         Instr::LoadSelfFunc { .. } => "function values",
         Instr::CallMethod { .. } => "method calls",
         Instr::Throw { .. } | Instr::Raise { .. } => "throw",
-        Instr::TryBegin { .. } | Instr::TryEnd => "try/except",
         _ => "this instruction",
     }
 }
@@ -304,6 +308,7 @@ impl Recorder {
             modified: vec![false; num_slots],
             pending: None,
             pending_call: None,
+            handlers: Vec::new(),
             bytecode: Vec::new(),
             last_snapshot: None,
             writes: 0,
@@ -357,9 +362,10 @@ impl Recorder {
         self.current().base + r as usize
     }
 
-    /// The modified slots the interpreter may read when it resumes at `pc` in the current
-    /// frame (each outer frame resuming after its call), and the inlined frames to rebuild.
-    fn snapshot_state(&self, pc: u32) -> (Vec<(u16, InstIdx)>, Vec<InlinedFrame>) {
+    /// The state an exit at `pc` in the current frame restores: the modified slots the
+    /// interpreter may read (each outer frame resuming after its call), the inlined frames
+    /// to rebuild and the handlers installed on trace.
+    fn snapshot_state(&self, pc: u32) -> Snapshot {
         let mut entries = std::collections::BTreeMap::new();
         let innermost = self.frames.len() - 1;
         for (depth, frame) in self.frames.iter().enumerate() {
@@ -387,7 +393,7 @@ impl Recorder {
                 slots_in_memory: frame.in_memory,
             })
             .collect();
-        (entries.into_iter().collect(), frames)
+        Snapshot { pc, entries: entries.into_iter().collect(), frames, handlers: self.handlers.clone() }
     }
 
     /// The snapshot of the current state, resuming at `pc`.
@@ -398,8 +404,7 @@ impl Recorder {
                 return snap;
             }
         }
-        let (entries, frames) = self.snapshot_state(pc);
-        let snap = self.trace.add_snapshot(Snapshot { pc, entries, frames });
+        let snap = self.trace.add_snapshot(self.snapshot_state(pc));
         self.last_snapshot = Some((depth, pc, snap, self.writes));
         snap
     }
@@ -462,8 +467,7 @@ impl Recorder {
     /// A type-guarded load with a snapshot of its own, so that an exit through it is
     /// known to be a type check failing (which retires a trace whose types changed).
     fn type_checked_load(&mut self, op: Op, ty: Ty, pc: u32) -> InstIdx {
-        let (entries, frames) = self.snapshot_state(pc);
-        let snap = self.trace.add_snapshot(Snapshot { pc, entries, frames });
+        let snap = self.trace.add_snapshot(self.snapshot_state(pc));
         self.trace.push(op, ty, Some(snap), self.line)
     }
 
@@ -632,17 +636,19 @@ impl Recorder {
 
     /// A recorder for a side trace: from the exit `side_of` back to the root's loop header
     /// (`base` records that loop). `frames` are the inlined calls the exit was in; the side
-    /// trace starts in the innermost. `constants` are the slots the exit's snapshot gives
-    /// constant values: every entry into the side trace comes through that exit, so the
-    /// side trace knows them as constants (a builtin callee stays a known builtin).
+    /// trace starts in the innermost, with the exit's `handlers` installed. `constants` are
+    /// the slots the exit's snapshot gives constant values: every entry into the side trace
+    /// comes through that exit, so the side trace knows them as constants (a builtin callee
+    /// stays a known builtin).
     pub fn for_side_trace(
         side_of: SideOf,
         base: Recorder,
         frames: &[InlinedFrame],
+        handlers: &[TraceHandler],
         constants: &[(u16, Op, Ty)],
         program: &Program,
     ) -> Recorder {
-        let mut recorder = Recorder { side_of: Some(side_of), ..base };
+        let mut recorder = Recorder { side_of: Some(side_of), handlers: handlers.to_vec(), ..base };
         for frame in frames {
             let caller = recorder.frames.last_mut().expect("the root frame is never popped");
             let callee_slot = (frame.base as usize - caller.base - 1) as Reg;
@@ -682,7 +688,10 @@ impl Recorder {
     /// Finishes the trace. A root trace keeps the slot map as its loop-end state (for
     /// peeling); otherwise the changed slots are stored.
     fn close(&mut self) -> Result<Trace, AbortReason> {
-        let (carried, _) = self.snapshot_state(self.header);
+        if !self.handlers.is_empty() {
+            return Err(AbortReason::NyiInstruction("a try block that the loop's back edge leaves open"));
+        }
+        let carried = self.snapshot_state(self.header).entries;
         if carried.iter().any(|&(_, v)| self.trace.inst(v).op.is_sunk()) {
             return Err(AbortReason::NyiInstruction(
                 "a dict, struct or enum value built in the loop that lives on into the next iteration",
@@ -698,7 +707,7 @@ impl Recorder {
             }
             return Ok(std::mem::take(&mut self.trace));
         }
-        let end = self.trace.add_snapshot(Snapshot { pc: self.header, entries: carried, frames: Vec::new() });
+        let end = self.trace.add_snapshot(Snapshot { pc: self.header, entries: carried, ..Snapshot::default() });
         self.trace.loop_end = Some(end);
         Ok(std::mem::take(&mut self.trace))
     }
@@ -1074,6 +1083,19 @@ impl Recorder {
                 self.return_to_caller(null);
             }
             Instr::Return { .. } | Instr::ReturnNull => return Err(AbortReason::LeftFunction),
+            Instr::TryBegin { err, .. } => {
+                let handler = jump_target(pc as usize, &instr).expect("a try names its handler") as u32;
+                let frame = (self.frames.len() - 1) as u16;
+                self.handlers.push(TraceHandler { frame, pc: handler, err_slot: self.slot(err) as u16 });
+                self.writes += 1;
+            }
+            Instr::TryEnd => {
+                let frame = (self.frames.len() - 1) as u16;
+                if self.handlers.pop().is_none_or(|h| h.frame != frame) {
+                    return Err(AbortReason::NyiInstruction("leaving a try block entered before the trace"));
+                }
+                self.writes += 1;
+            }
             other => return Err(AbortReason::NyiInstruction(instruction_name(&other))),
         }
         Ok(())
@@ -1598,6 +1620,9 @@ impl Recorder {
     /// the callee value in the caller's frame, as `Vm::return_from_frame` does.
     fn return_to_caller(&mut self, result: InstIdx) {
         self.frames.pop();
+        // A return inside a try block drops its handlers, as the interpreter's does.
+        let depth = self.frames.len() as u16;
+        self.handlers.retain(|h| h.frame < depth);
         let caller = self.frames.last_mut().expect("the root frame is never popped");
         let (_, callee_slot) = caller.call.take().expect("the caller is in a call");
         self.write(callee_slot, result);
@@ -1710,6 +1735,10 @@ impl Recorder {
         view: &View,
         pc: u32,
     ) -> Result<(), AbortReason> {
+        // An exit inside the native callee rebuilds no handlers of this frame.
+        if !self.handlers.is_empty() {
+            return Err(AbortReason::NyiCall("a function with a trace of its own inside a try block".into()));
+        }
         let callee = self.guard_callee(func, base, argc, view, pc)?;
         for r in base + 1..=base + argc {
             let argument = self.read(r, view, pc)?;
@@ -1772,6 +1801,9 @@ impl Recorder {
     /// Ends a function trace at a loop with a trace of its own (header `header`): the
     /// frame's values the loop may read go to memory, and `JumpTrace` runs the loop trace.
     fn jump_into_loop(&mut self, trace: u32, header: u32) -> Result<(), AbortReason> {
+        if !self.handlers.is_empty() {
+            return Err(AbortReason::NyiInstruction("a loop with a trace of its own inside a try block"));
+        }
         let frame = &self.frames[0];
         let stored: Vec<(u16, InstIdx)> = (0..frame.num_slots)
             .filter(|&s| self.modified[s] && frame.live.live_at(header, s as u16))

@@ -26,7 +26,7 @@ impl Builder {
 
     fn snap(&mut self, entries: &[(u16, InstIdx)]) -> SnapIdx {
         let pc = self.trace.snapshots.len() as u32;
-        self.trace.add_snapshot(Snapshot { pc, entries: entries.to_vec(), frames: Vec::new() })
+        self.trace.add_snapshot(Snapshot { pc, entries: entries.to_vec(), ..Snapshot::default() })
     }
 
     fn inst(&mut self, op: Op, ty: Ty) -> InstIdx {

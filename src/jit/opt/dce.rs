@@ -40,8 +40,12 @@ pub fn dce(trace: &Trace) -> Trace {
     for (n, snapshot) in trace.snapshots.iter().enumerate() {
         if snapshot_used[n] {
             let entries = snapshot.entries.iter().map(|&(slot, value)| (slot, renumbered(value))).collect();
-            new_snapshot[n] =
-                Some(out.add_snapshot(Snapshot { pc: snapshot.pc, entries, frames: snapshot.frames.clone() }));
+            new_snapshot[n] = Some(out.add_snapshot(Snapshot {
+                pc: snapshot.pc,
+                entries,
+                frames: snapshot.frames.clone(),
+                handlers: snapshot.handlers.clone(),
+            }));
         }
     }
 

@@ -182,5 +182,6 @@ fn renumber(snapshot: &Snapshot, value: impl Fn(InstIdx) -> InstIdx) -> Snapshot
         pc: snapshot.pc,
         entries: snapshot.entries.iter().map(|&(slot, v)| (slot, value(v))).collect(),
         frames: snapshot.frames.clone(),
+        handlers: snapshot.handlers.clone(),
     }
 }

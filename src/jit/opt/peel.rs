@@ -131,6 +131,7 @@ fn copy_iteration(trace: &Trace, carried: &[CarriedSlot], invariant: &FxHashMap<
                             pc: snapshot.pc,
                             entries: entries.into_iter().collect(),
                             frames: snapshot.frames.clone(),
+                            handlers: snapshot.handlers.clone(),
                         })
                     })
                 })

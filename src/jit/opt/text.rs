@@ -247,7 +247,7 @@ fn parse_snapshot(tokens: &[&str]) -> Result<(SnapIdx, Snapshot), String> {
             Ok((parse_number(slot)?, InstIdx(parse_number(value)?)))
         })
         .collect::<Result<_, String>>()?;
-    Ok((number, Snapshot { pc, entries, frames: Vec::new() }))
+    Ok((number, Snapshot { pc, entries, ..Snapshot::default() }))
 }
 
 fn parse_ty(token: &str) -> Result<Ty, String> {
@@ -347,7 +347,7 @@ mod tests {
     #[test]
     fn display_round_trips() {
         let mut t = Trace::default();
-        let s0 = t.add_snapshot(Snapshot { pc: 3, entries: vec![], frames: Vec::new() });
+        let s0 = t.add_snapshot(Snapshot { pc: 3, entries: vec![], ..Snapshot::default() });
         let i = t.push(Op::SLoad { slot: 0 }, Ty::Int, Some(s0), 7);
         let x = t.push(Op::SLoad { slot: 1 }, Ty::Float, Some(s0), 7);
         let k = t.push(Op::KFloat(-0.0), Ty::Float, None, 0);
@@ -355,12 +355,12 @@ mod tests {
         let p = t.push(Op::Math2(MathFn::Pow, s, k), Ty::Float, None, 8);
         let c = t.push(Op::LtFloat(p, k), Ty::Bool, None, 9);
         let e = t.push(Op::EqBool(c, c), Ty::Bool, None, 9);
-        let s1 = t.add_snapshot(Snapshot { pc: 12, entries: vec![(1, p), (4, i)], frames: Vec::new() });
+        let s1 = t.add_snapshot(Snapshot { pc: 12, entries: vec![(1, p), (4, i)], ..Snapshot::default() });
         t.push(Op::GuardFalse(e), Ty::Void, Some(s1), 9);
         t.push(Op::GStore { global: 3, value: p }, Ty::Void, None, 10);
         t.push(Op::KNull, Ty::Null, None, 0);
         t.push(Op::KBuiltin(3), Ty::Builtin, None, 0);
-        t.loop_end = Some(t.add_snapshot(Snapshot { pc: 3, entries: vec![(1, p)], frames: Vec::new() }));
+        t.loop_end = Some(t.add_snapshot(Snapshot { pc: 3, entries: vec![(1, p)], ..Snapshot::default() }));
         let printed = t.to_string();
         let parsed = parse(&printed).unwrap_or_else(|e| panic!("{}\n{}", e, printed));
         assert_eq!(parsed, t);

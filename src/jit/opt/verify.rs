@@ -552,7 +552,8 @@ mod tests {
         let k = trace.push(Op::KStr(key), Ty::Str, None, 0);
         let v = trace.push(Op::KInt(1), Ty::Int, None, 0);
         let full = trace.push(Op::DIns { dict, key: k, value: v }, Ty::Dict, None, 0);
-        let snap = trace.add_snapshot(crate::jit::ir::Snapshot { pc: 0, entries: vec![(0, full)], frames: Vec::new() });
+        let snap =
+            trace.add_snapshot(crate::jit::ir::Snapshot { pc: 0, entries: vec![(0, full)], ..Default::default() });
         let never = trace.push(Op::KBool(false), Ty::Bool, None, 0);
         trace.push(Op::GuardTrue(never), Ty::Void, Some(snap), 0);
         assert_eq!(verify(&trace), Ok(()));
