@@ -274,7 +274,8 @@ struct NativeTrace {
     proto: ProtoId,
     header: u32,
     back_edge: u32,
-    /// Per snapshot: whether only type checks (`SLoad`/`GLoad`) exit through it.
+    /// Per snapshot: whether only type checks (`SLoad`/`GLoad`, `CallBuiltin`) exit
+    /// through it.
     type_check_exits: Vec<bool>,
     /// Per snapshot: the slot or global its first type check reads, for the report.
     type_check_sources: Vec<Option<TypeSource>>,
@@ -591,11 +592,14 @@ impl Jit {
             target.write(id + 1, &text);
         }
         // Guards may share a snapshot, and an exit only names the snapshot: it is a type
-        // check's exit only when every guard using that snapshot is a type check.
+        // check's exit only when every guard using that snapshot is a type check. A
+        // builtin call's result type is checked too (its exit may also be an error, which
+        // recording the loop again runs into and reports).
         let mut type_check_exits = vec![true; optimized.snapshots.len()];
         for inst in &optimized.insts {
             if let Some(snap) = inst.snap {
-                type_check_exits[snap.index()] &= matches!(inst.op, Op::SLoad { .. } | Op::GLoad { .. });
+                type_check_exits[snap.index()] &=
+                    matches!(inst.op, Op::SLoad { .. } | Op::GLoad { .. } | Op::CallBuiltin { .. });
             }
         }
         // Inlined calls push no frames, but the interpreter would have checked each against
