@@ -347,7 +347,8 @@ pub enum Op {
         field: u32,
     },
     /// The value of field `field` of a struct object, of the instruction's type (int,
-    /// float, bool or null), after a guard on its `FieldTag`. Reads struct memory.
+    /// float, bool, null, or a string, array, dict or struct, which the recorder then marks
+    /// shared), after a guard on its `FieldTag`. Reads struct memory.
     FieldGet {
         object: InstIdx,
         field: u32,

@@ -1326,12 +1326,21 @@ impl Recorder {
             return Err(AbortReason::NyiInstruction("field access on anything but a struct"));
         };
         let Some(value) = s.get(Symbol(field)) else { return Err(AbortReason::ErrorRaised) };
-        let ty = element_type(&value)?;
+        let ty = match value_type(&value)? {
+            Ty::Func | Ty::Tagged => return Err(AbortReason::NyiValueType(value.type_name())),
+            ty => ty,
+        };
         let tag = self.emit(Op::FieldTag { object, field }, Ty::Int);
         let expected = self.emit(Op::KInt(value.tag() as i64), Ty::Int);
         let same = self.emit(Op::EqInt(tag, expected), Ty::Bool);
         self.emit_guard(Op::GuardTrue(same), Ty::Void, pc);
-        Ok(self.emit(Op::FieldGet { object, field }, ty))
+        let read = self.emit(Op::FieldGet { object, field }, ty);
+        // An object read out of a field is shared with the struct, as `access::get_field`
+        // marks it.
+        if matches!(ty, Ty::Str | Ty::Array | Ty::Dict | Ty::Struct) {
+            self.emit(Op::MarkShared(read), Ty::Void);
+        }
+        Ok(read)
     }
 
     /// Guards that enum object `value` (now `current`) has `current`'s constructor.

@@ -565,15 +565,11 @@ extern "sysv64" fn field_tag(object: *mut u8, field: u64) -> i64 {
     object.get(Symbol(field as u32)).map_or(-1, |v| v.tag() as i64)
 }
 
-/// `FGET` of an int, bool or null field: its payload bits.
+/// `FGET` of a field that is not a float: its payload bits (an object's address).
 extern "sysv64" fn field_bits(object: *mut u8, field: u64) -> u64 {
     // SAFETY: `object` is a struct value of the trace (see `struct_at`).
     let object = unsafe { struct_at(object) };
-    match object.get(Symbol(field as u32)) {
-        Some(Value::Int(i)) => i as u64,
-        Some(Value::Bool(b)) => b as u64,
-        _ => 0,
-    }
+    object.get(Symbol(field as u32)).and_then(register_bits).unwrap_or(0)
 }
 
 /// `FGET` of a float field.

@@ -214,9 +214,9 @@ fn check_types(trace: &Trace, at: InstIdx) -> Result<(), String> {
             (&[Func], None)
         }
         Op::FieldGet { .. } => {
-            if !matches!(inst.ty, Int | Float | Bool | Null) {
+            if !matches!(inst.ty, Int | Float | Bool | Null | Str | Array | Dict | Struct) {
                 return Err(format!(
-                    "FGET of type {}: fields read on trace are int, flt, bool or null",
+                    "FGET of type {}: fields read on trace are int, flt, bool, null, str, arr, dict or obj",
                     inst.ty.name()
                 ));
             }
