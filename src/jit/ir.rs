@@ -270,8 +270,9 @@ pub enum Op {
         index: InstIdx,
         value: InstIdx,
     },
-    /// Appends `value` (int, float, bool, null or a string) to an array in place, guarding
-    /// that the array is not shared. May grow the array's buffer. A guard.
+    /// Appends `value` (a scalar or an object: the call's argument, handed over) to an
+    /// array in place, guarding that the array is not shared. May grow the array's
+    /// buffer. A guard.
     APush {
         array: InstIdx,
         value: InstIdx,

@@ -1693,7 +1693,7 @@ impl Recorder {
                     return Err(AbortReason::NyiCall(format!("{} on a shared array (it is copied first)", name)));
                 }
                 let value = self.read(base + 2, view, pc)?;
-                if !matches!(self.ty(value), Ty::Int | Ty::Float | Ty::Bool | Ty::Null | Ty::Str) {
+                if matches!(self.ty(value), Ty::Builtin | Ty::Tagged) {
                     return Err(AbortReason::NyiCall(format!("{} of a {} value", name, self.ty(value).name())));
                 }
                 self.emit_guard(Op::APush { array, value }, Ty::Void, pc);

@@ -298,7 +298,7 @@ fn check_types(trace: &Trace, at: InstIdx) -> Result<(), String> {
             if argc as usize > args.len() {
                 return Err(format!("CALLB with {} arguments: at most {}", argc, args.len()));
             }
-            if let Some(&arg) = args[..argc as usize].iter().find(|&&a| !passes_to_builtin(ty_of(a))) {
+            if let Some(&arg) = args[..argc as usize].iter().find(|&&a| !is_passable_value(ty_of(a))) {
                 return Err(format!("CALLB with a {} argument ({})", ty_of(arg).name(), arg));
             }
             if !matches!(inst.ty, Int | Float | Bool | Null | Str | Array | Dict | Struct) {
@@ -313,7 +313,8 @@ fn check_types(trace: &Trace, at: InstIdx) -> Result<(), String> {
             (&[], Some(Void))
         }
         Op::SEq(..) => (&[Str, Str], Some(Bool)),
-        Op::APush { value, .. } if ty_of(value) == Str => (&[Array], Some(Void)),
+        // Pushing hands the value over (its holder copied it first if it had to).
+        Op::APush { value, .. } if is_passable_value(ty_of(value)) => (&[Array], Some(Void)),
         Op::AStore { value, .. } | Op::APush { value, .. } => {
             if !matches!(ty_of(value), Int | Float | Bool | Null) {
                 return Err(format!(
@@ -397,9 +398,9 @@ fn check_types(trace: &Trace, at: InstIdx) -> Result<(), String> {
     }
 }
 
-/// Whether a value of type `ty` can be a `CallBuiltin` argument: a sunk value has no
-/// object to pass yet.
-fn passes_to_builtin(ty: Ty) -> bool {
+/// Whether a value of type `ty` can be handed to a helper as a tagged value (a
+/// `CallBuiltin` argument, an element pushed): a scalar or an object in a register.
+fn is_passable_value(ty: Ty) -> bool {
     matches!(ty, Ty::Int | Ty::Float | Ty::Bool | Ty::Null | Ty::Str | Ty::Array | Ty::Dict | Ty::Struct | Ty::Func)
 }
 
