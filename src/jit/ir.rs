@@ -126,6 +126,15 @@ impl Ty {
     }
 }
 
+/// What `Alloc` allocates.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum AllocKind {
+    Array,
+    Dict,
+    /// A struct of this struct type (`StructObj::type_index`), with no fields yet.
+    Struct(u32),
+}
+
 /// A pure numeric builtin called on trace; results are floats (LANGUAGE.md section 15).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum MathFn {
@@ -330,6 +339,12 @@ pub enum Op {
         value: InstIdx,
     },
 
+    /// A new empty array or dict, or a struct with no fields yet, of the instruction's
+    /// type: a sunk value built for real where it escapes (it is stored, pushed, passed to
+    /// native code or carried into the next iteration); `APush`, `DSet` and `FieldSet` then
+    /// fill it. Allocates; a guard like `SConcat`.
+    Alloc(AllocKind),
+
     /// A sunk empty dict (see the module docs). Type `Dict`.
     DNew,
     /// The sunk dict `dict` with `value` (int, float, bool or null) inserted under the
@@ -515,6 +530,7 @@ impl Op {
             Op::DGet(..) => "DGET",
             Op::DSet { .. } => "DSET",
             Op::DNew => "DNEW",
+            Op::Alloc(_) => "ALLOC",
             Op::DIns { .. } => "DINS",
             Op::StructNew { .. } => "STNEW",
             Op::TagNew { .. } => "ENUM",
@@ -555,6 +571,7 @@ impl Op {
             | Op::GLoad { .. }
             | Op::Loop
             | Op::DNew
+            | Op::Alloc(_)
             | Op::ANew
             | Op::StructNew { .. }
             | Op::JumpTrace { .. }
@@ -705,6 +722,7 @@ impl Op {
                 | Op::FieldSet { .. }
                 | Op::DictKeys(_)
                 | Op::CallBuiltin { .. }
+                | Op::Alloc(_)
         )
     }
 
@@ -878,7 +896,9 @@ fn write_operands(f: &mut fmt::Formatter<'_>, op: &Op) -> fmt::Result {
         Op::GLoad { global } => write!(f, "g{}", global),
         Op::GStore { global, value } => write!(f, "g{} {}", global, value),
         Op::SStore { slot, value } => write!(f, "#{} {}", slot, value),
-        Op::StructNew { type_index } => write!(f, "type{}", type_index),
+        Op::StructNew { type_index } | Op::Alloc(AllocKind::Struct(type_index)) => write!(f, "type{}", type_index),
+        Op::Alloc(AllocKind::Array) => write!(f, "arr"),
+        Op::Alloc(AllocKind::Dict) => write!(f, "dict"),
         Op::JumpTrace { trace } => write!(f, "trace{}", trace + 1),
         Op::TagNew { enum_name, tag, payload } => {
             write!(f, "enum{} tag{}", enum_name, tag)?;

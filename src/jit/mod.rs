@@ -197,7 +197,9 @@ fn exit_kinds(program: &Program, recorder: &Recorder, trace: &Trace) -> Vec<Exit
             Op::SAppend { .. } => ExitKind::StringAppend,
             Op::Math1(..) | Op::Math2(..) => ExitKind::MathDomain,
             Op::CallTrace { .. } => ExitKind::RecursionDepth,
-            Op::SConcat(..) | Op::ToStr(_) | Op::FieldSet { .. } | Op::DictKeys(_) => ExitKind::CollectionDue,
+            Op::SConcat(..) | Op::ToStr(_) | Op::FieldSet { .. } | Op::DictKeys(_) | Op::Alloc(_) => {
+                ExitKind::CollectionDue
+            }
             Op::SChar(..) => ExitKind::StringIndex,
             Op::CallBuiltin { builtin, .. } => ExitKind::BuiltinCall(BUILTINS[builtin as usize].name),
             _ => kinds[snap.index()].clone(),

@@ -42,7 +42,8 @@ use std::rc::Rc;
 
 use super::abort::AbortReason;
 use super::ir::{
-    InlinedFrame, InstIdx, MathFn, Op, SnapIdx, Snapshot, Trace, TraceHandler, Ty, MAX_BUILTIN_ARGS, SELF_TRACE,
+    AllocKind, InlinedFrame, InstIdx, MathFn, Op, SnapIdx, Snapshot, Trace, TraceHandler, Ty, MAX_BUILTIN_ARGS,
+    SELF_TRACE,
 };
 
 /// Recorded traces longer than this abort (the optimizer and backend are linear, but
@@ -435,17 +436,95 @@ impl Recorder {
         self.trace.inst(v).ty
     }
 
-    /// The IR value of slot `r`, loading it (with a type guard) on first use. A sunk dict
-    /// or struct (built in this iteration) aborts: only [`Recorder::read_sunk`]'s callers
-    /// (copies, calls, returns, field and key reads) know how to use one.
+    /// The IR value of slot `r`, loading it (with a type guard) on first use. A sunk
+    /// value (built in this iteration) is materialized: only [`Recorder::read_sunk`]'s
+    /// callers (copies, calls, returns, field and key reads) know how to use one as it is.
     fn read(&mut self, r: Reg, view: &View, pc: u32) -> Result<InstIdx, AbortReason> {
         let v = self.read_sunk(r, view, pc)?;
         if self.trace.inst(v).op.is_sunk() {
-            return Err(AbortReason::NyiInstruction(
-                "an array, dict, struct or enum value built on trace used other than by reading it",
-            ));
+            return self.materialize(v, pc);
         }
         Ok(v)
+    }
+
+    /// Builds sunk value `v` for real where it escapes (the instruction at `pc` stores,
+    /// pushes or passes it on, or it lives on past the trace): `Alloc`, then the
+    /// `APush`es, `DSet`s or `FieldSet`s that fill it, in the order the literal and the
+    /// assignments after it made them. Every slot naming `v` then names the object; when
+    /// two do, it is shared, as the interpreter's `Move` made it (an exit that finds `v` in
+    /// two slots does the same). Guards here exit to `pc` with `v` still sunk, so the exit
+    /// builds it.
+    fn materialize(&mut self, v: InstIdx, pc: u32) -> Result<InstIdx, AbortReason> {
+        let object = match self.trace.inst(v).op {
+            Op::ANew | Op::AIns { .. } => {
+                let array = self.emit_guard(Op::Alloc(AllocKind::Array), Ty::Array, pc);
+                for value in self.sunk_elements(v) {
+                    self.emit_guard(Op::APush { array, value }, Ty::Void, pc);
+                }
+                array
+            }
+            Op::DNew | Op::DIns { .. } => {
+                let mut inserts = Vec::new();
+                let mut at = v;
+                while let Op::DIns { dict, key, value } = self.trace.inst(at).op {
+                    inserts.push((key, value));
+                    at = dict;
+                }
+                let dict = self.emit_guard(Op::Alloc(AllocKind::Dict), Ty::Dict, pc);
+                for &(key, value) in inserts.iter().rev() {
+                    self.emit_guard(Op::DSet { dict, key, value }, Ty::Void, pc);
+                }
+                dict
+            }
+            Op::StructNew { .. } | Op::StructSet { .. } => {
+                let mut sets = Vec::new();
+                let mut at = v;
+                let type_index = loop {
+                    match self.trace.inst(at).op {
+                        Op::StructSet { object, field, value } => {
+                            sets.push((field, value));
+                            at = object;
+                        }
+                        Op::StructNew { type_index } => break type_index,
+                        other => unreachable!("a sunk struct chain starts with STNEW, not {}", other.name()),
+                    }
+                };
+                let mut object = self.emit_guard(Op::Alloc(AllocKind::Struct(type_index)), Ty::Struct, pc);
+                for &(field, value) in sets.iter().rev() {
+                    object = self.emit_guard(Op::FieldSet { object, field, value }, Ty::Struct, pc);
+                }
+                object
+            }
+            _ => {
+                return Err(AbortReason::NyiInstruction("an enum value built on trace used other than by matching it"))
+            }
+        };
+        let mut holders = 0;
+        for slot in self.slots.iter_mut().filter(|s| **s == Some(v)) {
+            *slot = Some(object);
+            holders += 1;
+        }
+        if holders > 1 {
+            self.emit(Op::MarkShared(object), Ty::Void);
+        }
+        self.writes += 1;
+        Ok(object)
+    }
+
+    /// Materializes every sunk value among the modified slots `wanted` picks, before
+    /// they are stored or carried on.
+    fn materialize_slots(&mut self, pc: u32, wanted: impl Fn(usize) -> bool) -> Result<(), AbortReason> {
+        let mut sunk: Vec<InstIdx> = (0..self.slots.len())
+            .filter(|&s| self.modified[s] && wanted(s))
+            .filter_map(|s| self.slots[s])
+            .filter(|&v| self.trace.inst(v).op.is_sunk())
+            .collect();
+        sunk.sort();
+        sunk.dedup();
+        for v in sunk {
+            self.materialize(v, pc)?;
+        }
+        Ok(())
     }
 
     /// Like [`Recorder::read`], but a sunk dict is returned as is.
@@ -691,12 +770,9 @@ impl Recorder {
         if !self.handlers.is_empty() {
             return Err(AbortReason::NyiInstruction("a try block that the loop's back edge leaves open"));
         }
+        let live: Vec<u16> = self.snapshot_state(self.header).entries.iter().map(|&(slot, _)| slot).collect();
+        self.materialize_slots(self.header, |s| live.contains(&(s as u16)))?;
         let carried = self.snapshot_state(self.header).entries;
-        if carried.iter().any(|&(_, v)| self.trace.inst(v).op.is_sunk()) {
-            return Err(AbortReason::NyiInstruction(
-                "a dict, struct or enum value built in the loop that lives on into the next iteration",
-            ));
-        }
         // A side trace hands the frame back to its root; a root trace with a native call is
         // not peeled (registers do not survive the call) and reloads its frame each time
         // round. Both leave the frame in memory.
@@ -1753,22 +1829,20 @@ impl Recorder {
             let argument = self.read(r, view, pc)?;
             self.write(r, argument);
         }
+        // The callee slot receives the result; the arguments start the callee's frame.
+        let live = Rc::clone(&self.frames[0].live);
+        let num_slots = self.frames[0].num_slots;
+        let stored_slot = |s: usize| {
+            let argument = s > base as usize && s <= (base + argc) as usize;
+            s < num_slots && s != base as usize && (argument || live.live_after(pc, s as u16))
+        };
+        self.materialize_slots(pc, stored_slot)?;
         let snap = self.snapshot(pc);
-        let frame = &self.frames[0];
-        let stored: Vec<(u16, InstIdx)> = (0..frame.num_slots)
-            .filter(|&s| {
-                // The callee slot receives the result; the arguments start the callee's frame.
-                let argument = s > base as usize && s <= (base + argc) as usize;
-                self.modified[s] && s != base as usize && (argument || frame.live.live_after(pc, s as u16))
-            })
+        let stored: Vec<(u16, InstIdx)> = (0..num_slots)
+            .filter(|&s| self.modified[s] && stored_slot(s))
             .map(|s| (s as u16, self.slots[s].expect("a modified slot holds a value")))
             .collect();
         for (slot, value) in stored {
-            if self.trace.inst(value).op.is_sunk() {
-                return Err(AbortReason::NyiInstruction(
-                    "a dict or struct built in the function, live across its recursive call",
-                ));
-            }
             self.emit(Op::SStore { slot, value }, Ty::Void);
         }
         let call = Op::CallTrace {
@@ -1813,15 +1887,16 @@ impl Recorder {
         if !self.handlers.is_empty() {
             return Err(AbortReason::NyiInstruction("a loop with a trace of its own inside a try block"));
         }
-        let frame = &self.frames[0];
-        let stored: Vec<(u16, InstIdx)> = (0..frame.num_slots)
-            .filter(|&s| self.modified[s] && frame.live.live_at(header, s as u16))
+        let live = Rc::clone(&self.frames[0].live);
+        let num_slots = self.frames[0].num_slots;
+        let stored_slot = |s: usize| s < num_slots && live.live_at(header, s as u16);
+        // Guards materializing a value leave before the loop's entry instruction.
+        self.materialize_slots(header - 1, stored_slot)?;
+        let stored: Vec<(u16, InstIdx)> = (0..num_slots)
+            .filter(|&s| self.modified[s] && stored_slot(s))
             .map(|s| (s as u16, self.slots[s].expect("a modified slot holds a value")))
             .collect();
         for (slot, value) in stored {
-            if self.trace.inst(value).op.is_sunk() {
-                return Err(AbortReason::NyiInstruction("a value built on trace, live into a loop with its own trace"));
-            }
             self.emit(Op::SStore { slot, value }, Ty::Void);
         }
         self.emit(Op::JumpTrace { trace }, Ty::Void);

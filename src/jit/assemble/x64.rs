@@ -40,7 +40,7 @@ use super::regalloc::{gpr::*, Allocation, ALLOCATABLE_GPRS, CALLEE_SAVED_ALLOCAT
 use super::AssembleError;
 use crate::builtins::{self, Ctx};
 use crate::jit::abi::{ExitState, Location, BACK_TO_LOOP, FUNCTION_RETURNED};
-use crate::jit::ir::{Inst, InstIdx, MathFn, Op, SnapIdx, Trace, Ty, MAX_BUILTIN_ARGS, SELF_TRACE};
+use crate::jit::ir::{AllocKind, Inst, InstIdx, MathFn, Op, SnapIdx, Trace, Ty, MAX_BUILTIN_ARGS, SELF_TRACE};
 use crate::runtime::format;
 use crate::runtime::heap::Gc;
 use crate::runtime::heap::SHARED_FLAG_OFFSET;
@@ -733,6 +733,29 @@ extern "sysv64" fn dict_keys(dict: *mut u8, state: *mut ExitState) -> *mut u8 {
     keys.addr() as *mut u8
 }
 
+/// `ALLOC`: a new empty array (`kind` 0), empty dict (1), or struct of type `kind - 2`
+/// with no fields; notes whether a collection is due.
+extern "sysv64" fn allocate(kind: u64, state: *mut ExitState) -> *mut u8 {
+    // SAFETY: as in `concat_strings`.
+    let (state, heap) = unsafe { (&mut *state, &mut *(*state).heap) };
+    let address = match kind {
+        0 => heap.alloc(ArrayObj { items: Vec::new() }).addr(),
+        1 => heap.alloc(DictObj::default()).addr(),
+        struct_kind => heap.alloc(StructObj { type_index: (struct_kind - 2) as u32, fields: Vec::new() }).addr(),
+    };
+    state.must_exit = heap.wants_collection() as u64;
+    address as *mut u8
+}
+
+/// The `kind` argument of [`allocate`] for `ALLOC` of `kind`.
+fn allocation_kind(kind: AllocKind) -> u64 {
+    match kind {
+        AllocKind::Array => 0,
+        AllocKind::Dict => 1,
+        AllocKind::Struct(type_index) => 2 + type_index as u64,
+    }
+}
+
 /// `FSET`: `object.field := value` (tag `tag`, payload `payload`) through the
 /// interpreter's `set_field`, which copies a shared struct first; returns the struct now
 /// holding the field and notes whether a collection is due.
@@ -785,6 +808,7 @@ fn helper_address(trace: &Trace, inst: &Inst) -> Option<usize> {
         Op::ToStr(_) => Some(scalar_to_string as extern "sysv64" fn(u64, u64, *mut ExitState) -> *mut u8 as usize),
         Op::SChar(..) => Some(string_char as extern "sysv64" fn(*mut u8, i64, *mut ExitState) -> *mut u8 as usize),
         Op::DictKeys(_) => Some(dict_keys as extern "sysv64" fn(*mut u8, *mut ExitState) -> *mut u8 as usize),
+        Op::Alloc(_) => Some(allocate as extern "sysv64" fn(u64, *mut ExitState) -> *mut u8 as usize),
         Op::FieldSet { .. } => {
             Some(field_set as extern "sysv64" fn(*mut u8, u64, u64, u64, *mut ExitState) -> *mut u8 as usize)
         }
@@ -1532,6 +1556,15 @@ impl Emitter<'_> {
                 let result =
                     if inst.ty == Ty::Float { HelperResult::Xmm0(destination) } else { HelperResult::Rax(destination) };
                 self.call_helper(i, arguments, result);
+                emit!(self.ops; cmp QWORD [r13 + MUST_EXIT], 0; jne =>exit);
+            }
+            Op::Alloc(kind) => {
+                let exit = guard_exit()?;
+                let arguments = vec![
+                    (Operand::Gpr(RDI), Operand::Bits(allocation_kind(kind))),
+                    (Operand::Gpr(RSI), Operand::Gpr(R13)),
+                ];
+                self.call_helper(i, arguments, HelperResult::Rax(destination));
                 emit!(self.ops; cmp QWORD [r13 + MUST_EXIT], 0; jne =>exit);
             }
             Op::DictKeys(dict) => {

@@ -20,7 +20,7 @@
 
 use std::fmt;
 
-use crate::jit::ir::{InstIdx, Op, SnapIdx, Trace, Ty};
+use crate::jit::ir::{AllocKind, InstIdx, Op, SnapIdx, Trace, Ty};
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct VerifyError {
@@ -177,7 +177,9 @@ fn check_types(trace: &Trace, at: InstIdx) -> Result<(), String> {
             (&[], None)
         }
         Op::ALen(_) => (&[Array], Some(Int)),
-        Op::DNew => (&[], Some(Dict)),
+        Op::DNew | Op::Alloc(AllocKind::Dict) => (&[], Some(Dict)),
+        Op::Alloc(AllocKind::Array) => (&[], Some(Array)),
+        Op::Alloc(AllocKind::Struct(_)) => (&[], Some(Struct)),
         Op::StructNew { .. } => (&[], Some(Struct)),
         Op::ANew => (&[], Some(Array)),
         Op::AIns { value, .. } => {
