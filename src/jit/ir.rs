@@ -286,6 +286,15 @@ pub enum Op {
         array: InstIdx,
         value: InstIdx,
     },
+    /// `push(array, value)` on a shared array: a new array holding `array`'s elements and
+    /// `value`, through the `push` builtin (which copies a shared array rather than change
+    /// it). A guard that exits, for the interpreter to push, when the array is no longer
+    /// shared (the builtin would change it in place, which an exit could not undo) or the
+    /// heap then wants a collection. Allocates; marks the elements shared.
+    PushCopy {
+        array: InstIdx,
+        value: InstIdx,
+    },
     /// `s := s + piece` appending to `string` in place, as the interpreter does for an
     /// unshared string whose holder the result overwrites: guards that `string` is not
     /// shared and is not `piece` itself (otherwise the interpreter builds a new string).
@@ -515,6 +524,7 @@ impl Op {
             Op::ALoad(..) => "ALOAD",
             Op::AStore { .. } => "ASTORE",
             Op::APush { .. } => "APUSH",
+            Op::PushCopy { .. } => "PUSHCOPY",
             Op::SAppend { .. } => "SAPPEND",
             Op::SLen(_) => "SLEN",
             Op::SConcat(..) => "SCONCAT",
@@ -625,7 +635,7 @@ impl Op {
                 *key = f(*key);
                 *value = f(*value);
             }
-            Op::APush { array, value } => {
+            Op::APush { array, value } | Op::PushCopy { array, value } => {
                 *array = f(*array);
                 *value = f(*value);
             }
@@ -723,6 +733,7 @@ impl Op {
                 | Op::DictKeys(_)
                 | Op::CallBuiltin { .. }
                 | Op::Alloc(_)
+                | Op::PushCopy { .. }
         )
     }
 
@@ -738,6 +749,7 @@ impl Op {
                 | Op::DSet { .. }
                 | Op::FieldSet { .. }
                 | Op::CallBuiltin { .. }
+                | Op::PushCopy { .. }
         )
     }
 

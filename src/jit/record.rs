@@ -1765,15 +1765,17 @@ impl Recorder {
         let result = match (name, argc) {
             ("len", 1) => self.emit(Op::ALen(array), Ty::Int),
             ("push" | "append", 2) => {
-                if a.is_shared() {
-                    return Err(AbortReason::NyiCall(format!("{} on a shared array (it is copied first)", name)));
-                }
                 let value = self.read(base + 2, view, pc)?;
                 if matches!(self.ty(value), Ty::Builtin | Ty::Tagged) {
                     return Err(AbortReason::NyiCall(format!("{} of a {} value", name, self.ty(value).name())));
                 }
-                self.emit_guard(Op::APush { array, value }, Ty::Void, pc);
-                array
+                // A shared array is copied, as the builtin does; an unshared one grows.
+                if a.is_shared() {
+                    self.emit_guard(Op::PushCopy { array, value }, Ty::Array, pc)
+                } else {
+                    self.emit_guard(Op::APush { array, value }, Ty::Void, pc);
+                    array
+                }
             }
             _ => return Err(AbortReason::NyiCall(name.to_string())),
         };

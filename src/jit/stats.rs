@@ -32,6 +32,8 @@ pub enum ExitKind {
     RecursionDepth,
     /// An allocation on trace after which the heap wanted a collection.
     CollectionDue,
+    /// A push recorded on a shared array found it unshared, or made a collection due.
+    SharedPush,
     /// A call of this builtin raised an error, returned another type than when recorded,
     /// or made the heap due for a collection.
     BuiltinCall(&'static str),
@@ -133,6 +135,10 @@ impl TraceStats {
             ),
             ExitKind::CollectionDue => format!(
                 "an allocation at line {} made the heap due for a collection {} times, leaving {} for the interpreter to collect",
+                line, count, loop_part
+            ),
+            ExitKind::SharedPush => format!(
+                "a push at line {} found the array no longer shared (it is appended to in place) or made the heap due for a collection {} times, leaving {}",
                 line, count, loop_part
             ),
             ExitKind::BuiltinCall(name) => format!(

@@ -733,6 +733,35 @@ extern "sysv64" fn dict_keys(dict: *mut u8, state: *mut ExitState) -> *mut u8 {
     keys.addr() as *mut u8
 }
 
+/// `PUSHCOPY`: `push(array, value)` through the `push` builtin on a shared array, which
+/// builds a new array; when the array is no longer shared (the builtin would change it in
+/// place) it does nothing and notes that the trace must be left, as when a collection is
+/// due afterwards.
+extern "sysv64" fn push_copy(array: *mut u8, tag: u64, payload: u64, state: *mut ExitState) -> *mut u8 {
+    // SAFETY: `array` is an array value of the trace (see `push_value`).
+    let array = unsafe { Gc::<ArrayObj>::from_address(array as usize) };
+    // SAFETY: as in `scalar_to_string`.
+    let (state, heap, program) = unsafe { (&mut *state, &mut *(*state).heap, &*(*state).program) };
+    if !array.is_shared() {
+        state.must_exit = 1;
+        return array.addr() as *mut u8;
+    }
+    let args = [Value::Array(array), value_of(tag, payload)];
+    let mut ctx = Ctx { heap, program, out: &mut std::io::sink(), start_time: Instant::now() };
+    let push = builtins::lookup("push").expect("push is a builtin");
+    match builtins::call(push, &mut ctx, &args) {
+        Ok(Value::Array(copy)) => {
+            state.must_exit = heap.wants_collection() as u64;
+            copy.addr() as *mut u8
+        }
+        // Out of memory: the interpreter raises it.
+        _ => {
+            state.must_exit = 1;
+            array.addr() as *mut u8
+        }
+    }
+}
+
 /// `ALLOC`: a new empty array (`kind` 0), empty dict (1), or struct of type `kind - 2`
 /// with no fields; notes whether a collection is due.
 extern "sysv64" fn allocate(kind: u64, state: *mut ExitState) -> *mut u8 {
@@ -786,6 +815,9 @@ fn helper_address(trace: &Trace, inst: &Inst) -> Option<usize> {
     let string_key = |key: InstIdx| trace.inst(key).ty == Ty::Str;
     match inst.op {
         Op::APush { .. } => Some(push_value as PushHelper as usize),
+        Op::PushCopy { .. } => {
+            Some(push_copy as extern "sysv64" fn(*mut u8, u64, u64, *mut ExitState) -> *mut u8 as usize)
+        }
         Op::SAppend { .. } => {
             Some(append_string as extern "sysv64" fn(*mut u8, *mut u8, *mut ExitState) -> u64 as usize)
         }
@@ -1556,6 +1588,18 @@ impl Emitter<'_> {
                 let result =
                     if inst.ty == Ty::Float { HelperResult::Xmm0(destination) } else { HelperResult::Rax(destination) };
                 self.call_helper(i, arguments, result);
+                emit!(self.ops; cmp QWORD [r13 + MUST_EXIT], 0; jne =>exit);
+            }
+            Op::PushCopy { array, value } => {
+                let exit = guard_exit()?;
+                let tag = value_tag(self.trace.inst(value).ty)?;
+                let arguments = vec![
+                    (Operand::Gpr(RDI), self.operand(array)),
+                    (Operand::Gpr(RSI), Operand::Bits(tag as u64)),
+                    (Operand::Gpr(RDX), self.operand(value)),
+                    (Operand::Gpr(RCX), Operand::Gpr(R13)),
+                ];
+                self.call_helper(i, arguments, HelperResult::Rax(destination));
                 emit!(self.ops; cmp QWORD [r13 + MUST_EXIT], 0; jne =>exit);
             }
             Op::Alloc(kind) => {

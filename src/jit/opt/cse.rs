@@ -121,6 +121,7 @@ fn value_key(op: &Op, ty: Ty, array_epoch: u64) -> Option<ValueKey> {
         | Op::DictKeys(_)
         | Op::CallBuiltin { .. }
         | Op::Alloc(_)
+        | Op::PushCopy { .. }
         | Op::Loop
         | Op::Phi(..) => return None,
         Op::ALen(_) | Op::ALoad(..) | Op::DTag(..) | Op::DGet(..) | Op::SLen(_) | Op::SEq(..) => (array_epoch, None),

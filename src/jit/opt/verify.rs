@@ -315,6 +315,12 @@ fn check_types(trace: &Trace, at: InstIdx) -> Result<(), String> {
             (&[], Some(Void))
         }
         Op::SEq(..) => (&[Str, Str], Some(Bool)),
+        Op::PushCopy { value, .. } => {
+            if !is_passable_value(ty_of(value)) {
+                return Err(format!("PUSHCOPY of a {} value", ty_of(value).name()));
+            }
+            (&[Array], Some(Array))
+        }
         // Pushing hands the value over (its holder copied it first if it had to).
         Op::APush { value, .. } if is_passable_value(ty_of(value)) => (&[Array], Some(Void)),
         Op::AStore { value, .. } | Op::APush { value, .. } => {
