@@ -340,6 +340,14 @@ pub enum Instr {
         obj: Reg,
         index: Reg,
     },
+    /// `GetIndex` whose result is only indexed or read a field of next, by the same
+    /// expression (`a[i][j]`, `a[i].x`): the element is not marked shared, so that reading
+    /// `a[i][j]` does not make the next `a[i][k] := v` copy row `a[i]`.
+    PeekIndex {
+        dst: Reg,
+        obj: Reg,
+        index: Reg,
+    },
     /// Element for a nested write target (`a[i][j] := v`): makes `R[obj]` and the
     /// element private first; the result is not marked shared.
     GetIndexForWrite {

@@ -471,8 +471,20 @@ impl<'h> Compiler<'h> {
             self.func().free_slots_to(work + 1);
             match op {
                 PostfixOp::Index(index) => {
+                    // The element is only looked into next, with no Ruff code running in
+                    // between that could reach its container: no copy of it survives.
+                    let peek = match ops.get(position + 1) {
+                        Some((PostfixOp::Field(_), _)) => true,
+                        Some((PostfixOp::Index(next), _)) => self.runs_no_code(next),
+                        _ => false,
+                    };
                     let index = self.expr_any(index)?;
-                    self.func().emit(Instr::GetIndex { dst: work, obj: acc, index }, span);
+                    let instr = if peek {
+                        Instr::PeekIndex { dst: work, obj: acc, index }
+                    } else {
+                        Instr::GetIndex { dst: work, obj: acc, index }
+                    };
+                    self.func().emit(instr, span);
                 }
                 PostfixOp::Field(name) => {
                     let name = self.symbol16(name, span)?;

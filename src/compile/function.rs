@@ -231,6 +231,7 @@ impl FuncState {
             | Instr::GetCapture { dst, .. }
             | Instr::TakeCapture { dst, .. }
             | Instr::GetIndex { dst, .. }
+            | Instr::PeekIndex { dst, .. }
             | Instr::GetField { dst, .. }
             | Instr::ToStr { dst, .. } => dst,
             _ => return false,

@@ -85,7 +85,9 @@ fn reads(instr: &Instr, proto: &Proto, child_captures: &dyn Fn(u32) -> Vec<Captu
         DictSpread { dict, src } => Slots::from_slice(&[dict, src]),
         NewStruct { literal, start, .. } => range(start, proto.struct_literals[literal as usize].fields.len()),
         NewTagged { ctor, start, .. } => range(start, proto.tag_ctors[ctor as usize].arity as usize),
-        GetIndex { obj, index, .. } | GetIndexForWrite { obj, index, .. } => Slots::from_slice(&[obj, index]),
+        GetIndex { obj, index, .. } | PeekIndex { obj, index, .. } | GetIndexForWrite { obj, index, .. } => {
+            Slots::from_slice(&[obj, index])
+        }
         SetIndex { obj, index, src } => Slots::from_slice(&[obj, index, src]),
         GetField { obj, .. } | GetFieldForWrite { obj, .. } => Slots::from_slice(&[obj]),
         SetField { obj, src, .. } => Slots::from_slice(&[obj, src]),
@@ -137,6 +139,7 @@ fn destination(instr: &Instr) -> Option<Reg> {
         | NewTagged { dst, .. }
         | GetPayload { dst, .. }
         | GetIndex { dst, .. }
+        | PeekIndex { dst, .. }
         | GetField { dst, .. }
         | ToStr { dst, .. }
         | Concat { dst, .. } => Some(dst),

@@ -895,6 +895,10 @@ impl Vm {
                         slot!(dst) = check!(access::get_index(&mut self.heap, slot!(obj), slot!(index)));
                         safepoint!();
                     }
+                    Instr::PeekIndex { dst, obj, index } => {
+                        slot!(dst) = check!(access::peek_index(&mut self.heap, slot!(obj), slot!(index)));
+                        safepoint!();
+                    }
                     Instr::GetIndexForWrite { dst, obj, index } => {
                         let index = slot!(index);
                         let mut holder = slot!(obj);

@@ -267,10 +267,17 @@ pub enum Op {
     /// instructions that do not store into arrays.
     ALen(InstIdx),
     /// Element `index` of an array, guarding `0 <= index < length` and that the element's
-    /// tag is the instruction's type. A heap object read out (string, array, dict, struct)
-    /// is marked shared, as `access::get_index` marks it (the array still holds it). A
-    /// guard.
+    /// tag is the instruction's type. It only reads: the recorder follows it with `SHARE`
+    /// of an object read out, as `access::get_index` marks it (the array still holds it),
+    /// except for `PeekIndex`, which does not mark. A guard.
     ALoad(InstIdx, InstIdx),
+    /// Element `index` of an array, for a write into it (`a[i][j] := v`, the interpreter's
+    /// `access::index_for_write`): guards that the array is not shared, that
+    /// `0 <= index < length`, that the element's tag is the instruction's type (an array,
+    /// dict or struct) and that the element is not shared either, so that neither needs
+    /// the copy the interpreter would make; the element is not marked shared (the write
+    /// goes through it). A guard.
+    ALoadForWrite(InstIdx, InstIdx),
     /// `array[index] = value` in place, guarding that the array is not shared (a shared
     /// array must be copied first, which only the interpreter does) and that
     /// `0 <= index < length`. `value` is an int, float, bool or null. A guard.
@@ -522,6 +529,7 @@ impl Op {
             Op::Math1(..) | Op::Math2(..) => "MATH",
             Op::ALen(_) => "ALEN",
             Op::ALoad(..) => "ALOAD",
+            Op::ALoadForWrite(..) => "ALOADW",
             Op::AStore { .. } => "ASTORE",
             Op::APush { .. } => "APUSH",
             Op::PushCopy { .. } => "PUSHCOPY",
@@ -669,6 +677,7 @@ impl Op {
             | Op::EqRef(a, b)
             | Op::Math2(_, a, b)
             | Op::ALoad(a, b)
+            | Op::ALoadForWrite(a, b)
             | Op::SEq(a, b)
             | Op::SConcat(a, b)
             | Op::SChar(a, b)
@@ -721,6 +730,7 @@ impl Op {
                 | Op::GuardFalse(_)
                 | Op::Math1(MathFn::Sqrt | MathFn::Log, _)
                 | Op::ALoad(..)
+                | Op::ALoadForWrite(..)
                 | Op::AStore { .. }
                 | Op::APush { .. }
                 | Op::SAppend { .. }
@@ -759,6 +769,7 @@ impl Op {
             self,
             Op::ALen(_)
                 | Op::ALoad(..)
+                | Op::ALoadForWrite(..)
                 | Op::DTag(..)
                 | Op::DGet(..)
                 | Op::SLen(_)

@@ -1148,7 +1148,9 @@ impl Recorder {
                 self.write(dst, dict);
             }
             Instr::DictInsert { dict, key, value } => self.dict_insert(dict, key, value, view, pc)?,
-            Instr::GetIndex { dst, obj, index } => self.get_index(dst, obj, index, view, pc)?,
+            Instr::GetIndex { dst, obj, index } => self.get_index(dst, obj, index, true, view, pc)?,
+            Instr::PeekIndex { dst, obj, index } => self.get_index(dst, obj, index, false, view, pc)?,
+            Instr::GetIndexForWrite { dst, obj, index } => self.index_for_write(dst, obj, index, view, pc)?,
             Instr::SetIndex { obj, index, src } => self.set_index(obj, index, src, view, pc)?,
             Instr::Return { src } if self.inlined() => {
                 let result = self.read_sunk(src, view, pc)?;
@@ -1346,7 +1348,11 @@ impl Recorder {
         }
         let item = match element {
             None => position,
-            Some(ty) => self.emit_guard(Op::ALoad(sequence, position), ty, pc),
+            Some(ty) => {
+                let item = self.emit_guard(Op::ALoad(sequence, position), ty, pc);
+                self.share_read_out(item);
+                item
+            }
         };
         let one = self.emit(Op::KInt(1), Ty::Int);
         let advanced = self.emit_guard(Op::AddInt(position, one), Ty::Int, pc);
@@ -1530,6 +1536,34 @@ impl Recorder {
         Ok(self.emit(Op::AIns { array, value }, Ty::Array))
     }
 
+    /// `dst := obj[index]` for a nested write (`a[i][j] := v`) into an array element that
+    /// is itself an array, dict or struct: `ALoadForWrite`, whose guards leave the copying
+    /// of a shared array or element to the interpreter.
+    fn index_for_write(&mut self, dst: Reg, obj: Reg, index: Reg, view: &View, pc: u32) -> Result<(), AbortReason> {
+        let (Value::Array(a), Value::Int(i)) = (view.slots[obj as usize], view.slots[index as usize]) else {
+            return Err(AbortReason::NyiInstruction("a nested write into anything but an array element"));
+        };
+        let element = usize::try_from(i).ok().and_then(|i| a.items.get(i).copied());
+        let ty = match element {
+            Some(Value::Array(_)) => Ty::Array,
+            Some(Value::Dict(_)) => Ty::Dict,
+            Some(Value::Struct(_)) => Ty::Struct,
+            _ => {
+                return Err(AbortReason::NyiInstruction(
+                    "a nested write into an element that is not an array, dict or struct",
+                ))
+            }
+        };
+        if a.is_shared() || element.is_some_and(|e| e.is_shared()) {
+            return Err(AbortReason::NyiInstruction("a nested write into a shared array (it is copied first)"));
+        }
+        let array = self.read(obj, view, pc)?;
+        let position = self.read(index, view, pc)?;
+        let element = self.emit_guard(Op::ALoadForWrite(array, position), ty, pc);
+        self.write(dst, element);
+        Ok(())
+    }
+
     /// The elements of sunk array `array`, in order.
     fn sunk_elements(&self, array: InstIdx) -> Vec<InstIdx> {
         let mut elements = Vec::new();
@@ -1556,8 +1590,17 @@ impl Recorder {
     }
 
     /// `dst := container[index]` for an array and a non-negative int index, a dict and an
-    /// int or string key, or a sunk array, dict and a constant index or key.
-    fn get_index(&mut self, dst: Reg, obj: Reg, index: Reg, view: &View, pc: u32) -> Result<(), AbortReason> {
+    /// int or string key, or a sunk array, dict and a constant index or key. An object read
+    /// out of an array is marked shared when `share` (not for `PeekIndex`).
+    fn get_index(
+        &mut self,
+        dst: Reg,
+        obj: Reg,
+        index: Reg,
+        share: bool,
+        view: &View,
+        pc: u32,
+    ) -> Result<(), AbortReason> {
         let container = self.read_sunk(obj, view, pc)?;
         if matches!(self.trace.inst(container).op, Op::ANew | Op::AIns { .. }) {
             return self.sunk_element(dst, container, index, view, pc);
@@ -1596,8 +1639,19 @@ impl Recorder {
         let array = self.read(obj, view, pc)?;
         let position = self.read(index, view, pc)?;
         let value = self.emit_guard(Op::ALoad(array, position), ty, pc);
+        if share {
+            self.share_read_out(value);
+        }
         self.write(dst, value);
         Ok(())
+    }
+
+    /// Marks an object read out of a container shared, as the interpreter's read does (the
+    /// container still holds it).
+    fn share_read_out(&mut self, value: InstIdx) {
+        if matches!(self.ty(value), Ty::Str | Ty::Struct | Ty::Array | Ty::Dict | Ty::Tagged) {
+            self.emit(Op::MarkShared(value), Ty::Void);
+        }
     }
 
     /// `container[index] := value` into an unshared array or (with an int or string key)

@@ -55,7 +55,15 @@ fn string_char(heap: &mut Heap, s: &StrObj, i: i64) -> Result<Value, String> {
 
 /// `container[index]`.
 pub fn get_index(heap: &mut Heap, container: Value, index: Value) -> Result<Value, String> {
-    let value = match (container, index) {
+    let value = peek_index(heap, container, index)?;
+    value.mark_shared();
+    Ok(value)
+}
+
+/// `container[index]` for the next index or field read of the same expression only
+/// (`PeekIndex`): the element is not marked shared, since no copy of it survives.
+pub fn peek_index(heap: &mut Heap, container: Value, index: Value) -> Result<Value, String> {
+    Ok(match (container, index) {
         (Value::Array(a), Value::Int(i)) => a.items[element_index(i, a.items.len())?],
         (Value::Dict(d), key) => d.get(&dict_key(key)?).ok_or_else(|| missing_key(key))?,
         (Value::Str(s), Value::Int(i)) => return string_char(heap, &s, i),
@@ -63,9 +71,7 @@ pub fn get_index(heap: &mut Heap, container: Value, index: Value) -> Result<Valu
             return Err(format!("Index must be an int, got {}", other.type_name()))
         }
         (other, _) => return Err(format!("Cannot index a value of type {}", other.type_name())),
-    };
-    value.mark_shared();
-    Ok(value)
+    })
 }
 
 /// `holder[index] := value`, writing a private copy back into `holder` if it was shared.

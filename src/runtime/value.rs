@@ -112,6 +112,18 @@ impl Value {
         }
     }
 
+    /// Whether the object this value holds has another holder (scalars have none).
+    pub fn is_shared(&self) -> bool {
+        match self {
+            Value::Str(g) => g.is_shared(),
+            Value::Array(g) => g.is_shared(),
+            Value::Dict(g) => g.is_shared(),
+            Value::Struct(g) => g.is_shared(),
+            Value::Tagged(g) => g.is_shared(),
+            _ => false,
+        }
+    }
+
     pub fn as_number(&self) -> Option<f64> {
         match *self {
             Value::Int(i) => Some(i as f64),

@@ -1427,12 +1427,19 @@ impl Emitter<'_> {
                 let a = self.gpr_register(self.operand(array));
                 self.element_address(a, index, layout, exit);
                 self.load_value(ELEMENT, 0, inst.ty, destination, exit)?;
-                // Read out of the array, the object has a second holder.
-                if let (Ty::Str | Ty::Struct | Ty::Array | Ty::Dict | Ty::Tagged, Some(destination)) =
-                    (inst.ty, destination)
-                {
-                    let s = self.gpr_register(destination);
-                    emit!(self.ops; mov BYTE [Rq(s) + SHARED_FLAG_OFFSET as i32], 1);
+            }
+            Op::ALoadForWrite(array, index) => {
+                let (layout, exit) = (self.array_layout()?, guard_exit()?);
+                let a = self.gpr_register(self.operand(array));
+                self.exit_if_shared(a, layout, exit);
+                self.element_address(a, index, layout, exit);
+                self.load_value(ELEMENT, 0, inst.ty, destination, exit)?;
+                if let Some(destination) = destination {
+                    let element = self.gpr_register(destination);
+                    emit!(self.ops
+                        ; cmp BYTE [Rq(element) + SHARED_FLAG_OFFSET as i32], 0
+                        ; jne =>exit
+                    );
                 }
             }
             Op::CallTrace { function, trace, base, filled, callee_slots, return_pc } => {

@@ -124,7 +124,13 @@ fn value_key(op: &Op, ty: Ty, array_epoch: u64) -> Option<ValueKey> {
         | Op::PushCopy { .. }
         | Op::Loop
         | Op::Phi(..) => return None,
-        Op::ALen(_) | Op::ALoad(..) | Op::DTag(..) | Op::DGet(..) | Op::SLen(_) | Op::SEq(..) => (array_epoch, None),
+        Op::ALen(_)
+        | Op::ALoad(..)
+        | Op::ALoadForWrite(..)
+        | Op::DTag(..)
+        | Op::DGet(..)
+        | Op::SLen(_)
+        | Op::SEq(..) => (array_epoch, None),
         // Field reads are keyed by the field too.
         Op::FieldTag { field, .. } | Op::FieldGet { field, .. } => (array_epoch << 32 | field as u64, None),
         // No trace assigns a capture; a native call (which might) clears the table.

@@ -264,6 +264,12 @@ fn check_types(trace: &Trace, at: InstIdx) -> Result<(), String> {
             }
             (&[Array, Int], None)
         }
+        Op::ALoadForWrite(..) => {
+            if !matches!(inst.ty, Array | Dict | Struct) {
+                return Err(format!("ALOADW of type {}: a write goes into an arr, dict or obj", inst.ty.name()));
+            }
+            (&[Array, Int], None)
+        }
         Op::SLen(_) => (&[Str], Some(Int)),
         Op::SConcat(..) => (&[Str, Str], Some(Str)),
         Op::SChar(..) => (&[Str, Int], Some(Str)),
@@ -309,7 +315,7 @@ fn check_types(trace: &Trace, at: InstIdx) -> Result<(), String> {
             (&[], None)
         }
         Op::MarkShared(object) => {
-            if !matches!(ty_of(object), Array | Dict | Str | Struct) {
+            if !matches!(ty_of(object), Array | Dict | Str | Struct | Tagged) {
                 return Err(format!("SHARE of a {} value, which has no object", ty_of(object).name()));
             }
             (&[], Some(Void))
