@@ -46,13 +46,9 @@ impl Rebuild<'_> {
         let built = match self.trace.inst(v).op {
             Op::StructNew { .. } | Op::StructSet { .. } => self.sunk_struct(v),
             Op::ANew | Op::AIns { .. } => {
-                let mut items = Vec::new();
-                let mut at = v;
-                while let Op::AIns { array, value } = self.trace.inst(at).op {
-                    items.push(exit_value(self.trace, self.locations, self.state, value));
-                    at = array;
-                }
-                items.reverse();
+                let items = self.trace.sunk_elements(v);
+                let items =
+                    items.iter().map(|&value| exit_value(self.trace, self.locations, self.state, value)).collect();
                 access::new_array(self.heap, items)
             }
             Op::TagNew { enum_name, tag, payload } => {
@@ -69,20 +65,9 @@ impl Rebuild<'_> {
     /// The struct a chain `StructNew; StructSet...` ending at `v` builds: fields in the
     /// order they were first set, as `StructObj::set` orders them.
     fn sunk_struct(&mut self, v: InstIdx) -> Value {
-        let mut sets = Vec::new();
-        let mut at = v;
-        let type_index = loop {
-            match self.trace.inst(at).op {
-                Op::StructSet { object, field, value } => {
-                    sets.push((field, value));
-                    at = object;
-                }
-                Op::StructNew { type_index } => break type_index,
-                other => unreachable!("a sunk struct chain starts with STNEW, not {}", other.name()),
-            }
-        };
+        let (type_index, sets) = self.trace.sunk_fields(v);
         let mut object = StructObj { type_index, fields: Vec::with_capacity(sets.len()) };
-        for &(field, value) in sets.iter().rev() {
+        for &(field, value) in &sets {
             object.set(Symbol(field), exit_value(self.trace, self.locations, self.state, value));
         }
         Value::Struct(self.heap.alloc(object))
@@ -90,14 +75,8 @@ impl Rebuild<'_> {
 
     /// The dict a chain `DNew; DIns...` ending at `v` builds.
     fn sunk_dict(&mut self, v: InstIdx) -> Value {
-        let mut inserts = Vec::new();
-        let mut at = v;
-        while let Op::DIns { dict, key, value } = self.trace.inst(at).op {
-            inserts.push((key, value));
-            at = dict;
-        }
         let mut dict = Value::Dict(self.heap.alloc(DictObj::default()));
-        for &(key, value) in inserts.iter().rev() {
+        for (key, value) in self.trace.sunk_inserts(v) {
             let key = exit_value(self.trace, self.locations, self.state, key);
             let value = exit_value(self.trace, self.locations, self.state, value);
             access::set_index(self.heap, &mut dict, key, value)

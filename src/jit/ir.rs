@@ -899,6 +899,50 @@ impl Trace {
         }
     }
 
+    /// The elements of the sunk array `array` (an `ANew`, `AIns` chain), in order.
+    pub fn sunk_elements(&self, array: InstIdx) -> Vec<InstIdx> {
+        let mut elements = Vec::new();
+        let mut at = array;
+        while let Op::AIns { array, value } = self.inst(at).op {
+            elements.push(value);
+            at = array;
+        }
+        elements.reverse();
+        elements
+    }
+
+    /// The `(key, value)` inserts of the sunk dict `dict` (a `DNew`, `DIns` chain), in order.
+    pub fn sunk_inserts(&self, dict: InstIdx) -> Vec<(InstIdx, InstIdx)> {
+        let mut inserts = Vec::new();
+        let mut at = dict;
+        while let Op::DIns { dict, key, value } = self.inst(at).op {
+            inserts.push((key, value));
+            at = dict;
+        }
+        inserts.reverse();
+        inserts
+    }
+
+    /// The struct type and the `(field, value)` sets of the sunk struct `object` (a
+    /// `StructNew`, `StructSet` chain), in the order they were made.
+    pub fn sunk_fields(&self, object: InstIdx) -> (u32, Vec<(u32, InstIdx)>) {
+        let mut sets = Vec::new();
+        let mut at = object;
+        loop {
+            match self.inst(at).op {
+                Op::StructSet { object, field, value } => {
+                    sets.push((field, value));
+                    at = object;
+                }
+                Op::StructNew { type_index } => {
+                    sets.reverse();
+                    return (type_index, sets);
+                }
+                other => unreachable!("a sunk struct chain starts with STNEW, not {}", other.name()),
+            }
+        }
+    }
+
     /// The position of `Loop`, once the trace has been peeled.
     pub fn loop_start(&self) -> Option<InstIdx> {
         self.insts.iter().position(|i| i.op == Op::Loop).map(|p| InstIdx(p as u32))

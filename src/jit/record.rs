@@ -458,39 +458,22 @@ impl Recorder {
         let object = match self.trace.inst(v).op {
             Op::ANew | Op::AIns { .. } => {
                 let array = self.emit_guard(Op::Alloc(AllocKind::Array), Ty::Array, pc);
-                for value in self.sunk_elements(v) {
+                for value in self.trace.sunk_elements(v) {
                     self.emit_guard(Op::APush { array, value }, Ty::Void, pc);
                 }
                 array
             }
             Op::DNew | Op::DIns { .. } => {
-                let mut inserts = Vec::new();
-                let mut at = v;
-                while let Op::DIns { dict, key, value } = self.trace.inst(at).op {
-                    inserts.push((key, value));
-                    at = dict;
-                }
                 let dict = self.emit_guard(Op::Alloc(AllocKind::Dict), Ty::Dict, pc);
-                for &(key, value) in inserts.iter().rev() {
+                for (key, value) in self.trace.sunk_inserts(v) {
                     self.emit_guard(Op::DSet { dict, key, value }, Ty::Void, pc);
                 }
                 dict
             }
             Op::StructNew { .. } | Op::StructSet { .. } => {
-                let mut sets = Vec::new();
-                let mut at = v;
-                let type_index = loop {
-                    match self.trace.inst(at).op {
-                        Op::StructSet { object, field, value } => {
-                            sets.push((field, value));
-                            at = object;
-                        }
-                        Op::StructNew { type_index } => break type_index,
-                        other => unreachable!("a sunk struct chain starts with STNEW, not {}", other.name()),
-                    }
-                };
+                let (type_index, sets) = self.trace.sunk_fields(v);
                 let mut object = self.emit_guard(Op::Alloc(AllocKind::Struct(type_index)), Ty::Struct, pc);
-                for &(field, value) in sets.iter().rev() {
+                for (field, value) in sets {
                     object = self.emit_guard(Op::FieldSet { object, field, value }, Ty::Struct, pc);
                 }
                 object
@@ -1564,25 +1547,13 @@ impl Recorder {
         Ok(())
     }
 
-    /// The elements of sunk array `array`, in order.
-    fn sunk_elements(&self, array: InstIdx) -> Vec<InstIdx> {
-        let mut elements = Vec::new();
-        let mut at = array;
-        while let Op::AIns { array, value } = self.trace.inst(at).op {
-            elements.push(value);
-            at = array;
-        }
-        elements.reverse();
-        elements
-    }
-
     /// `dst := array[index]` on a sunk array with a constant index: the element put there.
     fn sunk_element(&mut self, dst: Reg, array: InstIdx, index: Reg, view: &View, pc: u32) -> Result<(), AbortReason> {
         let position = self.read(index, view, pc)?;
         let Op::KInt(i) = self.trace.inst(position).op else {
             return Err(AbortReason::NyiInstruction("indexing an array literal with a computed index"));
         };
-        let elements = self.sunk_elements(array);
+        let elements = self.trace.sunk_elements(array);
         // The interpreter raises its out-of-bounds error here.
         let at = access::element_index(i, elements.len()).map_err(|_| AbortReason::ErrorRaised)?;
         self.write(dst, elements[at]);
@@ -1800,7 +1771,7 @@ impl Recorder {
         if let ("len", 1) = (name, argc) {
             let argument = self.read_sunk(base + 1, view, pc)?;
             if matches!(self.trace.inst(argument).op, Op::ANew | Op::AIns { .. }) {
-                let count = self.sunk_elements(argument).len();
+                let count = self.trace.sunk_elements(argument).len();
                 let length = self.emit(Op::KInt(count as i64), Ty::Int);
                 self.write(base, length);
                 return Ok(());
