@@ -265,6 +265,20 @@ fn globals_updated_by_their_own_statement_are_taken_even_around_builtin_calls() 
     assert_eq!(reads("L7 ", "GetGlobal"), 3, "g, f and w read as copies at line 7: {}", r.stdout);
 }
 
+/// `v[i] := push(v[i], x)` takes the element for the write (`GetIndexForWrite`) instead
+/// of reading it (`GetIndex`, which shares it and makes the push copy it every time).
+#[test]
+fn pushing_onto_an_element_takes_it_for_the_write() {
+    let source = "func f(a, i, x) {\n    a[i] := push(a[i], x)\n    return a\n}\nprint(f([[1]], 0, 2))\n";
+    let file = TempFile::new("push_element", source.as_bytes());
+    let r = finish(ruff().args(["check", "--bytecode"]).arg(file.path()).output().expect("the ruff binary runs"));
+    assert_eq!(r.status, Some(0), "{}", describe(&r));
+    let line2: Vec<&str> = r.stdout.lines().filter(|l| l.contains(" L2 ")).collect();
+    assert!(line2.iter().any(|l| l.contains("GetIndexForWrite")), "{}", r.stdout);
+    assert!(!line2.iter().any(|l| l.contains("GetIndex {")), "{}", r.stdout);
+    assert_eq!(run_source(source).stdout, "[[1, 2]]\n");
+}
+
 #[test]
 fn check_does_not_warn_about_used_push() {
     let file = TempFile::new("used_push", b"a := [1, 2]\na := push(a, 1)\nprint(a)\n");

@@ -312,10 +312,14 @@ impl<'h> Compiler<'h> {
                 TargetStep::Field(..) => None,
             });
         }
+        // `v[i] := push(v[i], x)` pushes onto the element in place (see `pushed_onto_target`).
+        let pushed = if op == AssignOp::Set { self.pushed_onto_target(target, value) } else { None };
         // A right side that may run Ruff code is evaluated before the write path is taken
         // (the code could reach the variable); the old value is read before it, as in
         // `v[i] := v[i] op e`.
-        let new_value = if op == AssignOp::Set {
+        let new_value = if pushed.is_some() {
+            None
+        } else if op == AssignOp::Set {
             Some(self.expr_temp(value)?)
         } else if !self.runs_no_code(value) {
             Some(self.read_modify(resolved, &target.path, &keys, op, value, span)?)
@@ -354,9 +358,33 @@ impl<'h> Compiler<'h> {
             container = next;
         }
         let last_key = *keys.last().expect("path is not empty");
-        let src = match new_value {
-            Some(v) => v,
-            None => {
+        let src = match (pushed, new_value) {
+            (Some((callee, rest)), _) => {
+                // The element is taken for the write, private and unshared, as the callee's
+                // argument: the builtin appends to it in place.
+                let base = self.func().alloc_slot(span)?;
+                self.expr_to(callee, base)?;
+                let element = self.func().alloc_slot(span)?;
+                let take = match (last, last_key) {
+                    (TargetStep::Index(..), Some(index)) => {
+                        Instr::GetIndexForWrite { dst: element, obj: container, index }
+                    }
+                    (TargetStep::Field(field, s), _) => {
+                        let name = self.symbol16(field, *s)?;
+                        Instr::GetFieldForWrite { dst: element, obj: container, name }
+                    }
+                    _ => unreachable!("keys parallel the path"),
+                };
+                self.func().emit(take, span);
+                for arg in rest {
+                    let slot = self.func().alloc_slot(span)?;
+                    self.expr_to(arg, slot)?;
+                }
+                self.func().emit(Instr::Call { base, argc: 1 + rest.len() as u16 }, span);
+                base
+            }
+            (None, Some(v)) => v,
+            (None, None) => {
                 let old = self.func().alloc_slot(span)?;
                 let read = match (last, last_key) {
                     (TargetStep::Index(..), Some(index)) => Instr::GetIndex { dst: old, obj: container, index },
@@ -390,6 +418,33 @@ impl<'h> Compiler<'h> {
             _ => {}
         }
         Ok(())
+    }
+
+    /// For `v[i] := push(v[i], x)` (also `append`, field steps, and index steps that are
+    /// variables or int literals): the callee and the pushed arguments, when they are
+    /// plain operands that do not name `v` (no code runs, and nothing they read changes
+    /// when the element is taken). Such a statement takes the element for the write (`GetIndexForWrite`)
+    /// and pushes onto it in place; a plain read would share the element and make the
+    /// push copy it, every time.
+    fn pushed_onto_target<'e>(&mut self, target: &Target, value: &'e Expr) -> Option<(&'e Expr, &'e [Expr])> {
+        let ExprKind::Postfix { base: callee, ops } = &value.kind else { return None };
+        let ([(PostfixOp::Call(args), _)], ExprKind::Name(name)) = (ops.as_slice(), &callee.kind) else {
+            return None;
+        };
+        if !matches!(name.as_str(), "push" | "append") || !matches!(self.resolve(name), Name::Builtin(_)) {
+            return None;
+        }
+        let (first, rest) = args.split_first()?;
+        let ExprKind::Postfix { base, ops: steps } = &first.kind else { return None };
+        let same_base = matches!(&base.kind, ExprKind::Name(n) if *n == target.name);
+        let same_steps = steps.len() == target.path.len()
+            && steps.iter().zip(&target.path).all(|((step, _), target_step)| match (step, target_step) {
+                (PostfixOp::Field(a), TargetStep::Field(b, _)) => a == b,
+                (PostfixOp::Index(a), TargetStep::Index(b, _)) => same_simple_key(a, b),
+                _ => false,
+            });
+        let plain_rest = rest.iter().all(|e| plain_operand(e, &target.name));
+        (same_base && same_steps && plain_rest).then_some((callee.as_ref(), rest))
     }
 
     /// `old op value` where `old` is the current value at `path` read with plain reads;
@@ -636,5 +691,30 @@ impl<'h> Compiler<'h> {
         self.func().patch_to_here([skip]);
         self.func().free_slots_to(mark);
         Ok(())
+    }
+}
+
+/// Whether two index expressions are the same variable or the same int literal, so that
+/// they denote the same element when evaluated once.
+fn same_simple_key(a: &Expr, b: &Expr) -> bool {
+    match (&a.kind, &b.kind) {
+        (ExprKind::Name(x), ExprKind::Name(y)) => x == y,
+        (ExprKind::Int(x), ExprKind::Int(y)) => x == y,
+        _ => false,
+    }
+}
+
+/// Whether `e` is built only from literals, variables other than `name`, and operators:
+/// it runs no code and reads nothing reachable through `name`.
+fn plain_operand(e: &Expr, name: &str) -> bool {
+    match &e.kind {
+        ExprKind::Int(_) | ExprKind::Float(_) | ExprKind::Str(_) | ExprKind::Bool(_) | ExprKind::Null => true,
+        ExprKind::Name(n) => n != name,
+        ExprKind::Unary { operand, .. } => plain_operand(operand, name),
+        ExprKind::Binary { first, rest } => {
+            plain_operand(first, name)
+                && rest.iter().all(|(op, _, e)| *op != crate::parse::ast::BinOp::Pipe && plain_operand(e, name))
+        }
+        _ => false,
     }
 }

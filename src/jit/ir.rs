@@ -280,7 +280,8 @@ pub enum Op {
     ALoadForWrite(InstIdx, InstIdx),
     /// `array[index] = value` in place, guarding that the array is not shared (a shared
     /// array must be copied first, which only the interpreter does) and that
-    /// `0 <= index < length`. `value` is an int, float, bool or null. A guard.
+    /// `0 <= index < length`. `value` is a scalar or an object (handed over, as
+    /// `access::set_index` takes it). A guard.
     AStore {
         array: InstIdx,
         index: InstIdx,

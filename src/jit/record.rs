@@ -1653,8 +1653,9 @@ impl Recorder {
         let array = self.read(obj, view, pc)?;
         let position = self.read(index, view, pc)?;
         let value = self.read(src, view, pc)?;
-        if !matches!(self.ty(value), Ty::Int | Ty::Float | Ty::Bool | Ty::Null) {
-            return Err(AbortReason::NyiInstruction("storing an array, dict, string or struct into an array"));
+        // The stored value is handed over, as `access::set_index` takes it.
+        if matches!(self.ty(value), Ty::Builtin | Ty::Tagged) {
+            return Err(AbortReason::NyiInstruction("storing a function or enum value into an array"));
         }
         self.emit_guard(Op::AStore { array, index: position, value }, Ty::Void, pc);
         Ok(())

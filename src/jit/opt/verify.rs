@@ -327,8 +327,9 @@ fn check_types(trace: &Trace, at: InstIdx) -> Result<(), String> {
             }
             (&[Array], Some(Array))
         }
-        // Pushing hands the value over (its holder copied it first if it had to).
+        // Pushing and storing hand the value over (its holder copied it first if it had to).
         Op::APush { value, .. } if is_passable_value(ty_of(value)) => (&[Array], Some(Void)),
+        Op::AStore { value, .. } if is_passable_value(ty_of(value)) => (&[Array, Int], Some(Void)),
         Op::AStore { value, .. } | Op::APush { value, .. } => {
             if !matches!(ty_of(value), Int | Float | Bool | Null) {
                 return Err(format!(
