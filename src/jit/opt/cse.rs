@@ -124,17 +124,11 @@ fn value_key(op: &Op, ty: Ty, array_epoch: u64) -> Option<ValueKey> {
         | Op::PushCopy { .. }
         | Op::Loop
         | Op::Phi(..) => return None,
-        Op::ALen(_)
-        | Op::ALoad(..)
-        | Op::ALoadForWrite(..)
-        | Op::DTag(..)
-        | Op::DGet(..)
-        | Op::SLen(_)
-        | Op::SEq(..) => (array_epoch, None),
         // Field reads are keyed by the field too.
         Op::FieldTag { field, .. } | Op::FieldGet { field, .. } => (array_epoch << 32 | field as u64, None),
         // No trace assigns a capture; a native call (which might) clears the table.
         Op::CaptureTag { index, .. } | Op::CaptureGet { index, .. } => (index as u64, None),
+        _ if op.reads_containers() => (array_epoch, None),
         Op::KInt(v) => (v as u64, None),
         Op::KFloat(v) => (v.to_bits(), None),
         Op::KBool(v) => (v as u64, None),
