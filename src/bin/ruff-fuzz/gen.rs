@@ -948,10 +948,7 @@ impl Generator {
             let choice = self.rng.below(108);
             let produced = match choice {
                 0..=9 => Some(self.accumulate(scope)),
-                10..=13 => Some(vec![assign(
-                    &scope.name("fl"),
-                    bin("+", bin("*", scope.v("fl"), Expr::Float("0.5")), self.float_expr(scope)),
-                )]),
+                10..=13 => Some(self.float_update(scope)),
                 14..=19 => Some(self.string_building(scope)),
                 20..=27 => Some(self.type_change(scope)),
                 28..=32 => Some(self.poly_use(scope)),
@@ -978,16 +975,18 @@ impl Generator {
         }
     }
 
+    /// `fl := fl * 0.5 + <float>`: a float accumulator that stays bounded.
+    fn float_update(&mut self, scope: &Scope) -> Vec<Stmt> {
+        vec![assign(&scope.name("fl"), bin("+", bin("*", scope.v("fl"), Expr::Float("0.5")), self.float_expr(scope)))]
+    }
+
     /// A statement of a native section (the other kinds still appear now and then).
     fn native_statement(&mut self, scope: &mut Scope) -> Vec<Stmt> {
         let deep = scope.depth >= 4;
         loop {
             let produced = match self.rng.below(108) {
                 0..=14 => Some(self.accumulate(scope)),
-                15..=21 => Some(vec![assign(
-                    &scope.name("fl"),
-                    bin("+", bin("*", scope.v("fl"), Expr::Float("0.5")), self.float_expr(scope)),
-                )]),
+                15..=21 => Some(self.float_update(scope)),
                 22..=31 => Some(self.type_change(scope)),
                 32..=37 => Some(self.native_poly_use(scope)),
                 38..=45 if !deep => self.nested_loop(scope),
