@@ -80,7 +80,9 @@ pub(super) fn get(_: &mut Ctx, args: &[Value]) -> Result<Value, String> {
 pub(super) fn get_default(_: &mut Ctx, args: &[Value]) -> Result<Value, String> {
     let dict = expect_dict("get_default", &args[0])?;
     let key = key_arg("get_default", &args[1])?;
-    Ok(dict.get(&key).map_or(args[2], share))
+    // The default is marked too: it is an argument handed back, and the arguments of a
+    // builtin that borrows them may be lent (see `Builtin::borrows`).
+    Ok(share(dict.get(&key).unwrap_or(args[2])))
 }
 
 /// The entries of both dicts; where both have a key, the second dict's value wins.

@@ -53,27 +53,35 @@ pub struct Builtin {
     /// when the call fails or its result surprises the trace, leaves it for the
     /// interpreter to make the same call again (`jit::ir::Op::CallBuiltin`).
     pub repeatable: bool,
+    /// It may update an argument in place (`push` on an array the call owns). A call of
+    /// any other builtin changes no container, which `compile/borrow.rs` relies on.
+    pub updates_arguments: bool,
 }
 
 /// A builtin that only looks at its arguments (see [`Builtin::borrows`]) and can be
 /// called again.
 const fn looks(name: &'static str, min_args: u8, max_args: u8, func: BuiltinFn) -> Builtin {
-    Builtin { name, min_args, max_args, func, borrows: true, repeatable: true }
+    Builtin { name, min_args, max_args, func, borrows: true, repeatable: true, updates_arguments: false }
 }
 
 /// A builtin that can be called again but may hand an argument (or part of one) back.
 const fn pure(name: &'static str, min_args: u8, max_args: u8, func: BuiltinFn) -> Builtin {
-    Builtin { name, min_args, max_args, func, borrows: false, repeatable: true }
+    Builtin { name, min_args, max_args, func, borrows: false, repeatable: true, updates_arguments: false }
 }
 
 /// A builtin that only looks at its arguments but writes output.
 const fn prints(name: &'static str, min_args: u8, max_args: u8, func: BuiltinFn) -> Builtin {
-    Builtin { name, min_args, max_args, func, borrows: true, repeatable: false }
+    Builtin { name, min_args, max_args, func, borrows: true, repeatable: false, updates_arguments: false }
 }
 
-/// A builtin that reads the clock or may update an argument in place.
+/// A builtin that reads the clock: calling it again gives another answer.
+const fn clock(name: &'static str, func: BuiltinFn) -> Builtin {
+    Builtin { name, min_args: 0, max_args: 0, func, borrows: true, repeatable: false, updates_arguments: false }
+}
+
+/// A builtin that may update an argument in place.
 const fn effect(name: &'static str, min_args: u8, max_args: u8, func: BuiltinFn) -> Builtin {
-    Builtin { name, min_args, max_args, func, borrows: false, repeatable: false }
+    Builtin { name, min_args, max_args, func, borrows: false, repeatable: false, updates_arguments: true }
 }
 
 /// Most builtins take a fixed number of arguments; `print` and `format` take any number.
@@ -125,9 +133,9 @@ pub static BUILTINS: &[Builtin] = &[
     looks("bit_not", 1, 1, math::bit_not),
     looks("bit_shl", 2, 2, math::bit_shl),
     looks("bit_shr", 2, 2, math::bit_shr),
-    effect("performance_now", 0, 0, math::performance_now),
-    effect("time_us", 0, 0, math::time_us),
-    effect("time_ns", 0, 0, math::time_ns),
+    clock("performance_now", math::performance_now),
+    clock("time_us", math::time_us),
+    clock("time_ns", math::time_ns),
     // Sequences
     looks("len", 1, 1, sequences::len),
     pure("range", 1, 3, sequences::range),
@@ -137,7 +145,7 @@ pub static BUILTINS: &[Builtin] = &[
     effect("insert", 3, 3, sequences::insert),
     effect("remove", 2, 2, sequences::remove),
     effect("remove_at", 2, 2, sequences::remove_at),
-    effect("slice", 3, 3, sequences::slice),
+    looks("slice", 3, 3, sequences::slice),
     effect("concat", 2, 2, sequences::concat),
     effect("reverse", 1, 1, sequences::reverse),
     effect("sort", 1, 1, sequences::sort),
@@ -149,8 +157,8 @@ pub static BUILTINS: &[Builtin] = &[
     pure("flatten", 1, 1, sequences::flatten),
     pure("zip", 2, 2, sequences::zip),
     pure("enumerate", 1, 1, sequences::enumerate),
-    effect("take", 2, 2, sequences::take),
-    effect("skip", 2, 2, sequences::skip),
+    looks("take", 2, 2, sequences::take),
+    looks("skip", 2, 2, sequences::skip),
     pure("chunk", 2, 2, sequences::chunk),
     // Dicts
     looks("keys", 1, 1, dicts::keys),
@@ -158,7 +166,7 @@ pub static BUILTINS: &[Builtin] = &[
     pure("items", 1, 1, dicts::items),
     looks("has_key", 2, 2, dicts::has_key),
     looks("get", 2, 2, dicts::get),
-    pure("get_default", 3, 3, dicts::get_default),
+    looks("get_default", 3, 3, dicts::get_default),
     effect("merge", 2, 2, dicts::merge),
     // Strings
     pure("upper", 1, 1, strings::upper),
@@ -186,6 +194,8 @@ pub static BUILTINS: &[Builtin] = &[
     looks("is_empty", 1, 1, strings::is_empty),
     looks("count_chars", 1, 1, strings::count_chars),
     pure("format", 1, MANY, strings::format),
+    // Sequences added later (kept last so that earlier builtins keep their indexes)
+    looks("array", 2, 2, sequences::array),
 ];
 
 pub fn is_repeatable(id: u32) -> bool {
@@ -194,6 +204,10 @@ pub fn is_repeatable(id: u32) -> bool {
 
 pub fn borrows_arguments(id: u32) -> bool {
     BUILTINS[id as usize].borrows
+}
+
+pub fn updates_arguments(id: u32) -> bool {
+    BUILTINS[id as usize].updates_arguments
 }
 
 pub fn lookup(name: &str) -> Option<u32> {

@@ -52,16 +52,11 @@ fn update_items<R>(ctx: &mut Ctx, array: Gc<ArrayObj>, update: impl FnOnce(&mut 
 
 /// The elements in `range` as an array: cut down in place when `array` is private, else
 /// copied.
+/// A new array of `array[range]`. The argument is only looked at (it may be lent, see
+/// `Builtin::borrows`), so the elements become shared with it.
 fn subarray(ctx: &mut Ctx, array: Gc<ArrayObj>, range: Range<usize>) -> Value {
-    if array.is_shared() {
-        let items = array.items.get(range).unwrap_or_default().iter().map(|v| share(*v)).collect();
-        new_array(ctx, items)
-    } else {
-        let items = &mut array.get_mut().items;
-        items.truncate(range.end);
-        items.drain(..range.start.min(items.len()));
-        Value::Array(array)
-    }
+    let items = array.items.get(range).unwrap_or_default().iter().map(|v| share(*v)).collect();
+    new_array(ctx, items)
 }
 
 /// `start..end` under the rules of `slice`: negative indexes count from the end, both
@@ -139,6 +134,16 @@ pub(super) fn range(ctx: &mut Ctx, args: &[Value]) -> Result<Value, String> {
         items.push(Value::Int(current as i64));
         current += i128::from(step);
     }
+    Ok(new_array(ctx, items))
+}
+
+/// `array(n, fill)`: `n` copies of `fill` (none when `n <= 0`). A heap `fill` is held
+/// by every element, so it is shared: writing one element's contents copies it first.
+pub(super) fn array(ctx: &mut Ctx, args: &[Value]) -> Result<Value, String> {
+    let n = count_arg("array", &args[0])?.max(0);
+    let fill = share(args[1]);
+    let mut items = vec_with_capacity("array", n as u128)?;
+    items.resize(n as usize, fill);
     Ok(new_array(ctx, items))
 }
 

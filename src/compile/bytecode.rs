@@ -43,8 +43,9 @@ pub enum Instr {
         dst: Reg,
         src: Reg,
     },
-    /// `dst := src` for an argument of a builtin that only looks at it (see
-    /// `builtins::borrows_arguments`): `dst` dies with the call, so nothing is shared.
+    /// `dst := src` where `dst` only looks at the value while nothing can change it: an
+    /// argument of a builtin that only looks at it (see `builtins::borrows_arguments`), or
+    /// a copy `compile/borrow.rs` proved harmless. Nothing is marked shared.
     Borrow {
         dst: Reg,
         src: Reg,
@@ -72,8 +73,9 @@ pub enum Instr {
         dst: Reg,
         global: u32,
     },
-    /// Reads a global for a statement that writes the result straight back to it
-    /// (`g := push(g, x)`, `g := g + s`), so the value is not marked shared.
+    /// Reads a global without marking its value shared: for a statement that writes the
+    /// result straight back to it (`g := push(g, x)`, `g := g + s`), or for a read that
+    /// only looks at the value while nothing can change it (`compile/borrow.rs`).
     TakeGlobal {
         dst: Reg,
         global: u32,
@@ -270,10 +272,14 @@ pub enum Instr {
     },
 
     /// Calls `R[base]` with `argc` arguments in `R[base+1..]`; the result goes to
-    /// `R[base]`. The callee's frame starts at `base + 1`.
+    /// `R[base]`. The callee's frame starts at `base + 1`. Bit `i` of `lent` says argument
+    /// `i` is a local variable's value lent to the call, not marked shared
+    /// (`compile/borrow.rs`): the call marks it first unless the callee only looks at
+    /// that parameter ([`Program::lent_arguments_to_share`]).
     Call {
         base: Reg,
         argc: u16,
+        lent: u16,
     },
     /// Calls method `name` of the receiver in `R[base+1]` with `argc` arguments in
     /// `R[base+2..]`; the result goes to `R[base]`. The callee's frame starts at
@@ -340,9 +346,10 @@ pub enum Instr {
         obj: Reg,
         index: Reg,
     },
-    /// `GetIndex` whose result is only indexed or read a field of next, by the same
-    /// expression (`a[i][j]`, `a[i].x`): the element is not marked shared, so that reading
-    /// `a[i][j]` does not make the next `a[i][k] := v` copy row `a[i]`.
+    /// `GetIndex` whose result is only looked at while nothing can change the container:
+    /// the same expression only indexes it or reads a field of it next (`a[i][j]`,
+    /// `a[i].x`), or `compile/borrow.rs` proved it. The element is not marked shared, so
+    /// that reading `a[i][j]` does not make the next `a[i][k] := v` copy row `a[i]`.
     PeekIndex {
         dst: Reg,
         obj: Reg,
@@ -361,6 +368,22 @@ pub enum Instr {
         src: Reg,
     },
     GetField {
+        dst: Reg,
+        obj: Reg,
+        name: u16,
+    },
+    /// `GetField` of a method's receiver (slot 0) at its last use: the receiver dies here,
+    /// so when its struct is not shared the field's value changes holder and is not marked
+    /// (`v := v.append(x)` with `append` building a new struct from `push(self.items, x)`
+    /// pushes in place). A shared struct's field is marked as by `GetField`.
+    TakeField {
+        dst: Reg,
+        obj: Reg,
+        name: u16,
+    },
+    /// `GetField` whose result is only looked at while nothing can change the struct
+    /// (`compile/borrow.rs` proves it): the field's value is not marked shared.
+    PeekField {
         dst: Reg,
         obj: Reg,
         name: u16,
@@ -500,6 +523,9 @@ pub struct Proto {
     pub try_regions: Vec<TryRegion>,
     /// Names of the variables in slots, for messages about them (JIT explanations).
     pub slot_names: Vec<SlotName>,
+    /// Bit `i`: the function only looks at parameter slot `i` (`compile/borrow.rs`), so a
+    /// caller may lend it a value without marking it shared.
+    pub lendable_params: u64,
 }
 
 #[derive(Clone, Debug)]
@@ -537,5 +563,16 @@ impl Proto {
 impl Program {
     pub fn proto(&self, id: ProtoId) -> &Proto {
         &self.protos[id.0 as usize]
+    }
+
+    /// The arguments among `lent` (bit `i`: argument `i`, see `Instr::Call`) that a call
+    /// of `callee` must mark shared before it runs: those the callee may keep, return or
+    /// change. The interpreter and the JIT recorder both ask this.
+    pub fn lent_arguments_to_share(&self, callee: Value, lent: u16) -> u16 {
+        match callee {
+            Value::Func(f) => lent & !(self.proto(f.proto).lendable_params as u16),
+            Value::Builtin(id) if crate::builtins::borrows_arguments(id) => 0,
+            _ => lent,
+        }
     }
 }

@@ -447,7 +447,7 @@ impl<'h> Compiler<'h> {
             self.expr_to(callee, base)?;
             let arg = self.func().alloc_slot(*span)?;
             self.func().emit(Instr::MoveOwned { dst: arg, src: value }, *span);
-            self.func().emit(Instr::Call { base, argc: 1 }, *span);
+            self.func().emit(Instr::Call { base, argc: 1, lent: 0 }, *span);
             self.func().emit(Instr::MoveOwned { dst: value, src: base }, *span);
             self.func().free_slots_to(base);
         }
@@ -501,7 +501,11 @@ impl<'h> Compiler<'h> {
                         self.consecutive(&refs, span)?;
                     }
                     let argc = u16::try_from(args.len()).map_err(|_| CompileError::new(span, "Too many arguments"))?;
-                    self.func().emit(Instr::Call { base: work, argc }, span);
+                    let builtin = if position == 0 { self.named_builtin(base) } else { None };
+                    let call = self.func().emit(Instr::Call { base: work, argc, lent: 0 }, span);
+                    if let Some(id) = builtin {
+                        self.func().builtin_calls.insert(call, id);
+                    }
                 }
                 PostfixOp::Method(name, args) => {
                     let receiver = self.func().alloc_slot(span)?;
@@ -523,10 +527,18 @@ impl<'h> Compiler<'h> {
 
     /// Whether `base` names a builtin that only looks at its arguments.
     fn names_borrowing_builtin(&mut self, base: &Expr) -> bool {
+        self.named_builtin(base).is_some_and(builtins::borrows_arguments)
+    }
+
+    /// The builtin `base` names, if it is one.
+    fn named_builtin(&mut self, base: &Expr) -> Option<u32> {
         let ExprKind::Name(name) = &base.kind else {
-            return false;
+            return None;
         };
-        matches!(self.resolve(name), Name::Builtin(id) if builtins::borrows_arguments(id))
+        match self.resolve(name) {
+            Name::Builtin(id) => Some(id),
+            _ => None,
+        }
     }
 
     /// Arguments lent to a builtin: a variable is passed without being shared. A global or

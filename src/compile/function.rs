@@ -95,6 +95,9 @@ pub struct FuncState {
     pub self_name: Option<String>,
     /// Declared fields of the receiver's struct, visible as bare names in methods.
     pub fields: Vec<String>,
+    /// The pc of each `Call` of a builtin known at compile time, and the builtin's index
+    /// (for `borrow.rs`: such a call runs no Ruff code).
+    pub builtin_calls: FxHashMap<usize, u32>,
     label_at_end: bool,
     constants: FxHashMap<ConstKey, u32>,
     string_constants: FxHashMap<String, u32>,
@@ -115,6 +118,7 @@ impl FuncState {
             try_depth: 0,
             self_name: None,
             fields: Vec::new(),
+            builtin_calls: FxHashMap::default(),
             label_at_end: false,
             constants: FxHashMap::default(),
             string_constants: FxHashMap::default(),

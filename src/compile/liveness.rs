@@ -22,7 +22,7 @@ fn range(start: Reg, count: usize) -> Slots {
 }
 
 /// Every slot `instr` may read.
-fn reads(instr: &Instr, proto: &Proto, child_captures: &dyn Fn(u32) -> Vec<CaptureSource>) -> Slots {
+pub(super) fn reads(instr: &Instr, proto: &Proto, child_captures: &dyn Fn(u32) -> Vec<CaptureSource>) -> Slots {
     use Instr::*;
     match *instr {
         Move { src, .. } | MoveOwned { src, .. } | Borrow { src, .. } => Slots::from_slice(&[src]),
@@ -70,7 +70,7 @@ fn reads(instr: &Instr, proto: &Proto, child_captures: &dyn Fn(u32) -> Vec<Captu
         | Return { src }
         | Throw { src } => Slots::from_slice(&[src]),
         Jump { .. } | LoopEntry | ReturnNull | TryBegin { .. } | TryEnd | Raise { .. } => Slots::new(),
-        Call { base, argc } => range(base, argc as usize + 1),
+        Call { base, argc, .. } => range(base, argc as usize + 1),
         CallMethod { base, argc, .. } => range(base + 1, argc as usize + 1),
         Closure { proto: child, .. } => child_captures(child)
             .into_iter()
@@ -89,7 +89,9 @@ fn reads(instr: &Instr, proto: &Proto, child_captures: &dyn Fn(u32) -> Vec<Captu
             Slots::from_slice(&[obj, index])
         }
         SetIndex { obj, index, src } => Slots::from_slice(&[obj, index, src]),
-        GetField { obj, .. } | GetFieldForWrite { obj, .. } => Slots::from_slice(&[obj]),
+        GetField { obj, .. } | PeekField { obj, .. } | TakeField { obj, .. } | GetFieldForWrite { obj, .. } => {
+            Slots::from_slice(&[obj])
+        }
         SetField { obj, src, .. } => Slots::from_slice(&[obj, src]),
         ForPrep { base, .. } => Slots::from_slice(&[base]),
         ForNext { base, .. } => Slots::from_slice(&[base, base + 1]),
@@ -98,7 +100,7 @@ fn reads(instr: &Instr, proto: &Proto, child_captures: &dyn Fn(u32) -> Vec<Captu
 }
 
 /// The slot `instr` overwrites when it completes, if it writes exactly one.
-fn destination(instr: &Instr) -> Option<Reg> {
+pub(super) fn destination(instr: &Instr) -> Option<Reg> {
     use Instr::*;
     match *instr {
         Move { dst, .. }
@@ -141,6 +143,8 @@ fn destination(instr: &Instr) -> Option<Reg> {
         | GetIndex { dst, .. }
         | PeekIndex { dst, .. }
         | GetField { dst, .. }
+        | PeekField { dst, .. }
+        | TakeField { dst, .. }
         | ToStr { dst, .. }
         | Concat { dst, .. } => Some(dst),
         Call { base, .. } | CallMethod { base, .. } => Some(base),
@@ -189,7 +193,7 @@ fn jump_target(pc: usize, offset: i32) -> usize {
     (pc as i64 + 1 + offset as i64) as usize
 }
 
-fn successors(pc: usize, instr: &Instr, len: usize) -> SmallVec<[usize; 2]> {
+pub(super) fn successors(pc: usize, instr: &Instr, len: usize) -> SmallVec<[usize; 2]> {
     use Instr::*;
     let mut out = SmallVec::new();
     match *instr {
@@ -225,6 +229,17 @@ fn successors(pc: usize, instr: &Instr, len: usize) -> SmallVec<[usize; 2]> {
     }
     out.retain(|s| *s < len);
     out
+}
+
+/// For each pc, the handlers an error raised there goes to (the `try` regions around it).
+pub(super) fn handler_edges(proto: &Proto) -> Vec<SmallVec<[usize; 2]>> {
+    let mut handlers: Vec<SmallVec<[usize; 2]>> = vec![SmallVec::new(); proto.code.len()];
+    for region in &proto.try_regions {
+        for h in handlers.iter_mut().take(region.end as usize).skip(region.begin as usize + 1) {
+            h.push(region.handler as usize);
+        }
+    }
+    handlers
 }
 
 /// A fixed-width bit set over the slots being tracked.
@@ -269,12 +284,7 @@ impl Liveness {
         let len = code.len();
         let count = tracked.iter().flatten().count();
         let index_of = |slot: Reg| tracked.get(slot as usize).copied().flatten();
-        let mut handlers: Vec<SmallVec<[usize; 2]>> = vec![SmallVec::new(); len];
-        for region in &proto.try_regions {
-            for h in handlers.iter_mut().take(region.end as usize).skip(region.begin as usize + 1) {
-                h.push(region.handler as usize);
-            }
-        }
+        let handlers = handler_edges(proto);
         let mut uses = Vec::with_capacity(len);
         let mut killed = Vec::with_capacity(len);
         for (pc, instr) in code.iter().enumerate() {
@@ -315,31 +325,59 @@ impl Liveness {
     }
 }
 
-/// Rewrites each `Move` whose source is dead afterwards into `MoveOwned`.
-pub fn mark_owned_moves(proto: &mut Proto, child_captures: impl Fn(u32) -> Vec<CaptureSource>) {
-    // Only sources of `Move` matter; give each a dense index.
+/// Rewrites each `Move` whose source is dead afterwards into `MoveOwned`, and each
+/// `GetField` of a method's receiver at its last use into `TakeField`. The receiver is
+/// the struct's owner (a `CallMethod` passes it owned or marked shared, never lent) as
+/// long as nothing in the method gives slot 0 another value.
+pub fn mark_owned_moves(proto: &mut Proto, child_captures: &dyn Fn(u32) -> Vec<CaptureSource>) {
+    let receiver_stays = proto.is_method && !proto.code.iter().any(|i| gives_slot_another_value(i, 0));
+    let takes_field = |instr: &Instr| receiver_stays && matches!(instr, Instr::GetField { obj: 0, .. });
+    // Only sources of `Move` and the receiver matter; give each a dense index.
     let mut tracked: Vec<Option<usize>> = vec![None; proto.num_slots as usize + 1];
     let mut count = 0;
     for instr in &proto.code {
-        if let Instr::Move { src, .. } = instr {
-            let entry = &mut tracked[*src as usize];
-            if entry.is_none() {
-                *entry = Some(count);
-                count += 1;
-            }
+        let source = match instr {
+            Instr::Move { src, .. } => *src,
+            other if takes_field(other) => 0,
+            _ => continue,
+        };
+        let entry = &mut tracked[source as usize];
+        if entry.is_none() {
+            *entry = Some(count);
+            count += 1;
         }
     }
     if count == 0 {
         return;
     }
-    let liveness = Liveness::solve(proto, tracked, &child_captures);
+    let liveness = Liveness::solve(proto, tracked, child_captures);
+    let dead_after = |pc: usize, slot: Reg| liveness.index_of(slot).is_some_and(|i| !liveness.live_out[pc].contains(i));
     for (pc, instr) in proto.code.iter_mut().enumerate() {
-        if let Instr::Move { dst, src } = *instr {
-            let dead_after = liveness.index_of(src).is_some_and(|i| !liveness.live_out[pc].contains(i));
-            if dead_after && dst != src {
-                *instr = Instr::MoveOwned { dst, src };
+        match *instr {
+            Instr::Move { dst, src } if dst != src && dead_after(pc, src) => *instr = Instr::MoveOwned { dst, src },
+            Instr::GetField { dst, obj, name } if takes_field(instr) && dead_after(pc, obj) => {
+                *instr = Instr::TakeField { dst, obj, name }
             }
+            _ => {}
         }
+    }
+}
+
+/// Whether `instr` may give `slot` another value. A write through the slot's value that
+/// stores the private copy back (`SetField`, `GetFieldForWrite`, ...) keeps its owner.
+fn gives_slot_another_value(instr: &Instr, slot: Reg) -> bool {
+    use Instr::*;
+    if destination(instr) == Some(slot) {
+        return true;
+    }
+    match *instr {
+        ForPrep { base, .. } | ForRangePrep { base, .. } => (base..base + 4).contains(&slot),
+        ForNext { base, .. } | ForRangeNext { base, .. } => (base..base + 4).contains(&slot),
+        GetIndexForWrite { dst, .. } | GetFieldForWrite { dst, .. } => slot == dst,
+        ArrayAppend { array, .. } | ArraySpread { array, .. } => slot == array,
+        DictInsert { dict, .. } | DictSpread { dict, .. } => slot == dict,
+        TryBegin { err, .. } => slot == err,
+        _ => false,
     }
 }
 
@@ -350,9 +388,15 @@ pub struct LiveSlots(Liveness);
 
 impl LiveSlots {
     pub fn compute(program: &Program, proto: &Proto) -> LiveSlots {
-        let tracked = (0..proto.num_slots as usize).map(Some).collect();
         let child_captures = |child: u32| program.proto(super::bytecode::ProtoId(child)).captures.clone();
-        LiveSlots(Liveness::solve(proto, tracked, &child_captures))
+        LiveSlots::of_proto(proto, &child_captures)
+    }
+
+    /// The live slots of a prototype whose nested functions' captures `child_captures`
+    /// gives (while the program is still being compiled).
+    pub(super) fn of_proto(proto: &Proto, child_captures: &dyn Fn(u32) -> Vec<CaptureSource>) -> LiveSlots {
+        let tracked = (0..proto.num_slots as usize).map(Some).collect();
+        LiveSlots(Liveness::solve(proto, tracked, child_captures))
     }
 
     /// Whether `slot` may be read at or after `pc` before being overwritten.

@@ -21,6 +21,7 @@
 //! Invariant: every value an instruction stores into a location is owned (module docs of
 //! `bytecode.rs`); `liveness.rs` turns each `Move` whose source dies into `MoveOwned`.
 
+mod borrow;
 pub mod bytecode;
 mod expr;
 mod function;
@@ -299,7 +300,8 @@ impl<'h> Compiler<'h> {
         let child_captures = |index: u32| -> Vec<CaptureSource> {
             self.protos[index as usize].as_ref().map(|p| p.captures.clone()).unwrap_or_default()
         };
-        liveness::mark_owned_moves(&mut proto, child_captures);
+        liveness::mark_owned_moves(&mut proto, &child_captures);
+        borrow::lend_unescaping_copies(&mut proto, &state.builtin_calls, &child_captures);
         self.protos[id.0 as usize] = Some(proto);
     }
 

@@ -8,7 +8,8 @@ use super::bytecode::{Instr, Reg, TryRegion};
 use super::function::{Binding, FuncKind, LoopContext, VarLoc};
 use super::{CResult, CompileError, Compiler, Name, Taken};
 use crate::parse::ast::{
-    AssignOp, Block, Expr, ExprKind, MatchCase, Pattern, PostfixOp, Span, Stmt, StmtKind, Target, TargetStep,
+    ArrayItem, AssignOp, Block, DictItem, Expr, ExprKind, InterpPart, MatchCase, Pattern, PostfixOp, Span, Stmt,
+    StmtKind, Target, TargetStep,
 };
 
 impl<'h> Compiler<'h> {
@@ -380,7 +381,7 @@ impl<'h> Compiler<'h> {
                     let slot = self.func().alloc_slot(span)?;
                     self.expr_to(arg, slot)?;
                 }
-                self.func().emit(Instr::Call { base, argc: 1 + rest.len() as u16 }, span);
+                self.func().emit(Instr::Call { base, argc: 1 + rest.len() as u16, lent: 0 }, span);
                 base
             }
             (None, Some(v)) => v,
@@ -443,8 +444,49 @@ impl<'h> Compiler<'h> {
                 (PostfixOp::Index(a), TargetStep::Index(b, _)) => same_simple_key(a, b),
                 _ => false,
             });
-        let plain_rest = rest.iter().all(|e| plain_operand(e, &target.name));
+        let plain_rest = rest.iter().all(|e| self.plain_operand(e, &target.name));
         (same_base && same_steps && plain_rest).then_some((callee.as_ref(), rest))
+    }
+
+    /// Whether `e` is built only from literals (of scalars, strings, arrays, dicts,
+    /// structs and enum values), variables other than `name`, operators and calls of
+    /// builtins: it runs no Ruff code and reads nothing reachable through `name`.
+    fn plain_operand(&mut self, e: &Expr, name: &str) -> bool {
+        match &e.kind {
+            ExprKind::Int(_) | ExprKind::Float(_) | ExprKind::Str(_) | ExprKind::Bool(_) | ExprKind::Null => true,
+            ExprKind::None => true,
+            ExprKind::Name(n) => n != name,
+            ExprKind::Interp(parts) => parts.iter().all(|p| match p {
+                InterpPart::Lit(_) => true,
+                InterpPart::Expr(e) => self.plain_operand(e, name),
+            }),
+            ExprKind::Array(items) => items.iter().all(|item| match item {
+                ArrayItem::Item(e) | ArrayItem::Spread(e) => self.plain_operand(e, name),
+            }),
+            ExprKind::Dict(items) => items.iter().all(|item| match item {
+                DictItem::Pair(k, v) => self.plain_operand(k, name) && self.plain_operand(v, name),
+                DictItem::Spread(e) => self.plain_operand(e, name),
+            }),
+            ExprKind::StructLit { fields, .. } => fields.iter().all(|(_, e)| self.plain_operand(e, name)),
+            ExprKind::EnumVariant { args, .. } => args.iter().flatten().all(|e| self.plain_operand(e, name)),
+            ExprKind::Ok(v) | ExprKind::Err(v) | ExprKind::Some(v) => self.plain_operand(v, name),
+            ExprKind::Unary { operand, .. } => self.plain_operand(operand, name),
+            ExprKind::Binary { first, rest } => {
+                self.plain_operand(first, name)
+                    && rest
+                        .iter()
+                        .all(|(op, _, e)| *op != crate::parse::ast::BinOp::Pipe && self.plain_operand(e, name))
+            }
+            ExprKind::Postfix { base, ops } => match (&base.kind, ops.as_slice()) {
+                (ExprKind::Name(callee), [(PostfixOp::Call(args), _)]) => {
+                    callee != name
+                        && matches!(self.resolve(callee), Name::Builtin(_))
+                        && args.iter().all(|a| self.plain_operand(a, name))
+                }
+                _ => false,
+            },
+            _ => false,
+        }
     }
 
     /// `old op value` where `old` is the current value at `path` read with plain reads;
@@ -694,27 +736,13 @@ impl<'h> Compiler<'h> {
     }
 }
 
-/// Whether two index expressions are the same variable or the same int literal, so that
-/// they denote the same element when evaluated once.
+/// Whether two index expressions are the same variable, int literal or string literal,
+/// so that they denote the same element when evaluated once.
 fn same_simple_key(a: &Expr, b: &Expr) -> bool {
     match (&a.kind, &b.kind) {
         (ExprKind::Name(x), ExprKind::Name(y)) => x == y,
         (ExprKind::Int(x), ExprKind::Int(y)) => x == y,
-        _ => false,
-    }
-}
-
-/// Whether `e` is built only from literals, variables other than `name`, and operators:
-/// it runs no code and reads nothing reachable through `name`.
-fn plain_operand(e: &Expr, name: &str) -> bool {
-    match &e.kind {
-        ExprKind::Int(_) | ExprKind::Float(_) | ExprKind::Str(_) | ExprKind::Bool(_) | ExprKind::Null => true,
-        ExprKind::Name(n) => n != name,
-        ExprKind::Unary { operand, .. } => plain_operand(operand, name),
-        ExprKind::Binary { first, rest } => {
-            plain_operand(first, name)
-                && rest.iter().all(|(op, _, e)| *op != crate::parse::ast::BinOp::Pipe && plain_operand(e, name))
-        }
+        (ExprKind::Str(x), ExprKind::Str(y)) => x == y,
         _ => false,
     }
 }

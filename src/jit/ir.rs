@@ -278,6 +278,19 @@ pub enum Op {
     /// the copy the interpreter would make; the element is not marked shared (the write
     /// goes through it). A guard.
     ALoadForWrite(InstIdx, InstIdx),
+    /// The array, private to its holder for a write: the array itself when it is not
+    /// shared, else a copy made by the interpreter's own copy-on-write
+    /// (`object::make_unique_array`, which marks the elements shared). The recorder writes
+    /// the result back into the holder's slot, as the interpreter does. A guard that exits
+    /// when the heap then wants a collection (redoing the instruction finds the copy
+    /// private and copies nothing). Allocates.
+    AUnique(InstIdx),
+    /// Element `index` of an unshared array, for a write into it, as
+    /// `access::index_for_write` takes it: guards that the array is not shared, that
+    /// `0 <= index < length` and that the element has the instruction's type (an array,
+    /// dict or struct), then makes the element private, copying it in place when it is
+    /// shared. Exits afterwards when a collection is due. Allocates.
+    ALoadUnique(InstIdx, InstIdx),
     /// `array[index] = value` in place, guarding that the array is not shared (a shared
     /// array must be copied first, which only the interpreter does) and that
     /// `0 <= index < length`. `value` is a scalar or an object (handed over, as
@@ -312,6 +325,9 @@ pub enum Op {
         piece: InstIdx,
     },
 
+    /// Guards that an array, dict or struct object is not shared (a `TakeField` recorded
+    /// on an unshared struct, which then did not mark the field it took).
+    GuardUnshared(InstIdx),
     /// Sets the shared bit of an array, dict, string or struct object, as the
     /// interpreter's `Move` (a copy) does: a later in-place write through either holder
     /// then finds it shared (and leaves the trace, the interpreter copying). Type `Void`.
@@ -531,6 +547,8 @@ impl Op {
             Op::ALen(_) => "ALEN",
             Op::ALoad(..) => "ALOAD",
             Op::ALoadForWrite(..) => "ALOADW",
+            Op::AUnique(_) => "AUNIQUE",
+            Op::ALoadUnique(..) => "ALOADU",
             Op::AStore { .. } => "ASTORE",
             Op::APush { .. } => "APUSH",
             Op::PushCopy { .. } => "PUSHCOPY",
@@ -544,6 +562,7 @@ impl Op {
             Op::PayloadTag(_) => "PTAG",
             Op::PayloadGet(_) => "PGET",
             Op::MarkShared(_) => "SHARE",
+            Op::GuardUnshared(_) => "UNSHARED",
             Op::SEq(..) => "SEQ",
             Op::DTag(..) => "DTAG",
             Op::DGet(..) => "DGET",
@@ -620,8 +639,10 @@ impl Op {
             | Op::GuardTrue(a)
             | Op::GuardFalse(a)
             | Op::ALen(a)
+            | Op::AUnique(a)
             | Op::SLen(a)
             | Op::MarkShared(a)
+            | Op::GuardUnshared(a)
             | Op::ToStr(a)
             | Op::DictKeys(a)
             | Op::TagKey(a)
@@ -679,6 +700,7 @@ impl Op {
             | Op::Math2(_, a, b)
             | Op::ALoad(a, b)
             | Op::ALoadForWrite(a, b)
+            | Op::ALoadUnique(a, b)
             | Op::SEq(a, b)
             | Op::SConcat(a, b)
             | Op::SChar(a, b)
@@ -729,9 +751,12 @@ impl Op {
                 | Op::ModFloat(..)
                 | Op::GuardTrue(_)
                 | Op::GuardFalse(_)
+                | Op::GuardUnshared(_)
                 | Op::Math1(MathFn::Sqrt | MathFn::Log, _)
                 | Op::ALoad(..)
                 | Op::ALoadForWrite(..)
+                | Op::AUnique(_)
+                | Op::ALoadUnique(..)
                 | Op::AStore { .. }
                 | Op::APush { .. }
                 | Op::SAppend { .. }
@@ -761,6 +786,8 @@ impl Op {
                 | Op::FieldSet { .. }
                 | Op::CallBuiltin { .. }
                 | Op::PushCopy { .. }
+                | Op::AUnique(_)
+                | Op::ALoadUnique(..)
         )
     }
 
@@ -771,6 +798,7 @@ impl Op {
             Op::ALen(_)
                 | Op::ALoad(..)
                 | Op::ALoadForWrite(..)
+                | Op::ALoadUnique(..)
                 | Op::DTag(..)
                 | Op::DGet(..)
                 | Op::SLen(_)

@@ -256,7 +256,11 @@ fn instruction_name(instr: &Instr) -> &'static str {
         Instr::NewArray { .. } | Instr::ArrayAppend { .. } | Instr::ArraySpread { .. } => "array construction",
         Instr::NewDict { .. } | Instr::DictInsert { .. } | Instr::DictSpread { .. } => "dict construction",
         Instr::GetIndex { .. } | Instr::GetIndexForWrite { .. } | Instr::SetIndex { .. } => "indexing",
-        Instr::GetField { .. } | Instr::GetFieldForWrite { .. } | Instr::SetField { .. } => "field access",
+        Instr::GetField { .. }
+        | Instr::PeekField { .. }
+        | Instr::TakeField { .. }
+        | Instr::GetFieldForWrite { .. }
+        | Instr::SetField { .. } => "field access",
         Instr::NewStruct { .. } => "struct construction",
         Instr::NewTagged { .. } | Instr::GetPayload { .. } | Instr::TestTag { .. } => "enum values and match",
         Instr::ToStr { .. } | Instr::Concat { .. } => "string interpolation",
@@ -1000,7 +1004,7 @@ impl Recorder {
             }
             Instr::ForRangeNext { base, .. } => self.range_next(base, view, pc)?,
             Instr::ForNext { base, .. } => self.count_next(base, view, pc)?,
-            Instr::Call { base, argc } => self.call(base, argc, view, pc)?,
+            Instr::Call { base, argc, lent } => self.call(base, argc, lent, view, pc)?,
             Instr::NewStruct { dst, literal, start } => self.new_struct(proto, dst, literal, start, view, pc)?,
             Instr::NewArray { dst, start, count } => {
                 let mut array = self.emit(Op::ANew, Ty::Array);
@@ -1081,12 +1085,24 @@ impl Recorder {
                 }
                 self.write(dst, text);
             }
-            Instr::GetField { dst, obj, name } => {
+            Instr::GetField { dst, obj, name }
+            | Instr::PeekField { dst, obj, name }
+            | Instr::TakeField { dst, obj, name } => {
                 let object = self.read_sunk(obj, view, pc)?;
                 let value = if self.trace.inst(object).op.is_sunk() {
                     self.sunk_field(object, name as u32)?
                 } else {
-                    self.field(object, view.slots[obj as usize], name as u32, pc)?
+                    let current = view.slots[obj as usize];
+                    let share = match instr {
+                        Instr::PeekField { .. } => false,
+                        // Taken from an unshared struct: the trace relies on its staying so.
+                        Instr::TakeField { .. } if !current.is_shared() && self.ty(object) == Ty::Struct => {
+                            self.emit_guard(Op::GuardUnshared(object), Ty::Void, pc);
+                            false
+                        }
+                        _ => true,
+                    };
+                    self.field(object, current, name as u32, share, pc)?
                 };
                 self.write(dst, value);
             }
@@ -1386,7 +1402,14 @@ impl Recorder {
 
     /// Field `field` of the struct object `object` (whose value now is `current`): a guard
     /// that the field's tag is the one it has now, then its value.
-    fn field(&mut self, object: InstIdx, current: Value, field: u32, pc: u32) -> Result<InstIdx, AbortReason> {
+    fn field(
+        &mut self,
+        object: InstIdx,
+        current: Value,
+        field: u32,
+        share: bool,
+        pc: u32,
+    ) -> Result<InstIdx, AbortReason> {
         let Value::Struct(s) = current else {
             return Err(AbortReason::NyiInstruction("field access on anything but a struct"));
         };
@@ -1401,8 +1424,8 @@ impl Recorder {
         self.emit_guard(Op::GuardTrue(same), Ty::Void, pc);
         let read = self.emit(Op::FieldGet { object, field }, ty);
         // An object read out of a field is shared with the struct, as `access::get_field`
-        // marks it.
-        if matches!(ty, Ty::Str | Ty::Array | Ty::Dict | Ty::Struct) {
+        // marks it (`PeekField` does not).
+        if share && matches!(ty, Ty::Str | Ty::Array | Ty::Dict | Ty::Struct) {
             self.emit(Op::MarkShared(read), Ty::Void);
         }
         Ok(read)
@@ -1520,8 +1543,9 @@ impl Recorder {
     }
 
     /// `dst := obj[index]` for a nested write (`a[i][j] := v`) into an array element that
-    /// is itself an array, dict or struct: `ALoadForWrite`, whose guards leave the copying
-    /// of a shared array or element to the interpreter.
+    /// is itself an array, dict or struct: `ALoadForWrite`, which guards that neither needs
+    /// a copy, or, when one did while recording, `AUnique` and `ALoadUnique`, which copy
+    /// on trace as `access::index_for_write` does.
     fn index_for_write(&mut self, dst: Reg, obj: Reg, index: Reg, view: &View, pc: u32) -> Result<(), AbortReason> {
         let (Value::Array(a), Value::Int(i)) = (view.slots[obj as usize], view.slots[index as usize]) else {
             return Err(AbortReason::NyiInstruction("a nested write into anything but an array element"));
@@ -1537,14 +1561,26 @@ impl Recorder {
                 ))
             }
         };
-        if a.is_shared() || element.is_some_and(|e| e.is_shared()) {
-            return Err(AbortReason::NyiInstruction("a nested write into a shared array (it is copied first)"));
-        }
         let array = self.read(obj, view, pc)?;
         let position = self.read(index, view, pc)?;
-        let element = self.emit_guard(Op::ALoadForWrite(array, position), ty, pc);
+        let element = if a.is_shared() || element.is_some_and(|e| e.is_shared()) {
+            // Copied on trace, by the interpreter's own copy-on-write.
+            let private = self.private_array(obj, array, pc);
+            self.emit_guard(Op::ALoadUnique(private, position), ty, pc)
+        } else {
+            self.emit_guard(Op::ALoadForWrite(array, position), ty, pc)
+        };
         self.write(dst, element);
         Ok(())
+    }
+
+    /// The array in slot `holder` (IR value `array`), made private for a write there
+    /// (`AUnique`: a copy when it is shared), written back into the slot as the
+    /// interpreter's write path does.
+    fn private_array(&mut self, holder: Reg, array: InstIdx, pc: u32) -> InstIdx {
+        let private = self.emit_guard(Op::AUnique(array), Ty::Array, pc);
+        self.write(holder, private);
+        private
     }
 
     /// `dst := array[index]` on a sunk array with a constant index: the element put there.
@@ -1625,8 +1661,8 @@ impl Recorder {
         }
     }
 
-    /// `container[index] := value` into an unshared array or (with an int or string key)
-    /// dict, in place.
+    /// `container[index] := value` into an array (copied on trace first when it is shared)
+    /// or, with an int or string key, an unshared dict, in place.
     fn set_index(&mut self, obj: Reg, index: Reg, src: Reg, view: &View, pc: u32) -> Result<(), AbortReason> {
         if let (Value::Dict(d), Some(_)) = (view.slots[obj as usize], trace_key(view.slots[index as usize])) {
             if d.is_shared() {
@@ -1644,13 +1680,13 @@ impl Recorder {
         let (Value::Array(a), Value::Int(i)) = (view.slots[obj as usize], view.slots[index as usize]) else {
             return Err(AbortReason::NyiInstruction("index assignment to anything but an array with an int"));
         };
-        if a.is_shared() {
-            return Err(AbortReason::NyiInstruction("writing a shared array (it is copied first)"));
-        }
         if i < 0 {
             return Err(AbortReason::NyiInstruction("negative array index"));
         }
-        let array = self.read(obj, view, pc)?;
+        let mut array = self.read(obj, view, pc)?;
+        if a.is_shared() {
+            array = self.private_array(obj, array, pc);
+        }
         let position = self.read(index, view, pc)?;
         let value = self.read(src, view, pc)?;
         // The stored value is handed over, as `access::set_index` takes it.
@@ -1943,7 +1979,18 @@ impl Recorder {
     /// their own); `len`, `push`, `has_key`, `to_string` and the numeric builtins on numbers
     /// get instructions of their own; other builtins that can be called again are
     /// `CallBuiltin`; anything else aborts.
-    fn call(&mut self, base: Reg, argc: u16, view: &View, pc: u32) -> Result<(), AbortReason> {
+    fn call(&mut self, base: Reg, argc: u16, lent: u16, view: &View, pc: u32) -> Result<(), AbortReason> {
+        // Lent arguments the callee may keep or change are marked shared first, as the
+        // interpreter does; the callee is guarded below, so the choice holds.
+        let share = view.program.lent_arguments_to_share(view.slots[base as usize], lent);
+        for arg in (0..argc).filter(|i| share & (1 << i) != 0) {
+            let value = self.read_sunk(base + 1 + arg, view, pc)?;
+            if !self.trace.inst(value).op.is_sunk()
+                && matches!(self.ty(value), Ty::Array | Ty::Dict | Ty::Str | Ty::Struct)
+            {
+                self.emit(Op::MarkShared(value), Ty::Void);
+            }
+        }
         let (id, name) = match view.slots[base as usize] {
             Value::Builtin(id) => {
                 let builtin = &BUILTINS[id as usize];

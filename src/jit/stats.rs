@@ -34,6 +34,8 @@ pub enum ExitKind {
     CollectionDue,
     /// A push recorded on a shared array found it unshared, or made a collection due.
     SharedPush,
+    /// A field taken from a dying struct that was unshared when recorded found it shared.
+    SharedStruct,
     /// A call of this builtin raised an error, returned another type than when recorded,
     /// or made the heap due for a collection.
     BuiltinCall(&'static str),
@@ -139,6 +141,10 @@ impl TraceStats {
             ),
             ExitKind::SharedPush => format!(
                 "a push at line {} found the array no longer shared (it is appended to in place) or made the heap due for a collection {} times, leaving {}",
+                line, count, loop_part
+            ),
+            ExitKind::SharedStruct => format!(
+                "a field read at line {} found its struct shared (so the field is shared too) {} times, leaving {}",
                 line, count, loop_part
             ),
             ExitKind::BuiltinCall(name) => format!(

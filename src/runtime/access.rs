@@ -60,8 +60,8 @@ pub fn get_index(heap: &mut Heap, container: Value, index: Value) -> Result<Valu
     Ok(value)
 }
 
-/// `container[index]` for the next index or field read of the same expression only
-/// (`PeekIndex`): the element is not marked shared, since no copy of it survives.
+/// `container[index]` for a reader that only looks at it while nothing can change the
+/// container (`PeekIndex`): the element is not marked shared.
 pub fn peek_index(heap: &mut Heap, container: Value, index: Value) -> Result<Value, String> {
     Ok(match (container, index) {
         (Value::Array(a), Value::Int(i)) => a.items[element_index(i, a.items.len())?],
@@ -131,12 +131,26 @@ pub fn field_not_found(name: &str) -> String {
 
 /// `value.name`; `name_text` is only used for the error message.
 pub fn get_field(value: Value, name: Symbol, name_text: &str) -> Result<Value, String> {
+    let v = peek_field(value, name, name_text)?;
+    v.mark_shared();
+    Ok(v)
+}
+
+/// `value.name` where `value`'s holder dies (`TakeField`): the field's value changes
+/// holder when the struct is not shared, so it is marked only when the struct is.
+pub fn take_field(value: Value, name: Symbol, name_text: &str) -> Result<Value, String> {
+    let v = peek_field(value, name, name_text)?;
+    if value.is_shared() {
+        v.mark_shared();
+    }
+    Ok(v)
+}
+
+/// `value.name` for a reader that only looks at it while nothing can change the struct
+/// (`PeekField`): the field's value is not marked shared.
+pub fn peek_field(value: Value, name: Symbol, name_text: &str) -> Result<Value, String> {
     match value {
-        Value::Struct(s) => {
-            let v = s.get(name).ok_or_else(|| field_not_found(name_text))?;
-            v.mark_shared();
-            Ok(v)
-        }
+        Value::Struct(s) => s.get(name).ok_or_else(|| field_not_found(name_text)),
         other => Err(format!("Cannot access field {} on a value of type {}", name_text, other.type_name())),
     }
 }

@@ -1821,7 +1821,8 @@ impl Generator {
     /// the loop, nested arrays, dict iteration with writes, calls with changing argument
     /// types, local recursive functions.
     fn rarer_statement(&mut self, scope: &mut Scope) -> Option<Vec<Stmt>> {
-        match self.rng.below(9) {
+        match self.rng.below(11) {
+            9 | 10 => Some(self.value_semantics_statement(scope)),
             5 | 6 => Some(self.builtin_statement(scope)),
             7 => Some(self.compound_update(scope)),
             8 => Some(self.unusual_iteration(scope)),
@@ -1830,6 +1831,80 @@ impl Generator {
             2 => Some(self.dict_iteration(scope)),
             3 => self.polymorphic_call(scope),
             _ => self.local_function(scope),
+        }
+    }
+
+    /// The write idioms whose copies `compile/borrow.rs` avoids, each followed by a
+    /// print of both holders at some iteration: an alias or element read into a local and
+    /// then the container written, a pool of rows written by index, a struct copied and
+    /// then its field written, builtins that return part of a container (`take`,
+    /// `get_default`), and `array(n, fill)`. Any copy the compiler or the JIT wrongly left
+    /// out shows as a holder that changed with the other.
+    fn value_semantics_statement(&mut self, scope: &Scope) -> Vec<Stmt> {
+        let a = scope.name("a");
+        let local = scope.name(&format!("cow{}", self.id()));
+        let value = modded(self.int_expr(scope, 1));
+        let nonempty = bin(">", call("len", vec![var(&a)]), int(0));
+        let moment = self.moment(scope);
+        let at_moment = |holders: Vec<Expr>| {
+            let counter = scope.counter().map_or(int(0), |(name, _)| var(&name));
+            when(
+                bin("==", counter, int(moment)),
+                vec![print([vec![text(&format!("{} cow", scope.tag))], holders].concat())],
+            )
+        };
+        match self.rng.below(6) {
+            0 => vec![
+                assign(&local, var(&a)),
+                when(nonempty, vec![assign(&format!("{}[0]", a), value)]),
+                at_moment(vec![var(&local), var(&a)]),
+            ],
+            1 => {
+                let rows = scope.name(&format!("rows{}", self.id()));
+                vec![
+                    assign(&rows, Expr::Array(vec![var(&a), Expr::Array(vec![int(1), int(2)])])),
+                    assign(&local, index(var(&rows), int(1))),
+                    assign(&format!("{}[1][0]", rows), value),
+                    assign(&format!("{}[0]", rows), call("push", vec![index(var(&rows), int(0)), int(7)])),
+                    at_moment(vec![var(&local), var(&rows), var(&a)]),
+                ]
+            }
+            2 if scope.has_struct => {
+                let p = scope.name("p");
+                vec![
+                    assign(&local, var(&p)),
+                    assign(&format!("{}.x", p), modded(bin("+", field(var(&p), "x"), int(1)))),
+                    at_moment(vec![field(var(&local), "x"), field(var(&p), "x")]),
+                ]
+            }
+            3 => vec![
+                assign(&local, call("take", vec![var(&a), int(2)])),
+                when(nonempty, vec![assign(&format!("{}[0]", a), value)]),
+                at_moment(vec![var(&local), var(&a)]),
+            ],
+            4 => {
+                let d = scope.name(&format!("groups{}", self.id()));
+                vec![
+                    assign(&d, Expr::Dict(vec![])),
+                    assign(
+                        &format!("{}[\"k\"]", d),
+                        call("push", vec![call("get_default", vec![var(&d), text("k"), Expr::Array(vec![])]), value]),
+                    ),
+                    assign(&local, call("get_default", vec![var(&d), text("k"), var(&a)])),
+                    assign(&format!("{}[\"k\"]", d), call("push", vec![index(var(&d), text("k")), int(3)])),
+                    at_moment(vec![var(&local), var(&d)]),
+                ]
+            }
+            _ => {
+                let grid = scope.name(&format!("grid{}", self.id()));
+                vec![
+                    assign(&grid, call("array", vec![int(3), Expr::Array(vec![int(0)])])),
+                    assign(&format!("{}[1][0]", grid), value),
+                    assign(&local, index(var(&grid), int(1))),
+                    assign(&format!("{}[1]", grid), call("push", vec![index(var(&grid), int(1)), int(5)])),
+                    at_moment(vec![var(&local), var(&grid)]),
+                ]
+            }
         }
     }
 

@@ -44,7 +44,7 @@ use crate::jit::ir::{AllocKind, Inst, InstIdx, MathFn, Op, SnapIdx, Trace, Ty, M
 use crate::runtime::format;
 use crate::runtime::heap::Gc;
 use crate::runtime::heap::SHARED_FLAG_OFFSET;
-use crate::runtime::object::{ArrayLayout, ArrayObj, StrObj};
+use crate::runtime::object::{make_unique_array, make_unique_value, ArrayLayout, ArrayObj, StrObj};
 use crate::runtime::object::{DictKey, DictObj, FuncObj, StructObj, TaggedObj};
 use crate::runtime::symbol::Symbol;
 use crate::runtime::value::{Tag, Value};
@@ -762,6 +762,42 @@ extern "sysv64" fn push_copy(array: *mut u8, tag: u64, payload: u64, state: *mut
     }
 }
 
+/// `AUNIQUE`: the array, private for a write (`object::make_unique_array`: a copy when
+/// it is shared); notes whether a collection is due.
+extern "sysv64" fn unique_array(array: *mut u8, state: *mut ExitState) -> *mut u8 {
+    // SAFETY: `array` is an array value of the trace (see `push_value`).
+    let array = unsafe { Gc::<ArrayObj>::from_address(array as usize) };
+    // SAFETY: as in `concat_strings`.
+    let (state, heap) = unsafe { (&mut *state, &mut *(*state).heap) };
+    let private = make_unique_array(heap, array);
+    state.must_exit = heap.wants_collection() as u64;
+    private.addr() as *mut u8
+}
+
+/// `ALOADU`: element `index` of an unshared array for a write into it, made private in
+/// place (`object::make_unique_value`), when it is an object with tag `tag`; otherwise
+/// (a shared array, an index out of bounds, another type) it changes nothing and notes
+/// that the trace must be left, as when a collection is due afterwards.
+extern "sysv64" fn element_for_write(array: *mut u8, index: i64, tag: u64, state: *mut ExitState) -> *mut u8 {
+    // SAFETY: `array` is an array value of the trace (see `push_value`).
+    let array = unsafe { Gc::<ArrayObj>::from_address(array as usize) };
+    // SAFETY: as in `concat_strings`.
+    let (state, heap) = unsafe { (&mut *state, &mut *(*state).heap) };
+    let position = usize::try_from(index).ok().filter(|&i| i < array.items.len());
+    let (false, Some(position)) = (array.is_shared(), position) else {
+        state.must_exit = 1;
+        return std::ptr::null_mut();
+    };
+    let element = &mut array.get_mut().items[position];
+    if element.tag() as u64 != tag {
+        state.must_exit = 1;
+        return std::ptr::null_mut();
+    }
+    make_unique_value(heap, element);
+    state.must_exit = heap.wants_collection() as u64;
+    element.heap_address().expect("arrays, dicts and structs are objects") as *mut u8
+}
+
 /// `ALLOC`: a new empty array (`kind` 0), empty dict (1), or struct of type `kind - 2`
 /// with no fields; notes whether a collection is due.
 extern "sysv64" fn allocate(kind: u64, state: *mut ExitState) -> *mut u8 {
@@ -817,6 +853,10 @@ fn helper_address(trace: &Trace, inst: &Inst) -> Option<usize> {
         Op::APush { .. } => Some(push_value as PushHelper as usize),
         Op::PushCopy { .. } => {
             Some(push_copy as extern "sysv64" fn(*mut u8, u64, u64, *mut ExitState) -> *mut u8 as usize)
+        }
+        Op::AUnique(_) => Some(unique_array as extern "sysv64" fn(*mut u8, *mut ExitState) -> *mut u8 as usize),
+        Op::ALoadUnique(..) => {
+            Some(element_for_write as extern "sysv64" fn(*mut u8, i64, u64, *mut ExitState) -> *mut u8 as usize)
         }
         Op::SAppend { .. } => {
             Some(append_string as extern "sysv64" fn(*mut u8, *mut u8, *mut ExitState) -> u64 as usize)
@@ -1428,6 +1468,14 @@ impl Emitter<'_> {
                 self.element_address(a, index, layout, exit);
                 self.load_value(ELEMENT, 0, inst.ty, destination, exit)?;
             }
+            Op::GuardUnshared(object) => {
+                let exit = guard_exit()?;
+                let object = self.gpr_register(self.operand(object));
+                emit!(self.ops
+                    ; cmp BYTE [Rq(object) + SHARED_FLAG_OFFSET as i32], 0
+                    ; jne =>exit
+                );
+            }
             Op::ALoadForWrite(array, index) => {
                 let (layout, exit) = (self.array_layout()?, guard_exit()?);
                 let a = self.gpr_register(self.operand(array));
@@ -1595,6 +1643,24 @@ impl Emitter<'_> {
                 let result =
                     if inst.ty == Ty::Float { HelperResult::Xmm0(destination) } else { HelperResult::Rax(destination) };
                 self.call_helper(i, arguments, result);
+                emit!(self.ops; cmp QWORD [r13 + MUST_EXIT], 0; jne =>exit);
+            }
+            Op::AUnique(array) => {
+                let exit = guard_exit()?;
+                let arguments = vec![(Operand::Gpr(RDI), self.operand(array)), (Operand::Gpr(RSI), Operand::Gpr(R13))];
+                self.call_helper(i, arguments, HelperResult::Rax(destination));
+                emit!(self.ops; cmp QWORD [r13 + MUST_EXIT], 0; jne =>exit);
+            }
+            Op::ALoadUnique(array, index) => {
+                let exit = guard_exit()?;
+                let tag = value_tag(inst.ty)?;
+                let arguments = vec![
+                    (Operand::Gpr(RDI), self.operand(array)),
+                    (Operand::Gpr(RSI), self.operand(index)),
+                    (Operand::Gpr(RDX), Operand::Bits(tag as u64)),
+                    (Operand::Gpr(RCX), Operand::Gpr(R13)),
+                ];
+                self.call_helper(i, arguments, HelperResult::Rax(destination));
                 emit!(self.ops; cmp QWORD [r13 + MUST_EXIT], 0; jne =>exit);
             }
             Op::PushCopy { array, value } => {

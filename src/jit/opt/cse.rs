@@ -111,6 +111,7 @@ fn value_key(op: &Op, ty: Ty, array_epoch: u64) -> Option<ValueKey> {
         | Op::SAppend { .. }
         | Op::DSet { .. }
         | Op::MarkShared(_)
+        | Op::GuardUnshared(_)
         | Op::CallTrace { .. }
         | Op::JumpTrace { .. }
         | Op::Ret(_)
@@ -122,6 +123,8 @@ fn value_key(op: &Op, ty: Ty, array_epoch: u64) -> Option<ValueKey> {
         | Op::CallBuiltin { .. }
         | Op::Alloc(_)
         | Op::PushCopy { .. }
+        | Op::AUnique(_)
+        | Op::ALoadUnique(..)
         | Op::Loop
         | Op::Phi(..) => return None,
         // Field reads are keyed by the field too.

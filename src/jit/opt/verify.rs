@@ -264,12 +264,17 @@ fn check_types(trace: &Trace, at: InstIdx) -> Result<(), String> {
             }
             (&[Array, Int], None)
         }
-        Op::ALoadForWrite(..) => {
+        Op::ALoadForWrite(..) | Op::ALoadUnique(..) => {
             if !matches!(inst.ty, Array | Dict | Struct) {
-                return Err(format!("ALOADW of type {}: a write goes into an arr, dict or obj", inst.ty.name()));
+                return Err(format!(
+                    "{} of type {}: a write goes into an arr, dict or obj",
+                    inst.op.name(),
+                    inst.ty.name()
+                ));
             }
             (&[Array, Int], None)
         }
+        Op::AUnique(_) => (&[Array], Some(Array)),
         Op::SLen(_) => (&[Str], Some(Int)),
         Op::SConcat(..) => (&[Str, Str], Some(Str)),
         Op::SChar(..) => (&[Str, Int], Some(Str)),
@@ -313,6 +318,12 @@ fn check_types(trace: &Trace, at: InstIdx) -> Result<(), String> {
                 return Err(format!("CALLB of type {}: results on trace are values with a tag", inst.ty.name()));
             }
             (&[], None)
+        }
+        Op::GuardUnshared(object) => {
+            if !matches!(ty_of(object), Array | Dict | Struct) {
+                return Err(format!("UNSHARED of a {} value", ty_of(object).name()));
+            }
+            (&[], Some(Void))
         }
         Op::MarkShared(object) => {
             if !matches!(ty_of(object), Array | Dict | Str | Struct | Tagged) {
