@@ -2,7 +2,7 @@
 """Compare Ruff with C, Go, LuaJIT, PyPy and CPython on the shared benchmark suite.
 
 Usage: python3 bench/compare.py [--runs N] [--ruff PATH] [--only a,b] [--jit-column]
-                                [--timeout S] [--no-ruff] [--suite DIR]
+                                [--timeout S] [--no-ruff] [--shared-dir DIR]
 
 Every command runs once as a warm-up and then N times; the median wall time is kept
 and every output is checked against bench/expected.txt. The result is a Markdown
@@ -24,11 +24,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Dict, List, NoReturn, Optional
 
-REPO = Path(__file__).resolve().parent.parent
+sys.dont_write_bytecode = True  # no __pycache__ in bench/ from the import below
+import shared_dir  # noqa: E402
+
+REPO = shared_dir.REPO
 PROGRAMS = REPO / "bench" / "programs"
 EXPECTED = REPO / "bench" / "expected.txt"
 DEFAULT_RUFF = REPO / "target" / "release" / "ruff"
-DEFAULT_SUITE = Path("/work/shared/bench")
 
 CORE = [
     "fib_rec", "fib_iter", "loop_sum", "array_sum", "nested_loops", "hash_map",
@@ -104,8 +106,7 @@ def parse_args() -> argparse.Namespace:
                         help="run the peers only (to check the peers' setup)")
     parser.add_argument("--timeout", type=float, default=120.0,
                         help="seconds before a single run is killed (default 120)")
-    parser.add_argument("--suite", type=Path, default=DEFAULT_SUITE,
-                        help=f"shared suite with the peers' sources (default {DEFAULT_SUITE})")
+    shared_dir.add_argument(parser)
     args = parser.parse_args()
     if args.runs < 1:
         parser.error("--runs must be at least 1")
@@ -454,10 +455,11 @@ def main() -> int:
     ruff = None if args.no_ruff else locate_ruff(args.ruff)
     with tempfile.TemporaryDirectory(prefix="ruff-compare-") as build_root:
         tools = [] if ruff is None else ruff_tools(ruff, args.jit_column)
-        if args.suite.is_dir():
-            tools += peer_tools(args.suite, Path(build_root))
+        suite = args.shared_dir / "bench"
+        if suite.is_dir():
+            tools += peer_tools(suite, Path(build_root))
         else:
-            print(f"{args.suite}: no shared suite there, peer columns skipped")
+            print(f"{suite}: no shared suite there, peer columns skipped (see --shared-dir)")
         if not tools:
             setup_error("nothing to run")
 
