@@ -1,6 +1,7 @@
 //! A small worker pool for tests that run many processes of the built binary
-//! (`tests/differential.rs`, `tests/corpus.rs`, `tests/bench_coverage.rs`): one thread
-//! per available core, each taking the next item until none is left.
+//! (`tests/programs.rs`, `tests/differential.rs`, `tests/corpus.rs`,
+//! `tests/bench_coverage.rs`): one thread per available core, each taking the next item
+//! until none is left.
 
 use std::sync::Mutex;
 
