@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Performance cliffs: does the JIT ever make a program slower than the interpreter?
 
-Usage: python3 bench/cliffs.py [--runs N] [--ruff PATH] [--shared] [--suite DIR]
+Usage: python3 bench/cliffs.py [--runs N] [--ruff PATH] [--shared] [--shared-dir DIR]
 
 Runs every adversarial program in bench/cliffs/ (types flipping every few iterations,
 thousands of paths through one loop, recursion whose argument types change, mixed-type
@@ -9,7 +9,8 @@ arrays, a loop body too long to trace) with `--no-jit` and with the JIT on, alte
 the two so that machine noise hits both alike, and prints a Markdown table of median
 times, the ratio JIT / interpreter, and the first lines of `--jit-stats` explaining
 where the JIT gave up. With --shared it also runs the programs of the shared benchmark
-suite (where the JIT must never be slower at all).
+suite, `<shared>/bench` (where the JIT must never be slower at all); the shared folder
+is `<repo>/../shared` unless --shared-dir or RUFF_SHARED_DIR says otherwise.
 
 Exit status: 0 when every adversarial program is at most 1.2x slower with the JIT and
 every shared benchmark is not slower; 1 otherwise (or when outputs differ); 2 for a
@@ -23,10 +24,12 @@ import sys
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
+sys.dont_write_bytecode = True  # no __pycache__ in bench/ from the import below
+import shared_dir  # noqa: E402
+
+REPO = shared_dir.REPO
 CLIFFS = REPO / "bench" / "cliffs"
 DEFAULT_RUFF = REPO / "target" / "release" / "ruff"
-DEFAULT_SUITE = Path("/work/shared/bench")
 
 # The adversarial set may lose a little to recording and compiling; the real programs
 # may not lose at all (a small allowance for timer noise on a shared machine).
@@ -82,14 +85,19 @@ def main():
     parser.add_argument("--runs", type=int, default=5, help="timed runs per mode (default 5)")
     parser.add_argument("--ruff", type=Path, default=DEFAULT_RUFF, help="ruff binary")
     parser.add_argument("--shared", action="store_true", help="also run the shared benchmark suite")
-    parser.add_argument("--suite", type=Path, default=DEFAULT_SUITE, help="shared benchmark suite")
+    shared_dir.add_argument(parser)
     args = parser.parse_args()
     if not args.ruff.exists():
         print(f"no ruff binary at {args.ruff} (cargo build --release)", file=sys.stderr)
         return 2
     rows = [(p, CLIFF_LIMIT) for p in sorted(CLIFFS.glob("*.ruff"))]
     if args.shared:
-        rows += [(p, SHARED_LIMIT) for p in sorted(args.suite.glob("*/*.ruff"))]
+        suite = args.shared_dir / "bench"
+        shared_programs = sorted(suite.glob("*/*.ruff"))
+        if not shared_programs:
+            print(f"--shared: no programs in {suite} (see --shared-dir)", file=sys.stderr)
+            return 2
+        rows += [(p, SHARED_LIMIT) for p in shared_programs]
     print("| program | --no-jit (s) | JIT (s) | JIT / --no-jit | limit | native share | why (from --jit-stats) |")
     print("|---|---:|---:|---:|---:|---:|---|")
     failed = False

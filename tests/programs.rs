@@ -6,6 +6,9 @@
 //! Each program runs normally and again with `RUFF_GC_STRESS=1`. `RUFF_BLESS=1`
 //! rewrites the `.out` files from the normal run (review the diff by hand).
 
+mod parallel;
+
+use parallel::for_each_in_parallel;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::Mutex;
@@ -99,18 +102,10 @@ fn run_corpus(gc_stress: bool) {
     let bless = std::env::var("RUFF_BLESS").is_ok_and(|v| v == "1");
     let files = program_files();
     assert!(files.len() >= 150, "the corpus should hold at least 150 programs, found {}", files.len());
-    let queue = Mutex::new(files.iter());
     let failures = Mutex::new(Vec::new());
-    let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
-    std::thread::scope(|scope| {
-        for _ in 0..workers {
-            scope.spawn(|| loop {
-                let next = queue.lock().expect("queue lock").next();
-                let Some(program) = next else { break };
-                if let Some(failure) = check(program, gc_stress, bless) {
-                    failures.lock().expect("failure lock").push(failure);
-                }
-            });
+    for_each_in_parallel(&files, |program| {
+        if let Some(failure) = check(program, gc_stress, bless) {
+            failures.lock().expect("failure lock").push(failure);
         }
     });
     let mut failures = failures.into_inner().expect("failure lock");
