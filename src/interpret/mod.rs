@@ -32,7 +32,7 @@ use crate::jit::ir::Trace;
 use crate::jit::record::{Recorder, Step, View};
 use crate::jit::{BackEdge, FunctionEntry, Jit, JitOptions};
 use crate::parse::ast::Span;
-use crate::runtime::access;
+use crate::runtime::access::{self, Mark};
 use crate::runtime::format;
 use crate::runtime::heap::{Gc, Heap};
 use crate::runtime::object::{ArrayObj, DictKey, DictObj, FuncObj, StrObj, StructObj, TaggedObj};
@@ -605,9 +605,8 @@ impl Vm {
                 pc += 1;
                 match instr {
                     Instr::Move { dst, src } => {
-                        let v = slot!(src);
-                        v.mark_shared();
-                        slot!(dst) = v;
+                        slot!(src).mark_shared();
+                        slot!(dst) = slot!(src);
                     }
                     Instr::MoveOwned { dst, src } | Instr::Borrow { dst, src } => slot!(dst) = slot!(src),
                     Instr::LoadConst { dst, index } => slot!(dst) = constants[index as usize],
@@ -618,23 +617,24 @@ impl Vm {
                         let closure = self.frames.last().and_then(|f| f.closure);
                         slot!(dst) = closure.map_or(Value::Null, Value::Func);
                     }
-                    // Two arms, not one with a test of which: the plain copy of `TakeGlobal`
-                    // compiles to a 16-byte move (one arm kept the value's padding bytes in
-                    // overlapping stack stores, a store-forwarding stall on every read).
+                    // The tag is tested through a reference and the value copied whole:
+                    // testing a copied value made the compiler split it into its tag and
+                    // the other 15 bytes, spilled with overlapping stores, a
+                    // store-forwarding stall on every read of a global.
                     Instr::GetGlobal { dst, global } => {
-                        let v = self.globals[global as usize];
-                        if let Value::Undef = v {
+                        let source = &self.globals[global as usize];
+                        if matches!(source, Value::Undef) {
                             fail!(self.undefined_global(global));
                         }
-                        v.mark_shared();
-                        slot!(dst) = v;
+                        source.mark_shared();
+                        slot!(dst) = *source;
                     }
                     Instr::TakeGlobal { dst, global } => {
-                        let v = self.globals[global as usize];
-                        if let Value::Undef = v {
+                        let source = &self.globals[global as usize];
+                        if matches!(source, Value::Undef) {
                             fail!(self.undefined_global(global));
                         }
-                        slot!(dst) = v;
+                        slot!(dst) = *source;
                     }
                     Instr::SetGlobal { global, src } => self.globals[global as usize] = slot!(src),
                     Instr::GetCapture { dst, index } | Instr::TakeCapture { dst, index } => {
@@ -909,60 +909,57 @@ impl Vm {
                         slot!(dst) = v;
                     }
 
-                    Instr::GetIndex { dst, obj, index } => {
-                        slot!(dst) = check!(access::get_index(&mut self.heap, slot!(obj), slot!(index)));
-                        safepoint!();
-                    }
-                    Instr::PeekIndex { dst, obj, index } => {
-                        slot!(dst) = check!(access::peek_index(&mut self.heap, slot!(obj), slot!(index)));
+                    Instr::GetIndex { dst, obj, index } | Instr::PeekIndex { dst, obj, index } => {
+                        let mark = if matches!(instr, Instr::GetIndex { .. }) { Mark::Shared } else { Mark::Unmarked };
+                        let (container, key) = (slot!(obj), slot!(index));
+                        check!(access::index_into(&mut self.heap, container, key, mark, &mut slot!(dst)));
                         safepoint!();
                     }
                     Instr::GetIndexForWrite { dst, obj, index } => {
+                        // The holder is updated in its slot (see `access::Mark` for why);
+                        // the write functions change it only once nothing can fail.
                         let index = slot!(index);
-                        let mut holder = slot!(obj);
-                        let element = check!(access::index_for_write(&mut self.heap, &mut holder, index));
-                        slot!(obj) = holder;
+                        let element = check!(access::index_for_write(&mut self.heap, &mut slot!(obj), index));
                         slot!(dst) = element;
                         safepoint!();
                     }
                     Instr::SetIndex { obj, index, src } => {
                         let (index, value) = (slot!(index), slot!(src));
-                        let mut holder = slot!(obj);
-                        check!(access::set_index(&mut self.heap, &mut holder, index, value));
-                        slot!(obj) = holder;
+                        check!(access::set_index(&mut self.heap, &mut slot!(obj), index, value));
                         safepoint!();
                     }
-                    Instr::GetField { dst, obj, name } => {
-                        let name = Symbol(name as u32);
-                        slot!(dst) = check!(access::get_field(slot!(obj), name, program.symbols.name(name)));
-                    }
-                    Instr::TakeField { dst, obj, name } => {
-                        let name = Symbol(name as u32);
-                        slot!(dst) = check!(access::take_field(slot!(obj), name, program.symbols.name(name)));
-                    }
-                    Instr::PeekField { dst, obj, name } => {
-                        let name = Symbol(name as u32);
-                        slot!(dst) = check!(access::peek_field(slot!(obj), name, program.symbols.name(name)));
+                    Instr::GetField { dst, obj, name }
+                    | Instr::TakeField { dst, obj, name }
+                    | Instr::PeekField { dst, obj, name } => {
+                        let mark = match instr {
+                            Instr::GetField { .. } => Mark::Shared,
+                            Instr::TakeField { .. } => Mark::IfHolderShared,
+                            _ => Mark::Unmarked,
+                        };
+                        let (name, holder) = (Symbol(name as u32), slot!(obj));
+                        check!(access::field_into(holder, name, program.symbols.name(name), mark, &mut slot!(dst)));
                     }
                     Instr::GetFieldForWrite { dst, obj, name } => {
                         let name = Symbol(name as u32);
-                        let mut holder = slot!(obj);
                         let element = check!(access::field_for_write(
                             &mut self.heap,
-                            &mut holder,
+                            &mut slot!(obj),
                             name,
                             program.symbols.name(name)
                         ));
-                        slot!(obj) = holder;
                         slot!(dst) = element;
                         safepoint!();
                     }
                     Instr::SetField { obj, name, src } => {
                         let name = Symbol(name as u32);
                         let value = slot!(src);
-                        let mut holder = slot!(obj);
-                        check!(access::set_field(&mut self.heap, &mut holder, name, program.symbols.name(name), value));
-                        slot!(obj) = holder;
+                        check!(access::set_field(
+                            &mut self.heap,
+                            &mut slot!(obj),
+                            name,
+                            program.symbols.name(name),
+                            value
+                        ));
                         safepoint!();
                     }
 

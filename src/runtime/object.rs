@@ -386,7 +386,12 @@ pub struct StructObj {
 
 impl StructObj {
     pub fn get(&self, name: Symbol) -> Option<Value> {
-        self.fields.iter().find(|(n, _)| *n == name).map(|(_, v)| *v)
+        self.field(name).copied()
+    }
+
+    /// Where field `name` is held.
+    pub fn field(&self, name: Symbol) -> Option<&Value> {
+        self.fields.iter().find(|(n, _)| *n == name).map(|(_, v)| v)
     }
 
     pub fn set(&mut self, name: Symbol, value: Value) {
