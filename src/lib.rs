@@ -61,7 +61,12 @@ pub struct RunOptions {
 /// How a run ended, and the JIT report if one was asked for.
 pub struct RunReport {
     pub outcome: Result<(), Failure>,
+    /// The `--jit-stats` report, rendered as asked.
     pub jit_stats: Option<String>,
+    /// The JIT's statistics, if the JIT ran (for the profile and the HTML report).
+    pub stats: Option<jit::stats::Stats>,
+    /// What the interpreter ran itself (loop back-edges, calls).
+    pub interpreter_counts: interpret::InterpreterCounts,
 }
 
 /// Parses and compiles `source`; on success returns the program and the warnings
@@ -85,10 +90,22 @@ pub fn run_source(file: &str, source: &str, options: &RunOptions, out: Box<dyn W
     let mut heap = Heap::new(options.interpreter.gc_stress);
     let program = match compile_source(file, source, &mut heap) {
         Ok((program, _warnings)) => program,
-        Err(failure) => return RunReport { outcome: Err(failure), jit_stats: None },
+        Err(failure) => {
+            return RunReport {
+                outcome: Err(failure),
+                jit_stats: None,
+                stats: None,
+                interpreter_counts: Default::default(),
+            }
+        }
     };
     let mut vm = interpret::Vm::new(program, heap, out, &options.interpreter);
     let outcome = vm.run().map_err(|e| Failure::Runtime(diagnostics::runtime_error(file, source, &e)));
-    let jit_stats = options.jit_stats.and_then(|format| vm.jit_report(file, format == StatsFormat::Json));
-    RunReport { outcome, jit_stats }
+    let interpreter_counts = vm.interpreter_counts();
+    let jit_stats = vm.jit_stats().cloned();
+    let jit_report = options.jit_stats.zip(jit_stats.as_ref()).map(|(format, stats)| match format {
+        StatsFormat::Text => stats.report_text(file),
+        StatsFormat::Json => stats.report_json(file),
+    });
+    RunReport { outcome, jit_stats: jit_report, stats: jit_stats, interpreter_counts }
 }

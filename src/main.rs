@@ -84,6 +84,10 @@ struct RunArgs {
     #[arg(long, value_name = "KIB", default_value_t = (ruff::jit::MAX_MACHINE_CODE >> 10) as u64,
           value_parser = clap::value_parser!(u64).range(1..=(1 << 30)))]
     jit_code_limit: u64,
+    /// For tests of the JIT's counters: print the loop back-edges and calls the
+    /// interpreter itself ran to stderr at exit (`interpreter: back-edges N calls N`)
+    #[arg(long, hide = true)]
+    interpreter_counts: bool,
 }
 
 /// Reads a source file, or explains in one line why it cannot.
@@ -140,6 +144,7 @@ fn run(args: RunArgs) -> ExitCode {
             dir => DumpTarget::Directory(PathBuf::from(dir)),
         }),
         max_machine_code: (args.jit_code_limit << 10) as usize,
+        keep_dumps: false,
     });
     let options = RunOptions {
         interpreter: interpret::Options { max_depth: args.max_call_depth, gc_stress: env_flag("RUFF_GC_STRESS"), jit },
@@ -150,6 +155,10 @@ fn run(args: RunArgs) -> ExitCode {
     let report = ruff::run_source(&name, &source, &options, out);
     if let Some(stats) = &report.jit_stats {
         eprint!("{}", stats);
+    }
+    if args.interpreter_counts {
+        let counts = report.interpreter_counts;
+        eprintln!("interpreter: back-edges {} calls {}", counts.back_edges, counts.calls);
     }
     match report.outcome {
         Ok(()) => ExitCode::SUCCESS,

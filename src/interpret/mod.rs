@@ -143,6 +143,18 @@ pub struct Vm {
     max_depth: usize,
     jit: Option<Box<Jit>>,
     recording: Option<(Recorder, Instant)>,
+    /// What the interpreter itself ran (with or without the JIT), the reference the JIT's
+    /// counters are checked against.
+    counts: InterpreterCounts,
+}
+
+/// Loop back-edges taken and Ruff function calls made by the interpreter. With
+/// `--no-jit` they are all the program's; with the JIT, native code's are counted apart
+/// (`jit::stats`), and the two must add up to the `--no-jit` numbers.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct InterpreterCounts {
+    pub back_edges: u64,
+    pub calls: u64,
 }
 
 impl Vm {
@@ -172,13 +184,21 @@ impl Vm {
             max_depth: options.max_depth,
             jit: options.jit.clone().map(|o| Box::new(Jit::new(o, &program_for_jit))),
             recording: None,
+            counts: InterpreterCounts::default(),
         }
     }
 
-    /// The JIT statistics report, if the JIT ran.
-    pub fn jit_report(&self, file: &str, json: bool) -> Option<String> {
-        let jit = self.jit.as_deref()?;
-        Some(if json { jit.stats.report_json(file) } else { jit.stats.report_text(file) })
+    /// The JIT's statistics, brought up to date, if the JIT ran.
+    pub fn jit_stats(&mut self) -> Option<&crate::jit::stats::Stats> {
+        let jit = self.jit.as_deref_mut()?;
+        jit.sync_counters();
+        jit.stats.interpreted_calls = self.counts.calls;
+        Some(&jit.stats)
+    }
+
+    /// What the interpreter ran itself.
+    pub fn interpreter_counts(&self) -> InterpreterCounts {
+        self.counts
     }
 
     pub fn heap(&self) -> &Heap {
@@ -260,6 +280,7 @@ impl Vm {
             *slot = Value::Null;
         }
         self.frames.push(Frame { proto, closure, base, pc: 0 });
+        self.counts.calls += 1;
         Ok(())
     }
 
@@ -474,6 +495,7 @@ impl Vm {
                 // it, start recording, or run the loop's trace.
                 macro_rules! back_edge {
                     ($header:expr, $from:expr) => {
+                        self.counts.back_edges += 1;
                         if let Some(jit) = self.jit.as_deref_mut() {
                             let header = $header as u32;
                             match jit.back_edge(proto_id, header) {

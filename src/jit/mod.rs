@@ -47,7 +47,7 @@ use abort::AbortReason;
 use assemble::{AssembleOptions, CompiledTrace};
 use ir::{InlinedFrame, Op, SnapIdx, Trace, Ty};
 use record::{CompiledTraces, Recorder, SideOf, TraceKind};
-use stats::{AbortSite, ExitKind, Stats, TraceStats};
+use stats::{AbortKey, AbortSite, ExitKind, NativeCounts, RetirementKey, Site, Stats, TraceStats};
 
 pub const DEFAULT_THRESHOLD: u32 = 50;
 /// Aborts at one loop header before it is blacklisted.
@@ -100,11 +100,19 @@ pub struct JitOptions {
     pub dump: Option<dump::DumpTarget>,
     /// Bytes of machine code the JIT may hold; reaching it flushes every trace.
     pub max_machine_code: usize,
+    /// Keep each trace's dump text in the statistics (for the HTML report).
+    pub keep_dumps: bool,
 }
 
 impl Default for JitOptions {
     fn default() -> Self {
-        JitOptions { threshold: DEFAULT_THRESHOLD, deopt_stress: false, dump: None, max_machine_code: MAX_MACHINE_CODE }
+        JitOptions {
+            threshold: DEFAULT_THRESHOLD,
+            deopt_stress: false,
+            dump: None,
+            max_machine_code: MAX_MACHINE_CODE,
+            keep_dumps: false,
+        }
     }
 }
 
@@ -210,6 +218,29 @@ fn exit_kinds(program: &Program, recorder: &Recorder, trace: &Trace) -> Vec<Exit
     kinds
 }
 
+/// Where an exit through `snapshot` of a trace recorded in `proto` is: the calls inlined
+/// around it (each at its call), then the instruction it resumes at.
+fn snapshot_chain(proto: ProtoId, snapshot: &ir::Snapshot) -> Vec<(ProtoId, u32)> {
+    let mut chain = Vec::with_capacity(snapshot.frames.len() + 1);
+    let mut caller = proto;
+    for frame in &snapshot.frames {
+        chain.push((caller, frame.return_pc - 1));
+        caller = frame.proto;
+    }
+    chain.push((caller, snapshot.pc));
+    chain
+}
+
+/// The statistics key of a recording given up for `site`'s reason.
+fn abort_key(program: &Program, recorder: &Recorder, site: AbortSite) -> AbortKey {
+    let proto = program.proto(recorder.proto);
+    let line = match recorder.kind {
+        TraceKind::Function => proto.spans[0].line,
+        TraceKind::Loop => proto.spans[recorder.back_edge as usize].line,
+    };
+    AbortKey { site, function: proto.name.clone(), line, at: Site::of(program, &recorder.location()) }
+}
+
 /// The slots snapshot `exit` of `trace` gives constant values.
 fn snapshot_constants(trace: &Trace, exit: SnapIdx) -> Vec<(u16, Op, Ty)> {
     trace.snapshots[exit.index()]
@@ -302,6 +333,9 @@ struct NativeTrace {
     function: Option<Gc<FuncObj>>,
     /// The root trace of its tree (itself, for a root).
     tree_root: u32,
+    /// For a root loop trace: the calls it inlines per iteration (after its last native
+    /// call), which the backend multiplies its iteration counter by.
+    iteration_calls: u32,
 }
 
 pub struct Jit {
@@ -363,6 +397,7 @@ impl Jit {
     /// code limit is reached: compiled loops and functions count towards recording again,
     /// and the traces compiled from then on fit the program's current hot paths.
     fn flush(&mut self) {
+        self.sync_counters();
         self.stats.flushes += 1;
         // Each flush makes recording less eager, so a program whose hot code does not fit
         // settles in the interpreter instead of recompiling without end.
@@ -377,6 +412,14 @@ impl Jit {
         }
         self.machine_code = 0;
         self.all_needs = FrameNeeds::default();
+    }
+
+    /// Copies what the machine code of every live trace counted into the statistics.
+    pub fn sync_counters(&mut self) {
+        for (n, native) in self.traces.iter().enumerate() {
+            let id = self.first_trace as usize + n;
+            self.stats.traces[id].native = NativeCounts::from_counters(&native.compiled.counters);
+        }
     }
 
     /// Called when a Ruff function's frame has been pushed for a call of `function`.
@@ -503,12 +546,11 @@ impl Jit {
         if let Some(SideOf { parent, exit, .. }) = recorder.side_of {
             let state = match compiled {
                 Ok(id) => {
-                    self.stats.traces[parent as usize].exit_has_side_trace[exit.index()] = true;
+                    self.stats.traces[parent as usize].exit_side_trace[exit.index()] = Some(id + 1);
                     SideState::Compiled(id)
                 }
                 Err(reason) => {
-                    let line = program.proto(proto).spans[recorder.back_edge as usize].line;
-                    self.stats.record_abort(AbortSite::SideTrace(reason), &program.proto(proto).name, line);
+                    self.stats.record_abort(abort_key(program, &recorder, AbortSite::SideTrace(reason)));
                     // What stopped it may change (a function called there may get its own
                     // trace), so the exit tries again, less and less eagerly.
                     let attempts = &mut self.native_mut(parent).side_attempts[exit.index()];
@@ -527,8 +569,7 @@ impl Jit {
             let state = match compiled {
                 Ok(id) => LoopState::Compiled(id),
                 Err(reason) => {
-                    let line = program.proto(proto).spans[0].line;
-                    self.stats.record_abort(AbortSite::Function(reason), &program.proto(proto).name, line);
+                    self.stats.record_abort(abort_key(program, &recorder, AbortSite::Function(reason)));
                     let aborts = self.aborts.entry((proto, FUNCTION_ABORTS)).or_insert(0);
                     *aborts += 1;
                     if *aborts >= MAX_ABORTS {
@@ -545,9 +586,8 @@ impl Jit {
         match compiled {
             Ok(id) => self.loops[proto.0 as usize][header as usize] = LoopState::Compiled(id),
             Err(reason) => {
-                let line = program.proto(proto).spans[recorder.back_edge as usize].line;
                 let reason_is_data_dependent = reason == AbortReason::LoopExited;
-                self.stats.record_abort(AbortSite::Loop(reason), &program.proto(proto).name, line);
+                self.stats.record_abort(abort_key(program, &recorder, AbortSite::Loop(reason)));
                 // Leaving the loop during the recorded iteration depends on the data (the
                 // iteration may have been the last one), so it is retried for longer.
                 let limit = if reason_is_data_dependent { MAX_ABORTS * 4 } else { MAX_ABORTS };
@@ -567,13 +607,31 @@ impl Jit {
         let started = Instant::now();
         let optimized = opt::optimize(&recorded).map_err(|e| AbortReason::Optimizer(e.to_string()))?;
         let id = self.first_trace + self.traces.len() as u32;
-        let compiled = self.assemble(&optimized, id, recorder.side_of, recorder.kind)?;
+        let (end_back_edges, end_calls) = recorder.events_at_end();
+        let (end_events, iteration_calls) = match (recorder.side_of, recorder.kind) {
+            (Some(side_of), _) => ((end_back_edges, end_calls), self.native(side_of.root).iteration_calls),
+            (None, TraceKind::Function) => ((end_back_edges, end_calls), 0),
+            (None, TraceKind::Loop) => ((0, 0), end_calls),
+        };
+        let compiled = self.assemble(&optimized, id, recorder.side_of, recorder.kind, end_events, iteration_calls)?;
         self.stats.compile_time += started.elapsed();
         self.machine_code += compiled.code_size;
         let proto = program.proto(recorder.proto);
-        let guard_lines = (0..optimized.snapshots.len())
-            .map(|s| optimized.insts.iter().find(|i| i.snap == Some(SnapIdx(s as u32))).map_or(0, |i| i.line))
+        let exits = optimized.snapshots.len();
+        let exit_sites = optimized.snapshots.iter().map(|s| Site::of(program, &snapshot_chain(recorder.proto, s))).collect();
+        let dump_text = (self.options.dump.is_some() || self.options.keep_dumps)
+            .then(|| dump::trace_dump(id + 1, program, recorder, &recorded, &optimized, &compiled));
+        if let (Some(target), Some(text)) = (&self.options.dump, &dump_text) {
+            target.write(id + 1, text);
+        }
+        let mut lines: Vec<u32> = recorder
+            .bytecode
+            .iter()
+            .filter(|&&(p, _)| !program.proto(p).is_library)
+            .map(|&(p, pc)| program.proto(p).spans[pc as usize].line)
             .collect();
+        lines.sort_unstable();
+        lines.dedup();
         self.stats.traces.push(TraceStats {
             id: id + 1,
             function: proto.name.clone(),
@@ -581,20 +639,19 @@ impl Jit {
             recorded_size: recorded.insts.len(),
             ir_size: optimized.insts.len(),
             mcode_size: compiled.code_size,
-            exits: vec![0; optimized.snapshots.len()],
-            exit_lines: guard_lines,
-            entries: 0,
+            handled_exits: vec![0; exits],
+            exit_sites,
+            interpreter_entries: 0,
+            native: NativeCounts { exits: vec![0; exits], ..NativeCounts::default() },
             parent: recorder.side_of.map(|s| (s.parent + 1, s.exit.0)),
             function_trace: recorder.kind == TraceKind::Function,
             exit_kinds: exit_kinds(program, recorder, &optimized),
-            exit_observed: vec![None; optimized.snapshots.len()],
-            exit_has_side_trace: vec![false; optimized.snapshots.len()],
-            exit_linked: vec![false; optimized.snapshots.len()],
+            exit_observed: vec![None; exits],
+            exit_side_trace: vec![None; exits],
+            exit_linked: vec![false; exits],
+            dump: dump_text.filter(|_| self.options.keep_dumps),
+            lines,
         });
-        if let Some(target) = &self.options.dump {
-            let text = dump::trace_dump(id + 1, program, recorder, &recorded, &optimized, &compiled);
-            target.write(id + 1, &text);
-        }
         // Guards may share a snapshot, and an exit only names the snapshot: it is a type
         // check's exit only when every guard using that snapshot is a type check. A
         // builtin call's result type is checked too (its exit may also be an error, which
@@ -662,6 +719,7 @@ impl Jit {
             kind: recorder.kind,
             function: recorder.function(),
             tree_root: recorder.side_of.map_or(id, |s| s.root),
+            iteration_calls,
         });
         Ok(id)
     }
@@ -676,6 +734,8 @@ impl Jit {
         id: u32,
         side_of: Option<SideOf>,
         kind: TraceKind,
+        end_events: (u32, u32),
+        iteration_calls: u32,
     ) -> Result<CompiledTrace, AbortReason> {
         let deopt_stress = self.options.deopt_stress;
         // Indexed by trace id: flushed traces have no entry (no live trace names one).
@@ -683,6 +743,8 @@ impl Jit {
         let trace_entries: Vec<usize> = flushed.chain(self.traces.iter().map(|t| t.compiled.reentry)).collect();
         let mut options = AssembleOptions::unlinked(id, deopt_stress);
         options.trace_entries = &trace_entries;
+        options.end_events = end_events;
+        options.iteration_calls = iteration_calls;
         // A side trace always continues natively (into its root, or by returning): it may
         // run inside a native call, where returning to the exit handler is impossible.
         match (side_of, kind) {
@@ -743,12 +805,15 @@ impl Jit {
         let native = &mut self.traces[(id - self.first_trace) as usize];
         let state = &mut *self.exit_state;
         state.loop_iterations = 0;
-        self.stats.traces[id as usize].entries += 1;
+        self.stats.traces[id as usize].interpreter_entries += 1;
         // SAFETY: the trace was compiled from this prototype's bytecode, so every slot and
         // global it touches is inside `slots` and `globals`; it allocates nothing (a push
         // only grows an array's element buffer), calls no Ruff code, and writes only the
         // frame, globals, arrays the IR names, its exit state, spill area and stress flags.
-        unsafe { (native.compiled.entry)(slots.as_mut_ptr(), globals.as_mut_ptr(), state) }
+        let exit = unsafe { (native.compiled.entry)(slots.as_mut_ptr(), globals.as_mut_ptr(), state) };
+        self.stats.native_iterations += std::mem::take(&mut state.back_edges);
+        self.stats.native_calls += std::mem::take(&mut state.calls);
+        exit
     }
 
     /// Runs root trace `root` on the frame `slots` (recorded in prototype `proto` at depth
@@ -807,7 +872,7 @@ impl Jit {
                     err_slot: level_base + h.err_slot as usize,
                 })
                 .collect();
-            self.stats.traces[current as usize].exits[exit.index()] += 1;
+            self.stats.traces[current as usize].handled_exits[exit.index()] += 1;
             if let Some(source) = native.type_check_sources[exit.index()] {
                 let found = match source {
                     TypeSource::Slot(slot) => level_slots[slot as usize].type_name(),
@@ -832,7 +897,9 @@ impl Jit {
                 self.retire_root(root, AbortReason::TooManyPaths, Retry::Pointless);
                 return Resume { pc, frames, handlers, record_side: None, returned: false };
             }
-            let unprofitable = current == root && self.function_exits_often(root, exit);
+            let unprofitable = current == root
+                && self.function_exits_often(root, exit)
+                && !matches!(self.functions[self.native(root).proto.0 as usize], LoopState::Blacklisted);
             let native = &mut self.traces[(current - self.first_trace) as usize];
             match native.side_exits[exit.index()] {
                 SideState::Compiled(side) => {
@@ -840,7 +907,7 @@ impl Jit {
                         self.retire_root(root, AbortReason::RarePathRecorded, Retry::Allowed);
                         return Resume { pc, frames, handlers, record_side: None, returned: false };
                     }
-                    if self.stats.traces[current as usize].exits[exit.index()] >= LINK_AFTER_EXITS {
+                    if self.stats.traces[current as usize].handled_exits[exit.index()] >= LINK_AFTER_EXITS {
                         if let Some(entry) = self.native(side).compiled.linked_entry {
                             // SAFETY: `side` was compiled with this exit of `current` as its
                             // parent exit (`Jit::assemble`), and no compiled trace is ever
@@ -869,9 +936,7 @@ impl Jit {
                 }
                 SideState::Counting(_) if tree_full => {
                     native.side_exits[exit.index()] = SideState::Refused;
-                    let line = self.stats.traces[current as usize].exit_lines[exit.index()];
-                    let function = self.stats.traces[root as usize].function.clone();
-                    self.stats.record_abort(AbortSite::SideTrace(AbortReason::TooManySideTraces), &function, line);
+                    self.retirement(current, AbortReason::TooManySideTraces);
                 }
                 SideState::Counting(_) => {
                     native.side_exits[exit.index()] = SideState::Recording;
@@ -886,11 +951,10 @@ impl Jit {
                     let recorder = Recorder::for_side_trace(side_of, base, &inlined, &installed, &constants, program);
                     return Resume { pc, frames, handlers, record_side: Some(recorder), returned: false };
                 }
+                // Other traces may still call the retired trace natively: it is retired once.
                 SideState::Refused if unprofitable => {
                     let proto = self.native(root).proto;
-                    let trace_stats = &self.stats.traces[root as usize];
-                    let (function, line) = (trace_stats.function.clone(), trace_stats.line);
-                    self.stats.record_abort(AbortSite::Function(AbortReason::FunctionExitsOften), &function, line);
+                    self.retirement(root, AbortReason::FunctionExitsOften);
                     self.stats.blacklisted += 1;
                     self.functions[proto.0 as usize] = LoopState::Blacklisted;
                 }
@@ -934,8 +998,8 @@ impl Jit {
     /// interpreter would.
     fn function_exits_often(&self, root: u32, exit: SnapIdx) -> bool {
         let stats = &self.stats.traces[root as usize];
-        let exits = stats.exits[exit.index()];
-        stats.function_trace && exits >= FUNCTION_EXITS_CHECKED && exits * 4 >= stats.entries
+        let exits = stats.handled_exits[exit.index()];
+        stats.function_trace && exits >= FUNCTION_EXITS_CHECKED && exits * 4 >= stats.interpreter_entries
     }
 
     /// Whether the passes from root trace `root` through its exit `exit` into a side
@@ -945,8 +1009,8 @@ impl Jit {
     /// many branches of a branchy loop.
     fn took_rare_path(&self, root: u32, exit: SnapIdx) -> bool {
         let stats = &self.stats.traces[root as usize];
-        let passes = stats.exits[exit.index()];
-        let others = stats.exits.iter().sum::<u64>() - passes + self.native(root).own_iterations;
+        let passes = stats.handled_exits[exit.index()];
+        let others = stats.handled_exits.iter().sum::<u64>() - passes + self.native(root).own_iterations;
         stats.exit_kinds[exit.index()] != ExitKind::LoopEnd
             && passes >= RARE_PATH_DISPATCHES
             && passes > RARE_PATH_RATIO * others
@@ -970,15 +1034,25 @@ impl Jit {
             && native.quick_full_tree_exits * 10 >= native.full_tree_exits * QUICK_EXIT_TENTHS
     }
 
+    /// Counts a decision to stop using trace `id` (or to refuse its exit a side trace).
+    fn retirement(&mut self, id: u32, reason: AbortReason) {
+        let trace_stats = &self.stats.traces[id as usize];
+        let key = RetirementKey {
+            reason,
+            trace: id + 1,
+            function: trace_stats.function.clone(),
+            line: trace_stats.line,
+        };
+        self.stats.record_retirement(key);
+    }
+
     /// Stops entering a loop trace that keeps exiting at once: the loop is recorded again
     /// (with the types it has now) when `retry` allows it, or blacklisted, as it is after
     /// repeated trouble.
     fn retire_root(&mut self, root: u32, reason: AbortReason, retry: Retry) {
         let native = self.native(root);
         let (proto, header) = (native.proto, native.header);
-        let trace_stats = &self.stats.traces[root as usize];
-        let (function, line) = (trace_stats.function.clone(), trace_stats.line);
-        self.stats.record_abort(AbortSite::Loop(reason), &function, line);
+        self.retirement(root, reason);
         let troubles = self.aborts.entry((proto, header)).or_insert(0);
         *troubles += 1;
         self.loops[proto.0 as usize][header as usize] = if *troubles >= MAX_ABORTS || retry == Retry::Pointless {
