@@ -99,7 +99,11 @@ pub fn run_source(file: &str, source: &str, options: &RunOptions, out: Box<dyn W
             }
         }
     };
-    let mut vm = interpret::Vm::new(program, heap, out, &options.interpreter);
+    let mut interpreter = options.interpreter.clone();
+    if let Some(jit) = interpreter.jit.as_mut() {
+        jit.source_name = file.to_string();
+    }
+    let mut vm = interpret::Vm::new(program, heap, out, &interpreter);
     let outcome = vm.run().map_err(|e| Failure::Runtime(diagnostics::runtime_error(file, source, &e)));
     let interpreter_counts = vm.interpreter_counts();
     let jit_stats = vm.jit_stats().cloned();

@@ -12,6 +12,7 @@ use clap::{Parser, Subcommand};
 
 use ruff::interpret::{self, DEFAULT_MAX_DEPTH};
 use ruff::jit::dump::DumpTarget;
+use ruff::jit::log::LogTarget;
 use ruff::jit::JitOptions;
 use ruff::{Failure, RunOptions, StatsFormat};
 
@@ -68,14 +69,20 @@ struct RunArgs {
     jit_threshold: u32,
     /// Print each compiled trace (source location, bytecode, IR before and after
     /// optimization with snapshots, machine code) to stderr, or with =DIR write one file
-    /// per trace into DIR
+    /// per trace into DIR (its old trace-NNNN.txt files are removed first)
     #[arg(long, value_name = "DIR", num_args = 0..=1, require_equals = true, default_missing_value = "")]
     dump_traces: Option<String>,
-    /// Print JIT statistics to stderr at exit (traces, aborts with reasons, exits per
-    /// guard, deoptimizations, time, share of iterations run natively); =json prints one
-    /// JSON document instead
-    #[arg(long, value_name = "FORMAT", num_args = 0..=1, require_equals = true, default_missing_value = "text")]
+    /// Print JIT statistics at exit (traces with entries and exits at file:line:col,
+    /// aborted recordings, retired traces, deoptimizations, iterations and calls run
+    /// natively, time): =text or =json (schema in docs/jit-stats.md), to stderr or, with
+    /// :FILE (=json:FILE), into FILE
+    #[arg(long, value_name = "FORMAT[:FILE]", num_args = 0..=1, require_equals = true, default_missing_value = "text")]
     jit_stats: Option<String>,
+    /// Log what the JIT does as it happens, one line per event (recording started,
+    /// aborted with its reason and location, trace compiled, side trace attached, exit
+    /// linked, trace retired, flush), to stderr or with =FILE into FILE
+    #[arg(long, value_name = "FILE", num_args = 0..=1, require_equals = true, default_missing_value = "")]
+    jit_log: Option<String>,
     /// Maximum number of nested Ruff calls before the catchable depth error
     #[arg(long, value_name = "N", default_value_t = DEFAULT_MAX_DEPTH)]
     max_call_depth: usize,
@@ -119,15 +126,49 @@ fn report(failure: &Failure) -> ExitCode {
     ExitCode::from(failure.exit_status() as u8)
 }
 
-fn run(args: RunArgs) -> ExitCode {
-    let jit_stats = match args.jit_stats.as_deref() {
-        None => None,
-        Some("text") => Some(StatsFormat::Text),
-        Some("json") => Some(StatsFormat::Json),
-        Some(other) => {
-            eprintln!("ruff: --jit-stats takes no value or =json, not '{}'", other);
-            return ExitCode::from(2);
+/// A usage error (exit status 2) with its message.
+fn usage_error(message: String) -> ExitCode {
+    eprintln!("ruff: {}", message);
+    ExitCode::from(2)
+}
+
+/// Checks that the inspection outputs asked for can be written before the program runs,
+/// and clears a dump directory of an earlier run's traces. Returns the statistics format
+/// and file.
+fn prepare_outputs(args: &RunArgs) -> Result<(Option<StatsFormat>, Option<PathBuf>), String> {
+    if args.dump_traces.as_deref() == Some("") && args.file.is_dir() {
+        return Err(format!(
+            "--dump-traces takes its directory after '=' (--dump-traces={}); '{}' is a directory, not a program",
+            args.file.display(),
+            args.file.display()
+        ));
+    }
+    let (format, stats_file) = match args.jit_stats.as_deref().map(|v| v.split_once(':').unwrap_or((v, ""))) {
+        None => (None, None),
+        Some((format, file)) => {
+            let format = match format {
+                "text" => StatsFormat::Text,
+                "json" => StatsFormat::Json,
+                other => return Err(format!("--jit-stats takes =text or =json, optionally with :FILE, not '{}'", other)),
+            };
+            (Some(format), (!file.is_empty()).then(|| PathBuf::from(file)))
         }
+    };
+    let files = [stats_file.as_deref(), args.jit_log.as_deref().filter(|f| !f.is_empty()).map(Path::new)];
+    for file in files.into_iter().flatten() {
+        std::fs::File::create(file).map_err(|e| format!("cannot write '{}': {}", file.display(), e))?;
+    }
+    if let Some(dir) = args.dump_traces.as_deref().filter(|d| !d.is_empty()) {
+        ruff::jit::dump::prepare_directory(Path::new(dir))
+            .map_err(|e| format!("--dump-traces: cannot write trace dumps into '{}': {}", dir, e))?;
+    }
+    Ok((format, stats_file))
+}
+
+fn run(args: RunArgs) -> ExitCode {
+    let (jit_stats, stats_file) = match prepare_outputs(&args) {
+        Ok(outputs) => outputs,
+        Err(message) => return usage_error(message),
     };
     let source = match read_source(&args.file) {
         Ok(s) => s,
@@ -145,6 +186,11 @@ fn run(args: RunArgs) -> ExitCode {
         }),
         max_machine_code: (args.jit_code_limit << 10) as usize,
         keep_dumps: false,
+        log: args.jit_log.as_deref().map(|file| match file {
+            "" => LogTarget::Stderr,
+            file => LogTarget::File(PathBuf::from(file)),
+        }),
+        source_name: String::new(),
     });
     let options = RunOptions {
         interpreter: interpret::Options { max_depth: args.max_call_depth, gc_stress: env_flag("RUFF_GC_STRESS"), jit },
@@ -154,7 +200,14 @@ fn run(args: RunArgs) -> ExitCode {
     let out = Box::new(BufWriter::with_capacity(1 << 16, std::io::stdout()));
     let report = ruff::run_source(&name, &source, &options, out);
     if let Some(stats) = &report.jit_stats {
-        eprint!("{}", stats);
+        match &stats_file {
+            None => eprint!("{}", stats),
+            Some(file) => {
+                if let Err(e) = std::fs::write(file, stats) {
+                    eprintln!("ruff: cannot write '{}': {}", file.display(), e);
+                }
+            }
+        }
     }
     if args.interpreter_counts {
         let counts = report.interpreter_counts;

@@ -2,11 +2,11 @@
 //! bytecode recorded, the IR as recorded and after optimization (with snapshots, guard
 //! numbers and source lines), and the machine code.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use super::assemble::{self, CompiledTrace};
 use super::ir::Trace;
-use super::record::Recorder;
+use super::record::{Recorder, TraceKind};
 use crate::compile::bytecode::Program;
 use crate::compile::listing::instruction_line;
 
@@ -15,6 +15,22 @@ pub enum DumpTarget {
     Stderr,
     /// One file per trace, `trace-NNNN.txt`, in this directory.
     Directory(PathBuf),
+}
+
+/// Makes `dir` ready for this run's dumps: creates it, removes the `trace-NNNN.txt` files
+/// of earlier runs, and checks that a file can be written there.
+pub fn prepare_directory(dir: &Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(dir)?;
+    for entry in std::fs::read_dir(dir)? {
+        let path = entry?.path();
+        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+        if name.starts_with("trace-") && name.ends_with(".txt") {
+            std::fs::remove_file(&path)?;
+        }
+    }
+    let probe = dir.join(".ruff-dump-probe");
+    std::fs::write(&probe, b"")?;
+    std::fs::remove_file(&probe)
 }
 
 impl DumpTarget {
@@ -49,6 +65,9 @@ pub fn trace_dump(
             proto.name,
             recorder.header
         ),
+        None if recorder.kind == TraceKind::Function => {
+            format!("---- TRACE {} start function {} line {}\n", id, proto.name, proto.spans[0].line)
+        }
         None => format!(
             "---- TRACE {} start {} line {} (loop header pc {})\n",
             id, proto.name, proto.spans[recorder.back_edge as usize].line, recorder.header

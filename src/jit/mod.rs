@@ -28,6 +28,7 @@ pub mod assemble;
 pub mod dump;
 pub mod exit;
 pub mod ir;
+pub mod log;
 pub mod opt;
 pub mod record;
 pub mod stats;
@@ -102,6 +103,10 @@ pub struct JitOptions {
     pub max_machine_code: usize,
     /// Keep each trace's dump text in the statistics (for the HTML report).
     pub keep_dumps: bool,
+    /// Where `--jit-log` writes its events, if anywhere.
+    pub log: Option<log::LogTarget>,
+    /// The program's file name, as the log shows locations.
+    pub source_name: String,
 }
 
 impl Default for JitOptions {
@@ -112,6 +117,8 @@ impl Default for JitOptions {
             dump: None,
             max_machine_code: MAX_MACHINE_CODE,
             keep_dumps: false,
+            log: None,
+            source_name: String::new(),
         }
     }
 }
@@ -358,6 +365,17 @@ pub struct Jit {
     /// Where native recursion records its levels (`ExitState::native_frames` points here).
     native_frames: Box<[[u64; 3]]>,
     pub stats: Stats,
+    log: Option<log::EventLog>,
+}
+
+/// Writes an event to the JIT's log, if there is one (the arguments are not evaluated
+/// otherwise).
+macro_rules! log_event {
+    ($jit:expr, $($arg:tt)*) => {
+        if let Some(log) = $jit.log.as_mut() {
+            log.event(format_args!($($arg)*));
+        }
+    };
 }
 
 impl Jit {
@@ -368,7 +386,6 @@ impl Jit {
         let mut exit_state = Box::<ExitState>::default();
         exit_state.native_frames = native_frames.as_mut_ptr();
         Jit {
-            options,
             loops,
             functions: vec![LoopState::Counting(threshold); program.protos.len()],
             aborts: Default::default(),
@@ -380,6 +397,8 @@ impl Jit {
             exit_state,
             native_frames,
             stats: Stats::default(),
+            log: options.log.as_ref().and_then(|target| log::EventLog::open(target).ok()),
+            options,
         }
     }
 
@@ -398,6 +417,12 @@ impl Jit {
     /// and the traces compiled from then on fit the program's current hot paths.
     fn flush(&mut self) {
         self.sync_counters();
+        log_event!(
+            self,
+            "flush: the machine code limit ({} KiB) is reached; {} traces dropped, hot code compiles again",
+            self.options.max_machine_code >> 10,
+            self.traces.len()
+        );
         self.stats.flushes += 1;
         // Each flush makes recording less eager, so a program whose hot code does not fit
         // settles in the interpreter instead of recompiling without end.
@@ -447,6 +472,14 @@ impl Jit {
         function: Gc<FuncObj>,
         frame_depth: usize,
     ) -> Recorder {
+        let proto = program.proto(function.proto);
+        log_event!(self, "record function {} at {}:{}", proto.name, self.options.source_name, proto.spans[0].line);
+        self.recorder_for_function(program, function, frame_depth)
+    }
+
+    /// A recorder for a call of `function` (of a function trace, or the base of a side
+    /// trace's).
+    fn recorder_for_function(&mut self, program: &Program, function: Gc<FuncObj>, frame_depth: usize) -> Recorder {
         self.stats.recordings_started += 1;
         let proto = function.proto;
         let live = self
@@ -484,6 +517,21 @@ impl Jit {
     }
 
     pub fn start_recording(
+        &mut self,
+        program: &Program,
+        proto: ProtoId,
+        header: u32,
+        back_edge: u32,
+        frame_depth: usize,
+    ) -> Recorder {
+        let recorder = self.recorder_for_loop(program, proto, header, back_edge, frame_depth);
+        let line = program.proto(proto).spans[back_edge as usize].line;
+        log_event!(self, "record loop at {}:{} in {}", self.options.source_name, line, program.proto(proto).name);
+        recorder
+    }
+
+    /// A recorder for the loop at `header` (of a root trace, or the base of a side trace's).
+    fn recorder_for_loop(
         &mut self,
         program: &Program,
         proto: ProtoId,
@@ -550,7 +598,7 @@ impl Jit {
                     SideState::Compiled(id)
                 }
                 Err(reason) => {
-                    self.stats.record_abort(abort_key(program, &recorder, AbortSite::SideTrace(reason)));
+                    self.abort(program, &recorder, AbortSite::SideTrace(reason));
                     // What stopped it may change (a function called there may get its own
                     // trace), so the exit tries again, less and less eagerly.
                     let attempts = &mut self.native_mut(parent).side_attempts[exit.index()];
@@ -569,7 +617,7 @@ impl Jit {
             let state = match compiled {
                 Ok(id) => LoopState::Compiled(id),
                 Err(reason) => {
-                    self.stats.record_abort(abort_key(program, &recorder, AbortSite::Function(reason)));
+                    self.abort(program, &recorder, AbortSite::Function(reason));
                     let aborts = self.aborts.entry((proto, FUNCTION_ABORTS)).or_insert(0);
                     *aborts += 1;
                     if *aborts >= MAX_ABORTS {
@@ -587,7 +635,7 @@ impl Jit {
             Ok(id) => self.loops[proto.0 as usize][header as usize] = LoopState::Compiled(id),
             Err(reason) => {
                 let reason_is_data_dependent = reason == AbortReason::LoopExited;
-                self.stats.record_abort(abort_key(program, &recorder, AbortSite::Loop(reason)));
+                self.abort(program, &recorder, AbortSite::Loop(reason));
                 // Leaving the loop during the recorded iteration depends on the data (the
                 // iteration may have been the last one), so it is retried for longer.
                 let limit = if reason_is_data_dependent { MAX_ABORTS * 4 } else { MAX_ABORTS };
@@ -614,7 +662,8 @@ impl Jit {
             (None, TraceKind::Loop) => ((0, 0), end_calls),
         };
         let compiled = self.assemble(&optimized, id, recorder.side_of, recorder.kind, end_events, iteration_calls)?;
-        self.stats.compile_time += started.elapsed();
+        let compile_time = started.elapsed();
+        self.stats.compile_time += compile_time;
         self.machine_code += compiled.code_size;
         let proto = program.proto(recorder.proto);
         let exits = optimized.snapshots.len();
@@ -652,6 +701,19 @@ impl Jit {
             dump: dump_text.filter(|_| self.options.keep_dumps),
             lines,
         });
+        let compiled_trace = &self.stats.traces[id as usize];
+        let attached = if recorder.side_of.is_some() { ", attached to that exit" } else { "" };
+        log_event!(
+            self,
+            "trace {} compiled: {}{}, IR {} instructions (recorded {}), {} bytes of machine code, {:.3} ms",
+            id + 1,
+            compiled_trace.describe(&self.options.source_name),
+            attached,
+            compiled_trace.ir_size,
+            compiled_trace.recorded_size,
+            compiled_trace.mcode_size,
+            compile_time.as_secs_f64() * 1e3
+        );
         // Guards may share a snapshot, and an exit only names the snapshot: it is a type
         // check's exit only when every guard using that snapshot is a type check. A
         // builtin call's result type is checked too (its exit may also be an error, which
@@ -914,6 +976,13 @@ impl Jit {
                             // dropped while the JIT lives.
                             unsafe { self.native_mut(current).compiled.link_exit(exit, entry) };
                             self.stats.traces[current as usize].exit_linked[exit.index()] = true;
+                            log_event!(
+                                self,
+                                "link trace {} exit {} to side trace {}: its exits now jump there natively",
+                                current + 1,
+                                exit.0,
+                                side + 1
+                            );
                         }
                     }
                     // From inside native recursion the handler cannot go on natively: the
@@ -944,9 +1013,11 @@ impl Jit {
                     let constants = snapshot_constants(&native.trace, exit);
                     let depth = frame_depth + levels;
                     let base = match self.native(root).function {
-                        Some(function) => self.start_function_recording(program, function, depth),
-                        None => self.start_recording(program, proto, header, back_edge, depth),
+                        Some(function) => self.recorder_for_function(program, function, depth),
+                        None => self.recorder_for_loop(program, proto, header, back_edge, depth),
                     };
+                    let at = self.stats.traces[current as usize].exit_sites[exit.index()].describe(&self.options.source_name);
+                    log_event!(self, "record side trace of trace {} exit {} at {}", current + 1, exit.0, at);
                     let side_of = SideOf { root, parent: current, exit };
                     let recorder = Recorder::for_side_trace(side_of, base, &inlined, &installed, &constants, program);
                     return Resume { pc, frames, handlers, record_side: Some(recorder), returned: false };
@@ -1034,6 +1105,22 @@ impl Jit {
             && native.quick_full_tree_exits * 10 >= native.full_tree_exits * QUICK_EXIT_TENTHS
     }
 
+    /// Counts (and logs) a recording given up.
+    fn abort(&mut self, program: &Program, recorder: &Recorder, site: AbortSite) {
+        let key = abort_key(program, recorder, site);
+        let file = &self.options.source_name;
+        let what = match &key.site {
+            AbortSite::Loop(_) => format!("loop at {}:{} in {}", file, key.line, key.function),
+            AbortSite::Function(_) => format!("function {} at {}:{}", key.function, file, key.line),
+            AbortSite::SideTrace(_) => match recorder.side_of {
+                Some(side_of) => format!("side trace of trace {} exit {}", side_of.parent + 1, side_of.exit.0),
+                None => format!("side trace of the loop at {}:{}", file, key.line),
+            },
+        };
+        log_event!(self, "abort {} at {}: {}", what, key.at.describe(file), key.site.reason());
+        self.stats.record_abort(key);
+    }
+
     /// Counts a decision to stop using trace `id` (or to refuse its exit a side trace).
     fn retirement(&mut self, id: u32, reason: AbortReason) {
         let trace_stats = &self.stats.traces[id as usize];
@@ -1043,6 +1130,16 @@ impl Jit {
             function: trace_stats.function.clone(),
             line: trace_stats.line,
         };
+        log_event!(
+            self,
+            "{} trace {} ({}:{} in {}): {}",
+            if key.reason == AbortReason::TooManySideTraces { "no side trace for an exit of" } else { "retire" },
+            key.trace,
+            self.options.source_name,
+            key.line,
+            key.function,
+            key.reason
+        );
         self.stats.record_retirement(key);
     }
 
