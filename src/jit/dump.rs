@@ -7,7 +7,9 @@ use std::path::{Path, PathBuf};
 use super::assemble::{self, CompiledTrace};
 use super::ir::Trace;
 use super::record::{Recorder, TraceKind};
-use crate::compile::bytecode::Program;
+use crate::builtins::BUILTINS;
+use crate::compile::bytecode::{Instr, Program, Proto};
+use crate::runtime::value::Value;
 use crate::compile::listing::instruction_line;
 
 #[derive(Clone, Debug)]
@@ -47,6 +49,66 @@ impl DumpTarget {
     }
 }
 
+/// `ir` (IR text) with each global `gN` of `GLOAD`/`GSTORE` followed by its name:
+/// `g8(total)`.
+fn named_globals(program: &Program, ir: &str) -> String {
+    let mut out = String::with_capacity(ir.len());
+    for line in ir.lines() {
+        if !line.contains("GLOAD") && !line.contains("GSTORE") {
+            out.push_str(line);
+            out.push('\n');
+            continue;
+        }
+        let named: Vec<String> = line
+            .split(' ')
+            .map(|word| match word.strip_prefix('g').and_then(|n| n.parse::<usize>().ok()) {
+                Some(global) if global < program.globals.len() => {
+                    format!("{}({})", word, program.globals[global].name)
+                }
+                _ => word.to_string(),
+            })
+            .collect();
+        out.push_str(&named.join(" "));
+        out.push('\n');
+    }
+    out
+}
+
+/// The names behind an instruction's numbered operands, as `  ; g8=total k3=len`: the
+/// global it reads or writes, the constant it loads, the variables in its slots.
+fn operand_names(program: &Program, proto: &Proto, pc: usize) -> String {
+    let mut names = Vec::new();
+    let instr = proto.code[pc];
+    match instr {
+        Instr::GetGlobal { global, .. } | Instr::TakeGlobal { global, .. } | Instr::SetGlobal { global, .. } => {
+            names.push(format!("g{}={}", global, program.globals[global as usize].name));
+        }
+        Instr::LoadConst { index, .. } => {
+            let value = proto.constants[index as usize];
+            let shown = match value {
+                Value::Builtin(id) => BUILTINS[id as usize].name.to_string(),
+                other => format!("{:?}", other),
+            };
+            names.push(format!("k{}={}", index, shown));
+        }
+        _ => {}
+    }
+    let text = format!("{:?}", instr);
+    for field in ["dst", "src", "lhs", "rhs", "obj", "base"] {
+        let Some(at) = text.find(&format!("{}: ", field)) else { continue };
+        let digits: String = text[at + field.len() + 2..].chars().take_while(|c| c.is_ascii_digit()).collect();
+        let Ok(slot) = digits.parse::<u16>() else { continue };
+        if let Some(name) = proto.slot_name(slot, pc as u32) {
+            names.push(format!("#{}={}", slot, name));
+        }
+    }
+    if names.is_empty() {
+        String::new()
+    } else {
+        format!("  ; {}", names.join(" "))
+    }
+}
+
 pub fn trace_dump(
     id: u32,
     program: &Program,
@@ -75,16 +137,19 @@ pub fn trace_dump(
     };
     out.push_str(&format!("---- TRACE {} bytecode\n", id));
     for &(callee, pc) in &recorder.bytecode {
+        let names = operand_names(program, program.proto(callee), pc as usize);
         if callee != recorder.proto {
             let inlined = program.proto(callee);
-            out.push_str(&format!("  [{}] {}\n", inlined.name, instruction_line(inlined, pc as usize).trim_start()));
+            let line = instruction_line(inlined, pc as usize);
+            out.push_str(&format!("  [{}] {}{}\n", inlined.name, line.trim_start(), names));
             continue;
         }
         out.push_str(&instruction_line(proto, pc as usize));
+        out.push_str(&names);
         out.push('\n');
     }
-    out.push_str(&format!("---- TRACE {} IR recorded\n{}", id, recorded));
-    out.push_str(&format!("---- TRACE {} IR optimized\n{}", id, optimized));
+    out.push_str(&format!("---- TRACE {} IR recorded\n{}", id, named_globals(program, &recorded.to_string())));
+    out.push_str(&format!("---- TRACE {} IR optimized\n{}", id, named_globals(program, &optimized.to_string())));
     out.push_str(&format!("---- TRACE {} mcode {} bytes\n{}", id, compiled.code_size, assemble::disassemble(compiled)));
     out.push_str(&format!("---- TRACE {} end\n", id));
     out
