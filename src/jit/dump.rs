@@ -59,15 +59,23 @@ fn named_globals(program: &Program, ir: &str) -> String {
             out.push('\n');
             continue;
         }
-        let named: Vec<String> = line
-            .split(' ')
-            .map(|word| match word.strip_prefix('g').and_then(|n| n.parse::<usize>().ok()) {
+        // The name takes the place of the padding after it, so the columns stay aligned.
+        let mut named: Vec<String> = Vec::new();
+        let mut padding_to_drop = 0;
+        for word in line.split(' ') {
+            if word.is_empty() && padding_to_drop > 0 {
+                padding_to_drop -= 1;
+                continue;
+            }
+            match word.strip_prefix('g').and_then(|n| n.parse::<usize>().ok()) {
                 Some(global) if global < program.globals.len() => {
-                    format!("{}({})", word, program.globals[global].name)
+                    let name = format!("({})", program.globals[global].name);
+                    padding_to_drop = name.len();
+                    named.push(format!("{}{}", word, name));
                 }
-                _ => word.to_string(),
-            })
-            .collect();
+                _ => named.push(word.to_string()),
+            }
+        }
         out.push_str(&named.join(" "));
         out.push('\n');
     }
