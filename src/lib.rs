@@ -56,6 +56,8 @@ pub struct RunOptions {
     pub interpreter: interpret::Options,
     /// Produce the JIT statistics report at exit.
     pub jit_stats: Option<StatsFormat>,
+    /// Sample the run and produce the per-line profile (`--profile`).
+    pub profile: bool,
 }
 
 /// How a run ended, and the JIT report if one was asked for.
@@ -67,6 +69,8 @@ pub struct RunReport {
     pub stats: Option<jit::stats::Stats>,
     /// What the interpreter ran itself (loop back-edges, calls).
     pub interpreter_counts: interpret::InterpreterCounts,
+    /// The `--profile` report, or why there is none.
+    pub profile: Option<Result<String, String>>,
 }
 
 /// Parses and compiles `source`; on success returns the program and the warnings
@@ -96,6 +100,7 @@ pub fn run_source(file: &str, source: &str, options: &RunOptions, out: Box<dyn W
                 jit_stats: None,
                 stats: None,
                 interpreter_counts: Default::default(),
+                profile: None,
             }
         }
     };
@@ -104,12 +109,20 @@ pub fn run_source(file: &str, source: &str, options: &RunOptions, out: Box<dyn W
         jit.source_name = file.to_string();
     }
     let mut vm = interpret::Vm::new(program, heap, out, &interpreter);
+    let profiling = options.profile.then(|| vm.start_profile().map_err(|e| format!("cannot start the profiler: {}", e)));
     let outcome = vm.run().map_err(|e| Failure::Runtime(diagnostics::runtime_error(file, source, &e)));
+    let samples = vm.finish_profile();
     let interpreter_counts = vm.interpreter_counts();
     let jit_stats = vm.jit_stats().cloned();
     let jit_report = options.jit_stats.zip(jit_stats.as_ref()).map(|(format, stats)| match format {
         StatsFormat::Text => stats.report_text(file),
         StatsFormat::Json => stats.report_json(file),
     });
-    RunReport { outcome, jit_stats: jit_report, stats: jit_stats, interpreter_counts }
+    let profile = profiling.map(|started| {
+        started.map(|()| {
+            let samples = samples.unwrap_or_default();
+            jit::profile::report(file, source, vm.program(), &samples, jit_stats.as_ref())
+        })
+    });
+    RunReport { outcome, jit_stats: jit_report, stats: jit_stats, interpreter_counts, profile }
 }

@@ -83,6 +83,11 @@ struct RunArgs {
     /// linked, trace retired, flush), to stderr or with =FILE into FILE
     #[arg(long, value_name = "FILE", num_args = 0..=1, require_equals = true, default_missing_value = "")]
     jit_log: Option<String>,
+    /// Sample the run (1 ms of CPU time per sample) and print a per-line profile at exit,
+    /// costliest lines first: samples, share of the time, share run as native code, trace
+    /// exits and aborted recordings at the line, the source line; to stderr or =FILE
+    #[arg(long, value_name = "FILE", num_args = 0..=1, require_equals = true, default_missing_value = "")]
+    profile: Option<String>,
     /// Maximum number of nested Ruff calls before the catchable depth error
     #[arg(long, value_name = "N", default_value_t = DEFAULT_MAX_DEPTH)]
     max_call_depth: usize,
@@ -126,6 +131,11 @@ fn report(failure: &Failure) -> ExitCode {
     ExitCode::from(failure.exit_status() as u8)
 }
 
+/// The file of an option that takes an optional `=FILE` (empty: stderr).
+fn named_file(option: &Option<String>) -> Option<&Path> {
+    option.as_deref().filter(|f| !f.is_empty()).map(Path::new)
+}
+
 /// A usage error (exit status 2) with its message.
 fn usage_error(message: String) -> ExitCode {
     eprintln!("ruff: {}", message);
@@ -154,7 +164,7 @@ fn prepare_outputs(args: &RunArgs) -> Result<(Option<StatsFormat>, Option<PathBu
             (Some(format), (!file.is_empty()).then(|| PathBuf::from(file)))
         }
     };
-    let files = [stats_file.as_deref(), args.jit_log.as_deref().filter(|f| !f.is_empty()).map(Path::new)];
+    let files = [stats_file.as_deref(), named_file(&args.jit_log), named_file(&args.profile)];
     for file in files.into_iter().flatten() {
         std::fs::File::create(file).map_err(|e| format!("cannot write '{}': {}", file.display(), e))?;
     }
@@ -195,6 +205,7 @@ fn run(args: RunArgs) -> ExitCode {
     let options = RunOptions {
         interpreter: interpret::Options { max_depth: args.max_call_depth, gc_stress: env_flag("RUFF_GC_STRESS"), jit },
         jit_stats,
+        profile: args.profile.is_some(),
     };
     let name = args.file.display().to_string();
     let out = Box::new(BufWriter::with_capacity(1 << 16, std::io::stdout()));
@@ -208,6 +219,16 @@ fn run(args: RunArgs) -> ExitCode {
                 }
             }
         }
+    }
+    match (&report.profile, args.profile.as_deref()) {
+        (Some(Ok(text)), Some("")) => eprint!("{}", text),
+        (Some(Ok(text)), Some(file)) => {
+            if let Err(e) = std::fs::write(file, text) {
+                eprintln!("ruff: cannot write '{}': {}", file, e);
+            }
+        }
+        (Some(Err(why)), _) => eprintln!("ruff: --profile: {}", why),
+        _ => {}
     }
     if args.interpreter_counts {
         let counts = report.interpreter_counts;

@@ -23,6 +23,7 @@ pub mod error;
 
 use std::io::Write;
 use std::rc::Rc;
+use std::sync::atomic::Ordering;
 use std::time::Instant;
 
 use crate::builtins::{self, Ctx};
@@ -30,7 +31,7 @@ use crate::compile::bytecode::{CaptureSource, Instr, Program, ProtoId, ERROR_STR
 use crate::jit::abort::AbortReason;
 use crate::jit::ir::Trace;
 use crate::jit::record::{Recorder, Step, View};
-use crate::jit::{BackEdge, FunctionEntry, Jit, JitOptions};
+use crate::jit::{profile, BackEdge, FunctionEntry, Jit, JitOptions};
 use crate::parse::ast::Span;
 use crate::runtime::access;
 use crate::runtime::format;
@@ -146,6 +147,8 @@ pub struct Vm {
     /// What the interpreter itself ran (with or without the JIT), the reference the JIT's
     /// counters are checked against.
     counts: InterpreterCounts,
+    /// With `--profile`: the samples taken so far.
+    samples: Option<profile::Samples>,
 }
 
 /// Loop back-edges taken and Ruff function calls made by the interpreter. With
@@ -185,6 +188,7 @@ impl Vm {
             jit: options.jit.clone().map(|o| Box::new(Jit::new(o, &program_for_jit))),
             recording: None,
             counts: InterpreterCounts::default(),
+            samples: None,
         }
     }
 
@@ -194,6 +198,26 @@ impl Vm {
         jit.sync_counters();
         jit.stats.interpreted_calls = self.counts.calls;
         Some(&jit.stats)
+    }
+
+    /// Starts the sampling profiler (`--profile`) for this run.
+    pub fn start_profile(&mut self) -> std::io::Result<()> {
+        profile::start()?;
+        self.samples = Some(profile::Samples::default());
+        Ok(())
+    }
+
+    /// Stops the profiler; the samples taken.
+    pub fn finish_profile(&mut self) -> Option<profile::Samples> {
+        profile::stop();
+        let mut samples = self.samples.take()?;
+        samples.collect();
+        Some(samples)
+    }
+
+    /// The program being run.
+    pub fn program(&self) -> &Program {
+        &self.program
     }
 
     /// What the interpreter ran itself.
@@ -414,7 +438,14 @@ impl Vm {
     /// Runs until `<main>` returns, switching between normal and recording dispatch.
     fn run_frames(&mut self) -> Result<(), Uncaught> {
         loop {
-            let flow = if self.recording.is_some() { self.execute::<true>() } else { self.execute::<false>() };
+            let flow = match (self.recording.is_some(), self.samples.is_some()) {
+                (true, _) => self.execute::<true, false>(),
+                (false, true) => self.execute::<false, true>(),
+                (false, false) => self.execute::<false, false>(),
+            };
+            if let Some(samples) = self.samples.as_mut() {
+                samples.collect();
+            }
             match flow {
                 Ok(Flow::Finished) => return Ok(()),
                 Ok(Flow::SwitchMode) => {}
@@ -436,7 +467,10 @@ impl Vm {
     /// The dispatch loop. `RECORDING` selects the specialization that shows every
     /// instruction to the trace recorder before executing it; the other one pays nothing
     /// for the JIT but a check at loop back-edges.
-    fn execute<const RECORDING: bool>(&mut self) -> Result<Flow, Uncaught> {
+    ///
+    /// `PROFILING` (`--profile`) stores the location of each instruction for the sampling
+    /// profiler (`jit::profile`) before running it.
+    fn execute<const RECORDING: bool, const PROFILING: bool>(&mut self) -> Result<Flow, Uncaught> {
         let program = Rc::clone(&self.program);
         'frames: loop {
             let frame = self.frames.last().expect("a frame is running");
@@ -496,6 +530,11 @@ impl Vm {
                 macro_rules! back_edge {
                     ($header:expr, $from:expr) => {
                         self.counts.back_edges += 1;
+                        if PROFILING && profile::wants_drain() {
+                            if let Some(samples) = self.samples.as_mut() {
+                                samples.collect();
+                            }
+                        }
                         if let Some(jit) = self.jit.as_deref_mut() {
                             let header = $header as u32;
                             match jit.back_edge(proto_id, header) {
@@ -617,6 +656,9 @@ impl Vm {
                     };
                 }
 
+                if PROFILING {
+                    profile::LOCATION.store((proto_id.0 as u64) << 32 | pc as u64, Ordering::Relaxed);
+                }
                 let instr = code[pc];
                 pc += 1;
                 match instr {

@@ -30,6 +30,7 @@ pub mod exit;
 pub mod ir;
 pub mod log;
 pub mod opt;
+pub mod profile;
 pub mod record;
 pub mod stats;
 
@@ -673,14 +674,15 @@ impl Jit {
         if let (Some(target), Some(text)) = (&self.options.dump, &dump_text) {
             target.write(id + 1, text);
         }
-        let mut lines: Vec<u32> = recorder
-            .bytecode
-            .iter()
-            .filter(|&&(p, _)| !program.proto(p).is_library)
-            .map(|&(p, pc)| program.proto(p).spans[pc as usize].line)
-            .collect();
-        lines.sort_unstable();
-        lines.dedup();
+        let mut line_weights: Vec<(u32, u32)> = Vec::new();
+        for &(p, pc) in recorder.bytecode.iter().filter(|&&(p, _)| !program.proto(p).is_library) {
+            let line = program.proto(p).spans[pc as usize].line;
+            match line_weights.iter_mut().find(|(l, _)| *l == line) {
+                Some((_, weight)) => *weight += 1,
+                None => line_weights.push((line, 1)),
+            }
+        }
+        line_weights.sort_unstable();
         self.stats.traces.push(TraceStats {
             id: id + 1,
             function: proto.name.clone(),
@@ -699,7 +701,7 @@ impl Jit {
             exit_side_trace: vec![None; exits],
             exit_linked: vec![false; exits],
             dump: dump_text.filter(|_| self.options.keep_dumps),
-            lines,
+            line_weights,
         });
         let compiled_trace = &self.stats.traces[id as usize];
         let attached = if recorder.side_of.is_some() { ", attached to that exit" } else { "" };
@@ -868,6 +870,9 @@ impl Jit {
         let state = &mut *self.exit_state;
         state.loop_iterations = 0;
         self.stats.traces[id as usize].interpreter_entries += 1;
+        if profile::ACTIVE.load(std::sync::atomic::Ordering::Relaxed) {
+            profile::LOCATION.store(profile::NATIVE | id as u64, std::sync::atomic::Ordering::Relaxed);
+        }
         // SAFETY: the trace was compiled from this prototype's bytecode, so every slot and
         // global it touches is inside `slots` and `globals`; it allocates nothing (a push
         // only grows an array's element buffer), calls no Ruff code, and writes only the

@@ -175,9 +175,9 @@ pub struct TraceStats {
     /// The `--dump-traces` text of the trace (bytecode, IR, machine code), kept for the
     /// HTML report when one is asked for.
     pub dump: Option<String>,
-    /// Source lines the trace's recorded bytecode covers, with the functions (for the
-    /// HTML report).
-    pub lines: Vec<u32>,
+    /// The source lines the trace was recorded from, each with the number of bytecode
+    /// instructions recorded there (library functions left out), ordered by line.
+    pub line_weights: Vec<(u32, u32)>,
 }
 
 impl TraceStats {
