@@ -2,6 +2,9 @@
 //!
 //! - golden text of `--jit-log` (`NAME.log`), with times masked as `T ms` and sizes (IR
 //!   instructions, machine code bytes) as `N`, so that the events are what is compared;
+//! - golden text of `--profile` (`NAME.profile`): the header with its numbers masked and
+//!   the rows of lines with exits or aborts (ordered by line, sample columns masked): which
+//!   other lines get samples, and how many, varies from run to run;
 //! - `--jit-stats=json:FILE`, `--dump-traces=DIR` (old dumps cleared, unwritable
 //!   directories a usage error) and `--dump-traces DIR` taken for a program.
 //!
@@ -86,6 +89,50 @@ fn jit_log_matches_its_golden_text() {
         let output = ruff().args(["run", "--jit-log"]).arg(relative(&program)).output().expect("ruff runs");
         assert!(output.status.success(), "{}: {}", program.display(), stderr_of(&output));
         failures.extend(golden(&program.with_extension("log"), &mask_times(&stderr_of(&output))));
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// The deterministic part of a `--profile` report (see the module header).
+fn mask_profile(text: &str) -> String {
+    let mut lines = text.lines();
+    let header = lines.next().unwrap_or("");
+    let header: String = header
+        .split(' ')
+        .map(|w| if w.trim_start_matches('(').chars().next().is_some_and(|c| c.is_ascii_digit()) { "N" } else { w })
+        .collect::<Vec<_>>()
+        .join(" ");
+    let columns = lines.next().unwrap_or("").to_string();
+    let mut rows: Vec<(u32, String)> = lines
+        .filter_map(|row| {
+            let fields: Vec<&str> = row.split_whitespace().collect();
+            let (line, exits, aborts) = (fields.first()?.parse::<u32>().ok()?, fields.get(4)?, fields.get(5)?);
+            if *exits == "0" && *aborts == "0" {
+                return None;
+            }
+            Some((line, format!("{:>6} {:>8} {:>6} {:>7} {:>7} {:>6}  {}", line, "S", "S", "S", exits, aborts, fields[6..].join(" "))))
+        })
+        .collect();
+    rows.sort();
+    let mut out = format!("{}\n{}\n", header, columns);
+    for (_, row) in rows {
+        out.push_str(&row);
+        out.push('\n');
+    }
+    out
+}
+
+#[test]
+fn profile_matches_its_golden_text() {
+    let mut failures = Vec::new();
+    for program in programs() {
+        let output = ruff().args(["run", "--profile"]).arg(relative(&program)).output().expect("ruff runs");
+        assert!(output.status.success(), "{}: {}", program.display(), stderr_of(&output));
+        let report = stderr_of(&output);
+        assert!(report.starts_with("Profile of tests/inspect/"), "{}", report);
+        if cfg!(target_arch = "x86_64") {
+            failures.extend(golden(&program.with_extension("profile"), &mask_profile(&report)));
+        }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
