@@ -58,6 +58,8 @@ pub struct RunOptions {
     pub jit_stats: Option<StatsFormat>,
     /// Sample the run and produce the per-line profile (`--profile`).
     pub profile: bool,
+    /// Produce the HTML trace report (`--jit-report`); samples the run too.
+    pub html_report: bool,
 }
 
 /// How a run ended, and the JIT report if one was asked for.
@@ -71,6 +73,8 @@ pub struct RunReport {
     pub interpreter_counts: interpret::InterpreterCounts,
     /// The `--profile` report, or why there is none.
     pub profile: Option<Result<String, String>>,
+    /// The `--jit-report` page, or why there is none.
+    pub html_report: Option<Result<String, String>>,
 }
 
 /// Parses and compiles `source`; on success returns the program and the warnings
@@ -101,15 +105,18 @@ pub fn run_source(file: &str, source: &str, options: &RunOptions, out: Box<dyn W
                 stats: None,
                 interpreter_counts: Default::default(),
                 profile: None,
+                html_report: None,
             }
         }
     };
     let mut interpreter = options.interpreter.clone();
     if let Some(jit) = interpreter.jit.as_mut() {
         jit.source_name = file.to_string();
+        jit.keep_dumps |= options.html_report;
     }
     let mut vm = interpret::Vm::new(program, heap, out, &interpreter);
-    let profiling = options.profile.then(|| vm.start_profile().map_err(|e| format!("cannot start the profiler: {}", e)));
+    let sampling = options.profile || options.html_report;
+    let profiling = sampling.then(|| vm.start_profile().map_err(|e| format!("cannot start the profiler: {}", e)));
     let outcome = vm.run().map_err(|e| Failure::Runtime(diagnostics::runtime_error(file, source, &e)));
     let samples = vm.finish_profile();
     let interpreter_counts = vm.interpreter_counts();
@@ -118,11 +125,16 @@ pub fn run_source(file: &str, source: &str, options: &RunOptions, out: Box<dyn W
         StatsFormat::Text => stats.report_text(file),
         StatsFormat::Json => stats.report_json(file),
     });
-    let profile = profiling.map(|started| {
-        started.map(|()| {
-            let samples = samples.unwrap_or_default();
-            jit::profile::report(file, source, vm.program(), &samples, jit_stats.as_ref())
+    let samples = profiling.map(|started| started.map(|()| samples.unwrap_or_default()));
+    let program = vm.program();
+    let profile = samples.as_ref().filter(|_| options.profile).map(|samples| {
+        samples.clone().map(|samples| jit::profile::report(file, source, program, &samples, jit_stats.as_ref()))
+    });
+    let html_report = samples.as_ref().filter(|_| options.html_report).map(|samples| {
+        samples.clone().map(|samples| {
+            let stats = jit_stats.clone().unwrap_or_default();
+            jit::report::render(file, source, program, &stats, &samples)
         })
     });
-    RunReport { outcome, jit_stats: jit_report, stats: jit_stats, interpreter_counts, profile }
+    RunReport { outcome, jit_stats: jit_report, stats: jit_stats, interpreter_counts, profile, html_report }
 }

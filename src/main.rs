@@ -88,6 +88,11 @@ struct RunArgs {
     /// exits and aborted recordings at the line, the source line; to stderr or =FILE
     #[arg(long, value_name = "FILE", num_args = 0..=1, require_equals = true, default_missing_value = "")]
     profile: Option<String>,
+    /// Write an HTML report of what the JIT did into FILE (one self-contained page): the
+    /// source with per-line heat, the traces through each line, each trace's bytecode,
+    /// IR, machine code and exits, the trace tree, aborts; the run is sampled for it
+    #[arg(long, value_name = "FILE.html", require_equals = true)]
+    jit_report: Option<PathBuf>,
     /// Maximum number of nested Ruff calls before the catchable depth error
     #[arg(long, value_name = "N", default_value_t = DEFAULT_MAX_DEPTH)]
     max_call_depth: usize,
@@ -164,7 +169,8 @@ fn prepare_outputs(args: &RunArgs) -> Result<(Option<StatsFormat>, Option<PathBu
             (Some(format), (!file.is_empty()).then(|| PathBuf::from(file)))
         }
     };
-    let files = [stats_file.as_deref(), named_file(&args.jit_log), named_file(&args.profile)];
+    let files =
+        [stats_file.as_deref(), named_file(&args.jit_log), named_file(&args.profile), args.jit_report.as_deref()];
     for file in files.into_iter().flatten() {
         std::fs::File::create(file).map_err(|e| format!("cannot write '{}': {}", file.display(), e))?;
     }
@@ -206,6 +212,7 @@ fn run(args: RunArgs) -> ExitCode {
         interpreter: interpret::Options { max_depth: args.max_call_depth, gc_stress: env_flag("RUFF_GC_STRESS"), jit },
         jit_stats,
         profile: args.profile.is_some(),
+        html_report: args.jit_report.is_some(),
     };
     let name = args.file.display().to_string();
     let out = Box::new(BufWriter::with_capacity(1 << 16, std::io::stdout()));
@@ -228,6 +235,15 @@ fn run(args: RunArgs) -> ExitCode {
             }
         }
         (Some(Err(why)), _) => eprintln!("ruff: --profile: {}", why),
+        _ => {}
+    }
+    match (&report.html_report, &args.jit_report) {
+        (Some(Ok(page)), Some(file)) => {
+            if let Err(e) = std::fs::write(file, page) {
+                eprintln!("ruff: cannot write '{}': {}", file.display(), e);
+            }
+        }
+        (Some(Err(why)), _) => eprintln!("ruff: --jit-report: {}", why),
         _ => {}
     }
     if args.interpreter_counts {

@@ -32,6 +32,7 @@ pub mod log;
 pub mod opt;
 pub mod profile;
 pub mod record;
+pub mod report;
 pub mod stats;
 
 use std::rc::Rc;

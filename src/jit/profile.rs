@@ -136,13 +136,20 @@ impl Samples {
     }
 }
 
-/// One source line's share of the profile.
+/// One source line's share of the profile: samples (fractional for native code, spread
+/// over a trace's lines), exits taken and recordings aborted there.
 #[derive(Clone, Debug, Default)]
-struct LineCost {
-    interpreted: f64,
-    native: f64,
-    exits: u64,
-    aborts: u64,
+pub struct LineCost {
+    pub interpreted: f64,
+    pub native: f64,
+    pub exits: u64,
+    pub aborts: u64,
+}
+
+impl LineCost {
+    pub fn samples(&self) -> f64 {
+        self.interpreted + self.native
+    }
 }
 
 /// The `--profile` report: per source line the samples (CPU time), the share of them in
@@ -154,36 +161,11 @@ struct LineCost {
 /// to the bytecode instructions it recorded at each line (native code does not say which
 /// instruction is running). Samples in library functions (`map`, ...) count at line 0.
 pub fn report(file: &str, source: &str, program: &Program, samples: &Samples, stats: Option<&Stats>) -> String {
-    let mut lines: BTreeMap<u32, LineCost> = BTreeMap::new();
-    for (&(proto, pc), &count) in &samples.interpreted {
-        let proto = program.proto(ProtoId(proto));
-        let line = if proto.is_library { 0 } else { proto.spans.get(pc as usize).map_or(0, |s| s.line) };
-        lines.entry(line).or_default().interpreted += count as f64;
-    }
-    let traces = stats.map_or(&[][..], |s| &s.traces[..]);
-    for (&trace, &count) in &samples.native {
-        let weights = traces.get(trace as usize).map_or(&[][..], |t| &t.line_weights[..]);
-        let total: u32 = weights.iter().map(|&(_, w)| w).sum();
-        if total == 0 {
-            lines.entry(0).or_default().native += count as f64;
-            continue;
-        }
-        for &(line, weight) in weights {
-            lines.entry(line).or_default().native += count as f64 * weight as f64 / total as f64;
-        }
-    }
-    for t in traces {
-        for (exit, &count) in t.native.exits.iter().enumerate().filter(|(_, &c)| c > 0) {
-            lines.entry(t.exit_sites[exit].line()).or_default().exits += count;
-        }
-    }
-    for (key, &count) in stats.map_or(Default::default(), |s| s.aborts.iter().collect::<Vec<_>>()) {
-        lines.entry(key.at.line()).or_default().aborts += count;
-    }
+    let lines = line_costs(program, samples, stats);
     let total_samples: u64 = samples.interpreted.values().chain(samples.native.values()).sum();
     let native_samples: u64 = samples.native.values().sum();
     // The kernel rounds the timer to its tick, so the time a sample stands for is measured.
-    let cpu_seconds = CPU_STOP.load(Ordering::Relaxed).saturating_sub(CPU_START.load(Ordering::Relaxed)) as f64 / 1e9;
+    let cpu_seconds = cpu_seconds();
     let mut out = format!(
         "Profile of {}: {} samples over {:.3} s of CPU time (one per {:.1} ms), {:.1}% in native code{}\n",
         file,
@@ -222,6 +204,43 @@ pub fn report(file: &str, source: &str, program: &Program, samples: &Samples, st
         );
     }
     out
+}
+
+
+/// The CPU time the samples cover, in seconds.
+pub fn cpu_seconds() -> f64 {
+    CPU_STOP.load(Ordering::Relaxed).saturating_sub(CPU_START.load(Ordering::Relaxed)) as f64 / 1e9
+}
+
+/// What each source line cost (line 0: library functions, or native code with no line).
+pub fn line_costs(program: &Program, samples: &Samples, stats: Option<&Stats>) -> BTreeMap<u32, LineCost> {
+    let mut lines: BTreeMap<u32, LineCost> = BTreeMap::new();
+    for (&(proto, pc), &count) in &samples.interpreted {
+        let proto = program.proto(ProtoId(proto));
+        let line = if proto.is_library { 0 } else { proto.spans.get(pc as usize).map_or(0, |s| s.line) };
+        lines.entry(line).or_default().interpreted += count as f64;
+    }
+    let traces = stats.map_or(&[][..], |s| &s.traces[..]);
+    for (&trace, &count) in &samples.native {
+        let weights = traces.get(trace as usize).map_or(&[][..], |t| &t.line_weights[..]);
+        let total: u32 = weights.iter().map(|&(_, w)| w).sum();
+        if total == 0 {
+            lines.entry(0).or_default().native += count as f64;
+            continue;
+        }
+        for &(line, weight) in weights {
+            lines.entry(line).or_default().native += count as f64 * weight as f64 / total as f64;
+        }
+    }
+    for t in traces {
+        for (exit, &count) in t.native.exits.iter().enumerate().filter(|(_, &c)| c > 0) {
+            lines.entry(t.exit_sites[exit].line()).or_default().exits += count;
+        }
+    }
+    for (key, &count) in stats.map_or(Default::default(), |s| s.aborts.iter().collect::<Vec<_>>()) {
+        lines.entry(key.at.line()).or_default().aborts += count;
+    }
+    lines
 }
 
 fn percent(part: f64, whole: f64) -> f64 {

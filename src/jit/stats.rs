@@ -447,7 +447,7 @@ impl Stats {
 
     /// Calls run natively by function traces: entries into them from the interpreter and
     /// their native calls.
-    fn function_trace_calls(&self) -> u64 {
+    pub fn function_trace_calls(&self) -> u64 {
         self.traces.iter().filter(|t| t.function_trace && t.parent.is_none()).map(|t| t.native.entries).sum()
     }
 
