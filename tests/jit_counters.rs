@@ -1,6 +1,8 @@
 //! The counters of `--jit-stats` add up, on every program of `tests/programs`,
-//! `../shared/bench` and `../shared/bench-awfy` (at small sizes), in every JIT mode
-//! (default threshold, threshold 1, deopt stress at threshold 1):
+//! `../shared/bench` and `../shared/bench-awfy` (at small sizes), in every JIT mode.
+//! Modes: default, `--jit-threshold 1`, deopt stress; on the `jit_*`/`hot_*` corpus
+//! programs also deopt and GC stress together, and on those and the benchmarks a tiny
+//! `--jit-code-limit` (every trace flushed and compiled again many times).
 //!
 //! - loop iterations: native + interpreted = the loop back-edges the interpreter takes
 //!   when it runs the whole program (`--no-jit`, counted by the interpreter itself and
@@ -9,14 +11,16 @@
 //!   `--no-jit` run;
 //! - per trace: entries = exits + completions + runs unwound inside native calls, and
 //!   exits taken to the interpreter never exceed the exits taken;
-//! - deoptimizations = the exits that reached the interpreter, summed over traces.
+//! - deoptimizations = the exits that reached the exit handler, summed over traces.
 //!
 //! A program whose `--no-jit` output depends on the clock is left out (none is now).
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::io::Read;
+use std::process::{Command, Output, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 /// Fewest programs the test must see, so that a wrong directory cannot pass vacuously.
 const MIN_PROGRAMS: usize = 150;
@@ -28,6 +32,40 @@ const SHRINK: i64 = 100;
 struct Counts {
     back_edges: u64,
     calls: u64,
+}
+
+/// Longest one run may take (the slowest takes a few seconds under GC stress); a run over
+/// it fails the test instead of hanging it.
+const RUN_TIME_LIMIT: Duration = Duration::from_secs(120);
+
+/// Runs `command` to its end, or kills it after `RUN_TIME_LIMIT` (then `None`).
+fn output_within_limit(command: &mut Command) -> Option<Output> {
+    let mut child = command.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("ruff starts");
+    let (mut stdout, mut stderr) = (child.stdout.take().unwrap(), child.stderr.take().unwrap());
+    let out = std::thread::spawn(move || {
+        let mut bytes = Vec::new();
+        let _ = stdout.read_to_end(&mut bytes);
+        bytes
+    });
+    let err = std::thread::spawn(move || {
+        let mut bytes = Vec::new();
+        let _ = stderr.read_to_end(&mut bytes);
+        bytes
+    });
+    let started = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait for ruff") {
+            break Some(status);
+        }
+        if started.elapsed() > RUN_TIME_LIMIT {
+            let _ = child.kill();
+            let _ = child.wait();
+            break None;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    };
+    let (stdout, stderr) = (out.join().unwrap(), err.join().unwrap());
+    status.map(|status| Output { status, stdout, stderr })
 }
 
 fn ruff() -> Command {
@@ -106,7 +144,8 @@ fn programs() -> Vec<(String, PathBuf)> {
 
 /// The interpreter's own counts of a `--no-jit` run, with its stdout.
 fn reference(program: &Path) -> (Counts, Vec<u8>) {
-    let output = ruff().args(["run", "--no-jit", "--interpreter-counts"]).arg(program).output().expect("ruff runs");
+    let output = output_within_limit(ruff().args(["run", "--no-jit", "--interpreter-counts"]).arg(program))
+        .unwrap_or_else(|| panic!("{}: the --no-jit run took over {:?}", program.display(), RUN_TIME_LIMIT));
     let stderr = String::from_utf8_lossy(&output.stderr);
     let line = stderr.lines().rev().find(|l| l.starts_with("interpreter: ")).expect("the counts are printed");
     let numbers: Vec<u64> = line.split(' ').filter_map(|w| w.parse().ok()).collect();
@@ -157,20 +196,52 @@ fn check(name: &str, mode: &str, report: &serde_json::Value, counts: &Counts) ->
         }
     }
     let deoptimizations = number(report, "deoptimizations");
-    if deoptimizations > to_interpreter {
+    if deoptimizations != to_interpreter {
         wrong.push(format!(
-            "{} ({}): {} deoptimizations but only {} exits reached the exit handler",
+            "{} ({}): {} deoptimizations but {} exits reached the exit handler",
             name, mode, deoptimizations, to_interpreter
         ));
     }
     wrong
 }
 
-const MODES: [(&str, &[&str], bool); 3] = [
-    ("default", &[], false),
-    ("--jit-threshold 1", &["--jit-threshold", "1"], false),
-    ("--jit-threshold 1, RUFF_DEOPT_STRESS=1", &["--jit-threshold", "1"], true),
+/// Which programs a mode runs on.
+#[derive(Clone, Copy, PartialEq)]
+enum Programs {
+    All,
+    /// The `jit_*` and `hot_*` corpus programs and the benchmarks.
+    JitFocused,
+    /// The `jit_*` and `hot_*` corpus programs: GC stress collects at every allocation,
+    /// which the allocation-heavy benchmarks turn into hours.
+    JitCorpus,
+}
+
+/// A JIT mode: its label, its arguments, its environment, and the programs it runs on.
+type Mode = (&'static str, &'static [&'static str], &'static [(&'static str, &'static str)], Programs);
+
+const MODES: [Mode; 5] = [
+    ("default", &[], &[], Programs::All),
+    ("--jit-threshold 1", &["--jit-threshold", "1"], &[], Programs::All),
+    ("--jit-threshold 1, RUFF_DEOPT_STRESS=1", &["--jit-threshold", "1"], &[("RUFF_DEOPT_STRESS", "1")], Programs::All),
+    (
+        "--jit-threshold 1, RUFF_DEOPT_STRESS=1, RUFF_GC_STRESS=1",
+        &["--jit-threshold", "1"],
+        &[("RUFF_DEOPT_STRESS", "1"), ("RUFF_GC_STRESS", "1")],
+        Programs::JitCorpus,
+    ),
+    // Every trace flushed and compiled again many times: counts survive flushes.
+    ("--jit-code-limit 2 --jit-threshold 3", &["--jit-code-limit", "2", "--jit-threshold", "3"], &[], Programs::JitFocused),
 ];
+
+/// Whether a mode runs on program `name`.
+fn runs_on(programs: Programs, name: &str) -> bool {
+    let jit_corpus = name.starts_with("jit_") || name.starts_with("hot_");
+    match programs {
+        Programs::All => true,
+        Programs::JitFocused => jit_corpus || name.starts_with("bench"),
+        Programs::JitCorpus => jit_corpus,
+    }
+}
 
 #[cfg(target_arch = "x86_64")]
 #[test]
@@ -185,13 +256,16 @@ fn jit_counters_add_up_on_every_program_in_every_mode() {
             scope.spawn(|| loop {
                 let Some((name, path)) = programs.get(next.fetch_add(1, Ordering::Relaxed)) else { break };
                 let (counts, stdout) = reference(path);
-                for (mode, args, stress) in MODES {
-                    let mut command = ruff();
-                    command.args(["run", "--jit-stats=json"]).args(args).arg(path);
-                    if stress {
-                        command.env("RUFF_DEOPT_STRESS", "1");
+                for (mode, args, env, programs) in MODES {
+                    if !runs_on(programs, name) {
+                        continue;
                     }
-                    let output = command.output().expect("ruff runs");
+                    let mut command = ruff();
+                    command.args(["run", "--jit-stats=json"]).args(args).arg(path).envs(env.iter().copied());
+                    let Some(output) = output_within_limit(&mut command) else {
+                        failures.lock().unwrap().push(format!("{} ({}): took over {:?}", name, mode, RUN_TIME_LIMIT));
+                        continue;
+                    };
                     let stderr = String::from_utf8_lossy(&output.stderr);
                     if output.stdout != stdout {
                         failures.lock().unwrap().push(format!("{} ({}): stdout differs from --no-jit", name, mode));

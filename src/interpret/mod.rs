@@ -197,6 +197,7 @@ impl Vm {
         let jit = self.jit.as_deref_mut()?;
         jit.sync_counters();
         jit.stats.interpreted_calls = self.counts.calls;
+        jit.stats.run_time = self.start_time.elapsed();
         Some(&jit.stats)
     }
 

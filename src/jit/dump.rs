@@ -19,14 +19,17 @@ pub enum DumpTarget {
     Directory(PathBuf),
 }
 
-/// Makes `dir` ready for this run's dumps: creates it, removes the `trace-NNNN.txt` files
+/// The file of a dump directory listing the aborted recordings, one line each.
+const ABORTS_FILE: &str = "aborts.txt";
+
+/// Makes `dir` ready for this run's dumps: creates it, removes the `trace-NNNN.txt` and `aborts.txt` files
 /// of earlier runs, and checks that a file can be written there.
 pub fn prepare_directory(dir: &Path) -> std::io::Result<()> {
     std::fs::create_dir_all(dir)?;
     for entry in std::fs::read_dir(dir)? {
         let path = entry?.path();
         let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
-        if name.starts_with("trace-") && name.ends_with(".txt") {
+        if (name.starts_with("trace-") && name.ends_with(".txt")) || name == ABORTS_FILE {
             std::fs::remove_file(&path)?;
         }
     }
@@ -36,6 +39,24 @@ pub fn prepare_directory(dir: &Path) -> std::io::Result<()> {
 }
 
 impl DumpTarget {
+    /// Adds an aborted recording's line: to stderr, or to `aborts.txt` in the directory.
+    pub fn write_abort(&self, text: &str) {
+        match self {
+            DumpTarget::Stderr => eprint!("{}", text),
+            DumpTarget::Directory(dir) => {
+                let path = dir.join(ABORTS_FILE);
+                let appended = std::fs::OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(&path)
+                    .and_then(|mut file| std::io::Write::write_all(&mut file, text.as_bytes()));
+                if let Err(e) = appended {
+                    eprintln!("ruff: cannot write {}: {}", path.display(), e);
+                }
+            }
+        }
+    }
+
     pub fn write(&self, id: u32, text: &str) {
         match self {
             DumpTarget::Stderr => eprint!("{}", text),

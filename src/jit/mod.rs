@@ -109,6 +109,9 @@ pub struct JitOptions {
     pub log: Option<log::LogTarget>,
     /// The program's file name, as the log shows locations.
     pub source_name: String,
+    /// Measure the time spent in native code (for `--jit-stats`; two clock reads per
+    /// entry from the interpreter or exit handler).
+    pub time_native: bool,
 }
 
 impl Default for JitOptions {
@@ -121,6 +124,7 @@ impl Default for JitOptions {
             keep_dumps: false,
             log: None,
             source_name: String::new(),
+            time_native: false,
         }
     }
 }
@@ -878,7 +882,11 @@ impl Jit {
         // global it touches is inside `slots` and `globals`; it allocates nothing (a push
         // only grows an array's element buffer), calls no Ruff code, and writes only the
         // frame, globals, arrays the IR names, its exit state, spill area and stress flags.
+        let started = self.options.time_native.then(Instant::now);
         let exit = unsafe { (native.compiled.entry)(slots.as_mut_ptr(), globals.as_mut_ptr(), state) };
+        if let Some(started) = started {
+            self.stats.native_time += started.elapsed();
+        }
         self.stats.native_iterations += std::mem::take(&mut state.back_edges);
         self.stats.native_calls += std::mem::take(&mut state.calls);
         exit
@@ -1124,6 +1132,9 @@ impl Jit {
             },
         };
         log_event!(self, "abort {} at {}: {}", what, key.at.describe(file), key.site.reason());
+        if let Some(target) = &self.options.dump {
+            target.write_abort(&format!("---- ABORT {} at {}: {}\n", what, key.at.describe(file), key.site.reason()));
+        }
         self.stats.record_abort(key);
     }
 

@@ -315,6 +315,10 @@ pub struct Stats {
     pub exits: u64,
     pub record_time: Duration,
     pub compile_time: Duration,
+    /// Time in native code (measured around each entry from Rust), and the whole run's
+    /// time so far, when `JitOptions::time_native` is set.
+    pub native_time: Duration,
+    pub run_time: Duration,
 }
 
 fn percent(part: u64, whole: u64) -> f64 {
@@ -441,6 +445,16 @@ impl Stats {
         *self.retirements.entry(key).or_insert(0) += 1;
     }
 
+    /// The share of the run's time spent in native code.
+    fn native_time_percent(&self) -> f64 {
+        let run = self.run_time.as_secs_f64();
+        if run == 0.0 {
+            0.0
+        } else {
+            100.0 * self.native_time.as_secs_f64() / run
+        }
+    }
+
     fn native_share(&self) -> f64 {
         percent(self.native_iterations, self.native_iterations + self.interpreted_iterations)
     }
@@ -563,9 +577,12 @@ impl Stats {
         );
         let _ = writeln!(
             out,
-            "time: recording {:.3} ms, compiling {:.3} ms",
+            "time: recording {:.3} ms, compiling {:.3} ms, in native code {:.3} ms of {:.3} ms run ({:.1}%)",
             self.record_time.as_secs_f64() * 1e3,
-            self.compile_time.as_secs_f64() * 1e3
+            self.compile_time.as_secs_f64() * 1e3,
+            self.native_time.as_secs_f64() * 1e3,
+            self.run_time.as_secs_f64() * 1e3,
+            self.native_time_percent()
         );
         out
     }
@@ -661,7 +678,7 @@ impl Stats {
             })
             .collect();
         format!(
-            "{{\"schema_version\":{},\"file\":{},\"traces\":[{}],\"aborts\":[{}],\"retirements\":[{}],\"explanations\":[{}],\"recordings_started\":{},\"blacklisted\":{},\"flushes\":{},\"deoptimizations\":{},\"native_iterations\":{},\"interpreted_iterations\":{},\"native_share_percent\":{:.3},\"native_calls\":{},\"interpreted_calls\":{},\"function_trace_calls\":{},\"record_ms\":{:.3},\"compile_ms\":{:.3}}}\n",
+            "{{\"schema_version\":{},\"file\":{},\"traces\":[{}],\"aborts\":[{}],\"retirements\":[{}],\"explanations\":[{}],\"recordings_started\":{},\"blacklisted\":{},\"flushes\":{},\"deoptimizations\":{},\"native_iterations\":{},\"interpreted_iterations\":{},\"native_share_percent\":{:.3},\"native_calls\":{},\"interpreted_calls\":{},\"function_trace_calls\":{},\"record_ms\":{:.3},\"compile_ms\":{:.3},\"native_ms\":{:.3},\"run_ms\":{:.3},\"native_time_percent\":{:.3}}}\n",
             SCHEMA_VERSION,
             json_string(file),
             traces.join(","),
@@ -679,7 +696,10 @@ impl Stats {
             self.interpreted_calls,
             self.function_trace_calls(),
             self.record_time.as_secs_f64() * 1e3,
-            self.compile_time.as_secs_f64() * 1e3
+            self.compile_time.as_secs_f64() * 1e3,
+            self.native_time.as_secs_f64() * 1e3,
+            self.run_time.as_secs_f64() * 1e3,
+            self.native_time_percent()
         )
     }
 }
