@@ -164,7 +164,9 @@ fn prepare_outputs(args: &RunArgs) -> Result<(Option<StatsFormat>, Option<PathBu
             let format = match format {
                 "text" => StatsFormat::Text,
                 "json" => StatsFormat::Json,
-                other => return Err(format!("--jit-stats takes =text or =json, optionally with :FILE, not '{}'", other)),
+                other => {
+                    return Err(format!("--jit-stats takes =text or =json, optionally with :FILE, not '{}'", other))
+                }
             };
             (Some(format), (!file.is_empty()).then(|| PathBuf::from(file)))
         }

@@ -555,7 +555,8 @@ fn jit_stats_explain_exits_and_aborts_in_the_programs_terms() {
     assert_eq!(String::from_utf8_lossy(&output.stdout), "400.5\n99\n5050\n");
     let report = String::from_utf8_lossy(&output.stderr);
     assert!(
-        report.contains("`x` held a float at ") && report.contains(":5:16 in drift where the loop at line 3 was compiled for an int"),
+        report.contains("`x` held a float at ")
+            && report.contains(":5:16 in drift where the loop at line 3 was compiled for an int"),
         "{}",
         report
     );

@@ -34,7 +34,10 @@ fn mask_times(text: &str) -> String {
                 let is_number = !number.is_empty() && number.parse::<f64>().is_ok();
                 let mask = if number.contains('.') && next.starts_with("ms") {
                     "T"
-                } else if next.starts_with("bytes") || next.starts_with("instructions") || (i > 0 && words[i - 1] == "(recorded") {
+                } else if next.starts_with("bytes")
+                    || next.starts_with("instructions")
+                    || (i > 0 && words[i - 1] == "(recorded")
+                {
                     "N"
                 } else {
                     ""
@@ -110,7 +113,19 @@ fn mask_profile(text: &str) -> String {
             if *exits == "0" && *aborts == "0" {
                 return None;
             }
-            Some((line, format!("{:>6} {:>8} {:>6} {:>7} {:>7} {:>6}  {}", line, "S", "S", "S", exits, aborts, fields[6..].join(" "))))
+            Some((
+                line,
+                format!(
+                    "{:>6} {:>8} {:>6} {:>7} {:>7} {:>6}  {}",
+                    line,
+                    "S",
+                    "S",
+                    "S",
+                    exits,
+                    aborts,
+                    fields[6..].join(" ")
+                ),
+            ))
         })
         .collect();
     rows.sort();
@@ -142,8 +157,7 @@ fn profile_matches_its_golden_text() {
 #[cfg(target_arch = "x86_64")]
 #[test]
 fn jit_log_names_the_line_and_column_of_an_abort() {
-    let output =
-        ruff().args(["run", "--jit-log", "tests/inspect/string_truthiness.ruff"]).output().expect("ruff runs");
+    let output = ruff().args(["run", "--jit-log", "tests/inspect/string_truthiness.ruff"]).output().expect("ruff runs");
     let log = stderr_of(&output);
     assert!(
         log.lines().any(|l| l.starts_with("[jit] abort ")
@@ -213,5 +227,8 @@ fn dump_traces_clears_its_directory_and_refuses_what_it_cannot_write() {
 #[test]
 fn times_are_masked() {
     assert_eq!(mask_times("a 0.123 ms, (1.5 ms) 3 ms\n"), "a T ms, (T ms) 3 ms\n");
-    assert_eq!(mask_times("IR 27 instructions (recorded 18), 1393 bytes\n"), "IR N instructions (recorded N), N bytes\n");
+    assert_eq!(
+        mask_times("IR 27 instructions (recorded 18), 1393 bytes\n"),
+        "IR N instructions (recorded N), N bytes\n"
+    );
 }

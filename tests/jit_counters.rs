@@ -15,8 +15,8 @@
 //!
 //! A program whose `--no-jit` output depends on the clock is left out (none is now).
 
-use std::path::{Path, PathBuf};
 use std::io::Read;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
@@ -230,7 +230,12 @@ const MODES: [Mode; 5] = [
         Programs::JitCorpus,
     ),
     // Every trace flushed and compiled again many times: counts survive flushes.
-    ("--jit-code-limit 2 --jit-threshold 3", &["--jit-code-limit", "2", "--jit-threshold", "3"], &[], Programs::JitFocused),
+    (
+        "--jit-code-limit 2 --jit-threshold 3",
+        &["--jit-code-limit", "2", "--jit-threshold", "3"],
+        &[],
+        Programs::JitFocused,
+    ),
 ];
 
 /// Whether a mode runs on program `name`.
@@ -253,30 +258,34 @@ fn jit_counters_add_up_on_every_program_in_every_mode() {
     let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
     std::thread::scope(|scope| {
         for _ in 0..workers {
-            scope.spawn(|| loop {
-                let Some((name, path)) = programs.get(next.fetch_add(1, Ordering::Relaxed)) else { break };
-                let (counts, stdout) = reference(path);
-                for (mode, args, env, programs) in MODES {
-                    if !runs_on(programs, name) {
-                        continue;
+            scope.spawn(|| {
+                while let Some((name, path)) = programs.get(next.fetch_add(1, Ordering::Relaxed)) {
+                    let (counts, stdout) = reference(path);
+                    for (mode, args, env, which) in MODES {
+                        if !runs_on(which, name) {
+                            continue;
+                        }
+                        let mut command = ruff();
+                        command.args(["run", "--jit-stats=json"]).args(args).arg(path).envs(env.iter().copied());
+                        let Some(output) = output_within_limit(&mut command) else {
+                            failures
+                                .lock()
+                                .unwrap()
+                                .push(format!("{} ({}): took over {:?}", name, mode, RUN_TIME_LIMIT));
+                            continue;
+                        };
+                        let stderr = String::from_utf8_lossy(&output.stderr);
+                        if output.stdout != stdout {
+                            failures.lock().unwrap().push(format!("{} ({}): stdout differs from --no-jit", name, mode));
+                            continue;
+                        }
+                        // Syntax errors print no report; runtime errors print it before the error.
+                        let Some(document) = stderr.lines().find(|l| l.starts_with("{\"schema_version\"")) else {
+                            continue;
+                        };
+                        let report: serde_json::Value = serde_json::from_str(document).expect("the report is JSON");
+                        failures.lock().unwrap().extend(check(name, mode, &report, &counts));
                     }
-                    let mut command = ruff();
-                    command.args(["run", "--jit-stats=json"]).args(args).arg(path).envs(env.iter().copied());
-                    let Some(output) = output_within_limit(&mut command) else {
-                        failures.lock().unwrap().push(format!("{} ({}): took over {:?}", name, mode, RUN_TIME_LIMIT));
-                        continue;
-                    };
-                    let stderr = String::from_utf8_lossy(&output.stderr);
-                    if output.stdout != stdout {
-                        failures.lock().unwrap().push(format!("{} ({}): stdout differs from --no-jit", name, mode));
-                        continue;
-                    }
-                    // Syntax errors print no report; runtime errors print it before the error.
-                    let Some(document) = stderr.lines().find(|l| l.starts_with("{\"schema_version\"")) else {
-                        continue;
-                    };
-                    let report: serde_json::Value = serde_json::from_str(document).expect("the report is JSON");
-                    failures.lock().unwrap().extend(check(name, mode, &report, &counts));
                 }
             });
         }

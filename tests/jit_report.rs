@@ -72,8 +72,10 @@ fn jit_report_renders_in_headless_chromium() {
     let richards = root.join("../shared/bench-awfy/richards/richards.ruff");
     if let Ok(source) = std::fs::read_to_string(&richards) {
         let small = out.join("richards.ruff");
-        let source: String =
-            source.lines().map(|l| if l.starts_with("INNER :=") { "INNER := 2\n".to_string() } else { format!("{}\n", l) }).collect();
+        let source: String = source
+            .lines()
+            .map(|l| if l.starts_with("INNER :=") { "INNER := 2\n".to_string() } else { format!("{}\n", l) })
+            .collect();
         std::fs::write(&small, source).unwrap();
         programs.push(("richards", small, "func find_task("));
     }

@@ -9,8 +9,8 @@ use super::ir::Trace;
 use super::record::{Recorder, TraceKind};
 use crate::builtins::BUILTINS;
 use crate::compile::bytecode::{Instr, Program, Proto};
-use crate::runtime::value::Value;
 use crate::compile::listing::instruction_line;
+use crate::runtime::value::Value;
 
 #[derive(Clone, Debug)]
 pub enum DumpTarget {

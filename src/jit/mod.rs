@@ -673,7 +673,8 @@ impl Jit {
         self.machine_code += compiled.code_size;
         let proto = program.proto(recorder.proto);
         let exits = optimized.snapshots.len();
-        let exit_sites = optimized.snapshots.iter().map(|s| Site::of(program, &snapshot_chain(recorder.proto, s))).collect();
+        let exit_sites =
+            optimized.snapshots.iter().map(|s| Site::of(program, &snapshot_chain(recorder.proto, s))).collect();
         let dump_text = (self.options.dump.is_some() || self.options.keep_dumps)
             .then(|| dump::trace_dump(id + 1, program, recorder, &recorded, &optimized, &compiled));
         if let (Some(target), Some(text)) = (&self.options.dump, &dump_text) {
@@ -1030,7 +1031,8 @@ impl Jit {
                         Some(function) => self.recorder_for_function(program, function, depth),
                         None => self.recorder_for_loop(program, proto, header, back_edge, depth),
                     };
-                    let at = self.stats.traces[current as usize].exit_sites[exit.index()].describe(&self.options.source_name);
+                    let at = self.stats.traces[current as usize].exit_sites[exit.index()]
+                        .describe(&self.options.source_name);
                     log_event!(self, "record side trace of trace {} exit {} at {}", current + 1, exit.0, at);
                     let side_of = SideOf { root, parent: current, exit };
                     let recorder = Recorder::for_side_trace(side_of, base, &inlined, &installed, &constants, program);
@@ -1141,12 +1143,8 @@ impl Jit {
     /// Counts a decision to stop using trace `id` (or to refuse its exit a side trace).
     fn retirement(&mut self, id: u32, reason: AbortReason) {
         let trace_stats = &self.stats.traces[id as usize];
-        let key = RetirementKey {
-            reason,
-            trace: id + 1,
-            function: trace_stats.function.clone(),
-            line: trace_stats.line,
-        };
+        let key =
+            RetirementKey { reason, trace: id + 1, function: trace_stats.function.clone(), line: trace_stats.line };
         log_event!(
             self,
             "{} trace {} ({}:{} in {}): {}",

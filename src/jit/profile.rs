@@ -178,7 +178,11 @@ pub fn report(file: &str, source: &str, program: &Program, samples: &Samples, st
             n => format!(" ({} samples lost)", n),
         }
     );
-    let _ = writeln!(out, "{:>6} {:>8} {:>6} {:>7} {:>7} {:>6}  source", "line", "samples", "time", "native", "exits", "aborts");
+    let _ = writeln!(
+        out,
+        "{:>6} {:>8} {:>6} {:>7} {:>7} {:>6}  source",
+        "line", "samples", "time", "native", "exits", "aborts"
+    );
     let mut rows: Vec<(&u32, &LineCost)> = lines.iter().collect();
     rows.sort_by(|a, b| {
         let cost = |c: &LineCost| c.interpreted + c.native;
@@ -205,7 +209,6 @@ pub fn report(file: &str, source: &str, program: &Program, samples: &Samples, st
     }
     out
 }
-
 
 /// The CPU time the samples cover, in seconds.
 pub fn cpu_seconds() -> f64 {

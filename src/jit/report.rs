@@ -131,9 +131,9 @@ pub fn render(file: &str, source: &str, program: &Program, stats: &Stats, sample
         let cost = costs.get(&line).cloned().unwrap_or_default();
         let share = if total_samples > 0.0 { cost.samples() / total_samples } else { 0.0 };
         let native = if cost.samples() > 0.0 { cost.native / cost.samples() } else { 0.0 };
-        let traces = traces_at.get(&line).map_or(String::new(), |ids| {
-            ids.iter().map(|id| id.to_string()).collect::<Vec<_>>().join(" ")
-        });
+        let traces = traces_at
+            .get(&line)
+            .map_or(String::new(), |ids| ids.iter().map(|id| id.to_string()).collect::<Vec<_>>().join(" "));
         let _ = writeln!(
             out,
             "<tr class=\"line\" id=\"L{line}\" data-line=\"{line}\" data-traces=\"{traces}\" style=\"background: rgba(255, 87, 34, {alpha:.3})\"><td class=\"num\">{line}</td><td class=\"num\">{time:.1}%</td><td><span class=\"bar\" style=\"width: {bar:.0}px\"></span> {native:.0}%</td><td class=\"num\">{exits}</td><td class=\"num\">{aborts}</td><td class=\"code\">{code}</td></tr>",
@@ -157,7 +157,7 @@ pub fn render(file: &str, source: &str, program: &Program, stats: &Stats, sample
         trace_section(&mut out, file, t);
     }
     out.push_str("</section></div></main>\n");
-    let _ = write!(out, "<script>{}</script></body></html>\n", SCRIPT);
+    let _ = writeln!(out, "<script>{}</script></body></html>", SCRIPT);
     out
 }
 
@@ -268,7 +268,12 @@ fn trace_section(out: &mut String, file: &str, t: &TraceStats) {
     out.push_str("<table class=\"exits\"><tr><th>exit</th><th>at</th><th>taken</th><th>to the interpreter</th><th>side trace</th></tr>\n");
     for (exit, &count) in n.exits.iter().enumerate().filter(|(_, &c)| c > 0) {
         let side = match t.exit_side_trace[exit] {
-            Some(side) => format!("<a href=\"#trace-{}\">trace {}</a>{}", side, side, if t.exit_linked[exit] { " (linked)" } else { "" }),
+            Some(side) => format!(
+                "<a href=\"#trace-{}\">trace {}</a>{}",
+                side,
+                side,
+                if t.exit_linked[exit] { " (linked)" } else { "" }
+            ),
             None => String::new(),
         };
         let _ = writeln!(
@@ -285,7 +290,8 @@ fn trace_section(out: &mut String, file: &str, t: &TraceStats) {
     out.push_str("</table>\n");
     if let Some(dump) = &t.dump {
         for (title, body) in dump_parts(dump) {
-            let _ = writeln!(out, "<details><summary>{}</summary><pre>{}</pre></details>", escape(&title), escape(&body));
+            let _ =
+                writeln!(out, "<details><summary>{}</summary><pre>{}</pre></details>", escape(&title), escape(&body));
         }
     }
     out.push_str("</div>\n");

@@ -377,14 +377,22 @@ fn abort_sentence(key: &AbortKey, file: &str, count: u64) -> String {
 
 fn retirement_sentence(key: &RetirementKey, count: u64) -> String {
     let what = match key.reason {
-        AbortReason::TooManySideTraces => format!("an exit of trace {} (line {} in {})", key.trace, key.line, key.function),
+        AbortReason::TooManySideTraces => {
+            format!("an exit of trace {} (line {} in {})", key.trace, key.line, key.function)
+        }
         _ => format!("trace {} (line {} in {})", key.trace, key.line, key.function),
     };
     let done = match key.reason {
         AbortReason::TooManySideTraces => "got no side trace",
         _ => "was retired",
     };
-    format!("{} {}{}: {}", what, done, if count > 1 { format!(" ({})", times(count)) } else { String::new() }, key.reason.explanation())
+    format!(
+        "{} {}{}: {}",
+        what,
+        done,
+        if count > 1 { format!(" ({})", times(count)) } else { String::new() },
+        key.reason.explanation()
+    )
 }
 
 /// What failed to compile: a loop's root trace, a function's trace, or a side trace.
@@ -432,7 +440,9 @@ impl Stats {
             self.aborts.iter().map(|(key, count)| abort_sentence(key, file, *count)).collect();
         sentences.extend(self.retirements.iter().map(|(key, count)| retirement_sentence(key, *count)));
         for t in &self.traces {
-            sentences.extend(t.native.exits.iter().enumerate().filter_map(|(exit, &count)| t.explain_exit(file, exit, count)));
+            sentences.extend(
+                t.native.exits.iter().enumerate().filter_map(|(exit, &count)| t.explain_exit(file, exit, count)),
+            );
         }
         sentences
     }
@@ -539,7 +549,15 @@ impl Stats {
         if retired > 0 {
             let _ = writeln!(out, "traces retired and side traces refused: {}", retired);
             for (key, count) in &self.retirements {
-                let _ = writeln!(out, "  trace {} (line {} in {}): {}: {}", key.trace, key.line, key.function, key.reason, times(*count));
+                let _ = writeln!(
+                    out,
+                    "  trace {} (line {} in {}): {}: {}",
+                    key.trace,
+                    key.line,
+                    key.function,
+                    key.reason,
+                    times(*count)
+                );
             }
         }
         let explanations = self.explanations(file);
