@@ -186,7 +186,8 @@ fn aborts_section(out: &mut String, file: &str, stats: &Stats) {
 /// with the exit and how often it was taken.
 fn tree_section(out: &mut String, stats: &Stats) {
     const ROW: usize = 44;
-    const COLUMN: usize = 260;
+    const COLUMN: usize = 320;
+    const NODE_WIDTH: usize = 220;
     let mut position: Vec<(usize, usize)> = Vec::with_capacity(stats.traces.len());
     let mut rows = 0;
     for t in &stats.traces {
@@ -208,7 +209,7 @@ fn tree_section(out: &mut String, stats: &Stats) {
         let Some((parent, exit)) = t.parent else { continue };
         let (from, to) = (position[parent as usize - 1], position[n]);
         let taken = stats.traces[parent as usize - 1].native.exits.get(exit as usize).copied().unwrap_or(0);
-        let (x1, y1) = (10 + from.0 * COLUMN + 140, 10 + from.1 * ROW + 15);
+        let (x1, y1) = (10 + from.0 * COLUMN + NODE_WIDTH, 10 + from.1 * ROW + 15);
         let (x2, y2) = (10 + to.0 * COLUMN, 10 + to.1 * ROW + 15);
         let _ = writeln!(
             out,
@@ -236,10 +237,11 @@ fn tree_section(out: &mut String, stats: &Stats) {
         };
         let _ = writeln!(
             out,
-            "<a href=\"#trace-{id}\"><g class=\"node\"><rect x=\"{x}\" y=\"{y}\" width=\"140\" height=\"30\" rx=\"4\" fill=\"#e3f2fd\" stroke=\"#1565c0\"/><text x=\"{tx}\" y=\"{ty}\">trace {id}: {kind}</text></g></a>",
+            "<a href=\"#trace-{id}\"><g class=\"node\"><rect x=\"{x}\" y=\"{y}\" width=\"{w}\" height=\"30\" rx=\"4\" fill=\"#e3f2fd\" stroke=\"#1565c0\"/><text x=\"{tx}\" y=\"{ty}\">trace {id}: {kind}</text></g></a>",
             id = t.id,
             x = x,
             y = y,
+            w = NODE_WIDTH,
             tx = x + 6,
             ty = y + 19,
             kind = escape(&kind)

@@ -574,7 +574,11 @@ impl Stats {
                 self.flushes
             );
         }
-        let _ = writeln!(out, "deoptimizations (exits into the interpreter): {}", self.exits);
+        let _ = writeln!(
+            out,
+            "deoptimizations (exits the exit handler restored into the interpreter's frame): {}",
+            self.exits
+        );
         let _ = writeln!(
             out,
             "loop iterations: {} native, {} interpreted ({:.1}% native)",
