@@ -3,8 +3,11 @@
 //!
 //! Phases, one module each: [`record`] (interpreter execution -> IR), [`opt`] (IR ->
 //! IR passes), [`assemble`] (IR -> machine code), [`exit`] (snapshot -> interpreter
-//! frame), [`dump`] (trace dumps), [`stats`] (the `--jit-stats` report); [`abort`] names
-//! every reason a trace is not compiled; [`ir`] and [`abi`] are the contracts between them.
+//! frame), [`dump`] (trace dumps), [`stats`] (the `--jit-stats` report), [`log`] (the
+//! `--jit-log` events), [`profile`] (the `--profile` sampler and report), [`report`] (the
+//! `--jit-report` HTML page), `inspect` (counters, aborts and retirements as `Jit`
+//! records them); [`abort`] names every reason a trace is not compiled; [`ir`] and
+//! [`abi`] are the contracts between them.
 //!
 //! Terms:
 //! - A *loop header* is the target of a loop back-edge (a backward `Jump`, or the jump of
@@ -50,7 +53,7 @@ use abort::AbortReason;
 use assemble::{AssembleOptions, CompiledTrace};
 use ir::{InlinedFrame, Op, SnapIdx, Trace, Ty};
 use record::{CompiledTraces, Recorder, SideOf, TraceKind};
-use stats::{AbortKey, AbortSite, ExitKind, NativeCounts, RetirementKey, Site, Stats, TraceStats};
+use stats::{AbortSite, ExitKind, NativeCounts, Site, Stats, TraceStats};
 
 pub const DEFAULT_THRESHOLD: u32 = 50;
 /// Aborts at one loop header before it is blacklisted.
@@ -231,29 +234,6 @@ fn exit_kinds(program: &Program, recorder: &Recorder, trace: &Trace) -> Vec<Exit
     kinds
 }
 
-/// Where an exit through `snapshot` of a trace recorded in `proto` is: the calls inlined
-/// around it (each at its call), then the instruction it resumes at.
-fn snapshot_chain(proto: ProtoId, snapshot: &ir::Snapshot) -> Vec<(ProtoId, u32)> {
-    let mut chain = Vec::with_capacity(snapshot.frames.len() + 1);
-    let mut caller = proto;
-    for frame in &snapshot.frames {
-        chain.push((caller, frame.return_pc - 1));
-        caller = frame.proto;
-    }
-    chain.push((caller, snapshot.pc));
-    chain
-}
-
-/// The statistics key of a recording given up for `site`'s reason.
-fn abort_key(program: &Program, recorder: &Recorder, site: AbortSite) -> AbortKey {
-    let proto = program.proto(recorder.proto);
-    let line = match recorder.kind {
-        TraceKind::Function => proto.spans[0].line,
-        TraceKind::Loop => proto.spans[recorder.back_edge as usize].line,
-    };
-    AbortKey { site, function: proto.name.clone(), line, at: Site::of(program, &recorder.location()) }
-}
-
 /// The slots snapshot `exit` of `trace` gives constant values.
 fn snapshot_constants(trace: &Trace, exit: SnapIdx) -> Vec<(u16, Op, Ty)> {
     trace.snapshots[exit.index()]
@@ -384,6 +364,9 @@ macro_rules! log_event {
     };
 }
 
+mod inspect;
+use inspect::snapshot_chain;
+
 impl Jit {
     pub fn new(options: JitOptions, program: &Program) -> Jit {
         let threshold = options.threshold.max(1);
@@ -443,14 +426,6 @@ impl Jit {
         }
         self.machine_code = 0;
         self.all_needs = FrameNeeds::default();
-    }
-
-    /// Copies what the machine code of every live trace counted into the statistics.
-    pub fn sync_counters(&mut self) {
-        for (n, native) in self.traces.iter().enumerate() {
-            let id = self.first_trace as usize + n;
-            self.stats.traces[id].native = NativeCounts::from_counters(&native.compiled.counters);
-        }
     }
 
     /// Called when a Ruff function's frame has been pushed for a call of `function`.
@@ -1119,43 +1094,6 @@ impl Jit {
         native.quick_full_tree_exits += (iterations < 1) as u64;
         native.full_tree_exits >= PATH_CHECK_EXITS
             && native.quick_full_tree_exits * 10 >= native.full_tree_exits * QUICK_EXIT_TENTHS
-    }
-
-    /// Counts (and logs) a recording given up.
-    fn abort(&mut self, program: &Program, recorder: &Recorder, site: AbortSite) {
-        let key = abort_key(program, recorder, site);
-        let file = &self.options.source_name;
-        let what = match &key.site {
-            AbortSite::Loop(_) => format!("loop at {}:{} in {}", file, key.line, key.function),
-            AbortSite::Function(_) => format!("function {} at {}:{}", key.function, file, key.line),
-            AbortSite::SideTrace(_) => match recorder.side_of {
-                Some(side_of) => format!("side trace of trace {} exit {}", side_of.parent + 1, side_of.exit.0),
-                None => format!("side trace of the loop at {}:{}", file, key.line),
-            },
-        };
-        log_event!(self, "abort {} at {}: {}", what, key.at.describe(file), key.site.reason());
-        if let Some(target) = &self.options.dump {
-            target.write_abort(&format!("---- ABORT {} at {}: {}\n", what, key.at.describe(file), key.site.reason()));
-        }
-        self.stats.record_abort(key);
-    }
-
-    /// Counts a decision to stop using trace `id` (or to refuse its exit a side trace).
-    fn retirement(&mut self, id: u32, reason: AbortReason) {
-        let trace_stats = &self.stats.traces[id as usize];
-        let key =
-            RetirementKey { reason, trace: id + 1, function: trace_stats.function.clone(), line: trace_stats.line };
-        log_event!(
-            self,
-            "{} trace {} ({}:{} in {}): {}",
-            if key.reason == AbortReason::TooManySideTraces { "no side trace for an exit of" } else { "retire" },
-            key.trace,
-            self.options.source_name,
-            key.line,
-            key.function,
-            key.reason
-        );
-        self.stats.record_retirement(key);
     }
 
     /// Stops entering a loop trace that keeps exiting at once: the loop is recorded again
