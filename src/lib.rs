@@ -56,12 +56,25 @@ pub struct RunOptions {
     pub interpreter: interpret::Options,
     /// Produce the JIT statistics report at exit.
     pub jit_stats: Option<StatsFormat>,
+    /// Sample the run and produce the per-line profile (`--profile`).
+    pub profile: bool,
+    /// Produce the HTML trace report (`--jit-report`); samples the run too.
+    pub html_report: bool,
 }
 
 /// How a run ended, and the JIT report if one was asked for.
 pub struct RunReport {
     pub outcome: Result<(), Failure>,
+    /// The `--jit-stats` report, rendered as asked.
     pub jit_stats: Option<String>,
+    /// The JIT's statistics, if the JIT ran (for the profile and the HTML report).
+    pub stats: Option<jit::stats::Stats>,
+    /// What the interpreter ran itself (loop back-edges, calls).
+    pub interpreter_counts: interpret::InterpreterCounts,
+    /// The `--profile` report, or why there is none.
+    pub profile: Option<Result<String, String>>,
+    /// The `--jit-report` page, or why there is none.
+    pub html_report: Option<Result<String, String>>,
 }
 
 /// Parses and compiles `source`; on success returns the program and the warnings
@@ -85,10 +98,44 @@ pub fn run_source(file: &str, source: &str, options: &RunOptions, out: Box<dyn W
     let mut heap = Heap::new(options.interpreter.gc_stress);
     let program = match compile_source(file, source, &mut heap) {
         Ok((program, _warnings)) => program,
-        Err(failure) => return RunReport { outcome: Err(failure), jit_stats: None },
+        Err(failure) => {
+            return RunReport {
+                outcome: Err(failure),
+                jit_stats: None,
+                stats: None,
+                interpreter_counts: Default::default(),
+                profile: None,
+                html_report: None,
+            }
+        }
     };
-    let mut vm = interpret::Vm::new(program, heap, out, &options.interpreter);
+    let mut interpreter = options.interpreter.clone();
+    if let Some(jit) = interpreter.jit.as_mut() {
+        jit.source_name = file.to_string();
+        jit.keep_dumps |= options.html_report;
+        jit.time_native |= options.jit_stats.is_some() || options.html_report;
+    }
+    let mut vm = interpret::Vm::new(program, heap, out, &interpreter);
+    let sampling = options.profile || options.html_report;
+    let profiling = sampling.then(|| vm.start_profile().map_err(|e| format!("cannot start the profiler: {}", e)));
     let outcome = vm.run().map_err(|e| Failure::Runtime(diagnostics::runtime_error(file, source, &e)));
-    let jit_stats = options.jit_stats.and_then(|format| vm.jit_report(file, format == StatsFormat::Json));
-    RunReport { outcome, jit_stats }
+    let samples = vm.finish_profile();
+    let interpreter_counts = vm.interpreter_counts();
+    let jit_stats = vm.jit_stats().cloned();
+    let jit_report = options.jit_stats.zip(jit_stats.as_ref()).map(|(format, stats)| match format {
+        StatsFormat::Text => stats.report_text(file),
+        StatsFormat::Json => stats.report_json(file),
+    });
+    let samples = profiling.map(|started| started.map(|()| samples.unwrap_or_default()));
+    let program = vm.program();
+    let profile = samples.as_ref().filter(|_| options.profile).map(|samples| {
+        samples.clone().map(|samples| jit::profile::report(file, source, program, &samples, jit_stats.as_ref()))
+    });
+    let html_report = samples.as_ref().filter(|_| options.html_report).map(|samples| {
+        samples.clone().map(|samples| {
+            let stats = jit_stats.clone().unwrap_or_default();
+            jit::report::render(file, source, program, &stats, &samples)
+        })
+    });
+    RunReport { outcome, jit_stats: jit_report, stats: jit_stats, interpreter_counts, profile, html_report }
 }

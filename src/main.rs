@@ -12,6 +12,7 @@ use clap::{Parser, Subcommand};
 
 use ruff::interpret::{self, DEFAULT_MAX_DEPTH};
 use ruff::jit::dump::DumpTarget;
+use ruff::jit::log::LogTarget;
 use ruff::jit::JitOptions;
 use ruff::{Failure, RunOptions, StatsFormat};
 
@@ -68,14 +69,30 @@ struct RunArgs {
     jit_threshold: u32,
     /// Print each compiled trace (source location, bytecode, IR before and after
     /// optimization with snapshots, machine code) to stderr, or with =DIR write one file
-    /// per trace into DIR
+    /// per trace into DIR (its old trace-NNNN.txt files are removed first)
     #[arg(long, value_name = "DIR", num_args = 0..=1, require_equals = true, default_missing_value = "")]
     dump_traces: Option<String>,
-    /// Print JIT statistics to stderr at exit (traces, aborts with reasons, exits per
-    /// guard, deoptimizations, time, share of iterations run natively); =json prints one
-    /// JSON document instead
-    #[arg(long, value_name = "FORMAT", num_args = 0..=1, require_equals = true, default_missing_value = "text")]
+    /// Print JIT statistics at exit (traces with entries and exits at file:line:col,
+    /// aborted recordings, retired traces, deoptimizations, iterations and calls run
+    /// natively, time): =text or =json (schema in docs/jit-stats.md), to stderr or, with
+    /// :FILE (=json:FILE), into FILE
+    #[arg(long, value_name = "FORMAT[:FILE]", num_args = 0..=1, require_equals = true, default_missing_value = "text")]
     jit_stats: Option<String>,
+    /// Log what the JIT does as it happens, one line per event (recording started,
+    /// aborted with its reason and location, trace compiled, side trace attached, exit
+    /// linked, trace retired, flush), to stderr or with =FILE into FILE
+    #[arg(long, value_name = "FILE", num_args = 0..=1, require_equals = true, default_missing_value = "")]
+    jit_log: Option<String>,
+    /// Sample the run (1 ms of CPU time per sample) and print a per-line profile at exit,
+    /// costliest lines first: samples, share of the time, share run as native code, trace
+    /// exits and aborted recordings at the line, the source line; to stderr or =FILE
+    #[arg(long, value_name = "FILE", num_args = 0..=1, require_equals = true, default_missing_value = "")]
+    profile: Option<String>,
+    /// Write an HTML report of what the JIT did into FILE (one self-contained page): the
+    /// source with per-line heat, the traces through each line, each trace's bytecode,
+    /// IR, machine code and exits, the trace tree, aborts; the run is sampled for it
+    #[arg(long, value_name = "FILE.html", require_equals = true)]
+    jit_report: Option<PathBuf>,
     /// Maximum number of nested Ruff calls before the catchable depth error
     #[arg(long, value_name = "N", default_value_t = DEFAULT_MAX_DEPTH)]
     max_call_depth: usize,
@@ -84,6 +101,10 @@ struct RunArgs {
     #[arg(long, value_name = "KIB", default_value_t = (ruff::jit::MAX_MACHINE_CODE >> 10) as u64,
           value_parser = clap::value_parser!(u64).range(1..=(1 << 30)))]
     jit_code_limit: u64,
+    /// For tests of the JIT's counters: print the loop back-edges and calls the
+    /// interpreter itself ran to stderr at exit (`interpreter: back-edges N calls N`)
+    #[arg(long, hide = true)]
+    interpreter_counts: bool,
 }
 
 /// Reads a source file, or explains in one line why it cannot.
@@ -115,15 +136,57 @@ fn report(failure: &Failure) -> ExitCode {
     ExitCode::from(failure.exit_status() as u8)
 }
 
-fn run(args: RunArgs) -> ExitCode {
-    let jit_stats = match args.jit_stats.as_deref() {
-        None => None,
-        Some("text") => Some(StatsFormat::Text),
-        Some("json") => Some(StatsFormat::Json),
-        Some(other) => {
-            eprintln!("ruff: --jit-stats takes no value or =json, not '{}'", other);
-            return ExitCode::from(2);
+/// The file of an option that takes an optional `=FILE` (empty: stderr).
+fn named_file(option: &Option<String>) -> Option<&Path> {
+    option.as_deref().filter(|f| !f.is_empty()).map(Path::new)
+}
+
+/// A usage error (exit status 2) with its message.
+fn usage_error(message: String) -> ExitCode {
+    eprintln!("ruff: {}", message);
+    ExitCode::from(2)
+}
+
+/// Checks that the inspection outputs asked for can be written before the program runs,
+/// and clears a dump directory of an earlier run's traces. Returns the statistics format
+/// and file.
+fn prepare_outputs(args: &RunArgs) -> Result<(Option<StatsFormat>, Option<PathBuf>), String> {
+    if args.dump_traces.as_deref() == Some("") && args.file.is_dir() {
+        return Err(format!(
+            "--dump-traces takes its directory after '=' (--dump-traces={}); '{}' is a directory, not a program",
+            args.file.display(),
+            args.file.display()
+        ));
+    }
+    let (format, stats_file) = match args.jit_stats.as_deref().map(|v| v.split_once(':').unwrap_or((v, ""))) {
+        None => (None, None),
+        Some((format, file)) => {
+            let format = match format {
+                "text" => StatsFormat::Text,
+                "json" => StatsFormat::Json,
+                other => {
+                    return Err(format!("--jit-stats takes =text or =json, optionally with :FILE, not '{}'", other))
+                }
+            };
+            (Some(format), (!file.is_empty()).then(|| PathBuf::from(file)))
         }
+    };
+    let files =
+        [stats_file.as_deref(), named_file(&args.jit_log), named_file(&args.profile), args.jit_report.as_deref()];
+    for file in files.into_iter().flatten() {
+        std::fs::File::create(file).map_err(|e| format!("cannot write '{}': {}", file.display(), e))?;
+    }
+    if let Some(dir) = args.dump_traces.as_deref().filter(|d| !d.is_empty()) {
+        ruff::jit::dump::prepare_directory(Path::new(dir))
+            .map_err(|e| format!("--dump-traces: cannot write trace dumps into '{}': {}", dir, e))?;
+    }
+    Ok((format, stats_file))
+}
+
+fn run(args: RunArgs) -> ExitCode {
+    let (jit_stats, stats_file) = match prepare_outputs(&args) {
+        Ok(outputs) => outputs,
+        Err(message) => return usage_error(message),
     };
     let source = match read_source(&args.file) {
         Ok(s) => s,
@@ -140,16 +203,55 @@ fn run(args: RunArgs) -> ExitCode {
             dir => DumpTarget::Directory(PathBuf::from(dir)),
         }),
         max_machine_code: (args.jit_code_limit << 10) as usize,
+        keep_dumps: false,
+        log: args.jit_log.as_deref().map(|file| match file {
+            "" => LogTarget::Stderr,
+            file => LogTarget::File(PathBuf::from(file)),
+        }),
+        source_name: String::new(),
+        time_native: false,
     });
     let options = RunOptions {
         interpreter: interpret::Options { max_depth: args.max_call_depth, gc_stress: env_flag("RUFF_GC_STRESS"), jit },
         jit_stats,
+        profile: args.profile.is_some(),
+        html_report: args.jit_report.is_some(),
     };
     let name = args.file.display().to_string();
     let out = Box::new(BufWriter::with_capacity(1 << 16, std::io::stdout()));
     let report = ruff::run_source(&name, &source, &options, out);
     if let Some(stats) = &report.jit_stats {
-        eprint!("{}", stats);
+        match &stats_file {
+            None => eprint!("{}", stats),
+            Some(file) => {
+                if let Err(e) = std::fs::write(file, stats) {
+                    eprintln!("ruff: cannot write '{}': {}", file.display(), e);
+                }
+            }
+        }
+    }
+    match (&report.profile, args.profile.as_deref()) {
+        (Some(Ok(text)), Some("")) => eprint!("{}", text),
+        (Some(Ok(text)), Some(file)) => {
+            if let Err(e) = std::fs::write(file, text) {
+                eprintln!("ruff: cannot write '{}': {}", file, e);
+            }
+        }
+        (Some(Err(why)), _) => eprintln!("ruff: --profile: {}", why),
+        _ => {}
+    }
+    match (&report.html_report, &args.jit_report) {
+        (Some(Ok(page)), Some(file)) => {
+            if let Err(e) = std::fs::write(file, page) {
+                eprintln!("ruff: cannot write '{}': {}", file.display(), e);
+            }
+        }
+        (Some(Err(why)), _) => eprintln!("ruff: --jit-report: {}", why),
+        _ => {}
+    }
+    if args.interpreter_counts {
+        let counts = report.interpreter_counts;
+        eprintln!("interpreter: back-edges {} calls {}", counts.back_edges, counts.calls);
     }
     match report.outcome {
         Ok(()) => ExitCode::SUCCESS,

@@ -23,6 +23,7 @@ pub mod error;
 
 use std::io::Write;
 use std::rc::Rc;
+use std::sync::atomic::Ordering;
 use std::time::Instant;
 
 use crate::builtins::{self, Ctx};
@@ -30,7 +31,7 @@ use crate::compile::bytecode::{CaptureSource, Instr, Program, ProtoId, ERROR_STR
 use crate::jit::abort::AbortReason;
 use crate::jit::ir::Trace;
 use crate::jit::record::{Recorder, Step, View};
-use crate::jit::{BackEdge, FunctionEntry, Jit, JitOptions};
+use crate::jit::{profile, BackEdge, FunctionEntry, Jit, JitOptions};
 use crate::parse::ast::Span;
 use crate::runtime::access::{self, Mark};
 use crate::runtime::format;
@@ -143,6 +144,20 @@ pub struct Vm {
     max_depth: usize,
     jit: Option<Box<Jit>>,
     recording: Option<(Recorder, Instant)>,
+    /// What the interpreter itself ran (with or without the JIT), the reference the JIT's
+    /// counters are checked against.
+    counts: InterpreterCounts,
+    /// With `--profile`: the samples taken so far.
+    samples: Option<profile::Samples>,
+}
+
+/// Loop back-edges taken and Ruff function calls made by the interpreter. With
+/// `--no-jit` they are all the program's; with the JIT, native code's are counted apart
+/// (`jit::stats`), and the two must add up to the `--no-jit` numbers.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct InterpreterCounts {
+    pub back_edges: u64,
+    pub calls: u64,
 }
 
 impl Vm {
@@ -172,13 +187,43 @@ impl Vm {
             max_depth: options.max_depth,
             jit: options.jit.clone().map(|o| Box::new(Jit::new(o, &program_for_jit))),
             recording: None,
+            counts: InterpreterCounts::default(),
+            samples: None,
         }
     }
 
-    /// The JIT statistics report, if the JIT ran.
-    pub fn jit_report(&self, file: &str, json: bool) -> Option<String> {
-        let jit = self.jit.as_deref()?;
-        Some(if json { jit.stats.report_json(file) } else { jit.stats.report_text(file) })
+    /// The JIT's statistics, brought up to date, if the JIT ran.
+    pub fn jit_stats(&mut self) -> Option<&crate::jit::stats::Stats> {
+        let jit = self.jit.as_deref_mut()?;
+        jit.sync_counters();
+        jit.stats.interpreted_calls = self.counts.calls;
+        jit.stats.run_time = self.start_time.elapsed();
+        Some(&jit.stats)
+    }
+
+    /// Starts the sampling profiler (`--profile`) for this run.
+    pub fn start_profile(&mut self) -> std::io::Result<()> {
+        profile::start()?;
+        self.samples = Some(profile::Samples::default());
+        Ok(())
+    }
+
+    /// Stops the profiler; the samples taken.
+    pub fn finish_profile(&mut self) -> Option<profile::Samples> {
+        profile::stop();
+        let mut samples = self.samples.take()?;
+        samples.collect();
+        Some(samples)
+    }
+
+    /// The program being run.
+    pub fn program(&self) -> &Program {
+        &self.program
+    }
+
+    /// What the interpreter ran itself.
+    pub fn interpreter_counts(&self) -> InterpreterCounts {
+        self.counts
     }
 
     pub fn heap(&self) -> &Heap {
@@ -260,6 +305,7 @@ impl Vm {
             *slot = Value::Null;
         }
         self.frames.push(Frame { proto, closure, base, pc: 0 });
+        self.counts.calls += 1;
         Ok(())
     }
 
@@ -399,7 +445,14 @@ impl Vm {
     /// Runs until `<main>` returns, switching between normal and recording dispatch.
     fn run_frames(&mut self) -> Result<(), Uncaught> {
         loop {
-            let flow = if self.recording.is_some() { self.execute::<true>() } else { self.execute::<false>() };
+            let flow = match (self.recording.is_some(), self.samples.is_some()) {
+                (true, _) => self.execute::<true, false>(),
+                (false, true) => self.execute::<false, true>(),
+                (false, false) => self.execute::<false, false>(),
+            };
+            if let Some(samples) = self.samples.as_mut() {
+                samples.collect();
+            }
             match flow {
                 Ok(Flow::Finished) => return Ok(()),
                 Ok(Flow::SwitchMode) => {}
@@ -421,7 +474,10 @@ impl Vm {
     /// The dispatch loop. `RECORDING` selects the specialization that shows every
     /// instruction to the trace recorder before executing it; the other one pays nothing
     /// for the JIT but a check at loop back-edges.
-    fn execute<const RECORDING: bool>(&mut self) -> Result<Flow, Uncaught> {
+    ///
+    /// `PROFILING` (`--profile`) stores the location of each instruction for the sampling
+    /// profiler (`jit::profile`) before running it.
+    fn execute<const RECORDING: bool, const PROFILING: bool>(&mut self) -> Result<Flow, Uncaught> {
         let program = Rc::clone(&self.program);
         'frames: loop {
             let frame = self.frames.last().expect("a frame is running");
@@ -480,6 +536,12 @@ impl Vm {
                 // it, start recording, or run the loop's trace.
                 macro_rules! back_edge {
                     ($header:expr, $from:expr) => {
+                        self.counts.back_edges += 1;
+                        if PROFILING && profile::wants_drain() {
+                            if let Some(samples) = self.samples.as_mut() {
+                                samples.collect();
+                            }
+                        }
                         if let Some(jit) = self.jit.as_deref_mut() {
                             let header = $header as u32;
                             match jit.back_edge(proto_id, header) {
@@ -601,6 +663,9 @@ impl Vm {
                     };
                 }
 
+                if PROFILING {
+                    profile::LOCATION.store((proto_id.0 as u64) << 32 | pc as u64, Ordering::Relaxed);
+                }
                 let instr = code[pc];
                 pc += 1;
                 match instr {

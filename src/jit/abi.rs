@@ -62,6 +62,12 @@ pub struct ExitState {
     pub spill: [u64; MAX_SPILL_SLOTS],
     /// Iterations of the loop body run natively (counted for `--jit-stats`).
     pub loop_iterations: u64,
+    /// Other loop back-edges taken natively: those side traces go through (added at each
+    /// exit and end from `Snapshot::back_edges`); never reset by native code.
+    pub back_edges: u64,
+    /// Ruff calls made natively: inlined calls (added at exits and ends from
+    /// `Snapshot::calls`, and per iteration of a root loop trace) and `CallTrace`s.
+    pub calls: u64,
     /// Bytes by which pushes on trace grew array buffers, for the collector's pacing.
     pub heap_growth: u64,
     /// The number of the trace whose exit was taken: traces jump into one another
@@ -93,6 +99,8 @@ impl Default for ExitState {
             xmm: [0; 16],
             spill: [0; MAX_SPILL_SLOTS],
             loop_iterations: 0,
+            back_edges: 0,
+            calls: 0,
             heap_growth: 0,
             exited_trace: 0,
             entry_rsp: 0,
@@ -105,6 +113,22 @@ impl Default for ExitState {
         }
     }
 }
+
+/// Every compiled trace counts what happens to it in a block of `u64`s of its own
+/// (`CompiledTrace::counters`), written by its machine code, for `--jit-stats`:
+/// arrivals at its start from anywhere (the interpreter, a linked exit, a side trace
+/// going back to its root, a native call or jump) ...
+pub const COUNT_ENTRIES: usize = 0;
+/// ... times it ran to its end (a side trace back at its loop's header, a function
+/// returning, a jump into a loop trace, an unpeeled loop trace starting over) ...
+pub const COUNT_COMPLETIONS: usize = 1;
+/// ... native calls it made (`CallTrace`) and calls that returned to it (the others were
+/// abandoned by an exit deeper down, which unwinds the native stack) ...
+pub const COUNT_CALLS_MADE: usize = 2;
+pub const COUNT_CALLS_RETURNED: usize = 3;
+/// ... and, from here on, one counter per snapshot: times its exit was taken, whether it
+/// went to the interpreter or to a linked side trace.
+pub const COUNT_EXITS: usize = 4;
 
 pub type TraceEntry = unsafe extern "sysv64" fn(slots: *mut Value, globals: *mut Value, state: *mut ExitState) -> u32;
 

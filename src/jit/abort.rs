@@ -64,7 +64,7 @@ impl AbortReason {
                 format!("the JIT could not compile it ({})", why)
             }
             AbortReason::TraceRetired => {
-                "a value changed type after the loop was compiled, so the loop was compiled again".into()
+                "a value changed type after the loop was compiled, so its trace kept leaving native code at once; the loop is recorded again with the new types".into()
             }
             AbortReason::RarePathRecorded => {
                 "its trace had followed the less common side of a branch, so the loop was recorded again".into()

@@ -172,8 +172,7 @@ mod tests {
         let exit = trace.add_snapshot(Snapshot {
             pc: 17,
             entries: vec![(0, int), (1, float), (3, flag), (4, constant), (6, spilled)],
-            frames: Vec::new(),
-            handlers: Vec::new(),
+            ..Snapshot::default()
         });
         let locations =
             vec![Location::Gpr(3), Location::Xmm(2), Location::Gpr(0), Location::Constant, Location::Spill(5)];

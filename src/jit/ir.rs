@@ -856,6 +856,13 @@ pub struct Snapshot {
     /// were installed. Native code keeps no handler stack (every error leaves the trace
     /// before it is raised); an exit pushes these onto the interpreter's.
     pub handlers: Vec<TraceHandler>,
+    /// What native code did since the start of the iteration (a side trace's start) or the
+    /// last `CallTrace`, which the counters of `--jit-stats` must learn when the trace
+    /// exits here: loop back-edges other than a root's own (which the backend counts in a
+    /// register), i.e. those of enclosing loops a side trace goes round, and Ruff calls
+    /// inlined. An exit through this snapshot adds them to `ExitState`'s counts.
+    pub back_edges: u32,
+    pub calls: u32,
 }
 
 /// A `try` handler installed on trace (`TryBegin` recorded, its `TryEnd` not yet).

@@ -3,8 +3,11 @@
 //!
 //! Phases, one module each: [`record`] (interpreter execution -> IR), [`opt`] (IR ->
 //! IR passes), [`assemble`] (IR -> machine code), [`exit`] (snapshot -> interpreter
-//! frame), [`dump`] (trace dumps), [`stats`] (the `--jit-stats` report); [`abort`] names
-//! every reason a trace is not compiled; [`ir`] and [`abi`] are the contracts between them.
+//! frame), [`dump`] (trace dumps), [`stats`] (the `--jit-stats` report), [`log`] (the
+//! `--jit-log` events), [`profile`] (the `--profile` sampler and report), [`report`] (the
+//! `--jit-report` HTML page), `inspect` (counters, aborts and retirements as `Jit`
+//! records them); [`abort`] names every reason a trace is not compiled; [`ir`] and
+//! [`abi`] are the contracts between them.
 //!
 //! Terms:
 //! - A *loop header* is the target of a loop back-edge (a backward `Jump`, or the jump of
@@ -28,8 +31,11 @@ pub mod assemble;
 pub mod dump;
 pub mod exit;
 pub mod ir;
+pub mod log;
 pub mod opt;
+pub mod profile;
 pub mod record;
+pub mod report;
 pub mod stats;
 
 use std::rc::Rc;
@@ -47,7 +53,7 @@ use abort::AbortReason;
 use assemble::{AssembleOptions, CompiledTrace};
 use ir::{InlinedFrame, Op, SnapIdx, Trace, Ty};
 use record::{CompiledTraces, Recorder, SideOf, TraceKind};
-use stats::{AbortSite, ExitKind, Stats, TraceStats};
+use stats::{AbortSite, ExitKind, NativeCounts, Site, Stats, TraceStats};
 
 pub const DEFAULT_THRESHOLD: u32 = 50;
 /// Aborts at one loop header before it is blacklisted.
@@ -100,11 +106,29 @@ pub struct JitOptions {
     pub dump: Option<dump::DumpTarget>,
     /// Bytes of machine code the JIT may hold; reaching it flushes every trace.
     pub max_machine_code: usize,
+    /// Keep each trace's dump text in the statistics (for the HTML report).
+    pub keep_dumps: bool,
+    /// Where `--jit-log` writes its events, if anywhere.
+    pub log: Option<log::LogTarget>,
+    /// The program's file name, as the log shows locations.
+    pub source_name: String,
+    /// Measure the time spent in native code (for `--jit-stats`; two clock reads per
+    /// entry from the interpreter or exit handler).
+    pub time_native: bool,
 }
 
 impl Default for JitOptions {
     fn default() -> Self {
-        JitOptions { threshold: DEFAULT_THRESHOLD, deopt_stress: false, dump: None, max_machine_code: MAX_MACHINE_CODE }
+        JitOptions {
+            threshold: DEFAULT_THRESHOLD,
+            deopt_stress: false,
+            dump: None,
+            max_machine_code: MAX_MACHINE_CODE,
+            keep_dumps: false,
+            log: None,
+            source_name: String::new(),
+            time_native: false,
+        }
     }
 }
 
@@ -304,6 +328,9 @@ struct NativeTrace {
     function: Option<Gc<FuncObj>>,
     /// The root trace of its tree (itself, for a root).
     tree_root: u32,
+    /// For a root loop trace: the calls it inlines per iteration (after its last native
+    /// call), which the backend multiplies its iteration counter by.
+    iteration_calls: u32,
 }
 
 pub struct Jit {
@@ -326,7 +353,21 @@ pub struct Jit {
     /// Where native recursion records its levels (`ExitState::native_frames` points here).
     native_frames: Box<[[u64; 3]]>,
     pub stats: Stats,
+    log: Option<log::EventLog>,
 }
+
+/// Writes an event to the JIT's log, if there is one (the arguments are not evaluated
+/// otherwise).
+macro_rules! log_event {
+    ($jit:expr, $($arg:tt)*) => {
+        if let Some(log) = $jit.log.as_mut() {
+            log.event(format_args!($($arg)*));
+        }
+    };
+}
+
+mod inspect;
+use inspect::snapshot_chain;
 
 impl Jit {
     pub fn new(options: JitOptions, program: &Program) -> Jit {
@@ -336,7 +377,6 @@ impl Jit {
         let mut exit_state = Box::<ExitState>::default();
         exit_state.native_frames = native_frames.as_mut_ptr();
         Jit {
-            options,
             loops,
             functions: vec![LoopState::Counting(threshold); program.protos.len()],
             aborts: Default::default(),
@@ -348,6 +388,8 @@ impl Jit {
             exit_state,
             native_frames,
             stats: Stats::default(),
+            log: options.log.as_ref().and_then(|target| log::EventLog::open(target).ok()),
+            options,
         }
     }
 
@@ -365,6 +407,13 @@ impl Jit {
     /// code limit is reached: compiled loops and functions count towards recording again,
     /// and the traces compiled from then on fit the program's current hot paths.
     fn flush(&mut self) {
+        self.sync_counters();
+        log_event!(
+            self,
+            "flush: the machine code limit ({} KiB) is reached; {} traces dropped, hot code compiles again",
+            self.options.max_machine_code >> 10,
+            self.traces.len()
+        );
         self.stats.flushes += 1;
         // Each flush makes recording less eager, so a program whose hot code does not fit
         // settles in the interpreter instead of recompiling without end.
@@ -406,6 +455,14 @@ impl Jit {
         function: Gc<FuncObj>,
         frame_depth: usize,
     ) -> Recorder {
+        let proto = program.proto(function.proto);
+        log_event!(self, "record function {} at {}:{}", proto.name, self.options.source_name, proto.spans[0].line);
+        self.recorder_for_function(program, function, frame_depth)
+    }
+
+    /// A recorder for a call of `function` (of a function trace, or the base of a side
+    /// trace's).
+    fn recorder_for_function(&mut self, program: &Program, function: Gc<FuncObj>, frame_depth: usize) -> Recorder {
         self.stats.recordings_started += 1;
         let proto = function.proto;
         let live = self
@@ -443,6 +500,21 @@ impl Jit {
     }
 
     pub fn start_recording(
+        &mut self,
+        program: &Program,
+        proto: ProtoId,
+        header: u32,
+        back_edge: u32,
+        frame_depth: usize,
+    ) -> Recorder {
+        let recorder = self.recorder_for_loop(program, proto, header, back_edge, frame_depth);
+        let line = program.proto(proto).spans[back_edge as usize].line;
+        log_event!(self, "record loop at {}:{} in {}", self.options.source_name, line, program.proto(proto).name);
+        recorder
+    }
+
+    /// A recorder for the loop at `header` (of a root trace, or the base of a side trace's).
+    fn recorder_for_loop(
         &mut self,
         program: &Program,
         proto: ProtoId,
@@ -505,12 +577,11 @@ impl Jit {
         if let Some(SideOf { parent, exit, .. }) = recorder.side_of {
             let state = match compiled {
                 Ok(id) => {
-                    self.stats.traces[parent as usize].exit_has_side_trace[exit.index()] = true;
+                    self.stats.traces[parent as usize].exit_side_trace[exit.index()] = Some(id + 1);
                     SideState::Compiled(id)
                 }
                 Err(reason) => {
-                    let line = program.proto(proto).spans[recorder.back_edge as usize].line;
-                    self.stats.record_abort(AbortSite::SideTrace(reason), &program.proto(proto).name, line);
+                    self.abort(program, &recorder, AbortSite::SideTrace(reason));
                     // What stopped it may change (a function called there may get its own
                     // trace), so the exit tries again, less and less eagerly.
                     let attempts = &mut self.native_mut(parent).side_attempts[exit.index()];
@@ -529,8 +600,7 @@ impl Jit {
             let state = match compiled {
                 Ok(id) => LoopState::Compiled(id),
                 Err(reason) => {
-                    let line = program.proto(proto).spans[0].line;
-                    self.stats.record_abort(AbortSite::Function(reason), &program.proto(proto).name, line);
+                    self.abort(program, &recorder, AbortSite::Function(reason));
                     let aborts = self.aborts.entry((proto, FUNCTION_ABORTS)).or_insert(0);
                     *aborts += 1;
                     if *aborts >= MAX_ABORTS {
@@ -547,9 +617,8 @@ impl Jit {
         match compiled {
             Ok(id) => self.loops[proto.0 as usize][header as usize] = LoopState::Compiled(id),
             Err(reason) => {
-                let line = program.proto(proto).spans[recorder.back_edge as usize].line;
                 let reason_is_data_dependent = reason == AbortReason::LoopExited;
-                self.stats.record_abort(AbortSite::Loop(reason), &program.proto(proto).name, line);
+                self.abort(program, &recorder, AbortSite::Loop(reason));
                 // Leaving the loop during the recorded iteration depends on the data (the
                 // iteration may have been the last one), so it is retried for longer.
                 let limit = if reason_is_data_dependent { MAX_ABORTS * 4 } else { MAX_ABORTS };
@@ -569,13 +638,34 @@ impl Jit {
         let started = Instant::now();
         let optimized = opt::optimize(&recorded).map_err(|e| AbortReason::Optimizer(e.to_string()))?;
         let id = self.first_trace + self.traces.len() as u32;
-        let compiled = self.assemble(&optimized, id, recorder.side_of, recorder.kind)?;
-        self.stats.compile_time += started.elapsed();
+        let (end_back_edges, end_calls) = recorder.events_at_end();
+        let (end_events, iteration_calls) = match (recorder.side_of, recorder.kind) {
+            (Some(side_of), _) => ((end_back_edges, end_calls), self.native(side_of.root).iteration_calls),
+            (None, TraceKind::Function) => ((end_back_edges, end_calls), 0),
+            (None, TraceKind::Loop) => ((0, 0), end_calls),
+        };
+        let compiled = self.assemble(&optimized, id, recorder.side_of, recorder.kind, end_events, iteration_calls)?;
+        let compile_time = started.elapsed();
+        self.stats.compile_time += compile_time;
         self.machine_code += compiled.code_size;
         let proto = program.proto(recorder.proto);
-        let guard_lines = (0..optimized.snapshots.len())
-            .map(|s| optimized.insts.iter().find(|i| i.snap == Some(SnapIdx(s as u32))).map_or(0, |i| i.line))
-            .collect();
+        let exits = optimized.snapshots.len();
+        let exit_sites =
+            optimized.snapshots.iter().map(|s| Site::of(program, &snapshot_chain(recorder.proto, s))).collect();
+        let dump_text = (self.options.dump.is_some() || self.options.keep_dumps)
+            .then(|| dump::trace_dump(id + 1, program, recorder, &recorded, &optimized, &compiled));
+        if let (Some(target), Some(text)) = (&self.options.dump, &dump_text) {
+            target.write(id + 1, text);
+        }
+        let mut line_weights: Vec<(u32, u32)> = Vec::new();
+        for &(p, pc) in recorder.bytecode.iter().filter(|&&(p, _)| !program.proto(p).is_library) {
+            let line = program.proto(p).spans[pc as usize].line;
+            match line_weights.iter_mut().find(|(l, _)| *l == line) {
+                Some((_, weight)) => *weight += 1,
+                None => line_weights.push((line, 1)),
+            }
+        }
+        line_weights.sort_unstable();
         self.stats.traces.push(TraceStats {
             id: id + 1,
             function: proto.name.clone(),
@@ -583,20 +673,32 @@ impl Jit {
             recorded_size: recorded.insts.len(),
             ir_size: optimized.insts.len(),
             mcode_size: compiled.code_size,
-            exits: vec![0; optimized.snapshots.len()],
-            exit_lines: guard_lines,
-            entries: 0,
+            handled_exits: vec![0; exits],
+            exit_sites,
+            interpreter_entries: 0,
+            native: NativeCounts { exits: vec![0; exits], ..NativeCounts::default() },
             parent: recorder.side_of.map(|s| (s.parent + 1, s.exit.0)),
             function_trace: recorder.kind == TraceKind::Function,
             exit_kinds: exit_kinds(program, recorder, &optimized),
-            exit_observed: vec![None; optimized.snapshots.len()],
-            exit_has_side_trace: vec![false; optimized.snapshots.len()],
-            exit_linked: vec![false; optimized.snapshots.len()],
+            exit_observed: vec![None; exits],
+            exit_side_trace: vec![None; exits],
+            exit_linked: vec![false; exits],
+            dump: dump_text.filter(|_| self.options.keep_dumps),
+            line_weights,
         });
-        if let Some(target) = &self.options.dump {
-            let text = dump::trace_dump(id + 1, program, recorder, &recorded, &optimized, &compiled);
-            target.write(id + 1, &text);
-        }
+        let compiled_trace = &self.stats.traces[id as usize];
+        let attached = if recorder.side_of.is_some() { ", attached to that exit" } else { "" };
+        log_event!(
+            self,
+            "trace {} compiled: {}{}, IR {} instructions (recorded {}), {} bytes of machine code, {:.3} ms",
+            id + 1,
+            compiled_trace.describe(&self.options.source_name),
+            attached,
+            compiled_trace.ir_size,
+            compiled_trace.recorded_size,
+            compiled_trace.mcode_size,
+            compile_time.as_secs_f64() * 1e3
+        );
         // Guards may share a snapshot, and an exit only names the snapshot: it is a type
         // check's exit only when every guard using that snapshot is a type check. A
         // builtin call's result type is checked too (its exit may also be an error, which
@@ -664,6 +766,7 @@ impl Jit {
             kind: recorder.kind,
             function: recorder.function(),
             tree_root: recorder.side_of.map_or(id, |s| s.root),
+            iteration_calls,
         });
         Ok(id)
     }
@@ -678,6 +781,8 @@ impl Jit {
         id: u32,
         side_of: Option<SideOf>,
         kind: TraceKind,
+        end_events: (u32, u32),
+        iteration_calls: u32,
     ) -> Result<CompiledTrace, AbortReason> {
         let deopt_stress = self.options.deopt_stress;
         // Indexed by trace id: flushed traces have no entry (no live trace names one).
@@ -685,6 +790,8 @@ impl Jit {
         let trace_entries: Vec<usize> = flushed.chain(self.traces.iter().map(|t| t.compiled.reentry)).collect();
         let mut options = AssembleOptions::unlinked(id, deopt_stress);
         options.trace_entries = &trace_entries;
+        options.end_events = end_events;
+        options.iteration_calls = iteration_calls;
         // A side trace always continues natively (into its root, or by returning): it may
         // run inside a native call, where returning to the exit handler is impossible.
         match (side_of, kind) {
@@ -745,12 +852,22 @@ impl Jit {
         let native = &mut self.traces[(id - self.first_trace) as usize];
         let state = &mut *self.exit_state;
         state.loop_iterations = 0;
-        self.stats.traces[id as usize].entries += 1;
+        self.stats.traces[id as usize].interpreter_entries += 1;
+        if profile::ACTIVE.load(std::sync::atomic::Ordering::Relaxed) {
+            profile::LOCATION.store(profile::NATIVE | id as u64, std::sync::atomic::Ordering::Relaxed);
+        }
         // SAFETY: the trace was compiled from this prototype's bytecode, so every slot and
         // global it touches is inside `slots` and `globals`; it allocates nothing (a push
         // only grows an array's element buffer), calls no Ruff code, and writes only the
         // frame, globals, arrays the IR names, its exit state, spill area and stress flags.
-        unsafe { (native.compiled.entry)(slots.as_mut_ptr(), globals.as_mut_ptr(), state) }
+        let started = self.options.time_native.then(Instant::now);
+        let exit = unsafe { (native.compiled.entry)(slots.as_mut_ptr(), globals.as_mut_ptr(), state) };
+        if let Some(started) = started {
+            self.stats.native_time += started.elapsed();
+        }
+        self.stats.native_iterations += std::mem::take(&mut state.back_edges);
+        self.stats.native_calls += std::mem::take(&mut state.calls);
+        exit
     }
 
     /// Runs root trace `root` on the frame `slots` (recorded in prototype `proto` at depth
@@ -809,7 +926,7 @@ impl Jit {
                     err_slot: level_base + h.err_slot as usize,
                 })
                 .collect();
-            self.stats.traces[current as usize].exits[exit.index()] += 1;
+            self.stats.traces[current as usize].handled_exits[exit.index()] += 1;
             if let Some(source) = native.type_check_sources[exit.index()] {
                 let found = match source {
                     TypeSource::Slot(slot) => level_slots[slot as usize].type_name(),
@@ -834,7 +951,9 @@ impl Jit {
                 self.retire_root(root, AbortReason::TooManyPaths, Retry::Pointless);
                 return Resume { pc, frames, handlers, record_side: None, returned: false };
             }
-            let unprofitable = current == root && self.function_exits_often(root, exit);
+            let unprofitable = current == root
+                && self.function_exits_often(root, exit)
+                && !matches!(self.functions[self.native(root).proto.0 as usize], LoopState::Blacklisted);
             let native = &mut self.traces[(current - self.first_trace) as usize];
             match native.side_exits[exit.index()] {
                 SideState::Compiled(side) => {
@@ -842,13 +961,20 @@ impl Jit {
                         self.retire_root(root, AbortReason::RarePathRecorded, Retry::Allowed);
                         return Resume { pc, frames, handlers, record_side: None, returned: false };
                     }
-                    if self.stats.traces[current as usize].exits[exit.index()] >= LINK_AFTER_EXITS {
+                    if self.stats.traces[current as usize].handled_exits[exit.index()] >= LINK_AFTER_EXITS {
                         if let Some(entry) = self.native(side).compiled.linked_entry {
                             // SAFETY: `side` was compiled with this exit of `current` as its
                             // parent exit (`Jit::assemble`), and no compiled trace is ever
                             // dropped while the JIT lives.
                             unsafe { self.native_mut(current).compiled.link_exit(exit, entry) };
                             self.stats.traces[current as usize].exit_linked[exit.index()] = true;
+                            log_event!(
+                                self,
+                                "link trace {} exit {} to side trace {}: its exits now jump there natively",
+                                current + 1,
+                                exit.0,
+                                side + 1
+                            );
                         }
                     }
                     // From inside native recursion the handler cannot go on natively: the
@@ -871,9 +997,7 @@ impl Jit {
                 }
                 SideState::Counting(_) if tree_full => {
                     native.side_exits[exit.index()] = SideState::Refused;
-                    let line = self.stats.traces[current as usize].exit_lines[exit.index()];
-                    let function = self.stats.traces[root as usize].function.clone();
-                    self.stats.record_abort(AbortSite::SideTrace(AbortReason::TooManySideTraces), &function, line);
+                    self.retirement(current, AbortReason::TooManySideTraces);
                 }
                 SideState::Counting(_) => {
                     native.side_exits[exit.index()] = SideState::Recording;
@@ -881,18 +1005,20 @@ impl Jit {
                     let constants = snapshot_constants(&native.trace, exit);
                     let depth = frame_depth + levels;
                     let base = match self.native(root).function {
-                        Some(function) => self.start_function_recording(program, function, depth),
-                        None => self.start_recording(program, proto, header, back_edge, depth),
+                        Some(function) => self.recorder_for_function(program, function, depth),
+                        None => self.recorder_for_loop(program, proto, header, back_edge, depth),
                     };
+                    let at = self.stats.traces[current as usize].exit_sites[exit.index()]
+                        .describe(&self.options.source_name);
+                    log_event!(self, "record side trace of trace {} exit {} at {}", current + 1, exit.0, at);
                     let side_of = SideOf { root, parent: current, exit };
                     let recorder = Recorder::for_side_trace(side_of, base, &inlined, &installed, &constants, program);
                     return Resume { pc, frames, handlers, record_side: Some(recorder), returned: false };
                 }
+                // Other traces may still call the retired trace natively: it is retired once.
                 SideState::Refused if unprofitable => {
                     let proto = self.native(root).proto;
-                    let trace_stats = &self.stats.traces[root as usize];
-                    let (function, line) = (trace_stats.function.clone(), trace_stats.line);
-                    self.stats.record_abort(AbortSite::Function(AbortReason::FunctionExitsOften), &function, line);
+                    self.retirement(root, AbortReason::FunctionExitsOften);
                     self.stats.blacklisted += 1;
                     self.functions[proto.0 as usize] = LoopState::Blacklisted;
                 }
@@ -936,8 +1062,8 @@ impl Jit {
     /// interpreter would.
     fn function_exits_often(&self, root: u32, exit: SnapIdx) -> bool {
         let stats = &self.stats.traces[root as usize];
-        let exits = stats.exits[exit.index()];
-        stats.function_trace && exits >= FUNCTION_EXITS_CHECKED && exits * 4 >= stats.entries
+        let exits = stats.handled_exits[exit.index()];
+        stats.function_trace && exits >= FUNCTION_EXITS_CHECKED && exits * 4 >= stats.interpreter_entries
     }
 
     /// Whether the passes from root trace `root` through its exit `exit` into a side
@@ -947,8 +1073,8 @@ impl Jit {
     /// many branches of a branchy loop.
     fn took_rare_path(&self, root: u32, exit: SnapIdx) -> bool {
         let stats = &self.stats.traces[root as usize];
-        let passes = stats.exits[exit.index()];
-        let others = stats.exits.iter().sum::<u64>() - passes + self.native(root).own_iterations;
+        let passes = stats.handled_exits[exit.index()];
+        let others = stats.handled_exits.iter().sum::<u64>() - passes + self.native(root).own_iterations;
         stats.exit_kinds[exit.index()] != ExitKind::LoopEnd
             && passes >= RARE_PATH_DISPATCHES
             && passes > RARE_PATH_RATIO * others
@@ -978,9 +1104,7 @@ impl Jit {
     fn retire_root(&mut self, root: u32, reason: AbortReason, retry: Retry) {
         let native = self.native(root);
         let (proto, header) = (native.proto, native.header);
-        let trace_stats = &self.stats.traces[root as usize];
-        let (function, line) = (trace_stats.function.clone(), trace_stats.line);
-        self.stats.record_abort(AbortSite::Loop(reason), &function, line);
+        self.retirement(root, reason);
         let troubles = self.aborts.entry((proto, header)).or_insert(0);
         *troubles += 1;
         self.loops[proto.0 as usize][header as usize] = if *troubles >= MAX_ABORTS || retry == Retry::Pointless {

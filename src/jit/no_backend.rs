@@ -13,6 +13,8 @@ pub struct AssembleOptions<'a> {
     pub self_call_target: Option<usize>,
     pub trace_entries: &'a [usize],
     pub repeats: bool,
+    pub end_events: (u32, u32),
+    pub iteration_calls: u32,
 }
 
 pub struct ParentExit<'a> {
@@ -27,6 +29,7 @@ pub struct CompiledTrace {
     pub locations: Vec<Location>,
     pub code_size: usize,
     pub stress_flags: Vec<u8>,
+    pub counters: Box<[u64]>,
     pub reentry: usize,
     pub linked_entry: Option<usize>,
 }

@@ -191,6 +191,11 @@ pub struct Recorder {
     last_snapshot: Option<(usize, u32, SnapIdx, usize)>,
     writes: usize,
     line: u32,
+    /// Loop back-edges recorded in the root frame of a side trace, and Ruff calls inlined,
+    /// since the start of the iteration or the last `CallTrace` (see
+    /// `Snapshot::back_edges`).
+    back_edges: u32,
+    calls: u32,
 }
 
 /// The IR type of a value a trace may load from a slot.
@@ -318,6 +323,8 @@ impl Recorder {
             last_snapshot: None,
             writes: 0,
             line: 0,
+            back_edges: 0,
+            calls: 0,
         }
     }
 
@@ -351,6 +358,40 @@ impl Recorder {
     /// The most inlined calls in progress at once during the recording.
     pub fn max_inlined(&self) -> usize {
         self.max_inlined
+    }
+
+    /// Loop back-edges a side trace takes, and Ruff calls the trace inlines, from its start
+    /// (or its last `CallTrace`) to its end: for a root loop trace, the calls of one
+    /// iteration after its last `CallTrace` (its own back-edge the backend counts).
+    pub fn events_at_end(&self) -> (u32, u32) {
+        (self.back_edges, self.calls)
+    }
+
+    /// Where the recording is: the instruction recorded last (the one an abort is about),
+    /// as `(prototype, pc)`, innermost last, after the calls (prototype, pc of the call)
+    /// inlined around it. The loop header when nothing was recorded yet.
+    pub fn location(&self) -> Vec<(ProtoId, u32)> {
+        let Some(&(proto, pc)) = self.bytecode.last() else { return vec![(self.proto, self.header)] };
+        let mut chain: Vec<(ProtoId, u32)> =
+            self.frames.iter().filter_map(|f| f.call.map(|(call_pc, _)| (f.proto, call_pc))).collect();
+        if chain.last().is_some_and(|&(p, call_pc)| p == proto && call_pc == pc) {
+            chain.pop();
+        }
+        chain.push((proto, pc));
+        chain
+    }
+
+    /// Whether the instruction at `pc`, in the root frame of a side trace, is reached
+    /// through a loop back-edge: the instruction recorded before it, in the same frame,
+    /// is a backward jump (as the interpreter's back-edge counting sees it).
+    fn after_back_edge(&self, pc: u32, view: &View) -> bool {
+        let Some(&(proto, from)) = self.bytecode.last() else { return false };
+        if self.side_of.is_none() || self.inlined() || proto != self.current().proto || pc >= from {
+            return false;
+        }
+        let instr = view.program.proto(proto).code[from as usize];
+        matches!(instr, Instr::Jump { offset } if offset < 0)
+            || matches!(instr, Instr::ForNext { .. } | Instr::ForRangeNext { .. })
     }
 
     fn current(&self) -> &RecordedFrame {
@@ -398,14 +439,23 @@ impl Recorder {
                 slots_in_memory: frame.in_memory,
             })
             .collect();
-        Snapshot { pc, entries: entries.into_iter().collect(), frames, handlers: self.handlers.clone() }
+        Snapshot {
+            pc,
+            entries: entries.into_iter().collect(),
+            frames,
+            handlers: self.handlers.clone(),
+            back_edges: self.back_edges,
+            calls: self.calls,
+        }
     }
 
     /// The snapshot of the current state, resuming at `pc`.
     fn snapshot(&mut self, pc: u32) -> SnapIdx {
         let depth = self.frames.len();
         if let Some((last_depth, last_pc, snap, writes)) = self.last_snapshot {
-            if last_depth == depth && last_pc == pc && writes == self.writes {
+            let last = &self.trace.snapshots[snap.index()];
+            let same_events = last.back_edges == self.back_edges && last.calls == self.calls;
+            if last_depth == depth && last_pc == pc && writes == self.writes && same_events {
                 return snap;
             }
         }
@@ -757,6 +807,11 @@ impl Recorder {
         if !self.handlers.is_empty() {
             return Err(AbortReason::NyiInstruction("a try block that the loop's back edge leaves open"));
         }
+        // Exits from here on resume at the header: the root's back-edge is taken, and the
+        // backend counts it only once back at the header.
+        if self.side_of.is_none() {
+            self.back_edges += 1;
+        }
         let live: Vec<u16> = self.snapshot_state(self.header).entries.iter().map(|&(slot, _)| slot).collect();
         self.materialize_slots(self.header, |s| live.contains(&(s as u16)))?;
         let carried = self.snapshot_state(self.header).entries;
@@ -791,6 +846,9 @@ impl Recorder {
         }
         if let Err(reason) = self.resolve_pending_call(view).and_then(|()| self.resolve_pending_branch(pc)) {
             return Step::Abort(reason);
+        }
+        if self.after_back_edge(pc, view) {
+            self.back_edges += 1;
         }
         if view.frame_depth != depth {
             return Step::Abort(AbortReason::LeftFunction);
@@ -1760,6 +1818,7 @@ impl Recorder {
         for r in filled..callee.num_slots {
             self.write(r, null);
         }
+        self.calls += 1;
         Ok(())
     }
 
@@ -1918,6 +1977,9 @@ impl Recorder {
             return_pc: pc + 1,
         };
         self.trace.push(call, Ty::Void, Some(snap), self.line);
+        // The backend counts the events so far, and this call, at the call.
+        self.back_edges = 0;
+        self.calls = 0;
         self.in_self_call = true;
         Ok(())
     }

@@ -142,7 +142,7 @@ impl std::fmt::Debug for Value {
             Value::Int(i) => write!(f, "Int({})", i),
             Value::Float(x) => write!(f, "Float({})", x),
             Value::Str(s) => write!(f, "Str({:?})", s.text),
-            Value::Builtin(id) => write!(f, "Builtin({})", id),
+            Value::Builtin(id) => write!(f, "Builtin({})", crate::builtins::BUILTINS[*id as usize].name),
             other => write!(f, "{}@{:#x}", other.type_name(), other.heap_address().unwrap_or(0)),
         }
     }

@@ -51,7 +51,7 @@ use std::fmt;
 use dynasmrt::{AssemblyOffset, ExecutableBuffer};
 use iced_x86::{Decoder, DecoderOptions, Formatter, Instruction, NasmFormatter, SymbolResolver, SymbolResult};
 
-use crate::jit::abi::{Location, TraceEntry};
+use crate::jit::abi::{Location, TraceEntry, COUNT_EXITS};
 use crate::jit::ir::{InstIdx, Op, SnapIdx, Trace, Ty};
 use crate::jit::opt::verify::verify;
 use crate::runtime::object::array_layout;
@@ -76,6 +76,13 @@ pub struct AssembleOptions<'a> {
     /// A root loop trace: when it has no `Loop` (it was not peeled), its end counts an
     /// iteration and runs it again from its re-entry.
     pub repeats: bool,
+    /// Loop back-edges and inlined calls from the trace's start (or last `CallTrace`) to
+    /// its end, other than a root's own back-edge (`Recorder::events_at_end`): its end
+    /// adds them to `ExitState::back_edges` and `calls`.
+    pub end_events: (u32, u32),
+    /// Inlined calls per iteration of the root loop trace of the tree (after its last
+    /// `CallTrace`), which every flush of the iteration counter multiplies it by.
+    pub iteration_calls: u32,
 }
 
 impl AssembleOptions<'_> {
@@ -90,6 +97,8 @@ impl AssembleOptions<'_> {
             self_call_target: None,
             trace_entries: &[],
             repeats: false,
+            end_events: (0, 0),
+            iteration_calls: 0,
         }
     }
 }
@@ -104,6 +113,9 @@ pub struct CompiledTrace {
     /// One byte per snapshot, zeroed; in deopt-stress mode a guard exits while its byte
     /// is 0. Boxed: its address is compiled into the code.
     pub stress_flags: Box<[u8]>,
+    /// What the trace's code counts (`abi::COUNT_ENTRIES` and the rest). Boxed: its
+    /// address is compiled into the code.
+    pub counters: Box<[u64]>,
     /// How many `state.spill` slots the trace uses.
     pub spill_slots_used: usize,
     /// The address of the pre-roll, past the prologue: where side traces of this trace
@@ -167,10 +179,14 @@ pub fn assemble(trace: &Trace, options: &AssembleOptions) -> Result<CompiledTrac
     let allocation = regalloc::allocate(trace, loop_pos.unwrap_or(trace.insts.len()))?;
     let mut exit_table = vec![0usize; trace.snapshots.len()].into_boxed_slice();
     let mut stress_flags = vec![0u8; trace.snapshots.len()].into_boxed_slice();
+    let mut counters = vec![0u64; COUNT_EXITS + trace.snapshots.len()].into_boxed_slice();
     let linking = x64::Linking {
         trace_id: options.trace_id,
         exit_table: exit_table.as_ptr(),
         stress_flags: stress_flags.as_mut_ptr(),
+        counters: counters.as_mut_ptr(),
+        end_events: options.end_events,
+        iteration_calls: options.iteration_calls,
         self_call_target: options.self_call_target,
         trace_entries: options.trace_entries,
         root_reentry: options.root_reentry,
@@ -194,6 +210,7 @@ pub fn assemble(trace: &Trace, options: &AssembleOptions) -> Result<CompiledTrac
         entry,
         locations: allocation.locations,
         stress_flags,
+        counters,
         spill_slots_used: allocation.spill_slots_used,
         reentry,
         linked_entry,

@@ -1460,10 +1460,14 @@ fn emit_without_array_layout(
 ) -> Result<x64::Emitted, AssembleError> {
     let table = vec![0usize; trace.snapshots.len()];
     let mut flags = vec![0u8; trace.snapshots.len()];
+    let mut counters = vec![0u64; crate::jit::abi::COUNT_EXITS + trace.snapshots.len()];
     let linking = x64::Linking {
         trace_id: 0,
         exit_table: table.as_ptr(),
         stress_flags: flags.as_mut_ptr(),
+        counters: counters.as_mut_ptr(),
+        end_events: (0, 0),
+        iteration_calls: 0,
         self_call_target: None,
         trace_entries: &[],
         root_reentry: None,
@@ -1660,6 +1664,8 @@ fn linked_exit_runs_the_side_trace_natively_and_returns_to_the_root() {
         self_call_target: None,
         trace_entries: &[],
         repeats: false,
+        end_events: (0, 0),
+        iteration_calls: 0,
     };
     let side = assemble(&b.trace, &options).expect("side trace compiles");
     let entry_address = side.linked_entry.expect("compiled with its parent exit");

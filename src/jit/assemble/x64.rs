@@ -39,7 +39,10 @@ use std::time::Instant;
 use super::regalloc::{gpr::*, Allocation, ALLOCATABLE_GPRS, CALLEE_SAVED_ALLOCATABLE};
 use super::AssembleError;
 use crate::builtins::{self, Ctx};
-use crate::jit::abi::{ExitState, Location, BACK_TO_LOOP, FUNCTION_RETURNED};
+use crate::jit::abi::{
+    ExitState, Location, BACK_TO_LOOP, COUNT_CALLS_MADE, COUNT_CALLS_RETURNED, COUNT_COMPLETIONS, COUNT_ENTRIES,
+    COUNT_EXITS, FUNCTION_RETURNED,
+};
 use crate::jit::ir::{AllocKind, Inst, InstIdx, MathFn, Op, SnapIdx, Trace, Ty, MAX_BUILTIN_ARGS, SELF_TRACE};
 use crate::runtime::format;
 use crate::runtime::heap::Gc;
@@ -78,6 +81,8 @@ const DEPTH_BUDGET: i32 = offset_of!(ExitState, depth_budget) as i32;
 const NATIVE_FRAMES: i32 = offset_of!(ExitState, native_frames) as i32;
 const MUST_EXIT: i32 = offset_of!(ExitState, must_exit) as i32;
 const LOOP_ITERATIONS: i32 = offset_of!(ExitState, loop_iterations) as i32;
+const BACK_EDGES: i32 = offset_of!(ExitState, back_edges) as i32;
+const CALLS: i32 = offset_of!(ExitState, calls) as i32;
 const EXITED_TRACE: i32 = offset_of!(ExitState, exited_trace) as i32;
 
 /// Every trace saves these in its prologue, whatever it uses, and reserves the same frame
@@ -126,6 +131,12 @@ pub struct Linking<'a> {
     pub exit_table: *const usize,
     /// The stress flags' address: one byte per snapshot (read in deopt-stress mode).
     pub stress_flags: *mut u8,
+    /// The trace's counters (`abi::COUNT_ENTRIES` and the rest).
+    pub counters: *mut u64,
+    /// Back-edges and calls to add to `ExitState::back_edges` and `calls` at the end.
+    pub end_events: (u32, u32),
+    /// Inlined calls per iteration of the tree's root loop (see `AssembleOptions`).
+    pub iteration_calls: u32,
     /// For a side trace of a function trace: its root's re-entry, which `CallTrace` calls;
     /// `None` calls this trace's own.
     pub self_call_target: Option<usize>,
@@ -953,6 +964,9 @@ struct Emitter<'a> {
     trace_id: u32,
     exit_table: *const usize,
     stress_flags: *mut u8,
+    counters: *mut u64,
+    end_events: (u32, u32),
+    iteration_calls: u32,
     /// Where `CallTrace` calls: the function trace's pre-roll.
     self_call: SelfCallTarget,
     trace_entries: &'a [usize],
@@ -989,6 +1003,9 @@ pub fn emit(
         trace_id: linking.trace_id,
         exit_table: linking.exit_table,
         stress_flags: linking.stress_flags,
+        counters: linking.counters,
+        end_events: linking.end_events,
+        iteration_calls: linking.iteration_calls,
         self_call: SelfCallTarget::Address(0),
         trace_entries: linking.trace_entries,
     };
@@ -1000,6 +1017,7 @@ pub fn emit(
     };
     let reentry_offset = emitter.ops.offset().0;
     emit!(emitter.ops; =>body_start);
+    emitter.count(COUNT_ENTRIES);
     let loop_offset = match loop_pos {
         Some(loop_pos) => {
             for i in 0..loop_pos {
@@ -1024,6 +1042,9 @@ pub fn emit(
                 emitter.instruction(i)?;
             }
             let returns = trace.insts.last().is_some_and(|i| matches!(i.op, Op::Ret(_) | Op::JumpTrace { .. }));
+            if !returns {
+                emitter.count_completion();
+            }
             match linking.root_reentry {
                 _ if returns => {}
                 Some(address) => emit!(emitter.ops
@@ -1120,8 +1141,13 @@ impl Emitter<'_> {
             let Some(label) = label else { continue };
             offsets.push((SnapIdx(snap as u32), self.ops.offset().0));
             let table_entry = self.exit_table as i64 + 8 * snap as i64;
+            emit!(self.ops; =>label);
+            // Counted here, before the exit table sends the exit to the interpreter or to
+            // a linked side trace (flags are dead at an exit).
+            self.count(COUNT_EXITS + snap);
+            let snapshot = &self.trace.snapshots[snap];
+            self.count_events(snapshot.back_edges, snapshot.calls);
             emit!(self.ops
-                ; =>label
                 ; mov r11, QWORD table_entry
                 ; jmp QWORD [r11]
             );
@@ -1148,7 +1174,7 @@ impl Emitter<'_> {
         for x in 0..16u8 {
             emit!(self.ops; movsd [r13 + XMM_SAVE + 8 * x as i32], Rx(x));
         }
-        emit!(self.ops; add [r13 + LOOP_ITERATIONS], Rq(ITERATION_COUNTER));
+        self.flush_iterations();
         if self.deopt_stress {
             emit!(self.ops
                 ; mov r11, QWORD self.stress_flags as i64
@@ -1167,6 +1193,49 @@ impl Emitter<'_> {
         }
         emit!(self.ops; ret);
         (offsets, returns, common_exit_offset)
+    }
+
+    /// Adds one to the trace's counter `index` (clobbers r11 and the flags).
+    fn count(&mut self, index: usize) {
+        // SAFETY: only the address is computed; `index` is within the counters block
+        // (`COUNT_EXITS` plus one per snapshot), which lives as long as the code.
+        let address = unsafe { self.counters.add(index) } as i64;
+        emit!(self.ops
+            ; mov r11, QWORD address
+            ; add QWORD [r11], 1
+        );
+    }
+
+    /// Adds back-edges and calls to `ExitState`'s counts (clobbers the flags).
+    fn count_events(&mut self, back_edges: u32, calls: u32) {
+        if back_edges > 0 {
+            emit!(self.ops; add QWORD [r13 + BACK_EDGES], back_edges as i32);
+        }
+        if calls > 0 {
+            emit!(self.ops; add QWORD [r13 + CALLS], calls as i32);
+        }
+    }
+
+    /// Moves the iteration counter into `ExitState` (with the inlined calls of those
+    /// iterations) and clears it: before code of another tree may run (a native call or
+    /// jump, a return to a native caller), and at exits. Clobbers r11 and the flags.
+    fn flush_iterations(&mut self) {
+        emit!(self.ops; add [r13 + LOOP_ITERATIONS], Rq(ITERATION_COUNTER));
+        if self.iteration_calls > 0 {
+            emit!(self.ops
+                ; imul r11, Rq(ITERATION_COUNTER), self.iteration_calls as i32
+                ; add [r13 + CALLS], r11
+            );
+        }
+        emit!(self.ops; xor Rd(ITERATION_COUNTER), Rd(ITERATION_COUNTER));
+    }
+
+    /// The trace reached its end: counts it, with the events since its start (or last
+    /// `CallTrace`), and flushes the iteration counter.
+    fn count_completion(&mut self) {
+        self.count(COUNT_COMPLETIONS);
+        let (back_edges, calls) = self.end_events;
+        self.count_events(back_edges, calls);
     }
 
     fn exit_label(&mut self, snap: SnapIdx) -> DynamicLabel {
@@ -1497,6 +1566,15 @@ impl Emitter<'_> {
                     ; mov rax, [r13 + NATIVE_DEPTH]
                     ; cmp rax, [r13 + DEPTH_BUDGET]
                     ; jae =>exit
+                );
+                // The call is made: count it with what the trace did since its start (or
+                // last call), in case an exit inside the callee unwinds this level.
+                let snapshots = &self.trace.snapshots;
+                let (back_edges, calls) =
+                    inst.snap.map_or((0, 0), |s| (snapshots[s.index()].back_edges, snapshots[s.index()].calls));
+                self.count_events(back_edges, calls + 1);
+                self.flush_iterations();
+                emit!(self.ops
                     ; lea rdx, [Rq(SLOTS_BASE) + stride]
                     ; mov r11, [r13 + NATIVE_FRAMES]
                     ; lea rax, [rax + rax * 2]
@@ -1510,6 +1588,7 @@ impl Emitter<'_> {
                 for s in filled..callee_slots {
                     emit!(self.ops; mov BYTE [rdx + value_offset(s as u64)?], Tag::Null as i8);
                 }
+                self.count(COUNT_CALLS_MADE);
                 emit!(self.ops
                     ; mov Rq(SLOTS_BASE), rdx
                     ; sub rsp, FRAME_SIZE
@@ -1538,24 +1617,28 @@ impl Emitter<'_> {
                     ; sub Rq(SLOTS_BASE), stride
                     ; sub QWORD [r13 + NATIVE_DEPTH], 1
                 );
+                self.count(COUNT_CALLS_RETURNED);
             }
             Op::JumpTrace { trace } => {
                 let address = *self
                     .trace_entries
                     .get(trace as usize)
                     .ok_or_else(|| AssembleError::Unsupported(format!("jump to unknown trace {}", trace)))?;
+                self.count_completion();
+                self.flush_iterations();
                 emit!(self.ops
                     ; mov r11, QWORD address as i64
                     ; jmp r11
                 );
             }
             Op::Ret(value) => {
+                self.count_completion();
+                self.flush_iterations();
                 self.store_value(SLOTS_BASE, -16, value)?;
                 let native_caller = self.ops.new_dynamic_label();
                 emit!(self.ops
                     ; cmp QWORD [r13 + NATIVE_DEPTH], 0
                     ; jne =>native_caller
-                    ; add [r13 + LOOP_ITERATIONS], Rq(ITERATION_COUNTER)
                     ; mov eax, FUNCTION_RETURNED as i32
                     ; jmp =>self.epilogue
                     ; =>native_caller

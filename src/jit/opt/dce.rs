@@ -45,6 +45,8 @@ pub fn dce(trace: &Trace) -> Trace {
                 entries,
                 frames: snapshot.frames.clone(),
                 handlers: snapshot.handlers.clone(),
+                back_edges: snapshot.back_edges,
+                calls: snapshot.calls,
             }));
         }
     }

@@ -132,6 +132,8 @@ fn copy_iteration(trace: &Trace, carried: &[CarriedSlot], invariant: &FxHashMap<
                             entries: entries.into_iter().collect(),
                             frames: snapshot.frames.clone(),
                             handlers: snapshot.handlers.clone(),
+                            back_edges: snapshot.back_edges,
+                            calls: snapshot.calls,
                         })
                     })
                 })
