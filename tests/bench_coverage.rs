@@ -124,7 +124,10 @@ fn parse_report(json: &str) -> Report {
     const REASON: &str = "\"reason\":\"";
     const SIDE: &str = "\",\"side_trace\":";
     let mut root_aborts = Vec::new();
-    let mut rest = json;
+    // Only the `"aborts"` array: retirements have reasons too.
+    let aborts_start = json.find("\"aborts\":[").unwrap_or_else(|| panic!("the report lists its aborts: {}", json));
+    let aborts = &json[aborts_start..];
+    let mut rest = &aborts[..aborts.find("],\"retirements\"").unwrap_or(aborts.len())];
     while let Some(start) = rest.find(REASON) {
         let after = &rest[start + REASON.len()..];
         let end = after.find(SIDE).unwrap_or_else(|| panic!("an abort reason ends with side_trace: {}", json));
