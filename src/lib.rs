@@ -11,6 +11,7 @@ pub mod diagnostics;
 pub mod interpret;
 pub mod jit;
 pub mod parse;
+pub mod process;
 pub mod runtime;
 
 use std::io::Write;

@@ -459,9 +459,13 @@ impl<'h> Compiler<'h> {
     /// in `work`, the topmost slot, so a call's arguments can follow it directly.
     fn postfix(&mut self, base: &Expr, ops: &[(PostfixOp, Span)], dst: Reg) -> CResult<()> {
         let work = if self.func().next_slot == dst + 1 { dst } else { self.func().alloc_slot(base.span)? };
-        let mut acc = match self.local_slot(base) {
-            Some(slot) => slot,
-            None => {
+        let mut acc = match (self.callback_form(base, ops), self.local_slot(base)) {
+            (Some(global), _) => {
+                self.func().emit(Instr::GetGlobal { dst: work, global }, base.span);
+                work
+            }
+            (None, Some(slot)) => slot,
+            (None, None) => {
                 self.expr_to(base, work)?;
                 work
             }
@@ -519,6 +523,22 @@ impl<'h> Compiler<'h> {
             self.func().emit(Instr::MoveOwned { dst, src: work }, base.span);
         }
         Ok(())
+    }
+
+    /// The library function (its global) that the call `base(args...)`, the first of
+    /// `ops`, makes instead of a builtin (`builtins::callback_form`).
+    fn callback_form(&mut self, base: &Expr, ops: &[(PostfixOp, Span)]) -> Option<u32> {
+        let ExprKind::Name(name) = &base.kind else {
+            return None;
+        };
+        let Some((PostfixOp::Call(args), _)) = ops.first() else {
+            return None;
+        };
+        let Name::Builtin(id) = self.resolve(name) else {
+            return None;
+        };
+        let library = builtins::callback_form(id, args.len())?;
+        self.library_names.get(library).copied()
     }
 
     /// Whether `base` names a builtin that only looks at its arguments.
@@ -638,7 +658,7 @@ impl Compiler<'_> {
                 self.runs_no_code(first) && rest.iter().all(|(op, _, e)| *op != BinOp::Pipe && self.runs_no_code(e))
             }
             ExprKind::Postfix { base, ops } => {
-                let calls_builtin = self.names_builtin(base);
+                let calls_builtin = self.names_builtin(base) && self.callback_form(base, ops).is_none();
                 self.runs_no_code(base)
                     && ops.iter().enumerate().all(|(n, (op, _))| match op {
                         PostfixOp::Index(e) => self.runs_no_code(e),

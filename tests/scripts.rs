@@ -1,0 +1,237 @@
+//! Scripts as a person runs them (LANGUAGE.md section 18), through the real binary:
+//! program from standard input, script arguments (also ones that look like options),
+//! `exit` statuses, a closed output pipe, signals after printing, a byte-order mark,
+//! `input`, the environment, JSON nesting, `random_seed` across processes.
+
+use std::io::{Read, Write};
+use std::path::PathBuf;
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+fn ruff() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_ruff"))
+}
+
+/// A fresh directory under the temp dir, removed when dropped.
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new(hint: &str) -> TempDir {
+        let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos());
+        let path = std::env::temp_dir().join(format!("ruff_scripts_{}_{}_{}", hint, std::process::id(), nanos));
+        std::fs::create_dir_all(&path).expect("can create a temp dir");
+        TempDir(path)
+    }
+
+    /// Writes `contents` to `name` (creating parent directories) and returns its path.
+    fn file(&self, name: &str, contents: &str) -> PathBuf {
+        let path = self.0.join(name);
+        std::fs::create_dir_all(path.parent().expect("has a parent")).expect("can create dirs");
+        std::fs::write(&path, contents).expect("can write");
+        path
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// Runs `command` with `stdin` as its standard input.
+fn run_with_input(mut command: Command, stdin: &str) -> Output {
+    let mut child =
+        command.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("ruff starts");
+    child.stdin.take().expect("piped stdin").write_all(stdin.as_bytes()).expect("can write stdin");
+    child.wait_with_output().expect("ruff finishes")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+#[test]
+fn program_from_standard_input() {
+    let mut command = ruff();
+    command.args(["run", "-", "a", "--b"]);
+    let out = run_with_input(command, "print(\"hi\", args())\n");
+    assert_eq!(text(&out.stdout), "hi [a, --b]\n");
+    assert_eq!(out.status.code(), Some(0));
+    // Errors name the program <stdin>.
+    let mut command = ruff();
+    command.args(["run", "-"]);
+    let out = run_with_input(command, "x := 1\nprint(x / 0)\n");
+    assert_eq!(out.status.code(), Some(4));
+    assert!(text(&out.stderr).contains("--> <stdin>:2:"), "{}", text(&out.stderr));
+}
+
+#[test]
+fn arguments_after_file_belong_to_the_script() {
+    let dir = TempDir::new("args");
+    let program = dir.file("args.ruff", "print(args())\n");
+    let cases: &[(&[&str], &str)] = &[
+        (&["--", "--flag", "x"], "[--flag, x]\n"),
+        (&["--flag", "x"], "[--flag, x]\n"),
+        (&["--no-jit", "-v", "--", "y"], "[--no-jit, -v, --, y]\n"),
+        (&[], "[]\n"),
+    ];
+    for (args, expected) in cases {
+        let out = ruff().arg("run").arg(&program).args(*args).output().expect("runs");
+        assert_eq!(text(&out.stdout), *expected, "args {:?}: {}", args, text(&out.stderr));
+    }
+    // Options of ruff still come before FILE, also ones taking a separate value.
+    let out = ruff().args(["run", "--jit-threshold", "1", "--no-jit"]).arg(&program).arg("z").output().expect("runs");
+    assert_eq!(text(&out.stdout), "[z]\n");
+}
+
+#[test]
+fn exit_status_and_flush() {
+    let dir = TempDir::new("exit");
+    let cases = [
+        ("print(\"before\")\nexit(7)\nprint(\"after\")\n", Some(7), "before\n"),
+        ("try { exit(2) } except e { print(\"caught\") }\n", Some(2), ""),
+        ("print(1)\nexit()\n", Some(0), "1\n"),
+        ("try { exit(256) } except e { print(e.message) }\n", Some(0), "exit() status must be 0..255, got 256\n"),
+    ];
+    for (source, status, stdout) in cases {
+        let program = dir.file("exit.ruff", source);
+        let out = ruff().arg("run").arg(&program).output().expect("runs");
+        assert_eq!(out.status.code(), status, "{}", source);
+        assert_eq!(text(&out.stdout), stdout, "{}", source);
+    }
+}
+
+#[test]
+fn closed_pipe_ends_quietly() {
+    let dir = TempDir::new("pipe");
+    let program = dir.file("many.ruff", "for i in range(0, 2000000) { print(i) }\n");
+    let mut child =
+        ruff().arg("run").arg(&program).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("ruff starts");
+    let mut stdout = child.stdout.take().expect("piped stdout");
+    let mut first = [0u8; 2];
+    stdout.read_exact(&mut first).expect("reads the first line");
+    assert_eq!(&first, b"0\n");
+    drop(stdout);
+    let out = child.wait_with_output().expect("ruff ends");
+    assert_eq!(text(&out.stderr), "", "nothing on stderr after the reader went away");
+    assert_eq!(out.status.code(), Some(141));
+}
+
+/// Sends `signal` to a child that printed a line and then loops: the line is not lost.
+fn interrupted_keeps_output(signal: &str, status: i32) {
+    use std::os::unix::process::ExitStatusExt;
+    let dir = TempDir::new("signal");
+    let program = dir.file("spin.ruff", "print(\"start\")\nx := 0\nwhile true { x += 1 }\n");
+    let output = dir.0.join("out.txt");
+    let mut child = ruff()
+        .arg("run")
+        .arg(&program)
+        .stdout(std::fs::File::create(&output).expect("can create"))
+        .spawn()
+        .expect("ruff starts");
+    // The program prints at once, but to a file stdout is block-buffered: wait until it
+    // is surely looping, then interrupt it.
+    std::thread::sleep(Duration::from_millis(300));
+    let killed = Command::new("kill").arg(format!("-{}", signal)).arg(child.id().to_string()).status();
+    assert!(killed.expect("kill runs").success());
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let exit = loop {
+        if let Some(exit) = child.try_wait().expect("can wait") {
+            break exit;
+        }
+        assert!(Instant::now() < deadline, "ruff did not stop on SIG{}", signal);
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert_eq!(exit.signal().or(exit.code().map(|c| c - 128)), Some(status), "{:?}", exit);
+    assert_eq!(std::fs::read_to_string(&output).expect("readable"), "start\n");
+}
+
+#[test]
+fn sigint_keeps_printed_output() {
+    interrupted_keeps_output("INT", 2);
+}
+
+#[test]
+fn sigterm_keeps_printed_output() {
+    interrupted_keeps_output("TERM", 15);
+}
+
+#[test]
+fn byte_order_mark_is_skipped() {
+    let dir = TempDir::new("bom");
+    let program = dir.file("bom.ruff", "\u{feff}print(\"ok\")\nx := 1 +\n");
+    let out = ruff().arg("run").arg(&program).output().expect("runs");
+    // The error column counts from after the mark.
+    assert_eq!(out.status.code(), Some(3));
+    let program = dir.file("bom.ruff", "\u{feff}print(\"ok\")\n");
+    let out = ruff().arg("run").arg(&program).output().expect("runs");
+    assert_eq!(text(&out.stdout), "ok\n");
+    let mut command = ruff();
+    command.args(["run", "-"]);
+    assert_eq!(text(&run_with_input(command, "\u{feff}print(2)").stdout), "2\n");
+}
+
+#[test]
+fn input_reads_lines_and_flushes_the_prompt() {
+    let dir = TempDir::new("input");
+    let program = dir.file(
+        "input.ruff",
+        "print(\"first\")\nname := input(\"name? \")\nprint(\"hello\", name)\nprint(input(), input())\n",
+    );
+    let mut command = ruff();
+    command.arg("run").arg(&program);
+    let out = run_with_input(command, "Ada\r\nlast\n");
+    assert_eq!(text(&out.stdout), "first\nname? hello Ada\nlast null\n");
+}
+
+#[test]
+fn environment_and_standard_error() {
+    let dir = TempDir::new("env");
+    let program = dir.file(
+        "env.ruff",
+        "print(env(\"RUFF_TEST_VAR\"), env(\"RUFF_TEST_UNSET\"), env_or(\"RUFF_TEST_UNSET\", 5))\neprint(\"warn\", [1])\n",
+    );
+    let out = ruff()
+        .arg("run")
+        .arg(&program)
+        .env("RUFF_TEST_VAR", "v a l")
+        .env_remove("RUFF_TEST_UNSET")
+        .output()
+        .expect("runs");
+    assert_eq!(text(&out.stdout), "v a l null 5\n");
+    assert_eq!(text(&out.stderr), "warn [1]\n");
+}
+
+#[test]
+fn deep_json_is_an_error_not_a_crash() {
+    let dir = TempDir::new("json");
+    let deep = "[".repeat(10_000) + &"]".repeat(10_000);
+    dir.file("deep.json", &deep);
+    let program = dir.file(
+        "deep.ruff",
+        "try { parse_json(read_file(args()[0])) } except e { print(e.message) }\nprint(\"alive\")\n",
+    );
+    let out = ruff().arg("run").arg(&program).arg(dir.0.join("deep.json")).output().expect("runs");
+    assert_eq!(
+        text(&out.stdout),
+        "Invalid JSON at line 1, column 1001: nesting deeper than 1000 levels\nalive\n",
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+#[test]
+fn random_seed_reproduces_across_processes() {
+    let dir = TempDir::new("random");
+    let program =
+        dir.file("seeded.ruff", "random_seed(2024)\nprint(random(), random_int(0, 1000000), random_int(-5, 5))\n");
+    let first = ruff().arg("run").arg(&program).output().expect("runs");
+    let second = ruff().args(["run", "--jit-threshold", "1"]).arg(&program).output().expect("runs");
+    assert_eq!(first.stdout, second.stdout);
+    // The generator is PCG64 seeded with seed_from_u64: these numbers never change.
+    assert_eq!(text(&first.stdout), "0.27219516218860784 528021 1\n");
+    let unseeded = dir.file("unseeded.ruff", "print(random(), random())\n");
+    let a = ruff().arg("run").arg(&unseeded).output().expect("runs");
+    let b = ruff().arg("run").arg(&unseeded).output().expect("runs");
+    assert_ne!(a.stdout, b.stdout, "without a seed each run differs");
+}
