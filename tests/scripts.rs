@@ -235,3 +235,103 @@ fn random_seed_reproduces_across_processes() {
     let b = ruff().arg("run").arg(&unseeded).output().expect("runs");
     assert_ne!(a.stdout, b.stdout, "without a seed each run differs");
 }
+
+fn acceptance_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/acceptance")
+}
+
+/// The acceptance program of issue 14: three modules (main, package `lib` with `text`
+/// and `util`) read the JSON file named on the command line and write a transformed
+/// JSON file equal to the golden one, with and without the JIT (threshold 1 too).
+#[test]
+fn three_module_json_program_matches_golden() {
+    let dir = TempDir::new("acceptance");
+    let expected = std::fs::read_to_string(acceptance_dir().join("expected.json")).expect("golden file");
+    for options in [&["--no-jit"][..], &[], &["--jit-threshold", "1"]] {
+        let output = dir.0.join("out.json");
+        let out = ruff()
+            .arg("run")
+            .args(options)
+            .arg(acceptance_dir().join("main.ruff"))
+            .arg(acceptance_dir().join("input.json"))
+            .arg(&output)
+            .output()
+            .expect("runs");
+        assert_eq!(out.status.code(), Some(0), "{:?}: {}", options, text(&out.stderr));
+        assert_eq!(text(&out.stdout), "TEAM ROSTER: 4 people, 3 engineers\n");
+        assert_eq!(std::fs::read_to_string(&output).expect("output written"), expected, "{:?}", options);
+    }
+    let out = ruff().arg("run").arg(acceptance_dir().join("main.ruff")).output().expect("runs");
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(text(&out.stderr), "usage: main.ruff INPUT.json OUTPUT.json\n");
+}
+
+/// Runs `main.ruff` of `dir` and returns (status, stdout, stderr).
+fn run_main(dir: &TempDir, ruff_path: Option<&std::path::Path>) -> (Option<i32>, String, String) {
+    let mut command = ruff();
+    command.arg("run").arg(dir.0.join("main.ruff")).env_remove("RUFF_PATH");
+    if let Some(path) = ruff_path {
+        command.env("RUFF_PATH", path);
+    }
+    let out = command.output().expect("runs");
+    (out.status.code(), text(&out.stdout), text(&out.stderr))
+}
+
+#[test]
+fn import_problems_are_found_before_anything_runs() {
+    let dir = TempDir::new("imports");
+    dir.file("pkg/a.ruff", "import pkg.b\nexport func fa() { return 1 }\n");
+    dir.file("pkg/b.ruff", "print(\"b runs\")\nfrom pkg.a import fa\n");
+    dir.file("main.ruff", "print(\"main runs\")\nimport pkg.a\n");
+    let (status, stdout, stderr) = run_main(&dir, None);
+    assert_eq!((status, stdout.as_str()), (Some(3), ""));
+    assert!(stderr.starts_with("Syntax Error: Circular import: main -> pkg.a -> pkg.b -> pkg.a\n"), "{}", stderr);
+    assert!(stderr.contains("pkg/b.ruff:2:1"), "{}", stderr);
+
+    dir.file("pkg/b.ruff", "export func fb() { return 2 }\nfunc private() { return 3 }\n");
+    dir.file("main.ruff", "print(\"main runs\")\nfrom pkg.b import fb, private\n");
+    let (status, stdout, stderr) = run_main(&dir, None);
+    assert_eq!((status, stdout.as_str()), (Some(3), ""));
+    assert!(stderr.starts_with("Syntax Error: Module pkg.b does not export private\n"), "{}", stderr);
+    assert!(stderr.contains("main.ruff:2:23"), "{}", stderr);
+
+    dir.file("main.ruff", "import pkg.missing\n");
+    let (status, _, stderr) = run_main(&dir, None);
+    assert_eq!(status, Some(3));
+    assert!(stderr.starts_with("Syntax Error: Module not found: pkg.missing (looked in: "), "{}", stderr);
+
+    dir.file("main.ruff", "import pkg.b\nprint(b)\n");
+    let (status, _, stderr) = run_main(&dir, None);
+    assert_eq!(status, Some(3));
+    assert!(stderr.starts_with("Syntax Error: Module b is not a value\n"), "{}", stderr);
+
+    dir.file("main.ruff", "if true { import pkg.b }\n");
+    assert_eq!(run_main(&dir, None).0, Some(3));
+
+    // A module's own syntax error names the module's file.
+    dir.file("pkg/broken.ruff", "export func f( {\n");
+    dir.file("main.ruff", "import pkg.broken\n");
+    let (status, _, stderr) = run_main(&dir, None);
+    assert_eq!(status, Some(3));
+    assert!(stderr.contains("pkg/broken.ruff:1:"), "{}", stderr);
+}
+
+#[test]
+fn modules_resolve_against_root_then_ruff_path() {
+    let dir = TempDir::new("ruffpath");
+    let library = TempDir::new("ruffpath_lib");
+    library.file("shared/greet.ruff", "export func hello(n) { return \"hello \" + n }\n");
+    dir.file("main.ruff", "from shared.greet import hello\nprint(hello(\"path\"))\n");
+    let (status, stdout, stderr) = run_main(&dir, Some(&library.0));
+    assert_eq!((status, stdout.as_str()), (Some(0), "hello path\n"), "{}", stderr);
+    // The program's root comes first.
+    dir.file("shared/greet.ruff", "export func hello(n) { return \"local \" + n }\n");
+    let (_, stdout, _) = run_main(&dir, Some(&library.0));
+    assert_eq!(stdout, "local path\n");
+    // A module runs once however many files import it.
+    dir.file("shared/once.ruff", "print(\"once\")\nexport let X := 1\n");
+    dir.file("shared/other.ruff", "from shared.once import X\nexport let Y := X + 1\n");
+    dir.file("main.ruff", "import shared.once\nfrom shared.other import Y\nimport shared.once\nprint(Y, once.X)\n");
+    let (_, stdout, stderr) = run_main(&dir, None);
+    assert_eq!(stdout, "once\n2 1\n", "{}", stderr);
+}

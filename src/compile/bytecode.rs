@@ -500,6 +500,9 @@ pub struct Proto {
     pub try_regions: Vec<TryRegion>,
     /// Names of the variables in slots, for messages about them (JIT explanations).
     pub slot_names: Vec<SlotName>,
+    /// The source file (module) the function is written in: an index into the
+    /// program's files, 0 for the main program (`modules::Loaded::files`).
+    pub file: u32,
 }
 
 #[derive(Clone, Debug)]

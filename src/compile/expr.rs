@@ -65,7 +65,12 @@ impl<'h> Compiler<'h> {
             ExprKind::Null => {
                 self.func().emit(Instr::LoadNull { dst }, span);
             }
-            ExprKind::Name(name) => self.load_name(name, dst, span),
+            ExprKind::Name(name) => {
+                if matches!(self.resolve(name), Name::Undefined) && self.is_module_alias(name) {
+                    return Err(CompileError::new(span, format!("Module {} is not a value", name)));
+                }
+                self.load_name(name, dst, span)
+            }
             ExprKind::SelfRef => self.load_name("self", dst, span),
             ExprKind::Array(items) => self.array_literal(items, dst, span)?,
             ExprKind::Dict(items) => self.dict_literal(items, dst, span)?,
@@ -459,7 +464,24 @@ impl<'h> Compiler<'h> {
     /// in `work`, the topmost slot, so a call's arguments can follow it directly.
     fn postfix(&mut self, base: &Expr, ops: &[(PostfixOp, Span)], dst: Reg) -> CResult<()> {
         let work = if self.func().next_slot == dst + 1 { dst } else { self.func().alloc_slot(base.span)? };
-        let mut acc = match (self.callback_form(base, ops), self.local_slot(base)) {
+        // `c.x` and `c.f(args)` where `import a.b.c` made `c` a module alias: the export's
+        // global, then (for a call) the remaining operations as usual.
+        let member = match (&base.kind, ops.first()) {
+            (ExprKind::Name(alias), Some((PostfixOp::Field(field) | PostfixOp::Method(field, _), span))) => {
+                self.module_member(alias, field, *span)?
+            }
+            _ => None,
+        };
+        if let Some(global) = member {
+            self.func().emit(Instr::GetGlobal { dst: work, global }, base.span);
+            let mut rest: Vec<(PostfixOp, Span)> = Vec::with_capacity(ops.len());
+            if let (PostfixOp::Method(_, args), span) = &ops[0] {
+                rest.push((PostfixOp::Call(args.clone()), *span));
+            }
+            rest.extend(ops[1..].iter().cloned());
+            return self.postfix_ops(base, &rest, work, work, dst);
+        }
+        let acc = match (self.callback_form(base, ops), self.local_slot(base)) {
             (Some(global), _) => {
                 self.func().emit(Instr::GetGlobal { dst: work, global }, base.span);
                 work
@@ -470,6 +492,12 @@ impl<'h> Compiler<'h> {
                 work
             }
         };
+        self.postfix_ops(base, ops, acc, work, dst)
+    }
+
+    /// The operations of a postfix chain on the value in `acc`, computed in `work`.
+    fn postfix_ops(&mut self, base: &Expr, ops: &[(PostfixOp, Span)], acc: Reg, work: Reg, dst: Reg) -> CResult<()> {
+        let mut acc = acc;
         for (position, (op, span)) in ops.iter().enumerate() {
             let span = *span;
             self.func().free_slots_to(work + 1);

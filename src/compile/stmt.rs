@@ -105,6 +105,7 @@ impl<'h> Compiler<'h> {
                 self.expr_any(e)?;
                 Ok(())
             }
+            StmtKind::Import(import) => self.import(import, span),
         }
     }
 
@@ -137,6 +138,7 @@ impl<'h> Compiler<'h> {
         match binding {
             Binding::Let => Some(format!("Cannot reassign immutable let binding: {}", name)),
             Binding::Const => Some(format!("Cannot reassign const binding: {}", name)),
+            Binding::Imported => Some(format!("Cannot assign imported name: {}", name)),
             Binding::Mutable => None,
         }
     }

@@ -199,6 +199,7 @@ impl Vm {
         result?;
         flushed.map_err(|e| Uncaught {
             message: format!("Cannot write output: {}", e),
+            file: 0,
             span: Span::default(),
             stack: Vec::new(),
         })
@@ -334,15 +335,17 @@ impl Vm {
         // Library frames are invisible: errors point at the user code that called them.
         let visible: Vec<&Frame> = self.frames.iter().filter(|f| !program.proto(f.proto).is_library).collect();
         let span = visible.last().map(|f| program.proto(f.proto).spans[f.pc.saturating_sub(1)]).unwrap_or_default();
+        let file = visible.last().map_or(0, |f| program.proto(f.proto).file);
         let Some(handler) = self.handlers.pop() else {
             let stack = visible
                 .iter()
                 .map(|f| StackLine {
                     function: program.proto(f.proto).name.clone(),
                     line: program.proto(f.proto).spans[f.pc.saturating_sub(1)].line,
+                    file: program.proto(f.proto).file,
                 })
                 .collect();
-            return Err(Uncaught { message, span, stack });
+            return Err(Uncaught { message, file, span, stack });
         };
         let names: Vec<Value> = visible
             .iter()
