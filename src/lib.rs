@@ -13,6 +13,7 @@ pub mod jit;
 pub mod modules;
 pub mod parse;
 pub mod process;
+pub mod repl;
 pub mod runtime;
 
 use std::io::Write;
@@ -20,7 +21,7 @@ use std::io::Write;
 use runtime::heap::Heap;
 
 /// The Ruff-written part of the builtins, compiled with every program.
-const LIBRARY_SOURCE: &str = include_str!("builtins/library.ruff");
+pub(crate) const LIBRARY_SOURCE: &str = include_str!("builtins/library.ruff");
 
 /// Why a program did not run to completion, already rendered for the user.
 #[derive(Debug)]

@@ -10,7 +10,7 @@
 //! error (a panic, or the interpreter thread could not get its stack).
 
 use std::ffi::OsString;
-use std::io::{Read, Write};
+use std::io::{IsTerminal, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -41,14 +41,22 @@ const WORKER_STACK_BYTES: usize = 256 << 20;
                   RUFF_DEOPT_STRESS=1 makes every JIT guard fail the first time it runs (both for testing)."
 )]
 struct Cli {
+    /// With no command, `ruff` starts the REPL when standard input is a terminal
     #[command(subcommand)]
-    command: Command,
+    command: Option<Command>,
 }
 
 #[derive(Subcommand)]
 enum Command {
     /// Run a Ruff program
     Run(RunArgs),
+    /// Read statements and run each as soon as it is complete, printing the value of a
+    /// bare expression; without a terminal, read standard input without prompts
+    Repl {
+        /// Run everything in the interpreter (no tracing JIT)
+        #[arg(long)]
+        no_jit: bool,
+    },
     /// Parse and compile a program without running it; print warnings such as the lost
     /// result of a bare `push(a, x)`
     Check {
@@ -238,6 +246,13 @@ fn run(args: RunArgs) -> ExitCode {
     }
 }
 
+fn repl(no_jit: bool) -> ExitCode {
+    let jit = (!no_jit && cfg!(target_arch = "x86_64"))
+        .then(|| JitOptions { deopt_stress: env_flag("RUFF_DEOPT_STRESS"), ..JitOptions::default() });
+    let options = interpret::Options { gc_stress: env_flag("RUFF_GC_STRESS"), jit, ..interpret::Options::default() };
+    ExitCode::from(ruff::repl::run(&options) as u8)
+}
+
 fn check(file: &Path, show_bytecode: bool) -> ExitCode {
     let source = match read_source(file) {
         Ok(s) => s,
@@ -265,12 +280,21 @@ fn check(file: &Path, show_bytecode: bool) -> ExitCode {
 fn main() -> ExitCode {
     let (argv, script_args) = split_script_args(std::env::args_os().collect());
     let mut cli = Cli::parse_from(argv);
-    if let Command::Run(run) = &mut cli.command {
+    if let Some(Command::Run(run)) = &mut cli.command {
         run.script_args.extend(script_args);
     }
+    if cli.command.is_none() {
+        if !std::io::stdin().is_terminal() {
+            let _ = Cli::command().print_help();
+            return ExitCode::from(2);
+        }
+        cli.command = Some(Command::Repl { no_jit: false });
+    }
     let worker = std::thread::Builder::new().stack_size(WORKER_STACK_BYTES).spawn(move || match cli.command {
-        Command::Run(args) => run(args),
-        Command::Check { file, bytecode } => check(&file, bytecode),
+        Some(Command::Run(args)) => run(args),
+        Some(Command::Check { file, bytecode }) => check(&file, bytecode),
+        Some(Command::Repl { no_jit }) => repl(no_jit),
+        None => unreachable!("no command means the REPL"),
     });
     match worker.map(|handle| handle.join()) {
         Ok(Ok(code)) => code,

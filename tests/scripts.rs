@@ -335,3 +335,43 @@ fn modules_resolve_against_root_then_ruff_path() {
     let (_, stdout, stderr) = run_main(&dir, None);
     assert_eq!(stdout, "once\n2 1\n", "{}", stderr);
 }
+
+#[test]
+fn repl_through_a_pipe() {
+    let mut command = ruff();
+    command.arg("repl");
+    let out = run_with_input(command, "x := 2\nprint(x * 21)\n");
+    assert_eq!((text(&out.stdout).as_str(), text(&out.stderr).as_str()), ("42\n", ""));
+    assert_eq!(out.status.code(), Some(0));
+
+    // Multi-line inputs, values of bare expressions (not null), errors that do not end
+    // the session, functions and globals kept between inputs, the JIT on hot code.
+    let session = "func fib(n) {\n  if n < 2 { return n }\n  return fib(n - 1) + fib(n - 2)\n}\nfib(20)\n\
+                   xs := [1,\n  2]\nxs\nnull\nprint(nope)\n1 / 0\nxs := push(xs, 3)\nlen(xs)\n\
+                   s := \"${len(xs)} items\"\ns\ntotal := 0\nfor i in range(0, 500) { total += i }\ntotal\n";
+    for options in [&["--no-jit"][..], &[]] {
+        let mut command = ruff();
+        command.arg("repl").args(options);
+        let out = run_with_input(command, session);
+        assert_eq!(text(&out.stdout), "6765\n[1, 2]\n3\n3 items\n124750\n", "{:?}", options);
+        let stderr = text(&out.stderr);
+        assert!(stderr.starts_with("Runtime Error: Undefined variable: nope\n  --> <repl>:1:7\n"), "{}", stderr);
+        assert!(stderr.contains("Runtime Error: Division by zero\n"), "{}", stderr);
+        assert_eq!(out.status.code(), Some(0));
+    }
+
+    // exit() leaves; a syntax error is reported and the session goes on.
+    let mut command = ruff();
+    command.arg("repl");
+    let out = run_with_input(command, "x := (1 +\n 2)\nprint(x)\nx := := 1\nprint(x)\nexit(5)\nprint(0)\n");
+    assert_eq!(text(&out.stdout), "3\n3\n");
+    assert!(text(&out.stderr).starts_with("Syntax Error:"), "{}", text(&out.stderr));
+    assert_eq!(out.status.code(), Some(5));
+}
+
+#[test]
+fn ruff_alone_without_a_terminal_prints_usage() {
+    let out = run_with_input(ruff(), "print(1)\n");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stdout).contains("repl"), "{}", text(&out.stdout));
+}

@@ -26,6 +26,7 @@ mod expr;
 mod function;
 pub mod listing;
 pub mod liveness;
+pub mod session;
 mod stmt;
 
 use rustc_hash::FxHashMap;

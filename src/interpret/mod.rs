@@ -185,6 +185,39 @@ impl Vm {
         &self.heap
     }
 
+    pub fn program(&self) -> &Program {
+        &self.program
+    }
+
+    /// The heap, for compiling more code into it (the REPL; no collection runs meanwhile).
+    pub fn heap_mut(&mut self) -> &mut Heap {
+        &mut self.heap
+    }
+
+    /// Runs `program`, which extends the one this VM ran so far (a REPL input: the same
+    /// prototypes and globals plus new ones, `compile::session`), from its `<main>`, and
+    /// returns the value that `<main>` returned. `new_functions` are the functions it
+    /// declares. The JIT starts over on the new program (earlier traces are dropped).
+    pub fn run_extension(&mut self, program: Program, new_functions: &[(u32, ProtoId)]) -> Result<Value, Uncaught> {
+        for proto in &program.protos {
+            for c in &proto.constants {
+                c.mark_shared();
+            }
+        }
+        self.globals.resize(program.globals.len(), Value::Undef);
+        for &(global, proto) in new_functions {
+            self.globals[global as usize] = Value::Func(self.heap.alloc(FuncObj { proto, captures: Vec::new() }));
+        }
+        let program = Rc::new(program);
+        self.jit = self.jit.take().map(|jit| Box::new(Jit::new(jit.options().clone(), &program)));
+        self.program = program;
+        self.frames.clear();
+        self.handlers.clear();
+        self.recording = None;
+        self.run()?;
+        Ok(self.stack[0])
+    }
+
     /// Runs `<main>` to completion.
     pub fn run(&mut self) -> Result<(), Uncaught> {
         let main = self.program.main;

@@ -327,6 +327,10 @@ pub struct Jit {
 }
 
 impl Jit {
+    pub fn options(&self) -> &JitOptions {
+        &self.options
+    }
+
     pub fn new(options: JitOptions, program: &Program) -> Jit {
         let threshold = options.threshold.max(1);
         let loops = program.protos.iter().map(|p| vec![LoopState::Counting(threshold); p.code.len()]).collect();
