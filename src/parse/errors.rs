@@ -118,7 +118,10 @@ fn parsing_message(positives: &[Rule], literals: &[String], found: &str) -> Stri
         .filter(|token| !NAME_CONTINUATION_TOKENS.contains(token) && !is_continuation(token))
         .any(|token| expects_literal(token));
     for token in STRUCTURAL_TOKENS {
-        let not_worth_naming = is_continuation(token) || others_expected && NAME_CONTINUATION_TOKENS.contains(token);
+        // After a name, `::` (of `Enum::Variant`) is only worth naming when `{` is not.
+        let not_worth_naming = is_continuation(token)
+            || others_expected && NAME_CONTINUATION_TOKENS.contains(token)
+            || *token == "::" && expects_literal("{");
         let quoted = format!("'{token}'");
         if expects_literal(token) && !not_worth_naming && !expected.contains(&quoted) {
             expected.push(quoted);

@@ -303,18 +303,10 @@ impl Converter<'_> {
     // ----------------------------------------------------------------------------------
     // Expressions
 
-    /// An `enum_variant`, `throw_expr` or `expr` pair: the positions that accept a whole
-    /// expression.
+    /// A `throw_expr` or `expr` pair: the positions that accept a whole expression.
     fn whole_expr(&mut self, pair: Pair<'_, Rule>) -> Result<Expr> {
         let span = self.span(&pair);
         match pair.as_rule() {
-            Rule::enum_variant => {
-                let mut parts = pair.into_inner();
-                let enum_name = next(&mut parts).as_str().to_owned();
-                let variant = next(&mut parts).as_str().to_owned();
-                let args = parts.next().map(|args| self.arguments(args)).transpose()?;
-                Ok(Expr { span, kind: ExprKind::EnumVariant { enum_name, variant, args } })
-            }
             Rule::throw_expr => {
                 let value = self.whole_expr(next(&mut pair.into_inner()))?;
                 Ok(Expr { span, kind: ExprKind::Throw(Box::new(value)) })
@@ -397,6 +389,13 @@ impl Converter<'_> {
             Rule::none_lit => ExprKind::None,
             Rule::ident => ExprKind::Name(pair.as_str().to_owned()),
             Rule::func_expr => ExprKind::Func(Box::new(self.function(span, pair.into_inner())?)),
+            Rule::enum_variant => {
+                let mut parts = pair.into_inner();
+                let enum_name = next(&mut parts).as_str().to_owned();
+                let variant = next(&mut parts).as_str().to_owned();
+                let args = parts.next().map(|args| self.arguments(args)).transpose()?;
+                ExprKind::EnumVariant { enum_name, variant, args }
+            }
             Rule::wrapped => {
                 let mut parts = pair.into_inner();
                 let wrapper = next(&mut parts);
