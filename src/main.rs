@@ -57,11 +57,13 @@ enum Command {
         #[arg(long)]
         no_jit: bool,
     },
-    /// Parse and compile a program without running it; print warnings such as the lost
-    /// result of a bare `push(a, x)`
+    /// Parse and compile programs without running them; print warnings: undefined names
+    /// (with "did you mean"), wrong builtin argument counts, assignments to `let`/`const`,
+    /// calls of values that are not functions, the lost result of a bare `push(a, x)`
     Check {
-        /// The program to check
-        file: PathBuf,
+        /// The programs to check; a directory means every `.ruff` file under it
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
         /// Also print the compiled bytecode of every function
         #[arg(long)]
         bytecode: bool,
@@ -253,12 +255,49 @@ fn repl(no_jit: bool) -> ExitCode {
     ExitCode::from(ruff::repl::run(&options) as u8)
 }
 
-fn check(file: &Path, show_bytecode: bool) -> ExitCode {
+/// `.ruff` files under `directory`, sorted, found recursively.
+fn ruff_files(directory: &Path, found: &mut Vec<PathBuf>) -> std::io::Result<()> {
+    let mut entries: Vec<PathBuf> =
+        std::fs::read_dir(directory)?.map(|e| e.map(|e| e.path())).collect::<Result<_, _>>()?;
+    entries.sort();
+    for path in entries {
+        if path.is_dir() {
+            ruff_files(&path, found)?;
+        } else if path.extension().is_some_and(|e| e == "ruff") {
+            found.push(path);
+        }
+    }
+    Ok(())
+}
+
+/// Checks every file (directories expanded); the exit status is the worst one.
+fn check_all(paths: &[PathBuf], show_bytecode: bool) -> ExitCode {
+    let mut worst = 0u8;
+    for path in paths {
+        let mut files = Vec::new();
+        if path.is_dir() {
+            if let Err(e) = ruff_files(path, &mut files) {
+                eprintln!("ruff: cannot read directory '{}': {}", path.display(), e);
+                worst = worst.max(1);
+                continue;
+            }
+        } else {
+            files.push(path.clone());
+        }
+        for file in files {
+            let status = check(&file, show_bytecode);
+            worst = worst.max(status);
+        }
+    }
+    ExitCode::from(worst)
+}
+
+fn check(file: &Path, show_bytecode: bool) -> u8 {
     let source = match read_source(file) {
         Ok(s) => s,
         Err(message) => {
             eprintln!("{}", message);
-            return ExitCode::from(1);
+            return 1;
         }
     };
     let mut heap = ruff::runtime::heap::Heap::default();
@@ -271,9 +310,12 @@ fn check(file: &Path, show_bytecode: bool) -> ExitCode {
                 eprint!("{}", w);
             }
             let _ = writeln!(std::io::stdout(), "{}: ok, {} warning(s)", file.display(), warnings.len());
-            ExitCode::SUCCESS
+            0
         }
-        Err(failure) => report(&failure),
+        Err(failure) => {
+            eprint!("{}", failure.message());
+            failure.exit_status() as u8
+        }
     }
 }
 
@@ -292,7 +334,7 @@ fn main() -> ExitCode {
     }
     let worker = std::thread::Builder::new().stack_size(WORKER_STACK_BYTES).spawn(move || match cli.command {
         Some(Command::Run(args)) => run(args),
-        Some(Command::Check { file, bytecode }) => check(&file, bytecode),
+        Some(Command::Check { files, bytecode }) => check_all(&files, bytecode),
         Some(Command::Repl { no_jit }) => repl(no_jit),
         None => unreachable!("no command means the REPL"),
     });

@@ -375,3 +375,66 @@ fn ruff_alone_without_a_terminal_prints_usage() {
     assert_eq!(out.status.code(), Some(2));
     assert!(text(&out.stdout).contains("repl"), "{}", text(&out.stdout));
 }
+
+#[test]
+fn diagnostics_a_newcomer_needs() {
+    let dir = TempDir::new("diagnostics");
+    let cases = [
+        (
+            "func f() {\n  if x {\n  }\nprint(2)\n",
+            "Syntax Error: Unclosed '{': no matching '}' before the end of the file",
+            "1:10",
+        ),
+        ("x := 1\npritn(x)\n", "Runtime Error: Undefined variable: pritn (did you mean `print`?)", "2:1"),
+        ("total := 1\nprint(totl)\n", "Runtime Error: Undefined variable: totl (did you mean `total`?)", "2:7"),
+        // `} elif x > 0 {}` happens to parse (a name, then a comparison and a block):
+        // the hint then comes with the undefined name.
+        (
+            "x := 1\nif x > 1 {\n} elif x > 0 {\n}\n",
+            "Runtime Error: Undefined variable: elif (`elif` is not Ruff: write `else if`)",
+            "3:3",
+        ),
+        ("x := 1\nif x > 1 {\n} elif x {\n  print(x)\n}\n", "Syntax Error: `elif` is not Ruff: write `else if`", "3:3"),
+        ("def add(a, b):\n  return a + b\n", "Syntax Error: `def` is not Ruff", "1:1"),
+        ("function add(a, b) {\n  return a + b\n}\n", "Syntax Error: `function` is not Ruff", "1:1"),
+    ];
+    for (source, first_line, location) in cases {
+        let program = dir.file("d.ruff", source);
+        let out = ruff().arg("run").arg(&program).output().expect("runs");
+        let stderr = text(&out.stderr);
+        assert!(stderr.starts_with(first_line), "{:?}: {}", source, stderr);
+        assert!(stderr.contains(&format!("d.ruff:{}", location)), "{:?}: {}", source, stderr);
+    }
+}
+
+#[test]
+fn check_reports_mistakes_in_several_files_and_directories() {
+    let dir = TempDir::new("check");
+    let first = dir
+        .file("a.ruff", "x := 5\npritn(x)\nlen(1, 2)\n5(3)\nlet k := 1\nk := 2\nfunc f() { return undefined_name }\n");
+    dir.file("sub/b.ruff", "print(1)\n");
+    dir.file("sub/deeper/c.ruff", "const c := 1\nc := 2\n");
+    let out = ruff().arg("check").arg(&first).arg(dir.0.join("sub")).output().expect("runs");
+    assert_eq!(out.status.code(), Some(0));
+    let stdout = text(&out.stdout);
+    let stderr = text(&out.stderr);
+    assert_eq!(stdout.lines().count(), 3, "{}", stdout);
+    assert!(stdout.contains("a.ruff: ok, 5 warning(s)"), "{}", stdout);
+    assert!(stdout.contains("b.ruff: ok, 0 warning(s)"), "{}", stdout);
+    assert!(stdout.contains("c.ruff: ok, 1 warning(s)"), "{}", stdout);
+    for expected in [
+        "Warning: undefined name: pritn (did you mean `print`?)",
+        "Warning: `len` takes 1 argument(s), given 2",
+        "Warning: calling a number or string, which is not a function",
+        "Warning: Cannot reassign immutable let binding: k",
+        "Warning: undefined name: undefined_name",
+        "Warning: Cannot reassign const binding: c",
+    ] {
+        assert!(stderr.contains(expected), "missing {:?} in\n{}", expected, stderr);
+    }
+    // A syntax error in one file makes the status 3; the others are still checked.
+    dir.file("sub/broken.ruff", "x := (1\n");
+    let out = ruff().arg("check").arg(dir.0.join("sub")).output().expect("runs");
+    assert_eq!(out.status.code(), Some(3));
+    assert_eq!(text(&out.stdout).lines().count(), 2, "{}", text(&out.stdout));
+}

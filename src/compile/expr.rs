@@ -150,7 +150,7 @@ impl<'h> Compiler<'h> {
                 let index = self.func().float_constant(f);
                 self.func().emit(Instr::LoadConst { dst, index }, span);
             }
-            Name::Undefined => self.emit_raise(format!("Undefined variable: {}", name), span),
+            Name::Undefined => self.undefined_name(name, span),
         }
     }
 
@@ -523,6 +523,9 @@ impl<'h> Compiler<'h> {
                     self.func().emit(Instr::GetField { dst: work, obj: acc, name }, span);
                 }
                 PostfixOp::Call(args) => {
+                    if position == 0 {
+                        self.check_call(base, args.len(), span);
+                    }
                     if acc != work {
                         self.func().emit(Instr::Move { dst: work, src: acc }, span);
                     }

@@ -24,6 +24,7 @@
 pub mod bytecode;
 mod expr;
 mod function;
+mod lint;
 pub mod listing;
 pub mod liveness;
 pub mod session;

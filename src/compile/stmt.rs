@@ -180,6 +180,7 @@ impl<'h> Compiler<'h> {
             _ => None,
         };
         if let Some(message) = binding.and_then(|b| Self::immutable_error(b, name)) {
+            self.warn(span, message.clone());
             self.emit_raise(message, span);
             return Ok(());
         }
@@ -280,7 +281,7 @@ impl<'h> Compiler<'h> {
                 Ok(())
             }
             _ => {
-                self.emit_raise(format!("Undefined variable: {}", name), span);
+                self.undefined_name(name, span);
                 Ok(())
             }
         }
@@ -297,7 +298,7 @@ impl<'h> Compiler<'h> {
                 return Ok(());
             }
             _ => {
-                self.emit_raise(format!("Undefined variable: {}", name), span);
+                self.undefined_name(name, span);
                 return Ok(());
             }
         };

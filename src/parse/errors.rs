@@ -188,3 +188,34 @@ fn describe_token_at(source: &str, offset: usize) -> String {
     };
     format!("'{token}'")
 }
+
+/// Words other languages use where Ruff has another, with the hint for each.
+pub(crate) const FOREIGN_KEYWORDS: &[(&str, &str)] = &[
+    ("elif", "`elif` is not Ruff: write `else if`"),
+    ("def", "`def` is not Ruff: declare functions with `func name(params) { ... }`"),
+    ("function", "`function` is not Ruff: declare functions with `func name(params) { ... }`"),
+    ("fn", "`fn` is not Ruff: declare functions with `func name(params) { ... }`"),
+];
+
+/// When a parse failed and a line before the failure (or on its line) starts with a word
+/// from another language (`elif`, `def`, `function`), the error is about that word: the
+/// parser's own message would be about whatever token came next.
+pub(crate) fn foreign_keyword(source: &str, error: &SyntaxError) -> Option<SyntaxError> {
+    for (index, line) in source.lines().enumerate().take(error.span.line as usize) {
+        // The word starts the line or follows the `}` of a block (`} elif x {`).
+        let code = line.trim_start();
+        let code = code.strip_prefix('}').map_or(code, str::trim_start);
+        let word: String = code.chars().take_while(|c| c.is_alphanumeric() || *c == '_').collect();
+        let followed_by = code[word.len()..].chars().next();
+        let Some((_, hint)) = FOREIGN_KEYWORDS.iter().find(|(keyword, _)| *keyword == word) else { continue };
+        // `def := 1` or `function(x)` use the word as a name; a name or block follows a
+        // keyword.
+        if !matches!(followed_by, Some(' ' | '\t')) || code[word.len()..].trim_start().starts_with([':', '=', '(']) {
+            continue;
+        }
+        let col = (line.len() - code.len()) as u32 + 1;
+        let span = crate::parse::ast::Span { line: index as u32 + 1, col };
+        return Some(SyntaxError { span, message: (*hint).to_string() });
+    }
+    None
+}
