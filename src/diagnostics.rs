@@ -4,6 +4,7 @@
 use std::fmt::Write;
 
 use crate::interpret::error::Uncaught;
+use crate::modules::SourceFile;
 use crate::parse::ast::Span;
 
 /// `  --> file:line:col`, the source line and a caret under the column.
@@ -39,10 +40,13 @@ pub fn warning(file: &str, source: &str, span: Span, message: &str) -> String {
 /// Frames shown at each end of a long call stack (deep recursion); the middle is elided.
 const STACK_ENDS_SHOWN: usize = 10;
 
-pub fn runtime_error(file: &str, source: &str, error: &Uncaught) -> String {
+/// An uncaught runtime error; `files` are the program's source files (index 0 the main
+/// program), which the error's location and each stack line name by index.
+pub fn runtime_error(files: &[SourceFile], error: &Uncaught) -> String {
     let mut out = format!("Runtime Error: {}\n", error.message);
-    if error.span.line > 0 {
-        location_block(&mut out, file, source, error.span);
+    let file_name = |index: u32| files.get(index as usize).map_or("?", |f| f.name.as_str());
+    if let (true, Some(file)) = (error.span.line > 0, files.get(error.file as usize)) {
+        location_block(&mut out, &file.name, &file.source, error.span);
     }
     if !error.stack.is_empty() {
         out.push_str("Call stack (innermost last):\n");
@@ -53,7 +57,7 @@ pub fn runtime_error(file: &str, source: &str, error: &Uncaught) -> String {
                 let _ = writeln!(out, "  ... {} more calls ...", elided);
             }
             if elided == 0 || i < STACK_ENDS_SHOWN || i >= frames.len() - STACK_ENDS_SHOWN {
-                let _ = writeln!(out, "  {} at {}:{}", line.function, file, line.line);
+                let _ = writeln!(out, "  {} at {}:{}", line.function, file_name(line.file), line.line);
             }
         }
     }

@@ -10,7 +10,10 @@ pub mod compile;
 pub mod diagnostics;
 pub mod interpret;
 pub mod jit;
+pub mod modules;
 pub mod parse;
+pub mod process;
+pub mod repl;
 pub mod runtime;
 
 use std::io::Write;
@@ -18,7 +21,7 @@ use std::io::Write;
 use runtime::heap::Heap;
 
 /// The Ruff-written part of the builtins, compiled with every program.
-const LIBRARY_SOURCE: &str = include_str!("builtins/library.ruff");
+pub(crate) const LIBRARY_SOURCE: &str = include_str!("builtins/library.ruff");
 
 /// Why a program did not run to completion, already rendered for the user.
 #[derive(Debug)]
@@ -77,27 +80,50 @@ pub struct RunReport {
     pub html_report: Option<Result<String, String>>,
 }
 
-/// Parses and compiles `source`; on success returns the program and the warnings
-/// (rendered).
+/// Parses and compiles `source` (the program `file`) with the modules it imports, found
+/// relative to `file`'s directory and then `RUFF_PATH`; on success returns the program and
+/// the warnings (rendered).
 pub fn compile_source(
     file: &str,
     source: &str,
     heap: &mut Heap,
 ) -> Result<(compile::bytecode::Program, Vec<String>), Failure> {
-    let ast = parse::parse_program(source)
-        .map_err(|e| Failure::Syntax(diagnostics::syntax_error(file, source, e.span, &e.message)))?;
+    compile_program(file, source, heap).map(|(program, warnings, _)| (program, warnings))
+}
+
+/// [`compile_source`], also returning the program's source files (`Proto::file` indexes
+/// them; runtime errors need them).
+pub fn compile_program(
+    file: &str,
+    source: &str,
+    heap: &mut Heap,
+) -> Result<(compile::bytecode::Program, Vec<String>, Vec<modules::SourceFile>), Failure> {
+    let roots = modules::Roots::for_main_file(Some(std::path::Path::new(file)));
+    let loaded = modules::load(file, source, &roots)?;
     let library = parse::parse_program(LIBRARY_SOURCE).expect("the builtin library parses");
-    let compiled = compile::compile(&ast, &library, heap)
-        .map_err(|e| Failure::Syntax(diagnostics::syntax_error(file, source, e.span, &e.message)))?;
-    let warnings = compiled.warnings.iter().map(|w| diagnostics::warning(file, source, w.span, &w.message)).collect();
-    Ok((compiled.program, warnings))
+    let sources: Vec<compile::ModuleSource> =
+        loaded.modules.iter().map(|m| compile::ModuleSource { file: m.file, path: &m.path, ast: &m.ast }).collect();
+    let files = &loaded.files;
+    let compiled = compile::compile_modules(&sources, &library, heap).map_err(|e| {
+        let file = &files[e.file as usize];
+        Failure::Syntax(diagnostics::syntax_error(&file.name, &file.source, e.span, &e.message))
+    })?;
+    let warnings = compiled
+        .warnings
+        .iter()
+        .map(|w| {
+            let file = &files[w.file as usize];
+            diagnostics::warning(&file.name, &file.source, w.span, &w.message)
+        })
+        .collect();
+    Ok((compiled.program, warnings, loaded.files))
 }
 
 /// Runs a whole program, writing its output to `out`.
 pub fn run_source(file: &str, source: &str, options: &RunOptions, out: Box<dyn Write>) -> RunReport {
     let mut heap = Heap::new(options.interpreter.gc_stress);
-    let program = match compile_source(file, source, &mut heap) {
-        Ok((program, _warnings)) => program,
+    let (program, files) = match compile_program(file, source, &mut heap) {
+        Ok((program, _warnings, files)) => (program, files),
         Err(failure) => {
             return RunReport {
                 outcome: Err(failure),
@@ -118,7 +144,7 @@ pub fn run_source(file: &str, source: &str, options: &RunOptions, out: Box<dyn W
     let mut vm = interpret::Vm::new(program, heap, out, &interpreter);
     let sampling = options.profile || options.html_report;
     let profiling = sampling.then(|| vm.start_profile().map_err(|e| format!("cannot start the profiler: {}", e)));
-    let outcome = vm.run().map_err(|e| Failure::Runtime(diagnostics::runtime_error(file, source, &e)));
+    let outcome = vm.run().map_err(|e| Failure::Runtime(diagnostics::runtime_error(&files, &e)));
     let samples = vm.finish_profile();
     let interpreter_counts = vm.interpreter_counts();
     let jit_stats = vm.jit_stats().cloned();

@@ -1,14 +1,20 @@
-//! The `ruff` command line: `ruff run FILE`, `ruff check FILE`.
+//! The `ruff` command line: `ruff run [OPTIONS] FILE [ARGS...]`, `ruff check FILE`.
+//!
+//! Every argument after FILE belongs to the script (`args()`), even one that looks like
+//! an option of `ruff`; a `--` right after FILE is dropped. [`split_script_args`] cuts
+//! the command line there before clap sees it. FILE `-` reads the program from standard
+//! input.
 //!
 //! Exit statuses (LANGUAGE.md decision 4): 0 success, 1 the file cannot be read, 2 bad
 //! command-line usage, 3 syntax error (nothing ran), 4 uncaught runtime error; 70 internal
 //! error (a panic, or the interpreter thread could not get its stack).
 
-use std::io::{BufWriter, Write};
+use std::ffi::OsString;
+use std::io::{IsTerminal, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 
 use ruff::interpret::{self, DEFAULT_MAX_DEPTH};
 use ruff::jit::dump::DumpTarget;
@@ -36,19 +42,29 @@ const WORKER_STACK_BYTES: usize = 256 << 20;
                   RUFF_DEOPT_STRESS=1 makes every JIT guard fail the first time it runs (both for testing)."
 )]
 struct Cli {
+    /// With no command, `ruff` starts the REPL when standard input is a terminal
     #[command(subcommand)]
-    command: Command,
+    command: Option<Command>,
 }
 
 #[derive(Subcommand)]
 enum Command {
     /// Run a Ruff program
     Run(RunArgs),
-    /// Parse and compile a program without running it; print warnings such as the lost
-    /// result of a bare `push(a, x)`
+    /// Read statements and run each as soon as it is complete, printing the value of a
+    /// bare expression; without a terminal, read standard input without prompts
+    Repl {
+        /// Run everything in the interpreter (no tracing JIT)
+        #[arg(long)]
+        no_jit: bool,
+    },
+    /// Parse and compile programs without running them; print warnings: undefined names
+    /// (with "did you mean"), wrong builtin argument counts, assignments to `let`/`const`,
+    /// calls of values that are not functions, the lost result of a bare `push(a, x)`
     Check {
-        /// The program to check
-        file: PathBuf,
+        /// The programs to check; a directory means every `.ruff` file under it
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
         /// Also print the compiled bytecode of every function
         #[arg(long)]
         bytecode: bool,
@@ -57,8 +73,12 @@ enum Command {
 
 #[derive(clap::Args)]
 struct RunArgs {
-    /// The program to run
+    /// The program to run; `-` reads it from standard input. Every argument after it is
+    /// the script's (see `args()`), even one that looks like an option
     file: PathBuf,
+    /// Arguments for the script
+    #[arg(value_name = "ARGS")]
+    script_args: Vec<String>,
     /// Run everything in the interpreter (no tracing JIT)
     #[arg(long)]
     no_jit: bool,
@@ -107,8 +127,66 @@ struct RunArgs {
     interpreter_counts: bool,
 }
 
-/// Reads a source file, or explains in one line why it cannot.
+/// The name messages give a program read from standard input.
+const STDIN_NAME: &str = "<stdin>";
+
+/// Splits `ruff run [OPTIONS] FILE [ARGS...]` after FILE: the command line for clap (up to
+/// and including FILE) and the script's arguments (a leading `--` dropped). Options of
+/// `run` that take a separate value are found in clap's own definition of `RunArgs`.
+fn split_script_args(argv: Vec<OsString>) -> (Vec<OsString>, Vec<String>) {
+    if argv.get(1).map(|a| a.as_os_str()) != Some("run".as_ref()) {
+        return (argv, Vec::new());
+    }
+    let command = Cli::command();
+    let run = command.find_subcommand("run").expect("the run subcommand exists");
+    let takes_separate_value = |option: &str| {
+        run.get_arguments().any(|arg| {
+            arg.get_long().is_some_and(|long| option == format!("--{}", long))
+                && arg.get_action().takes_values()
+                && !arg.is_require_equals_set()
+        })
+    };
+    let mut at = 2;
+    while at < argv.len() {
+        let text = argv[at].to_string_lossy();
+        if text == "-" || !text.starts_with('-') {
+            break;
+        }
+        if text == "--" {
+            // `ruff run -- FILE`: the next argument is FILE whatever it looks like.
+            at += 1;
+            break;
+        }
+        at += if takes_separate_value(&text) { 2 } else { 1 };
+    }
+    if at >= argv.len() {
+        return (argv, Vec::new());
+    }
+    let mut rest = argv;
+    let script: Vec<OsString> = rest.split_off(at + 1);
+    let skip = script.first().is_some_and(|a| a == "--") as usize;
+    (rest, script[skip..].iter().map(|a| a.to_string_lossy().into_owned()).collect())
+}
+
+/// Drops a UTF-8 byte-order mark at the start of a source text.
+fn without_bom(text: String) -> String {
+    match text.strip_prefix('\u{feff}') {
+        Some(rest) => rest.to_string(),
+        None => text,
+    }
+}
+
+/// Reads a source file (`-`: standard input), or explains in one line why it cannot.
 fn read_source(path: &Path) -> Result<String, String> {
+    if path.as_os_str() == "-" {
+        let mut bytes = Vec::new();
+        std::io::stdin()
+            .read_to_end(&mut bytes)
+            .map_err(|e| format!("ruff: cannot read the program from standard input: {}", e))?;
+        return String::from_utf8(bytes).map(without_bom).map_err(|e| {
+            format!("ruff: cannot read {}: not valid UTF-8 (at byte {})", STDIN_NAME, e.utf8_error().valid_up_to())
+        });
+    }
     let shown = path.display();
     if path.is_dir() {
         return Err(format!("ruff: cannot read '{}': it is a directory", shown));
@@ -121,9 +199,18 @@ fn read_source(path: &Path) -> Result<String, String> {
         };
         format!("ruff: cannot read '{}': {}", shown, reason)
     })?;
-    String::from_utf8(bytes).map_err(|e| {
+    String::from_utf8(bytes).map(without_bom).map_err(|e| {
         format!("ruff: cannot read '{}': not valid UTF-8 (at byte {})", shown, e.utf8_error().valid_up_to())
     })
+}
+
+/// How messages name the program at `path`.
+fn program_name(path: &Path) -> String {
+    if path.as_os_str() == "-" {
+        STDIN_NAME.to_string()
+    } else {
+        path.display().to_string()
+    }
 }
 
 /// Whether environment variable `name` is set to something other than empty or `0`.
@@ -132,6 +219,8 @@ fn env_flag(name: &str) -> bool {
 }
 
 fn report(failure: &Failure) -> ExitCode {
+    // Everything the program printed comes before the error.
+    let _ = ruff::process::flush_stdout();
     eprint!("{}", failure.message());
     ExitCode::from(failure.exit_status() as u8)
 }
@@ -217,9 +306,11 @@ fn run(args: RunArgs) -> ExitCode {
         profile: args.profile.is_some(),
         html_report: args.jit_report.is_some(),
     };
-    let name = args.file.display().to_string();
-    let out = Box::new(BufWriter::with_capacity(1 << 16, std::io::stdout()));
-    let report = ruff::run_source(&name, &source, &options, out);
+    let name = program_name(&args.file);
+    ruff::process::set_script_args(args.script_args);
+    ruff::process::flush_on_signals();
+    let report = ruff::run_source(&name, &source, &options, Box::new(ruff::process::Stdout::new()));
+    let _ = ruff::process::flush_stdout();
     if let Some(stats) = &report.jit_stats {
         match &stats_file {
             None => eprint!("{}", stats),
@@ -259,16 +350,60 @@ fn run(args: RunArgs) -> ExitCode {
     }
 }
 
-fn check(file: &Path, show_bytecode: bool) -> ExitCode {
+fn repl(no_jit: bool) -> ExitCode {
+    let jit = (!no_jit && cfg!(target_arch = "x86_64"))
+        .then(|| JitOptions { deopt_stress: env_flag("RUFF_DEOPT_STRESS"), ..JitOptions::default() });
+    let options = interpret::Options { gc_stress: env_flag("RUFF_GC_STRESS"), jit, ..interpret::Options::default() };
+    ExitCode::from(ruff::repl::run(&options) as u8)
+}
+
+/// `.ruff` files under `directory`, sorted, found recursively.
+fn ruff_files(directory: &Path, found: &mut Vec<PathBuf>) -> std::io::Result<()> {
+    let mut entries: Vec<PathBuf> =
+        std::fs::read_dir(directory)?.map(|e| e.map(|e| e.path())).collect::<Result<_, _>>()?;
+    entries.sort();
+    for path in entries {
+        if path.is_dir() {
+            ruff_files(&path, found)?;
+        } else if path.extension().is_some_and(|e| e == "ruff") {
+            found.push(path);
+        }
+    }
+    Ok(())
+}
+
+/// Checks every file (directories expanded); the exit status is the worst one.
+fn check_all(paths: &[PathBuf], show_bytecode: bool) -> ExitCode {
+    let mut worst = 0u8;
+    for path in paths {
+        let mut files = Vec::new();
+        if path.is_dir() {
+            if let Err(e) = ruff_files(path, &mut files) {
+                eprintln!("ruff: cannot read directory '{}': {}", path.display(), e);
+                worst = worst.max(1);
+                continue;
+            }
+        } else {
+            files.push(path.clone());
+        }
+        for file in files {
+            let status = check(&file, show_bytecode);
+            worst = worst.max(status);
+        }
+    }
+    ExitCode::from(worst)
+}
+
+fn check(file: &Path, show_bytecode: bool) -> u8 {
     let source = match read_source(file) {
         Ok(s) => s,
         Err(message) => {
             eprintln!("{}", message);
-            return ExitCode::from(1);
+            return 1;
         }
     };
     let mut heap = ruff::runtime::heap::Heap::default();
-    match ruff::compile_source(&file.display().to_string(), &source, &mut heap) {
+    match ruff::compile_source(&program_name(file), &source, &mut heap) {
         Ok((program, warnings)) => {
             if show_bytecode {
                 print!("{}", ruff::compile::listing::program_listing(&program));
@@ -277,17 +412,33 @@ fn check(file: &Path, show_bytecode: bool) -> ExitCode {
                 eprint!("{}", w);
             }
             let _ = writeln!(std::io::stdout(), "{}: ok, {} warning(s)", file.display(), warnings.len());
-            ExitCode::SUCCESS
+            0
         }
-        Err(failure) => report(&failure),
+        Err(failure) => {
+            eprint!("{}", failure.message());
+            failure.exit_status() as u8
+        }
     }
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let (argv, script_args) = split_script_args(std::env::args_os().collect());
+    let mut cli = Cli::parse_from(argv);
+    if let Some(Command::Run(run)) = &mut cli.command {
+        run.script_args.extend(script_args);
+    }
+    if cli.command.is_none() {
+        if !std::io::stdin().is_terminal() {
+            let _ = Cli::command().print_help();
+            return ExitCode::from(2);
+        }
+        cli.command = Some(Command::Repl { no_jit: false });
+    }
     let worker = std::thread::Builder::new().stack_size(WORKER_STACK_BYTES).spawn(move || match cli.command {
-        Command::Run(args) => run(args),
-        Command::Check { file, bytecode } => check(&file, bytecode),
+        Some(Command::Run(args)) => run(args),
+        Some(Command::Check { files, bytecode }) => check_all(&files, bytecode),
+        Some(Command::Repl { no_jit }) => repl(no_jit),
+        None => unreachable!("no command means the REPL"),
     });
     match worker.map(|handle| handle.join()) {
         Ok(Ok(code)) => code,

@@ -20,7 +20,9 @@ use crate::runtime::heap::Heap;
 use crate::runtime::value::Value;
 
 mod convert;
+mod data;
 mod dicts;
+mod io;
 mod math;
 mod sequences;
 mod strings;
@@ -56,32 +58,102 @@ pub struct Builtin {
     /// It may update an argument in place (`push` on an array the call owns). A call of
     /// any other builtin changes no container, which `compile/borrow.rs` relies on.
     pub updates_arguments: bool,
+    /// Called by name with this many arguments, it is the library function of this name
+    /// instead (`sort(a, less)` is `sort_with(a, less)` in `library.ruff`): the forms that
+    /// call back into Ruff code are written in Ruff.
+    pub callback_form: Option<(u8, &'static str)>,
 }
 
 /// A builtin that only looks at its arguments (see [`Builtin::borrows`]) and can be
 /// called again.
 const fn looks(name: &'static str, min_args: u8, max_args: u8, func: BuiltinFn) -> Builtin {
-    Builtin { name, min_args, max_args, func, borrows: true, repeatable: true, updates_arguments: false }
+    Builtin {
+        name,
+        min_args,
+        max_args,
+        func,
+        borrows: true,
+        repeatable: true,
+        updates_arguments: false,
+        callback_form: None,
+    }
 }
 
 /// A builtin that can be called again but may hand an argument (or part of one) back.
 const fn pure(name: &'static str, min_args: u8, max_args: u8, func: BuiltinFn) -> Builtin {
-    Builtin { name, min_args, max_args, func, borrows: false, repeatable: true, updates_arguments: false }
+    Builtin {
+        name,
+        min_args,
+        max_args,
+        func,
+        borrows: false,
+        repeatable: true,
+        updates_arguments: false,
+        callback_form: None,
+    }
 }
 
 /// A builtin that only looks at its arguments but writes output.
 const fn prints(name: &'static str, min_args: u8, max_args: u8, func: BuiltinFn) -> Builtin {
-    Builtin { name, min_args, max_args, func, borrows: true, repeatable: false, updates_arguments: false }
+    Builtin {
+        name,
+        min_args,
+        max_args,
+        func,
+        borrows: true,
+        repeatable: false,
+        updates_arguments: false,
+        callback_form: None,
+    }
 }
 
 /// A builtin that reads the clock: calling it again gives another answer.
 const fn clock(name: &'static str, func: BuiltinFn) -> Builtin {
-    Builtin { name, min_args: 0, max_args: 0, func, borrows: true, repeatable: false, updates_arguments: false }
+    Builtin {
+        name,
+        min_args: 0,
+        max_args: 0,
+        func,
+        borrows: true,
+        repeatable: false,
+        updates_arguments: false,
+        callback_form: None,
+    }
 }
 
 /// A builtin that may update an argument in place.
 const fn effect(name: &'static str, min_args: u8, max_args: u8, func: BuiltinFn) -> Builtin {
-    Builtin { name, min_args, max_args, func, borrows: false, repeatable: false, updates_arguments: true }
+    Builtin {
+        name,
+        min_args,
+        max_args,
+        func,
+        borrows: false,
+        repeatable: false,
+        updates_arguments: true,
+        callback_form: None,
+    }
+}
+
+/// A builtin that only looks at its arguments but reads or changes the world outside the
+/// program (files, standard input, the environment, the process, the random generator):
+/// a second call may see or do something else, so a trace never makes it.
+const fn outside(name: &'static str, min_args: u8, max_args: u8, func: BuiltinFn) -> Builtin {
+    Builtin {
+        name,
+        min_args,
+        max_args,
+        func,
+        borrows: true,
+        repeatable: false,
+        updates_arguments: false,
+        callback_form: None,
+    }
+}
+
+/// `builtin`, which with `argc` arguments is the library function `library` instead.
+const fn or_library(builtin: Builtin, argc: u8, library: &'static str) -> Builtin {
+    Builtin { callback_form: Some((argc, library)), ..builtin }
 }
 
 /// Most builtins take a fixed number of arguments; `print` and `format` take any number.
@@ -148,7 +220,7 @@ pub static BUILTINS: &[Builtin] = &[
     looks("slice", 3, 3, sequences::slice),
     effect("concat", 2, 2, sequences::concat),
     effect("reverse", 1, 1, sequences::reverse),
-    effect("sort", 1, 1, sequences::sort),
+    or_library(effect("sort", 1, 1, sequences::sort), 2, "sort_with"),
     looks("contains", 2, 2, sequences::contains),
     looks("index_of", 2, 2, sequences::index_of),
     looks("sum", 1, 1, sequences::sum),
@@ -194,6 +266,30 @@ pub static BUILTINS: &[Builtin] = &[
     looks("is_empty", 1, 1, strings::is_empty),
     looks("count_chars", 1, 1, strings::count_chars),
     pure("format", 1, MANY, strings::format),
+    looks("ord", 1, 1, data::ord),
+    looks("chr", 1, 1, data::chr),
+    // Process, standard streams and the environment (LANGUAGE.md 18.2)
+    pure("args", 0, 0, io::args),
+    prints("eprint", 0, MANY, io::eprint),
+    outside("input", 0, 1, io::input),
+    outside("env", 1, 1, io::env),
+    effect("env_or", 2, 2, io::env_or),
+    outside("exit", 0, 1, io::exit),
+    // Files (LANGUAGE.md 18.3)
+    outside("read_file", 1, 1, io::read_file),
+    outside("read_lines", 1, 1, io::read_lines),
+    outside("write_file", 2, 2, io::write_file),
+    outside("append_file", 2, 2, io::append_file),
+    outside("file_exists", 1, 1, io::file_exists),
+    outside("list_dir", 1, 1, io::list_dir),
+    outside("delete_file", 1, 1, io::delete_file),
+    // Data, random numbers, time (LANGUAGE.md 18.4)
+    looks("parse_json", 1, 1, data::parse_json),
+    looks("to_json", 1, 2, data::to_json),
+    outside("random", 0, 0, data::random),
+    outside("random_int", 2, 2, data::random_int),
+    outside("random_seed", 1, 1, data::random_seed),
+    clock("now", data::now),
     // Sequences added later (kept last so that earlier builtins keep their indexes)
     looks("array", 2, 2, sequences::array),
 ];
@@ -208,6 +304,11 @@ pub fn borrows_arguments(id: u32) -> bool {
 
 pub fn updates_arguments(id: u32) -> bool {
     BUILTINS[id as usize].updates_arguments
+}
+
+/// The library function that builtin `id` called with `argc` arguments stands for.
+pub fn callback_form(id: u32, argc: usize) -> Option<&'static str> {
+    BUILTINS[id as usize].callback_form.filter(|&(n, _)| n as usize == argc).map(|(_, library)| library)
 }
 
 pub fn lookup(name: &str) -> Option<u32> {

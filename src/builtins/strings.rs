@@ -247,20 +247,97 @@ pub(super) fn count_chars(_: &mut Ctx, args: &[Value]) -> Result<Value, String> 
 /// Replaces each `%s` in turn with the display form of the next argument. A `%s` left
 /// without an argument stays `%s`; arguments without a `%s` are ignored; no other `%`
 /// sequence is special.
+/// One `%` directive of a `format` template: `%[-][WIDTH][.PRECISION]KIND`.
+struct Placeholder {
+    left: bool,
+    width: usize,
+    precision: Option<usize>,
+    kind: char,
+}
+
+/// Reads a directive after a `%`; `None` when the text there is not one (a lone `%`
+/// stays literal). Returns the directive and the bytes it spans after the `%`.
+fn placeholder(after: &str) -> Option<(Placeholder, usize)> {
+    let bytes = after.as_bytes();
+    let mut at = 0;
+    let left = bytes.first() == Some(&b'-');
+    at += left as usize;
+    let digits = |from: usize| bytes[from..].iter().take_while(|b| b.is_ascii_digit()).count();
+    let width_digits = digits(at);
+    let width = after[at..at + width_digits].parse().unwrap_or(0);
+    at += width_digits;
+    let mut precision = None;
+    if bytes.get(at) == Some(&b'.') {
+        let n = digits(at + 1);
+        if n == 0 {
+            return None;
+        }
+        precision = Some(after[at + 1..at + 1 + n].parse().ok()?);
+        at += 1 + n;
+    }
+    let kind = *bytes.get(at)? as char;
+    let fits = match kind {
+        's' | 'd' => precision.is_none(),
+        'f' => true,
+        _ => false,
+    };
+    // Widths past this are certainly mistakes, and would build huge strings.
+    (fits && width <= 1000 && precision.unwrap_or(0) <= 100)
+        .then_some((Placeholder { left, width, precision, kind }, at + 1))
+}
+
+/// `format(fmt, args...)` (LANGUAGE.md 18.4): `%s` display form, `%d` int, `%f`/`%.Nf`
+/// number with N decimals (default 6), a width pads (right-aligned, left with `-`), `%%`
+/// is a percent sign. Argument count and types must match the placeholders.
 pub(super) fn format(ctx: &mut Ctx, args: &[Value]) -> Result<Value, String> {
     let template = expect_str("format", &args[0])?;
-    let mut values = args[1..].iter();
+    let values = &args[1..];
+    let mut used = 0;
     let mut out = String::with_capacity(template.text.len());
     let mut rest = template.text.as_str();
-    while let Some(at) = rest.find("%s") {
+    while let Some(at) = rest.find('%') {
         out.push_str(&rest[..at]);
-        match values.next() {
-            Some(v) => format::write_display(ctx.program, v, &mut out, 0)?,
-            None => out.push_str("%s"),
+        let after = &rest[at + 1..];
+        if let Some(tail) = after.strip_prefix('%') {
+            out.push('%');
+            rest = tail;
+            continue;
         }
-        rest = &rest[at + 2..];
+        let Some((spec, length)) = placeholder(after) else {
+            out.push('%');
+            rest = after;
+            continue;
+        };
+        let text = &after[..length];
+        let value = values
+            .get(used)
+            .ok_or_else(|| format!("format() has no argument for placeholder %{} (number {})", text, used + 1))?;
+        used += 1;
+        let shown = match (spec.kind, value) {
+            ('s', v) => format::display(ctx.program, v)?,
+            ('d', Value::Int(i)) => i.to_string(),
+            ('f', v) if v.as_number().is_some() => {
+                format!("{:.*}", spec.precision.unwrap_or(6), v.as_number().unwrap_or_default())
+            }
+            (_, v) => {
+                let wanted = if spec.kind == 'd' { "an int" } else { "a number" };
+                return Err(format!("format() placeholder %{} requires {}, got {}", text, wanted, v.type_name()));
+            }
+        };
+        let padding = spec.width.saturating_sub(shown.chars().count());
+        if !spec.left {
+            out.extend(std::iter::repeat_n(' ', padding));
+        }
+        out.push_str(&shown);
+        if spec.left {
+            out.extend(std::iter::repeat_n(' ', padding));
+        }
+        rest = &after[length..];
     }
     out.push_str(rest);
+    if used < values.len() {
+        return Err(format!("format() has {} placeholder(s) but {} argument(s)", used, values.len()));
+    }
     Ok(new_str(ctx, out))
 }
 
@@ -394,9 +471,24 @@ mod tests {
         let mut h = Harness::new();
         let fmt = h.str("%s + %s = %s%%s");
         let list = h.ints(&[1]);
-        assert_eq!(h.show("format", &[fmt, Value::Int(1), Value::Float(2.5), list]), "1 + 2.5 = [1]%%s");
+        assert_eq!(h.show("format", &[fmt, Value::Int(1), Value::Float(2.5), list]), "1 + 2.5 = [1]%s");
+        let fmt = h.str("%5d|%-4s|%.2f|%3s|%f");
+        let ab = h.str("ab");
+        let args = [fmt, Value::Int(3), ab, Value::Float(1.23456), Value::Int(12345), Value::Int(2)];
+        assert_eq!(h.show("format", &args), "    3|ab  |1.23|12345|2.000000");
+        let fmt = h.str("50% off, %q, %.f");
+        assert_eq!(h.show("format", &[fmt]), "50% off, %q, %.f");
         let fmt = h.str("%s and %s");
-        assert_eq!(h.show("format", &[fmt, Value::Bool(true)]), "true and %s");
+        assert_eq!(
+            h.fail("format", &[fmt, Value::Bool(true)]),
+            "format() has no argument for placeholder %s (number 2)"
+        );
+        let fmt = h.str("%d");
+        assert_eq!(h.fail("format", &[fmt, Value::Float(1.0)]), "format() placeholder %d requires an int, got float");
+        assert_eq!(
+            h.fail("format", &[fmt, Value::Int(1), Value::Int(2)]),
+            "format() has 1 placeholder(s) but 2 argument(s)"
+        );
         assert_eq!(h.fail("format", &[Value::Int(1)]), "format() requires a string, got int");
     }
 }

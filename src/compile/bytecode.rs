@@ -526,6 +526,9 @@ pub struct Proto {
     /// Bit `i`: the function only looks at parameter slot `i` (`compile/borrow.rs`), so a
     /// caller may lend it a value without marking it shared.
     pub lendable_params: u64,
+    /// The source file (module) the function is written in: an index into the
+    /// program's files, 0 for the main program (`modules::Loaded::files`).
+    pub file: u32,
 }
 
 #[derive(Clone, Debug)]

@@ -65,7 +65,12 @@ impl<'h> Compiler<'h> {
             ExprKind::Null => {
                 self.func().emit(Instr::LoadNull { dst }, span);
             }
-            ExprKind::Name(name) => self.load_name(name, dst, span),
+            ExprKind::Name(name) => {
+                if matches!(self.resolve(name), Name::Undefined) && self.is_module_alias(name) {
+                    return Err(CompileError::new(span, format!("Module {} is not a value", name)));
+                }
+                self.load_name(name, dst, span)
+            }
             ExprKind::SelfRef => self.load_name("self", dst, span),
             ExprKind::Array(items) => self.array_literal(items, dst, span)?,
             ExprKind::Dict(items) => self.dict_literal(items, dst, span)?,
@@ -145,7 +150,7 @@ impl<'h> Compiler<'h> {
                 let index = self.func().float_constant(f);
                 self.func().emit(Instr::LoadConst { dst, index }, span);
             }
-            Name::Undefined => self.emit_raise(format!("Undefined variable: {}", name), span),
+            Name::Undefined => self.undefined_name(name, span),
         }
     }
 
@@ -459,13 +464,40 @@ impl<'h> Compiler<'h> {
     /// in `work`, the topmost slot, so a call's arguments can follow it directly.
     fn postfix(&mut self, base: &Expr, ops: &[(PostfixOp, Span)], dst: Reg) -> CResult<()> {
         let work = if self.func().next_slot == dst + 1 { dst } else { self.func().alloc_slot(base.span)? };
-        let mut acc = match self.local_slot(base) {
-            Some(slot) => slot,
-            None => {
+        // `c.x` and `c.f(args)` where `import a.b.c` made `c` a module alias: the export's
+        // global, then (for a call) the remaining operations as usual.
+        let member = match (&base.kind, ops.first()) {
+            (ExprKind::Name(alias), Some((PostfixOp::Field(field) | PostfixOp::Method(field, _), span))) => {
+                self.module_member(alias, field, *span)?
+            }
+            _ => None,
+        };
+        if let Some(global) = member {
+            self.func().emit(Instr::GetGlobal { dst: work, global }, base.span);
+            let mut rest: Vec<(PostfixOp, Span)> = Vec::with_capacity(ops.len());
+            if let (PostfixOp::Method(_, args), span) = &ops[0] {
+                rest.push((PostfixOp::Call(args.clone()), *span));
+            }
+            rest.extend(ops[1..].iter().cloned());
+            return self.postfix_ops(base, &rest, work, work, dst);
+        }
+        let acc = match (self.callback_form(base, ops), self.local_slot(base)) {
+            (Some(global), _) => {
+                self.func().emit(Instr::GetGlobal { dst: work, global }, base.span);
+                work
+            }
+            (None, Some(slot)) => slot,
+            (None, None) => {
                 self.expr_to(base, work)?;
                 work
             }
         };
+        self.postfix_ops(base, ops, acc, work, dst)
+    }
+
+    /// The operations of a postfix chain on the value in `acc`, computed in `work`.
+    fn postfix_ops(&mut self, base: &Expr, ops: &[(PostfixOp, Span)], acc: Reg, work: Reg, dst: Reg) -> CResult<()> {
+        let mut acc = acc;
         for (position, (op, span)) in ops.iter().enumerate() {
             let span = *span;
             self.func().free_slots_to(work + 1);
@@ -491,6 +523,9 @@ impl<'h> Compiler<'h> {
                     self.func().emit(Instr::GetField { dst: work, obj: acc, name }, span);
                 }
                 PostfixOp::Call(args) => {
+                    if position == 0 {
+                        self.check_call(base, args.len(), span);
+                    }
                     if acc != work {
                         self.func().emit(Instr::Move { dst: work, src: acc }, span);
                     }
@@ -501,7 +536,12 @@ impl<'h> Compiler<'h> {
                         self.consecutive(&refs, span)?;
                     }
                     let argc = u16::try_from(args.len()).map_err(|_| CompileError::new(span, "Too many arguments"))?;
-                    let builtin = if position == 0 { self.named_builtin(base) } else { None };
+                    // A builtin's callback form is a call of Ruff code (`sort(a, less)`).
+                    let builtin = if position == 0 && self.callback_form(base, ops).is_none() {
+                        self.named_builtin(base)
+                    } else {
+                        None
+                    };
                     let call = self.func().emit(Instr::Call { base: work, argc, lent: 0 }, span);
                     if let Some(id) = builtin {
                         self.func().builtin_calls.insert(call, id);
@@ -523,6 +563,22 @@ impl<'h> Compiler<'h> {
             self.func().emit(Instr::MoveOwned { dst, src: work }, base.span);
         }
         Ok(())
+    }
+
+    /// The library function (its global) that the call `base(args...)`, the first of
+    /// `ops`, makes instead of a builtin (`builtins::callback_form`).
+    fn callback_form(&mut self, base: &Expr, ops: &[(PostfixOp, Span)]) -> Option<u32> {
+        let ExprKind::Name(name) = &base.kind else {
+            return None;
+        };
+        let Some((PostfixOp::Call(args), _)) = ops.first() else {
+            return None;
+        };
+        let Name::Builtin(id) = self.resolve(name) else {
+            return None;
+        };
+        let library = builtins::callback_form(id, args.len())?;
+        self.library_names.get(library).copied()
     }
 
     /// Whether `base` names a builtin that only looks at its arguments.
@@ -650,7 +706,7 @@ impl Compiler<'_> {
                 self.runs_no_code(first) && rest.iter().all(|(op, _, e)| *op != BinOp::Pipe && self.runs_no_code(e))
             }
             ExprKind::Postfix { base, ops } => {
-                let calls_builtin = self.names_builtin(base);
+                let calls_builtin = self.names_builtin(base) && self.callback_form(base, ops).is_none();
                 self.runs_no_code(base)
                     && ops.iter().enumerate().all(|(n, (op, _))| match op {
                         PostfixOp::Index(e) => self.runs_no_code(e),

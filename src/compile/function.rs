@@ -22,6 +22,8 @@ pub enum Binding {
     Let,
     Const,
     Mutable,
+    /// A name bound by `from m import x`: only module `m` assigns it.
+    Imported,
 }
 
 impl From<DeclKind> for Binding {

@@ -25,8 +25,10 @@ mod borrow;
 pub mod bytecode;
 mod expr;
 mod function;
+mod lint;
 pub mod listing;
 pub mod liveness;
+pub mod session;
 mod stmt;
 
 use rustc_hash::FxHashMap;
@@ -42,21 +44,46 @@ use function::{Binding, FuncKind, FuncState, VarLoc};
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct CompileError {
+    /// The module's file (`Proto::file`).
+    pub file: u32,
     pub span: Span,
     pub message: String,
 }
 
 impl CompileError {
     pub fn new(span: Span, message: impl Into<String>) -> CompileError {
-        CompileError { span, message: message.into() }
+        CompileError { file: 0, span, message: message.into() }
     }
 }
 
 /// Something legal but almost certainly a mistake (`ruff check` prints these).
 #[derive(Clone, Debug, PartialEq)]
 pub struct Warning {
+    /// The module's file (`Proto::file`).
+    pub file: u32,
     pub span: Span,
     pub message: String,
+}
+
+/// One module to compile: its file, its dotted path and its syntax tree.
+pub struct ModuleSource<'a> {
+    pub file: u32,
+    pub path: &'a str,
+    pub ast: &'a ast::Program,
+}
+
+/// A compiled module, as importers see it.
+struct ModuleInfo {
+    path: String,
+    /// Exported name -> its global.
+    exports: FxHashMap<String, u32>,
+    /// The global holding the module's top-level code as a function.
+    init: u32,
+    /// An `import` of it has been compiled: later imports do not run it again. Imports
+    /// stand only at the top level of a file, whose code runs straight through in the
+    /// order it is compiled (dependencies first), so the first import compiled is the
+    /// first one run.
+    runs: bool,
 }
 
 pub struct Compiled {
@@ -108,11 +135,25 @@ struct Compiler<'h> {
     /// A variable whose next read should not mark its value shared (see `TakeGlobal`).
     take_variable: Option<Taken>,
     compiling_library: bool,
+    modules: Vec<ModuleInfo>,
+    /// The module being compiled: its file, its `from m import x` names (name -> global)
+    /// and its `import a.b.c` aliases (`c` -> index into `modules`).
+    current_file: u32,
+    imported_names: FxHashMap<String, u32>,
+    module_aliases: FxHashMap<String, usize>,
 }
 
 /// Compiles the library and then the user's program into one [`Program`]. String
 /// constants are allocated on `heap`.
 pub fn compile(user: &ast::Program, library: &ast::Program, heap: &mut Heap) -> CResult<Compiled> {
+    compile_modules(&[ModuleSource { file: 0, path: "main", ast: user }], library, heap)
+}
+
+/// Compiles the library and the modules of a program, dependencies first and the main
+/// program last (the order `modules::load` gives), into one [`Program`]. Each module's
+/// top-level code becomes a function that its first `import` calls; its globals are its
+/// own, and importers read its exports' globals directly.
+pub fn compile_modules(modules: &[ModuleSource], library: &ast::Program, heap: &mut Heap) -> CResult<Compiled> {
     let mut c = Compiler {
         heap,
         protos: Vec::new(),
@@ -129,9 +170,19 @@ pub fn compile(user: &ast::Program, library: &ast::Program, heap: &mut Heap) -> 
         initial_globals: Vec::new(),
         take_variable: None,
         compiling_library: false,
+        modules: Vec::new(),
+        current_file: 0,
+        imported_names: FxHashMap::default(),
+        module_aliases: FxHashMap::default(),
     };
     c.compile_library(library)?;
-    let main = c.compile_main(user)?;
+    let (main_module, imported) = modules.split_last().expect("a program has a main module");
+    for module in imported {
+        c.current_file = module.file;
+        c.compile_module(module).map_err(|e| CompileError { file: module.file, ..e })?;
+    }
+    c.current_file = main_module.file;
+    let main = c.compile_main(main_module.ast).map_err(|e| CompileError { file: main_module.file, ..e })?;
     let protos = c.protos.into_iter().map(|p| p.expect("every reserved prototype is finished")).collect();
     Ok(Compiled {
         program: Program {
@@ -187,9 +238,117 @@ impl<'h> Compiler<'h> {
         Ok(())
     }
 
+    /// Compiles an imported module's top-level code as the function `<module PATH>` held
+    /// by a global, and records its exports.
+    fn compile_module(&mut self, module: &ModuleSource) -> CResult<()> {
+        self.toplevel_names.clear();
+        self.imported_names.clear();
+        self.module_aliases.clear();
+        let id = self.reserve_proto();
+        let name = format!("<module {}>", module.path);
+        let init = self.new_global(&name, Binding::Const);
+        self.initial_globals.push((init, id));
+        self.funcs.push(FuncState::new(name, FuncKind::Main));
+        self.bind_imports(&module.ast.stmts)?;
+        self.declare_toplevel(&module.ast.stmts);
+        self.hoist_functions(&module.ast.stmts)?;
+        self.block_stmts(&module.ast.stmts)?;
+        let end = module.ast.stmts.last().map(|s| s.span).unwrap_or_default();
+        self.func().emit(Instr::ReturnNull, end);
+        let state = self.funcs.pop().expect("the module is being compiled");
+        self.finish(id, state);
+        let exports = module
+            .ast
+            .exports
+            .iter()
+            .filter_map(|(name, _)| self.toplevel_names.get(name).map(|&g| (name.clone(), g)))
+            .collect();
+        self.modules.push(ModuleInfo { path: module.path.to_string(), exports, init, runs: false });
+        Ok(())
+    }
+
+    /// `import a.b.c` / `from a.b.c import x, y`: runs the module if no import did yet,
+    /// then binds the names (`modules::load` has checked that they are exported).
+    pub(super) fn import(&mut self, import: &ast::Import, span: Span) -> CResult<()> {
+        if self.funcs.len() != 1 {
+            return Err(CompileError::new(span, "import is allowed only at the top level of a file"));
+        }
+        let dotted = import.dotted();
+        let index = self
+            .modules
+            .iter()
+            .position(|m| m.path == dotted)
+            .ok_or_else(|| CompileError::new(span, format!("Module not found: {}", dotted)))?;
+        if !self.modules[index].runs {
+            self.modules[index].runs = true;
+            let init = self.modules[index].init;
+            let base = self.func().alloc_slot(span)?;
+            self.func().emit(Instr::GetGlobal { dst: base, global: init }, span);
+            self.func().emit(Instr::Call { base, argc: 0, lent: 0 }, span);
+            self.func().free_slots_to(base);
+        }
+        for (name, _) in import.names.iter().flatten() {
+            let global = self.imported_names[name];
+            self.func().declare(name, Binding::Imported, VarLoc::Global(global));
+        }
+        Ok(())
+    }
+
+    /// Makes the names the top-level imports of `stmts` bind known before any code of the
+    /// file is compiled, so hoisted functions see them too.
+    fn bind_imports(&mut self, stmts: &[ast::Stmt]) -> CResult<()> {
+        for stmt in stmts {
+            let StmtKind::Import(import) = &stmt.kind else { continue };
+            let dotted = import.dotted();
+            let Some(index) = self.modules.iter().position(|m| m.path == dotted) else {
+                return Err(CompileError::new(stmt.span, format!("Module not found: {}", dotted)));
+            };
+            match &import.names {
+                None => {
+                    let alias = import.path.last().expect("a module path has a part").clone();
+                    self.module_aliases.insert(alias, index);
+                }
+                Some(names) => {
+                    for (name, name_span) in names {
+                        let global = *self.modules[index].exports.get(name).ok_or_else(|| {
+                            CompileError::new(*name_span, format!("Module {} does not export {}", dotted, name))
+                        })?;
+                        self.imported_names.insert(name.clone(), global);
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The export `field` of the module that `alias` names (`import a.b.c` makes `c` an
+    /// alias), when `alias` is not a variable.
+    pub(super) fn module_member(&mut self, alias: &str, field: &str, span: Span) -> CResult<Option<u32>> {
+        if !matches!(self.resolve(alias), Name::Undefined) {
+            return Ok(None);
+        }
+        let Some(&index) = self.module_aliases.get(alias) else {
+            return Ok(None);
+        };
+        let module = &self.modules[index];
+        match module.exports.get(field) {
+            Some(&global) => Ok(Some(global)),
+            None => Err(CompileError::new(span, format!("Module {} does not export {}", module.path, field))),
+        }
+    }
+
+    /// Whether `name`, not a variable, is a module alias (an error where a value is due).
+    pub(super) fn is_module_alias(&self, name: &str) -> bool {
+        self.module_aliases.contains_key(name)
+    }
+
     fn compile_main(&mut self, program: &ast::Program) -> CResult<ProtoId> {
+        self.toplevel_names.clear();
+        self.imported_names.clear();
+        self.module_aliases.clear();
         let main_id = self.reserve_proto();
         self.funcs.push(FuncState::new("<main>".into(), FuncKind::Main));
+        self.bind_imports(&program.stmts)?;
         self.declare_toplevel(&program.stmts);
         self.hoist_functions(&program.stmts)?;
         self.block_stmts(&program.stmts)?;
@@ -297,6 +456,7 @@ impl<'h> Compiler<'h> {
 
     fn finish(&mut self, id: ProtoId, state: FuncState) {
         let mut proto = state.proto;
+        proto.file = self.current_file;
         let child_captures = |index: u32| -> Vec<CaptureSource> {
             self.protos[index as usize].as_ref().map(|p| p.captures.clone()).unwrap_or_default()
         };
@@ -330,6 +490,9 @@ impl<'h> Compiler<'h> {
             if let Some(&g) = self.toplevel_names.get(name) {
                 return Name::Global(g, self.global_bindings[g as usize]);
             }
+        }
+        if let Some(&g) = self.imported_names.get(name) {
+            return Name::Global(g, Binding::Imported);
         }
         if let Some(&g) = self.library_names.get(name) {
             return Name::Global(g, Binding::Mutable);
@@ -395,6 +558,7 @@ impl<'h> Compiler<'h> {
                 _ => "a".to_string(),
             };
             self.warnings.push(Warning {
+                file: self.current_file,
                 span: expr.span,
                 message: format!(
                     "the result of `{name}` is lost: arrays are values and `{name}` returns a new one; write `{array} := {name}({array}, ...)`"

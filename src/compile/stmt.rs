@@ -106,6 +106,7 @@ impl<'h> Compiler<'h> {
                 self.expr_any(e)?;
                 Ok(())
             }
+            StmtKind::Import(import) => self.import(import, span),
         }
     }
 
@@ -138,6 +139,7 @@ impl<'h> Compiler<'h> {
         match binding {
             Binding::Let => Some(format!("Cannot reassign immutable let binding: {}", name)),
             Binding::Const => Some(format!("Cannot reassign const binding: {}", name)),
+            Binding::Imported => Some(format!("Cannot assign imported name: {}", name)),
             Binding::Mutable => None,
         }
     }
@@ -179,6 +181,7 @@ impl<'h> Compiler<'h> {
             _ => None,
         };
         if let Some(message) = binding.and_then(|b| Self::immutable_error(b, name)) {
+            self.warn(span, message.clone());
             self.emit_raise(message, span);
             return Ok(());
         }
@@ -279,7 +282,7 @@ impl<'h> Compiler<'h> {
                 Ok(())
             }
             _ => {
-                self.emit_raise(format!("Undefined variable: {}", name), span);
+                self.undefined_name(name, span);
                 Ok(())
             }
         }
@@ -296,7 +299,7 @@ impl<'h> Compiler<'h> {
                 return Ok(());
             }
             _ => {
-                self.emit_raise(format!("Undefined variable: {}", name), span);
+                self.undefined_name(name, span);
                 return Ok(());
             }
         };

@@ -230,6 +230,35 @@ impl Vm {
         &self.heap
     }
 
+    /// The heap, for compiling more code into it (the REPL; no collection runs meanwhile).
+    pub fn heap_mut(&mut self) -> &mut Heap {
+        &mut self.heap
+    }
+
+    /// Runs `program`, which extends the one this VM ran so far (a REPL input: the same
+    /// prototypes and globals plus new ones, `compile::session`), from its `<main>`, and
+    /// returns the value that `<main>` returned. `new_functions` are the functions it
+    /// declares. The JIT starts over on the new program (earlier traces are dropped).
+    pub fn run_extension(&mut self, program: Program, new_functions: &[(u32, ProtoId)]) -> Result<Value, Uncaught> {
+        for proto in &program.protos {
+            for c in &proto.constants {
+                c.mark_shared();
+            }
+        }
+        self.globals.resize(program.globals.len(), Value::Undef);
+        for &(global, proto) in new_functions {
+            self.globals[global as usize] = Value::Func(self.heap.alloc(FuncObj { proto, captures: Vec::new() }));
+        }
+        let program = Rc::new(program);
+        self.jit = self.jit.take().map(|jit| Box::new(Jit::new(jit.options().clone(), &program)));
+        self.program = program;
+        self.frames.clear();
+        self.handlers.clear();
+        self.recording = None;
+        self.run()?;
+        Ok(self.stack[0])
+    }
+
     /// Runs `<main>` to completion.
     pub fn run(&mut self) -> Result<(), Uncaught> {
         let main = self.program.main;
@@ -244,6 +273,7 @@ impl Vm {
         result?;
         flushed.map_err(|e| Uncaught {
             message: format!("Cannot write output: {}", e),
+            file: 0,
             span: Span::default(),
             stack: Vec::new(),
         })
@@ -386,15 +416,17 @@ impl Vm {
         // Library frames are invisible: errors point at the user code that called them.
         let visible: Vec<&Frame> = self.frames.iter().filter(|f| !program.proto(f.proto).is_library).collect();
         let span = visible.last().map(|f| program.proto(f.proto).spans[f.pc.saturating_sub(1)]).unwrap_or_default();
+        let file = visible.last().map_or(0, |f| program.proto(f.proto).file);
         let Some(handler) = self.handlers.pop() else {
             let stack = visible
                 .iter()
                 .map(|f| StackLine {
                     function: program.proto(f.proto).name.clone(),
                     line: program.proto(f.proto).spans[f.pc.saturating_sub(1)].line,
+                    file: program.proto(f.proto).file,
                 })
                 .collect();
-            return Err(Uncaught { message, span, stack });
+            return Err(Uncaught { message, file, span, stack });
         };
         let names: Vec<Value> = visible
             .iter()

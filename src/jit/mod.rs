@@ -370,6 +370,10 @@ mod inspect;
 use inspect::snapshot_chain;
 
 impl Jit {
+    pub fn options(&self) -> &JitOptions {
+        &self.options
+    }
+
     pub fn new(options: JitOptions, program: &Program) -> Jit {
         let threshold = options.threshold.max(1);
         let loops = program.protos.iter().map(|p| vec![LoopState::Counting(threshold); p.code.len()]).collect();

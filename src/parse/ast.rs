@@ -148,6 +148,8 @@ pub enum StmtKind {
         handler: Block,
     },
     Expr(Expr),
+    /// Only at the top level of a file.
+    Import(Import),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -259,4 +261,22 @@ pub enum ExprKind {
 #[derive(Clone, Debug, PartialEq)]
 pub struct Program {
     pub stmts: Block,
+    /// Names declared with `export`, with the position of their declaration.
+    pub exports: Vec<(String, Span)>,
+}
+
+/// `import a.b.c` (`names` is `None`: `c.x` names export `x`) or
+/// `from a.b.c import x, y` (LANGUAGE.md 18.1).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Import {
+    /// The dotted path, one identifier per part.
+    pub path: Vec<String>,
+    pub names: Option<Vec<(String, Span)>>,
+}
+
+impl Import {
+    /// The dotted path as written: `a.b.c`.
+    pub fn dotted(&self) -> String {
+        self.path.join(".")
+    }
 }

@@ -118,7 +118,10 @@ fn parsing_message(positives: &[Rule], literals: &[String], found: &str) -> Stri
         .filter(|token| !NAME_CONTINUATION_TOKENS.contains(token) && !is_continuation(token))
         .any(|token| expects_literal(token));
     for token in STRUCTURAL_TOKENS {
-        let not_worth_naming = is_continuation(token) || others_expected && NAME_CONTINUATION_TOKENS.contains(token);
+        // After a name, `::` (of `Enum::Variant`) is only worth naming when `{` is not.
+        let not_worth_naming = is_continuation(token)
+            || others_expected && NAME_CONTINUATION_TOKENS.contains(token)
+            || *token == "::" && expects_literal("{");
         let quoted = format!("'{token}'");
         if expects_literal(token) && !not_worth_naming && !expected.contains(&quoted) {
             expected.push(quoted);
@@ -184,4 +187,35 @@ fn describe_token_at(source: &str, offset: usize) -> String {
         punctuation.copied().unwrap_or(&rest[..first.len_utf8()])
     };
     format!("'{token}'")
+}
+
+/// Words other languages use where Ruff has another, with the hint for each.
+pub(crate) const FOREIGN_KEYWORDS: &[(&str, &str)] = &[
+    ("elif", "`elif` is not Ruff: write `else if`"),
+    ("def", "`def` is not Ruff: declare functions with `func name(params) { ... }`"),
+    ("function", "`function` is not Ruff: declare functions with `func name(params) { ... }`"),
+    ("fn", "`fn` is not Ruff: declare functions with `func name(params) { ... }`"),
+];
+
+/// When a parse failed and a line before the failure (or on its line) starts with a word
+/// from another language (`elif`, `def`, `function`), the error is about that word: the
+/// parser's own message would be about whatever token came next.
+pub(crate) fn foreign_keyword(source: &str, error: &SyntaxError) -> Option<SyntaxError> {
+    for (index, line) in source.lines().enumerate().take(error.span.line as usize) {
+        // The word starts the line or follows the `}` of a block (`} elif x {`).
+        let code = line.trim_start();
+        let code = code.strip_prefix('}').map_or(code, str::trim_start);
+        let word: String = code.chars().take_while(|c| c.is_alphanumeric() || *c == '_').collect();
+        let followed_by = code[word.len()..].chars().next();
+        let Some((_, hint)) = FOREIGN_KEYWORDS.iter().find(|(keyword, _)| *keyword == word) else { continue };
+        // `def := 1` or `function(x)` use the word as a name; a name or block follows a
+        // keyword.
+        if !matches!(followed_by, Some(' ' | '\t')) || code[word.len()..].trim_start().starts_with([':', '=', '(']) {
+            continue;
+        }
+        let col = (line.len() - code.len()) as u32 + 1;
+        let span = crate::parse::ast::Span { line: index as u32 + 1, col };
+        return Some(SyntaxError { span, message: (*hint).to_string() });
+    }
+    None
 }

@@ -44,6 +44,8 @@ struct Scanner<'s> {
     line: u32,
     col: u32,
     open: Vec<Open>,
+    /// Where each bracket of `open` was opened.
+    open_at: Vec<Span>,
     /// A closing bracket did not match; see [`check`].
     brackets_mismatched: bool,
     /// Opening quotes of the strings whose interpolation we are inside, innermost last.
@@ -65,6 +67,7 @@ impl<'s> Scanner<'s> {
             line: 1,
             col: 1,
             open: Vec::new(),
+            open_at: Vec::new(),
             brackets_mismatched: false,
             open_strings: Vec::new(),
             type_angles: 0,
@@ -138,9 +141,11 @@ impl<'s> Scanner<'s> {
                     match (c, self.open.last()) {
                         (')', Some(Open::Paren)) | (']', Some(Open::Bracket)) | ('}', Some(Open::Brace)) => {
                             self.open.pop();
+                            self.open_at.pop();
                         }
                         ('}', Some(Open::Interp)) => {
                             self.open.pop();
+                            self.open_at.pop();
                             let string_start = self.open_strings.pop().expect("every Interp frame has an open string");
                             self.string_body(string_start)?;
                         }
@@ -178,9 +183,20 @@ impl<'s> Scanner<'s> {
                 }
             }
         }
-        match self.open_strings.last() {
-            Some(&string_start) => Err(unterminated_string(string_start)),
-            None => Ok(()),
+        if let Some(&string_start) = self.open_strings.last() {
+            return Err(unterminated_string(string_start));
+        }
+        // A bracket left open is reported where it was opened, not at the end of the file.
+        match (self.brackets_mismatched, self.open.last(), self.open_at.last()) {
+            (false, Some(&bracket), Some(&at)) => {
+                let (opening, closing) = match bracket {
+                    Open::Paren => ('(', ')'),
+                    Open::Bracket => ('[', ']'),
+                    Open::Brace | Open::Interp => ('{', '}'),
+                };
+                Err(error(at, format!("Unclosed '{opening}': no matching '{closing}' before the end of the file")))
+            }
+            _ => Ok(()),
         }
     }
 
@@ -194,6 +210,7 @@ impl<'s> Scanner<'s> {
 
     fn push(&mut self, bracket: Open, at: Span) -> Result<(), SyntaxError> {
         self.open.push(bracket);
+        self.open_at.push(at);
         self.check_depth(at)
     }
 

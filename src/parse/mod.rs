@@ -39,6 +39,7 @@
 pub mod ast;
 
 mod errors;
+pub(crate) use errors::FOREIGN_KEYWORDS;
 mod lexcheck;
 mod parser;
 mod position;
@@ -86,7 +87,9 @@ static PEST_SETTINGS_LOCK: Mutex<()> = Mutex::new(());
 /// Parses a whole program.
 pub fn parse_program(source: &str) -> Result<ast::Program, SyntaxError> {
     lexcheck::check(source)?;
-    let mut pairs = run_pest(source).map_err(|error| errors::syntax_error(source, error))?;
+    let mut pairs = run_pest(source)
+        .map_err(|error| errors::syntax_error(source, error))
+        .map_err(|error| errors::foreign_keyword(source, &error).unwrap_or(error))?;
     let program = pairs.next().expect("a successful parse yields the program pair");
     parser::program(source, program)
 }

@@ -22,13 +22,14 @@ type Result<T> = std::result::Result<T, SyntaxError>;
 
 /// Converts a successful parse of [`Rule::program`] to the AST.
 pub(crate) fn program(source: &str, program: Pair<'_, Rule>) -> Result<Program> {
-    let mut converter = Converter { positions: Positions::new(source) };
+    let mut converter = Converter { positions: Positions::new(source), exports: Vec::new() };
     let stmts = converter.statements(program.into_inner())?;
-    Ok(Program { stmts })
+    Ok(Program { stmts, exports: converter.exports })
 }
 
 struct Converter<'s> {
     positions: Positions<'s>,
+    exports: Vec<(String, Span)>,
 }
 
 impl Converter<'_> {
@@ -95,6 +96,23 @@ impl Converter<'_> {
                 StmtKind::Try { body, err_name, handler }
             }
             Rule::expr_stmt => self.expression_statement(parts)?,
+            Rule::import_stmt | Rule::from_import => {
+                let path = next(&mut parts).into_inner().map(|part| part.as_str().to_owned()).collect();
+                let names = (rule == Rule::from_import)
+                    .then(|| parts.map(|name| (name.as_str().to_owned(), self.span(&name))).collect());
+                StmtKind::Import(Import { path, names })
+            }
+            Rule::export_decl => {
+                let declaration = self.statement(next(&mut parts))?;
+                let name = match &declaration.kind {
+                    StmtKind::Decl { name, .. } | StmtKind::Enum { name, .. } => name.clone(),
+                    StmtKind::Func(decl) => decl.name.clone().unwrap_or_default(),
+                    StmtKind::Struct(decl) => decl.name.clone(),
+                    _ => unreachable!("export stands only before declarations"),
+                };
+                self.exports.push((name, declaration.span));
+                return Ok(declaration);
+            }
             other => unreachable!("not a statement rule: {other:?}"),
         };
         Ok(Stmt { span, kind })
@@ -285,18 +303,10 @@ impl Converter<'_> {
     // ----------------------------------------------------------------------------------
     // Expressions
 
-    /// An `enum_variant`, `throw_expr` or `expr` pair: the positions that accept a whole
-    /// expression.
+    /// A `throw_expr` or `expr` pair: the positions that accept a whole expression.
     fn whole_expr(&mut self, pair: Pair<'_, Rule>) -> Result<Expr> {
         let span = self.span(&pair);
         match pair.as_rule() {
-            Rule::enum_variant => {
-                let mut parts = pair.into_inner();
-                let enum_name = next(&mut parts).as_str().to_owned();
-                let variant = next(&mut parts).as_str().to_owned();
-                let args = parts.next().map(|args| self.arguments(args)).transpose()?;
-                Ok(Expr { span, kind: ExprKind::EnumVariant { enum_name, variant, args } })
-            }
             Rule::throw_expr => {
                 let value = self.whole_expr(next(&mut pair.into_inner()))?;
                 Ok(Expr { span, kind: ExprKind::Throw(Box::new(value)) })
@@ -379,6 +389,13 @@ impl Converter<'_> {
             Rule::none_lit => ExprKind::None,
             Rule::ident => ExprKind::Name(pair.as_str().to_owned()),
             Rule::func_expr => ExprKind::Func(Box::new(self.function(span, pair.into_inner())?)),
+            Rule::enum_variant => {
+                let mut parts = pair.into_inner();
+                let enum_name = next(&mut parts).as_str().to_owned();
+                let variant = next(&mut parts).as_str().to_owned();
+                let args = parts.next().map(|args| self.arguments(args)).transpose()?;
+                ExprKind::EnumVariant { enum_name, variant, args }
+            }
             Rule::wrapped => {
                 let mut parts = pair.into_inner();
                 let wrapper = next(&mut parts);

@@ -495,7 +495,13 @@ fn judge_check(check: &Finished, verdict: &Verdict, file: &Path, input: &[u8]) -
             if stdout != expected_stdout {
                 return bad(format!("stdout {:?}, expected {:?}", stdout, expected_stdout));
             }
-            each_located(&stderr, "Warning: ", &shown, &source)
+            // Only the first OUTPUT_KEPT_BYTES are kept: a cut last warning is not judged.
+            let complete = if check.stderr.len() >= OUTPUT_KEPT_BYTES {
+                &stderr[..stderr.rfind("\nWarning: ").map_or(0, |at| at + 1)]
+            } else {
+                &stderr[..]
+            };
+            each_located(complete, "Warning: ", &shown, &source)
         }
         VERDICT_SYNTAX_ERROR if status == Some(3) => located(&stderr, "Syntax Error: ", &shown, &source),
         VERDICT_NOT_UTF8 if status == Some(1) => {

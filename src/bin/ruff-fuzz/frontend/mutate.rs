@@ -162,6 +162,13 @@ const DICTIONARY: &[&str] = &[
     "\"",
     "${",
     "$",
+    // Module syntax (LANGUAGE.md 18.1) as whole phrases, so that insertions make imports
+    // of the corpus's own modules and exports that parse, not only stray keywords.
+    "import modlib.shapes",
+    "from modlib.deep.numbers import square, divide",
+    "export func",
+    "export let",
+    "shapes.make",
 ];
 
 /// Bytes that tend to matter to a lexer, for byte insertions.
