@@ -99,7 +99,12 @@ fn jit_log_matches_its_golden_text() {
 /// The deterministic part of a `--profile` report (see the module header).
 fn mask_profile(text: &str) -> String {
     let mut lines = text.lines();
+    // The time per sample is only printed when there are samples.
     let header = lines.next().unwrap_or("");
+    let header = match (header.find(" (one per "), header.find(" ms),")) {
+        (Some(start), Some(end)) if start < end => format!("{}{}", &header[..start], &header[end + 4..]),
+        _ => header.to_string(),
+    };
     let header: String = header
         .split(' ')
         .map(|w| if w.trim_start_matches('(').chars().next().is_some_and(|c| c.is_ascii_digit()) { "N" } else { w })
@@ -231,4 +236,36 @@ fn times_are_masked() {
         mask_times("IR 27 instructions (recorded 18), 1393 bytes\n"),
         "IR N instructions (recorded N), N bytes\n"
     );
+}
+
+/// Exits and aborts inside a library function's own trace (`map`'s loop) are marked as the
+/// library's: their lines are not the program's.
+#[cfg(target_arch = "x86_64")]
+#[test]
+fn sites_inside_library_functions_are_marked() {
+    let dir = std::env::temp_dir().join(format!("ruff-library-sites-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let program = dir.join("map.ruff");
+    std::fs::write(
+        &program,
+        "func double(x) { return x * 2 }\nt := 0\nfor k in range(200) {\n    v := map([1, 2, 3, k], double)\n    t := t + v[3]\n}\nprint(t)\n",
+    )
+    .unwrap();
+    let output = ruff().args(["run", "--jit-stats=json"]).arg(&program).output().expect("ruff runs");
+    assert!(output.status.success());
+    let report: serde_json::Value = serde_json::from_str(stderr_of(&output).trim()).expect("JSON");
+    let mut library_exits = 0;
+    for trace in report["traces"].as_array().unwrap() {
+        for exit in trace["exits"].as_array().unwrap() {
+            let innermost = exit["site"].as_array().unwrap().last().unwrap();
+            if innermost["library"] == true {
+                library_exits += 1;
+                assert_eq!((exit["line"].as_u64(), exit["col"].as_u64()), (Some(0), Some(0)), "{}", exit);
+            }
+        }
+    }
+    assert!(library_exits > 0, "map's loop has a trace with exits: {}", report);
+    let text = ruff().args(["run", "--jit-stats"]).arg(&program).output().expect("ruff runs");
+    assert!(stderr_of(&text).contains("at <library>:"), "{}", stderr_of(&text));
+    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -674,6 +674,7 @@ impl Jit {
             id: id + 1,
             function: proto.name.clone(),
             line: proto.spans[recorder.back_edge as usize].line,
+            library: proto.is_library,
             recorded_size: recorded.insts.len(),
             ir_size: optimized.insts.len(),
             mcode_size: compiled.code_size,

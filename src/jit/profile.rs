@@ -167,11 +167,14 @@ pub fn report(file: &str, source: &str, program: &Program, samples: &Samples, st
     // The kernel rounds the timer to its tick, so the time a sample stands for is measured.
     let cpu_seconds = cpu_seconds();
     let mut out = format!(
-        "Profile of {}: {} samples over {:.3} s of CPU time (one per {:.1} ms), {:.1}% in native code{}\n",
+        "Profile of {}: {} samples over {:.3} s of CPU time{}, {:.1}% in native code{}\n",
         file,
         total_samples,
         cpu_seconds,
-        cpu_seconds * 1e3 / total_samples.max(1) as f64,
+        match total_samples {
+            0 => String::new(),
+            n => format!(" (one per {:.1} ms)", cpu_seconds * 1e3 / n as f64),
+        },
         percent(native_samples as f64, total_samples as f64),
         match lost() {
             0 => String::new(),

@@ -52,11 +52,15 @@ pub struct SiteFrame {
     pub function: String,
     pub line: u32,
     pub col: u32,
+    /// A library function (`map`, ...): its line and column are in the library's source.
+    pub library: bool,
 }
 
 /// Where something happened in the source: the operation (last) and the calls inlined
-/// around it, outermost first (each at its call). Library functions (`map`, ...) are
-/// left out, as in runtime errors' locations: their operations show at the user's call.
+/// around it, outermost first (each at its call). Library functions (`map`, ...) called
+/// from the program are left out, as in runtime errors' locations: their operations show
+/// at the user's call. A site wholly in a library function (a trace of `map`'s loop)
+/// keeps it, marked as the library's.
 #[derive(Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Site(pub Vec<SiteFrame>);
 
@@ -71,18 +75,19 @@ impl Site {
                 continue;
             }
             let span = proto.spans.get(pc as usize).copied().unwrap_or_default();
-            frames.push(SiteFrame { function: proto.name.clone(), line: span.line, col: span.col });
+            let (function, library) = (proto.name.clone(), proto.is_library);
+            frames.push(SiteFrame { function, line: span.line, col: span.col, library });
         }
         Site(frames)
     }
 
-    /// The operation's own line (0 when unknown).
+    /// The operation's own line in the program (0 when unknown, or in the library).
     pub fn line(&self) -> u32 {
-        self.0.last().map_or(0, |f| f.line)
+        self.0.last().filter(|f| !f.library).map_or(0, |f| f.line)
     }
 
     pub fn col(&self) -> u32 {
-        self.0.last().map_or(0, |f| f.col)
+        self.0.last().filter(|f| !f.library).map_or(0, |f| f.col)
     }
 
     /// `FILE:LINE:COL in FUNCTION`, then `, inlined at FILE:LINE:COL in CALLER` for each call
@@ -93,6 +98,7 @@ impl Site {
             if n > 0 {
                 out.push_str(", inlined at ");
             }
+            let file = if frame.library { "<library>" } else { file };
             let _ = write!(out, "{}:{}:{} in {}", file, frame.line, frame.col, frame.function);
         }
         if out.is_empty() {
@@ -105,7 +111,15 @@ impl Site {
         let frames: Vec<String> = self
             .0
             .iter()
-            .map(|f| format!("{{\"function\":{},\"line\":{},\"col\":{}}}", json_string(&f.function), f.line, f.col))
+            .map(|f| {
+                format!(
+                    "{{\"function\":{},\"line\":{},\"col\":{},\"library\":{}}}",
+                    json_string(&f.function),
+                    f.line,
+                    f.col,
+                    f.library
+                )
+            })
             .collect();
         format!("[{}]", frames.join(","))
     }
@@ -151,6 +165,9 @@ pub struct TraceStats {
     pub function: String,
     /// Source line of the loop's back-edge, or of a function trace's function.
     pub line: u32,
+    /// Whether that function is a library function (`map`, ...): `line` is then in the
+    /// library's source.
+    pub library: bool,
     pub recorded_size: usize,
     pub ir_size: usize,
     pub mcode_size: usize,
@@ -186,6 +203,7 @@ impl TraceStats {
     /// What the trace is, for the report: `loop at FILE:LINE in F`, `function F at
     /// FILE:LINE`, or `side trace of trace N exit E`.
     pub fn describe(&self, file: &str) -> String {
+        let file = if self.library { "<library>" } else { file };
         match self.parent {
             Some((parent, exit)) => format!("side trace of trace {} exit {}", parent, exit),
             None if self.function_trace => format!("function {} at {}:{}", self.function, file, self.line),

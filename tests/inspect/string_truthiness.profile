@@ -1,3 +1,3 @@
-Profile of tests/inspect/string_truthiness.ruff: N samples over N s of CPU time (one per N ms), N in native code
+Profile of tests/inspect/string_truthiness.ruff: N samples over N s of CPU time, N in native code
   line  samples   time  native   exits aborts  source
      6        S      S       S       0      2  if w {
