@@ -123,7 +123,9 @@ pub(super) fn string_with_capacity(name: &str, bytes: u128) -> Result<String, St
 // Output and conversion
 // ---------------------------------------------------------------------------------------
 
-pub(super) fn print(ctx: &mut Ctx, args: &[Value]) -> Result<Value, String> {
+/// The line `print(args...)` writes: the values' display forms separated by spaces, and
+/// a newline.
+pub(super) fn display_line(ctx: &Ctx, args: &[Value]) -> Result<String, String> {
     let mut line = String::new();
     for (i, v) in args.iter().enumerate() {
         if i > 0 {
@@ -132,6 +134,11 @@ pub(super) fn print(ctx: &mut Ctx, args: &[Value]) -> Result<Value, String> {
         format::write_display(ctx.program, v, &mut line, 0)?;
     }
     line.push('\n');
+    Ok(line)
+}
+
+pub(super) fn print(ctx: &mut Ctx, args: &[Value]) -> Result<Value, String> {
+    let line = display_line(ctx, args)?;
     ctx.out.write_all(line.as_bytes()).map_err(|e| format!("print() could not write output: {}", e))?;
     Ok(Value::Null)
 }

@@ -23,14 +23,7 @@ pub(super) fn args(ctx: &mut Ctx, _: &[Value]) -> Result<Value, String> {
 
 /// `print` to standard error (unbuffered, so it appears at once).
 pub(super) fn eprint(ctx: &mut Ctx, args: &[Value]) -> Result<Value, String> {
-    let mut line = String::new();
-    for (i, v) in args.iter().enumerate() {
-        if i > 0 {
-            line.push(' ');
-        }
-        format::write_display(ctx.program, v, &mut line, 0)?;
-    }
-    line.push('\n');
+    let line = super::convert::display_line(ctx, args)?;
     // A closed stderr is nobody's concern but the reader's; the program goes on.
     let _ = std::io::stderr().write_all(line.as_bytes());
     Ok(Value::Null)

@@ -64,91 +64,49 @@ pub struct Builtin {
     pub callback_form: Option<(u8, &'static str)>,
 }
 
+/// A row of the table with the given properties (the kinds below name the combinations).
+const fn row(
+    name: &'static str,
+    (min_args, max_args): (u8, u8),
+    func: BuiltinFn,
+    borrows: bool,
+    repeatable: bool,
+    updates_arguments: bool,
+) -> Builtin {
+    Builtin { name, min_args, max_args, func, borrows, repeatable, updates_arguments, callback_form: None }
+}
+
 /// A builtin that only looks at its arguments (see [`Builtin::borrows`]) and can be
 /// called again.
 const fn looks(name: &'static str, min_args: u8, max_args: u8, func: BuiltinFn) -> Builtin {
-    Builtin {
-        name,
-        min_args,
-        max_args,
-        func,
-        borrows: true,
-        repeatable: true,
-        updates_arguments: false,
-        callback_form: None,
-    }
+    row(name, (min_args, max_args), func, true, true, false)
 }
 
 /// A builtin that can be called again but may hand an argument (or part of one) back.
 const fn pure(name: &'static str, min_args: u8, max_args: u8, func: BuiltinFn) -> Builtin {
-    Builtin {
-        name,
-        min_args,
-        max_args,
-        func,
-        borrows: false,
-        repeatable: true,
-        updates_arguments: false,
-        callback_form: None,
-    }
+    row(name, (min_args, max_args), func, false, true, false)
 }
 
 /// A builtin that only looks at its arguments but writes output.
 const fn prints(name: &'static str, min_args: u8, max_args: u8, func: BuiltinFn) -> Builtin {
-    Builtin {
-        name,
-        min_args,
-        max_args,
-        func,
-        borrows: true,
-        repeatable: false,
-        updates_arguments: false,
-        callback_form: None,
-    }
+    row(name, (min_args, max_args), func, true, false, false)
 }
 
 /// A builtin that reads the clock: calling it again gives another answer.
 const fn clock(name: &'static str, func: BuiltinFn) -> Builtin {
-    Builtin {
-        name,
-        min_args: 0,
-        max_args: 0,
-        func,
-        borrows: true,
-        repeatable: false,
-        updates_arguments: false,
-        callback_form: None,
-    }
+    row(name, (0, 0), func, true, false, false)
 }
 
 /// A builtin that may update an argument in place.
 const fn effect(name: &'static str, min_args: u8, max_args: u8, func: BuiltinFn) -> Builtin {
-    Builtin {
-        name,
-        min_args,
-        max_args,
-        func,
-        borrows: false,
-        repeatable: false,
-        updates_arguments: true,
-        callback_form: None,
-    }
+    row(name, (min_args, max_args), func, false, false, true)
 }
 
 /// A builtin that only looks at its arguments but reads or changes the world outside the
 /// program (files, standard input, the environment, the process, the random generator):
 /// a second call may see or do something else, so a trace never makes it.
 const fn outside(name: &'static str, min_args: u8, max_args: u8, func: BuiltinFn) -> Builtin {
-    Builtin {
-        name,
-        min_args,
-        max_args,
-        func,
-        borrows: true,
-        repeatable: false,
-        updates_arguments: false,
-        callback_form: None,
-    }
+    row(name, (min_args, max_args), func, true, false, false)
 }
 
 /// `builtin`, which with `argc` arguments is the library function `library` instead.
