@@ -868,7 +868,8 @@ impl Vm {
                             }
                         }
                         if check!(self.call_value(base + callee as usize, argc as usize)) {
-                            if !RECORDING {
+                            // Tested here so that a run without the JIT makes no call.
+                            if !RECORDING && self.jit.is_some() {
                                 if let Some(flow) = self.function_entry(&program) {
                                     return flow;
                                 }
