@@ -43,7 +43,7 @@ use rustc_hash::FxHashMap;
 use smallvec::SmallVec;
 
 use super::bytecode::{CaptureSource, Instr, Proto, Reg};
-use super::liveness::{destination, handler_edges, reads, successors, LiveSlots};
+use super::liveness::{destination, handler_edges, reads, successors, writes_besides_destination, LiveSlots};
 use crate::builtins;
 
 /// Rewrites every copy that is a loan (see the module docs) into its non-marking twin,
@@ -155,7 +155,7 @@ impl Analysis<'_> {
             if destination(instr) == Some(slot) {
                 continue;
             }
-            if writes_besides_destination(instr, slot) {
+            if writes_besides_destination(instr, slot, true) {
                 return Verdict::Unsafe;
             }
             work.extend(successors(pc, instr, code.len()));
@@ -209,24 +209,5 @@ impl Analysis<'_> {
             CallMethod { .. } => true,
             _ => false,
         }
-    }
-}
-
-/// Whether `instr` may write `slot` other than as its single destination (the loop
-/// instructions' state, a write target's holder, a handler's error slot).
-fn writes_besides_destination(instr: &Instr, slot: Reg) -> bool {
-    use Instr::*;
-    match *instr {
-        ForPrep { base, .. } => slot == base || slot == base + 1,
-        ForNext { base, .. } => slot == base + 1 || slot == base + 2,
-        ForRangePrep { base, .. } => (base..base + 3).contains(&slot),
-        ForRangeNext { base, .. } => slot == base || slot == base + 3,
-        GetIndexForWrite { dst, obj, .. } | GetFieldForWrite { dst, obj, .. } => slot == dst || slot == obj,
-        SetIndex { obj, .. } | SetField { obj, .. } => slot == obj,
-        ArrayAppend { array, .. } | ArraySpread { array, .. } => slot == array,
-        DictInsert { dict, .. } | DictSpread { dict, .. } => slot == dict,
-        Call { base, .. } | CallMethod { base, .. } => slot == base,
-        TryBegin { err, .. } => slot == err,
-        _ => false,
     }
 }

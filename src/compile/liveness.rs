@@ -366,14 +366,24 @@ pub fn mark_owned_moves(proto: &mut Proto, child_captures: &dyn Fn(u32) -> Vec<C
 /// Whether `instr` may give `slot` another value. A write through the slot's value that
 /// stores the private copy back (`SetField`, `GetFieldForWrite`, ...) keeps its owner.
 fn gives_slot_another_value(instr: &Instr, slot: Reg) -> bool {
+    destination(instr) == Some(slot) || writes_besides_destination(instr, slot, false)
+}
+
+/// Whether `instr` may write `slot` other than as its single destination: the state of a
+/// loop instruction, a nested write's element, a literal under construction, a handler's
+/// error slot, and with `holders` also the holder a write goes through (it receives its
+/// own private copy of the container).
+pub(super) fn writes_besides_destination(instr: &Instr, slot: Reg, holders: bool) -> bool {
     use Instr::*;
-    if destination(instr) == Some(slot) {
-        return true;
-    }
     match *instr {
-        ForPrep { base, .. } | ForRangePrep { base, .. } => (base..base + 4).contains(&slot),
-        ForNext { base, .. } | ForRangeNext { base, .. } => (base..base + 4).contains(&slot),
-        GetIndexForWrite { dst, .. } | GetFieldForWrite { dst, .. } => slot == dst,
+        ForPrep { base, .. } => slot == base || slot == base + 1,
+        ForNext { base, .. } => slot == base + 1 || slot == base + 2,
+        ForRangePrep { base, .. } => (base..base + 3).contains(&slot),
+        ForRangeNext { base, .. } => slot == base || slot == base + 3,
+        GetIndexForWrite { dst, obj, .. } | GetFieldForWrite { dst, obj, .. } => {
+            slot == dst || (holders && slot == obj)
+        }
+        SetIndex { obj, .. } | SetField { obj, .. } => holders && slot == obj,
         ArrayAppend { array, .. } | ArraySpread { array, .. } => slot == array,
         DictInsert { dict, .. } | DictSpread { dict, .. } => slot == dict,
         TryBegin { err, .. } => slot == err,
