@@ -45,6 +45,7 @@ use smallvec::SmallVec;
 use super::bytecode::{CaptureSource, Instr, Proto, Reg};
 use super::liveness::{destination, handler_edges, reads, successors, writes_besides_destination, LiveSlots};
 use crate::builtins;
+use crate::runtime::value::Value;
 
 /// Rewrites every copy that is a loan (see the module docs) into its non-marking twin,
 /// lends local variables to calls where that is safe, and records which parameters the
@@ -184,8 +185,7 @@ impl Analysis<'_> {
             // A marking copy: whoever receives it sees a shared value.
             Move { .. } | Borrow { .. } => true,
             GetIndex { .. } | PeekIndex { .. } | GetField { .. } | PeekField { .. } | GetPayload { .. } => true,
-            // `s := s + t` appends in place to an unshared `s`.
-            Add { dst, lhs, .. } | AddK { dst, lhs, .. } => !(dst == lhs && lhs == slot),
+            Add { .. } | AddK { .. } => self.appends_in_place(pc) != Some(slot),
             Sub { .. } | Mul { .. } | Div { .. } | Mod { .. } | SubK { .. } | MulK { .. } | DivK { .. } => true,
             ModK { .. } | Neg { .. } | Not { .. } | ToBool { .. } | ToStr { .. } | Concat { .. } => true,
             Eq { .. } | Ne { .. } | Lt { .. } | Le { .. } | Gt { .. } | Ge { .. } => true,
@@ -198,13 +198,26 @@ impl Analysis<'_> {
         }
     }
 
+    /// The slot whose string the instruction at `pc` may append to in place: `s := s + t`
+    /// writes an unshared `s` (`ops::can_append_in_place`). Adding a constant that is not a
+    /// string (`i := i + 1`) never appends: a string plus a number is an error.
+    fn appends_in_place(&self, pc: usize) -> Option<Reg> {
+        match self.proto.code[pc] {
+            Instr::Add { dst, lhs, .. } if dst == lhs => Some(lhs),
+            Instr::AddK { dst, lhs, index } if dst == lhs => {
+                matches!(self.proto.constants[index as usize], Value::Str(_)).then_some(lhs)
+            }
+            _ => None,
+        }
+    }
+
     /// Whether the instruction at `pc` may change some container in place (or run Ruff
     /// code, which may).
     fn may_change_containers(&self, pc: usize) -> bool {
         use Instr::*;
         match self.proto.code[pc] {
             SetIndex { .. } | SetField { .. } | GetIndexForWrite { .. } | GetFieldForWrite { .. } => true,
-            Add { dst, lhs, .. } | AddK { dst, lhs, .. } => dst == lhs,
+            Add { .. } | AddK { .. } => self.appends_in_place(pc).is_some(),
             Call { .. } => self.builtin_calls.get(&pc).is_none_or(|&id| builtins::updates_arguments(id)),
             CallMethod { .. } => true,
             _ => false,

@@ -312,6 +312,7 @@ impl Vm {
     }
 
     /// Pushes a frame for `proto` whose slots start at `base` (arguments already there).
+    #[inline(always)]
     fn push_frame(
         &mut self,
         proto: ProtoId,
@@ -321,10 +322,7 @@ impl Vm {
     ) -> Result<(), String> {
         let callee = self.program.proto(proto);
         if self.frames.len() > self.max_depth {
-            return Err(format!(
-                "Maximum call stack depth of {} exceeded while calling {}",
-                self.max_depth, callee.name
-            ));
+            return Err(self.depth_error(proto));
         }
         let top = base + callee.num_slots as usize;
         if self.stack.len() < top {
@@ -339,6 +337,13 @@ impl Vm {
         Ok(())
     }
 
+    #[cold]
+    fn depth_error(&self, proto: ProtoId) -> String {
+        let callee = self.program.proto(proto);
+        format!("Maximum call stack depth of {} exceeded while calling {}", self.max_depth, callee.name)
+    }
+
+    #[cold]
     fn arity_error(&self, proto: ProtoId, argc: usize) -> String {
         let p = self.program.proto(proto);
         format!("{} expects {} arguments, got {}", p.name, p.arity, argc)
@@ -346,6 +351,8 @@ impl Vm {
 
     /// Calls the value in `stack[callee_slot]` with `argc` arguments above it. Either
     /// pushes a Ruff frame (`Ok(true)`) or completes a builtin call (`Ok(false)`).
+    /// A call of a Ruff function is set up inline (the dispatch loop's common case).
+    #[inline(always)]
     fn call_value(&mut self, callee_slot: usize, argc: usize) -> Result<bool, String> {
         match self.stack[callee_slot] {
             Value::Func(f) => {
@@ -355,6 +362,14 @@ impl Vm {
                 self.push_frame(f.proto, Some(f), callee_slot + 1, argc)?;
                 Ok(true)
             }
+            _ => self.call_other(callee_slot, argc),
+        }
+    }
+
+    /// `call_value` of a builtin (completed here) or of a value that is not a function.
+    #[inline(never)]
+    fn call_other(&mut self, callee_slot: usize, argc: usize) -> Result<bool, String> {
+        match self.stack[callee_slot] {
             Value::Builtin(id) => {
                 let program = Rc::clone(&self.program);
                 let mut ctx =

@@ -79,11 +79,19 @@ pub enum Mark {
 
 /// `container[index]` into `out`, marked as `mark` says (`Mark::IfHolderShared` is for
 /// fields only and marks like `Mark::Shared`).
+///
+/// An array read at a non-negative index in bounds is done inline (the interpreter's
+/// common case); everything else goes through the out-of-line `peek_index`.
+#[inline(always)]
 pub fn index_into(heap: &mut Heap, container: Value, index: Value, mark: Mark, out: &mut Value) -> Result<(), String> {
-    match (container, index) {
-        (Value::Array(a), Value::Int(i)) => *out = a.items[element_index(i, a.items.len())?],
-        _ => *out = peek_index(heap, container, index)?,
-    }
+    let in_bounds = match (&container, &index) {
+        (Value::Array(a), Value::Int(i)) => a.items.get(*i as usize),
+        _ => None,
+    };
+    *out = match in_bounds {
+        Some(element) => *element,
+        None => peek_index(heap, container, index)?,
+    };
     if mark != Mark::Unmarked {
         out.mark_shared();
     }
@@ -91,15 +99,21 @@ pub fn index_into(heap: &mut Heap, container: Value, index: Value, mark: Mark, o
 }
 
 /// `value.name` into `out`, marked as `mark` says; `name_text` is only used for errors.
+#[inline(always)]
 pub fn field_into(value: Value, name: Symbol, name_text: &str, mark: Mark, out: &mut Value) -> Result<(), String> {
-    let Value::Struct(s) = value else {
-        return Err(format!("Cannot access field {} on a value of type {}", name_text, value.type_name()));
+    let Value::Struct(s) = &value else {
+        return Err(field_of_non_struct(name_text, value));
     };
     *out = *s.field(name).ok_or_else(|| field_not_found(name_text))?;
     if mark == Mark::Shared || (mark == Mark::IfHolderShared && s.is_shared()) {
         out.mark_shared();
     }
     Ok(())
+}
+
+#[cold]
+fn field_of_non_struct(name_text: &str, value: Value) -> String {
+    format!("Cannot access field {} on a value of type {}", name_text, value.type_name())
 }
 
 /// `container[index]` for a reader that only looks at it while nothing can change the
@@ -117,7 +131,22 @@ pub fn peek_index(heap: &mut Heap, container: Value, index: Value) -> Result<Val
 }
 
 /// `holder[index] := value`, writing a private copy back into `holder` if it was shared.
+/// A private array written at a non-negative index in bounds is written inline.
+#[inline(always)]
 pub fn set_index(heap: &mut Heap, holder: &mut Value, index: Value, value: Value) -> Result<(), String> {
+    if let (Value::Array(a), Value::Int(i)) = (&*holder, &index) {
+        if !a.is_shared() {
+            if let Some(element) = a.get_mut().items.get_mut(*i as usize) {
+                *element = value;
+                return Ok(());
+            }
+        }
+    }
+    set_index_general(heap, holder, index, value)
+}
+
+#[inline(never)]
+fn set_index_general(heap: &mut Heap, holder: &mut Value, index: Value, value: Value) -> Result<(), String> {
     match (*holder, index) {
         (Value::Array(a), Value::Int(i)) => {
             let position = element_index(i, a.items.len())?;
@@ -143,7 +172,24 @@ pub fn set_index(heap: &mut Heap, holder: &mut Value, index: Value, value: Value
 
 /// The element a nested write target goes through: makes `holder` private, then the
 /// element (if it is a container) private inside it, and returns the element unshared.
+/// A private array whose element at a non-negative index in bounds is private already
+/// needs no copy and is read inline.
+#[inline(always)]
 pub fn index_for_write(heap: &mut Heap, holder: &mut Value, index: Value) -> Result<Value, String> {
+    if let (Value::Array(a), Value::Int(i)) = (&*holder, &index) {
+        if !a.is_shared() {
+            if let Some(element) = a.items.get(*i as usize) {
+                if !element.is_shared() {
+                    return Ok(*element);
+                }
+            }
+        }
+    }
+    index_for_write_general(heap, holder, index)
+}
+
+#[inline(never)]
+fn index_for_write_general(heap: &mut Heap, holder: &mut Value, index: Value) -> Result<Value, String> {
     match (*holder, index) {
         (Value::Array(a), Value::Int(i)) => {
             let position = element_index(i, a.items.len())?;
@@ -167,6 +213,7 @@ pub fn index_for_write(heap: &mut Heap, holder: &mut Value, index: Value) -> Res
     }
 }
 
+#[cold]
 pub fn field_not_found(name: &str) -> String {
     format!("Field not found: {}", name)
 }
@@ -178,7 +225,29 @@ pub fn get_field(value: Value, name: Symbol, name_text: &str) -> Result<Value, S
     Ok(out)
 }
 
+///
+/// A private struct that has the field already is written inline.
+#[inline(always)]
 pub fn set_field(
+    heap: &mut Heap,
+    holder: &mut Value,
+    name: Symbol,
+    name_text: &str,
+    value: Value,
+) -> Result<(), String> {
+    if let Value::Struct(s) = &*holder {
+        if !s.is_shared() {
+            if let Some(field) = s.get_mut().field_mut(name) {
+                *field = value;
+                return Ok(());
+            }
+        }
+    }
+    set_field_general(heap, holder, name, name_text, value)
+}
+
+#[inline(never)]
+fn set_field_general(
     heap: &mut Heap,
     holder: &mut Value,
     name: Symbol,

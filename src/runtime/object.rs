@@ -390,13 +390,20 @@ impl StructObj {
     }
 
     /// Where field `name` is held.
+    #[inline]
     pub fn field(&self, name: Symbol) -> Option<&Value> {
         self.fields.iter().find(|(n, _)| *n == name).map(|(_, v)| v)
     }
 
+    /// Where field `name` is held, for writing it.
+    #[inline]
+    pub fn field_mut(&mut self, name: Symbol) -> Option<&mut Value> {
+        self.fields.iter_mut().find(|(n, _)| *n == name).map(|(_, v)| v)
+    }
+
     pub fn set(&mut self, name: Symbol, value: Value) {
-        match self.fields.iter_mut().find(|(n, _)| *n == name) {
-            Some(slot) => slot.1 = value,
+        match self.field_mut(name) {
+            Some(slot) => *slot = value,
             None => self.fields.push((name, value)),
         }
     }
