@@ -778,7 +778,8 @@ impl Jit {
 
     /// Compiles trace `id`. A side trace jumps back into its root natively when done, and
     /// gets a linked entry when its parent exit's snapshot needs nothing but stores into
-    /// the frame (no sunk values, no inlined frames). Deopt stress links nothing: each
+    /// the frame (no sunk values; inlined frames' slots are cleared and stored like the
+    /// rest). Deopt stress links nothing: each
     /// trace reads its own stress flags.
     fn assemble(
         &self,
@@ -812,8 +813,7 @@ impl Jit {
         if let (Some(SideOf { parent, exit, .. }), false) = (side_of, deopt_stress) {
             let parent = self.native(parent);
             let snapshot = &parent.trace.snapshots[exit.index()];
-            let linkable =
-                snapshot.frames.is_empty() && snapshot.entries.iter().all(|&(_, v)| !parent.trace.inst(v).op.is_sunk());
+            let linkable = snapshot.entries.iter().all(|&(_, v)| !parent.trace.inst(v).op.is_sunk());
             if linkable {
                 options.parent = Some(assemble::ParentExit {
                     trace: &parent.trace,

@@ -1100,10 +1100,26 @@ impl Emitter<'_> {
     /// The linked entry of a side trace: the parent's exit jumps here with the parent's
     /// registers and spill slots as they were at the failed guard. It stores the exit's
     /// snapshot values into the frame, as `exit::restore` would, and runs the side trace
-    /// from the start of its code (which loads what it needs from the frame).
+    /// from the start of its code (which loads what it needs from the frame). The slots of
+    /// the snapshot's inlined frames that only the snapshot holds are cleared first (null
+    /// tags), as the interpreter starts a frame: the side trace starts inside those calls
+    /// with their slots in memory, and its own exits rebuild the frames from there.
     fn linked_entry(&mut self, parent: &ParentExit, body_start: DynamicLabel) -> Result<usize, AssembleError> {
         let offset = self.ops.offset().0;
-        for &(slot, value) in &parent.trace.snapshots[parent.snap.index()].entries {
+        let snapshot = &parent.trace.snapshots[parent.snap.index()];
+        let mut cleared: Vec<u16> = snapshot
+            .frames
+            .iter()
+            .filter(|frame| !frame.slots_in_memory)
+            .flat_map(|frame| frame.base..frame.base + frame.num_slots)
+            .filter(|slot| !snapshot.entries.iter().any(|&(written, _)| written == *slot))
+            .collect();
+        cleared.sort_unstable();
+        cleared.dedup();
+        for slot in cleared {
+            emit!(self.ops; mov BYTE [Rq(SLOTS_BASE) + value_offset(slot as u64)?], Tag::Null as i8);
+        }
+        for &(slot, value) in &snapshot.entries {
             let inst = parent.trace.inst(value);
             let displacement = value_offset(slot as u64)?;
             emit!(self.ops; mov BYTE [Rq(SLOTS_BASE) + displacement], value_tag(inst.ty)?);
