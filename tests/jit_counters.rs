@@ -301,3 +301,30 @@ fn benchmarks_shrink_to_valid_smaller_programs() {
     assert_eq!(shrunk("x := 1.5e3 + 12345.0 + \"100000\" + 99\n"), "x := 1.5e3 + 12345.0 + \"100000\" + 99\n");
     assert_eq!(shrunk("v12345 := f(12345)\n"), "v12345 := f(123)\n");
 }
+
+/// An exit inside an inlined callee is linked to its side trace like any other: on
+/// `if f(i)` with a small `f`, the exit of `f`'s condition is taken on most of the 3M
+/// iterations, and only the first few hundred of them reach the exit handler (before
+/// linking, every one did: about 1M deoptimizations).
+#[cfg(target_arch = "x86_64")]
+#[test]
+fn exits_inside_inlined_calls_are_linked() {
+    let program = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/programs/jit_inlined_exit_linked.ruff");
+    let output = ruff().args(["run", "--jit-stats=json"]).arg(&program).output().expect("ruff runs");
+    assert_eq!(String::from_utf8_lossy(&output.stdout), "200000\n");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let document = stderr.lines().find(|l| l.starts_with("{\"schema_version\"")).expect("the report is printed");
+    let report: serde_json::Value = serde_json::from_str(document).expect("the report is JSON");
+    let inlined_exits: Vec<&serde_json::Value> = report["traces"]
+        .as_array()
+        .expect("traces is an array")
+        .iter()
+        .flat_map(|trace| trace["exits"].as_array().expect("exits is an array"))
+        .filter(|exit| exit["site"].as_array().is_some_and(|site| site.len() == 2))
+        .collect();
+    let hot = inlined_exits.iter().find(|exit| number(exit, "count") > 100_000).expect("a hot exit inside `f`");
+    assert_eq!(hot["linked"], true, "{}", hot);
+    assert!(number(hot, "to_interpreter") <= 300, "{}", hot);
+    let deoptimizations = number(&report, "deoptimizations");
+    assert!(deoptimizations <= 1_000, "{} deoptimizations", deoptimizations);
+}

@@ -777,9 +777,9 @@ impl Jit {
     }
 
     /// Compiles trace `id`. A side trace jumps back into its root natively when done, and
-    /// gets a linked entry when its parent exit's snapshot needs nothing but stores into
-    /// the frame (no sunk values, no inlined frames). Deopt stress links nothing: each
-    /// trace reads its own stress flags.
+    /// gets a linked entry, which rebuilds its parent exit's snapshot in the frame (inlined
+    /// frames' slots included; sunk values through a helper). Deopt stress links nothing:
+    /// each trace reads its own stress flags.
     fn assemble(
         &self,
         optimized: &Trace,
@@ -811,16 +811,12 @@ impl Jit {
         }
         if let (Some(SideOf { parent, exit, .. }), false) = (side_of, deopt_stress) {
             let parent = self.native(parent);
-            let snapshot = &parent.trace.snapshots[exit.index()];
-            let linkable =
-                snapshot.frames.is_empty() && snapshot.entries.iter().all(|&(_, v)| !parent.trace.inst(v).op.is_sunk());
-            if linkable {
-                options.parent = Some(assemble::ParentExit {
-                    trace: &parent.trace,
-                    locations: &parent.compiled.locations,
-                    snap: exit,
-                });
-            }
+            options.parent = Some(assemble::ParentExit {
+                trace: &parent.trace,
+                locations: &parent.compiled.locations,
+                snap: exit,
+                exit_return: parent.compiled.exit_return(exit),
+            });
         }
         assemble::assemble(optimized, &options).map_err(|e| AbortReason::Assembler(e.to_string()))
     }
@@ -983,17 +979,25 @@ impl Jit {
                         }
                     }
                     // From inside native recursion the handler cannot go on natively: the
-                    // native stack is unwound, and the interpreter takes over.
-                    if levels == 0 {
+                    // native stack is unwound, and the interpreter takes over. So it does
+                    // when the heap wants a collection (the exit may have allocated sunk
+                    // values), which only the interpreter runs.
+                    if levels == 0 && !heap.wants_collection() {
                         current = side;
                         continue;
                     }
                 }
                 // The interpreter runs the call that went too deep; a side trace from
                 // there would call the same trace again and is never entered from inside
-                // native recursion anyway.
+                // native recursion anyway. An exit taken because a collection is due says
+                // nothing about the path: a side trace from it would only repeat its
+                // parent's code up to the same allocation, and exit there again at the
+                // next collection (growing a chain of identical side traces).
                 SideState::Counting(_)
-                    if self.stats.traces[current as usize].exit_kinds[exit.index()] == ExitKind::RecursionDepth =>
+                    if matches!(
+                        self.stats.traces[current as usize].exit_kinds[exit.index()],
+                        ExitKind::RecursionDepth | ExitKind::CollectionDue
+                    ) =>
                 {
                     native.side_exits[exit.index()] = SideState::Refused;
                 }

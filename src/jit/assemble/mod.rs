@@ -127,6 +127,14 @@ pub struct CompiledTrace {
     /// One code address per snapshot, read by the exit stubs (`abi`, native links). Boxed
     /// so that its address, compiled into the stubs, never changes.
     exit_table: Box<[usize]>,
+    /// Per snapshot: the code that saves the registers and returns the exit to the exit
+    /// handler (the exit table's first entries, kept after linking).
+    exit_returns: Box<[usize]>,
+    /// For a linked entry whose parent snapshot holds sunk values: what its helper
+    /// rebuilds them from. Boxed: its address is compiled into the code, which is the
+    /// only reader.
+    #[allow(dead_code)]
+    linked_rebuild: Option<Box<LinkedRebuild>>,
     loop_offset: Option<usize>,
     exit_offsets: Vec<(SnapIdx, usize)>,
     common_exit_offset: usize,
@@ -142,6 +150,22 @@ impl CompiledTrace {
     pub unsafe fn link_exit(&mut self, snap: SnapIdx, entry: usize) {
         self.exit_table[snap.index()] = entry;
     }
+
+    /// The address of the code that hands exit `snap` to the exit handler.
+    pub fn exit_return(&self, snap: SnapIdx) -> usize {
+        self.exit_returns[snap.index()]
+    }
+}
+
+/// What a linked entry needs to rebuild its parent exit's snapshot through
+/// `exit::restore` (when the snapshot holds sunk values, which need allocating): a copy
+/// of the parent's IR and register allocation, the snapshot, and how many slots from the
+/// frame base it may write.
+pub struct LinkedRebuild {
+    pub trace: Trace,
+    pub locations: Vec<Location>,
+    pub snap: SnapIdx,
+    pub extent: usize,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -180,6 +204,20 @@ pub fn assemble(trace: &Trace, options: &AssembleOptions) -> Result<CompiledTrac
     let mut exit_table = vec![0usize; trace.snapshots.len()].into_boxed_slice();
     let mut stress_flags = vec![0u8; trace.snapshots.len()].into_boxed_slice();
     let mut counters = vec![0u64; COUNT_EXITS + trace.snapshots.len()].into_boxed_slice();
+    let linked_rebuild = options.parent.as_ref().and_then(|parent| {
+        let snapshot = &parent.trace.snapshots[parent.snap.index()];
+        let sunk = snapshot.entries.iter().any(|&(_, v)| parent.trace.inst(v).op.is_sunk());
+        let slots_end = snapshot.entries.iter().map(|&(slot, _)| slot as usize + 1);
+        let frames_end = snapshot.frames.iter().map(|f| f.base as usize + f.num_slots as usize);
+        sunk.then(|| {
+            Box::new(LinkedRebuild {
+                trace: parent.trace.clone(),
+                locations: parent.locations.to_vec(),
+                snap: parent.snap,
+                extent: slots_end.chain(frames_end).max().unwrap_or(0),
+            })
+        })
+    });
     let linking = x64::Linking {
         trace_id: options.trace_id,
         exit_table: exit_table.as_ptr(),
@@ -192,11 +230,13 @@ pub fn assemble(trace: &Trace, options: &AssembleOptions) -> Result<CompiledTrac
         root_reentry: options.root_reentry,
         repeats: options.repeats,
         parent: options.parent.as_ref(),
+        linked_rebuild: linked_rebuild.as_deref(),
     };
     let emitted = x64::emit(trace, loop_pos, &allocation, array_layout(), options.deopt_stress, &linking)?;
     for &(snap, offset) in &emitted.exit_returns {
         exit_table[snap.index()] = emitted.buffer.ptr(AssemblyOffset(offset)) as usize;
     }
+    let exit_returns = exit_table.clone();
     let code = emitted.buffer.ptr(AssemblyOffset(0));
     let reentry = emitted.buffer.ptr(AssemblyOffset(emitted.reentry_offset)) as usize;
     let linked_entry = emitted.linked_entry_offset.map(|o| emitted.buffer.ptr(AssemblyOffset(o)) as usize);
@@ -215,6 +255,8 @@ pub fn assemble(trace: &Trace, options: &AssembleOptions) -> Result<CompiledTrac
         reentry,
         linked_entry,
         exit_table,
+        exit_returns,
+        linked_rebuild,
         loop_offset: emitted.loop_offset,
         exit_offsets: emitted.exit_offsets,
         common_exit_offset: emitted.common_exit_offset,

@@ -1472,6 +1472,7 @@ fn emit_without_array_layout(
         trace_entries: &[],
         root_reentry: None,
         parent: None,
+        linked_rebuild: None,
         repeats: false,
     };
     x64::emit(trace, Some(loop_pos), allocation, None, false, &linking)
@@ -1655,7 +1656,12 @@ fn linked_exit_runs_the_side_trace_natively_and_returns_to_the_root() {
     let zero = b.inst(Op::KInt(0), Ty::Int);
     b.inst(Op::SStore { slot: 2, value: next }, Ty::Void);
     b.inst(Op::SStore { slot: 0, value: zero }, Ty::Void);
-    let parent = ParentExit { trace: &root, locations: &compiled_root.locations, snap: loop_end };
+    let parent = ParentExit {
+        trace: &root,
+        locations: &compiled_root.locations,
+        snap: loop_end,
+        exit_return: compiled_root.exit_return(loop_end),
+    };
     let options = AssembleOptions {
         deopt_stress: false,
         trace_id: 1,

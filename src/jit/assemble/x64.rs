@@ -37,12 +37,13 @@ use std::mem::offset_of;
 use std::time::Instant;
 
 use super::regalloc::{gpr::*, Allocation, ALLOCATABLE_GPRS, CALLEE_SAVED_ALLOCATABLE};
-use super::AssembleError;
+use super::{AssembleError, LinkedRebuild};
 use crate::builtins::{self, Ctx};
 use crate::jit::abi::{
     ExitState, Location, BACK_TO_LOOP, COUNT_CALLS_MADE, COUNT_CALLS_RETURNED, COUNT_COMPLETIONS, COUNT_ENTRIES,
     COUNT_EXITS, FUNCTION_RETURNED,
 };
+use crate::jit::exit;
 use crate::jit::ir::{AllocKind, Inst, InstIdx, MathFn, Op, SnapIdx, Trace, Ty, MAX_BUILTIN_ARGS, SELF_TRACE};
 use crate::runtime::format;
 use crate::runtime::heap::Gc;
@@ -85,6 +86,8 @@ const BACK_EDGES: i32 = offset_of!(ExitState, back_edges) as i32;
 const CALLS: i32 = offset_of!(ExitState, calls) as i32;
 const EXITED_TRACE: i32 = offset_of!(ExitState, exited_trace) as i32;
 
+/// The stack pointer's hardware number (never saved or restored as an exit value).
+const RSP: u8 = 4;
 /// Every trace saves these in its prologue, whatever it uses, and reserves the same frame
 /// (`FRAME_SIZE`), so that traces can jump into one another (`abi`, native links).
 const SAVED_REGISTERS: [u8; 6] = [RBX, RBP, R12, R13, R14, R15];
@@ -148,6 +151,9 @@ pub struct Linking<'a> {
     pub root_reentry: Option<usize>,
     /// For a side trace: the exit it continues from, when the exit may jump to it.
     pub parent: Option<&'a ParentExit<'a>>,
+    /// When that exit's snapshot holds sunk values: what the linked entry's helper
+    /// rebuilds them from.
+    pub linked_rebuild: Option<&'a LinkedRebuild>,
     /// An unpeeled root loop trace: its end counts an iteration and runs it again.
     pub repeats: bool,
 }
@@ -158,6 +164,9 @@ pub struct ParentExit<'a> {
     pub trace: &'a Trace,
     pub locations: &'a [Location],
     pub snap: SnapIdx,
+    /// The parent's code that hands this exit to the exit handler
+    /// (`CompiledTrace::exit_return`).
+    pub exit_return: usize,
 }
 
 #[derive(Clone, Copy, PartialEq, Debug)]
@@ -684,6 +693,26 @@ extern "sysv64" fn struct_type(object: *mut u8) -> i64 {
     object.type_index as i64
 }
 
+/// A linked entry's rebuild of its parent exit's snapshot (which holds sunk values) into
+/// the frame at `slots`, from the parent's registers saved in `state`: returns 1, having
+/// changed nothing, when the heap already wants a collection (the exit then goes to the
+/// exit handler, and the interpreter collects), else 0.
+extern "sysv64" fn rebuild_linked_exit(state: *mut ExitState, slots: *mut Value, rebuild: *const LinkedRebuild) -> u64 {
+    // SAFETY: `state` is the exit state the trace was entered with, whose `heap` the exit
+    // handler set for this run; `rebuild` is owned by the side trace whose code calls this;
+    // `slots` is the frame the parent trace runs on, which covers every slot its snapshots
+    // name (`Jit::frame_needs`), i.e. `rebuild.extent` slots. No Rust code uses the heap
+    // while native code runs, and allocating never collects.
+    let (state, rebuild) = unsafe { (&mut *state, &*rebuild) };
+    let heap = unsafe { &mut *state.heap };
+    if heap.wants_collection() {
+        return 1;
+    }
+    let slots = unsafe { std::slice::from_raw_parts_mut(slots, rebuild.extent) };
+    exit::restore(&rebuild.trace, &rebuild.locations, state, rebuild.snap, slots, heap);
+    0
+}
+
 /// `SCONCAT`: a new string `a + b`, allocated through the interpreter's own `+` (which,
 /// told not to reuse `a`, always builds a new string); notes in `state` whether a
 /// collection is now due.
@@ -1063,9 +1092,10 @@ pub fn emit(
             None
         }
     };
-    let linked_entry_offset = match linking.parent {
-        Some(parent) => Some(emitter.linked_entry(parent, body_start)?),
-        None => None,
+    let linked_entry_offset = match (linking.parent, linking.linked_rebuild) {
+        (Some(parent), Some(rebuild)) => Some(emitter.rebuilding_linked_entry(parent, rebuild, body_start)),
+        (Some(parent), None) => Some(emitter.linked_entry(parent, body_start)?),
+        (None, _) => None,
     };
     let (exit_offsets, exit_returns, common_exit_offset) = emitter.exit_stubs();
     let mut ops = emitter.ops;
@@ -1100,10 +1130,26 @@ impl Emitter<'_> {
     /// The linked entry of a side trace: the parent's exit jumps here with the parent's
     /// registers and spill slots as they were at the failed guard. It stores the exit's
     /// snapshot values into the frame, as `exit::restore` would, and runs the side trace
-    /// from the start of its code (which loads what it needs from the frame).
+    /// from the start of its code (which loads what it needs from the frame). The slots of
+    /// the snapshot's inlined frames that only the snapshot holds are cleared first (null
+    /// tags), as the interpreter starts a frame: the side trace starts inside those calls
+    /// with their slots in memory, and its own exits rebuild the frames from there.
     fn linked_entry(&mut self, parent: &ParentExit, body_start: DynamicLabel) -> Result<usize, AssembleError> {
         let offset = self.ops.offset().0;
-        for &(slot, value) in &parent.trace.snapshots[parent.snap.index()].entries {
+        let snapshot = &parent.trace.snapshots[parent.snap.index()];
+        let mut cleared: Vec<u16> = snapshot
+            .frames
+            .iter()
+            .filter(|frame| !frame.slots_in_memory)
+            .flat_map(|frame| frame.base..frame.base + frame.num_slots)
+            .filter(|slot| !snapshot.entries.iter().any(|&(written, _)| written == *slot))
+            .collect();
+        cleared.sort_unstable();
+        cleared.dedup();
+        for slot in cleared {
+            emit!(self.ops; mov BYTE [Rq(SLOTS_BASE) + value_offset(slot as u64)?], Tag::Null as i8);
+        }
+        for &(slot, value) in &snapshot.entries {
             let inst = parent.trace.inst(value);
             let displacement = value_offset(slot as u64)?;
             emit!(self.ops; mov BYTE [Rq(SLOTS_BASE) + displacement], value_tag(inst.ty)?);
@@ -1129,6 +1175,52 @@ impl Emitter<'_> {
         }
         emit!(self.ops; jmp =>body_start);
         Ok(offset)
+    }
+
+    /// The linked entry of a side trace whose parent exit's snapshot holds sunk values:
+    /// it saves the parent's registers into `ExitState` as an exit stub does, and
+    /// `rebuild_linked_exit` rebuilds the snapshot into the frame through `exit::restore`
+    /// (allocating the sunk objects, as the exit handler would), then the side trace runs.
+    /// When the heap already wants a collection, the helper changes nothing and the exit
+    /// goes to the exit handler with the parent's registers, so that the interpreter
+    /// collects.
+    fn rebuilding_linked_entry(
+        &mut self,
+        parent: &ParentExit,
+        rebuild: &LinkedRebuild,
+        body_start: DynamicLabel,
+    ) -> usize {
+        let offset = self.ops.offset().0;
+        for r in (0..16u8).filter(|&r| r != RSP) {
+            emit!(self.ops; mov [r13 + GPR_SAVE + 8 * r as i32], Rq(r));
+        }
+        for x in 0..16u8 {
+            emit!(self.ops; movsd [r13 + XMM_SAVE + 8 * x as i32], Rx(x));
+        }
+        let to_handler = self.ops.new_dynamic_label();
+        emit!(self.ops
+            ; mov rdi, r13
+            ; mov rsi, Rq(SLOTS_BASE)
+            ; mov rdx, QWORD rebuild as *const LinkedRebuild as i64
+            ; mov rax, QWORD rebuild_linked_exit as *const () as i64
+            ; call rax
+            ; test eax, eax
+            ; jnz =>to_handler
+            ; jmp =>body_start
+            ; =>to_handler
+        );
+        // The call kept the callee-saved registers; the others come back from `ExitState`.
+        for r in (0..16u8).filter(|r| !SAVED_REGISTERS.contains(r) && *r != RSP) {
+            emit!(self.ops; mov Rq(r), [r13 + GPR_SAVE + 8 * r as i32]);
+        }
+        for x in 0..16u8 {
+            emit!(self.ops; movsd Rx(x), [r13 + XMM_SAVE + 8 * x as i32]);
+        }
+        emit!(self.ops
+            ; mov r11, QWORD parent.exit_return as i64
+            ; jmp r11
+        );
+        offset
     }
 
     /// Stubs for the snapshots guards exit through (each jumps through the exit table),
