@@ -526,7 +526,8 @@ impl Recorder {
             }
             Op::StructNew { .. } | Op::StructSet { .. } => {
                 let (type_index, sets) = self.trace.sunk_fields(v);
-                let mut object = self.emit_guard(Op::Alloc(AllocKind::Struct(type_index)), Ty::Struct, pc);
+                let kind = AllocKind::Struct { type_index, fields: sets.len().min(u16::MAX as usize) as u16 };
+                let mut object = self.emit_guard(Op::Alloc(kind), Ty::Struct, pc);
                 for (field, value) in sets {
                     object = self.emit_guard(Op::FieldSet { object, field, value }, Ty::Struct, pc);
                 }
@@ -1148,7 +1149,13 @@ impl Recorder {
             | Instr::TakeField { dst, obj, name } => {
                 let object = self.read_sunk(obj, view, pc)?;
                 let value = if self.trace.inst(object).op.is_sunk() {
-                    self.sunk_field(object, name as u32)?
+                    let value = self.sunk_field(object, name as u32)?;
+                    // The struct still holds the object read out (`TakeField` too: a sunk
+                    // struct may have two holders, so it marks as on a shared struct).
+                    if !matches!(instr, Instr::PeekField { .. }) {
+                        self.share_read_out(value);
+                    }
+                    value
                 } else {
                     let current = view.slots[obj as usize];
                     let share = match instr {
@@ -1170,8 +1177,9 @@ impl Recorder {
                 if self.ty(object) != Ty::Struct {
                     return Err(AbortReason::NyiInstruction("field assignment on anything but a struct"));
                 }
-                if !matches!(self.ty(value), Ty::Int | Ty::Float | Ty::Bool | Ty::Null) {
-                    return Err(AbortReason::NyiInstruction("a struct field holding arrays, dicts or strings"));
+                // The field takes the value over, as `access::set_field` does.
+                if !self.ty(value).is_field_value() {
+                    return Err(AbortReason::NyiInstruction("a struct field holding an enum value or a builtin"));
                 }
                 let field = name as u32;
                 if self.trace.inst(object).op.is_sunk() {
@@ -1432,9 +1440,11 @@ impl Recorder {
         let literal = &proto.struct_literals[literal as usize];
         let mut object = self.emit(Op::StructNew { type_index: literal.type_index }, Ty::Struct);
         for (k, field) in literal.fields.iter().enumerate() {
+            // The field takes the value over, as `NewStruct` does (the `Move` into the
+            // literal's operand already marked a copy shared).
             let value = self.read(start + k as Reg, view, pc)?;
-            if !matches!(self.ty(value), Ty::Int | Ty::Float | Ty::Bool | Ty::Null) {
-                return Err(AbortReason::NyiInstruction("a struct literal holding arrays, dicts or strings"));
+            if !self.ty(value).is_field_value() {
+                return Err(AbortReason::NyiInstruction("a struct literal holding an enum value or a builtin"));
             }
             object = self.emit(Op::StructSet { object, field: field.0, value }, Ty::Struct);
         }
