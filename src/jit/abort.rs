@@ -13,6 +13,9 @@ pub enum AbortReason {
     NyiCall(String),
     /// The recorded iteration entered another loop; that loop gets its own trace.
     InnerLoop,
+    /// A call of a recursive function (named) that the trace must call natively, but that
+    /// has no function trace yet: one is recorded at its next call, and the trace after.
+    CalleeWithoutTrace(String),
     /// Calls nested deeper than `record::MAX_INLINE_DEPTH` inside one iteration.
     InlineTooDeep,
     /// The traced loop's function returned before the loop closed.
@@ -51,6 +54,10 @@ impl AbortReason {
                 "it contains an inner loop; the inner loop gets its own trace and the outer loop stays interpreted"
                     .into()
             }
+            AbortReason::CalleeWithoutTrace(name) => format!(
+                "it calls {} recursively, which runs natively once {} has a function trace; that trace is recorded at its next call and this one after it",
+                name, name
+            ),
             AbortReason::InlineTooDeep => "its calls nest too deeply to inline into one trace".into(),
             AbortReason::LeftFunction => "it returns from its function in the middle of an iteration".into(),
             AbortReason::LoopExited => "the iteration being recorded left the loop".into(),
@@ -83,6 +90,9 @@ impl fmt::Display for AbortReason {
             AbortReason::NyiValueType(ty) => write!(f, "NYI: {} values on trace", ty),
             AbortReason::NyiCall(name) => write!(f, "NYI: call to {}", name),
             AbortReason::InnerLoop => write!(f, "inner loop in root trace (it gets its own trace)"),
+            AbortReason::CalleeWithoutTrace(name) => {
+                write!(f, "recursive call of {}, which has no function trace yet", name)
+            }
             AbortReason::InlineTooDeep => write!(f, "calls nested too deeply to inline"),
             AbortReason::LeftFunction => write!(f, "loop left in root trace (function returned)"),
             AbortReason::LoopExited => write!(f, "loop exited while recording"),

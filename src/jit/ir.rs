@@ -103,6 +103,15 @@ pub enum Ty {
 }
 
 impl Ty {
+    /// Whether a value of this type may be stored into a struct field on trace (sunk with
+    /// `StructSet` or written by `FieldSet`): the types an exit and the `FSET` helper box.
+    pub fn is_field_value(self) -> bool {
+        matches!(
+            self,
+            Ty::Int | Ty::Float | Ty::Bool | Ty::Null | Ty::Str | Ty::Array | Ty::Dict | Ty::Struct | Ty::Func
+        )
+    }
+
     pub fn name(self) -> &'static str {
         match self {
             Ty::Int => "int",
@@ -131,8 +140,12 @@ impl Ty {
 pub enum AllocKind {
     Array,
     Dict,
-    /// A struct of this struct type (`StructObj::type_index`), with no fields yet.
-    Struct(u32),
+    /// A struct of struct type `type_index` (`StructObj::type_index`), with no fields yet
+    /// and room for `fields` (the `FSET`s that follow fill them without growing it).
+    Struct {
+        type_index: u32,
+        fields: u16,
+    },
 }
 
 /// A pure numeric builtin called on trace; results are floats (LANGUAGE.md section 15).
@@ -999,7 +1012,9 @@ fn write_operands(f: &mut fmt::Formatter<'_>, op: &Op) -> fmt::Result {
         Op::GLoad { global } => write!(f, "g{}", global),
         Op::GStore { global, value } => write!(f, "g{} {}", global, value),
         Op::SStore { slot, value } => write!(f, "#{} {}", slot, value),
-        Op::StructNew { type_index } | Op::Alloc(AllocKind::Struct(type_index)) => write!(f, "type{}", type_index),
+        Op::StructNew { type_index } | Op::Alloc(AllocKind::Struct { type_index, .. }) => {
+            write!(f, "type{}", type_index)
+        }
         Op::Alloc(AllocKind::Array) => write!(f, "arr"),
         Op::Alloc(AllocKind::Dict) => write!(f, "dict"),
         Op::JumpTrace { trace } => write!(f, "trace{}", trace + 1),

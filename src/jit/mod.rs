@@ -236,6 +236,17 @@ fn exit_kinds(program: &Program, recorder: &Recorder, trace: &Trace) -> Vec<Exit
     kinds
 }
 
+/// Aborts of one loop or function for `reason` before it is blacklisted. Leaving the loop
+/// during the recorded iteration depends on the data (the iteration may have been the
+/// last one), and a recursive callee without a trace gets one soon: both are retried for
+/// longer.
+fn abort_limit(reason: &AbortReason) -> u32 {
+    match reason {
+        AbortReason::LoopExited | AbortReason::CalleeWithoutTrace(_) => MAX_ABORTS * 4,
+        _ => MAX_ABORTS,
+    }
+}
+
 /// The slots snapshot `exit` of `trace` gives constant values.
 fn snapshot_constants(trace: &Trace, exit: SnapIdx) -> Vec<(u16, Op, Ty)> {
     trace.snapshots[exit.index()]
@@ -350,6 +361,9 @@ pub struct Jit {
     /// The largest needs of any compiled trace (see `frame_needs`).
     all_needs: FrameNeeds,
     exit_state: Box<ExitState>,
+    /// Functions recordings found on cycles of calls (`Recorder::recursive`); kept across
+    /// flushes, since they describe the program.
+    recursive: rustc_hash::FxHashSet<ProtoId>,
     /// Where native recursion records its levels (`ExitState::native_frames` points here).
     native_frames: Box<[[u64; 3]]>,
     pub stats: Stats,
@@ -390,6 +404,7 @@ impl Jit {
             machine_code: 0,
             all_needs: FrameNeeds::default(),
             exit_state,
+            recursive: Default::default(),
             native_frames,
             stats: Stats::default(),
             log: options.log.as_ref().and_then(|target| log::EventLog::open(target).ok()),
@@ -539,7 +554,7 @@ impl Jit {
 
     /// The compiled function and loop traces a recording may call or jump into.
     fn compiled_traces(&self) -> Rc<CompiledTraces> {
-        let mut compiled = CompiledTraces::default();
+        let mut compiled = CompiledTraces { recursive: self.recursive.clone(), ..CompiledTraces::default() };
         for (proto, state) in self.functions.iter().enumerate() {
             if let LoopState::Compiled(id) = *state {
                 let native = self.native(id);
@@ -577,6 +592,7 @@ impl Jit {
             return;
         }
         let (proto, header) = (recorder.proto, recorder.header);
+        self.note_calls_wanted(&recorder);
         let compiled = outcome.and_then(|recorded| self.compile(program, &recorder, recorded));
         if let Some(SideOf { parent, exit, .. }) = recorder.side_of {
             let state = match compiled {
@@ -604,10 +620,11 @@ impl Jit {
             let state = match compiled {
                 Ok(id) => LoopState::Compiled(id),
                 Err(reason) => {
+                    let limit = abort_limit(&reason);
                     self.abort(program, &recorder, AbortSite::Function(reason));
                     let aborts = self.aborts.entry((proto, FUNCTION_ABORTS)).or_insert(0);
                     *aborts += 1;
-                    if *aborts >= MAX_ABORTS {
+                    if *aborts >= limit {
                         self.stats.blacklisted += 1;
                         LoopState::Blacklisted
                     } else {
@@ -621,11 +638,8 @@ impl Jit {
         match compiled {
             Ok(id) => self.loops[proto.0 as usize][header as usize] = LoopState::Compiled(id),
             Err(reason) => {
-                let reason_is_data_dependent = reason == AbortReason::LoopExited;
+                let limit = abort_limit(&reason);
                 self.abort(program, &recorder, AbortSite::Loop(reason));
-                // Leaving the loop during the recorded iteration depends on the data (the
-                // iteration may have been the last one), so it is retried for longer.
-                let limit = if reason_is_data_dependent { MAX_ABORTS * 4 } else { MAX_ABORTS };
                 let aborts = self.aborts.entry((proto, header)).or_insert(0);
                 *aborts += 1;
                 self.loops[proto.0 as usize][header as usize] = if *aborts >= limit {
@@ -634,6 +648,18 @@ impl Jit {
                 } else {
                     LoopState::Counting(self.options.threshold.max(1).saturating_mul(1 << (*aborts).min(16)))
                 };
+            }
+        }
+    }
+
+    /// Learns what a recording found out about calls: the functions on cycles of calls
+    /// (traces call them natively from now on), and the functions whose traces it needed,
+    /// which are recorded at their next call (unless they are compiled or blacklisted).
+    fn note_calls_wanted(&mut self, recorder: &Recorder) {
+        self.recursive.extend(recorder.recursive.iter().copied());
+        for proto in &recorder.wanted_functions {
+            if let LoopState::Counting(remaining) = &mut self.functions[proto.0 as usize] {
+                *remaining = 1;
             }
         }
     }

@@ -61,6 +61,9 @@ pub const MAX_INLINE_DEPTH: usize = 8;
 pub struct CompiledTraces {
     pub functions: rustc_hash::FxHashMap<ProtoId, CompiledFunction>,
     pub loops: rustc_hash::FxHashMap<(ProtoId, u32), u32>,
+    /// Functions a recording found on a cycle of calls (see `Recorder::recursive`): a
+    /// trace calls them natively, since inlining one would meet the recursion again.
+    pub recursive: rustc_hash::FxHashSet<ProtoId>,
 }
 
 /// A function's trace, as a recording that calls the function sees it.
@@ -170,6 +173,12 @@ pub struct Recorder {
     max_inlined: usize,
     /// The trace ended with `JumpTrace`: the next step closes it.
     jumped_into_loop: bool,
+    /// Functions this recording found recursive: inlining a call of one met a call of it
+    /// again (they and the functions inlined between lie on a cycle of calls).
+    pub recursive: Vec<ProtoId>,
+    /// Functions whose traces this recording needed (to call them natively): the JIT
+    /// records each at its next call, so that recording this trace again can succeed.
+    pub wanted_functions: Vec<ProtoId>,
     /// Compiled traces when the recording started (see [`CompiledTraces`]).
     compiled: Rc<CompiledTraces>,
     frame_depth: usize,
@@ -309,6 +318,8 @@ impl Recorder {
             in_self_call: false,
             max_inlined: 0,
             jumped_into_loop: false,
+            recursive: Vec::new(),
+            wanted_functions: Vec::new(),
             compiled: Rc::default(),
             frame_depth,
             frames: vec![root],
@@ -526,7 +537,8 @@ impl Recorder {
             }
             Op::StructNew { .. } | Op::StructSet { .. } => {
                 let (type_index, sets) = self.trace.sunk_fields(v);
-                let mut object = self.emit_guard(Op::Alloc(AllocKind::Struct(type_index)), Ty::Struct, pc);
+                let kind = AllocKind::Struct { type_index, fields: sets.len().min(u16::MAX as usize) as u16 };
+                let mut object = self.emit_guard(Op::Alloc(kind), Ty::Struct, pc);
                 for (field, value) in sets {
                     object = self.emit_guard(Op::FieldSet { object, field, value }, Ty::Struct, pc);
                 }
@@ -1040,8 +1052,12 @@ impl Recorder {
                 let Some(&trace) = self.compiled.loops.get(&(self.current().proto, pc + 1)) else {
                     return Err(AbortReason::InnerLoop);
                 };
-                self.jump_into_loop(trace, pc + 1)?;
+                // Guards materializing a value leave before the loop's entry instruction.
+                self.jump_into_loop(trace, pc + 1, pc)?;
             }
+            // A function trace reaching a `for` over a range whose loop has a trace prepares
+            // the range, takes the first back-edge into the body, and jumps into the trace.
+            Instr::ForRangePrep { base, .. } if self.loop_trace_reached(pc + 1) => self.range_prep(base, view, pc)?,
             Instr::ForPrep { base, .. } if self.outside_loops_allowed() => {
                 // `iteration_source` keeps arrays and ints as they are and lists a dict's keys.
                 let sequence = self.read(base, view, pc)?;
@@ -1060,7 +1076,21 @@ impl Recorder {
             Instr::ForRangePrep { .. } | Instr::ForPrep { .. } | Instr::LoopEntry => {
                 return Err(AbortReason::InnerLoop)
             }
-            Instr::ForRangeNext { base, .. } => self.range_next(base, view, pc)?,
+            Instr::ForRangeNext { base, .. } => {
+                let continues = self.range_next(base, view, pc)?;
+                let header = jump_target(pc as usize, &instr).expect("loop tests jump") as u32;
+                if self.kind == TraceKind::Function && !self.inlined() && continues {
+                    let Some(&trace) = self.compiled.loops.get(&(self.current().proto, header)) else {
+                        return Err(AbortReason::InnerLoop);
+                    };
+                    // The loop test's guard is emitted now (the trace ends before the next
+                    // step would), and the back-edge into the body is an iteration the
+                    // interpreter counts.
+                    self.resolve_pending_branch(header)?;
+                    self.back_edges += 1;
+                    self.jump_into_loop(trace, header, header)?;
+                }
+            }
             Instr::ForNext { base, .. } => self.count_next(base, view, pc)?,
             Instr::Call { base, argc, lent } => self.call(base, argc, lent, view, pc)?,
             Instr::NewStruct { dst, literal, start } => self.new_struct(proto, dst, literal, start, view, pc)?,
@@ -1148,7 +1178,13 @@ impl Recorder {
             | Instr::TakeField { dst, obj, name } => {
                 let object = self.read_sunk(obj, view, pc)?;
                 let value = if self.trace.inst(object).op.is_sunk() {
-                    self.sunk_field(object, name as u32)?
+                    let value = self.sunk_field(object, name as u32)?;
+                    // The struct still holds the object read out (`TakeField` too: a sunk
+                    // struct may have two holders, so it marks as on a shared struct).
+                    if !matches!(instr, Instr::PeekField { .. }) {
+                        self.share_read_out(value);
+                    }
+                    value
                 } else {
                     let current = view.slots[obj as usize];
                     let share = match instr {
@@ -1170,8 +1206,9 @@ impl Recorder {
                 if self.ty(object) != Ty::Struct {
                     return Err(AbortReason::NyiInstruction("field assignment on anything but a struct"));
                 }
-                if !matches!(self.ty(value), Ty::Int | Ty::Float | Ty::Bool | Ty::Null) {
-                    return Err(AbortReason::NyiInstruction("a struct field holding arrays, dicts or strings"));
+                // The field takes the value over, as `access::set_field` does.
+                if !self.ty(value).is_field_value() {
+                    return Err(AbortReason::NyiInstruction("a struct field holding an enum value or a builtin"));
                 }
                 let field = name as u32;
                 if self.trace.inst(object).op.is_sunk() {
@@ -1351,8 +1388,8 @@ impl Recorder {
         Ok(())
     }
 
-    /// `ForRangeNext`: continue while `current` has not passed `stop`.
-    fn range_next(&mut self, base: Reg, view: &View, pc: u32) -> Result<(), AbortReason> {
+    /// `ForRangeNext`: continue while `current` has not passed `stop`; whether it does.
+    fn range_next(&mut self, base: Reg, view: &View, pc: u32) -> Result<bool, AbortReason> {
         let current = self.read(base, view, pc)?;
         let stop = self.read(base + 1, view, pc)?;
         let step = self.read(base + 2, view, pc)?;
@@ -1373,12 +1410,12 @@ impl Recorder {
         self.loop_test(more, pc, view);
         let continues = if step_value > 0 { current_value < stop_value } else { current_value > stop_value };
         if !continues {
-            return Ok(());
+            return Ok(false);
         }
         let advanced = self.emit_guard(Op::AddInt(current, step), Ty::Int, pc);
         self.write(base + 3, current);
         self.write(base, advanced);
-        Ok(())
+        Ok(true)
     }
 
     /// `ForNext` over an int count (`for i in n`) or an array (`for v in a`, and a dict's
@@ -1432,9 +1469,11 @@ impl Recorder {
         let literal = &proto.struct_literals[literal as usize];
         let mut object = self.emit(Op::StructNew { type_index: literal.type_index }, Ty::Struct);
         for (k, field) in literal.fields.iter().enumerate() {
+            // The field takes the value over, as `NewStruct` does (the `Move` into the
+            // literal's operand already marked a copy shared).
             let value = self.read(start + k as Reg, view, pc)?;
-            if !matches!(self.ty(value), Ty::Int | Ty::Float | Ty::Bool | Ty::Null) {
-                return Err(AbortReason::NyiInstruction("a struct literal holding arrays, dicts or strings"));
+            if !self.ty(value).is_field_value() {
+                return Err(AbortReason::NyiInstruction("a struct literal holding an enum value or a builtin"));
             }
             object = self.emit(Op::StructSet { object, field: field.0, value }, Ty::Struct);
         }
@@ -1782,7 +1821,13 @@ impl Recorder {
         pc: u32,
     ) -> Result<(), AbortReason> {
         let callee = view.program.proto(proto);
-        if self.frames.iter().any(|f| f.proto == proto) {
+        if let Some(repeated) = self.frames.iter().position(|f| f.proto == proto) {
+            // The functions from the repeated one on form a cycle of calls: traces call
+            // them natively from now on. The ones inlined from this recording's frame down
+            // to the cycle get function traces, so that recording again calls natively
+            // where it inlined (a function whose trace calls natively is not inlined).
+            self.recursive.extend(self.frames[repeated..].iter().map(|f| f.proto));
+            self.wanted_functions.extend(self.frames[1..].iter().take(repeated.max(1)).map(|f| f.proto));
             return Err(AbortReason::NyiCall(format!("`{}` recursively", callee.name)));
         }
         if self.frames.len() > MAX_INLINE_DEPTH {
@@ -1925,7 +1970,8 @@ impl Recorder {
         if self.kind == TraceKind::Function || self.side_of.is_some() {
             return true;
         }
-        let recursive = self.compiled.functions.get(&callee).is_some_and(|f| f.calls_natively);
+        let recursive = self.compiled.recursive.contains(&callee)
+            || self.compiled.functions.get(&callee).is_some_and(|f| f.calls_natively);
         recursive || callee == self.frames[0].proto || contains_loop(program.proto(callee))
     }
 
@@ -2007,17 +2053,25 @@ impl Recorder {
         Ok(callee)
     }
 
+    /// Whether a function trace, in its own frame, is at a loop (header `header`) with a
+    /// trace of its own, which it can jump into.
+    fn loop_trace_reached(&self, header: u32) -> bool {
+        self.kind == TraceKind::Function
+            && !self.inlined()
+            && self.compiled.loops.contains_key(&(self.current().proto, header))
+    }
+
     /// Ends a function trace at a loop with a trace of its own (header `header`): the
     /// frame's values the loop may read go to memory, and `JumpTrace` runs the loop trace.
-    fn jump_into_loop(&mut self, trace: u32, header: u32) -> Result<(), AbortReason> {
+    /// Guards materializing a sunk value exit to `resume_pc`.
+    fn jump_into_loop(&mut self, trace: u32, header: u32, resume_pc: u32) -> Result<(), AbortReason> {
         if !self.handlers.is_empty() {
             return Err(AbortReason::NyiInstruction("a loop with a trace of its own inside a try block"));
         }
         let live = Rc::clone(&self.frames[0].live);
         let num_slots = self.frames[0].num_slots;
         let stored_slot = |s: usize| s < num_slots && live.live_at(header, s as u16);
-        // Guards materializing a value leave before the loop's entry instruction.
-        self.materialize_slots(header - 1, stored_slot)?;
+        self.materialize_slots(resume_pc, stored_slot)?;
         let stored: Vec<(u16, InstIdx)> = (0..num_slots)
             .filter(|&s| self.modified[s] && stored_slot(s))
             .map(|s| (s as u16, self.slots[s].expect("a modified slot holds a value")))
@@ -2070,7 +2124,25 @@ impl Recorder {
                     Some(compiled) if compiled.function == f => {
                         return self.native_call(f, compiled.trace, base, argc, view, pc)
                     }
-                    _ => return self.inline_call(f, base, argc, view, pc),
+                    _ => {
+                        // Without a trace of its own, a recursive callee cannot be followed:
+                        // the trace is recorded again once the callee has one. A callee with
+                        // a loop is inlined (up to its loop) while it has none.
+                        // A loop calling its own function leaves that function to its own
+                        // count: a call picked now would likely not be a leaf, and a trace
+                        // of a non-leaf call needs this loop's trace first.
+                        if self.compiled.recursive.contains(&f.proto) || f.proto == self.frames[0].proto {
+                            if f.proto != self.frames[0].proto {
+                                self.wanted_functions.push(f.proto);
+                            }
+                            let name = &view.program.proto(f.proto).name;
+                            return Err(AbortReason::CalleeWithoutTrace(format!("`{}`", name)));
+                        }
+                        if contains_loop(view.program.proto(f.proto)) {
+                            self.wanted_functions.push(f.proto);
+                        }
+                        return self.inline_call(f, base, argc, view, pc);
+                    }
                 }
             }
             Value::Func(f) => return self.inline_call(f, base, argc, view, pc),

@@ -838,26 +838,35 @@ extern "sysv64" fn element_for_write(array: *mut u8, index: i64, tag: u64, state
     element.heap_address().expect("arrays, dicts and structs are objects") as *mut u8
 }
 
-/// `ALLOC`: a new empty array (`kind` 0), empty dict (1), or struct of type `kind - 2`
-/// with no fields; notes whether a collection is due.
+/// `ALLOC`: a new empty array (`kind` 0), empty dict (1), or struct (the low
+/// `STRUCT_KIND_BITS` bits: 2 + its type; the bits above: the fields it has room for) with
+/// no fields yet; notes whether a collection is due. Reserving the fields up front lets the
+/// heap account for them at allocation, as for the interpreter's `NewStruct`.
 extern "sysv64" fn allocate(kind: u64, state: *mut ExitState) -> *mut u8 {
     // SAFETY: as in `concat_strings`.
     let (state, heap) = unsafe { (&mut *state, &mut *(*state).heap) };
     let address = match kind {
         0 => heap.alloc(ArrayObj { items: Vec::new() }).addr(),
         1 => heap.alloc(DictObj::default()).addr(),
-        struct_kind => heap.alloc(StructObj { type_index: (struct_kind - 2) as u32, fields: Vec::new() }).addr(),
+        struct_kind => {
+            let type_index = ((struct_kind & ((1 << STRUCT_KIND_BITS) - 1)) - 2) as u32;
+            let fields = Vec::with_capacity((struct_kind >> STRUCT_KIND_BITS) as usize);
+            heap.alloc(StructObj { type_index, fields }).addr()
+        }
     };
     state.must_exit = heap.wants_collection() as u64;
     address as *mut u8
 }
+
+/// Bits of [`allocate`]'s `kind` that say which struct type (2 + its index).
+const STRUCT_KIND_BITS: u32 = 40;
 
 /// The `kind` argument of [`allocate`] for `ALLOC` of `kind`.
 fn allocation_kind(kind: AllocKind) -> u64 {
     match kind {
         AllocKind::Array => 0,
         AllocKind::Dict => 1,
-        AllocKind::Struct(type_index) => 2 + type_index as u64,
+        AllocKind::Struct { type_index, fields } => (fields as u64) << STRUCT_KIND_BITS | (2 + type_index as u64),
     }
 }
 

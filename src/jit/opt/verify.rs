@@ -179,7 +179,7 @@ fn check_types(trace: &Trace, at: InstIdx) -> Result<(), String> {
         Op::ALen(_) => (&[Array], Some(Int)),
         Op::DNew | Op::Alloc(AllocKind::Dict) => (&[], Some(Dict)),
         Op::Alloc(AllocKind::Array) => (&[], Some(Array)),
-        Op::Alloc(AllocKind::Struct(_)) => (&[], Some(Struct)),
+        Op::Alloc(AllocKind::Struct { .. }) => (&[], Some(Struct)),
         Op::StructNew { .. } => (&[], Some(Struct)),
         Op::ANew => (&[], Some(Array)),
         Op::AIns { value, .. } => {
@@ -225,9 +225,9 @@ fn check_types(trace: &Trace, at: InstIdx) -> Result<(), String> {
             (&[Struct], None)
         }
         Op::StructSet { value, .. } => {
-            if !matches!(ty_of(value), Int | Float | Bool | Null) {
+            if !ty_of(value).is_field_value() {
                 return Err(format!(
-                    "STSET of a {} value: sunk fields are int, flt, bool or null",
+                    "STSET of a {} value: sunk fields are int, flt, bool, null, str, arr, dict, obj or func",
                     ty_of(value).name()
                 ));
             }
@@ -290,9 +290,9 @@ fn check_types(trace: &Trace, at: InstIdx) -> Result<(), String> {
             (&[Tagged], None)
         }
         Op::FieldSet { value, .. } => {
-            if !matches!(ty_of(value), Int | Float | Bool | Null) {
+            if !ty_of(value).is_field_value() {
                 return Err(format!(
-                    "FSET of a {} value: fields on trace are int, flt, bool or null",
+                    "FSET of a {} value: fields on trace are int, flt, bool, null, str, arr, dict, obj or func",
                     ty_of(value).name()
                 ));
             }
