@@ -705,6 +705,7 @@ impl Vm {
                     ($a:expr, $b:expr) => {
                         match (&$a, &$b) {
                             (Value::Int(x), Value::Int(y)) => x == y,
+                            (Value::Null, other) | (other, Value::Null) => matches!(other, Value::Null),
                             _ => equal_slow($a, $b),
                         }
                     };

@@ -4,6 +4,8 @@
 //! Every function here is pure apart from allocating result strings; errors are returned
 //! as the exact runtime error message.
 
+use smallvec::{smallvec, SmallVec};
+
 use super::heap::{Gc, Heap};
 use super::object::{StrObj, MAX_OBJECT_SIZE};
 use super::value::Value;
@@ -220,7 +222,8 @@ pub fn floats_equal(a: f64, b: f64) -> bool {
 /// `==` on any two values; never fails. Iterative, so deeply nested data cannot overflow
 /// the native stack.
 pub fn values_equal(a: Value, b: Value) -> bool {
-    let mut pending = vec![(a, b)];
+    // Held inline: comparing scalars, or a value with `null`, allocates nothing.
+    let mut pending: SmallVec<[(Value, Value); 8]> = smallvec![(a, b)];
     while let Some((a, b)) = pending.pop() {
         let equal = match (a, b) {
             (Value::Int(x), Value::Int(y)) => x == y,
