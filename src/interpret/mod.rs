@@ -391,24 +391,23 @@ impl Vm {
 
     /// `receiver.name(args)` with the receiver in `stack[base + 1]`.
     fn call_method(&mut self, base: usize, name: Symbol, argc: usize) -> Result<bool, String> {
-        let program = Rc::clone(&self.program);
-        let name_text = program.symbols.name(name);
         let Value::Struct(receiver) = self.stack[base + 1] else {
             return Err(format!(
                 "Cannot call method {} on a value of type {}",
-                name_text,
+                self.program.symbols.name(name),
                 self.stack[base + 1].type_name()
             ));
         };
-        if let Some(&method) = program.struct_types[receiver.type_index as usize].methods.get(&name) {
-            if program.proto(method).arity as usize != argc {
+        let method = self.program.struct_types[receiver.type_index as usize].methods.get(&name).copied();
+        if let Some(method) = method {
+            if self.program.proto(method).arity as usize != argc {
                 return Err(self.arity_error(method, argc));
             }
             self.push_frame(method, None, base + 1, argc)?;
             return Ok(true);
         }
         // A field holding a function is called like one.
-        let callee = receiver.get(name).ok_or_else(|| access::field_not_found(name_text))?;
+        let callee = receiver.get(name).ok_or_else(|| access::field_not_found(self.program.symbols.name(name)))?;
         self.stack[base] = callee;
         self.stack.copy_within(base + 2..base + 2 + argc, base + 1);
         self.call_value(base, argc)
