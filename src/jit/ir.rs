@@ -402,18 +402,24 @@ pub enum Op {
         value: InstIdx,
     },
 
-    /// The type tag of field `field` (a symbol) of a struct object, or -1 when it has no
-    /// such field; a guard on it makes the `FieldGet` after it valid. Reads struct memory.
-    FieldTag {
+    /// The value of field `field` (a symbol) of a struct object, found at `position` in its
+    /// field list, of the instruction's type (int, float, bool, null, or a string, array,
+    /// dict or struct, which the recorder then marks shared). A guard: it leaves the trace
+    /// unless the struct has that field at that position holding a value of that type (an
+    /// inline cache of where the field was when the trace was recorded). Reads struct memory.
+    FieldLoad {
         object: InstIdx,
         field: u32,
+        position: u32,
     },
-    /// The value of field `field` of a struct object, of the instruction's type (int,
-    /// float, bool, null, or a string, array, dict or struct, which the recorder then marks
-    /// shared), after a guard on its `FieldTag`. Reads struct memory.
-    FieldGet {
+    /// `object.field := value` in place, at `position` in the field list (see `FieldLoad`).
+    /// A guard: it leaves the trace when the struct is shared (the interpreter copies it
+    /// first) or does not have the field at that position. Writes struct memory.
+    FieldStore {
         object: InstIdx,
         field: u32,
+        position: u32,
+        value: InstIdx,
     },
     /// `object.field := value` (an int, float, bool or null) through the interpreter's field
     /// assignment: in place when the struct is not shared, else on a new copy. The result
@@ -587,8 +593,8 @@ impl Op {
             Op::TagNew { .. } => "ENUM",
             Op::ANew => "ANEW",
             Op::AIns { .. } => "AINS",
-            Op::FieldTag { .. } => "FTAG",
-            Op::FieldGet { .. } => "FGET",
+            Op::FieldLoad { .. } => "FLOAD",
+            Op::FieldStore { .. } => "FSTORE",
             Op::FieldSet { .. } => "FSET",
             Op::StructType(_) => "STTYPE",
             Op::CaptureTag { .. } => "CTAG",
@@ -631,11 +637,13 @@ impl Op {
                 *array = f(*array);
                 *value = f(*value);
             }
-            Op::StructSet { object, value, .. } | Op::FieldSet { object, value, .. } => {
+            Op::StructSet { object, value, .. }
+            | Op::FieldSet { object, value, .. }
+            | Op::FieldStore { object, value, .. } => {
                 *object = f(*object);
                 *value = f(*value);
             }
-            Op::FieldTag { object, .. } | Op::FieldGet { object, .. } | Op::StructType(object) => *object = f(*object),
+            Op::FieldLoad { object, .. } | Op::StructType(object) => *object = f(*object),
             Op::CaptureTag { func, .. } | Op::CaptureGet { func, .. } => *func = f(*func),
             Op::TagNew { payload, .. } => {
                 if let Some(payload) = payload {
@@ -766,6 +774,8 @@ impl Op {
                 | Op::GuardFalse(_)
                 | Op::GuardUnshared(_)
                 | Op::Math1(MathFn::Sqrt | MathFn::Log, _)
+                | Op::FieldLoad { .. }
+                | Op::FieldStore { .. }
                 | Op::ALoad(..)
                 | Op::ALoadForWrite(..)
                 | Op::AUnique(_)
@@ -797,6 +807,7 @@ impl Op {
                 | Op::SAppend { .. }
                 | Op::DSet { .. }
                 | Op::FieldSet { .. }
+                | Op::FieldStore { .. }
                 | Op::CallBuiltin { .. }
                 | Op::PushCopy { .. }
                 | Op::AUnique(_)
@@ -816,8 +827,7 @@ impl Op {
                 | Op::DGet(..)
                 | Op::SLen(_)
                 | Op::SEq(..)
-                | Op::FieldTag { .. }
-                | Op::FieldGet { .. }
+                | Op::FieldLoad { .. }
                 | Op::CaptureTag { .. }
                 | Op::CaptureGet { .. }
                 | Op::CallBuiltin { .. }
@@ -1036,7 +1046,10 @@ fn write_operands(f: &mut fmt::Formatter<'_>, op: &Op) -> fmt::Result {
                 function.proto.0, base, filled, callee_slots, return_pc
             )
         }
-        Op::FieldTag { object, field } | Op::FieldGet { object, field } => write!(f, "{} field{}", object, field),
+        Op::FieldLoad { object, field, position } => write!(f, "{} field{} @{}", object, field, position),
+        Op::FieldStore { object, field, position, value } => {
+            write!(f, "{} field{} @{} {}", object, field, position, value)
+        }
         Op::CaptureTag { func, index } | Op::CaptureGet { func, index } => write!(f, "{} capture{}", func, index),
         Op::StructSet { object, field, value } | Op::FieldSet { object, field, value } => {
             write!(f, "{} field{} {}", object, field, value)

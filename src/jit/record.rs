@@ -33,7 +33,7 @@ use crate::compile::liveness::LiveSlots;
 use crate::runtime::access;
 use crate::runtime::heap::{Gc, Marker};
 use crate::runtime::object::DictKey;
-use crate::runtime::object::{FuncObj, TaggedObj};
+use crate::runtime::object::{FuncObj, StructObj, TaggedObj};
 use crate::runtime::ops::{self, ArithOp};
 use crate::runtime::symbol::Symbol;
 use crate::runtime::value::Value;
@@ -1211,9 +1211,16 @@ impl Recorder {
                     return Err(AbortReason::NyiInstruction("a struct field holding an enum value or a builtin"));
                 }
                 let field = name as u32;
+                let in_place = match view.slots[obj as usize] {
+                    Value::Struct(s) if !s.is_shared() => field_position(&s, field),
+                    _ => None,
+                };
                 if self.trace.inst(object).op.is_sunk() {
                     let updated = self.emit(Op::StructSet { object, field, value }, Ty::Struct);
                     self.write(obj, updated);
+                } else if let Some(position) = in_place {
+                    // An unshared struct that has the field is written where it stands.
+                    self.emit_guard(Op::FieldStore { object, field, position, value }, Ty::Void, pc);
                 } else {
                     let updated = self.emit_guard(Op::FieldSet { object, field, value }, Ty::Struct, pc);
                     self.write(obj, updated);
@@ -1510,16 +1517,13 @@ impl Recorder {
         let Value::Struct(s) = current else {
             return Err(AbortReason::NyiInstruction("field access on anything but a struct"));
         };
-        let Some(value) = s.get(Symbol(field)) else { return Err(AbortReason::ErrorRaised) };
+        let Some(position) = field_position(&s, field) else { return Err(AbortReason::ErrorRaised) };
+        let value = s.fields[position as usize].1;
         let ty = match value_type(&value)? {
             Ty::Func | Ty::Tagged => return Err(AbortReason::NyiValueType(value.type_name())),
             ty => ty,
         };
-        let tag = self.emit(Op::FieldTag { object, field }, Ty::Int);
-        let expected = self.emit(Op::KInt(value.tag() as i64), Ty::Int);
-        let same = self.emit(Op::EqInt(tag, expected), Ty::Bool);
-        self.emit_guard(Op::GuardTrue(same), Ty::Void, pc);
-        let read = self.emit(Op::FieldGet { object, field }, ty);
+        let read = self.emit_guard(Op::FieldLoad { object, field, position }, ty, pc);
         // An object read out of a field is shared with the struct, as `access::get_field`
         // marks it (`PeekField` does not).
         if share && matches!(ty, Ty::Str | Ty::Array | Ty::Dict | Ty::Struct) {
@@ -2265,4 +2269,10 @@ enum Compare {
     Ge,
     Eq,
     Ne,
+}
+
+/// Where struct `s` holds field `field` (a symbol) in its field list, if it has it: the
+/// position the trace's `FieldLoad`/`FieldStore` check and use.
+fn field_position(s: &StructObj, field: u32) -> Option<u32> {
+    s.fields.iter().position(|(name, _)| name.0 == field).and_then(|p| u32::try_from(p).ok())
 }

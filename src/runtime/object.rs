@@ -98,27 +98,34 @@ impl ArrayObj {
     }
 }
 
-/// Byte offsets, from the start of a `GcBox<ArrayObj>`, of what native code reads and
-/// writes: the shared bit and the element buffer's pointer and length.
+/// Byte offsets, from the start of a `GcBox<ArrayObj>` or `GcBox<StructObj>`, of what
+/// native code reads and writes: the shared bit, the element buffer's pointer, length and
+/// capacity of an array, and the field list's pointer and length of a struct (each field
+/// an entry of `field_stride` bytes: its name at `field_name`, its value at `field_value`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct ArrayLayout {
+pub struct ObjectLayout {
     pub shared_flag: i32,
     pub items_ptr: i32,
     pub items_len: i32,
     pub items_capacity: i32,
+    pub fields_ptr: i32,
+    pub fields_len: i32,
+    pub field_stride: i32,
+    pub field_name: i32,
+    pub field_value: i32,
 }
 
-/// Finds where `Vec<Value>` keeps its pointer, length and capacity (Rust does not fix the order of
-/// its fields) by building one with distinct pointer, length and capacity and looking at
-/// its words. `None` if that does not identify them, and traces then leave arrays alone.
-pub fn array_layout() -> Option<ArrayLayout> {
-    const WORDS: usize = std::mem::size_of::<Vec<Value>>() / std::mem::size_of::<usize>();
-    if std::mem::size_of::<Vec<Value>>() != WORDS * std::mem::size_of::<usize>() {
+/// Where a `Vec<T>` keeps its pointer, length and capacity, as word indexes (Rust does not
+/// fix the order of its fields): found by building one with distinct pointer, length and
+/// capacity and looking at its words. `None` if that does not identify them.
+fn vec_words<T>(element: T) -> Option<(usize, usize, usize)> {
+    const WORDS: usize = std::mem::size_of::<Vec<()>>() / std::mem::size_of::<usize>();
+    if std::mem::size_of::<Vec<T>>() != WORDS * std::mem::size_of::<usize>() {
         return None;
     }
-    let mut probe: Vec<Value> = Vec::with_capacity(3);
-    probe.push(Value::Null);
-    // SAFETY: `Vec<Value>` is exactly `WORDS` machine words (checked above) and has no
+    let mut probe: Vec<T> = Vec::with_capacity(3);
+    probe.push(element);
+    // SAFETY: `Vec<T>` is exactly `WORDS` machine words (checked above) and has no
     // padding between them; reading them as integers copies its bits without using them.
     let words: [usize; WORDS] = unsafe { std::mem::transmute_copy(&probe) };
     let find = |wanted: usize| {
@@ -128,16 +135,27 @@ pub fn array_layout() -> Option<ArrayLayout> {
             _ => None,
         }
     };
-    let pointer = find(probe.as_ptr() as usize)?;
-    let length = find(1)?;
-    let capacity = find(probe.capacity())?;
-    let items = super::heap::value_offset::<ArrayObj>() + std::mem::offset_of!(ArrayObj, items);
+    Some((find(probe.as_ptr() as usize)?, find(1)?, find(probe.capacity())?))
+}
+
+/// The layout native code uses for arrays and structs; `None` if the vectors' layout
+/// cannot be identified, and traces then leave arrays and struct fields to helpers.
+pub fn object_layout() -> Option<ObjectLayout> {
     let word = std::mem::size_of::<usize>();
-    Some(ArrayLayout {
+    let (pointer, length, capacity) = vec_words(Value::Null)?;
+    let items = super::heap::value_offset::<ArrayObj>() + std::mem::offset_of!(ArrayObj, items);
+    let (field_pointer, field_length, _) = vec_words((Symbol(0), Value::Null))?;
+    let fields = super::heap::value_offset::<StructObj>() + std::mem::offset_of!(StructObj, fields);
+    Some(ObjectLayout {
         shared_flag: super::heap::SHARED_FLAG_OFFSET as i32,
         items_ptr: (items + pointer * word) as i32,
         items_len: (items + length * word) as i32,
         items_capacity: (items + capacity * word) as i32,
+        fields_ptr: (fields + field_pointer * word) as i32,
+        fields_len: (fields + field_length * word) as i32,
+        field_stride: std::mem::size_of::<(Symbol, Value)>() as i32,
+        field_name: std::mem::offset_of!((Symbol, Value), 0) as i32,
+        field_value: std::mem::offset_of!((Symbol, Value), 1) as i32,
     })
 }
 

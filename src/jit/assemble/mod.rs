@@ -12,7 +12,7 @@
 //! - *Fused comparison*: a comparison emitted as the compare-and-branch of the guard that
 //!   is its only use (it has no location).
 //! - *Array layout*: the byte offsets of an array object's shared flag, element pointer and
-//!   length ([`array_layout`]), probed once per `assemble` and emitted as displacements.
+//!   length ([`object_layout`]), probed once per `assemble` and emitted as displacements.
 //!   When it cannot be determined, traces with array ops (`ALEN`, `ALOAD`, `ASTORE`,
 //!   `APUSH`) are refused; array values alone (loads, stores, Phis) need no layout.
 //!
@@ -54,7 +54,7 @@ use iced_x86::{Decoder, DecoderOptions, Formatter, Instruction, NasmFormatter, S
 use crate::jit::abi::{Location, TraceEntry, COUNT_EXITS};
 use crate::jit::ir::{InstIdx, Op, SnapIdx, Trace, Ty};
 use crate::jit::opt::verify::verify;
-use crate::runtime::object::array_layout;
+use crate::runtime::object::object_layout;
 
 pub use x64::ParentExit;
 
@@ -232,7 +232,7 @@ pub fn assemble(trace: &Trace, options: &AssembleOptions) -> Result<CompiledTrac
         parent: options.parent.as_ref(),
         linked_rebuild: linked_rebuild.as_deref(),
     };
-    let emitted = x64::emit(trace, loop_pos, &allocation, array_layout(), options.deopt_stress, &linking)?;
+    let emitted = x64::emit(trace, loop_pos, &allocation, object_layout(), options.deopt_stress, &linking)?;
     for &(snap, offset) in &emitted.exit_returns {
         exit_table[snap.index()] = emitted.buffer.ptr(AssemblyOffset(offset)) as usize;
     }

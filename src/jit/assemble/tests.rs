@@ -1453,7 +1453,7 @@ fn arrays_rotate_through_phis_and_spill_slots() {
 }
 
 /// Emits a peeled trace, unlinked, as if the array layout could not be determined.
-fn emit_without_array_layout(
+fn emit_without_object_layout(
     trace: &Trace,
     loop_pos: usize,
     allocation: &regalloc::Allocation,
@@ -1479,7 +1479,7 @@ fn emit_without_array_layout(
 }
 
 #[test]
-fn array_ops_need_the_array_layout() {
+fn array_ops_need_the_object_layout() {
     // Array values alone compile without it; ALEN does not.
     let mut b = Builder::new();
     let entry = b.snap(&[]);
@@ -1488,7 +1488,7 @@ fn array_ops_need_the_array_layout() {
     b.finish_straight();
     let loop_pos = b.trace.loop_start().expect("peeled").index();
     let allocation = regalloc::allocate(&b.trace, loop_pos).expect("allocated");
-    assert!(emit_without_array_layout(&b.trace, loop_pos, &allocation).is_ok());
+    assert!(emit_without_object_layout(&b.trace, loop_pos, &allocation).is_ok());
 
     let mut b = Builder::new();
     let entry = b.snap(&[]);
@@ -1498,7 +1498,7 @@ fn array_ops_need_the_array_layout() {
     b.finish_straight();
     let loop_pos = b.trace.loop_start().expect("peeled").index();
     let allocation = regalloc::allocate(&b.trace, loop_pos).expect("allocated");
-    let error = emit_without_array_layout(&b.trace, loop_pos, &allocation).err().expect("refused");
+    let error = emit_without_object_layout(&b.trace, loop_pos, &allocation).err().expect("refused");
     assert_eq!(error, AssembleError::Unsupported("array layout unknown".into()));
 }
 

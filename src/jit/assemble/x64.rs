@@ -48,7 +48,7 @@ use crate::jit::ir::{AllocKind, Inst, InstIdx, MathFn, Op, SnapIdx, Trace, Ty, M
 use crate::runtime::format;
 use crate::runtime::heap::Gc;
 use crate::runtime::heap::SHARED_FLAG_OFFSET;
-use crate::runtime::object::{make_unique_array, make_unique_value, ArrayLayout, ArrayObj, StrObj};
+use crate::runtime::object::{make_unique_array, make_unique_value, ArrayObj, ObjectLayout, StrObj};
 use crate::runtime::object::{DictKey, DictObj, FuncObj, StructObj, TaggedObj};
 use crate::runtime::symbol::Symbol;
 use crate::runtime::value::{Tag, Value};
@@ -578,30 +578,6 @@ unsafe fn struct_at(object: *mut u8) -> Gc<StructObj> {
     unsafe { Gc::<StructObj>::from_address(object as usize) }
 }
 
-/// `FTAG`: the tag of field `field`, or -1 when there is none.
-extern "sysv64" fn field_tag(object: *mut u8, field: u64) -> i64 {
-    // SAFETY: `object` is a struct value of the trace (see `struct_at`).
-    let object = unsafe { struct_at(object) };
-    object.get(Symbol(field as u32)).map_or(-1, |v| v.tag() as i64)
-}
-
-/// `FGET` of a field that is not a float: its payload bits (an object's address).
-extern "sysv64" fn field_bits(object: *mut u8, field: u64) -> u64 {
-    // SAFETY: `object` is a struct value of the trace (see `struct_at`).
-    let object = unsafe { struct_at(object) };
-    object.get(Symbol(field as u32)).and_then(register_bits).unwrap_or(0)
-}
-
-/// `FGET` of a float field.
-extern "sysv64" fn field_float(object: *mut u8, field: u64) -> f64 {
-    // SAFETY: `object` is a struct value of the trace (see `struct_at`).
-    let object = unsafe { struct_at(object) };
-    match object.get(Symbol(field as u32)) {
-        Some(Value::Float(f)) => f,
-        _ => 0.0,
-    }
-}
-
 /// The closure at `func`, a function constant of the trace.
 ///
 /// # Safety
@@ -933,9 +909,6 @@ fn helper_address(trace: &Trace, inst: &Inst) -> Option<usize> {
         Op::FieldSet { .. } => {
             Some(field_set as extern "sysv64" fn(*mut u8, u64, u64, u64, *mut ExitState) -> *mut u8 as usize)
         }
-        Op::FieldTag { .. } => Some(field_tag as DictReadHelper as usize),
-        Op::FieldGet { .. } if inst.ty == Ty::Float => Some(field_float as DictFloatHelper as usize),
-        Op::FieldGet { .. } => Some(field_bits as DictBitsHelper as usize),
         Op::StructType(_) => Some(struct_type as extern "sysv64" fn(*mut u8) -> i64 as usize),
         Op::TagKey(_) => Some(tag_key as extern "sysv64" fn(*mut u8) -> i64 as usize),
         Op::PayloadTag(_) => Some(payload_tag as extern "sysv64" fn(*mut u8) -> i64 as usize),
@@ -992,8 +965,8 @@ struct Emitter<'a> {
     ops: Assembler,
     trace: &'a Trace,
     alloc: &'a Allocation,
-    /// `None` when `runtime::object::array_layout` could not determine it.
-    array_layout: Option<ArrayLayout>,
+    /// `None` when `runtime::object::object_layout` could not determine it.
+    object_layout: Option<ObjectLayout>,
     deopt_stress: bool,
     exit_labels: Vec<Option<DynamicLabel>>,
     common_exit: DynamicLabel,
@@ -1022,7 +995,7 @@ pub fn emit(
     trace: &Trace,
     loop_pos: Option<usize>,
     alloc: &Allocation,
-    array_layout: Option<ArrayLayout>,
+    object_layout: Option<ObjectLayout>,
     deopt_stress: bool,
     linking: &Linking,
 ) -> Result<Emitted, AssembleError> {
@@ -1033,7 +1006,7 @@ pub fn emit(
         ops,
         trace,
         alloc,
-        array_layout,
+        object_layout,
         deopt_stress,
         exit_labels: vec![None; trace.snapshots.len()],
         common_exit,
@@ -1626,14 +1599,14 @@ impl Emitter<'_> {
             Op::GStore { global, value } => self.store_value(GLOBALS_BASE, value_offset(global as u64)?, value)?,
             Op::SStore { slot, value } => self.store_value(SLOTS_BASE, value_offset(slot as u64)?, value)?,
             Op::ALen(array) => {
-                let layout = self.array_layout()?;
+                let layout = self.object_layout()?;
                 let a = self.gpr_register(self.operand(array));
                 let work = Self::gpr_work(destination);
                 emit!(self.ops; mov Rq(work), [Rq(a) + layout.items_len]);
                 self.store(destination, Operand::Gpr(work));
             }
             Op::ALoad(array, index) => {
-                let (layout, exit) = (self.array_layout()?, guard_exit()?);
+                let (layout, exit) = (self.object_layout()?, guard_exit()?);
                 let a = self.gpr_register(self.operand(array));
                 self.element_address(a, index, layout, exit);
                 self.load_value(ELEMENT, 0, inst.ty, destination, exit)?;
@@ -1647,7 +1620,7 @@ impl Emitter<'_> {
                 );
             }
             Op::ALoadForWrite(array, index) => {
-                let (layout, exit) = (self.array_layout()?, guard_exit()?);
+                let (layout, exit) = (self.object_layout()?, guard_exit()?);
                 let a = self.gpr_register(self.operand(array));
                 self.exit_if_shared(a, layout, exit);
                 self.element_address(a, index, layout, exit);
@@ -1750,10 +1723,20 @@ impl Emitter<'_> {
                 let r = self.gpr_register(self.operand(object));
                 emit!(self.ops; mov BYTE [Rq(r) + SHARED_FLAG_OFFSET as i32], 1);
             }
-            Op::CaptureTag { func: object, index: field }
-            | Op::CaptureGet { func: object, index: field }
-            | Op::FieldTag { object, field }
-            | Op::FieldGet { object, field } => {
+            Op::FieldLoad { object, field, position } => {
+                let (layout, exit) = (self.object_layout()?, guard_exit()?);
+                let s = self.gpr_register(self.operand(object));
+                let offset = self.field_address(s, field, position, layout, exit)?;
+                self.load_value(ELEMENT, offset + layout.field_value, inst.ty, destination, exit)?;
+            }
+            Op::FieldStore { object, field, position, value } => {
+                let (layout, exit) = (self.object_layout()?, guard_exit()?);
+                let s = self.gpr_register(self.operand(object));
+                self.exit_if_shared(s, layout, exit);
+                let offset = self.field_address(s, field, position, layout, exit)?;
+                self.store_value(ELEMENT, offset + layout.field_value, value)?;
+            }
+            Op::CaptureTag { func: object, index: field } | Op::CaptureGet { func: object, index: field } => {
                 let arguments =
                     vec![(Operand::Gpr(RDI), self.operand(object)), (Operand::Gpr(RSI), Operand::Bits(field as u64))];
                 let result =
@@ -1896,14 +1879,14 @@ impl Emitter<'_> {
                 self.call_helper(i, arguments, HelperResult::Rax(destination));
             }
             Op::AStore { array, index, value } => {
-                let (layout, exit) = (self.array_layout()?, guard_exit()?);
+                let (layout, exit) = (self.object_layout()?, guard_exit()?);
                 let a = self.gpr_register(self.operand(array));
                 self.exit_if_shared(a, layout, exit);
                 self.element_address(a, index, layout, exit);
                 self.store_value(ELEMENT, 0, value)?;
             }
             Op::APush { array, value } => {
-                let (layout, exit) = (self.array_layout()?, guard_exit()?);
+                let (layout, exit) = (self.object_layout()?, guard_exit()?);
                 let a = self.gpr_register(self.operand(array));
                 self.exit_if_shared(a, layout, exit);
                 let tag = value_tag(self.trace.inst(value).ty)?;
@@ -2160,25 +2143,50 @@ impl Emitter<'_> {
         Ok(())
     }
 
-    fn array_layout(&self) -> Result<ArrayLayout, AssembleError> {
-        self.array_layout.ok_or_else(|| AssembleError::Unsupported("array layout unknown".into()))
+    fn object_layout(&self) -> Result<ObjectLayout, AssembleError> {
+        self.object_layout.ok_or_else(|| AssembleError::Unsupported("array layout unknown".into()))
     }
 
     /// Exits when the array object at register `a` is shared: writing to it in place would
     /// change what its other holders see, so only the interpreter (which copies it first)
     /// may write.
-    fn exit_if_shared(&mut self, a: u8, layout: ArrayLayout, exit: DynamicLabel) {
+    fn exit_if_shared(&mut self, a: u8, layout: ObjectLayout, exit: DynamicLabel) {
         emit!(self.ops
             ; cmp BYTE [Rq(a) + layout.shared_flag], 0
             ; jne =>exit
         );
     }
 
+    /// Exits unless the struct object at register `s` holds field `field` at `position` of
+    /// its field list; then leaves the list's address in `ELEMENT` and returns the offset of
+    /// that entry from it.
+    fn field_address(
+        &mut self,
+        s: u8,
+        field: u32,
+        position: u32,
+        layout: ObjectLayout,
+        exit: DynamicLabel,
+    ) -> Result<i32, AssembleError> {
+        let offset = i32::try_from(position)
+            .ok()
+            .and_then(|p| p.checked_mul(layout.field_stride))
+            .ok_or_else(|| AssembleError::Unsupported("a field position too far into the struct".into()))?;
+        emit!(self.ops
+            ; cmp QWORD [Rq(s) + layout.fields_len], position as i32
+            ; jbe =>exit
+            ; mov Rq(ELEMENT), [Rq(s) + layout.fields_ptr]
+            ; cmp DWORD [Rq(ELEMENT) + offset + layout.field_name], field as i32
+            ; jne =>exit
+        );
+        Ok(offset)
+    }
+
     /// Exits unless `0 <= index < length` of the array object at register `a`, then leaves
     /// the address of element `index` in `ELEMENT`. One unsigned compare checks both
     /// bounds: a negative index is above every length. The interpreter counts a negative
     /// index from the end, which the trace leaves to it.
-    fn element_address(&mut self, a: u8, index: InstIdx, layout: ArrayLayout, exit: DynamicLabel) {
+    fn element_address(&mut self, a: u8, index: InstIdx, layout: ObjectLayout, exit: DynamicLabel) {
         self.load_gpr(ELEMENT, self.operand(index));
         emit!(self.ops
             ; cmp Rq(ELEMENT), [Rq(a) + layout.items_len]

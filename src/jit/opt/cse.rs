@@ -11,8 +11,8 @@
 //!   or the value of the last `GStore` (store-to-load forwarding). A `GLoad` reuses that
 //!   value when its type is the load's type; otherwise it stays (its tag guard decides).
 //!   Globals never alias each other, so a store only affects its own global.
-//! - Container contents: `ALen`, `ALoad`, `DTag`, `DGet`, `FTAG` and `FGET` are keyed by
-//!   an epoch that every `AStore`, `APush`, `DSet`, `FSET` and `CALLB` advances (any
+//! - Container contents: `ALen`, `ALoad`, `DTag`, `DGet` and `FLOAD` are keyed by
+//!   an epoch that every `AStore`, `APush`, `DSet`, `FSET`, `FSTORE` and `CALLB` advances (any
 //!   container may be any other), so a read merges only with an identical read that no
 //!   container write separates from it.
 //! - Stores, allocations (`SCONCAT`, `TOSTR`, `SCHAR`, `KEYS`), builtin calls (`CALLB`),
@@ -119,6 +119,7 @@ fn value_key(op: &Op, ty: Ty, array_epoch: u64) -> Option<ValueKey> {
         | Op::ToStr(_)
         | Op::SChar(..)
         | Op::FieldSet { .. }
+        | Op::FieldStore { .. }
         | Op::DictKeys(_)
         | Op::CallBuiltin { .. }
         | Op::Alloc(_)
@@ -128,7 +129,7 @@ fn value_key(op: &Op, ty: Ty, array_epoch: u64) -> Option<ValueKey> {
         | Op::Loop
         | Op::Phi(..) => return None,
         // Field reads are keyed by the field too.
-        Op::FieldTag { field, .. } | Op::FieldGet { field, .. } => (array_epoch << 32 | field as u64, None),
+        Op::FieldLoad { field, .. } => (array_epoch << 32 | field as u64, None),
         // No trace assigns a capture; a native call (which might) clears the table.
         Op::CaptureTag { index, .. } | Op::CaptureGet { index, .. } => (index as u64, None),
         _ if op.reads_containers() => (array_epoch, None),

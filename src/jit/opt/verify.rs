@@ -204,7 +204,7 @@ fn check_types(trace: &Trace, at: InstIdx) -> Result<(), String> {
             }
             (&[], Some(Tagged))
         }
-        Op::FieldTag { .. } | Op::StructType(_) => (&[Struct], Some(Int)),
+        Op::StructType(_) => (&[Struct], Some(Int)),
         Op::CaptureTag { .. } => (&[Func], Some(Int)),
         Op::CaptureGet { .. } => {
             if !matches!(inst.ty, Int | Float | Bool | Null) {
@@ -215,10 +215,10 @@ fn check_types(trace: &Trace, at: InstIdx) -> Result<(), String> {
             }
             (&[Func], None)
         }
-        Op::FieldGet { .. } => {
+        Op::FieldLoad { .. } => {
             if !matches!(inst.ty, Int | Float | Bool | Null | Str | Array | Dict | Struct) {
                 return Err(format!(
-                    "FGET of type {}: fields read on trace are int, flt, bool, null, str, arr, dict or obj",
+                    "FLOAD of type {}: fields read on trace are int, flt, bool, null, str, arr, dict or obj",
                     inst.ty.name()
                 ));
             }
@@ -289,14 +289,16 @@ fn check_types(trace: &Trace, at: InstIdx) -> Result<(), String> {
             }
             (&[Tagged], None)
         }
-        Op::FieldSet { value, .. } => {
+        Op::FieldSet { value, .. } | Op::FieldStore { value, .. } => {
             if !ty_of(value).is_field_value() {
                 return Err(format!(
-                    "FSET of a {} value: fields on trace are int, flt, bool, null, str, arr, dict, obj or func",
+                    "{} of a {} value: fields on trace are int, flt, bool, null, str, arr, dict, obj or func",
+                    inst.op.name(),
                     ty_of(value).name()
                 ));
             }
-            (&[Struct], Some(Struct))
+            let result = if matches!(inst.op, Op::FieldSet { .. }) { Struct } else { Void };
+            (&[Struct], Some(result))
         }
         Op::ToStr(value) => {
             if !matches!(ty_of(value), Int | Float | Bool | Null) {
