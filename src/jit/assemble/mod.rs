@@ -11,10 +11,11 @@
 //! - *Exit n*: leaving through snapshot n; the trace returns n.
 //! - *Fused comparison*: a comparison emitted as the compare-and-branch of the guard that
 //!   is its only use (it has no location).
-//! - *Array layout*: the byte offsets of an array object's shared flag, element pointer and
-//!   length ([`object_layout`]), probed once per `assemble` and emitted as displacements.
-//!   When it cannot be determined, traces with array ops (`ALEN`, `ALOAD`, `ASTORE`,
-//!   `APUSH`) are refused; array values alone (loads, stores, Phis) need no layout.
+//! - *Object layout*: the byte offsets of an object's shared flag, an array's element
+//!   pointer and length and a struct's field list ([`object_layout`]), probed once per
+//!   `assemble` and emitted as displacements. When it cannot be determined, traces with
+//!   array or field ops (`ALEN`, `ALOAD`, `ASTORE`, `APUSH`, `FLOAD`, `FSTORE`) are
+//!   refused; array and struct values alone (loads, stores, Phis) need no layout.
 //!
 //! Register conventions (details in `regalloc.rs`):
 //! - pinned: rbx = `slots`, r12 = `globals`, r13 = `state` (`ExitState`); spill slot n is
