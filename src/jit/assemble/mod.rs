@@ -52,8 +52,8 @@ use dynasmrt::{AssemblyOffset, ExecutableBuffer};
 use iced_x86::{Decoder, DecoderOptions, Formatter, Instruction, NasmFormatter, SymbolResolver, SymbolResult};
 
 use crate::jit::abi::{Location, TraceEntry, COUNT_EXITS};
+use crate::jit::ir::verify::verify;
 use crate::jit::ir::{InstIdx, Op, SnapIdx, Trace, Ty};
-use crate::jit::opt::verify::verify;
 use crate::runtime::object::array_layout;
 
 pub use x64::ParentExit;
@@ -170,7 +170,7 @@ pub struct LinkedRebuild {
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum AssembleError {
-    /// The trace breaks an IR invariant (`opt::verify`).
+    /// The trace breaks an IR invariant (`ir::verify`).
     InvalidIr(String),
     /// The trace still has its loop-end state: it was not peeled into
     /// `pre-roll; Loop; Phi...; body` (a trace without `Loop` is a side trace).

@@ -166,7 +166,7 @@ fn value_key(op: &Op, ty: Ty, array_epoch: u64) -> Option<ValueKey> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::jit::opt::text::check;
+    use crate::jit::opt::check::check;
 
     #[test]
     fn merges_pure_ops_constants_and_slot_loads() {

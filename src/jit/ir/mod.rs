@@ -46,6 +46,11 @@ use crate::compile::bytecode::ProtoId;
 use crate::runtime::heap::Gc;
 use crate::runtime::object::{FuncObj, StrObj};
 
+pub mod text;
+pub mod verify;
+
+pub use text::InstText;
+
 /// `CallTrace::trace` for a call of the function the trace (tree) itself records.
 pub const SELF_TRACE: u32 = u32::MAX;
 
@@ -995,135 +1000,5 @@ impl Trace {
     /// The position of `Loop`, once the trace has been peeled.
     pub fn loop_start(&self) -> Option<InstIdx> {
         self.insts.iter().position(|i| i.op == Op::Loop).map(|p| InstIdx(p as u32))
-    }
-}
-
-fn write_operands(f: &mut fmt::Formatter<'_>, op: &Op) -> fmt::Result {
-    match *op {
-        Op::KInt(i) => write!(f, "{}", i),
-        Op::KFloat(x) => write!(f, "{:?}", x),
-        Op::KBool(b) => write!(f, "{}", b),
-        Op::KNull => write!(f, "null"),
-        Op::KBuiltin(id) => write!(f, "{}", crate::builtins::BUILTINS[id as usize].name),
-        Op::KStr(s) => write!(f, "{:?}", s.text),
-        // The prototype names a function deterministically (addresses vary between runs).
-        Op::KFunc(func) => write!(f, "proto{}", func.proto.0),
-        Op::SLoad { slot } => write!(f, "#{}", slot),
-        Op::GLoad { global } => write!(f, "g{}", global),
-        Op::GStore { global, value } => write!(f, "g{} {}", global, value),
-        Op::SStore { slot, value } => write!(f, "#{} {}", slot, value),
-        Op::StructNew { type_index } | Op::Alloc(AllocKind::Struct { type_index, .. }) => {
-            write!(f, "type{}", type_index)
-        }
-        Op::Alloc(AllocKind::Array) => write!(f, "arr"),
-        Op::Alloc(AllocKind::Dict) => write!(f, "dict"),
-        Op::JumpTrace { trace } => write!(f, "trace{}", trace + 1),
-        Op::TagNew { enum_name, tag, payload } => {
-            write!(f, "enum{} tag{}", enum_name, tag)?;
-            match payload {
-                Some(p) => write!(f, " {}", p),
-                None => Ok(()),
-            }
-        }
-        Op::CallTrace { function, trace, base, filled, callee_slots, return_pc } => {
-            match trace {
-                SELF_TRACE => write!(f, "self")?,
-                other => write!(f, "trace{}", other + 1)?,
-            }
-            write!(
-                f,
-                " proto{} #{} args={} slots={} return={}",
-                function.proto.0, base, filled, callee_slots, return_pc
-            )
-        }
-        Op::FieldTag { object, field } | Op::FieldGet { object, field } => write!(f, "{} field{}", object, field),
-        Op::CaptureTag { func, index } | Op::CaptureGet { func, index } => write!(f, "{} capture{}", func, index),
-        Op::StructSet { object, field, value } | Op::FieldSet { object, field, value } => {
-            write!(f, "{} field{} {}", object, field, value)
-        }
-        Op::CallBuiltin { builtin, args, argc } => {
-            write!(f, "{}", crate::builtins::BUILTINS[builtin as usize].name)?;
-            args[..argc as usize].iter().try_for_each(|arg| write!(f, " {}", arg))
-        }
-        Op::Math1(m, a) => write!(f, "{} {}", m.name(), a),
-        Op::Math2(m, a, b) => write!(f, "{} {} {}", m.name(), a, b),
-        _ => {
-            let operands = op.operands();
-            for (n, o) in operands.iter().enumerate() {
-                if n > 0 {
-                    write!(f, " ")?;
-                }
-                write!(f, "{}", o)?;
-            }
-            Ok(())
-        }
-    }
-}
-
-/// One instruction in the text form (without its index).
-pub struct InstText<'a>(pub &'a Inst);
-
-impl fmt::Display for InstText<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let inst = self.0;
-        let mut operands = String::new();
-        {
-            use fmt::Write;
-            struct Ops<'b>(&'b Op);
-            impl fmt::Display for Ops<'_> {
-                fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                    write_operands(f, self.0)
-                }
-            }
-            let _ = write!(operands, "{}", Ops(&inst.op));
-        }
-        let guard = if inst.op.is_guard() { '>' } else { ' ' };
-        write!(f, "{} {:<4} {:<7} {:<14}", guard, inst.ty.name(), inst.op.name(), operands)?;
-        if let Some(s) = inst.snap {
-            write!(f, " #{}", s.0)?;
-        }
-        Ok(())
-    }
-}
-
-impl fmt::Display for Trace {
-    /// The whole trace: instructions, each guard's snapshot printed before it.
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for (n, inst) in self.insts.iter().enumerate() {
-            if let Some(s) = inst.snap {
-                let snapshot = &self.snapshots[s.index()];
-                write!(f, "....        SNAP    #{} pc={} [", s.0, snapshot.pc)?;
-                for (slot, value) in &snapshot.entries {
-                    write!(f, " {}={}", slot, value)?;
-                }
-                write!(f, " ]")?;
-                for frame in &snapshot.frames {
-                    write!(f, " +frame(proto{} base={} return={})", frame.proto.0, frame.base, frame.return_pc)?;
-                }
-                for handler in &snapshot.handlers {
-                    write!(f, " +try(frame={} handler={} err={})", handler.frame, handler.pc, handler.err_slot)?;
-                }
-                writeln!(f)?;
-            }
-            if inst.op == Op::Loop {
-                writeln!(f, "{:04} ------------ LOOP ------------", n)?;
-                continue;
-            }
-            let text = format!("{:04} {}", n, InstText(inst));
-            if inst.line > 0 {
-                writeln!(f, "{:<46} ; L{}", text.trim_end(), inst.line)?;
-            } else {
-                writeln!(f, "{}", text.trim_end())?;
-            }
-        }
-        if let Some(end) = self.loop_end {
-            let snapshot = &self.snapshots[end.index()];
-            write!(f, "....        LOOPEND #{} pc={} [", end.0, snapshot.pc)?;
-            for (slot, value) in &snapshot.entries {
-                write!(f, " {}={}", slot, value)?;
-            }
-            writeln!(f, " ]")?;
-        }
-        Ok(())
     }
 }

@@ -493,7 +493,7 @@ fn check_snapshot_use(trace: &Trace, at: InstIdx) -> Result<(), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::jit::opt::text::parse;
+    use crate::jit::ir::text::parse;
 
     fn error_of(text: &str) -> String {
         let trace = parse(text).unwrap_or_else(|e| panic!("{}", e));

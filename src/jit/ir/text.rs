@@ -1,6 +1,6 @@
-//! Parser for the IR text form that `impl Display for Trace` (ir.rs) prints, so pass tests
-//! are written as IR text in, IR text out (Cranelift filetests, yk's HIR tests); and the
-//! test helper [`check`].
+//! The IR text form: its printer (`impl Display for Trace`, [`InstText`]) and its parser,
+//! so dumps are readable and pass tests are written as IR text in, IR text out (Cranelift
+//! filetests, yk's HIR tests).
 //!
 //! Grammar, one item per line, tokens separated by any whitespace, blank lines ignored:
 //! - `NNNN [>] ty OPNAME operands [#snap] [; Lline]`: an instruction; `NNNN` must be its
@@ -17,8 +17,138 @@
 
 use std::fmt;
 
+use super::{AllocKind, Inst, InstIdx, MathFn, Op, SnapIdx, Snapshot, Trace, Ty, MAX_BUILTIN_ARGS, SELF_TRACE};
 use crate::builtins::BUILTINS;
-use crate::jit::ir::{Inst, InstIdx, MathFn, Op, SnapIdx, Snapshot, Trace, Ty, MAX_BUILTIN_ARGS};
+
+fn write_operands(f: &mut fmt::Formatter<'_>, op: &Op) -> fmt::Result {
+    match *op {
+        Op::KInt(i) => write!(f, "{}", i),
+        Op::KFloat(x) => write!(f, "{:?}", x),
+        Op::KBool(b) => write!(f, "{}", b),
+        Op::KNull => write!(f, "null"),
+        Op::KBuiltin(id) => write!(f, "{}", crate::builtins::BUILTINS[id as usize].name),
+        Op::KStr(s) => write!(f, "{:?}", s.text),
+        // The prototype names a function deterministically (addresses vary between runs).
+        Op::KFunc(func) => write!(f, "proto{}", func.proto.0),
+        Op::SLoad { slot } => write!(f, "#{}", slot),
+        Op::GLoad { global } => write!(f, "g{}", global),
+        Op::GStore { global, value } => write!(f, "g{} {}", global, value),
+        Op::SStore { slot, value } => write!(f, "#{} {}", slot, value),
+        Op::StructNew { type_index } | Op::Alloc(AllocKind::Struct { type_index, .. }) => {
+            write!(f, "type{}", type_index)
+        }
+        Op::Alloc(AllocKind::Array) => write!(f, "arr"),
+        Op::Alloc(AllocKind::Dict) => write!(f, "dict"),
+        Op::JumpTrace { trace } => write!(f, "trace{}", trace + 1),
+        Op::TagNew { enum_name, tag, payload } => {
+            write!(f, "enum{} tag{}", enum_name, tag)?;
+            match payload {
+                Some(p) => write!(f, " {}", p),
+                None => Ok(()),
+            }
+        }
+        Op::CallTrace { function, trace, base, filled, callee_slots, return_pc } => {
+            match trace {
+                SELF_TRACE => write!(f, "self")?,
+                other => write!(f, "trace{}", other + 1)?,
+            }
+            write!(
+                f,
+                " proto{} #{} args={} slots={} return={}",
+                function.proto.0, base, filled, callee_slots, return_pc
+            )
+        }
+        Op::FieldTag { object, field } | Op::FieldGet { object, field } => write!(f, "{} field{}", object, field),
+        Op::CaptureTag { func, index } | Op::CaptureGet { func, index } => write!(f, "{} capture{}", func, index),
+        Op::StructSet { object, field, value } | Op::FieldSet { object, field, value } => {
+            write!(f, "{} field{} {}", object, field, value)
+        }
+        Op::CallBuiltin { builtin, args, argc } => {
+            write!(f, "{}", crate::builtins::BUILTINS[builtin as usize].name)?;
+            args[..argc as usize].iter().try_for_each(|arg| write!(f, " {}", arg))
+        }
+        Op::Math1(m, a) => write!(f, "{} {}", m.name(), a),
+        Op::Math2(m, a, b) => write!(f, "{} {} {}", m.name(), a, b),
+        _ => {
+            let operands = op.operands();
+            for (n, o) in operands.iter().enumerate() {
+                if n > 0 {
+                    write!(f, " ")?;
+                }
+                write!(f, "{}", o)?;
+            }
+            Ok(())
+        }
+    }
+}
+
+/// One instruction in the text form (without its index).
+pub struct InstText<'a>(pub &'a Inst);
+
+impl fmt::Display for InstText<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let inst = self.0;
+        let mut operands = String::new();
+        {
+            use fmt::Write;
+            struct Ops<'b>(&'b Op);
+            impl fmt::Display for Ops<'_> {
+                fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                    write_operands(f, self.0)
+                }
+            }
+            let _ = write!(operands, "{}", Ops(&inst.op));
+        }
+        let guard = if inst.op.is_guard() { '>' } else { ' ' };
+        write!(f, "{} {:<4} {:<7} {:<14}", guard, inst.ty.name(), inst.op.name(), operands)?;
+        if let Some(s) = inst.snap {
+            write!(f, " #{}", s.0)?;
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Display for Trace {
+    /// The whole trace: instructions, each guard's snapshot printed before it.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (n, inst) in self.insts.iter().enumerate() {
+            if let Some(s) = inst.snap {
+                let snapshot = &self.snapshots[s.index()];
+                write!(f, "....        SNAP    #{} pc={} [", s.0, snapshot.pc)?;
+                for (slot, value) in &snapshot.entries {
+                    write!(f, " {}={}", slot, value)?;
+                }
+                write!(f, " ]")?;
+                for frame in &snapshot.frames {
+                    write!(f, " +frame(proto{} base={} return={})", frame.proto.0, frame.base, frame.return_pc)?;
+                }
+                for handler in &snapshot.handlers {
+                    write!(f, " +try(frame={} handler={} err={})", handler.frame, handler.pc, handler.err_slot)?;
+                }
+                writeln!(f)?;
+            }
+            if inst.op == Op::Loop {
+                writeln!(f, "{:04} ------------ LOOP ------------", n)?;
+                continue;
+            }
+            let text = format!("{:04} {}", n, InstText(inst));
+            if inst.line > 0 {
+                writeln!(f, "{:<46} ; L{}", text.trim_end(), inst.line)?;
+            } else {
+                writeln!(f, "{}", text.trim_end())?;
+            }
+        }
+        if let Some(end) = self.loop_end {
+            let snapshot = &self.snapshots[end.index()];
+            write!(f, "....        LOOPEND #{} pc={} [", end.0, snapshot.pc)?;
+            for (slot, value) in &snapshot.entries {
+                write!(f, " {}={}", slot, value)?;
+            }
+            writeln!(f, " ]")?;
+        }
+        Ok(())
+    }
+}
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ParseError {
@@ -283,60 +413,6 @@ fn parse_number<N: std::str::FromStr>(token: &str) -> Result<N, String> {
 
 fn parse_prefixed<N: std::str::FromStr>(token: &str, prefix: &str) -> Result<N, String> {
     parse_number(token.strip_prefix(prefix).ok_or_else(|| format!("expected {}..., got {:?}", prefix, token))?)
-}
-
-/// Parses `input`, runs `pass`, verifies both sides and compares the printed output with
-/// `expected`. Lines are compared with whitespace runs collapsed and blank lines dropped, so
-/// expectations need not reproduce Display's column padding. Panics with a diff.
-#[cfg(test)]
-pub(crate) fn check(pass: fn(&Trace) -> Trace, input: &str, expected: &str) {
-    let trace = parse(input).unwrap_or_else(|e| panic!("input does not parse: {}", e));
-    if let Err(e) = super::verify::verify(&trace) {
-        panic!("input is not valid IR: {}\n{}", e, trace);
-    }
-    let output = pass(&trace);
-    if let Err(e) = super::verify::verify(&output) {
-        panic!("the pass produced invalid IR: {}\n{}", e, output);
-    }
-    let (expected, actual) = (normalize(expected), normalize(&output.to_string()));
-    if expected != actual {
-        panic!("output differs (- expected, + actual):\n{}", line_diff(&expected, &actual));
-    }
-}
-
-#[cfg(test)]
-fn normalize(text: &str) -> Vec<String> {
-    text.lines().map(|l| l.split_whitespace().collect::<Vec<_>>().join(" ")).filter(|l| !l.is_empty()).collect()
-}
-
-/// A longest-common-subsequence line diff; traces in tests are short.
-#[cfg(test)]
-fn line_diff(expected: &[String], actual: &[String]) -> String {
-    let (n, m) = (expected.len(), actual.len());
-    let mut common = vec![vec![0usize; m + 1]; n + 1];
-    for i in (0..n).rev() {
-        for j in (0..m).rev() {
-            common[i][j] = if expected[i] == actual[j] {
-                common[i + 1][j + 1] + 1
-            } else {
-                common[i + 1][j].max(common[i][j + 1])
-            };
-        }
-    }
-    let (mut i, mut j, mut out) = (0, 0, String::new());
-    while i < n || j < m {
-        if i < n && j < m && expected[i] == actual[j] {
-            out += &format!("  {}\n", expected[i]);
-            (i, j) = (i + 1, j + 1);
-        } else if j < m && (i == n || common[i][j + 1] > common[i + 1][j]) {
-            out += &format!("+ {}\n", actual[j]);
-            j += 1;
-        } else {
-            out += &format!("- {}\n", expected[i]);
-            i += 1;
-        }
-    }
-    out
 }
 
 #[cfg(test)]
