@@ -1807,7 +1807,8 @@ impl Emitter<'_> {
                     ; jne =>exit
                 );
             }
-            Op::CallBuiltin { builtin, args, argc } => {
+            Op::CallBuiltin { builtin, args } => {
+                let (args, argc) = (args.as_slice(), args.as_slice().len() as u8);
                 let exit = guard_exit()?;
                 let mut arg_tags = [0; MAX_BUILTIN_ARGS];
                 let mut arguments = Vec::with_capacity(2 + MAX_BUILTIN_ARGS);

@@ -10,77 +10,18 @@
 //!   (every printing of one snapshot must agree).
 //! - `.... LOOPEND #n pc=P [ ... ]`: `Trace::loop_end`.
 //!
-//! One opcode name covers the int and float variants, so the variant comes from the result
-//! type (arithmetic, `NEG`) or from the first operand's type (comparisons, `TRUTHY`). Only
+//! Each op's operands print and parse as its row in the op table (`table.rs`) says. One
+//! opcode name covers the int and float variants, so the variant comes from the result
+//! type (arithmetic, `NEG`) or from the first operand's type (comparisons, `TRUTHY`), as
+//! the row's `Select` says. String, function and struct-allocation constants print but do
+//! not parse (the text form has no heap). Only
 //! snapshots that a guard or `LOOPEND` names are printed, so snapshot numbers must be dense
 //! from 0. The parser checks syntax only; [`super::verify`] checks the IR.
 
 use std::fmt;
 
-use super::{AllocKind, Inst, InstIdx, MathFn, Op, SnapIdx, Snapshot, Trace, Ty, MAX_BUILTIN_ARGS, SELF_TRACE};
-use crate::builtins::BUILTINS;
-
-fn write_operands(f: &mut fmt::Formatter<'_>, op: &Op) -> fmt::Result {
-    match *op {
-        Op::KInt(i) => write!(f, "{}", i),
-        Op::KFloat(x) => write!(f, "{:?}", x),
-        Op::KBool(b) => write!(f, "{}", b),
-        Op::KNull => write!(f, "null"),
-        Op::KBuiltin(id) => write!(f, "{}", crate::builtins::BUILTINS[id as usize].name),
-        Op::KStr(s) => write!(f, "{:?}", s.text),
-        // The prototype names a function deterministically (addresses vary between runs).
-        Op::KFunc(func) => write!(f, "proto{}", func.proto.0),
-        Op::SLoad { slot } => write!(f, "#{}", slot),
-        Op::GLoad { global } => write!(f, "g{}", global),
-        Op::GStore { global, value } => write!(f, "g{} {}", global, value),
-        Op::SStore { slot, value } => write!(f, "#{} {}", slot, value),
-        Op::StructNew { type_index } | Op::Alloc(AllocKind::Struct { type_index, .. }) => {
-            write!(f, "type{}", type_index)
-        }
-        Op::Alloc(AllocKind::Array) => write!(f, "arr"),
-        Op::Alloc(AllocKind::Dict) => write!(f, "dict"),
-        Op::JumpTrace { trace } => write!(f, "trace{}", trace + 1),
-        Op::TagNew { enum_name, tag, payload } => {
-            write!(f, "enum{} tag{}", enum_name, tag)?;
-            match payload {
-                Some(p) => write!(f, " {}", p),
-                None => Ok(()),
-            }
-        }
-        Op::CallTrace { function, trace, base, filled, callee_slots, return_pc } => {
-            match trace {
-                SELF_TRACE => write!(f, "self")?,
-                other => write!(f, "trace{}", other + 1)?,
-            }
-            write!(
-                f,
-                " proto{} #{} args={} slots={} return={}",
-                function.proto.0, base, filled, callee_slots, return_pc
-            )
-        }
-        Op::FieldTag { object, field } | Op::FieldGet { object, field } => write!(f, "{} field{}", object, field),
-        Op::CaptureTag { func, index } | Op::CaptureGet { func, index } => write!(f, "{} capture{}", func, index),
-        Op::StructSet { object, field, value } | Op::FieldSet { object, field, value } => {
-            write!(f, "{} field{} {}", object, field, value)
-        }
-        Op::CallBuiltin { builtin, args, argc } => {
-            write!(f, "{}", crate::builtins::BUILTINS[builtin as usize].name)?;
-            args[..argc as usize].iter().try_for_each(|arg| write!(f, " {}", arg))
-        }
-        Op::Math1(m, a) => write!(f, "{} {}", m.name(), a),
-        Op::Math2(m, a, b) => write!(f, "{} {} {}", m.name(), a, b),
-        _ => {
-            let operands = op.operands();
-            for (n, o) in operands.iter().enumerate() {
-                if n > 0 {
-                    write!(f, " ")?;
-                }
-                write!(f, "{}", o)?;
-            }
-            Ok(())
-        }
-    }
-}
+use super::table::Select;
+use super::{Inst, InstIdx, MathFn, Op, OpCode, OpProps, SnapIdx, Snapshot, Trace, Ty, OPS};
 
 /// One instruction in the text form (without its index).
 pub struct InstText<'a>(pub &'a Inst);
@@ -88,17 +29,11 @@ pub struct InstText<'a>(pub &'a Inst);
 impl fmt::Display for InstText<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let inst = self.0;
-        let mut operands = String::new();
-        {
-            use fmt::Write;
-            struct Ops<'b>(&'b Op);
-            impl fmt::Display for Ops<'_> {
-                fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                    write_operands(f, self.0)
-                }
-            }
-            let _ = write!(operands, "{}", Ops(&inst.op));
-        }
+        // The null constant has no field, but its text form names it.
+        let operands = match inst.op {
+            Op::KNull => "null".to_string(),
+            op => op.field_texts().join(" "),
+        };
         let guard = if inst.op.is_guard() { '>' } else { ' ' };
         write!(f, "{} {:<4} {:<7} {:<14}", guard, inst.ty.name(), inst.op.name(), operands)?;
         if let Some(s) = inst.snap {
@@ -267,88 +202,59 @@ impl Parser {
         Ok(())
     }
 
+    /// The op named `name` of result type `ty`: its row chosen among those sharing the
+    /// mnemonic (`OpProps::select`), its fields parsed from `operands`.
     fn op(&self, name: &str, ty: Ty, operands: &[&str]) -> Result<Op, String> {
-        let reference = |n: usize| -> Result<InstIdx, String> {
-            let token = operands.get(n).ok_or_else(|| format!("{} needs operand {}", name, n + 1))?;
-            Ok(InstIdx(parse_number(token)?))
-        };
-        // The variant of comparisons and TRUTHY is chosen by their first operand's type.
-        let operand_ty = || -> Result<Ty, String> {
-            let a = reference(0)?;
-            self.trace.insts.get(a.index()).map(|i| i.ty).ok_or_else(|| format!("operand {} is not defined yet", a))
-        };
-        let by_ty = |int: Op, float: Op, value_ty: Ty| match value_ty {
-            Ty::Int => Ok(int),
-            Ty::Float => Ok(float),
-            other => Err(format!("{} has no {} variant", name, other.name())),
-        };
-        let expected_operands = match name {
-            "K" | "SLOAD" | "GLOAD" => 1,
-            "GSTORE" | "SSTORE" | "ADD" | "SUB" | "MUL" | "DIV" | "MOD" | "LT" | "LE" | "GT" | "GE" | "EQ" | "NE"
-            | "PHI" | "ALOAD" | "APUSH" | "DTAG" | "DGET" => 2,
-            "ASTORE" | "DSET" => 3,
-            "MATH" => 1 + parse_math_fn(operands.first().copied().unwrap_or(""))?.arity(),
-            // The builtin's name, then its arguments.
-            "CALLB" => operands.len().clamp(1, 1 + MAX_BUILTIN_ARGS),
-            _ => 1,
-        };
-        if operands.len() != expected_operands {
-            return Err(format!("{} takes {} operands, got {}", name, expected_operands, operands.len()));
+        let rows: Vec<&OpProps> = OPS.iter().filter(|row| row.mnemonic == name).collect();
+        if rows.is_empty() {
+            return Err(format!("unknown opcode {}", name));
         }
-        let (a, b) = (|| reference(0), || reference(1));
-        Ok(match name {
-            "K" => parse_constant(ty, operands[0])?,
-            "SLOAD" => Op::SLoad { slot: parse_prefixed(operands[0], "#")? },
-            "GLOAD" => Op::GLoad { global: parse_prefixed(operands[0], "g")? },
-            "GSTORE" => Op::GStore { global: parse_prefixed(operands[0], "g")?, value: b()? },
-            "ADD" => by_ty(Op::AddInt(a()?, b()?), Op::AddFloat(a()?, b()?), ty)?,
-            "SUB" => by_ty(Op::SubInt(a()?, b()?), Op::SubFloat(a()?, b()?), ty)?,
-            "MUL" => by_ty(Op::MulInt(a()?, b()?), Op::MulFloat(a()?, b()?), ty)?,
-            "DIV" => by_ty(Op::DivInt(a()?, b()?), Op::DivFloat(a()?, b()?), ty)?,
-            "MOD" => by_ty(Op::ModInt(a()?, b()?), Op::ModFloat(a()?, b()?), ty)?,
-            "NEG" => by_ty(Op::NegInt(a()?), Op::NegFloat(a()?), ty)?,
-            "CONV" => Op::IntToFloat(a()?),
-            "LT" => by_ty(Op::LtInt(a()?, b()?), Op::LtFloat(a()?, b()?), operand_ty()?)?,
-            "LE" => by_ty(Op::LeInt(a()?, b()?), Op::LeFloat(a()?, b()?), operand_ty()?)?,
-            "GT" => by_ty(Op::GtInt(a()?, b()?), Op::GtFloat(a()?, b()?), operand_ty()?)?,
-            "GE" => by_ty(Op::GeInt(a()?, b()?), Op::GeFloat(a()?, b()?), operand_ty()?)?,
-            "NE" => by_ty(Op::NeInt(a()?, b()?), Op::NeFloat(a()?, b()?), operand_ty()?)?,
-            "EQ" => match operand_ty()? {
-                Ty::Bool => Op::EqBool(a()?, b()?),
-                other => by_ty(Op::EqInt(a()?, b()?), Op::EqFloat(a()?, b()?), other)?,
+        // Comparisons and TRUTHY are told apart by their first operand's type.
+        let first_operand_ty = || -> Result<Ty, String> {
+            let token = operands.first().ok_or_else(|| format!("{} needs operand 1", name))?;
+            let a: u32 = token.parse().map_err(|_| format!("expected a number, got {:?}", token))?;
+            self.trace.insts.get(a as usize).map(|i| i.ty).ok_or_else(|| format!("operand {} is not defined yet", a))
+        };
+        let mut chosen = None;
+        for row in &rows {
+            let matches = match row.select {
+                Select::Only => true,
+                Select::ByResult(want) => ty == want,
+                Select::ByFirstOperand(want) => first_operand_ty()? == want,
+                Select::ByMathArity(arity) => {
+                    let function = operands.first().copied().unwrap_or("");
+                    let function = MathFn::ALL.into_iter().find(|f| f.name() == function);
+                    function
+                        .ok_or_else(|| format!("unknown math function {}", operands.first().unwrap_or(&"")))?
+                        .arity()
+                        == arity
+                }
+            };
+            if matches {
+                chosen = Some(row.code);
+                break;
+            }
+        }
+        let code = chosen.ok_or_else(|| match rows[0].select {
+            Select::ByFirstOperand(_) => match first_operand_ty() {
+                Ok(operand) => format!("{} has no {} variant", name, operand.name()),
+                Err(e) => e,
             },
-            "TRUTHY" => by_ty(Op::TruthyInt(a()?), Op::TruthyFloat(a()?), operand_ty()?)?,
-            "NOT" => Op::NotBool(a()?),
-            "GTRUE" => Op::GuardTrue(a()?),
-            "GFALSE" => Op::GuardFalse(a()?),
-            "MATH" => {
-                let function = parse_math_fn(operands[0])?;
-                let operand = |n: usize| Ok::<_, String>(InstIdx(parse_number(operands[n])?));
-                match function.arity() {
-                    1 => Op::Math1(function, operand(1)?),
-                    _ => Op::Math2(function, operand(1)?, operand(2)?),
-                }
-            }
-            "PHI" => Op::Phi(a()?, b()?),
-            "ALEN" => Op::ALen(a()?),
-            "DTAG" => Op::DTag(a()?, b()?),
-            "DGET" => Op::DGet(a()?, b()?),
-            "DSET" => Op::DSet { dict: a()?, key: b()?, value: reference(2)? },
-            "SSTORE" => Op::SStore { slot: parse_prefixed(operands[0], "#")?, value: b()? },
-            "ALOAD" => Op::ALoad(a()?, b()?),
-            "ASTORE" => Op::AStore { array: a()?, index: b()?, value: reference(2)? },
-            "APUSH" => Op::APush { array: a()?, value: b()? },
-            "CALLB" => {
-                let builtin =
-                    crate::builtins::lookup(operands[0]).ok_or_else(|| format!("unknown builtin {}", operands[0]))?;
-                let mut args = [InstIdx(0); MAX_BUILTIN_ARGS];
-                for (n, arg) in args.iter_mut().enumerate().take(operands.len() - 1) {
-                    *arg = reference(n + 1)?;
-                }
-                Op::CallBuiltin { builtin, args, argc: (operands.len() - 1) as u8 }
-            }
-            other => return Err(format!("unknown opcode {}", other)),
-        })
+            _ => format!("{} has no {} variant", name, ty.name()),
+        })?;
+        // The null constant has no field, but its text form names it.
+        if code == OpCode::KNull {
+            return match operands {
+                ["null"] => Ok(Op::KNull),
+                _ => Err(format!("bad null constant {}", operands.join(" "))),
+            };
+        }
+        let mut rest = operands;
+        let op = Op::parse_fields(code, &mut rest).map_err(|e| format!("{}: {}", name, e))?;
+        if !rest.is_empty() {
+            return Err(format!("{} takes {} operands, got {}", name, operands.len() - rest.len(), operands.len()));
+        }
+        Ok(op)
     }
 
     fn finish(self) -> Result<Trace, String> {
@@ -381,30 +287,7 @@ fn parse_snapshot(tokens: &[&str]) -> Result<(SnapIdx, Snapshot), String> {
 }
 
 fn parse_ty(token: &str) -> Result<Ty, String> {
-    [Ty::Int, Ty::Float, Ty::Bool, Ty::Null, Ty::Builtin, Ty::Array, Ty::Dict, Ty::Str, Ty::Func, Ty::Struct, Ty::Void]
-        .into_iter()
-        .find(|ty| ty.name() == token)
-        .ok_or_else(|| format!("unknown type {}", token))
-}
-
-fn parse_math_fn(token: &str) -> Result<MathFn, String> {
-    use MathFn::*;
-    [Abs, Sqrt, Floor, Ceil, Round, Sin, Cos, Tan, Exp, Log, Pow, Min, Max]
-        .into_iter()
-        .find(|f| f.name() == token)
-        .ok_or_else(|| format!("unknown math function {}", token))
-}
-
-fn parse_constant(ty: Ty, token: &str) -> Result<Op, String> {
-    let bad = || format!("bad {} constant {}", ty.name(), token);
-    match ty {
-        Ty::Int => token.parse().map(Op::KInt).map_err(|_| bad()),
-        Ty::Float => token.parse().map(Op::KFloat).map_err(|_| bad()),
-        Ty::Bool => token.parse().map(Op::KBool).map_err(|_| bad()),
-        Ty::Null if token == "null" => Ok(Op::KNull),
-        Ty::Builtin => BUILTINS.iter().position(|b| b.name == token).map(|id| Op::KBuiltin(id as u32)).ok_or_else(bad),
-        _ => Err(bad()),
-    }
+    Ty::ALL.into_iter().find(|ty| ty.name() == token).ok_or_else(|| format!("unknown type {}", token))
 }
 
 fn parse_number<N: std::str::FromStr>(token: &str) -> Result<N, String> {
