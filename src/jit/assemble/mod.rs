@@ -39,6 +39,7 @@
 //! - In deopt-stress mode, each guard first checks `stress_flags[snapshot]` and exits if it
 //!   is 0; the exit sets it to 1, so every snapshot's exit is taken once.
 
+mod helpers;
 mod regalloc;
 mod x64;
 
