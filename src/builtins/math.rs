@@ -12,6 +12,27 @@ use super::Ctx;
 use crate::runtime::format;
 use crate::runtime::value::Value;
 
+/// The float function of each math builtin, applied after its argument checks. The JIT's
+/// helpers (`jit/assemble/helpers.rs`) call these very functions, so native code computes
+/// what the interpreter does, bit for bit.
+pub mod float {
+    pub const ABS: fn(f64) -> f64 = f64::abs;
+    pub const SQRT: fn(f64) -> f64 = f64::sqrt;
+    pub const FLOOR: fn(f64) -> f64 = f64::floor;
+    pub const CEIL: fn(f64) -> f64 = f64::ceil;
+    /// Halves round away from zero: `round(2.5) == 3`, `round(-2.5) == -3`.
+    pub const ROUND: fn(f64) -> f64 = f64::round;
+    pub const SIN: fn(f64) -> f64 = f64::sin;
+    pub const COS: fn(f64) -> f64 = f64::cos;
+    pub const TAN: fn(f64) -> f64 = f64::tan;
+    pub const EXP: fn(f64) -> f64 = f64::exp;
+    /// The natural logarithm.
+    pub const LOG: fn(f64) -> f64 = f64::ln;
+    pub const POW: fn(f64, f64) -> f64 = f64::powf;
+    pub const MIN: fn(f64, f64) -> f64 = f64::min;
+    pub const MAX: fn(f64, f64) -> f64 = f64::max;
+}
+
 fn unary(name: &str, args: &[Value], f: fn(f64) -> f64) -> Result<Value, String> {
     Ok(Value::Float(f(expect_number(name, &args[0])?)))
 }
@@ -34,7 +55,7 @@ fn shown(v: &Value) -> String {
 }
 
 pub(super) fn abs(_: &mut Ctx, args: &[Value]) -> Result<Value, String> {
-    unary("abs", args, f64::abs)
+    unary("abs", args, float::ABS)
 }
 
 pub(super) fn sqrt(_: &mut Ctx, args: &[Value]) -> Result<Value, String> {
@@ -42,36 +63,36 @@ pub(super) fn sqrt(_: &mut Ctx, args: &[Value]) -> Result<Value, String> {
     if x < 0.0 {
         return Err(format!("sqrt() of a negative number: {}", shown(&args[0])));
     }
-    Ok(Value::Float(x.sqrt()))
+    Ok(Value::Float(float::SQRT(x)))
 }
 
 pub(super) fn floor(_: &mut Ctx, args: &[Value]) -> Result<Value, String> {
-    unary("floor", args, f64::floor)
+    unary("floor", args, float::FLOOR)
 }
 
 pub(super) fn ceil(_: &mut Ctx, args: &[Value]) -> Result<Value, String> {
-    unary("ceil", args, f64::ceil)
+    unary("ceil", args, float::CEIL)
 }
 
 /// Halves round away from zero (`f64::round`): `round(2.5) == 3`, `round(-2.5) == -3`.
 pub(super) fn round(_: &mut Ctx, args: &[Value]) -> Result<Value, String> {
-    unary("round", args, f64::round)
+    unary("round", args, float::ROUND)
 }
 
 pub(super) fn sin(_: &mut Ctx, args: &[Value]) -> Result<Value, String> {
-    unary("sin", args, f64::sin)
+    unary("sin", args, float::SIN)
 }
 
 pub(super) fn cos(_: &mut Ctx, args: &[Value]) -> Result<Value, String> {
-    unary("cos", args, f64::cos)
+    unary("cos", args, float::COS)
 }
 
 pub(super) fn tan(_: &mut Ctx, args: &[Value]) -> Result<Value, String> {
-    unary("tan", args, f64::tan)
+    unary("tan", args, float::TAN)
 }
 
 pub(super) fn exp(_: &mut Ctx, args: &[Value]) -> Result<Value, String> {
-    unary("exp", args, f64::exp)
+    unary("exp", args, float::EXP)
 }
 
 /// Natural logarithm.
@@ -80,19 +101,19 @@ pub(super) fn log(_: &mut Ctx, args: &[Value]) -> Result<Value, String> {
     if x <= 0.0 {
         return Err(format!("log() of a non-positive number: {}", shown(&args[0])));
     }
-    Ok(Value::Float(x.ln()))
+    Ok(Value::Float(float::LOG(x)))
 }
 
 pub(super) fn pow(_: &mut Ctx, args: &[Value]) -> Result<Value, String> {
-    binary("pow", args, f64::powf)
+    binary("pow", args, float::POW)
 }
 
 pub(super) fn min(_: &mut Ctx, args: &[Value]) -> Result<Value, String> {
-    binary("min", args, f64::min)
+    binary("min", args, float::MIN)
 }
 
 pub(super) fn max(_: &mut Ctx, args: &[Value]) -> Result<Value, String> {
-    binary("max", args, f64::max)
+    binary("max", args, float::MAX)
 }
 
 fn int_args(name: &str, args: &[Value]) -> Result<(i64, i64), String> {

@@ -23,7 +23,7 @@ mod convert;
 mod data;
 mod dicts;
 mod io;
-mod math;
+pub mod math;
 mod sequences;
 mod strings;
 

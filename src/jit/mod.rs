@@ -737,8 +737,7 @@ impl Jit {
         let mut type_check_exits = vec![true; optimized.snapshots.len()];
         for inst in &optimized.insts {
             if let Some(snap) = inst.snap {
-                type_check_exits[snap.index()] &=
-                    matches!(inst.op, Op::SLoad { .. } | Op::GLoad { .. } | Op::CallBuiltin { .. });
+                type_check_exits[snap.index()] &= inst.op.is_type_check();
             }
         }
         // Inlined calls push no frames, but the interpreter would have checked each against

@@ -42,8 +42,8 @@ use std::rc::Rc;
 
 use super::abort::AbortReason;
 use super::ir::{
-    AllocKind, InlinedFrame, InstIdx, MathFn, Op, SnapIdx, Snapshot, Trace, TraceHandler, Ty, MAX_BUILTIN_ARGS,
-    SELF_TRACE,
+    AllocKind, BuiltinArgs, InlinedFrame, InstIdx, MathFn, Op, SnapIdx, Snapshot, Trace, TraceHandler, Ty,
+    MAX_BUILTIN_ARGS, SELF_TRACE,
 };
 
 /// Recorded traces longer than this abort (the optimizer and backend are linear, but
@@ -756,7 +756,7 @@ impl Recorder {
             Ty::Func | Ty::Tagged => return Err(AbortReason::NyiValueType(result.type_name())),
             ty => ty,
         };
-        let op = Op::CallBuiltin { builtin: call.builtin, args: call.args, argc: call.argc };
+        let op = Op::CallBuiltin { builtin: call.builtin, args: BuiltinArgs::new(&call.args[..call.argc as usize]) };
         let value = self.trace.push(op, ty, Some(call.snapshot), call.line);
         self.write(call.base, value);
         Ok(())

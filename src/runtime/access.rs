@@ -9,9 +9,9 @@
 //! write functions take the holder by `&mut` (the interpreter passes its slot) and change
 //! it only once nothing can fail, so a failed write leaves the holder as it was.
 
-use super::heap::Heap;
+use super::heap::{Gc, Heap};
 use super::object::{
-    make_unique_array, make_unique_dict, make_unique_struct, make_unique_value, ArrayObj, DictKey, StrObj,
+    make_unique_array, make_unique_dict, make_unique_struct, make_unique_value, ArrayObj, DictKey, DictObj, StrObj,
 };
 use super::symbol::Symbol;
 use super::value::Value;
@@ -156,11 +156,8 @@ fn set_index_general(heap: &mut Heap, holder: &mut Value, index: Value, value: V
         }
         (Value::Dict(d), key) => {
             let key = dict_key(key)?;
-            if let DictKey::Str(s) = key {
-                s.set_shared();
-            }
             let d = make_unique_dict(heap, d);
-            let grown = d.get_mut().insert(key, value);
+            let grown = insert_entry(d, key, value);
             heap.note_growth(grown);
             *holder = Value::Dict(d);
         }
@@ -168,6 +165,16 @@ fn set_index_general(heap: &mut Heap, holder: &mut Value, index: Value, value: V
         _ => return Err("Invalid index assignment".to_string()),
     }
     Ok(())
+}
+
+/// `dict[key] = value` on a private dict: inserts or replaces the entry; a string key
+/// becomes shared (the dict holds it now). Returns the bytes the dict grew by, for the
+/// heap's accounting. Native code's `DSET` calls it too.
+pub fn insert_entry(dict: Gc<DictObj>, key: DictKey, value: Value) -> usize {
+    if let DictKey::Str(s) = key {
+        s.set_shared();
+    }
+    dict.get_mut().insert(key, value)
 }
 
 /// The element a nested write target goes through: makes `holder` private, then the

@@ -40,6 +40,7 @@
 //! - In deopt-stress mode, each guard first checks `stress_flags[snapshot]` and exits if it
 //!   is 0; the exit sets it to 1, so every snapshot's exit is taken once.
 
+mod helpers;
 mod regalloc;
 mod x64;
 
@@ -53,8 +54,8 @@ use dynasmrt::{AssemblyOffset, ExecutableBuffer};
 use iced_x86::{Decoder, DecoderOptions, Formatter, Instruction, NasmFormatter, SymbolResolver, SymbolResult};
 
 use crate::jit::abi::{Location, TraceEntry, COUNT_EXITS};
+use crate::jit::ir::verify::verify;
 use crate::jit::ir::{InstIdx, Op, SnapIdx, Trace, Ty};
-use crate::jit::opt::verify::verify;
 use crate::runtime::object::object_layout;
 
 pub use x64::ParentExit;
@@ -171,7 +172,7 @@ pub struct LinkedRebuild {
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum AssembleError {
-    /// The trace breaks an IR invariant (`opt::verify`).
+    /// The trace breaks an IR invariant (`ir::verify`).
     InvalidIr(String),
     /// The trace still has its loop-end state: it was not peeled into
     /// `pre-roll; Loop; Phi...; body` (a trace without `Loop` is a side trace).

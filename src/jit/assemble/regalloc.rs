@@ -95,25 +95,7 @@ fn class_of(ty: Ty) -> Option<Class> {
 
 /// Ops that only set a condition, so a guard can branch on it directly.
 pub fn is_comparison(op: &Op) -> bool {
-    matches!(
-        op,
-        Op::LtInt(..)
-            | Op::LeInt(..)
-            | Op::GtInt(..)
-            | Op::GeInt(..)
-            | Op::EqInt(..)
-            | Op::NeInt(..)
-            | Op::LtFloat(..)
-            | Op::LeFloat(..)
-            | Op::GtFloat(..)
-            | Op::GeFloat(..)
-            | Op::EqFloat(..)
-            | Op::NeFloat(..)
-            | Op::EqBool(..)
-            | Op::EqRef(..)
-            | Op::TruthyInt(_)
-            | Op::TruthyFloat(_)
-    )
+    op.is_condition()
 }
 
 /// The condition a `GuardTrue`/`GuardFalse` tests.

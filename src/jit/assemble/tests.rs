@@ -1499,7 +1499,7 @@ fn array_ops_need_the_object_layout() {
     let loop_pos = b.trace.loop_start().expect("peeled").index();
     let allocation = regalloc::allocate(&b.trace, loop_pos).expect("allocated");
     let error = emit_without_object_layout(&b.trace, loop_pos, &allocation).err().expect("refused");
-    assert_eq!(error, AssembleError::Unsupported("array layout unknown".into()));
+    assert_eq!(error, AssembleError::Unsupported("object layout unknown".into()));
 }
 
 #[test]

@@ -147,17 +147,7 @@ fn value_key(op: &Op, ty: Ty, array_epoch: u64) -> Option<ValueKey> {
     for (place, operand) in operands.iter_mut().zip(op.operands()) {
         *place = Some(operand);
     }
-    let commutative = matches!(
-        op,
-        Op::AddInt(..)
-            | Op::MulInt(..)
-            | Op::EqInt(..)
-            | Op::NeInt(..)
-            | Op::EqFloat(..)
-            | Op::NeFloat(..)
-            | Op::EqBool(..)
-            | Op::EqRef(..)
-    );
+    let commutative = op.is_commutative();
     if commutative {
         operands.sort();
     }
@@ -167,7 +157,7 @@ fn value_key(op: &Op, ty: Ty, array_epoch: u64) -> Option<ValueKey> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::jit::opt::text::check;
+    use crate::jit::opt::check::check;
 
     #[test]
     fn merges_pure_ops_constants_and_slot_loads() {

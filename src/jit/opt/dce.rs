@@ -95,7 +95,7 @@ fn live_instructions(trace: &Trace) -> Vec<bool> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::jit::opt::text::check;
+    use crate::jit::opt::check::check;
 
     #[test]
     fn drops_dead_arithmetic_but_keeps_guards_stores_and_snapshot_values() {

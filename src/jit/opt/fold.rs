@@ -188,7 +188,7 @@ fn compare_values(op: &Op, a: Value, b: Value) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::jit::opt::text::check;
+    use crate::jit::opt::check::check;
 
     #[test]
     fn folds_int_constants_with_runtime_semantics() {

@@ -135,7 +135,7 @@ impl GuardFacts {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::jit::opt::text::check;
+    use crate::jit::opt::check::check;
 
     #[test]
     fn negated_and_mirrored_int_comparisons_are_implied() {

@@ -1,4 +1,4 @@
-//! The trace optimizer: rewrites one recorded loop iteration (ir.rs) into a peeled loop
+//! The trace optimizer: rewrites one recorded loop iteration (`jit/ir`) into a peeled loop
 //! that the x86-64 backend compiles.
 //!
 //! The pipeline is a list of whole-trace passes with the IR verifier between them (in debug
@@ -17,13 +17,15 @@
 //! pre-roll copies. DCE comes last because folding, CSE and peeling all leave orphans.
 //!
 //! Support modules: `emit.rs` (the streaming emitter behind fold, CSE, guard and the
-//! peeled body), `verify.rs` (the IR verifier), `text.rs` (parser for the printed IR, used
-//! by the pass tests).
+//! peeled body), `check.rs` (the pass-test helper). The IR verifier and the IR's text form
+//! live with the IR (`jit/ir/verify.rs`, `jit/ir/text.rs`).
 //!
 //! Terms used across the passes: the *pre-roll* is the recorded iteration kept as is; the
 //! *body* is its copy after `Loop`; a *carried slot* is a frame slot the iteration changes
 //! (an entry of `loop_end` whose value is not that slot's own load).
 
+#[cfg(test)]
+pub(crate) mod check;
 mod emit;
 
 pub mod cse;
@@ -31,8 +33,6 @@ pub mod dce;
 pub mod fold;
 pub mod guard;
 pub mod peel;
-pub mod text;
-pub mod verify;
 
 use std::fmt;
 
@@ -90,7 +90,8 @@ fn run_pipeline(trace: &Trace, after_pass: &mut dyn FnMut(&'static str, &Trace))
 /// Release builds trust the passes; debug builds (and so every test) check each output.
 fn verify_if_debug(producer: &str, trace: &Trace) -> Result<(), OptError> {
     if cfg!(debug_assertions) {
-        verify::verify(trace).map_err(|e| OptError::new(format!("invalid IR after {}: {}", producer, e)))?;
+        crate::jit::ir::verify::verify(trace)
+            .map_err(|e| OptError::new(format!("invalid IR after {}: {}", producer, e)))?;
     }
     Ok(())
 }

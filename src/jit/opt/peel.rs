@@ -153,7 +153,8 @@ fn copy_iteration(trace: &Trace, carried: &[CarriedSlot], invariant: &FxHashMap<
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::jit::opt::text::{check, parse};
+    use crate::jit::ir::text::parse;
+    use crate::jit::opt::check::check;
 
     fn peeled(trace: &Trace) -> Trace {
         peel(trace).unwrap_or_else(|e| panic!("{}", e))

@@ -1,9 +1,9 @@
 //! Whole-pipeline tests: recorder-shaped traces (unoptimized, with the redundancy a
 //! recorder produces) through `optimize_logged`, verifying every pass's output.
 
-use super::text::parse;
-use super::verify::verify;
 use super::{optimize, optimize_logged, OptError};
+use crate::jit::ir::text::parse;
+use crate::jit::ir::verify::verify;
 use crate::jit::ir::{InstIdx, Op, Trace};
 
 /// Runs the pipeline, checks that every stage verifies, and returns the final trace.

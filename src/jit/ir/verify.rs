@@ -4,7 +4,8 @@
 //! Checked, per instruction:
 //! - operands refer to earlier, value-producing (non-void) instructions; the exception is
 //!   a `Phi`, whose first operand is before `Loop` and whose second is in the body;
-//! - operand and result types match the op (table in `check_types`);
+//! - operand and result types match the op's row in the op table (`table.rs`), and the
+//!   value-dependent rules of `check_types`;
 //! - `snap` is `Some` exactly on guards, in range, and every entry of that snapshot refers
 //!   to a value defined before the guard (the exit restores it);
 //! - at most one `Loop`; `Phi`s only in the block directly after it;
@@ -143,293 +144,61 @@ fn check_operand_order(trace: &Trace, at: InstIdx, loop_start: Option<InstIdx>) 
     Ok(())
 }
 
+/// Checks operand and result types against the op's row in the op table, then the rules
+/// that depend on values rather than on the op alone.
 fn check_types(trace: &Trace, at: InstIdx) -> Result<(), String> {
-    use Ty::*;
     let inst = trace.inst(at);
     let ty_of = |i: InstIdx| trace.inst(i).ty;
-    // Dict keys on trace are ints or strings.
-    let dict_operands = |key: InstIdx| -> &'static [Ty] {
-        if ty_of(key) == Str {
-            &[Dict, Str]
-        } else {
-            &[Dict, Int]
-        }
-    };
-    // (operand types, result type) that the op requires; `None` means "any value type".
-    let (operands, result): (&[Ty], Option<Ty>) = match inst.op {
-        Op::KInt(_) => (&[], Some(Int)),
-        Op::KFloat(_) => (&[], Some(Float)),
-        Op::KBool(_) => (&[], Some(Bool)),
-        Op::KNull => (&[], Some(Null)),
-        Op::KBuiltin(_) => (&[], Some(Builtin)),
-        Op::KStr(_) => (&[], Some(Str)),
-        Op::KFunc(_) => (&[], Some(Func)),
-        Op::EqRef(..) => (&[Func, Func], Some(Bool)),
-        Op::SAppend { .. } => (&[Str, Str], Some(Void)),
-        Op::SLoad { .. } | Op::GLoad { .. } => {
-            if !matches!(inst.ty, Int | Float | Bool | Null | Array | Dict | Str | Func | Struct | Tagged) {
-                return Err(format!(
-                    "{} of type {}: loads guard an int, flt, bool, null, arr, dict, str, func, obj or enum tag",
-                    inst.op.name(),
-                    inst.ty.name()
-                ));
-            }
-            (&[], None)
-        }
-        Op::ALen(_) => (&[Array], Some(Int)),
-        Op::DNew | Op::Alloc(AllocKind::Dict) => (&[], Some(Dict)),
-        Op::Alloc(AllocKind::Array) => (&[], Some(Array)),
-        Op::Alloc(AllocKind::Struct { .. }) => (&[], Some(Struct)),
-        Op::StructNew { .. } => (&[], Some(Struct)),
-        Op::ANew => (&[], Some(Array)),
-        Op::AIns { value, .. } => {
-            let constant_string = matches!(trace.inst(value).op, Op::KStr(_));
-            if !matches!(ty_of(value), Int | Float | Bool | Null) && !constant_string {
-                return Err(format!(
-                    "AINS of a {} value: sunk elements are scalars or string constants",
-                    ty_of(value).name()
-                ));
-            }
-            (&[Array], Some(Array))
-        }
-        Op::TagNew { payload, .. } => {
-            if let Some(p) = payload {
-                let constant_string = matches!(trace.inst(p).op, Op::KStr(_));
-                if !matches!(ty_of(p), Int | Float | Bool | Null) && !constant_string {
-                    return Err(format!(
-                        "ENUM with a {} payload: sunk payloads are scalars or string constants",
-                        ty_of(p).name()
-                    ));
-                }
-            }
-            (&[], Some(Tagged))
-        }
-        Op::StructType(_) => (&[Struct], Some(Int)),
-        Op::CaptureTag { .. } => (&[Func], Some(Int)),
-        Op::CaptureGet { .. } => {
-            if !matches!(inst.ty, Int | Float | Bool | Null) {
-                return Err(format!(
-                    "CGET of type {}: captures read on trace are int, flt, bool or null",
-                    inst.ty.name()
-                ));
-            }
-            (&[Func], None)
-        }
-        Op::FieldLoad { .. } => {
-            if !matches!(inst.ty, Int | Float | Bool | Null | Str | Array | Dict | Struct) {
-                return Err(format!(
-                    "FLOAD of type {}: fields read on trace are int, flt, bool, null, str, arr, dict or obj",
-                    inst.ty.name()
-                ));
-            }
-            (&[Struct], None)
-        }
-        Op::StructSet { value, .. } => {
-            if !ty_of(value).is_field_value() {
-                return Err(format!(
-                    "STSET of a {} value: sunk fields are int, flt, bool, null, str, arr, dict, obj or func",
-                    ty_of(value).name()
-                ));
-            }
-            (&[Struct], Some(Struct))
-        }
-        Op::DIns { value, .. } => {
-            if !matches!(ty_of(value), Int | Float | Bool | Null) {
-                return Err(format!(
-                    "DINS of a {} value: sunk entries are int, flt, bool or null",
-                    ty_of(value).name()
-                ));
-            }
-            (&[Dict, Str], Some(Dict))
-        }
-        Op::DTag(_, key) => (dict_operands(key), Some(Int)),
-        Op::DGet(_, key) => {
-            if !matches!(inst.ty, Int | Float | Bool | Null) {
-                return Err(format!("DGET of type {}: entries on trace are int, flt, bool or null", inst.ty.name()));
-            }
-            (dict_operands(key), None)
-        }
-        Op::DSet { key, value, .. } => {
-            if !matches!(ty_of(value), Int | Float | Bool | Null) {
-                return Err(format!(
-                    "DSET of a {} value: entries on trace are int, flt, bool or null",
-                    ty_of(value).name()
-                ));
-            }
-            (dict_operands(key), Some(Void))
-        }
-        Op::ALoad(..) => {
-            if inst.ty == Void || inst.ty == Builtin || inst.ty == Func {
-                return Err(format!("ALOAD of type {}: elements read on trace are values with a tag", inst.ty.name()));
-            }
-            (&[Array, Int], None)
-        }
-        Op::ALoadForWrite(..) | Op::ALoadUnique(..) => {
-            if !matches!(inst.ty, Array | Dict | Struct) {
-                return Err(format!(
-                    "{} of type {}: a write goes into an arr, dict or obj",
-                    inst.op.name(),
-                    inst.ty.name()
-                ));
-            }
-            (&[Array, Int], None)
-        }
-        Op::AUnique(_) => (&[Array], Some(Array)),
-        Op::SLen(_) => (&[Str], Some(Int)),
-        Op::SConcat(..) => (&[Str, Str], Some(Str)),
-        Op::SChar(..) => (&[Str, Int], Some(Str)),
-        Op::DictKeys(_) => (&[Dict], Some(Array)),
-        Op::TagKey(_) | Op::PayloadTag(_) => (&[Tagged], Some(Int)),
-        Op::PayloadGet(_) => {
-            if !matches!(inst.ty, Int | Float | Bool | Null | Str) {
-                return Err(format!(
-                    "PGET of type {}: payloads on trace are int, flt, bool, null or str",
-                    inst.ty.name()
-                ));
-            }
-            (&[Tagged], None)
-        }
-        Op::FieldSet { value, .. } | Op::FieldStore { value, .. } => {
-            if !ty_of(value).is_field_value() {
-                return Err(format!(
-                    "{} of a {} value: fields on trace are int, flt, bool, null, str, arr, dict, obj or func",
-                    inst.op.name(),
-                    ty_of(value).name()
-                ));
-            }
-            let result = if matches!(inst.op, Op::FieldSet { .. }) { Struct } else { Void };
-            (&[Struct], Some(result))
-        }
-        Op::ToStr(value) => {
-            if !matches!(ty_of(value), Int | Float | Bool | Null) {
-                return Err(format!("TOSTR of a {} value: only ints, floats, bools and null", ty_of(value).name()));
-            }
-            (&[], Some(Str))
-        }
-        Op::CallBuiltin { builtin, args, argc } => {
-            if builtin as usize >= crate::builtins::BUILTINS.len() || !crate::builtins::is_repeatable(builtin) {
-                return Err(format!("CALLB of builtin {}, which traces may not call", builtin));
-            }
-            if argc as usize > args.len() {
-                return Err(format!("CALLB with {} arguments: at most {}", argc, args.len()));
-            }
-            if let Some(&arg) = args[..argc as usize].iter().find(|&&a| !is_passable_value(ty_of(a))) {
-                return Err(format!("CALLB with a {} argument ({})", ty_of(arg).name(), arg));
-            }
-            if !matches!(inst.ty, Int | Float | Bool | Null | Str | Array | Dict | Struct) {
-                return Err(format!("CALLB of type {}: results on trace are values with a tag", inst.ty.name()));
-            }
-            (&[], None)
-        }
-        Op::GuardUnshared(object) => {
-            if !matches!(ty_of(object), Array | Dict | Struct) {
-                return Err(format!("UNSHARED of a {} value", ty_of(object).name()));
-            }
-            (&[], Some(Void))
-        }
-        Op::MarkShared(object) => {
-            if !matches!(ty_of(object), Array | Dict | Str | Struct | Tagged) {
-                return Err(format!("SHARE of a {} value, which has no object", ty_of(object).name()));
-            }
-            (&[], Some(Void))
-        }
-        Op::SEq(..) => (&[Str, Str], Some(Bool)),
-        Op::PushCopy { value, .. } => {
-            if !is_passable_value(ty_of(value)) {
-                return Err(format!("PUSHCOPY of a {} value", ty_of(value).name()));
-            }
-            (&[Array], Some(Array))
-        }
-        // Pushing and storing hand the value over (its holder copied it first if it had to).
-        Op::APush { value, .. } if is_passable_value(ty_of(value)) => (&[Array], Some(Void)),
-        Op::AStore { value, .. } if is_passable_value(ty_of(value)) => (&[Array, Int], Some(Void)),
-        Op::AStore { value, .. } | Op::APush { value, .. } => {
-            if !matches!(ty_of(value), Int | Float | Bool | Null) {
-                return Err(format!(
-                    "{} of a {} value: elements on trace are int, flt, bool or null",
-                    inst.op.name(),
-                    ty_of(value).name()
-                ));
-            }
-            match inst.op {
-                Op::AStore { .. } => (&[Array, Int], Some(Void)),
-                _ => (&[Array], Some(Void)),
-            }
-        }
-        Op::GStore { value, .. } | Op::SStore { value, .. } => {
-            if ty_of(value) == Void {
-                return Err(format!("{} of a value-less instruction", inst.op.name()));
-            }
-            (&[], Some(Void))
-        }
-        Op::AddInt(..) | Op::SubInt(..) | Op::MulInt(..) | Op::DivInt(..) | Op::ModInt(..) => (&[Int, Int], Some(Int)),
-        Op::NegInt(_) => (&[Int], Some(Int)),
-        Op::AddFloat(..) | Op::SubFloat(..) | Op::MulFloat(..) | Op::DivFloat(..) | Op::ModFloat(..) => {
-            (&[Float, Float], Some(Float))
-        }
-        Op::NegFloat(_) => (&[Float], Some(Float)),
-        Op::IntToFloat(_) => (&[Int], Some(Float)),
-        Op::LtInt(..) | Op::LeInt(..) | Op::GtInt(..) | Op::GeInt(..) | Op::EqInt(..) | Op::NeInt(..) => {
-            (&[Int, Int], Some(Bool))
-        }
-        Op::LtFloat(..) | Op::LeFloat(..) | Op::GtFloat(..) | Op::GeFloat(..) | Op::EqFloat(..) | Op::NeFloat(..) => {
-            (&[Float, Float], Some(Bool))
-        }
-        Op::EqBool(..) => (&[Bool, Bool], Some(Bool)),
-        Op::NotBool(_) => (&[Bool], Some(Bool)),
-        Op::TruthyInt(_) => (&[Int], Some(Bool)),
-        Op::TruthyFloat(_) => (&[Float], Some(Bool)),
-        Op::GuardTrue(_) | Op::GuardFalse(_) => (&[Bool], Some(Void)),
-        Op::Math1(f, _) | Op::Math2(f, ..) => {
-            if f.arity() != inst.op.operands().len() {
-                return Err(format!("MATH {} takes {} operands", f.name(), f.arity()));
-            }
-            (&[Float, Float][..f.arity()], Some(Float))
-        }
-        Op::Loop => (&[], Some(Void)),
-        Op::CallTrace { .. } | Op::JumpTrace { .. } => (&[], Some(Void)),
-        Op::Ret(value) => {
-            if ty_of(value) == Void {
-                return Err("RET of a value-less instruction".into());
-            }
-            (&[], Some(Void))
-        }
-        Op::Phi(entry, back_edge) => {
-            if ty_of(entry) != inst.ty || ty_of(back_edge) != inst.ty {
-                return Err(format!(
-                    "PHI of type {} joins {} and {}",
-                    inst.ty.name(),
-                    ty_of(entry).name(),
-                    ty_of(back_edge).name()
-                ));
-            }
-            (&[], None)
-        }
-    };
-    for (operand, want) in inst.op.operands().into_iter().zip(operands) {
-        if ty_of(operand) != *want {
+    let props = inst.op.props();
+    for (operand, want) in inst.op.operands().into_iter().zip(props.operands) {
+        if !want.contains(ty_of(operand)) {
             return Err(format!(
                 "{} operand {} is {}, expected {}",
                 inst.op.name(),
                 operand,
                 ty_of(operand).name(),
-                want.name()
+                want
             ));
         }
     }
-    match result {
-        Some(want) if inst.ty != want => {
-            Err(format!("{} has type {}, expected {}", inst.op.name(), inst.ty.name(), want.name()))
+    if !props.result.contains(inst.ty) {
+        return Err(format!("{} has type {}, expected {}", inst.op.name(), inst.ty.name(), props.result));
+    }
+    // A sunk string (an element or payload) is a constant: an exit builds it from the text.
+    let constant_string = |v: InstIdx| ty_of(v) != Ty::Str || matches!(trace.inst(v).op, Op::KStr(_));
+    match inst.op {
+        Op::AIns { value, .. } if !constant_string(value) => {
+            Err(format!("AINS of {}: sunk strings are string constants", value))
         }
-        None if inst.ty == Void => Err(format!("{} must produce a value", inst.op.name())),
+        Op::TagNew { payload: Some(p), .. } if !constant_string(p) => {
+            Err(format!("ENUM with payload {}: sunk strings are string constants", p))
+        }
+        Op::Alloc(kind) => {
+            let want = match kind {
+                AllocKind::Array => Ty::Array,
+                AllocKind::Dict => Ty::Dict,
+                AllocKind::Struct { .. } => Ty::Struct,
+            };
+            if inst.ty == want {
+                Ok(())
+            } else {
+                Err(format!("ALLOC has type {}, expected {}", inst.ty.name(), want.name()))
+            }
+        }
+        Op::CallBuiltin { builtin, .. } => {
+            if builtin as usize >= crate::builtins::BUILTINS.len() || !crate::builtins::is_repeatable(builtin) {
+                return Err(format!("CALLB of builtin {}, which traces may not call", builtin));
+            }
+            Ok(())
+        }
+        Op::Math1(f, _) | Op::Math2(f, ..) if f.arity() != inst.op.operands().len() => {
+            Err(format!("MATH {} takes {} operands", f.name(), f.arity()))
+        }
+        Op::Phi(entry, back_edge) if ty_of(entry) != inst.ty || ty_of(back_edge) != inst.ty => {
+            Err(format!("PHI of type {} joins {} and {}", inst.ty.name(), ty_of(entry).name(), ty_of(back_edge).name()))
+        }
         _ => Ok(()),
     }
-}
-
-/// Whether a value of type `ty` can be handed to a helper as a tagged value (a
-/// `CallBuiltin` argument, an element pushed): a scalar or an object in a register.
-fn is_passable_value(ty: Ty) -> bool {
-    matches!(ty, Ty::Int | Ty::Float | Ty::Bool | Ty::Null | Ty::Str | Ty::Array | Ty::Dict | Ty::Struct | Ty::Func)
 }
 
 fn check_native_calls(trace: &Trace, loop_start: Option<InstIdx>) -> Result<(), VerifyError> {
@@ -495,7 +264,7 @@ fn check_snapshot_use(trace: &Trace, at: InstIdx) -> Result<(), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::jit::opt::text::parse;
+    use crate::jit::ir::text::parse;
 
     fn error_of(text: &str) -> String {
         let trace = parse(text).unwrap_or_else(|e| panic!("{}", e));

@@ -1,6 +1,6 @@
-//! Parser for the IR text form that `impl Display for Trace` (ir.rs) prints, so pass tests
-//! are written as IR text in, IR text out (Cranelift filetests, yk's HIR tests); and the
-//! test helper [`check`].
+//! The IR text form: its printer (`impl Display for Trace`, [`InstText`]) and its parser,
+//! so dumps are readable and pass tests are written as IR text in, IR text out (Cranelift
+//! filetests, yk's HIR tests).
 //!
 //! Grammar, one item per line, tokens separated by any whitespace, blank lines ignored:
 //! - `NNNN [>] ty OPNAME operands [#snap] [; Lline]`: an instruction; `NNNN` must be its
@@ -10,15 +10,80 @@
 //!   (every printing of one snapshot must agree).
 //! - `.... LOOPEND #n pc=P [ ... ]`: `Trace::loop_end`.
 //!
-//! One opcode name covers the int and float variants, so the variant comes from the result
-//! type (arithmetic, `NEG`) or from the first operand's type (comparisons, `TRUTHY`). Only
+//! Each op's operands print and parse as its row in the op table (`table.rs`) says. One
+//! opcode name covers the int and float variants, so the variant comes from the result
+//! type (arithmetic, `NEG`) or from the first operand's type (comparisons, `TRUTHY`), as
+//! the row's `Select` says. String, function and struct-allocation constants print but do
+//! not parse (the text form has no heap). Only
 //! snapshots that a guard or `LOOPEND` names are printed, so snapshot numbers must be dense
 //! from 0. The parser checks syntax only; [`super::verify`] checks the IR.
 
 use std::fmt;
 
-use crate::builtins::BUILTINS;
-use crate::jit::ir::{Inst, InstIdx, MathFn, Op, SnapIdx, Snapshot, Trace, Ty, MAX_BUILTIN_ARGS};
+use super::table::Select;
+use super::{Inst, InstIdx, MathFn, Op, OpCode, OpProps, SnapIdx, Snapshot, Trace, Ty, OPS};
+
+/// One instruction in the text form (without its index).
+pub struct InstText<'a>(pub &'a Inst);
+
+impl fmt::Display for InstText<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let inst = self.0;
+        // The null constant has no field, but its text form names it.
+        let operands = match inst.op {
+            Op::KNull => "null".to_string(),
+            op => op.field_texts().join(" "),
+        };
+        let guard = if inst.op.is_guard() { '>' } else { ' ' };
+        write!(f, "{} {:<4} {:<7} {:<14}", guard, inst.ty.name(), inst.op.name(), operands)?;
+        if let Some(s) = inst.snap {
+            write!(f, " #{}", s.0)?;
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Display for Trace {
+    /// The whole trace: instructions, each guard's snapshot printed before it.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (n, inst) in self.insts.iter().enumerate() {
+            if let Some(s) = inst.snap {
+                let snapshot = &self.snapshots[s.index()];
+                write!(f, "....        SNAP    #{} pc={} [", s.0, snapshot.pc)?;
+                for (slot, value) in &snapshot.entries {
+                    write!(f, " {}={}", slot, value)?;
+                }
+                write!(f, " ]")?;
+                for frame in &snapshot.frames {
+                    write!(f, " +frame(proto{} base={} return={})", frame.proto.0, frame.base, frame.return_pc)?;
+                }
+                for handler in &snapshot.handlers {
+                    write!(f, " +try(frame={} handler={} err={})", handler.frame, handler.pc, handler.err_slot)?;
+                }
+                writeln!(f)?;
+            }
+            if inst.op == Op::Loop {
+                writeln!(f, "{:04} ------------ LOOP ------------", n)?;
+                continue;
+            }
+            let text = format!("{:04} {}", n, InstText(inst));
+            if inst.line > 0 {
+                writeln!(f, "{:<46} ; L{}", text.trim_end(), inst.line)?;
+            } else {
+                writeln!(f, "{}", text.trim_end())?;
+            }
+        }
+        if let Some(end) = self.loop_end {
+            let snapshot = &self.snapshots[end.index()];
+            write!(f, "....        LOOPEND #{} pc={} [", end.0, snapshot.pc)?;
+            for (slot, value) in &snapshot.entries {
+                write!(f, " {}={}", slot, value)?;
+            }
+            writeln!(f, " ]")?;
+        }
+        Ok(())
+    }
+}
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ParseError {
@@ -137,88 +202,59 @@ impl Parser {
         Ok(())
     }
 
+    /// The op named `name` of result type `ty`: its row chosen among those sharing the
+    /// mnemonic (`OpProps::select`), its fields parsed from `operands`.
     fn op(&self, name: &str, ty: Ty, operands: &[&str]) -> Result<Op, String> {
-        let reference = |n: usize| -> Result<InstIdx, String> {
-            let token = operands.get(n).ok_or_else(|| format!("{} needs operand {}", name, n + 1))?;
-            Ok(InstIdx(parse_number(token)?))
-        };
-        // The variant of comparisons and TRUTHY is chosen by their first operand's type.
-        let operand_ty = || -> Result<Ty, String> {
-            let a = reference(0)?;
-            self.trace.insts.get(a.index()).map(|i| i.ty).ok_or_else(|| format!("operand {} is not defined yet", a))
-        };
-        let by_ty = |int: Op, float: Op, value_ty: Ty| match value_ty {
-            Ty::Int => Ok(int),
-            Ty::Float => Ok(float),
-            other => Err(format!("{} has no {} variant", name, other.name())),
-        };
-        let expected_operands = match name {
-            "K" | "SLOAD" | "GLOAD" => 1,
-            "GSTORE" | "SSTORE" | "ADD" | "SUB" | "MUL" | "DIV" | "MOD" | "LT" | "LE" | "GT" | "GE" | "EQ" | "NE"
-            | "PHI" | "ALOAD" | "APUSH" | "DTAG" | "DGET" => 2,
-            "ASTORE" | "DSET" => 3,
-            "MATH" => 1 + parse_math_fn(operands.first().copied().unwrap_or(""))?.arity(),
-            // The builtin's name, then its arguments.
-            "CALLB" => operands.len().clamp(1, 1 + MAX_BUILTIN_ARGS),
-            _ => 1,
-        };
-        if operands.len() != expected_operands {
-            return Err(format!("{} takes {} operands, got {}", name, expected_operands, operands.len()));
+        let rows: Vec<&OpProps> = OPS.iter().filter(|row| row.mnemonic == name).collect();
+        if rows.is_empty() {
+            return Err(format!("unknown opcode {}", name));
         }
-        let (a, b) = (|| reference(0), || reference(1));
-        Ok(match name {
-            "K" => parse_constant(ty, operands[0])?,
-            "SLOAD" => Op::SLoad { slot: parse_prefixed(operands[0], "#")? },
-            "GLOAD" => Op::GLoad { global: parse_prefixed(operands[0], "g")? },
-            "GSTORE" => Op::GStore { global: parse_prefixed(operands[0], "g")?, value: b()? },
-            "ADD" => by_ty(Op::AddInt(a()?, b()?), Op::AddFloat(a()?, b()?), ty)?,
-            "SUB" => by_ty(Op::SubInt(a()?, b()?), Op::SubFloat(a()?, b()?), ty)?,
-            "MUL" => by_ty(Op::MulInt(a()?, b()?), Op::MulFloat(a()?, b()?), ty)?,
-            "DIV" => by_ty(Op::DivInt(a()?, b()?), Op::DivFloat(a()?, b()?), ty)?,
-            "MOD" => by_ty(Op::ModInt(a()?, b()?), Op::ModFloat(a()?, b()?), ty)?,
-            "NEG" => by_ty(Op::NegInt(a()?), Op::NegFloat(a()?), ty)?,
-            "CONV" => Op::IntToFloat(a()?),
-            "LT" => by_ty(Op::LtInt(a()?, b()?), Op::LtFloat(a()?, b()?), operand_ty()?)?,
-            "LE" => by_ty(Op::LeInt(a()?, b()?), Op::LeFloat(a()?, b()?), operand_ty()?)?,
-            "GT" => by_ty(Op::GtInt(a()?, b()?), Op::GtFloat(a()?, b()?), operand_ty()?)?,
-            "GE" => by_ty(Op::GeInt(a()?, b()?), Op::GeFloat(a()?, b()?), operand_ty()?)?,
-            "NE" => by_ty(Op::NeInt(a()?, b()?), Op::NeFloat(a()?, b()?), operand_ty()?)?,
-            "EQ" => match operand_ty()? {
-                Ty::Bool => Op::EqBool(a()?, b()?),
-                other => by_ty(Op::EqInt(a()?, b()?), Op::EqFloat(a()?, b()?), other)?,
+        // Comparisons and TRUTHY are told apart by their first operand's type.
+        let first_operand_ty = || -> Result<Ty, String> {
+            let token = operands.first().ok_or_else(|| format!("{} needs operand 1", name))?;
+            let a: u32 = token.parse().map_err(|_| format!("expected a number, got {:?}", token))?;
+            self.trace.insts.get(a as usize).map(|i| i.ty).ok_or_else(|| format!("operand {} is not defined yet", a))
+        };
+        let mut chosen = None;
+        for row in &rows {
+            let matches = match row.select {
+                Select::Only => true,
+                Select::ByResult(want) => ty == want,
+                Select::ByFirstOperand(want) => first_operand_ty()? == want,
+                Select::ByMathArity(arity) => {
+                    let function = operands.first().copied().unwrap_or("");
+                    let function = MathFn::ALL.into_iter().find(|f| f.name() == function);
+                    function
+                        .ok_or_else(|| format!("unknown math function {}", operands.first().unwrap_or(&"")))?
+                        .arity()
+                        == arity
+                }
+            };
+            if matches {
+                chosen = Some(row.code);
+                break;
+            }
+        }
+        let code = chosen.ok_or_else(|| match rows[0].select {
+            Select::ByFirstOperand(_) => match first_operand_ty() {
+                Ok(operand) => format!("{} has no {} variant", name, operand.name()),
+                Err(e) => e,
             },
-            "TRUTHY" => by_ty(Op::TruthyInt(a()?), Op::TruthyFloat(a()?), operand_ty()?)?,
-            "NOT" => Op::NotBool(a()?),
-            "GTRUE" => Op::GuardTrue(a()?),
-            "GFALSE" => Op::GuardFalse(a()?),
-            "MATH" => {
-                let function = parse_math_fn(operands[0])?;
-                let operand = |n: usize| Ok::<_, String>(InstIdx(parse_number(operands[n])?));
-                match function.arity() {
-                    1 => Op::Math1(function, operand(1)?),
-                    _ => Op::Math2(function, operand(1)?, operand(2)?),
-                }
-            }
-            "PHI" => Op::Phi(a()?, b()?),
-            "ALEN" => Op::ALen(a()?),
-            "DTAG" => Op::DTag(a()?, b()?),
-            "DGET" => Op::DGet(a()?, b()?),
-            "DSET" => Op::DSet { dict: a()?, key: b()?, value: reference(2)? },
-            "SSTORE" => Op::SStore { slot: parse_prefixed(operands[0], "#")?, value: b()? },
-            "ALOAD" => Op::ALoad(a()?, b()?),
-            "ASTORE" => Op::AStore { array: a()?, index: b()?, value: reference(2)? },
-            "APUSH" => Op::APush { array: a()?, value: b()? },
-            "CALLB" => {
-                let builtin =
-                    crate::builtins::lookup(operands[0]).ok_or_else(|| format!("unknown builtin {}", operands[0]))?;
-                let mut args = [InstIdx(0); MAX_BUILTIN_ARGS];
-                for (n, arg) in args.iter_mut().enumerate().take(operands.len() - 1) {
-                    *arg = reference(n + 1)?;
-                }
-                Op::CallBuiltin { builtin, args, argc: (operands.len() - 1) as u8 }
-            }
-            other => return Err(format!("unknown opcode {}", other)),
-        })
+            _ => format!("{} has no {} variant", name, ty.name()),
+        })?;
+        // The null constant has no field, but its text form names it.
+        if code == OpCode::KNull {
+            return match operands {
+                ["null"] => Ok(Op::KNull),
+                _ => Err(format!("bad null constant {}", operands.join(" "))),
+            };
+        }
+        let mut rest = operands;
+        let op = Op::parse_fields(code, &mut rest).map_err(|e| format!("{}: {}", name, e))?;
+        if !rest.is_empty() {
+            return Err(format!("{} takes {} operands, got {}", name, operands.len() - rest.len(), operands.len()));
+        }
+        Ok(op)
     }
 
     fn finish(self) -> Result<Trace, String> {
@@ -251,30 +287,7 @@ fn parse_snapshot(tokens: &[&str]) -> Result<(SnapIdx, Snapshot), String> {
 }
 
 fn parse_ty(token: &str) -> Result<Ty, String> {
-    [Ty::Int, Ty::Float, Ty::Bool, Ty::Null, Ty::Builtin, Ty::Array, Ty::Dict, Ty::Str, Ty::Func, Ty::Struct, Ty::Void]
-        .into_iter()
-        .find(|ty| ty.name() == token)
-        .ok_or_else(|| format!("unknown type {}", token))
-}
-
-fn parse_math_fn(token: &str) -> Result<MathFn, String> {
-    use MathFn::*;
-    [Abs, Sqrt, Floor, Ceil, Round, Sin, Cos, Tan, Exp, Log, Pow, Min, Max]
-        .into_iter()
-        .find(|f| f.name() == token)
-        .ok_or_else(|| format!("unknown math function {}", token))
-}
-
-fn parse_constant(ty: Ty, token: &str) -> Result<Op, String> {
-    let bad = || format!("bad {} constant {}", ty.name(), token);
-    match ty {
-        Ty::Int => token.parse().map(Op::KInt).map_err(|_| bad()),
-        Ty::Float => token.parse().map(Op::KFloat).map_err(|_| bad()),
-        Ty::Bool => token.parse().map(Op::KBool).map_err(|_| bad()),
-        Ty::Null if token == "null" => Ok(Op::KNull),
-        Ty::Builtin => BUILTINS.iter().position(|b| b.name == token).map(|id| Op::KBuiltin(id as u32)).ok_or_else(bad),
-        _ => Err(bad()),
-    }
+    Ty::ALL.into_iter().find(|ty| ty.name() == token).ok_or_else(|| format!("unknown type {}", token))
 }
 
 fn parse_number<N: std::str::FromStr>(token: &str) -> Result<N, String> {
@@ -283,60 +296,6 @@ fn parse_number<N: std::str::FromStr>(token: &str) -> Result<N, String> {
 
 fn parse_prefixed<N: std::str::FromStr>(token: &str, prefix: &str) -> Result<N, String> {
     parse_number(token.strip_prefix(prefix).ok_or_else(|| format!("expected {}..., got {:?}", prefix, token))?)
-}
-
-/// Parses `input`, runs `pass`, verifies both sides and compares the printed output with
-/// `expected`. Lines are compared with whitespace runs collapsed and blank lines dropped, so
-/// expectations need not reproduce Display's column padding. Panics with a diff.
-#[cfg(test)]
-pub(crate) fn check(pass: fn(&Trace) -> Trace, input: &str, expected: &str) {
-    let trace = parse(input).unwrap_or_else(|e| panic!("input does not parse: {}", e));
-    if let Err(e) = super::verify::verify(&trace) {
-        panic!("input is not valid IR: {}\n{}", e, trace);
-    }
-    let output = pass(&trace);
-    if let Err(e) = super::verify::verify(&output) {
-        panic!("the pass produced invalid IR: {}\n{}", e, output);
-    }
-    let (expected, actual) = (normalize(expected), normalize(&output.to_string()));
-    if expected != actual {
-        panic!("output differs (- expected, + actual):\n{}", line_diff(&expected, &actual));
-    }
-}
-
-#[cfg(test)]
-fn normalize(text: &str) -> Vec<String> {
-    text.lines().map(|l| l.split_whitespace().collect::<Vec<_>>().join(" ")).filter(|l| !l.is_empty()).collect()
-}
-
-/// A longest-common-subsequence line diff; traces in tests are short.
-#[cfg(test)]
-fn line_diff(expected: &[String], actual: &[String]) -> String {
-    let (n, m) = (expected.len(), actual.len());
-    let mut common = vec![vec![0usize; m + 1]; n + 1];
-    for i in (0..n).rev() {
-        for j in (0..m).rev() {
-            common[i][j] = if expected[i] == actual[j] {
-                common[i + 1][j + 1] + 1
-            } else {
-                common[i + 1][j].max(common[i][j + 1])
-            };
-        }
-    }
-    let (mut i, mut j, mut out) = (0, 0, String::new());
-    while i < n || j < m {
-        if i < n && j < m && expected[i] == actual[j] {
-            out += &format!("  {}\n", expected[i]);
-            (i, j) = (i + 1, j + 1);
-        } else if j < m && (i == n || common[i][j + 1] > common[i + 1][j]) {
-            out += &format!("+ {}\n", actual[j]);
-            j += 1;
-        } else {
-            out += &format!("- {}\n", expected[i]);
-            i += 1;
-        }
-    }
-    out
 }
 
 #[cfg(test)]

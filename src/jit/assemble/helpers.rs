@@ -1,0 +1,736 @@
+//! The runtime helpers of native code: the `extern "sysv64"` Rust functions that emitted
+//! code calls for what it does not do inline (math functions without an SSE instruction,
+//! float `%`, string, dict, struct, closure and enum accesses, allocation, builtin calls,
+//! growing an array or a string), and [`helper_address`], which names the helper of each
+//! op. Each does what the interpreter does by calling the runtime's own function
+//! (`runtime::access`, `runtime::ops`, `builtins`), so native code and the interpreter
+//! cannot disagree.
+//!
+//! Terms:
+//! - *Bits*: a value as native code holds it in a register: an int, a bool (0/1), a
+//!   float's bits, or the address of an object (`GcBox<..>`); with a tag
+//!   (`runtime::value::Tag`) it is a whole value ([`value_of`], [`register_bits`]).
+//! - *Collection due*: the heap wants a collection; native code never collects, so a
+//!   helper that would grow the heap then fails or notes `ExitState::must_exit`, and the
+//!   trace exits for the interpreter to redo the operation and collect.
+//!
+//! Invariants (what every `// SAFETY:` below relies on):
+//! - An address a helper receives is an object of the trace's values: a constant of the
+//!   traced function (kept alive by its proto) or loaded from a slot, global, element or
+//!   field whose tag says its type. Objects never move and no collection runs while native
+//!   code does, so it is live; native code holds no Rust reference into it, so `get_mut`
+//!   aliases nothing.
+//! - `state` is the exit state the trace was entered with (r13), live for the whole run;
+//!   its `heap` and `program`, when set, are the interpreter's, which no Rust code uses
+//!   while native code runs.
+
+use super::LinkedRebuild;
+use std::time::Instant;
+
+use crate::builtins::math::float as math;
+use crate::builtins::{self, Ctx};
+use crate::jit::abi::ExitState;
+use crate::jit::exit;
+use crate::jit::ir::{AllocKind, Inst, InstIdx, MathFn, Op, Trace, Ty, MAX_BUILTIN_ARGS};
+use crate::runtime::format;
+use crate::runtime::heap::Gc;
+use crate::runtime::object::{make_unique_array, make_unique_value, ArrayObj, StrObj};
+use crate::runtime::object::{DictKey, DictObj, FuncObj, StructObj, TaggedObj};
+use crate::runtime::symbol::Symbol;
+use crate::runtime::value::{Tag, Value};
+use crate::runtime::{access, ops};
+
+pub(super) type UnaryHelper = extern "sysv64" fn(f64) -> f64;
+pub(super) type BinaryHelper = extern "sysv64" fn(f64, f64) -> f64;
+pub(super) type PushHelper = extern "sysv64" fn(*mut u8, u64, u64, *mut ExitState) -> u64;
+
+// The math helpers call the very functions the builtins in `builtins/math.rs` apply, and
+// float `%` is the interpreter's own `ops::float_arith`, so results agree bit for bit.
+pub(super) extern "sysv64" fn helper_floor(x: f64) -> f64 {
+    math::FLOOR(x)
+}
+pub(super) extern "sysv64" fn helper_ceil(x: f64) -> f64 {
+    math::CEIL(x)
+}
+pub(super) extern "sysv64" fn helper_round(x: f64) -> f64 {
+    math::ROUND(x)
+}
+pub(super) extern "sysv64" fn helper_sin(x: f64) -> f64 {
+    math::SIN(x)
+}
+pub(super) extern "sysv64" fn helper_cos(x: f64) -> f64 {
+    math::COS(x)
+}
+pub(super) extern "sysv64" fn helper_tan(x: f64) -> f64 {
+    math::TAN(x)
+}
+pub(super) extern "sysv64" fn helper_exp(x: f64) -> f64 {
+    math::EXP(x)
+}
+pub(super) extern "sysv64" fn helper_ln(x: f64) -> f64 {
+    math::LOG(x)
+}
+pub(super) extern "sysv64" fn helper_pow(x: f64, y: f64) -> f64 {
+    math::POW(x, y)
+}
+pub(super) extern "sysv64" fn helper_min(x: f64, y: f64) -> f64 {
+    math::MIN(x, y)
+}
+pub(super) extern "sysv64" fn helper_max(x: f64, y: f64) -> f64 {
+    math::MAX(x, y)
+}
+/// `MOD` of floats. The guard before the call has left the trace on a zero divisor (the
+/// interpreter's error), so `float_arith` cannot fail here; NaN would be its IEEE result.
+pub(super) extern "sysv64" fn helper_fmod(x: f64, y: f64) -> f64 {
+    ops::float_arith(ops::ArithOp::Mod, x, y).unwrap_or(f64::NAN)
+}
+
+/// Whether the heap wants a collection, counting the growth native code has not reported
+/// yet (`state.heap_growth`). A helper about to grow an object then fails instead, before
+/// its operation, so the interpreter redoes it and collects: native code never collects,
+/// and a loop that runs natively for long must not starve the collector. (The backend's
+/// unit tests attach no heap.)
+pub(super) fn collection_due(state: *mut ExitState) -> bool {
+    // SAFETY: `state` is the exit state the trace was entered with (r13); its `heap`, when
+    // set, is the interpreter's heap, which no Rust code uses while native code runs.
+    unsafe { (*state).heap.as_ref().is_some_and(|heap| heap.wants_collection_after((*state).heap_growth as usize)) }
+}
+
+/// `APUSH` when the buffer is full: appends the element with tag `tag` and payload bits
+/// `payload` (an int, float, bool, null or string, as the verifier ensures) to the array
+/// object at `array`, through the same `ArrayObj::try_push` as the `push` builtin, and
+/// adds the buffer's growth to `state.heap_growth`. Returns 1, leaving the array as it
+/// was, when a collection is due or memory ran out (the exit lets the interpreter redo the
+/// push).
+pub(super) extern "sysv64" fn push_value(array: *mut u8, tag: u64, payload: u64, state: *mut ExitState) -> u64 {
+    if collection_due(state) {
+        return 1;
+    }
+    let value = value_of(tag, payload);
+    // SAFETY: `array` is an array value of the trace: an address loaded from a slot or
+    // global whose tag is `Array` (possibly carried through Phis). Objects never move and
+    // no collection runs while native code does, so it is a live `GcBox<ArrayObj>`; native
+    // code holds no Rust reference into it, so `get_mut` aliases nothing.
+    let array = unsafe { Gc::<ArrayObj>::from_address(array as usize) };
+    let Ok(grown) = array.get_mut().try_push(value) else {
+        // The array stays as it was; the exit lets the interpreter raise the error.
+        return 1;
+    };
+    // SAFETY: `state` is the exit state the trace was entered with (r13), live for the
+    // whole run and not referenced by Rust code while native code runs.
+    unsafe { (*state).heap_growth += grown as u64 };
+    0
+}
+
+/// `SAPPEND`: appends the string at `piece` to the string at `string` through the
+/// interpreter's own in-place append, and adds the buffer's growth to `state.heap_growth`.
+/// The emitted code has already checked that `string` is unshared and is not `piece`.
+/// Returns 1, leaving the string as it was, when it would grow while a collection is due
+/// or memory ran out (the exit lets the interpreter redo the append).
+pub(super) extern "sysv64" fn append_string(string: *mut u8, piece: *mut u8, state: *mut ExitState) -> u64 {
+    // SAFETY: both are string values of the trace: constants of the traced function (kept
+    // alive by its proto) or addresses loaded from slots whose tag is `Str`. Objects never
+    // move and no collection runs while native code does; native code holds no Rust
+    // reference into them, and they are distinct objects, so `get_mut` aliases nothing.
+    let (string, piece) =
+        unsafe { (Gc::<StrObj>::from_address(string as usize), Gc::<StrObj>::from_address(piece as usize)) };
+    let grows = string.text.capacity() - string.text.len() < piece.text.len();
+    if grows && collection_due(state) {
+        return 1;
+    }
+    let Ok(grown) = crate::runtime::ops::append_in_place(string, piece) else {
+        // The string stays as it was; the exit lets the interpreter raise the error.
+        return 1;
+    };
+    // SAFETY: `state` is the exit state the trace was entered with (r13), live for the
+    // whole run and not referenced by Rust code while native code runs.
+    unsafe { (*state).heap_growth += grown as u64 };
+    0
+}
+
+/// The value with tag `tag` and payload bits `payload`, as a helper receives it from the
+/// emitted code: an int, float, bool, null, or an object of the trace (a string, array,
+/// dict, struct or function).
+pub(super) fn value_of(tag: u64, payload: u64) -> Value {
+    const NULL: u64 = Tag::Null as u64;
+    const BOOL: u64 = Tag::Bool as u64;
+    const INT: u64 = Tag::Int as u64;
+    const FLOAT: u64 = Tag::Float as u64;
+    const STR: u64 = Tag::Str as u64;
+    const ARRAY: u64 = Tag::Array as u64;
+    const DICT: u64 = Tag::Dict as u64;
+    const STRUCT: u64 = Tag::Struct as u64;
+    const FUNC: u64 = Tag::Func as u64;
+    let address = payload as usize;
+    // SAFETY (each object arm): the emitter passes an object tag only with a value of the
+    // trace of that type (`value_tag` of its IR type): a constant of the traced function or
+    // an object loaded from a slot, global or container, or allocated on trace. Objects
+    // never move and no collection runs while native code does, so it is live.
+    match tag {
+        NULL => Value::Null,
+        BOOL => Value::Bool(payload != 0),
+        INT => Value::Int(payload as i64),
+        FLOAT => Value::Float(f64::from_bits(payload)),
+        STR => Value::Str(unsafe { Gc::from_address(address) }),
+        ARRAY => Value::Array(unsafe { Gc::from_address(address) }),
+        DICT => Value::Dict(unsafe { Gc::from_address(address) }),
+        STRUCT => Value::Struct(unsafe { Gc::from_address(address) }),
+        FUNC => Value::Func(unsafe { Gc::from_address(address) }),
+        // Unwinding out of an `extern` function aborts the process, as it should: the
+        // emitter passes no other tag.
+        other => unreachable!("a helper got a value with tag {}", other),
+    }
+}
+
+/// The payload bits of a value in a register of the trace (an object's address); `None`
+/// for the types no register holds.
+pub(super) fn register_bits(value: Value) -> Option<u64> {
+    Some(match value {
+        Value::Null => 0,
+        Value::Bool(b) => b as u64,
+        Value::Int(i) => i as u64,
+        Value::Float(x) => x.to_bits(),
+        Value::Str(s) => s.addr() as u64,
+        Value::Array(a) => a.addr() as u64,
+        Value::Dict(d) => d.addr() as u64,
+        Value::Struct(s) => s.addr() as u64,
+        Value::Func(f) => f.addr() as u64,
+        Value::Tagged(_) | Value::Builtin(_) | Value::Undef => return None,
+    })
+}
+
+/// How the emitted code describes a `CALLB` to [`call_builtin`]: the builtin, the number
+/// of arguments, their tags and the tag the result must have, in one word.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) struct BuiltinCall {
+    pub(super) builtin: u32,
+    pub(super) argc: u8,
+    pub(super) arg_tags: [u8; MAX_BUILTIN_ARGS],
+    pub(super) result_tag: u8,
+}
+
+impl BuiltinCall {
+    pub(super) fn encode(self) -> u64 {
+        let tags = self.arg_tags.iter().enumerate().fold(0u64, |word, (n, &tag)| word | (tag as u64) << (8 * n));
+        tags | (self.result_tag as u64) << 24 | (self.argc as u64) << 32 | (self.builtin as u64) << 40
+    }
+
+    fn decode(word: u64) -> BuiltinCall {
+        let byte = |n: u32| (word >> (8 * n)) as u8;
+        BuiltinCall {
+            builtin: (word >> 40) as u32,
+            argc: byte(4),
+            arg_tags: [byte(0), byte(1), byte(2)],
+            result_tag: byte(3),
+        }
+    }
+}
+
+/// `CALLB`: calls a builtin through `builtins::call`, as the interpreter does, on the
+/// arguments whose payload bits are `payloads` (tags in the encoded `call`). Returns the
+/// result's payload bits; sets `state.must_exit` when the builtin raised an error, its
+/// result has another tag than `call`'s, or the heap now wants a collection (the exit
+/// lets the interpreter make the call again).
+pub(super) fn call_builtin(call: u64, payloads: [u64; MAX_BUILTIN_ARGS], state: *mut ExitState) -> u64 {
+    let call = BuiltinCall::decode(call);
+    let mut args = [Value::Null; MAX_BUILTIN_ARGS];
+    for (n, arg) in args.iter_mut().enumerate().take(call.argc as usize) {
+        *arg = value_of(call.arg_tags[n] as u64, payloads[n]);
+    }
+    // SAFETY: as in `scalar_to_string`.
+    let (state, heap, program) = unsafe { (&mut *state, &mut *(*state).heap, &*(*state).program) };
+    // Builtins a trace calls write no output and read no clock (`builtins::is_repeatable`).
+    let mut ctx = Ctx { heap, program, out: &mut std::io::sink(), start_time: Instant::now() };
+    let result = builtins::call(call.builtin, &mut ctx, &args[..call.argc as usize]);
+    let bits = match result {
+        Ok(value) if value.tag() as u8 == call.result_tag => register_bits(value),
+        _ => None,
+    };
+    state.must_exit = (bits.is_none() || heap.wants_collection()) as u64;
+    bits.unwrap_or(0)
+}
+
+/// `CALLB` of a builtin whose result is an int, bool, null or object (see `call_builtin`).
+pub(super) extern "sysv64" fn call_builtin_bits(call: u64, a: u64, b: u64, c: u64, state: *mut ExitState) -> u64 {
+    call_builtin(call, [a, b, c], state)
+}
+
+/// `CALLB` of a builtin whose result is a float (see `call_builtin`).
+pub(super) extern "sysv64" fn call_builtin_float(call: u64, a: u64, b: u64, c: u64, state: *mut ExitState) -> f64 {
+    f64::from_bits(call_builtin(call, [a, b, c], state))
+}
+
+/// The dict object at `dict`, a dict value of the trace.
+///
+/// # Safety
+/// `dict` must be an address the trace loaded from a slot or global whose tag is `Dict`
+/// (possibly carried through Phis); objects never move and no collection runs while
+/// native code does, so it is a live `GcBox<DictObj>`.
+pub(super) unsafe fn dict_at(dict: *mut u8) -> Gc<DictObj> {
+    // SAFETY: guaranteed by the caller.
+    unsafe { Gc::<DictObj>::from_address(dict as usize) }
+}
+
+/// The dict key a key operand's bits denote: an int, or (`STRING_KEY`) the address of a
+/// string object, keyed as `access::dict_key` keys strings (a canonical integer spelling
+/// is the int key).
+pub(super) fn dict_key<const STRING_KEY: bool>(key: u64) -> DictKey {
+    if STRING_KEY {
+        // SAFETY: a string key operand is a string value of the trace: a constant of the
+        // traced function or an address loaded from its frame, live while native code runs.
+        DictKey::of_string(unsafe { Gc::<StrObj>::from_address(key as usize) })
+    } else {
+        DictKey::Int(key as i64)
+    }
+}
+
+/// `DTAG`: the tag of the entry under the key, or -1 when there is none.
+pub(super) extern "sysv64" fn dict_tag<const STRING_KEY: bool>(dict: *mut u8, key: u64) -> i64 {
+    // SAFETY: `dict` is a dict value of the trace (see `dict_at`).
+    let dict = unsafe { dict_at(dict) };
+    dict.get(&dict_key::<STRING_KEY>(key)).map_or(-1, |v| v.tag() as i64)
+}
+
+/// `DGET` of an int, bool or null entry: its payload bits (a bool as 0/1).
+pub(super) extern "sysv64" fn dict_bits<const STRING_KEY: bool>(dict: *mut u8, key: u64) -> u64 {
+    // SAFETY: `dict` is a dict value of the trace (see `dict_at`).
+    let dict = unsafe { dict_at(dict) };
+    match dict.get(&dict_key::<STRING_KEY>(key)) {
+        Some(Value::Int(i)) => i as u64,
+        Some(Value::Bool(b)) => b as u64,
+        _ => 0,
+    }
+}
+
+/// `DGET` of a float entry.
+pub(super) extern "sysv64" fn dict_float<const STRING_KEY: bool>(dict: *mut u8, key: u64) -> f64 {
+    // SAFETY: `dict` is a dict value of the trace (see `dict_at`).
+    let dict = unsafe { dict_at(dict) };
+    match dict.get(&dict_key::<STRING_KEY>(key)) {
+        Some(Value::Float(f)) => f,
+        _ => 0.0,
+    }
+}
+
+/// `DSET`: inserts or replaces the entry under the key with the value of tag `tag` and
+/// payload `payload`, as the interpreter's `set_index` does (a string key becomes
+/// shared: the dict holds it now), and adds the growth to `state.heap_growth`. Returns 1,
+/// changing nothing, when a collection is due (the exit lets the interpreter redo it).
+pub(super) extern "sysv64" fn dict_set<const STRING_KEY: bool>(
+    dict: *mut u8,
+    key: u64,
+    tag: u64,
+    payload: u64,
+    state: *mut ExitState,
+) -> u64 {
+    // An insert may grow the dict (see `collection_due`).
+    if collection_due(state) {
+        return 1;
+    }
+    let value = value_of(tag, payload);
+    // SAFETY: `dict` is a dict value of the trace (see `dict_at`); native code holds no
+    // Rust reference into it, so `get_mut` aliases nothing.
+    let dict = unsafe { dict_at(dict) };
+    let grown = access::insert_entry(dict, dict_key::<STRING_KEY>(key), value);
+    // SAFETY: `state` is the exit state the trace was entered with (r13), live for the
+    // whole run and not referenced by Rust code while native code runs.
+    unsafe { (*state).heap_growth += grown as u64 };
+    0
+}
+
+/// `SLEN`: the string's length in characters.
+pub(super) extern "sysv64" fn string_length(string: *mut u8) -> i64 {
+    // SAFETY: `string` is a string value of the trace: a constant of the traced function
+    // or an address loaded from its frame or an array, live while native code runs.
+    let string = unsafe { Gc::<StrObj>::from_address(string as usize) };
+    string.char_count() as i64
+}
+
+/// `SEQ`: whether two strings are equal, by the interpreter's `==`.
+pub(super) extern "sysv64" fn string_equal(a: *mut u8, b: *mut u8) -> u64 {
+    // SAFETY: both are string values of the trace (see `string_length`).
+    let (a, b) = unsafe { (Gc::<StrObj>::from_address(a as usize), Gc::<StrObj>::from_address(b as usize)) };
+    ops::values_equal(Value::Str(a), Value::Str(b)) as u64
+}
+
+/// The struct object at `object`, a struct value of the trace.
+///
+/// # Safety
+/// `object` must be an address the trace loaded (from a slot or an array element) under
+/// a `Struct` tag check; objects never move and no collection runs while native code
+/// does, so it is a live `GcBox<StructObj>`.
+pub(super) unsafe fn struct_at(object: *mut u8) -> Gc<StructObj> {
+    // SAFETY: guaranteed by the caller.
+    unsafe { Gc::<StructObj>::from_address(object as usize) }
+}
+
+/// The closure at `func`, a function constant of the trace.
+///
+/// # Safety
+/// `func` must be the address of a `KFunc` constant, which the JIT keeps alive
+/// (`Jit::mark_roots`); objects never move.
+pub(super) unsafe fn closure_at(func: *mut u8) -> Gc<FuncObj> {
+    // SAFETY: guaranteed by the caller.
+    unsafe { Gc::<FuncObj>::from_address(func as usize) }
+}
+
+/// `CTAG`: the tag of captured variable `index`.
+pub(super) extern "sysv64" fn capture_tag(func: *mut u8, index: u64) -> i64 {
+    // SAFETY: `func` is a function constant of the trace (see `closure_at`).
+    let func = unsafe { closure_at(func) };
+    func.captures.get(index as usize).map_or(-1, |v| v.tag() as i64)
+}
+
+/// `CGET` of an int, bool or null capture: its payload bits.
+pub(super) extern "sysv64" fn capture_bits(func: *mut u8, index: u64) -> u64 {
+    // SAFETY: `func` is a function constant of the trace (see `closure_at`).
+    let func = unsafe { closure_at(func) };
+    match func.captures.get(index as usize) {
+        Some(Value::Int(i)) => *i as u64,
+        Some(Value::Bool(b)) => *b as u64,
+        _ => 0,
+    }
+}
+
+/// `CGET` of a float capture.
+pub(super) extern "sysv64" fn capture_float(func: *mut u8, index: u64) -> f64 {
+    // SAFETY: `func` is a function constant of the trace (see `closure_at`).
+    let func = unsafe { closure_at(func) };
+    match func.captures.get(index as usize) {
+        Some(Value::Float(f)) => *f,
+        _ => 0.0,
+    }
+}
+
+/// The enum object at `object`, a `Ty::Tagged` value of the trace.
+///
+/// # Safety
+/// `object` must be an enum value the trace loaded from its frame or an array (typed by
+/// a tag guard); objects never move and no collection runs while native code does.
+pub(super) unsafe fn tagged_at(object: *mut u8) -> Gc<TaggedObj> {
+    // SAFETY: guaranteed by the caller.
+    unsafe { Gc::<TaggedObj>::from_address(object as usize) }
+}
+
+/// `TAGKEY`: the enum object's constructor, enum name over tag.
+pub(super) extern "sysv64" fn tag_key(object: *mut u8) -> i64 {
+    // SAFETY: `object` is an enum value of the trace (see `tagged_at`).
+    let object = unsafe { tagged_at(object) };
+    (object.enum_name.0 as i64) << 32 | object.tag.0 as i64
+}
+
+/// `PTAG`: the tag of the enum object's payload (null's when it has none).
+pub(super) extern "sysv64" fn payload_tag(object: *mut u8) -> i64 {
+    // SAFETY: `object` is an enum value of the trace (see `tagged_at`).
+    let object = unsafe { tagged_at(object) };
+    object.payload.first().map_or(Tag::Null as i64, |v| v.tag() as i64)
+}
+
+/// `PGET` of an int, bool, null or string payload: its payload bits (a string's address).
+pub(super) extern "sysv64" fn payload_bits(object: *mut u8) -> u64 {
+    // SAFETY: `object` is an enum value of the trace (see `tagged_at`).
+    let object = unsafe { tagged_at(object) };
+    match object.payload.first() {
+        Some(Value::Int(i)) => *i as u64,
+        Some(Value::Bool(b)) => *b as u64,
+        Some(Value::Str(s)) => s.addr() as u64,
+        _ => 0,
+    }
+}
+
+/// `PGET` of a float payload.
+pub(super) extern "sysv64" fn payload_float(object: *mut u8) -> f64 {
+    // SAFETY: `object` is an enum value of the trace (see `tagged_at`).
+    let object = unsafe { tagged_at(object) };
+    match object.payload.first() {
+        Some(Value::Float(f)) => *f,
+        _ => 0.0,
+    }
+}
+
+/// `STTYPE`: the struct's type index.
+pub(super) extern "sysv64" fn struct_type(object: *mut u8) -> i64 {
+    // SAFETY: `object` is a struct value of the trace (see `struct_at`).
+    let object = unsafe { struct_at(object) };
+    object.type_index as i64
+}
+
+/// A linked entry's rebuild of its parent exit's snapshot (which holds sunk values) into
+/// the frame at `slots`, from the parent's registers saved in `state`: returns 1, having
+/// changed nothing, when the heap already wants a collection (the exit then goes to the
+/// exit handler, and the interpreter collects), else 0.
+pub(super) extern "sysv64" fn rebuild_linked_exit(
+    state: *mut ExitState,
+    slots: *mut Value,
+    rebuild: *const LinkedRebuild,
+) -> u64 {
+    // SAFETY: `state` is the exit state the trace was entered with, whose `heap` the exit
+    // handler set for this run; `rebuild` is owned by the side trace whose code calls this;
+    // `slots` is the frame the parent trace runs on, which covers every slot its snapshots
+    // name (`Jit::frame_needs`), i.e. `rebuild.extent` slots. No Rust code uses the heap
+    // while native code runs, and allocating never collects.
+    let (state, rebuild) = unsafe { (&mut *state, &*rebuild) };
+    let heap = unsafe { &mut *state.heap };
+    if heap.wants_collection() {
+        return 1;
+    }
+    let slots = unsafe { std::slice::from_raw_parts_mut(slots, rebuild.extent) };
+    exit::restore(&rebuild.trace, &rebuild.locations, state, rebuild.snap, slots, heap);
+    0
+}
+
+/// `SCONCAT`: a new string `a + b`, allocated through the interpreter's own `+` (which,
+/// told not to reuse `a`, always builds a new string); notes in `state` whether a
+/// collection is now due.
+pub(super) extern "sysv64" fn concat_strings(a: *mut u8, b: *mut u8, state: *mut ExitState) -> *mut u8 {
+    // SAFETY: both are string values of the trace (see `string_length`).
+    let (a, b) = unsafe { (Gc::<StrObj>::from_address(a as usize), Gc::<StrObj>::from_address(b as usize)) };
+    // SAFETY: `state` is the exit state the trace was entered with, whose `heap` the exit
+    // handler set to the interpreter's heap for this run; no Rust code uses the heap while
+    // native code runs, and the allocation never collects.
+    let (state, heap) = unsafe { (&mut *state, &mut *(*state).heap) };
+    let Ok(Value::Str(s)) = ops::arith(heap, ops::ArithOp::Add, Value::Str(a), Value::Str(b), false) else {
+        unreachable!("string + string is a string")
+    };
+    state.must_exit = heap.wants_collection() as u64;
+    s.addr() as *mut u8
+}
+
+/// `TOSTR`: the text of the scalar with tag `tag` and payload `payload` as a new string,
+/// formatted as the interpreter's `to_string` does; notes whether a collection is due.
+pub(super) extern "sysv64" fn scalar_to_string(tag: u64, payload: u64, state: *mut ExitState) -> *mut u8 {
+    let value = value_of(tag, payload);
+    // SAFETY: as in `concat_strings`; `program` is the running program, set with `heap`.
+    let (state, heap, program) = unsafe { (&mut *state, &mut *(*state).heap, &*(*state).program) };
+    let text = format::display(program, &value).expect("scalars always display");
+    let s = heap.alloc(StrObj::new(text));
+    state.must_exit = heap.wants_collection() as u64;
+    s.addr() as *mut u8
+}
+
+/// `SCHAR`: `string[index]` through the interpreter's own indexing, or null when that
+/// raises an error (the exit lets the interpreter raise it); notes whether a collection
+/// is due.
+pub(super) extern "sysv64" fn string_char(string: *mut u8, index: i64, state: *mut ExitState) -> *mut u8 {
+    // SAFETY: `string` is a string value of the trace (see `string_length`).
+    let string = unsafe { Gc::<StrObj>::from_address(string as usize) };
+    // SAFETY: as in `concat_strings`.
+    let (state, heap) = unsafe { (&mut *state, &mut *(*state).heap) };
+    match access::get_index(heap, Value::Str(string), Value::Int(index)) {
+        Ok(Value::Str(c)) => {
+            state.must_exit = heap.wants_collection() as u64;
+            c.addr() as *mut u8
+        }
+        _ => std::ptr::null_mut(),
+    }
+}
+
+/// `KEYS`: the keys of the dict as a new array, as `for k in dict` iterates them; notes
+/// whether a collection is due.
+pub(super) extern "sysv64" fn dict_keys(dict: *mut u8, state: *mut ExitState) -> *mut u8 {
+    // SAFETY: `dict` is a dict value of the trace (see `dict_at`).
+    let dict = unsafe { dict_at(dict) };
+    // SAFETY: as in `concat_strings`.
+    let (state, heap) = unsafe { (&mut *state, &mut *(*state).heap) };
+    let Ok(Value::Array(keys)) = access::iteration_source(heap, Value::Dict(dict)) else {
+        unreachable!("a dict iterates as the array of its keys")
+    };
+    state.must_exit = heap.wants_collection() as u64;
+    keys.addr() as *mut u8
+}
+
+/// `PUSHCOPY`: `push(array, value)` through the `push` builtin on a shared array, which
+/// builds a new array; when the array is no longer shared (the builtin would change it in
+/// place) it does nothing and notes that the trace must be left, as when a collection is
+/// due afterwards.
+pub(super) extern "sysv64" fn push_copy(array: *mut u8, tag: u64, payload: u64, state: *mut ExitState) -> *mut u8 {
+    // SAFETY: `array` is an array value of the trace (see `push_value`).
+    let array = unsafe { Gc::<ArrayObj>::from_address(array as usize) };
+    // SAFETY: as in `scalar_to_string`.
+    let (state, heap, program) = unsafe { (&mut *state, &mut *(*state).heap, &*(*state).program) };
+    if !array.is_shared() {
+        state.must_exit = 1;
+        return array.addr() as *mut u8;
+    }
+    let args = [Value::Array(array), value_of(tag, payload)];
+    let mut ctx = Ctx { heap, program, out: &mut std::io::sink(), start_time: Instant::now() };
+    let push = builtins::lookup("push").expect("push is a builtin");
+    match builtins::call(push, &mut ctx, &args) {
+        Ok(Value::Array(copy)) => {
+            state.must_exit = heap.wants_collection() as u64;
+            copy.addr() as *mut u8
+        }
+        // Out of memory: the interpreter raises it.
+        _ => {
+            state.must_exit = 1;
+            array.addr() as *mut u8
+        }
+    }
+}
+
+/// `AUNIQUE`: the array, private for a write (`object::make_unique_array`: a copy when
+/// it is shared); notes whether a collection is due.
+pub(super) extern "sysv64" fn unique_array(array: *mut u8, state: *mut ExitState) -> *mut u8 {
+    // SAFETY: `array` is an array value of the trace (see `push_value`).
+    let array = unsafe { Gc::<ArrayObj>::from_address(array as usize) };
+    // SAFETY: as in `concat_strings`.
+    let (state, heap) = unsafe { (&mut *state, &mut *(*state).heap) };
+    let private = make_unique_array(heap, array);
+    state.must_exit = heap.wants_collection() as u64;
+    private.addr() as *mut u8
+}
+
+/// `ALOADU`: element `index` of an unshared array for a write into it, made private in
+/// place (`object::make_unique_value`), when it is an object with tag `tag`; otherwise
+/// (a shared array, an index out of bounds, another type) it changes nothing and notes
+/// that the trace must be left, as when a collection is due afterwards.
+pub(super) extern "sysv64" fn element_for_write(
+    array: *mut u8,
+    index: i64,
+    tag: u64,
+    state: *mut ExitState,
+) -> *mut u8 {
+    // SAFETY: `array` is an array value of the trace (see `push_value`).
+    let array = unsafe { Gc::<ArrayObj>::from_address(array as usize) };
+    // SAFETY: as in `concat_strings`.
+    let (state, heap) = unsafe { (&mut *state, &mut *(*state).heap) };
+    let position = usize::try_from(index).ok().filter(|&i| i < array.items.len());
+    let (false, Some(position)) = (array.is_shared(), position) else {
+        state.must_exit = 1;
+        return std::ptr::null_mut();
+    };
+    let element = &mut array.get_mut().items[position];
+    if element.tag() as u64 != tag {
+        state.must_exit = 1;
+        return std::ptr::null_mut();
+    }
+    make_unique_value(heap, element);
+    state.must_exit = heap.wants_collection() as u64;
+    element.heap_address().expect("arrays, dicts and structs are objects") as *mut u8
+}
+
+/// `ALLOC`: a new empty array (`kind` 0), empty dict (1), or struct (the low
+/// `STRUCT_KIND_BITS` bits: 2 + its type; the bits above: the fields it has room for) with
+/// no fields yet; notes whether a collection is due. Reserving the fields up front lets the
+/// heap account for them at allocation, as for the interpreter's `NewStruct`.
+pub(super) extern "sysv64" fn allocate(kind: u64, state: *mut ExitState) -> *mut u8 {
+    // SAFETY: as in `concat_strings`.
+    let (state, heap) = unsafe { (&mut *state, &mut *(*state).heap) };
+    let address = match kind {
+        0 => heap.alloc(ArrayObj { items: Vec::new() }).addr(),
+        1 => heap.alloc(DictObj::default()).addr(),
+        struct_kind => {
+            let type_index = ((struct_kind & ((1 << STRUCT_KIND_BITS) - 1)) - 2) as u32;
+            let fields = Vec::with_capacity((struct_kind >> STRUCT_KIND_BITS) as usize);
+            heap.alloc(StructObj { type_index, fields }).addr()
+        }
+    };
+    state.must_exit = heap.wants_collection() as u64;
+    address as *mut u8
+}
+
+/// Bits of [`allocate`]'s `kind` that say which struct type (2 + its index).
+pub(super) const STRUCT_KIND_BITS: u32 = 40;
+
+/// The `kind` argument of [`allocate`] for `ALLOC` of `kind`.
+pub(super) fn allocation_kind(kind: AllocKind) -> u64 {
+    match kind {
+        AllocKind::Array => 0,
+        AllocKind::Dict => 1,
+        AllocKind::Struct { type_index, fields } => (fields as u64) << STRUCT_KIND_BITS | (2 + type_index as u64),
+    }
+}
+
+/// `FSET`: `object.field := value` (tag `tag`, payload `payload`) through the
+/// interpreter's `set_field`, which copies a shared struct first; returns the struct now
+/// holding the field and notes whether a collection is due.
+pub(super) extern "sysv64" fn field_set(
+    object: *mut u8,
+    field: u64,
+    tag: u64,
+    payload: u64,
+    state: *mut ExitState,
+) -> *mut u8 {
+    let value = value_of(tag, payload);
+    // SAFETY: `object` is a struct value of the trace (see `struct_at`).
+    let mut holder = Value::Struct(unsafe { struct_at(object) });
+    // SAFETY: as in `concat_strings`.
+    let (state, heap) = unsafe { (&mut *state, &mut *(*state).heap) };
+    // The field's name only appears in the error for a non-struct holder.
+    let assigned = access::set_field(heap, &mut holder, Symbol(field as u32), "", value);
+    let (Ok(()), Value::Struct(s)) = (assigned, holder) else { unreachable!("a struct's field can be assigned") };
+    state.must_exit = heap.wants_collection() as u64;
+    s.addr() as *mut u8
+}
+
+pub(super) type DictReadHelper = extern "sysv64" fn(*mut u8, u64) -> i64;
+pub(super) type DictBitsHelper = extern "sysv64" fn(*mut u8, u64) -> u64;
+pub(super) type DictFloatHelper = extern "sysv64" fn(*mut u8, u64) -> f64;
+pub(super) type DictSetHelper = extern "sysv64" fn(*mut u8, u64, u64, u64, *mut ExitState) -> u64;
+pub(super) type BuiltinHelper<R> = extern "sysv64" fn(u64, u64, u64, u64, *mut ExitState) -> R;
+
+/// The Rust function performing instruction `inst` of `trace`, when the emitted code
+/// calls one.
+pub(super) fn helper_address(trace: &Trace, inst: &Inst) -> Option<usize> {
+    let unary = |f: UnaryHelper| Some(f as usize);
+    let binary = |f: BinaryHelper| Some(f as usize);
+    let string_key = |key: InstIdx| trace.inst(key).ty == Ty::Str;
+    match inst.op {
+        Op::APush { .. } => Some(push_value as PushHelper as usize),
+        Op::PushCopy { .. } => {
+            Some(push_copy as extern "sysv64" fn(*mut u8, u64, u64, *mut ExitState) -> *mut u8 as usize)
+        }
+        Op::AUnique(_) => Some(unique_array as extern "sysv64" fn(*mut u8, *mut ExitState) -> *mut u8 as usize),
+        Op::ALoadUnique(..) => {
+            Some(element_for_write as extern "sysv64" fn(*mut u8, i64, u64, *mut ExitState) -> *mut u8 as usize)
+        }
+        Op::SAppend { .. } => {
+            Some(append_string as extern "sysv64" fn(*mut u8, *mut u8, *mut ExitState) -> u64 as usize)
+        }
+        Op::DTag(_, key) if string_key(key) => Some(dict_tag::<true> as DictReadHelper as usize),
+        Op::DTag(..) => Some(dict_tag::<false> as DictReadHelper as usize),
+        Op::DGet(_, key) => Some(match (inst.ty, string_key(key)) {
+            (Ty::Float, true) => dict_float::<true> as DictFloatHelper as usize,
+            (Ty::Float, false) => dict_float::<false> as DictFloatHelper as usize,
+            (_, true) => dict_bits::<true> as DictBitsHelper as usize,
+            (_, false) => dict_bits::<false> as DictBitsHelper as usize,
+        }),
+        Op::DSet { key, .. } if string_key(key) => Some(dict_set::<true> as DictSetHelper as usize),
+        Op::DSet { .. } => Some(dict_set::<false> as DictSetHelper as usize),
+        Op::SLen(_) => Some(string_length as extern "sysv64" fn(*mut u8) -> i64 as usize),
+        Op::CallBuiltin { .. } if inst.ty == Ty::Float => Some(call_builtin_float as BuiltinHelper<f64> as usize),
+        Op::CallBuiltin { .. } => Some(call_builtin_bits as BuiltinHelper<u64> as usize),
+        Op::SConcat(..) => {
+            Some(concat_strings as extern "sysv64" fn(*mut u8, *mut u8, *mut ExitState) -> *mut u8 as usize)
+        }
+        Op::ToStr(_) => Some(scalar_to_string as extern "sysv64" fn(u64, u64, *mut ExitState) -> *mut u8 as usize),
+        Op::SChar(..) => Some(string_char as extern "sysv64" fn(*mut u8, i64, *mut ExitState) -> *mut u8 as usize),
+        Op::DictKeys(_) => Some(dict_keys as extern "sysv64" fn(*mut u8, *mut ExitState) -> *mut u8 as usize),
+        Op::Alloc(_) => Some(allocate as extern "sysv64" fn(u64, *mut ExitState) -> *mut u8 as usize),
+        Op::FieldSet { .. } => {
+            Some(field_set as extern "sysv64" fn(*mut u8, u64, u64, u64, *mut ExitState) -> *mut u8 as usize)
+        }
+        Op::StructType(_) => Some(struct_type as extern "sysv64" fn(*mut u8) -> i64 as usize),
+        Op::TagKey(_) => Some(tag_key as extern "sysv64" fn(*mut u8) -> i64 as usize),
+        Op::PayloadTag(_) => Some(payload_tag as extern "sysv64" fn(*mut u8) -> i64 as usize),
+        Op::PayloadGet(_) if inst.ty == Ty::Float => Some(payload_float as extern "sysv64" fn(*mut u8) -> f64 as usize),
+        Op::PayloadGet(_) => Some(payload_bits as extern "sysv64" fn(*mut u8) -> u64 as usize),
+        Op::CaptureTag { .. } => Some(capture_tag as DictReadHelper as usize),
+        Op::CaptureGet { .. } if inst.ty == Ty::Float => Some(capture_float as DictFloatHelper as usize),
+        Op::CaptureGet { .. } => Some(capture_bits as DictBitsHelper as usize),
+        Op::SEq(..) => Some(string_equal as extern "sysv64" fn(*mut u8, *mut u8) -> u64 as usize),
+        Op::ModFloat(..) => binary(helper_fmod),
+        Op::Math1(MathFn::Floor, _) => unary(helper_floor),
+        Op::Math1(MathFn::Ceil, _) => unary(helper_ceil),
+        Op::Math1(MathFn::Round, _) => unary(helper_round),
+        Op::Math1(MathFn::Sin, _) => unary(helper_sin),
+        Op::Math1(MathFn::Cos, _) => unary(helper_cos),
+        Op::Math1(MathFn::Tan, _) => unary(helper_tan),
+        Op::Math1(MathFn::Exp, _) => unary(helper_exp),
+        Op::Math1(MathFn::Log, _) => unary(helper_ln),
+        Op::Math2(MathFn::Pow, ..) => binary(helper_pow),
+        Op::Math2(MathFn::Min, ..) => binary(helper_min),
+        Op::Math2(MathFn::Max, ..) => binary(helper_max),
+        _ => None,
+    }
+}

@@ -1,0 +1,876 @@
+//! Code selection for one instruction: the x86-64 code of each IR op, given the
+//! allocation (`Emitter::instruction`), with the sequences several ops share (tagged
+//! loads and stores, array element addressing, checked int arithmetic, division by a
+//! constant, float comparison with Ruff's equality).
+//!
+//! Terms and invariants are those of the parent module (`x64.rs`): operands, work
+//! registers, scratch registers that hold nothing between instructions, helpers called
+//! with rsp aligned and live caller-saved registers saved.
+
+use super::*;
+
+impl Emitter<'_> {
+    pub(super) fn instruction(&mut self, i: usize) -> Result<(), AssembleError> {
+        let inst = &self.trace.insts[i];
+        let destination = self.destination(i);
+        let unused_pure = destination.is_none() && !inst.op.has_effect();
+        if self.alloc.fused[i] || inst.op.is_constant() || unused_pure {
+            return Ok(());
+        }
+        let exit = match inst.snap {
+            Some(snap) if inst.op.is_guard() => {
+                let label = self.exit_label(snap);
+                if self.deopt_stress {
+                    emit!(self.ops
+                        ; mov r11, QWORD self.stress_flags as i64
+                        ; cmp BYTE [r11 + snap.0 as i32], 0
+                        ; je =>label
+                    );
+                }
+                Some(label)
+            }
+            _ => None,
+        };
+        let guard_exit = || exit.ok_or_else(|| AssembleError::Unsupported(format!("guard {} has no snapshot", i)));
+        match inst.op {
+            Op::KInt(_)
+            | Op::KFloat(_)
+            | Op::KBool(_)
+            | Op::KNull
+            | Op::KBuiltin(_)
+            | Op::KStr(_)
+            | Op::KFunc(_)
+            | Op::Loop
+            | Op::Phi(..)
+            | Op::DNew
+            | Op::DIns { .. }
+            | Op::StructNew { .. }
+            | Op::StructSet { .. }
+            | Op::TagNew { .. }
+            | Op::ANew
+            | Op::AIns { .. } => {}
+            Op::SLoad { slot } => {
+                self.load_value(SLOTS_BASE, value_offset(slot as u64)?, inst.ty, destination, guard_exit()?)?
+            }
+            Op::GLoad { global } => {
+                self.load_value(GLOBALS_BASE, value_offset(global as u64)?, inst.ty, destination, guard_exit()?)?
+            }
+            Op::GStore { global, value } => self.store_value(GLOBALS_BASE, value_offset(global as u64)?, value)?,
+            Op::SStore { slot, value } => self.store_value(SLOTS_BASE, value_offset(slot as u64)?, value)?,
+            Op::ALen(array) => {
+                let layout = self.object_layout()?;
+                let a = self.gpr_register(self.operand(array));
+                let work = Self::gpr_work(destination);
+                emit!(self.ops; mov Rq(work), [Rq(a) + layout.items_len]);
+                self.store(destination, Operand::Gpr(work));
+            }
+            Op::ALoad(array, index) => {
+                let (layout, exit) = (self.object_layout()?, guard_exit()?);
+                let a = self.gpr_register(self.operand(array));
+                self.element_address(a, index, layout, exit);
+                self.load_value(ELEMENT, 0, inst.ty, destination, exit)?;
+            }
+            Op::GuardUnshared(object) => {
+                let exit = guard_exit()?;
+                let object = self.gpr_register(self.operand(object));
+                emit!(self.ops
+                    ; cmp BYTE [Rq(object) + SHARED_FLAG_OFFSET as i32], 0
+                    ; jne =>exit
+                );
+            }
+            Op::ALoadForWrite(array, index) => {
+                let (layout, exit) = (self.object_layout()?, guard_exit()?);
+                let a = self.gpr_register(self.operand(array));
+                self.exit_if_shared(a, layout, exit);
+                self.element_address(a, index, layout, exit);
+                self.load_value(ELEMENT, 0, inst.ty, destination, exit)?;
+                if let Some(destination) = destination {
+                    let element = self.gpr_register(destination);
+                    emit!(self.ops
+                        ; cmp BYTE [Rq(element) + SHARED_FLAG_OFFSET as i32], 0
+                        ; jne =>exit
+                    );
+                }
+            }
+            Op::CallTrace { function, trace, base, filled, callee_slots, return_pc } => {
+                let exit = guard_exit()?;
+                let stride = value_offset(base as u64 + 1)?;
+                emit!(self.ops
+                    ; mov rax, [r13 + NATIVE_DEPTH]
+                    ; cmp rax, [r13 + DEPTH_BUDGET]
+                    ; jae =>exit
+                );
+                // The call is made: count it with what the trace did since its start (or
+                // last call), in case an exit inside the callee unwinds this level.
+                let snapshots = &self.trace.snapshots;
+                let (back_edges, calls) =
+                    inst.snap.map_or((0, 0), |s| (snapshots[s.index()].back_edges, snapshots[s.index()].calls));
+                self.count_events(back_edges, calls + 1);
+                self.flush_iterations();
+                emit!(self.ops
+                    ; lea rdx, [Rq(SLOTS_BASE) + stride]
+                    ; mov r11, [r13 + NATIVE_FRAMES]
+                    ; lea rax, [rax + rax * 2]
+                    ; lea r11, [r11 + rax * 8]
+                    ; mov [r11], rdx
+                    ; mov QWORD [r11 + 8], return_pc as i32
+                    ; mov rax, QWORD function.addr() as i64
+                    ; mov [r11 + 16], rax
+                    ; add QWORD [r13 + NATIVE_DEPTH], 1
+                );
+                for s in filled..callee_slots {
+                    emit!(self.ops; mov BYTE [rdx + value_offset(s as u64)?], Tag::Null as i8);
+                }
+                self.count(COUNT_CALLS_MADE);
+                emit!(self.ops
+                    ; mov Rq(SLOTS_BASE), rdx
+                    ; sub rsp, FRAME_SIZE
+                );
+                let target = match (trace, self.self_call) {
+                    (SELF_TRACE, SelfCallTarget::Own(label)) => {
+                        emit!(self.ops; call =>label);
+                        None
+                    }
+                    (SELF_TRACE, SelfCallTarget::Address(address)) => Some(address),
+                    (other, _) => Some(
+                        *self
+                            .trace_entries
+                            .get(other as usize)
+                            .ok_or_else(|| AssembleError::Unsupported(format!("call of unknown trace {}", other)))?,
+                    ),
+                };
+                if let Some(address) = target {
+                    emit!(self.ops
+                        ; mov r11, QWORD address as i64
+                        ; call r11
+                    );
+                }
+                emit!(self.ops
+                    ; add rsp, FRAME_SIZE
+                    ; sub Rq(SLOTS_BASE), stride
+                    ; sub QWORD [r13 + NATIVE_DEPTH], 1
+                );
+                self.count(COUNT_CALLS_RETURNED);
+            }
+            Op::JumpTrace { trace } => {
+                let address = *self
+                    .trace_entries
+                    .get(trace as usize)
+                    .ok_or_else(|| AssembleError::Unsupported(format!("jump to unknown trace {}", trace)))?;
+                self.count_completion();
+                self.flush_iterations();
+                emit!(self.ops
+                    ; mov r11, QWORD address as i64
+                    ; jmp r11
+                );
+            }
+            Op::Ret(value) => {
+                self.count_completion();
+                self.flush_iterations();
+                self.store_value(SLOTS_BASE, -16, value)?;
+                let native_caller = self.ops.new_dynamic_label();
+                emit!(self.ops
+                    ; cmp QWORD [r13 + NATIVE_DEPTH], 0
+                    ; jne =>native_caller
+                    ; mov eax, FUNCTION_RETURNED as i32
+                    ; jmp =>self.epilogue
+                    ; =>native_caller
+                    ; ret
+                );
+            }
+            Op::MarkShared(object) => {
+                let r = self.gpr_register(self.operand(object));
+                emit!(self.ops; mov BYTE [Rq(r) + SHARED_FLAG_OFFSET as i32], 1);
+            }
+            Op::FieldLoad { object, field, position } => {
+                let (layout, exit) = (self.object_layout()?, guard_exit()?);
+                let s = self.gpr_register(self.operand(object));
+                let offset = self.field_address(s, field, position, layout, exit)?;
+                self.load_value(ELEMENT, offset + layout.field_value, inst.ty, destination, exit)?;
+            }
+            Op::FieldStore { object, field, position, value } => {
+                let (layout, exit) = (self.object_layout()?, guard_exit()?);
+                let s = self.gpr_register(self.operand(object));
+                self.exit_if_shared(s, layout, exit);
+                let offset = self.field_address(s, field, position, layout, exit)?;
+                self.store_value(ELEMENT, offset + layout.field_value, value)?;
+            }
+            Op::CaptureTag { func: object, index: field } | Op::CaptureGet { func: object, index: field } => {
+                let arguments =
+                    vec![(Operand::Gpr(RDI), self.operand(object)), (Operand::Gpr(RSI), Operand::Bits(field as u64))];
+                let result =
+                    if inst.ty == Ty::Float { HelperResult::Xmm0(destination) } else { HelperResult::Rax(destination) };
+                self.call_helper(i, arguments, result);
+            }
+            Op::StructType(object) | Op::TagKey(object) | Op::PayloadTag(object) => {
+                let arguments = vec![(Operand::Gpr(RDI), self.operand(object))];
+                self.call_helper(i, arguments, HelperResult::Rax(destination));
+            }
+            Op::PayloadGet(object) => {
+                let arguments = vec![(Operand::Gpr(RDI), self.operand(object))];
+                let result =
+                    if inst.ty == Ty::Float { HelperResult::Xmm0(destination) } else { HelperResult::Rax(destination) };
+                self.call_helper(i, arguments, result);
+            }
+            Op::SConcat(a, b) => {
+                let exit = guard_exit()?;
+                let arguments = vec![
+                    (Operand::Gpr(RDI), self.operand(a)),
+                    (Operand::Gpr(RSI), self.operand(b)),
+                    (Operand::Gpr(RDX), Operand::Gpr(R13)),
+                ];
+                self.call_helper(i, arguments, HelperResult::Rax(destination));
+                emit!(self.ops; cmp QWORD [r13 + MUST_EXIT], 0; jne =>exit);
+            }
+            Op::ToStr(value) => {
+                let exit = guard_exit()?;
+                let tag = value_tag(self.trace.inst(value).ty)?;
+                let arguments = vec![
+                    (Operand::Gpr(RDI), Operand::Bits(tag as u64)),
+                    (Operand::Gpr(RSI), self.operand(value)),
+                    (Operand::Gpr(RDX), Operand::Gpr(R13)),
+                ];
+                self.call_helper(i, arguments, HelperResult::Rax(destination));
+                emit!(self.ops; cmp QWORD [r13 + MUST_EXIT], 0; jne =>exit);
+            }
+            Op::SChar(string, index) => {
+                let exit = guard_exit()?;
+                let arguments = vec![
+                    (Operand::Gpr(RDI), self.operand(string)),
+                    (Operand::Gpr(RSI), self.operand(index)),
+                    (Operand::Gpr(RDX), Operand::Gpr(R13)),
+                ];
+                self.call_helper(i, arguments, HelperResult::Rax(destination));
+                // rax still holds the result: no allocatable register is rax.
+                emit!(self.ops
+                    ; test rax, rax
+                    ; jz =>exit
+                    ; cmp QWORD [r13 + MUST_EXIT], 0
+                    ; jne =>exit
+                );
+            }
+            Op::CallBuiltin { builtin, args } => {
+                let (args, argc) = (args.as_slice(), args.as_slice().len() as u8);
+                let exit = guard_exit()?;
+                let mut arg_tags = [0; MAX_BUILTIN_ARGS];
+                let mut arguments = Vec::with_capacity(2 + MAX_BUILTIN_ARGS);
+                for (n, register) in [RSI, RDX, RCX].into_iter().enumerate() {
+                    let payload = if n < argc as usize {
+                        arg_tags[n] = value_tag(self.trace.inst(args[n]).ty)? as u8;
+                        self.operand(args[n])
+                    } else {
+                        Operand::Bits(0)
+                    };
+                    arguments.push((Operand::Gpr(register), payload));
+                }
+                let result_tag = value_tag(inst.ty)? as u8;
+                let call = BuiltinCall { builtin, argc, arg_tags, result_tag };
+                arguments.push((Operand::Gpr(RDI), Operand::Bits(call.encode())));
+                arguments.push((Operand::Gpr(R8), Operand::Gpr(R13)));
+                let result =
+                    if inst.ty == Ty::Float { HelperResult::Xmm0(destination) } else { HelperResult::Rax(destination) };
+                self.call_helper(i, arguments, result);
+                emit!(self.ops; cmp QWORD [r13 + MUST_EXIT], 0; jne =>exit);
+            }
+            Op::AUnique(array) => {
+                let exit = guard_exit()?;
+                let arguments = vec![(Operand::Gpr(RDI), self.operand(array)), (Operand::Gpr(RSI), Operand::Gpr(R13))];
+                self.call_helper(i, arguments, HelperResult::Rax(destination));
+                emit!(self.ops; cmp QWORD [r13 + MUST_EXIT], 0; jne =>exit);
+            }
+            Op::ALoadUnique(array, index) => {
+                let exit = guard_exit()?;
+                let tag = value_tag(inst.ty)?;
+                let arguments = vec![
+                    (Operand::Gpr(RDI), self.operand(array)),
+                    (Operand::Gpr(RSI), self.operand(index)),
+                    (Operand::Gpr(RDX), Operand::Bits(tag as u64)),
+                    (Operand::Gpr(RCX), Operand::Gpr(R13)),
+                ];
+                self.call_helper(i, arguments, HelperResult::Rax(destination));
+                emit!(self.ops; cmp QWORD [r13 + MUST_EXIT], 0; jne =>exit);
+            }
+            Op::PushCopy { array, value } => {
+                let exit = guard_exit()?;
+                let tag = value_tag(self.trace.inst(value).ty)?;
+                let arguments = vec![
+                    (Operand::Gpr(RDI), self.operand(array)),
+                    (Operand::Gpr(RSI), Operand::Bits(tag as u64)),
+                    (Operand::Gpr(RDX), self.operand(value)),
+                    (Operand::Gpr(RCX), Operand::Gpr(R13)),
+                ];
+                self.call_helper(i, arguments, HelperResult::Rax(destination));
+                emit!(self.ops; cmp QWORD [r13 + MUST_EXIT], 0; jne =>exit);
+            }
+            Op::Alloc(kind) => {
+                let exit = guard_exit()?;
+                let arguments = vec![
+                    (Operand::Gpr(RDI), Operand::Bits(allocation_kind(kind))),
+                    (Operand::Gpr(RSI), Operand::Gpr(R13)),
+                ];
+                self.call_helper(i, arguments, HelperResult::Rax(destination));
+                emit!(self.ops; cmp QWORD [r13 + MUST_EXIT], 0; jne =>exit);
+            }
+            Op::DictKeys(dict) => {
+                let exit = guard_exit()?;
+                let arguments = vec![(Operand::Gpr(RDI), self.operand(dict)), (Operand::Gpr(RSI), Operand::Gpr(R13))];
+                self.call_helper(i, arguments, HelperResult::Rax(destination));
+                emit!(self.ops; cmp QWORD [r13 + MUST_EXIT], 0; jne =>exit);
+            }
+            Op::FieldSet { object, field, value } => {
+                let exit = guard_exit()?;
+                let tag = value_tag(self.trace.inst(value).ty)?;
+                let arguments = vec![
+                    (Operand::Gpr(RDI), self.operand(object)),
+                    (Operand::Gpr(RSI), Operand::Bits(field as u64)),
+                    (Operand::Gpr(RDX), Operand::Bits(tag as u64)),
+                    (Operand::Gpr(RCX), self.operand(value)),
+                    (Operand::Gpr(R8), Operand::Gpr(R13)),
+                ];
+                self.call_helper(i, arguments, HelperResult::Rax(destination));
+                emit!(self.ops; cmp QWORD [r13 + MUST_EXIT], 0; jne =>exit);
+            }
+            Op::SLen(string) => {
+                let arguments = vec![(Operand::Gpr(RDI), self.operand(string))];
+                self.call_helper(i, arguments, HelperResult::Rax(destination));
+            }
+            Op::SEq(a, b) => {
+                let arguments = vec![(Operand::Gpr(RDI), self.operand(a)), (Operand::Gpr(RSI), self.operand(b))];
+                self.call_helper(i, arguments, HelperResult::Rax(destination));
+            }
+            Op::AStore { array, index, value } => {
+                let (layout, exit) = (self.object_layout()?, guard_exit()?);
+                let a = self.gpr_register(self.operand(array));
+                self.exit_if_shared(a, layout, exit);
+                self.element_address(a, index, layout, exit);
+                self.store_value(ELEMENT, 0, value)?;
+            }
+            Op::APush { array, value } => {
+                let (layout, exit) = (self.object_layout()?, guard_exit()?);
+                let a = self.gpr_register(self.operand(array));
+                self.exit_if_shared(a, layout, exit);
+                let tag = value_tag(self.trace.inst(value).ty)?;
+                // With spare capacity the element is written in place and the length bumped
+                // (what `Vec::push` does without growing); only growth calls the helper.
+                let (grow, done) = (self.ops.new_dynamic_label(), self.ops.new_dynamic_label());
+                emit!(self.ops
+                    ; mov r11, [Rq(a) + layout.items_len]
+                    ; cmp r11, [Rq(a) + layout.items_capacity]
+                    ; jae =>grow
+                    ; mov Rq(ELEMENT), r11
+                    ; shl Rq(ELEMENT), 4
+                    ; add Rq(ELEMENT), [Rq(a) + layout.items_ptr]
+                    ; add QWORD [Rq(a) + layout.items_len], 1
+                );
+                // After the length: `a` may be rax, which the store may use.
+                self.store_value(ELEMENT, 0, value)?;
+                emit!(self.ops
+                    ; jmp =>done
+                    ; =>grow
+                );
+                let arguments = vec![
+                    (Operand::Gpr(RDI), self.operand(array)),
+                    (Operand::Gpr(RSI), Operand::Bits(tag as u64)),
+                    (Operand::Gpr(RDX), self.operand(value)),
+                    (Operand::Gpr(RCX), Operand::Gpr(R13)),
+                ];
+                self.call_helper(i, arguments, HelperResult::Nothing);
+                emit!(self.ops
+                    ; test rax, rax
+                    ; jnz =>exit
+                    ; =>done
+                );
+            }
+            Op::SAppend { string, piece } => {
+                let exit = guard_exit()?;
+                let s = self.gpr_register(self.operand(string));
+                emit!(self.ops
+                    ; cmp BYTE [Rq(s) + SHARED_FLAG_OFFSET as i32], 0
+                    ; jne =>exit
+                );
+                // `s` may be rax (when `string` is not in a register); r11 is free here.
+                self.load_gpr(R11, self.operand(piece));
+                emit!(self.ops; cmp Rq(s), r11; je =>exit);
+                let arguments = vec![
+                    (Operand::Gpr(RDI), self.operand(string)),
+                    (Operand::Gpr(RSI), self.operand(piece)),
+                    (Operand::Gpr(RDX), Operand::Gpr(R13)),
+                ];
+                self.call_helper(i, arguments, HelperResult::Nothing);
+                emit!(self.ops; test rax, rax; jnz =>exit);
+            }
+            Op::DTag(dict, key) => {
+                let arguments = vec![(Operand::Gpr(RDI), self.operand(dict)), (Operand::Gpr(RSI), self.operand(key))];
+                self.call_helper(i, arguments, HelperResult::Rax(destination));
+            }
+            Op::DGet(dict, key) => {
+                let arguments = vec![(Operand::Gpr(RDI), self.operand(dict)), (Operand::Gpr(RSI), self.operand(key))];
+                let result =
+                    if inst.ty == Ty::Float { HelperResult::Xmm0(destination) } else { HelperResult::Rax(destination) };
+                self.call_helper(i, arguments, result);
+            }
+            Op::DSet { dict, key, value } => {
+                let exit = guard_exit()?;
+                let d = self.gpr_register(self.operand(dict));
+                emit!(self.ops
+                    ; cmp BYTE [Rq(d) + SHARED_FLAG_OFFSET as i32], 0
+                    ; jne =>exit
+                );
+                let tag = value_tag(self.trace.inst(value).ty)?;
+                let arguments = vec![
+                    (Operand::Gpr(RDI), self.operand(dict)),
+                    (Operand::Gpr(RSI), self.operand(key)),
+                    (Operand::Gpr(RDX), Operand::Bits(tag as u64)),
+                    (Operand::Gpr(RCX), self.operand(value)),
+                    (Operand::Gpr(R8), Operand::Gpr(R13)),
+                ];
+                self.call_helper(i, arguments, HelperResult::Nothing);
+                emit!(self.ops; test rax, rax; jnz =>exit);
+            }
+            Op::AddInt(a, b) => self.checked_int(IntAlu::Add, a, b, destination, guard_exit()?),
+            Op::SubInt(a, b) => self.checked_int(IntAlu::Sub, a, b, destination, guard_exit()?),
+            Op::MulInt(a, b) => self.checked_int(IntAlu::Imul, a, b, destination, guard_exit()?),
+            Op::DivInt(a, b) => self.int_division(a, b, false, destination, guard_exit()?),
+            Op::ModInt(a, b) => self.int_division(a, b, true, destination, guard_exit()?),
+            Op::NegInt(a) => {
+                let exit = guard_exit()?;
+                let work = Self::gpr_work(destination);
+                self.load_gpr(work, self.operand(a));
+                emit!(self.ops; neg Rq(work); jo =>exit);
+                self.store(destination, Operand::Gpr(work));
+            }
+            Op::AddFloat(a, b) => self.float_arith(FloatAlu::Add, a, b, destination),
+            Op::SubFloat(a, b) => self.float_arith(FloatAlu::Sub, a, b, destination),
+            Op::MulFloat(a, b) => self.float_arith(FloatAlu::Mul, a, b, destination),
+            Op::DivFloat(a, b) => {
+                self.exit_if_float_zero(self.operand(b), guard_exit()?);
+                if destination.is_some() {
+                    self.float_arith(FloatAlu::Div, a, b, destination);
+                }
+            }
+            Op::ModFloat(a, b) => {
+                self.exit_if_float_zero(self.operand(b), guard_exit()?);
+                if destination.is_some() {
+                    self.call_float_helper(i, &[a, b]);
+                }
+            }
+            Op::NegFloat(a) => self.flip_sign_bit(a, destination, false),
+            Op::IntToFloat(a) => {
+                let work = Self::xmm_work(destination);
+                let source = self.operand(a);
+                // xorps breaks cvtsi2sd's false dependency on the old upper bits of `work`.
+                emit!(self.ops; xorps Rx(work), Rx(work));
+                match source {
+                    Operand::Spill(m) => emit!(self.ops; cvtsi2sd Rx(work), QWORD [r13 + m]),
+                    other => {
+                        let r = self.gpr_register(other);
+                        emit!(self.ops; cvtsi2sd Rx(work), Rq(r));
+                    }
+                }
+                self.store(destination, Operand::Xmm(work));
+            }
+            Op::NotBool(a) => {
+                let work = Self::gpr_work(destination);
+                self.load_gpr(work, self.operand(a));
+                emit!(self.ops; xor Rq(work), 1);
+                self.store(destination, Operand::Gpr(work));
+            }
+            Op::GuardTrue(condition) | Op::GuardFalse(condition) => {
+                let holds = if self.alloc.fused[condition.index()] {
+                    self.condition(condition)
+                } else {
+                    match self.operand(condition) {
+                        Operand::Spill(m) => emit!(self.ops; cmp QWORD [r13 + m], 0),
+                        other => {
+                            let r = self.gpr_register(other);
+                            emit!(self.ops; test Rq(r), Rq(r));
+                        }
+                    }
+                    Cond::NotEqual
+                };
+                let exits_when = if matches!(inst.op, Op::GuardTrue(_)) { holds.negate() } else { holds };
+                let exit = guard_exit()?;
+                self.jump_if(exits_when, exit);
+            }
+            Op::Math1(MathFn::Abs, a) => self.flip_sign_bit(a, destination, true),
+            Op::Math1(MathFn::Sqrt, a) => {
+                // sqrt() fails on x < 0; NaN and -0.0 pass (their roots are NaN and -0.0).
+                let exit = guard_exit()?;
+                let x = self.operand(a);
+                emit!(self.ops; xorps Rx(XMM_WORK), Rx(XMM_WORK));
+                self.float_alu(FloatAlu::Ucomi, XMM_WORK, x);
+                emit!(self.ops; ja =>exit);
+                if destination.is_some() {
+                    let work = Self::xmm_work(destination);
+                    self.float_alu(FloatAlu::Sqrt, work, x);
+                    self.store(destination, Operand::Xmm(work));
+                }
+            }
+            Op::Math1(MathFn::Log, a) => {
+                // log() fails on x <= 0; NaN passes (0 >= NaN is unordered: CF set).
+                let exit = guard_exit()?;
+                emit!(self.ops; xorps Rx(XMM_WORK), Rx(XMM_WORK));
+                self.float_alu(FloatAlu::Ucomi, XMM_WORK, self.operand(a));
+                emit!(self.ops; jae =>exit);
+                if destination.is_some() {
+                    self.call_float_helper(i, &[a]);
+                }
+            }
+            Op::Math1(_, a) => self.call_float_helper(i, &[a]),
+            Op::Math2(_, a, b) => self.call_float_helper(i, &[a, b]),
+            Op::LtInt(..)
+            | Op::LeInt(..)
+            | Op::GtInt(..)
+            | Op::GeInt(..)
+            | Op::EqInt(..)
+            | Op::NeInt(..)
+            | Op::LtFloat(..)
+            | Op::LeFloat(..)
+            | Op::GtFloat(..)
+            | Op::GeFloat(..)
+            | Op::EqFloat(..)
+            | Op::NeFloat(..)
+            | Op::EqBool(..)
+            | Op::EqRef(..)
+            | Op::TruthyInt(_)
+            | Op::TruthyFloat(_) => {
+                let holds = self.condition(InstIdx(i as u32));
+                self.set_al_if(holds);
+                let work = Self::gpr_work(destination);
+                emit!(self.ops; movzx Rd(work), al);
+                self.store(destination, Operand::Gpr(work));
+            }
+        }
+        Ok(())
+    }
+
+    pub(super) fn load_value(
+        &mut self,
+        base: u8,
+        offset: i32,
+        ty: Ty,
+        destination: Option<Operand>,
+        exit: DynamicLabel,
+    ) -> Result<(), AssembleError> {
+        let payload = offset + 8;
+        let tag = value_tag(ty)?;
+        emit!(self.ops
+            ; cmp BYTE [Rq(base) + offset], tag
+            ; jne =>exit
+        );
+        match (ty, destination) {
+            // Types without storage (the verifier admits only null among them for loads).
+            (_, None) | (Ty::Null | Ty::Builtin | Ty::Void, _) => {}
+            (Ty::Float, Some(Operand::Xmm(x))) => emit!(self.ops; movsd Rx(x), [Rq(base) + payload]),
+            (Ty::Bool, destination) => {
+                let work = Self::gpr_work(destination);
+                emit!(self.ops; movzx Rd(work), BYTE [Rq(base) + payload]);
+                self.store(destination, Operand::Gpr(work));
+            }
+            (
+                Ty::Int | Ty::Float | Ty::Array | Ty::Dict | Ty::Str | Ty::Func | Ty::Struct | Ty::Tagged,
+                destination,
+            ) => {
+                let work = Self::gpr_work(destination);
+                emit!(self.ops; mov Rq(work), [Rq(base) + payload]);
+                self.store(destination, Operand::Gpr(work));
+            }
+        }
+        Ok(())
+    }
+
+    /// Writes `value` as the `Value` at `[base + offset]`: its tag, then its payload.
+    /// `base` must not be rax, which may carry the payload.
+    pub(super) fn store_value(&mut self, base: u8, offset: i32, value: InstIdx) -> Result<(), AssembleError> {
+        let ty = self.trace.inst(value).ty;
+        let tag = value_tag(ty)?;
+        emit!(self.ops; mov BYTE [Rq(base) + offset], tag);
+        if ty == Ty::Null {
+            return Ok(());
+        }
+        let payload = offset + 8;
+        // A bool is stored as the whole 0/1 word: byte 8 is the bool, the rest is padding.
+        match self.operand(value) {
+            Operand::Xmm(x) => emit!(self.ops; movsd [Rq(base) + payload], Rx(x)),
+            Operand::Bits(bits) if fits_i32(bits as i64) => {
+                emit!(self.ops; mov QWORD [Rq(base) + payload], bits as i32)
+            }
+            other => {
+                let r = self.gpr_register(other);
+                emit!(self.ops; mov [Rq(base) + payload], Rq(r));
+            }
+        }
+        Ok(())
+    }
+
+    pub(super) fn object_layout(&self) -> Result<ObjectLayout, AssembleError> {
+        self.object_layout.ok_or_else(|| AssembleError::Unsupported("object layout unknown".into()))
+    }
+
+    /// Exits when the array or struct object at register `a` is shared: writing to it in
+    /// place would change what its other holders see, so only the interpreter (which copies
+    /// it first) may write.
+    pub(super) fn exit_if_shared(&mut self, a: u8, layout: ObjectLayout, exit: DynamicLabel) {
+        emit!(self.ops
+            ; cmp BYTE [Rq(a) + layout.shared_flag], 0
+            ; jne =>exit
+        );
+    }
+
+    /// Exits unless the struct object at register `s` holds field `field` at `position` of
+    /// its field list; then leaves the list's address in `ELEMENT` and returns the offset of
+    /// that entry from it.
+    pub(super) fn field_address(
+        &mut self,
+        s: u8,
+        field: u32,
+        position: u32,
+        layout: ObjectLayout,
+        exit: DynamicLabel,
+    ) -> Result<i32, AssembleError> {
+        let offset = i32::try_from(position)
+            .ok()
+            .and_then(|p| p.checked_mul(layout.field_stride))
+            .ok_or_else(|| AssembleError::Unsupported("a field position too far into the struct".into()))?;
+        emit!(self.ops
+            ; cmp QWORD [Rq(s) + layout.fields_len], position as i32
+            ; jbe =>exit
+            ; mov Rq(ELEMENT), [Rq(s) + layout.fields_ptr]
+            ; cmp DWORD [Rq(ELEMENT) + offset + layout.field_name], field as i32
+            ; jne =>exit
+        );
+        Ok(offset)
+    }
+
+    /// Exits unless `0 <= index < length` of the array object at register `a`, then leaves
+    /// the address of element `index` in `ELEMENT`. One unsigned compare checks both
+    /// bounds: a negative index is above every length. The interpreter counts a negative
+    /// index from the end, which the trace leaves to it.
+    pub(super) fn element_address(&mut self, a: u8, index: InstIdx, layout: ObjectLayout, exit: DynamicLabel) {
+        self.load_gpr(ELEMENT, self.operand(index));
+        emit!(self.ops
+            ; cmp Rq(ELEMENT), [Rq(a) + layout.items_len]
+            ; jae =>exit
+            // index < length <= isize::MAX / 16, so the shift cannot overflow.
+            ; shl Rq(ELEMENT), 4
+            ; add Rq(ELEMENT), [Rq(a) + layout.items_ptr]
+        );
+    }
+
+    /// Add, Sub, Mul with the overflow guard; the work register may hold a wrapped
+    /// result when the guard fails, which is fine: it never holds a snapshot value.
+    pub(super) fn checked_int(
+        &mut self,
+        op: IntAlu,
+        a: InstIdx,
+        b: InstIdx,
+        destination: Option<Operand>,
+        exit: DynamicLabel,
+    ) {
+        let work = Self::gpr_work(destination);
+        self.load_gpr(work, self.operand(a));
+        self.int_alu(op, work, self.operand(b));
+        emit!(self.ops; jo =>exit);
+        self.store(destination, Operand::Gpr(work));
+    }
+
+    /// Ruff's `/` and `%` on ints are x86 `idiv` (truncating quotient, remainder with the
+    /// dividend's sign) once the two failing cases are excluded: divisor 0, and
+    /// `i64::MIN / -1`, which would raise #DE.
+    pub(super) fn int_division(
+        &mut self,
+        a: InstIdx,
+        b: InstIdx,
+        remainder: bool,
+        destination: Option<Operand>,
+        exit: DynamicLabel,
+    ) {
+        let divisor = self.operand(b);
+        match divisor {
+            Operand::Bits(0) => {
+                emit!(self.ops; jmp =>exit);
+                return;
+            }
+            Operand::Bits(bits) if !matches!(bits as i64, -1 | 1) => {
+                self.divide_by_constant(a, bits as i64, remainder, destination);
+                return;
+            }
+            Operand::Bits(_) => self.load_gpr(R11, divisor),
+            _ => {
+                self.load_gpr(R11, divisor);
+                emit!(self.ops; test r11, r11; jz =>exit);
+            }
+        }
+        self.load_gpr(RAX, self.operand(a));
+        let may_be_minus_one = !matches!(divisor, Operand::Bits(bits) if bits as i64 != -1);
+        if may_be_minus_one {
+            // `rax - 1` overflows exactly when rax is i64::MIN.
+            emit!(self.ops
+                ; cmp r11, -1
+                ; jne >divide
+                ; cmp rax, 1
+                ; jo =>exit
+                ; divide:
+            );
+        }
+        if destination.is_none() {
+            return;
+        }
+        emit!(self.ops; cqo; idiv r11);
+        self.store(destination, Operand::Gpr(if remainder { RDX } else { RAX }));
+    }
+
+    /// `a / d` or `a % d` for a constant `d` other than 0, 1 and -1, which cannot fail:
+    /// the quotient is the high half of `a * magic`, corrected and shifted (Hacker's
+    /// Delight, section 10-1), the remainder `a - quotient * d`. Same results as `idiv`.
+    pub(super) fn divide_by_constant(&mut self, a: InstIdx, d: i64, remainder: bool, destination: Option<Operand>) {
+        if destination.is_none() {
+            return;
+        }
+        let (magic, shift) = signed_magic(d);
+        self.load_gpr(R11, self.operand(a));
+        emit!(self.ops
+            ; mov rax, QWORD magic
+            ; imul r11
+        );
+        if d > 0 && magic < 0 {
+            emit!(self.ops; add rdx, r11);
+        } else if d < 0 && magic > 0 {
+            emit!(self.ops; sub rdx, r11);
+        }
+        if shift > 0 {
+            emit!(self.ops; sar rdx, shift as i8);
+        }
+        emit!(self.ops
+            ; mov rax, rdx
+            ; shr rax, 63
+            ; add rdx, rax
+        );
+        if !remainder {
+            self.store(destination, Operand::Gpr(RDX));
+            return;
+        }
+        emit!(self.ops
+            ; mov rax, QWORD d
+            ; imul rdx, rax
+            ; mov rax, r11
+            ; sub rax, rdx
+        );
+        self.store(destination, Operand::Gpr(RAX));
+    }
+
+    pub(super) fn float_arith(&mut self, op: FloatAlu, a: InstIdx, b: InstIdx, destination: Option<Operand>) {
+        let work = Self::xmm_work(destination);
+        self.load_xmm(work, self.operand(a));
+        self.float_alu(op, work, self.operand(b));
+        self.store(destination, Operand::Xmm(work));
+    }
+
+    /// Exits when `divisor` is +0.0 or -0.0: the only doubles whose bits without the sign
+    /// are all zero (NaN is not zero).
+    pub(super) fn exit_if_float_zero(&mut self, divisor: Operand, exit: DynamicLabel) {
+        match divisor {
+            Operand::Bits(bits) if bits << 1 == 0 => emit!(self.ops; jmp =>exit),
+            Operand::Bits(_) => {}
+            other => {
+                self.load_gpr(RAX, other);
+                emit!(self.ops; shl rax, 1; jz =>exit);
+            }
+        }
+    }
+
+    /// Negation (flip) or `abs` (clear) as an operation on the sign bit, as `f64::abs`
+    /// and IEEE negation are.
+    pub(super) fn flip_sign_bit(&mut self, a: InstIdx, destination: Option<Operand>, clear: bool) {
+        self.load_gpr(RAX, self.operand(a));
+        if clear {
+            emit!(self.ops; btr rax, BYTE SIGN_BIT);
+        } else {
+            emit!(self.ops; btc rax, BYTE SIGN_BIT);
+        }
+        self.store(destination, Operand::Gpr(RAX));
+    }
+
+    /// Sets the flags for comparison `c` and returns the condition under which it holds.
+    pub(super) fn condition(&mut self, c: InstIdx) -> Cond {
+        let op = self.trace.inst(c).op;
+        match op {
+            Op::LtInt(a, b) => self.int_compare(a, b, Cond::Less),
+            Op::LeInt(a, b) => self.int_compare(a, b, Cond::LessEq),
+            Op::GtInt(a, b) => self.int_compare(a, b, Cond::Greater),
+            Op::GeInt(a, b) => self.int_compare(a, b, Cond::GreaterEq),
+            Op::EqInt(a, b) | Op::EqBool(a, b) | Op::EqRef(a, b) => self.int_compare(a, b, Cond::Equal),
+            Op::NeInt(a, b) => self.int_compare(a, b, Cond::NotEqual),
+            Op::TruthyInt(a) => {
+                match self.operand(a) {
+                    Operand::Spill(m) => emit!(self.ops; cmp QWORD [r13 + m], 0),
+                    other => {
+                        let r = self.gpr_register(other);
+                        emit!(self.ops; test Rq(r), Rq(r));
+                    }
+                }
+                Cond::NotEqual
+            }
+            // ucomisd reports "unordered" (a NaN operand) as CF=ZF=PF=1, so the "above"
+            // conditions (CF=0) are false on NaN; `a < b` is therefore tested as `b > a`.
+            Op::LtFloat(a, b) => self.float_compare(b, a, Cond::Above),
+            Op::LeFloat(a, b) => self.float_compare(b, a, Cond::AboveEq),
+            Op::GtFloat(a, b) => self.float_compare(a, b, Cond::Above),
+            Op::GeFloat(a, b) => self.float_compare(a, b, Cond::AboveEq),
+            Op::EqFloat(a, b) => {
+                self.floats_equal(a, b);
+                Cond::NotEqual
+            }
+            Op::NeFloat(a, b) => {
+                self.floats_equal(a, b);
+                Cond::Equal
+            }
+            Op::TruthyFloat(a) => {
+                // Truthy unless ±0.0; NaN has nonzero bits, so it is truthy.
+                self.load_gpr(RAX, self.operand(a));
+                emit!(self.ops; shl rax, 1);
+                Cond::NotEqual
+            }
+            other => unreachable!("{} is not a comparison", other.name()),
+        }
+    }
+
+    pub(super) fn int_compare(&mut self, a: InstIdx, b: InstIdx, holds: Cond) -> Cond {
+        let r = self.gpr_register(self.operand(a));
+        self.int_alu(IntAlu::Cmp, r, self.operand(b));
+        holds
+    }
+
+    pub(super) fn float_compare(&mut self, first: InstIdx, second: InstIdx, holds: Cond) -> Cond {
+        let second = self.sse_source(self.operand(second));
+        let x = self.xmm_register(self.operand(first), XMM_WORK);
+        self.float_alu(FloatAlu::Ucomi, x, second);
+        holds
+    }
+
+    /// Leaves al = 1 when `runtime::ops::floats_equal(a, b)`, else 0, and sets ZF from al.
+    /// That rule is `a == b || |a - b| < EPSILON` (when an operand is infinite or NaN,
+    /// `a - b` is infinite or NaN unless `a == b`, so the finiteness test is implied).
+    pub(super) fn floats_equal(&mut self, a: InstIdx, b: InstIdx) {
+        let second = self.sse_source(self.operand(b));
+        self.load_xmm(XMM_WORK, self.operand(a));
+        self.float_alu(FloatAlu::Ucomi, XMM_WORK, second);
+        emit!(self.ops
+            ; sete al
+            ; setnp dl
+            ; and al, dl
+        );
+        self.float_alu(FloatAlu::Sub, XMM_WORK, second);
+        // |d| < EPSILON compared as integers: without the sign bit, the bit patterns of
+        // non-negative doubles are ordered like their values, and NaNs sort above all.
+        emit!(self.ops
+            ; movq rdx, Rx(XMM_WORK)
+            ; shl rdx, 1
+            ; mov r11, QWORD EPSILON_BITS_SHIFTED as i64
+            ; cmp rdx, r11
+            ; setb dl
+            ; or al, dl
+            ; test al, al
+        );
+    }
+}
