@@ -630,3 +630,54 @@ fn machine_code_limit_flushes_traces_and_keeps_running() {
     let rejected = ruff().args(["run", "--jit-code-limit", "0"]).arg(program.path()).output().expect("runs");
     assert_eq!(rejected.status.code(), Some(2));
 }
+
+/// Short inner loops inside a hot loop, directly or in a called function
+/// (`../shared/repros/jit_short_inner_loop.ruff`), run natively: they are unrolled into the
+/// traces, or jumped into where they have traces of their own. Before, the outer loops
+/// aborted ("inner loop in root trace") and stayed interpreted.
+#[cfg(target_arch = "x86_64")]
+#[test]
+fn short_inner_loops_run_natively() {
+    let program = TempFile::new(
+        "short_inner_loops",
+        b"func step(xs, n) {
+    i := 0
+    s := 0.0
+    while i < n {
+        j := i + 1
+        while j < n {
+            s := s + xs[i] * xs[j]
+            j := j + 1
+        }
+        i := i + 1
+    }
+    return s
+}
+xs := [1.5, 2.5, 3.5, 4.5]
+total := 0.0
+k := 0
+while k < 100000 {
+    total := total + step(xs, 4)
+    for j in range(k % 4) { total := total + j }
+    k := k + 1
+}
+print(total)
+",
+    );
+    let number = |document: &str, key: &str| -> f64 {
+        let at = document.find(&format!("\"{}\":", key)).unwrap_or_else(|| panic!("{} in {}", key, document));
+        let digits: String =
+            document[at + key.len() + 3..].chars().take_while(|c| c.is_ascii_digit() || *c == '.').collect();
+        digits.parse().unwrap_or_else(|_| panic!("{} is a number in {}", key, document))
+    };
+    let interpreted = run_file(&["--no-jit"], &program);
+    let output = ruff().args(["run", "--jit-stats=json"]).arg(program.path()).output().expect("runs");
+    assert!(output.status.success());
+    assert_eq!(String::from_utf8_lossy(&output.stdout), interpreted.stdout);
+    let document = String::from_utf8_lossy(&output.stderr);
+    assert!(number(&document, "native_share_percent") >= 99.0, "{}", document);
+    let native_calls = number(&document, "native_calls");
+    let calls = native_calls + number(&document, "interpreted_calls");
+    assert!(native_calls >= 0.99 * calls, "{}", document);
+    assert!(!document.contains("inner loop"), "{}", document);
+}

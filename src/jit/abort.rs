@@ -11,7 +11,8 @@ pub enum AbortReason {
     NyiValueType(&'static str),
     /// A call the recorder cannot follow (Ruff functions, non-math builtins).
     NyiCall(String),
-    /// The recorded iteration entered another loop; that loop gets its own trace.
+    /// The recorded iteration went round inner loops more than
+    /// `record::MAX_UNROLLED_ITERATIONS` times: the inner loop gets its own trace.
     InnerLoop,
     /// A call of a recursive function (named) that the trace must call natively, but that
     /// has no function trace yet: one is recorded at its next call, and the trace after.
@@ -51,7 +52,7 @@ impl AbortReason {
             AbortReason::NyiValueType(ty) => format!("it works on {} values, which traces cannot hold yet", ty),
             AbortReason::NyiCall(name) => format!("it calls {}, and traces cannot follow that call yet", name),
             AbortReason::InnerLoop => {
-                "it contains an inner loop; the inner loop gets its own trace and the outer loop stays interpreted"
+                "an inner loop runs too many iterations to unroll into its trace; the inner loop gets its own trace, which side traces and function traces jump into"
                     .into()
             }
             AbortReason::CalleeWithoutTrace(name) => format!(
@@ -89,7 +90,7 @@ impl fmt::Display for AbortReason {
             AbortReason::NyiInstruction(what) => write!(f, "NYI: {}", what),
             AbortReason::NyiValueType(ty) => write!(f, "NYI: {} values on trace", ty),
             AbortReason::NyiCall(name) => write!(f, "NYI: call to {}", name),
-            AbortReason::InnerLoop => write!(f, "inner loop in root trace (it gets its own trace)"),
+            AbortReason::InnerLoop => write!(f, "inner loop too long to unroll (it gets its own trace)"),
             AbortReason::CalleeWithoutTrace(name) => {
                 write!(f, "recursive call of {}, which has no function trace yet", name)
             }

@@ -339,9 +339,10 @@ struct NativeTrace {
     function: Option<Gc<FuncObj>>,
     /// The root trace of its tree (itself, for a root).
     tree_root: u32,
-    /// For a root loop trace: the calls it inlines per iteration (after its last native
-    /// call), which the backend multiplies its iteration counter by.
-    iteration_calls: u32,
+    /// For a root loop trace: the back-edges of inner loops it unrolls and the calls it
+    /// inlines per iteration (after its last native call), which the backend multiplies
+    /// its iteration counter by.
+    iteration_events: (u32, u32),
 }
 
 pub struct Jit {
@@ -669,12 +670,14 @@ impl Jit {
         let optimized = opt::optimize(&recorded).map_err(|e| AbortReason::Optimizer(e.to_string()))?;
         let id = self.first_trace + self.traces.len() as u32;
         let (end_back_edges, end_calls) = recorder.events_at_end();
-        let (end_events, iteration_calls) = match (recorder.side_of, recorder.kind) {
-            (Some(side_of), _) => ((end_back_edges, end_calls), self.native(side_of.root).iteration_calls),
-            (None, TraceKind::Function) => ((end_back_edges, end_calls), 0),
-            (None, TraceKind::Loop) => ((0, 0), end_calls),
+        let (end_events, iteration_events) = match (recorder.side_of, recorder.kind) {
+            (Some(side_of), _) => ((end_back_edges, end_calls), self.native(side_of.root).iteration_events),
+            (None, TraceKind::Function) => ((end_back_edges, end_calls), (0, 0)),
+            // The recorder counted the loop's own back-edge too (exits after it resume at the
+            // header); the iteration counter counts that one.
+            (None, TraceKind::Loop) => ((0, 0), (end_back_edges - 1, end_calls)),
         };
-        let compiled = self.assemble(&optimized, id, recorder.side_of, recorder.kind, end_events, iteration_calls)?;
+        let compiled = self.assemble(&optimized, id, recorder.side_of, recorder.kind, end_events, iteration_events)?;
         let compile_time = started.elapsed();
         self.stats.compile_time += compile_time;
         self.machine_code += compiled.code_size;
@@ -796,7 +799,7 @@ impl Jit {
             kind: recorder.kind,
             function: recorder.function(),
             tree_root: recorder.side_of.map_or(id, |s| s.root),
-            iteration_calls,
+            iteration_events,
         });
         Ok(id)
     }
@@ -812,7 +815,7 @@ impl Jit {
         side_of: Option<SideOf>,
         kind: TraceKind,
         end_events: (u32, u32),
-        iteration_calls: u32,
+        iteration_events: (u32, u32),
     ) -> Result<CompiledTrace, AbortReason> {
         let deopt_stress = self.options.deopt_stress;
         // Indexed by trace id: flushed traces have no entry (no live trace names one).
@@ -821,7 +824,7 @@ impl Jit {
         let mut options = AssembleOptions::unlinked(id, deopt_stress);
         options.trace_entries = &trace_entries;
         options.end_events = end_events;
-        options.iteration_calls = iteration_calls;
+        options.iteration_events = iteration_events;
         // A side trace always continues natively (into its root, or by returning): it may
         // run inside a native call, where returning to the exit handler is impossible.
         match (side_of, kind) {

@@ -14,7 +14,7 @@ pub struct AssembleOptions<'a> {
     pub trace_entries: &'a [usize],
     pub repeats: bool,
     pub end_events: (u32, u32),
-    pub iteration_calls: u32,
+    pub iteration_events: (u32, u32),
 }
 
 pub struct ParentExit<'a> {

@@ -23,8 +23,13 @@
 //! Invariants: every guard's snapshot describes the state before the instruction it was
 //! recorded for, and resumes at that instruction's pc, so an exit makes the interpreter
 //! redo that instruction with its general semantics (raising its error, if any). The
-//! trace starts and closes in the root frame; a return from it, a loop inside a callee,
-//! recursion and calls nested deeper than [`MAX_INLINE_DEPTH`] abort the trace.
+//! trace starts and closes in the root frame; a return from it, recursion, calls nested
+//! deeper than [`MAX_INLINE_DEPTH`] and inner loops going round more than
+//! [`MAX_UNROLLED_ITERATIONS`] times abort the trace.
+//! - *Unrolling*: an inner loop (in the root frame or in an inlined call) is recorded
+//!   iteration by iteration like any other code, its loop tests becoming guards, so a
+//!   different trip count exits where the paths part. A side trace or function trace
+//!   reaching the header of a loop that has a trace of its own jumps into that trace.
 
 use crate::builtins::{self, BUILTINS};
 use crate::compile::bytecode::{Instr, Program, Proto, ProtoId, Reg};
@@ -52,6 +57,13 @@ const MAX_TRACE_INSTRUCTIONS: usize = 4000;
 
 /// Calls one iteration may have in progress at once (frames above the root frame).
 pub const MAX_INLINE_DEPTH: usize = 8;
+
+/// Back-edges of loops other than the root's own that one recording may follow (LuaJIT's
+/// `loopunroll`, 15): an inner loop is unrolled into the trace, iteration by iteration,
+/// with a guard on each of its loop tests, while the whole recording takes at most this
+/// many such back-edges. A longer inner loop aborts the recording (`InnerLoop`): it gets a
+/// trace of its own, which side traces and function traces jump into.
+pub const MAX_UNROLLED_ITERATIONS: u32 = 16;
 
 /// The traces a recording may call (function traces, by prototype, with the closure each
 /// was recorded for: from a side trace or a function trace's own frame such calls become
@@ -205,6 +217,9 @@ pub struct Recorder {
     /// `Snapshot::back_edges`).
     back_edges: u32,
     calls: u32,
+    /// Back-edges of loops other than the root's own loop recorded so far (see
+    /// [`MAX_UNROLLED_ITERATIONS`]).
+    unrolled: u32,
 }
 
 /// The IR type of a value a trace may load from a slot.
@@ -336,6 +351,7 @@ impl Recorder {
             line: 0,
             back_edges: 0,
             calls: 0,
+            unrolled: 0,
         }
     }
 
@@ -392,17 +408,25 @@ impl Recorder {
         chain
     }
 
-    /// Whether the instruction at `pc`, in the root frame of a side trace, is reached
-    /// through a loop back-edge: the instruction recorded before it, in the same frame,
-    /// is a backward jump (as the interpreter's back-edge counting sees it).
+    /// Whether the instruction at `pc` is reached through a loop back-edge: the
+    /// instruction recorded before it, in the same frame, is a backward jump (as the
+    /// interpreter's back-edge counting sees it). A root loop trace's own back-edge is
+    /// not one: the backend counts those.
     fn after_back_edge(&self, pc: u32, view: &View) -> bool {
         let Some(&(proto, from)) = self.bytecode.last() else { return false };
-        if self.side_of.is_none() || self.inlined() || proto != self.current().proto || pc >= from {
+        // Frames of one prototype never nest (inlined recursion aborts), so the same
+        // prototype means the same frame.
+        if proto != self.current().proto || pc >= from || self.at_own_header(pc) {
             return false;
         }
         let instr = view.program.proto(proto).code[from as usize];
         matches!(instr, Instr::Jump { offset } if offset < 0)
             || matches!(instr, Instr::ForNext { .. } | Instr::ForRangeNext { .. })
+    }
+
+    /// Whether `pc` is the header of the root loop trace's own loop, in its own frame.
+    fn at_own_header(&self, pc: u32) -> bool {
+        self.side_of.is_none() && self.kind == TraceKind::Loop && !self.inlined() && pc == self.header
     }
 
     fn current(&self) -> &RecordedFrame {
@@ -861,6 +885,15 @@ impl Recorder {
         }
         if self.after_back_edge(pc, view) {
             self.back_edges += 1;
+            // A side trace's way back to its root's header is no unrolling.
+            let closes_side_trace =
+                self.side_of.is_some() && self.kind == TraceKind::Loop && !self.inlined() && pc == self.header;
+            if !closes_side_trace {
+                self.unrolled += 1;
+                if self.unrolled > MAX_UNROLLED_ITERATIONS {
+                    return Step::Abort(AbortReason::InnerLoop);
+                }
+            }
         }
         if view.frame_depth != depth {
             return Step::Abort(AbortReason::LeftFunction);
@@ -890,6 +923,12 @@ impl Recorder {
                     Err(reason) => Step::Abort(reason),
                 };
             }
+        }
+        if let Some(trace) = self.loop_to_jump_into(pc) {
+            return match self.jump_into_loop(trace, pc) {
+                Ok(()) => Step::Continue,
+                Err(reason) => Step::Abort(reason),
+            };
         }
         if self.trace.insts.len() > MAX_TRACE_INSTRUCTIONS {
             return Step::Abort(AbortReason::TraceTooLong);
@@ -1026,15 +1065,8 @@ impl Recorder {
                 let truth = self.truthiness(v)?;
                 self.branch(truth, pc, pc + 2, test_false_target(proto, pc));
             }
-            Instr::Jump { offset } => {
-                if offset < 0 {
-                    let target = jump_target(pc as usize, &instr).expect("jumps have targets") as u32;
-                    let own_loop = target == self.header && self.kind == TraceKind::Loop;
-                    if self.inlined() || self.kind == TraceKind::Function || (!own_loop && self.side_of.is_none()) {
-                        return Err(AbortReason::InnerLoop);
-                    }
-                }
-            }
+            // Control flow is read off the next pc; a back-edge is counted there.
+            Instr::Jump { .. } => {}
             Instr::JumpIfFalse { src, .. } | Instr::JumpIfTrue { src, .. } => {
                 let v = self.read(src, view, pc)?;
                 let truth = self.truthiness(v)?;
@@ -1047,18 +1079,10 @@ impl Recorder {
                 // The operand's type guard decides the direction.
                 self.read(src, view, pc)?;
             }
-            Instr::LoopEntry if self.outside_loops_allowed() => {}
-            Instr::LoopEntry if self.kind == TraceKind::Function && !self.inlined() => {
-                let Some(&trace) = self.compiled.loops.get(&(self.current().proto, pc + 1)) else {
-                    return Err(AbortReason::InnerLoop);
-                };
-                // Guards materializing a value leave before the loop's entry instruction.
-                self.jump_into_loop(trace, pc + 1, pc)?;
-            }
-            // A function trace reaching a `for` over a range whose loop has a trace prepares
-            // the range, takes the first back-edge into the body, and jumps into the trace.
-            Instr::ForRangePrep { base, .. } if self.loop_trace_reached(pc + 1) => self.range_prep(base, view, pc)?,
-            Instr::ForPrep { base, .. } if self.outside_loops_allowed() => {
+            // A loop with a trace of its own is jumped into at its header (see
+            // `loop_to_jump_into`); any other is unrolled.
+            Instr::LoopEntry => {}
+            Instr::ForPrep { base, .. } => {
                 // `iteration_source` keeps arrays and ints as they are and lists a dict's keys.
                 let sequence = self.read(base, view, pc)?;
                 match self.ty(sequence) {
@@ -1072,25 +1096,8 @@ impl Recorder {
                 let start = self.emit(Op::KInt(0), Ty::Int);
                 self.write(base + 1, start);
             }
-            Instr::ForRangePrep { base, .. } if self.outside_loops_allowed() => self.range_prep(base, view, pc)?,
-            Instr::ForRangePrep { .. } | Instr::ForPrep { .. } | Instr::LoopEntry => {
-                return Err(AbortReason::InnerLoop)
-            }
-            Instr::ForRangeNext { base, .. } => {
-                let continues = self.range_next(base, view, pc)?;
-                let header = jump_target(pc as usize, &instr).expect("loop tests jump") as u32;
-                if self.kind == TraceKind::Function && !self.inlined() && continues {
-                    let Some(&trace) = self.compiled.loops.get(&(self.current().proto, header)) else {
-                        return Err(AbortReason::InnerLoop);
-                    };
-                    // The loop test's guard is emitted now (the trace ends before the next
-                    // step would), and the back-edge into the body is an iteration the
-                    // interpreter counts.
-                    self.resolve_pending_branch(header)?;
-                    self.back_edges += 1;
-                    self.jump_into_loop(trace, header, header)?;
-                }
-            }
+            Instr::ForRangePrep { base, .. } => self.range_prep(base, view, pc)?,
+            Instr::ForRangeNext { base, .. } => self.range_next(base, view, pc)?,
             Instr::ForNext { base, .. } => self.count_next(base, view, pc)?,
             Instr::Call { base, argc, lent } => self.call(base, argc, lent, view, pc)?,
             Instr::NewStruct { dst, literal, start } => self.new_struct(proto, dst, literal, start, view, pc)?,
@@ -1383,27 +1390,40 @@ impl Recorder {
         Ok(())
     }
 
-    /// Whether the recording may enter and leave loops other than its root's loop: only a
-    /// side trace of a loop may, and only in the root's frame.
-    fn outside_loops_allowed(&self) -> bool {
-        self.side_of.is_some() && !self.inlined() && self.kind == TraceKind::Loop
+    /// The loop trace to end the recording in at `pc`: a side trace or a function trace,
+    /// in its own frame, that reaches the header of a loop with a trace of its own (other
+    /// than the header a side trace of a loop closes at) jumps into that trace, whose exits
+    /// grow side traces that continue after the loop (LuaJIT links to the inner loop's
+    /// trace the same way). A root loop trace cannot (it is peeled and carries values in
+    /// registers round its loop), nor can code inside an inlined call or a `try` block;
+    /// they unroll the loop instead.
+    fn loop_to_jump_into(&self, pc: u32) -> Option<u32> {
+        let may_jump = self.side_of.is_some() || self.kind == TraceKind::Function;
+        if !may_jump || self.inlined() || !self.handlers.is_empty() {
+            return None;
+        }
+        if self.kind == TraceKind::Loop && pc == self.header {
+            return None;
+        }
+        self.compiled.loops.get(&(self.current().proto, pc)).copied()
     }
 
     /// Records the test of a loop-advance instruction at `pc` that jumps back to `target`
     /// while `more` holds. The root trace's own loop must go on (an iteration that leaves
-    /// it aborts); any other loop, which only a side trace can reach, gets a guard on the
-    /// direction taken.
+    /// it aborts); any other loop (an inner loop being unrolled, or for a side trace the
+    /// loops enclosing its root's) gets a guard on the direction taken.
     fn loop_test(&mut self, more: InstIdx, pc: u32, view: &View) {
         let proto = view.program.proto(self.current().proto);
         let target = jump_target(pc as usize, &proto.code[pc as usize]).expect("loop tests jump") as u32;
-        if target == self.header && self.side_of.is_none() {
+        if self.at_own_header(target) {
             self.loop_continues(more, pc);
         } else {
             self.branch(more, pc, target, pc + 1);
         }
     }
 
-    /// `ForRangePrep` met by a side trace going round an outer loop: the bounds must be
+    /// `ForRangePrep` of an inner loop being unrolled (or, for a side trace, of a loop
+    /// enclosing its root's): the bounds must be
     /// ints (they stay as they are) and the step nonzero, or the interpreter raises.
     fn range_prep(&mut self, base: Reg, view: &View, pc: u32) -> Result<(), AbortReason> {
         let bounds = [base, base + 1, base + 2];
@@ -1423,8 +1443,8 @@ impl Recorder {
         Ok(())
     }
 
-    /// `ForRangeNext`: continue while `current` has not passed `stop`; whether it does.
-    fn range_next(&mut self, base: Reg, view: &View, pc: u32) -> Result<bool, AbortReason> {
+    /// `ForRangeNext`: continue while `current` has not passed `stop`.
+    fn range_next(&mut self, base: Reg, view: &View, pc: u32) -> Result<(), AbortReason> {
         let current = self.read(base, view, pc)?;
         let stop = self.read(base + 1, view, pc)?;
         let step = self.read(base + 2, view, pc)?;
@@ -1445,12 +1465,12 @@ impl Recorder {
         self.loop_test(more, pc, view);
         let continues = if step_value > 0 { current_value < stop_value } else { current_value > stop_value };
         if !continues {
-            return Ok(false);
+            return Ok(());
         }
         let advanced = self.emit_guard(Op::AddInt(current, step), Ty::Int, pc);
         self.write(base + 3, current);
         self.write(base, advanced);
-        Ok(true)
+        Ok(())
     }
 
     /// `ForNext` over an int count (`for i in n`) or an array (`for v in a`, and a dict's
@@ -2085,25 +2105,18 @@ impl Recorder {
         Ok(callee)
     }
 
-    /// Whether a function trace, in its own frame, is at a loop (header `header`) with a
-    /// trace of its own, which it can jump into.
-    fn loop_trace_reached(&self, header: u32) -> bool {
-        self.kind == TraceKind::Function
-            && !self.inlined()
-            && self.compiled.loops.contains_key(&(self.current().proto, header))
-    }
-
-    /// Ends a function trace at a loop with a trace of its own (header `header`): the
-    /// frame's values the loop may read go to memory, and `JumpTrace` runs the loop trace.
-    /// Guards materializing a sunk value exit to `resume_pc`.
-    fn jump_into_loop(&mut self, trace: u32, header: u32, resume_pc: u32) -> Result<(), AbortReason> {
+    /// Ends a function trace or a side trace at the header of a loop with a trace of its
+    /// own: the frame's values the loop may read go to memory, and `JumpTrace` runs the
+    /// loop trace.
+    fn jump_into_loop(&mut self, trace: u32, header: u32) -> Result<(), AbortReason> {
         if !self.handlers.is_empty() {
             return Err(AbortReason::NyiInstruction("a loop with a trace of its own inside a try block"));
         }
         let live = Rc::clone(&self.frames[0].live);
         let num_slots = self.frames[0].num_slots;
         let stored_slot = |s: usize| s < num_slots && live.live_at(header, s as u16);
-        self.materialize_slots(resume_pc, stored_slot)?;
+        // Guards materializing a value leave at the header, before the loop's trace.
+        self.materialize_slots(header, stored_slot)?;
         let stored: Vec<(u16, InstIdx)> = (0..num_slots)
             .filter(|&s| self.modified[s] && stored_slot(s))
             .map(|s| (s as u16, self.slots[s].expect("a modified slot holds a value")))

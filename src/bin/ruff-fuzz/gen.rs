@@ -10,7 +10,8 @@
 //!
 //! Biases: hot loops run 60-300 iterations (the default JIT threshold is lower), their
 //! variables change type after some iteration (int -> float -> string -> array),
-//! nested loops exit early, arrays/dicts/structs are copied and written in loops (every
+//! nested loops exit early or run trip counts that change with the enclosing loop's
+//! counter (unrolled traces meet other counts), arrays/dicts/structs are copied and written in loops (every
 //! copy is printed, so aliasing shows), strings grow, integer overflow, zero divisors,
 //! bad indexes, missing keys and bad operand types are raised from hot code with and
 //! without `try` around them, and intermediate values are printed often. Most sections
@@ -756,6 +757,12 @@ impl Generator {
     }
 
     fn counted_loop(&mut self, scope: &mut Scope, trips: i64, statements: usize) -> Stmt {
+        self.counted_loop_to(scope, trips, statements, None)
+    }
+
+    /// A loop of `trips` iterations, or of `count` (an expression evaluating to at most
+    /// `trips`) when given.
+    fn counted_loop_to(&mut self, scope: &mut Scope, trips: i64, statements: usize, count: Option<Expr>) -> Stmt {
         let counter = Self::counter_name(scope);
         let start = if self.rng.percent(85) { 0 } else { self.rng.range(-5, 5) };
         let saved_weight = scope.weight;
@@ -777,7 +784,11 @@ impl Generator {
         scope.depth -= 1;
         scope.counters.pop();
         scope.weight = saved_weight;
-        Stmt::Counted { kind: self.loop_kind(), var: counter, start: int(start), limit: int(start + trips), body }
+        let limit = match count {
+            Some(count) => bin("+", int(start), count),
+            None => int(start + trips),
+        };
+        Stmt::Counted { kind: self.loop_kind(), var: counter, start: int(start), limit, body }
     }
 
     fn handler(&mut self, scope: &Scope, name: &str) -> Vec<Stmt> {
@@ -1343,7 +1354,21 @@ impl Generator {
             return None;
         }
         let statements = self.rng.range(1, 5) as usize;
-        Some(vec![self.counted_loop(scope, trips, statements)])
+        // A short inner loop whose trip count changes with the enclosing loop's counter
+        // (0 up to `trips`, around the JIT's unroll bound), so that unrolled traces meet
+        // other trip counts.
+        let varying = match scope.counter() {
+            Some((outer, _)) if !hot_inner && self.rng.percent(50) => {
+                let trips = trips.min(self.rng.pick(&[2, 3, 4, 8, 17, 20]));
+                let spread = bin("*", var(&outer), int(self.rng.range(1, 6)));
+                Some((trips, bin("%", bin("+", spread, int(self.rng.range(0, 7))), int(trips + 1))))
+            }
+            _ => None,
+        };
+        Some(vec![match varying {
+            Some((trips, count)) => self.counted_loop_to(scope, trips, statements, Some(count)),
+            None => self.counted_loop(scope, trips, statements),
+        }])
     }
 
     /// `for` over the section's array, dict keys or string characters.

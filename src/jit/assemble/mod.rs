@@ -82,9 +82,10 @@ pub struct AssembleOptions<'a> {
     /// its end, other than a root's own back-edge (`Recorder::events_at_end`): its end
     /// adds them to `ExitState::back_edges` and `calls`.
     pub end_events: (u32, u32),
-    /// Inlined calls per iteration of the root loop trace of the tree (after its last
-    /// `CallTrace`), which every flush of the iteration counter multiplies it by.
-    pub iteration_calls: u32,
+    /// Back-edges of unrolled inner loops and inlined calls per iteration of the root loop
+    /// trace of the tree (after its last `CallTrace`), which every flush of the iteration
+    /// counter multiplies it by.
+    pub iteration_events: (u32, u32),
 }
 
 impl AssembleOptions<'_> {
@@ -100,7 +101,7 @@ impl AssembleOptions<'_> {
             trace_entries: &[],
             repeats: false,
             end_events: (0, 0),
-            iteration_calls: 0,
+            iteration_events: (0, 0),
         }
     }
 }
@@ -226,7 +227,7 @@ pub fn assemble(trace: &Trace, options: &AssembleOptions) -> Result<CompiledTrac
         stress_flags: stress_flags.as_mut_ptr(),
         counters: counters.as_mut_ptr(),
         end_events: options.end_events,
-        iteration_calls: options.iteration_calls,
+        iteration_events: options.iteration_events,
         self_call_target: options.self_call_target,
         trace_entries: options.trace_entries,
         root_reentry: options.root_reentry,

@@ -1467,7 +1467,7 @@ fn emit_without_object_layout(
         stress_flags: flags.as_mut_ptr(),
         counters: counters.as_mut_ptr(),
         end_events: (0, 0),
-        iteration_calls: 0,
+        iteration_events: (0, 0),
         self_call_target: None,
         trace_entries: &[],
         root_reentry: None,
@@ -1671,7 +1671,7 @@ fn linked_exit_runs_the_side_trace_natively_and_returns_to_the_root() {
         trace_entries: &[],
         repeats: false,
         end_events: (0, 0),
-        iteration_calls: 0,
+        iteration_events: (0, 0),
     };
     let side = assemble(&b.trace, &options).expect("side trace compiles");
     let entry_address = side.linked_entry.expect("compiled with its parent exit");

@@ -136,8 +136,9 @@ pub struct Linking<'a> {
     pub counters: *mut u64,
     /// Back-edges and calls to add to `ExitState::back_edges` and `calls` at the end.
     pub end_events: (u32, u32),
-    /// Inlined calls per iteration of the tree's root loop (see `AssembleOptions`).
-    pub iteration_calls: u32,
+    /// Unrolled back-edges and inlined calls per iteration of the tree's root loop (see
+    /// `AssembleOptions`).
+    pub iteration_events: (u32, u32),
     /// For a side trace of a function trace: its root's re-entry, which `CallTrace` calls;
     /// `None` calls this trace's own.
     pub self_call_target: Option<usize>,
@@ -293,7 +294,7 @@ struct Emitter<'a> {
     stress_flags: *mut u8,
     counters: *mut u64,
     end_events: (u32, u32),
-    iteration_calls: u32,
+    iteration_events: (u32, u32),
     /// Where `CallTrace` calls: the function trace's pre-roll.
     self_call: SelfCallTarget,
     trace_entries: &'a [usize],
@@ -332,7 +333,7 @@ pub fn emit(
         stress_flags: linking.stress_flags,
         counters: linking.counters,
         end_events: linking.end_events,
-        iteration_calls: linking.iteration_calls,
+        iteration_events: linking.iteration_events,
         self_call: SelfCallTarget::Address(0),
         trace_entries: linking.trace_entries,
     };
@@ -606,14 +607,21 @@ impl Emitter<'_> {
         }
     }
 
-    /// Moves the iteration counter into `ExitState` (with the inlined calls of those
-    /// iterations) and clears it: before code of another tree may run (a native call or
+    /// Moves the iteration counter into `ExitState` (with the unrolled back-edges and
+    /// inlined calls of those iterations) and clears it: before code of another tree may run (a native call or
     /// jump, a return to a native caller), and at exits. Clobbers r11 and the flags.
     fn flush_iterations(&mut self) {
         emit!(self.ops; add [r13 + LOOP_ITERATIONS], Rq(ITERATION_COUNTER));
-        if self.iteration_calls > 0 {
+        let (back_edges, calls) = self.iteration_events;
+        if back_edges > 0 {
             emit!(self.ops
-                ; imul r11, Rq(ITERATION_COUNTER), self.iteration_calls as i32
+                ; imul r11, Rq(ITERATION_COUNTER), back_edges as i32
+                ; add [r13 + BACK_EDGES], r11
+            );
+        }
+        if calls > 0 {
+            emit!(self.ops
+                ; imul r11, Rq(ITERATION_COUNTER), calls as i32
                 ; add [r13 + CALLS], r11
             );
         }
