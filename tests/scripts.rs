@@ -42,7 +42,12 @@ impl Drop for TempDir {
 fn run_with_input(mut command: Command, stdin: &str) -> Output {
     let mut child =
         command.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("ruff starts");
-    child.stdin.take().expect("piped stdin").write_all(stdin.as_bytes()).expect("can write stdin");
+    // A program that exits without reading its input (usage printed, an early error)
+    // closes the pipe first: that is a broken pipe here, not a failure.
+    match child.stdin.take().expect("piped stdin").write_all(stdin.as_bytes()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => panic!("cannot write stdin: {}", e),
+        _ => {}
+    }
     child.wait_with_output().expect("ruff finishes")
 }
 

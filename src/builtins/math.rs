@@ -33,6 +33,16 @@ pub mod float {
     pub const MAX: fn(f64, f64) -> f64 = f64::max;
 }
 
+/// `sqrt` of a float, `None` for a negative one (a Ruff error; NaN passes through).
+pub fn checked_sqrt(x: f64) -> Option<f64> {
+    (x >= 0.0 || x.is_nan()).then(|| float::SQRT(x))
+}
+
+/// `log` of a float, `None` for a non-positive one (a Ruff error; NaN passes through).
+pub fn checked_log(x: f64) -> Option<f64> {
+    (x > 0.0 || x.is_nan()).then(|| float::LOG(x))
+}
+
 fn unary(name: &str, args: &[Value], f: fn(f64) -> f64) -> Result<Value, String> {
     Ok(Value::Float(f(expect_number(name, &args[0])?)))
 }
@@ -60,10 +70,10 @@ pub(super) fn abs(_: &mut Ctx, args: &[Value]) -> Result<Value, String> {
 
 pub(super) fn sqrt(_: &mut Ctx, args: &[Value]) -> Result<Value, String> {
     let x = expect_number("sqrt", &args[0])?;
-    if x < 0.0 {
-        return Err(format!("sqrt() of a negative number: {}", shown(&args[0])));
+    match checked_sqrt(x) {
+        Some(root) => Ok(Value::Float(root)),
+        None => Err(format!("sqrt() of a negative number: {}", shown(&args[0]))),
     }
-    Ok(Value::Float(float::SQRT(x)))
 }
 
 pub(super) fn floor(_: &mut Ctx, args: &[Value]) -> Result<Value, String> {
@@ -98,10 +108,10 @@ pub(super) fn exp(_: &mut Ctx, args: &[Value]) -> Result<Value, String> {
 /// Natural logarithm.
 pub(super) fn log(_: &mut Ctx, args: &[Value]) -> Result<Value, String> {
     let x = expect_number("log", &args[0])?;
-    if x <= 0.0 {
-        return Err(format!("log() of a non-positive number: {}", shown(&args[0])));
+    match checked_log(x) {
+        Some(log) => Ok(Value::Float(log)),
+        None => Err(format!("log() of a non-positive number: {}", shown(&args[0]))),
     }
-    Ok(Value::Float(float::LOG(x)))
 }
 
 pub(super) fn pow(_: &mut Ctx, args: &[Value]) -> Result<Value, String> {

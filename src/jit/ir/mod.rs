@@ -46,6 +46,7 @@ use crate::compile::bytecode::ProtoId;
 use crate::runtime::heap::Gc;
 use crate::runtime::object::FuncObj;
 
+pub mod eval;
 pub mod table;
 pub mod text;
 pub mod verify;

@@ -1,8 +1,9 @@
 //! FOLD: constant folding and algebraic simplification, one instruction at a time.
 //!
-//! Folding computes with the runtime's own operator definitions (`runtime::ops`,
-//! `Value::is_truthy`, `Value::as_number`), so the JIT and the interpreter share one
-//! definition of each operation. Every rule is exact under Ruff's semantics:
+//! An op whose operands are all constants is computed by the reference evaluator
+//! (`ir::eval`), which is written with the runtime's own operator definitions, so the JIT
+//! and the interpreter share one definition of each operation. Every rule is exact under
+//! Ruff's semantics:
 //! - an int operation whose check would fail (overflow, zero divisor, `MIN / -1`) is not
 //!   folded: the guard stays, exits at run time and the interpreter raises the error;
 //! - int identities `x + 0`, `0 + x`, `x - 0`, `x * 1`, `1 * x`, `x / 1` are `x` and
@@ -15,12 +16,12 @@
 //!   the opposite guard on `c`. A guard on a constant that fails stays (it exits at once,
 //!   as a failing overflow check does).
 //!
-//! Math builtins are not folded: the runtime defines them on `Value`s inside the builtins
-//! table, not as pure float functions this module could call.
+//! Math builtins are not folded (yet): the evaluator could, but it would change traces.
 
 use super::emit::{rewrite, Stages};
+use crate::jit::ir::eval::{arith_op, eval, Outcome};
 use crate::jit::ir::{InstIdx, Op, Trace};
-use crate::runtime::ops::{self, ArithOp, CmpOp};
+use crate::runtime::ops::ArithOp;
 use crate::runtime::value::Value;
 
 /// What folding made of one instruction.
@@ -42,6 +43,22 @@ pub fn fold(trace: &Trace) -> Trace {
 
 /// Simplifies `op`, whose operands refer to instructions of `trace`.
 pub(super) fn simplify(trace: &Trace, op: &Op) -> Folded {
+    // All operands constant: the reference evaluator computes the outcome. Math functions
+    // are left as they were before the evaluator existed (folding them would be exact, but
+    // would change the traces this refactoring keeps as they were).
+    if !matches!(op, Op::Math1(..) | Op::Math2(..)) {
+        let operands = op.operands();
+        let constants: Option<Vec<Value>> = operands.iter().map(|&o| constant_value(&trace.inst(o).op)).collect();
+        if let (false, Some(args)) = (operands.is_empty(), constants) {
+            match eval(op, &args) {
+                Some(Outcome::Value(v)) => return Folded::Rewrite(constant_op(v)),
+                Some(Outcome::Continues) => return Folded::Remove,
+                // The guard stays: it exits at run time and the interpreter raises the error.
+                Some(Outcome::Exits) => return Folded::Keep,
+                None => {}
+            }
+        }
+    }
     let int = |i: InstIdx| match trace.inst(i).op {
         Op::KInt(v) => Some(v),
         _ => None,
@@ -50,24 +67,13 @@ pub(super) fn simplify(trace: &Trace, op: &Op) -> Folded {
         Op::KFloat(v) => Some(v),
         _ => None,
     };
-    let boolean = |i: InstIdx| match trace.inst(i).op {
-        Op::KBool(v) => Some(v),
-        _ => None,
-    };
     let is_int = |i: InstIdx, k: i64| int(i) == Some(k);
     let is_float_bits = |i: InstIdx, k: f64| float(i).is_some_and(|v| v.to_bits() == k.to_bits());
     let bool_constant = |b: bool| Folded::Rewrite(Op::KBool(b));
 
     match *op {
         Op::AddInt(a, b) | Op::SubInt(a, b) | Op::MulInt(a, b) | Op::DivInt(a, b) | Op::ModInt(a, b) => {
-            let arith = int_arith_op(op);
-            if let (Some(x), Some(y)) = (int(a), int(b)) {
-                return match ops::int_arith(arith, x, y) {
-                    Ok(v) => Folded::Rewrite(Op::KInt(v)),
-                    Err(_) => Folded::Keep,
-                };
-            }
-            match arith {
+            match arith_op(op) {
                 ArithOp::Add if is_int(b, 0) => Folded::Value(a),
                 ArithOp::Add if is_int(a, 0) => Folded::Value(b),
                 ArithOp::Sub if is_int(b, 0) => Folded::Value(a),
@@ -79,14 +85,7 @@ pub(super) fn simplify(trace: &Trace, op: &Op) -> Folded {
             }
         }
         Op::AddFloat(a, b) | Op::SubFloat(a, b) | Op::MulFloat(a, b) | Op::DivFloat(a, b) | Op::ModFloat(a, b) => {
-            let arith = float_arith_op(op);
-            if let (Some(x), Some(y)) = (float(a), float(b)) {
-                return match ops::float_arith(arith, x, y) {
-                    Ok(v) => Folded::Rewrite(Op::KFloat(v)),
-                    Err(_) => Folded::Keep,
-                };
-            }
-            match arith {
+            match arith_op(op) {
                 ArithOp::Mul if is_float_bits(b, 1.0) => Folded::Value(a),
                 ArithOp::Mul if is_float_bits(a, 1.0) => Folded::Value(b),
                 ArithOp::Div if is_float_bits(b, 1.0) => Folded::Value(a),
@@ -96,93 +95,44 @@ pub(super) fn simplify(trace: &Trace, op: &Op) -> Folded {
                 _ => Folded::Keep,
             }
         }
-        Op::NegInt(a) => match int(a).map(|x| ops::negate(Value::Int(x))) {
-            Some(Ok(Value::Int(v))) => Folded::Rewrite(Op::KInt(v)),
-            _ => Folded::Keep,
-        },
-        Op::NegFloat(a) => match float(a).map(|x| ops::negate(Value::Float(x))) {
-            Some(Ok(Value::Float(v))) => Folded::Rewrite(Op::KFloat(v)),
-            _ => Folded::Keep,
-        },
-        Op::IntToFloat(a) => match int(a).and_then(|x| Value::Int(x).as_number()) {
-            Some(v) => Folded::Rewrite(Op::KFloat(v)),
-            None => Folded::Keep,
-        },
-        Op::LtInt(a, b) | Op::LeInt(a, b) | Op::GtInt(a, b) | Op::GeInt(a, b) | Op::EqInt(a, b) | Op::NeInt(a, b) => {
-            if a == b {
-                // Every int equals itself.
-                return bool_constant(matches!(op, Op::LeInt(..) | Op::GeInt(..) | Op::EqInt(..)));
-            }
-            match (int(a), int(b)) {
-                (Some(x), Some(y)) => bool_constant(compare_values(op, Value::Int(x), Value::Int(y))),
-                _ => Folded::Keep,
-            }
+        // Every int equals itself.
+        Op::LtInt(a, b) | Op::LeInt(a, b) | Op::GtInt(a, b) | Op::GeInt(a, b) | Op::EqInt(a, b) | Op::NeInt(a, b)
+            if a == b =>
+        {
+            bool_constant(matches!(op, Op::LeInt(..) | Op::GeInt(..) | Op::EqInt(..)))
         }
-        Op::LtFloat(a, b)
-        | Op::LeFloat(a, b)
-        | Op::GtFloat(a, b)
-        | Op::GeFloat(a, b)
-        | Op::EqFloat(a, b)
-        | Op::NeFloat(a, b) => match (float(a), float(b)) {
-            (Some(x), Some(y)) => bool_constant(compare_values(op, Value::Float(x), Value::Float(y))),
-            _ => Folded::Keep,
-        },
         Op::EqBool(a, b) if a == b => bool_constant(true),
-        Op::EqBool(a, b) => match (boolean(a), boolean(b)) {
-            (Some(x), Some(y)) => bool_constant(ops::values_equal(Value::Bool(x), Value::Bool(y))),
+        Op::NotBool(a) => match trace.inst(a).op {
+            Op::NotBool(x) => Folded::Value(x),
             _ => Folded::Keep,
         },
-        Op::NotBool(a) => match (trace.inst(a).op, boolean(a).map(|x| ops::not(Value::Bool(x)))) {
-            (Op::NotBool(x), _) => Folded::Value(x),
-            (_, Some(Ok(Value::Bool(v)))) => bool_constant(v),
+        Op::GuardTrue(c) | Op::GuardFalse(c) => match trace.inst(c).op {
+            Op::NotBool(inner) if matches!(op, Op::GuardTrue(_)) => Folded::Rewrite(Op::GuardFalse(inner)),
+            Op::NotBool(inner) => Folded::Rewrite(Op::GuardTrue(inner)),
             _ => Folded::Keep,
         },
-        Op::TruthyInt(a) => int(a).map_or(Folded::Keep, |x| bool_constant(Value::Int(x).is_truthy())),
-        Op::TruthyFloat(a) => float(a).map_or(Folded::Keep, |x| bool_constant(Value::Float(x).is_truthy())),
-        Op::GuardTrue(c) | Op::GuardFalse(c) => {
-            let wants = matches!(op, Op::GuardTrue(_));
-            match trace.inst(c).op {
-                Op::KBool(v) if v == wants => Folded::Remove,
-                Op::NotBool(inner) if wants => Folded::Rewrite(Op::GuardFalse(inner)),
-                Op::NotBool(inner) => Folded::Rewrite(Op::GuardTrue(inner)),
-                _ => Folded::Keep,
-            }
-        }
         _ => Folded::Keep,
     }
 }
 
-fn int_arith_op(op: &Op) -> ArithOp {
-    match op {
-        Op::AddInt(..) => ArithOp::Add,
-        Op::SubInt(..) => ArithOp::Sub,
-        Op::MulInt(..) => ArithOp::Mul,
-        Op::DivInt(..) => ArithOp::Div,
-        _ => ArithOp::Mod,
+/// The value of a scalar constant.
+fn constant_value(op: &Op) -> Option<Value> {
+    match *op {
+        Op::KInt(v) => Some(Value::Int(v)),
+        Op::KFloat(v) => Some(Value::Float(v)),
+        Op::KBool(v) => Some(Value::Bool(v)),
+        _ => None,
     }
 }
 
-fn float_arith_op(op: &Op) -> ArithOp {
-    match op {
-        Op::AddFloat(..) => ArithOp::Add,
-        Op::SubFloat(..) => ArithOp::Sub,
-        Op::MulFloat(..) => ArithOp::Mul,
-        Op::DivFloat(..) => ArithOp::Div,
-        _ => ArithOp::Mod,
+/// The constant op of a value the evaluator produced (scalar ops produce scalars).
+fn constant_op(value: Value) -> Op {
+    match value {
+        Value::Int(v) => Op::KInt(v),
+        Value::Float(v) => Op::KFloat(v),
+        Value::Bool(v) => Op::KBool(v),
+        other => unreachable!("a pure scalar op produced a {}", other.type_name()),
     }
-}
-
-/// A comparison op applied to two constants, by the interpreter's definitions.
-fn compare_values(op: &Op, a: Value, b: Value) -> bool {
-    let ordering = match op {
-        Op::LtInt(..) | Op::LtFloat(..) => CmpOp::Lt,
-        Op::LeInt(..) | Op::LeFloat(..) => CmpOp::Le,
-        Op::GtInt(..) | Op::GtFloat(..) => CmpOp::Gt,
-        Op::GeInt(..) | Op::GeFloat(..) => CmpOp::Ge,
-        Op::EqInt(..) | Op::EqFloat(..) => return ops::values_equal(a, b),
-        _ => return !ops::values_equal(a, b),
-    };
-    ops::compare(ordering, a, b).expect("numbers are always ordered-comparable")
 }
 
 #[cfg(test)]

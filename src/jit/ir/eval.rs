@@ -1,0 +1,121 @@
+//! The reference evaluator: what each pure scalar op computes on concrete values, written
+//! with the runtime's own definitions (`runtime::ops`, `Value::is_truthy`,
+//! `Value::as_number`, the math builtins' `builtins::math::float` functions). Constant
+//! folding computes with it (`opt/fold.rs`), and a property test holds the backend's code
+//! for each of these ops against it on edge and random inputs (`assemble/tests.rs`).
+//!
+//! Terms: a *pure scalar op* reads only int, float and bool operands and touches no
+//! memory: arithmetic, conversions, comparisons, `NOT`, `TRUTHY`, the math functions and
+//! the `GTRUE`/`GFALSE` guards. Its [`Outcome`] is a value, nothing (a guard that holds),
+//! or an exit (a guard whose check fails: overflow, zero divisor, a math domain error, a
+//! guarded condition that does not hold).
+//!
+//! Invariant: `eval` returns `None` exactly for ops that are not pure scalar ops.
+
+use super::{MathFn, Op};
+use crate::builtins::math::{self, float};
+use crate::runtime::ops::{self, ArithOp, CmpOp};
+use crate::runtime::value::Value;
+
+/// What a pure scalar op does.
+#[derive(Clone, Copy, Debug)]
+pub enum Outcome {
+    /// It produces this value.
+    Value(Value),
+    /// A guard whose check holds; no value.
+    Continues,
+    /// A guard whose check fails: the trace exits.
+    Exits,
+}
+
+/// The outcome of `op` on `args` (its operands' values, in operand order), or `None` when
+/// `op` is not a pure scalar op. Panics when an argument has a type the op's row forbids.
+pub fn eval(op: &Op, args: &[Value]) -> Option<Outcome> {
+    let int = |n: usize| match args[n] {
+        Value::Int(i) => i,
+        other => panic!("{} operand {} is a {}, not an int", op.name(), n, other.type_name()),
+    };
+    let number = |n: usize| args[n].as_number().unwrap_or_else(|| panic!("{} operand {} is no number", op.name(), n));
+    let value_or_exit = |result: Result<Value, String>| match result {
+        Ok(v) => Outcome::Value(v),
+        Err(_) => Outcome::Exits,
+    };
+    Some(match *op {
+        Op::AddInt(..) | Op::SubInt(..) | Op::MulInt(..) | Op::DivInt(..) | Op::ModInt(..) => {
+            value_or_exit(ops::int_arith(arith_op(op), int(0), int(1)).map(Value::Int))
+        }
+        Op::AddFloat(..) | Op::SubFloat(..) | Op::MulFloat(..) | Op::DivFloat(..) | Op::ModFloat(..) => {
+            value_or_exit(ops::float_arith(arith_op(op), number(0), number(1)).map(Value::Float))
+        }
+        Op::NegInt(_) | Op::NegFloat(_) => value_or_exit(ops::negate(args[0])),
+        Op::IntToFloat(_) => Outcome::Value(Value::Float(number(0))),
+        Op::NotBool(_) => value_or_exit(ops::not(args[0])),
+        Op::TruthyInt(_) | Op::TruthyFloat(_) => Outcome::Value(Value::Bool(args[0].is_truthy())),
+        // Function identity has no scalar meaning.
+        Op::EqRef(..) => return None,
+        // The other conditions compare two numbers or bools.
+        _ if op.is_condition() => Outcome::Value(Value::Bool(compare(op, args[0], args[1]))),
+        Op::GuardTrue(_) | Op::GuardFalse(_) => {
+            if args[0].is_truthy() == matches!(op, Op::GuardTrue(_)) {
+                Outcome::Continues
+            } else {
+                Outcome::Exits
+            }
+        }
+        Op::Math1(function, _) => match math_1(function, number(0)) {
+            Some(x) => Outcome::Value(Value::Float(x)),
+            None => Outcome::Exits,
+        },
+        Op::Math2(function, ..) => {
+            let f = match function {
+                MathFn::Pow => float::POW,
+                MathFn::Min => float::MIN,
+                MathFn::Max => float::MAX,
+                other => panic!("MATH {} takes one argument", other.name()),
+            };
+            Outcome::Value(Value::Float(f(number(0), number(1))))
+        }
+        _ => return None,
+    })
+}
+
+/// A one-argument math function, `None` outside its domain (a Ruff error).
+fn math_1(function: MathFn, x: f64) -> Option<f64> {
+    Some(match function {
+        MathFn::Abs => float::ABS(x),
+        MathFn::Sqrt => return math::checked_sqrt(x),
+        MathFn::Floor => float::FLOOR(x),
+        MathFn::Ceil => float::CEIL(x),
+        MathFn::Round => float::ROUND(x),
+        MathFn::Sin => float::SIN(x),
+        MathFn::Cos => float::COS(x),
+        MathFn::Tan => float::TAN(x),
+        MathFn::Exp => float::EXP(x),
+        MathFn::Log => return math::checked_log(x),
+        MathFn::Pow | MathFn::Min | MathFn::Max => panic!("MATH {} takes two arguments", function.name()),
+    })
+}
+
+/// The runtime operator of an int or float arithmetic op.
+pub fn arith_op(op: &Op) -> ArithOp {
+    match op {
+        Op::AddInt(..) | Op::AddFloat(..) => ArithOp::Add,
+        Op::SubInt(..) | Op::SubFloat(..) => ArithOp::Sub,
+        Op::MulInt(..) | Op::MulFloat(..) => ArithOp::Mul,
+        Op::DivInt(..) | Op::DivFloat(..) => ArithOp::Div,
+        _ => ArithOp::Mod,
+    }
+}
+
+/// A comparison op on two values, by the interpreter's definitions.
+fn compare(op: &Op, a: Value, b: Value) -> bool {
+    let ordering = match op {
+        Op::LtInt(..) | Op::LtFloat(..) => CmpOp::Lt,
+        Op::LeInt(..) | Op::LeFloat(..) => CmpOp::Le,
+        Op::GtInt(..) | Op::GtFloat(..) => CmpOp::Gt,
+        Op::GeInt(..) | Op::GeFloat(..) => CmpOp::Ge,
+        Op::EqInt(..) | Op::EqFloat(..) | Op::EqBool(..) => return ops::values_equal(a, b),
+        _ => return !ops::values_equal(a, b),
+    };
+    ops::compare(ordering, a, b).expect("numbers are always ordered-comparable")
+}
