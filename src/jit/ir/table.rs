@@ -112,6 +112,11 @@ impl TySet {
         TySet(bits)
     }
 
+    /// This set without `ty`.
+    pub const fn without(self, ty: Ty) -> TySet {
+        TySet(self.0 & !(1 << ty as u16))
+    }
+
     pub fn contains(self, ty: Ty) -> bool {
         self.0 & 1 << ty as u16 != 0
     }
@@ -146,19 +151,7 @@ pub const VOID: TySet = TySet::of(&[Ty::Void]);
 /// Values without an object.
 pub const SCALAR: TySet = TySet::of(&[Ty::Int, Ty::Float, Ty::Bool, Ty::Null]);
 /// Any value (every type but `Void`).
-pub const VALUE: TySet = TySet::of(&[
-    Ty::Int,
-    Ty::Float,
-    Ty::Bool,
-    Ty::Null,
-    Ty::Builtin,
-    Ty::Array,
-    Ty::Dict,
-    Ty::Str,
-    Ty::Func,
-    Ty::Struct,
-    Ty::Tagged,
-]);
+pub const VALUE: TySet = TySet::of(&Ty::ALL).without(Ty::Void);
 /// What a slot or global load guards for: any tag but a builtin's.
 pub const LOADABLE: TySet = TySet::of(&[
     Ty::Int,
