@@ -153,18 +153,7 @@ pub const SCALAR: TySet = TySet::of(&[Ty::Int, Ty::Float, Ty::Bool, Ty::Null]);
 /// Any value (every type but `Void`).
 pub const VALUE: TySet = TySet::of(&Ty::ALL).without(Ty::Void);
 /// What a slot or global load guards for: any tag but a builtin's.
-pub const LOADABLE: TySet = TySet::of(&[
-    Ty::Int,
-    Ty::Float,
-    Ty::Bool,
-    Ty::Null,
-    Ty::Array,
-    Ty::Dict,
-    Ty::Str,
-    Ty::Func,
-    Ty::Struct,
-    Ty::Tagged,
-]);
+pub const LOADABLE: TySet = VALUE.without(Ty::Builtin);
 /// What can be handed to a helper as a tagged value (a `CallBuiltin` argument, an element
 /// stored or pushed): a scalar or an object in a register.
 pub const PASSABLE: TySet =
