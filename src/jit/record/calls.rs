@@ -1,0 +1,428 @@
+//! Recording calls: Ruff functions inlined (their frames stacked on the recorder's) or
+//! called natively through their function trace, methods, builtins (math inline, others
+//! through `CallBuiltin`), and the return that ends a function trace.
+
+use super::{
+    contains_loop, math_function, trace_key, PendingCall, RecordedFrame, Recorder, TraceKind, View, MAX_INLINE_DEPTH,
+};
+use crate::builtins;
+use crate::builtins::BUILTINS;
+use crate::compile::bytecode::{Instr, Program, Proto, ProtoId, Reg};
+use crate::compile::liveness::LiveSlots;
+use crate::jit::abort::AbortReason;
+use crate::jit::ir::{InstIdx, MathFn, Op, Trace, Ty, MAX_BUILTIN_ARGS, SELF_TRACE};
+use crate::runtime::heap::Gc;
+use crate::runtime::object::FuncObj;
+use crate::runtime::symbol::Symbol;
+use crate::runtime::value::Value;
+use std::rc::Rc;
+
+impl Recorder {
+    /// `receiver.name(args)` on a struct: the method of the receiver's type (known for a
+    /// struct built in the loop, guarded otherwise) is inlined with the receiver as its
+    /// slot 0.
+    pub(super) fn call_method(
+        &mut self,
+        base: Reg,
+        name: u32,
+        argc: u16,
+        view: &View,
+        pc: u32,
+    ) -> Result<(), AbortReason> {
+        let receiver = self.read_sunk(base + 1, view, pc)?;
+        let (Value::Struct(s), true) = (view.slots[base as usize + 1], self.ty(receiver) == Ty::Struct) else {
+            return Err(AbortReason::NyiCall("a method of anything but a struct".into()));
+        };
+        if !self.trace.inst(receiver).op.is_sunk() {
+            let type_index = self.emit(Op::StructType(receiver), Ty::Int);
+            let expected = self.emit(Op::KInt(s.type_index as i64), Ty::Int);
+            let same = self.emit(Op::EqInt(type_index, expected), Ty::Bool);
+            self.emit_guard(Op::GuardTrue(same), Ty::Void, pc);
+        }
+        let Some(&method) = view.program.struct_types[s.type_index as usize].methods.get(&Symbol(name)) else {
+            return Err(AbortReason::NyiCall("a function stored in a struct field".into()));
+        };
+        let callee = view.program.proto(method);
+        if callee.arity as usize != argc as usize {
+            return Err(AbortReason::ErrorRaised);
+        }
+        self.write(base + 1, receiver);
+        self.enter_inlined(method, None, base, argc + 1, view, pc)
+    }
+
+    /// Follows a call of `func` into its body: guards that the callee slot holds this very
+    /// function, then stacks the callee's frame, its slots past the arguments null.
+    pub(super) fn inline_call(
+        &mut self,
+        func: Gc<FuncObj>,
+        base: Reg,
+        argc: u16,
+        view: &View,
+        pc: u32,
+    ) -> Result<(), AbortReason> {
+        self.guard_callee(func, base, argc, view, pc)?;
+        self.enter_inlined(func.proto, Some(func), base, argc, view, pc)
+    }
+
+    /// Stacks the frame of a call of `proto` (with closure `func`) whose callee value is in
+    /// slot `base` and whose first `filled` slots (arguments, or a receiver and arguments)
+    /// follow it; the callee's other slots start null, as in a new interpreter frame.
+    pub(super) fn enter_inlined(
+        &mut self,
+        proto: ProtoId,
+        func: Option<Gc<FuncObj>>,
+        base: Reg,
+        filled: u16,
+        view: &View,
+        pc: u32,
+    ) -> Result<(), AbortReason> {
+        let callee = view.program.proto(proto);
+        if let Some(repeated) = self.frames.iter().position(|f| f.proto == proto) {
+            // The functions from the repeated one on form a cycle of calls: traces call
+            // them natively from now on. The ones inlined from this recording's frame down
+            // to the cycle get function traces, so that recording again calls natively
+            // where it inlined (a function whose trace calls natively is not inlined).
+            self.recursive.extend(self.frames[repeated..].iter().map(|f| f.proto));
+            self.wanted_functions.extend(self.frames[1..].iter().take(repeated.max(1)).map(|f| f.proto));
+            return Err(AbortReason::NyiCall(format!("`{}` recursively", callee.name)));
+        }
+        if self.frames.len() > MAX_INLINE_DEPTH {
+            return Err(AbortReason::InlineTooDeep);
+        }
+        let callee_base = self.slot(base) + 1;
+        let callee_slots = callee.num_slots as usize;
+        if callee_base + callee_slots > u16::MAX as usize {
+            return Err(AbortReason::InlineTooDeep);
+        }
+        // The filled slots become the callee's first slots. The exit clears an inlined frame
+        // and restores only modified slots, so they count as written (and any the trace had
+        // not touched is loaded from the caller's frame first).
+        for r in base + 1..=base + filled {
+            let argument = self.read_sunk(r, view, pc)?;
+            self.write(r, argument);
+        }
+        let live =
+            self.live_slots.entry(proto).or_insert_with(|| Rc::new(LiveSlots::compute(view.program, callee))).clone();
+        self.frames.last_mut().expect("the root frame is never popped").call = Some((pc, base));
+        self.frames.push(RecordedFrame {
+            proto,
+            func,
+            base: callee_base,
+            num_slots: callee_slots,
+            live,
+            call: None,
+            in_memory: false,
+        });
+        self.max_inlined = self.max_inlined.max(self.frames.len() - 1);
+        self.cover_slots(callee_base + callee_slots);
+        let null = self.emit(Op::KNull, Ty::Null);
+        for r in filled..callee.num_slots {
+            self.write(r, null);
+        }
+        self.calls += 1;
+        Ok(())
+    }
+
+    /// The inlined callee returns `result`: its frame is popped and the result replaces
+    /// the callee value in the caller's frame, as `Vm::return_from_frame` does.
+    pub(super) fn return_to_caller(&mut self, result: InstIdx) {
+        self.frames.pop();
+        // A return inside a try block drops its handlers, as the interpreter's does.
+        let depth = self.frames.len() as u16;
+        self.handlers.retain(|h| h.frame < depth);
+        let caller = self.frames.last_mut().expect("the root frame is never popped");
+        let (_, callee_slot) = caller.call.take().expect("the caller is in a call");
+        self.write(callee_slot, result);
+    }
+
+    /// `len(a)` and `a := push(a, v)` on an unshared array, and `len(s)` on a string.
+    pub(super) fn array_builtin(
+        &mut self,
+        name: &str,
+        base: Reg,
+        argc: u16,
+        view: &View,
+        pc: u32,
+    ) -> Result<(), AbortReason> {
+        if let ("len", 1) = (name, argc) {
+            let argument = self.read_sunk(base + 1, view, pc)?;
+            if matches!(self.trace.inst(argument).op, Op::ANew | Op::AIns { .. }) {
+                let count = self.trace.sunk_elements(argument).len();
+                let length = self.emit(Op::KInt(count as i64), Ty::Int);
+                self.write(base, length);
+                return Ok(());
+            }
+        }
+        if let (Value::Str(_), "len", 1) = (view.slots[base as usize + 1], name, argc) {
+            let string = self.read(base + 1, view, pc)?;
+            let length = self.emit(Op::SLen(string), Ty::Int);
+            self.write(base, length);
+            return Ok(());
+        }
+        let Value::Array(a) = view.slots[base as usize + 1] else {
+            return Err(AbortReason::NyiCall(name.to_string()));
+        };
+        let array = self.read(base + 1, view, pc)?;
+        let result = match (name, argc) {
+            ("len", 1) => self.emit(Op::ALen(array), Ty::Int),
+            ("push" | "append", 2) => {
+                let value = self.read(base + 2, view, pc)?;
+                if matches!(self.ty(value), Ty::Builtin | Ty::Tagged) {
+                    return Err(AbortReason::NyiCall(format!("{} of a {} value", name, self.ty(value).name())));
+                }
+                // A shared array is copied, as the builtin does; an unshared one grows.
+                if a.is_shared() {
+                    self.emit_guard(Op::PushCopy { array, value }, Ty::Array, pc)
+                } else {
+                    self.emit_guard(Op::APush { array, value }, Ty::Void, pc);
+                    array
+                }
+            }
+            _ => return Err(AbortReason::NyiCall(name.to_string())),
+        };
+        self.write(base, result);
+        Ok(())
+    }
+
+    /// The traced function returns: the trace ends with `Ret`.
+    pub(super) fn function_return(&mut self, instr: Instr, view: &View, pc: u32) -> Result<Trace, AbortReason> {
+        let result = match instr {
+            Instr::Return { src } => self.read(src, view, pc)?,
+            _ => self.emit(Op::KNull, Ty::Null),
+        };
+        self.emit(Op::Ret(result), Ty::Void);
+        Ok(std::mem::take(&mut self.trace))
+    }
+
+    /// Whether a call of `callee` may be a native call of its function trace
+    /// (`CallTrace`): only from the recording's own frame. A root loop trace calls natively
+    /// only what it could not inline (a callee with a loop, or its own function): its
+    /// trace is then not peeled, so nothing is carried in registers across the call.
+    pub(super) fn native_call_wanted(&self, callee: ProtoId, program: &Program) -> bool {
+        if self.inlined() {
+            return false;
+        }
+        if self.kind == TraceKind::Function || self.side_of.is_some() {
+            return true;
+        }
+        let recursive = self.compiled.recursive.contains(&callee)
+            || self.compiled.functions.get(&callee).is_some_and(|f| f.calls_natively);
+        recursive || callee == self.frames[0].proto || contains_loop(program.proto(callee))
+    }
+
+    /// A call of `func` whose function trace is `trace` (`SELF_TRACE`: this recording's
+    /// own function), in the recording's own frame: the frame's live values and the
+    /// arguments go to memory, and `CallTrace` runs that trace natively on the callee's
+    /// frame. While the interpreter runs the call, recording pauses; after it, every slot
+    /// is read from memory again.
+    pub(super) fn native_call(
+        &mut self,
+        func: Gc<FuncObj>,
+        trace: u32,
+        base: Reg,
+        argc: u16,
+        view: &View,
+        pc: u32,
+    ) -> Result<(), AbortReason> {
+        // An exit inside the native callee rebuilds no handlers of this frame.
+        if !self.handlers.is_empty() {
+            return Err(AbortReason::NyiCall("a function with a trace of its own inside a try block".into()));
+        }
+        let callee = self.guard_callee(func, base, argc, view, pc)?;
+        for r in base + 1..=base + argc {
+            let argument = self.read(r, view, pc)?;
+            self.write(r, argument);
+        }
+        // The callee slot receives the result; the arguments start the callee's frame.
+        let live = Rc::clone(&self.frames[0].live);
+        let num_slots = self.frames[0].num_slots;
+        let stored_slot = |s: usize| {
+            let argument = s > base as usize && s <= (base + argc) as usize;
+            s < num_slots && s != base as usize && (argument || live.live_after(pc, s as u16))
+        };
+        self.materialize_slots(pc, stored_slot)?;
+        let snap = self.snapshot(pc);
+        let stored: Vec<(u16, InstIdx)> = (0..num_slots)
+            .filter(|&s| self.modified[s] && stored_slot(s))
+            .map(|s| (s as u16, self.slots[s].expect("a modified slot holds a value")))
+            .collect();
+        for (slot, value) in stored {
+            self.emit(Op::SStore { slot, value }, Ty::Void);
+        }
+        let call = Op::CallTrace {
+            function: func,
+            trace,
+            base,
+            filled: argc,
+            callee_slots: callee.num_slots,
+            return_pc: pc + 1,
+        };
+        self.trace.push(call, Ty::Void, Some(snap), self.line);
+        // The backend counts the events so far, and this call, at the call.
+        self.back_edges = 0;
+        self.calls = 0;
+        self.in_self_call = true;
+        Ok(())
+    }
+
+    /// Checks a call of `func` with `argc` arguments as the interpreter would (a wrong
+    /// count raises) and guards that the callee slot `base` holds this very function.
+    pub(super) fn guard_callee<'p>(
+        &mut self,
+        func: Gc<FuncObj>,
+        base: Reg,
+        argc: u16,
+        view: &View<'p>,
+        pc: u32,
+    ) -> Result<&'p Proto, AbortReason> {
+        let callee = view.program.proto(func.proto);
+        if callee.arity as usize != argc as usize {
+            return Err(AbortReason::ErrorRaised);
+        }
+        let value = self.read(base, view, pc)?;
+        if self.trace.inst(value).op != Op::KFunc(func) {
+            let expected = self.emit(Op::KFunc(func), Ty::Func);
+            let same = self.emit(Op::EqRef(value, expected), Ty::Bool);
+            self.emit_guard(Op::GuardTrue(same), Ty::Void, pc);
+        }
+        Ok(callee)
+    }
+
+    /// Calls: Ruff functions are inlined (or called natively when they have traces of
+    /// their own); `len`, `push`, `has_key`, `to_string` and the numeric builtins on numbers
+    /// get instructions of their own; other builtins that can be called again are
+    /// `CallBuiltin`; anything else aborts.
+    pub(super) fn call(&mut self, base: Reg, argc: u16, lent: u16, view: &View, pc: u32) -> Result<(), AbortReason> {
+        // Lent arguments the callee may keep or change are marked shared first, as the
+        // interpreter does; the callee is guarded below, so the choice holds.
+        let share = view.program.lent_arguments_to_share(view.slots[base as usize], lent);
+        for arg in (0..argc).filter(|i| share & (1 << i) != 0) {
+            let value = self.read_sunk(base + 1 + arg, view, pc)?;
+            if !self.trace.inst(value).op.is_sunk()
+                && matches!(self.ty(value), Ty::Array | Ty::Dict | Ty::Str | Ty::Struct)
+            {
+                self.emit(Op::MarkShared(value), Ty::Void);
+            }
+        }
+        let (id, name) = match view.slots[base as usize] {
+            Value::Builtin(id) => {
+                let builtin = &BUILTINS[id as usize];
+                if !(builtin.min_args as u16..=builtin.max_args as u16).contains(&argc) {
+                    // The interpreter raises the arity error.
+                    return Err(AbortReason::ErrorRaised);
+                }
+                (id, builtin.name)
+            }
+            Value::Func(f) if self.native_call_wanted(f.proto, view.program) => {
+                if self.kind == TraceKind::Function && Some(f) == self.function {
+                    return self.native_call(f, SELF_TRACE, base, argc, view, pc);
+                }
+                match self.compiled.functions.get(&f.proto) {
+                    Some(compiled) if compiled.function == f => {
+                        return self.native_call(f, compiled.trace, base, argc, view, pc)
+                    }
+                    _ => {
+                        // Without a trace of its own, a recursive callee cannot be followed:
+                        // the trace is recorded again once the callee has one. A callee with
+                        // a loop is inlined (up to its loop) while it has none.
+                        // A loop calling its own function leaves that function to its own
+                        // count: a call picked now would likely not be a leaf, and a trace
+                        // of a non-leaf call needs this loop's trace first.
+                        if self.compiled.recursive.contains(&f.proto) || f.proto == self.frames[0].proto {
+                            if f.proto != self.frames[0].proto {
+                                self.wanted_functions.push(f.proto);
+                            }
+                            let name = &view.program.proto(f.proto).name;
+                            return Err(AbortReason::CalleeWithoutTrace(format!("`{}`", name)));
+                        }
+                        if contains_loop(view.program.proto(f.proto)) {
+                            self.wanted_functions.push(f.proto);
+                        }
+                        return self.inline_call(f, base, argc, view, pc);
+                    }
+                }
+            }
+            Value::Func(f) => return self.inline_call(f, base, argc, view, pc),
+            other => return Err(AbortReason::NyiCall(format!("a {} value", other.type_name()))),
+        };
+        // Only a callee loaded as a constant on this trace is known to stay this builtin.
+        let known = self.slots[self.slot(base)].map(|v| self.trace.inst(v).op);
+        if !matches!(known, Some(Op::KBuiltin(_))) {
+            return Err(AbortReason::NyiCall(format!("{} through a variable", name)));
+        }
+        let argument = |n: u16| if n <= argc { view.slots[(base + n) as usize] } else { Value::Null };
+        if matches!(name, "push" | "append")
+            || (name == "len" && matches!(argument(1), Value::Array(_) | Value::Str(_)))
+        {
+            return self.array_builtin(name, base, argc, view, pc);
+        }
+        if name == "has_key" && matches!(argument(1), Value::Dict(_)) && trace_key(argument(2)).is_some() {
+            return self.has_key(base, view, pc);
+        }
+        if name == "to_string"
+            && matches!(argument(1), Value::Int(_) | Value::Float(_) | Value::Bool(_) | Value::Null | Value::Str(_))
+        {
+            let value = self.read(base + 1, view, pc)?;
+            let text = self.text_of(value, pc)?;
+            self.write(base, text);
+            return Ok(());
+        }
+        let numbers = (1..=argc).all(|n| matches!(argument(n), Value::Int(_) | Value::Float(_)));
+        if let (Some(function), true) = (math_function(name), numbers) {
+            return self.math(function, base, argc, view, pc);
+        }
+        if builtins::is_repeatable(id) && argc as usize <= MAX_BUILTIN_ARGS {
+            return self.call_builtin(id, base, argc, view, pc);
+        }
+        Err(AbortReason::NyiCall(name.to_string()))
+    }
+
+    /// A numeric builtin on numbers, as a float-valued `Math` instruction.
+    pub(super) fn math(
+        &mut self,
+        function: MathFn,
+        base: Reg,
+        argc: u16,
+        view: &View,
+        pc: u32,
+    ) -> Result<(), AbortReason> {
+        let mut args = Vec::with_capacity(argc as usize);
+        for i in 0..argc {
+            let v = self.read(base + 1 + i, view, pc)?;
+            args.push(self.float_of(v));
+        }
+        let op = match args.as_slice() {
+            [a] => Op::Math1(function, *a),
+            [a, b] => Op::Math2(function, *a, *b),
+            _ => unreachable!("math builtins take one or two arguments"),
+        };
+        let result = if op.is_guard() { self.emit_guard(op, Ty::Float, pc) } else { self.emit(op, Ty::Float) };
+        self.write(base, result);
+        Ok(())
+    }
+
+    /// Any other builtin that can be called again (`builtins::is_repeatable`): a
+    /// `CallBuiltin`, emitted once the interpreter has made the call and its result's type
+    /// is known ([`Recorder::resolve_pending_call`]), with a snapshot from before it.
+    pub(super) fn call_builtin(
+        &mut self,
+        builtin: u32,
+        base: Reg,
+        argc: u16,
+        view: &View,
+        pc: u32,
+    ) -> Result<(), AbortReason> {
+        let mut args = [InstIdx(0); MAX_BUILTIN_ARGS];
+        for (n, arg) in args.iter_mut().enumerate().take(argc as usize) {
+            let value = self.read(base + 1 + n as u16, view, pc)?;
+            if matches!(self.ty(value), Ty::Builtin | Ty::Tagged) {
+                let name = BUILTINS[builtin as usize].name;
+                return Err(AbortReason::NyiCall(format!("{} with a {} argument", name, self.ty(value).name())));
+            }
+            *arg = value;
+        }
+        let snapshot = self.snapshot(pc);
+        self.pending_call = Some(PendingCall { builtin, args, argc: argc as u8, base, snapshot, line: self.line });
+        Ok(())
+    }
+}

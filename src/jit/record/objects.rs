@@ -1,0 +1,374 @@
+//! Recording operations on containers: struct literals and fields (inline `FieldLoad` /
+//! `FieldStore` at a guarded position), enum payloads, array and dict reads and writes, and
+//! the sunk (not yet allocated) containers that allocation sinking keeps in the slot map.
+//!
+//! Invariant: a write in place is recorded only behind a guard that the container is
+//! unshared, as the interpreter writes in place only then.
+
+use super::{element_type, field_position, read_element_type, trace_key, value_type, Recorder, View};
+use crate::compile::bytecode::{Proto, Reg};
+use crate::jit::abort::AbortReason;
+use crate::jit::ir::{InstIdx, Op, Ty};
+use crate::runtime::access;
+use crate::runtime::object::TaggedObj;
+use crate::runtime::value::Value;
+
+impl Recorder {
+    /// A struct literal: a sunk struct (see `ir.rs`) whose fields are set in the literal's
+    /// order, while they hold values that need no shared-bit bookkeeping.
+    pub(super) fn new_struct(
+        &mut self,
+        proto: &Proto,
+        dst: Reg,
+        literal: u16,
+        start: Reg,
+        view: &View,
+        pc: u32,
+    ) -> Result<(), AbortReason> {
+        let literal = &proto.struct_literals[literal as usize];
+        let mut object = self.emit(Op::StructNew { type_index: literal.type_index }, Ty::Struct);
+        for (k, field) in literal.fields.iter().enumerate() {
+            // The field takes the value over, as `NewStruct` does (the `Move` into the
+            // literal's operand already marked a copy shared).
+            let value = self.read(start + k as Reg, view, pc)?;
+            if !self.ty(value).is_field_value() {
+                return Err(AbortReason::NyiInstruction("a struct literal holding an enum value or a builtin"));
+            }
+            object = self.emit(Op::StructSet { object, field: field.0, value }, Ty::Struct);
+        }
+        self.write(dst, object);
+        Ok(())
+    }
+
+    /// Field `field` of sunk struct `object`: the value it was set to last.
+    pub(super) fn sunk_field(&mut self, object: InstIdx, field: u32) -> Result<InstIdx, AbortReason> {
+        if self.ty(object) != Ty::Struct || !self.trace.inst(object).op.is_sunk() {
+            return Err(AbortReason::NyiInstruction("field access on anything but a struct built in the loop"));
+        }
+        let mut at = object;
+        while let Op::StructSet { object, field: set, value } = self.trace.inst(at).op {
+            if set == field {
+                return Ok(value);
+            }
+            at = object;
+        }
+        // The interpreter raises its missing-field error here.
+        Err(AbortReason::ErrorRaised)
+    }
+
+    /// Field `field` of the struct object `object` (whose value now is `current`): a guard
+    /// that the field's tag is the one it has now, then its value.
+    pub(super) fn field(
+        &mut self,
+        object: InstIdx,
+        current: Value,
+        field: u32,
+        share: bool,
+        pc: u32,
+    ) -> Result<InstIdx, AbortReason> {
+        let Value::Struct(s) = current else {
+            return Err(AbortReason::NyiInstruction("field access on anything but a struct"));
+        };
+        let Some(position) = field_position(&s, field) else { return Err(AbortReason::ErrorRaised) };
+        let value = s.fields[position as usize].1;
+        let ty = match value_type(&value)? {
+            Ty::Func | Ty::Tagged => return Err(AbortReason::NyiValueType(value.type_name())),
+            ty => ty,
+        };
+        let read = self.emit_guard(Op::FieldLoad { object, field, position }, ty, pc);
+        // An object read out of a field is shared with the struct, as `access::get_field`
+        // marks it (`PeekField` does not).
+        if share && matches!(ty, Ty::Str | Ty::Array | Ty::Dict | Ty::Struct) {
+            self.emit(Op::MarkShared(read), Ty::Void);
+        }
+        Ok(read)
+    }
+
+    /// Guards that enum object `value` (now `current`) has `current`'s constructor.
+    pub(super) fn guard_constructor(&mut self, value: InstIdx, current: &TaggedObj, pc: u32) {
+        let key = self.emit(Op::TagKey(value), Ty::Int);
+        let constructor = (current.enum_name.0 as i64) << 32 | current.tag.0 as i64;
+        let expected = self.emit(Op::KInt(constructor), Ty::Int);
+        let same = self.emit(Op::EqInt(key, expected), Ty::Bool);
+        self.emit_guard(Op::GuardTrue(same), Ty::Void, pc);
+    }
+
+    /// The payload of enum object `value` (now `current`): a guard on its type, then its
+    /// value. Payloads on trace are ints, floats, bools, null and strings (which become
+    /// shared, as `GetPayload` makes them).
+    pub(super) fn payload_of(&mut self, value: InstIdx, current: &TaggedObj, pc: u32) -> Result<InstIdx, AbortReason> {
+        let payload = current.payload.first().copied().unwrap_or(Value::Null);
+        let ty = match payload {
+            Value::Str(_) => Ty::Str,
+            other => element_type(&other).map_err(|_| {
+                AbortReason::NyiInstruction("the payload of an enum value that holds an array, dict or struct")
+            })?,
+        };
+        let tag = self.emit(Op::PayloadTag(value), Ty::Int);
+        let expected = self.emit(Op::KInt(payload.tag() as i64), Ty::Int);
+        let same = self.emit(Op::EqInt(tag, expected), Ty::Bool);
+        self.emit_guard(Op::GuardTrue(same), Ty::Void, pc);
+        Ok(match ty {
+            Ty::Null => self.emit(Op::KNull, Ty::Null),
+            Ty::Str => {
+                let string = self.emit(Op::PayloadGet(value), ty);
+                self.emit(Op::MarkShared(string), Ty::Void);
+                string
+            }
+            _ => self.emit(Op::PayloadGet(value), ty),
+        })
+    }
+
+    /// One entry of a dict literal: the dict stays sunk (see `ir.rs`) while its keys are
+    /// string constants and its values need no shared-bit bookkeeping.
+    pub(super) fn dict_insert(
+        &mut self,
+        dict: Reg,
+        key: Reg,
+        value: Reg,
+        view: &View,
+        pc: u32,
+    ) -> Result<(), AbortReason> {
+        let sunk = self.read_sunk(dict, view, pc)?;
+        let key = self.read(key, view, pc)?;
+        let value = self.read(value, view, pc)?;
+        if !self.trace.inst(sunk).op.is_sunk() {
+            return Err(AbortReason::NyiInstruction("dict construction begun before the traced loop"));
+        }
+        if !matches!(self.trace.inst(key).op, Op::KStr(_)) {
+            return Err(AbortReason::NyiInstruction("a dict literal with a computed key"));
+        }
+        if !matches!(self.ty(value), Ty::Int | Ty::Float | Ty::Bool | Ty::Null) {
+            return Err(AbortReason::NyiInstruction("a dict literal holding arrays, dicts or strings"));
+        }
+        let inserted = self.emit(Op::DIns { dict: sunk, key, value }, Ty::Dict);
+        self.write(dict, inserted);
+        Ok(())
+    }
+
+    /// `dst := dict[key]` on a sunk dict with a constant key: the value inserted last under
+    /// that key, with no code at all.
+    pub(super) fn sunk_get(
+        &mut self,
+        dst: Reg,
+        sunk: InstIdx,
+        index: Reg,
+        view: &View,
+        pc: u32,
+    ) -> Result<(), AbortReason> {
+        let key = self.read(index, view, pc)?;
+        let Op::KStr(wanted) = self.trace.inst(key).op else {
+            return Err(AbortReason::NyiInstruction("reading a dict literal with a computed key"));
+        };
+        let wanted = access::dict_key(Value::Str(wanted)).expect("strings are dict keys");
+        let mut at = sunk;
+        while let Op::DIns { dict, key, value } = self.trace.inst(at).op {
+            let Op::KStr(k) = self.trace.inst(key).op else { unreachable!("DIns keys are string constants") };
+            if access::dict_key(Value::Str(k)).expect("strings are dict keys") == wanted {
+                self.write(dst, value);
+                return Ok(());
+            }
+            at = dict;
+        }
+        // The interpreter raises its missing-key error here.
+        Err(AbortReason::ErrorRaised)
+    }
+
+    /// One more element of a sunk array literal (see `ir.rs`): scalars and string
+    /// constants need no shared-bit bookkeeping.
+    pub(super) fn sunk_append(&mut self, array: InstIdx, value: InstIdx) -> Result<InstIdx, AbortReason> {
+        let scalar = matches!(self.ty(value), Ty::Int | Ty::Float | Ty::Bool | Ty::Null);
+        if !scalar && !matches!(self.trace.inst(value).op, Op::KStr(_)) {
+            return Err(AbortReason::NyiInstruction("an array literal holding heap values"));
+        }
+        Ok(self.emit(Op::AIns { array, value }, Ty::Array))
+    }
+
+    /// `dst := obj[index]` for a nested write (`a[i][j] := v`) into an array element that
+    /// is itself an array, dict or struct: `ALoadForWrite`, which guards that neither needs
+    /// a copy, or, when one did while recording, `AUnique` and `ALoadUnique`, which copy
+    /// on trace as `access::index_for_write` does.
+    pub(super) fn index_for_write(
+        &mut self,
+        dst: Reg,
+        obj: Reg,
+        index: Reg,
+        view: &View,
+        pc: u32,
+    ) -> Result<(), AbortReason> {
+        let (Value::Array(a), Value::Int(i)) = (view.slots[obj as usize], view.slots[index as usize]) else {
+            return Err(AbortReason::NyiInstruction("a nested write into anything but an array element"));
+        };
+        let element = usize::try_from(i).ok().and_then(|i| a.items.get(i).copied());
+        let ty = match element {
+            Some(Value::Array(_)) => Ty::Array,
+            Some(Value::Dict(_)) => Ty::Dict,
+            Some(Value::Struct(_)) => Ty::Struct,
+            _ => {
+                return Err(AbortReason::NyiInstruction(
+                    "a nested write into an element that is not an array, dict or struct",
+                ))
+            }
+        };
+        let array = self.read(obj, view, pc)?;
+        let position = self.read(index, view, pc)?;
+        let element = if a.is_shared() || element.is_some_and(|e| e.is_shared()) {
+            // Copied on trace, by the interpreter's own copy-on-write.
+            let private = self.private_array(obj, array, pc);
+            self.emit_guard(Op::ALoadUnique(private, position), ty, pc)
+        } else {
+            self.emit_guard(Op::ALoadForWrite(array, position), ty, pc)
+        };
+        self.write(dst, element);
+        Ok(())
+    }
+
+    /// The array in slot `holder` (IR value `array`), made private for a write there
+    /// (`AUnique`: a copy when it is shared), written back into the slot as the
+    /// interpreter's write path does.
+    pub(super) fn private_array(&mut self, holder: Reg, array: InstIdx, pc: u32) -> InstIdx {
+        let private = self.emit_guard(Op::AUnique(array), Ty::Array, pc);
+        self.write(holder, private);
+        private
+    }
+
+    /// `dst := array[index]` on a sunk array with a constant index: the element put there.
+    pub(super) fn sunk_element(
+        &mut self,
+        dst: Reg,
+        array: InstIdx,
+        index: Reg,
+        view: &View,
+        pc: u32,
+    ) -> Result<(), AbortReason> {
+        let position = self.read(index, view, pc)?;
+        let Op::KInt(i) = self.trace.inst(position).op else {
+            return Err(AbortReason::NyiInstruction("indexing an array literal with a computed index"));
+        };
+        let elements = self.trace.sunk_elements(array);
+        // The interpreter raises its out-of-bounds error here.
+        let at = access::element_index(i, elements.len()).map_err(|_| AbortReason::ErrorRaised)?;
+        self.write(dst, elements[at]);
+        Ok(())
+    }
+
+    /// `dst := container[index]` for an array and a non-negative int index, a dict and an
+    /// int or string key, or a sunk array, dict and a constant index or key. An object read
+    /// out of an array is marked shared when `share` (not for `PeekIndex`).
+    pub(super) fn get_index(
+        &mut self,
+        dst: Reg,
+        obj: Reg,
+        index: Reg,
+        share: bool,
+        view: &View,
+        pc: u32,
+    ) -> Result<(), AbortReason> {
+        let container = self.read_sunk(obj, view, pc)?;
+        if matches!(self.trace.inst(container).op, Op::ANew | Op::AIns { .. }) {
+            return self.sunk_element(dst, container, index, view, pc);
+        }
+        if self.trace.inst(container).op.is_sunk() {
+            return self.sunk_get(dst, container, index, view, pc);
+        }
+        if let (Value::Dict(d), Some(key)) = (view.slots[obj as usize], trace_key(view.slots[index as usize])) {
+            let Some(entry) = d.get(&key) else { return Err(AbortReason::ErrorRaised) };
+            let ty = element_type(&entry)?;
+            let dict = self.read(obj, view, pc)?;
+            let key = self.read(index, view, pc)?;
+            let tag = self.emit(Op::DTag(dict, key), Ty::Int);
+            let expected = self.emit(Op::KInt(entry.tag() as i64), Ty::Int);
+            let found = self.emit(Op::EqInt(tag, expected), Ty::Bool);
+            self.emit_guard(Op::GuardTrue(found), Ty::Void, pc);
+            let value = self.emit(Op::DGet(dict, key), ty);
+            self.write(dst, value);
+            return Ok(());
+        }
+        if let (Value::Str(_), Value::Int(_)) = (view.slots[obj as usize], view.slots[index as usize]) {
+            let string = self.read(obj, view, pc)?;
+            let position = self.read(index, view, pc)?;
+            let character = self.emit_guard(Op::SChar(string, position), Ty::Str, pc);
+            self.write(dst, character);
+            return Ok(());
+        }
+        let (Value::Array(a), Value::Int(i)) = (view.slots[obj as usize], view.slots[index as usize]) else {
+            return Err(AbortReason::NyiInstruction("indexing anything but an array or a string with an int"));
+        };
+        if i < 0 {
+            return Err(AbortReason::NyiInstruction("negative array index"));
+        }
+        let Some(element) = a.items.get(i as usize) else { return Err(AbortReason::ErrorRaised) };
+        let ty = read_element_type(element)?;
+        let array = self.read(obj, view, pc)?;
+        let position = self.read(index, view, pc)?;
+        let value = self.emit_guard(Op::ALoad(array, position), ty, pc);
+        if share {
+            self.share_read_out(value);
+        }
+        self.write(dst, value);
+        Ok(())
+    }
+
+    /// Marks an object read out of a container shared, as the interpreter's read does (the
+    /// container still holds it).
+    pub(super) fn share_read_out(&mut self, value: InstIdx) {
+        if matches!(self.ty(value), Ty::Str | Ty::Struct | Ty::Array | Ty::Dict | Ty::Tagged) {
+            self.emit(Op::MarkShared(value), Ty::Void);
+        }
+    }
+
+    /// `container[index] := value` into an array (copied on trace first when it is shared)
+    /// or, with an int or string key, an unshared dict, in place.
+    pub(super) fn set_index(
+        &mut self,
+        obj: Reg,
+        index: Reg,
+        src: Reg,
+        view: &View,
+        pc: u32,
+    ) -> Result<(), AbortReason> {
+        if let (Value::Dict(d), Some(_)) = (view.slots[obj as usize], trace_key(view.slots[index as usize])) {
+            if d.is_shared() {
+                return Err(AbortReason::NyiInstruction("writing a shared dict (it is copied first)"));
+            }
+            let dict = self.read(obj, view, pc)?;
+            let key = self.read(index, view, pc)?;
+            let value = self.read(src, view, pc)?;
+            if !matches!(self.ty(value), Ty::Int | Ty::Float | Ty::Bool | Ty::Null) {
+                return Err(AbortReason::NyiInstruction("storing an array, dict, string or struct into a dict"));
+            }
+            self.emit_guard(Op::DSet { dict, key, value }, Ty::Void, pc);
+            return Ok(());
+        }
+        let (Value::Array(a), Value::Int(i)) = (view.slots[obj as usize], view.slots[index as usize]) else {
+            return Err(AbortReason::NyiInstruction("index assignment to anything but an array with an int"));
+        };
+        if i < 0 {
+            return Err(AbortReason::NyiInstruction("negative array index"));
+        }
+        let mut array = self.read(obj, view, pc)?;
+        if a.is_shared() {
+            array = self.private_array(obj, array, pc);
+        }
+        let position = self.read(index, view, pc)?;
+        let value = self.read(src, view, pc)?;
+        // The stored value is handed over, as `access::set_index` takes it.
+        if matches!(self.ty(value), Ty::Builtin | Ty::Tagged) {
+            return Err(AbortReason::NyiInstruction("storing a function or enum value into an array"));
+        }
+        self.emit_guard(Op::AStore { array, index: position, value }, Ty::Void, pc);
+        Ok(())
+    }
+
+    /// `has_key(d, k)` on a dict with an int or string key: whether the entry's tag
+    /// (`DTag`) is not -1.
+    pub(super) fn has_key(&mut self, base: Reg, view: &View, pc: u32) -> Result<(), AbortReason> {
+        let dict = self.read(base + 1, view, pc)?;
+        let key = self.read(base + 2, view, pc)?;
+        let tag = self.emit(Op::DTag(dict, key), Ty::Int);
+        let absent = self.emit(Op::KInt(-1), Ty::Int);
+        let present = self.emit(Op::NeInt(tag, absent), Ty::Bool);
+        self.write(base, present);
+        Ok(())
+    }
+}
