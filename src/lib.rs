@@ -20,9 +20,6 @@ use std::io::Write;
 
 use runtime::heap::Heap;
 
-/// The Ruff-written part of the builtins, compiled with every program.
-pub(crate) const LIBRARY_SOURCE: &str = include_str!("builtins/library.ruff");
-
 /// Why a program did not run to completion, already rendered for the user.
 #[derive(Debug)]
 pub enum Failure {
@@ -100,7 +97,8 @@ pub fn compile_program(
 ) -> Result<(compile::bytecode::Program, Vec<String>, Vec<modules::SourceFile>), Failure> {
     let roots = modules::Roots::for_main_file(Some(std::path::Path::new(file)));
     let loaded = modules::load(file, source, &roots)?;
-    let library = parse::parse_program(LIBRARY_SOURCE).expect("the builtin library parses");
+    let texts: Vec<&str> = loaded.files.iter().map(|f| f.source.as_str()).collect();
+    let library = builtins::library::needed_by(&texts);
     let sources: Vec<compile::ModuleSource> =
         loaded.modules.iter().map(|m| compile::ModuleSource { file: m.file, path: &m.path, ast: &m.ast }).collect();
     let files = &loaded.files;

@@ -20,7 +20,7 @@ use crate::modules::{self, Roots, SourceFile};
 use crate::runtime::format;
 use crate::runtime::heap::Heap;
 use crate::runtime::value::Value;
-use crate::{diagnostics, interpret, parse, process, LIBRARY_SOURCE};
+use crate::{builtins, diagnostics, interpret, parse, process};
 
 const PROMPT: &str = ">>> ";
 const CONTINUATION: &str = "... ";
@@ -127,7 +127,7 @@ struct Repl {
 impl Repl {
     fn new(options: &interpret::Options) -> Repl {
         let mut heap = Heap::new(options.gc_stress);
-        let library = parse::parse_program(LIBRARY_SOURCE).expect("the builtin library parses");
+        let library = builtins::library::whole();
         let mut session = Session::new(&library, &mut heap).expect("the builtin library compiles");
         let empty = parse::parse_program("").expect("an empty input parses");
         let start = session

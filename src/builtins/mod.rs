@@ -5,7 +5,7 @@
 //! (collections happen only at the interpreter's next safe point, so fresh objects in Rust
 //! locals are safe) but never calls back into Ruff code; the builtins that take a Ruff
 //! function (`map`, `filter`, `reduce`, `find`, `any`, `all`) are written in Ruff, in
-//! `library.ruff`, and compiled with every program.
+//! `library.ruff`, and compiled with every program that mentions them (`library.rs`).
 //!
 //! Invariants: argument counts are checked against `min_args..=max_args` before the call;
 //! every failure is an `Err(message)` that becomes a catchable runtime error. Arguments
@@ -23,6 +23,7 @@ mod convert;
 mod data;
 mod dicts;
 mod io;
+pub mod library;
 pub mod math;
 mod sequences;
 mod strings;

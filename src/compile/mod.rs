@@ -9,7 +9,8 @@
 //!   compile time). Functions read and write globals live.
 //! - *Top-level names*: names declared in the top-level scope anywhere in the file. A
 //!   function may use one declared after it (it is looked up when the code runs).
-//! - *Library*: builtins written in Ruff (`library.ruff`), compiled into every program;
+//! - *Library*: builtins written in Ruff (`library.ruff`), compiled into every program that
+//!   mentions them (`builtins/library.rs` chooses);
 //!   a user global of the same name wins.
 //!
 //! Resolution order for a name inside a function: its own scopes, its captures, its own
