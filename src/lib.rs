@@ -137,7 +137,7 @@ pub fn run_source(file: &str, source: &str, options: &RunOptions, out: Box<dyn W
     if let Some(jit) = interpreter.jit.as_mut() {
         jit.source_name = file.to_string();
         jit.keep_dumps |= options.html_report;
-        jit.time_native |= options.jit_stats.is_some() || options.html_report;
+        jit.measure_native |= options.jit_stats.is_some() || options.html_report || options.profile;
     }
     let mut vm = interpret::Vm::new(program, heap, out, &interpreter);
     let sampling = options.profile || options.html_report;

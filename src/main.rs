@@ -298,7 +298,7 @@ fn run(args: RunArgs) -> ExitCode {
             file => LogTarget::File(PathBuf::from(file)),
         }),
         source_name: String::new(),
-        time_native: false,
+        measure_native: false,
     });
     let options = RunOptions {
         interpreter: interpret::Options { max_depth: args.max_call_depth, gc_stress: env_flag("RUFF_GC_STRESS"), jit },

@@ -112,9 +112,11 @@ pub struct JitOptions {
     pub log: Option<log::LogTarget>,
     /// The program's file name, as the log shows locations.
     pub source_name: String,
-    /// Measure the time spent in native code (for `--jit-stats`; two clock reads per
-    /// entry from the interpreter or exit handler).
-    pub time_native: bool,
+    /// Measure native code for the report (`--jit-stats`, the HTML report): the time
+    /// spent in it (two clock reads per entry from the interpreter or exit handler) and
+    /// what each trace's machine code counts (entries, completions, calls, exits: a
+    /// memory increment each, which a run without a report does not pay for).
+    pub measure_native: bool,
 }
 
 impl Default for JitOptions {
@@ -127,7 +129,7 @@ impl Default for JitOptions {
             keep_dumps: false,
             log: None,
             source_name: String::new(),
-            time_native: false,
+            measure_native: false,
         }
     }
 }
@@ -825,6 +827,7 @@ impl Jit {
         options.trace_entries = &trace_entries;
         options.end_events = end_events;
         options.iteration_events = iteration_events;
+        options.count_native = self.options.measure_native;
         // A side trace always continues natively (into its root, or by returning): it may
         // run inside a native call, where returning to the exit handler is impossible.
         match (side_of, kind) {
@@ -889,7 +892,7 @@ impl Jit {
         // global it touches is inside `slots` and `globals`; it allocates nothing (a push
         // only grows an array's element buffer), calls no Ruff code, and writes only the
         // frame, globals, arrays the IR names, its exit state, spill area and stress flags.
-        let started = self.options.time_native.then(Instant::now);
+        let started = self.options.measure_native.then(Instant::now);
         let exit = unsafe { (native.compiled.entry)(slots.as_mut_ptr(), globals.as_mut_ptr(), state) };
         if let Some(started) = started {
             self.stats.native_time += started.elapsed();

@@ -15,6 +15,7 @@ pub struct AssembleOptions<'a> {
     pub repeats: bool,
     pub end_events: (u32, u32),
     pub iteration_events: (u32, u32),
+    pub count_native: bool,
 }
 
 pub struct ParentExit<'a> {

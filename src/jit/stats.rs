@@ -340,7 +340,7 @@ pub struct Stats {
     pub record_time: Duration,
     pub compile_time: Duration,
     /// Time in native code (measured around each entry from Rust), and the whole run's
-    /// time so far, when `JitOptions::time_native` is set.
+    /// time so far, when `JitOptions::measure_native` is set.
     pub native_time: Duration,
     pub run_time: Duration,
 }

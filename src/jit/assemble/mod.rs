@@ -86,6 +86,9 @@ pub struct AssembleOptions<'a> {
     /// trace of the tree (after its last `CallTrace`), which every flush of the iteration
     /// counter multiplies it by.
     pub iteration_events: (u32, u32),
+    /// Count entries, completions, native calls and exits in the trace's counters (a
+    /// memory increment each; only the report reads them).
+    pub count_native: bool,
 }
 
 impl AssembleOptions<'_> {
@@ -102,6 +105,7 @@ impl AssembleOptions<'_> {
             repeats: false,
             end_events: (0, 0),
             iteration_events: (0, 0),
+            count_native: true,
         }
     }
 }
@@ -225,7 +229,7 @@ pub fn assemble(trace: &Trace, options: &AssembleOptions) -> Result<CompiledTrac
         trace_id: options.trace_id,
         exit_table: exit_table.as_ptr(),
         stress_flags: stress_flags.as_mut_ptr(),
-        counters: counters.as_mut_ptr(),
+        counters: options.count_native.then(|| counters.as_mut_ptr()),
         end_events: options.end_events,
         iteration_events: options.iteration_events,
         self_call_target: options.self_call_target,

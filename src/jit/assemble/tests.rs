@@ -1468,7 +1468,7 @@ fn emit_without_object_layout(
         trace_id: 0,
         exit_table: table.as_ptr(),
         stress_flags: flags.as_mut_ptr(),
-        counters: counters.as_mut_ptr(),
+        counters: Some(counters.as_mut_ptr()),
         end_events: (0, 0),
         iteration_events: (0, 0),
         self_call_target: None,
@@ -1675,6 +1675,7 @@ fn linked_exit_runs_the_side_trace_natively_and_returns_to_the_root() {
         repeats: false,
         end_events: (0, 0),
         iteration_events: (0, 0),
+        count_native: true,
     };
     let side = assemble(&b.trace, &options).expect("side trace compiles");
     let entry_address = side.linked_entry.expect("compiled with its parent exit");

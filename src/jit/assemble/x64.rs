@@ -132,8 +132,8 @@ pub struct Linking<'a> {
     pub exit_table: *const usize,
     /// The stress flags' address: one byte per snapshot (read in deopt-stress mode).
     pub stress_flags: *mut u8,
-    /// The trace's counters (`abi::COUNT_ENTRIES` and the rest).
-    pub counters: *mut u64,
+    /// The trace's counters (`abi::COUNT_ENTRIES` and the rest), if it counts.
+    pub counters: Option<*mut u64>,
     /// Back-edges and calls to add to `ExitState::back_edges` and `calls` at the end.
     pub end_events: (u32, u32),
     /// Unrolled back-edges and inlined calls per iteration of the tree's root loop (see
@@ -292,12 +292,18 @@ struct Emitter<'a> {
     trace_id: u32,
     exit_table: *const usize,
     stress_flags: *mut u8,
-    counters: *mut u64,
+    counters: Option<*mut u64>,
     end_events: (u32, u32),
     iteration_events: (u32, u32),
     /// Where `CallTrace` calls: the function trace's pre-roll.
     self_call: SelfCallTarget,
     trace_entries: &'a [usize],
+    /// Whether the iteration counter can be other than zero in this trace's code: it
+    /// belongs to a loop's tree (a root loop trace, or a side trace going back to one). In
+    /// a function trace's tree it is zero at every entry (the prologue clears it and a
+    /// native caller flushes its own first) and nothing adds to it, so flushing it is
+    /// skipped.
+    counts_iterations: bool,
 }
 
 #[derive(Clone, Copy)]
@@ -336,6 +342,7 @@ pub fn emit(
         iteration_events: linking.iteration_events,
         self_call: SelfCallTarget::Address(0),
         trace_entries: linking.trace_entries,
+        counts_iterations: loop_pos.is_some() || linking.repeats || linking.root_reentry.is_some(),
     };
     emitter.prologue();
     let body_start = emitter.ops.new_dynamic_label();
@@ -586,19 +593,24 @@ impl Emitter<'_> {
         (offsets, returns, common_exit_offset)
     }
 
-    /// Adds one to the trace's counter `index` (clobbers r11 and the flags).
+    /// Adds one to the trace's counter `index`, if it counts (clobbers r11 and the flags).
     fn count(&mut self, index: usize) {
+        let Some(counters) = self.counters else { return };
         // SAFETY: only the address is computed; `index` is within the counters block
         // (`COUNT_EXITS` plus one per snapshot), which lives as long as the code.
-        let address = unsafe { self.counters.add(index) } as i64;
+        let address = unsafe { counters.add(index) } as i64;
         emit!(self.ops
             ; mov r11, QWORD address
             ; add QWORD [r11], 1
         );
     }
 
-    /// Adds back-edges and calls to `ExitState`'s counts (clobbers the flags).
+    /// Adds back-edges and calls to `ExitState`'s counts, if the trace counts (clobbers
+    /// the flags). Only the report reads them.
     fn count_events(&mut self, back_edges: u32, calls: u32) {
+        if self.counters.is_none() {
+            return;
+        }
         if back_edges > 0 {
             emit!(self.ops; add QWORD [r13 + BACK_EDGES], back_edges as i32);
         }
@@ -608,11 +620,16 @@ impl Emitter<'_> {
     }
 
     /// Moves the iteration counter into `ExitState` (with the unrolled back-edges and
-    /// inlined calls of those iterations) and clears it: before code of another tree may run (a native call or
-    /// jump, a return to a native caller), and at exits. Clobbers r11 and the flags.
+    /// inlined calls of those iterations, if the trace counts) and clears it: before code
+    /// of another tree may run (a native call or jump, a return to a native caller), and at
+    /// exits. The iterations are always moved: an exit after none retires a trace whose
+    /// type checks keep failing. Clobbers r11 and the flags.
     fn flush_iterations(&mut self) {
+        if !self.counts_iterations {
+            return;
+        }
         emit!(self.ops; add [r13 + LOOP_ITERATIONS], Rq(ITERATION_COUNTER));
-        let (back_edges, calls) = self.iteration_events;
+        let (back_edges, calls) = if self.counters.is_some() { self.iteration_events } else { (0, 0) };
         if back_edges > 0 {
             emit!(self.ops
                 ; imul r11, Rq(ITERATION_COUNTER), back_edges as i32
