@@ -229,7 +229,7 @@ pub fn assemble(trace: &Trace, options: &AssembleOptions) -> Result<CompiledTrac
         trace_id: options.trace_id,
         exit_table: exit_table.as_ptr(),
         stress_flags: stress_flags.as_mut_ptr(),
-        counters: options.count_native.then(|| counters.as_mut_ptr()),
+        counters: options.count_native.then_some(counters.as_mut_ptr()),
         end_events: options.end_events,
         iteration_events: options.iteration_events,
         self_call_target: options.self_call_target,
