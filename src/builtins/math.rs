@@ -12,6 +12,75 @@ use super::Ctx;
 use crate::runtime::format;
 use crate::runtime::value::Value;
 
+/// The math builtins, as traces name them (`MATH sqrt`): each row of the builtin table
+/// that a trace may compute inline names its function here (`Recording::Math`); results
+/// are floats (LANGUAGE.md section 15).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum MathFn {
+    Abs,
+    Sqrt,
+    Floor,
+    Ceil,
+    Round,
+    Sin,
+    Cos,
+    Tan,
+    Exp,
+    Log,
+    Pow,
+    Min,
+    Max,
+}
+
+impl MathFn {
+    pub const ALL: [MathFn; 13] = [
+        MathFn::Abs,
+        MathFn::Sqrt,
+        MathFn::Floor,
+        MathFn::Ceil,
+        MathFn::Round,
+        MathFn::Sin,
+        MathFn::Cos,
+        MathFn::Tan,
+        MathFn::Exp,
+        MathFn::Log,
+        MathFn::Pow,
+        MathFn::Min,
+        MathFn::Max,
+    ];
+
+    /// Whether some float argument is a Ruff error (`sqrt` of a negative, `log` of a
+    /// non-positive number), so that calling it on trace is a guard.
+    pub fn can_fail(self) -> bool {
+        matches!(self, MathFn::Sqrt | MathFn::Log)
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            MathFn::Abs => "abs",
+            MathFn::Sqrt => "sqrt",
+            MathFn::Floor => "floor",
+            MathFn::Ceil => "ceil",
+            MathFn::Round => "round",
+            MathFn::Sin => "sin",
+            MathFn::Cos => "cos",
+            MathFn::Tan => "tan",
+            MathFn::Exp => "exp",
+            MathFn::Log => "log",
+            MathFn::Pow => "pow",
+            MathFn::Min => "min",
+            MathFn::Max => "max",
+        }
+    }
+
+    pub fn arity(self) -> usize {
+        match self {
+            MathFn::Pow | MathFn::Min | MathFn::Max => 2,
+            _ => 1,
+        }
+    }
+}
+
 /// The float function of each math builtin, applied after its argument checks. The JIT's
 /// helpers (`jit/assemble/helpers.rs`) call these very functions, so native code computes
 /// what the interpreter does, bit for bit.

@@ -28,6 +28,7 @@ pub mod math;
 mod sequences;
 mod strings;
 
+use math::MathFn;
 pub use sequences::range_bounds;
 
 /// What a builtin can reach besides its arguments.
@@ -63,6 +64,28 @@ pub struct Builtin {
     /// instead (`sort(a, less)` is `sort_with(a, less)` in `library.ruff`): the forms that
     /// call back into Ruff code are written in Ruff.
     pub callback_form: Option<(u8, &'static str)>,
+    /// How a trace records a call when the arguments suit it (`jit/record/calls.rs`
+    /// reads this, never the name). Any other call of a `repeatable` builtin is recorded
+    /// as a call of `func` (`CallBuiltin`); a call of another builtin ends the recording.
+    pub recording: Option<Recording>,
+}
+
+/// The specialised recordings of builtin calls: each is an operation on trace that
+/// computes what the builtin's function does, for the argument types it names.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Recording {
+    /// The length of an array or a string (`ALEN`, `SLEN`, or a constant for an array
+    /// built on trace).
+    Length,
+    /// Appending to an array: in place when it is unshared (`APUSH`), else onto a copy
+    /// (`PUSHCOPY`).
+    Append,
+    /// Whether a dict has an int or string key.
+    HasKey,
+    /// The text of a number, bool, null or string, as string interpolation makes it.
+    ToText,
+    /// A float function of ints or floats (`MATH`).
+    Math(math::MathFn),
 }
 
 /// A row of the table with the given properties (the kinds below name the combinations).
@@ -74,7 +97,17 @@ const fn row(
     repeatable: bool,
     updates_arguments: bool,
 ) -> Builtin {
-    Builtin { name, min_args, max_args, func, borrows, repeatable, updates_arguments, callback_form: None }
+    Builtin {
+        name,
+        min_args,
+        max_args,
+        func,
+        borrows,
+        repeatable,
+        updates_arguments,
+        callback_form: None,
+        recording: None,
+    }
 }
 
 /// A builtin that only looks at its arguments (see [`Builtin::borrows`]) and can be
@@ -115,14 +148,19 @@ const fn or_library(builtin: Builtin, argc: u8, library: &'static str) -> Builti
     Builtin { callback_form: Some((argc, library)), ..builtin }
 }
 
+/// `builtin`, which a trace records as `recording` when the arguments suit it.
+const fn recorded(builtin: Builtin, recording: Recording) -> Builtin {
+    Builtin { recording: Some(recording), ..builtin }
+}
+
 /// Most builtins take a fixed number of arguments; `print` and `format` take any number.
 const MANY: u8 = u8::MAX;
 
 pub static BUILTINS: &[Builtin] = &[
     // Output, conversion and types
     prints("print", 0, MANY, convert::print),
-    pure("to_string", 1, 1, convert::to_string),
-    pure("str", 1, 1, convert::to_string),
+    recorded(pure("to_string", 1, 1, convert::to_string), Recording::ToText),
+    recorded(pure("str", 1, 1, convert::to_string), Recording::ToText),
     looks("to_int", 1, 1, convert::to_int),
     looks("to_float", 1, 1, convert::to_float),
     looks("to_bool", 1, 1, convert::to_bool),
@@ -145,19 +183,19 @@ pub static BUILTINS: &[Builtin] = &[
     looks("assert_equal", 2, 2, convert::assert_equal),
     looks("assert_contains", 2, 2, convert::assert_contains),
     // Numbers
-    looks("abs", 1, 1, math::abs),
-    looks("sqrt", 1, 1, math::sqrt),
-    looks("floor", 1, 1, math::floor),
-    looks("ceil", 1, 1, math::ceil),
-    looks("round", 1, 1, math::round),
-    looks("sin", 1, 1, math::sin),
-    looks("cos", 1, 1, math::cos),
-    looks("tan", 1, 1, math::tan),
-    looks("exp", 1, 1, math::exp),
-    looks("log", 1, 1, math::log),
-    looks("pow", 2, 2, math::pow),
-    looks("min", 2, 2, math::min),
-    looks("max", 2, 2, math::max),
+    recorded(looks("abs", 1, 1, math::abs), Recording::Math(MathFn::Abs)),
+    recorded(looks("sqrt", 1, 1, math::sqrt), Recording::Math(MathFn::Sqrt)),
+    recorded(looks("floor", 1, 1, math::floor), Recording::Math(MathFn::Floor)),
+    recorded(looks("ceil", 1, 1, math::ceil), Recording::Math(MathFn::Ceil)),
+    recorded(looks("round", 1, 1, math::round), Recording::Math(MathFn::Round)),
+    recorded(looks("sin", 1, 1, math::sin), Recording::Math(MathFn::Sin)),
+    recorded(looks("cos", 1, 1, math::cos), Recording::Math(MathFn::Cos)),
+    recorded(looks("tan", 1, 1, math::tan), Recording::Math(MathFn::Tan)),
+    recorded(looks("exp", 1, 1, math::exp), Recording::Math(MathFn::Exp)),
+    recorded(looks("log", 1, 1, math::log), Recording::Math(MathFn::Log)),
+    recorded(looks("pow", 2, 2, math::pow), Recording::Math(MathFn::Pow)),
+    recorded(looks("min", 2, 2, math::min), Recording::Math(MathFn::Min)),
+    recorded(looks("max", 2, 2, math::max), Recording::Math(MathFn::Max)),
     looks("bit_and", 2, 2, math::bit_and),
     looks("bit_or", 2, 2, math::bit_or),
     looks("bit_xor", 2, 2, math::bit_xor),
@@ -168,10 +206,10 @@ pub static BUILTINS: &[Builtin] = &[
     clock("time_us", math::time_us),
     clock("time_ns", math::time_ns),
     // Sequences
-    looks("len", 1, 1, sequences::len),
+    recorded(looks("len", 1, 1, sequences::len), Recording::Length),
     pure("range", 1, 3, sequences::range),
-    effect("push", 2, 2, sequences::push),
-    effect("append", 2, 2, sequences::push),
+    recorded(effect("push", 2, 2, sequences::push), Recording::Append),
+    recorded(effect("append", 2, 2, sequences::push), Recording::Append),
     effect("pop", 1, 1, sequences::pop),
     effect("insert", 3, 3, sequences::insert),
     effect("remove", 2, 2, sequences::remove),
@@ -195,7 +233,7 @@ pub static BUILTINS: &[Builtin] = &[
     looks("keys", 1, 1, dicts::keys),
     pure("values", 1, 1, dicts::values),
     pure("items", 1, 1, dicts::items),
-    looks("has_key", 2, 2, dicts::has_key),
+    recorded(looks("has_key", 2, 2, dicts::has_key), Recording::HasKey),
     looks("get", 2, 2, dicts::get),
     looks("get_default", 3, 3, dicts::get_default),
     effect("merge", 2, 2, dicts::merge),

@@ -51,6 +51,8 @@ pub mod table;
 pub mod text;
 pub mod verify;
 
+/// The math functions a `MATH` op computes are the builtins' own (`builtins::math`).
+pub use crate::builtins::math::MathFn;
 pub use table::{Op, OpCode, OpProps, OPS};
 pub use text::InstText;
 
@@ -166,73 +168,6 @@ pub enum AllocKind {
         type_index: u32,
         fields: u16,
     },
-}
-
-/// A pure numeric builtin called on trace; results are floats (LANGUAGE.md section 15).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum MathFn {
-    Abs,
-    Sqrt,
-    Floor,
-    Ceil,
-    Round,
-    Sin,
-    Cos,
-    Tan,
-    Exp,
-    Log,
-    Pow,
-    Min,
-    Max,
-}
-
-impl MathFn {
-    pub const ALL: [MathFn; 13] = [
-        MathFn::Abs,
-        MathFn::Sqrt,
-        MathFn::Floor,
-        MathFn::Ceil,
-        MathFn::Round,
-        MathFn::Sin,
-        MathFn::Cos,
-        MathFn::Tan,
-        MathFn::Exp,
-        MathFn::Log,
-        MathFn::Pow,
-        MathFn::Min,
-        MathFn::Max,
-    ];
-
-    /// Whether some float argument is a Ruff error (`sqrt` of a negative, `log` of a
-    /// non-positive number), so that calling it on trace is a guard.
-    pub fn can_fail(self) -> bool {
-        matches!(self, MathFn::Sqrt | MathFn::Log)
-    }
-
-    pub fn name(self) -> &'static str {
-        match self {
-            MathFn::Abs => "abs",
-            MathFn::Sqrt => "sqrt",
-            MathFn::Floor => "floor",
-            MathFn::Ceil => "ceil",
-            MathFn::Round => "round",
-            MathFn::Sin => "sin",
-            MathFn::Cos => "cos",
-            MathFn::Tan => "tan",
-            MathFn::Exp => "exp",
-            MathFn::Log => "log",
-            MathFn::Pow => "pow",
-            MathFn::Min => "min",
-            MathFn::Max => "max",
-        }
-    }
-
-    pub fn arity(self) -> usize {
-        match self {
-            MathFn::Pow | MathFn::Min | MathFn::Max => 2,
-            _ => 1,
-        }
-    }
 }
 
 /// The arguments of a `CallBuiltin`: up to `MAX_BUILTIN_ARGS` instructions.

@@ -2,11 +2,9 @@
 //! called natively through their function trace, methods, builtins (math inline, others
 //! through `CallBuiltin`), and the return that ends a function trace.
 
-use super::{
-    contains_loop, math_function, trace_key, PendingCall, RecordedFrame, Recorder, TraceKind, View, MAX_INLINE_DEPTH,
-};
+use super::{contains_loop, trace_key, PendingCall, RecordedFrame, Recorder, TraceKind, View, MAX_INLINE_DEPTH};
 use crate::builtins;
-use crate::builtins::BUILTINS;
+use crate::builtins::{Recording, BUILTINS};
 use crate::compile::bytecode::{Instr, Program, Proto, ProtoId, Reg};
 use crate::compile::liveness::LiveSlots;
 use crate::jit::abort::AbortReason;
@@ -135,50 +133,39 @@ impl Recorder {
         self.write(callee_slot, result);
     }
 
-    /// `len(a)` and `a := push(a, v)` on an unshared array, and `len(s)` on a string.
-    pub(super) fn array_builtin(
-        &mut self,
-        name: &str,
-        base: Reg,
-        argc: u16,
-        view: &View,
-        pc: u32,
-    ) -> Result<(), AbortReason> {
-        if let ("len", 1) = (name, argc) {
-            let argument = self.read_sunk(base + 1, view, pc)?;
-            if matches!(self.trace.inst(argument).op, Op::ANew | Op::AIns { .. }) {
-                let count = self.trace.sunk_elements(argument).len();
-                let length = self.emit(Op::KInt(count as i64), Ty::Int);
-                self.write(base, length);
-                return Ok(());
-            }
-        }
-        if let (Value::Str(_), "len", 1) = (view.slots[base as usize + 1], name, argc) {
+    /// `len` of an array or a string (`Recording::Length`).
+    pub(super) fn length(&mut self, base: Reg, view: &View, pc: u32) -> Result<(), AbortReason> {
+        let argument = self.read_sunk(base + 1, view, pc)?;
+        let length = if matches!(self.trace.inst(argument).op, Op::ANew | Op::AIns { .. }) {
+            let count = self.trace.sunk_elements(argument).len();
+            self.emit(Op::KInt(count as i64), Ty::Int)
+        } else if let Value::Str(_) = view.slots[base as usize + 1] {
             let string = self.read(base + 1, view, pc)?;
-            let length = self.emit(Op::SLen(string), Ty::Int);
-            self.write(base, length);
-            return Ok(());
-        }
+            self.emit(Op::SLen(string), Ty::Int)
+        } else {
+            let array = self.read(base + 1, view, pc)?;
+            self.emit(Op::ALen(array), Ty::Int)
+        };
+        self.write(base, length);
+        Ok(())
+    }
+
+    /// `push(a, v)` and its aliases on an array (`Recording::Append`).
+    pub(super) fn append(&mut self, name: &str, base: Reg, view: &View, pc: u32) -> Result<(), AbortReason> {
         let Value::Array(a) = view.slots[base as usize + 1] else {
             return Err(AbortReason::NyiCall(name.to_string()));
         };
         let array = self.read(base + 1, view, pc)?;
-        let result = match (name, argc) {
-            ("len", 1) => self.emit(Op::ALen(array), Ty::Int),
-            ("push" | "append", 2) => {
-                let value = self.read(base + 2, view, pc)?;
-                if matches!(self.ty(value), Ty::Builtin | Ty::Tagged) {
-                    return Err(AbortReason::NyiCall(format!("{} of a {} value", name, self.ty(value).name())));
-                }
-                // A shared array is copied, as the builtin does; an unshared one grows.
-                if a.is_shared() {
-                    self.emit_guard(Op::PushCopy { array, value }, Ty::Array, pc)
-                } else {
-                    self.emit_guard(Op::APush { array, value }, Ty::Void, pc);
-                    array
-                }
-            }
-            _ => return Err(AbortReason::NyiCall(name.to_string())),
+        let value = self.read(base + 2, view, pc)?;
+        if matches!(self.ty(value), Ty::Builtin | Ty::Tagged) {
+            return Err(AbortReason::NyiCall(format!("{} of a {} value", name, self.ty(value).name())));
+        }
+        // A shared array is copied, as the builtin does; an unshared one grows.
+        let result = if a.is_shared() {
+            self.emit_guard(Op::PushCopy { array, value }, Ty::Array, pc)
+        } else {
+            self.emit_guard(Op::APush { array, value }, Ty::Void, pc);
+            array
         };
         self.write(base, result);
         Ok(())
@@ -289,9 +276,9 @@ impl Recorder {
     }
 
     /// Calls: Ruff functions are inlined (or called natively when they have traces of
-    /// their own); `len`, `push`, `has_key`, `to_string` and the numeric builtins on numbers
-    /// get instructions of their own; other builtins that can be called again are
-    /// `CallBuiltin`; anything else aborts.
+    /// their own); a builtin whose table row names a `Recording` that suits the arguments
+    /// is recorded as that; other builtins that can be called again are `CallBuiltin`;
+    /// anything else aborts.
     pub(super) fn call(&mut self, base: Reg, argc: u16, lent: u16, view: &View, pc: u32) -> Result<(), AbortReason> {
         // Lent arguments the callee may keep or change are marked shared first, as the
         // interpreter does; the callee is guarded below, so the choice holds.
@@ -351,25 +338,28 @@ impl Recorder {
             return Err(AbortReason::NyiCall(format!("{} through a variable", name)));
         }
         let argument = |n: u16| if n <= argc { view.slots[(base + n) as usize] } else { Value::Null };
-        if matches!(name, "push" | "append")
-            || (name == "len" && matches!(argument(1), Value::Array(_) | Value::Str(_)))
-        {
-            return self.array_builtin(name, base, argc, view, pc);
-        }
-        if name == "has_key" && matches!(argument(1), Value::Dict(_)) && trace_key(argument(2)).is_some() {
-            return self.has_key(base, view, pc);
-        }
-        if name == "to_string"
-            && matches!(argument(1), Value::Int(_) | Value::Float(_) | Value::Bool(_) | Value::Null | Value::Str(_))
-        {
-            let value = self.read(base + 1, view, pc)?;
-            let text = self.text_of(value, pc)?;
-            self.write(base, text);
-            return Ok(());
-        }
         let numbers = (1..=argc).all(|n| matches!(argument(n), Value::Int(_) | Value::Float(_)));
-        if let (Some(function), true) = (math_function(name), numbers) {
-            return self.math(function, base, argc, view, pc);
+        match BUILTINS[id as usize].recording {
+            Some(Recording::Length) if matches!(argument(1), Value::Array(_) | Value::Str(_)) => {
+                return self.length(base, view, pc);
+            }
+            Some(Recording::Append) => return self.append(name, base, view, pc),
+            Some(Recording::HasKey) if matches!(argument(1), Value::Dict(_)) && trace_key(argument(2)).is_some() => {
+                return self.has_key(base, view, pc);
+            }
+            Some(Recording::ToText)
+                if matches!(
+                    argument(1),
+                    Value::Int(_) | Value::Float(_) | Value::Bool(_) | Value::Null | Value::Str(_)
+                ) =>
+            {
+                let value = self.read(base + 1, view, pc)?;
+                let text = self.text_of(value, pc)?;
+                self.write(base, text);
+                return Ok(());
+            }
+            Some(Recording::Math(function)) if numbers => return self.math(function, base, argc, view, pc),
+            _ => {}
         }
         if builtins::is_repeatable(id) && argc as usize <= MAX_BUILTIN_ARGS {
             return self.call_builtin(id, base, argc, view, pc);

@@ -54,7 +54,7 @@ mod slots;
 mod values;
 
 use super::abort::AbortReason;
-use super::ir::{InlinedFrame, InstIdx, MathFn, Op, SnapIdx, Snapshot, Trace, TraceHandler, Ty, MAX_BUILTIN_ARGS};
+use super::ir::{InlinedFrame, InstIdx, Op, SnapIdx, Snapshot, Trace, TraceHandler, Ty, MAX_BUILTIN_ARGS};
 
 /// Recorded traces longer than this abort (the optimizer and backend are linear, but
 /// long traces are rarely loops worth compiling).
@@ -263,25 +263,6 @@ fn read_element_type(v: &Value) -> Result<Ty, AbortReason> {
         Value::Dict(_) => Ok(Ty::Dict),
         other => element_type(other),
     }
-}
-
-fn math_function(name: &str) -> Option<MathFn> {
-    Some(match name {
-        "abs" => MathFn::Abs,
-        "sqrt" => MathFn::Sqrt,
-        "floor" => MathFn::Floor,
-        "ceil" => MathFn::Ceil,
-        "round" => MathFn::Round,
-        "sin" => MathFn::Sin,
-        "cos" => MathFn::Cos,
-        "tan" => MathFn::Tan,
-        "exp" => MathFn::Exp,
-        "log" => MathFn::Log,
-        "pow" => MathFn::Pow,
-        "min" => MathFn::Min,
-        "max" => MathFn::Max,
-        _ => return None,
-    })
 }
 
 /// A short name of an instruction the recorder does not handle yet.
