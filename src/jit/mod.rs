@@ -218,7 +218,7 @@ fn exit_kinds(program: &Program, recorder: &Recorder, trace: &Trace) -> Vec<Exit
             Op::DivInt(..) | Op::ModInt(..) | Op::DivFloat(..) | Op::ModFloat(..) => ExitKind::Division,
             Op::ALoad(..) => ExitKind::ArrayRead,
             Op::ALoadForWrite(..) | Op::ALoadUnique(..) => ExitKind::ArrayWrite,
-            Op::AUnique(_) => ExitKind::CollectionDue,
+            Op::AUnique(_) | Op::SUnique(_) => ExitKind::CollectionDue,
             Op::GuardUnshared(_) => ExitKind::SharedStruct,
             Op::AStore { .. } | Op::APush { .. } | Op::DSet { .. } => ExitKind::ArrayWrite,
             Op::SAppend { .. } => ExitKind::StringAppend,

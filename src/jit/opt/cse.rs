@@ -126,6 +126,8 @@ fn value_key(op: &Op, ty: Ty, array_epoch: u64) -> Option<ValueKey> {
         | Op::PushCopy { .. }
         | Op::AUnique(_)
         | Op::ALoadUnique(..)
+        | Op::SUnique(_)
+        | Op::FieldLoadUnique { .. }
         | Op::Loop
         | Op::Phi(..) => return None,
         // Field reads are keyed by the field too.

@@ -847,34 +847,7 @@ impl Recorder {
                 };
                 self.write(dst, value);
             }
-            Instr::GetFieldForWrite { dst, obj, name } => {
-                // `s.f[i] := v`: the container in field `f`, through which the write goes.
-                // `access::field_for_write` copies a shared struct or a shared container
-                // first; the trace only follows the path where neither is shared.
-                let object = self.read_sunk(obj, view, pc)?;
-                let (Value::Struct(s), Ty::Struct, false) =
-                    (view.slots[obj as usize], self.ty(object), self.trace.inst(object).op.is_sunk())
-                else {
-                    return Err(AbortReason::NyiInstruction(
-                        "a nested write through a field of a struct built in the loop",
-                    ));
-                };
-                let Some(position) = field_position(&s, name as u32) else { return Err(AbortReason::ErrorRaised) };
-                let held = s.fields[position as usize].1;
-                if s.is_shared()
-                    || held.is_shared()
-                    || !matches!(held, Value::Array(_) | Value::Dict(_) | Value::Struct(_))
-                {
-                    return Err(AbortReason::NyiInstruction(
-                        "a nested write through a shared struct or into a field that holds no container",
-                    ));
-                }
-                self.emit_guard(Op::GuardUnshared(object), Ty::Void, pc);
-                let container =
-                    self.emit_guard(Op::FieldLoad { object, field: name as u32, position }, value_type(&held)?, pc);
-                self.emit_guard(Op::GuardUnshared(container), Ty::Void, pc);
-                self.write(dst, container);
-            }
+            Instr::GetFieldForWrite { dst, obj, name } => self.field_for_write(dst, obj, name as u32, view, pc)?,
             Instr::SetField { obj, name, src } => {
                 let object = self.read_sunk(obj, view, pc)?;
                 let value = self.read(src, view, pc)?;
