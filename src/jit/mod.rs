@@ -228,6 +228,7 @@ fn exit_kinds(program: &Program, recorder: &Recorder, trace: &Trace) -> Vec<Exit
                 ExitKind::CollectionDue
             }
             Op::SChar(..) => ExitKind::StringIndex,
+            Op::SNextChar(..) => ExitKind::CollectionDue,
             Op::PushCopy { .. } => ExitKind::SharedPush,
             Op::CallBuiltin { builtin, .. } => ExitKind::BuiltinCall(BUILTINS[builtin as usize].name),
             _ => kinds[snap.index()].clone(),

@@ -321,6 +321,15 @@ pub fn new_array(heap: &mut Heap, items: Vec<Value>) -> Value {
 /// What a `for x in value` loop iterates (`ForPrep`): arrays, strings and int counts as
 /// they are, a float count truncated, and a dict as a new array of its keys as strings
 /// (which become shared: the dict still holds them).
+/// One step of `for c in s` (`ForNext` over a string, whose position is a byte offset):
+/// the character starting at byte `position` as a new one-character string, with
+/// `position` moved past it; `None` at the end. Native code's `SNEXTCH` calls it too.
+pub fn next_char(heap: &mut Heap, s: &StrObj, position: &mut i64) -> Option<Value> {
+    let c = s.text.get(usize::try_from(*position).ok()?..)?.chars().next()?;
+    *position += c.len_utf8() as i64;
+    Some(Value::Str(heap.alloc(StrObj::new(c.to_string()))))
+}
+
 pub fn iteration_source(heap: &mut Heap, value: Value) -> Result<Value, String> {
     Ok(match value {
         Value::Array(_) | Value::Str(_) | Value::Int(_) => value,

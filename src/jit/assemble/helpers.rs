@@ -525,6 +525,35 @@ pub(super) extern "sysv64" fn string_char(string: *mut u8, index: i64, state: *m
     }
 }
 
+/// `SBYTES`: the string's length in bytes.
+pub(super) extern "sysv64" fn string_bytes(string: *mut u8) -> i64 {
+    // SAFETY: `string` is a string value of the trace (see `string_length`).
+    let string = unsafe { Gc::<StrObj>::from_address(string as usize) };
+    string.text.len() as i64
+}
+
+/// `SNEXTCH`: the character starting at byte `position` of the string as a new string,
+/// through the interpreter's own step of `for c in s` (`access::next_char`), or null and a
+/// note that the trace must be left when none starts there; notes whether a collection
+/// is due.
+pub(super) extern "sysv64" fn string_next_char(string: *mut u8, position: i64, state: *mut ExitState) -> *mut u8 {
+    // SAFETY: `string` is a string value of the trace (see `string_length`).
+    let string = unsafe { Gc::<StrObj>::from_address(string as usize) };
+    // SAFETY: as in `concat_strings`.
+    let (state, heap) = unsafe { (&mut *state, &mut *(*state).heap) };
+    let mut after = position;
+    match access::next_char(heap, &string, &mut after) {
+        Some(Value::Str(c)) => {
+            state.must_exit = heap.wants_collection() as u64;
+            c.addr() as *mut u8
+        }
+        _ => {
+            state.must_exit = 1;
+            std::ptr::null_mut()
+        }
+    }
+}
+
 /// `KEYS`: the keys of the dict as a new array, as `for k in dict` iterates them; notes
 /// whether a collection is due.
 pub(super) extern "sysv64" fn dict_keys(dict: *mut u8, state: *mut ExitState) -> *mut u8 {
@@ -751,6 +780,10 @@ pub(super) fn helper_address(trace: &Trace, inst: &Inst) -> Option<usize> {
         }
         Op::ToStr(_) => Some(scalar_to_string as extern "sysv64" fn(u64, u64, *mut ExitState) -> *mut u8 as usize),
         Op::SChar(..) => Some(string_char as extern "sysv64" fn(*mut u8, i64, *mut ExitState) -> *mut u8 as usize),
+        Op::SBytes(_) => Some(string_bytes as extern "sysv64" fn(*mut u8) -> i64 as usize),
+        Op::SNextChar(..) => {
+            Some(string_next_char as extern "sysv64" fn(*mut u8, i64, *mut ExitState) -> *mut u8 as usize)
+        }
         Op::DictKeys(_) => Some(dict_keys as extern "sysv64" fn(*mut u8, *mut ExitState) -> *mut u8 as usize),
         Op::Alloc(_) => Some(allocate as extern "sysv64" fn(u64, *mut ExitState) -> *mut u8 as usize),
         Op::FieldSet { .. } => {

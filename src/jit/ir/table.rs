@@ -917,4 +917,14 @@ define_ops! {
     /// due. Allocates.
     FieldLoadUnique { object: InstIdx as Ref, field: u32 as FieldName, position: u32 as FieldPosition }
         => "FLOADU", Only, [STRUCT] -> CONTAINER, GUARD | READS | WRITES;
+    /// The length of a string in bytes: where a `for` over its characters ends (its
+    /// position is a byte offset). Reads string memory.
+    SBytes(a: InstIdx as Ref)
+        => "SBYTES", Only, [STR] -> INT, READS;
+    /// The character of a string that starts at byte `position` (an int), as a new
+    /// one-character string: one step of `for c in s`, through the interpreter's own
+    /// `access::next_char`. Allocates; a guard that exits, before the step, when no
+    /// character starts there or the heap then wants a collection. Reads string memory.
+    SNextChar(a: InstIdx as Ref, b: InstIdx as Ref)
+        => "SNEXTCH", Only, [STR, INT] -> STR, GUARD | READS;
 }

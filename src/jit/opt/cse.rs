@@ -118,6 +118,7 @@ fn value_key(op: &Op, ty: Ty, array_epoch: u64) -> Option<ValueKey> {
         | Op::SConcat(..)
         | Op::ToStr(_)
         | Op::SChar(..)
+        | Op::SNextChar(..)
         | Op::FieldSet { .. }
         | Op::FieldStore { .. }
         | Op::DictKeys(_)

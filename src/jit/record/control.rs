@@ -140,13 +140,16 @@ impl Recorder {
     }
 
     /// `ForNext` over an int count (`for i in n`) or an array (`for v in a`, and a dict's
-    /// keys, which `ForPrep` made an array); strings are not traced yet.
+    /// keys, which `ForPrep` made an array), or a string (below).
     pub(super) fn count_next(&mut self, base: Reg, view: &View, pc: u32) -> Result<(), AbortReason> {
         let sequence = self.read(base, view, pc)?;
         let position = self.read(base + 1, view, pc)?;
         let Value::Int(at) = view.slots[base as usize + 1] else {
             return Err(AbortReason::NyiValueType("non-int iteration position"));
         };
+        if let Value::Str(s) = view.slots[base as usize] {
+            return self.char_next(base, sequence, position, at < s.text.len() as i64, view, pc);
+        }
         let (count, element, continues) = match view.slots[base as usize] {
             Value::Int(n) => (sequence, None, at < n),
             Value::Array(a) => {
@@ -172,6 +175,41 @@ impl Recorder {
         let one = self.emit(Op::KInt(1), Ty::Int);
         let advanced = self.emit_guard(Op::AddInt(position, one), Ty::Int, pc);
         self.write(base + 2, item);
+        self.write(base + 1, advanced);
+        Ok(())
+    }
+
+    /// `ForNext` over a string (`for c in s`), whose position is a byte offset, as
+    /// `access::next_char` steps: the loop goes on while the position is before the end
+    /// (`SBYTES`); the loop variable is the character there as a new string (`SNEXTCH`,
+    /// which calls `next_char`), and the position moves past its bytes.
+    #[allow(clippy::too_many_arguments)]
+    fn char_next(
+        &mut self,
+        base: Reg,
+        string: InstIdx,
+        position: InstIdx,
+        continues: bool,
+        view: &View,
+        pc: u32,
+    ) -> Result<(), AbortReason> {
+        let end = self.emit(Op::SBytes(string), Ty::Int);
+        let more = self.emit(Op::LtInt(position, end), Ty::Bool);
+        self.loop_test(more, pc, view);
+        if !continues {
+            return Ok(());
+        }
+        // The loop test's guard goes first: at the end of the string it must be the one to
+        // exit (a loop exit grows a side trace), not the step. The step gets a snapshot of
+        // its own, so that its exit is known to be a collection due.
+        let proto = view.program.proto(self.current().proto);
+        let target = jump_target(pc as usize, &proto.code[pc as usize]).expect("ForNext jumps") as u32;
+        self.resolve_pending_branch(target)?;
+        let snapshot = self.trace.add_snapshot(self.snapshot_state(pc));
+        let character = self.trace.push(Op::SNextChar(string, position), Ty::Str, Some(snapshot), self.line);
+        let width = self.emit(Op::SBytes(character), Ty::Int);
+        let advanced = self.emit_guard(Op::AddInt(position, width), Ty::Int, pc);
+        self.write(base + 2, character);
         self.write(base + 1, advanced);
         Ok(())
     }

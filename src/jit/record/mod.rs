@@ -723,15 +723,20 @@ impl Recorder {
             // `loop_to_jump_into`); any other is unrolled.
             Instr::LoopEntry => {}
             Instr::ForPrep { base, .. } => {
-                // `iteration_source` keeps arrays and ints as they are and lists a dict's keys.
+                // `iteration_source` keeps arrays, strings and ints as they are and lists a
+                // dict's keys.
                 let sequence = self.read(base, view, pc)?;
                 match self.ty(sequence) {
-                    Ty::Array | Ty::Int => {}
+                    Ty::Array | Ty::Str | Ty::Int => {}
                     Ty::Dict => {
                         let keys = self.emit_guard(Op::DictKeys(sequence), Ty::Array, pc);
                         self.write(base, keys);
                     }
-                    _ => return Err(AbortReason::NyiInstruction("for over anything but an array, a dict or an int")),
+                    _ => {
+                        return Err(AbortReason::NyiInstruction(
+                            "for over anything but an array, a dict, a string or an int",
+                        ))
+                    }
                 }
                 let start = self.emit(Op::KInt(0), Ty::Int);
                 self.write(base + 1, start);

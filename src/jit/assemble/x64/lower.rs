@@ -349,6 +349,20 @@ impl Emitter<'_> {
                 self.call_helper(i, arguments, HelperResult::Rax(destination));
                 emit!(self.ops; cmp QWORD [r13 + MUST_EXIT], 0; jne =>exit);
             }
+            Op::SBytes(string) => {
+                let arguments = vec![(Operand::Gpr(RDI), self.operand(string))];
+                self.call_helper(i, arguments, HelperResult::Rax(destination));
+            }
+            Op::SNextChar(string, position) => {
+                let exit = guard_exit()?;
+                let arguments = vec![
+                    (Operand::Gpr(RDI), self.operand(string)),
+                    (Operand::Gpr(RSI), self.operand(position)),
+                    (Operand::Gpr(RDX), Operand::Gpr(R13)),
+                ];
+                self.call_helper(i, arguments, HelperResult::Rax(destination));
+                emit!(self.ops; cmp QWORD [r13 + MUST_EXIT], 0; jne =>exit);
+            }
             Op::SLen(string) => {
                 let arguments = vec![(Operand::Gpr(RDI), self.operand(string))];
                 self.call_helper(i, arguments, HelperResult::Rax(destination));
