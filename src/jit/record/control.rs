@@ -60,18 +60,25 @@ impl Recorder {
     /// in its own frame, that reaches the header of a loop with a trace of its own (other
     /// than the header a side trace of a loop closes at) jumps into that trace, whose exits
     /// grow side traces that continue after the loop (LuaJIT links to the inner loop's
-    /// trace the same way). A root loop trace cannot (it is peeled and carries values in
-    /// registers round its loop), nor can code inside an inlined call or a `try` block;
-    /// they unroll the loop instead.
+    /// trace the same way). A root loop trace does so only at an inner loop that an
+    /// earlier recording found too long to unroll (`CompiledTraces::long_loops`): it then
+    /// is not peeled and ends in the jump, and the inner trace's loop-exit side trace runs
+    /// the rest of the outer body and jumps back to it at its header. Short inner loops
+    /// are unrolled into the root trace instead. Code inside an inlined call or a `try`
+    /// block never jumps.
     pub(super) fn loop_to_jump_into(&self, pc: u32) -> Option<u32> {
-        let may_jump = self.side_of.is_some() || self.kind == TraceKind::Function;
-        if !may_jump || self.inlined() || !self.handlers.is_empty() {
+        if self.inlined() || !self.handlers.is_empty() {
             return None;
         }
-        if self.kind == TraceKind::Loop && pc == self.header {
+        let at = (self.current().proto, pc);
+        let may_jump = match (self.side_of, self.kind) {
+            (Some(_), _) | (None, TraceKind::Function) => true,
+            (None, TraceKind::Loop) => self.compiled.long_loops.contains(&at),
+        };
+        if !may_jump || (self.kind == TraceKind::Loop && pc == self.header) {
             return None;
         }
-        self.compiled.loops.get(&(self.current().proto, pc)).copied()
+        self.compiled.loops.get(&at).copied()
     }
 
     /// Records the test of a loop-advance instruction at `pc` that jumps back to `target`
@@ -214,9 +221,9 @@ impl Recorder {
         Ok(())
     }
 
-    /// Ends a function trace or a side trace at the header of a loop with a trace of its
-    /// own: the frame's values the loop may read go to memory, and `JumpTrace` runs the
-    /// loop trace.
+    /// Ends a recording at the header of a loop with a trace of its own (see
+    /// `loop_to_jump_into`): the frame's values the loop may read go to memory, and
+    /// `JumpTrace` runs the loop trace.
     pub(super) fn jump_into_loop(&mut self, trace: u32, header: u32) -> Result<(), AbortReason> {
         if !self.handlers.is_empty() {
             return Err(AbortReason::NyiInstruction("a loop with a trace of its own inside a try block"));

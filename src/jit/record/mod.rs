@@ -81,6 +81,10 @@ pub struct CompiledTraces {
     /// Functions a recording found on a cycle of calls (see `Recorder::recursive`): a
     /// trace calls them natively, since inlining one would meet the recursion again.
     pub recursive: rustc_hash::FxHashSet<ProtoId>,
+    /// Loop headers (prototype, pc) where unrolling ran past [`MAX_UNROLLED_ITERATIONS`]
+    /// (see `Recorder::too_long_loop`): a root loop trace reaching one of them in its own
+    /// frame, when it has a trace, jumps into that trace instead of unrolling it.
+    pub long_loops: rustc_hash::FxHashSet<(ProtoId, u32)>,
 }
 
 /// A function's trace, as a recording that calls the function sees it.
@@ -225,6 +229,10 @@ pub struct Recorder {
     /// Back-edges of loops other than the root's own loop recorded so far (see
     /// [`MAX_UNROLLED_ITERATIONS`]).
     unrolled: u32,
+    /// Where the recording gave up unrolling (`InnerLoop`): the header (prototype, pc) of
+    /// the loop whose back-edge went past the bound. The JIT notes it in
+    /// [`CompiledTraces::long_loops`].
+    pub too_long_loop: Option<(ProtoId, u32)>,
 }
 
 /// The IR type of a value a trace may load from a slot.
@@ -357,6 +365,7 @@ impl Recorder {
             back_edges: 0,
             calls: 0,
             unrolled: 0,
+            too_long_loop: None,
         }
     }
 
@@ -531,6 +540,7 @@ impl Recorder {
             if !closes_side_trace {
                 self.unrolled += 1;
                 if self.unrolled > MAX_UNROLLED_ITERATIONS {
+                    self.too_long_loop = Some((self.current().proto, pc));
                     return Step::Abort(AbortReason::InnerLoop);
                 }
             }
