@@ -668,7 +668,8 @@ pub(super) extern "sysv64" fn field_for_write(
     // SAFETY: as in `concat_strings`.
     let (state, heap) = unsafe { (&mut *state, &mut *(*state).heap) };
     let name = Symbol(field as u32);
-    let cached = object.fields.get(position as usize).is_some_and(|&(at, value)| at == name && value.tag() as u64 == tag);
+    let cached =
+        object.fields.get(position as usize).is_some_and(|&(at, value)| at == name && value.tag() as u64 == tag);
     if object.is_shared() || !cached {
         state.must_exit = 1;
         return std::ptr::null_mut();
