@@ -479,11 +479,7 @@ impl Vm {
                 *position += 1;
                 Some(Value::Int(*position - 1))
             }
-            Value::Str(s) => {
-                let c = s.text.get(*position as usize..)?.chars().next()?;
-                *position += c.len_utf8() as i64;
-                Some(Value::Str(self.heap.alloc(StrObj::new(c.to_string()))))
-            }
+            Value::Str(s) => access::next_char(&mut self.heap, &s, position),
             _ => None,
         }
     }

@@ -220,7 +220,7 @@ fn exit_kinds(program: &Program, recorder: &Recorder, trace: &Trace) -> Vec<Exit
             Op::DivInt(..) | Op::ModInt(..) | Op::DivFloat(..) | Op::ModFloat(..) => ExitKind::Division,
             Op::ALoad(..) => ExitKind::ArrayRead,
             Op::ALoadForWrite(..) | Op::ALoadUnique(..) => ExitKind::ArrayWrite,
-            Op::AUnique(_) => ExitKind::CollectionDue,
+            Op::AUnique(_) | Op::SUnique(_) => ExitKind::CollectionDue,
             Op::GuardUnshared(_) => ExitKind::SharedStruct,
             Op::AStore { .. } | Op::APush { .. } | Op::DSet { .. } => ExitKind::ArrayWrite,
             Op::SAppend { .. } => ExitKind::StringAppend,
@@ -230,12 +230,18 @@ fn exit_kinds(program: &Program, recorder: &Recorder, trace: &Trace) -> Vec<Exit
                 ExitKind::CollectionDue
             }
             Op::SChar(..) => ExitKind::StringIndex,
+            Op::SNextChar(..) => ExitKind::CollectionDue,
             Op::PushCopy { .. } => ExitKind::SharedPush,
             Op::CallBuiltin { builtin, .. } => ExitKind::BuiltinCall(BUILTINS[builtin as usize].name),
             _ => kinds[snap.index()].clone(),
         };
     }
     kinds
+}
+
+/// Whether `trace` ends in a jump into another loop's trace (`JumpTrace`).
+fn ends_in_jump(trace: &Trace) -> bool {
+    trace.insts.last().is_some_and(|inst| matches!(inst.op, Op::JumpTrace { .. }))
 }
 
 /// Aborts of one loop or function for `reason` before it is blacklisted. Leaving the loop
@@ -367,6 +373,9 @@ pub struct Jit {
     /// Functions recordings found on cycles of calls (`Recorder::recursive`); kept across
     /// flushes, since they describe the program.
     recursive: rustc_hash::FxHashSet<ProtoId>,
+    /// Loops recordings found too long to unroll (`Recorder::too_long_loop`): root loop
+    /// traces jump into their traces (`CompiledTraces::long_loops`); kept across flushes.
+    long_loops: rustc_hash::FxHashSet<(ProtoId, u32)>,
     /// Where native recursion records its levels (`ExitState::native_frames` points here).
     native_frames: Box<[[u64; 3]]>,
     pub stats: Stats,
@@ -408,6 +417,7 @@ impl Jit {
             all_needs: FrameNeeds::default(),
             exit_state,
             recursive: Default::default(),
+            long_loops: Default::default(),
             native_frames,
             stats: Stats::default(),
             log: options.log.as_ref().and_then(|target| log::EventLog::open(target).ok()),
@@ -557,7 +567,11 @@ impl Jit {
 
     /// The compiled function and loop traces a recording may call or jump into.
     fn compiled_traces(&self) -> Rc<CompiledTraces> {
-        let mut compiled = CompiledTraces { recursive: self.recursive.clone(), ..CompiledTraces::default() };
+        let mut compiled = CompiledTraces {
+            recursive: self.recursive.clone(),
+            long_loops: self.long_loops.clone(),
+            ..CompiledTraces::default()
+        };
         for (proto, state) in self.functions.iter().enumerate() {
             if let LoopState::Compiled(id) = *state {
                 let native = self.native(id);
@@ -642,12 +656,21 @@ impl Jit {
             Ok(id) => self.loops[proto.0 as usize][header as usize] = LoopState::Compiled(id),
             Err(reason) => {
                 let limit = abort_limit(&reason);
+                // An inner loop of the loop's own frame too long to unroll that has a trace
+                // already: the next recording jumps into it (`Recorder::loop_to_jump_into`),
+                // so it starts at the next iteration the interpreter runs.
+                let jump_next_time = reason == AbortReason::InnerLoop
+                    && recorder.too_long_loop.is_some_and(|(inner, at)| {
+                        inner == proto && matches!(self.loops[inner.0 as usize][at as usize], LoopState::Compiled(_))
+                    });
                 self.abort(program, &recorder, AbortSite::Loop(reason));
                 let aborts = self.aborts.entry((proto, header)).or_insert(0);
                 *aborts += 1;
                 self.loops[proto.0 as usize][header as usize] = if *aborts >= limit {
                     self.stats.blacklisted += 1;
                     LoopState::Blacklisted
+                } else if jump_next_time {
+                    LoopState::Counting(1)
                 } else {
                     LoopState::Counting(self.options.threshold.max(1).saturating_mul(1 << (*aborts).min(16)))
                 };
@@ -660,6 +683,7 @@ impl Jit {
     /// which are recorded at their next call (unless they are compiled or blacklisted).
     fn note_calls_wanted(&mut self, recorder: &Recorder) {
         self.recursive.extend(recorder.recursive.iter().copied());
+        self.long_loops.extend(recorder.too_long_loop);
         for proto in &recorder.wanted_functions {
             if let LoopState::Counting(remaining) = &mut self.functions[proto.0 as usize] {
                 *remaining = 1;
@@ -675,6 +699,9 @@ impl Jit {
         let (end_events, iteration_events) = match (recorder.side_of, recorder.kind) {
             (Some(side_of), _) => ((end_back_edges, end_calls), self.native(side_of.root).iteration_events),
             (None, TraceKind::Function) => ((end_back_edges, end_calls), (0, 0)),
+            // A root loop trace ending in a jump into an inner loop's trace never goes round
+            // its own loop: its end counts its events, as a side trace's does.
+            (None, TraceKind::Loop) if ends_in_jump(&recorded) => ((end_back_edges, end_calls), (0, 0)),
             // The recorder counted the loop's own back-edge too (exits after it resume at the
             // header); the iteration counter counts that one.
             (None, TraceKind::Loop) => ((0, 0), (end_back_edges - 1, end_calls)),
@@ -1114,7 +1141,11 @@ impl Jit {
     fn took_rare_path(&self, root: u32, exit: SnapIdx) -> bool {
         let stats = &self.stats.traces[root as usize];
         let passes = stats.handled_exits[exit.index()];
-        let others = stats.handled_exits.iter().sum::<u64>() - passes + self.native(root).own_iterations;
+        // A root ending in a jump into an inner loop's trace has no iterations of its own:
+        // its runs that got to the jump went the recorded way.
+        let native = self.native(root);
+        let jumps = if ends_in_jump(&native.trace) { native.compiled.counters[abi::COUNT_COMPLETIONS] } else { 0 };
+        let others = stats.handled_exits.iter().sum::<u64>() - passes + native.own_iterations + jumps;
         stats.exit_kinds[exit.index()] != ExitKind::LoopEnd
             && passes >= RARE_PATH_DISPATCHES
             && passes > RARE_PATH_RATIO * others

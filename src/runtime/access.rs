@@ -12,6 +12,7 @@
 use super::heap::{Gc, Heap};
 use super::object::{
     make_unique_array, make_unique_dict, make_unique_struct, make_unique_value, ArrayObj, DictKey, DictObj, StrObj,
+    StructObj,
 };
 use super::symbol::Symbol;
 use super::value::Value;
@@ -272,19 +273,31 @@ fn set_field_general(
     }
 }
 
+/// The field a nested write target (`s.f[i] := v`) goes through: makes the struct in
+/// `holder` private, then the container in the field private inside it
+/// ([`private_field_for_write`]), and returns that container unshared.
 pub fn field_for_write(heap: &mut Heap, holder: &mut Value, name: Symbol, name_text: &str) -> Result<Value, String> {
     match *holder {
         Value::Struct(s) => {
-            let mut element = s.get(name).ok_or_else(|| field_not_found(name_text))?;
+            if s.field(name).is_none() {
+                return Err(field_not_found(name_text));
+            }
             let s = make_unique_struct(heap, s);
             *holder = Value::Struct(s);
-            if make_unique_value(heap, &mut element) {
-                s.get_mut().set(name, element);
-            }
-            Ok(element)
+            Ok(private_field_for_write(heap, s, name).expect("the field exists"))
         }
         other => get_field(other, name, name_text),
     }
+}
+
+/// Field `name` of the private struct `s`, for a write through it: a container in it is
+/// made private in place (copied when shared) and returned unmarked. `None` when `s` has
+/// no such field. The second half of [`field_for_write`]; native code's `FLOADU` calls it
+/// after `SUNIQUE` made the struct private.
+pub fn private_field_for_write(heap: &mut Heap, s: Gc<StructObj>, name: Symbol) -> Option<Value> {
+    let field = s.get_mut().field_mut(name)?;
+    make_unique_value(heap, field);
+    Some(*field)
 }
 
 /// Appends `value` to the array in `holder` (copying it first if shared); returns the
@@ -308,6 +321,15 @@ pub fn new_array(heap: &mut Heap, items: Vec<Value>) -> Value {
 /// What a `for x in value` loop iterates (`ForPrep`): arrays, strings and int counts as
 /// they are, a float count truncated, and a dict as a new array of its keys as strings
 /// (which become shared: the dict still holds them).
+/// One step of `for c in s` (`ForNext` over a string, whose position is a byte offset):
+/// the character starting at byte `position` as a new one-character string, with
+/// `position` moved past it; `None` at the end. Native code's `SNEXTCH` calls it too.
+pub fn next_char(heap: &mut Heap, s: &StrObj, position: &mut i64) -> Option<Value> {
+    let c = s.text.get(usize::try_from(*position).ok()?..)?.chars().next()?;
+    *position += c.len_utf8() as i64;
+    Some(Value::Str(heap.alloc(StrObj::new(c.to_string()))))
+}
+
 pub fn iteration_source(heap: &mut Heap, value: Value) -> Result<Value, String> {
     Ok(match value {
         Value::Array(_) | Value::Str(_) | Value::Int(_) => value,

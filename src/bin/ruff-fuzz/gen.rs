@@ -133,7 +133,31 @@ fn modded(e: Expr) -> Expr {
 
 const FLOATS: &[&str] = &["0.5", "0.25", "1.5", "2.0", "0.1", "3.75", "100.0", "0.0"];
 const WORDS: &[&str] = &["a", "b", "ab", "", "x", "é", "日本", "a b", "7", "zz"];
+/// Strings `for` loops step through: ASCII and not, shorter and longer than the JIT's
+/// unroll bound (16).
+const ITERATED_STRINGS: &[&str] = &[
+    "abc",
+    "é日😀",
+    "",
+    "héllo wörld",
+    "日本語のテキストをここに書いた",
+    "a😀b😀c😀d😀e😀f😀g😀h😀i😀",
+    "zzzzzzzzzzzzzzzzzzzzzzzz",
+];
 const DICT_KEYS: &[&str] = &["a", "b", "c", "k1", "k2", "10", "2", ""];
+
+/// The struct `Bag` and `bag_add(b, x)`, which writes through `b`'s array field (a push
+/// or an element write) and its count, and returns `b` (see `shared_struct_write`).
+fn bag_declarations() -> Vec<Stmt> {
+    vec![
+        Stmt::Verbatim("struct Bag { items, n }".to_string()),
+        Stmt::Verbatim(
+            "func bag_add(b, x) {\n  if b.n >= len(b.items) {\n    b.items := push(b.items, x)\n  } else {\n    \
+             b.items[b.n] := x\n  }\n  b.n := b.n + 1\n  if b.n >= 12 {\n    b.n := 0\n  }\n  return b\n}"
+                .to_string(),
+        ),
+    ]
+}
 
 /// What a helper function computes, which decides how it can be called.
 #[derive(Clone, Copy, PartialEq)]
@@ -185,6 +209,8 @@ struct Scope {
     handlers: u32,
     /// Whether the section made the struct `p`.
     has_struct: bool,
+    /// Whether the section made `bag` (a `Bag`, which `bag_add` writes through).
+    has_bag: bool,
     /// Whether the section's hot paths keep to what traces compile (numbers, arrays,
     /// struct fields, math builtins, `len`/`push`, calls of native helpers), so that
     /// its loops run as native code and leave it only at type changes, errors, prints
@@ -217,6 +243,7 @@ struct Generator {
     declarations: Vec<Stmt>,
     uses_struct: bool,
     uses_enum: bool,
+    uses_bag: bool,
 }
 
 /// Generates the program for one seed.
@@ -228,6 +255,7 @@ pub fn generate(seed: u64) -> Vec<Stmt> {
         declarations: Vec::new(),
         uses_struct: false,
         uses_enum: false,
+        uses_bag: false,
     };
     generator.program()
 }
@@ -262,6 +290,9 @@ impl Generator {
         }
         if self.uses_enum {
             program.push(Stmt::Verbatim("enum Shape { Circle, Square, Empty }".to_string()));
+        }
+        if self.uses_bag {
+            program.extend(bag_declarations());
         }
         program.append(&mut self.declarations);
         let reps = self.rng.range(1, 4);
@@ -631,6 +662,14 @@ impl Generator {
         if self.rng.percent(40) {
             out.push(self.closure(scope));
         }
+        if self.rng.percent(30) {
+            self.uses_bag = true;
+            scope.has_bag = true;
+            out.push(assign(
+                &scope.name("bag"),
+                Expr::Struct("Bag".into(), vec![("items".into(), Expr::Array(Vec::new())), ("n".into(), int(0))]),
+            ));
+        }
         out
     }
 
@@ -685,6 +724,7 @@ impl Generator {
             depth: 0,
             handlers: 0,
             has_struct: false,
+            has_bag: false,
             native: false,
         };
         scope.native = self.rng.percent(60);
@@ -721,6 +761,7 @@ impl Generator {
             depth: 0,
             handlers: 0,
             has_struct: false,
+            has_bag: false,
             native: false,
         };
         scope.native = self.rng.percent(60);
@@ -978,6 +1019,8 @@ impl Generator {
                 93..=95 => Some(self.print_statement(scope)),
                 96..=97 => self.deep_call(scope),
                 98 => Some(self.enum_statement(scope)),
+                99 => self.shared_struct_write(scope),
+                100 => self.string_iteration(scope),
                 _ => self.rarer_statement(scope),
             };
             if let Some(statements) = produced {
@@ -1012,12 +1055,57 @@ impl Generator {
                 95..=96 => self.deep_call(scope),
                 97 => self.sort_statement(scope),
                 98 => Some(self.compound_update(scope)),
+                99..=100 => self.shared_struct_write(scope),
+                101..=102 => self.string_iteration(scope),
                 _ => self.native_rarer_statement(scope),
             };
             if let Some(statements) = produced {
                 return statements;
             }
         }
+    }
+
+    /// `bag := bag_add(bag, c)`, a helper that writes through its struct parameter's array
+    /// field and returns the struct, often with the old struct kept in another variable
+    /// (so the struct and its array are shared when the helper writes) and printed with
+    /// the new one at some iteration: an old holder that changed with the new one shows.
+    fn shared_struct_write(&mut self, scope: &Scope) -> Option<Vec<Stmt>> {
+        if !scope.has_bag {
+            return None;
+        }
+        let bag = scope.name("bag");
+        let c = self.counter_or_small(scope);
+        let add = assign(&bag, call("bag_add", vec![var(&bag), c.clone()]));
+        if self.rng.percent(30) {
+            return Some(vec![add]);
+        }
+        let old = scope.name(&format!("oldbag{}", self.id()));
+        let every = self.rng.range(3, 40);
+        Some(vec![
+            assign(&old, var(&bag)),
+            add,
+            when(
+                bin("==", bin("%", c, int(every)), int(self.rng.range(0, every))),
+                vec![print(vec![text(&scope.tag), var(&old), var(&bag)])],
+            ),
+        ])
+    }
+
+    /// `for ch in STRING` over a literal (often non-ASCII, sometimes longer than the JIT
+    /// unrolls) or the section's string: each step is a new one-character string.
+    fn string_iteration(&mut self, scope: &Scope) -> Option<Vec<Stmt>> {
+        if scope.weight.saturating_mul(30) > BUDGET * 2 {
+            return None;
+        }
+        let (ch, acc) = (scope.name(&format!("ch{}", self.id())), scope.name("acc"));
+        let iterable = if self.rng.percent(70) { text(self.rng.pick(ITERATED_STRINGS)) } else { scope.v("s") };
+        let wanted = self.rng.pick(&["é", "a", "日", "😀", " "]);
+        let body = vec![Stmt::If(
+            bin("==", var(&ch), text(wanted)),
+            vec![assign(&acc, modded(bin("+", var(&acc), int(self.rng.range(1, 9)))))],
+            vec![assign(&acc, modded(bin("+", bin("*", var(&acc), int(3)), call("len", vec![var(&ch)]))))],
+        )];
+        Some(vec![Stmt::ForIn(ch, iterable, body)])
     }
 
     /// Native statements that stress exits: branch ladders (many side traces), many live

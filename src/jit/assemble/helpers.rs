@@ -34,7 +34,7 @@ use crate::jit::exit;
 use crate::jit::ir::{AllocKind, Inst, InstIdx, MathFn, Op, Trace, Ty, MAX_BUILTIN_ARGS};
 use crate::runtime::format;
 use crate::runtime::heap::Gc;
-use crate::runtime::object::{make_unique_array, make_unique_value, ArrayObj, StrObj};
+use crate::runtime::object::{make_unique_array, make_unique_struct, make_unique_value, ArrayObj, StrObj};
 use crate::runtime::object::{DictKey, DictObj, FuncObj, StructObj, TaggedObj};
 use crate::runtime::symbol::Symbol;
 use crate::runtime::value::{Tag, Value};
@@ -525,6 +525,35 @@ pub(super) extern "sysv64" fn string_char(string: *mut u8, index: i64, state: *m
     }
 }
 
+/// `SBYTES`: the string's length in bytes.
+pub(super) extern "sysv64" fn string_bytes(string: *mut u8) -> i64 {
+    // SAFETY: `string` is a string value of the trace (see `string_length`).
+    let string = unsafe { Gc::<StrObj>::from_address(string as usize) };
+    string.text.len() as i64
+}
+
+/// `SNEXTCH`: the character starting at byte `position` of the string as a new string,
+/// through the interpreter's own step of `for c in s` (`access::next_char`), or null and a
+/// note that the trace must be left when none starts there; notes whether a collection
+/// is due.
+pub(super) extern "sysv64" fn string_next_char(string: *mut u8, position: i64, state: *mut ExitState) -> *mut u8 {
+    // SAFETY: `string` is a string value of the trace (see `string_length`).
+    let string = unsafe { Gc::<StrObj>::from_address(string as usize) };
+    // SAFETY: as in `concat_strings`.
+    let (state, heap) = unsafe { (&mut *state, &mut *(*state).heap) };
+    let mut after = position;
+    match access::next_char(heap, &string, &mut after) {
+        Some(Value::Str(c)) => {
+            state.must_exit = heap.wants_collection() as u64;
+            c.addr() as *mut u8
+        }
+        _ => {
+            state.must_exit = 1;
+            std::ptr::null_mut()
+        }
+    }
+}
+
 /// `KEYS`: the keys of the dict as a new array, as `for k in dict` iterates them; notes
 /// whether a collection is due.
 pub(super) extern "sysv64" fn dict_keys(dict: *mut u8, state: *mut ExitState) -> *mut u8 {
@@ -609,6 +638,49 @@ pub(super) extern "sysv64" fn element_for_write(
     element.heap_address().expect("arrays, dicts and structs are objects") as *mut u8
 }
 
+/// `SUNIQUE`: the struct, private for a write through a field
+/// (`object::make_unique_struct`: a copy when it is shared); notes whether a collection is
+/// due.
+pub(super) extern "sysv64" fn unique_struct(object: *mut u8, state: *mut ExitState) -> *mut u8 {
+    // SAFETY: `object` is a struct value of the trace (see `struct_at`).
+    let object = unsafe { struct_at(object) };
+    // SAFETY: as in `concat_strings`.
+    let (state, heap) = unsafe { (&mut *state, &mut *(*state).heap) };
+    let private = make_unique_struct(heap, object);
+    state.must_exit = heap.wants_collection() as u64;
+    private.addr() as *mut u8
+}
+
+/// `FLOADU`: field `field` of an unshared struct for a write through it, made private in
+/// place by `access::private_field_for_write`, when it stands at `position` and holds an
+/// object with tag `tag`; otherwise (a shared struct, the field elsewhere, another type)
+/// it changes nothing and notes that the trace must be left, as when a collection is due
+/// afterwards.
+pub(super) extern "sysv64" fn field_for_write(
+    object: *mut u8,
+    field: u64,
+    position: u64,
+    tag: u64,
+    state: *mut ExitState,
+) -> *mut u8 {
+    // SAFETY: `object` is a struct value of the trace (see `struct_at`).
+    let object = unsafe { struct_at(object) };
+    // SAFETY: as in `concat_strings`.
+    let (state, heap) = unsafe { (&mut *state, &mut *(*state).heap) };
+    let name = Symbol(field as u32);
+    let cached =
+        object.fields.get(position as usize).is_some_and(|&(at, value)| at == name && value.tag() as u64 == tag);
+    if object.is_shared() || !cached {
+        state.must_exit = 1;
+        return std::ptr::null_mut();
+    }
+    let Some(container) = access::private_field_for_write(heap, object, name) else {
+        unreachable!("the field was found at its position")
+    };
+    state.must_exit = heap.wants_collection() as u64;
+    container.heap_address().expect("arrays, dicts and structs are objects") as *mut u8
+}
+
 /// `ALLOC`: a new empty array (`kind` 0), empty dict (1), or struct (the low
 /// `STRUCT_KIND_BITS` bits: 2 + its type; the bits above: the fields it has room for) with
 /// no fields yet; notes whether a collection is due. Reserving the fields up front lets the
@@ -684,6 +756,10 @@ pub(super) fn helper_address(trace: &Trace, inst: &Inst) -> Option<usize> {
         Op::ALoadUnique(..) => {
             Some(element_for_write as extern "sysv64" fn(*mut u8, i64, u64, *mut ExitState) -> *mut u8 as usize)
         }
+        Op::SUnique(_) => Some(unique_struct as extern "sysv64" fn(*mut u8, *mut ExitState) -> *mut u8 as usize),
+        Op::FieldLoadUnique { .. } => {
+            Some(field_for_write as extern "sysv64" fn(*mut u8, u64, u64, u64, *mut ExitState) -> *mut u8 as usize)
+        }
         Op::SAppend { .. } => {
             Some(append_string as extern "sysv64" fn(*mut u8, *mut u8, *mut ExitState) -> u64 as usize)
         }
@@ -705,6 +781,10 @@ pub(super) fn helper_address(trace: &Trace, inst: &Inst) -> Option<usize> {
         }
         Op::ToStr(_) => Some(scalar_to_string as extern "sysv64" fn(u64, u64, *mut ExitState) -> *mut u8 as usize),
         Op::SChar(..) => Some(string_char as extern "sysv64" fn(*mut u8, i64, *mut ExitState) -> *mut u8 as usize),
+        Op::SBytes(_) => Some(string_bytes as extern "sysv64" fn(*mut u8) -> i64 as usize),
+        Op::SNextChar(..) => {
+            Some(string_next_char as extern "sysv64" fn(*mut u8, i64, *mut ExitState) -> *mut u8 as usize)
+        }
         Op::DictKeys(_) => Some(dict_keys as extern "sysv64" fn(*mut u8, *mut ExitState) -> *mut u8 as usize),
         Op::Alloc(_) => Some(allocate as extern "sysv64" fn(u64, *mut ExitState) -> *mut u8 as usize),
         Op::FieldSet { .. } => {

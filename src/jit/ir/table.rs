@@ -901,4 +901,30 @@ define_ops! {
     /// A loop-carried value (see the module docs). The second operand may be later.
     Phi(a: InstIdx as Ref, b: InstIdx as Ref)
         => "PHI", Only, [VALUE, VALUE] -> VALUE, PURE;
+    /// The struct, private to its holder for a write through one of its fields: the struct
+    /// itself when it is not shared, else a copy made by the interpreter's own
+    /// copy-on-write (`object::make_unique_struct`, which marks the fields shared), as
+    /// `access::field_for_write` begins. The recorder writes the result back into the
+    /// holder's slot. A guard that exits when the heap then wants a collection. Allocates.
+    SUnique(a: InstIdx as Ref)
+        => "SUNIQUE", Only, [STRUCT] -> STRUCT, GUARD | WRITES;
+    /// Field `field` of an unshared struct (at `position`, as `FieldLoad` caches it), for
+    /// a write through it, as `access::field_for_write` ends
+    /// (`access::private_field_for_write`): the container in it (of the instruction's
+    /// type: an array, dict or struct) is made private in place, copied when shared. A
+    /// guard: it exits, changing nothing, unless the struct is unshared and has the field
+    /// at that position holding a value of that type, and afterwards when a collection is
+    /// due. Allocates.
+    FieldLoadUnique { object: InstIdx as Ref, field: u32 as FieldName, position: u32 as FieldPosition }
+        => "FLOADU", Only, [STRUCT] -> CONTAINER, GUARD | READS | WRITES;
+    /// The length of a string in bytes: where a `for` over its characters ends (its
+    /// position is a byte offset). Reads string memory.
+    SBytes(a: InstIdx as Ref)
+        => "SBYTES", Only, [STR] -> INT, READS;
+    /// The character of a string that starts at byte `position` (an int), as a new
+    /// one-character string: one step of `for c in s`, through the interpreter's own
+    /// `access::next_char`. Allocates; a guard that exits, before the step, when no
+    /// character starts there or the heap then wants a collection. Reads string memory.
+    SNextChar(a: InstIdx as Ref, b: InstIdx as Ref)
+        => "SNEXTCH", Only, [STR, INT] -> STR, GUARD | READS;
 }

@@ -118,6 +118,7 @@ fn value_key(op: &Op, ty: Ty, array_epoch: u64) -> Option<ValueKey> {
         | Op::SConcat(..)
         | Op::ToStr(_)
         | Op::SChar(..)
+        | Op::SNextChar(..)
         | Op::FieldSet { .. }
         | Op::FieldStore { .. }
         | Op::DictKeys(_)
@@ -126,6 +127,8 @@ fn value_key(op: &Op, ty: Ty, array_epoch: u64) -> Option<ValueKey> {
         | Op::PushCopy { .. }
         | Op::AUnique(_)
         | Op::ALoadUnique(..)
+        | Op::SUnique(_)
+        | Op::FieldLoadUnique { .. }
         | Op::Loop
         | Op::Phi(..) => return None,
         // Field reads are keyed by the field too.

@@ -60,18 +60,25 @@ impl Recorder {
     /// in its own frame, that reaches the header of a loop with a trace of its own (other
     /// than the header a side trace of a loop closes at) jumps into that trace, whose exits
     /// grow side traces that continue after the loop (LuaJIT links to the inner loop's
-    /// trace the same way). A root loop trace cannot (it is peeled and carries values in
-    /// registers round its loop), nor can code inside an inlined call or a `try` block;
-    /// they unroll the loop instead.
+    /// trace the same way). A root loop trace does so only at an inner loop that an
+    /// earlier recording found too long to unroll (`CompiledTraces::long_loops`): it then
+    /// is not peeled and ends in the jump, and the inner trace's loop-exit side trace runs
+    /// the rest of the outer body and jumps back to it at its header. Short inner loops
+    /// are unrolled into the root trace instead. Code inside an inlined call or a `try`
+    /// block never jumps.
     pub(super) fn loop_to_jump_into(&self, pc: u32) -> Option<u32> {
-        let may_jump = self.side_of.is_some() || self.kind == TraceKind::Function;
-        if !may_jump || self.inlined() || !self.handlers.is_empty() {
+        if self.inlined() || !self.handlers.is_empty() {
             return None;
         }
-        if self.kind == TraceKind::Loop && pc == self.header {
+        let at = (self.current().proto, pc);
+        let may_jump = match (self.side_of, self.kind) {
+            (Some(_), _) | (None, TraceKind::Function) => true,
+            (None, TraceKind::Loop) => self.compiled.long_loops.contains(&at),
+        };
+        if !may_jump || (self.kind == TraceKind::Loop && pc == self.header) {
             return None;
         }
-        self.compiled.loops.get(&(self.current().proto, pc)).copied()
+        self.compiled.loops.get(&at).copied()
     }
 
     /// Records the test of a loop-advance instruction at `pc` that jumps back to `target`
@@ -140,13 +147,16 @@ impl Recorder {
     }
 
     /// `ForNext` over an int count (`for i in n`) or an array (`for v in a`, and a dict's
-    /// keys, which `ForPrep` made an array); strings are not traced yet.
+    /// keys, which `ForPrep` made an array), or a string (below).
     pub(super) fn count_next(&mut self, base: Reg, view: &View, pc: u32) -> Result<(), AbortReason> {
         let sequence = self.read(base, view, pc)?;
         let position = self.read(base + 1, view, pc)?;
         let Value::Int(at) = view.slots[base as usize + 1] else {
             return Err(AbortReason::NyiValueType("non-int iteration position"));
         };
+        if let Value::Str(s) = view.slots[base as usize] {
+            return self.char_next(base, sequence, position, at < s.text.len() as i64, view, pc);
+        }
         let (count, element, continues) = match view.slots[base as usize] {
             Value::Int(n) => (sequence, None, at < n),
             Value::Array(a) => {
@@ -176,9 +186,44 @@ impl Recorder {
         Ok(())
     }
 
-    /// Ends a function trace or a side trace at the header of a loop with a trace of its
-    /// own: the frame's values the loop may read go to memory, and `JumpTrace` runs the
-    /// loop trace.
+    /// `ForNext` over a string (`for c in s`), whose position is a byte offset, as
+    /// `access::next_char` steps: the loop goes on while the position is before the end
+    /// (`SBYTES`); the loop variable is the character there as a new string (`SNEXTCH`,
+    /// which calls `next_char`), and the position moves past its bytes.
+    #[allow(clippy::too_many_arguments)]
+    fn char_next(
+        &mut self,
+        base: Reg,
+        string: InstIdx,
+        position: InstIdx,
+        continues: bool,
+        view: &View,
+        pc: u32,
+    ) -> Result<(), AbortReason> {
+        let end = self.emit(Op::SBytes(string), Ty::Int);
+        let more = self.emit(Op::LtInt(position, end), Ty::Bool);
+        self.loop_test(more, pc, view);
+        if !continues {
+            return Ok(());
+        }
+        // The loop test's guard goes first: at the end of the string it must be the one to
+        // exit (a loop exit grows a side trace), not the step. The step gets a snapshot of
+        // its own, so that its exit is known to be a collection due.
+        let proto = view.program.proto(self.current().proto);
+        let target = jump_target(pc as usize, &proto.code[pc as usize]).expect("ForNext jumps") as u32;
+        self.resolve_pending_branch(target)?;
+        let snapshot = self.trace.add_snapshot(self.snapshot_state(pc));
+        let character = self.trace.push(Op::SNextChar(string, position), Ty::Str, Some(snapshot), self.line);
+        let width = self.emit(Op::SBytes(character), Ty::Int);
+        let advanced = self.emit_guard(Op::AddInt(position, width), Ty::Int, pc);
+        self.write(base + 2, character);
+        self.write(base + 1, advanced);
+        Ok(())
+    }
+
+    /// Ends a recording at the header of a loop with a trace of its own (see
+    /// `loop_to_jump_into`): the frame's values the loop may read go to memory, and
+    /// `JumpTrace` runs the loop trace.
     pub(super) fn jump_into_loop(&mut self, trace: u32, header: u32) -> Result<(), AbortReason> {
         if !self.handlers.is_empty() {
             return Err(AbortReason::NyiInstruction("a loop with a trace of its own inside a try block"));

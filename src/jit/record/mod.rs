@@ -81,6 +81,10 @@ pub struct CompiledTraces {
     /// Functions a recording found on a cycle of calls (see `Recorder::recursive`): a
     /// trace calls them natively, since inlining one would meet the recursion again.
     pub recursive: rustc_hash::FxHashSet<ProtoId>,
+    /// Loop headers (prototype, pc) where unrolling ran past [`MAX_UNROLLED_ITERATIONS`]
+    /// (see `Recorder::too_long_loop`): a root loop trace reaching one of them in its own
+    /// frame, when it has a trace, jumps into that trace instead of unrolling it.
+    pub long_loops: rustc_hash::FxHashSet<(ProtoId, u32)>,
 }
 
 /// A function's trace, as a recording that calls the function sees it.
@@ -225,6 +229,10 @@ pub struct Recorder {
     /// Back-edges of loops other than the root's own loop recorded so far (see
     /// [`MAX_UNROLLED_ITERATIONS`]).
     unrolled: u32,
+    /// Where the recording gave up unrolling (`InnerLoop`): the header (prototype, pc) of
+    /// the loop whose back-edge went past the bound. The JIT notes it in
+    /// [`CompiledTraces::long_loops`].
+    pub too_long_loop: Option<(ProtoId, u32)>,
 }
 
 /// The IR type of a value a trace may load from a slot.
@@ -338,6 +346,7 @@ impl Recorder {
             back_edges: 0,
             calls: 0,
             unrolled: 0,
+            too_long_loop: None,
         }
     }
 
@@ -512,6 +521,7 @@ impl Recorder {
             if !closes_side_trace {
                 self.unrolled += 1;
                 if self.unrolled > MAX_UNROLLED_ITERATIONS {
+                    self.too_long_loop = Some((self.current().proto, pc));
                     return Step::Abort(AbortReason::InnerLoop);
                 }
             }
@@ -704,15 +714,20 @@ impl Recorder {
             // `loop_to_jump_into`); any other is unrolled.
             Instr::LoopEntry => {}
             Instr::ForPrep { base, .. } => {
-                // `iteration_source` keeps arrays and ints as they are and lists a dict's keys.
+                // `iteration_source` keeps arrays, strings and ints as they are and lists a
+                // dict's keys.
                 let sequence = self.read(base, view, pc)?;
                 match self.ty(sequence) {
-                    Ty::Array | Ty::Int => {}
+                    Ty::Array | Ty::Str | Ty::Int => {}
                     Ty::Dict => {
                         let keys = self.emit_guard(Op::DictKeys(sequence), Ty::Array, pc);
                         self.write(base, keys);
                     }
-                    _ => return Err(AbortReason::NyiInstruction("for over anything but an array, a dict or an int")),
+                    _ => {
+                        return Err(AbortReason::NyiInstruction(
+                            "for over anything but an array, a dict, a string or an int",
+                        ))
+                    }
                 }
                 let start = self.emit(Op::KInt(0), Ty::Int);
                 self.write(base + 1, start);
@@ -828,34 +843,7 @@ impl Recorder {
                 };
                 self.write(dst, value);
             }
-            Instr::GetFieldForWrite { dst, obj, name } => {
-                // `s.f[i] := v`: the container in field `f`, through which the write goes.
-                // `access::field_for_write` copies a shared struct or a shared container
-                // first; the trace only follows the path where neither is shared.
-                let object = self.read_sunk(obj, view, pc)?;
-                let (Value::Struct(s), Ty::Struct, false) =
-                    (view.slots[obj as usize], self.ty(object), self.trace.inst(object).op.is_sunk())
-                else {
-                    return Err(AbortReason::NyiInstruction(
-                        "a nested write through a field of a struct built in the loop",
-                    ));
-                };
-                let Some(position) = field_position(&s, name as u32) else { return Err(AbortReason::ErrorRaised) };
-                let held = s.fields[position as usize].1;
-                if s.is_shared()
-                    || held.is_shared()
-                    || !matches!(held, Value::Array(_) | Value::Dict(_) | Value::Struct(_))
-                {
-                    return Err(AbortReason::NyiInstruction(
-                        "a nested write through a shared struct or into a field that holds no container",
-                    ));
-                }
-                self.emit_guard(Op::GuardUnshared(object), Ty::Void, pc);
-                let container =
-                    self.emit_guard(Op::FieldLoad { object, field: name as u32, position }, value_type(&held)?, pc);
-                self.emit_guard(Op::GuardUnshared(container), Ty::Void, pc);
-                self.write(dst, container);
-            }
+            Instr::GetFieldForWrite { dst, obj, name } => self.field_for_write(dst, obj, name as u32, view, pc)?,
             Instr::SetField { obj, name, src } => {
                 let object = self.read_sunk(obj, view, pc)?;
                 let value = self.read(src, view, pc)?;

@@ -223,6 +223,47 @@ impl Recorder {
         Ok(())
     }
 
+    /// `dst := obj.name` for a nested write through a field (`s.f[i] := v`,
+    /// `GetFieldForWrite`) that holds an array, dict or struct. When neither the struct
+    /// nor the container was shared while recording, guards that they still are not
+    /// (`UNSHARED`, `FLOAD`, `UNSHARED`; the interpreter copies whichever is shared after
+    /// all); otherwise they are copied on trace as `access::field_for_write` copies them:
+    /// `SUNIQUE` makes the struct private (written back into `obj`'s slot) and `FLOADU`
+    /// the container inside it.
+    pub(super) fn field_for_write(
+        &mut self,
+        dst: Reg,
+        obj: Reg,
+        field: u32,
+        view: &View,
+        pc: u32,
+    ) -> Result<(), AbortReason> {
+        let object = self.read_sunk(obj, view, pc)?;
+        let (Value::Struct(s), Ty::Struct, false) =
+            (view.slots[obj as usize], self.ty(object), self.trace.inst(object).op.is_sunk())
+        else {
+            return Err(AbortReason::NyiInstruction("a nested write through a field of a struct built in the loop"));
+        };
+        let Some(position) = field_position(&s, field) else { return Err(AbortReason::ErrorRaised) };
+        let held = s.fields[position as usize].1;
+        if !matches!(held, Value::Array(_) | Value::Dict(_) | Value::Struct(_)) {
+            return Err(AbortReason::NyiInstruction("a nested write into a field that holds no container"));
+        }
+        let ty = value_type(&held)?;
+        let container = if s.is_shared() || held.is_shared() {
+            let private = self.emit_guard(Op::SUnique(object), Ty::Struct, pc);
+            self.write(obj, private);
+            self.emit_guard(Op::FieldLoadUnique { object: private, field, position }, ty, pc)
+        } else {
+            self.emit_guard(Op::GuardUnshared(object), Ty::Void, pc);
+            let container = self.emit_guard(Op::FieldLoad { object, field, position }, ty, pc);
+            self.emit_guard(Op::GuardUnshared(container), Ty::Void, pc);
+            container
+        };
+        self.write(dst, container);
+        Ok(())
+    }
+
     /// The array in slot `holder` (IR value `array`), made private for a write there
     /// (`AUnique`: a copy when it is shared), written back into the slot as the
     /// interpreter's write path does.

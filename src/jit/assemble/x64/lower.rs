@@ -290,6 +290,25 @@ impl Emitter<'_> {
                 self.call_helper(i, arguments, HelperResult::Rax(destination));
                 emit!(self.ops; cmp QWORD [r13 + MUST_EXIT], 0; jne =>exit);
             }
+            Op::SUnique(object) => {
+                let exit = guard_exit()?;
+                let arguments = vec![(Operand::Gpr(RDI), self.operand(object)), (Operand::Gpr(RSI), Operand::Gpr(R13))];
+                self.call_helper(i, arguments, HelperResult::Rax(destination));
+                emit!(self.ops; cmp QWORD [r13 + MUST_EXIT], 0; jne =>exit);
+            }
+            Op::FieldLoadUnique { object, field, position } => {
+                let exit = guard_exit()?;
+                let tag = value_tag(inst.ty)?;
+                let arguments = vec![
+                    (Operand::Gpr(RDI), self.operand(object)),
+                    (Operand::Gpr(RSI), Operand::Bits(field as u64)),
+                    (Operand::Gpr(RDX), Operand::Bits(position as u64)),
+                    (Operand::Gpr(RCX), Operand::Bits(tag as u64)),
+                    (Operand::Gpr(R8), Operand::Gpr(R13)),
+                ];
+                self.call_helper(i, arguments, HelperResult::Rax(destination));
+                emit!(self.ops; cmp QWORD [r13 + MUST_EXIT], 0; jne =>exit);
+            }
             Op::PushCopy { array, value } => {
                 let exit = guard_exit()?;
                 let tag = value_tag(self.trace.inst(value).ty)?;
@@ -326,6 +345,20 @@ impl Emitter<'_> {
                     (Operand::Gpr(RDX), Operand::Bits(tag as u64)),
                     (Operand::Gpr(RCX), self.operand(value)),
                     (Operand::Gpr(R8), Operand::Gpr(R13)),
+                ];
+                self.call_helper(i, arguments, HelperResult::Rax(destination));
+                emit!(self.ops; cmp QWORD [r13 + MUST_EXIT], 0; jne =>exit);
+            }
+            Op::SBytes(string) => {
+                let arguments = vec![(Operand::Gpr(RDI), self.operand(string))];
+                self.call_helper(i, arguments, HelperResult::Rax(destination));
+            }
+            Op::SNextChar(string, position) => {
+                let exit = guard_exit()?;
+                let arguments = vec![
+                    (Operand::Gpr(RDI), self.operand(string)),
+                    (Operand::Gpr(RSI), self.operand(position)),
+                    (Operand::Gpr(RDX), Operand::Gpr(R13)),
                 ];
                 self.call_helper(i, arguments, HelperResult::Rax(destination));
                 emit!(self.ops; cmp QWORD [r13 + MUST_EXIT], 0; jne =>exit);
