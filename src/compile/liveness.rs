@@ -327,8 +327,9 @@ impl Liveness {
 
 /// Rewrites each `Move` whose source is dead afterwards into `MoveOwned`, and each
 /// `GetField` of a method's receiver at its last use into `TakeField`. The receiver is
-/// the struct's owner (a `CallMethod` passes it owned or marked shared, never lent) as
-/// long as nothing in the method gives slot 0 another value.
+/// the struct's owner (a `CallMethod` passes it owned or marked shared; lent only to a
+/// method that lends its receiver, which a `TakeField` rules out, `borrow.rs`) as long as
+/// nothing in the method gives slot 0 another value.
 pub fn mark_owned_moves(proto: &mut Proto, child_captures: &dyn Fn(u32) -> Vec<CaptureSource>) {
     let receiver_stays = proto.is_method && !proto.code.iter().any(|i| gives_slot_another_value(i, 0));
     let takes_field = |instr: &Instr| receiver_stays && matches!(instr, Instr::GetField { obj: 0, .. });

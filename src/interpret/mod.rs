@@ -389,8 +389,9 @@ impl Vm {
         Raised::Message(format!("Undefined variable: {}", self.program.globals[global as usize].name))
     }
 
-    /// `receiver.name(args)` with the receiver in `stack[base + 1]`.
-    fn call_method(&mut self, base: usize, name: Symbol, argc: usize) -> Result<bool, String> {
+    /// `receiver.name(args)` with the receiver in `stack[base + 1]`, lent to the call when
+    /// `lent` (see `Instr::CallMethod`).
+    fn call_method(&mut self, base: usize, name: Symbol, argc: usize, lent: bool) -> Result<bool, String> {
         let Value::Struct(receiver) = self.stack[base + 1] else {
             return Err(format!(
                 "Cannot call method {} on a value of type {}",
@@ -402,6 +403,9 @@ impl Vm {
         if let Some(method) = method {
             if self.program.proto(method).arity as usize != argc {
                 return Err(self.arity_error(method, argc));
+            }
+            if self.program.lent_receiver_to_share(method, lent) {
+                self.stack[base + 1].mark_shared();
             }
             self.push_frame(method, None, base + 1, argc)?;
             return Ok(true);
@@ -893,9 +897,9 @@ impl Vm {
                         }
                         safepoint!();
                     }
-                    Instr::CallMethod { base: callee, name, argc } => {
+                    Instr::CallMethod { base: callee, name, argc, lent } => {
                         self.frames.last_mut().expect("a frame is running").pc = pc;
-                        if check!(self.call_method(base + callee as usize, Symbol(name as u32), argc as usize)) {
+                        if check!(self.call_method(base + callee as usize, Symbol(name as u32), argc as usize, lent)) {
                             continue 'frames;
                         }
                         safepoint!();

@@ -1261,7 +1261,9 @@ impl Recorder {
                     self.write(obj, updated);
                 }
             }
-            Instr::CallMethod { base, name, argc } => self.call_method(base, name as u32, argc, view, pc)?,
+            Instr::CallMethod { base, name, argc, lent } => {
+                self.call_method(base, name as u32, argc, lent, view, pc)?
+            }
             Instr::GetCapture { dst, index } | Instr::TakeCapture { dst, index } => {
                 // The closure of an inlined call or a function trace is a known constant.
                 let Some(func) = self.current().func else {
@@ -1618,7 +1620,15 @@ impl Recorder {
     /// `receiver.name(args)` on a struct: the method of the receiver's type (known for a
     /// struct built in the loop, guarded otherwise) is inlined with the receiver as its
     /// slot 0.
-    fn call_method(&mut self, base: Reg, name: u32, argc: u16, view: &View, pc: u32) -> Result<(), AbortReason> {
+    fn call_method(
+        &mut self,
+        base: Reg,
+        name: u32,
+        argc: u16,
+        lent: bool,
+        view: &View,
+        pc: u32,
+    ) -> Result<(), AbortReason> {
         let receiver = self.read_sunk(base + 1, view, pc)?;
         let (Value::Struct(s), true) = (view.slots[base as usize + 1], self.ty(receiver) == Ty::Struct) else {
             return Err(AbortReason::NyiCall("a method of anything but a struct".into()));
@@ -1635,6 +1645,11 @@ impl Recorder {
         let callee = view.program.proto(method);
         if callee.arity as usize != argc as usize {
             return Err(AbortReason::ErrorRaised);
+        }
+        // A lent receiver the method may keep or change is marked shared first, as the
+        // interpreter does; the type guard above fixes the method, so the choice holds.
+        if view.program.lent_receiver_to_share(method, lent) && !self.trace.inst(receiver).op.is_sunk() {
+            self.emit(Op::MarkShared(receiver), Ty::Void);
         }
         self.write(base + 1, receiver);
         self.enter_inlined(method, None, base, argc + 1, view, pc)
