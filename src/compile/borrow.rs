@@ -34,12 +34,19 @@
 //! callee runs can reach. Only `Move`s are lent to calls; a global or an element read
 //! straight into an argument could be reached and changed by the callee.
 //!
+//! A method call's receiver may be lent whatever copy produced it (`CallMethod`'s `lent`),
+//! followed through the `MoveOwned` that puts it in the receiver slot. The call marks it
+//! unless the method *lends its receiver* (`Proto::lends_receiver`): rules 1 and 2 hold for
+//! slot 0 from the method's entry. Rule 2 is needed there because the receiver's other
+//! holder may be an element or a global the method can reach. A `TakeField` of `self` is a
+//! copy like the others: it becomes `PeekField` when its value is only looked at.
+//!
 //! Soundness rests on the liveness analysis (`liveness.rs`), which over-approximates where
 //! a slot may be read (including `try` handler edges), and on the compiler's record of which
 //! `Call`s call which builtin (`builtin_calls`): only a call known at compile time to be of
 //! a builtin is trusted not to run Ruff code.
 
-use rustc_hash::FxHashMap;
+use rustc_hash::{FxHashMap, FxHashSet};
 use smallvec::SmallVec;
 
 use super::bytecode::{CaptureSource, Instr, Proto, Reg};
@@ -76,6 +83,13 @@ pub fn lend_unescaping_copies(
                 rewrites.push((pc, twin));
                 rewrites.push((call, Instr::Call { base, argc, lent: lent | 1 << arg }));
             }
+            Verdict::IntoMethod { call } => {
+                let Instr::CallMethod { base, name, argc, .. } = proto.code[call] else {
+                    unreachable!("found at a method call")
+                };
+                rewrites.push((pc, twin));
+                rewrites.push((call, Instr::CallMethod { base, name, argc, lent: true }));
+            }
             _ => {}
         }
     }
@@ -89,6 +103,14 @@ pub fn lend_unescaping_copies(
         };
     }
     proto.lendable_params = lendable_params;
+    // Decided after the rewrites: a `TakeField` of the receiver that became a loan
+    // (`PeekField`) only looks at it. A lent receiver's other holder may be an element or
+    // a global the method can reach, so rule 2 must hold inside the method too, as long
+    // as it reads `self`.
+    let analysis = Analysis { proto, builtin_calls, child_captures, live: &live, handlers: &handlers };
+    let lends_receiver =
+        proto.is_method && (!live.live_at(0, 0) || matches!(analysis.verdict(&[0], 0, true), Verdict::Loan));
+    proto.lends_receiver = lends_receiver;
 }
 
 /// What happens to the value a slot holds, on every path from a point on, as long as the
@@ -101,6 +123,9 @@ enum Verdict {
     /// Only looked at, while nothing changes any container, and then passed as argument
     /// `arg` to the call at `call`, where the slot dies.
     IntoCall { call: usize, arg: u16 },
+    /// Only looked at, while nothing changes any container, and then the receiver of the
+    /// method call at `call`, where the slot dies.
+    IntoMethod { call: usize },
 }
 
 /// The non-marking twin of a copy out of a live location.
@@ -110,7 +135,7 @@ fn lent_twin(instr: &Instr) -> Option<Instr> {
         Instr::GetGlobal { dst, global } => Instr::TakeGlobal { dst, global },
         Instr::GetCapture { dst, index } => Instr::TakeCapture { dst, index },
         Instr::GetIndex { dst, obj, index } => Instr::PeekIndex { dst, obj, index },
-        Instr::GetField { dst, obj, name } => Instr::PeekField { dst, obj, name },
+        Instr::GetField { dst, obj, name } | Instr::TakeField { dst, obj, name } => Instr::PeekField { dst, obj, name },
         _ => return None,
     })
 }
@@ -130,11 +155,13 @@ impl Analysis<'_> {
     /// other holders no instruction here can reach.
     fn verdict(&self, starts: &[usize], slot: Reg, writes_matter: bool) -> Verdict {
         let code = &self.proto.code;
-        let mut seen = vec![false; code.len()];
-        let mut work: Vec<usize> = starts.to_vec();
-        let mut into_call = None;
-        while let Some(pc) = work.pop() {
-            if std::mem::replace(&mut seen[pc], true) || !self.live.live_at(pc as u32, slot) {
+        let mut seen: FxHashSet<(usize, Reg)> = FxHashSet::default();
+        // The value may move on to another slot (`MoveOwned` out of a dying slot): each
+        // item is a pc and the slot that holds the value when control reaches it.
+        let mut work: Vec<(usize, Reg)> = starts.iter().map(|&pc| (pc, slot)).collect();
+        let mut into_call: Option<(usize, Option<u16>)> = None;
+        while let Some((pc, slot)) = work.pop() {
+            if !seen.insert((pc, slot)) || !self.live.live_at(pc as u32, slot) {
                 continue;
             }
             let instr = &code[pc];
@@ -147,35 +174,51 @@ impl Analysis<'_> {
                     into_call = Some((pc, arg));
                     continue;
                 }
+                if let Instr::MoveOwned { dst, src } = *instr {
+                    if src == slot && dst != slot && !self.live.live_after(pc as u32, slot) {
+                        work.extend(successors(pc, instr, code.len()).into_iter().map(|next| (next, dst)));
+                        continue;
+                    }
+                }
             }
             if (reads_slot && !self.only_looks(pc, slot)) || (writes_matter && self.may_change_containers(pc)) {
                 return Verdict::Unsafe;
             }
             // A failing instruction leaves the slot as it was for the handler.
-            work.extend(self.handlers[pc].iter().copied());
+            work.extend(self.handlers[pc].iter().map(|&handler| (handler, slot)));
             if destination(instr) == Some(slot) {
                 continue;
             }
             if writes_besides_destination(instr, slot, true) {
                 return Verdict::Unsafe;
             }
-            work.extend(successors(pc, instr, code.len()));
+            work.extend(successors(pc, instr, code.len()).into_iter().map(|next| (next, slot)));
         }
         match into_call {
-            Some((call, arg)) => Verdict::IntoCall { call, arg },
+            Some((call, Some(arg))) => Verdict::IntoCall { call, arg },
+            Some((call, None)) => Verdict::IntoMethod { call },
             None => Verdict::Loan,
         }
     }
 
     /// The argument position of `slot` in the call of Ruff code (or of a callee unknown at
-    /// compile time) at `pc`, when the slot dies there. A builtin known at compile time
-    /// either borrows (a look, see `only_looks`) or keeps its arguments: lending to it
-    /// would only move the mark from the copy to the call.
-    fn argument_of_call(&self, pc: usize, slot: Reg) -> Option<u16> {
-        let Instr::Call { base, argc, .. } = self.proto.code[pc] else { return None };
-        let arg = slot.checked_sub(base + 1)?;
-        let known_builtin = self.builtin_calls.contains_key(&pc);
-        (arg < argc && arg < 16 && !known_builtin && !self.live.live_after(pc as u32, slot)).then_some(arg)
+    /// compile time) at `pc`, when the slot dies there: `Some(None)` for the receiver of a
+    /// method call. A builtin known at compile time either borrows (a look, see
+    /// `only_looks`) or keeps its arguments: lending to it would only move the mark from
+    /// the copy to the call.
+    fn argument_of_call(&self, pc: usize, slot: Reg) -> Option<Option<u16>> {
+        if self.live.live_after(pc as u32, slot) {
+            return None;
+        }
+        match self.proto.code[pc] {
+            Instr::Call { base, argc, .. } => {
+                let arg = slot.checked_sub(base + 1)?;
+                let known_builtin = self.builtin_calls.contains_key(&pc);
+                (arg < argc && arg < 16 && !known_builtin).then_some(Some(arg))
+            }
+            Instr::CallMethod { base, .. } => (slot == base + 1).then_some(None),
+            _ => None,
+        }
     }
 
     /// Whether the instruction at `pc`, which reads `slot`, only looks at its value.

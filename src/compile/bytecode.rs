@@ -84,6 +84,33 @@ pub enum Instr {
         global: u32,
         src: Reg,
     },
+    /// Superinstructions (`compile/fuse.rs`, only in `Proto::fast_code`): a `TakeGlobal`
+    /// that also runs the instructions after it, which stay in place: `GetIndex` or
+    /// `PeekIndex` of the global (`g[i]`), ...
+    GlobalIndex {
+        dst: Reg,
+        global: u32,
+    },
+    /// ... then `GetField` or `PeekField` of the element (`g[i].f`), ...
+    GlobalIndexField {
+        dst: Reg,
+        global: u32,
+    },
+    /// ... `GetField` or `PeekField` of the global (`g.f`), ...
+    GlobalField {
+        dst: Reg,
+        global: u32,
+    },
+    /// ... `GetIndexForWrite`, `SetField` of the element, `SetGlobal` (`g[i].f := v`), ...
+    GlobalIndexSetField {
+        dst: Reg,
+        global: u32,
+    },
+    /// ... `SetField`, `SetGlobal` (`g.f := v`).
+    GlobalSetField {
+        dst: Reg,
+        global: u32,
+    },
     GetCapture {
         dst: Reg,
         index: u16,
@@ -283,11 +310,14 @@ pub enum Instr {
     },
     /// Calls method `name` of the receiver in `R[base+1]` with `argc` arguments in
     /// `R[base+2..]`; the result goes to `R[base]`. The callee's frame starts at
-    /// `base + 1`, so the receiver is its slot 0.
+    /// `base + 1`, so the receiver is its slot 0. `lent`: the receiver is a copy lent to
+    /// the call, not marked shared (`compile/borrow.rs`); the call marks it first unless
+    /// the method lends its receiver ([`Program::lent_receiver_to_share`]).
     CallMethod {
         base: Reg,
         name: u16,
         argc: u16,
+        lent: bool,
     },
     Return {
         src: Reg,
@@ -514,6 +544,9 @@ pub struct Proto {
     pub is_library: bool,
     pub num_slots: u16,
     pub code: Vec<Instr>,
+    /// `code` with superinstructions (`compile/fuse.rs`), for the interpreter's dispatch
+    /// when it neither records a trace nor profiles.
+    pub fast_code: Vec<Instr>,
     pub spans: Vec<Span>,
     pub constants: Vec<Value>,
     pub captures: Vec<CaptureSource>,
@@ -526,6 +559,10 @@ pub struct Proto {
     /// Bit `i`: the function only looks at parameter slot `i` (`compile/borrow.rs`), so a
     /// caller may lend it a value without marking it shared.
     pub lendable_params: u64,
+    /// A method that only looks at its receiver, and changes no container while it may
+    /// still read it (`compile/borrow.rs`): a caller may lend it any receiver, even an
+    /// element or a global's value, without marking it shared.
+    pub lends_receiver: bool,
     /// The source file (module) the function is written in: an index into the
     /// program's files, 0 for the main program (`modules::Loaded::files`).
     pub file: u32,
@@ -577,5 +614,12 @@ impl Program {
             Value::Builtin(id) if crate::builtins::borrows_arguments(id) => 0,
             _ => lent,
         }
+    }
+
+    /// Whether a method call whose receiver is lent (`lent`, see `Instr::CallMethod`) must
+    /// mark the receiver shared before `method` runs. The interpreter and the JIT recorder
+    /// both ask this.
+    pub fn lent_receiver_to_share(&self, method: ProtoId, lent: bool) -> bool {
+        lent && !self.proto(method).lends_receiver
     }
 }

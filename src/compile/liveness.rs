@@ -28,6 +28,9 @@ pub(super) fn reads(instr: &Instr, proto: &Proto, child_captures: &dyn Fn(u32) -
         Move { src, .. } | MoveOwned { src, .. } | Borrow { src, .. } => Slots::from_slice(&[src]),
         LoadConst { .. } | LoadInt { .. } | LoadNull { .. } | LoadBool { .. } | LoadSelfFunc { .. } => Slots::new(),
         GetGlobal { .. } | TakeGlobal { .. } | GetCapture { .. } | TakeCapture { .. } | NewDict { .. } => Slots::new(),
+        // Superinstructions never reach the analyses (`fuse.rs`); alone they are `TakeGlobal`.
+        GlobalIndex { .. } | GlobalIndexField { .. } | GlobalField { .. } => Slots::new(),
+        GlobalIndexSetField { .. } | GlobalSetField { .. } => Slots::new(),
         SetGlobal { src, .. } | SetCapture { src, .. } => Slots::from_slice(&[src]),
         Add { lhs, rhs, .. }
         | Sub { lhs, rhs, .. }
@@ -113,6 +116,11 @@ pub(super) fn destination(instr: &Instr) -> Option<Reg> {
         | LoadSelfFunc { dst }
         | GetGlobal { dst, .. }
         | TakeGlobal { dst, .. }
+        | GlobalIndex { dst, .. }
+        | GlobalIndexField { dst, .. }
+        | GlobalField { dst, .. }
+        | GlobalIndexSetField { dst, .. }
+        | GlobalSetField { dst, .. }
         | GetCapture { dst, .. }
         | TakeCapture { dst, .. }
         | Add { dst, .. }
@@ -327,8 +335,9 @@ impl Liveness {
 
 /// Rewrites each `Move` whose source is dead afterwards into `MoveOwned`, and each
 /// `GetField` of a method's receiver at its last use into `TakeField`. The receiver is
-/// the struct's owner (a `CallMethod` passes it owned or marked shared, never lent) as
-/// long as nothing in the method gives slot 0 another value.
+/// the struct's owner (a `CallMethod` passes it owned or marked shared; lent only to a
+/// method that lends its receiver, which a `TakeField` rules out, `borrow.rs`) as long as
+/// nothing in the method gives slot 0 another value.
 pub fn mark_owned_moves(proto: &mut Proto, child_captures: &dyn Fn(u32) -> Vec<CaptureSource>) {
     let receiver_stays = proto.is_method && !proto.code.iter().any(|i| gives_slot_another_value(i, 0));
     let takes_field = |instr: &Instr| receiver_stays && matches!(instr, Instr::GetField { obj: 0, .. });

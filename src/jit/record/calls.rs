@@ -24,6 +24,7 @@ impl Recorder {
         base: Reg,
         name: u32,
         argc: u16,
+        lent: bool,
         view: &View,
         pc: u32,
     ) -> Result<(), AbortReason> {
@@ -43,6 +44,11 @@ impl Recorder {
         let callee = view.program.proto(method);
         if callee.arity as usize != argc as usize {
             return Err(AbortReason::ErrorRaised);
+        }
+        // A lent receiver the method may keep or change is marked shared first, as the
+        // interpreter does; the type guard above fixes the method, so the choice holds.
+        if view.program.lent_receiver_to_share(method, lent) && !self.trace.inst(receiver).op.is_sunk() {
+            self.emit(Op::MarkShared(receiver), Ty::Void);
         }
         self.write(base + 1, receiver);
         self.enter_inlined(method, None, base, argc + 1, view, pc)

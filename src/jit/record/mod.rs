@@ -870,7 +870,9 @@ impl Recorder {
                     self.write(obj, updated);
                 }
             }
-            Instr::CallMethod { base, name, argc } => self.call_method(base, name as u32, argc, view, pc)?,
+            Instr::CallMethod { base, name, argc, lent } => {
+                self.call_method(base, name as u32, argc, lent, view, pc)?
+            }
             Instr::GetCapture { dst, index } | Instr::TakeCapture { dst, index } => {
                 // The closure of an inlined call or a function trace is a known constant.
                 let Some(func) = self.current().func else {
