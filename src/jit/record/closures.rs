@@ -24,8 +24,12 @@ impl Recorder {
         match self.current().closure {
             FrameClosure::Value(v) => Ok(v),
             FrameClosure::InCalleeSlot => {
-                let callee_slot = (self.current().base - 1) as u16;
-                let v = self.type_checked_load(Op::SLoad { slot: callee_slot }, Ty::Func, pc);
+                let callee_slot = self.current().base - 1;
+                // A constant the side trace inherited from its parent exit, or a load.
+                let v = match self.slots[callee_slot] {
+                    Some(known) => known,
+                    None => self.type_checked_load(Op::SLoad { slot: callee_slot as u16 }, Ty::Func, pc),
+                };
                 self.frames.last_mut().expect("the root frame is never popped").closure = FrameClosure::Value(v);
                 Ok(v)
             }
@@ -45,11 +49,31 @@ impl Recorder {
         let ty = capture_type(&current)?;
         let closure = self.closure(pc)?;
         let index = index as u32;
+        if let Some(value) = self.capture_set_on_trace(closure, index) {
+            return Ok(value);
+        }
         let tag = self.emit(Op::CaptureTag { func: closure, index }, Ty::Int);
         let expected = self.emit(Op::KInt(current.tag() as i64), Ty::Int);
         let same = self.emit(Op::EqInt(tag, expected), Ty::Bool);
         self.emit_guard(Op::GuardTrue(same), Ty::Void, pc);
         Ok(self.emit(Op::CaptureGet { func: closure, index }, ty))
+    }
+
+    /// The value this recording last stored into captured variable `index` of `closure`
+    /// (`CSET`, as a new closure is filled or by `SetCapture`), when nothing since may have
+    /// assigned it: a closure made on trace needs no load of what it was given. A store
+    /// into another closure value (which may be the same object) or a native call stops
+    /// the search.
+    fn capture_set_on_trace(&self, closure: InstIdx, index: u32) -> Option<InstIdx> {
+        for inst in self.trace.insts.iter().rev() {
+            match inst.op {
+                Op::CaptureSet { func, index: set, value } if func == closure && set == index => return Some(value),
+                Op::CaptureSet { func, .. } if func != closure => return None,
+                Op::CallTrace { .. } => return None,
+                _ => {}
+            }
+        }
+        None
     }
 
     /// `GetCapture` (which marks an object read out shared, as the closure still holds it)
