@@ -619,6 +619,7 @@ impl Vm {
                         slots: &self.stack[base..top],
                         globals: &self.globals,
                         frame_depth: self.frames.len(),
+                        closure: self.frames.last().and_then(|f| f.closure),
                     };
                     let outcome = match recorder.step(pc as u32, &view) {
                         Step::Continue => None,
@@ -1311,12 +1312,7 @@ impl Vm {
         let entered = self.frames.len() - 1;
         for frame in &resume.frames {
             self.frames.last_mut().expect("a frame is running").pc = frame.return_pc as usize;
-            self.frames.push(Frame {
-                proto: frame.proto,
-                closure: frame.func,
-                base: base + frame.base as usize,
-                pc: 0,
-            });
+            self.frames.push(Frame { proto: frame.proto, closure: frame.closure, base: base + frame.base, pc: 0 });
         }
         self.frames.last_mut().expect("a frame is running").pc = pc;
         for handler in &resume.handlers {

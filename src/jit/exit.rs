@@ -9,6 +9,7 @@
 //! (`access::set_index`), and a sunk struct by replaying its `StructSet`s through
 //! `StructObj::set`; one IR value becomes one object even when several slots name it (the
 //! object is then shared, as after the interpreter's `Move`).
+//! Inlined frames get their closures from the callee slot below each ([`inlined_frames`]).
 //! The interpreter then resumes at the snapshot's pc and cannot tell that native code ran.
 //!
 //! Allocating here is safe: a collection only starts at an interpreter safe point, and by
@@ -17,10 +18,11 @@
 use rustc_hash::FxHashMap;
 
 use super::abi::{ExitState, Location};
-use super::ir::{InstIdx, Op, SnapIdx, Trace, Ty};
+use super::ir::{InlinedFrame, InstIdx, Op, SnapIdx, Trace, Ty};
+use crate::compile::bytecode::ProtoId;
 use crate::runtime::access;
 use crate::runtime::heap::{Gc, Heap};
-use crate::runtime::object::{DictObj, StructObj, TaggedObj};
+use crate::runtime::object::{DictObj, FuncObj, StructObj, TaggedObj};
 use crate::runtime::symbol::Symbol;
 use crate::runtime::value::Value;
 
@@ -129,6 +131,42 @@ fn exit_value(trace: &Trace, locations: &[Location], state: &ExitState, v: InstI
         Ty::Tagged => Value::Tagged(unsafe { Gc::from_address(bits as usize) }),
         Ty::Null | Ty::Builtin | Ty::Void => Value::Null,
     }
+}
+
+/// An interpreter frame an exit has the interpreter push above the frame the trace was
+/// entered in: a call the trace inlined, or a level of native recursion.
+#[derive(Clone, Copy, Debug)]
+pub struct ResumeFrame {
+    pub proto: ProtoId,
+    /// The frame's closure; `None` for a method.
+    pub closure: Option<Gc<FuncObj>>,
+    /// Its slot 0, numbered from the entered frame's base.
+    pub base: usize,
+    /// Where the frame below resumes once this one returns (just after its call).
+    pub return_pc: u32,
+}
+
+/// The interpreter frames of a snapshot's inlined calls, once [`restore`] has written its
+/// values into `slots` (the frames of the level that exited, which starts `level_base`
+/// slots above the entered frame): each gets the closure the callee slot below it holds,
+/// the closure that arrived at the call (the snapshot lists that slot, or it is in memory
+/// for a frame a side trace started in).
+pub fn inlined_frames(frames: &[InlinedFrame], slots: &[Value], level_base: usize) -> Vec<ResumeFrame> {
+    frames
+        .iter()
+        .map(|frame| {
+            let closure = frame.closure.then(|| match slots[frame.base as usize - 1] {
+                Value::Func(closure) => closure,
+                other => unreachable!("the slot below an inlined frame holds its closure, not a {}", other.type_name()),
+            });
+            ResumeFrame {
+                proto: frame.proto,
+                closure,
+                base: level_base + frame.base as usize,
+                return_pc: frame.return_pc,
+            }
+        })
+        .collect()
 }
 
 /// Writes snapshot `exit`'s values into `slots` (from the trace's frame base, covering its

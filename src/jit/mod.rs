@@ -51,7 +51,8 @@ use crate::runtime::value::Value;
 use abi::ExitState;
 use abort::AbortReason;
 use assemble::{AssembleOptions, CompiledTrace};
-use ir::{InlinedFrame, Op, SnapIdx, Trace, Ty};
+use exit::ResumeFrame;
+use ir::{Op, SnapIdx, Trace, Ty};
 use record::{CompiledTraces, Recorder, SideOf, TraceKind};
 use stats::{AbortSite, ExitKind, NativeCounts, Site, Stats, TraceStats};
 
@@ -274,8 +275,9 @@ pub struct Resume {
     pub returned: bool,
     /// The pc to resume at, in the innermost of `frames` if there are any.
     pub pc: u32,
-    /// Frames of inlined calls to push above the trace's frame, outermost first.
-    pub frames: Vec<ir::InlinedFrame>,
+    /// Frames of native recursion levels and inlined calls to push above the trace's
+    /// frame, outermost first.
+    pub frames: Vec<ResumeFrame>,
     /// `try` handlers installed on trace, to push after `frames`, in order.
     pub handlers: Vec<ResumeHandler>,
     pub record_side: Option<Recorder>,
@@ -968,14 +970,14 @@ impl Jit {
             // and native calls into other trees: the trace that exited reports itself.
             current = self.exit_state.exited_trace as u32;
             let root = self.native(current).tree_root;
-            let (level_base, mut frames) = self.native_levels(program, slots);
+            let (level_base, mut frames) = self.native_levels(slots);
             let levels = frames.len();
             let native = &mut self.traces[(current - self.first_trace) as usize];
             let state = &*self.exit_state;
             let level_slots = &mut slots[level_base..];
             let pc = exit::restore(&native.trace, &native.compiled.locations, state, exit, level_slots, heap);
             let inlined = native.trace.snapshots[exit.index()].frames.clone();
-            frames.extend(inlined.iter().map(|f| InlinedFrame { base: f.base + level_base as u16, ..*f }));
+            frames.extend(exit::inlined_frames(&inlined, level_slots, level_base));
             let installed = native.trace.snapshots[exit.index()].handlers.clone();
             let handlers = installed
                 .iter()
@@ -1098,7 +1100,7 @@ impl Jit {
     /// After an exit of a function trace from inside native recursion: where the exiting
     /// level's frame starts (slots from the entered frame's base), and the levels as
     /// interpreter frames to push, outermost first. Resets the recursion depth.
-    fn native_levels(&mut self, program: &Program, slots: &[Value]) -> (usize, Vec<InlinedFrame>) {
+    fn native_levels(&mut self, slots: &[Value]) -> (usize, Vec<ResumeFrame>) {
         let depth = std::mem::take(&mut self.exit_state.native_depth) as usize;
         if depth == 0 {
             return (0, Vec::new());
@@ -1111,13 +1113,11 @@ impl Jit {
                 // SAFETY: `function` is the `CallTrace` function constant that pushed this
                 // level, which the JIT keeps alive (`Jit::mark_roots`).
                 let function = unsafe { Gc::<FuncObj>::from_address(function as usize) };
-                InlinedFrame {
+                ResumeFrame {
                     proto: function.proto,
-                    func: Some(function),
-                    base: base_of(address) as u16,
-                    num_slots: program.proto(function.proto).num_slots,
+                    closure: Some(function),
+                    base: base_of(address),
                     return_pc: return_pc as u32,
-                    slots_in_memory: true,
                 }
             })
             .collect();

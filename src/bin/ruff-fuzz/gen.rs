@@ -17,7 +17,8 @@
 //! without `try` around them, and intermediate values are printed often. Most sections
 //! are *native*: their hot paths keep to what the JIT compiles today (numbers, arrays,
 //! struct fields, math builtins, calls of helpers whose loops are long enough to get
-//! traces), so that they run as machine code and reach the type changes, errors and
+//! traces, closures made in the loop and functions called out of struct fields whose
+//! prototype changes), so that they run as machine code and reach the type changes, errors and
 //! rare branches through guards and exits; the others mix in strings, dicts, closures,
 //! `match`, `try` in the loop and builtins the JIT leaves to the interpreter.
 //!
@@ -211,6 +212,9 @@ struct Scope {
     has_struct: bool,
     /// Whether the section made `bag` (a `Bag`, which `bag_add` writes through).
     has_bag: bool,
+    /// How many `Op` structs (each holding a function of another prototype in field `f`)
+    /// the section's array `ops` holds; 0 when it has none.
+    poly_targets: i64,
     /// Whether the section's hot paths keep to what traces compile (numbers, arrays,
     /// struct fields, math builtins, `len`/`push`, calls of native helpers), so that
     /// its loops run as native code and leave it only at type changes, errors, prints
@@ -244,6 +248,7 @@ struct Generator {
     uses_struct: bool,
     uses_enum: bool,
     uses_bag: bool,
+    uses_ops: bool,
 }
 
 /// Generates the program for one seed.
@@ -256,6 +261,7 @@ pub fn generate(seed: u64) -> Vec<Stmt> {
         uses_struct: false,
         uses_enum: false,
         uses_bag: false,
+        uses_ops: false,
     };
     generator.program()
 }
@@ -293,6 +299,9 @@ impl Generator {
         }
         if self.uses_bag {
             program.extend(bag_declarations());
+        }
+        if self.uses_ops {
+            program.push(Stmt::Verbatim("struct Op { f, k }".to_string()));
         }
         program.append(&mut self.declarations);
         let reps = self.rng.range(1, 4);
@@ -670,7 +679,53 @@ impl Generator {
                 Expr::Struct("Bag".into(), vec![("items".into(), Expr::Array(Vec::new())), ("n".into(), int(0))]),
             ));
         }
+        if self.rng.percent(35) {
+            out.push(self.poly_ops(scope));
+        }
         out
+    }
+
+    /// `ops := [Op { f: ..., k: ... }, ...]`: two to four structs whose field `f` holds
+    /// functions of different prototypes (one may be a counter closure that assigns its
+    /// captured variable), for calls `ops[i].f(x, k)` whose target changes.
+    fn poly_ops(&mut self, scope: &mut Scope) -> Stmt {
+        self.uses_ops = true;
+        let count = self.rng.range(2, 5);
+        scope.poly_targets = count;
+        let params = || vec!["x".to_string(), "k".to_string()];
+        let ops = (0..count)
+            .map(|n| {
+                let m = self.rng.range(2, 9);
+                let f = match (n + self.rng.range(0, 4)) % 4 {
+                    0 => Expr::Lambda(
+                        params(),
+                        vec![Stmt::Return(modded(bin("+", bin("*", var("x"), int(m)), var("k"))))],
+                    ),
+                    1 => Expr::Lambda(
+                        params(),
+                        vec![Stmt::Return(modded(bin("-", var("x"), bin("*", var("k"), int(m)))))],
+                    ),
+                    2 => {
+                        // a closure that assigns its own copy of the maker's `cnt`
+                        let counter = Expr::Lambda(
+                            params(),
+                            vec![
+                                assign("cnt", bin("+", var("cnt"), int(1))),
+                                Stmt::Return(modded(bin("+", bin("+", var("x"), var("k")), var("cnt")))),
+                            ],
+                        );
+                        let maker = Expr::Lambda(vec![], vec![assign("cnt", int(m)), Stmt::Return(counter)]);
+                        Expr::CallValue(Box::new(maker), Vec::new())
+                    }
+                    _ => Expr::Lambda(
+                        params(),
+                        vec![Stmt::Return(modded(bin("+", bin("*", var("x"), var("x")), var("k"))))],
+                    ),
+                };
+                Expr::Struct("Op".into(), vec![("f".into(), f), ("k".into(), int(self.rng.range(-5, 20)))])
+            })
+            .collect();
+        assign(&scope.name("ops"), Expr::Array(ops))
     }
 
     /// A closure over the section's state: a counter, or a function of a captured value.
@@ -725,6 +780,7 @@ impl Generator {
             handlers: 0,
             has_struct: false,
             has_bag: false,
+            poly_targets: 0,
             native: false,
         };
         scope.native = self.rng.percent(60);
@@ -762,6 +818,7 @@ impl Generator {
             handlers: 0,
             has_struct: false,
             has_bag: false,
+            poly_targets: 0,
             native: false,
         };
         scope.native = self.rng.percent(60);
@@ -1038,7 +1095,7 @@ impl Generator {
     fn native_statement(&mut self, scope: &mut Scope) -> Vec<Stmt> {
         let deep = scope.depth >= 4;
         loop {
-            let produced = match self.rng.below(108) {
+            let produced = match self.rng.below(112) {
                 0..=14 => Some(self.accumulate(scope)),
                 15..=21 => Some(self.float_update(scope)),
                 22..=31 => Some(self.type_change(scope)),
@@ -1057,6 +1114,7 @@ impl Generator {
                 98 => Some(self.compound_update(scope)),
                 99..=100 => self.shared_struct_write(scope),
                 101..=102 => self.string_iteration(scope),
+                108..=111 => Some(self.call_through_value(scope)),
                 _ => self.native_rarer_statement(scope),
             };
             if let Some(statements) = produced {
@@ -1218,6 +1276,33 @@ impl Generator {
                 )])
             }
         }
+    }
+
+    /// A call through a value whose target changes: `ops[c % n].f(c, k)` (polymorphic:
+    /// two to four prototypes), or a closure made in this iteration, capturing the
+    /// counter, sometimes of another prototype, called through its variable.
+    fn call_through_value(&mut self, scope: &Scope) -> Vec<Stmt> {
+        let c = self.counter_or_small(scope);
+        let acc = scope.name("acc");
+        if scope.poly_targets > 0 && self.rng.percent(50) {
+            let op = scope.name("opv");
+            let target = index(scope.v("ops"), bin("%", c.clone(), int(scope.poly_targets)));
+            let result = call(&format!("{}.f", op), vec![c, field(var(&op), "k")]);
+            return vec![assign(&op, target), assign(&acc, modded(bin("+", var(&acc), result)))];
+        }
+        let fresh = scope.name("fresh");
+        let m = self.rng.range(2, 9);
+        let lambda = |body: Expr| Expr::Lambda(vec!["y".into()], vec![Stmt::Return(modded(body))]);
+        let mut out = vec![assign(&fresh, lambda(bin("+", bin("*", var("y"), int(m)), c.clone())))];
+        if self.rng.percent(60) {
+            let other = lambda(bin("-", var("y"), bin("*", c.clone(), int(m))));
+            out.push(when(
+                bin("==", bin("%", c.clone(), int(self.rng.range(2, 5))), int(0)),
+                vec![assign(&fresh, other)],
+            ));
+        }
+        out.push(assign(&acc, modded(bin("+", var(&acc), Expr::CallValue(Box::new(var(&fresh)), vec![c])))));
+        out
     }
 
     /// Uses of the type-changing value that traces compile while it is a number.

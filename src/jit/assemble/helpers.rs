@@ -29,6 +29,7 @@ use std::time::Instant;
 
 use crate::builtins::math::float as math;
 use crate::builtins::{self, Ctx};
+use crate::compile::bytecode::ProtoId;
 use crate::jit::abi::ExitState;
 use crate::jit::exit;
 use crate::jit::ir::{AllocKind, Inst, InstIdx, MathFn, Op, Trace, Ty, MAX_BUILTIN_ARGS};
@@ -364,37 +365,61 @@ pub(super) unsafe fn struct_at(object: *mut u8) -> Gc<StructObj> {
     unsafe { Gc::<StructObj>::from_address(object as usize) }
 }
 
-/// The closure at `func`, a function constant of the trace.
+/// The closure at `func`, a function value of the trace.
 ///
 /// # Safety
-/// `func` must be the address of a `KFunc` constant, which the JIT keeps alive
-/// (`Jit::mark_roots`); objects never move.
+/// `func` must be a function value of the trace: a `KFunc` constant, which the JIT keeps
+/// alive (`Jit::mark_roots`), a closure loaded from a slot, global or field (typed by a
+/// tag check), or one `FNEW` allocated; objects never move and no collection runs while
+/// native code does.
 pub(super) unsafe fn closure_at(func: *mut u8) -> Gc<FuncObj> {
     // SAFETY: guaranteed by the caller.
     unsafe { Gc::<FuncObj>::from_address(func as usize) }
 }
 
+/// `FNEW`: a new closure of prototype `proto` whose captured variables are null until the
+/// `CSET`s after it fill them, as `Instr::Closure` builds it; notes whether a collection
+/// is due.
+pub(super) extern "sysv64" fn new_closure(proto: u64, state: *mut ExitState) -> *mut u8 {
+    // SAFETY: as in `concat_strings`; `program` is the running program, set with `heap`.
+    let (state, heap, program) = unsafe { (&mut *state, &mut *(*state).heap, &*(*state).program) };
+    let proto = ProtoId(proto as u32);
+    let captures = vec![Value::Null; program.proto(proto).captures.len()];
+    let address = heap.alloc(FuncObj { proto, captures }).addr();
+    state.must_exit = heap.wants_collection() as u64;
+    address as *mut u8
+}
+
+/// `CSET`: captured variable `index` of the closure becomes the value (tag `tag`, payload
+/// `payload`), as `SetCapture` assigns it.
+pub(super) extern "sysv64" fn set_capture(func: *mut u8, index: u64, tag: u64, payload: u64) {
+    let value = value_of(tag, payload);
+    // SAFETY: `func` is a function value of the trace (see `closure_at`).
+    let func = unsafe { closure_at(func) };
+    // The recorder checked the index against this prototype's captures, which the trace
+    // guards (`FPROTO`) or allocated (`FNEW`).
+    if let Some(capture) = func.get_mut().captures.get_mut(index as usize) {
+        *capture = value;
+    }
+}
+
 /// `CTAG`: the tag of captured variable `index`.
 pub(super) extern "sysv64" fn capture_tag(func: *mut u8, index: u64) -> i64 {
-    // SAFETY: `func` is a function constant of the trace (see `closure_at`).
+    // SAFETY: `func` is a function value of the trace (see `closure_at`).
     let func = unsafe { closure_at(func) };
     func.captures.get(index as usize).map_or(-1, |v| v.tag() as i64)
 }
 
-/// `CGET` of an int, bool or null capture: its payload bits.
+/// `CGET` of any capture but a float: its payload bits (an object's address).
 pub(super) extern "sysv64" fn capture_bits(func: *mut u8, index: u64) -> u64 {
-    // SAFETY: `func` is a function constant of the trace (see `closure_at`).
+    // SAFETY: `func` is a function value of the trace (see `closure_at`).
     let func = unsafe { closure_at(func) };
-    match func.captures.get(index as usize) {
-        Some(Value::Int(i)) => *i as u64,
-        Some(Value::Bool(b)) => *b as u64,
-        _ => 0,
-    }
+    func.captures.get(index as usize).and_then(|v| register_bits(*v)).unwrap_or(0)
 }
 
 /// `CGET` of a float capture.
 pub(super) extern "sysv64" fn capture_float(func: *mut u8, index: u64) -> f64 {
-    // SAFETY: `func` is a function constant of the trace (see `closure_at`).
+    // SAFETY: `func` is a function value of the trace (see `closure_at`).
     let func = unsafe { closure_at(func) };
     match func.captures.get(index as usize) {
         Some(Value::Float(f)) => *f,
@@ -796,6 +821,8 @@ pub(super) fn helper_address(trace: &Trace, inst: &Inst) -> Option<usize> {
         Op::PayloadGet(_) if inst.ty == Ty::Float => Some(payload_float as extern "sysv64" fn(*mut u8) -> f64 as usize),
         Op::PayloadGet(_) => Some(payload_bits as extern "sysv64" fn(*mut u8) -> u64 as usize),
         Op::CaptureTag { .. } => Some(capture_tag as DictReadHelper as usize),
+        Op::FuncNew { .. } => Some(new_closure as extern "sysv64" fn(u64, *mut ExitState) -> *mut u8 as usize),
+        Op::CaptureSet { .. } => Some(set_capture as extern "sysv64" fn(*mut u8, u64, u64, u64) as usize),
         Op::CaptureGet { .. } if inst.ty == Ty::Float => Some(capture_float as DictFloatHelper as usize),
         Op::CaptureGet { .. } => Some(capture_bits as DictBitsHelper as usize),
         Op::SEq(..) => Some(string_equal as extern "sysv64" fn(*mut u8, *mut u8) -> u64 as usize),

@@ -83,6 +83,10 @@ const LOOP_ITERATIONS: i32 = offset_of!(ExitState, loop_iterations) as i32;
 const BACK_EDGES: i32 = offset_of!(ExitState, back_edges) as i32;
 const CALLS: i32 = offset_of!(ExitState, calls) as i32;
 const EXITED_TRACE: i32 = offset_of!(ExitState, exited_trace) as i32;
+/// Where a function object (`GcBox<FuncObj>`) holds its prototype number (`FPROTO`).
+const _: () = assert!(std::mem::size_of::<crate::compile::bytecode::ProtoId>() == 4);
+const FUNC_PROTO_OFFSET: i32 = (crate::runtime::heap::value_offset::<crate::runtime::object::FuncObj>()
+    + offset_of!(crate::runtime::object::FuncObj, proto)) as i32;
 
 /// The stack pointer's hardware number (never saved or restored as an exit value).
 const RSP: u8 = 4;

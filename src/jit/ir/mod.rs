@@ -43,8 +43,6 @@
 use std::fmt;
 
 use crate::compile::bytecode::ProtoId;
-use crate::runtime::heap::Gc;
-use crate::runtime::object::FuncObj;
 
 pub mod eval;
 pub mod table;
@@ -246,8 +244,12 @@ pub struct TraceHandler {
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct InlinedFrame {
     pub proto: ProtoId,
-    /// The callee (the frame's closure); `None` for a method, called without one.
-    pub func: Option<Gc<FuncObj>>,
+    /// Whether the frame has a closure (a method's frame has none). The closure is the
+    /// callee value in the slot just below `base`, as in the interpreter's frame: the
+    /// snapshot lists that slot (or, for a frame a side trace started in, memory holds
+    /// it), so an exit gives the frame the closure that actually arrived, which a guard on
+    /// its prototype let through, not the one recorded.
+    pub closure: bool,
     /// Its slot 0, numbered from the trace's frame base.
     pub base: u16,
     pub num_slots: u16,

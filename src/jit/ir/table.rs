@@ -80,7 +80,7 @@ pub mod flag {
     /// Reads array, dict, string, struct or closure contents: moves only across ops that
     /// do not write them.
     pub const READS: u16 = 1 << 3;
-    /// Writes array, dict, string or struct contents (a builtin call counts: it reaches
+    /// Writes array, dict, string, struct or closure contents (a builtin call counts: it reaches
     /// into containers through Rust code the optimizer cannot see).
     pub const WRITES: u16 = 1 << 4;
     /// A sunk allocation: no code, no location (see the module docs of `ir`).
@@ -401,6 +401,8 @@ pub mod kind {
         /// Where a field stands in a struct's field list (`FieldLoad`, `FieldStore`).
         FieldPosition: u32 = "@";
         CaptureIndex: u32 = "capture";
+        /// A function prototype (`ProtoId`).
+        ProtoNumber: u32 = "proto";
         /// An enum's name and a tag of it (symbols).
         EnumName: u32 = "enum";
         TagName: u32 = "tag";
@@ -805,7 +807,7 @@ define_ops! {
     /// unless the struct has that field at that position holding a value of that type (an
     /// inline cache of where the field was when the trace was recorded). Reads struct memory.
     FieldLoad { object: InstIdx as Ref, field: u32 as FieldName, position: u32 as FieldPosition }
-        => "FLOAD", Only, [STRUCT] -> HELD, GUARD | READS;
+        => "FLOAD", Only, [STRUCT] -> FIELD_VALUE, GUARD | READS;
     /// `object.field := value` in place, at `position` in the field list (see `FieldLoad`).
     /// A guard: it leaves the trace when the struct is shared (the interpreter copies it
     /// first) or does not have the field at that position. Writes struct memory.
@@ -832,12 +834,13 @@ define_ops! {
     StructType(a: InstIdx as Ref)
         => "STTYPE", Only, [STRUCT] -> INT, PURE;
     /// The type tag of captured variable `index` of a closure (`func`), and its value (of
-    /// the instruction's type: int, float, bool or null) after a guard on that tag. Read
-    /// closure memory (only the interpreter assigns captures).
+    /// the instruction's type: a scalar, or a string, array, dict, struct or function,
+    /// which `GetCapture`'s recording then marks shared) after a guard on that tag. Read
+    /// closure memory (`CaptureSet` writes it).
     CaptureTag { func: InstIdx as Ref, index: u32 as CaptureIndex }
         => "CTAG", Only, [FUNC] -> INT, READS;
     CaptureGet { func: InstIdx as Ref, index: u32 as CaptureIndex }
-        => "CGET", Only, [FUNC] -> SCALAR, READS;
+        => "CGET", Only, [FUNC] -> FIELD_VALUE, READS;
     /// A sunk struct instance of struct type `type_index` with no fields yet, and the sunk
     /// struct `object` with field `field` (a symbol) set to `value` (int, float, bool or
     /// null): a struct literal's fields in order, and field assignments after it. Type
@@ -927,4 +930,20 @@ define_ops! {
     /// character starts there or the heap then wants a collection. Reads string memory.
     SNextChar(a: InstIdx as Ref, b: InstIdx as Ref)
         => "SNEXTCH", Only, [STR, INT] -> STR, GUARD | READS;
+    /// The prototype (`ProtoId`) of a function object. A call through a variable guards
+    /// it rather than the object's identity, so any closure of the function recorded (a
+    /// fresh one each time round) stays on trace; the callee's captured variables are read
+    /// from the closure that arrived. Function objects never change prototype.
+    FuncProto(a: InstIdx as Ref)
+        => "FPROTO", Only, [FUNC] -> INT, PURE;
+    /// A new closure of prototype `proto` whose captured variables are all null yet, as
+    /// `Instr::Closure` begins it; the `CaptureSet`s recorded with it fill them in before
+    /// anything else sees it. Allocates; a guard like `SConcat`.
+    FuncNew { proto: u32 as ProtoNumber }
+        => "FNEW", Only, [] -> FUNC, GUARD;
+    /// `closure.captures[index] := value` in place (a closure's own copy of a captured
+    /// variable, as `SetCapture` and the filling of a new closure write it); the value is
+    /// handed over. Writes closure memory.
+    CaptureSet { func: InstIdx as Ref, index: u32 as CaptureIndex, value: InstIdx as Ref }
+        => "CSET", Only, [FUNC, PASSABLE] -> VOID, EFFECT | WRITES;
 }

@@ -55,7 +55,12 @@ impl fmt::Display for Trace {
                 }
                 write!(f, " ]")?;
                 for frame in &snapshot.frames {
-                    write!(f, " +frame(proto{} base={} return={})", frame.proto.0, frame.base, frame.return_pc)?;
+                    let method = if frame.closure { "" } else { " method" };
+                    write!(
+                        f,
+                        " +frame(proto{} base={} return={}{})",
+                        frame.proto.0, frame.base, frame.return_pc, method
+                    )?;
                 }
                 for handler in &snapshot.handlers {
                     write!(f, " +try(frame={} handler={} err={})", handler.frame, handler.pc, handler.err_slot)?;

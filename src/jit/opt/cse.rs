@@ -11,11 +11,11 @@
 //!   or the value of the last `GStore` (store-to-load forwarding). A `GLoad` reuses that
 //!   value when its type is the load's type; otherwise it stays (its tag guard decides).
 //!   Globals never alias each other, so a store only affects its own global.
-//! - Container contents: `ALen`, `ALoad`, `DTag`, `DGet` and `FLOAD` are keyed by
-//!   an epoch that every `AStore`, `APush`, `DSet`, `FSET`, `FSTORE` and `CALLB` advances (any
-//!   container may be any other), so a read merges only with an identical read that no
-//!   container write separates from it.
-//! - Stores, allocations (`SCONCAT`, `TOSTR`, `SCHAR`, `KEYS`), builtin calls (`CALLB`),
+//! - Container contents: `ALen`, `ALoad`, `DTag`, `DGet`, `FLOAD`, `CTAG` and `CGET` are
+//!   keyed by an epoch that every `AStore`, `APush`, `DSet`, `FSET`, `FSTORE`, `CSET` and
+//!   `CALLB` advances (any container may be any other), so a read merges only with an
+//!   identical read that no container write separates from it.
+//! - Stores, allocations (`SCONCAT`, `TOSTR`, `SCHAR`, `KEYS`, `FNEW`), builtin calls (`CALLB`),
 //!   `Loop` and `Phi` are never merged, nor are sunk allocations: each literal is its own
 //!   object, even when two are equal.
 
@@ -124,6 +124,8 @@ fn value_key(op: &Op, ty: Ty, array_epoch: u64) -> Option<ValueKey> {
         | Op::DictKeys(_)
         | Op::CallBuiltin { .. }
         | Op::Alloc(_)
+        | Op::FuncNew { .. }
+        | Op::CaptureSet { .. }
         | Op::PushCopy { .. }
         | Op::AUnique(_)
         | Op::ALoadUnique(..)
@@ -133,8 +135,8 @@ fn value_key(op: &Op, ty: Ty, array_epoch: u64) -> Option<ValueKey> {
         | Op::Phi(..) => return None,
         // Field reads are keyed by the field too.
         Op::FieldLoad { field, .. } => (array_epoch << 32 | field as u64, None),
-        // No trace assigns a capture; a native call (which might) clears the table.
-        Op::CaptureTag { index, .. } | Op::CaptureGet { index, .. } => (index as u64, None),
+        // Capture reads are keyed by the capture too (`CaptureSet` advances the epoch).
+        Op::CaptureTag { index, .. } | Op::CaptureGet { index, .. } => (array_epoch << 32 | index as u64, None),
         _ if op.reads_containers() => (array_epoch, None),
         Op::KInt(v) => (v as u64, None),
         Op::KFloat(v) => (v.to_bits(), None),

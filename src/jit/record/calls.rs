@@ -2,23 +2,35 @@
 //! called natively through their function trace, methods, builtins (math inline, others
 //! through `CallBuiltin`), and the return that ends a function trace.
 
-use super::{contains_loop, trace_key, PendingCall, RecordedFrame, Recorder, TraceKind, View, MAX_INLINE_DEPTH};
+use super::{
+    contains_loop, field_position, trace_key, FrameClosure, PendingCall, RecordedFrame, Recorder, TraceKind, View,
+    MAX_INLINE_DEPTH,
+};
 use crate::builtins;
 use crate::builtins::{Recording, BUILTINS};
 use crate::compile::bytecode::{Instr, Program, Proto, ProtoId, Reg};
 use crate::compile::liveness::LiveSlots;
 use crate::jit::abort::AbortReason;
-use crate::jit::ir::{InstIdx, MathFn, Op, Trace, Ty, MAX_BUILTIN_ARGS, SELF_TRACE};
+use crate::jit::ir::{InstIdx, MathFn, Op, SnapIdx, Trace, Ty, MAX_BUILTIN_ARGS, SELF_TRACE};
 use crate::runtime::heap::Gc;
-use crate::runtime::object::FuncObj;
+use crate::runtime::object::{FuncObj, StructObj};
 use crate::runtime::symbol::Symbol;
 use crate::runtime::value::Value;
 use std::rc::Rc;
 
+/// How a call of a Ruff function is recorded.
+#[derive(Clone, Copy)]
+enum CallPlan {
+    /// Into its body, its frame stacked on the recorder's.
+    Inline,
+    /// As a `CallTrace` of this function trace.
+    Native(u32),
+}
+
 impl Recorder {
     /// `receiver.name(args)` on a struct: the method of the receiver's type (known for a
     /// struct built in the loop, guarded otherwise) is inlined with the receiver as its
-    /// slot 0.
+    /// slot 0. A type without that method calls the function its field `name` holds.
     pub(super) fn call_method(
         &mut self,
         base: Reg,
@@ -39,7 +51,7 @@ impl Recorder {
             self.emit_guard(Op::GuardTrue(same), Ty::Void, pc);
         }
         let Some(&method) = view.program.struct_types[s.type_index as usize].methods.get(&Symbol(name)) else {
-            return Err(AbortReason::NyiCall("a function stored in a struct field".into()));
+            return self.call_field(receiver, &s, base, name, argc, view, pc);
         };
         let callee = view.program.proto(method);
         if callee.arity as usize != argc as usize {
@@ -51,11 +63,87 @@ impl Recorder {
             self.emit(Op::MarkShared(receiver), Ty::Void);
         }
         self.write(base + 1, receiver);
-        self.enter_inlined(method, None, base, argc + 1, view, pc)
+        self.enter_inlined(method, FrameClosure::Method, base, argc + 1, view, pc)
     }
 
-    /// Follows a call of `func` into its body: guards that the callee slot holds this very
-    /// function, then stacks the callee's frame, its slots past the arguments null.
+    /// `receiver.name(args)` where the receiver's type has no method `name`: the function
+    /// in its field `name` is called like any function value, as `Vm::call_method` does it
+    /// (the callee replaces the callee slot's value, the arguments move down over the
+    /// receiver). The field is read at the position it had when recorded (`FLOAD` guards
+    /// it) and the callee is guarded like any other, so a call site whose structs hold
+    /// other functions leaves the trace there and grows a side trace per prototype. Every
+    /// guard comes before the arguments move: an exit redoes the `CallMethod`.
+    #[allow(clippy::too_many_arguments)]
+    fn call_field(
+        &mut self,
+        receiver: InstIdx,
+        s: &StructObj,
+        base: Reg,
+        name: u32,
+        argc: u16,
+        view: &View,
+        pc: u32,
+    ) -> Result<(), AbortReason> {
+        let Some(position) = field_position(s, name) else {
+            // The interpreter raises the missing field's error.
+            return Err(AbortReason::ErrorRaised);
+        };
+        let func = match s.fields[position as usize].1 {
+            Value::Func(func) => func,
+            Value::Builtin(_) => return Err(AbortReason::NyiCall("a builtin stored in a struct field".into())),
+            // The interpreter raises: the value cannot be called.
+            _ => return Err(AbortReason::ErrorRaised),
+        };
+        checked_arity(func, argc, view)?;
+        let plan = self.plan_call(func, view)?;
+        if let CallPlan::Native(_) = plan {
+            self.check_native_call()?;
+        }
+        let callee = if self.trace.inst(receiver).op.is_sunk() {
+            self.sunk_field(receiver, name)?
+        } else {
+            self.emit_guard(Op::FieldLoad { object: receiver, field: name, position }, Ty::Func, pc)
+        };
+        if self.ty(callee) != Ty::Func {
+            return Err(AbortReason::NyiCall("a function stored in a struct field that held another value".into()));
+        }
+        let snapshot = match plan {
+            CallPlan::Inline => {
+                self.guard_prototype(callee, func, pc);
+                None
+            }
+            CallPlan::Native(_) => {
+                self.guard_identity(callee, func, pc);
+                // The stores before the native call overwrite the receiver and the
+                // arguments in memory: the call's snapshot (from before they move) lists
+                // them, so an exit before the call finds them where `CallMethod` reads them.
+                for r in base + 1..=base + 1 + argc {
+                    let value = self.read(r, view, pc)?;
+                    self.write(r, value);
+                }
+                self.materialize_slots(pc, self.stored_before_native_call(base, argc, pc))?;
+                Some(self.snapshot(pc))
+            }
+        };
+        let mut arguments = Vec::with_capacity(argc as usize);
+        for r in base + 2..base + 2 + argc {
+            arguments.push(self.read_sunk(r, view, pc)?);
+        }
+        for (r, argument) in (base + 1..).zip(arguments) {
+            self.write(r, argument);
+        }
+        self.write(base, callee);
+        match (plan, snapshot) {
+            (CallPlan::Native(trace), Some(snapshot)) => {
+                self.emit_native_call(func, trace, base, argc, snapshot, view, pc)
+            }
+            _ => self.enter_inlined(func.proto, FrameClosure::Value(callee), base, argc, view, pc),
+        }
+    }
+
+    /// Follows a call of `func` into its body: guards that the callee slot holds a closure
+    /// of `func`'s prototype, then stacks the callee's frame, its slots past the arguments
+    /// null, with the callee value as its closure.
     pub(super) fn inline_call(
         &mut self,
         func: Gc<FuncObj>,
@@ -64,17 +152,20 @@ impl Recorder {
         view: &View,
         pc: u32,
     ) -> Result<(), AbortReason> {
-        self.guard_callee(func, base, argc, view, pc)?;
-        self.enter_inlined(func.proto, Some(func), base, argc, view, pc)
+        checked_arity(func, argc, view)?;
+        let closure = self.read(base, view, pc)?;
+        self.guard_prototype(closure, func, pc);
+        self.enter_inlined(func.proto, FrameClosure::Value(closure), base, argc, view, pc)
     }
 
-    /// Stacks the frame of a call of `proto` (with closure `func`) whose callee value is in
-    /// slot `base` and whose first `filled` slots (arguments, or a receiver and arguments)
-    /// follow it; the callee's other slots start null, as in a new interpreter frame.
+    /// Stacks the frame of a call of `proto` (with closure `closure`) whose callee value is
+    /// in slot `base` and whose first `filled` slots (arguments, or a receiver and
+    /// arguments) follow it; the callee's other slots start null, as in a new interpreter
+    /// frame.
     pub(super) fn enter_inlined(
         &mut self,
         proto: ProtoId,
-        func: Option<Gc<FuncObj>>,
+        closure: FrameClosure,
         base: Reg,
         filled: u16,
         view: &View,
@@ -110,7 +201,7 @@ impl Recorder {
         self.frames.last_mut().expect("the root frame is never popped").call = Some((pc, base));
         self.frames.push(RecordedFrame {
             proto,
-            func,
+            closure,
             base: callee_base,
             num_slots: callee_slots,
             live,
@@ -203,6 +294,28 @@ impl Recorder {
         recursive || callee == self.frames[0].proto || contains_loop(program.proto(callee))
     }
 
+    /// Aborts where a native call cannot be made: an exit inside the native callee
+    /// rebuilds no handlers of this frame.
+    fn check_native_call(&self) -> Result<(), AbortReason> {
+        if !self.handlers.is_empty() {
+            return Err(AbortReason::NyiCall("a function with a trace of its own inside a try block".into()));
+        }
+        Ok(())
+    }
+
+    /// Which slots go to memory before a native call whose callee value is in slot `base`
+    /// and whose `argc` arguments follow it: the arguments (which start the callee's
+    /// frame) and what the frame may read after the call (the callee slot receives the
+    /// result).
+    fn stored_before_native_call(&self, base: Reg, argc: u16, pc: u32) -> impl Fn(usize) -> bool {
+        let live = Rc::clone(&self.frames[0].live);
+        let num_slots = self.frames[0].num_slots;
+        move |s: usize| {
+            let argument = s > base as usize && s <= (base + argc) as usize;
+            s < num_slots && s != base as usize && (argument || live.live_after(pc, s as u16))
+        }
+    }
+
     /// A call of `func` whose function trace is `trace` (`SELF_TRACE`: this recording's
     /// own function), in the recording's own frame: the frame's live values and the
     /// arguments go to memory, and `CallTrace` runs that trace natively on the callee's
@@ -217,25 +330,33 @@ impl Recorder {
         view: &View,
         pc: u32,
     ) -> Result<(), AbortReason> {
-        // An exit inside the native callee rebuilds no handlers of this frame.
-        if !self.handlers.is_empty() {
-            return Err(AbortReason::NyiCall("a function with a trace of its own inside a try block".into()));
-        }
-        let callee = self.guard_callee(func, base, argc, view, pc)?;
+        self.check_native_call()?;
+        self.guard_callee(func, base, argc, view, pc)?;
         for r in base + 1..=base + argc {
             let argument = self.read(r, view, pc)?;
             self.write(r, argument);
         }
-        // The callee slot receives the result; the arguments start the callee's frame.
-        let live = Rc::clone(&self.frames[0].live);
-        let num_slots = self.frames[0].num_slots;
-        let stored_slot = |s: usize| {
-            let argument = s > base as usize && s <= (base + argc) as usize;
-            s < num_slots && s != base as usize && (argument || live.live_after(pc, s as u16))
-        };
-        self.materialize_slots(pc, stored_slot)?;
-        let snap = self.snapshot(pc);
-        let stored: Vec<(u16, InstIdx)> = (0..num_slots)
+        self.materialize_slots(pc, self.stored_before_native_call(base, argc, pc))?;
+        let snapshot = self.snapshot(pc);
+        self.emit_native_call(func, trace, base, argc, snapshot, view, pc)
+    }
+
+    /// The stores and the `CallTrace` of a native call whose callee is guarded, whose
+    /// arguments are in place and whose stored slots hold no sunk value; `snapshot` is the
+    /// state before the call instruction.
+    #[allow(clippy::too_many_arguments)]
+    fn emit_native_call(
+        &mut self,
+        func: Gc<FuncObj>,
+        trace: u32,
+        base: Reg,
+        argc: u16,
+        snapshot: SnapIdx,
+        view: &View,
+        pc: u32,
+    ) -> Result<(), AbortReason> {
+        let stored_slot = self.stored_before_native_call(base, argc, pc);
+        let stored: Vec<(u16, InstIdx)> = (0..self.frames[0].num_slots)
             .filter(|&s| self.modified[s] && stored_slot(s))
             .map(|s| (s as u16, self.slots[s].expect("a modified slot holds a value")))
             .collect();
@@ -247,10 +368,10 @@ impl Recorder {
             trace,
             base,
             filled: argc,
-            callee_slots: callee.num_slots,
+            callee_slots: view.program.proto(func.proto).num_slots,
             return_pc: pc + 1,
         };
-        self.trace.push(call, Ty::Void, Some(snap), self.line);
+        self.trace.push(call, Ty::Void, Some(snapshot), self.line);
         // The backend counts the events so far, and this call, at the call.
         self.back_edges = 0;
         self.calls = 0;
@@ -259,26 +380,46 @@ impl Recorder {
     }
 
     /// Checks a call of `func` with `argc` arguments as the interpreter would (a wrong
-    /// count raises) and guards that the callee slot `base` holds this very function.
-    pub(super) fn guard_callee<'p>(
+    /// count raises) and guards that the callee slot `base` holds this very function: a
+    /// native call runs a function trace recorded for that closure.
+    fn guard_callee(
         &mut self,
         func: Gc<FuncObj>,
         base: Reg,
         argc: u16,
-        view: &View<'p>,
+        view: &View,
         pc: u32,
-    ) -> Result<&'p Proto, AbortReason> {
-        let callee = view.program.proto(func.proto);
-        if callee.arity as usize != argc as usize {
-            return Err(AbortReason::ErrorRaised);
-        }
+    ) -> Result<(), AbortReason> {
+        checked_arity(func, argc, view)?;
         let value = self.read(base, view, pc)?;
+        self.guard_identity(value, func, pc);
+        Ok(())
+    }
+
+    /// Guards that callee value `value` is the function `func` itself.
+    fn guard_identity(&mut self, value: InstIdx, func: Gc<FuncObj>, pc: u32) {
         if self.trace.inst(value).op != Op::KFunc(func) {
             let expected = self.emit(Op::KFunc(func), Ty::Func);
             let same = self.emit(Op::EqRef(value, expected), Ty::Bool);
             self.emit_guard(Op::GuardTrue(same), Ty::Void, pc);
         }
-        Ok(callee)
+    }
+
+    /// Guards that callee value `value` is a closure of `func`'s prototype, any one of
+    /// them: an inlined callee reads its captured variables from the closure that arrives,
+    /// so a fresh closure each time round stays on trace.
+    fn guard_prototype(&mut self, value: InstIdx, func: Gc<FuncObj>, pc: u32) {
+        let known = match self.trace.inst(value).op {
+            Op::KFunc(f) => Some(f.proto),
+            Op::FuncNew { proto } => Some(ProtoId(proto)),
+            _ => None,
+        };
+        if known != Some(func.proto) {
+            let proto = self.emit(Op::FuncProto(value), Ty::Int);
+            let expected = self.emit(Op::KInt(func.proto.0 as i64), Ty::Int);
+            let same = self.emit(Op::EqInt(proto, expected), Ty::Bool);
+            self.emit_guard(Op::GuardTrue(same), Ty::Void, pc);
+        }
     }
 
     /// Calls: Ruff functions are inlined (or called natively when they have traces of
@@ -306,36 +447,7 @@ impl Recorder {
                 }
                 (id, builtin.name)
             }
-            Value::Func(f) if self.native_call_wanted(f.proto, view.program) => {
-                if self.kind == TraceKind::Function && Some(f) == self.function {
-                    return self.native_call(f, SELF_TRACE, base, argc, view, pc);
-                }
-                match self.compiled.functions.get(&f.proto) {
-                    Some(compiled) if compiled.function == f => {
-                        return self.native_call(f, compiled.trace, base, argc, view, pc)
-                    }
-                    _ => {
-                        // Without a trace of its own, a recursive callee cannot be followed:
-                        // the trace is recorded again once the callee has one. A callee with
-                        // a loop is inlined (up to its loop) while it has none.
-                        // A loop calling its own function leaves that function to its own
-                        // count: a call picked now would likely not be a leaf, and a trace
-                        // of a non-leaf call needs this loop's trace first.
-                        if self.compiled.recursive.contains(&f.proto) || f.proto == self.frames[0].proto {
-                            if f.proto != self.frames[0].proto {
-                                self.wanted_functions.push(f.proto);
-                            }
-                            let name = &view.program.proto(f.proto).name;
-                            return Err(AbortReason::CalleeWithoutTrace(format!("`{}`", name)));
-                        }
-                        if contains_loop(view.program.proto(f.proto)) {
-                            self.wanted_functions.push(f.proto);
-                        }
-                        return self.inline_call(f, base, argc, view, pc);
-                    }
-                }
-            }
-            Value::Func(f) => return self.inline_call(f, base, argc, view, pc),
+            Value::Func(f) => return self.call_function(f, base, argc, view, pc),
             other => return Err(AbortReason::NyiCall(format!("a {} value", other.type_name()))),
         };
         // Only a callee loaded as a constant on this trace is known to stay this builtin.
@@ -371,6 +483,47 @@ impl Recorder {
             return self.call_builtin(id, base, argc, view, pc);
         }
         Err(AbortReason::NyiCall(name.to_string()))
+    }
+
+    /// A call of Ruff function `f` (the callee value in slot `base`): natively through its
+    /// function trace when that is wanted and possible, inlined otherwise.
+    fn call_function(&mut self, f: Gc<FuncObj>, base: Reg, argc: u16, view: &View, pc: u32) -> Result<(), AbortReason> {
+        match self.plan_call(f, view)? {
+            CallPlan::Inline => self.inline_call(f, base, argc, view, pc),
+            CallPlan::Native(trace) => self.native_call(f, trace, base, argc, view, pc),
+        }
+    }
+
+    /// How to record a call of Ruff function `f`, or why it cannot be recorded yet.
+    fn plan_call(&mut self, f: Gc<FuncObj>, view: &View) -> Result<CallPlan, AbortReason> {
+        if !self.native_call_wanted(f.proto, view.program) {
+            return Ok(CallPlan::Inline);
+        }
+        if self.kind == TraceKind::Function && Some(f) == self.function {
+            return Ok(CallPlan::Native(SELF_TRACE));
+        }
+        match self.compiled.functions.get(&f.proto) {
+            Some(compiled) if compiled.function == f => Ok(CallPlan::Native(compiled.trace)),
+            _ => {
+                // Without a trace of its own, a recursive callee cannot be followed: the
+                // trace is recorded again once the callee has one. A callee with a loop is
+                // inlined (up to its loop) while it has none. A loop calling its own
+                // function leaves that function to its own count: a call picked now would
+                // likely not be a leaf, and a trace of a non-leaf call needs this loop's
+                // trace first.
+                if self.compiled.recursive.contains(&f.proto) || f.proto == self.frames[0].proto {
+                    if f.proto != self.frames[0].proto {
+                        self.wanted_functions.push(f.proto);
+                    }
+                    let name = &view.program.proto(f.proto).name;
+                    return Err(AbortReason::CalleeWithoutTrace(format!("`{}`", name)));
+                }
+                if contains_loop(view.program.proto(f.proto)) {
+                    self.wanted_functions.push(f.proto);
+                }
+                Ok(CallPlan::Inline)
+            }
+        }
     }
 
     /// A numeric builtin on numbers, as a float-valued `Math` instruction.
@@ -421,4 +574,14 @@ impl Recorder {
         self.pending_call = Some(PendingCall { builtin, args, argc: argc as u8, base, snapshot, line: self.line });
         Ok(())
     }
+}
+
+/// The prototype of a call of `func` with `argc` arguments; a wrong count is the error the
+/// interpreter raises.
+fn checked_arity<'p>(func: Gc<FuncObj>, argc: u16, view: &View<'p>) -> Result<&'p Proto, AbortReason> {
+    let callee = view.program.proto(func.proto);
+    if callee.arity as usize != argc as usize {
+        return Err(AbortReason::ErrorRaised);
+    }
+    Ok(callee)
 }

@@ -14,11 +14,12 @@
 //! - *Inlining*: a call to a Ruff function is followed into the callee, whose frame the
 //!   recorder stacks above the trace's own (the *root frame*), as the interpreter does:
 //!   slots are numbered from the root frame's base, so the callee's slot 0 is the slot
-//!   after the callee value. The callee's identity is guarded (`EqRef` against the
-//!   function recorded); its slots past the arguments start as null, as in a new
-//!   interpreter frame; its `Return` writes the result into the caller's callee slot and
-//!   pops the frame. A snapshot taken inside a callee lists its frames, so an exit
-//!   rebuilds them.
+//!   after the callee value. The callee's prototype is guarded (`FPROTO`), not its
+//!   identity, and the callee value becomes the frame's closure (`closures.rs`); its slots
+//!   past the arguments start as null, as in a new interpreter frame; its `Return` writes
+//!   the result into the caller's callee slot and pops the frame. A snapshot taken inside
+//!   a callee lists its frames and the callee slot below each, which holds its closure, so
+//!   an exit rebuilds them with the closures that arrived.
 //!
 //! Invariants: every guard's snapshot describes the state before the instruction it was
 //! recorded for, and resumes at that instruction's pc, so an exit makes the interpreter
@@ -33,7 +34,8 @@
 //!
 //! Files: this one holds the recorder's state and the per-instruction dispatch (`step`,
 //! `record`); `slots` the slot map and snapshots, `values` scalar and string operations,
-//! `control` branches and loops, `objects` containers, `calls` calls of every kind.
+//! `control` branches and loops, `objects` containers, `calls` calls of every kind,
+//! `closures` frames' closures and captured variables.
 
 use crate::compile::bytecode::{Instr, Program, Proto, ProtoId, Reg};
 use crate::compile::listing::jump_target;
@@ -48,6 +50,7 @@ use crate::runtime::value::Value;
 use std::rc::Rc;
 
 mod calls;
+mod closures;
 mod control;
 mod objects;
 mod slots;
@@ -133,13 +136,30 @@ pub struct View<'a> {
     pub globals: &'a [Value],
     /// Number of interpreter frames.
     pub frame_depth: usize,
+    /// The closure of the interpreter's current frame (`None` for a method or `<main>`).
+    pub closure: Option<Gc<FuncObj>>,
+}
+
+/// A frame's closure (the interpreter's `Frame::closure`) as the recording knows it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum FrameClosure {
+    /// A method's frame: methods are called without a closure.
+    Method,
+    /// A loop trace's own frame, whose closure the trace does not know.
+    Unknown,
+    /// This IR value: the callee value of an inlined call (guarded on its prototype only,
+    /// so whichever closure of it arrives), or a function trace's own closure (a constant:
+    /// the trace is entered only for it).
+    Value(InstIdx),
+    /// A frame a side trace started in: the callee slot just below the frame holds the
+    /// closure (the parent's exit wrote it there); loaded on first use.
+    InCalleeSlot,
 }
 
 /// A frame of the recorded iteration: the root frame, or an inlined call.
 struct RecordedFrame {
     proto: ProtoId,
-    /// The callee; `None` for the root frame.
-    func: Option<Gc<FuncObj>>,
+    closure: FrameClosure,
     /// Its slot 0, numbered from the root frame's base.
     base: usize,
     num_slots: usize,
@@ -287,10 +307,6 @@ fn instruction_name(instr: &Instr) -> &'static str {
         Instr::NewStruct { .. } => "struct construction",
         Instr::NewTagged { .. } | Instr::GetPayload { .. } | Instr::TestTag { .. } => "enum values and match",
         Instr::ToStr { .. } | Instr::Concat { .. } => "string interpolation",
-        Instr::Closure { .. } | Instr::GetCapture { .. } | Instr::TakeCapture { .. } | Instr::SetCapture { .. } => {
-            "closures"
-        }
-        Instr::LoadSelfFunc { .. } => "function values",
         Instr::CallMethod { .. } => "method calls",
         Instr::Throw { .. } | Instr::Raise { .. } => "throw",
         _ => "this instruction",
@@ -308,7 +324,7 @@ impl Recorder {
     ) -> Recorder {
         let root = RecordedFrame {
             proto,
-            func: None,
+            closure: FrameClosure::Unknown,
             base: 0,
             num_slots,
             live: Rc::clone(&live),
@@ -362,7 +378,8 @@ impl Recorder {
         let mut recorder = Recorder::new(proto, 0, 0, frame_depth, num_slots, live);
         recorder.kind = TraceKind::Function;
         recorder.function = Some(function);
-        recorder.frames[0].func = Some(function);
+        let closure = recorder.emit(Op::KFunc(function), Ty::Func);
+        recorder.frames[0].closure = FrameClosure::Value(closure);
         recorder
     }
 
@@ -450,7 +467,7 @@ impl Recorder {
                 .clone();
             recorder.frames.push(RecordedFrame {
                 proto: frame.proto,
-                func: frame.func,
+                closure: if frame.closure { FrameClosure::InCalleeSlot } else { FrameClosure::Method },
                 base: frame.base as usize,
                 num_slots: frame.num_slots as usize,
                 live,
@@ -874,21 +891,17 @@ impl Recorder {
                 self.call_method(base, name as u32, argc, lent, view, pc)?
             }
             Instr::GetCapture { dst, index } | Instr::TakeCapture { dst, index } => {
-                // The closure of an inlined call or a function trace is a known constant.
-                let Some(func) = self.current().func else {
-                    return Err(AbortReason::NyiInstruction("closures' captured variables in a loop's own function"));
-                };
-                let Some(current) = func.captures.get(index as usize) else {
-                    return Err(AbortReason::ErrorRaised);
-                };
-                let ty = element_type(current)?;
-                let closure = self.emit(Op::KFunc(func), Ty::Func);
-                let tag = self.emit(Op::CaptureTag { func: closure, index: index as u32 }, Ty::Int);
-                let expected = self.emit(Op::KInt(current.tag() as i64), Ty::Int);
-                let same = self.emit(Op::EqInt(tag, expected), Ty::Bool);
-                self.emit_guard(Op::GuardTrue(same), Ty::Void, pc);
-                let value = self.emit(Op::CaptureGet { func: closure, index: index as u32 }, ty);
+                let value = self.capture(index, matches!(instr, Instr::GetCapture { .. }), view, pc)?;
                 self.write(dst, value);
+            }
+            Instr::SetCapture { index, src } => self.set_capture(index, src, view, pc)?,
+            Instr::Closure { dst, proto: child } => self.new_closure(dst, ProtoId(child), view, pc)?,
+            Instr::LoadSelfFunc { dst } => {
+                let closure = match self.current().closure {
+                    FrameClosure::Method => self.emit(Op::KNull, Ty::Null),
+                    _ => self.closure(pc)?,
+                };
+                self.write(dst, closure);
             }
             Instr::NewDict { dst } => {
                 let dict = self.emit(Op::DNew, Ty::Dict);
@@ -933,15 +946,11 @@ impl Recorder {
     }
 }
 
-/// Marks the function objects `trace` compares against or rebuilds frames for.
+/// Marks the function objects `trace` compares against or calls natively (the closures
+/// of inlined frames are IR values in its snapshots, held by the frames they came from).
 pub fn mark_trace_roots(trace: &Trace, marker: &mut Marker) {
     for inst in &trace.insts {
         if let Op::KFunc(func) | Op::CallTrace { function: func, .. } = inst.op {
-            marker.mark(func);
-        }
-    }
-    for snapshot in &trace.snapshots {
-        for func in snapshot.frames.iter().filter_map(|frame| frame.func) {
             marker.mark(func);
         }
     }

@@ -4,9 +4,9 @@
 //!
 //! Invariant: a snapshot lists every slot the interpreter may read after the exit (by
 //! liveness) whose value differs from memory, in every frame from the root to the current
-//! inlined call.
+//! inlined call, and the callee slot below each inlined frame, which holds its closure.
 
-use super::{value_type, RecordedFrame, Recorder, View};
+use super::{value_type, FrameClosure, RecordedFrame, Recorder, View};
 use crate::compile::bytecode::Reg;
 use crate::jit::abort::AbortReason;
 use crate::jit::ir::{AllocKind, InlinedFrame, InstIdx, Op, SnapIdx, Snapshot, Ty};
@@ -46,12 +46,19 @@ impl Recorder {
                 }
             }
         }
+        // An inlined frame's closure is the callee value below it, where the exit finds it
+        // (a frame a side trace started in has it in memory unless loaded from there).
+        for frame in &self.frames[1..] {
+            if let (FrameClosure::Value(closure), false) = (frame.closure, frame.in_memory) {
+                entries.insert((frame.base - 1) as u16, closure);
+            }
+        }
         let frames = self.frames[1..]
             .iter()
             .zip(&self.frames)
             .map(|(frame, caller)| InlinedFrame {
                 proto: frame.proto,
-                func: frame.func,
+                closure: frame.closure != FrameClosure::Method,
                 base: frame.base as u16,
                 num_slots: frame.num_slots as u16,
                 return_pc: caller.call.expect("a caller is in a call").0 + 1,

@@ -202,6 +202,29 @@ impl Emitter<'_> {
                     if inst.ty == Ty::Float { HelperResult::Xmm0(destination) } else { HelperResult::Rax(destination) };
                 self.call_helper(i, arguments, result);
             }
+            Op::FuncProto(func) => {
+                let f = self.gpr_register(self.operand(func));
+                let work = Self::gpr_work(destination);
+                emit!(self.ops; mov Rd(work), DWORD [Rq(f) + FUNC_PROTO_OFFSET]);
+                self.store(destination, Operand::Gpr(work));
+            }
+            Op::FuncNew { proto } => {
+                let exit = guard_exit()?;
+                let arguments =
+                    vec![(Operand::Gpr(RDI), Operand::Bits(proto as u64)), (Operand::Gpr(RSI), Operand::Gpr(R13))];
+                self.call_helper(i, arguments, HelperResult::Rax(destination));
+                emit!(self.ops; cmp QWORD [r13 + MUST_EXIT], 0; jne =>exit);
+            }
+            Op::CaptureSet { func, index, value } => {
+                let tag = value_tag(self.trace.inst(value).ty)?;
+                let arguments = vec![
+                    (Operand::Gpr(RDI), self.operand(func)),
+                    (Operand::Gpr(RSI), Operand::Bits(index as u64)),
+                    (Operand::Gpr(RDX), Operand::Bits(tag as u64)),
+                    (Operand::Gpr(RCX), self.operand(value)),
+                ];
+                self.call_helper(i, arguments, HelperResult::Nothing);
+            }
             Op::StructType(object) | Op::TagKey(object) | Op::PayloadTag(object) => {
                 let arguments = vec![(Operand::Gpr(RDI), self.operand(object))];
                 self.call_helper(i, arguments, HelperResult::Rax(destination));
