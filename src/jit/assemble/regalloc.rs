@@ -9,9 +9,11 @@
 //! - *Use*: an operand of an instruction, an entry of a guard's snapshot (used at the
 //!   guard; a sunk entry uses the values it is built from there, and gets no location), a Phi operand (used at `end_of_body`). A value defined before `Loop` and used
 //!   after it is live until `end_of_body`, because the body runs again after the back-edge.
-//!   So is every Phi (the back-edge moves write it), and, by the backend's contract, every
-//!   Phi's first operand. (The entry moves alone would only need that operand until `Loop`;
-//!   the contract trades a register for keeping pre-roll values readable in the body.)
+//!   So is every Phi (the back-edge moves write it). A Phi's first operand is read by the
+//!   entry moves at `Loop`: that use alone keeps it only until `Loop` (a counter's pre-roll
+//!   value and its first increment would otherwise hold two registers through the body).
+//!   It is released after `Loop`, so no Phi, which starts at `Loop`, takes its register
+//!   while the entry moves still read it.
 //! - *Fused comparison*: a comparison whose only use is a `GuardTrue`/`GuardFalse`. It
 //!   gets no location; the guard emits it as compare-and-branch, so its operands are used
 //!   at the guard.
@@ -145,7 +147,18 @@ pub fn operands_read_at(trace: &Trace, fused: &[bool], i: usize) -> smallvec::Sm
     }
 }
 
+/// Per value, the last position at which an instruction reads it as an operand (Phi
+/// operands at `end_of_body`; a pre-roll value read in the body until `end_of_body`, as
+/// in [`last_uses`]); `None` for a value only snapshots name.
+fn last_operand_uses(trace: &Trace, fused: &[bool], loop_pos: usize) -> Vec<Option<usize>> {
+    uses_until(trace, fused, loop_pos, false)
+}
+
 fn last_uses(trace: &Trace, fused: &[bool], loop_pos: usize) -> Vec<Option<usize>> {
+    uses_until(trace, fused, loop_pos, true)
+}
+
+fn uses_until(trace: &Trace, fused: &[bool], loop_pos: usize, with_snapshots: bool) -> Vec<Option<usize>> {
     let end_of_body = trace.insts.len();
     let mut last_use: Vec<Option<usize>> = vec![None; end_of_body];
     let mut note = |value: InstIdx, at: usize| {
@@ -154,14 +167,14 @@ fn last_uses(trace: &Trace, fused: &[bool], loop_pos: usize) -> Vec<Option<usize
     };
     for (i, inst) in trace.insts.iter().enumerate() {
         if let Op::Phi(first, second) = inst.op {
-            note(first, end_of_body);
+            note(first, loop_pos);
             note(second, end_of_body);
             note(InstIdx(i as u32), end_of_body);
         }
         for operand in operands_read_at(trace, fused, i) {
             note(operand, i);
         }
-        if let Some(snap) = inst.snap {
+        if let (Some(snap), true) = (inst.snap, with_snapshots) {
             trace.for_each_snapshot_value(snap, |value| note(value, i));
         }
     }
@@ -187,6 +200,8 @@ struct LinearScan<'a> {
     free_xmms: Vec<bool>,
     /// Per spill slot: the last position its latest occupant needs it.
     spill_busy_until: Vec<usize>,
+    /// Indexed by `InstIdx`: see [`last_operand_uses`].
+    last_operand_use: Vec<Option<usize>>,
     trace: &'a Trace,
 }
 
@@ -218,18 +233,23 @@ impl LinearScan<'_> {
             self.active.push(ActiveInterval { value, start, end, register });
             return Ok(());
         }
-        // Out of registers: the interval that ends last gives up its register for good
-        // (Poletto-Sarkar); it lives in a spill slot for its whole interval.
+        // Out of registers: an interval gives up its register for good and lives in a
+        // spill slot for its whole interval. First choice: one that from here on only
+        // snapshots name (a spilled value costs nothing until an exit reads it, while one
+        // an instruction reads costs a load there); among those, or else among all, the
+        // one that ends last (Poletto-Sarkar).
         let trace = self.trace;
+        let last_operand_use = &self.last_operand_use;
+        let spill_preference = |value: usize, end: usize| (last_operand_use[value].is_none_or(|u| u < start), end);
         let victim = self
             .active
             .iter()
             .enumerate()
             .filter(|(_, a)| class_of(trace.insts[a.value].ty) == Some(class))
-            .max_by_key(|(_, a)| a.end)
-            .map(|(k, a)| (k, a.end));
+            .map(|(k, a)| (k, spill_preference(a.value, a.end)))
+            .max_by_key(|&(_, preference)| preference);
         match victim {
-            Some((k, victim_end)) if victim_end > end => {
+            Some((k, preference)) if preference > spill_preference(value, end) => {
                 let victim = self.active.swap_remove(k);
                 self.spill(victim.value, victim.start, victim.end)?;
                 self.locations[value] = register_location(class, victim.register);
@@ -268,12 +288,14 @@ fn register_location(class: Class, register: u8) -> Location {
 pub fn allocate(trace: &Trace, loop_pos: usize) -> Result<Allocation, AssembleError> {
     let fused = fused_comparisons(trace);
     let last_use = last_uses(trace, &fused, loop_pos);
+    let last_operand_use = last_operand_uses(trace, &fused, loop_pos);
     let mut scan = LinearScan {
         locations: vec![Location::None; trace.insts.len()],
         active: Vec::new(),
         free_gprs: vec![true; ALLOCATABLE_GPRS.len()],
         free_xmms: vec![true; ALLOCATABLE_XMMS.len()],
         spill_busy_until: Vec::new(),
+        last_operand_use,
         trace,
     };
     let mut interval_end = vec![0; trace.insts.len()];

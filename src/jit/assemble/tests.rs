@@ -1908,3 +1908,45 @@ fn pure_ops_agree_with_the_reference_evaluator() {
         }
     }
 }
+
+#[test]
+fn a_loop_counter_keeps_its_register_while_snapshot_only_values_spill() {
+    // Eight pre-roll values that the body names only in its snapshots, the loop bound and
+    // the counter need ten registers through the body, two more than there are: the
+    // snapshot-only values give theirs up, not the counter or the bound, and the counter's
+    // pre-roll value and first step hold none past `Loop`.
+    const KEPT: u16 = 8;
+    let mut b = Builder::new();
+    let entry = b.snap(&[]);
+    let i0 = b.guard(Op::SLoad { slot: 0 }, Ty::Int, entry);
+    let n = b.guard(Op::SLoad { slot: 1 }, Ty::Int, entry);
+    let kept: Vec<InstIdx> = (0..KEPT).map(|k| b.guard(Op::SLoad { slot: 2 + k }, Ty::Int, entry)).collect();
+    let one = b.inst(Op::KInt(1), Ty::Int);
+    let first_step = b.snap(&[]);
+    let i1 = b.guard(Op::AddInt(i0, one), Ty::Int, first_step);
+    b.inst(Op::Loop, Ty::Void);
+    let i = b.open_phi(i1, Ty::Int);
+    let mut entries: Vec<(u16, InstIdx)> = vec![(0, i)];
+    entries.extend(kept.iter().enumerate().map(|(k, &v)| (2 + k as u16, v)));
+    let below = b.inst(Op::LtInt(i, n), Ty::Bool);
+    let loop_exit = b.snap(&entries);
+    b.guard(Op::GuardTrue(below), Ty::Void, loop_exit);
+    let step = b.snap(&entries);
+    let i2 = b.guard(Op::AddInt(i, one), Ty::Int, step);
+    b.close_phi(i, i2);
+    let trace = b.trace;
+    let mut compiled = compile(&trace);
+    for value in [i, n] {
+        assert!(matches!(compiled.locations[value.index()], Location::Gpr(_)), "{}: {:?}", value, compiled.locations);
+    }
+    assert!(kept.iter().any(|v| matches!(compiled.locations[v.index()], Location::Spill(_))));
+
+    let mut slots: Vec<Value> = vec![Value::Int(0), Value::Int(40)];
+    slots.extend((0..KEPT).map(|k| Value::Int(100 + k as i64)));
+    let exit = run(&mut compiled, &mut slots, &mut []);
+    assert_eq!(exit.number, loop_exit.0);
+    assert_eq!(int_at_exit(&trace, &compiled, &exit, i), 40);
+    for (k, &v) in kept.iter().enumerate() {
+        assert_eq!(int_at_exit(&trace, &compiled, &exit, v), 100 + k as i64);
+    }
+}

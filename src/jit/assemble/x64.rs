@@ -474,6 +474,9 @@ impl Emitter<'_> {
                     ; mov r11, [r13 + spill_displacement(n)]
                     ; mov [Rq(SLOTS_BASE) + payload], r11
                 ),
+                Location::Constant if fits_i32(constant_bits(&inst.op) as i64) => {
+                    emit!(self.ops; mov QWORD [Rq(SLOTS_BASE) + payload], constant_bits(&inst.op) as i32)
+                }
                 Location::Constant => emit!(self.ops
                     ; mov r11, QWORD constant_bits(&inst.op) as i64
                     ; mov [Rq(SLOTS_BASE) + payload], r11

@@ -295,14 +295,18 @@ impl Emitter<'_> {
                 self.call_helper(i, arguments, result);
                 emit!(self.ops; cmp QWORD [r13 + MUST_EXIT], 0; jne =>exit);
             }
-            Op::AUnique(array) => {
-                let exit = guard_exit()?;
-                let arguments = vec![(Operand::Gpr(RDI), self.operand(array)), (Operand::Gpr(RSI), Operand::Gpr(R13))];
-                self.call_helper(i, arguments, HelperResult::Rax(destination));
-                emit!(self.ops; cmp QWORD [r13 + MUST_EXIT], 0; jne =>exit);
+            Op::AUnique(container) | Op::SUnique(container) => {
+                let (layout, exit) = (self.object_layout()?, guard_exit()?);
+                let arguments =
+                    vec![(Operand::Gpr(RDI), self.operand(container)), (Operand::Gpr(RSI), Operand::Gpr(R13))];
+                self.private_or_helper(i, exit, arguments, |this, slow| {
+                    let c = this.gpr_register(this.operand(container));
+                    this.exit_if_shared(c, layout, slow);
+                    Ok(c)
+                })?;
             }
             Op::ALoadUnique(array, index) => {
-                let exit = guard_exit()?;
+                let (layout, exit) = (self.object_layout()?, guard_exit()?);
                 let tag = value_tag(inst.ty)?;
                 let arguments = vec![
                     (Operand::Gpr(RDI), self.operand(array)),
@@ -310,17 +314,15 @@ impl Emitter<'_> {
                     (Operand::Gpr(RDX), Operand::Bits(tag as u64)),
                     (Operand::Gpr(RCX), Operand::Gpr(R13)),
                 ];
-                self.call_helper(i, arguments, HelperResult::Rax(destination));
-                emit!(self.ops; cmp QWORD [r13 + MUST_EXIT], 0; jne =>exit);
-            }
-            Op::SUnique(object) => {
-                let exit = guard_exit()?;
-                let arguments = vec![(Operand::Gpr(RDI), self.operand(object)), (Operand::Gpr(RSI), Operand::Gpr(R13))];
-                self.call_helper(i, arguments, HelperResult::Rax(destination));
-                emit!(self.ops; cmp QWORD [r13 + MUST_EXIT], 0; jne =>exit);
+                self.private_or_helper(i, exit, arguments, |this, slow| {
+                    let a = this.gpr_register(this.operand(array));
+                    this.exit_if_shared(a, layout, slow);
+                    this.element_address(a, index, layout, slow);
+                    Ok(this.private_object_at(0, tag, slow))
+                })?;
             }
             Op::FieldLoadUnique { object, field, position } => {
-                let exit = guard_exit()?;
+                let (layout, exit) = (self.object_layout()?, guard_exit()?);
                 let tag = value_tag(inst.ty)?;
                 let arguments = vec![
                     (Operand::Gpr(RDI), self.operand(object)),
@@ -329,8 +331,12 @@ impl Emitter<'_> {
                     (Operand::Gpr(RCX), Operand::Bits(tag as u64)),
                     (Operand::Gpr(R8), Operand::Gpr(R13)),
                 ];
-                self.call_helper(i, arguments, HelperResult::Rax(destination));
-                emit!(self.ops; cmp QWORD [r13 + MUST_EXIT], 0; jne =>exit);
+                self.private_or_helper(i, exit, arguments, |this, slow| {
+                    let s = this.gpr_register(this.operand(object));
+                    this.exit_if_shared(s, layout, slow);
+                    let offset = this.field_address(s, field, position, layout, slow)?;
+                    Ok(this.private_object_at(offset + layout.field_value, tag, slow))
+                })?;
             }
             Op::PushCopy { array, value } => {
                 let exit = guard_exit()?;
@@ -666,6 +672,49 @@ impl Emitter<'_> {
     /// Exits when the array or struct object at register `a` is shared: writing to it in
     /// place would change what its other holders see, so only the interpreter (which copies
     /// it first) may write.
+    /// The ops that make a container private for a write into it (`AUNIQUE`, `SUNIQUE`,
+    /// `ALOADU`, `FLOADU`) change nothing when it already is: `fast` emits the checks
+    /// that it is (jumping to `slow` where one fails) and returns the register holding
+    /// the container, which becomes the result; only `slow` calls the op's helper, which
+    /// copies a shared container or notes that the trace must be left. The fast path
+    /// allocates nothing, so no collection can have become due on it.
+    pub(super) fn private_or_helper(
+        &mut self,
+        i: usize,
+        exit: DynamicLabel,
+        arguments: Vec<(Operand, Operand)>,
+        fast: impl FnOnce(&mut Self, DynamicLabel) -> Result<u8, AssembleError>,
+    ) -> Result<(), AssembleError> {
+        let (slow, done) = (self.ops.new_dynamic_label(), self.ops.new_dynamic_label());
+        let destination = self.destination(i);
+        let found = fast(self, slow)?;
+        self.store(destination, Operand::Gpr(found));
+        emit!(self.ops
+            ; jmp =>done
+            ; =>slow
+        );
+        self.call_helper(i, arguments, HelperResult::Rax(destination));
+        emit!(self.ops
+            ; cmp QWORD [r13 + MUST_EXIT], 0
+            ; jne =>exit
+            ; =>done
+        );
+        Ok(())
+    }
+
+    /// Jumps to `slow` unless the `Value` at `[ELEMENT + offset]` has tag `tag` and holds
+    /// an unshared object; returns rax, which then holds the object's address.
+    fn private_object_at(&mut self, offset: i32, tag: i8, slow: DynamicLabel) -> u8 {
+        emit!(self.ops
+            ; cmp BYTE [Rq(ELEMENT) + offset], tag
+            ; jne =>slow
+            ; mov rax, [Rq(ELEMENT) + offset + 8]
+            ; cmp BYTE [rax + SHARED_FLAG_OFFSET as i32], 0
+            ; jne =>slow
+        );
+        RAX
+    }
+
     pub(super) fn exit_if_shared(&mut self, a: u8, layout: ObjectLayout, exit: DynamicLabel) {
         emit!(self.ops
             ; cmp BYTE [Rq(a) + layout.shared_flag], 0
