@@ -84,33 +84,6 @@ pub enum Instr {
         global: u32,
         src: Reg,
     },
-    /// Superinstructions (`compile/fuse.rs`, only in `Proto::fast_code`): a `TakeGlobal`
-    /// that also runs the instructions after it, which stay in place: `GetIndex` or
-    /// `PeekIndex` of the global (`g[i]`), ...
-    GlobalIndex {
-        dst: Reg,
-        global: u32,
-    },
-    /// ... then `GetField` or `PeekField` of the element (`g[i].f`), ...
-    GlobalIndexField {
-        dst: Reg,
-        global: u32,
-    },
-    /// ... `GetField` or `PeekField` of the global (`g.f`), ...
-    GlobalField {
-        dst: Reg,
-        global: u32,
-    },
-    /// ... `GetIndexForWrite`, `SetField` of the element, `SetGlobal` (`g[i].f := v`), ...
-    GlobalIndexSetField {
-        dst: Reg,
-        global: u32,
-    },
-    /// ... `SetField`, `SetGlobal` (`g.f := v`).
-    GlobalSetField {
-        dst: Reg,
-        global: u32,
-    },
     GetCapture {
         dst: Reg,
         index: u16,
@@ -544,9 +517,6 @@ pub struct Proto {
     pub is_library: bool,
     pub num_slots: u16,
     pub code: Vec<Instr>,
-    /// `code` with superinstructions (`compile/fuse.rs`), for the interpreter's dispatch
-    /// when it neither records a trace nor profiles.
-    pub fast_code: Vec<Instr>,
     pub spans: Vec<Span>,
     pub constants: Vec<Value>,
     pub captures: Vec<CaptureSource>,

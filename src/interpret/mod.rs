@@ -300,9 +300,7 @@ impl Vm {
             let frame = self.frames.last().expect("a frame is running");
             let proto_id = frame.proto;
             let proto = program.proto(proto_id);
-            // Recording and profiling see every instruction: they run the code without
-            // superinstructions (same length, same instructions elsewhere).
-            let code = if RECORDING || PROFILING { &proto.code[..] } else { &proto.fast_code[..] };
+            let code = &proto.code[..];
             let constants = &proto.constants[..];
             let base = frame.base;
             let top = base + proto.num_slots as usize;
@@ -483,101 +481,6 @@ impl Vm {
                     };
                 }
 
-                // The operations that superinstructions chain (`compile/fuse.rs`); each plain
-                // instruction of the same kind runs the same code.
-                macro_rules! take_global {
-                    ($dst:expr, $global:expr) => {{
-                        let source = &self.globals[$global as usize];
-                        if matches!(source, Value::Undef) {
-                            fail!(self.undefined_global($global));
-                        }
-                        slot!($dst) = *source;
-                    }};
-                }
-                macro_rules! set_global {
-                    ($global:expr, $src:expr) => {
-                        self.globals[$global as usize] = slot!($src)
-                    };
-                }
-                macro_rules! get_index {
-                    ($instr:expr) => {{
-                        let instr: Instr = $instr;
-                        let (Instr::GetIndex { dst, obj, index } | Instr::PeekIndex { dst, obj, index }) = instr else {
-                            unreachable!("an element read")
-                        };
-                        let mark = if matches!(instr, Instr::GetIndex { .. }) { Mark::Shared } else { Mark::Unmarked };
-                        let (container, key) = (slot!(obj), slot!(index));
-                        check!(access::index_into(&mut self.heap, container, key, mark, &mut slot!(dst)));
-                        safepoint!();
-                    }};
-                }
-                macro_rules! get_index_for_write {
-                    ($dst:expr, $obj:expr, $index:expr) => {{
-                        // The holder is updated in its slot (see `access::Mark` for why);
-                        // the write functions change it only once nothing can fail.
-                        let index = slot!($index);
-                        let element = check!(access::index_for_write(&mut self.heap, &mut slot!($obj), index));
-                        slot!($dst) = element;
-                        safepoint!();
-                    }};
-                }
-                macro_rules! get_field {
-                    ($instr:expr) => {{
-                        let instr: Instr = $instr;
-                        let (Instr::GetField { dst, obj, name }
-                        | Instr::TakeField { dst, obj, name }
-                        | Instr::PeekField { dst, obj, name }) = instr
-                        else {
-                            unreachable!("a field read")
-                        };
-                        let mark = match instr {
-                            Instr::GetField { .. } => Mark::Shared,
-                            Instr::TakeField { .. } => Mark::IfHolderShared,
-                            _ => Mark::Unmarked,
-                        };
-                        let (name, holder) = (Symbol(name as u32), slot!(obj));
-                        check!(access::field_into(holder, name, program.symbols.name(name), mark, &mut slot!(dst)));
-                    }};
-                }
-                macro_rules! set_field {
-                    ($obj:expr, $name:expr, $src:expr) => {{
-                        let name = Symbol($name as u32);
-                        let value = slot!($src);
-                        check!(access::set_field(
-                            &mut self.heap,
-                            &mut slot!($obj),
-                            name,
-                            program.symbols.name(name),
-                            value
-                        ));
-                        safepoint!();
-                    }};
-                }
-                // The instruction at `pc`, which a superinstruction runs next.
-                macro_rules! next_instr {
-                    () => {{
-                        let next = code[pc];
-                        pc += 1;
-                        next
-                    }};
-                }
-                macro_rules! next_set_field {
-                    () => {{
-                        let Instr::SetField { obj, name, src } = next_instr!() else {
-                            unreachable!("fused before a SetField")
-                        };
-                        set_field!(obj, name, src);
-                    }};
-                }
-                macro_rules! next_set_global {
-                    () => {{
-                        let Instr::SetGlobal { global, src } = next_instr!() else {
-                            unreachable!("fused before a SetGlobal")
-                        };
-                        set_global!(global, src);
-                    }};
-                }
-
                 if PROFILING {
                     profile::LOCATION.store((proto_id.0 as u64) << 32 | pc as u64, Ordering::Relaxed);
                 }
@@ -609,35 +512,14 @@ impl Vm {
                         source.mark_shared();
                         slot!(dst) = *source;
                     }
-                    Instr::TakeGlobal { dst, global } => take_global!(dst, global),
-                    Instr::SetGlobal { global, src } => set_global!(global, src),
-                    Instr::GlobalIndex { dst, global } => {
-                        take_global!(dst, global);
-                        get_index!(next_instr!());
+                    Instr::TakeGlobal { dst, global } => {
+                        let source = &self.globals[global as usize];
+                        if matches!(source, Value::Undef) {
+                            fail!(self.undefined_global(global));
+                        }
+                        slot!(dst) = *source;
                     }
-                    Instr::GlobalIndexField { dst, global } => {
-                        take_global!(dst, global);
-                        get_index!(next_instr!());
-                        get_field!(next_instr!());
-                    }
-                    Instr::GlobalField { dst, global } => {
-                        take_global!(dst, global);
-                        get_field!(next_instr!());
-                    }
-                    Instr::GlobalIndexSetField { dst, global } => {
-                        take_global!(dst, global);
-                        let Instr::GetIndexForWrite { dst: element, obj, index } = next_instr!() else {
-                            unreachable!("fused before a GetIndexForWrite")
-                        };
-                        get_index_for_write!(element, obj, index);
-                        next_set_field!();
-                        next_set_global!();
-                    }
-                    Instr::GlobalSetField { dst, global } => {
-                        take_global!(dst, global);
-                        next_set_field!();
-                        next_set_global!();
-                    }
+                    Instr::SetGlobal { global, src } => self.globals[global as usize] = slot!(src),
                     Instr::GetCapture { dst, index } | Instr::TakeCapture { dst, index } => {
                         let closure = self.frames.last().and_then(|f| f.closure).expect("only closures capture");
                         let v = closure.captures[index as usize];
@@ -911,14 +793,36 @@ impl Vm {
                         slot!(dst) = v;
                     }
 
-                    Instr::GetIndex { .. } | Instr::PeekIndex { .. } => get_index!(instr),
-                    Instr::GetIndexForWrite { dst, obj, index } => get_index_for_write!(dst, obj, index),
+                    Instr::GetIndex { dst, obj, index } | Instr::PeekIndex { dst, obj, index } => {
+                        let mark = if matches!(instr, Instr::GetIndex { .. }) { Mark::Shared } else { Mark::Unmarked };
+                        let (container, key) = (slot!(obj), slot!(index));
+                        check!(access::index_into(&mut self.heap, container, key, mark, &mut slot!(dst)));
+                        safepoint!();
+                    }
+                    Instr::GetIndexForWrite { dst, obj, index } => {
+                        // The holder is updated in its slot (see `access::Mark` for why);
+                        // the write functions change it only once nothing can fail.
+                        let index = slot!(index);
+                        let element = check!(access::index_for_write(&mut self.heap, &mut slot!(obj), index));
+                        slot!(dst) = element;
+                        safepoint!();
+                    }
                     Instr::SetIndex { obj, index, src } => {
                         let (index, value) = (slot!(index), slot!(src));
                         check!(access::set_index(&mut self.heap, &mut slot!(obj), index, value));
                         safepoint!();
                     }
-                    Instr::GetField { .. } | Instr::TakeField { .. } | Instr::PeekField { .. } => get_field!(instr),
+                    Instr::GetField { dst, obj, name }
+                    | Instr::TakeField { dst, obj, name }
+                    | Instr::PeekField { dst, obj, name } => {
+                        let mark = match instr {
+                            Instr::GetField { .. } => Mark::Shared,
+                            Instr::TakeField { .. } => Mark::IfHolderShared,
+                            _ => Mark::Unmarked,
+                        };
+                        let (name, holder) = (Symbol(name as u32), slot!(obj));
+                        check!(access::field_into(holder, name, program.symbols.name(name), mark, &mut slot!(dst)));
+                    }
                     Instr::GetFieldForWrite { dst, obj, name } => {
                         let name = Symbol(name as u32);
                         let element = check!(access::field_for_write(
@@ -930,7 +834,18 @@ impl Vm {
                         slot!(dst) = element;
                         safepoint!();
                     }
-                    Instr::SetField { obj, name, src } => set_field!(obj, name, src),
+                    Instr::SetField { obj, name, src } => {
+                        let name = Symbol(name as u32);
+                        let value = slot!(src);
+                        check!(access::set_field(
+                            &mut self.heap,
+                            &mut slot!(obj),
+                            name,
+                            program.symbols.name(name),
+                            value
+                        ));
+                        safepoint!();
+                    }
 
                     Instr::ToStr { dst, src } => {
                         let v = slot!(src);
