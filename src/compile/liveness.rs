@@ -71,7 +71,7 @@ pub(super) fn reads(instr: &Instr, proto: &Proto, child_captures: &dyn Fn(u32) -
         | Throw { src } => Slots::from_slice(&[src]),
         Jump { .. } | LoopEntry | ReturnNull | TryBegin { .. } | TryEnd | Raise { .. } => Slots::new(),
         Call { base, argc, .. } => range(base, argc as usize + 1),
-        CallMethod { base, argc, .. } => range(base + 1, argc as usize + 1),
+        CallMethod { base, argc, .. } | CallMethodLent { base, argc, .. } => range(base + 1, argc as usize + 1),
         Closure { proto: child, .. } => child_captures(child)
             .into_iter()
             .filter_map(|c| match c {
@@ -147,7 +147,7 @@ pub(super) fn destination(instr: &Instr) -> Option<Reg> {
         | TakeField { dst, .. }
         | ToStr { dst, .. }
         | Concat { dst, .. } => Some(dst),
-        Call { base, .. } | CallMethod { base, .. } => Some(base),
+        Call { base, .. } | CallMethod { base, .. } | CallMethodLent { base, .. } => Some(base),
         _ => None,
     }
 }

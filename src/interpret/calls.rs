@@ -90,7 +90,7 @@ impl Vm {
     }
 
     /// `receiver.name(args)` with the receiver in `stack[base + 1]`, lent to the call when
-    /// `lent` (see `Instr::CallMethod`).
+    /// `lent` (see `Instr::CallMethodLent`).
     pub(super) fn call_method(&mut self, base: usize, name: Symbol, argc: usize, lent: bool) -> Result<bool, String> {
         let Value::Struct(receiver) = self.stack[base + 1] else {
             return Err(format!(

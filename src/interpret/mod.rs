@@ -664,7 +664,9 @@ impl Vm {
                         }
                         safepoint!();
                     }
-                    Instr::CallMethod { base: callee, name, argc, lent } => {
+                    Instr::CallMethod { base: callee, name, argc }
+                    | Instr::CallMethodLent { base: callee, name, argc } => {
+                        let lent = matches!(instr, Instr::CallMethodLent { .. });
                         self.frames.last_mut().expect("a frame is running").pc = pc;
                         if check!(self.call_method(base + callee as usize, Symbol(name as u32), argc as usize, lent)) {
                             continue 'frames;

@@ -297,7 +297,7 @@ fn instruction_name(instr: &Instr) -> &'static str {
             "closures"
         }
         Instr::LoadSelfFunc { .. } => "function values",
-        Instr::CallMethod { .. } => "method calls",
+        Instr::CallMethod { .. } | Instr::CallMethodLent { .. } => "method calls",
         Instr::Throw { .. } | Instr::Raise { .. } => "throw",
         _ => "this instruction",
     }
@@ -1261,9 +1261,8 @@ impl Recorder {
                     self.write(obj, updated);
                 }
             }
-            Instr::CallMethod { base, name, argc, lent } => {
-                self.call_method(base, name as u32, argc, lent, view, pc)?
-            }
+            Instr::CallMethod { base, name, argc } => self.call_method(base, name as u32, argc, false, view, pc)?,
+            Instr::CallMethodLent { base, name, argc } => self.call_method(base, name as u32, argc, true, view, pc)?,
             Instr::GetCapture { dst, index } | Instr::TakeCapture { dst, index } => {
                 // The closure of an inlined call or a function trace is a known constant.
                 let Some(func) = self.current().func else {
