@@ -34,7 +34,7 @@
 //! callee runs can reach. Only `Move`s are lent to calls; a global or an element read
 //! straight into an argument could be reached and changed by the callee.
 //!
-//! A method call's receiver may be lent whatever copy produced it (`CallMethod`'s `lent`),
+//! A method call's receiver may be lent whatever copy produced it (`CallMethodLent`),
 //! followed through the `MoveOwned` that puts it in the receiver slot. The call marks it
 //! unless the method *lends its receiver* (`Proto::lends_receiver`): rules 1 and 2 hold for
 //! slot 0 from the method's entry. Rule 2 is needed there because the receiver's other
@@ -84,11 +84,13 @@ pub fn lend_unescaping_copies(
                 rewrites.push((call, Instr::Call { base, argc, lent: lent | 1 << arg }));
             }
             Verdict::IntoMethod { call } => {
-                let Instr::CallMethod { base, name, argc, .. } = proto.code[call] else {
+                let (Instr::CallMethod { base, name, argc } | Instr::CallMethodLent { base, name, argc }) =
+                    proto.code[call]
+                else {
                     unreachable!("found at a method call")
                 };
                 rewrites.push((pc, twin));
-                rewrites.push((call, Instr::CallMethod { base, name, argc, lent: true }));
+                rewrites.push((call, Instr::CallMethodLent { base, name, argc }));
             }
             _ => {}
         }
@@ -216,7 +218,7 @@ impl Analysis<'_> {
                 let known_builtin = self.builtin_calls.contains_key(&pc);
                 (arg < argc && arg < 16 && !known_builtin).then_some(Some(arg))
             }
-            Instr::CallMethod { base, .. } => (slot == base + 1).then_some(None),
+            Instr::CallMethod { base, .. } | Instr::CallMethodLent { base, .. } => (slot == base + 1).then_some(None),
             _ => None,
         }
     }
@@ -262,7 +264,7 @@ impl Analysis<'_> {
             SetIndex { .. } | SetField { .. } | GetIndexForWrite { .. } | GetFieldForWrite { .. } => true,
             Add { .. } | AddK { .. } => self.appends_in_place(pc).is_some(),
             Call { .. } => self.builtin_calls.get(&pc).is_none_or(|&id| builtins::updates_arguments(id)),
-            CallMethod { .. } => true,
+            CallMethod { .. } | CallMethodLent { .. } => true,
             _ => false,
         }
     }

@@ -84,33 +84,6 @@ pub enum Instr {
         global: u32,
         src: Reg,
     },
-    /// Superinstructions (`compile/fuse.rs`, only in `Proto::fast_code`): a `TakeGlobal`
-    /// that also runs the instructions after it, which stay in place: `GetIndex` or
-    /// `PeekIndex` of the global (`g[i]`), ...
-    GlobalIndex {
-        dst: Reg,
-        global: u32,
-    },
-    /// ... then `GetField` or `PeekField` of the element (`g[i].f`), ...
-    GlobalIndexField {
-        dst: Reg,
-        global: u32,
-    },
-    /// ... `GetField` or `PeekField` of the global (`g.f`), ...
-    GlobalField {
-        dst: Reg,
-        global: u32,
-    },
-    /// ... `GetIndexForWrite`, `SetField` of the element, `SetGlobal` (`g[i].f := v`), ...
-    GlobalIndexSetField {
-        dst: Reg,
-        global: u32,
-    },
-    /// ... `SetField`, `SetGlobal` (`g.f := v`).
-    GlobalSetField {
-        dst: Reg,
-        global: u32,
-    },
     GetCapture {
         dst: Reg,
         index: u16,
@@ -310,14 +283,20 @@ pub enum Instr {
     },
     /// Calls method `name` of the receiver in `R[base+1]` with `argc` arguments in
     /// `R[base+2..]`; the result goes to `R[base]`. The callee's frame starts at
-    /// `base + 1`, so the receiver is its slot 0. `lent`: the receiver is a copy lent to
-    /// the call, not marked shared (`compile/borrow.rs`); the call marks it first unless
-    /// the method lends its receiver ([`Program::lent_receiver_to_share`]).
+    /// `base + 1`, so the receiver is its slot 0.
     CallMethod {
         base: Reg,
         name: u16,
         argc: u16,
-        lent: bool,
+    },
+    /// `CallMethod` whose receiver is a copy lent to the call, not marked shared
+    /// (`compile/borrow.rs`): the call marks it first unless the method lends its receiver
+    /// ([`Program::lent_receiver_to_share`]). A variant of its own rather than a flag: a
+    /// flag byte made every instruction's decoding load one more byte.
+    CallMethodLent {
+        base: Reg,
+        name: u16,
+        argc: u16,
     },
     Return {
         src: Reg,
@@ -544,9 +523,6 @@ pub struct Proto {
     pub is_library: bool,
     pub num_slots: u16,
     pub code: Vec<Instr>,
-    /// `code` with superinstructions (`compile/fuse.rs`), for the interpreter's dispatch
-    /// when it neither records a trace nor profiles.
-    pub fast_code: Vec<Instr>,
     pub spans: Vec<Span>,
     pub constants: Vec<Value>,
     pub captures: Vec<CaptureSource>,
@@ -616,7 +592,7 @@ impl Program {
         }
     }
 
-    /// Whether a method call whose receiver is lent (`lent`, see `Instr::CallMethod`) must
+    /// Whether a method call whose receiver is lent (`lent`, see `Instr::CallMethodLent`) must
     /// mark the receiver shared before `method` runs. The interpreter and the JIT recorder
     /// both ask this.
     pub fn lent_receiver_to_share(&self, method: ProtoId, lent: bool) -> bool {

@@ -554,7 +554,7 @@ impl<'h> Compiler<'h> {
                     self.consecutive(&refs, span)?;
                     let name = self.symbol16(name, span)?;
                     let argc = u16::try_from(args.len()).map_err(|_| CompileError::new(span, "Too many arguments"))?;
-                    self.func().emit(Instr::CallMethod { base: work, name, argc, lent: false }, span);
+                    self.func().emit(Instr::CallMethod { base: work, name, argc }, span);
                 }
             }
             acc = work;

@@ -28,9 +28,6 @@ pub(super) fn reads(instr: &Instr, proto: &Proto, child_captures: &dyn Fn(u32) -
         Move { src, .. } | MoveOwned { src, .. } | Borrow { src, .. } => Slots::from_slice(&[src]),
         LoadConst { .. } | LoadInt { .. } | LoadNull { .. } | LoadBool { .. } | LoadSelfFunc { .. } => Slots::new(),
         GetGlobal { .. } | TakeGlobal { .. } | GetCapture { .. } | TakeCapture { .. } | NewDict { .. } => Slots::new(),
-        // Superinstructions never reach the analyses (`fuse.rs`); alone they are `TakeGlobal`.
-        GlobalIndex { .. } | GlobalIndexField { .. } | GlobalField { .. } => Slots::new(),
-        GlobalIndexSetField { .. } | GlobalSetField { .. } => Slots::new(),
         SetGlobal { src, .. } | SetCapture { src, .. } => Slots::from_slice(&[src]),
         Add { lhs, rhs, .. }
         | Sub { lhs, rhs, .. }
@@ -74,7 +71,7 @@ pub(super) fn reads(instr: &Instr, proto: &Proto, child_captures: &dyn Fn(u32) -
         | Throw { src } => Slots::from_slice(&[src]),
         Jump { .. } | LoopEntry | ReturnNull | TryBegin { .. } | TryEnd | Raise { .. } => Slots::new(),
         Call { base, argc, .. } => range(base, argc as usize + 1),
-        CallMethod { base, argc, .. } => range(base + 1, argc as usize + 1),
+        CallMethod { base, argc, .. } | CallMethodLent { base, argc, .. } => range(base + 1, argc as usize + 1),
         Closure { proto: child, .. } => child_captures(child)
             .into_iter()
             .filter_map(|c| match c {
@@ -116,11 +113,6 @@ pub(super) fn destination(instr: &Instr) -> Option<Reg> {
         | LoadSelfFunc { dst }
         | GetGlobal { dst, .. }
         | TakeGlobal { dst, .. }
-        | GlobalIndex { dst, .. }
-        | GlobalIndexField { dst, .. }
-        | GlobalField { dst, .. }
-        | GlobalIndexSetField { dst, .. }
-        | GlobalSetField { dst, .. }
         | GetCapture { dst, .. }
         | TakeCapture { dst, .. }
         | Add { dst, .. }
@@ -155,7 +147,7 @@ pub(super) fn destination(instr: &Instr) -> Option<Reg> {
         | TakeField { dst, .. }
         | ToStr { dst, .. }
         | Concat { dst, .. } => Some(dst),
-        Call { base, .. } | CallMethod { base, .. } => Some(base),
+        Call { base, .. } | CallMethod { base, .. } | CallMethodLent { base, .. } => Some(base),
         _ => None,
     }
 }

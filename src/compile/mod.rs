@@ -26,7 +26,6 @@ mod borrow;
 pub mod bytecode;
 mod expr;
 mod function;
-mod fuse;
 mod lint;
 pub mod listing;
 pub mod liveness;
@@ -464,7 +463,6 @@ impl<'h> Compiler<'h> {
         };
         liveness::mark_owned_moves(&mut proto, &child_captures);
         borrow::lend_unescaping_copies(&mut proto, &state.builtin_calls, &child_captures);
-        proto.fast_code = fuse::superinstructions(&proto.code);
         self.protos[id.0 as usize] = Some(proto);
     }
 

@@ -19,28 +19,31 @@
 //! - The operator, access and builtin semantics live in `runtime/` and `builtins/`; this
 //!   loop only moves values between slots and calls them, so the JIT can share them.
 
+mod calls;
 pub mod error;
+mod operands;
+mod traces;
 
 use std::io::Write;
 use std::rc::Rc;
 use std::sync::atomic::Ordering;
 use std::time::Instant;
 
-use crate::builtins::{self, Ctx};
-use crate::compile::bytecode::{CaptureSource, Instr, Program, ProtoId, ERROR_STRUCT_TYPE};
+use crate::builtins;
+use crate::compile::bytecode::{CaptureSource, Instr, Program, ProtoId};
 use crate::jit::abort::AbortReason;
-use crate::jit::ir::Trace;
 use crate::jit::record::{Recorder, Step, View};
-use crate::jit::{profile, BackEdge, FunctionEntry, Jit, JitOptions};
+use crate::jit::{profile, BackEdge, Jit, JitOptions};
 use crate::parse::ast::Span;
 use crate::runtime::access::{self, Mark};
 use crate::runtime::format;
 use crate::runtime::heap::{Gc, Heap};
-use crate::runtime::object::{ArrayObj, DictKey, DictObj, FuncObj, StrObj, StructObj, TaggedObj};
+use crate::runtime::object::{DictKey, DictObj, FuncObj, StrObj, StructObj, TaggedObj};
 use crate::runtime::ops::{self, ArithOp, CmpOp};
-use crate::runtime::symbol::{Symbol, SYM_LINE, SYM_MESSAGE, SYM_STACK};
+use crate::runtime::symbol::Symbol;
 use crate::runtime::value::Value;
-use error::{StackLine, Uncaught};
+use error::{Raised, Uncaught};
+use operands::{compare_slow, equal_slow, fast_arith};
 
 pub const DEFAULT_MAX_DEPTH: usize = 10_000;
 
@@ -82,54 +85,6 @@ struct Handler {
     frame: usize,
     pc: usize,
     err_slot: usize,
-}
-
-/// `a op b` when both are ints (and the checked operation succeeds) or both floats (and
-/// no zero divisor); `None` sends the operation to the slow path, which also reports
-/// every error.
-#[inline(always)]
-fn fast_arith(op: ArithOp, a: &Value, b: &Value) -> Option<Value> {
-    match (a, b) {
-        (Value::Int(x), Value::Int(y)) => {
-            let (x, y) = (*x, *y);
-            let result = match op {
-                ArithOp::Add => x.checked_add(y),
-                ArithOp::Sub => x.checked_sub(y),
-                ArithOp::Mul => x.checked_mul(y),
-                ArithOp::Div => x.checked_div(y),
-                ArithOp::Mod => x.checked_rem(y),
-            };
-            result.map(Value::Int)
-        }
-        (Value::Float(x), Value::Float(y)) => {
-            let (x, y) = (*x, *y);
-            match op {
-                ArithOp::Add => Some(Value::Float(x + y)),
-                ArithOp::Sub => Some(Value::Float(x - y)),
-                ArithOp::Mul => Some(Value::Float(x * y)),
-                ArithOp::Div | ArithOp::Mod if y == 0.0 => None,
-                ArithOp::Div => Some(Value::Float(x / y)),
-                ArithOp::Mod => Some(Value::Float(x % y)),
-            }
-        }
-        _ => None,
-    }
-}
-
-#[inline(never)]
-fn compare_slow(op: CmpOp, a: Value, b: Value) -> Result<bool, String> {
-    ops::compare(op, a, b)
-}
-
-#[inline(never)]
-fn equal_slow(a: Value, b: Value) -> bool {
-    ops::values_equal(a, b)
-}
-
-/// Something raised: a runtime error message or a thrown value.
-enum Raised {
-    Message(String),
-    Thrown(Value),
 }
 
 pub struct Vm {
@@ -311,183 +266,6 @@ impl Vm {
         self.heap = heap;
     }
 
-    /// Pushes a frame for `proto` whose slots start at `base` (arguments already there).
-    #[inline(always)]
-    fn push_frame(
-        &mut self,
-        proto: ProtoId,
-        closure: Option<Gc<FuncObj>>,
-        base: usize,
-        argc: usize,
-    ) -> Result<(), String> {
-        let callee = self.program.proto(proto);
-        if self.frames.len() > self.max_depth {
-            return Err(self.depth_error(proto));
-        }
-        let top = base + callee.num_slots as usize;
-        if self.stack.len() < top {
-            self.stack.resize(top, Value::Null);
-        }
-        let first_unset = base + argc + callee.is_method as usize;
-        for slot in &mut self.stack[first_unset.min(top)..top] {
-            *slot = Value::Null;
-        }
-        self.frames.push(Frame { proto, closure, base, pc: 0 });
-        self.counts.calls += 1;
-        Ok(())
-    }
-
-    #[cold]
-    fn depth_error(&self, proto: ProtoId) -> String {
-        let callee = self.program.proto(proto);
-        format!("Maximum call stack depth of {} exceeded while calling {}", self.max_depth, callee.name)
-    }
-
-    #[cold]
-    fn arity_error(&self, proto: ProtoId, argc: usize) -> String {
-        let p = self.program.proto(proto);
-        format!("{} expects {} arguments, got {}", p.name, p.arity, argc)
-    }
-
-    /// Calls the value in `stack[callee_slot]` with `argc` arguments above it. Either
-    /// pushes a Ruff frame (`Ok(true)`) or completes a builtin call (`Ok(false)`).
-    /// A call of a Ruff function is set up inline (the dispatch loop's common case).
-    #[inline(always)]
-    fn call_value(&mut self, callee_slot: usize, argc: usize) -> Result<bool, String> {
-        match self.stack[callee_slot] {
-            Value::Func(f) => {
-                if self.program.proto(f.proto).arity as usize != argc {
-                    return Err(self.arity_error(f.proto, argc));
-                }
-                self.push_frame(f.proto, Some(f), callee_slot + 1, argc)?;
-                Ok(true)
-            }
-            _ => self.call_other(callee_slot, argc),
-        }
-    }
-
-    /// `call_value` of a builtin (completed here) or of a value that is not a function.
-    #[inline(never)]
-    fn call_other(&mut self, callee_slot: usize, argc: usize) -> Result<bool, String> {
-        match self.stack[callee_slot] {
-            Value::Builtin(id) => {
-                let program = Rc::clone(&self.program);
-                let mut ctx =
-                    Ctx { heap: &mut self.heap, program: &program, out: &mut self.out, start_time: self.start_time };
-                let args = &self.stack[callee_slot + 1..callee_slot + 1 + argc];
-                let result = builtins::call(id, &mut ctx, args)?;
-                self.stack[callee_slot] = result;
-                Ok(false)
-            }
-            other => Err(format!("Cannot call non-function; got {}", other.type_name())),
-        }
-    }
-
-    /// The error of reading global `global` before it is assigned.
-    #[cold]
-    fn undefined_global(&self, global: u32) -> Raised {
-        Raised::Message(format!("Undefined variable: {}", self.program.globals[global as usize].name))
-    }
-
-    /// `receiver.name(args)` with the receiver in `stack[base + 1]`, lent to the call when
-    /// `lent` (see `Instr::CallMethod`).
-    fn call_method(&mut self, base: usize, name: Symbol, argc: usize, lent: bool) -> Result<bool, String> {
-        let Value::Struct(receiver) = self.stack[base + 1] else {
-            return Err(format!(
-                "Cannot call method {} on a value of type {}",
-                self.program.symbols.name(name),
-                self.stack[base + 1].type_name()
-            ));
-        };
-        let method = self.program.struct_types[receiver.type_index as usize].methods.get(&name).copied();
-        if let Some(method) = method {
-            if self.program.proto(method).arity as usize != argc {
-                return Err(self.arity_error(method, argc));
-            }
-            if self.program.lent_receiver_to_share(method, lent) {
-                self.stack[base + 1].mark_shared();
-            }
-            self.push_frame(method, None, base + 1, argc)?;
-            return Ok(true);
-        }
-        // A field holding a function is called like one.
-        let callee = receiver.get(name).ok_or_else(|| access::field_not_found(self.program.symbols.name(name)))?;
-        self.stack[base] = callee;
-        self.stack.copy_within(base + 2..base + 2 + argc, base + 1);
-        self.call_value(base, argc)
-    }
-
-    /// Turns a raised error into the error value and transfers control to the innermost
-    /// handler; `Err` when there is none.
-    fn unwind(&mut self, raised: Raised) -> Result<(), Uncaught> {
-        let program = Rc::clone(&self.program);
-        let message = match raised {
-            Raised::Message(m) => m,
-            Raised::Thrown(Value::Str(s)) => s.text.clone(),
-            Raised::Thrown(Value::Struct(s)) if s.type_index == ERROR_STRUCT_TYPE => match s.get(SYM_MESSAGE) {
-                Some(Value::Str(m)) => m.text.clone(),
-                Some(other) => format::display(&program, &other).unwrap_or_else(|e| e),
-                None => String::new(),
-            },
-            Raised::Thrown(other) => format::debug(&program, &other),
-        };
-        // Library frames are invisible: errors point at the user code that called them.
-        let visible: Vec<&Frame> = self.frames.iter().filter(|f| !program.proto(f.proto).is_library).collect();
-        let span = visible.last().map(|f| program.proto(f.proto).spans[f.pc.saturating_sub(1)]).unwrap_or_default();
-        let file = visible.last().map_or(0, |f| program.proto(f.proto).file);
-        let Some(handler) = self.handlers.pop() else {
-            let stack = visible
-                .iter()
-                .map(|f| StackLine {
-                    function: program.proto(f.proto).name.clone(),
-                    line: program.proto(f.proto).spans[f.pc.saturating_sub(1)].line,
-                    file: program.proto(f.proto).file,
-                })
-                .collect();
-            return Err(Uncaught { message, file, span, stack });
-        };
-        let names: Vec<Value> = visible
-            .iter()
-            .skip(1)
-            .map(|f| Value::Str(self.heap.alloc(StrObj::new(program.proto(f.proto).name.clone()))))
-            .collect();
-        let stack_array = self.heap.alloc(ArrayObj { items: names });
-        let message = self.heap.alloc(StrObj::new(message));
-        let error = self.heap.alloc(StructObj {
-            type_index: ERROR_STRUCT_TYPE,
-            fields: vec![
-                (SYM_LINE, Value::Int(span.line as i64)),
-                (SYM_MESSAGE, Value::Str(message)),
-                (SYM_STACK, Value::Array(stack_array)),
-            ],
-        });
-        self.frames.truncate(handler.frame + 1);
-        self.stack[handler.err_slot] = Value::Struct(error);
-        self.frames.last_mut().expect("the handler's frame is running").pc = handler.pc;
-        Ok(())
-    }
-
-    /// The next element of a `for` loop, advancing `position`; `None` at the end.
-    fn next_element(&mut self, source: Value, position: &mut i64) -> Option<Value> {
-        match source {
-            Value::Array(a) => {
-                let item = *a.items.get(*position as usize)?;
-                item.mark_shared();
-                *position += 1;
-                Some(item)
-            }
-            Value::Int(n) => {
-                if *position >= n {
-                    return None;
-                }
-                *position += 1;
-                Some(Value::Int(*position - 1))
-            }
-            Value::Str(s) => access::next_char(&mut self.heap, &s, position),
-            _ => None,
-        }
-    }
-
     /// Runs until `<main>` returns, switching between normal and recording dispatch.
     fn run_frames(&mut self) -> Result<(), Uncaught> {
         loop {
@@ -510,13 +288,6 @@ impl Vm {
         }
     }
 
-    /// Hands a finished or aborted recording to the JIT.
-    fn end_recording(&mut self, outcome: Result<Trace, AbortReason>) {
-        if let (Some((recorder, started)), Some(jit)) = (self.recording.take(), self.jit.as_deref_mut()) {
-            jit.finish_recording(&self.program, recorder, outcome, started.elapsed());
-        }
-    }
-
     /// The dispatch loop. `RECORDING` selects the specialization that shows every
     /// instruction to the trace recorder before executing it; the other one pays nothing
     /// for the JIT but a check at loop back-edges.
@@ -529,9 +300,7 @@ impl Vm {
             let frame = self.frames.last().expect("a frame is running");
             let proto_id = frame.proto;
             let proto = program.proto(proto_id);
-            // Recording and profiling see every instruction: they run the code without
-            // superinstructions (same length, same instructions elsewhere).
-            let code = if RECORDING || PROFILING { &proto.code[..] } else { &proto.fast_code[..] };
+            let code = &proto.code[..];
             let constants = &proto.constants[..];
             let base = frame.base;
             let top = base + proto.num_slots as usize;
@@ -713,101 +482,6 @@ impl Vm {
                     };
                 }
 
-                // The operations that superinstructions chain (`compile/fuse.rs`); each plain
-                // instruction of the same kind runs the same code.
-                macro_rules! take_global {
-                    ($dst:expr, $global:expr) => {{
-                        let source = &self.globals[$global as usize];
-                        if matches!(source, Value::Undef) {
-                            fail!(self.undefined_global($global));
-                        }
-                        slot!($dst) = *source;
-                    }};
-                }
-                macro_rules! set_global {
-                    ($global:expr, $src:expr) => {
-                        self.globals[$global as usize] = slot!($src)
-                    };
-                }
-                macro_rules! get_index {
-                    ($instr:expr) => {{
-                        let instr: Instr = $instr;
-                        let (Instr::GetIndex { dst, obj, index } | Instr::PeekIndex { dst, obj, index }) = instr else {
-                            unreachable!("an element read")
-                        };
-                        let mark = if matches!(instr, Instr::GetIndex { .. }) { Mark::Shared } else { Mark::Unmarked };
-                        let (container, key) = (slot!(obj), slot!(index));
-                        check!(access::index_into(&mut self.heap, container, key, mark, &mut slot!(dst)));
-                        safepoint!();
-                    }};
-                }
-                macro_rules! get_index_for_write {
-                    ($dst:expr, $obj:expr, $index:expr) => {{
-                        // The holder is updated in its slot (see `access::Mark` for why);
-                        // the write functions change it only once nothing can fail.
-                        let index = slot!($index);
-                        let element = check!(access::index_for_write(&mut self.heap, &mut slot!($obj), index));
-                        slot!($dst) = element;
-                        safepoint!();
-                    }};
-                }
-                macro_rules! get_field {
-                    ($instr:expr) => {{
-                        let instr: Instr = $instr;
-                        let (Instr::GetField { dst, obj, name }
-                        | Instr::TakeField { dst, obj, name }
-                        | Instr::PeekField { dst, obj, name }) = instr
-                        else {
-                            unreachable!("a field read")
-                        };
-                        let mark = match instr {
-                            Instr::GetField { .. } => Mark::Shared,
-                            Instr::TakeField { .. } => Mark::IfHolderShared,
-                            _ => Mark::Unmarked,
-                        };
-                        let (name, holder) = (Symbol(name as u32), slot!(obj));
-                        check!(access::field_into(holder, name, program.symbols.name(name), mark, &mut slot!(dst)));
-                    }};
-                }
-                macro_rules! set_field {
-                    ($obj:expr, $name:expr, $src:expr) => {{
-                        let name = Symbol($name as u32);
-                        let value = slot!($src);
-                        check!(access::set_field(
-                            &mut self.heap,
-                            &mut slot!($obj),
-                            name,
-                            program.symbols.name(name),
-                            value
-                        ));
-                        safepoint!();
-                    }};
-                }
-                // The instruction at `pc`, which a superinstruction runs next.
-                macro_rules! next_instr {
-                    () => {{
-                        let next = code[pc];
-                        pc += 1;
-                        next
-                    }};
-                }
-                macro_rules! next_set_field {
-                    () => {{
-                        let Instr::SetField { obj, name, src } = next_instr!() else {
-                            unreachable!("fused before a SetField")
-                        };
-                        set_field!(obj, name, src);
-                    }};
-                }
-                macro_rules! next_set_global {
-                    () => {{
-                        let Instr::SetGlobal { global, src } = next_instr!() else {
-                            unreachable!("fused before a SetGlobal")
-                        };
-                        set_global!(global, src);
-                    }};
-                }
-
                 if PROFILING {
                     profile::LOCATION.store((proto_id.0 as u64) << 32 | pc as u64, Ordering::Relaxed);
                 }
@@ -839,35 +513,14 @@ impl Vm {
                         source.mark_shared();
                         slot!(dst) = *source;
                     }
-                    Instr::TakeGlobal { dst, global } => take_global!(dst, global),
-                    Instr::SetGlobal { global, src } => set_global!(global, src),
-                    Instr::GlobalIndex { dst, global } => {
-                        take_global!(dst, global);
-                        get_index!(next_instr!());
+                    Instr::TakeGlobal { dst, global } => {
+                        let source = &self.globals[global as usize];
+                        if matches!(source, Value::Undef) {
+                            fail!(self.undefined_global(global));
+                        }
+                        slot!(dst) = *source;
                     }
-                    Instr::GlobalIndexField { dst, global } => {
-                        take_global!(dst, global);
-                        get_index!(next_instr!());
-                        get_field!(next_instr!());
-                    }
-                    Instr::GlobalField { dst, global } => {
-                        take_global!(dst, global);
-                        get_field!(next_instr!());
-                    }
-                    Instr::GlobalIndexSetField { dst, global } => {
-                        take_global!(dst, global);
-                        let Instr::GetIndexForWrite { dst: element, obj, index } = next_instr!() else {
-                            unreachable!("fused before a GetIndexForWrite")
-                        };
-                        get_index_for_write!(element, obj, index);
-                        next_set_field!();
-                        next_set_global!();
-                    }
-                    Instr::GlobalSetField { dst, global } => {
-                        take_global!(dst, global);
-                        next_set_field!();
-                        next_set_global!();
-                    }
+                    Instr::SetGlobal { global, src } => self.globals[global as usize] = slot!(src),
                     Instr::GetCapture { dst, index } | Instr::TakeCapture { dst, index } => {
                         let closure = self.frames.last().and_then(|f| f.closure).expect("only closures capture");
                         let v = closure.captures[index as usize];
@@ -1012,7 +665,9 @@ impl Vm {
                         }
                         safepoint!();
                     }
-                    Instr::CallMethod { base: callee, name, argc, lent } => {
+                    Instr::CallMethod { base: callee, name, argc }
+                    | Instr::CallMethodLent { base: callee, name, argc } => {
+                        let lent = matches!(instr, Instr::CallMethodLent { .. });
                         self.frames.last_mut().expect("a frame is running").pc = pc;
                         if check!(self.call_method(base + callee as usize, Symbol(name as u32), argc as usize, lent)) {
                             continue 'frames;
@@ -1141,14 +796,36 @@ impl Vm {
                         slot!(dst) = v;
                     }
 
-                    Instr::GetIndex { .. } | Instr::PeekIndex { .. } => get_index!(instr),
-                    Instr::GetIndexForWrite { dst, obj, index } => get_index_for_write!(dst, obj, index),
+                    Instr::GetIndex { dst, obj, index } | Instr::PeekIndex { dst, obj, index } => {
+                        let mark = if matches!(instr, Instr::GetIndex { .. }) { Mark::Shared } else { Mark::Unmarked };
+                        let (container, key) = (slot!(obj), slot!(index));
+                        check!(access::index_into(&mut self.heap, container, key, mark, &mut slot!(dst)));
+                        safepoint!();
+                    }
+                    Instr::GetIndexForWrite { dst, obj, index } => {
+                        // The holder is updated in its slot (see `access::Mark` for why);
+                        // the write functions change it only once nothing can fail.
+                        let index = slot!(index);
+                        let element = check!(access::index_for_write(&mut self.heap, &mut slot!(obj), index));
+                        slot!(dst) = element;
+                        safepoint!();
+                    }
                     Instr::SetIndex { obj, index, src } => {
                         let (index, value) = (slot!(index), slot!(src));
                         check!(access::set_index(&mut self.heap, &mut slot!(obj), index, value));
                         safepoint!();
                     }
-                    Instr::GetField { .. } | Instr::TakeField { .. } | Instr::PeekField { .. } => get_field!(instr),
+                    Instr::GetField { dst, obj, name }
+                    | Instr::TakeField { dst, obj, name }
+                    | Instr::PeekField { dst, obj, name } => {
+                        let mark = match instr {
+                            Instr::GetField { .. } => Mark::Shared,
+                            Instr::TakeField { .. } => Mark::IfHolderShared,
+                            _ => Mark::Unmarked,
+                        };
+                        let (name, holder) = (Symbol(name as u32), slot!(obj));
+                        check!(access::field_into(holder, name, program.symbols.name(name), mark, &mut slot!(dst)));
+                    }
                     Instr::GetFieldForWrite { dst, obj, name } => {
                         let name = Symbol(name as u32);
                         let element = check!(access::field_for_write(
@@ -1160,7 +837,18 @@ impl Vm {
                         slot!(dst) = element;
                         safepoint!();
                     }
-                    Instr::SetField { obj, name, src } => set_field!(obj, name, src),
+                    Instr::SetField { obj, name, src } => {
+                        let name = Symbol(name as u32);
+                        let value = slot!(src);
+                        check!(access::set_field(
+                            &mut self.heap,
+                            &mut slot!(obj),
+                            name,
+                            program.symbols.name(name),
+                            value
+                        ));
+                        safepoint!();
+                    }
 
                     Instr::ToStr { dst, src } => {
                         let v = slot!(src);
@@ -1253,95 +941,5 @@ impl Vm {
                 return Ok(Flow::SwitchMode);
             }
         }
-    }
-
-    /// Arithmetic on anything but two ints or two floats (or when those fail).
-    #[inline(never)]
-    fn arith_slow(&mut self, op: ArithOp, a: Value, b: Value, reuse_lhs: bool) -> Result<Value, String> {
-        ops::arith(&mut self.heap, op, a, b, reuse_lhs)
-    }
-
-    /// A Ruff function's frame was just pushed: counts the call towards recording the
-    /// function, starts recording it, or runs its trace (then continues with whatever
-    /// frame is on top). `Some` when the dispatch loop must return.
-    fn function_entry(&mut self, program: &Rc<Program>) -> Option<Result<Flow, Uncaught>> {
-        let jit = self.jit.as_deref_mut()?;
-        let frame = self.frames.last().expect("a frame was pushed");
-        let function = frame.closure?;
-        match jit.function_entry(function) {
-            FunctionEntry::Interpret => None,
-            FunctionEntry::Record => {
-                let recorder = jit.start_function_recording(program, function, self.frames.len());
-                self.recording = Some((recorder, Instant::now()));
-                Some(Ok(Flow::SwitchMode))
-            }
-            FunctionEntry::Enter(trace) => {
-                let base = frame.base;
-                let needs = jit.frame_needs(trace);
-                let depth = self.frames.len();
-                if depth + needs.inlined_frames > self.max_depth + 1 {
-                    return None;
-                }
-                let budget = (self.max_depth + 1 - depth - needs.inlined_frames).min(crate::jit::abi::MAX_NATIVE_DEPTH);
-                let top = base + program.proto(function.proto).num_slots as usize;
-                let end = top.max(base + needs.extent + budget * needs.level_stride);
-                if self.stack.len() < end {
-                    self.stack.resize(end, Value::Null);
-                }
-                let slots = &mut self.stack[base..end];
-                let resume = jit.enter(program, trace, depth, slots, &mut self.globals, &mut self.heap, budget);
-                self.heap.note_growth(jit.take_heap_growth());
-                if resume.returned {
-                    return self.pop_returned_frame().then_some(Ok(Flow::Finished));
-                }
-                self.rebuild_exit_frames(base, &resume, resume.pc as usize);
-                if let Some(recorder) = resume.record_side {
-                    self.recording = Some((recorder, Instant::now()));
-                    return Some(Ok(Flow::SwitchMode));
-                }
-                None
-            }
-        }
-    }
-
-    /// Pushes the frames of calls a trace had inlined when it exited (each caller resumes
-    /// after its call, and the innermost frame at `pc`), then the `try` handlers it had
-    /// installed. `base` is the trace's frame base; the exit has already written every
-    /// slot of the new frames.
-    fn rebuild_exit_frames(&mut self, base: usize, resume: &crate::jit::Resume, pc: usize) {
-        let entered = self.frames.len() - 1;
-        for frame in &resume.frames {
-            self.frames.last_mut().expect("a frame is running").pc = frame.return_pc as usize;
-            self.frames.push(Frame { proto: frame.proto, closure: frame.closure, base: base + frame.base, pc: 0 });
-        }
-        self.frames.last_mut().expect("a frame is running").pc = pc;
-        for handler in &resume.handlers {
-            self.handlers.push(Handler {
-                frame: entered + handler.frame,
-                pc: handler.pc,
-                err_slot: base + handler.err_slot,
-            });
-        }
-    }
-
-    /// A trace returned from the current frame's function (the result is in the slot below
-    /// the frame already): pops the frame and its handlers. True when that was `<main>`.
-    fn pop_returned_frame(&mut self) -> bool {
-        let depth = self.frames.len() - 1;
-        while self.handlers.last().is_some_and(|h| h.frame >= depth) {
-            self.handlers.pop();
-        }
-        self.frames.pop();
-        self.frames.is_empty()
-    }
-
-    /// Pops the current frame (and its handlers) and delivers `result` to the caller.
-    fn return_from_frame(&mut self, result: Value) {
-        let depth = self.frames.len() - 1;
-        while self.handlers.last().is_some_and(|h| h.frame >= depth) {
-            self.handlers.pop();
-        }
-        let frame = self.frames.pop().expect("a frame is running");
-        self.stack[frame.base - 1] = result;
     }
 }

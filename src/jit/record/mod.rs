@@ -307,7 +307,7 @@ fn instruction_name(instr: &Instr) -> &'static str {
         Instr::NewStruct { .. } => "struct construction",
         Instr::NewTagged { .. } | Instr::GetPayload { .. } | Instr::TestTag { .. } => "enum values and match",
         Instr::ToStr { .. } | Instr::Concat { .. } => "string interpolation",
-        Instr::CallMethod { .. } => "method calls",
+        Instr::CallMethod { .. } | Instr::CallMethodLent { .. } => "method calls",
         Instr::Throw { .. } | Instr::Raise { .. } => "throw",
         _ => "this instruction",
     }
@@ -887,9 +887,8 @@ impl Recorder {
                     self.write(obj, updated);
                 }
             }
-            Instr::CallMethod { base, name, argc, lent } => {
-                self.call_method(base, name as u32, argc, lent, view, pc)?
-            }
+            Instr::CallMethod { base, name, argc } => self.call_method(base, name as u32, argc, false, view, pc)?,
+            Instr::CallMethodLent { base, name, argc } => self.call_method(base, name as u32, argc, true, view, pc)?,
             Instr::GetCapture { dst, index } | Instr::TakeCapture { dst, index } => {
                 let value = self.capture(index, matches!(instr, Instr::GetCapture { .. }), view, pc)?;
                 self.write(dst, value);

@@ -1,0 +1,97 @@
+//! Where the interpreter meets the JIT around frames: handing a finished recording over,
+//! entering a function's trace when its frame is pushed, and rebuilding the frames and
+//! handlers of calls a trace had inlined when it exits.
+
+use std::rc::Rc;
+use std::time::Instant;
+
+use super::error::Uncaught;
+use super::{Flow, Frame, Handler, Vm};
+use crate::compile::bytecode::Program;
+use crate::jit::abort::AbortReason;
+use crate::jit::ir::Trace;
+use crate::jit::FunctionEntry;
+use crate::runtime::value::Value;
+
+impl Vm {
+    /// Hands a finished or aborted recording to the JIT.
+    pub(super) fn end_recording(&mut self, outcome: Result<Trace, AbortReason>) {
+        if let (Some((recorder, started)), Some(jit)) = (self.recording.take(), self.jit.as_deref_mut()) {
+            jit.finish_recording(&self.program, recorder, outcome, started.elapsed());
+        }
+    }
+
+    /// A Ruff function's frame was just pushed: counts the call towards recording the
+    /// function, starts recording it, or runs its trace (then continues with whatever
+    /// frame is on top). `Some` when the dispatch loop must return.
+    pub(super) fn function_entry(&mut self, program: &Rc<Program>) -> Option<Result<Flow, Uncaught>> {
+        let jit = self.jit.as_deref_mut()?;
+        let frame = self.frames.last().expect("a frame was pushed");
+        let function = frame.closure?;
+        match jit.function_entry(function) {
+            FunctionEntry::Interpret => None,
+            FunctionEntry::Record => {
+                let recorder = jit.start_function_recording(program, function, self.frames.len());
+                self.recording = Some((recorder, Instant::now()));
+                Some(Ok(Flow::SwitchMode))
+            }
+            FunctionEntry::Enter(trace) => {
+                let base = frame.base;
+                let needs = jit.frame_needs(trace);
+                let depth = self.frames.len();
+                if depth + needs.inlined_frames > self.max_depth + 1 {
+                    return None;
+                }
+                let budget = (self.max_depth + 1 - depth - needs.inlined_frames).min(crate::jit::abi::MAX_NATIVE_DEPTH);
+                let top = base + program.proto(function.proto).num_slots as usize;
+                let end = top.max(base + needs.extent + budget * needs.level_stride);
+                if self.stack.len() < end {
+                    self.stack.resize(end, Value::Null);
+                }
+                let slots = &mut self.stack[base..end];
+                let resume = jit.enter(program, trace, depth, slots, &mut self.globals, &mut self.heap, budget);
+                self.heap.note_growth(jit.take_heap_growth());
+                if resume.returned {
+                    return self.pop_returned_frame().then_some(Ok(Flow::Finished));
+                }
+                self.rebuild_exit_frames(base, &resume, resume.pc as usize);
+                if let Some(recorder) = resume.record_side {
+                    self.recording = Some((recorder, Instant::now()));
+                    return Some(Ok(Flow::SwitchMode));
+                }
+                None
+            }
+        }
+    }
+
+    /// Pushes the frames of calls a trace had inlined when it exited (each caller resumes
+    /// after its call, and the innermost frame at `pc`), then the `try` handlers it had
+    /// installed. `base` is the trace's frame base; the exit has already written every
+    /// slot of the new frames.
+    pub(super) fn rebuild_exit_frames(&mut self, base: usize, resume: &crate::jit::Resume, pc: usize) {
+        let entered = self.frames.len() - 1;
+        for frame in &resume.frames {
+            self.frames.last_mut().expect("a frame is running").pc = frame.return_pc as usize;
+            self.frames.push(Frame { proto: frame.proto, closure: frame.closure, base: base + frame.base, pc: 0 });
+        }
+        self.frames.last_mut().expect("a frame is running").pc = pc;
+        for handler in &resume.handlers {
+            self.handlers.push(Handler {
+                frame: entered + handler.frame,
+                pc: handler.pc,
+                err_slot: base + handler.err_slot,
+            });
+        }
+    }
+
+    /// A trace returned from the current frame's function (the result is in the slot below
+    /// the frame already): pops the frame and its handlers. True when that was `<main>`.
+    pub(super) fn pop_returned_frame(&mut self) -> bool {
+        let depth = self.frames.len() - 1;
+        while self.handlers.last().is_some_and(|h| h.frame >= depth) {
+            self.handlers.pop();
+        }
+        self.frames.pop();
+        self.frames.is_empty()
+    }
+}
