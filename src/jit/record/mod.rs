@@ -44,7 +44,7 @@ use crate::runtime::access;
 use crate::runtime::heap::{Gc, Marker};
 use crate::runtime::object::DictKey;
 use crate::runtime::object::{FuncObj, StructObj};
-use crate::runtime::ops::ArithOp;
+use crate::runtime::ops::{ArithOp, CmpOp};
 use crate::runtime::value::Value;
 
 use std::rc::Rc;
@@ -685,29 +685,41 @@ impl Recorder {
                 let result = self.emit(Op::NotBool(v), Ty::Bool);
                 self.write(dst, result);
             }
-            Instr::Eq { dst, lhs, rhs } => self.comparison(Compare::Eq, dst, lhs, rhs, view, pc)?,
-            Instr::Ne { dst, lhs, rhs } => self.comparison(Compare::Ne, dst, lhs, rhs, view, pc)?,
-            Instr::Lt { dst, lhs, rhs } => self.comparison(Compare::Lt, dst, lhs, rhs, view, pc)?,
-            Instr::Le { dst, lhs, rhs } => self.comparison(Compare::Le, dst, lhs, rhs, view, pc)?,
-            Instr::Gt { dst, lhs, rhs } => self.comparison(Compare::Gt, dst, lhs, rhs, view, pc)?,
-            Instr::Ge { dst, lhs, rhs } => self.comparison(Compare::Ge, dst, lhs, rhs, view, pc)?,
+            Instr::Eq { dst, lhs, rhs } => self.comparison(Compare::Equal, dst, lhs, rhs, view, pc)?,
+            Instr::Ne { dst, lhs, rhs } => self.comparison(Compare::NotEqual, dst, lhs, rhs, view, pc)?,
+            Instr::Lt { dst, lhs, rhs } => self.comparison(Compare::Order(CmpOp::Lt), dst, lhs, rhs, view, pc)?,
+            Instr::Le { dst, lhs, rhs } => self.comparison(Compare::Order(CmpOp::Le), dst, lhs, rhs, view, pc)?,
+            Instr::Gt { dst, lhs, rhs } => self.comparison(Compare::Order(CmpOp::Gt), dst, lhs, rhs, view, pc)?,
+            Instr::Ge { dst, lhs, rhs } => self.comparison(Compare::Order(CmpOp::Ge), dst, lhs, rhs, view, pc)?,
             Instr::ToBool { dst, src } => {
                 let v = self.read(src, view, pc)?;
                 let truth = self.truthiness(v)?;
                 self.write(dst, truth);
             }
-            Instr::TestLt { lhs, rhs } => self.test(Compare::Lt, lhs, Rhs::Slot(rhs), view, pc)?,
-            Instr::TestLe { lhs, rhs } => self.test(Compare::Le, lhs, Rhs::Slot(rhs), view, pc)?,
-            Instr::TestGt { lhs, rhs } => self.test(Compare::Gt, lhs, Rhs::Slot(rhs), view, pc)?,
-            Instr::TestGe { lhs, rhs } => self.test(Compare::Ge, lhs, Rhs::Slot(rhs), view, pc)?,
-            Instr::TestEq { lhs, rhs } => self.test(Compare::Eq, lhs, Rhs::Slot(rhs), view, pc)?,
-            Instr::TestNe { lhs, rhs } => self.test(Compare::Ne, lhs, Rhs::Slot(rhs), view, pc)?,
-            Instr::TestLtK { lhs, index } => self.test(Compare::Lt, lhs, Rhs::Constant(constant(index)), view, pc)?,
-            Instr::TestLeK { lhs, index } => self.test(Compare::Le, lhs, Rhs::Constant(constant(index)), view, pc)?,
-            Instr::TestGtK { lhs, index } => self.test(Compare::Gt, lhs, Rhs::Constant(constant(index)), view, pc)?,
-            Instr::TestGeK { lhs, index } => self.test(Compare::Ge, lhs, Rhs::Constant(constant(index)), view, pc)?,
-            Instr::TestEqK { lhs, index } => self.test(Compare::Eq, lhs, Rhs::Constant(constant(index)), view, pc)?,
-            Instr::TestNeK { lhs, index } => self.test(Compare::Ne, lhs, Rhs::Constant(constant(index)), view, pc)?,
+            Instr::TestLt { lhs, rhs } => self.test(Compare::Order(CmpOp::Lt), lhs, Rhs::Slot(rhs), view, pc)?,
+            Instr::TestLe { lhs, rhs } => self.test(Compare::Order(CmpOp::Le), lhs, Rhs::Slot(rhs), view, pc)?,
+            Instr::TestGt { lhs, rhs } => self.test(Compare::Order(CmpOp::Gt), lhs, Rhs::Slot(rhs), view, pc)?,
+            Instr::TestGe { lhs, rhs } => self.test(Compare::Order(CmpOp::Ge), lhs, Rhs::Slot(rhs), view, pc)?,
+            Instr::TestEq { lhs, rhs } => self.test(Compare::Equal, lhs, Rhs::Slot(rhs), view, pc)?,
+            Instr::TestNe { lhs, rhs } => self.test(Compare::NotEqual, lhs, Rhs::Slot(rhs), view, pc)?,
+            Instr::TestLtK { lhs, index } => {
+                self.test(Compare::Order(CmpOp::Lt), lhs, Rhs::Constant(constant(index)), view, pc)?
+            }
+            Instr::TestLeK { lhs, index } => {
+                self.test(Compare::Order(CmpOp::Le), lhs, Rhs::Constant(constant(index)), view, pc)?
+            }
+            Instr::TestGtK { lhs, index } => {
+                self.test(Compare::Order(CmpOp::Gt), lhs, Rhs::Constant(constant(index)), view, pc)?
+            }
+            Instr::TestGeK { lhs, index } => {
+                self.test(Compare::Order(CmpOp::Ge), lhs, Rhs::Constant(constant(index)), view, pc)?
+            }
+            Instr::TestEqK { lhs, index } => {
+                self.test(Compare::Equal, lhs, Rhs::Constant(constant(index)), view, pc)?
+            }
+            Instr::TestNeK { lhs, index } => {
+                self.test(Compare::NotEqual, lhs, Rhs::Constant(constant(index)), view, pc)?
+            }
             Instr::Test { src } => {
                 let v = self.read(src, view, pc)?;
                 let truth = self.truthiness(v)?;
@@ -982,14 +994,13 @@ enum Rhs {
     Constant(Value),
 }
 
+/// A comparison instruction's operation: an ordering (the runtime's own `CmpOp`) or
+/// (in)equality (`ops::values_equal`).
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Compare {
-    Lt,
-    Le,
-    Gt,
-    Ge,
-    Eq,
-    Ne,
+    Order(CmpOp),
+    Equal,
+    NotEqual,
 }
 
 /// Where struct `s` holds field `field` (a symbol) in its field list, if it has it: the

@@ -8,6 +8,7 @@ use crate::jit::abort::AbortReason;
 use crate::jit::ir::{InstIdx, Op, Ty};
 use crate::runtime::ops;
 use crate::runtime::ops::ArithOp;
+use crate::runtime::ops::CmpOp;
 use crate::runtime::value::Value;
 
 impl Recorder {
@@ -56,29 +57,29 @@ impl Recorder {
         let numeric = |t: Ty| matches!(t, Ty::Int | Ty::Float);
         if ta == Ty::Int && tb == Ty::Int {
             let op = match kind {
-                Compare::Lt => Op::LtInt(a, b),
-                Compare::Le => Op::LeInt(a, b),
-                Compare::Gt => Op::GtInt(a, b),
-                Compare::Ge => Op::GeInt(a, b),
-                Compare::Eq => Op::EqInt(a, b),
-                Compare::Ne => Op::NeInt(a, b),
+                Compare::Order(CmpOp::Lt) => Op::LtInt(a, b),
+                Compare::Order(CmpOp::Le) => Op::LeInt(a, b),
+                Compare::Order(CmpOp::Gt) => Op::GtInt(a, b),
+                Compare::Order(CmpOp::Ge) => Op::GeInt(a, b),
+                Compare::Equal => Op::EqInt(a, b),
+                Compare::NotEqual => Op::NeInt(a, b),
             };
             return Ok(self.emit(op, Ty::Bool));
         }
         if numeric(ta) && numeric(tb) {
             let (a, b) = (self.float_of(a), self.float_of(b));
             let op = match kind {
-                Compare::Lt => Op::LtFloat(a, b),
-                Compare::Le => Op::LeFloat(a, b),
-                Compare::Gt => Op::GtFloat(a, b),
-                Compare::Ge => Op::GeFloat(a, b),
-                Compare::Eq => Op::EqFloat(a, b),
-                Compare::Ne => Op::NeFloat(a, b),
+                Compare::Order(CmpOp::Lt) => Op::LtFloat(a, b),
+                Compare::Order(CmpOp::Le) => Op::LeFloat(a, b),
+                Compare::Order(CmpOp::Gt) => Op::GtFloat(a, b),
+                Compare::Order(CmpOp::Ge) => Op::GeFloat(a, b),
+                Compare::Equal => Op::EqFloat(a, b),
+                Compare::NotEqual => Op::NeFloat(a, b),
             };
             return Ok(self.emit(op, Ty::Bool));
         }
         match kind {
-            Compare::Eq | Compare::Ne => {
+            Compare::Equal | Compare::NotEqual => {
                 let equal = match (ta, tb) {
                     (Ty::Bool, Ty::Bool) => self.emit(Op::EqBool(a, b), Ty::Bool),
                     // Builtins exist on trace only as constants; they are equal when they
@@ -96,7 +97,7 @@ impl Recorder {
                     // which traces do not do.
                     _ => return Err(AbortReason::NyiInstruction("== on two arrays, dicts or functions")),
                 };
-                Ok(if kind == Compare::Ne { self.emit(Op::NotBool(equal), Ty::Bool) } else { equal })
+                Ok(if kind == Compare::NotEqual { self.emit(Op::NotBool(equal), Ty::Bool) } else { equal })
             }
             _ => Err(AbortReason::NyiInstruction("ordering comparison of non-numbers")),
         }
