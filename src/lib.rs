@@ -85,16 +85,18 @@ pub fn compile_source(
     source: &str,
     heap: &mut Heap,
 ) -> Result<(compile::bytecode::Program, Vec<String>), Failure> {
-    compile_program(file, source, heap).map(|(program, warnings, _)| (program, warnings))
+    compile_program(file, source, heap)
+        .map(|(program, warnings, files)| (program, diagnostics::warnings(&files, &warnings)))
 }
 
-/// [`compile_source`], also returning the program's source files (`Proto::file` indexes
-/// them; runtime errors need them).
+/// [`compile_source`] with the warnings not rendered (running a program ignores them),
+/// also returning the program's source files (`Proto::file` indexes them; runtime errors
+/// need them).
 pub fn compile_program(
     file: &str,
     source: &str,
     heap: &mut Heap,
-) -> Result<(compile::bytecode::Program, Vec<String>, Vec<modules::SourceFile>), Failure> {
+) -> Result<(compile::bytecode::Program, Vec<compile::Warning>, Vec<modules::SourceFile>), Failure> {
     let roots = modules::Roots::for_main_file(Some(std::path::Path::new(file)));
     let loaded = modules::load(file, source, &roots)?;
     let texts: Vec<&str> = loaded.files.iter().map(|f| f.source.as_str()).collect();
@@ -106,15 +108,7 @@ pub fn compile_program(
         let file = &files[e.file as usize];
         Failure::Syntax(diagnostics::syntax_error(&file.name, &file.source, e.span, &e.message))
     })?;
-    let warnings = compiled
-        .warnings
-        .iter()
-        .map(|w| {
-            let file = &files[w.file as usize];
-            diagnostics::warning(&file.name, &file.source, w.span, &w.message)
-        })
-        .collect();
-    Ok((compiled.program, warnings, loaded.files))
+    Ok((compiled.program, compiled.warnings, loaded.files))
 }
 
 /// Runs a whole program, writing its output to `out`.

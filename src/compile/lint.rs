@@ -45,13 +45,20 @@ impl Compiler<'_> {
 
     /// The visible name closest to `name`, if one is close enough to be a likely typo.
     pub(super) fn did_you_mean(&self, name: &str) -> Option<String> {
+        let limit = max_distance(name);
+        if limit == 0 {
+            return None;
+        }
+        let length = name.chars().count();
         let mut best: Option<(usize, &str)> = None;
         for candidate in self.visible_names() {
-            if candidate == name || candidate.starts_with('<') || max_distance(name) == 0 {
+            // Lengths that differ by more than the limit need more edits than it allows;
+            // skipping them first keeps thousands of undefined names cheap.
+            if candidate == name || candidate.starts_with('<') || candidate.chars().count().abs_diff(length) > limit {
                 continue;
             }
             let distance = strsim::damerau_levenshtein(name, candidate);
-            if distance <= max_distance(name) && best.is_none_or(|(d, c)| (distance, candidate) < (d, c)) {
+            if distance <= limit && best.is_none_or(|(d, c)| (distance, candidate) < (d, c)) {
                 best = Some((distance, candidate));
             }
         }
