@@ -15,6 +15,7 @@ pub mod parse;
 pub mod process;
 pub mod repl;
 pub mod runtime;
+pub mod semantics;
 
 use std::io::Write;
 

@@ -16,7 +16,6 @@ use crate::compile::bytecode::ERROR_STRUCT_TYPE;
 use crate::runtime::format;
 use crate::runtime::heap::Gc;
 use crate::runtime::object::{ArrayObj, DictObj, StrObj, StructObj};
-use crate::runtime::ops;
 use crate::runtime::symbol::{SYM_LINE, SYM_MESSAGE, SYM_STACK};
 use crate::runtime::value::Value;
 
@@ -305,7 +304,7 @@ pub(super) fn assert_false(ctx: &mut Ctx, args: &[Value]) -> Result<Value, Strin
 
 pub(super) fn assert_equal(ctx: &mut Ctx, args: &[Value]) -> Result<Value, String> {
     let (actual, expected) = (args[0], args[1]);
-    if ops::values_equal(actual, expected) {
+    if crate::semantics::values_equal(actual, expected) {
         Ok(Value::Bool(true))
     } else {
         Err(format!(
@@ -318,7 +317,7 @@ pub(super) fn assert_equal(ctx: &mut Ctx, args: &[Value]) -> Result<Value, Strin
 
 pub(super) fn assert_contains(ctx: &mut Ctx, args: &[Value]) -> Result<Value, String> {
     let array = expect_array("assert_contains", &args[0])?;
-    if array.items.iter().any(|item| ops::values_equal(*item, args[1])) {
+    if array.items.iter().any(|item| crate::semantics::values_equal(*item, args[1])) {
         Ok(Value::Bool(true))
     } else {
         Err(format!("Assertion failed: array does not contain {}", format::debug(ctx.program, &args[1])))

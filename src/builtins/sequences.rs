@@ -27,8 +27,9 @@ use super::Ctx;
 use crate::runtime::format;
 use crate::runtime::heap::Gc;
 use crate::runtime::object::{make_unique_array, ArrayObj, StrObj};
-use crate::runtime::ops::{int_arith, values_equal, ArithOp};
+use crate::runtime::ops::{int_arith, ArithOp};
 use crate::runtime::value::Value;
+use crate::semantics::values_equal;
 
 /// Returns an array that may be updated in place: `array` itself when it is private,
 /// otherwise a copy. An array about to be inserted into itself counts as shared, so the

@@ -39,11 +39,12 @@ use crate::runtime::access::{self, Mark};
 use crate::runtime::format;
 use crate::runtime::heap::{Gc, Heap};
 use crate::runtime::object::{DictKey, DictObj, FuncObj, StrObj, StructObj, TaggedObj};
-use crate::runtime::ops::{self, ArithOp, CmpOp};
+use crate::runtime::ops::{ArithOp, CmpOp};
 use crate::runtime::symbol::Symbol;
 use crate::runtime::value::Value;
+use crate::semantics::{self, Concrete};
 use error::{Raised, Uncaught};
-use operands::{compare_slow, equal_slow, fast_arith};
+use operands::error_text;
 
 pub const DEFAULT_MAX_DEPTH: usize = 10_000;
 
@@ -416,7 +417,7 @@ impl Vm {
                     ($result:expr) => {
                         match $result {
                             Ok(v) => v,
-                            Err(m) => fail!(Raised::Message(m)),
+                            Err(m) => fail!(Raised::Message(error_text(m))),
                         }
                     };
                 }
@@ -427,13 +428,14 @@ impl Vm {
                         }
                     };
                 }
-                // Int and float operands are computed inline; everything else (mixed types,
-                // strings, errors) goes through the out-of-line slow path.
+                // Two ints or two floats are computed inline (`semantics::arith_numbers`,
+                // monomorphized for concrete values); everything else (mixed types,
+                // strings) goes through the out-of-line `arith_slow`, which may allocate.
                 macro_rules! arith {
                     ($op:expr, $dst:expr, $lhs:expr, $b:expr) => {{
                         let a = slot!($lhs);
                         let b = $b;
-                        match fast_arith($op, &a, &b) {
+                        match check!(semantics::arith_numbers(&mut Concrete::pure(), $op, a, b)) {
                             Some(v) => slot!($dst) = v,
                             None => {
                                 let reuse = $op == ArithOp::Add && $dst == $lhs;
@@ -460,25 +462,18 @@ impl Vm {
                     }};
                 }
                 macro_rules! compare {
-                    ($op:expr, $a:expr, $b:expr) => {{
-                        match (&$a, &$b) {
-                            (Value::Int(x), Value::Int(y)) => match $op {
-                                CmpOp::Lt => x < y,
-                                CmpOp::Le => x <= y,
-                                CmpOp::Gt => x > y,
-                                CmpOp::Ge => x >= y,
-                            },
-                            _ => check!(compare_slow($op, $a, $b)),
-                        }
-                    }};
+                    ($op:expr, $a:expr, $b:expr) => {
+                        check!(semantics::compare(&mut Concrete::pure(), $op, $a, $b))
+                    };
                 }
                 macro_rules! equal {
                     ($a:expr, $b:expr) => {
-                        match (&$a, &$b) {
-                            (Value::Int(x), Value::Int(y)) => x == y,
-                            (Value::Null, other) | (other, Value::Null) => matches!(other, Value::Null),
-                            _ => equal_slow($a, $b),
-                        }
+                        check!(semantics::equal(&mut Concrete::pure(), $a, $b))
+                    };
+                }
+                macro_rules! not_equal {
+                    ($a:expr, $b:expr) => {
+                        check!(semantics::not_equal(&mut Concrete::pure(), $a, $b))
                     };
                 }
 
@@ -554,10 +549,12 @@ impl Vm {
                     Instr::ModK { dst, lhs, index } => {
                         arith!(ArithOp::Mod, dst, lhs, constants[index as usize])
                     }
-                    Instr::Neg { dst, src } => slot!(dst) = check!(ops::negate(slot!(src))),
-                    Instr::Not { dst, src } => slot!(dst) = check!(ops::not(slot!(src))),
+                    Instr::Neg { dst, src } => {
+                        slot!(dst) = check!(semantics::negate(&mut Concrete::pure(), slot!(src)))
+                    }
+                    Instr::Not { dst, src } => slot!(dst) = check!(semantics::not(&mut Concrete::pure(), slot!(src))),
                     Instr::Eq { dst, lhs, rhs } => slot!(dst) = Value::Bool(equal!(slot!(lhs), slot!(rhs))),
-                    Instr::Ne { dst, lhs, rhs } => slot!(dst) = Value::Bool(!equal!(slot!(lhs), slot!(rhs))),
+                    Instr::Ne { dst, lhs, rhs } => slot!(dst) = Value::Bool(not_equal!(slot!(lhs), slot!(rhs))),
                     Instr::Lt { dst, lhs, rhs } => {
                         slot!(dst) = Value::Bool(compare!(CmpOp::Lt, slot!(lhs), slot!(rhs)))
                     }
@@ -585,7 +582,7 @@ impl Vm {
                         test!(compare!(CmpOp::Ge, slot!(lhs), slot!(rhs)))
                     }
                     Instr::TestEq { lhs, rhs } => test!(equal!(slot!(lhs), slot!(rhs))),
-                    Instr::TestNe { lhs, rhs } => test!(!equal!(slot!(lhs), slot!(rhs))),
+                    Instr::TestNe { lhs, rhs } => test!(not_equal!(slot!(lhs), slot!(rhs))),
                     Instr::TestLtK { lhs, index } => {
                         test!(compare!(CmpOp::Lt, slot!(lhs), constants[index as usize]))
                     }
@@ -602,7 +599,7 @@ impl Vm {
                         test!(equal!(slot!(lhs), constants[index as usize]))
                     }
                     Instr::TestNeK { lhs, index } => {
-                        test!(!equal!(slot!(lhs), constants[index as usize]))
+                        test!(not_equal!(slot!(lhs), constants[index as usize]))
                     }
                     Instr::Test { src } => test!(slot!(src).is_truthy()),
                     Instr::TestTag { src, pattern } => {

@@ -1,62 +1,33 @@
-//! The operand paths of the dispatch loop that are not slot moves: int and float
-//! arithmetic inline (`fast_arith`), everything else out of line (`arith_slow`,
-//! `compare_slow`, `equal_slow`), and the next element of a `for` loop.
+//! The out-of-line operand paths of the dispatch loop: arithmetic on anything but two
+//! ints or two floats (`arith_slow`, which may allocate a string), and the next element of
+//! a `for` loop.
 //!
-//! The split keeps each handler of the dispatch loop a few machine instructions: the fast
-//! path is inlined, and every other case (mixed types, strings, errors) calls out.
+//! The operators themselves are `semantics::operators`, run on concrete values: their
+//! common cases are inlined into the handlers, and this path keeps each handler a few
+//! machine instructions by calling out for the rest.
 
 use super::Vm;
 use crate::runtime::access;
-use crate::runtime::ops::{self, ArithOp, CmpOp};
+use crate::runtime::ops::ArithOp;
 use crate::runtime::value::Value;
+use crate::semantics::{self, Concrete, RuntimeError};
 
-/// `a op b` when both are ints (and the checked operation succeeds) or both floats (and
-/// no zero divisor); `None` sends the operation to the slow path, which also reports
-/// every error.
-#[inline(always)]
-pub(super) fn fast_arith(op: ArithOp, a: &Value, b: &Value) -> Option<Value> {
-    match (a, b) {
-        (Value::Int(x), Value::Int(y)) => {
-            let (x, y) = (*x, *y);
-            let result = match op {
-                ArithOp::Add => x.checked_add(y),
-                ArithOp::Sub => x.checked_sub(y),
-                ArithOp::Mul => x.checked_mul(y),
-                ArithOp::Div => x.checked_div(y),
-                ArithOp::Mod => x.checked_rem(y),
-            };
-            result.map(Value::Int)
-        }
-        (Value::Float(x), Value::Float(y)) => {
-            let (x, y) = (*x, *y);
-            match op {
-                ArithOp::Add => Some(Value::Float(x + y)),
-                ArithOp::Sub => Some(Value::Float(x - y)),
-                ArithOp::Mul => Some(Value::Float(x * y)),
-                ArithOp::Div | ArithOp::Mod if y == 0.0 => None,
-                ArithOp::Div => Some(Value::Float(x / y)),
-                ArithOp::Mod => Some(Value::Float(x % y)),
-            }
-        }
-        _ => None,
-    }
-}
-
-#[inline(never)]
-pub(super) fn compare_slow(op: CmpOp, a: Value, b: Value) -> Result<bool, String> {
-    ops::compare(op, a, b)
-}
-
-#[inline(never)]
-pub(super) fn equal_slow(a: Value, b: Value) -> bool {
-    ops::values_equal(a, b)
+/// The message of an error: the runtime's text, or an operation's `RuntimeError`.
+pub(super) fn error_text(error: impl Into<String>) -> String {
+    error.into()
 }
 
 impl Vm {
-    /// Arithmetic on anything but two ints or two floats (or when those fail).
+    /// Arithmetic on anything but two ints or two floats.
     #[inline(never)]
-    pub(super) fn arith_slow(&mut self, op: ArithOp, a: Value, b: Value, reuse_lhs: bool) -> Result<Value, String> {
-        ops::arith(&mut self.heap, op, a, b, reuse_lhs)
+    pub(super) fn arith_slow(
+        &mut self,
+        op: ArithOp,
+        a: Value,
+        b: Value,
+        reuse_lhs: bool,
+    ) -> Result<Value, RuntimeError> {
+        semantics::arith(&mut Concrete::with_heap(&mut self.heap), op, a, b, reuse_lhs)
     }
 
     /// The next element of a `for` loop, advancing `position`; `None` at the end.

@@ -1,14 +1,15 @@
-//! The semantics of Ruff's operators: the single definition that the interpreter executes
-//! and that the JIT recorder follows (LANGUAGE.md sections 5 and 6).
+//! The primitives Ruff's operators are built from, on concrete values: checked int
+//! arithmetic, float arithmetic, float equality, string concatenation (in place or new),
+//! and the operator names (`ArithOp`, `CmpOp`). The operators themselves (which primitive
+//! each pair of operand kinds uses) are defined once in `semantics::operators`; the
+//! concrete domain (`semantics::concrete`) computes with these functions, and the JIT's
+//! helpers and reference evaluator call them too.
 //!
 //! Every function here is pure apart from allocating result strings; errors are returned
 //! as the exact runtime error message.
 
-use smallvec::{smallvec, SmallVec};
-
 use super::heap::{Gc, Heap};
 use super::object::{StrObj, MAX_OBJECT_SIZE};
-use super::value::Value;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ArithOp {
@@ -50,10 +51,6 @@ impl CmpOp {
     }
 }
 
-pub fn invalid_binary(op: &str, a: &Value, b: &Value) -> String {
-    format!("Invalid binary operation: {} {} {}", a.type_name(), op, b.type_name())
-}
-
 /// Checked integer arithmetic; `Err` carries the runtime error message.
 #[inline]
 pub fn int_arith(op: ArithOp, a: i64, b: i64) -> Result<i64, String> {
@@ -61,65 +58,40 @@ pub fn int_arith(op: ArithOp, a: i64, b: i64) -> Result<i64, String> {
         ArithOp::Add => a.checked_add(b),
         ArithOp::Sub => a.checked_sub(b),
         ArithOp::Mul => a.checked_mul(b),
-        ArithOp::Div => {
-            if b == 0 {
-                return Err("Division by zero".into());
-            }
-            a.checked_div(b)
-        }
-        ArithOp::Mod => {
-            if b == 0 {
-                return Err("Modulo by zero".into());
-            }
-            a.checked_rem(b)
-        }
+        ArithOp::Div => a.checked_div(b),
+        ArithOp::Mod => a.checked_rem(b),
     };
-    result.ok_or_else(|| format!("Integer overflow: {} {} {}", a, op.symbol(), b))
+    result.ok_or_else(|| int_error(op, a, b))
 }
 
+/// Why `a op b` has no int result: a zero divisor, or overflow.
+#[cold]
+#[inline(never)]
+fn int_error(op: ArithOp, a: i64, b: i64) -> String {
+    match op {
+        ArithOp::Div if b == 0 => "Division by zero".into(),
+        ArithOp::Mod if b == 0 => "Modulo by zero".into(),
+        _ => format!("Integer overflow: {} {} {}", a, op.symbol(), b),
+    }
+}
+
+/// Float arithmetic; a zero divisor is the runtime error (the rest is IEEE).
 #[inline]
 pub fn float_arith(op: ArithOp, a: f64, b: f64) -> Result<f64, String> {
     Ok(match op {
         ArithOp::Add => a + b,
         ArithOp::Sub => a - b,
         ArithOp::Mul => a * b,
-        ArithOp::Div => {
-            if b == 0.0 {
-                return Err("Division by zero".into());
-            }
-            a / b
-        }
-        ArithOp::Mod => {
-            if b == 0.0 {
-                return Err("Modulo by zero".into());
-            }
-            a % b
-        }
+        ArithOp::Div | ArithOp::Mod if b == 0.0 => return Err(zero_divisor(op)),
+        ArithOp::Div => a / b,
+        ArithOp::Mod => a % b,
     })
 }
 
-/// Numeric arithmetic on any pair of values; `None` when the operands are not both numbers.
-#[inline]
-pub fn numeric_arith(op: ArithOp, a: Value, b: Value) -> Option<Result<Value, String>> {
-    Some(match (a, b) {
-        (Value::Int(x), Value::Int(y)) => int_arith(op, x, y).map(Value::Int),
-        (Value::Float(x), Value::Float(y)) => float_arith(op, x, y).map(Value::Float),
-        (Value::Int(x), Value::Float(y)) => float_arith(op, x as f64, y).map(Value::Float),
-        (Value::Float(x), Value::Int(y)) => float_arith(op, x, y as f64).map(Value::Float),
-        _ => return None,
-    })
-}
-
-/// `a op b` for every operand pair. `reuse_lhs` allows appending to the left string in
-/// place: the caller guarantees the left operand's holder is overwritten by the result.
-pub fn arith(heap: &mut Heap, op: ArithOp, a: Value, b: Value, reuse_lhs: bool) -> Result<Value, String> {
-    if let Some(result) = numeric_arith(op, a, b) {
-        return result;
-    }
-    match (op, a, b) {
-        (ArithOp::Add, Value::Str(x), Value::Str(y)) => Ok(Value::Str(concat(heap, x, y, reuse_lhs)?)),
-        _ => Err(invalid_binary(op.symbol(), &a, &b)),
-    }
+#[cold]
+#[inline(never)]
+fn zero_divisor(op: ArithOp) -> String {
+    if op == ArithOp::Mod { "Modulo by zero" } else { "Division by zero" }.into()
 }
 
 /// Whether `x + y` may append to `x` itself, when its holder is overwritten by the result:
@@ -142,7 +114,9 @@ pub fn append_in_place(x: Gc<StrObj>, y: Gc<StrObj>) -> Result<usize, String> {
     Ok(x.text.capacity() - before)
 }
 
-fn concat(heap: &mut Heap, x: Gc<StrObj>, y: Gc<StrObj>, reuse_lhs: bool) -> Result<Gc<StrObj>, String> {
+/// `x + y` on strings: appended to `x` when `reuse_lhs` (the caller overwrites `x`'s
+/// holder with the result) and [`can_append_in_place`] allow, else a new string.
+pub fn concat(heap: &mut Heap, x: Gc<StrObj>, y: Gc<StrObj>, reuse_lhs: bool) -> Result<Gc<StrObj>, String> {
     if reuse_lhs && can_append_in_place(x, y) {
         heap.note_growth(append_in_place(x, y)?);
         return Ok(x);
@@ -168,136 +142,9 @@ fn string_too_long(length: usize) -> String {
     format!("Out of memory: a string of {} bytes is more than this program may build", length)
 }
 
-pub fn negate(v: Value) -> Result<Value, String> {
-    match v {
-        Value::Int(i) => i.checked_neg().map(Value::Int).ok_or_else(|| format!("Integer overflow: -({})", i)),
-        Value::Float(f) => Ok(Value::Float(-f)),
-        _ => Err(format!("Invalid unary operation: -{}", v.type_name())),
-    }
-}
-
-pub fn not(v: Value) -> Result<Value, String> {
-    match v {
-        Value::Bool(b) => Ok(Value::Bool(!b)),
-        _ => Err(format!("Invalid unary operation: !{}", v.type_name())),
-    }
-}
-
-/// Ordering comparisons: numbers (mixed int and float) and strings.
-#[inline]
-pub fn compare(op: CmpOp, a: Value, b: Value) -> Result<bool, String> {
-    let ordering = match (a, b) {
-        (Value::Int(x), Value::Int(y)) => {
-            return Ok(match op {
-                CmpOp::Lt => x < y,
-                CmpOp::Le => x <= y,
-                CmpOp::Gt => x > y,
-                CmpOp::Ge => x >= y,
-            })
-        }
-        (Value::Str(x), Value::Str(y)) => Some(x.text.as_str().cmp(y.text.as_str())),
-        _ => match (a.as_number(), b.as_number()) {
-            (Some(x), Some(y)) => x.partial_cmp(&y),
-            _ => return Err(invalid_binary(op.symbol(), &a, &b)),
-        },
-    };
-    Ok(match ordering {
-        None => false,
-        Some(o) => match op {
-            CmpOp::Lt => o.is_lt(),
-            CmpOp::Le => o.is_le(),
-            CmpOp::Gt => o.is_gt(),
-            CmpOp::Ge => o.is_ge(),
-        },
-    })
-}
-
 /// Float equality of LANGUAGE.md section 6: absolute epsilon, NaN equal to nothing,
 /// infinities equal only to the same infinity.
 #[inline]
 pub fn floats_equal(a: f64, b: f64) -> bool {
     a == b || (a.is_finite() && b.is_finite() && (a - b).abs() < f64::EPSILON)
-}
-
-/// `==` on any two values; never fails. Iterative, so deeply nested data cannot overflow
-/// the native stack.
-pub fn values_equal(a: Value, b: Value) -> bool {
-    // Held inline: comparing scalars, or a value with `null`, allocates nothing.
-    let mut pending: SmallVec<[(Value, Value); 8]> = smallvec![(a, b)];
-    while let Some((a, b)) = pending.pop() {
-        let equal = match (a, b) {
-            (Value::Int(x), Value::Int(y)) => x == y,
-            (Value::Float(_) | Value::Int(_), Value::Float(_) | Value::Int(_)) => {
-                floats_equal(a.as_number().unwrap_or(f64::NAN), b.as_number().unwrap_or(f64::NAN))
-            }
-            (Value::Bool(x), Value::Bool(y)) => x == y,
-            (Value::Null, Value::Null) => true,
-            (Value::Str(x), Value::Str(y)) => x == y || x.text == y.text,
-            (Value::Array(x), Value::Array(y)) => {
-                if x == y {
-                    true
-                } else if x.items.len() != y.items.len() {
-                    false
-                } else {
-                    pending.extend(x.items.iter().copied().zip(y.items.iter().copied()));
-                    true
-                }
-            }
-            (Value::Dict(x), Value::Dict(y)) => {
-                if x == y {
-                    true
-                } else if x.len() != y.len() {
-                    false
-                } else {
-                    let mut same_keys = true;
-                    for (k, v) in &x.entries {
-                        match y.get(k) {
-                            Some(w) => pending.push((*v, w)),
-                            None => {
-                                same_keys = false;
-                                break;
-                            }
-                        }
-                    }
-                    same_keys
-                }
-            }
-            (Value::Struct(x), Value::Struct(y)) => {
-                if x == y {
-                    true
-                } else if x.type_index != y.type_index || x.fields.len() != y.fields.len() {
-                    false
-                } else {
-                    let mut same_fields = true;
-                    for (name, v) in &x.fields {
-                        match y.get(*name) {
-                            Some(w) => pending.push((*v, w)),
-                            None => {
-                                same_fields = false;
-                                break;
-                            }
-                        }
-                    }
-                    same_fields
-                }
-            }
-            (Value::Tagged(x), Value::Tagged(y)) => {
-                if x == y {
-                    true
-                } else if x.tag != y.tag || x.enum_name != y.enum_name || x.payload.len() != y.payload.len() {
-                    false
-                } else {
-                    pending.extend(x.payload.iter().copied().zip(y.payload.iter().copied()));
-                    true
-                }
-            }
-            (Value::Func(x), Value::Func(y)) => x == y,
-            (Value::Builtin(x), Value::Builtin(y)) => x == y,
-            _ => false,
-        };
-        if !equal {
-            return false;
-        }
-    }
-    true
 }

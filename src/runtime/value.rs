@@ -83,19 +83,10 @@ impl Value {
         }
     }
 
-    /// Truthiness (LANGUAGE.md section 6).
+    /// Truthiness (LANGUAGE.md section 6), as `semantics::truthy` defines it.
     #[inline]
     pub fn is_truthy(&self) -> bool {
-        match *self {
-            Value::Bool(b) => b,
-            Value::Null | Value::Undef => false,
-            Value::Int(i) => i != 0,
-            Value::Float(f) => f != 0.0,
-            Value::Str(s) => !s.text.is_empty(),
-            Value::Array(a) => !a.items.is_empty(),
-            Value::Dict(d) => !d.is_empty(),
-            _ => true,
-        }
+        crate::semantics::concrete::is_truthy(*self)
     }
 
     /// Marks the heap object behind this value as shared, so the next write through any

@@ -351,7 +351,7 @@ pub(super) extern "sysv64" fn string_length(string: *mut u8) -> i64 {
 pub(super) extern "sysv64" fn string_equal(a: *mut u8, b: *mut u8) -> u64 {
     // SAFETY: both are string values of the trace (see `string_length`).
     let (a, b) = unsafe { (Gc::<StrObj>::from_address(a as usize), Gc::<StrObj>::from_address(b as usize)) };
-    ops::values_equal(Value::Str(a), Value::Str(b)) as u64
+    crate::semantics::values_equal(Value::Str(a), Value::Str(b)) as u64
 }
 
 /// The struct object at `object`, a struct value of the trace.
@@ -514,7 +514,13 @@ pub(super) extern "sysv64" fn concat_strings(a: *mut u8, b: *mut u8, state: *mut
     // handler set to the interpreter's heap for this run; no Rust code uses the heap while
     // native code runs, and the allocation never collects.
     let (state, heap) = unsafe { (&mut *state, &mut *(*state).heap) };
-    let Ok(Value::Str(s)) = ops::arith(heap, ops::ArithOp::Add, Value::Str(a), Value::Str(b), false) else {
+    let Ok(Value::Str(s)) = crate::semantics::arith(
+        &mut crate::semantics::Concrete::with_heap(heap),
+        ops::ArithOp::Add,
+        Value::Str(a),
+        Value::Str(b),
+        false,
+    ) else {
         unreachable!("string + string is a string")
     };
     state.must_exit = heap.wants_collection() as u64;

@@ -1,5 +1,6 @@
 //! The reference evaluator: what each pure scalar op computes on concrete values, written
-//! with the runtime's own definitions (`runtime::ops`, `Value::is_truthy`,
+//! with the runtime's own definitions (the operators of `semantics` on concrete values,
+//! the primitives of `runtime::ops`,
 //! `Value::as_number`, the math builtins' `builtins::math::float` functions). Constant
 //! folding computes with it (`opt/fold.rs`), and a property test holds the backend's code
 //! for each of these ops against it on edge and random inputs (`assemble/tests.rs`).
@@ -16,6 +17,7 @@ use super::{MathFn, Op};
 use crate::builtins::math::{self, float};
 use crate::runtime::ops::{self, ArithOp, CmpOp};
 use crate::runtime::value::Value;
+use crate::semantics::{self, Concrete};
 
 /// What a pure scalar op does.
 #[derive(Clone, Copy, Debug)]
@@ -36,10 +38,12 @@ pub fn eval(op: &Op, args: &[Value]) -> Option<Outcome> {
         other => panic!("{} operand {} is a {}, not an int", op.name(), n, other.type_name()),
     };
     let number = |n: usize| args[n].as_number().unwrap_or_else(|| panic!("{} operand {} is no number", op.name(), n));
-    let value_or_exit = |result: Result<Value, String>| match result {
-        Ok(v) => Outcome::Value(v),
-        Err(_) => Outcome::Exits,
-    };
+    fn value_or_exit<E>(result: Result<Value, E>) -> Outcome {
+        match result {
+            Ok(v) => Outcome::Value(v),
+            Err(_) => Outcome::Exits,
+        }
+    }
     Some(match *op {
         Op::AddInt(..) | Op::SubInt(..) | Op::MulInt(..) | Op::DivInt(..) | Op::ModInt(..) => {
             value_or_exit(ops::int_arith(arith_op(op), int(0), int(1)).map(Value::Int))
@@ -47,9 +51,9 @@ pub fn eval(op: &Op, args: &[Value]) -> Option<Outcome> {
         Op::AddFloat(..) | Op::SubFloat(..) | Op::MulFloat(..) | Op::DivFloat(..) | Op::ModFloat(..) => {
             value_or_exit(ops::float_arith(arith_op(op), number(0), number(1)).map(Value::Float))
         }
-        Op::NegInt(_) | Op::NegFloat(_) => value_or_exit(ops::negate(args[0])),
+        Op::NegInt(_) | Op::NegFloat(_) => value_or_exit(semantics::negate(&mut Concrete::pure(), args[0])),
         Op::IntToFloat(_) => Outcome::Value(Value::Float(number(0))),
-        Op::NotBool(_) => value_or_exit(ops::not(args[0])),
+        Op::NotBool(_) => value_or_exit(semantics::not(&mut Concrete::pure(), args[0])),
         Op::TruthyInt(_) | Op::TruthyFloat(_) => Outcome::Value(Value::Bool(args[0].is_truthy())),
         // Function identity has no scalar meaning.
         Op::EqRef(..) => return None,
@@ -114,8 +118,8 @@ fn compare(op: &Op, a: Value, b: Value) -> bool {
         Op::LeInt(..) | Op::LeFloat(..) => CmpOp::Le,
         Op::GtInt(..) | Op::GtFloat(..) => CmpOp::Gt,
         Op::GeInt(..) | Op::GeFloat(..) => CmpOp::Ge,
-        Op::EqInt(..) | Op::EqFloat(..) | Op::EqBool(..) => return ops::values_equal(a, b),
-        _ => return !ops::values_equal(a, b),
+        Op::EqInt(..) | Op::EqFloat(..) | Op::EqBool(..) => return semantics::values_equal(a, b),
+        _ => return !semantics::values_equal(a, b),
     };
-    ops::compare(ordering, a, b).expect("numbers are always ordered-comparable")
+    semantics::compare(&mut Concrete::pure(), ordering, a, b).expect("numbers are always ordered-comparable")
 }

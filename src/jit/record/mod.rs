@@ -5,8 +5,9 @@
 //! - The interpreter calls [`Recorder::step`] before executing each instruction and then
 //!   executes it as usual. The recorder never decides control flow: a branch's direction
 //!   is read off the pc of the next step, and the recorder only looks at the operand
-//!   values to choose typed IR (the same type dispatch as `interpret::fast_arith` and
-//!   `runtime::ops`). Each operation's meaning stays defined once, in `runtime/`.
+//!   values to choose typed IR. The operators on values (arithmetic, comparisons,
+//!   equality, truthiness, negation) are `semantics`'s, the functions the interpreter
+//!   runs, here run in the tracing domain (`tracing`), which records their primitive steps.
 //! - The *slot map* says, for each slot the iteration has touched, which IR value it
 //!   holds now. A slot read for the first time is loaded with a type-guarded `SLoad`.
 //!   Slots written by the iteration are *modified*; a snapshot lists those the
@@ -33,7 +34,8 @@
 //!   reaching the header of a loop that has a trace of its own jumps into that trace.
 //!
 //! Files: this one holds the recorder's state and the per-instruction dispatch (`step`,
-//! `record`); `slots` the slot map and snapshots, `values` scalar and string operations,
+//! `record`); `slots` the slot map and snapshots, `tracing` the tracing domain of
+//! `semantics`, `values` the operations on values,
 //! `control` branches and loops, `objects` containers, `calls` calls of every kind,
 //! `closures` frames' closures and captured variables.
 
@@ -46,6 +48,7 @@ use crate::runtime::object::DictKey;
 use crate::runtime::object::{FuncObj, StructObj};
 use crate::runtime::ops::{ArithOp, CmpOp};
 use crate::runtime::value::Value;
+use crate::semantics::Comparison;
 
 use std::rc::Rc;
 
@@ -54,6 +57,7 @@ mod closures;
 mod control;
 mod objects;
 mod slots;
+mod tracing;
 mod values;
 
 use super::abort::AbortReason;
@@ -668,68 +672,53 @@ impl Recorder {
             Instr::ModK { dst, lhs, index } => {
                 self.binary(ArithOp::Mod, dst, lhs, Rhs::Constant(constant(index)), view, pc)?
             }
-            Instr::Neg { dst, src } => {
-                let v = self.read(src, view, pc)?;
-                let result = match self.ty(v) {
-                    Ty::Int => self.emit_guard(Op::NegInt(v), Ty::Int, pc),
-                    Ty::Float => self.emit(Op::NegFloat(v), Ty::Float),
-                    _ => return Err(AbortReason::NyiInstruction("- on non-numbers")),
-                };
-                self.write(dst, result);
-            }
-            Instr::Not { dst, src } => {
-                let v = self.read(src, view, pc)?;
-                if self.ty(v) != Ty::Bool {
-                    return Err(AbortReason::NyiInstruction("! on non-bools"));
-                }
-                let result = self.emit(Op::NotBool(v), Ty::Bool);
-                self.write(dst, result);
-            }
-            Instr::Eq { dst, lhs, rhs } => self.comparison(Compare::Equal, dst, lhs, rhs, view, pc)?,
-            Instr::Ne { dst, lhs, rhs } => self.comparison(Compare::NotEqual, dst, lhs, rhs, view, pc)?,
-            Instr::Lt { dst, lhs, rhs } => self.comparison(Compare::Order(CmpOp::Lt), dst, lhs, rhs, view, pc)?,
-            Instr::Le { dst, lhs, rhs } => self.comparison(Compare::Order(CmpOp::Le), dst, lhs, rhs, view, pc)?,
-            Instr::Gt { dst, lhs, rhs } => self.comparison(Compare::Order(CmpOp::Gt), dst, lhs, rhs, view, pc)?,
-            Instr::Ge { dst, lhs, rhs } => self.comparison(Compare::Order(CmpOp::Ge), dst, lhs, rhs, view, pc)?,
+            Instr::Neg { dst, src } => self.unary(true, dst, src, view, pc)?,
+            Instr::Not { dst, src } => self.unary(false, dst, src, view, pc)?,
+            Instr::Eq { dst, lhs, rhs } => self.comparison(Comparison::Equal, dst, lhs, rhs, view, pc)?,
+            Instr::Ne { dst, lhs, rhs } => self.comparison(Comparison::NotEqual, dst, lhs, rhs, view, pc)?,
+            Instr::Lt { dst, lhs, rhs } => self.comparison(Comparison::Order(CmpOp::Lt), dst, lhs, rhs, view, pc)?,
+            Instr::Le { dst, lhs, rhs } => self.comparison(Comparison::Order(CmpOp::Le), dst, lhs, rhs, view, pc)?,
+            Instr::Gt { dst, lhs, rhs } => self.comparison(Comparison::Order(CmpOp::Gt), dst, lhs, rhs, view, pc)?,
+            Instr::Ge { dst, lhs, rhs } => self.comparison(Comparison::Order(CmpOp::Ge), dst, lhs, rhs, view, pc)?,
             Instr::ToBool { dst, src } => {
                 let v = self.read(src, view, pc)?;
-                let truth = self.truthiness(v)?;
+                let truth = self.truthiness(v, view.slots[src as usize], pc)?;
                 self.write(dst, truth);
             }
-            Instr::TestLt { lhs, rhs } => self.test(Compare::Order(CmpOp::Lt), lhs, Rhs::Slot(rhs), view, pc)?,
-            Instr::TestLe { lhs, rhs } => self.test(Compare::Order(CmpOp::Le), lhs, Rhs::Slot(rhs), view, pc)?,
-            Instr::TestGt { lhs, rhs } => self.test(Compare::Order(CmpOp::Gt), lhs, Rhs::Slot(rhs), view, pc)?,
-            Instr::TestGe { lhs, rhs } => self.test(Compare::Order(CmpOp::Ge), lhs, Rhs::Slot(rhs), view, pc)?,
-            Instr::TestEq { lhs, rhs } => self.test(Compare::Equal, lhs, Rhs::Slot(rhs), view, pc)?,
-            Instr::TestNe { lhs, rhs } => self.test(Compare::NotEqual, lhs, Rhs::Slot(rhs), view, pc)?,
+            Instr::TestLt { lhs, rhs } => self.test(Comparison::Order(CmpOp::Lt), lhs, Rhs::Slot(rhs), view, pc)?,
+            Instr::TestLe { lhs, rhs } => self.test(Comparison::Order(CmpOp::Le), lhs, Rhs::Slot(rhs), view, pc)?,
+            Instr::TestGt { lhs, rhs } => self.test(Comparison::Order(CmpOp::Gt), lhs, Rhs::Slot(rhs), view, pc)?,
+            Instr::TestGe { lhs, rhs } => self.test(Comparison::Order(CmpOp::Ge), lhs, Rhs::Slot(rhs), view, pc)?,
+            Instr::TestEq { lhs, rhs } => self.test(Comparison::Equal, lhs, Rhs::Slot(rhs), view, pc)?,
+            Instr::TestNe { lhs, rhs } => self.test(Comparison::NotEqual, lhs, Rhs::Slot(rhs), view, pc)?,
             Instr::TestLtK { lhs, index } => {
-                self.test(Compare::Order(CmpOp::Lt), lhs, Rhs::Constant(constant(index)), view, pc)?
+                self.test(Comparison::Order(CmpOp::Lt), lhs, Rhs::Constant(constant(index)), view, pc)?
             }
             Instr::TestLeK { lhs, index } => {
-                self.test(Compare::Order(CmpOp::Le), lhs, Rhs::Constant(constant(index)), view, pc)?
+                self.test(Comparison::Order(CmpOp::Le), lhs, Rhs::Constant(constant(index)), view, pc)?
             }
             Instr::TestGtK { lhs, index } => {
-                self.test(Compare::Order(CmpOp::Gt), lhs, Rhs::Constant(constant(index)), view, pc)?
+                self.test(Comparison::Order(CmpOp::Gt), lhs, Rhs::Constant(constant(index)), view, pc)?
             }
             Instr::TestGeK { lhs, index } => {
-                self.test(Compare::Order(CmpOp::Ge), lhs, Rhs::Constant(constant(index)), view, pc)?
+                self.test(Comparison::Order(CmpOp::Ge), lhs, Rhs::Constant(constant(index)), view, pc)?
             }
             Instr::TestEqK { lhs, index } => {
-                self.test(Compare::Equal, lhs, Rhs::Constant(constant(index)), view, pc)?
+                self.test(Comparison::Equal, lhs, Rhs::Constant(constant(index)), view, pc)?
             }
             Instr::TestNeK { lhs, index } => {
-                self.test(Compare::NotEqual, lhs, Rhs::Constant(constant(index)), view, pc)?
+                self.test(Comparison::NotEqual, lhs, Rhs::Constant(constant(index)), view, pc)?
             }
             Instr::Test { src } => {
                 let v = self.read(src, view, pc)?;
-                let truth = self.truthiness(v)?;
+                let truth = self.truthiness(v, view.slots[src as usize], pc)?;
                 self.branch(truth, pc, pc + 2, test_false_target(proto, pc));
             }
             // Control flow is read off the next pc; a back-edge is counted there.
             Instr::Jump { .. } => {}
             Instr::JumpIfFalse { src, .. } | Instr::JumpIfTrue { src, .. } => {
                 let v = self.read(src, view, pc)?;
-                let truth = self.truthiness(v)?;
+                let truth = self.truthiness(v, view.slots[src as usize], pc)?;
                 let target = jump_target(pc as usize, &instr).expect("jumps have targets") as u32;
                 let (when_true, when_false) =
                     if matches!(instr, Instr::JumpIfTrue { .. }) { (target, next) } else { (next, target) };
@@ -992,15 +981,6 @@ fn test_false_target(proto: &Proto, pc: u32) -> u32 {
 enum Rhs {
     Slot(Reg),
     Constant(Value),
-}
-
-/// A comparison instruction's operation: an ordering (the runtime's own `CmpOp`) or
-/// (in)equality (`ops::values_equal`).
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Compare {
-    Order(CmpOp),
-    Equal,
-    NotEqual,
 }
 
 /// Where struct `s` holds field `field` (a symbol) in its field list, if it has it: the

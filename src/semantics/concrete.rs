@@ -1,0 +1,314 @@
+//! The concrete domain: the operations of [`super::operators`] on the runtime's own
+//! values, which is what the interpreter runs. Every primitive is computed directly (with
+//! `runtime::ops` for checked and float arithmetic, float equality and concatenation);
+//! errors are the runtime's error text. Also here: `==` on containers, the structural
+//! walk over two values' contents, iterative so that deeply nested data cannot overflow
+//! the native stack.
+//!
+//! `Concrete<H>` is the domain with heap access `H`: [`Concrete::pure`] (no heap) runs every
+//! operation but string concatenation, [`Concrete::with_heap`] runs all of them.
+//!
+//! Invariant: nothing here fails where the runtime raises no error: equality and
+//! truthiness always produce a value.
+
+use smallvec::{smallvec, SmallVec};
+
+use super::operators::{equal, truthy};
+use super::{Allocating, Comparison, Domain, Kind};
+use crate::runtime::heap::{Gc, Heap};
+use crate::runtime::object::{ArrayObj, DictObj, StrObj};
+use crate::runtime::ops::{self, ArithOp, CmpOp};
+use crate::runtime::value::Value;
+
+/// A runtime error raised by an operation on concrete values: its message, boxed so that
+/// an operation's result is no larger than a value (a `String` beside the value made the
+/// interpreter's handlers assemble results in memory).
+#[derive(Debug)]
+pub struct RuntimeError(Box<String>);
+
+impl From<String> for RuntimeError {
+    #[cold]
+    fn from(message: String) -> RuntimeError {
+        RuntimeError(Box::new(message))
+    }
+}
+
+impl From<RuntimeError> for String {
+    fn from(error: RuntimeError) -> String {
+        *error.0
+    }
+}
+
+/// The concrete domain, with heap access `H` (`()` or `&mut Heap`).
+pub struct Concrete<H = ()> {
+    heap: H,
+}
+
+impl Concrete {
+    /// The domain for operations that build nothing.
+    #[inline(always)]
+    pub fn pure() -> Concrete {
+        Concrete { heap: () }
+    }
+}
+
+impl<'h> Concrete<&'h mut Heap> {
+    /// The domain for every operation, allocating new strings in `heap`.
+    #[inline(always)]
+    pub fn with_heap(heap: &'h mut Heap) -> Concrete<&'h mut Heap> {
+        Concrete { heap }
+    }
+}
+
+impl<H> Domain for Concrete<H> {
+    type Value = Value;
+    type Int = i64;
+    type Float = f64;
+    type Bool = bool;
+    type Str = Gc<StrObj>;
+    type Array = Gc<ArrayObj>;
+    type Dict = Gc<DictObj>;
+    type Error = RuntimeError;
+
+    #[inline(always)]
+    fn kind(&mut self, v: Value) -> Result<Kind<Self>, RuntimeError> {
+        Ok(match v {
+            Value::Null => Kind::Null,
+            Value::Bool(b) => Kind::Bool(b),
+            Value::Int(i) => Kind::Int(i),
+            Value::Float(f) => Kind::Float(f),
+            Value::Str(s) => Kind::Str(s),
+            Value::Array(a) => Kind::Array(a),
+            Value::Dict(d) => Kind::Dict(d),
+            Value::Struct(_) => Kind::Struct,
+            Value::Tagged(_) => Kind::Tagged,
+            Value::Func(_) => Kind::Func,
+            Value::Builtin(id) => Kind::Builtin(id),
+            Value::Undef => Kind::Undefined,
+        })
+    }
+
+    fn type_name(&self, v: Value) -> &'static str {
+        v.type_name()
+    }
+
+    fn fail(&mut self, message: impl FnOnce() -> String) -> RuntimeError {
+        RuntimeError::from(message())
+    }
+
+    #[inline(always)]
+    fn int_value(&mut self, x: i64) -> Value {
+        Value::Int(x)
+    }
+
+    #[inline(always)]
+    fn float_value(&mut self, x: f64) -> Value {
+        Value::Float(x)
+    }
+
+    #[inline(always)]
+    fn bool_value(&mut self, x: bool) -> Value {
+        Value::Bool(x)
+    }
+
+    #[inline(always)]
+    fn bool_constant(&mut self, b: bool) -> bool {
+        b
+    }
+
+    #[inline(always)]
+    fn int_arith(&mut self, op: ArithOp, a: i64, b: i64) -> Result<i64, RuntimeError> {
+        Ok(ops::int_arith(op, a, b)?)
+    }
+
+    #[inline(always)]
+    fn int_negate(&mut self, a: i64) -> Result<i64, RuntimeError> {
+        Ok(a.checked_neg().ok_or_else(|| format!("Integer overflow: -({})", a))?)
+    }
+
+    #[inline(always)]
+    fn int_compare(&mut self, op: Comparison, a: i64, b: i64) -> bool {
+        match op {
+            Comparison::Order(CmpOp::Lt) => a < b,
+            Comparison::Order(CmpOp::Le) => a <= b,
+            Comparison::Order(CmpOp::Gt) => a > b,
+            Comparison::Order(CmpOp::Ge) => a >= b,
+            Comparison::Equal => a == b,
+            Comparison::NotEqual => a != b,
+        }
+    }
+
+    #[inline(always)]
+    fn int_truthy(&mut self, a: i64) -> bool {
+        a != 0
+    }
+
+    #[inline(always)]
+    fn int_to_float(&mut self, a: i64) -> f64 {
+        a as f64
+    }
+
+    #[inline(always)]
+    fn float_arith(&mut self, op: ArithOp, a: f64, b: f64) -> Result<f64, RuntimeError> {
+        Ok(ops::float_arith(op, a, b)?)
+    }
+
+    #[inline(always)]
+    fn float_negate(&mut self, a: f64) -> f64 {
+        -a
+    }
+
+    #[inline(always)]
+    fn float_compare(&mut self, op: Comparison, a: f64, b: f64) -> bool {
+        match op {
+            Comparison::Order(CmpOp::Lt) => a < b,
+            Comparison::Order(CmpOp::Le) => a <= b,
+            Comparison::Order(CmpOp::Gt) => a > b,
+            Comparison::Order(CmpOp::Ge) => a >= b,
+            Comparison::Equal => ops::floats_equal(a, b),
+            Comparison::NotEqual => !ops::floats_equal(a, b),
+        }
+    }
+
+    #[inline(always)]
+    fn float_truthy(&mut self, a: f64) -> bool {
+        a != 0.0
+    }
+
+    #[inline(always)]
+    fn bool_equal(&mut self, a: bool, b: bool) -> bool {
+        a == b
+    }
+
+    #[inline(always)]
+    fn bool_not(&mut self, a: bool) -> bool {
+        !a
+    }
+
+    fn str_equal(&mut self, a: Gc<StrObj>, b: Gc<StrObj>) -> bool {
+        a == b || a.text == b.text
+    }
+
+    fn str_order(&mut self, op: CmpOp, a: Gc<StrObj>, b: Gc<StrObj>) -> Result<bool, RuntimeError> {
+        let ordering = a.text.as_str().cmp(b.text.as_str());
+        Ok(match op {
+            CmpOp::Lt => ordering.is_lt(),
+            CmpOp::Le => ordering.is_le(),
+            CmpOp::Gt => ordering.is_gt(),
+            CmpOp::Ge => ordering.is_ge(),
+        })
+    }
+
+    #[inline(always)]
+    fn str_byte_length(&mut self, a: Gc<StrObj>) -> i64 {
+        a.text.len() as i64
+    }
+
+    #[inline(always)]
+    fn array_length(&mut self, a: Gc<ArrayObj>) -> i64 {
+        a.items.len() as i64
+    }
+
+    #[inline(always)]
+    fn dict_length(&mut self, d: Gc<DictObj>) -> Result<i64, RuntimeError> {
+        Ok(d.len() as i64)
+    }
+
+    fn contents_equal(&mut self, a: Value, b: Value) -> Result<bool, RuntimeError> {
+        Ok(contents_equal(a, b))
+    }
+}
+
+impl Allocating for Concrete<&mut Heap> {
+    fn str_concat(&mut self, a: Gc<StrObj>, b: Gc<StrObj>, reuse_lhs: bool) -> Result<Value, RuntimeError> {
+        Ok(Value::Str(ops::concat(self.heap, a, b, reuse_lhs)?))
+    }
+}
+
+/// `a == b` on concrete values.
+pub fn values_equal(a: Value, b: Value) -> bool {
+    matches!(equal(&mut Concrete::pure(), a, b), Ok(true))
+}
+
+/// Whether `v` counts as true (the concrete entry point of [`truthy`]).
+#[inline(always)]
+pub fn is_truthy(v: Value) -> bool {
+    matches!(truthy(&mut Concrete::pure(), v), Ok(true))
+}
+
+/// `==` on two containers of one kind: the same object, or the same structure (length,
+/// keys, struct type and field names, enum constructor) with equal elements, which are
+/// compared by [`equal`] (a pair of containers among them by this walk).
+fn contents_equal(a: Value, b: Value) -> bool {
+    // Held inline: comparing small containers allocates nothing.
+    let mut pending: SmallVec<[(Value, Value); 8]> = smallvec![(a, b)];
+    while let Some((a, b)) = pending.pop() {
+        let equal = match (a, b) {
+            (Value::Array(x), Value::Array(y)) => {
+                if x == y {
+                    true
+                } else if x.items.len() != y.items.len() {
+                    false
+                } else {
+                    pending.extend(x.items.iter().copied().zip(y.items.iter().copied()));
+                    true
+                }
+            }
+            (Value::Dict(x), Value::Dict(y)) => {
+                if x == y {
+                    true
+                } else if x.len() != y.len() {
+                    false
+                } else {
+                    let mut same_keys = true;
+                    for (k, v) in &x.entries {
+                        match y.get(k) {
+                            Some(w) => pending.push((*v, w)),
+                            None => {
+                                same_keys = false;
+                                break;
+                            }
+                        }
+                    }
+                    same_keys
+                }
+            }
+            (Value::Struct(x), Value::Struct(y)) => {
+                if x == y {
+                    true
+                } else if x.type_index != y.type_index || x.fields.len() != y.fields.len() {
+                    false
+                } else {
+                    let mut same_fields = true;
+                    for (name, v) in &x.fields {
+                        match y.get(*name) {
+                            Some(w) => pending.push((*v, w)),
+                            None => {
+                                same_fields = false;
+                                break;
+                            }
+                        }
+                    }
+                    same_fields
+                }
+            }
+            (Value::Tagged(x), Value::Tagged(y)) => {
+                if x == y {
+                    true
+                } else if x.tag != y.tag || x.enum_name != y.enum_name || x.payload.len() != y.payload.len() {
+                    false
+                } else {
+                    pending.extend(x.payload.iter().copied().zip(y.payload.iter().copied()));
+                    true
+                }
+            }
+            (Value::Func(x), Value::Func(y)) => x == y,
+            // Scalars, strings, and values of different kinds.
+            _ => values_equal(a, b),
+        };
+        if !equal {
+            return false;
+        }
+    }
+    true
+}

@@ -1,0 +1,138 @@
+//! The semantics layer: each value operation of the language written once, generic over
+//! an execution [`Domain`] (LANGUAGE.md sections 5 and 6). The interpreter runs these
+//! functions on concrete values ([`Concrete`]); the trace recorder runs the very same
+//! functions on traced values (`jit::record::tracing`), where every primitive step is also
+//! recorded as IR. So the interpreter and the JIT cannot disagree about what `+`, `<`,
+//! `==`, truthiness or unary `-` mean: there is no second copy to drift.
+//!
+//! What it owns: arithmetic (`+ - * / %` for every pair of operand kinds, int overflow and
+//! division by zero as errors), ordering comparisons, equality, truthiness, negation and
+//! `!` ([`operators`]); the concrete domain and the structural walk of `==` on containers
+//! ([`concrete`]). The primitives themselves (checked int arithmetic, float arithmetic,
+//! float equality with its epsilon, string concatenation) are `runtime::ops`.
+//!
+//! The Domain contract:
+//! - A domain has a value type and one type per kind of payload (int, float, bool, string,
+//!   array, dict). [`Domain::kind`] answers what kind a value is, with its payload: the concrete
+//!   domain reads the tag; the tracing domain reads the IR type (traces are typed, and every
+//!   value is guarded on its type where it is loaded), and would record a guard for a kind
+//!   question its types cannot answer. It fails only in the tracing domain.
+//! - A *primitive* (int add with its overflow check, int to float, float compare, string
+//!   equality, ...) is computed directly by the concrete domain. The tracing domain both
+//!   computes it on the concrete values it carries (through the concrete domain, so the
+//!   decisions the operation makes next are the interpreter's) and records it as one IR op.
+//! - Errors: an operation that raises returns [`Domain::fail`]'s error. The concrete domain
+//!   returns the runtime's error text; the tracing domain ends the recording, so the
+//!   interpreter raises the error itself at the right line. A primitive the tracing domain
+//!   has no IR for ends the recording with the reason why.
+//!
+//! Invariants: operations decide only through `kind` and primitives, never by looking at a
+//! domain's values directly; the concrete domain never fails where the runtime raises no
+//! error; the interpreter's fast paths are these functions monomorphized for [`Concrete`]
+//! and inlined (`#[inline(always)]` on the common cases, `#[inline(never)]` on the rest),
+//! not hand-written copies.
+//!
+//! Adding an operation: write it in [`operators`] against `Domain`; a new primitive it needs
+//! becomes a `Domain` method, implemented by [`Concrete`] (its meaning) and by the tracing
+//! domain (its IR); the interpreter and the recorder then call the one function.
+
+pub mod concrete;
+pub mod operators;
+
+pub use concrete::{is_truthy, values_equal, Concrete, RuntimeError};
+pub use operators::{arith, arith_numbers, compare, comparison, equal, negate, not, not_equal, truthy};
+
+use crate::runtime::ops::{ArithOp, CmpOp};
+
+/// A comparison's operation: an ordering (the runtime's `CmpOp`) or (in)equality.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Comparison {
+    Order(CmpOp),
+    Equal,
+    NotEqual,
+}
+
+/// What kind of value a domain value is, with the payload the operations compute on.
+pub enum Kind<D: Domain + ?Sized> {
+    Null,
+    Bool(D::Bool),
+    Int(D::Int),
+    Float(D::Float),
+    Str(D::Str),
+    Array(D::Array),
+    Dict(D::Dict),
+    Struct,
+    Tagged,
+    Func,
+    /// A builtin function, by its index in `builtins::BUILTINS` (traces hold builtins only
+    /// as constants, so both domains know which).
+    Builtin(u32),
+    /// A global not assigned yet (never an operand: reading it raises first).
+    Undefined,
+}
+
+/// An execution domain: the values operations run on and the primitive steps they are
+/// built from (see the module header for the contract).
+pub trait Domain {
+    type Value: Copy;
+    type Int: Copy;
+    type Float: Copy;
+    type Bool: Copy;
+    type Str: Copy;
+    type Array: Copy;
+    type Dict: Copy;
+    /// Why an operation did not produce a value.
+    type Error;
+
+    /// The kind of `v`, with its payload.
+    fn kind(&mut self, v: Self::Value) -> Result<Kind<Self>, Self::Error>;
+    /// The type name error messages use (`Value::type_name`).
+    fn type_name(&self, v: Self::Value) -> &'static str;
+    /// The error of an operation that raises `message` (built only when the domain needs
+    /// the text).
+    fn fail(&mut self, message: impl FnOnce() -> String) -> Self::Error;
+
+    fn int_value(&mut self, x: Self::Int) -> Self::Value;
+    fn float_value(&mut self, x: Self::Float) -> Self::Value;
+    fn bool_value(&mut self, x: Self::Bool) -> Self::Value;
+    fn bool_constant(&mut self, b: bool) -> Self::Bool;
+
+    /// Checked int arithmetic: overflow and a zero divisor raise.
+    fn int_arith(&mut self, op: ArithOp, a: Self::Int, b: Self::Int) -> Result<Self::Int, Self::Error>;
+    /// `-a`; `-i64::MIN` overflows.
+    fn int_negate(&mut self, a: Self::Int) -> Result<Self::Int, Self::Error>;
+    fn int_compare(&mut self, op: Comparison, a: Self::Int, b: Self::Int) -> Self::Bool;
+    /// `a != 0`.
+    fn int_truthy(&mut self, a: Self::Int) -> Self::Bool;
+    fn int_to_float(&mut self, a: Self::Int) -> Self::Float;
+
+    /// IEEE float arithmetic, except that a zero divisor raises.
+    fn float_arith(&mut self, op: ArithOp, a: Self::Float, b: Self::Float) -> Result<Self::Float, Self::Error>;
+    fn float_negate(&mut self, a: Self::Float) -> Self::Float;
+    /// Orderings are IEEE (false with NaN); (in)equality is `ops::floats_equal`'s.
+    fn float_compare(&mut self, op: Comparison, a: Self::Float, b: Self::Float) -> Self::Bool;
+    /// `a != 0.0`.
+    fn float_truthy(&mut self, a: Self::Float) -> Self::Bool;
+
+    fn bool_equal(&mut self, a: Self::Bool, b: Self::Bool) -> Self::Bool;
+    fn bool_not(&mut self, a: Self::Bool) -> Self::Bool;
+
+    fn str_equal(&mut self, a: Self::Str, b: Self::Str) -> Self::Bool;
+    /// Ordering of strings (byte-wise, which is code-point order for UTF-8).
+    fn str_order(&mut self, op: CmpOp, a: Self::Str, b: Self::Str) -> Result<Self::Bool, Self::Error>;
+    fn str_byte_length(&mut self, a: Self::Str) -> Self::Int;
+
+    fn array_length(&mut self, a: Self::Array) -> Self::Int;
+    /// The number of entries of dict `d`.
+    fn dict_length(&mut self, d: Self::Dict) -> Result<Self::Int, Self::Error>;
+    /// `==` on two arrays, two dicts, two structs, two enum values or two functions: by
+    /// contents (identity for functions).
+    fn contents_equal(&mut self, a: Self::Value, b: Self::Value) -> Result<Self::Bool, Self::Error>;
+}
+
+/// A domain that can also build new objects (string concatenation).
+pub trait Allocating: Domain {
+    /// `a + b` on strings. `reuse_lhs`: the left operand's holder is overwritten by the
+    /// result, so the text may be appended to `a` in place when nothing else holds it.
+    fn str_concat(&mut self, a: Self::Str, b: Self::Str, reuse_lhs: bool) -> Result<Self::Value, Self::Error>;
+}
