@@ -36,6 +36,7 @@ pub mod opt;
 pub mod profile;
 pub mod record;
 pub mod report;
+pub mod residual;
 pub mod stats;
 
 use std::rc::Rc;
@@ -234,6 +235,7 @@ fn exit_kinds(program: &Program, recorder: &Recorder, trace: &Trace) -> Vec<Exit
             Op::SNextChar(..) => ExitKind::CollectionDue,
             Op::PushCopy { .. } => ExitKind::SharedPush,
             Op::CallBuiltin { builtin, .. } => ExitKind::BuiltinCall(BUILTINS[builtin as usize].name),
+            Op::CallResidual { function, .. } => ExitKind::ResidualCall(function.name()),
             _ => kinds[snap.index()].clone(),
         };
     }

@@ -200,14 +200,14 @@ impl Recorder {
     ) -> Result<(), AbortReason> {
         let a = self.read(lhs, view, pc)?;
         let b = self.read(rhs, view, pc)?;
-        let result = self.compare(kind, a, b)?;
+        let result = self.compared(kind, a, b, pc)?;
         self.write(dst, result);
         Ok(())
     }
 
     pub(super) fn test(&mut self, kind: Compare, lhs: Reg, rhs: Rhs, view: &View, pc: u32) -> Result<(), AbortReason> {
         let (a, b) = self.operands(lhs, rhs, view, pc)?;
-        let condition = self.compare(kind, a, b)?;
+        let condition = self.compared(kind, a, b, pc)?;
         self.branch(condition, pc, pc + 2, test_false_target(view.program.proto(self.current().proto), pc));
         Ok(())
     }
