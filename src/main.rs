@@ -39,7 +39,8 @@ const WORKER_STACK_BYTES: usize = 256 << 20;
     about = "Run Ruff programs on a bytecode interpreter with a tracing JIT",
     after_help = "Exit status: 0 success, 1 file cannot be read, 2 bad usage, 3 syntax error, 4 uncaught runtime error, 70 internal error (a bug in ruff, or no memory for its stack).\n\
                   Environment: RUFF_GC_STRESS=1 collects garbage at every safe point after an allocation; \
-                  RUFF_DEOPT_STRESS=1 makes every JIT guard fail the first time it runs (both for testing)."
+                  RUFF_DEOPT_STRESS=1 makes every JIT guard fail the first time it runs; \
+                  RUFF_JIT_STRICT=1 makes a trace the JIT's assembler rejects as invalid IR an internal error instead of an abort (all for testing)."
 )]
 struct Cli {
     /// With no command, `ruff` starts the REPL when standard input is a terminal
@@ -299,6 +300,7 @@ fn run(args: RunArgs) -> ExitCode {
         }),
         source_name: String::new(),
         measure_native: false,
+        strict: env_flag("RUFF_JIT_STRICT"),
     });
     let options = RunOptions {
         interpreter: interpret::Options { max_depth: args.max_call_depth, gc_stress: env_flag("RUFF_GC_STRESS"), jit },
@@ -351,8 +353,11 @@ fn run(args: RunArgs) -> ExitCode {
 }
 
 fn repl(no_jit: bool) -> ExitCode {
-    let jit = (!no_jit && cfg!(target_arch = "x86_64"))
-        .then(|| JitOptions { deopt_stress: env_flag("RUFF_DEOPT_STRESS"), ..JitOptions::default() });
+    let jit = (!no_jit && cfg!(target_arch = "x86_64")).then(|| JitOptions {
+        deopt_stress: env_flag("RUFF_DEOPT_STRESS"),
+        strict: env_flag("RUFF_JIT_STRICT"),
+        ..JitOptions::default()
+    });
     let options = interpret::Options { gc_stress: env_flag("RUFF_GC_STRESS"), jit, ..interpret::Options::default() };
     ExitCode::from(ruff::repl::run(&options) as u8)
 }

@@ -36,6 +36,7 @@ pub mod opt;
 pub mod profile;
 pub mod record;
 pub mod report;
+pub mod residual;
 pub mod stats;
 
 use std::rc::Rc;
@@ -118,6 +119,9 @@ pub struct JitOptions {
     /// what each trace's machine code counts (entries, completions, calls, exits: a
     /// memory increment each, which a run without a report does not pay for).
     pub measure_native: bool,
+    /// Treat a trace the assembler rejects as invalid IR as the bug it is (a panic, exit
+    /// 70) rather than an abort (`RUFF_JIT_STRICT=1`; the test suites set it).
+    pub strict: bool,
 }
 
 impl Default for JitOptions {
@@ -131,6 +135,7 @@ impl Default for JitOptions {
             log: None,
             source_name: String::new(),
             measure_native: false,
+            strict: false,
         }
     }
 }
@@ -234,6 +239,7 @@ fn exit_kinds(program: &Program, recorder: &Recorder, trace: &Trace) -> Vec<Exit
             Op::SNextChar(..) => ExitKind::CollectionDue,
             Op::PushCopy { .. } => ExitKind::SharedPush,
             Op::CallBuiltin { builtin, .. } => ExitKind::BuiltinCall(BUILTINS[builtin as usize].name),
+            Op::CallResidual { function, .. } => ExitKind::ResidualCall(function.name()),
             _ => kinds[snap.index()].clone(),
         };
     }
@@ -878,7 +884,14 @@ impl Jit {
                 exit_return: parent.compiled.exit_return(exit),
             });
         }
-        assemble::assemble(optimized, &options).map_err(|e| AbortReason::Assembler(e.to_string()))
+        assemble::assemble(optimized, &options).map_err(|e| {
+            // The recorder and the passes must only produce valid IR: a rejected trace is a
+            // JIT bug, which strict runs (the test suites) must not let pass as an abort.
+            if let (assemble::AssembleError::InvalidIr(why), true) = (&e, self.options.strict) {
+                panic!("RUFF_JIT_STRICT: the assembler rejected invalid IR: {}", why);
+            }
+            AbortReason::Assembler(e.to_string())
+        })
     }
 
     /// Bytes by which traces grew array buffers since the last call; the interpreter

@@ -41,6 +41,9 @@ pub enum ExitKind {
     /// A call of this builtin raised an error, returned another type than when recorded,
     /// or made the heap due for a collection.
     BuiltinCall(&'static str),
+    /// A residual call (the interpreter's implementation of an instruction, named by its
+    /// `jit::residual` function) raised an error or made the heap due for a collection.
+    ResidualCall(&'static str),
 }
 
 /// Exits taken at least this often get an explanation in the report.
@@ -282,6 +285,10 @@ impl TraceStats {
             ),
             ExitKind::BuiltinCall(name) => format!(
                 "the call of {} at {} failed, returned another type than when recorded or made the heap due for a collection {}, leaving {}",
+                name, at, times, loop_part
+            ),
+            ExitKind::ResidualCall(name) => format!(
+                "the interpreter's {} at {} raised an error or made the heap due for a collection {}, leaving {}",
                 name, at, times, loop_part
             ),
             ExitKind::RecursionDepth => format!(

@@ -53,6 +53,8 @@ impl Mode {
         command.arg("run");
         // The caller's environment must not turn a stress mode on for every run.
         command.env_remove("RUFF_DEOPT_STRESS").env_remove("RUFF_GC_STRESS");
+        // A trace the assembler rejects is a JIT bug, never an abort to shrug off.
+        command.env("RUFF_JIT_STRICT", "1");
         match self {
             Mode::Interpreter => {
                 command.arg("--no-jit");

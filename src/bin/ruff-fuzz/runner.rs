@@ -54,6 +54,8 @@ pub fn run(ruff: &Path, program: &Path, spec: &RunSpec, limit: Duration) -> Outc
     let mut command = Command::new(ruff);
     command.arg("run").args(&spec.args).arg(program);
     command.env_remove("RUFF_DEOPT_STRESS").env_remove("RUFF_GC_STRESS");
+    // A trace the JIT's assembler rejects is a bug to report, not an abort to shrug off.
+    command.env("RUFF_JIT_STRICT", "1");
     for (key, value) in &spec.env {
         command.env(key, value);
     }

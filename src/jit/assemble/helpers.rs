@@ -33,6 +33,7 @@ use crate::compile::bytecode::ProtoId;
 use crate::jit::abi::ExitState;
 use crate::jit::exit;
 use crate::jit::ir::{AllocKind, Inst, InstIdx, MathFn, Op, Trace, Ty, MAX_BUILTIN_ARGS};
+use crate::jit::residual::Residual;
 use crate::runtime::format;
 use crate::runtime::heap::Gc;
 use crate::runtime::object::{make_unique_array, make_unique_struct, make_unique_value, ArrayObj, StrObj};
@@ -150,8 +151,8 @@ pub(super) extern "sysv64" fn append_string(string: *mut u8, piece: *mut u8, sta
 }
 
 /// The value with tag `tag` and payload bits `payload`, as a helper receives it from the
-/// emitted code: an int, float, bool, null, or an object of the trace (a string, array,
-/// dict, struct or function).
+/// emitted code: an int, float, bool, null, a builtin (its index), or an object of the
+/// trace (a string, array, dict, struct, function or enum value).
 pub(super) fn value_of(tag: u64, payload: u64) -> Value {
     const NULL: u64 = Tag::Null as u64;
     const BOOL: u64 = Tag::Bool as u64;
@@ -162,6 +163,8 @@ pub(super) fn value_of(tag: u64, payload: u64) -> Value {
     const DICT: u64 = Tag::Dict as u64;
     const STRUCT: u64 = Tag::Struct as u64;
     const FUNC: u64 = Tag::Func as u64;
+    const TAGGED: u64 = Tag::Tagged as u64;
+    const BUILTIN: u64 = Tag::Builtin as u64;
     let address = payload as usize;
     // SAFETY (each object arm): the emitter passes an object tag only with a value of the
     // trace of that type (`value_tag` of its IR type): a constant of the traced function or
@@ -177,6 +180,8 @@ pub(super) fn value_of(tag: u64, payload: u64) -> Value {
         DICT => Value::Dict(unsafe { Gc::from_address(address) }),
         STRUCT => Value::Struct(unsafe { Gc::from_address(address) }),
         FUNC => Value::Func(unsafe { Gc::from_address(address) }),
+        TAGGED => Value::Tagged(unsafe { Gc::from_address(address) }),
+        BUILTIN => Value::Builtin(payload as u32),
         // Unwinding out of an `extern` function aborts the process, as it should: the
         // emitter passes no other tag.
         other => unreachable!("a helper got a value with tag {}", other),
@@ -196,12 +201,14 @@ pub(super) fn register_bits(value: Value) -> Option<u64> {
         Value::Dict(d) => d.addr() as u64,
         Value::Struct(s) => s.addr() as u64,
         Value::Func(f) => f.addr() as u64,
-        Value::Tagged(_) | Value::Builtin(_) | Value::Undef => return None,
+        Value::Tagged(t) => t.addr() as u64,
+        Value::Builtin(_) | Value::Undef => return None,
     })
 }
 
-/// How the emitted code describes a `CALLB` to [`call_builtin`]: the builtin, the number
-/// of arguments, their tags and the tag the result must have, in one word.
+/// How the emitted code describes a `CALLB` to [`call_builtin`] (or a `CALLR` to
+/// [`call_residual`]): the builtin (or the residual function's code), the number of
+/// arguments, their tags and the tag the result must have, in one word.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(super) struct BuiltinCall {
     pub(super) builtin: u32,
@@ -233,6 +240,29 @@ impl BuiltinCall {
 /// result has another tag than `call`'s, or the heap now wants a collection (the exit
 /// lets the interpreter make the call again).
 pub(super) fn call_builtin(call: u64, payloads: [u64; MAX_BUILTIN_ARGS], state: *mut ExitState) -> u64 {
+    // Builtins a trace calls write no output and read no clock (`builtins::is_repeatable`).
+    call_on_values(call, payloads, state, |ctx, builtin, args| builtins::call(builtin, ctx, args))
+}
+
+/// `CALLR`: runs the residual function (`jit::residual`) coded in `call` on the arguments,
+/// with the same conventions as [`call_builtin`].
+pub(super) fn call_residual(call: u64, payloads: [u64; MAX_BUILTIN_ARGS], state: *mut ExitState) -> u64 {
+    call_on_values(call, payloads, state, |ctx, code, args| match Residual::from_code(code) {
+        Some(function) => function.run(ctx.heap, ctx.program, args),
+        None => Err(format!("no residual function {}", code)),
+    })
+}
+
+/// Boxes the arguments of a `CALLB` or `CALLR` described by `call`, runs `run` on them
+/// (with the callee number from `call`), and returns the result's payload bits, setting
+/// `state.must_exit` when it failed, has another tag than `call`'s, or left the heap
+/// wanting a collection.
+fn call_on_values(
+    call: u64,
+    payloads: [u64; MAX_BUILTIN_ARGS],
+    state: *mut ExitState,
+    run: impl FnOnce(&mut Ctx, u32, &[Value]) -> Result<Value, String>,
+) -> u64 {
     let call = BuiltinCall::decode(call);
     let mut args = [Value::Null; MAX_BUILTIN_ARGS];
     for (n, arg) in args.iter_mut().enumerate().take(call.argc as usize) {
@@ -240,15 +270,19 @@ pub(super) fn call_builtin(call: u64, payloads: [u64; MAX_BUILTIN_ARGS], state: 
     }
     // SAFETY: as in `scalar_to_string`.
     let (state, heap, program) = unsafe { (&mut *state, &mut *(*state).heap, &*(*state).program) };
-    // Builtins a trace calls write no output and read no clock (`builtins::is_repeatable`).
     let mut ctx = Ctx { heap, program, out: &mut std::io::sink(), start_time: Instant::now() };
-    let result = builtins::call(call.builtin, &mut ctx, &args[..call.argc as usize]);
+    let result = run(&mut ctx, call.builtin, &args[..call.argc as usize]);
     let bits = match result {
         Ok(value) if value.tag() as u8 == call.result_tag => register_bits(value),
         _ => None,
     };
-    state.must_exit = (bits.is_none() || heap.wants_collection()) as u64;
+    state.must_exit = (bits.is_none() || ctx.heap.wants_collection()) as u64;
     bits.unwrap_or(0)
+}
+
+/// `CALLR` of a function whose result is a bool, string or enum value (see `call_residual`).
+pub(super) extern "sysv64" fn call_residual_bits(call: u64, a: u64, b: u64, c: u64, state: *mut ExitState) -> u64 {
+    call_residual(call, [a, b, c], state)
 }
 
 /// `CALLB` of a builtin whose result is an int, bool, null or object (see `call_builtin`).
@@ -451,16 +485,11 @@ pub(super) extern "sysv64" fn payload_tag(object: *mut u8) -> i64 {
     object.payload.first().map_or(Tag::Null as i64, |v| v.tag() as i64)
 }
 
-/// `PGET` of an int, bool, null or string payload: its payload bits (a string's address).
+/// `PGET` of a payload that is no float: its payload bits (an object's address).
 pub(super) extern "sysv64" fn payload_bits(object: *mut u8) -> u64 {
     // SAFETY: `object` is an enum value of the trace (see `tagged_at`).
     let object = unsafe { tagged_at(object) };
-    match object.payload.first() {
-        Some(Value::Int(i)) => *i as u64,
-        Some(Value::Bool(b)) => *b as u64,
-        Some(Value::Str(s)) => s.addr() as u64,
-        _ => 0,
-    }
+    object.payload.first().and_then(|&v| register_bits(v)).unwrap_or(0)
 }
 
 /// `PGET` of a float payload.
@@ -807,6 +836,7 @@ pub(super) fn helper_address(trace: &Trace, inst: &Inst) -> Option<usize> {
         Op::SLen(_) => Some(string_length as extern "sysv64" fn(*mut u8) -> i64 as usize),
         Op::CallBuiltin { .. } if inst.ty == Ty::Float => Some(call_builtin_float as BuiltinHelper<f64> as usize),
         Op::CallBuiltin { .. } => Some(call_builtin_bits as BuiltinHelper<u64> as usize),
+        Op::CallResidual { .. } => Some(call_residual_bits as BuiltinHelper<u64> as usize),
         Op::SConcat(..) => {
             Some(concat_strings as extern "sysv64" fn(*mut u8, *mut u8, *mut ExitState) -> *mut u8 as usize)
         }

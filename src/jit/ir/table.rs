@@ -25,6 +25,7 @@
 use std::fmt;
 
 use super::{AllocKind, BuiltinArgs, InstIdx, MathFn, Ty, SELF_TRACE};
+use crate::jit::residual::Residual;
 use crate::runtime::heap::Gc;
 use crate::runtime::object::{FuncObj, StrObj};
 use flag::*;
@@ -156,19 +157,56 @@ pub const VALUE: TySet = TySet::of(&Ty::ALL).without(Ty::Void);
 pub const LOADABLE: TySet = VALUE.without(Ty::Builtin);
 /// What can be handed to a helper as a tagged value (a `CallBuiltin` argument, an element
 /// stored or pushed): a scalar or an object in a register.
-pub const PASSABLE: TySet =
-    TySet::of(&[Ty::Int, Ty::Float, Ty::Bool, Ty::Null, Ty::Str, Ty::Array, Ty::Dict, Ty::Struct, Ty::Func]);
+pub const PASSABLE: TySet = TySet::of(&[
+    Ty::Int,
+    Ty::Float,
+    Ty::Bool,
+    Ty::Null,
+    Ty::Str,
+    Ty::Array,
+    Ty::Dict,
+    Ty::Struct,
+    Ty::Func,
+    Ty::Tagged,
+]);
 /// What may be stored into a struct field on trace (`Ty::is_field_value`): the types an
 /// exit and the `FSET` helper box.
-pub const FIELD_VALUE: TySet =
-    TySet::of(&[Ty::Int, Ty::Float, Ty::Bool, Ty::Null, Ty::Str, Ty::Array, Ty::Dict, Ty::Struct, Ty::Func]);
+pub const FIELD_VALUE: TySet = TySet::of(&[
+    Ty::Int,
+    Ty::Float,
+    Ty::Bool,
+    Ty::Null,
+    Ty::Str,
+    Ty::Array,
+    Ty::Dict,
+    Ty::Struct,
+    Ty::Func,
+    Ty::Tagged,
+]);
+/// What a residual call passes (`CallResidual`): every value a register holds, enum
+/// objects included, and builtins (constants on trace).
+pub const RESIDUAL_ARG: TySet = TySet::of(&[
+    Ty::Int,
+    Ty::Float,
+    Ty::Bool,
+    Ty::Null,
+    Ty::Str,
+    Ty::Array,
+    Ty::Dict,
+    Ty::Struct,
+    Ty::Func,
+    Ty::Tagged,
+    Ty::Builtin,
+]);
+/// What a residual call returns: an int, a bool, a string or an enum object.
+pub const RESIDUAL_RESULT: TySet = TySet::of(&[Ty::Int, Ty::Bool, Ty::Str, Ty::Tagged]);
 /// An array element read on trace: any value with a tag but a function.
 pub const ELEMENT: TySet =
     TySet::of(&[Ty::Int, Ty::Float, Ty::Bool, Ty::Null, Ty::Array, Ty::Dict, Ty::Str, Ty::Struct, Ty::Tagged]);
 /// A value a field or a builtin's result holds on trace.
 pub const HELD: TySet = TySet::of(&[Ty::Int, Ty::Float, Ty::Bool, Ty::Null, Ty::Str, Ty::Array, Ty::Dict, Ty::Struct]);
 /// An enum payload read on trace.
-pub const PAYLOAD: TySet = TySet::of(&[Ty::Int, Ty::Float, Ty::Bool, Ty::Null, Ty::Str]);
+pub const PAYLOAD: TySet = PASSABLE;
 /// An object another can be written into (or copied, for a write).
 pub const CONTAINER: TySet = TySet::of(&[Ty::Array, Ty::Dict, Ty::Struct]);
 /// A value with an object that has a shared bit.
@@ -371,6 +409,18 @@ pub mod kind {
         fn parse(tokens: &mut &[&str]) -> Result<MathFn, String> {
             let name = next(tokens)?;
             MathFn::ALL.into_iter().find(|f| f.name() == name).ok_or_else(|| format!("unknown math function {}", name))
+        }
+    }
+
+    /// A residual call's runtime function, by name.
+    pub struct ResidualName;
+    impl Field<Residual> for ResidualName {
+        fn print(value: &Residual) -> Option<String> {
+            Some(value.name().to_string())
+        }
+        fn parse(tokens: &mut &[&str]) -> Result<Residual, String> {
+            let name = next(tokens)?;
+            Residual::from_name(name).ok_or_else(|| format!("unknown residual function {}", name))
         }
     }
 
@@ -827,7 +877,7 @@ define_ops! {
     /// on it makes the `PayloadGet` after it valid.
     PayloadTag(a: InstIdx as Ref)
         => "PTAG", Only, [TAGGED] -> INT, PURE;
-    /// An enum object's payload, of the instruction's type (int, float, bool or null).
+    /// An enum object's payload, of the instruction's type (any value a register holds).
     PayloadGet(a: InstIdx as Ref)
         => "PGET", Only, [TAGGED] -> PAYLOAD, PURE;
     /// The struct type (`StructObj::type_index`) of a struct object: methods are per type.
@@ -876,6 +926,15 @@ define_ops! {
     /// elements shared; never merged with another call (each may allocate).
     CallBuiltin { builtin: u32 as BuiltinName, args: BuiltinArgs as Args }
         => "CALLB", Only, [PASSABLE, PASSABLE, PASSABLE] -> HELD, GUARD | READS | WRITES | TYPE_CHECK;
+    /// A residual call: runtime function `function` (`jit::residual`, the interpreter's
+    /// own implementation of an instruction the recorder has no specialised rule for) on
+    /// `args`, passed as tagged values as `CallBuiltin` passes them. The result has the
+    /// instruction's type, the one the function always returns. A guard that exits, for
+    /// the interpreter to redo the instruction (and raise its error), when the function
+    /// fails or leaves the heap wanting a collection. Reads containers; may allocate, so
+    /// never merged with another call.
+    CallResidual { function: Residual as ResidualName, args: BuiltinArgs as Args }
+        => "CALLR", Only, [RESIDUAL_ARG, RESIDUAL_ARG, RESIDUAL_ARG] -> RESIDUAL_RESULT, GUARD | READS | WRITES;
     /// Calls a function trace natively (the traced function's own, for recursion, or
     /// another function's; in a function trace or a side trace), as a new frame
     /// whose slot 0 is slot `base + 1` of the current one, its first `filled` slots (the

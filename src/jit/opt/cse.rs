@@ -123,6 +123,7 @@ fn value_key(op: &Op, ty: Ty, array_epoch: u64) -> Option<ValueKey> {
         | Op::FieldStore { .. }
         | Op::DictKeys(_)
         | Op::CallBuiltin { .. }
+        | Op::CallResidual { .. }
         | Op::Alloc(_)
         | Op::FuncNew { .. }
         | Op::CaptureSet { .. }

@@ -254,7 +254,7 @@ impl Recorder {
         };
         let array = self.read(base + 1, view, pc)?;
         let value = self.read(base + 2, view, pc)?;
-        if matches!(self.ty(value), Ty::Builtin | Ty::Tagged) {
+        if self.ty(value) == Ty::Builtin {
             return Err(AbortReason::NyiCall(format!("{} of a {} value", name, self.ty(value).name())));
         }
         // A shared array is copied, as the builtin does; an unshared one grows.
@@ -564,7 +564,7 @@ impl Recorder {
         let mut args = [InstIdx(0); MAX_BUILTIN_ARGS];
         for (n, arg) in args.iter_mut().enumerate().take(argc as usize) {
             let value = self.read(base + 1 + n as u16, view, pc)?;
-            if matches!(self.ty(value), Ty::Builtin | Ty::Tagged) {
+            if self.ty(value) == Ty::Builtin {
                 let name = BUILTINS[builtin as usize].name;
                 return Err(AbortReason::NyiCall(format!("{} with a {} argument", name, self.ty(value).name())));
             }

@@ -56,12 +56,14 @@ mod calls;
 mod closures;
 mod control;
 mod objects;
+mod residual;
 mod slots;
 mod tracing;
 mod values;
 
 use super::abort::AbortReason;
 use super::ir::{InlinedFrame, InstIdx, Op, SnapIdx, Snapshot, Trace, TraceHandler, Ty, MAX_BUILTIN_ARGS};
+use super::residual::Residual;
 
 /// Recorded traces longer than this abort (the optimizer and backend are linear, but
 /// long traces are rarely loops worth compiling).
@@ -756,11 +758,11 @@ impl Recorder {
             Instr::Call { base, argc, lent } => self.call(base, argc, lent, view, pc)?,
             Instr::NewStruct { dst, literal, start } => self.new_struct(proto, dst, literal, start, view, pc)?,
             Instr::NewArray { dst, start, count } => {
-                let mut array = self.emit(Op::ANew, Ty::Array);
+                let mut values = Vec::with_capacity(count as usize);
                 for r in start..start + count {
-                    let value = self.read(r, view, pc)?;
-                    array = self.sunk_append(array, value)?;
+                    values.push(self.read(r, view, pc)?);
                 }
+                let array = self.array_literal(&values, pc)?;
                 self.write(dst, array);
             }
             Instr::ArrayAppend { array, src } => {
@@ -780,7 +782,10 @@ impl Recorder {
                         let p = self.read(start, view, pc)?;
                         let scalar = matches!(self.ty(p), Ty::Int | Ty::Float | Ty::Bool | Ty::Null);
                         if !scalar && !matches!(self.trace.inst(p).op, Op::KStr(_)) {
-                            return Err(AbortReason::NyiInstruction("an enum value holding a heap value"));
+                            // Only scalars sink: an enum value holding an object is built.
+                            let value = self.new_tagged_object(ctor.enum_name.0, ctor.tag.0, Some(p), pc)?;
+                            self.write(dst, value);
+                            return Ok(());
                         }
                         Some(p)
                     }
@@ -820,18 +825,27 @@ impl Recorder {
             }
             Instr::ToStr { dst, src } => {
                 let value = self.read(src, view, pc)?;
-                let text = self.text_of(value, pc)?;
+                let text = self.text(value, pc)?;
                 self.write(dst, text);
             }
-            Instr::Concat { dst, start, count } if count > 1 => {
-                let mut text = self.read(start, view, pc)?;
-                for part in start + 1..start + count {
-                    let piece = self.read(part, view, pc)?;
-                    if self.ty(text) != Ty::Str || self.ty(piece) != Ty::Str {
-                        return Err(AbortReason::NyiInstruction("string interpolation of non-strings"));
-                    }
-                    text = self.emit_guard(Op::SConcat(text, piece), Ty::Str, pc);
+            Instr::Concat { dst, start, count } => {
+                let mut parts = Vec::with_capacity(count as usize);
+                for part in start..start + count {
+                    parts.push(self.read(part, view, pc)?);
                 }
+                let strings = parts.iter().all(|&p| self.ty(p) == Ty::Str);
+                let text = match parts.split_first() {
+                    // Two or more strings: a chain of new strings, as `+` makes them.
+                    Some((&first, rest)) if strings && !rest.is_empty() => {
+                        let mut text = first;
+                        for &piece in rest {
+                            text = self.emit_guard(Op::SConcat(text, piece), Ty::Str, pc);
+                        }
+                        text
+                    }
+                    _ if parts.len() <= MAX_BUILTIN_ARGS => self.residual(Residual::Concat, &parts, Ty::Str, pc)?,
+                    _ => return Err(AbortReason::NyiInstruction("string interpolation of non-strings")),
+                };
                 self.write(dst, text);
             }
             Instr::GetField { dst, obj, name }

@@ -8,7 +8,7 @@
 use super::{element_type, field_position, read_element_type, trace_key, value_type, Recorder, View};
 use crate::compile::bytecode::{Proto, Reg};
 use crate::jit::abort::AbortReason;
-use crate::jit::ir::{InstIdx, Op, Ty};
+use crate::jit::ir::{AllocKind, InstIdx, Op, Ty};
 use crate::runtime::access;
 use crate::runtime::object::TaggedObj;
 use crate::runtime::value::Value;
@@ -94,15 +94,13 @@ impl Recorder {
     }
 
     /// The payload of enum object `value` (now `current`): a guard on its type, then its
-    /// value. Payloads on trace are ints, floats, bools, null and strings (which become
-    /// shared, as `GetPayload` makes them).
+    /// value. An object read out (a string, array, dict, struct or enum value) becomes
+    /// shared, as `GetPayload` makes it.
     pub(super) fn payload_of(&mut self, value: InstIdx, current: &TaggedObj, pc: u32) -> Result<InstIdx, AbortReason> {
         let payload = current.payload.first().copied().unwrap_or(Value::Null);
         let ty = match payload {
-            Value::Str(_) => Ty::Str,
-            other => element_type(&other).map_err(|_| {
-                AbortReason::NyiInstruction("the payload of an enum value that holds an array, dict or struct")
-            })?,
+            Value::Func(_) => Ty::Func,
+            other => read_element_type(&other)?,
         };
         let tag = self.emit(Op::PayloadTag(value), Ty::Int);
         let expected = self.emit(Op::KInt(payload.tag() as i64), Ty::Int);
@@ -110,10 +108,10 @@ impl Recorder {
         self.emit_guard(Op::GuardTrue(same), Ty::Void, pc);
         Ok(match ty {
             Ty::Null => self.emit(Op::KNull, Ty::Null),
-            Ty::Str => {
-                let string = self.emit(Op::PayloadGet(value), ty);
-                self.emit(Op::MarkShared(string), Ty::Void);
-                string
+            Ty::Str | Ty::Array | Ty::Dict | Ty::Struct | Ty::Tagged => {
+                let object = self.emit(Op::PayloadGet(value), ty);
+                self.emit(Op::MarkShared(object), Ty::Void);
+                object
             }
             _ => self.emit(Op::PayloadGet(value), ty),
         })
@@ -174,14 +172,41 @@ impl Recorder {
         Err(AbortReason::ErrorRaised)
     }
 
-    /// One more element of a sunk array literal (see `ir.rs`): scalars and string
+    /// Whether `value` may be an element of a sunk array literal: scalars and string
     /// constants need no shared-bit bookkeeping.
+    fn sinks_as_element(&self, value: InstIdx) -> bool {
+        matches!(self.ty(value), Ty::Int | Ty::Float | Ty::Bool | Ty::Null)
+            || matches!(self.trace.inst(value).op, Op::KStr(_))
+    }
+
+    /// One more element of a sunk array literal (see `ir.rs`).
     pub(super) fn sunk_append(&mut self, array: InstIdx, value: InstIdx) -> Result<InstIdx, AbortReason> {
-        let scalar = matches!(self.ty(value), Ty::Int | Ty::Float | Ty::Bool | Ty::Null);
-        if !scalar && !matches!(self.trace.inst(value).op, Op::KStr(_)) {
+        if !self.sinks_as_element(value) {
             return Err(AbortReason::NyiInstruction("an array literal holding heap values"));
         }
         Ok(self.emit(Op::AIns { array, value }, Ty::Array))
+    }
+
+    /// The array literal `[values...]` (`NewArray`): sunk when every element can be, else
+    /// built for real as `NewArray` builds it (`ALLOC`, then an `APUSH` per element, which
+    /// takes the value over as the interpreter's literal does; an exit before the end
+    /// leaves the new array to the collector and the interpreter redoes the literal).
+    pub(super) fn array_literal(&mut self, values: &[InstIdx], pc: u32) -> Result<InstIdx, AbortReason> {
+        if values.iter().all(|&v| self.sinks_as_element(v)) {
+            let mut array = self.emit(Op::ANew, Ty::Array);
+            for &value in values {
+                array = self.sunk_append(array, value)?;
+            }
+            return Ok(array);
+        }
+        if values.iter().any(|&v| self.ty(v) == Ty::Builtin) {
+            return Err(AbortReason::NyiInstruction("an array literal holding a builtin"));
+        }
+        let array = self.emit_guard(Op::Alloc(AllocKind::Array), Ty::Array, pc);
+        for &value in values {
+            self.emit_guard(Op::APush { array, value }, Ty::Void, pc);
+        }
+        Ok(array)
     }
 
     /// `dst := obj[index]` for a nested write (`a[i][j] := v`) into an array element that
@@ -284,7 +309,7 @@ impl Recorder {
     ) -> Result<(), AbortReason> {
         let position = self.read(index, view, pc)?;
         let Op::KInt(i) = self.trace.inst(position).op else {
-            return Err(AbortReason::NyiInstruction("indexing an array literal with a computed index"));
+            unreachable!("get_index sends only constant indexes here")
         };
         let elements = self.trace.sunk_elements(array);
         // The interpreter raises its out-of-bounds error here.
@@ -305,9 +330,15 @@ impl Recorder {
         view: &View,
         pc: u32,
     ) -> Result<(), AbortReason> {
-        let container = self.read_sunk(obj, view, pc)?;
+        let mut container = self.read_sunk(obj, view, pc)?;
         if matches!(self.trace.inst(container).op, Op::ANew | Op::AIns { .. }) {
-            return self.sunk_element(dst, container, index, view, pc);
+            // A sunk array indexed by a constant is answered while recording; by a
+            // computed index, it is built and indexed as any array.
+            let position = self.read(index, view, pc)?;
+            if let Op::KInt(_) = self.trace.inst(position).op {
+                return self.sunk_element(dst, container, index, view, pc);
+            }
+            container = self.materialize(container, pc)?;
         }
         if self.trace.inst(container).op.is_sunk() {
             return self.sunk_get(dst, container, index, view, pc);
@@ -394,8 +425,8 @@ impl Recorder {
         let position = self.read(index, view, pc)?;
         let value = self.read(src, view, pc)?;
         // The stored value is handed over, as `access::set_index` takes it.
-        if matches!(self.ty(value), Ty::Builtin | Ty::Tagged) {
-            return Err(AbortReason::NyiInstruction("storing a function or enum value into an array"));
+        if self.ty(value) == Ty::Builtin {
+            return Err(AbortReason::NyiInstruction("storing a builtin into an array"));
         }
         self.emit_guard(Op::AStore { array, index: position, value }, Ty::Void, pc);
         Ok(())

@@ -159,9 +159,8 @@ impl Recorder {
                 }
                 object
             }
-            _ => {
-                return Err(AbortReason::NyiInstruction("an enum value built on trace used other than by matching it"))
-            }
+            Op::TagNew { enum_name, tag, payload } => self.new_tagged_object(enum_name, tag, payload, pc)?,
+            _ => unreachable!("only arrays, dicts, structs and enum values are sunk"),
         };
         let mut holders = 0;
         for slot in self.slots.iter_mut().filter(|s| **s == Some(v)) {

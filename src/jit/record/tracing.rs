@@ -17,6 +17,7 @@
 use super::Recorder;
 use crate::jit::abort::AbortReason;
 use crate::jit::ir::{InstIdx, Op, Ty};
+use crate::jit::residual::Residual;
 use crate::runtime::heap::Gc;
 use crate::runtime::object::{ArrayObj, DictObj, StrObj};
 use crate::runtime::ops::{self, ArithOp, CmpOp};
@@ -213,13 +214,16 @@ impl Domain for Tracing<'_> {
         self.op(Op::SEq(a.ir, b.ir), Ty::Bool, value)
     }
 
+    /// A residual call of the concrete ordering (`jit::residual`).
     fn str_order(
         &mut self,
-        _: CmpOp,
-        _: Traced<Gc<StrObj>>,
-        _: Traced<Gc<StrObj>>,
+        op: CmpOp,
+        a: Traced<Gc<StrObj>>,
+        b: Traced<Gc<StrObj>>,
     ) -> Result<Traced<bool>, AbortReason> {
-        Err(AbortReason::NyiInstruction("ordering comparison of strings"))
+        let value = raised(Concrete::pure().str_order(op, a.value, b.value))?;
+        let ir = self.recorder.residual(Residual::Order(op), &[a.ir, b.ir], Ty::Bool, self.pc)?;
+        Ok(Traced { ir, value })
     }
 
     fn str_byte_length(&mut self, a: Traced<Gc<StrObj>>) -> Traced<i64> {
@@ -232,12 +236,21 @@ impl Domain for Tracing<'_> {
         self.op(Op::ALen(a.ir), Ty::Int, value)
     }
 
-    fn dict_length(&mut self, _: Traced<Gc<DictObj>>) -> Result<Traced<i64>, AbortReason> {
-        Err(AbortReason::NyiInstruction("the truthiness of a dict"))
+    /// A residual call (`jit::residual`): traces have no dict length op.
+    fn dict_length(&mut self, a: Traced<Gc<DictObj>>) -> Result<Traced<i64>, AbortReason> {
+        let value = raised(Concrete::pure().dict_length(a.value))?;
+        let ir = self.recorder.residual(Residual::DictLength, &[a.ir], Ty::Int, self.pc)?;
+        Ok(Traced { ir, value })
     }
 
-    fn contents_equal(&mut self, _: TracedValue, _: TracedValue) -> Result<Traced<bool>, AbortReason> {
-        Err(AbortReason::NyiInstruction("== on two arrays, dicts or functions"))
+    /// A residual call of the concrete structural `==` (`jit::residual`).
+    fn contents_equal(&mut self, a: TracedValue, b: TracedValue) -> Result<Traced<bool>, AbortReason> {
+        let (Some(x), Some(y)) = (a.value, b.value) else {
+            return Err(AbortReason::NyiInstruction("== on a string built by the same instruction"));
+        };
+        let value = raised(Concrete::pure().contents_equal(x, y))?;
+        let ir = self.recorder.residual(Residual::Equal, &[a.ir, b.ir], Ty::Bool, self.pc)?;
+        Ok(Traced { ir, value })
     }
 }
 

@@ -272,7 +272,12 @@ impl Emitter<'_> {
                     ; jne =>exit
                 );
             }
-            Op::CallBuiltin { builtin, args } => {
+            Op::CallBuiltin { args, .. } | Op::CallResidual { args, .. } => {
+                let builtin = match inst.op {
+                    Op::CallResidual { function, .. } => function.code(),
+                    Op::CallBuiltin { builtin, .. } => builtin,
+                    _ => unreachable!("matched above"),
+                };
                 let (args, argc) = (args.as_slice(), args.as_slice().len() as u8);
                 let exit = guard_exit()?;
                 let mut arg_tags = [0; MAX_BUILTIN_ARGS];

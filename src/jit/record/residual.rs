@@ -1,0 +1,55 @@
+//! Recording residual calls: where a specialised rule (`values.rs`, `objects.rs`, ...) has
+//! nothing for the operand types met, the instruction becomes a `CALLR` of the
+//! interpreter's own implementation (`jit::residual`) instead of aborting the recording.
+//!
+//! Invariants: a residual call is emitted with a snapshot of the state before its
+//! instruction (the operands are read first), so when the call fails or a collection is
+//! due the exit makes the interpreter redo the instruction and raise its error there.
+//! Sunk operands are materialized first (enum values through `NewTagged`): the function
+//! receives real objects, as the interpreter's would.
+
+use super::Recorder;
+use crate::jit::abort::AbortReason;
+use crate::jit::ir::{BuiltinArgs, InstIdx, Op, Ty, MAX_BUILTIN_ARGS};
+use crate::jit::residual::Residual;
+
+impl Recorder {
+    /// A `CALLR` of `function` on `args` (materialized when sunk), of result type `ty`,
+    /// exiting to `pc` when it fails.
+    pub(super) fn residual(
+        &mut self,
+        function: Residual,
+        args: &[InstIdx],
+        ty: Ty,
+        pc: u32,
+    ) -> Result<InstIdx, AbortReason> {
+        assert!(args.len() <= MAX_BUILTIN_ARGS, "residual functions take at most {} arguments", MAX_BUILTIN_ARGS);
+        let mut passed = Vec::with_capacity(args.len());
+        for &arg in args {
+            passed.push(if self.trace.inst(arg).op.is_sunk() { self.materialize(arg, pc)? } else { arg });
+        }
+        Ok(self.emit_guard(Op::CallResidual { function, args: BuiltinArgs::new(&passed) }, ty, pc))
+    }
+
+    /// `value` as a string, as interpolation makes it: the specialised rule, or the
+    /// display form through `format::display`.
+    pub(super) fn text(&mut self, value: InstIdx, pc: u32) -> Result<InstIdx, AbortReason> {
+        match self.text_of(value, pc) {
+            Err(AbortReason::NyiInstruction(_)) => self.residual(Residual::Text, &[value], Ty::Str, pc),
+            done => done,
+        }
+    }
+
+    /// A sunk enum value (`TagNew`) built for real where it escapes.
+    pub(super) fn new_tagged_object(
+        &mut self,
+        enum_name: u32,
+        tag: u32,
+        payload: Option<InstIdx>,
+        pc: u32,
+    ) -> Result<InstIdx, AbortReason> {
+        let mut args = vec![self.emit(Op::KInt(enum_name as i64), Ty::Int), self.emit(Op::KInt(tag as i64), Ty::Int)];
+        args.extend(payload);
+        self.residual(Residual::NewTagged, &args, Ty::Tagged, pc)
+    }
+}
