@@ -430,14 +430,15 @@ impl Vm {
                 }
                 // Two ints or two floats are computed inline (`semantics::arith_numbers`,
                 // monomorphized for concrete values); everything else (mixed types,
-                // strings) goes through the out-of-line `arith_slow`, which may allocate.
+                // strings) and every error (computed again there, to raise it) goes
+                // through the out-of-line `arith_slow`, which may allocate.
                 macro_rules! arith {
                     ($op:expr, $dst:expr, $lhs:expr, $b:expr) => {{
                         let a = slot!($lhs);
                         let b = $b;
-                        match check!(semantics::arith_numbers(&mut Concrete::pure(), $op, a, b)) {
-                            Some(v) => slot!($dst) = v,
-                            None => {
+                        match semantics::arith_numbers(&mut Concrete::pure(), $op, a, b) {
+                            Ok(Some(v)) => slot!($dst) = v,
+                            _ => {
                                 let reuse = $op == ArithOp::Add && $dst == $lhs;
                                 slot!($dst) = check!(self.arith_slow($op, a, b, reuse));
                                 safepoint!();

@@ -10,9 +10,9 @@ use super::Vm;
 use crate::runtime::access;
 use crate::runtime::ops::ArithOp;
 use crate::runtime::value::Value;
-use crate::semantics::{self, Concrete, RuntimeError};
+use crate::semantics::{self, Concrete, Failed};
 
-/// The message of an error: the runtime's text, or an operation's `RuntimeError`.
+/// The message of an error: the runtime's text, or what an operator raised (`Failed`).
 pub(super) fn error_text(error: impl Into<String>) -> String {
     error.into()
 }
@@ -20,13 +20,7 @@ pub(super) fn error_text(error: impl Into<String>) -> String {
 impl Vm {
     /// Arithmetic on anything but two ints or two floats.
     #[inline(never)]
-    pub(super) fn arith_slow(
-        &mut self,
-        op: ArithOp,
-        a: Value,
-        b: Value,
-        reuse_lhs: bool,
-    ) -> Result<Value, RuntimeError> {
+    pub(super) fn arith_slow(&mut self, op: ArithOp, a: Value, b: Value, reuse_lhs: bool) -> Result<Value, Failed> {
         semantics::arith(&mut Concrete::with_heap(&mut self.heap), op, a, b, reuse_lhs)
     }
 

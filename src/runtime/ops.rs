@@ -51,9 +51,64 @@ impl CmpOp {
     }
 }
 
-/// Checked integer arithmetic; `Err` carries the runtime error message.
+/// An error an operator raises, as data: rendered as the runtime's error text only when
+/// the error is raised (`Display`). Holding no memory, it costs nothing to build and drop
+/// on a path that turns out not to raise it.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum OpError {
+    DivisionByZero,
+    ModuloByZero,
+    IntOverflow {
+        op: ArithOp,
+        a: i64,
+        b: i64,
+    },
+    NegationOverflow(i64),
+    /// `a op b` on kinds the operator does not accept (type names).
+    InvalidBinary {
+        symbol: &'static str,
+        a: &'static str,
+        b: &'static str,
+    },
+    /// `op a` on a kind the operator does not accept (type name).
+    InvalidUnary {
+        symbol: &'static str,
+        operand: &'static str,
+    },
+    /// A string longer than [`MAX_OBJECT_SIZE`] bytes.
+    StringTooLong(usize),
+    /// A value no operator accepts (`semantics::Kind::Undefined`).
+    Undefined,
+}
+
+impl std::fmt::Display for OpError {
+    fn fmt(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        match *self {
+            OpError::DivisionByZero => write!(f, "Division by zero"),
+            OpError::ModuloByZero => write!(f, "Modulo by zero"),
+            OpError::IntOverflow { op, a, b } => write!(f, "Integer overflow: {} {} {}", a, op.symbol(), b),
+            OpError::NegationOverflow(a) => write!(f, "Integer overflow: -({})", a),
+            OpError::InvalidBinary { symbol, a, b } => write!(f, "Invalid binary operation: {} {} {}", a, symbol, b),
+            OpError::InvalidUnary { symbol, operand } => write!(f, "Invalid unary operation: {}{}", symbol, operand),
+            OpError::StringTooLong(length) => {
+                write!(f, "Out of memory: a string of {} bytes is more than this program may build", length)
+            }
+            OpError::Undefined => write!(f, "Undefined value"),
+        }
+    }
+}
+
+impl From<OpError> for String {
+    #[cold]
+    #[inline(never)]
+    fn from(error: OpError) -> String {
+        error.to_string()
+    }
+}
+
+/// Checked integer arithmetic: overflow and a zero divisor raise.
 #[inline]
-pub fn int_arith(op: ArithOp, a: i64, b: i64) -> Result<i64, String> {
+pub fn int_arith(op: ArithOp, a: i64, b: i64) -> Result<i64, OpError> {
     let result = match op {
         ArithOp::Add => a.checked_add(b),
         ArithOp::Sub => a.checked_sub(b),
@@ -65,19 +120,17 @@ pub fn int_arith(op: ArithOp, a: i64, b: i64) -> Result<i64, String> {
 }
 
 /// Why `a op b` has no int result: a zero divisor, or overflow.
-#[cold]
-#[inline(never)]
-fn int_error(op: ArithOp, a: i64, b: i64) -> String {
+fn int_error(op: ArithOp, a: i64, b: i64) -> OpError {
     match op {
-        ArithOp::Div if b == 0 => "Division by zero".into(),
-        ArithOp::Mod if b == 0 => "Modulo by zero".into(),
-        _ => format!("Integer overflow: {} {} {}", a, op.symbol(), b),
+        ArithOp::Div if b == 0 => OpError::DivisionByZero,
+        ArithOp::Mod if b == 0 => OpError::ModuloByZero,
+        _ => OpError::IntOverflow { op, a, b },
     }
 }
 
 /// Float arithmetic; a zero divisor is the runtime error (the rest is IEEE).
 #[inline]
-pub fn float_arith(op: ArithOp, a: f64, b: f64) -> Result<f64, String> {
+pub fn float_arith(op: ArithOp, a: f64, b: f64) -> Result<f64, OpError> {
     Ok(match op {
         ArithOp::Add => a + b,
         ArithOp::Sub => a - b,
@@ -88,10 +141,12 @@ pub fn float_arith(op: ArithOp, a: f64, b: f64) -> Result<f64, String> {
     })
 }
 
-#[cold]
-#[inline(never)]
-fn zero_divisor(op: ArithOp) -> String {
-    if op == ArithOp::Mod { "Modulo by zero" } else { "Division by zero" }.into()
+fn zero_divisor(op: ArithOp) -> OpError {
+    if op == ArithOp::Mod {
+        OpError::ModuloByZero
+    } else {
+        OpError::DivisionByZero
+    }
 }
 
 /// Whether `x + y` may append to `x` itself, when its holder is overwritten by the result:
@@ -103,12 +158,12 @@ pub fn can_append_in_place(x: Gc<StrObj>, y: Gc<StrObj>) -> bool {
 /// Appends `y` to `x` in place (only where [`can_append_in_place`] holds); returns the
 /// bytes by which `x`'s buffer grew, for the collector's pacing. Leaves `x` as it was and
 /// fails when the result would be too long or its memory cannot be had.
-pub fn append_in_place(x: Gc<StrObj>, y: Gc<StrObj>) -> Result<usize, String> {
+pub fn append_in_place(x: Gc<StrObj>, y: Gc<StrObj>) -> Result<usize, OpError> {
     let before = x.text.capacity();
     let length = concat_length(x, y)?;
     // Amortized growth, as `push_str` would do, but reported instead of aborting.
     if x.get_mut().text.try_reserve(y.text.len()).is_err() {
-        return Err(string_too_long(length));
+        return Err(OpError::StringTooLong(length));
     }
     x.get_mut().push_str(&y);
     Ok(x.text.capacity() - before)
@@ -116,30 +171,26 @@ pub fn append_in_place(x: Gc<StrObj>, y: Gc<StrObj>) -> Result<usize, String> {
 
 /// `x + y` on strings: appended to `x` when `reuse_lhs` (the caller overwrites `x`'s
 /// holder with the result) and [`can_append_in_place`] allow, else a new string.
-pub fn concat(heap: &mut Heap, x: Gc<StrObj>, y: Gc<StrObj>, reuse_lhs: bool) -> Result<Gc<StrObj>, String> {
+pub fn concat(heap: &mut Heap, x: Gc<StrObj>, y: Gc<StrObj>, reuse_lhs: bool) -> Result<Gc<StrObj>, OpError> {
     if reuse_lhs && can_append_in_place(x, y) {
         heap.note_growth(append_in_place(x, y)?);
         return Ok(x);
     }
     let length = concat_length(x, y)?;
     let mut text = String::new();
-    text.try_reserve_exact(length).map_err(|_| string_too_long(length))?;
+    text.try_reserve_exact(length).map_err(|_| OpError::StringTooLong(length))?;
     text.push_str(&x.text);
     text.push_str(&y.text);
     Ok(heap.alloc(StrObj::new(text)))
 }
 
 /// The length of `x + y` in bytes, when it is within [`MAX_OBJECT_SIZE`].
-fn concat_length(x: Gc<StrObj>, y: Gc<StrObj>) -> Result<usize, String> {
+fn concat_length(x: Gc<StrObj>, y: Gc<StrObj>) -> Result<usize, OpError> {
     let length = x.text.len() + y.text.len();
     if length > MAX_OBJECT_SIZE {
-        return Err(string_too_long(length));
+        return Err(OpError::StringTooLong(length));
     }
     Ok(length)
-}
-
-fn string_too_long(length: usize) -> String {
-    format!("Out of memory: a string of {} bytes is more than this program may build", length)
 }
 
 /// Float equality of LANGUAGE.md section 6: absolute epsilon, NaN equal to nothing,

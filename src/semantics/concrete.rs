@@ -1,7 +1,8 @@
 //! The concrete domain: the operations of [`super::operators`] on the runtime's own
 //! values, which is what the interpreter runs. Every primitive is computed directly (with
 //! `runtime::ops` for checked and float arithmetic, float equality and concatenation);
-//! errors are the runtime's error text. Also here: `==` on containers, the structural
+//! errors are `Failed`, with the `ops::OpError` raised kept aside until the interpreter
+//! takes its text. Also here: `==` on containers, the structural
 //! walk over two values' contents, iterative so that deeply nested data cannot overflow
 //! the native stack.
 //!
@@ -11,31 +12,35 @@
 //! Invariant: nothing here fails where the runtime raises no error: equality and
 //! truthiness always produce a value.
 
+use std::cell::Cell;
+
 use smallvec::{smallvec, SmallVec};
 
 use super::operators::{equal, truthy};
 use super::{Allocating, Comparison, Domain, Kind};
 use crate::runtime::heap::{Gc, Heap};
 use crate::runtime::object::{ArrayObj, DictObj, StrObj};
-use crate::runtime::ops::{self, ArithOp, CmpOp};
+use crate::runtime::ops::{self, ArithOp, CmpOp, OpError};
 use crate::runtime::value::Value;
 
-/// A runtime error raised by an operation on concrete values: its message, boxed so that
-/// an operation's result is no larger than a value (a `String` beside the value made the
-/// interpreter's handlers assemble results in memory).
-#[derive(Debug)]
-pub struct RuntimeError(Box<String>);
+/// The concrete domain's error: the operation raised. What it raised waits in
+/// [`RAISED`] until the interpreter takes its text (`String::from`). A marker keeps every
+/// operation's result as small as the value itself (returned in registers, nothing to
+/// drop), which the interpreter's handlers depend on: an error held in the result made
+/// them assemble results in memory.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Failed;
 
-impl From<String> for RuntimeError {
-    #[cold]
-    fn from(message: String) -> RuntimeError {
-        RuntimeError(Box::new(message))
-    }
+thread_local! {
+    /// The error of the last operation that failed on this thread (see [`Failed`]).
+    static RAISED: Cell<Option<OpError>> = const { Cell::new(None) };
 }
 
-impl From<RuntimeError> for String {
-    fn from(error: RuntimeError) -> String {
-        *error.0
+impl From<Failed> for String {
+    #[cold]
+    #[inline(never)]
+    fn from(_: Failed) -> String {
+        RAISED.with(Cell::take).map_or_else(|| "Unknown error".into(), |error| error.to_string())
     }
 }
 
@@ -68,11 +73,11 @@ impl<H> Domain for Concrete<H> {
     type Str = Gc<StrObj>;
     type Array = Gc<ArrayObj>;
     type Dict = Gc<DictObj>;
-    type Error = RuntimeError;
+    type Error = Failed;
 
     #[inline(always)]
-    fn kind(&mut self, v: Value) -> Result<Kind<Self>, RuntimeError> {
-        Ok(match v {
+    fn kind(&mut self, v: Value) -> Kind<Self> {
+        match v {
             Value::Null => Kind::Null,
             Value::Bool(b) => Kind::Bool(b),
             Value::Int(i) => Kind::Int(i),
@@ -85,15 +90,18 @@ impl<H> Domain for Concrete<H> {
             Value::Func(_) => Kind::Func,
             Value::Builtin(id) => Kind::Builtin(id),
             Value::Undef => Kind::Undefined,
-        })
+        }
     }
 
     fn type_name(&self, v: Value) -> &'static str {
         v.type_name()
     }
 
-    fn fail(&mut self, message: impl FnOnce() -> String) -> RuntimeError {
-        RuntimeError::from(message())
+    #[cold]
+    #[inline(never)]
+    fn fail(&mut self, error: OpError) -> Failed {
+        RAISED.with(|raised| raised.set(Some(error)));
+        Failed
     }
 
     #[inline(always)]
@@ -117,13 +125,13 @@ impl<H> Domain for Concrete<H> {
     }
 
     #[inline(always)]
-    fn int_arith(&mut self, op: ArithOp, a: i64, b: i64) -> Result<i64, RuntimeError> {
-        Ok(ops::int_arith(op, a, b)?)
+    fn int_arith(&mut self, op: ArithOp, a: i64, b: i64) -> Result<i64, Failed> {
+        ops::int_arith(op, a, b).map_err(|error| self.fail(error))
     }
 
     #[inline(always)]
-    fn int_negate(&mut self, a: i64) -> Result<i64, RuntimeError> {
-        Ok(a.checked_neg().ok_or_else(|| format!("Integer overflow: -({})", a))?)
+    fn int_negate(&mut self, a: i64) -> Result<i64, Failed> {
+        a.checked_neg().ok_or_else(|| self.fail(OpError::NegationOverflow(a)))
     }
 
     #[inline(always)]
@@ -149,8 +157,8 @@ impl<H> Domain for Concrete<H> {
     }
 
     #[inline(always)]
-    fn float_arith(&mut self, op: ArithOp, a: f64, b: f64) -> Result<f64, RuntimeError> {
-        Ok(ops::float_arith(op, a, b)?)
+    fn float_arith(&mut self, op: ArithOp, a: f64, b: f64) -> Result<f64, Failed> {
+        ops::float_arith(op, a, b).map_err(|error| self.fail(error))
     }
 
     #[inline(always)]
@@ -189,7 +197,7 @@ impl<H> Domain for Concrete<H> {
         a == b || a.text == b.text
     }
 
-    fn str_order(&mut self, op: CmpOp, a: Gc<StrObj>, b: Gc<StrObj>) -> Result<bool, RuntimeError> {
+    fn str_order(&mut self, op: CmpOp, a: Gc<StrObj>, b: Gc<StrObj>) -> Result<bool, Failed> {
         let ordering = a.text.as_str().cmp(b.text.as_str());
         Ok(match op {
             CmpOp::Lt => ordering.is_lt(),
@@ -210,18 +218,21 @@ impl<H> Domain for Concrete<H> {
     }
 
     #[inline(always)]
-    fn dict_length(&mut self, d: Gc<DictObj>) -> Result<i64, RuntimeError> {
+    fn dict_length(&mut self, d: Gc<DictObj>) -> Result<i64, Failed> {
         Ok(d.len() as i64)
     }
 
-    fn contents_equal(&mut self, a: Value, b: Value) -> Result<bool, RuntimeError> {
+    fn contents_equal(&mut self, a: Value, b: Value) -> Result<bool, Failed> {
         Ok(contents_equal(a, b))
     }
 }
 
 impl Allocating for Concrete<&mut Heap> {
-    fn str_concat(&mut self, a: Gc<StrObj>, b: Gc<StrObj>, reuse_lhs: bool) -> Result<Value, RuntimeError> {
-        Ok(Value::Str(ops::concat(self.heap, a, b, reuse_lhs)?))
+    fn str_concat(&mut self, a: Gc<StrObj>, b: Gc<StrObj>, reuse_lhs: bool) -> Result<Value, Failed> {
+        match ops::concat(self.heap, a, b, reuse_lhs) {
+            Ok(s) => Ok(Value::Str(s)),
+            Err(error) => Err(self.fail(error)),
+        }
     }
 }
 

@@ -16,13 +16,14 @@
 //!   array, dict). [`Domain::kind`] answers what kind a value is, with its payload: the concrete
 //!   domain reads the tag; the tracing domain reads the IR type (traces are typed, and every
 //!   value is guarded on its type where it is loaded), and would record a guard for a kind
-//!   question its types cannot answer. It fails only in the tracing domain.
+//!   question its types cannot answer. Every operator raises on `Kind::Undefined`.
 //! - A *primitive* (int add with its overflow check, int to float, float compare, string
 //!   equality, ...) is computed directly by the concrete domain. The tracing domain both
 //!   computes it on the concrete values it carries (through the concrete domain, so the
 //!   decisions the operation makes next are the interpreter's) and records it as one IR op.
 //! - Errors: an operation that raises returns [`Domain::fail`]'s error. The concrete domain
-//!   returns the runtime's error text; the tracing domain ends the recording, so the
+//!   returns the marker `Failed` (the `ops::OpError` raised waits aside until the
+//!   interpreter renders its text); the tracing domain ends the recording, so the
 //!   interpreter raises the error itself at the right line. A primitive the tracing domain
 //!   has no IR for ends the recording with the reason why.
 //!
@@ -39,10 +40,10 @@
 pub mod concrete;
 pub mod operators;
 
-pub use concrete::{is_truthy, values_equal, Concrete, RuntimeError};
+pub use concrete::{is_truthy, values_equal, Concrete, Failed};
 pub use operators::{arith, arith_numbers, compare, comparison, equal, negate, not, not_equal, truthy};
 
-use crate::runtime::ops::{ArithOp, CmpOp};
+use crate::runtime::ops::{ArithOp, CmpOp, OpError};
 
 /// A comparison's operation: an ordering (the runtime's `CmpOp`) or (in)equality.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -67,7 +68,9 @@ pub enum Kind<D: Domain + ?Sized> {
     /// A builtin function, by its index in `builtins::BUILTINS` (traces hold builtins only
     /// as constants, so both domains know which).
     Builtin(u32),
-    /// A global not assigned yet (never an operand: reading it raises first).
+    /// A value no operator accepts: a global not assigned yet (never an operand, since
+    /// reading it raises first), or in the tracing domain a value whose concrete value the
+    /// recording does not have (a string built by the operation itself).
     Undefined,
 }
 
@@ -85,12 +88,11 @@ pub trait Domain {
     type Error;
 
     /// The kind of `v`, with its payload.
-    fn kind(&mut self, v: Self::Value) -> Result<Kind<Self>, Self::Error>;
+    fn kind(&mut self, v: Self::Value) -> Kind<Self>;
     /// The type name error messages use (`Value::type_name`).
     fn type_name(&self, v: Self::Value) -> &'static str;
-    /// The error of an operation that raises `message` (built only when the domain needs
-    /// the text).
-    fn fail(&mut self, message: impl FnOnce() -> String) -> Self::Error;
+    /// The error of an operation that raises `error`.
+    fn fail(&mut self, error: OpError) -> Self::Error;
 
     fn int_value(&mut self, x: Self::Int) -> Self::Value;
     fn float_value(&mut self, x: Self::Float) -> Self::Value;

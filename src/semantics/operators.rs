@@ -14,11 +14,11 @@
 //! `#[inline(never)]`, so a concrete handler stays a few machine instructions.
 
 use super::{Allocating, Comparison, Domain, Kind};
-use crate::runtime::ops::{ArithOp, CmpOp};
+use crate::runtime::ops::{ArithOp, CmpOp, OpError};
 
 #[inline(always)]
-fn kinds<D: Domain>(d: &mut D, a: D::Value, b: D::Value) -> Result<(Kind<D>, Kind<D>), D::Error> {
-    Ok((d.kind(a)?, d.kind(b)?))
+fn kinds<D: Domain>(d: &mut D, a: D::Value, b: D::Value) -> (Kind<D>, Kind<D>) {
+    (d.kind(a), d.kind(b))
 }
 
 /// A float and a number as two floats (an int converted), or both kinds back otherwise.
@@ -34,8 +34,17 @@ fn as_floats<D: Domain>(d: &mut D, ka: Kind<D>, kb: Kind<D>) -> Result<(D::Float
 }
 
 fn invalid_binary<D: Domain>(d: &mut D, symbol: &'static str, a: D::Value, b: D::Value) -> D::Error {
-    let (x, y) = (d.type_name(a), d.type_name(b));
-    d.fail(|| format!("Invalid binary operation: {} {} {}", x, symbol, y))
+    let (a, b) = (d.type_name(a), d.type_name(b));
+    d.fail(OpError::InvalidBinary { symbol, a, b })
+}
+
+fn invalid_unary<D: Domain>(d: &mut D, symbol: &'static str, v: D::Value) -> D::Error {
+    let operand = d.type_name(v);
+    d.fail(OpError::InvalidUnary { symbol, operand })
+}
+
+fn undefined<D: Domain>(d: &mut D) -> D::Error {
+    d.fail(OpError::Undefined)
 }
 
 /// `a op b` when both operands are ints or both floats (the pairs the interpreter computes
@@ -47,7 +56,7 @@ pub fn arith_numbers<D: Domain>(
     a: D::Value,
     b: D::Value,
 ) -> Result<Option<D::Value>, D::Error> {
-    Ok(Some(match kinds(d, a, b)? {
+    Ok(Some(match kinds(d, a, b) {
         (Kind::Int(x), Kind::Int(y)) => {
             let r = d.int_arith(op, x, y)?;
             d.int_value(r)
@@ -72,7 +81,7 @@ pub fn arith<D: Allocating>(
     if let Some(v) = arith_numbers(d, op, a, b)? {
         return Ok(v);
     }
-    let (ka, kb) = kinds(d, a, b)?;
+    let (ka, kb) = kinds(d, a, b);
     match as_floats(d, ka, kb) {
         Ok((x, y)) => {
             let r = d.float_arith(op, x, y)?;
@@ -86,7 +95,7 @@ pub fn arith<D: Allocating>(
 /// `a op b` for an ordering `op`: numbers (mixed int and float) and strings.
 #[inline(always)]
 pub fn compare<D: Domain>(d: &mut D, op: CmpOp, a: D::Value, b: D::Value) -> Result<D::Bool, D::Error> {
-    if let (Kind::Int(x), Kind::Int(y)) = kinds(d, a, b)? {
+    if let (Kind::Int(x), Kind::Int(y)) = kinds(d, a, b) {
         return Ok(d.int_compare(Comparison::Order(op), x, y));
     }
     compare_other(d, op, a, b)
@@ -94,7 +103,7 @@ pub fn compare<D: Domain>(d: &mut D, op: CmpOp, a: D::Value, b: D::Value) -> Res
 
 #[inline(never)]
 fn compare_other<D: Domain>(d: &mut D, op: CmpOp, a: D::Value, b: D::Value) -> Result<D::Bool, D::Error> {
-    let (ka, kb) = kinds(d, a, b)?;
+    let (ka, kb) = kinds(d, a, b);
     match as_floats(d, ka, kb) {
         Ok((x, y)) => Ok(d.float_compare(Comparison::Order(op), x, y)),
         Err((Kind::Str(x), Kind::Str(y))) => d.str_order(op, x, y),
@@ -136,7 +145,7 @@ fn negated_if<D: Domain>(d: &mut D, negated: bool, equal: D::Bool) -> D::Bool {
 #[inline(always)]
 fn equality<D: Domain>(d: &mut D, negated: bool, a: D::Value, b: D::Value) -> Result<D::Bool, D::Error> {
     let op = if negated { Comparison::NotEqual } else { Comparison::Equal };
-    match kinds(d, a, b)? {
+    match kinds(d, a, b) {
         (Kind::Int(x), Kind::Int(y)) => Ok(d.int_compare(op, x, y)),
         (Kind::Null, other) | (other, Kind::Null) => {
             let equal = d.bool_constant(matches!(other, Kind::Null));
@@ -148,7 +157,7 @@ fn equality<D: Domain>(d: &mut D, negated: bool, a: D::Value, b: D::Value) -> Re
 
 #[inline(never)]
 fn equality_other<D: Domain>(d: &mut D, negated: bool, a: D::Value, b: D::Value) -> Result<D::Bool, D::Error> {
-    let (ka, kb) = kinds(d, a, b)?;
+    let (ka, kb) = kinds(d, a, b);
     let equal = match as_floats(d, ka, kb) {
         Ok((x, y)) => {
             let op = if negated { Comparison::NotEqual } else { Comparison::Equal };
@@ -165,6 +174,7 @@ fn equality_other<D: Domain>(d: &mut D, negated: bool, a: D::Value, b: D::Value)
         | (Kind::Struct, Kind::Struct)
         | (Kind::Tagged, Kind::Tagged)
         | (Kind::Func, Kind::Func) => d.contents_equal(a, b)?,
+        (Kind::Undefined, _) | (_, Kind::Undefined) => return Err(undefined(d)),
         // Values of different kinds (numbers aside) are never equal.
         _ => d.bool_constant(false),
     };
@@ -174,9 +184,10 @@ fn equality_other<D: Domain>(d: &mut D, negated: bool, a: D::Value, b: D::Value)
 /// Whether `v` counts as true in a condition.
 #[inline(always)]
 pub fn truthy<D: Domain>(d: &mut D, v: D::Value) -> Result<D::Bool, D::Error> {
-    Ok(match d.kind(v)? {
+    Ok(match d.kind(v) {
         Kind::Bool(b) => b,
-        Kind::Null | Kind::Undefined => d.bool_constant(false),
+        Kind::Null => d.bool_constant(false),
+        Kind::Undefined => return Err(undefined(d)),
         Kind::Int(i) => d.int_truthy(i),
         Kind::Float(f) => d.float_truthy(f),
         Kind::Str(s) => {
@@ -197,7 +208,7 @@ pub fn truthy<D: Domain>(d: &mut D, v: D::Value) -> Result<D::Bool, D::Error> {
 
 /// Unary `-`: numbers only.
 pub fn negate<D: Domain>(d: &mut D, v: D::Value) -> Result<D::Value, D::Error> {
-    match d.kind(v)? {
+    match d.kind(v) {
         Kind::Int(i) => {
             let r = d.int_negate(i)?;
             Ok(d.int_value(r))
@@ -206,23 +217,17 @@ pub fn negate<D: Domain>(d: &mut D, v: D::Value) -> Result<D::Value, D::Error> {
             let r = d.float_negate(f);
             Ok(d.float_value(r))
         }
-        _ => {
-            let name = d.type_name(v);
-            Err(d.fail(|| format!("Invalid unary operation: -{}", name)))
-        }
+        _ => Err(invalid_unary(d, "-", v)),
     }
 }
 
 /// `!`: bools only.
 pub fn not<D: Domain>(d: &mut D, v: D::Value) -> Result<D::Value, D::Error> {
-    match d.kind(v)? {
+    match d.kind(v) {
         Kind::Bool(b) => {
             let r = d.bool_not(b);
             Ok(d.bool_value(r))
         }
-        _ => {
-            let name = d.type_name(v);
-            Err(d.fail(|| format!("Invalid unary operation: !{}", name)))
-        }
+        _ => Err(invalid_unary(d, "!", v)),
     }
 }

@@ -20,9 +20,9 @@ use crate::jit::ir::{InstIdx, Op, Ty};
 use crate::jit::residual::Residual;
 use crate::runtime::heap::Gc;
 use crate::runtime::object::{ArrayObj, DictObj, StrObj};
-use crate::runtime::ops::{self, ArithOp, CmpOp};
+use crate::runtime::ops::{self, ArithOp, CmpOp, OpError};
 use crate::runtime::value::Value;
-use crate::semantics::{Allocating, Comparison, Concrete, Domain, Kind, RuntimeError};
+use crate::semantics::{Allocating, Comparison, Concrete, Domain, Failed, Kind};
 
 /// An IR value with its concrete value at the step being recorded.
 #[derive(Clone, Copy, Debug)]
@@ -62,7 +62,7 @@ impl<'r> Tracing<'r> {
 }
 
 /// An error the interpreter raises: the recording ends before it.
-fn raised<T>(result: Result<T, RuntimeError>) -> Result<T, AbortReason> {
+fn raised<T>(result: Result<T, Failed>) -> Result<T, AbortReason> {
     result.map_err(|_| AbortReason::ErrorRaised)
 }
 
@@ -76,9 +76,12 @@ impl Domain for Tracing<'_> {
     type Dict = Traced<Gc<DictObj>>;
     type Error = AbortReason;
 
-    fn kind(&mut self, v: TracedValue) -> Result<Kind<Self>, AbortReason> {
+    /// The kind the IR type says, with the concrete payload; `Undefined` (which every
+    /// operator raises on, ending the recording) when the concrete value is not known or
+    /// does not agree.
+    fn kind(&mut self, v: TracedValue) -> Kind<Self> {
         let ir = v.ir;
-        Ok(match (self.recorder.ty(ir), v.value) {
+        match (self.recorder.ty(ir), v.value) {
             (Ty::Null, _) => Kind::Null,
             (Ty::Bool, Some(Value::Bool(value))) => Kind::Bool(Traced { ir, value }),
             (Ty::Int, Some(Value::Int(value))) => Kind::Int(Traced { ir, value }),
@@ -91,15 +94,15 @@ impl Domain for Tracing<'_> {
             (Ty::Func, _) => Kind::Func,
             // Builtins exist on trace only as constants.
             (Ty::Builtin, Some(Value::Builtin(id))) => Kind::Builtin(id),
-            _ => return Err(AbortReason::NyiInstruction("a value whose IR type and recorded value differ")),
-        })
+            _ => Kind::Undefined,
+        }
     }
 
     fn type_name(&self, v: TracedValue) -> &'static str {
         v.value.map_or("string", |value| value.type_name())
     }
 
-    fn fail(&mut self, _message: impl FnOnce() -> String) -> AbortReason {
+    fn fail(&mut self, _: OpError) -> AbortReason {
         AbortReason::ErrorRaised
     }
 
