@@ -232,7 +232,7 @@ pub fn values_equal(a: Value, b: Value) -> bool {
             }
             (Value::Bool(x), Value::Bool(y)) => x == y,
             (Value::Null, Value::Null) => true,
-            (Value::Str(x), Value::Str(y)) => x == y || x.text == y.text,
+            (Value::Str(x), Value::Str(y)) => x == y || x.same_text(&y),
             (Value::Array(x), Value::Array(y)) => {
                 if x == y {
                     true
