@@ -53,7 +53,7 @@ fn missing_key(key: Value) -> String {
 fn string_char(heap: &mut Heap, s: &StrObj, i: i64) -> Result<Value, String> {
     let index = element_index(i, s.char_count())?;
     let c = s.char_at(index).ok_or_else(|| format!("Index out of bounds: {}", i))?;
-    Ok(Value::Str(heap.alloc(StrObj::new(c.to_string()))))
+    Ok(Value::Str(heap.char_string(c)))
 }
 
 /// `container[index]`.
@@ -357,12 +357,12 @@ pub fn new_array(heap: &mut Heap, items: Vec<Value>) -> Value {
 /// they are, a float count truncated, and a dict as a new array of its keys as strings
 /// (which become shared: the dict still holds them).
 /// One step of `for c in s` (`ForNext` over a string, whose position is a byte offset):
-/// the character starting at byte `position` as a new one-character string, with
+/// the character starting at byte `position` as a one-character string (`Heap::char_string`), with
 /// `position` moved past it; `None` at the end. Native code's `SNEXTCH` calls it too.
 pub fn next_char(heap: &mut Heap, s: &StrObj, position: &mut i64) -> Option<Value> {
     let c = s.text.get(usize::try_from(*position).ok()?..)?.chars().next()?;
     *position += c.len_utf8() as i64;
-    Some(Value::Str(heap.alloc(StrObj::new(c.to_string()))))
+    Some(Value::Str(heap.char_string(c)))
 }
 
 pub fn iteration_source(heap: &mut Heap, value: Value) -> Result<Value, String> {
