@@ -261,5 +261,5 @@ pub(super) fn chr(ctx: &mut Ctx, args: &[Value]) -> Result<Value, String> {
         .ok()
         .and_then(char::from_u32)
         .ok_or_else(|| format!("chr() requires a Unicode code point, got {}", code))?;
-    Ok(new_str(ctx, c.to_string()))
+    Ok(Value::Str(ctx.heap.char_string(c)))
 }

@@ -155,7 +155,7 @@ pub(super) fn char_at(ctx: &mut Ctx, args: &[Value]) -> Result<Value, String> {
     let s = expect_str("char_at", &args[0])?;
     let index = expect_int("char_at", "an int index", &args[1])?;
     let c = element_position(index, s.char_count()).and_then(|p| s.char_at(p)).ok_or_else(|| out_of_bounds(index))?;
-    Ok(new_str(ctx, c.to_string()))
+    Ok(Value::Str(ctx.heap.char_string(c)))
 }
 
 pub(super) fn repeat(ctx: &mut Ctx, args: &[Value]) -> Result<Value, String> {

@@ -20,6 +20,8 @@
 //! Invariants: jump offsets are relative to the instruction after the jump; every
 //! `spans[pc]` is the source position a runtime error at `pc` reports.
 
+use std::cell::Cell;
+
 use crate::parse::ast::Span;
 use crate::runtime::symbol::{Interner, Symbol};
 use crate::runtime::value::Value;
@@ -542,6 +544,17 @@ pub struct Proto {
     /// The source file (module) the function is written in: an index into the
     /// program's files, 0 for the main program (`modules::Loaded::files`).
     pub file: u32,
+    /// The interpreter's inline caches, one entry per instruction of `code`
+    /// (`interpret/caches.rs`); sized and cleared by [`Program::reset_inline_caches`].
+    pub inline_caches: Box<[Cell<CacheEntry>]>,
+}
+
+/// What the interpreter found the last time it ran one instruction; its meaning depends
+/// on the instruction (`interpret/caches.rs`). All zero until then.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct CacheEntry {
+    pub key: u32,
+    pub answer: u32,
 }
 
 #[derive(Clone, Debug)]
@@ -579,6 +592,15 @@ impl Proto {
 impl Program {
     pub fn proto(&self, id: ProtoId) -> &Proto {
         &self.protos[id.0 as usize]
+    }
+
+    /// Gives every prototype one empty inline cache entry per instruction: done before the
+    /// program runs, and again for a REPL input that extends it (its prototypes may be
+    /// clones whose entries describe the program before).
+    pub fn reset_inline_caches(&mut self) {
+        for proto in &mut self.protos {
+            proto.inline_caches = vec![Cell::new(CacheEntry::default()); proto.code.len()].into();
+        }
     }
 
     /// The arguments among `lent` (bit `i`: argument `i`, see `Instr::Call`) that a call

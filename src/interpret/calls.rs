@@ -5,11 +5,13 @@
 //! Invariant: a pushed frame's slots past its arguments (and receiver) are `Null`, so every
 //! slot below the highest frame top is a valid root (see the module docs of `interpret`).
 
+use std::cell::Cell;
 use std::rc::Rc;
 
+use super::caches;
 use super::{Frame, Vm};
 use crate::builtins::{self, Ctx};
-use crate::compile::bytecode::ProtoId;
+use crate::compile::bytecode::{CacheEntry, ProtoId};
 use crate::runtime::access;
 use crate::runtime::heap::Gc;
 use crate::runtime::object::FuncObj;
@@ -90,8 +92,16 @@ impl Vm {
     }
 
     /// `receiver.name(args)` with the receiver in `stack[base + 1]`, lent to the call when
-    /// `lent` (see `Instr::CallMethodLent`).
-    pub(super) fn call_method(&mut self, base: usize, name: Symbol, argc: usize, lent: bool) -> Result<bool, String> {
+    /// `lent` (see `Instr::CallMethodLent`). `site` is the call's inline cache entry: the
+    /// method found for the type of the last receiver (`caches.rs`).
+    pub(super) fn call_method(
+        &mut self,
+        base: usize,
+        name: Symbol,
+        argc: usize,
+        lent: bool,
+        site: &Cell<CacheEntry>,
+    ) -> Result<bool, String> {
         let Value::Struct(receiver) = self.stack[base + 1] else {
             return Err(format!(
                 "Cannot call method {} on a value of type {}",
@@ -99,7 +109,14 @@ impl Vm {
                 self.stack[base + 1].type_name()
             ));
         };
-        let method = self.program.struct_types[receiver.type_index as usize].methods.get(&name).copied();
+        let type_index = receiver.type_index;
+        let method = caches::cached_method(site, type_index).or_else(|| {
+            let found = self.program.struct_types[type_index as usize].methods.get(&name).copied();
+            if let Some(method) = found {
+                caches::remember_method(site, type_index, method);
+            }
+            found
+        });
         if let Some(method) = method {
             if self.program.proto(method).arity as usize != argc {
                 return Err(self.arity_error(method, argc));

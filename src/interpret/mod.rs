@@ -19,6 +19,7 @@
 //! - The operator, access and builtin semantics live in `runtime/` and `builtins/`; this
 //!   loop only moves values between slots and calls them, so the JIT can share them.
 
+mod caches;
 mod calls;
 pub mod error;
 mod operands;
@@ -130,6 +131,8 @@ impl Vm {
         for &(global, proto) in &program.initial_globals {
             globals[global as usize] = Value::Func(heap.alloc(FuncObj { proto, captures: Vec::new() }));
         }
+        let mut program = program;
+        program.reset_inline_caches();
         let program_for_jit = Rc::new(program);
         Vm {
             program: Rc::clone(&program_for_jit),
@@ -205,6 +208,8 @@ impl Vm {
         for &(global, proto) in new_functions {
             self.globals[global as usize] = Value::Func(self.heap.alloc(FuncObj { proto, captures: Vec::new() }));
         }
+        let mut program = program;
+        program.reset_inline_caches();
         let program = Rc::new(program);
         self.jit = self.jit.take().map(|jit| Box::new(Jit::new(jit.options().clone(), &program)));
         self.program = program;
@@ -667,7 +672,8 @@ impl Vm {
                     | Instr::CallMethodLent { base: callee, name, argc } => {
                         let lent = matches!(instr, Instr::CallMethodLent { .. });
                         self.frames.last_mut().expect("a frame is running").pc = pc;
-                        if check!(self.call_method(base + callee as usize, Symbol(name as u32), argc as usize, lent)) {
+                        let (name, site) = (Symbol(name as u32), &proto.inline_caches[pc - 1]);
+                        if check!(self.call_method(base + callee as usize, name, argc as usize, lent, site)) {
                             continue 'frames;
                         }
                         safepoint!();
@@ -821,30 +827,36 @@ impl Vm {
                             Instr::TakeField { .. } => Mark::IfHolderShared,
                             _ => Mark::Unmarked,
                         };
-                        let (name, holder) = (Symbol(name as u32), slot!(obj));
-                        check!(access::field_into(holder, name, program.symbols.name(name), mark, &mut slot!(dst)));
+                        let (name, holder, site) = (Symbol(name as u32), slot!(obj), &proto.inline_caches[pc - 1]);
+                        let position = check!(access::field_into(
+                            holder,
+                            name,
+                            caches::field_guess(site),
+                            || program.symbols.name(name),
+                            mark,
+                            &mut slot!(dst)
+                        ));
+                        caches::remember_field(site, position);
                     }
                     Instr::GetFieldForWrite { dst, obj, name } => {
                         let name = Symbol(name as u32);
-                        let element = check!(access::field_for_write(
-                            &mut self.heap,
-                            &mut slot!(obj),
-                            name,
+                        let element = check!(access::field_for_write(&mut self.heap, &mut slot!(obj), name, || {
                             program.symbols.name(name)
-                        ));
+                        }));
                         slot!(dst) = element;
                         safepoint!();
                     }
                     Instr::SetField { obj, name, src } => {
-                        let name = Symbol(name as u32);
-                        let value = slot!(src);
-                        check!(access::set_field(
+                        let (name, value, site) = (Symbol(name as u32), slot!(src), &proto.inline_caches[pc - 1]);
+                        let position = check!(access::set_field_guessing(
                             &mut self.heap,
                             &mut slot!(obj),
                             name,
-                            program.symbols.name(name),
+                            caches::field_guess(site),
+                            || program.symbols.name(name),
                             value
                         ));
+                        caches::remember_field(site, position);
                         safepoint!();
                     }
 

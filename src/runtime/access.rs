@@ -53,7 +53,7 @@ fn missing_key(key: Value) -> String {
 fn string_char(heap: &mut Heap, s: &StrObj, i: i64) -> Result<Value, String> {
     let index = element_index(i, s.char_count())?;
     let c = s.char_at(index).ok_or_else(|| format!("Index out of bounds: {}", i))?;
-    Ok(Value::Str(heap.alloc(StrObj::new(c.to_string()))))
+    Ok(Value::Str(heap.char_string(c)))
 }
 
 /// `container[index]`.
@@ -99,17 +99,30 @@ pub fn index_into(heap: &mut Heap, container: Value, index: Value, mark: Mark, o
     Ok(())
 }
 
-/// `value.name` into `out`, marked as `mark` says; `name_text` is only used for errors.
+/// `value.name` into `out`, marked as `mark` says; returns the field's position. The field
+/// is looked for at position `guess` first (an inline cache's answer). `name_text` is only
+/// called for an error message (looking the name up on every access cost a bounds check
+/// and two loads).
 #[inline(always)]
-pub fn field_into(value: Value, name: Symbol, name_text: &str, mark: Mark, out: &mut Value) -> Result<(), String> {
+pub fn field_into<'a>(
+    value: Value,
+    name: Symbol,
+    guess: usize,
+    name_text: impl FnOnce() -> &'a str,
+    mark: Mark,
+    out: &mut Value,
+) -> Result<usize, String> {
     let Value::Struct(s) = &value else {
-        return Err(field_of_non_struct(name_text, value));
+        return Err(field_of_non_struct(name_text(), value));
     };
-    *out = *s.field(name).ok_or_else(|| field_not_found(name_text))?;
+    let Some(position) = s.position(name, guess) else {
+        return Err(field_not_found(name_text()));
+    };
+    *out = s.fields[position].1;
     if mark == Mark::Shared || (mark == Mark::IfHolderShared && s.is_shared()) {
         out.mark_shared();
     }
-    Ok(())
+    Ok(position)
 }
 
 #[cold]
@@ -229,12 +242,11 @@ pub fn field_not_found(name: &str) -> String {
 /// `value.name`; `name_text` is only used for the error message.
 pub fn get_field(value: Value, name: Symbol, name_text: &str) -> Result<Value, String> {
     let mut out = Value::Null;
-    field_into(value, name, name_text, Mark::Shared, &mut out)?;
+    field_into(value, name, 0, || name_text, Mark::Shared, &mut out)?;
     Ok(out)
 }
 
-///
-/// A private struct that has the field already is written inline.
+/// `holder.name := value`, writing a private copy back into `holder` if it was shared.
 #[inline(always)]
 pub fn set_field(
     heap: &mut Heap,
@@ -243,15 +255,32 @@ pub fn set_field(
     name_text: &str,
     value: Value,
 ) -> Result<(), String> {
+    set_field_guessing(heap, holder, name, 0, || name_text, value).map(|_| ())
+}
+
+/// `set_field` that looks for the field at position `guess` first and returns the position
+/// where a private struct had it (`guess` after the general path); `name_text` is only
+/// called for an error message. A private struct that has the field already is written
+/// inline.
+#[inline(always)]
+pub fn set_field_guessing<'a>(
+    heap: &mut Heap,
+    holder: &mut Value,
+    name: Symbol,
+    guess: usize,
+    name_text: impl FnOnce() -> &'a str,
+    value: Value,
+) -> Result<usize, String> {
     if let Value::Struct(s) = &*holder {
         if !s.is_shared() {
-            if let Some(field) = s.get_mut().field_mut(name) {
-                *field = value;
-                return Ok(());
+            if let Some(position) = s.position(name, guess) {
+                s.get_mut().fields[position].1 = value;
+                return Ok(position);
             }
         }
     }
-    set_field_general(heap, holder, name, name_text, value)
+    set_field_general(heap, holder, name, name_text(), value)?;
+    Ok(guess)
 }
 
 #[inline(never)]
@@ -276,17 +305,23 @@ fn set_field_general(
 /// The field a nested write target (`s.f[i] := v`) goes through: makes the struct in
 /// `holder` private, then the container in the field private inside it
 /// ([`private_field_for_write`]), and returns that container unshared.
-pub fn field_for_write(heap: &mut Heap, holder: &mut Value, name: Symbol, name_text: &str) -> Result<Value, String> {
+/// `name_text` is only called for an error message.
+pub fn field_for_write<'a>(
+    heap: &mut Heap,
+    holder: &mut Value,
+    name: Symbol,
+    name_text: impl FnOnce() -> &'a str,
+) -> Result<Value, String> {
     match *holder {
         Value::Struct(s) => {
             if s.field(name).is_none() {
-                return Err(field_not_found(name_text));
+                return Err(field_not_found(name_text()));
             }
             let s = make_unique_struct(heap, s);
             *holder = Value::Struct(s);
             Ok(private_field_for_write(heap, s, name).expect("the field exists"))
         }
-        other => get_field(other, name, name_text),
+        other => get_field(other, name, name_text()),
     }
 }
 
@@ -322,12 +357,12 @@ pub fn new_array(heap: &mut Heap, items: Vec<Value>) -> Value {
 /// they are, a float count truncated, and a dict as a new array of its keys as strings
 /// (which become shared: the dict still holds them).
 /// One step of `for c in s` (`ForNext` over a string, whose position is a byte offset):
-/// the character starting at byte `position` as a new one-character string, with
+/// the character starting at byte `position` as a one-character string (`Heap::char_string`), with
 /// `position` moved past it; `None` at the end. Native code's `SNEXTCH` calls it too.
 pub fn next_char(heap: &mut Heap, s: &StrObj, position: &mut i64) -> Option<Value> {
     let c = s.text.get(usize::try_from(*position).ok()?..)?.chars().next()?;
     *position += c.len_utf8() as i64;
-    Some(Value::Str(heap.alloc(StrObj::new(c.to_string()))))
+    Some(Value::Str(heap.char_string(c)))
 }
 
 pub fn iteration_source(heap: &mut Heap, value: Value) -> Result<Value, String> {

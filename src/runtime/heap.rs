@@ -200,6 +200,10 @@ pub struct Heap {
     /// Collect at every safe point that follows an allocation (`RUFF_GC_STRESS=1`).
     pub stress: bool,
     pub stats: HeapStats,
+    /// The one-character string of each ASCII character, made on first use and kept as
+    /// long as the heap (a root of every collection), marked shared so that nothing
+    /// appends to it in place ([`Heap::char_string`]).
+    ascii_chars: [Option<Gc<StrObj>>; 128],
 }
 
 const MIN_COLLECTION_BYTES: usize = 8 << 20;
@@ -212,7 +216,31 @@ impl Default for Heap {
 
 impl Heap {
     pub fn new(stress: bool) -> Self {
-        Heap { objects: Vec::new(), bytes_since_collection: 0, live_bytes: 0, stress, stats: HeapStats::default() }
+        Heap {
+            objects: Vec::new(),
+            bytes_since_collection: 0,
+            live_bytes: 0,
+            stress,
+            stats: HeapStats::default(),
+            ascii_chars: [None; 128],
+        }
+    }
+
+    /// A string holding just `c`. An ASCII character's is the heap's one string for it:
+    /// indexing a string and iterating over it (parsers, tokenizers) then allocate
+    /// nothing, as CPython's one-character strings do (json --no-jit spent 12% of its time
+    /// allocating and freeing them).
+    pub fn char_string(&mut self, c: char) -> Gc<StrObj> {
+        let Some(slot) = self.ascii_chars.get(c as usize).copied() else {
+            return self.alloc(StrObj::new(c.to_string()));
+        };
+        if let Some(s) = slot {
+            return s;
+        }
+        let s = self.alloc(StrObj::new(c.to_string()));
+        s.set_shared();
+        self.ascii_chars[c as usize] = Some(s);
+        s
     }
 
     pub fn alloc<T: HeapObject>(&mut self, value: T) -> Gc<T> {
@@ -257,6 +285,9 @@ impl Heap {
     pub fn collect(&mut self, mark_roots: impl FnOnce(&mut Marker)) {
         let mut marker = Marker { gray: Vec::new() };
         mark_roots(&mut marker);
+        for s in self.ascii_chars.iter().flatten() {
+            marker.mark(*s);
+        }
         while let Some(header) = marker.gray.pop() {
             // SAFETY: the gray stack only holds pointers to live objects that were just
             // marked, and the header's kind tells the concrete type behind it.

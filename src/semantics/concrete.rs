@@ -194,7 +194,7 @@ impl<H> Domain for Concrete<H> {
     }
 
     fn str_equal(&mut self, a: Gc<StrObj>, b: Gc<StrObj>) -> bool {
-        a == b || a.text == b.text
+        a == b || a.same_text(&b)
     }
 
     fn str_order(&mut self, op: CmpOp, a: Gc<StrObj>, b: Gc<StrObj>) -> Result<bool, Failed> {
