@@ -37,6 +37,7 @@
 use crate::compile::bytecode::Program;
 use crate::runtime::heap::Heap;
 use crate::runtime::value::Value;
+use std::time::Instant;
 
 /// What a side trace returns when it reached its root trace's loop header, having stored
 /// every slot it changed: the caller enters the root trace again.
@@ -90,6 +91,11 @@ pub struct ExitState {
     /// collects at its next safe point), or a builtin call that failed or returned a value
     /// of another type than the trace was recorded with.
     pub must_exit: u64,
+    /// The `start_time` helpers hand to builtins (`builtins::Ctx`). Builtins a trace calls
+    /// never read the clock (`builtins::is_repeatable`), so any instant will do: one fixed
+    /// here spares each call a `clock_gettime` (7% of bounce's time, whose `bit_and` is a
+    /// `CALLB`).
+    pub start_time: Instant,
 }
 
 impl Default for ExitState {
@@ -110,6 +116,7 @@ impl Default for ExitState {
             heap: std::ptr::null_mut(),
             program: std::ptr::null(),
             must_exit: 0,
+            start_time: Instant::now(),
         }
     }
 }

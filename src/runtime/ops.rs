@@ -219,6 +219,11 @@ pub fn floats_equal(a: f64, b: f64) -> bool {
     a == b || (a.is_finite() && b.is_finite() && (a - b).abs() < f64::EPSILON)
 }
 
+/// `==` on two strings: the same object, or the same text.
+pub fn strings_equal(a: Gc<StrObj>, b: Gc<StrObj>) -> bool {
+    a == b || a.text == b.text
+}
+
 /// `==` on any two values; never fails. Iterative, so deeply nested data cannot overflow
 /// the native stack.
 pub fn values_equal(a: Value, b: Value) -> bool {
@@ -232,7 +237,7 @@ pub fn values_equal(a: Value, b: Value) -> bool {
             }
             (Value::Bool(x), Value::Bool(y)) => x == y,
             (Value::Null, Value::Null) => true,
-            (Value::Str(x), Value::Str(y)) => x == y || x.text == y.text,
+            (Value::Str(x), Value::Str(y)) => strings_equal(x, y),
             (Value::Array(x), Value::Array(y)) => {
                 if x == y {
                     true

@@ -25,7 +25,6 @@
 //!   while native code runs.
 
 use super::LinkedRebuild;
-use std::time::Instant;
 
 use crate::builtins::math::float as math;
 use crate::builtins::{self, Ctx};
@@ -40,6 +39,7 @@ use crate::runtime::object::{DictKey, DictObj, FuncObj, StructObj, TaggedObj};
 use crate::runtime::symbol::Symbol;
 use crate::runtime::value::{Tag, Value};
 use crate::runtime::{access, ops};
+use std::sync::OnceLock;
 
 pub(super) type UnaryHelper = extern "sysv64" fn(f64) -> f64;
 pub(super) type BinaryHelper = extern "sysv64" fn(f64, f64) -> f64;
@@ -241,7 +241,7 @@ pub(super) fn call_builtin(call: u64, payloads: [u64; MAX_BUILTIN_ARGS], state: 
     // SAFETY: as in `scalar_to_string`.
     let (state, heap, program) = unsafe { (&mut *state, &mut *(*state).heap, &*(*state).program) };
     // Builtins a trace calls write no output and read no clock (`builtins::is_repeatable`).
-    let mut ctx = Ctx { heap, program, out: &mut std::io::sink(), start_time: Instant::now() };
+    let mut ctx = Ctx { heap, program, out: &mut std::io::sink(), start_time: state.start_time };
     let result = builtins::call(call.builtin, &mut ctx, &args[..call.argc as usize]);
     let bits = match result {
         Ok(value) if value.tag() as u8 == call.result_tag => register_bits(value),
@@ -351,7 +351,7 @@ pub(super) extern "sysv64" fn string_length(string: *mut u8) -> i64 {
 pub(super) extern "sysv64" fn string_equal(a: *mut u8, b: *mut u8) -> u64 {
     // SAFETY: both are string values of the trace (see `string_length`).
     let (a, b) = unsafe { (Gc::<StrObj>::from_address(a as usize), Gc::<StrObj>::from_address(b as usize)) };
-    ops::values_equal(Value::Str(a), Value::Str(b)) as u64
+    ops::strings_equal(a, b) as u64
 }
 
 /// The struct object at `object`, a struct value of the trace.
@@ -607,8 +607,10 @@ pub(super) extern "sysv64" fn push_copy(array: *mut u8, tag: u64, payload: u64, 
         return array.addr() as *mut u8;
     }
     let args = [Value::Array(array), value_of(tag, payload)];
-    let mut ctx = Ctx { heap, program, out: &mut std::io::sink(), start_time: Instant::now() };
-    let push = builtins::lookup("push").expect("push is a builtin");
+    let mut ctx = Ctx { heap, program, out: &mut std::io::sink(), start_time: state.start_time };
+    // Looked up by name once, not at every call (a linear search of the table).
+    static PUSH: OnceLock<u32> = OnceLock::new();
+    let push = *PUSH.get_or_init(|| builtins::lookup("push").expect("push is a builtin"));
     match builtins::call(push, &mut ctx, &args) {
         Ok(Value::Array(copy)) => {
             state.must_exit = heap.wants_collection() as u64;
