@@ -96,6 +96,34 @@ pub struct ExitState {
     /// here spares each call a `clock_gettime` (7% of bounce's time, whose `bit_and` is a
     /// `CALLB`).
     pub start_time: Instant,
+    /// The dict entry the last lookup of `DTAG`, `DGET` or `DSET` found, for the next one
+    /// of the same dict and key operand (`counts[c] := counts[c] + 1` is three lookups).
+    /// Valid for one native run: cleared at every entry from the interpreter, since within
+    /// a run no collection frees a key or dict whose address could be reused and no entry
+    /// moves (dicts never delete, and inserting appends).
+    pub dict_hint: DictHint,
+}
+
+impl ExitState {
+    /// Resets what holds for one native run only, before a trace is entered from Rust.
+    pub fn start_run(&mut self) {
+        self.loop_iterations = 0;
+        self.dict_hint = DictHint::default();
+    }
+}
+
+/// See `ExitState::dict_hint`.
+#[derive(Clone, Copy, Default)]
+pub struct DictHint {
+    /// The dict's address and the key operand's bits (an int, or a string's address).
+    pub dict: u64,
+    pub key: u64,
+    /// The entry's position plus one; 0 when there is no hint.
+    pub position: u64,
+    /// Whether the key operand is a string, and whether that string is a text key (not
+    /// the spelling of an int key), which a write marks shared.
+    pub string_operand: bool,
+    pub text_key: bool,
 }
 
 impl Default for ExitState {
@@ -117,6 +145,7 @@ impl Default for ExitState {
             program: std::ptr::null(),
             must_exit: 0,
             start_time: Instant::now(),
+            dict_hint: DictHint::default(),
         }
     }
 }

@@ -333,7 +333,8 @@ impl DictObj {
         self.entries.is_empty()
     }
 
-    fn position(&self, key: &DictKey) -> Option<usize> {
+    /// Where the entry under `key` stands in `entries`.
+    pub fn position(&self, key: &DictKey) -> Option<usize> {
         match &self.index {
             Some(index) => index.find(key_hash(key), key, &self.entries).ok(),
             None => self.entries.iter().position(|(k, _)| k == key),

@@ -453,11 +453,19 @@ impl Emitter<'_> {
                 emit!(self.ops; test rax, rax; jnz =>exit);
             }
             Op::DTag(dict, key) => {
-                let arguments = vec![(Operand::Gpr(RDI), self.operand(dict)), (Operand::Gpr(RSI), self.operand(key))];
+                let arguments = vec![
+                    (Operand::Gpr(RDI), self.operand(dict)),
+                    (Operand::Gpr(RSI), self.operand(key)),
+                    (Operand::Gpr(RDX), Operand::Gpr(R13)),
+                ];
                 self.call_helper(i, arguments, HelperResult::Rax(destination));
             }
             Op::DGet(dict, key) => {
-                let arguments = vec![(Operand::Gpr(RDI), self.operand(dict)), (Operand::Gpr(RSI), self.operand(key))];
+                let arguments = vec![
+                    (Operand::Gpr(RDI), self.operand(dict)),
+                    (Operand::Gpr(RSI), self.operand(key)),
+                    (Operand::Gpr(RDX), Operand::Gpr(R13)),
+                ];
                 let result =
                     if inst.ty == Ty::Float { HelperResult::Xmm0(destination) } else { HelperResult::Rax(destination) };
                 self.call_helper(i, arguments, result);
