@@ -126,6 +126,15 @@ pub struct DictHint {
     pub text_key: bool,
 }
 
+impl DictHint {
+    /// The position of the entry under the key operand `key` (a string's address when
+    /// `string_operand`) in the dict at address `dict`, if this hint is about them.
+    pub fn position(&self, dict: u64, key: u64, string_operand: bool) -> Option<usize> {
+        let about = self.position != 0 && self.dict == dict && self.key == key && self.string_operand == string_operand;
+        about.then(|| self.position as usize - 1)
+    }
+}
+
 impl Default for ExitState {
     fn default() -> Self {
         ExitState {

@@ -288,9 +288,8 @@ pub(super) fn dict_key<const STRING_KEY: bool>(key: u64) -> DictKey {
 /// The position of the entry under key operand `key` in `dict`, through the run's hint
 /// (`ExitState::dict_hint`), which a found entry becomes.
 fn dict_position<const STRING_KEY: bool>(dict: Gc<DictObj>, key: u64, state: &mut ExitState) -> Option<usize> {
-    let hint = state.dict_hint;
-    if hint.position != 0 && hint.dict == dict.addr() as u64 && hint.key == key && hint.string_operand == STRING_KEY {
-        return Some(hint.position as usize - 1);
+    if let Some(position) = state.dict_hint.position(dict.addr() as u64, key, STRING_KEY) {
+        return Some(position);
     }
     let dict_key = dict_key::<STRING_KEY>(key);
     let position = dict.position(&dict_key)?;
@@ -360,14 +359,14 @@ pub(super) extern "sysv64" fn dict_set<const STRING_KEY: bool>(
     let dict = unsafe { dict_at(dict) };
     // SAFETY: as in `dict_entry`.
     let hint = unsafe { (*state).dict_hint };
-    if hint.position != 0 && hint.dict == dict.addr() as u64 && hint.key == key && hint.string_operand == STRING_KEY {
+    if let Some(position) = hint.position(dict.addr() as u64, key, STRING_KEY) {
         // Replacing the entry a lookup just found, as `access::insert_entry` does (which
         // marks a text key shared, though the dict keeps its own key object).
         if hint.text_key {
             // SAFETY: a string key operand is a string value of the trace (see `dict_key`).
             unsafe { Gc::<StrObj>::from_address(key as usize) }.set_shared();
         }
-        dict.get_mut().entries[hint.position as usize - 1].1 = value;
+        dict.get_mut().entries[position].1 = value;
         return 0;
     }
     let grown = access::insert_entry(dict, dict_key::<STRING_KEY>(key), value);
