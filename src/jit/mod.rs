@@ -925,7 +925,7 @@ impl Jit {
     fn run(&mut self, id: u32, slots: &mut [Value], globals: &mut [Value]) -> u32 {
         let native = &mut self.traces[(id - self.first_trace) as usize];
         let state = &mut *self.exit_state;
-        state.loop_iterations = 0;
+        state.start_run();
         self.stats.traces[id as usize].interpreter_entries += 1;
         if profile::ACTIVE.load(std::sync::atomic::Ordering::Relaxed) {
             profile::LOCATION.store(profile::NATIVE | id as u64, std::sync::atomic::Ordering::Relaxed);

@@ -107,10 +107,12 @@ impl ArrayObj {
     }
 }
 
-/// Byte offsets, from the start of a `GcBox<ArrayObj>` or `GcBox<StructObj>`, of what
-/// native code reads and writes: the shared bit, the element buffer's pointer, length and
-/// capacity of an array, and the field list's pointer and length of a struct (each field
-/// an entry of `field_stride` bytes: its name at `field_name`, its value at `field_value`).
+/// Byte offsets, from the start of a `GcBox<ArrayObj>`, `GcBox<StructObj>` or
+/// `GcBox<StrObj>`, of what native code reads and writes: the shared bit, the element
+/// buffer's pointer, length and capacity of an array, the field list's pointer and length
+/// of a struct (each field an entry of `field_stride` bytes: its name at `field_name`, its
+/// value at `field_value`), and a string's UTF-8 bytes (pointer and length) and character
+/// count.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ObjectLayout {
     pub shared_flag: i32,
@@ -122,20 +124,31 @@ pub struct ObjectLayout {
     pub field_stride: i32,
     pub field_name: i32,
     pub field_value: i32,
+    pub text_ptr: i32,
+    pub text_len: i32,
+    pub char_count: i32,
 }
 
 /// Where a `Vec<T>` keeps its pointer, length and capacity, as word indexes (Rust does not
 /// fix the order of its fields): found by building one with distinct pointer, length and
 /// capacity and looking at its words. `None` if that does not identify them.
 fn vec_words<T>(element: T) -> Option<(usize, usize, usize)> {
-    const WORDS: usize = std::mem::size_of::<Vec<()>>() / std::mem::size_of::<usize>();
-    if std::mem::size_of::<Vec<T>>() != WORDS * std::mem::size_of::<usize>() {
-        return None;
-    }
     let mut probe: Vec<T> = Vec::with_capacity(3);
     probe.push(element);
-    // SAFETY: `Vec<T>` is exactly `WORDS` machine words (checked above) and has no
-    // padding between them; reading them as integers copies its bits without using them.
+    let (pointer, capacity) = (probe.as_ptr() as usize, probe.capacity());
+    find_words(probe, pointer, capacity)
+}
+
+/// Where `probe`, a `Vec` or `String` of length 1 whose buffer is at `pointer` with room
+/// for `capacity`, keeps its pointer, length and capacity (as `vec_words`).
+fn find_words<V>(probe: V, pointer: usize, capacity: usize) -> Option<(usize, usize, usize)> {
+    const WORDS: usize = std::mem::size_of::<Vec<()>>() / std::mem::size_of::<usize>();
+    if std::mem::size_of::<V>() != WORDS * std::mem::size_of::<usize>() {
+        return None;
+    }
+    // SAFETY: `V` is exactly `WORDS` machine words (checked above) and, being a vector's
+    // pointer, length and capacity, has no padding between them; reading them as integers
+    // copies its bits without using them.
     let words: [usize; WORDS] = unsafe { std::mem::transmute_copy(&probe) };
     let find = |wanted: usize| {
         let mut hits = words.iter().enumerate().filter(|(_, &w)| w == wanted).map(|(i, _)| i);
@@ -144,7 +157,7 @@ fn vec_words<T>(element: T) -> Option<(usize, usize, usize)> {
             _ => None,
         }
     };
-    Some((find(probe.as_ptr() as usize)?, find(1)?, find(probe.capacity())?))
+    Some((find(pointer)?, find(1)?, find(capacity)?))
 }
 
 /// The layout native code uses for arrays and structs; `None` if the vectors' layout
@@ -155,6 +168,11 @@ pub fn object_layout() -> Option<ObjectLayout> {
     let items = super::heap::value_offset::<ArrayObj>() + std::mem::offset_of!(ArrayObj, items);
     let (field_pointer, field_length, _) = vec_words((Symbol(0), Value::Null))?;
     let fields = super::heap::value_offset::<StructObj>() + std::mem::offset_of!(StructObj, fields);
+    let mut text = String::with_capacity(3);
+    text.push('a');
+    let (text_pointer, text_capacity) = (text.as_ptr() as usize, text.capacity());
+    let (text_words_pointer, text_length, _) = find_words(text, text_pointer, text_capacity)?;
+    let string = super::heap::value_offset::<StrObj>();
     Some(ObjectLayout {
         shared_flag: super::heap::SHARED_FLAG_OFFSET as i32,
         items_ptr: (items + pointer * word) as i32,
@@ -165,6 +183,9 @@ pub fn object_layout() -> Option<ObjectLayout> {
         field_stride: std::mem::size_of::<(Symbol, Value)>() as i32,
         field_name: std::mem::offset_of!((Symbol, Value), 0) as i32,
         field_value: std::mem::offset_of!((Symbol, Value), 1) as i32,
+        text_ptr: (string + std::mem::offset_of!(StrObj, text) + text_words_pointer * word) as i32,
+        text_len: (string + std::mem::offset_of!(StrObj, text) + text_length * word) as i32,
+        char_count: (string + std::mem::offset_of!(StrObj, char_count)) as i32,
     })
 }
 
@@ -321,7 +342,8 @@ impl DictObj {
         self.entries.is_empty()
     }
 
-    fn position(&self, key: &DictKey) -> Option<usize> {
+    /// Where the entry under `key` stands in `entries`.
+    pub fn position(&self, key: &DictKey) -> Option<usize> {
         match &self.index {
             Some(index) => index.find(key_hash(key), key, &self.entries).ok(),
             None => self.entries.iter().position(|(k, _)| k == key),

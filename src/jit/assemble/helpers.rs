@@ -25,12 +25,11 @@
 //!   while native code runs.
 
 use super::LinkedRebuild;
-use std::time::Instant;
 
 use crate::builtins::math::float as math;
 use crate::builtins::{self, Ctx};
 use crate::compile::bytecode::ProtoId;
-use crate::jit::abi::ExitState;
+use crate::jit::abi::{DictHint, ExitState};
 use crate::jit::exit;
 use crate::jit::ir::{AllocKind, Inst, InstIdx, MathFn, Op, Trace, Ty, MAX_BUILTIN_ARGS};
 use crate::jit::residual::Residual;
@@ -41,6 +40,7 @@ use crate::runtime::object::{DictKey, DictObj, FuncObj, StructObj, TaggedObj};
 use crate::runtime::symbol::Symbol;
 use crate::runtime::value::{Tag, Value};
 use crate::runtime::{access, ops};
+use std::sync::OnceLock;
 
 pub(super) type UnaryHelper = extern "sysv64" fn(f64) -> f64;
 pub(super) type BinaryHelper = extern "sysv64" fn(f64, f64) -> f64;
@@ -270,7 +270,8 @@ fn call_on_values(
     }
     // SAFETY: as in `scalar_to_string`.
     let (state, heap, program) = unsafe { (&mut *state, &mut *(*state).heap, &*(*state).program) };
-    let mut ctx = Ctx { heap, program, out: &mut std::io::sink(), start_time: Instant::now() };
+    // Builtins a trace calls write no output and read no clock (`builtins::is_repeatable`).
+    let mut ctx = Ctx { heap, program, out: &mut std::io::sink(), start_time: state.start_time };
     let result = run(&mut ctx, call.builtin, &args[..call.argc as usize]);
     let bits = match result {
         Ok(value) if value.tag() as u8 == call.result_tag => register_bits(value),
@@ -319,18 +320,41 @@ pub(super) fn dict_key<const STRING_KEY: bool>(key: u64) -> DictKey {
     }
 }
 
+/// The position of the entry under key operand `key` in `dict`, through the run's hint
+/// (`ExitState::dict_hint`), which a found entry becomes.
+fn dict_position<const STRING_KEY: bool>(dict: Gc<DictObj>, key: u64, state: &mut ExitState) -> Option<usize> {
+    if let Some(position) = state.dict_hint.position(dict.addr() as u64, key, STRING_KEY) {
+        return Some(position);
+    }
+    let dict_key = dict_key::<STRING_KEY>(key);
+    let position = dict.position(&dict_key)?;
+    state.dict_hint = DictHint {
+        dict: dict.addr() as u64,
+        key,
+        position: position as u64 + 1,
+        string_operand: STRING_KEY,
+        text_key: matches!(dict_key, DictKey::Str(_)),
+    };
+    Some(position)
+}
+
+/// The entry under key operand `key` in dict value `dict` of the trace.
+fn dict_entry<const STRING_KEY: bool>(dict: *mut u8, key: u64, state: *mut ExitState) -> Option<Value> {
+    // SAFETY: `dict` is a dict value of the trace (see `dict_at`); `state` is the exit
+    // state the trace was entered with (r13), not referenced by Rust code while native
+    // code runs.
+    let (dict, state) = unsafe { (dict_at(dict), &mut *state) };
+    dict_position::<STRING_KEY>(dict, key, state).map(|position| dict.entries[position].1)
+}
+
 /// `DTAG`: the tag of the entry under the key, or -1 when there is none.
-pub(super) extern "sysv64" fn dict_tag<const STRING_KEY: bool>(dict: *mut u8, key: u64) -> i64 {
-    // SAFETY: `dict` is a dict value of the trace (see `dict_at`).
-    let dict = unsafe { dict_at(dict) };
-    dict.get(&dict_key::<STRING_KEY>(key)).map_or(-1, |v| v.tag() as i64)
+pub(super) extern "sysv64" fn dict_tag<const STRING_KEY: bool>(dict: *mut u8, key: u64, state: *mut ExitState) -> i64 {
+    dict_entry::<STRING_KEY>(dict, key, state).map_or(-1, |v| v.tag() as i64)
 }
 
 /// `DGET` of an int, bool or null entry: its payload bits (a bool as 0/1).
-pub(super) extern "sysv64" fn dict_bits<const STRING_KEY: bool>(dict: *mut u8, key: u64) -> u64 {
-    // SAFETY: `dict` is a dict value of the trace (see `dict_at`).
-    let dict = unsafe { dict_at(dict) };
-    match dict.get(&dict_key::<STRING_KEY>(key)) {
+pub(super) extern "sysv64" fn dict_bits<const STRING_KEY: bool>(dict: *mut u8, key: u64, state: *mut ExitState) -> u64 {
+    match dict_entry::<STRING_KEY>(dict, key, state) {
         Some(Value::Int(i)) => i as u64,
         Some(Value::Bool(b)) => b as u64,
         _ => 0,
@@ -338,10 +362,12 @@ pub(super) extern "sysv64" fn dict_bits<const STRING_KEY: bool>(dict: *mut u8, k
 }
 
 /// `DGET` of a float entry.
-pub(super) extern "sysv64" fn dict_float<const STRING_KEY: bool>(dict: *mut u8, key: u64) -> f64 {
-    // SAFETY: `dict` is a dict value of the trace (see `dict_at`).
-    let dict = unsafe { dict_at(dict) };
-    match dict.get(&dict_key::<STRING_KEY>(key)) {
+pub(super) extern "sysv64" fn dict_float<const STRING_KEY: bool>(
+    dict: *mut u8,
+    key: u64,
+    state: *mut ExitState,
+) -> f64 {
+    match dict_entry::<STRING_KEY>(dict, key, state) {
         Some(Value::Float(f)) => f,
         _ => 0.0,
     }
@@ -366,6 +392,18 @@ pub(super) extern "sysv64" fn dict_set<const STRING_KEY: bool>(
     // SAFETY: `dict` is a dict value of the trace (see `dict_at`); native code holds no
     // Rust reference into it, so `get_mut` aliases nothing.
     let dict = unsafe { dict_at(dict) };
+    // SAFETY: as in `dict_entry`.
+    let hint = unsafe { (*state).dict_hint };
+    if let Some(position) = hint.position(dict.addr() as u64, key, STRING_KEY) {
+        // Replacing the entry a lookup just found, as `access::insert_entry` does (which
+        // marks a text key shared, though the dict keeps its own key object).
+        if hint.text_key {
+            // SAFETY: a string key operand is a string value of the trace (see `dict_key`).
+            unsafe { Gc::<StrObj>::from_address(key as usize) }.set_shared();
+        }
+        dict.get_mut().entries[position].1 = value;
+        return 0;
+    }
     let grown = access::insert_entry(dict, dict_key::<STRING_KEY>(key), value);
     // SAFETY: `state` is the exit state the trace was entered with (r13), live for the
     // whole run and not referenced by Rust code while native code runs.
@@ -642,8 +680,10 @@ pub(super) extern "sysv64" fn push_copy(array: *mut u8, tag: u64, payload: u64, 
         return array.addr() as *mut u8;
     }
     let args = [Value::Array(array), value_of(tag, payload)];
-    let mut ctx = Ctx { heap, program, out: &mut std::io::sink(), start_time: Instant::now() };
-    let push = builtins::lookup("push").expect("push is a builtin");
+    let mut ctx = Ctx { heap, program, out: &mut std::io::sink(), start_time: state.start_time };
+    // Looked up by name once, not at every call (a linear search of the table).
+    static PUSH: OnceLock<u32> = OnceLock::new();
+    let push = *PUSH.get_or_init(|| builtins::lookup("push").expect("push is a builtin"));
     match builtins::call(push, &mut ctx, &args) {
         Ok(Value::Array(copy)) => {
             state.must_exit = heap.wants_collection() as u64;
@@ -798,6 +838,7 @@ pub(super) extern "sysv64" fn field_set(
 pub(super) type DictReadHelper = extern "sysv64" fn(*mut u8, u64) -> i64;
 pub(super) type DictBitsHelper = extern "sysv64" fn(*mut u8, u64) -> u64;
 pub(super) type DictFloatHelper = extern "sysv64" fn(*mut u8, u64) -> f64;
+pub(super) type DictLookupHelper<R> = extern "sysv64" fn(*mut u8, u64, *mut ExitState) -> R;
 pub(super) type DictSetHelper = extern "sysv64" fn(*mut u8, u64, u64, u64, *mut ExitState) -> u64;
 pub(super) type BuiltinHelper<R> = extern "sysv64" fn(u64, u64, u64, u64, *mut ExitState) -> R;
 
@@ -823,13 +864,13 @@ pub(super) fn helper_address(trace: &Trace, inst: &Inst) -> Option<usize> {
         Op::SAppend { .. } => {
             Some(append_string as extern "sysv64" fn(*mut u8, *mut u8, *mut ExitState) -> u64 as usize)
         }
-        Op::DTag(_, key) if string_key(key) => Some(dict_tag::<true> as DictReadHelper as usize),
-        Op::DTag(..) => Some(dict_tag::<false> as DictReadHelper as usize),
+        Op::DTag(_, key) if string_key(key) => Some(dict_tag::<true> as DictLookupHelper<i64> as usize),
+        Op::DTag(..) => Some(dict_tag::<false> as DictLookupHelper<i64> as usize),
         Op::DGet(_, key) => Some(match (inst.ty, string_key(key)) {
-            (Ty::Float, true) => dict_float::<true> as DictFloatHelper as usize,
-            (Ty::Float, false) => dict_float::<false> as DictFloatHelper as usize,
-            (_, true) => dict_bits::<true> as DictBitsHelper as usize,
-            (_, false) => dict_bits::<false> as DictBitsHelper as usize,
+            (Ty::Float, true) => dict_float::<true> as DictLookupHelper<f64> as usize,
+            (Ty::Float, false) => dict_float::<false> as DictLookupHelper<f64> as usize,
+            (_, true) => dict_bits::<true> as DictLookupHelper<u64> as usize,
+            (_, false) => dict_bits::<false> as DictLookupHelper<u64> as usize,
         }),
         Op::DSet { key, .. } if string_key(key) => Some(dict_set::<true> as DictSetHelper as usize),
         Op::DSet { .. } => Some(dict_set::<false> as DictSetHelper as usize),

@@ -15,6 +15,9 @@ use crate::runtime::object::{ArrayObj, StrObj};
 use crate::runtime::ops::floats_equal;
 use crate::runtime::value::Value;
 
+mod dicts;
+mod strings;
+
 /// Builds a two-operand op, e.g. `Op::AddInt`.
 type MakeBinary = fn(InstIdx, InstIdx) -> Op;
 

@@ -57,6 +57,7 @@ macro_rules! emit {
 
 // After `emit!`, which it uses.
 mod lower;
+mod strings;
 
 const SLOTS_BASE: u8 = RBX;
 const GLOBALS_BASE: u8 = R12;

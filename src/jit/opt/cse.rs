@@ -11,10 +11,24 @@
 //!   or the value of the last `GStore` (store-to-load forwarding). A `GLoad` reuses that
 //!   value when its type is the load's type; otherwise it stays (its tag guard decides).
 //!   Globals never alias each other, so a store only affects its own global.
-//! - Container contents: `ALen`, `ALoad`, `DTag`, `DGet`, `FLOAD`, `CTAG` and `CGET` are
-//!   keyed by an epoch that every `AStore`, `APush`, `DSet`, `FSET`, `FSTORE`, `CSET` and
-//!   `CALLB` advances (any container may be any other), so a read merges only with an
-//!   identical read that no container write separates from it.
+//! - Container contents are split into alias classes (`Memory`): array elements and
+//!   lengths, struct fields, dict entries, captured variables, string texts, and shared
+//!   bits. Each class has an epoch that the writes into it advance (`AStore`, `APush`,
+//!   `ALOADU` and `PUSHCOPY` elements; `FSET` fields; `DSet` entries; `CSET` captures;
+//!   `SAppend` texts; `SHARE` and every op that may copy a container, marking its
+//!   children, shared bits; `CALLB` and any write not listed every class). `FSTORE` and
+//!   `FLOADU` write one field in place: they advance that field name's own epoch, and a
+//!   field read is keyed by both. A read is keyed by the epochs of the classes it reads (`ALen`, `ALoad`:
+//!   elements; `ALOADW`: elements and shared bits; `FLOAD`: fields; ...), so it merges
+//!   with an identical read that no write into its classes separates from it: a field
+//!   store no longer makes `balls[i]` load again. Within a class any container may be any
+//!   other (an element store to one array forgets every array's elements).
+//! - Forwarding: the element that `ALOADU` or `ALOADW` took from array `a` at index `i`
+//!   is what a later `ALoad` of `a` at `i` of that type reads (while no element is
+//!   written), and after `ALOADU` an `ALOADW` of them finds what it checks (while no
+//!   element or shared bit changes); the value an `AStore` stored is what an `ALoad` of the same array and index
+//!   reads, and the value an `FSTORE` stored what an `FLOAD` of that object and field
+//!   reads.
 //! - Stores, allocations (`SCONCAT`, `TOSTR`, `SCHAR`, `KEYS`, `FNEW`), builtin calls (`CALLB`),
 //!   `Loop` and `Phi` are never merged, nor are sunk allocations: each literal is its own
 //!   object, even when two are equal.
@@ -31,6 +45,59 @@ pub fn cse(trace: &Trace) -> Trace {
     rewrite(trace, Stages::CSE)
 }
 
+/// The alias classes of container memory, as bits of a mask: a write into one class
+/// never changes what a read of another class sees.
+mod memory {
+    /// Array elements and lengths.
+    pub const ELEMENTS: u8 = 1 << 0;
+    /// Struct fields.
+    pub const FIELDS: u8 = 1 << 1;
+    /// Dict entries.
+    pub const DICT_ENTRIES: u8 = 1 << 2;
+    /// Captured variables of closures.
+    pub const CAPTURES: u8 = 1 << 3;
+    /// String texts.
+    pub const TEXTS: u8 = 1 << 4;
+    /// Objects' shared bits (`SHARE`, and the copies that mark their children).
+    pub const SHARED_BITS: u8 = 1 << 5;
+    pub const ALL: u8 = (1 << CLASSES) - 1;
+    pub const CLASSES: usize = 6;
+}
+
+/// The classes of container memory `op` reads (0 for an op that reads none).
+fn reads(op: &Op) -> u8 {
+    use memory::*;
+    match op {
+        Op::ALen(_) | Op::ALoad(..) => ELEMENTS,
+        Op::ALoadForWrite(..) => ELEMENTS | SHARED_BITS,
+        Op::FieldLoad { .. } => FIELDS,
+        Op::DTag(..) | Op::DGet(..) => DICT_ENTRIES,
+        Op::CaptureTag { .. } | Op::CaptureGet { .. } => CAPTURES,
+        Op::SLen(_) | Op::SEq(..) | Op::SBytes(_) | Op::SNextChar(..) => TEXTS,
+        op if op.reads_containers() => ALL,
+        _ => 0,
+    }
+}
+
+/// The classes of container memory `op` may change (0 for an op that changes none).
+fn writes(op: &Op) -> u8 {
+    use memory::*;
+    match op {
+        Op::AStore { .. } | Op::APush { .. } => ELEMENTS,
+        Op::ALoadUnique(..) | Op::PushCopy { .. } => ELEMENTS | SHARED_BITS,
+        Op::AUnique(_) | Op::SUnique(_) | Op::MarkShared(_) => SHARED_BITS,
+        // Each writes one field, whose own epoch it advances (`CseTable::field_epochs`).
+        Op::FieldStore { .. } => 0,
+        Op::FieldLoadUnique { .. } => SHARED_BITS,
+        Op::FieldSet { .. } => FIELDS | SHARED_BITS,
+        Op::DSet { .. } => DICT_ENTRIES | SHARED_BITS,
+        Op::CaptureSet { .. } => CAPTURES,
+        Op::SAppend { .. } => TEXTS,
+        op if op.writes_containers() => ALL,
+        _ => 0,
+    }
+}
+
 /// Everything that makes two instructions compute the same value.
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
 struct ValueKey {
@@ -40,6 +107,8 @@ struct ValueKey {
     immediate: u64,
     math: Option<MathFn>,
     operands: [Option<InstIdx>; 2],
+    /// For a read of container memory, the epochs of the classes it reads (0 elsewhere).
+    epochs: [u64; memory::CLASSES],
 }
 
 #[derive(Default)]
@@ -47,8 +116,12 @@ pub(super) struct CseTable {
     values: FxHashMap<ValueKey, InstIdx>,
     /// Per global, the instruction whose value the global is known to hold.
     globals: FxHashMap<u32, InstIdx>,
-    /// Advances at every array write; array reads are keyed by it.
-    array_epoch: u64,
+    /// Per class of container memory, advanced by every write into it.
+    epochs: [u64; memory::CLASSES],
+    /// Per field name, advanced by the writes of that field alone (`FSTORE`, `FLOADU`): a
+    /// field read is keyed by its field's epoch and by the epoch of all fields, which
+    /// writes that may add fields or copy the struct (`FSET`, `CALLB`) advance.
+    field_epochs: FxHashMap<u32, u64>,
 }
 
 impl CseTable {
@@ -56,7 +129,41 @@ impl CseTable {
     pub fn find(&self, trace: &Trace, op: &Op, ty: Ty) -> Option<InstIdx> {
         match *op {
             Op::GLoad { global } => self.globals.get(&global).copied().filter(|&known| trace.inst(known).ty == ty),
-            _ => value_key(op, ty, self.array_epoch).and_then(|key| self.values.get(&key).copied()),
+            _ => self.key(op, ty).and_then(|key| self.values.get(&key).copied()),
+        }
+    }
+
+    fn key(&self, op: &Op, ty: Ty) -> Option<ValueKey> {
+        let mut key = value_key(op, ty, self.epochs_of(reads(op)))?;
+        if let Op::FieldLoad { field, .. } = *op {
+            key.immediate |= self.field_epochs.get(&field).copied().unwrap_or(0) << 32;
+        }
+        Some(key)
+    }
+
+    /// The epochs of the classes in `classes`, 0 for the others.
+    fn epochs_of(&self, classes: u8) -> [u64; memory::CLASSES] {
+        let mut epochs = [0; memory::CLASSES];
+        for (class, epoch) in epochs.iter_mut().enumerate() {
+            if classes & (1 << class) != 0 {
+                *epoch = self.epochs[class];
+            }
+        }
+        epochs
+    }
+
+    fn advance(&mut self, classes: u8) {
+        for (class, epoch) in self.epochs.iter_mut().enumerate() {
+            if classes & (1 << class) != 0 {
+                *epoch += 1;
+            }
+        }
+    }
+
+    /// Notes that a read `op` of type `ty` would find `value` (forwarding).
+    fn forward(&mut self, op: Op, ty: Ty, value: InstIdx) {
+        if let Some(key) = self.key(&op, ty) {
+            self.values.insert(key, value);
         }
     }
 
@@ -75,20 +182,39 @@ impl CseTable {
             Op::CallTrace { .. } => {
                 self.values.clear();
                 self.globals.clear();
-                self.array_epoch += 1;
+                self.advance(memory::ALL);
             }
-            op if op.writes_containers() => self.array_epoch += 1,
             op => {
-                if let Some(key) = value_key(&op, inst.ty, self.array_epoch) {
+                self.advance(writes(&op));
+                if let Op::FieldStore { field, .. } | Op::FieldLoadUnique { field, .. } = op {
+                    *self.field_epochs.entry(field).or_default() += 1;
+                }
+                if let Some(key) = self.key(&op, inst.ty) {
                     self.values.entry(key).or_insert(at);
+                }
+                match op {
+                    Op::ALoadUnique(array, index) => {
+                        // The array and, from here on, the element are private: what
+                        // `ALOADW` checks.
+                        self.forward(Op::ALoad(array, index), inst.ty, at);
+                        self.forward(Op::ALoadForWrite(array, index), inst.ty, at);
+                    }
+                    Op::ALoadForWrite(array, index) => self.forward(Op::ALoad(array, index), inst.ty, at),
+                    Op::AStore { array, index, value } => {
+                        self.forward(Op::ALoad(array, index), trace.inst(value).ty, value)
+                    }
+                    Op::FieldStore { object, field, position, value } => {
+                        self.forward(Op::FieldLoad { object, field, position }, trace.inst(value).ty, value)
+                    }
+                    _ => {}
                 }
             }
         }
     }
 
-    /// Forgets what is known about the contents of arrays.
-    pub fn forget_array_contents(&mut self) {
-        self.array_epoch += 1;
+    /// Forgets what is known about the contents of containers.
+    pub fn forget_container_contents(&mut self) {
+        self.advance(memory::ALL);
     }
 
     /// Forgets what is known about the contents of `globals`.
@@ -97,7 +223,7 @@ impl CseTable {
     }
 }
 
-fn value_key(op: &Op, ty: Ty, array_epoch: u64) -> Option<ValueKey> {
+fn value_key(op: &Op, ty: Ty, epochs: [u64; memory::CLASSES]) -> Option<ValueKey> {
     if op.is_sunk() {
         // Each sunk allocation is its own object, even when two are equal.
         return None;
@@ -134,11 +260,12 @@ fn value_key(op: &Op, ty: Ty, array_epoch: u64) -> Option<ValueKey> {
         | Op::FieldLoadUnique { .. }
         | Op::Loop
         | Op::Phi(..) => return None,
-        // Field reads are keyed by the field too.
-        Op::FieldLoad { field, .. } => (array_epoch << 32 | field as u64, None),
-        // Capture reads are keyed by the capture too (`CaptureSet` advances the epoch).
-        Op::CaptureTag { index, .. } | Op::CaptureGet { index, .. } => (array_epoch << 32 | index as u64, None),
-        _ if op.reads_containers() => (array_epoch, None),
+        // Field reads are keyed by the field too (not its position: a field stands at one
+        // position, and a read at another exits).
+        Op::FieldLoad { field, .. } => (field as u64, None),
+        // Capture reads are keyed by the capture too.
+        Op::CaptureTag { index, .. } | Op::CaptureGet { index, .. } => (index as u64, None),
+        _ if op.reads_containers() => (0, None),
         Op::KInt(v) => (v as u64, None),
         Op::KFloat(v) => (v.to_bits(), None),
         Op::KBool(v) => (v as u64, None),
@@ -157,7 +284,7 @@ fn value_key(op: &Op, ty: Ty, array_epoch: u64) -> Option<ValueKey> {
     if commutative {
         operands.sort();
     }
-    Some(ValueKey { opcode: std::mem::discriminant(op), ty, immediate, math, operands })
+    Some(ValueKey { opcode: std::mem::discriminant(op), ty, immediate, math, operands, epochs })
 }
 
 #[cfg(test)]
@@ -304,6 +431,81 @@ mod tests {
             0005   bool LT       0004 0001
             ....        SNAP    #1 pc=2 [ 1=0002 2=0003 3=0004 ]
             0006 > void GTRUE    0005       #1
+            ",
+        );
+    }
+    #[test]
+    fn field_stores_keep_elements_and_forward_to_loads() {
+        // `balls[i].x := balls[i].x + balls[i].vx; balls[i].y := balls[i].y + ...;
+        // if balls[i].x < balls[i].vx`: the element taken for the write is the element
+        // later reads find (and what `ALOADW` checks), a field store forgets no element and
+        // no other field, a read of the stored field is the value stored, and an element
+        // store forgets the elements read before it.
+        check(
+            cse,
+            "
+            ....        SNAP    #0 pc=1 [ ]
+            0000 > arr  SLOAD    #0         #0
+            0001 > int  SLOAD    #1         #0
+            0002 > obj  ALOAD    0000 0001  #0
+            0003 > int  FLOAD    0002 field13 @0 #0
+            0004 > int  FLOAD    0002 field15 @2 #0
+            0005 > int  ADD      0003 0004  #0
+            0006 > obj  ALOADU   0000 0001  #0
+            0007 > void FSTORE   0006 field13 @0 0005 #0
+            0008 > obj  ALOAD    0000 0001  #0
+            0009 > int  FLOAD    0008 field14 @1 #0
+            0010 > obj  ALOADW   0000 0001  #0
+            0011 > void FSTORE   0010 field14 @1 0009 #0
+            0012 > obj  ALOAD    0000 0001  #0
+            0013 > int  FLOAD    0012 field13 @0 #0
+            0014 > int  FLOAD    0012 field15 @2 #0
+            0015 > int  FLOAD    0012 field15 @2 #0
+            0016 > void FSTORE   0002 field15 @2 0001 #0
+            0017 > int  FLOAD    0012 field15 @2 #0
+            0018 > void ASTORE   0000 0005 0001 #0
+            0019 > obj  ALOAD    0000 0001  #0
+            0020   bool LT       0013 0017
+            ....        SNAP    #1 pc=2 [ 1=0014 2=0015 3=0019 ]
+            0021 > void GTRUE    0020       #1
+            ",
+            // 0008, 0010 and 0012 are the element ALOADU took; 0013 is the value 0007
+            // stored; 0015 is 0014; 0017 reads again after the store into field15 of 0002
+            // (which may be the same struct), and 0019 after the element store.
+            "
+            ....        SNAP    #0 pc=1 [ ]
+            0000 > arr  SLOAD    #0         #0
+            ....        SNAP    #0 pc=1 [ ]
+            0001 > int  SLOAD    #1         #0
+            ....        SNAP    #0 pc=1 [ ]
+            0002 > obj  ALOAD    0000 0001  #0
+            ....        SNAP    #0 pc=1 [ ]
+            0003 > int  FLOAD    0002 field13 @0 #0
+            ....        SNAP    #0 pc=1 [ ]
+            0004 > int  FLOAD    0002 field15 @2 #0
+            ....        SNAP    #0 pc=1 [ ]
+            0005 > int  ADD      0003 0004  #0
+            ....        SNAP    #0 pc=1 [ ]
+            0006 > obj  ALOADU   0000 0001  #0
+            ....        SNAP    #0 pc=1 [ ]
+            0007 > void FSTORE   0006 field13 @0 0005 #0
+            ....        SNAP    #0 pc=1 [ ]
+            0008 > int  FLOAD    0006 field14 @1 #0
+            ....        SNAP    #0 pc=1 [ ]
+            0009 > void FSTORE   0006 field14 @1 0008 #0
+            ....        SNAP    #0 pc=1 [ ]
+            0010 > int  FLOAD    0006 field15 @2 #0
+            ....        SNAP    #0 pc=1 [ ]
+            0011 > void FSTORE   0002 field15 @2 0001 #0
+            ....        SNAP    #0 pc=1 [ ]
+            0012 > int  FLOAD    0006 field15 @2 #0
+            ....        SNAP    #0 pc=1 [ ]
+            0013 > void ASTORE   0000 0005 0001 #0
+            ....        SNAP    #0 pc=1 [ ]
+            0014 > obj  ALOAD    0000 0001  #0
+            0015   bool LT       0005 0012
+            ....        SNAP    #1 pc=2 [ 1=0010 2=0010 3=0014 ]
+            0016 > void GTRUE    0015       #1
             ",
         );
     }

@@ -73,8 +73,8 @@ impl Emitter {
     pub fn enter_loop(&mut self, stored: &StoredMemory) -> InstIdx {
         if let Some(cse) = &mut self.cse {
             cse.forget_globals(&stored.globals);
-            if stored.arrays {
-                cse.forget_array_contents();
+            if stored.containers {
+                cse.forget_container_contents();
             }
         }
         self.append(Inst { op: Op::Loop, ty: Ty::Void, snap: None, line: 0 })
@@ -119,10 +119,10 @@ impl Emitter {
 }
 
 /// The memory a trace writes: the globals some `GStore` stores to, and whether any
-/// instruction writes array contents.
+/// instruction writes container contents or marks an object shared.
 pub(super) struct StoredMemory {
     pub globals: FxHashSet<u32>,
-    pub arrays: bool,
+    pub containers: bool,
 }
 
 pub(super) fn stored_memory(trace: &Trace) -> StoredMemory {
@@ -134,7 +134,8 @@ pub(super) fn stored_memory(trace: &Trace) -> StoredMemory {
             _ => None,
         })
         .collect();
-    StoredMemory { globals, arrays: trace.insts.iter().any(|inst| inst.op.writes_containers()) }
+    let containers = trace.insts.iter().any(|inst| inst.op.writes_containers() || matches!(inst.op, Op::MarkShared(_)));
+    StoredMemory { globals, containers }
 }
 
 /// Re-emits every instruction of `trace` through `stages` (peeled traces included: `Phi`

@@ -279,15 +279,16 @@ impl Recorder {
     }
 
     /// Whether a call of `callee` may be a native call of its function trace
-    /// (`CallTrace`): only from the recording's own frame. A root loop trace calls natively
-    /// only what it could not inline (a callee with a loop, or its own function): its
-    /// trace is then not peeled, so nothing is carried in registers across the call.
+    /// (`CallTrace`): only from the recording's own frame, and only of what inlining could
+    /// not reproduce (a recursive callee, one with a loop, or the recording's own
+    /// function). A root loop trace that calls natively is not peeled, so nothing is
+    /// carried in registers across the call. Function and side traces inline small
+    /// callees too: a native call stores the frame, checks the depth budget and reloads
+    /// every slot after it (permute's function trace called `swap`, three lines, natively
+    /// 36M times).
     pub(super) fn native_call_wanted(&self, callee: ProtoId, program: &Program) -> bool {
         if self.inlined() {
             return false;
-        }
-        if self.kind == TraceKind::Function || self.side_of.is_some() {
-            return true;
         }
         let recursive = self.compiled.recursive.contains(&callee)
             || self.compiled.functions.get(&callee).is_some_and(|f| f.calls_natively);

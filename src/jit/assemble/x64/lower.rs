@@ -383,10 +383,7 @@ impl Emitter<'_> {
                 self.call_helper(i, arguments, HelperResult::Rax(destination));
                 emit!(self.ops; cmp QWORD [r13 + MUST_EXIT], 0; jne =>exit);
             }
-            Op::SBytes(string) => {
-                let arguments = vec![(Operand::Gpr(RDI), self.operand(string))];
-                self.call_helper(i, arguments, HelperResult::Rax(destination));
-            }
+            Op::SBytes(string) => self.string_length(i, string, true),
             Op::SNextChar(string, position) => {
                 let exit = guard_exit()?;
                 let arguments = vec![
@@ -397,14 +394,8 @@ impl Emitter<'_> {
                 self.call_helper(i, arguments, HelperResult::Rax(destination));
                 emit!(self.ops; cmp QWORD [r13 + MUST_EXIT], 0; jne =>exit);
             }
-            Op::SLen(string) => {
-                let arguments = vec![(Operand::Gpr(RDI), self.operand(string))];
-                self.call_helper(i, arguments, HelperResult::Rax(destination));
-            }
-            Op::SEq(a, b) => {
-                let arguments = vec![(Operand::Gpr(RDI), self.operand(a)), (Operand::Gpr(RSI), self.operand(b))];
-                self.call_helper(i, arguments, HelperResult::Rax(destination));
-            }
+            Op::SLen(string) => self.string_length(i, string, false),
+            Op::SEq(a, b) => self.string_equal(i, a, b),
             Op::AStore { array, index, value } => {
                 let (layout, exit) = (self.object_layout()?, guard_exit()?);
                 let a = self.gpr_register(self.operand(array));
@@ -467,11 +458,19 @@ impl Emitter<'_> {
                 emit!(self.ops; test rax, rax; jnz =>exit);
             }
             Op::DTag(dict, key) => {
-                let arguments = vec![(Operand::Gpr(RDI), self.operand(dict)), (Operand::Gpr(RSI), self.operand(key))];
+                let arguments = vec![
+                    (Operand::Gpr(RDI), self.operand(dict)),
+                    (Operand::Gpr(RSI), self.operand(key)),
+                    (Operand::Gpr(RDX), Operand::Gpr(R13)),
+                ];
                 self.call_helper(i, arguments, HelperResult::Rax(destination));
             }
             Op::DGet(dict, key) => {
-                let arguments = vec![(Operand::Gpr(RDI), self.operand(dict)), (Operand::Gpr(RSI), self.operand(key))];
+                let arguments = vec![
+                    (Operand::Gpr(RDI), self.operand(dict)),
+                    (Operand::Gpr(RSI), self.operand(key)),
+                    (Operand::Gpr(RDX), Operand::Gpr(R13)),
+                ];
                 let result =
                     if inst.ty == Ty::Float { HelperResult::Xmm0(destination) } else { HelperResult::Rax(destination) };
                 self.call_helper(i, arguments, result);
