@@ -162,11 +162,11 @@ fn profile_matches_its_golden_text() {
 #[cfg(target_arch = "x86_64")]
 #[test]
 fn jit_log_names_the_line_and_column_of_an_abort() {
-    let output = ruff().args(["run", "--jit-log", "tests/inspect/string_truthiness.ruff"]).output().expect("ruff runs");
+    let output = ruff().args(["run", "--jit-log", "tests/inspect/dict_truthiness.ruff"]).output().expect("ruff runs");
     let log = stderr_of(&output);
     assert!(
         log.lines().any(|l| l.starts_with("[jit] abort ")
-            && l.contains("at tests/inspect/string_truthiness.ruff:6:8 in <main>: NYI: the truthiness of a string")),
+            && l.contains("at tests/inspect/dict_truthiness.ruff:6:8 in <main>: NYI: the truthiness of a dict")),
         "{}",
         log
     );

@@ -12,9 +12,9 @@
 //! float equality with its epsilon, string concatenation) are `runtime::ops`.
 //!
 //! The Domain contract:
-//! - A domain has a value type and one type per kind of payload (int, float, bool, string,
-//!   array, dict). [`Domain::kind`] answers what kind a value is, with its payload: the concrete
-//!   domain reads the tag; the tracing domain reads the IR type (traces are typed, and every
+//! - A domain has a value type and one type per kind of payload (int, float, bool,
+//!   string, array, dict). [`Domain::kind`] answers what kind a value is, with its
+//!   payload: the concrete domain reads the tag; the tracing domain reads the IR type (traces are typed, and every
 //!   value is guarded on its type where it is loaded), and would record a guard for a kind
 //!   question its types cannot answer. Every operator raises on `Kind::Undefined`.
 //! - A *primitive* (int add with its overflow check, int to float, float compare, string
