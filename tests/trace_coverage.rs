@@ -277,7 +277,6 @@ const KNOWN_GAPS: &[(&str, &str, &str)] = &[
     ("ArraySpread", "NYI: array construction", "no trace rule and no residual call yet"),
     ("DictSpread", "NYI: dict construction", "no trace rule and no residual call yet"),
     ("GetFieldForWrite", "NYI: a nested write through a field of a struct built in the loop", "no trace rule and no residual call yet"),
-    ("LoadSelfFunc", "NYI: call to `down` recursively", "recursion met while inlining"),
     ("concat", "NYI: call to concat", "an effect (output, outside world, clock, or an argument updated in place): calling it again at an exit would show"),
     ("delete_file", "NYI: call to write_file", "an effect (output, outside world, clock, or an argument updated in place): calling it again at an exit would show"),
     ("env", "NYI: call to env", "an effect (output, outside world, clock, or an argument updated in place): calling it again at an exit would show"),

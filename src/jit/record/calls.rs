@@ -179,7 +179,7 @@ impl Recorder {
             // where it inlined (a function whose trace calls natively is not inlined).
             self.recursive.extend(self.frames[repeated..].iter().map(|f| f.proto));
             self.wanted_functions.extend(self.frames[1..].iter().take(repeated.max(1)).map(|f| f.proto));
-            return Err(AbortReason::NyiCall(format!("`{}` recursively", callee.name)));
+            return Err(AbortReason::RecursionFound(format!("`{}`", callee.name)));
         }
         if self.frames.len() > MAX_INLINE_DEPTH {
             return Err(AbortReason::InlineTooDeep);
