@@ -563,12 +563,7 @@ impl Recorder {
     ) -> Result<(), AbortReason> {
         let mut args = [InstIdx(0); MAX_BUILTIN_ARGS];
         for (n, arg) in args.iter_mut().enumerate().take(argc as usize) {
-            let value = self.read(base + 1 + n as u16, view, pc)?;
-            if self.ty(value) == Ty::Builtin {
-                let name = BUILTINS[builtin as usize].name;
-                return Err(AbortReason::NyiCall(format!("{} with a {} argument", name, self.ty(value).name())));
-            }
-            *arg = value;
+            *arg = self.read(base + 1 + n as u16, view, pc)?;
         }
         let snapshot = self.snapshot(pc);
         self.pending_call = Some(PendingCall { builtin, args, argc: argc as u8, base, snapshot, line: self.line });

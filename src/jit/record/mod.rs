@@ -482,6 +482,9 @@ impl Recorder {
             recorder.cover_slots(slot as usize + 1);
             let value = recorder.emit(op, ty);
             recorder.slots[slot as usize] = Some(value);
+            // Written, so the side trace's snapshots list it and its own side traces
+            // inherit it in turn.
+            recorder.modified[slot as usize] = true;
         }
         recorder
     }
