@@ -183,21 +183,9 @@ pub const FIELD_VALUE: TySet = TySet::of(&[
     Ty::Func,
     Ty::Tagged,
 ]);
-/// What a builtin call or a residual call passes (`CallBuiltin`, `CallResidual`): every
-/// value a register holds, enum objects included, and builtins (constants on trace).
-pub const CALL_ARG: TySet = TySet::of(&[
-    Ty::Int,
-    Ty::Float,
-    Ty::Bool,
-    Ty::Null,
-    Ty::Str,
-    Ty::Array,
-    Ty::Dict,
-    Ty::Struct,
-    Ty::Func,
-    Ty::Tagged,
-    Ty::Builtin,
-]);
+/// What a builtin call or a residual call passes (`CallBuiltin`, `CallResidual`): any
+/// value, builtins being constants on trace.
+pub const CALL_ARG: TySet = VALUE;
 /// What a residual call returns: a bool, a string or an enum object.
 pub const RESIDUAL_RESULT: TySet = TySet::of(&[Ty::Bool, Ty::Str, Ty::Tagged]);
 /// An array element read on trace: any value with a tag but a function.

@@ -59,7 +59,6 @@ mod values;
 
 use super::abort::AbortReason;
 use super::ir::{InlinedFrame, InstIdx, Op, SnapIdx, Snapshot, Trace, TraceHandler, Ty, MAX_BUILTIN_ARGS};
-use super::residual::Residual;
 
 /// Recorded traces longer than this abort (the optimizer and backend are linear, but
 /// long traces are rarely loops worth compiling).
@@ -847,19 +846,7 @@ impl Recorder {
                 for part in start..start + count {
                     parts.push(self.read(part, view, pc)?);
                 }
-                let strings = parts.iter().all(|&p| self.ty(p) == Ty::Str);
-                let text = match parts.split_first() {
-                    // Two or more strings: a chain of new strings, as `+` makes them.
-                    Some((&first, rest)) if strings && !rest.is_empty() => {
-                        let mut text = first;
-                        for &piece in rest {
-                            text = self.emit_guard(Op::SConcat(text, piece), Ty::Str, pc);
-                        }
-                        text
-                    }
-                    _ if parts.len() <= MAX_BUILTIN_ARGS => self.residual(Residual::Concat, &parts, Ty::Str, pc)?,
-                    _ => return Err(AbortReason::NyiInstruction("string interpolation of non-strings")),
-                };
+                let text = self.concatenation(&parts, pc)?;
                 self.write(dst, text);
             }
             Instr::GetField { dst, obj, name }
