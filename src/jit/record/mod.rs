@@ -885,7 +885,7 @@ impl Recorder {
                 }
                 // The field takes the value over, as `access::set_field` does.
                 if !self.ty(value).is_field_value() {
-                    return Err(AbortReason::NyiInstruction("a struct field holding an enum value or a builtin"));
+                    return Err(AbortReason::NyiInstruction("a struct field holding a builtin"));
                 }
                 let field = name as u32;
                 let in_place = match view.slots[obj as usize] {

@@ -32,7 +32,7 @@ impl Recorder {
             // literal's operand already marked a copy shared).
             let value = self.read(start + k as Reg, view, pc)?;
             if !self.ty(value).is_field_value() {
-                return Err(AbortReason::NyiInstruction("a struct literal holding an enum value or a builtin"));
+                return Err(AbortReason::NyiInstruction("a struct literal holding a builtin"));
             }
             object = self.emit(Op::StructSet { object, field: field.0, value }, Ty::Struct);
         }
