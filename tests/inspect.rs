@@ -157,8 +157,8 @@ fn profile_matches_its_golden_text() {
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 
-/// The acceptance check of issue 15: an abort (here at an array spread, which traces do not
-/// build yet) is logged at its line and column.
+/// The acceptance check of issue 15: the abort at line 6 (an array spread, which traces
+/// do not record yet) is logged at line 6 and its column.
 #[cfg(target_arch = "x86_64")]
 #[test]
 fn jit_log_names_the_line_and_column_of_an_abort() {
@@ -166,7 +166,7 @@ fn jit_log_names_the_line_and_column_of_an_abort() {
     let log = stderr_of(&output);
     assert!(
         log.lines().any(|l| l.starts_with("[jit] abort ")
-            && l.contains("at tests/inspect/array_spread.ruff:6:14 in <main>: NYI: array construction")),
+            && l.contains("at tests/inspect/array_spread.ruff:6:17 in <main>: NYI: array construction")),
         "{}",
         log
     );

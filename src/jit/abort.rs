@@ -14,6 +14,11 @@ pub enum AbortReason {
     /// The recorded iteration went round inner loops more than
     /// `record::MAX_UNROLLED_ITERATIONS` times: the inner loop gets its own trace.
     InnerLoop,
+    /// Inlining met a call of a function (named) already being inlined: a cycle of calls,
+    /// which inlining cannot follow. A learning abort: the JIT notes the functions on the
+    /// cycle as recursive, records their function traces, and the next recording calls
+    /// them natively.
+    RecursionFound(String),
     /// A call of a recursive function (named) that the trace must call natively, but that
     /// has no function trace yet: one is recorded at its next call, and the trace after.
     CalleeWithoutTrace(String),
@@ -55,6 +60,10 @@ impl AbortReason {
                 "an inner loop runs too many iterations to unroll into its trace; the inner loop gets its own trace, which side traces and function traces jump into"
                     .into()
             }
+            AbortReason::RecursionFound(name) => format!(
+                "inlining its calls met {} calling itself (directly or through other functions); traces call {} natively once it has a function trace, which is recorded next",
+                name, name
+            ),
             AbortReason::CalleeWithoutTrace(name) => format!(
                 "it calls {} recursively, which runs natively once {} has a function trace; that trace is recorded at its next call and this one after it",
                 name, name
@@ -91,6 +100,9 @@ impl fmt::Display for AbortReason {
             AbortReason::NyiValueType(ty) => write!(f, "NYI: {} values on trace", ty),
             AbortReason::NyiCall(name) => write!(f, "NYI: call to {}", name),
             AbortReason::InnerLoop => write!(f, "inner loop too long to unroll (it gets its own trace)"),
+            AbortReason::RecursionFound(name) => {
+                write!(f, "recursion of {} found while inlining (its function trace is recorded first)", name)
+            }
             AbortReason::CalleeWithoutTrace(name) => {
                 write!(f, "recursive call of {}, which has no function trace yet", name)
             }

@@ -31,6 +31,8 @@
 
 use crate::ast::{Expr, LoopKind, Piece, Stmt};
 
+mod residual;
+
 /// Rough limit on statement executions per section call.
 const BUDGET: u64 = 40_000;
 
@@ -1049,6 +1051,9 @@ impl Generator {
 
     /// One statement (or a few that belong together) for the body of a loop.
     fn statement(&mut self, scope: &mut Scope) -> Vec<Stmt> {
+        if self.rng.percent(6) {
+            return self.residual_statement(scope);
+        }
         if scope.native && self.rng.percent(92) {
             return self.native_statement(scope);
         }

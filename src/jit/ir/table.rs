@@ -183,21 +183,9 @@ pub const FIELD_VALUE: TySet = TySet::of(&[
     Ty::Func,
     Ty::Tagged,
 ]);
-/// What a residual call passes (`CallResidual`): every value a register holds, enum
-/// objects included, and builtins (constants on trace).
-pub const RESIDUAL_ARG: TySet = TySet::of(&[
-    Ty::Int,
-    Ty::Float,
-    Ty::Bool,
-    Ty::Null,
-    Ty::Str,
-    Ty::Array,
-    Ty::Dict,
-    Ty::Struct,
-    Ty::Func,
-    Ty::Tagged,
-    Ty::Builtin,
-]);
+/// What a builtin call or a residual call passes (`CallBuiltin`, `CallResidual`): any
+/// value, builtins being constants on trace.
+pub const CALL_ARG: TySet = VALUE;
 /// What a residual call returns: an int, a bool, a string or an enum object.
 pub const RESIDUAL_RESULT: TySet = TySet::of(&[Ty::Int, Ty::Bool, Ty::Str, Ty::Tagged]);
 /// An array element read on trace: any value with a tag but a function.
@@ -852,8 +840,8 @@ define_ops! {
     DIns { dict: InstIdx as Ref, key: InstIdx as Ref, value: InstIdx as Ref }
         => "DINS", Only, [DICT, STR, SCALAR] -> DICT, SUNK;
     /// The value of field `field` (a symbol) of a struct object, found at `position` in its
-    /// field list, of the instruction's type (int, float, bool, null, or a string, array,
-    /// dict or struct, which the recorder then marks shared). A guard: it leaves the trace
+    /// field list, of the instruction's type (int, float, bool, null, a function, or a
+    /// string, array, dict, struct or enum object, which the recorder then marks shared). A guard: it leaves the trace
     /// unless the struct has that field at that position holding a value of that type (an
     /// inline cache of where the field was when the trace was recorded). Reads struct memory.
     FieldLoad { object: InstIdx as Ref, field: u32 as FieldName, position: u32 as FieldPosition }
@@ -918,14 +906,14 @@ define_ops! {
         => "MATH", ByMathArity(2), [FLOAT, FLOAT] -> FLOAT, PURE;
     /// Builtin `builtin` (an index into `builtins::BUILTINS` that `builtins::is_repeatable`
     /// allows) called on the first `argc` of `args` through `builtins::call`, the
-    /// interpreter's own code. Arguments are ints, floats, bools, nulls, strings, arrays,
-    /// dicts, structs or functions; the result has the instruction's type (one of the
+    /// interpreter's own code. Arguments are any values a register holds, and builtin
+    /// constants; the result has the instruction's type (one of the
     /// same, but not a function). A guard that exits, for the interpreter to make the
     /// same call again, when the builtin raises an error, returns a value of another type,
     /// or leaves the heap wanting a collection. Reads containers and may mark their
     /// elements shared; never merged with another call (each may allocate).
     CallBuiltin { builtin: u32 as BuiltinName, args: BuiltinArgs as Args }
-        => "CALLB", Only, [PASSABLE, PASSABLE, PASSABLE] -> HELD, GUARD | READS | WRITES | TYPE_CHECK;
+        => "CALLB", Only, [CALL_ARG, CALL_ARG, CALL_ARG] -> HELD, GUARD | READS | WRITES | TYPE_CHECK;
     /// A residual call: runtime function `function` (`jit::residual`, the interpreter's
     /// own implementation of an instruction the recorder has no specialised rule for) on
     /// `args`, passed as tagged values as `CallBuiltin` passes them. The result has the
@@ -934,7 +922,7 @@ define_ops! {
     /// fails or leaves the heap wanting a collection. Reads containers; may allocate, so
     /// never merged with another call.
     CallResidual { function: Residual as ResidualName, args: BuiltinArgs as Args }
-        => "CALLR", Only, [RESIDUAL_ARG, RESIDUAL_ARG, RESIDUAL_ARG] -> RESIDUAL_RESULT, GUARD | READS | WRITES;
+        => "CALLR", Only, [CALL_ARG, CALL_ARG, CALL_ARG] -> RESIDUAL_RESULT, GUARD | READS | WRITES;
     /// Calls a function trace natively (the traced function's own, for recursion, or
     /// another function's; in a function trace or a side trace), as a new frame
     /// whose slot 0 is slot `base + 1` of the current one, its first `filled` slots (the

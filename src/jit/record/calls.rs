@@ -179,7 +179,7 @@ impl Recorder {
             // where it inlined (a function whose trace calls natively is not inlined).
             self.recursive.extend(self.frames[repeated..].iter().map(|f| f.proto));
             self.wanted_functions.extend(self.frames[1..].iter().take(repeated.max(1)).map(|f| f.proto));
-            return Err(AbortReason::NyiCall(format!("`{}` recursively", callee.name)));
+            return Err(AbortReason::RecursionFound(format!("`{}`", callee.name)));
         }
         if self.frames.len() > MAX_INLINE_DEPTH {
             return Err(AbortReason::InlineTooDeep);
@@ -564,12 +564,7 @@ impl Recorder {
     ) -> Result<(), AbortReason> {
         let mut args = [InstIdx(0); MAX_BUILTIN_ARGS];
         for (n, arg) in args.iter_mut().enumerate().take(argc as usize) {
-            let value = self.read(base + 1 + n as u16, view, pc)?;
-            if self.ty(value) == Ty::Builtin {
-                let name = BUILTINS[builtin as usize].name;
-                return Err(AbortReason::NyiCall(format!("{} with a {} argument", name, self.ty(value).name())));
-            }
-            *arg = value;
+            *arg = self.read(base + 1 + n as u16, view, pc)?;
         }
         let snapshot = self.snapshot(pc);
         self.pending_call = Some(PendingCall { builtin, args, argc: argc as u8, base, snapshot, line: self.line });

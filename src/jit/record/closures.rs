@@ -93,7 +93,7 @@ impl Recorder {
         }
         let value = self.read(src, view, pc)?;
         if !self.ty(value).is_field_value() {
-            return Err(AbortReason::NyiInstruction("a captured variable holding an enum value or a builtin"));
+            return Err(AbortReason::NyiInstruction("a captured variable holding a builtin"));
         }
         let closure = self.closure(pc)?;
         self.emit(Op::CaptureSet { func: closure, index: index as u32, value }, Ty::Void);
@@ -116,7 +116,7 @@ impl Recorder {
                 CaptureSource::CurrentClosure => self.closure(pc)?,
             };
             if !self.ty(value).is_field_value() {
-                return Err(AbortReason::NyiInstruction("capturing an enum value or a builtin"));
+                return Err(AbortReason::NyiInstruction("capturing a builtin"));
             }
             captured.push(value);
         }
@@ -138,7 +138,7 @@ impl Recorder {
 }
 
 /// The IR type of a captured variable read on trace: any value a struct field may hold
-/// on trace (enum values and builtins abort).
+/// on trace (builtins abort).
 fn capture_type(v: &Value) -> Result<Ty, AbortReason> {
     let ty = super::value_type(v)?;
     if !ty.is_field_value() {

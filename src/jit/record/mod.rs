@@ -63,7 +63,6 @@ mod values;
 
 use super::abort::AbortReason;
 use super::ir::{InlinedFrame, InstIdx, Op, SnapIdx, Snapshot, Trace, TraceHandler, Ty, MAX_BUILTIN_ARGS};
-use super::residual::Residual;
 
 /// Recorded traces longer than this abort (the optimizer and backend are linear, but
 /// long traces are rarely loops worth compiling).
@@ -486,6 +485,9 @@ impl Recorder {
             recorder.cover_slots(slot as usize + 1);
             let value = recorder.emit(op, ty);
             recorder.slots[slot as usize] = Some(value);
+            // Written, so the side trace's snapshots list it and its own side traces
+            // inherit it in turn.
+            recorder.modified[slot as usize] = true;
         }
         recorder
     }
@@ -833,19 +835,7 @@ impl Recorder {
                 for part in start..start + count {
                     parts.push(self.read(part, view, pc)?);
                 }
-                let strings = parts.iter().all(|&p| self.ty(p) == Ty::Str);
-                let text = match parts.split_first() {
-                    // Two or more strings: a chain of new strings, as `+` makes them.
-                    Some((&first, rest)) if strings && !rest.is_empty() => {
-                        let mut text = first;
-                        for &piece in rest {
-                            text = self.emit_guard(Op::SConcat(text, piece), Ty::Str, pc);
-                        }
-                        text
-                    }
-                    _ if parts.len() <= MAX_BUILTIN_ARGS => self.residual(Residual::Concat, &parts, Ty::Str, pc)?,
-                    _ => return Err(AbortReason::NyiInstruction("string interpolation of non-strings")),
-                };
+                let text = self.concatenation(&parts, pc)?;
                 self.write(dst, text);
             }
             Instr::GetField { dst, obj, name }
@@ -884,7 +874,7 @@ impl Recorder {
                 }
                 // The field takes the value over, as `access::set_field` does.
                 if !self.ty(value).is_field_value() {
-                    return Err(AbortReason::NyiInstruction("a struct field holding an enum value or a builtin"));
+                    return Err(AbortReason::NyiInstruction("a struct field holding a builtin"));
                 }
                 let field = name as u32;
                 let in_place = match view.slots[obj as usize] {

@@ -32,7 +32,7 @@ impl Recorder {
             // literal's operand already marked a copy shared).
             let value = self.read(start + k as Reg, view, pc)?;
             if !self.ty(value).is_field_value() {
-                return Err(AbortReason::NyiInstruction("a struct literal holding an enum value or a builtin"));
+                return Err(AbortReason::NyiInstruction("a struct literal holding a builtin"));
             }
             object = self.emit(Op::StructSet { object, field: field.0, value }, Ty::Struct);
         }
@@ -71,14 +71,11 @@ impl Recorder {
         };
         let Some(position) = field_position(&s, field) else { return Err(AbortReason::ErrorRaised) };
         let value = s.fields[position as usize].1;
-        let ty = match value_type(&value)? {
-            Ty::Func | Ty::Tagged => return Err(AbortReason::NyiValueType(value.type_name())),
-            ty => ty,
-        };
+        let ty = value_type(&value)?;
         let read = self.emit_guard(Op::FieldLoad { object, field, position }, ty, pc);
         // An object read out of a field is shared with the struct, as `access::get_field`
         // marks it (`PeekField` does not).
-        if share && matches!(ty, Ty::Str | Ty::Array | Ty::Dict | Ty::Struct) {
+        if share && matches!(ty, Ty::Str | Ty::Array | Ty::Dict | Ty::Struct | Ty::Tagged) {
             self.emit(Op::MarkShared(read), Ty::Void);
         }
         Ok(read)
@@ -263,11 +260,10 @@ impl Recorder {
         view: &View,
         pc: u32,
     ) -> Result<(), AbortReason> {
-        let object = self.read_sunk(obj, view, pc)?;
-        let (Value::Struct(s), Ty::Struct, false) =
-            (view.slots[obj as usize], self.ty(object), self.trace.inst(object).op.is_sunk())
-        else {
-            return Err(AbortReason::NyiInstruction("a nested write through a field of a struct built in the loop"));
+        // A struct built in the loop is materialized: the write goes into the object.
+        let object = self.read(obj, view, pc)?;
+        let (Value::Struct(s), Ty::Struct) = (view.slots[obj as usize], self.ty(object)) else {
+            return Err(AbortReason::NyiInstruction("a nested write through a field of anything but a struct"));
         };
         let Some(position) = field_position(&s, field) else { return Err(AbortReason::ErrorRaised) };
         let held = s.fields[position as usize].1;

@@ -40,6 +40,23 @@ impl Recorder {
         }
     }
 
+    /// `Concat` of `parts`: two or more strings are a chain of new strings (`SConcat`, as
+    /// `+` makes them); one to three parts otherwise are the interpreter's `Concat`.
+    pub(super) fn concatenation(&mut self, parts: &[InstIdx], pc: u32) -> Result<InstIdx, AbortReason> {
+        let strings = parts.iter().all(|&p| self.ty(p) == Ty::Str);
+        match parts.split_first() {
+            Some((&first, rest)) if strings && !rest.is_empty() => {
+                let mut text = first;
+                for &piece in rest {
+                    text = self.emit_guard(Op::SConcat(text, piece), Ty::Str, pc);
+                }
+                Ok(text)
+            }
+            _ if parts.len() <= MAX_BUILTIN_ARGS => self.residual(Residual::Concat, parts, Ty::Str, pc),
+            _ => Err(AbortReason::NyiInstruction("string interpolation of non-strings")),
+        }
+    }
+
     /// A sunk enum value (`TagNew`) built for real where it escapes.
     pub(super) fn new_tagged_object(
         &mut self,
