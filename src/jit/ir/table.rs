@@ -155,34 +155,12 @@ pub const SCALAR: TySet = TySet::of(&[Ty::Int, Ty::Float, Ty::Bool, Ty::Null]);
 pub const VALUE: TySet = TySet::of(&Ty::ALL).without(Ty::Void);
 /// What a slot or global load guards for: any tag but a builtin's.
 pub const LOADABLE: TySet = VALUE.without(Ty::Builtin);
-/// What can be handed to a helper as a tagged value (a `CallBuiltin` argument, an element
-/// stored or pushed): a scalar or an object in a register.
-pub const PASSABLE: TySet = TySet::of(&[
-    Ty::Int,
-    Ty::Float,
-    Ty::Bool,
-    Ty::Null,
-    Ty::Str,
-    Ty::Array,
-    Ty::Dict,
-    Ty::Struct,
-    Ty::Func,
-    Ty::Tagged,
-]);
+/// What can be handed to a helper as a tagged value (an element stored or pushed): every
+/// value a register holds, which is every loadable one.
+pub const PASSABLE: TySet = LOADABLE;
 /// What may be stored into a struct field on trace (`Ty::is_field_value`): the types an
-/// exit and the `FSET` helper box.
-pub const FIELD_VALUE: TySet = TySet::of(&[
-    Ty::Int,
-    Ty::Float,
-    Ty::Bool,
-    Ty::Null,
-    Ty::Str,
-    Ty::Array,
-    Ty::Dict,
-    Ty::Struct,
-    Ty::Func,
-    Ty::Tagged,
-]);
+/// exit and the `FSET` helper box, which are all a helper is passed.
+pub const FIELD_VALUE: TySet = PASSABLE;
 /// What a builtin call or a residual call passes (`CallBuiltin`, `CallResidual`): any
 /// value, builtins being constants on trace.
 pub const CALL_ARG: TySet = VALUE;
