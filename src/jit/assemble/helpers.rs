@@ -784,7 +784,8 @@ pub(super) extern "sysv64" fn field_for_write(
 /// `ALLOC`: a new empty array (`kind` 0), empty dict (1), or struct (the low
 /// `STRUCT_KIND_BITS` bits: 2 + its type; the bits above: the fields it has room for) with
 /// no fields yet; notes whether a collection is due. Reserving the fields up front lets the
-/// heap account for them at allocation, as for the interpreter's `NewStruct`.
+/// heap account for them at allocation, as for the interpreter's `NewStruct`, and lets the
+/// `FINIT`s that follow append them in place.
 pub(super) extern "sysv64" fn allocate(kind: u64, state: *mut ExitState) -> *mut u8 {
     // SAFETY: as in `concat_strings`.
     let (state, heap) = unsafe { (&mut *state, &mut *(*state).heap) };

@@ -17,6 +17,7 @@ use crate::runtime::value::Value;
 
 mod dicts;
 mod strings;
+mod structs;
 
 /// Builds a two-operand op, e.g. `Op::AddInt`.
 type MakeBinary = fn(InstIdx, InstIdx) -> Op;

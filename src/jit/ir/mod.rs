@@ -127,7 +127,8 @@ impl Ty {
     ];
 
     /// Whether a value of this type may be stored into a struct field on trace (sunk with
-    /// `StructSet` or written by `FieldSet`): the types an exit and the `FSET` helper box.
+    /// `StructSet` or written by `FieldSet`/`FieldInit`): the types an exit and the `FSET`
+    /// helper box, and `FINIT` stores.
     pub fn is_field_value(self) -> bool {
         table::FIELD_VALUE.contains(self)
     }
@@ -161,7 +162,7 @@ pub enum AllocKind {
     Array,
     Dict,
     /// A struct of struct type `type_index` (`StructObj::type_index`), with no fields yet
-    /// and room for `fields` (the `FSET`s that follow fill them without growing it).
+    /// and room for exactly `fields` (the `FINIT`s that follow append them in place).
     Struct {
         type_index: u32,
         fields: u16,

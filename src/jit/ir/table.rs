@@ -805,7 +805,7 @@ define_ops! {
         => "DSET", Only, [DICT, KEY, SCALAR] -> VOID, GUARD | EFFECT | WRITES;
     /// A new empty array or dict, or a struct with no fields yet, of the instruction's
     /// type: a sunk value built for real where it escapes (it is stored, pushed, passed to
-    /// native code or carried into the next iteration); `APush`, `DSet` and `FieldSet` then
+    /// native code or carried into the next iteration); `APush`, `DSet` and `FieldInit` then
     /// fill it. Allocates; a guard like `SConcat`.
     Alloc(kind: AllocKind as Allocation)
         => "ALLOC", Only, [] -> CONTAINER, GUARD;
@@ -835,6 +835,13 @@ define_ops! {
     /// allocate: a guard like `SConcat`.
     FieldSet { object: InstIdx as Ref, field: u32 as FieldName, value: InstIdx as Ref }
         => "FSET", Only, [STRUCT, FIELD_VALUE] -> STRUCT, GUARD | WRITES;
+    /// Fills field `field` of `object`, a struct just made by `Alloc` (unshared, with room
+    /// reserved for its fields): appends (`field`, `value`) to its field list in place, in
+    /// the literal's order, taking the value over as `NewStruct` does. `Recorder::materialize`
+    /// emits one per distinct field right after the `Alloc`, so the struct cannot be shared,
+    /// already hold the field, or lack room: no check, no search, no call.
+    FieldInit { object: InstIdx as Ref, field: u32 as FieldName, value: InstIdx as Ref }
+        => "FINIT", Only, [STRUCT, FIELD_VALUE] -> VOID, EFFECT | WRITES;
     /// The constructor of an enum object (`TaggedObj`): its enum name's symbol in the high
     /// 32 bits, its tag's in the low ones. Enum objects never change.
     TagKey(a: InstIdx as Ref)

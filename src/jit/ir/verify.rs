@@ -185,6 +185,9 @@ fn check_types(trace: &Trace, at: InstIdx) -> Result<(), String> {
                 Err(format!("ALLOC has type {}, expected {}", inst.ty.name(), want.name()))
             }
         }
+        Op::FieldInit { object, .. } if !matches!(trace.inst(object).op, Op::Alloc(AllocKind::Struct { .. })) => {
+            Err(format!("FINIT of {}: it fills a struct just allocated", object))
+        }
         Op::CallBuiltin { builtin, .. } => {
             if builtin as usize >= crate::builtins::BUILTINS.len() || !crate::builtins::is_repeatable(builtin) {
                 return Err(format!("CALLB of builtin {}, which traces may not call", builtin));

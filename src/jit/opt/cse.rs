@@ -14,7 +14,7 @@
 //! - Container contents are split into alias classes (`Memory`): array elements and
 //!   lengths, struct fields, dict entries, captured variables, string texts, and shared
 //!   bits. Each class has an epoch that the writes into it advance (`AStore`, `APush`,
-//!   `ALOADU` and `PUSHCOPY` elements; `FSET` fields; `DSet` entries; `CSET` captures;
+//!   `ALOADU` and `PUSHCOPY` elements; `FSET` and `FINIT` fields; `DSet` entries; `CSET` captures;
 //!   `SAppend` texts; `SHARE` and every op that may copy a container, marking its
 //!   children, shared bits; `CALLB` and any write not listed every class). `FSTORE` and
 //!   `FLOADU` write one field in place: they advance that field name's own epoch, and a
@@ -90,6 +90,7 @@ fn writes(op: &Op) -> u8 {
         Op::FieldStore { .. } => 0,
         Op::FieldLoadUnique { .. } => SHARED_BITS,
         Op::FieldSet { .. } => FIELDS | SHARED_BITS,
+        Op::FieldInit { .. } => FIELDS,
         Op::DSet { .. } => DICT_ENTRIES | SHARED_BITS,
         Op::CaptureSet { .. } => CAPTURES,
         Op::SAppend { .. } => TEXTS,
@@ -246,6 +247,7 @@ fn value_key(op: &Op, ty: Ty, epochs: [u64; memory::CLASSES]) -> Option<ValueKey
         | Op::SChar(..)
         | Op::SNextChar(..)
         | Op::FieldSet { .. }
+        | Op::FieldInit { .. }
         | Op::FieldStore { .. }
         | Op::DictKeys(_)
         | Op::CallBuiltin { .. }

@@ -129,8 +129,9 @@ impl Recorder {
 
     /// Builds sunk value `v` for real where it escapes (the instruction at `pc` stores,
     /// pushes or passes it on, or it lives on past the trace): `Alloc`, then the
-    /// `APush`es, `DSet`s or `FieldSet`s that fill it, in the order the literal and the
-    /// assignments after it made them. Every slot naming `v` then names the object; when
+    /// `APush`es, `DSet`s or `FieldInit`s that fill it, in the order the literal and the
+    /// assignments after it made them (a struct's fields each once, with the last value
+    /// set; `Alloc` reserves room for exactly those, which `FieldInit` relies on). Every slot naming `v` then names the object; when
     /// two do, it is shared, as the interpreter's `Move` made it (an exit that finds `v` in
     /// two slots does the same). Guards here exit to `pc` with `v` still sunk, so the exit
     /// builds it.
@@ -152,10 +153,14 @@ impl Recorder {
             }
             Op::StructNew { .. } | Op::StructSet { .. } => {
                 let (type_index, sets) = self.trace.sunk_fields(v);
-                let kind = AllocKind::Struct { type_index, fields: sets.len().min(u16::MAX as usize) as u16 };
-                let mut object = self.emit_guard(Op::Alloc(kind), Ty::Struct, pc);
-                for (field, value) in sets {
-                    object = self.emit_guard(Op::FieldSet { object, field, value }, Ty::Struct, pc);
+                let fields = final_fields(sets);
+                let Ok(room) = u16::try_from(fields.len()) else {
+                    return Err(AbortReason::NyiInstruction("a struct with more than 65535 fields"));
+                };
+                let kind = AllocKind::Struct { type_index, fields: room };
+                let object = self.emit_guard(Op::Alloc(kind), Ty::Struct, pc);
+                for (field, value) in fields {
+                    self.emit(Op::FieldInit { object, field, value }, Ty::Void);
                 }
                 object
             }
@@ -234,4 +239,18 @@ impl Recorder {
         self.modified.iter_mut().for_each(|m| *m = false);
         self.writes += 1;
     }
+}
+
+/// The fields a sunk struct ends up with, from the `StructSet`s that built it (in order):
+/// each field once, where it was first set, holding the value last set, as assigning an
+/// existing field in place (`access::set_field`) leaves it.
+fn final_fields(sets: Vec<(u32, InstIdx)>) -> Vec<(u32, InstIdx)> {
+    let mut fields: Vec<(u32, InstIdx)> = Vec::with_capacity(sets.len());
+    for (field, value) in sets {
+        match fields.iter_mut().find(|(name, _)| *name == field) {
+            Some(entry) => entry.1 = value,
+            None => fields.push((field, value)),
+        }
+    }
+    fields
 }

@@ -195,6 +195,20 @@ impl Emitter<'_> {
                 let offset = self.field_address(s, field, position, layout, exit)?;
                 self.store_value(ELEMENT, offset + layout.field_value, value)?;
             }
+            Op::FieldInit { object, field, value } => {
+                let layout = self.object_layout()?;
+                let s = self.gpr_register(self.operand(object));
+                // The struct has room (its `ALLOC` reserved it): the entry goes at the
+                // list's length, which then grows by one, as `Vec::push` does without growing.
+                emit!(self.ops
+                    ; imul Rq(ELEMENT), [Rq(s) + layout.fields_len], layout.field_stride
+                    ; add Rq(ELEMENT), [Rq(s) + layout.fields_ptr]
+                    ; add QWORD [Rq(s) + layout.fields_len], 1
+                    ; mov DWORD [Rq(ELEMENT) + layout.field_name], field as i32
+                );
+                // After the length: `s` may be rax, which the store may use.
+                self.store_value(ELEMENT, layout.field_value, value)?;
+            }
             Op::CaptureTag { func: object, index: field } | Op::CaptureGet { func: object, index: field } => {
                 let arguments =
                     vec![(Operand::Gpr(RDI), self.operand(object)), (Operand::Gpr(RSI), Operand::Bits(field as u64))];
