@@ -100,7 +100,9 @@ pub struct ExitState {
     /// of the same dict and key operand (`counts[c] := counts[c] + 1` is three lookups).
     /// Valid for one native run: cleared at every entry from the interpreter, since within
     /// a run no collection frees a key or dict whose address could be reused and no entry
-    /// moves (dicts never delete, and inserting appends).
+    /// moves (dicts never delete, and inserting appends). A string key operand is known by
+    /// its address, so `SAPPEND`, the one op that changes a string's text in place, clears
+    /// a hint about the string it appends to.
     pub dict_hint: DictHint,
 }
 

@@ -146,7 +146,12 @@ pub(super) extern "sysv64" fn append_string(string: *mut u8, piece: *mut u8, sta
     };
     // SAFETY: `state` is the exit state the trace was entered with (r13), live for the
     // whole run and not referenced by Rust code while native code runs.
-    unsafe { (*state).heap_growth += grown as u64 };
+    let state = unsafe { &mut *state };
+    state.heap_growth += grown as u64;
+    // The dict hint knows a string key by its address; this string's text just changed.
+    if state.dict_hint.string_operand && state.dict_hint.key == string.addr() as u64 {
+        state.dict_hint = DictHint::default();
+    }
     0
 }
 

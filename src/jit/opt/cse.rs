@@ -19,7 +19,7 @@
 //!   children, shared bits; `CALLB` and any write not listed every class). `FSTORE` and
 //!   `FLOADU` write one field in place: they advance that field name's own epoch, and a
 //!   field read is keyed by both. A read is keyed by the epochs of the classes it reads (`ALen`, `ALoad`:
-//!   elements; `ALOADW`: elements and shared bits; `FLOAD`: fields; ...), so it merges
+//!   elements; `ALOADW`: elements and shared bits; `FLOAD`: fields; `DTAG`, `DGET`: entries and texts, since a string key is read; ...), so it merges
 //!   with an identical read that no write into its classes separates from it: a field
 //!   store no longer makes `balls[i]` load again. Within a class any container may be any
 //!   other (an element store to one array forgets every array's elements).
@@ -71,7 +71,8 @@ fn reads(op: &Op) -> u8 {
         Op::ALen(_) | Op::ALoad(..) => ELEMENTS,
         Op::ALoadForWrite(..) => ELEMENTS | SHARED_BITS,
         Op::FieldLoad { .. } => FIELDS,
-        Op::DTag(..) | Op::DGet(..) => DICT_ENTRIES,
+        // A string key's text is read too (hashed and compared), and `SAPPEND` changes it.
+        Op::DTag(..) | Op::DGet(..) => DICT_ENTRIES | TEXTS,
         Op::CaptureTag { .. } | Op::CaptureGet { .. } => CAPTURES,
         Op::SLen(_) | Op::SEq(..) | Op::SBytes(_) | Op::SNextChar(..) => TEXTS,
         op if op.reads_containers() => ALL,
