@@ -342,14 +342,28 @@ impl<'h> Compiler<'h> {
         Ok(())
     }
 
-    /// A numeric literal usable as a `K` operand.
+    /// A numeric literal usable as a `K` operand, negated ones (`-1`) included.
     pub(super) fn numeric_constant(&mut self, e: &Expr) -> Option<u16> {
-        let index = match e.kind {
-            ExprKind::Int(i) => self.func().int_constant(i),
-            ExprKind::Float(f) => self.func().float_constant(f),
+        let index = match &e.kind {
+            ExprKind::Int(i) => self.func().int_constant(*i),
+            ExprKind::Float(f) => self.func().float_constant(*f),
+            ExprKind::Unary { ops, operand } if matches!(ops[..], [(UnOp::Neg, _)]) => match operand.kind {
+                ExprKind::Int(i) if i != i64::MIN => self.func().int_constant(-i),
+                ExprKind::Float(f) => self.func().float_constant(-f),
+                _ => return None,
+            },
             _ => return None,
         };
         u16::try_from(index).ok()
+    }
+
+    /// The constant operand of a comparison's test (`TestLtK`, `TestEqK`, ...): a numeric
+    /// literal, or `null` for `==` and `!=`.
+    fn comparison_constant(&mut self, op: BinOp, e: &Expr) -> Option<u16> {
+        match e.kind {
+            ExprKind::Null if matches!(op, BinOp::Eq | BinOp::Ne) => u16::try_from(self.func().null_constant()).ok(),
+            _ => self.numeric_constant(e),
+        }
     }
 
     fn binary(&mut self, first: &Expr, rest: &[(BinOp, Span, Expr)], dst: Reg) -> CResult<()> {
@@ -638,7 +652,7 @@ impl<'h> Compiler<'h> {
             ExprKind::Binary { first, rest } if rest.len() == 1 && comparison(rest[0].0) => {
                 let (op, span, rhs) = &rest[0];
                 let lhs = self.expr_any(first)?;
-                let test = match self.numeric_constant(rhs) {
+                let test = match self.comparison_constant(*op, rhs) {
                     Some(index) => match op {
                         BinOp::Lt => Instr::TestLtK { lhs, index },
                         BinOp::Le => Instr::TestLeK { lhs, index },

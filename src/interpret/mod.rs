@@ -34,7 +34,7 @@ use crate::builtins;
 use crate::compile::bytecode::{CaptureSource, Instr, Program, ProtoId};
 use crate::jit::abort::AbortReason;
 use crate::jit::record::{Recorder, Step, View};
-use crate::jit::{profile, BackEdge, Jit, JitOptions};
+use crate::jit::{profile, Jit, JitOptions};
 use crate::parse::ast::Span;
 use crate::runtime::access::{self, Mark};
 use crate::runtime::format;
@@ -46,6 +46,7 @@ use crate::runtime::value::Value;
 use crate::semantics::{self, Concrete};
 use error::{Raised, Uncaught};
 use operands::error_text;
+use traces::{AfterJit, LoopSite};
 
 pub const DEFAULT_MAX_DEPTH: usize = 10_000;
 
@@ -313,47 +314,18 @@ impl Vm {
             let mut pc = frame.pc;
 
             let raised: Raised = 'dispatch: loop {
-                // Runs compiled trace `trace` on this frame and resumes where it exits: in
-                // this frame, in frames of inlined calls the exit rebuilds, or recording a
-                // side trace. A trace whose exits could push frames past the depth limit is
-                // not entered: the interpreter raises the limit's error at the right call.
-                macro_rules! run_trace {
-                    ($jit:expr, $trace:expr) => {{
-                        let needs = $jit.frame_needs($trace);
-                        let depth = self.frames.len();
-                        if depth + needs.inlined_frames <= self.max_depth + 1 {
-                            // Native recursion (function traces) may stack frames up to the
-                            // depth limit, each `level_stride` slots above the last.
-                            let budget = (self.max_depth + 1 - depth - needs.inlined_frames)
-                                .min(crate::jit::abi::MAX_NATIVE_DEPTH);
-                            let levels = if needs.level_stride > 0 { budget } else { 0 };
-                            let end = top.max(base + needs.extent + levels * needs.level_stride);
-                            if self.stack.len() < end {
-                                self.stack.resize(end, Value::Null);
-                            }
-                            let slots = &mut self.stack[base..end];
-                            let resume =
-                                $jit.enter(&program, $trace, depth, slots, &mut self.globals, &mut self.heap, budget);
-                            self.heap.note_growth($jit.take_heap_growth());
-                            if resume.returned {
-                                if self.pop_returned_frame() {
-                                    return Ok(Flow::Finished);
-                                }
-                                continue 'frames;
-                            }
-                            pc = resume.pc as usize;
-                            let in_callee = !resume.frames.is_empty();
-                            self.rebuild_exit_frames(base, &resume, pc);
-                            if let Some(recorder) = resume.record_side {
-                                self.recording = Some((recorder, Instant::now()));
-                                self.frames.last_mut().expect("a frame is running").pc = pc;
-                                return Ok(Flow::SwitchMode);
-                            }
-                            if in_callee {
-                                continue 'frames;
-                            }
+                // What the dispatch loop does after the JIT had its say at a loop (out of
+                // line in `traces.rs`: keeping the JIT's code out of this loop keeps its
+                // handlers short).
+                macro_rules! after_jit {
+                    ($after:expr) => {
+                        match $after {
+                            AfterJit::Stay => {}
+                            AfterJit::Resume(at) => pc = at,
+                            AfterJit::Frames => continue 'frames,
+                            AfterJit::Return(flow) => return Ok(flow),
                         }
-                    }};
+                    };
                 }
                 // A taken loop back-edge to `header`, from the instruction at `from`: count
                 // it, start recording, or run the loop's trace.
@@ -365,25 +337,9 @@ impl Vm {
                                 samples.collect();
                             }
                         }
-                        if let Some(jit) = self.jit.as_deref_mut() {
-                            let header = $header as u32;
-                            match jit.back_edge(proto_id, header) {
-                                BackEdge::Interpret => {}
-                                BackEdge::Record if !RECORDING => {
-                                    let recorder = jit.start_recording(
-                                        &program,
-                                        proto_id,
-                                        header,
-                                        $from as u32,
-                                        self.frames.len(),
-                                    );
-                                    self.recording = Some((recorder, Instant::now()));
-                                    self.frames.last_mut().expect("a frame is running").pc = pc;
-                                    return Ok(Flow::SwitchMode);
-                                }
-                                BackEdge::Enter(trace) if !RECORDING => run_trace!(jit, trace),
-                                BackEdge::Record | BackEdge::Enter(_) => {}
-                            }
+                        if self.jit.is_some() {
+                            let at = LoopSite { proto: proto_id, base, top, pc };
+                            after_jit!(self.jit_back_edge::<RECORDING>(&program, at, $header as u32, $from as u32));
                         }
                     };
                 }
@@ -620,10 +576,9 @@ impl Vm {
                     }
 
                     Instr::LoopEntry => {
-                        if let Some(jit) = self.jit.as_deref_mut() {
-                            if let (false, Some(trace)) = (RECORDING, jit.loop_entry(proto_id, pc as u32)) {
-                                run_trace!(jit, trace);
-                            }
+                        if !RECORDING && self.jit.is_some() {
+                            let at = LoopSite { proto: proto_id, base, top, pc };
+                            after_jit!(self.jit_loop_entry(&program, at));
                         }
                     }
                     Instr::Jump { offset } => {
@@ -652,9 +607,11 @@ impl Vm {
                         self.frames.last_mut().expect("a frame is running").pc = pc;
                         if lent != 0 {
                             let first = base + callee as usize;
-                            let share = program.lent_arguments_to_share(self.stack[first], lent);
-                            for arg in (0..argc as usize).filter(|i| share & (1 << i) != 0) {
-                                self.stack[first + 1 + arg].mark_shared();
+                            // Only the arguments to share are visited (one bit each).
+                            let mut share = program.lent_arguments_to_share(self.stack[first], lent);
+                            while share != 0 {
+                                self.stack[first + 1 + share.trailing_zeros() as usize].mark_shared();
+                                share &= share - 1;
                             }
                         }
                         if check!(self.call_value(base + callee as usize, argc as usize)) {
