@@ -407,6 +407,29 @@ impl Vm {
                         }
                     }};
                 }
+                // An element or field read, one handler per way of marking the result
+                // (`access::Mark`), so that each handler's marking is known when compiled.
+                macro_rules! index_into {
+                    ($dst:expr, $obj:expr, $index:expr, $mark:expr) => {{
+                        let (container, key) = (slot!($obj), slot!($index));
+                        check!(access::index_into(&mut self.heap, container, key, $mark, &mut slot!($dst)));
+                        safepoint!();
+                    }};
+                }
+                macro_rules! field_into {
+                    ($dst:expr, $obj:expr, $name:expr, $mark:expr) => {{
+                        let (name, holder, site) = (Symbol($name as u32), slot!($obj), &proto.inline_caches[pc - 1]);
+                        let position = check!(access::field_into(
+                            holder,
+                            name,
+                            caches::field_guess(site),
+                            || program.symbols.name(name),
+                            $mark,
+                            &mut slot!($dst)
+                        ));
+                        caches::remember_field(site, position);
+                    }};
+                }
                 macro_rules! jump {
                     ($offset:expr) => {
                         pc = (pc as i64 + $offset as i64) as usize
@@ -757,12 +780,8 @@ impl Vm {
                         slot!(dst) = v;
                     }
 
-                    Instr::GetIndex { dst, obj, index } | Instr::PeekIndex { dst, obj, index } => {
-                        let mark = if matches!(instr, Instr::GetIndex { .. }) { Mark::Shared } else { Mark::Unmarked };
-                        let (container, key) = (slot!(obj), slot!(index));
-                        check!(access::index_into(&mut self.heap, container, key, mark, &mut slot!(dst)));
-                        safepoint!();
-                    }
+                    Instr::GetIndex { dst, obj, index } => index_into!(dst, obj, index, Mark::Shared),
+                    Instr::PeekIndex { dst, obj, index } => index_into!(dst, obj, index, Mark::Unmarked),
                     Instr::GetIndexForWrite { dst, obj, index } => {
                         // The holder is updated in its slot (see `access::Mark` for why);
                         // the write functions change it only once nothing can fail.
@@ -776,25 +795,9 @@ impl Vm {
                         check!(access::set_index(&mut self.heap, &mut slot!(obj), index, value));
                         safepoint!();
                     }
-                    Instr::GetField { dst, obj, name }
-                    | Instr::TakeField { dst, obj, name }
-                    | Instr::PeekField { dst, obj, name } => {
-                        let mark = match instr {
-                            Instr::GetField { .. } => Mark::Shared,
-                            Instr::TakeField { .. } => Mark::IfHolderShared,
-                            _ => Mark::Unmarked,
-                        };
-                        let (name, holder, site) = (Symbol(name as u32), slot!(obj), &proto.inline_caches[pc - 1]);
-                        let position = check!(access::field_into(
-                            holder,
-                            name,
-                            caches::field_guess(site),
-                            || program.symbols.name(name),
-                            mark,
-                            &mut slot!(dst)
-                        ));
-                        caches::remember_field(site, position);
-                    }
+                    Instr::GetField { dst, obj, name } => field_into!(dst, obj, name, Mark::Shared),
+                    Instr::TakeField { dst, obj, name } => field_into!(dst, obj, name, Mark::IfHolderShared),
+                    Instr::PeekField { dst, obj, name } => field_into!(dst, obj, name, Mark::Unmarked),
                     Instr::GetFieldForWrite { dst, obj, name } => {
                         let name = Symbol(name as u32);
                         let element = check!(access::field_for_write(&mut self.heap, &mut slot!(obj), name, || {
