@@ -199,44 +199,67 @@ fn int_args(name: &str, args: &[Value]) -> Result<(i64, i64), String> {
     Ok((expect_int(name, "int arguments", &args[0])?, expect_int(name, "int arguments", &args[1])?))
 }
 
-pub(super) fn bit_and(_: &mut Ctx, args: &[Value]) -> Result<Value, String> {
-    let (a, b) = int_args("bit_and", args)?;
-    Ok(Value::Int(a & b))
+/// The bit builtins, as traces name them (`BAND`, `BSHL`, ...): what each computes on
+/// ints is defined once, here, for the builtin and for the trace's ops (`jit/ir/eval.rs`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum BitOp {
+    And,
+    Or,
+    Xor,
+    Not,
+    Shl,
+    Shr,
 }
 
-pub(super) fn bit_or(_: &mut Ctx, args: &[Value]) -> Result<Value, String> {
-    let (a, b) = int_args("bit_or", args)?;
-    Ok(Value::Int(a | b))
-}
-
-pub(super) fn bit_xor(_: &mut Ctx, args: &[Value]) -> Result<Value, String> {
-    let (a, b) = int_args("bit_xor", args)?;
-    Ok(Value::Int(a ^ b))
-}
-
-pub(super) fn bit_not(_: &mut Ctx, args: &[Value]) -> Result<Value, String> {
-    Ok(Value::Int(!expect_int("bit_not", "an int", &args[0])?))
-}
-
-fn shift_args(name: &str, args: &[Value]) -> Result<(i64, u32), String> {
-    let (value, count) = int_args(name, args)?;
-    match u32::try_from(count) {
-        Ok(count) if count <= 63 => Ok((value, count)),
-        _ => Err(format!("{}() shift count must be between 0 and 63, got {}", name, count)),
+impl BitOp {
+    /// The result on `value` and `other` (ignored by `Not`; the count of a shift), or
+    /// `None` for a shift count outside `0..=63` (a Ruff error). A left shift drops the
+    /// bits shifted out at the top (a bit operation, not arithmetic, so no overflow
+    /// error); a right shift is arithmetic: the sign bit is copied in (`bit_shr(-8, 1) ==
+    /// -4`).
+    pub fn apply(self, value: i64, other: i64) -> Option<i64> {
+        let count = || u32::try_from(other).ok().filter(|&count| count <= 63);
+        Some(match self {
+            BitOp::And => value & other,
+            BitOp::Or => value | other,
+            BitOp::Xor => value ^ other,
+            BitOp::Not => !value,
+            BitOp::Shl => value << count()?,
+            BitOp::Shr => value >> count()?,
+        })
     }
 }
 
-/// Bits shifted out at the top are dropped (a bit operation, not arithmetic, so no
-/// overflow error).
-pub(super) fn bit_shl(_: &mut Ctx, args: &[Value]) -> Result<Value, String> {
-    let (value, count) = shift_args("bit_shl", args)?;
-    Ok(Value::Int(value << count))
+fn bits(name: &str, op: BitOp, args: &[Value]) -> Result<Value, String> {
+    let (value, other) = int_args(name, args)?;
+    match op.apply(value, other) {
+        Some(result) => Ok(Value::Int(result)),
+        None => Err(format!("{}() shift count must be between 0 and 63, got {}", name, other)),
+    }
 }
 
-/// Arithmetic shift: the sign bit is copied in (`bit_shr(-8, 1) == -4`).
+pub(super) fn bit_and(_: &mut Ctx, args: &[Value]) -> Result<Value, String> {
+    bits("bit_and", BitOp::And, args)
+}
+
+pub(super) fn bit_or(_: &mut Ctx, args: &[Value]) -> Result<Value, String> {
+    bits("bit_or", BitOp::Or, args)
+}
+
+pub(super) fn bit_xor(_: &mut Ctx, args: &[Value]) -> Result<Value, String> {
+    bits("bit_xor", BitOp::Xor, args)
+}
+
+pub(super) fn bit_not(_: &mut Ctx, args: &[Value]) -> Result<Value, String> {
+    Ok(Value::Int(BitOp::Not.apply(expect_int("bit_not", "an int", &args[0])?, 0).expect("not never fails")))
+}
+
+pub(super) fn bit_shl(_: &mut Ctx, args: &[Value]) -> Result<Value, String> {
+    bits("bit_shl", BitOp::Shl, args)
+}
+
 pub(super) fn bit_shr(_: &mut Ctx, args: &[Value]) -> Result<Value, String> {
-    let (value, count) = shift_args("bit_shr", args)?;
-    Ok(Value::Int(value >> count))
+    bits("bit_shr", BitOp::Shr, args)
 }
 
 /// The three clocks measure from the program's start on the monotonic clock, so

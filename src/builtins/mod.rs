@@ -28,7 +28,7 @@ pub mod math;
 mod sequences;
 mod strings;
 
-use math::MathFn;
+use math::{BitOp, MathFn};
 pub use sequences::range_bounds;
 
 /// What a builtin can reach besides its arguments.
@@ -86,6 +86,8 @@ pub enum Recording {
     ToText,
     /// A float function of ints or floats (`MATH`).
     Math(math::MathFn),
+    /// A bit operation on ints (`BAND`, `BOR`, `BXOR`, `BNOT`, `BSHL`, `BSHR`).
+    Bits(math::BitOp),
 }
 
 /// A row of the table with the given properties (the kinds below name the combinations).
@@ -196,12 +198,12 @@ pub static BUILTINS: &[Builtin] = &[
     recorded(looks("pow", 2, 2, math::pow), Recording::Math(MathFn::Pow)),
     recorded(looks("min", 2, 2, math::min), Recording::Math(MathFn::Min)),
     recorded(looks("max", 2, 2, math::max), Recording::Math(MathFn::Max)),
-    looks("bit_and", 2, 2, math::bit_and),
-    looks("bit_or", 2, 2, math::bit_or),
-    looks("bit_xor", 2, 2, math::bit_xor),
-    looks("bit_not", 1, 1, math::bit_not),
-    looks("bit_shl", 2, 2, math::bit_shl),
-    looks("bit_shr", 2, 2, math::bit_shr),
+    recorded(looks("bit_and", 2, 2, math::bit_and), Recording::Bits(BitOp::And)),
+    recorded(looks("bit_or", 2, 2, math::bit_or), Recording::Bits(BitOp::Or)),
+    recorded(looks("bit_xor", 2, 2, math::bit_xor), Recording::Bits(BitOp::Xor)),
+    recorded(looks("bit_not", 1, 1, math::bit_not), Recording::Bits(BitOp::Not)),
+    recorded(looks("bit_shl", 2, 2, math::bit_shl), Recording::Bits(BitOp::Shl)),
+    recorded(looks("bit_shr", 2, 2, math::bit_shr), Recording::Bits(BitOp::Shr)),
     clock("performance_now", math::performance_now),
     clock("time_us", math::time_us),
     clock("time_ns", math::time_ns),

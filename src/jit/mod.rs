@@ -230,7 +230,7 @@ fn exit_kinds(program: &Program, recorder: &Recorder, trace: &Trace) -> Vec<Exit
             Op::GuardUnshared(_) => ExitKind::SharedStruct,
             Op::AStore { .. } | Op::APush { .. } | Op::DSet { .. } => ExitKind::ArrayWrite,
             Op::SAppend { .. } => ExitKind::StringAppend,
-            Op::Math1(..) | Op::Math2(..) => ExitKind::MathDomain,
+            Op::Math1(..) | Op::Math2(..) | Op::ShiftLeft(..) | Op::ShiftRight(..) => ExitKind::MathDomain,
             Op::CallTrace { .. } => ExitKind::RecursionDepth,
             Op::SConcat(..) | Op::ToStr(_) | Op::FieldSet { .. } | Op::DictKeys(_) | Op::Alloc(_) => {
                 ExitKind::CollectionDue

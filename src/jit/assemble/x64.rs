@@ -237,6 +237,9 @@ enum IntAlu {
     Sub,
     Imul,
     Cmp,
+    And,
+    Or,
+    Xor,
 }
 
 #[derive(Clone, Copy)]
@@ -786,14 +789,23 @@ impl Emitter<'_> {
             (IntAlu::Sub, Operand::Gpr(s)) => emit!(self.ops; sub Rq(r), Rq(s)),
             (IntAlu::Imul, Operand::Gpr(s)) => emit!(self.ops; imul Rq(r), Rq(s)),
             (IntAlu::Cmp, Operand::Gpr(s)) => emit!(self.ops; cmp Rq(r), Rq(s)),
+            (IntAlu::And, Operand::Gpr(s)) => emit!(self.ops; and Rq(r), Rq(s)),
+            (IntAlu::Or, Operand::Gpr(s)) => emit!(self.ops; or Rq(r), Rq(s)),
+            (IntAlu::Xor, Operand::Gpr(s)) => emit!(self.ops; xor Rq(r), Rq(s)),
             (IntAlu::Add, Operand::Spill(m)) => emit!(self.ops; add Rq(r), [r13 + m]),
             (IntAlu::Sub, Operand::Spill(m)) => emit!(self.ops; sub Rq(r), [r13 + m]),
             (IntAlu::Imul, Operand::Spill(m)) => emit!(self.ops; imul Rq(r), [r13 + m]),
             (IntAlu::Cmp, Operand::Spill(m)) => emit!(self.ops; cmp Rq(r), [r13 + m]),
+            (IntAlu::And, Operand::Spill(m)) => emit!(self.ops; and Rq(r), [r13 + m]),
+            (IntAlu::Or, Operand::Spill(m)) => emit!(self.ops; or Rq(r), [r13 + m]),
+            (IntAlu::Xor, Operand::Spill(m)) => emit!(self.ops; xor Rq(r), [r13 + m]),
             (IntAlu::Add, Operand::Bits(k)) => emit!(self.ops; add Rq(r), k as i32),
             (IntAlu::Sub, Operand::Bits(k)) => emit!(self.ops; sub Rq(r), k as i32),
             (IntAlu::Imul, Operand::Bits(k)) => emit!(self.ops; imul Rq(r), Rq(r), k as i32),
             (IntAlu::Cmp, Operand::Bits(k)) => emit!(self.ops; cmp Rq(r), k as i32),
+            (IntAlu::And, Operand::Bits(k)) => emit!(self.ops; and Rq(r), k as i32),
+            (IntAlu::Or, Operand::Bits(k)) => emit!(self.ops; or Rq(r), k as i32),
+            (IntAlu::Xor, Operand::Bits(k)) => emit!(self.ops; xor Rq(r), k as i32),
             (_, Operand::Xmm(_)) => unreachable!("moved to r11 above"),
         }
     }

@@ -6,7 +6,7 @@
 //! for each of these ops against it on edge and random inputs (`assemble/tests.rs`).
 //!
 //! Terms: a *pure scalar op* reads only int, float and bool operands and touches no
-//! memory: arithmetic, conversions, comparisons, `NOT`, `TRUTHY`, the math functions and
+//! memory: arithmetic, the bit operations, conversions, comparisons, `NOT`, `TRUTHY`, the math functions and
 //! the `GTRUE`/`GFALSE` guards. Its [`Outcome`] is a value, nothing (a guard that holds),
 //! or an exit (a guard whose check fails: overflow, zero divisor, a math domain error, a
 //! guarded condition that does not hold).
@@ -14,7 +14,7 @@
 //! Invariant: `eval` returns `None` exactly for ops that are not pure scalar ops.
 
 use super::{MathFn, Op};
-use crate::builtins::math::{self, float};
+use crate::builtins::math::{self, float, BitOp};
 use crate::runtime::ops::{self, ArithOp, CmpOp};
 use crate::runtime::value::Value;
 use crate::semantics::{self, Concrete};
@@ -52,6 +52,13 @@ pub fn eval(op: &Op, args: &[Value]) -> Option<Outcome> {
             value_or_exit(ops::float_arith(arith_op(op), number(0), number(1)).map(Value::Float))
         }
         Op::NegInt(_) | Op::NegFloat(_) => value_or_exit(semantics::negate(&mut Concrete::pure(), args[0])),
+        Op::BitAnd(..) | Op::BitOr(..) | Op::BitXor(..) | Op::BitNot(_) | Op::ShiftLeft(..) | Op::ShiftRight(..) => {
+            let other = if args.len() > 1 { int(1) } else { 0 };
+            match bit_op(op).apply(int(0), other) {
+                Some(result) => Outcome::Value(Value::Int(result)),
+                None => Outcome::Exits,
+            }
+        }
         Op::IntToFloat(_) => Outcome::Value(Value::Float(number(0))),
         Op::NotBool(_) => value_or_exit(semantics::not(&mut Concrete::pure(), args[0])),
         Op::TruthyInt(_) | Op::TruthyFloat(_) => Outcome::Value(Value::Bool(args[0].is_truthy())),
@@ -98,6 +105,18 @@ fn math_1(function: MathFn, x: f64) -> Option<f64> {
         MathFn::Log => return math::checked_log(x),
         MathFn::Pow | MathFn::Min | MathFn::Max => panic!("MATH {} takes two arguments", function.name()),
     })
+}
+
+/// The bit builtin a bit op computes.
+fn bit_op(op: &Op) -> BitOp {
+    match op {
+        Op::BitAnd(..) => BitOp::And,
+        Op::BitOr(..) => BitOp::Or,
+        Op::BitXor(..) => BitOp::Xor,
+        Op::BitNot(_) => BitOp::Not,
+        Op::ShiftLeft(..) => BitOp::Shl,
+        _ => BitOp::Shr,
+    }
 }
 
 /// The runtime operator of an int or float arithmetic op.

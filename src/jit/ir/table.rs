@@ -635,6 +635,20 @@ define_ops! {
         => "MOD", ByResult(Ty::Int), [INT, INT] -> INT, GUARD;
     NegInt(a: InstIdx as Ref)
         => "NEG", ByResult(Ty::Int), [INT] -> INT, GUARD;
+    /// The bit builtins on ints (`builtins::math::BitOp`). A shift count outside `0..=63`
+    /// is a Ruff error, so the shifts are guards.
+    BitAnd(a: InstIdx as Ref, b: InstIdx as Ref)
+        => "BAND", Only, [INT, INT] -> INT, COMMUTES;
+    BitOr(a: InstIdx as Ref, b: InstIdx as Ref)
+        => "BOR", Only, [INT, INT] -> INT, COMMUTES;
+    BitXor(a: InstIdx as Ref, b: InstIdx as Ref)
+        => "BXOR", Only, [INT, INT] -> INT, COMMUTES;
+    BitNot(a: InstIdx as Ref)
+        => "BNOT", Only, [INT] -> INT, PURE;
+    ShiftLeft(a: InstIdx as Ref, b: InstIdx as Ref)
+        => "BSHL", Only, [INT, INT] -> INT, GUARD;
+    ShiftRight(a: InstIdx as Ref, b: InstIdx as Ref)
+        => "BSHR", Only, [INT, INT] -> INT, GUARD;
     /// Float arithmetic (IEEE). `DivFloat` and `ModFloat` are guards: a zero divisor is a
     /// Ruff error. `ModFloat` is C `fmod`.
     AddFloat(a: InstIdx as Ref, b: InstIdx as Ref)

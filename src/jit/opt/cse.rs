@@ -10,7 +10,9 @@
 //! - Globals: the table remembers, per global, the value known to be in it: the last load,
 //!   or the value of the last `GStore` (store-to-load forwarding). A `GLoad` reuses that
 //!   value when its type is the load's type; otherwise it stays (its tag guard decides).
-//!   Globals never alias each other, so a store only affects its own global.
+//!   Globals never alias each other, so a store only affects its own global. A `GStore` of
+//!   the value the global is known to hold is removed (`x := x` of a global, and the
+//!   `SetGlobal` that follows an in-place write into a global array or struct).
 //! - Container contents are split into alias classes (`Memory`): array elements and
 //!   lengths, struct fields, dict entries, captured variables, string texts, and shared
 //!   bits. Each class has an epoch that the writes into it advance (`AStore`, `APush`,
@@ -132,6 +134,17 @@ impl CseTable {
         match *op {
             Op::GLoad { global } => self.globals.get(&global).copied().filter(|&known| trace.inst(known).ty == ty),
             _ => self.key(op, ty).and_then(|key| self.values.get(&key).copied()),
+        }
+    }
+
+    /// Whether `op` is a store of the value its destination is known to hold already: a
+    /// `GStore` of what the global was last loaded as or set to (`v := v` of a global, or
+    /// `TakeGlobal` ... `SetGlobal` around an in-place write into the global's container).
+    /// Memory is the same with or without it.
+    pub fn stores_what_memory_holds(&self, op: &Op) -> bool {
+        match *op {
+            Op::GStore { global, value } => self.globals.get(&global) == Some(&value),
+            _ => false,
         }
     }
 
@@ -404,6 +417,42 @@ mod tests {
             ",
         );
     }
+    #[test]
+    fn stores_of_what_a_global_holds_are_removed() {
+        // `v[i] := x` on a global array (`TakeGlobal`, the element store, `SetGlobal`):
+        // the global still holds the array it was loaded as, so storing it back changes
+        // nothing. A store of another value stays, and so does storing the old value
+        // back after it.
+        check(
+            cse,
+            "
+            ....        SNAP    #0 pc=1 [ ]
+            0000 > arr  GLOAD    g3         #0
+            0001 > int  SLOAD    #0         #0
+            0002 > void ASTORE   0000 0001 0001 #0
+            0003   void GSTORE   g3 0000
+            0004 > arr  GLOAD    g3         #0
+            0005   void GSTORE   g3 0004
+            0006 > int  GLOAD    g1         #0
+            0007   void GSTORE   g1 0001
+            0008   void GSTORE   g1 0006
+            0009   void GSTORE   g1 0006
+            ",
+            "
+            ....        SNAP    #0 pc=1 [ ]
+            0000 > arr  GLOAD    g3         #0
+            ....        SNAP    #0 pc=1 [ ]
+            0001 > int  SLOAD    #0         #0
+            ....        SNAP    #0 pc=1 [ ]
+            0002 > void ASTORE   0000 0001 0001 #0
+            ....        SNAP    #0 pc=1 [ ]
+            0003 > int  GLOAD    g1         #0
+            0004   void GSTORE   g1 0001
+            0005   void GSTORE   g1 0003
+            ",
+        );
+    }
+
     #[test]
     fn builtin_calls_are_never_merged_and_end_what_is_known_of_containers() {
         check(

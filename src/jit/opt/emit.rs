@@ -81,7 +81,8 @@ impl Emitter {
     }
 
     /// Emits `op` through the stages. Returns the instruction that now stands for it (new or
-    /// earlier), or `None` when it was removed (only value-less guards are ever removed).
+    /// earlier), or `None` when it was removed (only value-less guards and stores are ever
+    /// removed).
     /// `snapshot` is called only if a guard is appended, to add its exit snapshot.
     pub fn emit(
         &mut self,
@@ -100,8 +101,13 @@ impl Emitter {
                 }
             }
         }
-        if let Some(existing) = self.cse.as_ref().and_then(|cse| cse.find(&self.trace, &op, ty)) {
-            return Some(existing);
+        if let Some(cse) = &self.cse {
+            if let Some(existing) = cse.find(&self.trace, &op, ty) {
+                return Some(existing);
+            }
+            if cse.stores_what_memory_holds(&op) {
+                return None;
+            }
         }
         if self.facts.as_ref().is_some_and(|facts| facts.implies(&self.trace, &op)) {
             return None;

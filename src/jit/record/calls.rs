@@ -1,12 +1,14 @@
 //! Recording calls: Ruff functions inlined (their frames stacked on the recorder's) or
-//! called natively through their function trace, methods, builtins (math inline, others
-//! through `CallBuiltin`), and the return that ends a function trace.
+//! called natively through their function trace, methods, builtins (math and bit
+//! operations inline, others through `CallBuiltin`), and the return that ends a function
+//! trace.
 
 use super::{
     contains_loop, field_position, trace_key, FrameClosure, PendingCall, RecordedFrame, Recorder, TraceKind, View,
     MAX_INLINE_DEPTH,
 };
 use crate::builtins;
+use crate::builtins::math::BitOp;
 use crate::builtins::{Recording, BUILTINS};
 use crate::compile::bytecode::{Instr, Program, Proto, ProtoId, Reg};
 use crate::compile::liveness::LiveSlots;
@@ -478,6 +480,9 @@ impl Recorder {
                 return Ok(());
             }
             Some(Recording::Math(function)) if numbers => return self.math(function, base, argc, view, pc),
+            Some(Recording::Bits(op)) if (1..=argc).all(|n| matches!(argument(n), Value::Int(_))) => {
+                return self.bits(op, base, view, pc);
+            }
             _ => {}
         }
         if builtins::is_repeatable(id) && argc as usize <= MAX_BUILTIN_ARGS {
@@ -547,6 +552,28 @@ impl Recorder {
             _ => unreachable!("math builtins take one or two arguments"),
         };
         let result = if op.is_guard() { self.emit_guard(op, Ty::Float, pc) } else { self.emit(op, Ty::Float) };
+        self.write(base, result);
+        Ok(())
+    }
+
+    /// A bit builtin on ints, as its int op (a guard for the shifts, whose count may be out
+    /// of range: the exit makes the interpreter call the builtin, which raises the error).
+    pub(super) fn bits(&mut self, function: BitOp, base: Reg, view: &View, pc: u32) -> Result<(), AbortReason> {
+        let a = self.read(base + 1, view, pc)?;
+        let op = match function {
+            BitOp::Not => Op::BitNot(a),
+            _ => {
+                let b = self.read(base + 2, view, pc)?;
+                match function {
+                    BitOp::And => Op::BitAnd(a, b),
+                    BitOp::Or => Op::BitOr(a, b),
+                    BitOp::Xor => Op::BitXor(a, b),
+                    BitOp::Shl => Op::ShiftLeft(a, b),
+                    _ => Op::ShiftRight(a, b),
+                }
+            }
+        };
+        let result = if op.is_guard() { self.emit_guard(op, Ty::Int, pc) } else { self.emit(op, Ty::Int) };
         self.write(base, result);
         Ok(())
     }

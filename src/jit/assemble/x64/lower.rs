@@ -519,6 +519,17 @@ impl Emitter<'_> {
                 emit!(self.ops; neg Rq(work); jo =>exit);
                 self.store(destination, Operand::Gpr(work));
             }
+            Op::BitAnd(a, b) => self.int_bits(IntAlu::And, a, b, destination),
+            Op::BitOr(a, b) => self.int_bits(IntAlu::Or, a, b, destination),
+            Op::BitXor(a, b) => self.int_bits(IntAlu::Xor, a, b, destination),
+            Op::BitNot(a) => {
+                let work = Self::gpr_work(destination);
+                self.load_gpr(work, self.operand(a));
+                emit!(self.ops; not Rq(work));
+                self.store(destination, Operand::Gpr(work));
+            }
+            Op::ShiftLeft(a, b) => self.shift(true, a, b, destination, guard_exit()?),
+            Op::ShiftRight(a, b) => self.shift(false, a, b, destination, guard_exit()?),
             Op::AddFloat(a, b) => self.float_arith(FloatAlu::Add, a, b, destination),
             Op::SubFloat(a, b) => self.float_arith(FloatAlu::Sub, a, b, destination),
             Op::MulFloat(a, b) => self.float_arith(FloatAlu::Mul, a, b, destination),
@@ -795,6 +806,46 @@ impl Emitter<'_> {
         self.int_alu(op, work, self.operand(b));
         emit!(self.ops; jo =>exit);
         self.store(destination, Operand::Gpr(work));
+    }
+
+    /// `and`, `or` or `xor` of two ints (no check: bit operations cannot fail).
+    fn int_bits(&mut self, op: IntAlu, a: InstIdx, b: InstIdx, destination: Option<Operand>) {
+        let work = Self::gpr_work(destination);
+        self.load_gpr(work, self.operand(a));
+        self.int_alu(op, work, self.operand(b));
+        self.store(destination, Operand::Gpr(work));
+    }
+
+    /// A left shift, or an arithmetic right shift, exiting when the count is outside
+    /// `0..=63` (`BitOp::apply`). A constant count is an immediate; any other goes through
+    /// cl, so rcx (an allocatable register) is swapped with r11 around the shift.
+    fn shift(&mut self, left: bool, a: InstIdx, b: InstIdx, destination: Option<Operand>, exit: DynamicLabel) {
+        match self.operand(b) {
+            Operand::Bits(count) if count > 63 => {
+                emit!(self.ops; jmp =>exit);
+            }
+            Operand::Bits(count) => {
+                let work = Self::gpr_work(destination);
+                self.load_gpr(work, self.operand(a));
+                match left {
+                    true => emit!(self.ops; shl Rq(work), count as i8),
+                    false => emit!(self.ops; sar Rq(work), count as i8),
+                }
+                self.store(destination, Operand::Gpr(work));
+            }
+            count => {
+                self.load_gpr(R11, count);
+                emit!(self.ops; cmp r11, 63; ja =>exit);
+                self.load_gpr(RAX, self.operand(a));
+                emit!(self.ops; xchg rcx, r11);
+                match left {
+                    true => emit!(self.ops; shl rax, cl),
+                    false => emit!(self.ops; sar rax, cl),
+                }
+                emit!(self.ops; xchg rcx, r11);
+                self.store(destination, Operand::Gpr(RAX));
+            }
+        }
     }
 
     /// Ruff's `/` and `%` on ints are x86 `idiv` (truncating quotient, remainder with the
