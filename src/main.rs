@@ -467,4 +467,4 @@ fn main() -> ExitCode {
 /// The `memcheck` feature keeps the system malloc, which valgrind memcheck can see.
 #[cfg(not(feature = "memcheck"))]
 #[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static ALLOCATOR: ruff::runtime::allocator::Allocator = ruff::runtime::allocator::Allocator;

@@ -15,7 +15,7 @@
 use crate::compile::bytecode::ERROR_STRUCT_TYPE;
 use crate::runtime::format;
 use crate::runtime::heap::Gc;
-use crate::runtime::object::{ArrayObj, DictObj, StrObj, StructObj};
+use crate::runtime::object::{new_struct, ArrayObj, DictObj, StrObj};
 use crate::runtime::symbol::{SYM_LINE, SYM_MESSAGE, SYM_STACK};
 use crate::runtime::value::Value;
 
@@ -272,8 +272,8 @@ pub(super) fn error(ctx: &mut Ctx, args: &[Value]) -> Result<Value, String> {
         }
     };
     let stack = new_array(ctx, Vec::new());
-    let fields = vec![(SYM_LINE, Value::Int(0)), (SYM_MESSAGE, message), (SYM_STACK, stack)];
-    Ok(Value::Struct(ctx.heap.alloc(StructObj { type_index: ERROR_STRUCT_TYPE, fields })))
+    let fields = [(SYM_LINE, Value::Int(0)), (SYM_MESSAGE, message), (SYM_STACK, stack)];
+    Ok(Value::Struct(new_struct(ctx.heap, ERROR_STRUCT_TYPE, fields)))
 }
 
 /// `assert`, `assert_true` and `assert_false` judge their argument by truthiness, the

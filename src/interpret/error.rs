@@ -7,7 +7,7 @@ use super::{Frame, Vm};
 use crate::compile::bytecode::ERROR_STRUCT_TYPE;
 use crate::parse::ast::Span;
 use crate::runtime::format;
-use crate::runtime::object::{ArrayObj, StrObj, StructObj};
+use crate::runtime::object::{new_struct, ArrayObj, StrObj};
 use crate::runtime::symbol::{SYM_LINE, SYM_MESSAGE, SYM_STACK};
 use crate::runtime::value::Value;
 
@@ -80,14 +80,12 @@ impl Vm {
             .collect();
         let stack_array = self.heap.alloc(ArrayObj { items: names });
         let message = self.heap.alloc(StrObj::new(message));
-        let error = self.heap.alloc(StructObj {
-            type_index: ERROR_STRUCT_TYPE,
-            fields: vec![
-                (SYM_LINE, Value::Int(span.line as i64)),
-                (SYM_MESSAGE, Value::Str(message)),
-                (SYM_STACK, Value::Array(stack_array)),
-            ],
-        });
+        let fields = [
+            (SYM_LINE, Value::Int(span.line as i64)),
+            (SYM_MESSAGE, Value::Str(message)),
+            (SYM_STACK, Value::Array(stack_array)),
+        ];
+        let error = new_struct(&mut self.heap, ERROR_STRUCT_TYPE, fields);
         self.frames.truncate(handler.frame + 1);
         self.stack[handler.err_slot] = Value::Struct(error);
         self.frames.last_mut().expect("the handler's frame is running").pc = handler.pc;

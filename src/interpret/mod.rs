@@ -39,7 +39,7 @@ use crate::parse::ast::Span;
 use crate::runtime::access::{self, Mark};
 use crate::runtime::format;
 use crate::runtime::heap::{Gc, Heap};
-use crate::runtime::object::{DictKey, DictObj, FuncObj, StrObj, StructObj, TaggedObj};
+use crate::runtime::object::{new_struct, DictKey, DictObj, FuncObj, StrObj, TaggedObj};
 use crate::runtime::ops::{ArithOp, CmpOp};
 use crate::runtime::symbol::Symbol;
 use crate::runtime::value::Value;
@@ -758,8 +758,8 @@ impl Vm {
                     Instr::NewStruct { dst, literal, start } => {
                         let literal = &proto.struct_literals[literal as usize];
                         let first = base + start as usize;
-                        let fields = literal.fields.iter().copied().zip(self.stack[first..].iter().copied()).collect();
-                        let s = self.heap.alloc(StructObj { type_index: literal.type_index, fields });
+                        let fields = literal.fields.iter().copied().zip(self.stack[first..].iter().copied());
+                        let s = new_struct(&mut self.heap, literal.type_index, fields);
                         slot!(dst) = Value::Struct(s);
                         safepoint!();
                     }

@@ -22,7 +22,7 @@ use super::ir::{InlinedFrame, InstIdx, Op, SnapIdx, Trace, Ty};
 use crate::compile::bytecode::ProtoId;
 use crate::runtime::access;
 use crate::runtime::heap::{Gc, Heap};
-use crate::runtime::object::{DictObj, FuncObj, StructObj, TaggedObj};
+use crate::runtime::object::{DictObj, FuncObj, TaggedObj};
 use crate::runtime::symbol::Symbol;
 use crate::runtime::value::Value;
 
@@ -68,11 +68,12 @@ impl Rebuild<'_> {
     /// order they were first set, as `StructObj::set` orders them.
     fn sunk_struct(&mut self, v: InstIdx) -> Value {
         let (type_index, sets) = self.trace.sunk_fields(v);
-        let mut object = StructObj { type_index, fields: Vec::with_capacity(sets.len()) };
+        let object = self.heap.alloc_struct(type_index, sets.len() as u32);
         for &(field, value) in &sets {
-            object.set(Symbol(field), exit_value(self.trace, self.locations, self.state, value));
+            let value = exit_value(self.trace, self.locations, self.state, value);
+            object.get_mut().set(Symbol(field), value);
         }
-        Value::Struct(self.heap.alloc(object))
+        Value::Struct(object)
     }
 
     /// The dict a chain `DNew; DIns...` ending at `v` builds.

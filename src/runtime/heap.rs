@@ -26,6 +26,7 @@ use std::marker::PhantomData;
 use std::ops::Deref;
 use std::ptr::NonNull;
 
+use super::fields::{Field, FieldList};
 use super::object::{ArrayObj, DictKey, DictObj, FuncObj, StrObj, StructObj, TaggedObj};
 use super::value::Value;
 
@@ -45,6 +46,12 @@ pub struct GcHeader {
     kind: ObjKind,
     marked: Cell<bool>,
     shared: Cell<bool>,
+}
+
+impl GcHeader {
+    fn new(kind: ObjKind) -> GcHeader {
+        GcHeader { kind, marked: Cell::new(false), shared: Cell::new(false) }
+    }
 }
 
 #[repr(C)]
@@ -245,14 +252,33 @@ impl Heap {
 
     pub fn alloc<T: HeapObject>(&mut self, value: T) -> Gc<T> {
         self.bytes_since_collection += std::mem::size_of::<GcBox<T>>() + value.heap_size();
-        let boxed = Box::new(GcBox {
-            header: GcHeader { kind: T::KIND, marked: Cell::new(false), shared: Cell::new(false) },
-            value,
-        });
+        debug_assert!(T::KIND != ObjKind::Struct, "structs are allocated by `alloc_struct`");
+        let boxed = Box::new(GcBox { header: GcHeader::new(T::KIND), value });
         let ptr = NonNull::from(Box::leak(boxed));
         self.objects.push(ptr.cast());
         self.stats.objects_allocated += 1;
         Gc { ptr, _marker: PhantomData }
+    }
+
+    /// A struct of type `type_index` with no fields yet and room for `room` of them in
+    /// its own allocation (`fields.rs`): one allocation per struct instead of the object
+    /// plus a field buffer (binary_trees: half the `malloc`/`free` calls).
+    pub fn alloc_struct(&mut self, type_index: u32, room: u32) -> Gc<StructObj> {
+        let (layout, fields_at) = struct_layout(room);
+        self.bytes_since_collection += layout.size();
+        // SAFETY: `layout` is not zero-sized (it holds a header).
+        let raw = unsafe { std::alloc::alloc(layout) };
+        let Some(boxed) = NonNull::new(raw.cast::<GcBox<StructObj>>()) else { std::alloc::handle_alloc_error(layout) };
+        // SAFETY: `raw` is a fresh allocation of `layout`: a `GcBox<StructObj>` followed, at
+        // `fields_at`, by `room` fields, which the list owns for as long as the box lives.
+        unsafe {
+            let room_ptr = NonNull::new_unchecked(raw.add(fields_at).cast::<Field>());
+            let value = StructObj { type_index, fields: FieldList::in_room(room_ptr, room) };
+            boxed.as_ptr().write(GcBox { header: GcHeader::new(ObjKind::Struct), value });
+        }
+        self.objects.push(boxed.cast());
+        self.stats.objects_allocated += 1;
+        Gc { ptr: boxed, _marker: PhantomData }
     }
 
     /// Accounts memory an object acquired after its allocation (an array or string that
@@ -382,8 +408,21 @@ unsafe fn free_object(header: NonNull<GcHeader>) {
         ObjKind::Str => drop(Box::from_raw(header.cast::<GcBox<StrObj>>().as_ptr())),
         ObjKind::Array => drop(Box::from_raw(header.cast::<GcBox<ArrayObj>>().as_ptr())),
         ObjKind::Dict => drop(Box::from_raw(header.cast::<GcBox<DictObj>>().as_ptr())),
-        ObjKind::Struct => drop(Box::from_raw(header.cast::<GcBox<StructObj>>().as_ptr())),
+        ObjKind::Struct => {
+            let boxed = header.cast::<GcBox<StructObj>>().as_ptr();
+            let (layout, _) = struct_layout((*boxed).value.fields.room());
+            std::ptr::drop_in_place(boxed);
+            std::alloc::dealloc(boxed.cast(), layout);
+        }
         ObjKind::Tagged => drop(Box::from_raw(header.cast::<GcBox<TaggedObj>>().as_ptr())),
         ObjKind::Func => drop(Box::from_raw(header.cast::<GcBox<FuncObj>>().as_ptr())),
     }
+}
+
+/// The allocation of a struct with room for `room` fields, and where the fields start in it.
+fn struct_layout(room: u32) -> (std::alloc::Layout, usize) {
+    let fields = std::alloc::Layout::array::<Field>(room as usize).expect("a struct's fields fit in memory");
+    let (layout, fields_at) =
+        std::alloc::Layout::new::<GcBox<StructObj>>().extend(fields).expect("a struct fits in memory");
+    (layout.pad_to_align(), fields_at)
 }

@@ -3,6 +3,9 @@
 //! value formatting.
 
 pub mod access;
+#[cfg(not(feature = "memcheck"))]
+pub mod allocator;
+pub mod fields;
 pub mod format;
 pub mod heap;
 pub mod object;

@@ -19,6 +19,7 @@ use std::hash::{Hash, Hasher};
 
 use rustc_hash::FxHasher;
 
+use super::fields::{Field, FieldList};
 use super::heap::{Gc, Heap, HeapObject, Marker, ObjKind};
 use super::symbol::{Symbol, SYM_OPTION, SYM_RESULT};
 use super::value::Value;
@@ -166,7 +167,6 @@ pub fn object_layout() -> Option<ObjectLayout> {
     let word = std::mem::size_of::<usize>();
     let (pointer, length, capacity) = vec_words(Value::Null)?;
     let items = super::heap::value_offset::<ArrayObj>() + std::mem::offset_of!(ArrayObj, items);
-    let (field_pointer, field_length, _) = vec_words((Symbol(0), Value::Null))?;
     let fields = super::heap::value_offset::<StructObj>() + std::mem::offset_of!(StructObj, fields);
     let mut text = String::with_capacity(3);
     text.push('a');
@@ -178,11 +178,11 @@ pub fn object_layout() -> Option<ObjectLayout> {
         items_ptr: (items + pointer * word) as i32,
         items_len: (items + length * word) as i32,
         items_capacity: (items + capacity * word) as i32,
-        fields_ptr: (fields + field_pointer * word) as i32,
-        fields_len: (fields + field_length * word) as i32,
-        field_stride: std::mem::size_of::<(Symbol, Value)>() as i32,
-        field_name: std::mem::offset_of!((Symbol, Value), 0) as i32,
-        field_value: std::mem::offset_of!((Symbol, Value), 1) as i32,
+        fields_ptr: (fields + std::mem::offset_of!(FieldList, ptr)) as i32,
+        fields_len: (fields + std::mem::offset_of!(FieldList, len)) as i32,
+        field_stride: std::mem::size_of::<Field>() as i32,
+        field_name: std::mem::offset_of!(Field, 0) as i32,
+        field_value: std::mem::offset_of!(Field, 1) as i32,
         text_ptr: (string + std::mem::offset_of!(StrObj, text) + text_words_pointer * word) as i32,
         text_len: (string + std::mem::offset_of!(StrObj, text) + text_length * word) as i32,
         char_count: (string + std::mem::offset_of!(StrObj, char_count)) as i32,
@@ -426,11 +426,29 @@ impl HeapObject for DictObj {
     }
 }
 
-/// An instance of a struct type. Fields keep the order they were first given.
+/// An instance of a struct type. Fields keep the order they were first given. Made only
+/// by [`Heap::alloc_struct`] (or [`new_struct`]), which puts the fields in the struct's own
+/// allocation.
 pub struct StructObj {
     /// Index into the program's struct types (for methods and the printed name).
     pub type_index: u32,
-    pub fields: Vec<(Symbol, Value)>,
+    pub fields: FieldList,
+}
+
+/// A struct of type `type_index` holding `fields`, with room for exactly those.
+pub fn new_struct<I>(heap: &mut Heap, type_index: u32, fields: I) -> Gc<StructObj>
+where
+    I: IntoIterator<Item = Field>,
+    I::IntoIter: ExactSizeIterator,
+{
+    let fields = fields.into_iter();
+    let room = u32::try_from(fields.len()).expect("a struct literal has fewer than 2^32 fields");
+    let s = heap.alloc_struct(type_index, room);
+    let list = &mut s.get_mut().fields;
+    for field in fields {
+        list.push(field);
+    }
+    s
 }
 
 impl StructObj {
@@ -476,7 +494,7 @@ impl HeapObject for StructObj {
         }
     }
     fn heap_size(&self) -> usize {
-        self.fields.capacity() * std::mem::size_of::<(Symbol, Value)>()
+        self.fields.bytes()
     }
 }
 
@@ -549,7 +567,7 @@ pub fn make_unique_struct(heap: &mut Heap, s: Gc<StructObj>) -> Gc<StructObj> {
     for (_, v) in &s.fields {
         v.mark_shared();
     }
-    heap.alloc(StructObj { type_index: s.type_index, fields: s.fields.clone() })
+    new_struct(heap, s.type_index, s.fields.iter().copied())
 }
 
 /// Makes the container held by `holder` private, writing the copy back into `holder`.

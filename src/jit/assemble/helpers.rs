@@ -799,8 +799,7 @@ pub(super) extern "sysv64" fn allocate(kind: u64, state: *mut ExitState) -> *mut
         1 => heap.alloc(DictObj::default()).addr(),
         struct_kind => {
             let type_index = ((struct_kind & ((1 << STRUCT_KIND_BITS) - 1)) - 2) as u32;
-            let fields = Vec::with_capacity((struct_kind >> STRUCT_KIND_BITS) as usize);
-            heap.alloc(StructObj { type_index, fields }).addr()
+            heap.alloc_struct(type_index, (struct_kind >> STRUCT_KIND_BITS) as u32).addr()
         }
     };
     state.must_exit = heap.wants_collection() as u64;

@@ -4,8 +4,9 @@
 
 use super::*;
 use crate::jit::ir::AllocKind;
+use crate::runtime::heap::Heap;
 use crate::runtime::heap::HeapObject;
-use crate::runtime::object::StructObj;
+use crate::runtime::object::new_struct;
 use crate::runtime::symbol::Symbol;
 
 /// `S { f7: i, f9: 2.5, f8: s, f5: null, f6: a, f4: i < k, f3: 2^40 }` over slots
@@ -62,7 +63,7 @@ fn struct_literals_fill_the_fresh_struct_in_order() {
     assert!(boolean(values[5]), "-3 < 11");
     assert_eq!(int(values[6]), 1 << 40);
     assert!(!s.is_shared() && !a.is_shared(), "the fields take the values over, as NewStruct does");
-    let literal = StructObj { type_index: 3, fields: (3..10).map(|n| (Symbol(n), Value::Null)).collect() };
+    let literal = new_struct(&mut Heap::default(), 3, (3..10).map(|n| (Symbol(n), Value::Null)));
     assert_eq!(object.heap_size(), literal.heap_size(), "the heap accounts for it as for NewStruct's");
     assert_eq!(object.fields.capacity(), object.fields.len(), "room for exactly its fields");
 }
