@@ -451,6 +451,17 @@ impl Vm {
                         }
                     }};
                 }
+                // `dst := obj[index]`, marked as `mark` says (a constant per instruction:
+                // a mark chosen at run time made the compiler zero a register on every
+                // instruction's dispatch for it).
+                macro_rules! index {
+                    ($dst:expr, $obj:expr, $index:expr, $mark:expr) => {{
+                        let (container, key) = (slot!($obj), slot!($index));
+                        let domain = &mut Concrete::with_heap(&mut self.heap);
+                        check!(semantics::index_into(domain, container, key, $mark, &mut slot!($dst)));
+                        safepoint!();
+                    }};
+                }
                 macro_rules! jump {
                     ($offset:expr) => {
                         pc = (pc as i64 + $offset as i64) as usize
@@ -753,7 +764,7 @@ impl Vm {
                         }
                         let (key, value) = (slot!(key), slot!(value));
                         let mut holder = slot!(dict);
-                        check!(access::set_index(&mut self.heap, &mut holder, key, value));
+                        check!(semantics::set_index(&mut Concrete::with_heap(&mut self.heap), &mut holder, key, value));
                         slot!(dict) = holder;
                         safepoint!();
                     }
@@ -800,23 +811,24 @@ impl Vm {
                         slot!(dst) = v;
                     }
 
-                    Instr::GetIndex { dst, obj, index } | Instr::PeekIndex { dst, obj, index } => {
-                        let mark = if matches!(instr, Instr::GetIndex { .. }) { Mark::Shared } else { Mark::Unmarked };
-                        let (container, key) = (slot!(obj), slot!(index));
-                        check!(access::index_into(&mut self.heap, container, key, mark, &mut slot!(dst)));
-                        safepoint!();
-                    }
+                    Instr::GetIndex { dst, obj, index } => index!(dst, obj, index, Mark::Shared),
+                    Instr::PeekIndex { dst, obj, index } => index!(dst, obj, index, Mark::Unmarked),
                     Instr::GetIndexForWrite { dst, obj, index } => {
                         // The holder is updated in its slot (see `access::Mark` for why);
                         // the write functions change it only once nothing can fail.
                         let index = slot!(index);
-                        let element = check!(access::index_for_write(&mut self.heap, &mut slot!(obj), index));
+                        // Any value will do: `index_for_write` overwrites it (a constant
+                        // here cost every instruction's dispatch a register zeroing).
+                        let mut element = index;
+                        let domain = &mut Concrete::with_heap(&mut self.heap);
+                        check!(semantics::index_for_write(domain, &mut slot!(obj), index, &mut element));
                         slot!(dst) = element;
                         safepoint!();
                     }
                     Instr::SetIndex { obj, index, src } => {
                         let (index, value) = (slot!(index), slot!(src));
-                        check!(access::set_index(&mut self.heap, &mut slot!(obj), index, value));
+                        let domain = &mut Concrete::with_heap(&mut self.heap);
+                        check!(semantics::set_index(domain, &mut slot!(obj), index, value));
                         safepoint!();
                     }
                     Instr::GetField { dst, obj, name }

@@ -1,6 +1,8 @@
-//! Indexing and field access on values: reads, writes with copy-on-write, and the
-//! element access that nested write targets (`a[i][j] := v`) use. The interpreter
-//! executes these and the JIT recorder follows them.
+//! Field access on values: reads, writes with copy-on-write, and the field access that
+//! nested write targets (`s.f[i] := v`) use; and the runtime steps the semantics layer's
+//! container operations are built from (`insert_entry`, `next_char`, ...). Indexing is
+//! `semantics::containers`. The interpreter executes these and the JIT recorder follows
+//! them.
 //!
 //! Invariants: a read that returns a value stored in a container marks it shared (the
 //! container and the reader both hold it). A write first makes the written container
@@ -11,57 +13,10 @@
 
 use super::heap::{Gc, Heap};
 use super::object::{
-    make_unique_array, make_unique_dict, make_unique_struct, make_unique_value, ArrayObj, DictKey, DictObj, StrObj,
-    StructObj,
+    make_unique_array, make_unique_struct, make_unique_value, ArrayObj, DictKey, DictObj, StrObj, StructObj,
 };
 use super::symbol::Symbol;
 use super::value::Value;
-
-/// Resolves a possibly negative index against `len`.
-/// The position Ruff's index `i` denotes in a sequence of `len` elements (negative indexes
-/// count from the end).
-pub fn element_index(i: i64, len: usize) -> Result<usize, String> {
-    let resolved = if i < 0 { i.checked_add(len as i64) } else { Some(i) };
-    match resolved {
-        Some(r) if r >= 0 && (r as usize) < len => Ok(r as usize),
-        _ => Err(format!("Index out of bounds: {}", i)),
-    }
-}
-
-/// The dict key a value denotes: strings (canonical integers become ints) and ints.
-pub fn dict_key(key: Value) -> Result<DictKey, String> {
-    match key {
-        Value::Str(s) => Ok(DictKey::of_string(s)),
-        Value::Int(i) => Ok(DictKey::Int(i)),
-        other => Err(format!("Dict keys must be strings or ints, got {}", other.type_name())),
-    }
-}
-
-fn missing_key(key: Value) -> String {
-    match key {
-        Value::Str(s) => format!("Missing map key: \"{}\"", s.text),
-        other => format!(
-            "Missing map key: {}",
-            match other {
-                Value::Int(i) => i.to_string(),
-                _ => other.type_name().to_string(),
-            }
-        ),
-    }
-}
-
-fn string_char(heap: &mut Heap, s: &StrObj, i: i64) -> Result<Value, String> {
-    let index = element_index(i, s.char_count())?;
-    let c = s.char_at(index).ok_or_else(|| format!("Index out of bounds: {}", i))?;
-    Ok(Value::Str(heap.char_string(c)))
-}
-
-/// `container[index]`.
-pub fn get_index(heap: &mut Heap, container: Value, index: Value) -> Result<Value, String> {
-    let value = peek_index(heap, container, index)?;
-    value.mark_shared();
-    Ok(value)
-}
 
 /// How a read stores its result: into `out`, the interpreter's destination slot, copied
 /// there from where the container holds it in one move. (Returning the value instead made
@@ -76,27 +31,6 @@ pub enum Mark {
     Unmarked,
     /// `TakeField`: marked only when the struct it comes from is shared.
     IfHolderShared,
-}
-
-/// `container[index]` into `out`, marked as `mark` says (`Mark::IfHolderShared` is for
-/// fields only and marks like `Mark::Shared`).
-///
-/// An array read at a non-negative index in bounds is done inline (the interpreter's
-/// common case); everything else goes through the out-of-line `peek_index`.
-#[inline(always)]
-pub fn index_into(heap: &mut Heap, container: Value, index: Value, mark: Mark, out: &mut Value) -> Result<(), String> {
-    let in_bounds = match (&container, &index) {
-        (Value::Array(a), Value::Int(i)) => a.items.get(*i as usize),
-        _ => None,
-    };
-    *out = match in_bounds {
-        Some(element) => *element,
-        None => peek_index(heap, container, index)?,
-    };
-    if mark != Mark::Unmarked {
-        out.mark_shared();
-    }
-    Ok(())
 }
 
 /// `value.name` into `out`, marked as `mark` says; returns the field's position. The field
@@ -130,57 +64,6 @@ fn field_of_non_struct(name_text: &str, value: Value) -> String {
     format!("Cannot access field {} on a value of type {}", name_text, value.type_name())
 }
 
-/// `container[index]` for a reader that only looks at it while nothing can change the
-/// container (`PeekIndex`): the element is not marked shared.
-pub fn peek_index(heap: &mut Heap, container: Value, index: Value) -> Result<Value, String> {
-    Ok(match (container, index) {
-        (Value::Array(a), Value::Int(i)) => a.items[element_index(i, a.items.len())?],
-        (Value::Dict(d), key) => d.get(&dict_key(key)?).ok_or_else(|| missing_key(key))?,
-        (Value::Str(s), Value::Int(i)) => return string_char(heap, &s, i),
-        (Value::Array(_) | Value::Str(_), other) => {
-            return Err(format!("Index must be an int, got {}", other.type_name()))
-        }
-        (other, _) => return Err(format!("Cannot index a value of type {}", other.type_name())),
-    })
-}
-
-/// `holder[index] := value`, writing a private copy back into `holder` if it was shared.
-/// A private array written at a non-negative index in bounds is written inline.
-#[inline(always)]
-pub fn set_index(heap: &mut Heap, holder: &mut Value, index: Value, value: Value) -> Result<(), String> {
-    if let (Value::Array(a), Value::Int(i)) = (&*holder, &index) {
-        if !a.is_shared() {
-            if let Some(element) = a.get_mut().items.get_mut(*i as usize) {
-                *element = value;
-                return Ok(());
-            }
-        }
-    }
-    set_index_general(heap, holder, index, value)
-}
-
-#[inline(never)]
-fn set_index_general(heap: &mut Heap, holder: &mut Value, index: Value, value: Value) -> Result<(), String> {
-    match (*holder, index) {
-        (Value::Array(a), Value::Int(i)) => {
-            let position = element_index(i, a.items.len())?;
-            let a = make_unique_array(heap, a);
-            a.get_mut().items[position] = value;
-            *holder = Value::Array(a);
-        }
-        (Value::Dict(d), key) => {
-            let key = dict_key(key)?;
-            let d = make_unique_dict(heap, d);
-            let grown = insert_entry(d, key, value);
-            heap.note_growth(grown);
-            *holder = Value::Dict(d);
-        }
-        (Value::Array(_), other) => return Err(format!("Index must be an int, got {}", other.type_name())),
-        _ => return Err("Invalid index assignment".to_string()),
-    }
-    Ok(())
-}
-
 /// `dict[key] = value` on a private dict: inserts or replaces the entry; a string key
 /// becomes shared (the dict holds it now). Returns the bytes the dict grew by, for the
 /// heap's accounting. Native code's `DSET` calls it too.
@@ -189,49 +72,6 @@ pub fn insert_entry(dict: Gc<DictObj>, key: DictKey, value: Value) -> usize {
         s.set_shared();
     }
     dict.get_mut().insert(key, value)
-}
-
-/// The element a nested write target goes through: makes `holder` private, then the
-/// element (if it is a container) private inside it, and returns the element unshared.
-/// A private array whose element at a non-negative index in bounds is private already
-/// needs no copy and is read inline.
-#[inline(always)]
-pub fn index_for_write(heap: &mut Heap, holder: &mut Value, index: Value) -> Result<Value, String> {
-    if let (Value::Array(a), Value::Int(i)) = (&*holder, &index) {
-        if !a.is_shared() {
-            if let Some(element) = a.items.get(*i as usize) {
-                if !element.is_shared() {
-                    return Ok(*element);
-                }
-            }
-        }
-    }
-    index_for_write_general(heap, holder, index)
-}
-
-#[inline(never)]
-fn index_for_write_general(heap: &mut Heap, holder: &mut Value, index: Value) -> Result<Value, String> {
-    match (*holder, index) {
-        (Value::Array(a), Value::Int(i)) => {
-            let position = element_index(i, a.items.len())?;
-            let a = make_unique_array(heap, a);
-            *holder = Value::Array(a);
-            let element = &mut a.get_mut().items[position];
-            make_unique_value(heap, element);
-            Ok(*element)
-        }
-        (Value::Dict(d), key) => {
-            let dict_key = dict_key(key)?;
-            let mut element = d.get(&dict_key).ok_or_else(|| missing_key(key))?;
-            let d = make_unique_dict(heap, d);
-            *holder = Value::Dict(d);
-            if make_unique_value(heap, &mut element) {
-                d.get_mut().insert(dict_key, element);
-            }
-            Ok(element)
-        }
-        _ => get_index(heap, *holder, index),
-    }
 }
 
 #[cold]

@@ -79,11 +79,37 @@ pub enum OpError {
     StringTooLong(usize),
     /// A value no operator accepts (`semantics::Kind::Undefined`).
     Undefined,
+    /// An index outside the sequence (the index as written).
+    IndexOutOfBounds(i64),
+    /// An array or a string indexed by something else than an int (its type name).
+    IndexNotInt(&'static str),
+    /// A dict key that is neither a string nor an int (its type name).
+    DictKeyType(&'static str),
+    /// A dict read under a key it does not hold.
+    MissingKey(MissingKey),
+    /// Indexing a value that has no elements (its type name).
+    CannotIndex(&'static str),
+    /// `x[i] := v` on a value that is neither an array nor a dict.
+    InvalidIndexAssignment,
+}
+
+/// The key a dict read did not find, as the error shows it.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum MissingKey {
+    Str(crate::runtime::heap::Gc<crate::runtime::object::StrObj>),
+    Int(i64),
 }
 
 impl std::fmt::Display for OpError {
     fn fmt(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
         match *self {
+            OpError::IndexOutOfBounds(i) => write!(f, "Index out of bounds: {}", i),
+            OpError::IndexNotInt(ty) => write!(f, "Index must be an int, got {}", ty),
+            OpError::DictKeyType(ty) => write!(f, "Dict keys must be strings or ints, got {}", ty),
+            OpError::MissingKey(MissingKey::Str(s)) => write!(f, "Missing map key: \"{}\"", s.text),
+            OpError::MissingKey(MissingKey::Int(i)) => write!(f, "Missing map key: {}", i),
+            OpError::CannotIndex(ty) => write!(f, "Cannot index a value of type {}", ty),
+            OpError::InvalidIndexAssignment => write!(f, "Invalid index assignment"),
             OpError::DivisionByZero => write!(f, "Division by zero"),
             OpError::ModuloByZero => write!(f, "Modulo by zero"),
             OpError::IntOverflow { op, a, b } => write!(f, "Integer overflow: {} {} {}", a, op.symbol(), b),

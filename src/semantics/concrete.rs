@@ -16,11 +16,15 @@ use std::cell::Cell;
 
 use smallvec::{smallvec, SmallVec};
 
+use super::containers::{index_into, position, set_index};
 use super::operators::{equal, truthy};
-use super::{Allocating, Comparison, Domain, Kind};
+use super::{Allocating, Comparison, Containers, Domain, Kind};
+use crate::runtime::access::{self, Mark};
 use crate::runtime::heap::{Gc, Heap};
-use crate::runtime::object::{ArrayObj, DictObj, StrObj};
-use crate::runtime::ops::{self, ArithOp, CmpOp, OpError};
+use crate::runtime::object::{
+    make_unique_array, make_unique_dict, make_unique_value, ArrayObj, DictKey, DictObj, StrObj,
+};
+use crate::runtime::ops::{self, ArithOp, CmpOp, MissingKey, OpError};
 use crate::runtime::value::Value;
 
 /// The concrete domain's error: the operation raised. What it raised waits in
@@ -122,6 +126,16 @@ impl<H> Domain for Concrete<H> {
     #[inline(always)]
     fn bool_constant(&mut self, b: bool) -> bool {
         b
+    }
+
+    #[inline(always)]
+    fn int_constant(&mut self, i: i64) -> i64 {
+        i
+    }
+
+    #[inline(always)]
+    fn decide(&mut self, condition: bool) -> bool {
+        condition
     }
 
     #[inline(always)]
@@ -234,6 +248,151 @@ impl Allocating for Concrete<&mut Heap> {
             Err(error) => Err(self.fail(error)),
         }
     }
+}
+
+impl Containers for Concrete<&mut Heap> {
+    #[inline(always)]
+    fn array_get(&mut self, a: Gc<ArrayObj>, at: i64, out: &mut Value) -> Result<bool, Failed> {
+        Ok(match a.items.get(at as usize) {
+            Some(element) => {
+                *out = *element;
+                true
+            }
+            None => false,
+        })
+    }
+
+    #[inline(always)]
+    fn array_store(&mut self, a: Gc<ArrayObj>, at: i64, value: Value) -> Result<bool, Failed> {
+        if !a.is_shared() {
+            if let Some(element) = a.get_mut().items.get_mut(at as usize) {
+                *element = value;
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
+
+    #[inline(always)]
+    fn array_get_for_write(&mut self, a: Gc<ArrayObj>, at: i64, out: &mut Value) -> Result<bool, Failed> {
+        Ok(match element_for_write(a, at) {
+            Some(element) => {
+                *out = element;
+                true
+            }
+            None => false,
+        })
+    }
+
+    fn array_unique(&mut self, a: Gc<ArrayObj>) -> Result<Gc<ArrayObj>, Failed> {
+        Ok(make_unique_array(self.heap, a))
+    }
+
+    fn array_element_unique(&mut self, a: Gc<ArrayObj>, at: i64, out: &mut Value) -> Result<bool, Failed> {
+        let Some(element) = a.get_mut().items.get_mut(at as usize) else { return Ok(false) };
+        make_unique_value(self.heap, element);
+        *out = *element;
+        Ok(true)
+    }
+
+    #[inline(always)]
+    fn array_value(&mut self, a: Gc<ArrayObj>) -> Value {
+        Value::Array(a)
+    }
+
+    #[cold]
+    fn out_of_bounds(&mut self, i: i64) -> Failed {
+        self.fail(OpError::IndexOutOfBounds(i))
+    }
+
+    fn str_index(&mut self, s: Gc<StrObj>, i: i64) -> Result<Value, Failed> {
+        let c = string_char(&s, i)?;
+        Ok(Value::Str(self.heap.char_string(c)))
+    }
+
+    fn dict_get(&mut self, x: Gc<DictObj>, key: Value, out: &mut Value) -> Result<(), Failed> {
+        match x.get(&dict_key(key)) {
+            Some(v) => {
+                *out = v;
+                Ok(())
+            }
+            None => {
+                let shown = match key {
+                    Value::Str(s) => MissingKey::Str(s),
+                    Value::Int(i) => MissingKey::Int(i),
+                    _ => unreachable!("the operation checked the key's kind"),
+                };
+                Err(self.fail(OpError::MissingKey(shown)))
+            }
+        }
+    }
+
+    fn dict_unique(&mut self, x: Gc<DictObj>) -> Result<Gc<DictObj>, Failed> {
+        Ok(make_unique_dict(self.heap, x))
+    }
+
+    fn dict_insert(&mut self, x: Gc<DictObj>, key: Value, value: Value) -> Result<(), Failed> {
+        let grown = access::insert_entry(x, dict_key(key), value);
+        self.heap.note_growth(grown);
+        Ok(())
+    }
+
+    fn dict_element_unique(&mut self, x: Gc<DictObj>, key: Value, out: &mut Value) -> Result<(), Failed> {
+        if make_unique_value(self.heap, out) {
+            x.get_mut().insert(dict_key(key), *out);
+        }
+        Ok(())
+    }
+
+    #[inline(always)]
+    fn dict_value(&mut self, x: Gc<DictObj>) -> Value {
+        Value::Dict(x)
+    }
+
+    #[inline(always)]
+    fn mark_shared(&mut self, v: &Value) {
+        v.mark_shared();
+    }
+}
+
+/// Element `at` of unshared array `a` for a write through it, when it is not shared
+/// either (`Containers::array_get_for_write`).
+#[inline(always)]
+pub fn element_for_write(a: Gc<ArrayObj>, at: i64) -> Option<Value> {
+    if a.is_shared() {
+        return None;
+    }
+    a.items.get(at as usize).copied().filter(|element| !element.is_shared())
+}
+
+/// The character `s[i]` denotes (`Containers::str_index`), or the out-of-bounds error.
+pub fn string_char(s: &StrObj, i: i64) -> Result<char, Failed> {
+    let mut domain = Concrete::pure();
+    let at = position(&mut domain, i, s.char_count() as i64)?;
+    usize::try_from(at).ok().and_then(|at| s.char_at(at)).ok_or_else(|| domain.fail(OpError::IndexOutOfBounds(i)))
+}
+
+/// The dict key a string or an int denotes (a string spelling a canonical int is that
+/// int); the operations check the kind first.
+fn dict_key(key: Value) -> DictKey {
+    match key {
+        Value::Str(s) => DictKey::of_string(s),
+        Value::Int(i) => DictKey::Int(i),
+        _ => unreachable!("the operation checked the key's kind"),
+    }
+}
+
+/// `container[index]` on concrete values, marked shared (a builtin's or a native
+/// helper's indexing).
+pub fn get_index(heap: &mut Heap, container: Value, index: Value) -> Result<Value, Failed> {
+    let mut out = Value::Null;
+    index_into(&mut Concrete::with_heap(heap), container, index, Mark::Shared, &mut out)?;
+    Ok(out)
+}
+
+/// `holder[index] := value` on concrete values.
+pub fn assign_index(heap: &mut Heap, holder: &mut Value, index: Value, value: Value) -> Result<(), Failed> {
+    set_index(&mut Concrete::with_heap(heap), holder, index, value)
 }
 
 /// `a == b` on concrete values.

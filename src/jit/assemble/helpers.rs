@@ -40,6 +40,7 @@ use crate::runtime::object::{DictKey, DictObj, FuncObj, StructObj, TaggedObj};
 use crate::runtime::symbol::Symbol;
 use crate::runtime::value::{Tag, Value};
 use crate::runtime::{access, ops};
+use crate::semantics;
 use std::sync::OnceLock;
 
 pub(super) type UnaryHelper = extern "sysv64" fn(f64) -> f64;
@@ -313,7 +314,7 @@ pub(super) unsafe fn dict_at(dict: *mut u8) -> Gc<DictObj> {
 }
 
 /// The dict key a key operand's bits denote: an int, or (`STRING_KEY`) the address of a
-/// string object, keyed as `access::dict_key` keys strings (a canonical integer spelling
+/// string object, keyed as `DictKey::of_string` keys strings (a canonical integer spelling
 /// is the int key).
 pub(super) fn dict_key<const STRING_KEY: bool>(key: u64) -> DictKey {
     if STRING_KEY {
@@ -619,7 +620,7 @@ pub(super) extern "sysv64" fn string_char(string: *mut u8, index: i64, state: *m
     let string = unsafe { Gc::<StrObj>::from_address(string as usize) };
     // SAFETY: as in `concat_strings`.
     let (state, heap) = unsafe { (&mut *state, &mut *(*state).heap) };
-    match access::get_index(heap, Value::Str(string), Value::Int(index)) {
+    match semantics::get_index(heap, Value::Str(string), Value::Int(index)) {
         Ok(Value::Str(c)) => {
             state.must_exit = heap.wants_collection() as u64;
             c.addr() as *mut u8

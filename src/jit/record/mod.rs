@@ -42,7 +42,7 @@
 use crate::compile::bytecode::{Instr, Program, Proto, ProtoId, Reg};
 use crate::compile::listing::jump_target;
 use crate::compile::liveness::LiveSlots;
-use crate::runtime::access;
+use crate::runtime::access::Mark;
 use crate::runtime::heap::{Gc, Marker};
 use crate::runtime::object::DictKey;
 use crate::runtime::object::{FuncObj, StructObj};
@@ -912,8 +912,8 @@ impl Recorder {
                 self.write(dst, dict);
             }
             Instr::DictInsert { dict, key, value } => self.dict_insert(dict, key, value, view, pc)?,
-            Instr::GetIndex { dst, obj, index } => self.get_index(dst, obj, index, true, view, pc)?,
-            Instr::PeekIndex { dst, obj, index } => self.get_index(dst, obj, index, false, view, pc)?,
+            Instr::GetIndex { dst, obj, index } => self.get_index(dst, obj, index, Mark::Shared, view, pc)?,
+            Instr::PeekIndex { dst, obj, index } => self.get_index(dst, obj, index, Mark::Unmarked, view, pc)?,
             Instr::GetIndexForWrite { dst, obj, index } => self.index_for_write(dst, obj, index, view, pc)?,
             Instr::SetIndex { obj, index, src } => self.set_index(obj, index, src, view, pc)?,
             Instr::Return { src } if self.inlined() => {
@@ -960,11 +960,12 @@ pub fn mark_trace_roots(trace: &Trace, marker: &mut Marker) {
     }
 }
 
-/// The dict key a value denotes on trace, for the key types traces handle (ints and
-/// strings, as `access::dict_key` keys them).
+/// The dict key a string or an int denotes, as the interpreter keys it (a string spelling
+/// a canonical int is that int); `None` for other values.
 fn trace_key(key: Value) -> Option<DictKey> {
     match key {
-        Value::Int(_) | Value::Str(_) => access::dict_key(key).ok(),
+        Value::Str(s) => Some(DictKey::of_string(s)),
+        Value::Int(i) => Some(DictKey::Int(i)),
         _ => None,
     }
 }

@@ -14,15 +14,16 @@
 //! raises it at its line); a primitive with no IR op ends it with the reason
 //! (`NyiInstruction`). Guards are taken before the instruction being recorded (its `pc`).
 
-use super::Recorder;
+use super::{element_type, read_element_type, trace_key, Recorder};
 use crate::jit::abort::AbortReason;
 use crate::jit::ir::{InstIdx, Op, Ty};
 use crate::jit::residual::Residual;
 use crate::runtime::heap::Gc;
-use crate::runtime::object::{ArrayObj, DictObj, StrObj};
+use crate::runtime::object::{ArrayObj, DictKey, DictObj, StrObj};
 use crate::runtime::ops::{self, ArithOp, CmpOp, OpError};
 use crate::runtime::value::Value;
-use crate::semantics::{Allocating, Comparison, Concrete, Domain, Failed, Kind};
+use crate::semantics::concrete::{element_for_write, string_char};
+use crate::semantics::{Allocating, Comparison, Concrete, Containers, Domain, Failed, Kind};
 
 /// An IR value with its concrete value at the step being recorded.
 #[derive(Clone, Copy, Debug)]
@@ -120,6 +121,17 @@ impl Domain for Tracing<'_> {
 
     fn bool_constant(&mut self, b: bool) -> Traced<bool> {
         self.op(Op::KBool(b), Ty::Bool, b)
+    }
+
+    fn int_constant(&mut self, i: i64) -> Traced<i64> {
+        self.op(Op::KInt(i), Ty::Int, i)
+    }
+
+    /// A guard that the condition goes the way it goes now.
+    fn decide(&mut self, condition: Traced<bool>) -> bool {
+        let op = if condition.value { Op::GuardTrue(condition.ir) } else { Op::GuardFalse(condition.ir) };
+        self.recorder.emit_guard(op, Ty::Void, self.pc);
+        condition.value
     }
 
     fn int_arith(&mut self, op: ArithOp, a: Traced<i64>, b: Traced<i64>) -> Result<Traced<i64>, AbortReason> {
@@ -273,5 +285,189 @@ impl Allocating for Tracing<'_> {
         }
         let concatenated = self.recorder.emit_guard(Op::SConcat(a.ir, b.ir), Ty::Str, self.pc);
         Ok(Traced { ir: concatenated, value: None })
+    }
+}
+
+impl Containers for Tracing<'_> {
+    /// `ALOAD` (a guard on the bounds and the element's type); for a sunk array (see
+    /// `Recorder::get_index`: its index is a constant), the element put there, with no code.
+    fn array_get(
+        &mut self,
+        a: Traced<Gc<ArrayObj>>,
+        at: Traced<i64>,
+        out: &mut TracedValue,
+    ) -> Result<bool, AbortReason> {
+        let Some(element) = usize::try_from(at.value).ok().and_then(|p| a.value.items.get(p).copied()) else {
+            return Ok(false);
+        };
+        let ir = if self.recorder.trace.inst(a.ir).op.is_sunk() {
+            if !matches!(self.recorder.trace.inst(at.ir).op, Op::KInt(_)) {
+                return Err(AbortReason::NyiInstruction("a sunk array indexed by a computed position"));
+            }
+            self.recorder.trace.sunk_elements(a.ir)[at.value as usize]
+        } else {
+            let ty = read_element_type(&element)?;
+            self.recorder.emit_guard(Op::ALoad(a.ir, at.ir), ty, self.pc)
+        };
+        *out = TracedValue::of(ir, element);
+        Ok(true)
+    }
+
+    /// `ASTORE`, a guard that the array is still unshared and the position in bounds.
+    fn array_store(
+        &mut self,
+        a: Traced<Gc<ArrayObj>>,
+        at: Traced<i64>,
+        value: TracedValue,
+    ) -> Result<bool, AbortReason> {
+        let in_bounds = usize::try_from(at.value).is_ok_and(|p| p < a.value.items.len());
+        if a.value.is_shared() || !in_bounds {
+            return Ok(false);
+        }
+        // The stored value is handed over, as the interpreter's store takes it.
+        if self.recorder.ty(value.ir) == Ty::Builtin {
+            return Err(AbortReason::NyiInstruction("storing a builtin into an array"));
+        }
+        self.recorder.emit_guard(Op::AStore { array: a.ir, index: at.ir, value: value.ir }, Ty::Void, self.pc);
+        Ok(true)
+    }
+
+    /// `ALOADW`, which guards that neither the array nor the element (an array, dict or
+    /// struct) needs a copy.
+    fn array_get_for_write(
+        &mut self,
+        a: Traced<Gc<ArrayObj>>,
+        at: Traced<i64>,
+        out: &mut TracedValue,
+    ) -> Result<bool, AbortReason> {
+        let Some(element) = element_for_write(a.value, at.value) else { return Ok(false) };
+        let ty = container_type(element)?;
+        let ir = self.recorder.emit_guard(Op::ALoadForWrite(a.ir, at.ir), ty, self.pc);
+        *out = TracedValue::of(ir, element);
+        Ok(true)
+    }
+
+    /// `AUNIQUE` when the array is shared; an unshared array is used as it is, since the
+    /// access that follows (`ASTORE`, `ALOADU`) guards that it still is.
+    fn array_unique(&mut self, a: Traced<Gc<ArrayObj>>) -> Result<Traced<Gc<ArrayObj>>, AbortReason> {
+        if !a.value.is_shared() {
+            return Ok(a);
+        }
+        Ok(self.guard(Op::AUnique(a.ir), Ty::Array, a.value))
+    }
+
+    /// `ALOADU`: the element (an array, dict or struct), copied in place when shared.
+    fn array_element_unique(
+        &mut self,
+        a: Traced<Gc<ArrayObj>>,
+        at: Traced<i64>,
+        out: &mut TracedValue,
+    ) -> Result<bool, AbortReason> {
+        let Some(element) = usize::try_from(at.value).ok().and_then(|p| a.value.items.get(p).copied()) else {
+            return Ok(false);
+        };
+        let ty = container_type(element)?;
+        let ir = self.recorder.emit_guard(Op::ALoadUnique(a.ir, at.ir), ty, self.pc);
+        *out = TracedValue::of(ir, element);
+        Ok(true)
+    }
+
+    fn array_value(&mut self, a: Traced<Gc<ArrayObj>>) -> TracedValue {
+        TracedValue::of(a.ir, Value::Array(a.value))
+    }
+
+    fn out_of_bounds(&mut self, _: Traced<i64>) -> AbortReason {
+        AbortReason::ErrorRaised
+    }
+
+    /// `SCHAR`, whose helper runs the concrete `str_index` (a guard that exits when it
+    /// raises, for the interpreter to raise the error at its line).
+    fn str_index(&mut self, s: Traced<Gc<StrObj>>, i: Traced<i64>) -> Result<TracedValue, AbortReason> {
+        raised(string_char(&s.value, i.value))?;
+        let ir = self.recorder.emit_guard(Op::SChar(s.ir, i.ir), Ty::Str, self.pc);
+        Ok(Traced { ir, value: None })
+    }
+
+    /// `DTAG` and a guard on the entry's type, then `DGET`; for a sunk dict (a string
+    /// constant key: see `Recorder::get_index`), the value inserted last under that key.
+    fn dict_get(&mut self, x: Traced<Gc<DictObj>>, key: TracedValue, out: &mut TracedValue) -> Result<(), AbortReason> {
+        let Some(wanted) = key.value.and_then(trace_key) else {
+            return Err(AbortReason::NyiInstruction("a dict key built by the same instruction"));
+        };
+        // The interpreter raises its missing-key error.
+        let entry = x.value.get(&wanted).ok_or(AbortReason::ErrorRaised)?;
+        if self.recorder.trace.inst(x.ir).op.is_sunk() {
+            let mut at = x.ir;
+            while let Op::DIns { dict, key, value } = self.recorder.trace.inst(at).op {
+                let Op::KStr(k) = self.recorder.trace.inst(key).op else {
+                    unreachable!("DIns keys are string constants")
+                };
+                if DictKey::of_string(k) == wanted {
+                    *out = TracedValue::of(value, entry);
+                    return Ok(());
+                }
+                at = dict;
+            }
+            return Err(AbortReason::ErrorRaised);
+        }
+        let ty = element_type(&entry)?;
+        let tag = self.recorder.emit(Op::DTag(x.ir, key.ir), Ty::Int);
+        let expected = self.recorder.emit(Op::KInt(entry.tag() as i64), Ty::Int);
+        let found = self.recorder.emit(Op::EqInt(tag, expected), Ty::Bool);
+        self.recorder.emit_guard(Op::GuardTrue(found), Ty::Void, self.pc);
+        let value = self.recorder.emit(Op::DGet(x.ir, key.ir), ty);
+        *out = TracedValue::of(value, entry);
+        Ok(())
+    }
+
+    /// An unshared dict is used as it is (`DSET` guards that it still is); traces do not
+    /// copy dicts.
+    fn dict_unique(&mut self, x: Traced<Gc<DictObj>>) -> Result<Traced<Gc<DictObj>>, AbortReason> {
+        if x.value.is_shared() {
+            return Err(AbortReason::NyiInstruction("writing a shared dict (it is copied first)"));
+        }
+        Ok(x)
+    }
+
+    /// `DSET` of a scalar.
+    fn dict_insert(&mut self, x: Traced<Gc<DictObj>>, key: TracedValue, value: TracedValue) -> Result<(), AbortReason> {
+        if !matches!(self.recorder.ty(value.ir), Ty::Int | Ty::Float | Ty::Bool | Ty::Null) {
+            return Err(AbortReason::NyiInstruction("storing an array, dict, string or struct into a dict"));
+        }
+        self.recorder.emit_guard(Op::DSet { dict: x.ir, key: key.ir, value: value.ir }, Ty::Void, self.pc);
+        Ok(())
+    }
+
+    fn dict_element_unique(
+        &mut self,
+        _: Traced<Gc<DictObj>>,
+        _: TracedValue,
+        _: &mut TracedValue,
+    ) -> Result<(), AbortReason> {
+        Err(AbortReason::NyiInstruction("a nested write through a dict entry"))
+    }
+
+    fn dict_value(&mut self, x: Traced<Gc<DictObj>>) -> TracedValue {
+        TracedValue::of(x.ir, Value::Dict(x.value))
+    }
+
+    /// `SHARE` of an object; constants (always shared) and sunk values (immutable IR)
+    /// need none.
+    fn mark_shared(&mut self, v: &TracedValue) {
+        let inst = self.recorder.trace.inst(v.ir);
+        let constant_or_sunk = matches!(inst.op, Op::KStr(_)) || inst.op.is_sunk();
+        if !constant_or_sunk && matches!(inst.ty, Ty::Str | Ty::Struct | Ty::Array | Ty::Dict | Ty::Tagged) {
+            self.recorder.emit(Op::MarkShared(v.ir), Ty::Void);
+        }
+    }
+}
+
+/// The IR type of a container a nested write goes through.
+fn container_type(element: Value) -> Result<Ty, AbortReason> {
+    match element {
+        Value::Array(_) => Ok(Ty::Array),
+        Value::Dict(_) => Ok(Ty::Dict),
+        Value::Struct(_) => Ok(Ty::Struct),
+        _ => Err(AbortReason::NyiInstruction("a nested write into an element that is not an array, dict or struct")),
     }
 }
