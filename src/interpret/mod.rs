@@ -840,7 +840,8 @@ impl Vm {
                             _ => Mark::Unmarked,
                         };
                         let (name, holder, site) = (Symbol(name as u32), slot!(obj), &proto.inline_caches[pc - 1]);
-                        let position = check!(access::field_into(
+                        let position = check!(semantics::field_into(
+                            &mut Concrete::with_heap(&mut self.heap),
                             holder,
                             name,
                             caches::field_guess(site),
@@ -852,16 +853,17 @@ impl Vm {
                     }
                     Instr::GetFieldForWrite { dst, obj, name } => {
                         let name = Symbol(name as u32);
-                        let element = check!(access::field_for_write(&mut self.heap, &mut slot!(obj), name, || {
-                            program.symbols.name(name)
-                        }));
+                        let mut element = slot!(obj);
+                        let domain = &mut Concrete::with_heap(&mut self.heap);
+                        let name_text = || program.symbols.name(name);
+                        check!(semantics::field_for_write(domain, &mut slot!(obj), name, name_text, &mut element));
                         slot!(dst) = element;
                         safepoint!();
                     }
                     Instr::SetField { obj, name, src } => {
                         let (name, value, site) = (Symbol(name as u32), slot!(src), &proto.inline_caches[pc - 1]);
-                        let position = check!(access::set_field_guessing(
-                            &mut self.heap,
+                        let position = check!(semantics::set_field(
+                            &mut Concrete::with_heap(&mut self.heap),
                             &mut slot!(obj),
                             name,
                             caches::field_guess(site),

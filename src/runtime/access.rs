@@ -1,8 +1,7 @@
-//! Field access on values: reads, writes with copy-on-write, and the field access that
-//! nested write targets (`s.f[i] := v`) use; and the runtime steps the semantics layer's
-//! container operations are built from (`insert_entry`, `next_char`, ...). Indexing is
-//! `semantics::containers`. The interpreter executes these and the JIT recorder follows
-//! them.
+//! The runtime steps the semantics layer's container operations are built from
+//! (`insert_entry`, `private_field_for_write`, `next_char`, ...), and how a read marks
+//! what it reads (`Mark`). Indexing and field access themselves are
+//! `semantics::containers`.
 //!
 //! Invariants: a read that returns a value stored in a container marks it shared (the
 //! container and the reader both hold it). A write first makes the written container
@@ -12,9 +11,8 @@
 //! it only once nothing can fail, so a failed write leaves the holder as it was.
 
 use super::heap::{Gc, Heap};
-use super::object::{
-    make_unique_array, make_unique_struct, make_unique_value, ArrayObj, DictKey, DictObj, StrObj, StructObj,
-};
+use super::object::{make_unique_array, make_unique_value, ArrayObj, DictKey, DictObj, StrObj, StructObj};
+use super::ops::OpError;
 use super::symbol::Symbol;
 use super::value::Value;
 
@@ -33,37 +31,6 @@ pub enum Mark {
     IfHolderShared,
 }
 
-/// `value.name` into `out`, marked as `mark` says; returns the field's position. The field
-/// is looked for at position `guess` first (an inline cache's answer). `name_text` is only
-/// called for an error message (looking the name up on every access cost a bounds check
-/// and two loads).
-#[inline(always)]
-pub fn field_into<'a>(
-    value: Value,
-    name: Symbol,
-    guess: usize,
-    name_text: impl FnOnce() -> &'a str,
-    mark: Mark,
-    out: &mut Value,
-) -> Result<usize, String> {
-    let Value::Struct(s) = &value else {
-        return Err(field_of_non_struct(name_text(), value));
-    };
-    let Some(position) = s.position(name, guess) else {
-        return Err(field_not_found(name_text()));
-    };
-    *out = s.fields[position].1;
-    if mark == Mark::Shared || (mark == Mark::IfHolderShared && s.is_shared()) {
-        out.mark_shared();
-    }
-    Ok(position)
-}
-
-#[cold]
-fn field_of_non_struct(name_text: &str, value: Value) -> String {
-    format!("Cannot access field {} on a value of type {}", name_text, value.type_name())
-}
-
 /// `dict[key] = value` on a private dict: inserts or replaces the entry; a string key
 /// becomes shared (the dict holds it now). Returns the bytes the dict grew by, for the
 /// heap's accounting. Native code's `DSET` calls it too.
@@ -74,101 +41,16 @@ pub fn insert_entry(dict: Gc<DictObj>, key: DictKey, value: Value) -> usize {
     dict.get_mut().insert(key, value)
 }
 
+/// The error of a struct without field `name` (a method call's too).
 #[cold]
 pub fn field_not_found(name: &str) -> String {
-    format!("Field not found: {}", name)
-}
-
-/// `value.name`; `name_text` is only used for the error message.
-pub fn get_field(value: Value, name: Symbol, name_text: &str) -> Result<Value, String> {
-    let mut out = Value::Null;
-    field_into(value, name, 0, || name_text, Mark::Shared, &mut out)?;
-    Ok(out)
-}
-
-/// `holder.name := value`, writing a private copy back into `holder` if it was shared.
-#[inline(always)]
-pub fn set_field(
-    heap: &mut Heap,
-    holder: &mut Value,
-    name: Symbol,
-    name_text: &str,
-    value: Value,
-) -> Result<(), String> {
-    set_field_guessing(heap, holder, name, 0, || name_text, value).map(|_| ())
-}
-
-/// `set_field` that looks for the field at position `guess` first and returns the position
-/// where a private struct had it (`guess` after the general path); `name_text` is only
-/// called for an error message. A private struct that has the field already is written
-/// inline.
-#[inline(always)]
-pub fn set_field_guessing<'a>(
-    heap: &mut Heap,
-    holder: &mut Value,
-    name: Symbol,
-    guess: usize,
-    name_text: impl FnOnce() -> &'a str,
-    value: Value,
-) -> Result<usize, String> {
-    if let Value::Struct(s) = &*holder {
-        if !s.is_shared() {
-            if let Some(position) = s.position(name, guess) {
-                s.get_mut().fields[position].1 = value;
-                return Ok(position);
-            }
-        }
-    }
-    set_field_general(heap, holder, name, name_text(), value)?;
-    Ok(guess)
-}
-
-#[inline(never)]
-fn set_field_general(
-    heap: &mut Heap,
-    holder: &mut Value,
-    name: Symbol,
-    name_text: &str,
-    value: Value,
-) -> Result<(), String> {
-    match *holder {
-        Value::Struct(s) => {
-            let s = make_unique_struct(heap, s);
-            s.get_mut().set(name, value);
-            *holder = Value::Struct(s);
-            Ok(())
-        }
-        other => Err(format!("Cannot assign field {} on a value of type {}", name_text, other.type_name())),
-    }
-}
-
-/// The field a nested write target (`s.f[i] := v`) goes through: makes the struct in
-/// `holder` private, then the container in the field private inside it
-/// ([`private_field_for_write`]), and returns that container unshared.
-/// `name_text` is only called for an error message.
-pub fn field_for_write<'a>(
-    heap: &mut Heap,
-    holder: &mut Value,
-    name: Symbol,
-    name_text: impl FnOnce() -> &'a str,
-) -> Result<Value, String> {
-    match *holder {
-        Value::Struct(s) => {
-            if s.field(name).is_none() {
-                return Err(field_not_found(name_text()));
-            }
-            let s = make_unique_struct(heap, s);
-            *holder = Value::Struct(s);
-            Ok(private_field_for_write(heap, s, name).expect("the field exists"))
-        }
-        other => get_field(other, name, name_text()),
-    }
+    OpError::FieldNotFound(name.into()).to_string()
 }
 
 /// Field `name` of the private struct `s`, for a write through it: a container in it is
 /// made private in place (copied when shared) and returned unmarked. `None` when `s` has
-/// no such field. The second half of [`field_for_write`]; native code's `FLOADU` calls it
-/// after `SUNIQUE` made the struct private.
+/// no such field. The second half of `semantics::field_for_write`; native code's `FLOADU`
+/// calls it after `SUNIQUE` made the struct private.
 pub fn private_field_for_write(heap: &mut Heap, s: Gc<StructObj>, name: Symbol) -> Option<Value> {
     let field = s.get_mut().field_mut(name)?;
     make_unique_value(heap, field);

@@ -52,9 +52,9 @@ impl CmpOp {
 }
 
 /// An error an operator raises, as data: rendered as the runtime's error text only when
-/// the error is raised (`Display`). Holding no memory, it costs nothing to build and drop
-/// on a path that turns out not to raise it.
-#[derive(Clone, Copy, Debug, PartialEq)]
+/// the error is raised (`Display`). Built only where the operation raises it (a field
+/// error copies the field's name then), so a path that raises nothing pays nothing.
+#[derive(Clone, Debug, PartialEq)]
 pub enum OpError {
     DivisionByZero,
     ModuloByZero,
@@ -91,6 +91,12 @@ pub enum OpError {
     CannotIndex(&'static str),
     /// `x[i] := v` on a value that is neither an array nor a dict.
     InvalidIndexAssignment,
+    /// A struct without the field read (the field's name).
+    FieldNotFound(String),
+    /// `v.name` on a value that is not a struct (the name and the value's type name).
+    FieldOfNonStruct(String, &'static str),
+    /// `v.name := x` on a value that is not a struct.
+    AssignFieldOfNonStruct(String, &'static str),
 }
 
 /// The key a dict read did not find, as the error shows it.
@@ -110,6 +116,13 @@ impl std::fmt::Display for OpError {
             OpError::MissingKey(MissingKey::Int(i)) => write!(f, "Missing map key: {}", i),
             OpError::CannotIndex(ty) => write!(f, "Cannot index a value of type {}", ty),
             OpError::InvalidIndexAssignment => write!(f, "Invalid index assignment"),
+            OpError::FieldNotFound(ref name) => write!(f, "Field not found: {}", name),
+            OpError::FieldOfNonStruct(ref name, ty) => {
+                write!(f, "Cannot access field {} on a value of type {}", name, ty)
+            }
+            OpError::AssignFieldOfNonStruct(ref name, ty) => {
+                write!(f, "Cannot assign field {} on a value of type {}", name, ty)
+            }
             OpError::DivisionByZero => write!(f, "Division by zero"),
             OpError::ModuloByZero => write!(f, "Modulo by zero"),
             OpError::IntOverflow { op, a, b } => write!(f, "Integer overflow: {} {} {}", a, op.symbol(), b),

@@ -16,15 +16,17 @@ use std::cell::Cell;
 
 use smallvec::{smallvec, SmallVec};
 
-use super::containers::{index_into, position, set_index};
+use super::containers::{index_into, position, set_field, set_index};
 use super::operators::{equal, truthy};
 use super::{Allocating, Comparison, Containers, Domain, Kind};
 use crate::runtime::access::{self, Mark};
 use crate::runtime::heap::{Gc, Heap};
 use crate::runtime::object::{
-    make_unique_array, make_unique_dict, make_unique_value, ArrayObj, DictKey, DictObj, StrObj,
+    make_unique_array, make_unique_dict, make_unique_struct, make_unique_value, ArrayObj, DictKey, DictObj, StrObj,
+    StructObj,
 };
 use crate::runtime::ops::{self, ArithOp, CmpOp, MissingKey, OpError};
+use crate::runtime::symbol::Symbol;
 use crate::runtime::value::Value;
 
 /// The concrete domain's error: the operation raised. What it raised waits in
@@ -77,6 +79,7 @@ impl<H> Domain for Concrete<H> {
     type Str = Gc<StrObj>;
     type Array = Gc<ArrayObj>;
     type Dict = Gc<DictObj>;
+    type Struct = Gc<StructObj>;
     type Error = Failed;
 
     #[inline(always)]
@@ -89,7 +92,7 @@ impl<H> Domain for Concrete<H> {
             Value::Str(s) => Kind::Str(s),
             Value::Array(a) => Kind::Array(a),
             Value::Dict(d) => Kind::Dict(d),
-            Value::Struct(_) => Kind::Struct,
+            Value::Struct(s) => Kind::Struct(s),
             Value::Tagged(_) => Kind::Tagged,
             Value::Func(_) => Kind::Func,
             Value::Builtin(id) => Kind::Builtin(id),
@@ -353,6 +356,63 @@ impl Containers for Concrete<&mut Heap> {
     fn mark_shared(&mut self, v: &Value) {
         v.mark_shared();
     }
+
+    #[inline(always)]
+    fn struct_field(
+        &mut self,
+        s: Gc<StructObj>,
+        name: Symbol,
+        guess: usize,
+        out: &mut Value,
+    ) -> Result<Option<usize>, Failed> {
+        let Some(position) = s.position(name, guess) else { return Ok(None) };
+        *out = s.fields[position].1;
+        Ok(Some(position))
+    }
+
+    #[inline(always)]
+    fn struct_is_shared(&mut self, s: Gc<StructObj>) -> bool {
+        s.is_shared()
+    }
+
+    fn struct_has_field(&mut self, s: Gc<StructObj>, name: Symbol) -> bool {
+        s.field(name).is_some()
+    }
+
+    #[inline(always)]
+    fn struct_store(
+        &mut self,
+        s: Gc<StructObj>,
+        name: Symbol,
+        guess: usize,
+        value: Value,
+    ) -> Result<Option<usize>, Failed> {
+        if s.is_shared() {
+            return Ok(None);
+        }
+        let Some(position) = s.position(name, guess) else { return Ok(None) };
+        s.get_mut().fields[position].1 = value;
+        Ok(Some(position))
+    }
+
+    fn struct_unique(&mut self, s: Gc<StructObj>) -> Result<Gc<StructObj>, Failed> {
+        Ok(make_unique_struct(self.heap, s))
+    }
+
+    fn struct_set(&mut self, s: Gc<StructObj>, name: Symbol, value: Value) -> Result<Gc<StructObj>, Failed> {
+        s.get_mut().set(name, value);
+        Ok(s)
+    }
+
+    fn struct_field_unique(&mut self, s: Gc<StructObj>, name: Symbol, out: &mut Value) -> Result<(), Failed> {
+        *out = access::private_field_for_write(self.heap, s, name).expect("the operation checked the field");
+        Ok(())
+    }
+
+    #[inline(always)]
+    fn struct_value(&mut self, s: Gc<StructObj>) -> Value {
+        Value::Struct(s)
+    }
 }
 
 /// Element `at` of unshared array `a` for a write through it, when it is not shared
@@ -388,6 +448,18 @@ pub fn get_index(heap: &mut Heap, container: Value, index: Value) -> Result<Valu
     let mut out = Value::Null;
     index_into(&mut Concrete::with_heap(heap), container, index, Mark::Shared, &mut out)?;
     Ok(out)
+}
+
+/// `holder.name := value` on concrete values (native code's `FSET`); `name_text` is
+/// called only for an error message.
+pub fn assign_field<'a>(
+    heap: &mut Heap,
+    holder: &mut Value,
+    name: Symbol,
+    name_text: impl FnOnce() -> &'a str,
+    value: Value,
+) -> Result<(), Failed> {
+    set_field(&mut Concrete::with_heap(heap), holder, name, 0, name_text, value).map(|_| ())
 }
 
 /// `holder[index] := value` on concrete values.

@@ -1,6 +1,7 @@
-//! Indexing and index assignment, each defined once over any [`Containers`] domain
-//! (LANGUAGE.md sections 7 and 8): `a[i]` on arrays, strings and dicts, `a[i] := v` on
-//! arrays and dicts, and the element a nested write target goes through (`a[i][j] := v`).
+//! Indexing, index assignment and field access, each defined once over any [`Containers`]
+//! domain (LANGUAGE.md sections 7 and 8): `a[i]` on arrays, strings and dicts, `a[i] := v`
+//! on arrays and dicts, `s.f` and `s.f := v` on structs, and the element or field a nested
+//! write target goes through (`a[i][j] := v`, `s.f[i] := v`).
 //!
 //! Rules: an array or a string is indexed by an int; a negative index counts from the end
 //! ([`position`]); an index outside the sequence raises "Index out of bounds" with the
@@ -21,6 +22,7 @@
 use super::{Comparison, Containers, Domain, Kind};
 use crate::runtime::access::Mark;
 use crate::runtime::ops::{ArithOp, CmpOp, OpError};
+use crate::runtime::symbol::Symbol;
 
 /// The position index `i` denotes in a sequence of `length` elements: a negative index
 /// counts from the end. The step that reads or writes there checks the bounds.
@@ -198,4 +200,111 @@ fn index_for_write_general<D: Containers>(
         }
         _ => index_general(d, *holder, index, Mark::Shared, out),
     }
+}
+
+/// `value.name` into `out`, marked as `mark` says; returns where the field is. `guess` is
+/// where to look first (an inline cache's answer); `name_text` is called only for an
+/// error message.
+#[inline(always)]
+pub fn field_into<'a, D: Containers>(
+    d: &mut D,
+    value: D::Value,
+    name: Symbol,
+    guess: usize,
+    name_text: impl FnOnce() -> &'a str,
+    mark: Mark,
+    out: &mut D::Value,
+) -> Result<usize, D::Error> {
+    let Kind::Struct(s) = d.kind(value) else {
+        return Err(field_of_non_struct(d, name_text(), value));
+    };
+    let Some(position) = d.struct_field(s, name, guess, out)? else {
+        return Err(field_not_found(d, name_text()));
+    };
+    let marks = match mark {
+        Mark::Shared => true,
+        Mark::Unmarked => false,
+        Mark::IfHolderShared => d.struct_is_shared(s),
+    };
+    if marks {
+        d.mark_shared(out);
+    }
+    Ok(position)
+}
+
+#[cold]
+#[inline(never)]
+fn field_of_non_struct<D: Domain>(d: &mut D, name: &str, value: D::Value) -> D::Error {
+    let ty = d.type_name(value);
+    d.fail(OpError::FieldOfNonStruct(name.into(), ty))
+}
+
+#[cold]
+#[inline(never)]
+fn field_not_found<D: Domain>(d: &mut D, name: &str) -> D::Error {
+    d.fail(OpError::FieldNotFound(name.into()))
+}
+
+/// `holder.name := value`: the struct in `holder` is made private first (a copy written
+/// back into `holder` if it was shared); a struct without the field gets it. Returns
+/// where a private struct had the field (`guess` after the general path); `name_text`
+/// is called only for an error message.
+#[inline(always)]
+pub fn set_field<'a, D: Containers>(
+    d: &mut D,
+    holder: &mut D::Value,
+    name: Symbol,
+    guess: usize,
+    name_text: impl FnOnce() -> &'a str,
+    value: D::Value,
+) -> Result<usize, D::Error> {
+    if let Kind::Struct(s) = d.kind(*holder) {
+        if let Some(position) = d.struct_store(s, name, guess, value)? {
+            return Ok(position);
+        }
+    }
+    set_field_general(d, holder, name, name_text(), value)?;
+    Ok(guess)
+}
+
+#[inline(never)]
+fn set_field_general<D: Containers>(
+    d: &mut D,
+    holder: &mut D::Value,
+    name: Symbol,
+    name_text: &str,
+    value: D::Value,
+) -> Result<(), D::Error> {
+    let Kind::Struct(s) = d.kind(*holder) else {
+        let ty = d.type_name(*holder);
+        return Err(d.fail(OpError::AssignFieldOfNonStruct(name_text.into(), ty)));
+    };
+    let s = d.struct_unique(s)?;
+    let s = d.struct_set(s, name, value)?;
+    *holder = d.struct_value(s);
+    Ok(())
+}
+
+/// The field a nested write target (`s.f[i] := v`) goes through, into `out`: the struct
+/// in `holder` is made private (written back into `holder`), then the container in the
+/// field private inside it; the field is not marked shared. Anything else than a struct
+/// is read as `holder.name`. `name_text` is called only for an error message.
+pub fn field_for_write<'a, D: Containers>(
+    d: &mut D,
+    holder: &mut D::Value,
+    name: Symbol,
+    name_text: impl FnOnce() -> &'a str,
+    out: &mut D::Value,
+) -> Result<(), D::Error> {
+    let Kind::Struct(s) = d.kind(*holder) else {
+        field_into(d, *holder, name, 0, name_text, Mark::Shared, out)?;
+        return Ok(());
+    };
+    if !d.struct_has_field(s, name) {
+        return Err(field_not_found(d, name_text()));
+    }
+    let s = d.struct_unique(s)?;
+    d.struct_field_unique(s, name, out)?;
+    *holder = d.struct_value(s);
+    Ok(())
 }

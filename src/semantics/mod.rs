@@ -7,8 +7,9 @@
 //!
 //! What it owns: arithmetic (`+ - * / %` for every pair of operand kinds, int overflow and
 //! division by zero as errors), ordering comparisons, equality, truthiness, negation and
-//! `!` ([`operators`]); indexing, index assignment and the element access of nested
-//! writes, with the negative-index rule and copy-on-write ([`containers`]); the concrete
+//! `!` ([`operators`]); indexing, index assignment, field reads and writes and the
+//! element and field access of nested writes, with the negative-index rule and
+//! copy-on-write ([`containers`]); the concrete
 //! domain and the structural walk of `==` on containers ([`concrete`]). The primitives themselves (checked int arithmetic, float arithmetic,
 //! float equality with its epsilon, string concatenation) are `runtime::ops`.
 //!
@@ -46,11 +47,12 @@ pub mod concrete;
 pub mod containers;
 pub mod operators;
 
-pub use concrete::{assign_index, get_index, is_truthy, values_equal, Concrete, Failed};
-pub use containers::{index_for_write, index_into, set_index};
+pub use concrete::{assign_field, assign_index, get_index, is_truthy, values_equal, Concrete, Failed};
+pub use containers::{field_for_write, field_into, index_for_write, index_into, set_field, set_index};
 pub use operators::{arith, arith_numbers, compare, comparison, equal, negate, not, not_equal, truthy};
 
 use crate::runtime::ops::{ArithOp, CmpOp, OpError};
+use crate::runtime::symbol::Symbol;
 
 /// A comparison's operation: an ordering (the runtime's `CmpOp`) or (in)equality.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -69,7 +71,7 @@ pub enum Kind<D: Domain + ?Sized> {
     Str(D::Str),
     Array(D::Array),
     Dict(D::Dict),
-    Struct,
+    Struct(D::Struct),
     Tagged,
     Func,
     /// A builtin function, by its index in `builtins::BUILTINS` (traces hold builtins only
@@ -91,6 +93,7 @@ pub trait Domain {
     type Str: Copy;
     type Array: Copy;
     type Dict: Copy;
+    type Struct: Copy;
     /// Why an operation did not produce a value.
     type Error;
 
@@ -150,7 +153,7 @@ pub trait Allocating: Domain {
     fn str_concat(&mut self, a: Self::Str, b: Self::Str, reuse_lhs: bool) -> Result<Self::Value, Self::Error>;
 }
 
-/// A domain that reads and writes containers ([`containers`]). Positions here are
+/// A domain that reads and writes containers and struct fields ([`containers`]). Positions here are
 /// resolved already (never negative: [`containers::position`] resolves an index). A
 /// primitive answering `bool` or `Option` says whether it applied; one that did not has
 /// no effect, and the operation goes on by its general path (which the tracing domain
@@ -206,4 +209,37 @@ pub trait Containers: Allocating {
 
     /// Marks an object read out of a container shared (the container still holds it).
     fn mark_shared(&mut self, v: &Self::Value);
+
+    /// Field `name` of `s` into `out`, looked for at position `guess` first (an inline
+    /// cache's answer); where it was, or `None` when `s` has no such field.
+    fn struct_field(
+        &mut self,
+        s: Self::Struct,
+        name: Symbol,
+        guess: usize,
+        out: &mut Self::Value,
+    ) -> Result<Option<usize>, Self::Error>;
+    /// Whether `s` is shared (a read out of it must then mark the value). `true` is
+    /// always a safe answer: it only makes the read mark.
+    fn struct_is_shared(&mut self, s: Self::Struct) -> bool;
+    /// Whether `s` has field `name` (the access that follows checks it again).
+    fn struct_has_field(&mut self, s: Self::Struct, name: Symbol) -> bool;
+    /// `s.name := value` in place, when `s` is not shared and has the field (found at
+    /// `guess` first); where it was.
+    fn struct_store(
+        &mut self,
+        s: Self::Struct,
+        name: Symbol,
+        guess: usize,
+        value: Self::Value,
+    ) -> Result<Option<usize>, Self::Error>;
+    /// `s`, private to its holder (a copy when shared, whose fields become shared).
+    fn struct_unique(&mut self, s: Self::Struct) -> Result<Self::Struct, Self::Error>;
+    /// `s.name := value` on the private struct `s` (adding the field when it has none);
+    /// the struct now holding it.
+    fn struct_set(&mut self, s: Self::Struct, name: Symbol, value: Self::Value) -> Result<Self::Struct, Self::Error>;
+    /// Field `name` (which it has) of the private struct `s` into `out` for a write
+    /// through it: made private in place first when it is a container.
+    fn struct_field_unique(&mut self, s: Self::Struct, name: Symbol, out: &mut Self::Value) -> Result<(), Self::Error>;
+    fn struct_value(&mut self, s: Self::Struct) -> Self::Value;
 }

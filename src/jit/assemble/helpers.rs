@@ -821,7 +821,7 @@ pub(super) fn allocation_kind(kind: AllocKind) -> u64 {
 }
 
 /// `FSET`: `object.field := value` (tag `tag`, payload `payload`) through the
-/// interpreter's `set_field`, which copies a shared struct first; returns the struct now
+/// interpreter's field assignment (`semantics::set_field`), which copies a shared struct first; returns the struct now
 /// holding the field and notes whether a collection is due.
 pub(super) extern "sysv64" fn field_set(
     object: *mut u8,
@@ -836,7 +836,7 @@ pub(super) extern "sysv64" fn field_set(
     // SAFETY: as in `concat_strings`.
     let (state, heap) = unsafe { (&mut *state, &mut *(*state).heap) };
     // The field's name only appears in the error for a non-struct holder.
-    let assigned = access::set_field(heap, &mut holder, Symbol(field as u32), "", value);
+    let assigned = semantics::assign_field(heap, &mut holder, Symbol(field as u32), || "", value);
     let (Ok(()), Value::Struct(s)) = (assigned, holder) else { unreachable!("a struct's field can be assigned") };
     state.must_exit = heap.wants_collection() as u64;
     s.addr() as *mut u8

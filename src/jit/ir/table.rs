@@ -939,12 +939,12 @@ define_ops! {
     /// The struct, private to its holder for a write through one of its fields: the struct
     /// itself when it is not shared, else a copy made by the interpreter's own
     /// copy-on-write (`object::make_unique_struct`, which marks the fields shared), as
-    /// `access::field_for_write` begins. The recorder writes the result back into the
+    /// `semantics::field_for_write` begins. The recorder writes the result back into the
     /// holder's slot. A guard that exits when the heap then wants a collection. Allocates.
     SUnique(a: InstIdx as Ref)
         => "SUNIQUE", Only, [STRUCT] -> STRUCT, GUARD | WRITES;
     /// Field `field` of an unshared struct (at `position`, as `FieldLoad` caches it), for
-    /// a write through it, as `access::field_for_write` ends
+    /// a write through it, as `semantics::field_for_write` ends
     /// (`access::private_field_for_write`): the container in it (of the instruction's
     /// type: an array, dict or struct) is made private in place, copied when shared. A
     /// guard: it exits, changing nothing, unless the struct is unshared and has the field

@@ -9,12 +9,13 @@
 //! unshared, as the interpreter writes in place only then.
 
 use super::tracing::{TracedValue, Tracing};
-use super::{field_position, read_element_type, value_type, Recorder, View};
+use super::{read_element_type, Recorder, View};
 use crate::compile::bytecode::{Proto, Reg};
 use crate::jit::abort::AbortReason;
 use crate::jit::ir::{AllocKind, InstIdx, Op, Ty};
 use crate::runtime::access::Mark;
 use crate::runtime::object::TaggedObj;
+use crate::runtime::symbol::Symbol;
 use crate::runtime::value::Value;
 use crate::semantics;
 
@@ -43,47 +44,6 @@ impl Recorder {
         }
         self.write(dst, object);
         Ok(())
-    }
-
-    /// Field `field` of sunk struct `object`: the value it was set to last.
-    pub(super) fn sunk_field(&mut self, object: InstIdx, field: u32) -> Result<InstIdx, AbortReason> {
-        if self.ty(object) != Ty::Struct || !self.trace.inst(object).op.is_sunk() {
-            return Err(AbortReason::NyiInstruction("field access on anything but a struct built in the loop"));
-        }
-        let mut at = object;
-        while let Op::StructSet { object, field: set, value } = self.trace.inst(at).op {
-            if set == field {
-                return Ok(value);
-            }
-            at = object;
-        }
-        // The interpreter raises its missing-field error here.
-        Err(AbortReason::ErrorRaised)
-    }
-
-    /// Field `field` of the struct object `object` (whose value now is `current`): a guard
-    /// that the field's tag is the one it has now, then its value.
-    pub(super) fn field(
-        &mut self,
-        object: InstIdx,
-        current: Value,
-        field: u32,
-        share: bool,
-        pc: u32,
-    ) -> Result<InstIdx, AbortReason> {
-        let Value::Struct(s) = current else {
-            return Err(AbortReason::NyiInstruction("field access on anything but a struct"));
-        };
-        let Some(position) = field_position(&s, field) else { return Err(AbortReason::ErrorRaised) };
-        let value = s.fields[position as usize].1;
-        let ty = value_type(&value)?;
-        let read = self.emit_guard(Op::FieldLoad { object, field, position }, ty, pc);
-        // An object read out of a field is shared with the struct, as `access::get_field`
-        // marks it (`PeekField` does not).
-        if share && matches!(ty, Ty::Str | Ty::Array | Ty::Dict | Ty::Struct | Ty::Tagged) {
-            self.emit(Op::MarkShared(read), Ty::Void);
-        }
-        Ok(read)
     }
 
     /// Guards that enum object `value` (now `current`) has `current`'s constructor.
@@ -183,46 +143,6 @@ impl Recorder {
         Ok(array)
     }
 
-    /// `dst := obj.name` for a nested write through a field (`s.f[i] := v`,
-    /// `GetFieldForWrite`) that holds an array, dict or struct. When neither the struct
-    /// nor the container was shared while recording, guards that they still are not
-    /// (`UNSHARED`, `FLOAD`, `UNSHARED`; the interpreter copies whichever is shared after
-    /// all); otherwise they are copied on trace as `access::field_for_write` copies them:
-    /// `SUNIQUE` makes the struct private (written back into `obj`'s slot) and `FLOADU`
-    /// the container inside it.
-    pub(super) fn field_for_write(
-        &mut self,
-        dst: Reg,
-        obj: Reg,
-        field: u32,
-        view: &View,
-        pc: u32,
-    ) -> Result<(), AbortReason> {
-        // A struct built in the loop is materialized: the write goes into the object.
-        let object = self.read(obj, view, pc)?;
-        let (Value::Struct(s), Ty::Struct) = (view.slots[obj as usize], self.ty(object)) else {
-            return Err(AbortReason::NyiInstruction("a nested write through a field of anything but a struct"));
-        };
-        let Some(position) = field_position(&s, field) else { return Err(AbortReason::ErrorRaised) };
-        let held = s.fields[position as usize].1;
-        if !matches!(held, Value::Array(_) | Value::Dict(_) | Value::Struct(_)) {
-            return Err(AbortReason::NyiInstruction("a nested write into a field that holds no container"));
-        }
-        let ty = value_type(&held)?;
-        let container = if s.is_shared() || held.is_shared() {
-            let private = self.emit_guard(Op::SUnique(object), Ty::Struct, pc);
-            self.write(obj, private);
-            self.emit_guard(Op::FieldLoadUnique { object: private, field, position }, ty, pc)
-        } else {
-            self.emit_guard(Op::GuardUnshared(object), Ty::Void, pc);
-            let container = self.emit_guard(Op::FieldLoad { object, field, position }, ty, pc);
-            self.emit_guard(Op::GuardUnshared(container), Ty::Void, pc);
-            container
-        };
-        self.write(dst, container);
-        Ok(())
-    }
-
     /// Marks an object read out of a container shared, as the interpreter's read does (the
     /// container still holds it).
     pub(super) fn share_read_out(&mut self, value: InstIdx) {
@@ -296,6 +216,68 @@ impl Recorder {
         if holder.ir != before {
             self.write(obj, holder.ir);
         }
+        Ok(())
+    }
+
+    /// `dst := obj.name` (`GetField`, `PeekField`, `TakeField`, marked as `mark` says),
+    /// by `semantics::field_into` in the tracing domain; a sunk struct's field is the
+    /// value it was set to last.
+    pub(super) fn get_field(
+        &mut self,
+        dst: Reg,
+        obj: Reg,
+        name: Symbol,
+        mark: Mark,
+        view: &View,
+        pc: u32,
+    ) -> Result<(), AbortReason> {
+        let object = TracedValue::of(self.read_sunk(obj, view, pc)?, view.slots[obj as usize]);
+        let mut out = object;
+        semantics::field_into(&mut Tracing::new(self, pc), object, name, 0, || "", mark, &mut out)?;
+        self.write(dst, out.ir);
+        Ok(())
+    }
+
+    /// `obj.name := src`, by `semantics::set_field` in the tracing domain: in place,
+    /// on a sunk struct (a new sunk value) or through `FSET`; the struct now holding the
+    /// field is written back into `obj`'s slot.
+    pub(super) fn set_field(
+        &mut self,
+        obj: Reg,
+        name: Symbol,
+        src: Reg,
+        view: &View,
+        pc: u32,
+    ) -> Result<(), AbortReason> {
+        let mut holder = TracedValue::of(self.read_sunk(obj, view, pc)?, view.slots[obj as usize]);
+        let value = TracedValue::of(self.read(src, view, pc)?, view.slots[src as usize]);
+        let before = holder.ir;
+        semantics::set_field(&mut Tracing::new(self, pc), &mut holder, name, 0, || "", value)?;
+        if holder.ir != before {
+            self.write(obj, holder.ir);
+        }
+        Ok(())
+    }
+
+    /// `dst := obj.name` for a nested write through a field (`s.f[i] := v`,
+    /// `GetFieldForWrite`), by `semantics::field_for_write` in the tracing domain (a
+    /// struct built in the loop is materialized: the write goes into the object).
+    pub(super) fn field_for_write(
+        &mut self,
+        dst: Reg,
+        obj: Reg,
+        name: Symbol,
+        view: &View,
+        pc: u32,
+    ) -> Result<(), AbortReason> {
+        let mut holder = TracedValue::of(self.read(obj, view, pc)?, view.slots[obj as usize]);
+        let before = holder.ir;
+        let mut out = holder;
+        semantics::field_for_write(&mut Tracing::new(self, pc), &mut holder, name, || "", &mut out)?;
+        if holder.ir != before {
+            self.write(obj, holder.ir);
+        }
+        self.write(dst, out.ir);
         Ok(())
     }
 

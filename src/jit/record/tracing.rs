@@ -14,13 +14,14 @@
 //! raises it at its line); a primitive with no IR op ends it with the reason
 //! (`NyiInstruction`). Guards are taken before the instruction being recorded (its `pc`).
 
-use super::{element_type, read_element_type, trace_key, Recorder};
+use super::{element_type, field_position, read_element_type, trace_key, value_type, Recorder};
 use crate::jit::abort::AbortReason;
 use crate::jit::ir::{InstIdx, Op, Ty};
 use crate::jit::residual::Residual;
 use crate::runtime::heap::Gc;
-use crate::runtime::object::{ArrayObj, DictKey, DictObj, StrObj};
+use crate::runtime::object::{ArrayObj, DictKey, DictObj, StrObj, StructObj};
 use crate::runtime::ops::{self, ArithOp, CmpOp, OpError};
+use crate::runtime::symbol::Symbol;
 use crate::runtime::value::Value;
 use crate::semantics::concrete::{element_for_write, string_char};
 use crate::semantics::{Allocating, Comparison, Concrete, Containers, Domain, Failed, Kind};
@@ -62,6 +63,17 @@ impl<'r> Tracing<'r> {
     }
 }
 
+impl Tracing<'_> {
+    /// A field takes the value over (`FSTORE`, `FSET`, `STSET`): any value a register
+    /// holds but a builtin.
+    fn check_field_value(&self, value: TracedValue) -> Result<(), AbortReason> {
+        if !self.recorder.ty(value.ir).is_field_value() {
+            return Err(AbortReason::NyiInstruction("a struct field holding a builtin"));
+        }
+        Ok(())
+    }
+}
+
 /// An error the interpreter raises: the recording ends before it.
 fn raised<T>(result: Result<T, Failed>) -> Result<T, AbortReason> {
     result.map_err(|_| AbortReason::ErrorRaised)
@@ -75,6 +87,7 @@ impl Domain for Tracing<'_> {
     type Str = Traced<Gc<StrObj>>;
     type Array = Traced<Gc<ArrayObj>>;
     type Dict = Traced<Gc<DictObj>>;
+    type Struct = Traced<Gc<StructObj>>;
     type Error = AbortReason;
 
     /// The kind the IR type says, with the concrete payload; `Undefined` (which every
@@ -90,7 +103,7 @@ impl Domain for Tracing<'_> {
             (Ty::Str, Some(Value::Str(value))) => Kind::Str(Traced { ir, value }),
             (Ty::Array, Some(Value::Array(value))) => Kind::Array(Traced { ir, value }),
             (Ty::Dict, Some(Value::Dict(value))) => Kind::Dict(Traced { ir, value }),
-            (Ty::Struct, _) => Kind::Struct,
+            (Ty::Struct, Some(Value::Struct(value))) => Kind::Struct(Traced { ir, value }),
             (Ty::Tagged, _) => Kind::Tagged,
             (Ty::Func, _) => Kind::Func,
             // Builtins exist on trace only as constants.
@@ -341,7 +354,7 @@ impl Containers for Tracing<'_> {
         out: &mut TracedValue,
     ) -> Result<bool, AbortReason> {
         let Some(element) = element_for_write(a.value, at.value) else { return Ok(false) };
-        let ty = container_type(element)?;
+        let ty = container_type(element, NOT_A_CONTAINER_ELEMENT)?;
         let ir = self.recorder.emit_guard(Op::ALoadForWrite(a.ir, at.ir), ty, self.pc);
         *out = TracedValue::of(ir, element);
         Ok(true)
@@ -366,7 +379,7 @@ impl Containers for Tracing<'_> {
         let Some(element) = usize::try_from(at.value).ok().and_then(|p| a.value.items.get(p).copied()) else {
             return Ok(false);
         };
-        let ty = container_type(element)?;
+        let ty = container_type(element, NOT_A_CONTAINER_ELEMENT)?;
         let ir = self.recorder.emit_guard(Op::ALoadUnique(a.ir, at.ir), ty, self.pc);
         *out = TracedValue::of(ir, element);
         Ok(true)
@@ -451,6 +464,125 @@ impl Containers for Tracing<'_> {
         TracedValue::of(x.ir, Value::Dict(x.value))
     }
 
+    /// `FLOAD` at the position the field has now (a guard on it and on the field's type);
+    /// for a sunk struct, the value it was set to last, with no code.
+    fn struct_field(
+        &mut self,
+        s: Traced<Gc<StructObj>>,
+        name: Symbol,
+        _: usize,
+        out: &mut TracedValue,
+    ) -> Result<Option<usize>, AbortReason> {
+        let Some(position) = field_position(&s.value, name.0) else { return Ok(None) };
+        let value = s.value.fields[position as usize].1;
+        let ir = if self.recorder.trace.inst(s.ir).op.is_sunk() {
+            let mut at = s.ir;
+            loop {
+                match self.recorder.trace.inst(at).op {
+                    Op::StructSet { field, value, .. } if field == name.0 => break value,
+                    Op::StructSet { object, .. } => at = object,
+                    // The interpreter's struct has the field, so the literal or an
+                    // assignment set it.
+                    _ => return Err(AbortReason::NyiInstruction("a field the sunk struct was not given")),
+                }
+            }
+        } else {
+            let ty = value_type(&value)?;
+            self.recorder.emit_guard(Op::FieldLoad { object: s.ir, field: name.0, position }, ty, self.pc)
+        };
+        *out = TracedValue::of(ir, value);
+        Ok(Some(position as usize))
+    }
+
+    /// `false` only behind a guard that the struct is still unshared (`UNSHARED`); a
+    /// sunk struct may have two holders, so it counts as shared.
+    fn struct_is_shared(&mut self, s: Traced<Gc<StructObj>>) -> bool {
+        if self.recorder.trace.inst(s.ir).op.is_sunk() || s.value.is_shared() {
+            return true;
+        }
+        self.recorder.emit_guard(Op::GuardUnshared(s.ir), Ty::Void, self.pc);
+        false
+    }
+
+    /// No code: the field access that follows guards where the field is.
+    fn struct_has_field(&mut self, s: Traced<Gc<StructObj>>, name: Symbol) -> bool {
+        field_position(&s.value, name.0).is_some()
+    }
+
+    /// `FSTORE` into an unshared struct that has the field (a guard on both).
+    fn struct_store(
+        &mut self,
+        s: Traced<Gc<StructObj>>,
+        name: Symbol,
+        _: usize,
+        value: TracedValue,
+    ) -> Result<Option<usize>, AbortReason> {
+        self.check_field_value(value)?;
+        if self.recorder.trace.inst(s.ir).op.is_sunk() || s.value.is_shared() {
+            return Ok(None);
+        }
+        let Some(position) = field_position(&s.value, name.0) else { return Ok(None) };
+        let store = Op::FieldStore { object: s.ir, field: name.0, position, value: value.ir };
+        self.recorder.emit_guard(store, Ty::Void, self.pc);
+        Ok(Some(position as usize))
+    }
+
+    /// `SUNIQUE` of a shared struct; an unshared or sunk one is used as it is (the access
+    /// that follows guards that it is still unshared, or copies it itself: `FSET`).
+    fn struct_unique(&mut self, s: Traced<Gc<StructObj>>) -> Result<Traced<Gc<StructObj>>, AbortReason> {
+        if self.recorder.trace.inst(s.ir).op.is_sunk() || !s.value.is_shared() {
+            return Ok(s);
+        }
+        Ok(self.guard(Op::SUnique(s.ir), Ty::Struct, s.value))
+    }
+
+    /// `STSET` on a sunk struct (a new sunk value), else `FSET`.
+    fn struct_set(
+        &mut self,
+        s: Traced<Gc<StructObj>>,
+        name: Symbol,
+        value: TracedValue,
+    ) -> Result<Traced<Gc<StructObj>>, AbortReason> {
+        self.check_field_value(value)?;
+        let (object, field, value) = (s.ir, name.0, value.ir);
+        let ir = if self.recorder.trace.inst(s.ir).op.is_sunk() {
+            self.recorder.emit(Op::StructSet { object, field, value }, Ty::Struct)
+        } else {
+            self.recorder.emit_guard(Op::FieldSet { object, field, value }, Ty::Struct, self.pc)
+        };
+        Ok(Traced { ir, value: s.value })
+    }
+
+    /// When neither the struct nor the container in the field was shared while recording,
+    /// guards that they still are not (`UNSHARED`, `FLOAD`, `UNSHARED`: the interpreter
+    /// copies whichever is shared after all); otherwise `FLOADU`, which copies the
+    /// container on trace (after `SUNIQUE` copied the struct).
+    fn struct_field_unique(
+        &mut self,
+        s: Traced<Gc<StructObj>>,
+        name: Symbol,
+        out: &mut TracedValue,
+    ) -> Result<(), AbortReason> {
+        let Some(position) = field_position(&s.value, name.0) else { return Err(AbortReason::ErrorRaised) };
+        let held = s.value.fields[position as usize].1;
+        let ty = container_type(held, "a nested write into a field that holds no container")?;
+        let (object, field) = (s.ir, name.0);
+        let ir = if s.value.is_shared() || held.is_shared() {
+            self.recorder.emit_guard(Op::FieldLoadUnique { object, field, position }, ty, self.pc)
+        } else {
+            self.recorder.emit_guard(Op::GuardUnshared(object), Ty::Void, self.pc);
+            let container = self.recorder.emit_guard(Op::FieldLoad { object, field, position }, ty, self.pc);
+            self.recorder.emit_guard(Op::GuardUnshared(container), Ty::Void, self.pc);
+            container
+        };
+        *out = TracedValue::of(ir, held);
+        Ok(())
+    }
+
+    fn struct_value(&mut self, s: Traced<Gc<StructObj>>) -> TracedValue {
+        TracedValue::of(s.ir, Value::Struct(s.value))
+    }
+
     /// `SHARE` of an object; constants (always shared) and sunk values (immutable IR)
     /// need none.
     fn mark_shared(&mut self, v: &TracedValue) {
@@ -462,12 +594,15 @@ impl Containers for Tracing<'_> {
     }
 }
 
-/// The IR type of a container a nested write goes through.
-fn container_type(element: Value) -> Result<Ty, AbortReason> {
+const NOT_A_CONTAINER_ELEMENT: &str = "a nested write into an element that is not an array, dict or struct";
+
+/// The IR type of a container a nested write goes through; `otherwise` is why a value
+/// that is none is not traced.
+fn container_type(element: Value, otherwise: &'static str) -> Result<Ty, AbortReason> {
     match element {
         Value::Array(_) => Ok(Ty::Array),
         Value::Dict(_) => Ok(Ty::Dict),
         Value::Struct(_) => Ok(Ty::Struct),
-        _ => Err(AbortReason::NyiInstruction("a nested write into an element that is not an array, dict or struct")),
+        _ => Err(AbortReason::NyiInstruction(otherwise)),
     }
 }
