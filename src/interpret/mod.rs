@@ -412,14 +412,16 @@ impl Vm {
                 macro_rules! index_into {
                     ($dst:expr, $obj:expr, $index:expr, $mark:expr) => {{
                         let (container, key) = (slot!($obj), slot!($index));
-                        check!(access::index_into(&mut self.heap, container, key, $mark, &mut slot!($dst)));
+                        let domain = &mut Concrete::with_heap(&mut self.heap);
+                        check!(semantics::index_into(domain, container, key, $mark, &mut slot!($dst)));
                         safepoint!();
                     }};
                 }
                 macro_rules! field_into {
                     ($dst:expr, $obj:expr, $name:expr, $mark:expr) => {{
                         let (name, holder, site) = (Symbol($name as u32), slot!($obj), &proto.inline_caches[pc - 1]);
-                        let position = check!(access::field_into(
+                        let position = check!(semantics::field_into(
+                            &mut Concrete::with_heap(&mut self.heap),
                             holder,
                             name,
                             caches::field_guess(site),
@@ -733,7 +735,7 @@ impl Vm {
                         }
                         let (key, value) = (slot!(key), slot!(value));
                         let mut holder = slot!(dict);
-                        check!(access::set_index(&mut self.heap, &mut holder, key, value));
+                        check!(semantics::set_index(&mut Concrete::with_heap(&mut self.heap), &mut holder, key, value));
                         slot!(dict) = holder;
                         safepoint!();
                     }
@@ -786,13 +788,18 @@ impl Vm {
                         // The holder is updated in its slot (see `access::Mark` for why);
                         // the write functions change it only once nothing can fail.
                         let index = slot!(index);
-                        let element = check!(access::index_for_write(&mut self.heap, &mut slot!(obj), index));
+                        // Any value will do: `index_for_write` overwrites it (a constant
+                        // here cost every instruction's dispatch a register zeroing).
+                        let mut element = index;
+                        let domain = &mut Concrete::with_heap(&mut self.heap);
+                        check!(semantics::index_for_write(domain, &mut slot!(obj), index, &mut element));
                         slot!(dst) = element;
                         safepoint!();
                     }
                     Instr::SetIndex { obj, index, src } => {
                         let (index, value) = (slot!(index), slot!(src));
-                        check!(access::set_index(&mut self.heap, &mut slot!(obj), index, value));
+                        let domain = &mut Concrete::with_heap(&mut self.heap);
+                        check!(semantics::set_index(domain, &mut slot!(obj), index, value));
                         safepoint!();
                     }
                     Instr::GetField { dst, obj, name } => field_into!(dst, obj, name, Mark::Shared),
@@ -800,16 +807,17 @@ impl Vm {
                     Instr::PeekField { dst, obj, name } => field_into!(dst, obj, name, Mark::Unmarked),
                     Instr::GetFieldForWrite { dst, obj, name } => {
                         let name = Symbol(name as u32);
-                        let element = check!(access::field_for_write(&mut self.heap, &mut slot!(obj), name, || {
-                            program.symbols.name(name)
-                        }));
+                        let mut element = slot!(obj);
+                        let domain = &mut Concrete::with_heap(&mut self.heap);
+                        let name_text = || program.symbols.name(name);
+                        check!(semantics::field_for_write(domain, &mut slot!(obj), name, name_text, &mut element));
                         slot!(dst) = element;
                         safepoint!();
                     }
                     Instr::SetField { obj, name, src } => {
                         let (name, value, site) = (Symbol(name as u32), slot!(src), &proto.inline_caches[pc - 1]);
-                        let position = check!(access::set_field_guessing(
-                            &mut self.heap,
+                        let position = check!(semantics::set_field(
+                            &mut Concrete::with_heap(&mut self.heap),
                             &mut slot!(obj),
                             name,
                             caches::field_guess(site),

@@ -6,7 +6,7 @@
 //! from where the register allocator kept it (a register saved by the exit stub, a spill
 //! slot, or a constant in the IR) and boxed by its IR type. A sunk dict (`ir.rs`) is
 //! allocated here, by replaying its `DIns` chain through the interpreter's own insertion
-//! (`access::set_index`), and a sunk struct by replaying its `StructSet`s through
+//! (`semantics::assign_index`), and a sunk struct by replaying its `StructSet`s through
 //! `StructObj::set`; one IR value becomes one object even when several slots name it (the
 //! object is then shared, as after the interpreter's `Move`).
 //! Inlined frames get their closures from the callee slot below each ([`inlined_frames`]).
@@ -25,6 +25,7 @@ use crate::runtime::heap::{Gc, Heap};
 use crate::runtime::object::{DictObj, FuncObj, TaggedObj};
 use crate::runtime::symbol::Symbol;
 use crate::runtime::value::Value;
+use crate::semantics;
 
 /// Rebuilds interpreter values from one exit's registers and spill slots.
 struct Rebuild<'a> {
@@ -82,7 +83,7 @@ impl Rebuild<'_> {
         for (key, value) in self.trace.sunk_inserts(v) {
             let key = exit_value(self.trace, self.locations, self.state, key);
             let value = exit_value(self.trace, self.locations, self.state, value);
-            access::set_index(self.heap, &mut dict, key, value)
+            semantics::assign_index(self.heap, &mut dict, key, value)
                 .expect("the recorder sinks only inserts of string constants into dicts");
         }
         dict

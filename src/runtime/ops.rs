@@ -52,9 +52,9 @@ impl CmpOp {
 }
 
 /// An error an operator raises, as data: rendered as the runtime's error text only when
-/// the error is raised (`Display`). Holding no memory, it costs nothing to build and drop
-/// on a path that turns out not to raise it.
-#[derive(Clone, Copy, Debug, PartialEq)]
+/// the error is raised (`Display`). Built only where the operation raises it (a field
+/// error copies the field's name then), so a path that raises nothing pays nothing.
+#[derive(Clone, Debug, PartialEq)]
 pub enum OpError {
     DivisionByZero,
     ModuloByZero,
@@ -79,11 +79,50 @@ pub enum OpError {
     StringTooLong(usize),
     /// A value no operator accepts (`semantics::Kind::Undefined`).
     Undefined,
+    /// An index outside the sequence (the index as written).
+    IndexOutOfBounds(i64),
+    /// An array or a string indexed by something else than an int (its type name).
+    IndexNotInt(&'static str),
+    /// A dict key that is neither a string nor an int (its type name).
+    DictKeyType(&'static str),
+    /// A dict read under a key it does not hold.
+    MissingKey(MissingKey),
+    /// Indexing a value that has no elements (its type name).
+    CannotIndex(&'static str),
+    /// `x[i] := v` on a value that is neither an array nor a dict.
+    InvalidIndexAssignment,
+    /// A struct without the field read (the field's name).
+    FieldNotFound(String),
+    /// `v.name` on a value that is not a struct (the name and the value's type name).
+    FieldOfNonStruct(String, &'static str),
+    /// `v.name := x` on a value that is not a struct.
+    AssignFieldOfNonStruct(String, &'static str),
+}
+
+/// The key a dict read did not find, as the error shows it.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum MissingKey {
+    Str(crate::runtime::heap::Gc<crate::runtime::object::StrObj>),
+    Int(i64),
 }
 
 impl std::fmt::Display for OpError {
     fn fmt(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
         match *self {
+            OpError::IndexOutOfBounds(i) => write!(f, "Index out of bounds: {}", i),
+            OpError::IndexNotInt(ty) => write!(f, "Index must be an int, got {}", ty),
+            OpError::DictKeyType(ty) => write!(f, "Dict keys must be strings or ints, got {}", ty),
+            OpError::MissingKey(MissingKey::Str(s)) => write!(f, "Missing map key: \"{}\"", s.text),
+            OpError::MissingKey(MissingKey::Int(i)) => write!(f, "Missing map key: {}", i),
+            OpError::CannotIndex(ty) => write!(f, "Cannot index a value of type {}", ty),
+            OpError::InvalidIndexAssignment => write!(f, "Invalid index assignment"),
+            OpError::FieldNotFound(ref name) => write!(f, "Field not found: {}", name),
+            OpError::FieldOfNonStruct(ref name, ty) => {
+                write!(f, "Cannot access field {} on a value of type {}", name, ty)
+            }
+            OpError::AssignFieldOfNonStruct(ref name, ty) => {
+                write!(f, "Cannot assign field {} on a value of type {}", name, ty)
+            }
             OpError::DivisionByZero => write!(f, "Division by zero"),
             OpError::ModuloByZero => write!(f, "Modulo by zero"),
             OpError::IntOverflow { op, a, b } => write!(f, "Integer overflow: {} {} {}", a, op.symbol(), b),

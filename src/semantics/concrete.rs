@@ -16,11 +16,17 @@ use std::cell::Cell;
 
 use smallvec::{smallvec, SmallVec};
 
+use super::containers::{index_into, position, set_field, set_index};
 use super::operators::{equal, truthy};
-use super::{Allocating, Comparison, Domain, Kind};
+use super::{Allocating, Comparison, Containers, Domain, Kind};
+use crate::runtime::access::{self, Mark};
 use crate::runtime::heap::{Gc, Heap};
-use crate::runtime::object::{ArrayObj, DictObj, StrObj};
-use crate::runtime::ops::{self, ArithOp, CmpOp, OpError};
+use crate::runtime::object::{
+    make_unique_array, make_unique_dict, make_unique_struct, make_unique_value, ArrayObj, DictKey, DictObj, StrObj,
+    StructObj,
+};
+use crate::runtime::ops::{self, ArithOp, CmpOp, MissingKey, OpError};
+use crate::runtime::symbol::Symbol;
 use crate::runtime::value::Value;
 
 /// The concrete domain's error: the operation raised. What it raised waits in
@@ -73,6 +79,7 @@ impl<H> Domain for Concrete<H> {
     type Str = Gc<StrObj>;
     type Array = Gc<ArrayObj>;
     type Dict = Gc<DictObj>;
+    type Struct = Gc<StructObj>;
     type Error = Failed;
 
     #[inline(always)]
@@ -85,7 +92,7 @@ impl<H> Domain for Concrete<H> {
             Value::Str(s) => Kind::Str(s),
             Value::Array(a) => Kind::Array(a),
             Value::Dict(d) => Kind::Dict(d),
-            Value::Struct(_) => Kind::Struct,
+            Value::Struct(s) => Kind::Struct(s),
             Value::Tagged(_) => Kind::Tagged,
             Value::Func(_) => Kind::Func,
             Value::Builtin(id) => Kind::Builtin(id),
@@ -122,6 +129,16 @@ impl<H> Domain for Concrete<H> {
     #[inline(always)]
     fn bool_constant(&mut self, b: bool) -> bool {
         b
+    }
+
+    #[inline(always)]
+    fn int_constant(&mut self, i: i64) -> i64 {
+        i
+    }
+
+    #[inline(always)]
+    fn decide(&mut self, condition: bool) -> bool {
+        condition
     }
 
     #[inline(always)]
@@ -234,6 +251,220 @@ impl Allocating for Concrete<&mut Heap> {
             Err(error) => Err(self.fail(error)),
         }
     }
+}
+
+impl Containers for Concrete<&mut Heap> {
+    #[inline(always)]
+    fn array_get(&mut self, a: Gc<ArrayObj>, at: i64, out: &mut Value) -> Result<bool, Failed> {
+        Ok(match a.items.get(at as usize) {
+            Some(element) => {
+                *out = *element;
+                true
+            }
+            None => false,
+        })
+    }
+
+    #[inline(always)]
+    fn array_store(&mut self, a: Gc<ArrayObj>, at: i64, value: Value) -> Result<bool, Failed> {
+        if !a.is_shared() {
+            if let Some(element) = a.get_mut().items.get_mut(at as usize) {
+                *element = value;
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
+
+    #[inline(always)]
+    fn array_get_for_write(&mut self, a: Gc<ArrayObj>, at: i64, out: &mut Value) -> Result<bool, Failed> {
+        Ok(match element_for_write(a, at) {
+            Some(element) => {
+                *out = element;
+                true
+            }
+            None => false,
+        })
+    }
+
+    fn array_unique(&mut self, a: Gc<ArrayObj>) -> Result<Gc<ArrayObj>, Failed> {
+        Ok(make_unique_array(self.heap, a))
+    }
+
+    fn array_element_unique(&mut self, a: Gc<ArrayObj>, at: i64, out: &mut Value) -> Result<bool, Failed> {
+        let Some(element) = a.get_mut().items.get_mut(at as usize) else { return Ok(false) };
+        make_unique_value(self.heap, element);
+        *out = *element;
+        Ok(true)
+    }
+
+    #[inline(always)]
+    fn array_value(&mut self, a: Gc<ArrayObj>) -> Value {
+        Value::Array(a)
+    }
+
+    #[cold]
+    fn out_of_bounds(&mut self, i: i64) -> Failed {
+        self.fail(OpError::IndexOutOfBounds(i))
+    }
+
+    fn str_index(&mut self, s: Gc<StrObj>, i: i64) -> Result<Value, Failed> {
+        let c = string_char(&s, i)?;
+        Ok(Value::Str(self.heap.char_string(c)))
+    }
+
+    fn dict_get(&mut self, x: Gc<DictObj>, key: Value, out: &mut Value) -> Result<(), Failed> {
+        match x.get(&dict_key(key)) {
+            Some(v) => {
+                *out = v;
+                Ok(())
+            }
+            None => {
+                let shown = match key {
+                    Value::Str(s) => MissingKey::Str(s),
+                    Value::Int(i) => MissingKey::Int(i),
+                    _ => unreachable!("the operation checked the key's kind"),
+                };
+                Err(self.fail(OpError::MissingKey(shown)))
+            }
+        }
+    }
+
+    fn dict_unique(&mut self, x: Gc<DictObj>) -> Result<Gc<DictObj>, Failed> {
+        Ok(make_unique_dict(self.heap, x))
+    }
+
+    fn dict_insert(&mut self, x: Gc<DictObj>, key: Value, value: Value) -> Result<(), Failed> {
+        let grown = access::insert_entry(x, dict_key(key), value);
+        self.heap.note_growth(grown);
+        Ok(())
+    }
+
+    fn dict_element_unique(&mut self, x: Gc<DictObj>, key: Value, out: &mut Value) -> Result<(), Failed> {
+        if make_unique_value(self.heap, out) {
+            x.get_mut().insert(dict_key(key), *out);
+        }
+        Ok(())
+    }
+
+    #[inline(always)]
+    fn dict_value(&mut self, x: Gc<DictObj>) -> Value {
+        Value::Dict(x)
+    }
+
+    #[inline(always)]
+    fn mark_shared(&mut self, v: &Value) {
+        v.mark_shared();
+    }
+
+    #[inline(always)]
+    fn struct_field(
+        &mut self,
+        s: Gc<StructObj>,
+        name: Symbol,
+        guess: usize,
+        out: &mut Value,
+    ) -> Result<Option<usize>, Failed> {
+        let Some(position) = s.position(name, guess) else { return Ok(None) };
+        *out = s.fields[position].1;
+        Ok(Some(position))
+    }
+
+    #[inline(always)]
+    fn struct_is_shared(&mut self, s: Gc<StructObj>) -> bool {
+        s.is_shared()
+    }
+
+    fn struct_has_field(&mut self, s: Gc<StructObj>, name: Symbol) -> bool {
+        s.field(name).is_some()
+    }
+
+    #[inline(always)]
+    fn struct_store(
+        &mut self,
+        s: Gc<StructObj>,
+        name: Symbol,
+        guess: usize,
+        value: Value,
+    ) -> Result<Option<usize>, Failed> {
+        if s.is_shared() {
+            return Ok(None);
+        }
+        let Some(position) = s.position(name, guess) else { return Ok(None) };
+        s.get_mut().fields[position].1 = value;
+        Ok(Some(position))
+    }
+
+    fn struct_unique(&mut self, s: Gc<StructObj>) -> Result<Gc<StructObj>, Failed> {
+        Ok(make_unique_struct(self.heap, s))
+    }
+
+    fn struct_set(&mut self, s: Gc<StructObj>, name: Symbol, value: Value) -> Result<Gc<StructObj>, Failed> {
+        s.get_mut().set(name, value);
+        Ok(s)
+    }
+
+    fn struct_field_unique(&mut self, s: Gc<StructObj>, name: Symbol, out: &mut Value) -> Result<(), Failed> {
+        *out = access::private_field_for_write(self.heap, s, name).expect("the operation checked the field");
+        Ok(())
+    }
+
+    #[inline(always)]
+    fn struct_value(&mut self, s: Gc<StructObj>) -> Value {
+        Value::Struct(s)
+    }
+}
+
+/// Element `at` of unshared array `a` for a write through it, when it is not shared
+/// either (`Containers::array_get_for_write`).
+#[inline(always)]
+pub fn element_for_write(a: Gc<ArrayObj>, at: i64) -> Option<Value> {
+    if a.is_shared() {
+        return None;
+    }
+    a.items.get(at as usize).copied().filter(|element| !element.is_shared())
+}
+
+/// The character `s[i]` denotes (`Containers::str_index`), or the out-of-bounds error.
+pub fn string_char(s: &StrObj, i: i64) -> Result<char, Failed> {
+    let mut domain = Concrete::pure();
+    let at = position(&mut domain, i, s.char_count() as i64)?;
+    usize::try_from(at).ok().and_then(|at| s.char_at(at)).ok_or_else(|| domain.fail(OpError::IndexOutOfBounds(i)))
+}
+
+/// The dict key a string or an int denotes (a string spelling a canonical int is that
+/// int); the operations check the kind first.
+fn dict_key(key: Value) -> DictKey {
+    match key {
+        Value::Str(s) => DictKey::of_string(s),
+        Value::Int(i) => DictKey::Int(i),
+        _ => unreachable!("the operation checked the key's kind"),
+    }
+}
+
+/// `container[index]` on concrete values, marked shared (a builtin's or a native
+/// helper's indexing).
+pub fn get_index(heap: &mut Heap, container: Value, index: Value) -> Result<Value, Failed> {
+    let mut out = Value::Null;
+    index_into(&mut Concrete::with_heap(heap), container, index, Mark::Shared, &mut out)?;
+    Ok(out)
+}
+
+/// `holder.name := value` on concrete values (native code's `FSET`); `name_text` is
+/// called only for an error message.
+pub fn assign_field<'a>(
+    heap: &mut Heap,
+    holder: &mut Value,
+    name: Symbol,
+    name_text: impl FnOnce() -> &'a str,
+    value: Value,
+) -> Result<(), Failed> {
+    set_field(&mut Concrete::with_heap(heap), holder, name, 0, name_text, value).map(|_| ())
+}
+
+/// `holder[index] := value` on concrete values.
+pub fn assign_index(heap: &mut Heap, holder: &mut Value, index: Value, value: Value) -> Result<(), Failed> {
+    set_index(&mut Concrete::with_heap(heap), holder, index, value)
 }
 
 /// `a == b` on concrete values.

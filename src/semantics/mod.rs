@@ -7,8 +7,10 @@
 //!
 //! What it owns: arithmetic (`+ - * / %` for every pair of operand kinds, int overflow and
 //! division by zero as errors), ordering comparisons, equality, truthiness, negation and
-//! `!` ([`operators`]); the concrete domain and the structural walk of `==` on containers
-//! ([`concrete`]). The primitives themselves (checked int arithmetic, float arithmetic,
+//! `!` ([`operators`]); indexing, index assignment, field reads and writes and the
+//! element and field access of nested writes, with the negative-index rule and
+//! copy-on-write ([`containers`]); the concrete
+//! domain and the structural walk of `==` on containers ([`concrete`]). The primitives themselves (checked int arithmetic, float arithmetic,
 //! float equality with its epsilon, string concatenation) are `runtime::ops`.
 //!
 //! The Domain contract:
@@ -27,8 +29,12 @@
 //!   interpreter raises the error itself at the right line. A primitive the tracing domain
 //!   has no IR for ends the recording with the reason why.
 //!
-//! Invariants: operations decide only through `kind` and primitives, never by looking at a
-//! domain's values directly; the concrete domain never fails where the runtime raises no
+//! - A decision on a computed condition goes through [`Domain::decide`] (the tracing
+//!   domain records a guard). A fast-path primitive of [`Containers`] is recorded only
+//!   when it applies (see there).
+//!
+//! Invariants: operations decide only through `kind`, `decide` and primitives, never by
+//! looking at a domain's values directly; the concrete domain never fails where the runtime raises no
 //! error; the interpreter's fast paths are these functions monomorphized for [`Concrete`]
 //! and inlined (`#[inline(always)]` on the common cases, `#[inline(never)]` on the rest),
 //! not hand-written copies.
@@ -38,12 +44,15 @@
 //! domain (its IR); the interpreter and the recorder then call the one function.
 
 pub mod concrete;
+pub mod containers;
 pub mod operators;
 
-pub use concrete::{is_truthy, values_equal, Concrete, Failed};
+pub use concrete::{assign_field, assign_index, get_index, is_truthy, values_equal, Concrete, Failed};
+pub use containers::{field_for_write, field_into, index_for_write, index_into, set_field, set_index};
 pub use operators::{arith, arith_numbers, compare, comparison, equal, negate, not, not_equal, truthy};
 
 use crate::runtime::ops::{ArithOp, CmpOp, OpError};
+use crate::runtime::symbol::Symbol;
 
 /// A comparison's operation: an ordering (the runtime's `CmpOp`) or (in)equality.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -62,7 +71,7 @@ pub enum Kind<D: Domain + ?Sized> {
     Str(D::Str),
     Array(D::Array),
     Dict(D::Dict),
-    Struct,
+    Struct(D::Struct),
     Tagged,
     Func,
     /// A builtin function, by its index in `builtins::BUILTINS` (traces hold builtins only
@@ -84,6 +93,7 @@ pub trait Domain {
     type Str: Copy;
     type Array: Copy;
     type Dict: Copy;
+    type Struct: Copy;
     /// Why an operation did not produce a value.
     type Error;
 
@@ -98,6 +108,10 @@ pub trait Domain {
     fn float_value(&mut self, x: Self::Float) -> Self::Value;
     fn bool_value(&mut self, x: Self::Bool) -> Self::Value;
     fn bool_constant(&mut self, b: bool) -> Self::Bool;
+    fn int_constant(&mut self, i: i64) -> Self::Int;
+    /// Which way a condition goes, for an operation that takes one path or the other on
+    /// it. The tracing domain records a guard that it goes that way again.
+    fn decide(&mut self, condition: Self::Bool) -> bool;
 
     /// Checked int arithmetic: overflow and a zero divisor raise.
     fn int_arith(&mut self, op: ArithOp, a: Self::Int, b: Self::Int) -> Result<Self::Int, Self::Error>;
@@ -137,4 +151,95 @@ pub trait Allocating: Domain {
     /// `a + b` on strings. `reuse_lhs`: the left operand's holder is overwritten by the
     /// result, so the text may be appended to `a` in place when nothing else holds it.
     fn str_concat(&mut self, a: Self::Str, b: Self::Str, reuse_lhs: bool) -> Result<Self::Value, Self::Error>;
+}
+
+/// A domain that reads and writes containers and struct fields ([`containers`]). Positions here are
+/// resolved already (never negative: [`containers::position`] resolves an index). A
+/// primitive answering `bool` or `Option` says whether it applied; one that did not has
+/// no effect, and the operation goes on by its general path (which the tracing domain
+/// guards), so a domain may record such a primitive only when it applies.
+pub trait Containers: Allocating {
+    /// Element `at` of `a` into `out`, when `0 <= at < length`.
+    fn array_get(&mut self, a: Self::Array, at: Self::Int, out: &mut Self::Value) -> Result<bool, Self::Error>;
+    /// `a[at] := value` in place, when `a` is not shared and `0 <= at < length`.
+    fn array_store(&mut self, a: Self::Array, at: Self::Int, value: Self::Value) -> Result<bool, Self::Error>;
+    /// Element `at` of `a` into `out` for a write through it, when neither `a` nor the
+    /// element is shared and `0 <= at < length` (nothing needs a copy).
+    fn array_get_for_write(
+        &mut self,
+        a: Self::Array,
+        at: Self::Int,
+        out: &mut Self::Value,
+    ) -> Result<bool, Self::Error>;
+    /// `a`, private to its holder: `a` itself when not shared, else a copy (whose elements
+    /// become shared: two arrays hold them).
+    fn array_unique(&mut self, a: Self::Array) -> Result<Self::Array, Self::Error>;
+    /// Element `at` of the private array `a` into `out` for a write through it, made
+    /// private in place first when it is a container; when `0 <= at < length`.
+    fn array_element_unique(
+        &mut self,
+        a: Self::Array,
+        at: Self::Int,
+        out: &mut Self::Value,
+    ) -> Result<bool, Self::Error>;
+    fn array_value(&mut self, a: Self::Array) -> Self::Value;
+    /// The error of index `i` (as written) outside the sequence.
+    fn out_of_bounds(&mut self, i: Self::Int) -> Self::Error;
+
+    /// `s[i]`: the character at index `i` (resolved by [`containers::position`] against
+    /// the length in characters) as a one-character string; raises out of bounds.
+    fn str_index(&mut self, s: Self::Str, i: Self::Int) -> Result<Self::Value, Self::Error>;
+
+    /// The entry of `x` under `key` (a string or an int) into `out`; raises when missing.
+    fn dict_get(&mut self, x: Self::Dict, key: Self::Value, out: &mut Self::Value) -> Result<(), Self::Error>;
+    /// `x`, private to its holder (a copy when shared).
+    fn dict_unique(&mut self, x: Self::Dict) -> Result<Self::Dict, Self::Error>;
+    /// `x[key] := value` on the private dict `x`, inserting or replacing the entry (a
+    /// string key becomes shared: the dict holds it too).
+    fn dict_insert(&mut self, x: Self::Dict, key: Self::Value, value: Self::Value) -> Result<(), Self::Error>;
+    /// The entry of the private dict `x` under `key` (read into `out` already) for a write
+    /// through it: made private in place when it is a container, into `out`.
+    fn dict_element_unique(
+        &mut self,
+        x: Self::Dict,
+        key: Self::Value,
+        out: &mut Self::Value,
+    ) -> Result<(), Self::Error>;
+    fn dict_value(&mut self, x: Self::Dict) -> Self::Value;
+
+    /// Marks an object read out of a container shared (the container still holds it).
+    fn mark_shared(&mut self, v: &Self::Value);
+
+    /// Field `name` of `s` into `out`, looked for at position `guess` first (an inline
+    /// cache's answer); where it was, or `None` when `s` has no such field.
+    fn struct_field(
+        &mut self,
+        s: Self::Struct,
+        name: Symbol,
+        guess: usize,
+        out: &mut Self::Value,
+    ) -> Result<Option<usize>, Self::Error>;
+    /// Whether `s` is shared (a read out of it must then mark the value). `true` is
+    /// always a safe answer: it only makes the read mark.
+    fn struct_is_shared(&mut self, s: Self::Struct) -> bool;
+    /// Whether `s` has field `name` (the access that follows checks it again).
+    fn struct_has_field(&mut self, s: Self::Struct, name: Symbol) -> bool;
+    /// `s.name := value` in place, when `s` is not shared and has the field (found at
+    /// `guess` first); where it was.
+    fn struct_store(
+        &mut self,
+        s: Self::Struct,
+        name: Symbol,
+        guess: usize,
+        value: Self::Value,
+    ) -> Result<Option<usize>, Self::Error>;
+    /// `s`, private to its holder (a copy when shared, whose fields become shared).
+    fn struct_unique(&mut self, s: Self::Struct) -> Result<Self::Struct, Self::Error>;
+    /// `s.name := value` on the private struct `s` (adding the field when it has none);
+    /// the struct now holding it.
+    fn struct_set(&mut self, s: Self::Struct, name: Symbol, value: Self::Value) -> Result<Self::Struct, Self::Error>;
+    /// Field `name` (which it has) of the private struct `s` into `out` for a write
+    /// through it: made private in place first when it is a container.
+    fn struct_field_unique(&mut self, s: Self::Struct, name: Symbol, out: &mut Self::Value) -> Result<(), Self::Error>;
+    fn struct_value(&mut self, s: Self::Struct) -> Self::Value;
 }

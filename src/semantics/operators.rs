@@ -171,7 +171,7 @@ fn equality_other<D: Domain>(d: &mut D, negated: bool, a: D::Value, b: D::Value)
         (Kind::Str(x), Kind::Str(y)) => d.str_equal(x, y),
         (Kind::Array(_), Kind::Array(_))
         | (Kind::Dict(_), Kind::Dict(_))
-        | (Kind::Struct, Kind::Struct)
+        | (Kind::Struct(_), Kind::Struct(_))
         | (Kind::Tagged, Kind::Tagged)
         | (Kind::Func, Kind::Func) => d.contents_equal(a, b)?,
         (Kind::Undefined, _) | (_, Kind::Undefined) => return Err(undefined(d)),
@@ -202,7 +202,7 @@ pub fn truthy<D: Domain>(d: &mut D, v: D::Value) -> Result<D::Bool, D::Error> {
             let length = d.dict_length(x)?;
             d.int_truthy(length)
         }
-        Kind::Struct | Kind::Tagged | Kind::Func | Kind::Builtin(_) => d.bool_constant(true),
+        Kind::Struct(_) | Kind::Tagged | Kind::Func | Kind::Builtin(_) => d.bool_constant(true),
     })
 }
 

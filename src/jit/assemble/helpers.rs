@@ -40,6 +40,7 @@ use crate::runtime::object::{DictKey, DictObj, FuncObj, StructObj, TaggedObj};
 use crate::runtime::symbol::Symbol;
 use crate::runtime::value::{Tag, Value};
 use crate::runtime::{access, ops};
+use crate::semantics;
 use std::sync::OnceLock;
 
 pub(super) type UnaryHelper = extern "sysv64" fn(f64) -> f64;
@@ -313,7 +314,7 @@ pub(super) unsafe fn dict_at(dict: *mut u8) -> Gc<DictObj> {
 }
 
 /// The dict key a key operand's bits denote: an int, or (`STRING_KEY`) the address of a
-/// string object, keyed as `access::dict_key` keys strings (a canonical integer spelling
+/// string object, keyed as `DictKey::of_string` keys strings (a canonical integer spelling
 /// is the int key).
 pub(super) fn dict_key<const STRING_KEY: bool>(key: u64) -> DictKey {
     if STRING_KEY {
@@ -619,7 +620,7 @@ pub(super) extern "sysv64" fn string_char(string: *mut u8, index: i64, state: *m
     let string = unsafe { Gc::<StrObj>::from_address(string as usize) };
     // SAFETY: as in `concat_strings`.
     let (state, heap) = unsafe { (&mut *state, &mut *(*state).heap) };
-    match access::get_index(heap, Value::Str(string), Value::Int(index)) {
+    match semantics::get_index(heap, Value::Str(string), Value::Int(index)) {
         Ok(Value::Str(c)) => {
             state.must_exit = heap.wants_collection() as u64;
             c.addr() as *mut u8
@@ -819,7 +820,7 @@ pub(super) fn allocation_kind(kind: AllocKind) -> u64 {
 }
 
 /// `FSET`: `object.field := value` (tag `tag`, payload `payload`) through the
-/// interpreter's `set_field`, which copies a shared struct first; returns the struct now
+/// interpreter's field assignment (`semantics::set_field`), which copies a shared struct first; returns the struct now
 /// holding the field and notes whether a collection is due.
 pub(super) extern "sysv64" fn field_set(
     object: *mut u8,
@@ -834,7 +835,7 @@ pub(super) extern "sysv64" fn field_set(
     // SAFETY: as in `concat_strings`.
     let (state, heap) = unsafe { (&mut *state, &mut *(*state).heap) };
     // The field's name only appears in the error for a non-struct holder.
-    let assigned = access::set_field(heap, &mut holder, Symbol(field as u32), "", value);
+    let assigned = semantics::assign_field(heap, &mut holder, Symbol(field as u32), || "", value);
     let (Ok(()), Value::Struct(s)) = (assigned, holder) else { unreachable!("a struct's field can be assigned") };
     state.must_exit = heap.wants_collection() as u64;
     s.addr() as *mut u8

@@ -716,12 +716,12 @@ define_ops! {
         => "ALEN", Only, [ARRAY] -> INT, READS;
     /// Element `index` of an array, guarding `0 <= index < length` and that the element's
     /// tag is the instruction's type. It only reads: the recorder follows it with `SHARE`
-    /// of an object read out, as `access::get_index` marks it (the array still holds it),
+    /// of an object read out, as `semantics::index_into` marks it (the array still holds it),
     /// except for `PeekIndex`, which does not mark. A guard.
     ALoad(a: InstIdx as Ref, b: InstIdx as Ref)
         => "ALOAD", Only, [ARRAY, INT] -> ELEMENT, GUARD | READS;
     /// Element `index` of an array, for a write into it (`a[i][j] := v`, the interpreter's
-    /// `access::index_for_write`): guards that the array is not shared, that
+    /// `semantics::index_for_write`): guards that the array is not shared, that
     /// `0 <= index < length`, that the element's tag is the instruction's type (an array,
     /// dict or struct) and that the element is not shared either, so that neither needs
     /// the copy the interpreter would make; the element is not marked shared (the write
@@ -737,7 +737,7 @@ define_ops! {
     AUnique(a: InstIdx as Ref)
         => "AUNIQUE", Only, [ARRAY] -> ARRAY, GUARD | WRITES;
     /// Element `index` of an unshared array, for a write into it, as
-    /// `access::index_for_write` takes it: guards that the array is not shared, that
+    /// `semantics::index_for_write` takes it: guards that the array is not shared, that
     /// `0 <= index < length` and that the element has the instruction's type (an array,
     /// dict or struct), then makes the element private, copying it in place when it is
     /// shared. Exits afterwards when a collection is due. Allocates.
@@ -746,7 +746,7 @@ define_ops! {
     /// `array[index] = value` in place, guarding that the array is not shared (a shared
     /// array must be copied first, which only the interpreter does) and that
     /// `0 <= index < length`. `value` is a scalar or an object (handed over, as
-    /// `access::set_index` takes it). A guard.
+    /// `semantics::set_index` takes it). A guard.
     AStore { array: InstIdx as Ref, index: InstIdx as Ref, value: InstIdx as Ref }
         => "ASTORE", Only, [ARRAY, INT, PASSABLE] -> VOID, GUARD | EFFECT | WRITES;
     /// Appends `value` (a scalar or an object: the call's argument, handed over) to an
@@ -953,12 +953,12 @@ define_ops! {
     /// The struct, private to its holder for a write through one of its fields: the struct
     /// itself when it is not shared, else a copy made by the interpreter's own
     /// copy-on-write (`object::make_unique_struct`, which marks the fields shared), as
-    /// `access::field_for_write` begins. The recorder writes the result back into the
+    /// `semantics::field_for_write` begins. The recorder writes the result back into the
     /// holder's slot. A guard that exits when the heap then wants a collection. Allocates.
     SUnique(a: InstIdx as Ref)
         => "SUNIQUE", Only, [STRUCT] -> STRUCT, GUARD | WRITES;
     /// Field `field` of an unshared struct (at `position`, as `FieldLoad` caches it), for
-    /// a write through it, as `access::field_for_write` ends
+    /// a write through it, as `semantics::field_for_write` ends
     /// (`access::private_field_for_write`): the container in it (of the instruction's
     /// type: an array, dict or struct) is made private in place, copied when shared. A
     /// guard: it exits, changing nothing, unless the struct is unshared and has the field

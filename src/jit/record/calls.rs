@@ -3,6 +3,7 @@
 //! operations inline, others through `CallBuiltin`), and the return that ends a function
 //! trace.
 
+use super::tracing::{TracedValue, Tracing};
 use super::{
     contains_loop, field_position, trace_key, FrameClosure, PendingCall, RecordedFrame, Recorder, TraceKind, View,
     MAX_INLINE_DEPTH,
@@ -14,10 +15,12 @@ use crate::compile::bytecode::{Instr, Program, Proto, ProtoId, Reg};
 use crate::compile::liveness::LiveSlots;
 use crate::jit::abort::AbortReason;
 use crate::jit::ir::{InstIdx, MathFn, Op, SnapIdx, Trace, Ty, MAX_BUILTIN_ARGS, SELF_TRACE};
+use crate::runtime::access::Mark;
 use crate::runtime::heap::Gc;
 use crate::runtime::object::{FuncObj, StructObj};
 use crate::runtime::symbol::Symbol;
 use crate::runtime::value::Value;
+use crate::semantics;
 use std::rc::Rc;
 
 /// How a call of a Ruff function is recorded.
@@ -101,11 +104,11 @@ impl Recorder {
         if let CallPlan::Native(_) = plan {
             self.check_native_call()?;
         }
-        let callee = if self.trace.inst(receiver).op.is_sunk() {
-            self.sunk_field(receiver, name)?
-        } else {
-            self.emit_guard(Op::FieldLoad { object: receiver, field: name, position }, Ty::Func, pc)
-        };
+        // The field read is `PeekField`'s (`semantics::field_into`, unmarked).
+        let object = TracedValue::of(receiver, view.slots[base as usize + 1]);
+        let mut out = object;
+        semantics::field_into(&mut Tracing::new(self, pc), object, Symbol(name), 0, || "", Mark::Unmarked, &mut out)?;
+        let callee = out.ir;
         if self.ty(callee) != Ty::Func {
             return Err(AbortReason::NyiCall("a function stored in a struct field that held another value".into()));
         }

@@ -42,11 +42,12 @@
 use crate::compile::bytecode::{Instr, Program, Proto, ProtoId, Reg};
 use crate::compile::listing::jump_target;
 use crate::compile::liveness::LiveSlots;
-use crate::runtime::access;
+use crate::runtime::access::Mark;
 use crate::runtime::heap::{Gc, Marker};
 use crate::runtime::object::DictKey;
 use crate::runtime::object::{FuncObj, StructObj};
 use crate::runtime::ops::{ArithOp, CmpOp};
+use crate::runtime::symbol::Symbol;
 use crate::runtime::value::Value;
 use crate::semantics::Comparison;
 
@@ -838,60 +839,19 @@ impl Recorder {
                 let text = self.concatenation(&parts, pc)?;
                 self.write(dst, text);
             }
-            Instr::GetField { dst, obj, name }
-            | Instr::PeekField { dst, obj, name }
-            | Instr::TakeField { dst, obj, name } => {
-                let object = self.read_sunk(obj, view, pc)?;
-                let value = if self.trace.inst(object).op.is_sunk() {
-                    let value = self.sunk_field(object, name as u32)?;
-                    // The struct still holds the object read out (`TakeField` too: a sunk
-                    // struct may have two holders, so it marks as on a shared struct).
-                    if !matches!(instr, Instr::PeekField { .. }) {
-                        self.share_read_out(value);
-                    }
-                    value
-                } else {
-                    let current = view.slots[obj as usize];
-                    let share = match instr {
-                        Instr::PeekField { .. } => false,
-                        // Taken from an unshared struct: the trace relies on its staying so.
-                        Instr::TakeField { .. } if !current.is_shared() && self.ty(object) == Ty::Struct => {
-                            self.emit_guard(Op::GuardUnshared(object), Ty::Void, pc);
-                            false
-                        }
-                        _ => true,
-                    };
-                    self.field(object, current, name as u32, share, pc)?
-                };
-                self.write(dst, value);
+            Instr::GetField { dst, obj, name } => {
+                self.get_field(dst, obj, Symbol(name as u32), Mark::Shared, view, pc)?
             }
-            Instr::GetFieldForWrite { dst, obj, name } => self.field_for_write(dst, obj, name as u32, view, pc)?,
-            Instr::SetField { obj, name, src } => {
-                let object = self.read_sunk(obj, view, pc)?;
-                let value = self.read(src, view, pc)?;
-                if self.ty(object) != Ty::Struct {
-                    return Err(AbortReason::NyiInstruction("field assignment on anything but a struct"));
-                }
-                // The field takes the value over, as `access::set_field` does.
-                if !self.ty(value).is_field_value() {
-                    return Err(AbortReason::NyiInstruction("a struct field holding a builtin"));
-                }
-                let field = name as u32;
-                let in_place = match view.slots[obj as usize] {
-                    Value::Struct(s) if !s.is_shared() => field_position(&s, field),
-                    _ => None,
-                };
-                if self.trace.inst(object).op.is_sunk() {
-                    let updated = self.emit(Op::StructSet { object, field, value }, Ty::Struct);
-                    self.write(obj, updated);
-                } else if let Some(position) = in_place {
-                    // An unshared struct that has the field is written where it stands.
-                    self.emit_guard(Op::FieldStore { object, field, position, value }, Ty::Void, pc);
-                } else {
-                    let updated = self.emit_guard(Op::FieldSet { object, field, value }, Ty::Struct, pc);
-                    self.write(obj, updated);
-                }
+            Instr::PeekField { dst, obj, name } => {
+                self.get_field(dst, obj, Symbol(name as u32), Mark::Unmarked, view, pc)?
             }
+            Instr::TakeField { dst, obj, name } => {
+                self.get_field(dst, obj, Symbol(name as u32), Mark::IfHolderShared, view, pc)?
+            }
+            Instr::GetFieldForWrite { dst, obj, name } => {
+                self.field_for_write(dst, obj, Symbol(name as u32), view, pc)?
+            }
+            Instr::SetField { obj, name, src } => self.set_field(obj, Symbol(name as u32), src, view, pc)?,
             Instr::CallMethod { base, name, argc } => self.call_method(base, name as u32, argc, false, view, pc)?,
             Instr::CallMethodLent { base, name, argc } => self.call_method(base, name as u32, argc, true, view, pc)?,
             Instr::GetCapture { dst, index } | Instr::TakeCapture { dst, index } => {
@@ -912,8 +872,8 @@ impl Recorder {
                 self.write(dst, dict);
             }
             Instr::DictInsert { dict, key, value } => self.dict_insert(dict, key, value, view, pc)?,
-            Instr::GetIndex { dst, obj, index } => self.get_index(dst, obj, index, true, view, pc)?,
-            Instr::PeekIndex { dst, obj, index } => self.get_index(dst, obj, index, false, view, pc)?,
+            Instr::GetIndex { dst, obj, index } => self.get_index(dst, obj, index, Mark::Shared, view, pc)?,
+            Instr::PeekIndex { dst, obj, index } => self.get_index(dst, obj, index, Mark::Unmarked, view, pc)?,
             Instr::GetIndexForWrite { dst, obj, index } => self.index_for_write(dst, obj, index, view, pc)?,
             Instr::SetIndex { obj, index, src } => self.set_index(obj, index, src, view, pc)?,
             Instr::Return { src } if self.inlined() => {
@@ -960,11 +920,12 @@ pub fn mark_trace_roots(trace: &Trace, marker: &mut Marker) {
     }
 }
 
-/// The dict key a value denotes on trace, for the key types traces handle (ints and
-/// strings, as `access::dict_key` keys them).
+/// The dict key a string or an int denotes, as the interpreter keys it (a string spelling
+/// a canonical int is that int); `None` for other values.
 fn trace_key(key: Value) -> Option<DictKey> {
     match key {
-        Value::Int(_) | Value::Str(_) => access::dict_key(key).ok(),
+        Value::Str(s) => Some(DictKey::of_string(s)),
+        Value::Int(i) => Some(DictKey::Int(i)),
         _ => None,
     }
 }

@@ -1,17 +1,23 @@
 //! Recording operations on containers: struct literals and fields (inline `FieldLoad` /
-//! `FieldStore` at a guarded position), enum payloads, array and dict reads and writes, and
-//! the sunk (not yet allocated) containers that allocation sinking keeps in the slot map.
+//! `FieldStore` at a guarded position), enum payloads, and the sunk (not yet allocated)
+//! containers that allocation sinking keeps in the slot map. Indexing and index
+//! assignment are `semantics::containers`, run in the tracing domain; what is left of
+//! them here is trace business: which slots they read and write back, and when a sunk
+//! container must be built first.
 //!
 //! Invariant: a write in place is recorded only behind a guard that the container is
 //! unshared, as the interpreter writes in place only then.
 
-use super::{element_type, field_position, read_element_type, trace_key, value_type, Recorder, View};
+use super::tracing::{TracedValue, Tracing};
+use super::{read_element_type, Recorder, View};
 use crate::compile::bytecode::{Proto, Reg};
 use crate::jit::abort::AbortReason;
 use crate::jit::ir::{AllocKind, InstIdx, Op, Ty};
-use crate::runtime::access;
+use crate::runtime::access::Mark;
 use crate::runtime::object::TaggedObj;
+use crate::runtime::symbol::Symbol;
 use crate::runtime::value::Value;
+use crate::semantics;
 
 impl Recorder {
     /// A struct literal: a sunk struct (see `ir.rs`) whose fields are set in the literal's
@@ -38,47 +44,6 @@ impl Recorder {
         }
         self.write(dst, object);
         Ok(())
-    }
-
-    /// Field `field` of sunk struct `object`: the value it was set to last.
-    pub(super) fn sunk_field(&mut self, object: InstIdx, field: u32) -> Result<InstIdx, AbortReason> {
-        if self.ty(object) != Ty::Struct || !self.trace.inst(object).op.is_sunk() {
-            return Err(AbortReason::NyiInstruction("field access on anything but a struct built in the loop"));
-        }
-        let mut at = object;
-        while let Op::StructSet { object, field: set, value } = self.trace.inst(at).op {
-            if set == field {
-                return Ok(value);
-            }
-            at = object;
-        }
-        // The interpreter raises its missing-field error here.
-        Err(AbortReason::ErrorRaised)
-    }
-
-    /// Field `field` of the struct object `object` (whose value now is `current`): a guard
-    /// that the field's tag is the one it has now, then its value.
-    pub(super) fn field(
-        &mut self,
-        object: InstIdx,
-        current: Value,
-        field: u32,
-        share: bool,
-        pc: u32,
-    ) -> Result<InstIdx, AbortReason> {
-        let Value::Struct(s) = current else {
-            return Err(AbortReason::NyiInstruction("field access on anything but a struct"));
-        };
-        let Some(position) = field_position(&s, field) else { return Err(AbortReason::ErrorRaised) };
-        let value = s.fields[position as usize].1;
-        let ty = value_type(&value)?;
-        let read = self.emit_guard(Op::FieldLoad { object, field, position }, ty, pc);
-        // An object read out of a field is shared with the struct, as `access::get_field`
-        // marks it (`PeekField` does not).
-        if share && matches!(ty, Ty::Str | Ty::Array | Ty::Dict | Ty::Struct | Ty::Tagged) {
-            self.emit(Op::MarkShared(read), Ty::Void);
-        }
-        Ok(read)
     }
 
     /// Guards that enum object `value` (now `current`) has `current`'s constructor.
@@ -141,34 +106,6 @@ impl Recorder {
         Ok(())
     }
 
-    /// `dst := dict[key]` on a sunk dict with a constant key: the value inserted last under
-    /// that key, with no code at all.
-    pub(super) fn sunk_get(
-        &mut self,
-        dst: Reg,
-        sunk: InstIdx,
-        index: Reg,
-        view: &View,
-        pc: u32,
-    ) -> Result<(), AbortReason> {
-        let key = self.read(index, view, pc)?;
-        let Op::KStr(wanted) = self.trace.inst(key).op else {
-            return Err(AbortReason::NyiInstruction("reading a dict literal with a computed key"));
-        };
-        let wanted = access::dict_key(Value::Str(wanted)).expect("strings are dict keys");
-        let mut at = sunk;
-        while let Op::DIns { dict, key, value } = self.trace.inst(at).op {
-            let Op::KStr(k) = self.trace.inst(key).op else { unreachable!("DIns keys are string constants") };
-            if access::dict_key(Value::Str(k)).expect("strings are dict keys") == wanted {
-                self.write(dst, value);
-                return Ok(());
-            }
-            at = dict;
-        }
-        // The interpreter raises its missing-key error here.
-        Err(AbortReason::ErrorRaised)
-    }
-
     /// Whether `value` may be an element of a sunk array literal: scalars and string
     /// constants need no shared-bit bookkeeping.
     fn sinks_as_element(&self, value: InstIdx) -> bool {
@@ -206,177 +143,6 @@ impl Recorder {
         Ok(array)
     }
 
-    /// `dst := obj[index]` for a nested write (`a[i][j] := v`) into an array element that
-    /// is itself an array, dict or struct: `ALoadForWrite`, which guards that neither needs
-    /// a copy, or, when one did while recording, `AUnique` and `ALoadUnique`, which copy
-    /// on trace as `access::index_for_write` does.
-    pub(super) fn index_for_write(
-        &mut self,
-        dst: Reg,
-        obj: Reg,
-        index: Reg,
-        view: &View,
-        pc: u32,
-    ) -> Result<(), AbortReason> {
-        let (Value::Array(a), Value::Int(i)) = (view.slots[obj as usize], view.slots[index as usize]) else {
-            return Err(AbortReason::NyiInstruction("a nested write into anything but an array element"));
-        };
-        let element = usize::try_from(i).ok().and_then(|i| a.items.get(i).copied());
-        let ty = match element {
-            Some(Value::Array(_)) => Ty::Array,
-            Some(Value::Dict(_)) => Ty::Dict,
-            Some(Value::Struct(_)) => Ty::Struct,
-            _ => {
-                return Err(AbortReason::NyiInstruction(
-                    "a nested write into an element that is not an array, dict or struct",
-                ))
-            }
-        };
-        let array = self.read(obj, view, pc)?;
-        let position = self.read(index, view, pc)?;
-        let element = if a.is_shared() || element.is_some_and(|e| e.is_shared()) {
-            // Copied on trace, by the interpreter's own copy-on-write.
-            let private = self.private_array(obj, array, pc);
-            self.emit_guard(Op::ALoadUnique(private, position), ty, pc)
-        } else {
-            self.emit_guard(Op::ALoadForWrite(array, position), ty, pc)
-        };
-        self.write(dst, element);
-        Ok(())
-    }
-
-    /// `dst := obj.name` for a nested write through a field (`s.f[i] := v`,
-    /// `GetFieldForWrite`) that holds an array, dict or struct. When neither the struct
-    /// nor the container was shared while recording, guards that they still are not
-    /// (`UNSHARED`, `FLOAD`, `UNSHARED`; the interpreter copies whichever is shared after
-    /// all); otherwise they are copied on trace as `access::field_for_write` copies them:
-    /// `SUNIQUE` makes the struct private (written back into `obj`'s slot) and `FLOADU`
-    /// the container inside it.
-    pub(super) fn field_for_write(
-        &mut self,
-        dst: Reg,
-        obj: Reg,
-        field: u32,
-        view: &View,
-        pc: u32,
-    ) -> Result<(), AbortReason> {
-        // A struct built in the loop is materialized: the write goes into the object.
-        let object = self.read(obj, view, pc)?;
-        let (Value::Struct(s), Ty::Struct) = (view.slots[obj as usize], self.ty(object)) else {
-            return Err(AbortReason::NyiInstruction("a nested write through a field of anything but a struct"));
-        };
-        let Some(position) = field_position(&s, field) else { return Err(AbortReason::ErrorRaised) };
-        let held = s.fields[position as usize].1;
-        if !matches!(held, Value::Array(_) | Value::Dict(_) | Value::Struct(_)) {
-            return Err(AbortReason::NyiInstruction("a nested write into a field that holds no container"));
-        }
-        let ty = value_type(&held)?;
-        let container = if s.is_shared() || held.is_shared() {
-            let private = self.emit_guard(Op::SUnique(object), Ty::Struct, pc);
-            self.write(obj, private);
-            self.emit_guard(Op::FieldLoadUnique { object: private, field, position }, ty, pc)
-        } else {
-            self.emit_guard(Op::GuardUnshared(object), Ty::Void, pc);
-            let container = self.emit_guard(Op::FieldLoad { object, field, position }, ty, pc);
-            self.emit_guard(Op::GuardUnshared(container), Ty::Void, pc);
-            container
-        };
-        self.write(dst, container);
-        Ok(())
-    }
-
-    /// The array in slot `holder` (IR value `array`), made private for a write there
-    /// (`AUnique`: a copy when it is shared), written back into the slot as the
-    /// interpreter's write path does.
-    pub(super) fn private_array(&mut self, holder: Reg, array: InstIdx, pc: u32) -> InstIdx {
-        let private = self.emit_guard(Op::AUnique(array), Ty::Array, pc);
-        self.write(holder, private);
-        private
-    }
-
-    /// `dst := array[index]` on a sunk array with a constant index: the element put there.
-    pub(super) fn sunk_element(
-        &mut self,
-        dst: Reg,
-        array: InstIdx,
-        index: Reg,
-        view: &View,
-        pc: u32,
-    ) -> Result<(), AbortReason> {
-        let position = self.read(index, view, pc)?;
-        let Op::KInt(i) = self.trace.inst(position).op else {
-            unreachable!("get_index sends only constant indexes here")
-        };
-        let elements = self.trace.sunk_elements(array);
-        // The interpreter raises its out-of-bounds error here.
-        let at = access::element_index(i, elements.len()).map_err(|_| AbortReason::ErrorRaised)?;
-        self.write(dst, elements[at]);
-        Ok(())
-    }
-
-    /// `dst := container[index]` for an array and a non-negative int index, a dict and an
-    /// int or string key, or a sunk array, dict and a constant index or key. An object read
-    /// out of an array is marked shared when `share` (not for `PeekIndex`).
-    pub(super) fn get_index(
-        &mut self,
-        dst: Reg,
-        obj: Reg,
-        index: Reg,
-        share: bool,
-        view: &View,
-        pc: u32,
-    ) -> Result<(), AbortReason> {
-        let mut container = self.read_sunk(obj, view, pc)?;
-        if matches!(self.trace.inst(container).op, Op::ANew | Op::AIns { .. }) {
-            // A sunk array indexed by a constant is answered while recording; by a
-            // computed index, it is built and indexed as any array.
-            let position = self.read(index, view, pc)?;
-            if let Op::KInt(_) = self.trace.inst(position).op {
-                return self.sunk_element(dst, container, index, view, pc);
-            }
-            container = self.materialize(container, pc)?;
-        }
-        if self.trace.inst(container).op.is_sunk() {
-            return self.sunk_get(dst, container, index, view, pc);
-        }
-        if let (Value::Dict(d), Some(key)) = (view.slots[obj as usize], trace_key(view.slots[index as usize])) {
-            let Some(entry) = d.get(&key) else { return Err(AbortReason::ErrorRaised) };
-            let ty = element_type(&entry)?;
-            let dict = self.read(obj, view, pc)?;
-            let key = self.read(index, view, pc)?;
-            let tag = self.emit(Op::DTag(dict, key), Ty::Int);
-            let expected = self.emit(Op::KInt(entry.tag() as i64), Ty::Int);
-            let found = self.emit(Op::EqInt(tag, expected), Ty::Bool);
-            self.emit_guard(Op::GuardTrue(found), Ty::Void, pc);
-            let value = self.emit(Op::DGet(dict, key), ty);
-            self.write(dst, value);
-            return Ok(());
-        }
-        if let (Value::Str(_), Value::Int(_)) = (view.slots[obj as usize], view.slots[index as usize]) {
-            let string = self.read(obj, view, pc)?;
-            let position = self.read(index, view, pc)?;
-            let character = self.emit_guard(Op::SChar(string, position), Ty::Str, pc);
-            self.write(dst, character);
-            return Ok(());
-        }
-        let (Value::Array(a), Value::Int(i)) = (view.slots[obj as usize], view.slots[index as usize]) else {
-            return Err(AbortReason::NyiInstruction("indexing anything but an array or a string with an int"));
-        };
-        if i < 0 {
-            return Err(AbortReason::NyiInstruction("negative array index"));
-        }
-        let Some(element) = a.items.get(i as usize) else { return Err(AbortReason::ErrorRaised) };
-        let ty = read_element_type(element)?;
-        let array = self.read(obj, view, pc)?;
-        let position = self.read(index, view, pc)?;
-        let value = self.emit_guard(Op::ALoad(array, position), ty, pc);
-        if share {
-            self.share_read_out(value);
-        }
-        self.write(dst, value);
-        Ok(())
-    }
-
     /// Marks an object read out of a container shared, as the interpreter's read does (the
     /// container still holds it).
     pub(super) fn share_read_out(&mut self, value: InstIdx) {
@@ -385,8 +151,56 @@ impl Recorder {
         }
     }
 
-    /// `container[index] := value` into an array (copied on trace first when it is shared)
-    /// or, with an int or string key, an unshared dict, in place.
+    /// `dst := obj[index]` (`GetIndex`, `PeekIndex`, marked as `mark` says), by
+    /// `semantics::index_into` in the tracing domain. A sunk container is read without
+    /// code when the index is a non-negative int constant (an array) or a string constant
+    /// (a dict); otherwise it is built first.
+    pub(super) fn get_index(
+        &mut self,
+        dst: Reg,
+        obj: Reg,
+        index: Reg,
+        mark: Mark,
+        view: &View,
+        pc: u32,
+    ) -> Result<(), AbortReason> {
+        let mut container = self.read_sunk(obj, view, pc)?;
+        let key = self.read(index, view, pc)?;
+        if self.trace.inst(container).op.is_sunk() && !self.read_while_sunk(container, key) {
+            container = self.materialize(container, pc)?;
+        }
+        let container = TracedValue::of(container, view.slots[obj as usize]);
+        let key = TracedValue::of(key, view.slots[index as usize]);
+        let mut out = key;
+        semantics::index_into(&mut Tracing::new(self, pc), container, key, mark, &mut out)?;
+        self.write(dst, out.ir);
+        Ok(())
+    }
+
+    /// Whether sunk container `container` is read at `key` with no code (see `get_index`).
+    fn read_while_sunk(&self, container: InstIdx, key: InstIdx) -> bool {
+        match (self.trace.inst(container).op, self.trace.inst(key).op) {
+            (Op::ANew | Op::AIns { .. }, Op::KInt(i)) => i >= 0,
+            (Op::DNew | Op::DIns { .. }, Op::KStr(_)) => true,
+            _ => false,
+        }
+    }
+
+    /// The traced holder, index and value of an index write into slot `obj`.
+    fn write_operands(
+        &mut self,
+        obj: Reg,
+        index: Reg,
+        view: &View,
+        pc: u32,
+    ) -> Result<(TracedValue, TracedValue), AbortReason> {
+        let holder = TracedValue::of(self.read(obj, view, pc)?, view.slots[obj as usize]);
+        let key = TracedValue::of(self.read(index, view, pc)?, view.slots[index as usize]);
+        Ok((holder, key))
+    }
+
+    /// `obj[index] := src`, by `semantics::set_index` in the tracing domain; a copy made
+    /// on trace is written back into `obj`'s slot, as the interpreter writes it back.
     pub(super) fn set_index(
         &mut self,
         obj: Reg,
@@ -395,36 +209,96 @@ impl Recorder {
         view: &View,
         pc: u32,
     ) -> Result<(), AbortReason> {
-        if let (Value::Dict(d), Some(_)) = (view.slots[obj as usize], trace_key(view.slots[index as usize])) {
-            if d.is_shared() {
-                return Err(AbortReason::NyiInstruction("writing a shared dict (it is copied first)"));
-            }
-            let dict = self.read(obj, view, pc)?;
-            let key = self.read(index, view, pc)?;
-            let value = self.read(src, view, pc)?;
-            if !matches!(self.ty(value), Ty::Int | Ty::Float | Ty::Bool | Ty::Null) {
-                return Err(AbortReason::NyiInstruction("storing an array, dict, string or struct into a dict"));
-            }
-            self.emit_guard(Op::DSet { dict, key, value }, Ty::Void, pc);
-            return Ok(());
+        let (mut holder, key) = self.write_operands(obj, index, view, pc)?;
+        let value = TracedValue::of(self.read(src, view, pc)?, view.slots[src as usize]);
+        let before = holder.ir;
+        semantics::set_index(&mut Tracing::new(self, pc), &mut holder, key, value)?;
+        if holder.ir != before {
+            self.write(obj, holder.ir);
         }
-        let (Value::Array(a), Value::Int(i)) = (view.slots[obj as usize], view.slots[index as usize]) else {
-            return Err(AbortReason::NyiInstruction("index assignment to anything but an array with an int"));
-        };
-        if i < 0 {
-            return Err(AbortReason::NyiInstruction("negative array index"));
+        Ok(())
+    }
+
+    /// `dst := obj.name` (`GetField`, `PeekField`, `TakeField`, marked as `mark` says),
+    /// by `semantics::field_into` in the tracing domain; a sunk struct's field is the
+    /// value it was set to last.
+    pub(super) fn get_field(
+        &mut self,
+        dst: Reg,
+        obj: Reg,
+        name: Symbol,
+        mark: Mark,
+        view: &View,
+        pc: u32,
+    ) -> Result<(), AbortReason> {
+        let object = TracedValue::of(self.read_sunk(obj, view, pc)?, view.slots[obj as usize]);
+        let mut out = object;
+        semantics::field_into(&mut Tracing::new(self, pc), object, name, 0, || "", mark, &mut out)?;
+        self.write(dst, out.ir);
+        Ok(())
+    }
+
+    /// `obj.name := src`, by `semantics::set_field` in the tracing domain: in place,
+    /// on a sunk struct (a new sunk value) or through `FSET`; the struct now holding the
+    /// field is written back into `obj`'s slot.
+    pub(super) fn set_field(
+        &mut self,
+        obj: Reg,
+        name: Symbol,
+        src: Reg,
+        view: &View,
+        pc: u32,
+    ) -> Result<(), AbortReason> {
+        let mut holder = TracedValue::of(self.read_sunk(obj, view, pc)?, view.slots[obj as usize]);
+        let value = TracedValue::of(self.read(src, view, pc)?, view.slots[src as usize]);
+        let before = holder.ir;
+        semantics::set_field(&mut Tracing::new(self, pc), &mut holder, name, 0, || "", value)?;
+        if holder.ir != before {
+            self.write(obj, holder.ir);
         }
-        let mut array = self.read(obj, view, pc)?;
-        if a.is_shared() {
-            array = self.private_array(obj, array, pc);
+        Ok(())
+    }
+
+    /// `dst := obj.name` for a nested write through a field (`s.f[i] := v`,
+    /// `GetFieldForWrite`), by `semantics::field_for_write` in the tracing domain (a
+    /// struct built in the loop is materialized: the write goes into the object).
+    pub(super) fn field_for_write(
+        &mut self,
+        dst: Reg,
+        obj: Reg,
+        name: Symbol,
+        view: &View,
+        pc: u32,
+    ) -> Result<(), AbortReason> {
+        let mut holder = TracedValue::of(self.read(obj, view, pc)?, view.slots[obj as usize]);
+        let before = holder.ir;
+        let mut out = holder;
+        semantics::field_for_write(&mut Tracing::new(self, pc), &mut holder, name, || "", &mut out)?;
+        if holder.ir != before {
+            self.write(obj, holder.ir);
         }
-        let position = self.read(index, view, pc)?;
-        let value = self.read(src, view, pc)?;
-        // The stored value is handed over, as `access::set_index` takes it.
-        if self.ty(value) == Ty::Builtin {
-            return Err(AbortReason::NyiInstruction("storing a builtin into an array"));
+        self.write(dst, out.ir);
+        Ok(())
+    }
+
+    /// `dst := obj[index]` for a nested write (`a[i][j] := v`, `GetIndexForWrite`), by
+    /// `semantics::index_for_write` in the tracing domain.
+    pub(super) fn index_for_write(
+        &mut self,
+        dst: Reg,
+        obj: Reg,
+        index: Reg,
+        view: &View,
+        pc: u32,
+    ) -> Result<(), AbortReason> {
+        let (mut holder, key) = self.write_operands(obj, index, view, pc)?;
+        let before = holder.ir;
+        let mut out = key;
+        semantics::index_for_write(&mut Tracing::new(self, pc), &mut holder, key, &mut out)?;
+        if holder.ir != before {
+            self.write(obj, holder.ir);
         }
-        self.emit_guard(Op::AStore { array, index: position, value }, Ty::Void, pc);
+        self.write(dst, out.ir);
         Ok(())
     }
 

@@ -243,7 +243,7 @@ impl Recorder {
 
 /// The fields a sunk struct ends up with, from the `StructSet`s that built it (in order):
 /// each field once, where it was first set, holding the value last set, as assigning an
-/// existing field in place (`access::set_field`) leaves it.
+/// existing field in place (`semantics::set_field`) leaves it.
 fn final_fields(sets: Vec<(u32, InstIdx)>) -> Vec<(u32, InstIdx)> {
     let mut fields: Vec<(u32, InstIdx)> = Vec::with_capacity(sets.len());
     for (field, value) in sets {

@@ -14,15 +14,17 @@
 //! raises it at its line); a primitive with no IR op ends it with the reason
 //! (`NyiInstruction`). Guards are taken before the instruction being recorded (its `pc`).
 
-use super::Recorder;
+use super::{element_type, field_position, read_element_type, trace_key, value_type, Recorder};
 use crate::jit::abort::AbortReason;
 use crate::jit::ir::{InstIdx, Op, Ty};
 use crate::jit::residual::Residual;
 use crate::runtime::heap::Gc;
-use crate::runtime::object::{ArrayObj, DictObj, StrObj};
+use crate::runtime::object::{ArrayObj, DictKey, DictObj, StrObj, StructObj};
 use crate::runtime::ops::{self, ArithOp, CmpOp, OpError};
+use crate::runtime::symbol::Symbol;
 use crate::runtime::value::Value;
-use crate::semantics::{Allocating, Comparison, Concrete, Domain, Failed, Kind};
+use crate::semantics::concrete::{element_for_write, string_char};
+use crate::semantics::{Allocating, Comparison, Concrete, Containers, Domain, Failed, Kind};
 
 /// An IR value with its concrete value at the step being recorded.
 #[derive(Clone, Copy, Debug)]
@@ -61,6 +63,17 @@ impl<'r> Tracing<'r> {
     }
 }
 
+impl Tracing<'_> {
+    /// A field takes the value over (`FSTORE`, `FSET`, `STSET`): any value a register
+    /// holds but a builtin.
+    fn check_field_value(&self, value: TracedValue) -> Result<(), AbortReason> {
+        if !self.recorder.ty(value.ir).is_field_value() {
+            return Err(AbortReason::NyiInstruction("a struct field holding a builtin"));
+        }
+        Ok(())
+    }
+}
+
 /// An error the interpreter raises: the recording ends before it.
 fn raised<T>(result: Result<T, Failed>) -> Result<T, AbortReason> {
     result.map_err(|_| AbortReason::ErrorRaised)
@@ -74,6 +87,7 @@ impl Domain for Tracing<'_> {
     type Str = Traced<Gc<StrObj>>;
     type Array = Traced<Gc<ArrayObj>>;
     type Dict = Traced<Gc<DictObj>>;
+    type Struct = Traced<Gc<StructObj>>;
     type Error = AbortReason;
 
     /// The kind the IR type says, with the concrete payload; `Undefined` (which every
@@ -89,7 +103,7 @@ impl Domain for Tracing<'_> {
             (Ty::Str, Some(Value::Str(value))) => Kind::Str(Traced { ir, value }),
             (Ty::Array, Some(Value::Array(value))) => Kind::Array(Traced { ir, value }),
             (Ty::Dict, Some(Value::Dict(value))) => Kind::Dict(Traced { ir, value }),
-            (Ty::Struct, _) => Kind::Struct,
+            (Ty::Struct, Some(Value::Struct(value))) => Kind::Struct(Traced { ir, value }),
             (Ty::Tagged, _) => Kind::Tagged,
             (Ty::Func, _) => Kind::Func,
             // Builtins exist on trace only as constants.
@@ -120,6 +134,17 @@ impl Domain for Tracing<'_> {
 
     fn bool_constant(&mut self, b: bool) -> Traced<bool> {
         self.op(Op::KBool(b), Ty::Bool, b)
+    }
+
+    fn int_constant(&mut self, i: i64) -> Traced<i64> {
+        self.op(Op::KInt(i), Ty::Int, i)
+    }
+
+    /// A guard that the condition goes the way it goes now.
+    fn decide(&mut self, condition: Traced<bool>) -> bool {
+        let op = if condition.value { Op::GuardTrue(condition.ir) } else { Op::GuardFalse(condition.ir) };
+        self.recorder.emit_guard(op, Ty::Void, self.pc);
+        condition.value
     }
 
     fn int_arith(&mut self, op: ArithOp, a: Traced<i64>, b: Traced<i64>) -> Result<Traced<i64>, AbortReason> {
@@ -273,5 +298,311 @@ impl Allocating for Tracing<'_> {
         }
         let concatenated = self.recorder.emit_guard(Op::SConcat(a.ir, b.ir), Ty::Str, self.pc);
         Ok(Traced { ir: concatenated, value: None })
+    }
+}
+
+impl Containers for Tracing<'_> {
+    /// `ALOAD` (a guard on the bounds and the element's type); for a sunk array (see
+    /// `Recorder::get_index`: its index is a constant), the element put there, with no code.
+    fn array_get(
+        &mut self,
+        a: Traced<Gc<ArrayObj>>,
+        at: Traced<i64>,
+        out: &mut TracedValue,
+    ) -> Result<bool, AbortReason> {
+        let Some(element) = usize::try_from(at.value).ok().and_then(|p| a.value.items.get(p).copied()) else {
+            return Ok(false);
+        };
+        let ir = if self.recorder.trace.inst(a.ir).op.is_sunk() {
+            if !matches!(self.recorder.trace.inst(at.ir).op, Op::KInt(_)) {
+                return Err(AbortReason::NyiInstruction("a sunk array indexed by a computed position"));
+            }
+            self.recorder.trace.sunk_elements(a.ir)[at.value as usize]
+        } else {
+            let ty = read_element_type(&element)?;
+            self.recorder.emit_guard(Op::ALoad(a.ir, at.ir), ty, self.pc)
+        };
+        *out = TracedValue::of(ir, element);
+        Ok(true)
+    }
+
+    /// `ASTORE`, a guard that the array is still unshared and the position in bounds.
+    fn array_store(
+        &mut self,
+        a: Traced<Gc<ArrayObj>>,
+        at: Traced<i64>,
+        value: TracedValue,
+    ) -> Result<bool, AbortReason> {
+        let in_bounds = usize::try_from(at.value).is_ok_and(|p| p < a.value.items.len());
+        if a.value.is_shared() || !in_bounds {
+            return Ok(false);
+        }
+        // The stored value is handed over, as the interpreter's store takes it.
+        if self.recorder.ty(value.ir) == Ty::Builtin {
+            return Err(AbortReason::NyiInstruction("storing a builtin into an array"));
+        }
+        self.recorder.emit_guard(Op::AStore { array: a.ir, index: at.ir, value: value.ir }, Ty::Void, self.pc);
+        Ok(true)
+    }
+
+    /// `ALOADW`, which guards that neither the array nor the element (an array, dict or
+    /// struct) needs a copy.
+    fn array_get_for_write(
+        &mut self,
+        a: Traced<Gc<ArrayObj>>,
+        at: Traced<i64>,
+        out: &mut TracedValue,
+    ) -> Result<bool, AbortReason> {
+        let Some(element) = element_for_write(a.value, at.value) else { return Ok(false) };
+        let ty = container_type(element, NOT_A_CONTAINER_ELEMENT)?;
+        let ir = self.recorder.emit_guard(Op::ALoadForWrite(a.ir, at.ir), ty, self.pc);
+        *out = TracedValue::of(ir, element);
+        Ok(true)
+    }
+
+    /// `AUNIQUE` when the array is shared; an unshared array is used as it is, since the
+    /// access that follows (`ASTORE`, `ALOADU`) guards that it still is.
+    fn array_unique(&mut self, a: Traced<Gc<ArrayObj>>) -> Result<Traced<Gc<ArrayObj>>, AbortReason> {
+        if !a.value.is_shared() {
+            return Ok(a);
+        }
+        Ok(self.guard(Op::AUnique(a.ir), Ty::Array, a.value))
+    }
+
+    /// `ALOADU`: the element (an array, dict or struct), copied in place when shared.
+    fn array_element_unique(
+        &mut self,
+        a: Traced<Gc<ArrayObj>>,
+        at: Traced<i64>,
+        out: &mut TracedValue,
+    ) -> Result<bool, AbortReason> {
+        let Some(element) = usize::try_from(at.value).ok().and_then(|p| a.value.items.get(p).copied()) else {
+            return Ok(false);
+        };
+        let ty = container_type(element, NOT_A_CONTAINER_ELEMENT)?;
+        let ir = self.recorder.emit_guard(Op::ALoadUnique(a.ir, at.ir), ty, self.pc);
+        *out = TracedValue::of(ir, element);
+        Ok(true)
+    }
+
+    fn array_value(&mut self, a: Traced<Gc<ArrayObj>>) -> TracedValue {
+        TracedValue::of(a.ir, Value::Array(a.value))
+    }
+
+    fn out_of_bounds(&mut self, _: Traced<i64>) -> AbortReason {
+        AbortReason::ErrorRaised
+    }
+
+    /// `SCHAR`, whose helper runs the concrete `str_index` (a guard that exits when it
+    /// raises, for the interpreter to raise the error at its line).
+    fn str_index(&mut self, s: Traced<Gc<StrObj>>, i: Traced<i64>) -> Result<TracedValue, AbortReason> {
+        raised(string_char(&s.value, i.value))?;
+        let ir = self.recorder.emit_guard(Op::SChar(s.ir, i.ir), Ty::Str, self.pc);
+        Ok(Traced { ir, value: None })
+    }
+
+    /// `DTAG` and a guard on the entry's type, then `DGET`; for a sunk dict (a string
+    /// constant key: see `Recorder::get_index`), the value inserted last under that key.
+    fn dict_get(&mut self, x: Traced<Gc<DictObj>>, key: TracedValue, out: &mut TracedValue) -> Result<(), AbortReason> {
+        let Some(wanted) = key.value.and_then(trace_key) else {
+            return Err(AbortReason::NyiInstruction("a dict key built by the same instruction"));
+        };
+        // The interpreter raises its missing-key error.
+        let entry = x.value.get(&wanted).ok_or(AbortReason::ErrorRaised)?;
+        if self.recorder.trace.inst(x.ir).op.is_sunk() {
+            let mut at = x.ir;
+            while let Op::DIns { dict, key, value } = self.recorder.trace.inst(at).op {
+                let Op::KStr(k) = self.recorder.trace.inst(key).op else {
+                    unreachable!("DIns keys are string constants")
+                };
+                if DictKey::of_string(k) == wanted {
+                    *out = TracedValue::of(value, entry);
+                    return Ok(());
+                }
+                at = dict;
+            }
+            return Err(AbortReason::ErrorRaised);
+        }
+        let ty = element_type(&entry)?;
+        let tag = self.recorder.emit(Op::DTag(x.ir, key.ir), Ty::Int);
+        let expected = self.recorder.emit(Op::KInt(entry.tag() as i64), Ty::Int);
+        let found = self.recorder.emit(Op::EqInt(tag, expected), Ty::Bool);
+        self.recorder.emit_guard(Op::GuardTrue(found), Ty::Void, self.pc);
+        let value = self.recorder.emit(Op::DGet(x.ir, key.ir), ty);
+        *out = TracedValue::of(value, entry);
+        Ok(())
+    }
+
+    /// An unshared dict is used as it is (`DSET` guards that it still is); traces do not
+    /// copy dicts.
+    fn dict_unique(&mut self, x: Traced<Gc<DictObj>>) -> Result<Traced<Gc<DictObj>>, AbortReason> {
+        if x.value.is_shared() {
+            return Err(AbortReason::NyiInstruction("writing a shared dict (it is copied first)"));
+        }
+        Ok(x)
+    }
+
+    /// `DSET` of a scalar.
+    fn dict_insert(&mut self, x: Traced<Gc<DictObj>>, key: TracedValue, value: TracedValue) -> Result<(), AbortReason> {
+        if !matches!(self.recorder.ty(value.ir), Ty::Int | Ty::Float | Ty::Bool | Ty::Null) {
+            return Err(AbortReason::NyiInstruction("storing an array, dict, string or struct into a dict"));
+        }
+        self.recorder.emit_guard(Op::DSet { dict: x.ir, key: key.ir, value: value.ir }, Ty::Void, self.pc);
+        Ok(())
+    }
+
+    fn dict_element_unique(
+        &mut self,
+        _: Traced<Gc<DictObj>>,
+        _: TracedValue,
+        _: &mut TracedValue,
+    ) -> Result<(), AbortReason> {
+        Err(AbortReason::NyiInstruction("a nested write through a dict entry"))
+    }
+
+    fn dict_value(&mut self, x: Traced<Gc<DictObj>>) -> TracedValue {
+        TracedValue::of(x.ir, Value::Dict(x.value))
+    }
+
+    /// `FLOAD` at the position the field has now (a guard on it and on the field's type);
+    /// for a sunk struct, the value it was set to last, with no code.
+    fn struct_field(
+        &mut self,
+        s: Traced<Gc<StructObj>>,
+        name: Symbol,
+        _: usize,
+        out: &mut TracedValue,
+    ) -> Result<Option<usize>, AbortReason> {
+        let Some(position) = field_position(&s.value, name.0) else { return Ok(None) };
+        let value = s.value.fields[position as usize].1;
+        let ir = if self.recorder.trace.inst(s.ir).op.is_sunk() {
+            let mut at = s.ir;
+            loop {
+                match self.recorder.trace.inst(at).op {
+                    Op::StructSet { field, value, .. } if field == name.0 => break value,
+                    Op::StructSet { object, .. } => at = object,
+                    // The interpreter's struct has the field, so the literal or an
+                    // assignment set it.
+                    _ => return Err(AbortReason::NyiInstruction("a field the sunk struct was not given")),
+                }
+            }
+        } else {
+            let ty = value_type(&value)?;
+            self.recorder.emit_guard(Op::FieldLoad { object: s.ir, field: name.0, position }, ty, self.pc)
+        };
+        *out = TracedValue::of(ir, value);
+        Ok(Some(position as usize))
+    }
+
+    /// `false` only behind a guard that the struct is still unshared (`UNSHARED`); a
+    /// sunk struct may have two holders, so it counts as shared.
+    fn struct_is_shared(&mut self, s: Traced<Gc<StructObj>>) -> bool {
+        if self.recorder.trace.inst(s.ir).op.is_sunk() || s.value.is_shared() {
+            return true;
+        }
+        self.recorder.emit_guard(Op::GuardUnshared(s.ir), Ty::Void, self.pc);
+        false
+    }
+
+    /// No code: the field access that follows guards where the field is.
+    fn struct_has_field(&mut self, s: Traced<Gc<StructObj>>, name: Symbol) -> bool {
+        field_position(&s.value, name.0).is_some()
+    }
+
+    /// `FSTORE` into an unshared struct that has the field (a guard on both).
+    fn struct_store(
+        &mut self,
+        s: Traced<Gc<StructObj>>,
+        name: Symbol,
+        _: usize,
+        value: TracedValue,
+    ) -> Result<Option<usize>, AbortReason> {
+        self.check_field_value(value)?;
+        if self.recorder.trace.inst(s.ir).op.is_sunk() || s.value.is_shared() {
+            return Ok(None);
+        }
+        let Some(position) = field_position(&s.value, name.0) else { return Ok(None) };
+        let store = Op::FieldStore { object: s.ir, field: name.0, position, value: value.ir };
+        self.recorder.emit_guard(store, Ty::Void, self.pc);
+        Ok(Some(position as usize))
+    }
+
+    /// `SUNIQUE` of a shared struct; an unshared or sunk one is used as it is (the access
+    /// that follows guards that it is still unshared, or copies it itself: `FSET`).
+    fn struct_unique(&mut self, s: Traced<Gc<StructObj>>) -> Result<Traced<Gc<StructObj>>, AbortReason> {
+        if self.recorder.trace.inst(s.ir).op.is_sunk() || !s.value.is_shared() {
+            return Ok(s);
+        }
+        Ok(self.guard(Op::SUnique(s.ir), Ty::Struct, s.value))
+    }
+
+    /// `STSET` on a sunk struct (a new sunk value), else `FSET`.
+    fn struct_set(
+        &mut self,
+        s: Traced<Gc<StructObj>>,
+        name: Symbol,
+        value: TracedValue,
+    ) -> Result<Traced<Gc<StructObj>>, AbortReason> {
+        self.check_field_value(value)?;
+        let (object, field, value) = (s.ir, name.0, value.ir);
+        let ir = if self.recorder.trace.inst(s.ir).op.is_sunk() {
+            self.recorder.emit(Op::StructSet { object, field, value }, Ty::Struct)
+        } else {
+            self.recorder.emit_guard(Op::FieldSet { object, field, value }, Ty::Struct, self.pc)
+        };
+        Ok(Traced { ir, value: s.value })
+    }
+
+    /// When neither the struct nor the container in the field was shared while recording,
+    /// guards that they still are not (`UNSHARED`, `FLOAD`, `UNSHARED`: the interpreter
+    /// copies whichever is shared after all); otherwise `FLOADU`, which copies the
+    /// container on trace (after `SUNIQUE` copied the struct).
+    fn struct_field_unique(
+        &mut self,
+        s: Traced<Gc<StructObj>>,
+        name: Symbol,
+        out: &mut TracedValue,
+    ) -> Result<(), AbortReason> {
+        let Some(position) = field_position(&s.value, name.0) else { return Err(AbortReason::ErrorRaised) };
+        let held = s.value.fields[position as usize].1;
+        let ty = container_type(held, "a nested write into a field that holds no container")?;
+        let (object, field) = (s.ir, name.0);
+        let ir = if s.value.is_shared() || held.is_shared() {
+            self.recorder.emit_guard(Op::FieldLoadUnique { object, field, position }, ty, self.pc)
+        } else {
+            self.recorder.emit_guard(Op::GuardUnshared(object), Ty::Void, self.pc);
+            let container = self.recorder.emit_guard(Op::FieldLoad { object, field, position }, ty, self.pc);
+            self.recorder.emit_guard(Op::GuardUnshared(container), Ty::Void, self.pc);
+            container
+        };
+        *out = TracedValue::of(ir, held);
+        Ok(())
+    }
+
+    fn struct_value(&mut self, s: Traced<Gc<StructObj>>) -> TracedValue {
+        TracedValue::of(s.ir, Value::Struct(s.value))
+    }
+
+    /// `SHARE` of an object; constants (always shared) and sunk values (immutable IR)
+    /// need none.
+    fn mark_shared(&mut self, v: &TracedValue) {
+        let inst = self.recorder.trace.inst(v.ir);
+        let constant_or_sunk = matches!(inst.op, Op::KStr(_)) || inst.op.is_sunk();
+        if !constant_or_sunk && matches!(inst.ty, Ty::Str | Ty::Struct | Ty::Array | Ty::Dict | Ty::Tagged) {
+            self.recorder.emit(Op::MarkShared(v.ir), Ty::Void);
+        }
+    }
+}
+
+const NOT_A_CONTAINER_ELEMENT: &str = "a nested write into an element that is not an array, dict or struct";
+
+/// The IR type of a container a nested write goes through; `otherwise` is why a value
+/// that is none is not traced.
+fn container_type(element: Value, otherwise: &'static str) -> Result<Ty, AbortReason> {
+    match element {
+        Value::Array(_) => Ok(Ty::Array),
+        Value::Dict(_) => Ok(Ty::Dict),
+        Value::Struct(_) => Ok(Ty::Struct),
+        _ => Err(AbortReason::NyiInstruction(otherwise)),
     }
 }
