@@ -63,6 +63,7 @@ mod values;
 
 use super::abort::AbortReason;
 use super::ir::{InlinedFrame, InstIdx, Op, SnapIdx, Snapshot, Trace, TraceHandler, Ty, MAX_BUILTIN_ARGS};
+use super::residual::Residual;
 
 /// Recorded traces longer than this abort (the optimizer and backend are linear, but
 /// long traces are rarely loops worth compiling).
@@ -188,11 +189,13 @@ struct PendingBranch {
     line: u32,
 }
 
-/// A builtin call recorded as `CallBuiltin` once the interpreter has made it: the
-/// instruction's type is its result's type.
+/// A builtin call recorded as `CallBuiltin` (or `CallEffect`) once the interpreter has
+/// made it: the instruction's type is its result's type.
 #[derive(Clone, Copy)]
 struct PendingCall {
     builtin: u32,
+    /// The builtin has an effect (`OnTrace::Effect`): `CallEffect` and `EffectCheck`.
+    effect: bool,
     args: [InstIdx; MAX_BUILTIN_ARGS],
     argc: u8,
     /// The slot of the callee, which the result replaces.
@@ -535,7 +538,7 @@ impl Recorder {
         if self.jumped_into_loop {
             return Step::Closed(std::mem::take(&mut self.trace));
         }
-        if let Err(reason) = self.resolve_pending_call(view).and_then(|()| self.resolve_pending_branch(pc)) {
+        if let Err(reason) = self.resolve_pending_call(view, pc).and_then(|()| self.resolve_pending_branch(pc)) {
             return Step::Abort(reason);
         }
         if self.after_back_edge(pc, view) {
@@ -767,15 +770,9 @@ impl Recorder {
                 let array = self.array_literal(&values, pc)?;
                 self.write(dst, array);
             }
-            Instr::ArrayAppend { array, src } => {
-                let sunk = self.read_sunk(array, view, pc)?;
-                let value = self.read(src, view, pc)?;
-                if !self.trace.inst(sunk).op.is_sunk() {
-                    return Err(AbortReason::NyiInstruction("array construction begun before the traced loop"));
-                }
-                let appended = self.sunk_append(sunk, value)?;
-                self.write(array, appended);
-            }
+            Instr::ArrayAppend { array, src } => self.array_append(array, src, view, pc)?,
+            Instr::ArraySpread { array, src } => self.spread(Residual::ArraySpread, array, src, Ty::Array, view, pc)?,
+            Instr::DictSpread { dict, src } => self.spread(Residual::DictSpread, dict, src, Ty::Dict, view, pc)?,
             Instr::NewTagged { dst, ctor, start } => {
                 let ctor = &proto.tag_ctors[ctor as usize];
                 let payload = match ctor.arity {
