@@ -286,6 +286,7 @@ const SHAPES: &[Case] = &[
     ),
     case("effect_fails", "mut r := 0\n try { r := insert([i], i / 45 * 5, 0) } except e { r := e.message }"),
     case("method_of_non_struct", "mut r := 0\n x := [i]\n try { r := x.size() } except e { r := e.message }"),
+    case("throw_recorded", "mut r := 0\n try { throw(\"t${i}\") } except e { r := e.message }"),
     case("clock_in_hot_loop", "t := time_ns()\n u := now()\n r := t > 0 && u > 0"),
 ];
 
