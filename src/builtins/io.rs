@@ -4,10 +4,14 @@
 //! Terms: *OS reason* is the operating system's description of a failure as Rust prints
 //! it (`No such file or directory (os error 2)`); every file error ends with it.
 //!
-//! Invariants: none of these is repeatable (their table rows say so), so the JIT never
-//! calls one from a trace: a trace reaching one aborts, and the interpreter makes the
-//! call. `input` flushes standard output before it reads; `exit` flushes and ends the
-//! process (it is not an error, so no `try` sees it).
+//! Invariants: none of these is repeatable (their table rows say so): a trace calls them
+//! as effects (`builtins::OnTrace::Effect`), which must fail before their effect, since an
+//! exit after a failure makes the call again. Each checks its arguments first; a file
+//! write that fails after opening has at most created or emptied the file, which a second
+//! attempt does again with no difference. `input` is never called from a trace: it writes
+//! its prompt, and a read that fails has consumed input. `input` flushes standard output
+//! before it reads; `exit` flushes and ends the process (it is not an error, so no `try`
+//! sees it).
 
 use std::io::{BufRead, Write};
 

@@ -51,12 +51,8 @@ pub struct Builtin {
     /// lent instead of copied, so `len(a)` in a loop does not make `a` shared (which would
     /// make the next `a := push(a, x)` copy the whole array).
     pub borrows: bool,
-    /// It can be called again with the same arguments with no difference anyone could
-    /// see: no output, no clock, no argument updated in place (marking an argument's
-    /// elements shared is idempotent). A trace calls these through `builtins::call` and,
-    /// when the call fails or its result surprises the trace, leaves it for the
-    /// interpreter to make the same call again (`jit::ir::Op::CallBuiltin`).
-    pub repeatable: bool,
+    /// How a trace calls it (`jit/record/calls.rs` reads this, never the name).
+    pub on_trace: OnTrace,
     /// It may update an argument in place (`push` on an array the call owns). A call of
     /// any other builtin changes no container, which `compile/borrow.rs` relies on.
     pub updates_arguments: bool,
@@ -65,9 +61,33 @@ pub struct Builtin {
     /// call back into Ruff code are written in Ruff.
     pub callback_form: Option<(u8, &'static str)>,
     /// How a trace records a call when the arguments suit it (`jit/record/calls.rs`
-    /// reads this, never the name). Any other call of a `repeatable` builtin is recorded
-    /// as a call of `func` (`CallBuiltin`); a call of another builtin ends the recording.
+    /// reads this, never the name). Any other call is recorded as its [`OnTrace`] says.
     pub recording: Option<Recording>,
+}
+
+/// How a trace calls a builtin through its `func` (when no [`Recording`] suits the
+/// arguments). The result's type rule is the same for all: the type the interpreter's
+/// call returned while recording, which native code checks after each call.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OnTrace {
+    /// It can be called again with the same arguments with no difference anyone could
+    /// see: no output, no clock, no argument updated in place (marking an argument's
+    /// elements shared is idempotent). A trace calls it through `builtins::call` and,
+    /// when the call fails or its result surprises the trace, leaves it *before* the
+    /// call for the interpreter to make the same call again (`jit::ir::Op::CallBuiltin`).
+    Repeatable,
+    /// It has an effect (output, files, the environment, the clock, the random
+    /// generator, an argument updated in place), and when it fails it fails before that
+    /// effect, or after one that doing again changes nothing (a file created before a
+    /// write that failed). A trace calls it with the program's own output and clock
+    /// (`jit::ir::Op::CallEffect`) and leaves it before the call only when it failed (the
+    /// interpreter makes the call again and raises the error); a result of another type,
+    /// or a collection due, leaves the trace *after* the call, with the result in its
+    /// slot, so the effect is never repeated.
+    Effect,
+    /// A trace never calls it: a recording that reaches it ends (`NYI call NAME`). For a
+    /// builtin that can fail after an effect that doing again would show.
+    Never,
 }
 
 /// The specialised recordings of builtin calls: each is an operation on trace that
@@ -96,7 +116,7 @@ const fn row(
     (min_args, max_args): (u8, u8),
     func: BuiltinFn,
     borrows: bool,
-    repeatable: bool,
+    on_trace: OnTrace,
     updates_arguments: bool,
 ) -> Builtin {
     Builtin {
@@ -105,7 +125,7 @@ const fn row(
         max_args,
         func,
         borrows,
-        repeatable,
+        on_trace,
         updates_arguments,
         callback_form: None,
         recording: None,
@@ -115,34 +135,40 @@ const fn row(
 /// A builtin that only looks at its arguments (see [`Builtin::borrows`]) and can be
 /// called again.
 const fn looks(name: &'static str, min_args: u8, max_args: u8, func: BuiltinFn) -> Builtin {
-    row(name, (min_args, max_args), func, true, true, false)
+    row(name, (min_args, max_args), func, true, OnTrace::Repeatable, false)
 }
 
 /// A builtin that can be called again but may hand an argument (or part of one) back.
 const fn pure(name: &'static str, min_args: u8, max_args: u8, func: BuiltinFn) -> Builtin {
-    row(name, (min_args, max_args), func, false, true, false)
+    row(name, (min_args, max_args), func, false, OnTrace::Repeatable, false)
 }
 
-/// A builtin that only looks at its arguments but writes output.
+/// A builtin that only looks at its arguments but writes output (an effect on trace).
 const fn prints(name: &'static str, min_args: u8, max_args: u8, func: BuiltinFn) -> Builtin {
-    row(name, (min_args, max_args), func, true, false, false)
+    row(name, (min_args, max_args), func, true, OnTrace::Effect, false)
 }
 
-/// A builtin that reads the clock: calling it again gives another answer.
+/// A builtin that reads the clock: calling it again gives another answer (an effect on
+/// trace).
 const fn clock(name: &'static str, func: BuiltinFn) -> Builtin {
-    row(name, (0, 0), func, true, false, false)
+    row(name, (0, 0), func, true, OnTrace::Effect, false)
 }
 
-/// A builtin that may update an argument in place.
+/// A builtin that may update an argument in place (an effect on trace).
 const fn effect(name: &'static str, min_args: u8, max_args: u8, func: BuiltinFn) -> Builtin {
-    row(name, (min_args, max_args), func, false, false, true)
+    row(name, (min_args, max_args), func, false, OnTrace::Effect, true)
 }
 
 /// A builtin that only looks at its arguments but reads or changes the world outside the
 /// program (files, standard input, the environment, the process, the random generator):
-/// a second call may see or do something else, so a trace never makes it.
+/// a second call may see or do something else (an effect on trace).
 const fn outside(name: &'static str, min_args: u8, max_args: u8, func: BuiltinFn) -> Builtin {
-    row(name, (min_args, max_args), func, true, false, false)
+    row(name, (min_args, max_args), func, true, OnTrace::Effect, false)
+}
+
+/// `builtin`, which a trace never calls (see [`OnTrace::Never`]).
+const fn untraced(builtin: Builtin) -> Builtin {
+    Builtin { on_trace: OnTrace::Never, ..builtin }
 }
 
 /// `builtin`, which with `argc` arguments is the library function `library` instead.
@@ -270,7 +296,9 @@ pub static BUILTINS: &[Builtin] = &[
     // Process, standard streams and the environment (LANGUAGE.md 18.2)
     pure("args", 0, 0, io::args),
     prints("eprint", 0, MANY, io::eprint),
-    outside("input", 0, 1, io::input),
+    // `input` writes its prompt before a read that may fail (input that is no UTF-8), and
+    // a failed read has consumed input: making the call again would show.
+    untraced(outside("input", 0, 1, io::input)),
     outside("env", 1, 1, io::env),
     effect("env_or", 2, 2, io::env_or),
     outside("exit", 0, 1, io::exit),
@@ -294,7 +322,7 @@ pub static BUILTINS: &[Builtin] = &[
 ];
 
 pub fn is_repeatable(id: u32) -> bool {
-    BUILTINS[id as usize].repeatable
+    BUILTINS[id as usize].on_trace == OnTrace::Repeatable
 }
 
 pub fn borrows_arguments(id: u32) -> bool {

@@ -39,7 +39,7 @@ use crate::parse::ast::Span;
 use crate::runtime::access::{self, Mark};
 use crate::runtime::format;
 use crate::runtime::heap::{Gc, Heap};
-use crate::runtime::object::{new_struct, DictKey, DictObj, FuncObj, StrObj, TaggedObj};
+use crate::runtime::object::{new_struct, DictObj, FuncObj, StrObj, TaggedObj};
 use crate::runtime::ops::{ArithOp, CmpOp};
 use crate::runtime::symbol::Symbol;
 use crate::runtime::value::Value;
@@ -712,17 +712,10 @@ impl Vm {
                         safepoint!();
                     }
                     Instr::ArraySpread { array, src } => {
-                        let Value::Array(source) = slot!(src) else {
-                            fail!(Raised::Message(format!(
-                                "Cannot spread a value of type {} into an array",
-                                slot!(src).type_name()
-                            )));
-                        };
                         let Value::Array(target) = slot!(array) else { unreachable!("literal arrays are arrays") };
-                        for item in &source.items {
-                            item.mark_shared();
+                        if let Err(message) = access::spread_into_array(target, slot!(src)) {
+                            fail!(Raised::Message(message));
                         }
-                        target.get_mut().items.extend_from_slice(&source.items);
                         safepoint!();
                     }
                     Instr::NewDict { dst } => {
@@ -740,20 +733,9 @@ impl Vm {
                         safepoint!();
                     }
                     Instr::DictSpread { dict, src } => {
-                        let Value::Dict(source) = slot!(src) else {
-                            fail!(Raised::Message(format!(
-                                "Cannot spread a value of type {} into a dict",
-                                slot!(src).type_name()
-                            )));
-                        };
                         let Value::Dict(target) = slot!(dict) else { unreachable!("literal dicts are dicts") };
-                        for (k, v) in &source.entries {
-                            if let DictKey::Str(s) = k {
-                                s.set_shared();
-                            }
-                            v.mark_shared();
-                            let grown = target.get_mut().insert(*k, *v);
-                            self.heap.note_growth(grown);
+                        if let Err(message) = access::spread_into_dict(&mut self.heap, target, slot!(src)) {
+                            fail!(Raised::Message(message));
                         }
                         safepoint!();
                     }

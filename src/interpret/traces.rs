@@ -94,7 +94,8 @@ impl Vm {
             self.stack.resize(end, Value::Null);
         }
         let slots = &mut self.stack[at.base..end];
-        let resume = jit.enter(program, trace, depth, slots, &mut self.globals, &mut self.heap, budget);
+        let world = crate::jit::World { out: &mut *self.out, start_time: self.start_time };
+        let resume = jit.enter(program, trace, depth, slots, &mut self.globals, &mut self.heap, budget, world);
         self.heap.note_growth(jit.take_heap_growth());
         if resume.returned {
             if self.pop_returned_frame() {
@@ -152,7 +153,8 @@ impl Vm {
                     self.stack.resize(end, Value::Null);
                 }
                 let slots = &mut self.stack[base..end];
-                let resume = jit.enter(program, trace, depth, slots, &mut self.globals, &mut self.heap, budget);
+                let world = crate::jit::World { out: &mut *self.out, start_time: self.start_time };
+                let resume = jit.enter(program, trace, depth, slots, &mut self.globals, &mut self.heap, budget, world);
                 self.heap.note_growth(jit.take_heap_growth());
                 if resume.returned {
                     return self.pop_returned_frame().then_some(Ok(Flow::Finished));

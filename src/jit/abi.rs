@@ -37,6 +37,7 @@
 use crate::compile::bytecode::Program;
 use crate::runtime::heap::Heap;
 use crate::runtime::value::Value;
+use std::io::Write;
 use std::time::Instant;
 
 /// What a side trace returns when it reached its root trace's loop header, having stored
@@ -91,11 +92,17 @@ pub struct ExitState {
     /// collects at its next safe point), or a builtin call that failed or returned a value
     /// of another type than the trace was recorded with.
     pub must_exit: u64,
-    /// The `start_time` helpers hand to builtins (`builtins::Ctx`). Builtins a trace calls
-    /// never read the clock (`builtins::is_repeatable`), so any instant will do: one fixed
-    /// here spares each call a `clock_gettime` (7% of bounce's time, whose `bit_and` is a
+    /// The `start_time` helpers hand to builtins (`builtins::Ctx`): the interpreter's, set
+    /// at every entry, which `performance_now` on trace (`CallEffect`) reads. Kept here, it
+    /// spares each call a `clock_gettime` (7% of bounce's time, whose `bit_and` is a
     /// `CALLB`).
     pub start_time: Instant,
+    /// The program's output, set at every entry from the interpreter: `CallEffect` (`print`
+    /// on trace) writes through it, in order with the interpreter's own writes.
+    pub out: *mut (dyn Write + 'static),
+    /// The result of the last `CallEffect`, which the emitted code copies into the call's
+    /// slot (whatever its type) before `EffectCheck` decides whether to leave the trace.
+    pub call_result: Value,
     /// The dict entry the last lookup of `DTAG`, `DGET` or `DSET` found, for the next one
     /// of the same dict and key operand (`counts[c] := counts[c] + 1` is three lookups).
     /// Valid for one native run: cleared at every entry from the interpreter, since within
@@ -156,6 +163,8 @@ impl Default for ExitState {
             program: std::ptr::null(),
             must_exit: 0,
             start_time: Instant::now(),
+            out: std::ptr::null_mut::<std::io::Sink>() as *mut dyn Write,
+            call_result: Value::Null,
             dict_hint: DictHint::default(),
         }
     }

@@ -1,8 +1,9 @@
 //! Deoptimization: when native code leaves a trace through a guard, rebuild the
 //! interpreter's frame from that guard's snapshot.
 //!
-//! The trace never writes frame slots, so every slot not named in the snapshot already
-//! holds its right value; each named slot gets the IR value the snapshot maps it to, read
+//! The trace never writes frame slots (but the result of a `CallEffect`, the snapshot's
+//! `stored_slot`, and the arguments of a native call), so every slot not named in the
+//! snapshot already holds its right value; each named slot gets the IR value the snapshot maps it to, read
 //! from where the register allocator kept it (a register saved by the exit stub, a spill
 //! slot, or a constant in the IR) and boxed by its IR type. A sunk dict (`ir.rs`) is
 //! allocated here, by replaying its `DIns` chain through the interpreter's own insertion
@@ -187,10 +188,14 @@ pub fn restore(
     // interpreter starts a frame with null slots, and the entries below fill the rest.
     for frame in snapshot.frames.iter().filter(|f| !f.slots_in_memory) {
         let start = frame.base as usize;
-        slots[start..start + frame.num_slots as usize].fill(Value::Null);
+        for (slot, value) in slots[start..start + frame.num_slots as usize].iter_mut().enumerate() {
+            if snapshot.stored_slot != Some((start + slot) as u16) {
+                *value = Value::Null;
+            }
+        }
     }
     let mut rebuild = Rebuild { trace, locations, state, heap, sunk: FxHashMap::default() };
-    for &(slot, v) in &snapshot.entries {
+    for &(slot, v) in snapshot.restored_entries() {
         slots[slot as usize] = rebuild.value(v);
     }
     snapshot.pc

@@ -238,7 +238,13 @@ fn exit_kinds(program: &Program, recorder: &Recorder, trace: &Trace) -> Vec<Exit
             Op::SChar(..) => ExitKind::StringIndex,
             Op::SNextChar(..) => ExitKind::CollectionDue,
             Op::PushCopy { .. } => ExitKind::SharedPush,
-            Op::CallBuiltin { builtin, .. } => ExitKind::BuiltinCall(BUILTINS[builtin as usize].name),
+            Op::CallBuiltin { builtin, .. } | Op::CallEffect { builtin, .. } => {
+                ExitKind::BuiltinCall(BUILTINS[builtin as usize].name)
+            }
+            Op::EffectCheck(call) => match trace.inst(call).op {
+                Op::CallEffect { builtin, .. } => ExitKind::BuiltinCall(BUILTINS[builtin as usize].name),
+                _ => kinds[snap.index()].clone(),
+            },
             Op::CallResidual { function, .. } => ExitKind::ResidualCall(function.name()),
             _ => kinds[snap.index()].clone(),
         };
@@ -265,12 +271,18 @@ fn abort_limit(reason: &AbortReason) -> u32 {
 /// The slots snapshot `exit` of `trace` gives constant values.
 fn snapshot_constants(trace: &Trace, exit: SnapIdx) -> Vec<(u16, Op, Ty)> {
     trace.snapshots[exit.index()]
-        .entries
-        .iter()
+        .restored_entries()
         .map(|&(slot, value)| (slot, trace.inst(value)))
         .filter(|(_, inst)| inst.op.is_constant())
         .map(|(slot, inst)| (slot, inst.op, inst.ty))
         .collect()
+}
+
+/// What native code reaches of the world through the interpreter: its output and the
+/// instant it started, which builtins with an effect called on trace use (`CallEffect`).
+pub struct World<'a> {
+    pub out: &'a mut (dyn std::io::Write + 'static),
+    pub start_time: Instant,
 }
 
 /// Where the interpreter resumes after native code, and whether it should record a side
@@ -959,11 +971,14 @@ impl Jit {
         globals: &mut [Value],
         heap: &mut Heap,
         depth_budget: usize,
+        world: World,
     ) -> Resume {
         self.exit_state.native_depth = 0;
         self.exit_state.depth_budget = depth_budget.min(abi::MAX_NATIVE_DEPTH) as u64;
         self.exit_state.heap = heap;
         self.exit_state.program = program;
+        self.exit_state.out = world.out;
+        self.exit_state.start_time = world.start_time;
         self.exit_state.must_exit = 0;
         let mut current = root;
         loop {

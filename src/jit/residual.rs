@@ -13,9 +13,12 @@
 //! Invariants: every function here is repeatable (no output, no argument changed in
 //! place; an allocation nobody holds yet is garbage at the next collection), so a call
 //! that fails, or leaves the heap wanting a collection, exits *before* the instruction and
-//! the interpreter redoes it, raising its error at the right line.
+//! the interpreter redoes it, raising its error at the right line; or it updates a
+//! literal being built in place ([`Residual::in_place`]), fails only before that, and is
+//! never followed by an exit for a collection, so it is never redone either.
 
 use crate::compile::bytecode::Program;
+use crate::runtime::access;
 use crate::runtime::format;
 use crate::runtime::heap::Heap;
 use crate::runtime::object::{StrObj, TaggedObj};
@@ -43,11 +46,21 @@ pub enum Residual {
     /// (stored, passed, compared): arguments the enum name and tag symbols (ints), then
     /// the payload, if any.
     NewTagged,
+    /// `ArraySpread`: `access::spread_into_array` of the literal being built (the first
+    /// argument, also the result) and the value spread. Updates its first argument in
+    /// place (see [`Residual::in_place`]).
+    ArraySpread,
+    /// `DictSpread`: `access::spread_into_dict`, as `ArraySpread` for dict literals.
+    DictSpread,
+    /// `DictInsert` of a string key into the dict literal being built (the first argument,
+    /// also the result): `access::set_index`, as the interpreter's `DictInsert` makes it
+    /// once the key is a string. In place.
+    DictInsert,
 }
 
 impl Residual {
     /// Every function, in code order (see [`Residual::code`]).
-    pub const ALL: [Residual; 9] = [
+    pub const ALL: [Residual; 12] = [
         Residual::DictLength,
         Residual::Equal,
         Residual::Order(CmpOp::Lt),
@@ -57,6 +70,9 @@ impl Residual {
         Residual::Text,
         Residual::Concat,
         Residual::NewTagged,
+        Residual::ArraySpread,
+        Residual::DictSpread,
+        Residual::DictInsert,
     ];
 
     /// The number the emitted code passes for this function.
@@ -80,7 +96,20 @@ impl Residual {
             Residual::Text => "text",
             Residual::Concat => "concat",
             Residual::NewTagged => "new_tagged",
+            Residual::ArraySpread => "array_spread",
+            Residual::DictSpread => "dict_spread",
+            Residual::DictInsert => "dict_insert",
         }
+    }
+
+    /// Whether it updates its first argument in place (a literal being built), which makes
+    /// doing it twice show. Such a function is called only when no collection is due, and
+    /// a collection that becomes due during it does not exit: the next allocation or
+    /// in-place update on trace exits before itself (as `APUSH` does), so an exit never
+    /// follows the update and the interpreter never redoes it. It fails only before it
+    /// changes anything.
+    pub fn in_place(self) -> bool {
+        matches!(self, Residual::ArraySpread | Residual::DictSpread | Residual::DictInsert)
     }
 
     pub fn from_name(name: &str) -> Option<Residual> {
@@ -108,6 +137,19 @@ impl Residual {
             (Residual::NewTagged, [Value::Int(enum_name), Value::Int(tag), payload @ ..]) => {
                 let (enum_name, tag) = (Symbol(*enum_name as u32), Symbol(*tag as u32));
                 Value::Tagged(heap.alloc(TaggedObj { enum_name, tag, payload: payload.to_vec() }))
+            }
+            (Residual::ArraySpread, [target @ Value::Array(array), source]) => {
+                access::spread_into_array(*array, *source)?;
+                *target
+            }
+            (Residual::DictSpread, [target @ Value::Dict(dict), source]) => {
+                access::spread_into_dict(heap, *dict, *source)?;
+                *target
+            }
+            (Residual::DictInsert, [dict @ Value::Dict(_), key @ Value::Str(_), value]) => {
+                let mut holder = *dict;
+                semantics::set_index(&mut Concrete::with_heap(heap), &mut holder, *key, *value)?;
+                holder
             }
             _ => return Err(format!("{} called with {} arguments", self.name(), args.len())),
         })

@@ -71,6 +71,39 @@ pub fn array_push(heap: &mut Heap, holder: &mut Value, value: Value) -> Option<(
     Some(())
 }
 
+/// `...source` inside an array literal (`ArraySpread`): the elements of array `source`
+/// appended to `target`, the literal being built (which nobody else holds yet), each
+/// marked shared (both arrays hold it). Anything but an array fails, changing nothing.
+/// Native code runs it as a residual call (`jit::residual`).
+pub fn spread_into_array(target: Gc<ArrayObj>, source: Value) -> Result<(), String> {
+    let Value::Array(source) = source else {
+        return Err(format!("Cannot spread a value of type {} into an array", source.type_name()));
+    };
+    for item in &source.items {
+        item.mark_shared();
+    }
+    target.get_mut().items.extend_from_slice(&source.items);
+    Ok(())
+}
+
+/// `...source` inside a dict literal (`DictSpread`): the entries of dict `source` inserted
+/// into `target`, the literal being built, keys and values marked shared. Anything but a
+/// dict fails, changing nothing. Native code runs it as a residual call.
+pub fn spread_into_dict(heap: &mut Heap, target: Gc<DictObj>, source: Value) -> Result<(), String> {
+    let Value::Dict(source) = source else {
+        return Err(format!("Cannot spread a value of type {} into a dict", source.type_name()));
+    };
+    for (k, v) in &source.entries {
+        if let DictKey::Str(s) = k {
+            s.set_shared();
+        }
+        v.mark_shared();
+        let grown = target.get_mut().insert(*k, *v);
+        heap.note_growth(grown);
+    }
+    Ok(())
+}
+
 pub fn new_array(heap: &mut Heap, items: Vec<Value>) -> Value {
     Value::Array(heap.alloc(ArrayObj { items }))
 }

@@ -44,6 +44,9 @@ pub enum Expr {
     /// An interpolated string: literal text pieces alternating with `${expr}` parts.
     Interpolated(Vec<Piece>),
     Lambda(Vec<String>, Vec<Stmt>),
+    /// `...e`: an element of an array literal, or an entry of a dict literal (whose key is
+    /// then not printed).
+    Spread(Box<Expr>),
 }
 
 /// A part of an interpolated string.
@@ -272,7 +275,9 @@ fn write_fields(out: &mut String, fields: &[(String, Expr)], quoted: bool) {
         if k > 0 {
             out.push_str(", ");
         }
-        if quoted {
+        if let Expr::Spread(_) = value {
+            // A spread entry has no key.
+        } else if quoted {
             let _ = write!(out, "\"{}\": ", escape(name));
         } else {
             let _ = write!(out, "{}: ", name);
@@ -373,6 +378,10 @@ fn write_expr(out: &mut String, e: &Expr) {
                 }
             }
             out.push('"');
+        }
+        Expr::Spread(spread) => {
+            out.push_str("...");
+            write_expr(out, spread);
         }
         Expr::Lambda(params, body) => {
             // Newlines carry no meaning, so the body keeps one statement per line; it is

@@ -299,7 +299,7 @@ fn walk_expr(e: &mut Expr, walk: &mut Walk) {
             walk_expr(left, walk);
             walk_expr(right, walk);
         }
-        Expr::Unary(_, operand) => walk_expr(operand, walk),
+        Expr::Unary(_, operand) | Expr::Spread(operand) => walk_expr(operand, walk),
         Expr::Call(_, args) | Expr::Array(args) => args.iter_mut().for_each(|a| walk_expr(a, walk)),
         Expr::CallValue(callee, args) => {
             walk_expr(callee, walk);
@@ -332,6 +332,7 @@ fn simpler(e: &Expr, alternative: u8) -> Option<Expr> {
         (Expr::Int(_), _) => None,
         (Expr::Var(_), 0) => Some(Expr::Int(0)),
         (Expr::Interpolated(_), 0) => Some(Expr::Str("s".to_string())),
+        (Expr::Spread(_), 0) => Some(Expr::Spread(Box::new(Expr::Array(Vec::new())))),
         (_, 0) => Some(Expr::Int(0)),
         (Expr::Binary(_, left, _), 1) => Some((**left).clone()),
         (Expr::Binary(_, _, right), 2) => Some((**right).clone()),

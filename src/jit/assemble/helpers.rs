@@ -252,11 +252,25 @@ pub(super) fn call_builtin(call: u64, payloads: [u64; MAX_BUILTIN_ARGS], state: 
 
 /// `CALLR`: runs the residual function (`jit::residual`) coded in `call` on the arguments,
 /// with the same conventions as [`call_builtin`].
+/// A function that updates a literal in place (`Residual::in_place`) runs only when no
+/// collection is due, and exits afterwards only when it failed (before changing anything).
 pub(super) fn call_residual(call: u64, payloads: [u64; MAX_BUILTIN_ARGS], state: *mut ExitState) -> u64 {
-    call_on_values(call, payloads, state, |ctx, code, args| match Residual::from_code(code) {
-        Some(function) => function.run(ctx.heap, ctx.program, args),
-        None => Err(format!("no residual function {}", code)),
-    })
+    let Some(function) = Residual::from_code(BuiltinCall::decode(call).builtin) else {
+        unreachable!("the emitter passes the code of a residual function");
+    };
+    if !function.in_place() {
+        return call_on_values(call, payloads, state, |ctx, _, args| function.run(ctx.heap, ctx.program, args));
+    }
+    if collection_due(state) {
+        // SAFETY: as in `scalar_to_string`.
+        unsafe { (*state).must_exit = 1 };
+        return 0;
+    }
+    let (bits, _) = run_on_values(call, payloads, state, |ctx, _, args| function.run(ctx.heap, ctx.program, args));
+    // A failure changed nothing; a collection due now waits for the next allocation.
+    // SAFETY: as in `scalar_to_string`.
+    unsafe { (*state).must_exit = bits.is_none() as u64 };
+    bits.unwrap_or(0)
 }
 
 /// Boxes the arguments of a `CALLB` or `CALLR` described by `call`, runs `run` on them
@@ -269,11 +283,22 @@ fn call_on_values(
     state: *mut ExitState,
     run: impl FnOnce(&mut Ctx, u32, &[Value]) -> Result<Value, String>,
 ) -> u64 {
+    let (bits, collection_due) = run_on_values(call, payloads, state, run);
+    // SAFETY: as in `scalar_to_string`.
+    unsafe { (*state).must_exit = (bits.is_none() || collection_due) as u64 };
+    bits.unwrap_or(0)
+}
+
+/// [`call_on_values`] without the verdict: the result's payload bits (`None` when it
+/// failed or has another tag than `call`'s) and whether the heap now wants a collection.
+fn run_on_values(
+    call: u64,
+    payloads: [u64; MAX_BUILTIN_ARGS],
+    state: *mut ExitState,
+    run: impl FnOnce(&mut Ctx, u32, &[Value]) -> Result<Value, String>,
+) -> (Option<u64>, bool) {
     let call = BuiltinCall::decode(call);
-    let mut args = [Value::Null; MAX_BUILTIN_ARGS];
-    for (n, arg) in args.iter_mut().enumerate().take(call.argc as usize) {
-        *arg = value_of(call.arg_tags[n] as u64, payloads[n]);
-    }
+    let args = call_arguments(&call, payloads);
     // SAFETY: as in `scalar_to_string`.
     let (state, heap, program) = unsafe { (&mut *state, &mut *(*state).heap, &*(*state).program) };
     // Builtins a trace calls write no output and read no clock (`builtins::is_repeatable`).
@@ -283,8 +308,51 @@ fn call_on_values(
         Ok(value) if value.tag() as u8 == call.result_tag => register_bits(value),
         _ => None,
     };
-    state.must_exit = (bits.is_none() || ctx.heap.wants_collection()) as u64;
-    bits.unwrap_or(0)
+    (bits, ctx.heap.wants_collection())
+}
+
+/// `CALLE`: calls a builtin with an effect through `builtins::call` as the interpreter
+/// does, with the program's own output and clock (`ExitState::out`, `start_time`), on
+/// the arguments whose payload bits are `payloads` (tags in the encoded `call`). When it
+/// fails (before its effect), sets `state.must_exit` to 1: the guard exits before the
+/// call. Otherwise stores the result in `state.call_result`, which the emitted code copies
+/// into the call's slot, and sets `must_exit` to 2 when its tag is not `call`'s or the
+/// heap now wants a collection: `ECHECK` then exits after the call. Returns the result's
+/// payload bits (0 when it has none in a register).
+pub(super) extern "sysv64" fn call_effect(call: u64, a: u64, b: u64, c: u64, state: *mut ExitState) -> u64 {
+    let call = BuiltinCall::decode(call);
+    let args = call_arguments(&call, [a, b, c]);
+    // SAFETY: as in `scalar_to_string`; `out` was set from the interpreter's output at the
+    // entry into native code, and nothing else uses it while native code runs.
+    let (state, heap, program, out) =
+        unsafe { (&mut *state, &mut *(*state).heap, &*(*state).program, &mut *(*state).out) };
+    let mut ctx = Ctx { heap, program, out, start_time: state.start_time };
+    match builtins::call(call.builtin, &mut ctx, &args[..call.argc as usize]) {
+        Err(_) => {
+            state.must_exit = 1;
+            0
+        }
+        Ok(value) => {
+            let expected = value.tag() as u8 == call.result_tag;
+            state.call_result = value;
+            state.must_exit = if expected && !ctx.heap.wants_collection() { 0 } else { 2 };
+            register_bits(value).filter(|_| expected).unwrap_or(0)
+        }
+    }
+}
+
+/// `CALLE` of a builtin whose result is a float (see `call_effect`).
+pub(super) extern "sysv64" fn call_effect_float(call: u64, a: u64, b: u64, c: u64, state: *mut ExitState) -> f64 {
+    f64::from_bits(call_effect(call, a, b, c, state))
+}
+
+/// The values of a call's arguments, from their tags in `call` and their payload bits.
+fn call_arguments(call: &BuiltinCall, payloads: [u64; MAX_BUILTIN_ARGS]) -> [Value; MAX_BUILTIN_ARGS] {
+    let mut args = [Value::Null; MAX_BUILTIN_ARGS];
+    for (n, arg) in args.iter_mut().enumerate().take(call.argc as usize) {
+        *arg = value_of(call.arg_tags[n] as u64, payloads[n]);
+    }
+    args
 }
 
 /// `CALLR` of a function whose result is a bool, string or enum value (see `call_residual`).
@@ -884,6 +952,8 @@ pub(super) fn helper_address(trace: &Trace, inst: &Inst) -> Option<usize> {
         Op::CallBuiltin { .. } if inst.ty == Ty::Float => Some(call_builtin_float as BuiltinHelper<f64> as usize),
         Op::CallBuiltin { .. } => Some(call_builtin_bits as BuiltinHelper<u64> as usize),
         Op::CallResidual { .. } => Some(call_residual_bits as BuiltinHelper<u64> as usize),
+        Op::CallEffect { .. } if inst.ty == Ty::Float => Some(call_effect_float as BuiltinHelper<f64> as usize),
+        Op::CallEffect { .. } => Some(call_effect as BuiltinHelper<u64> as usize),
         Op::SConcat(..) => {
             Some(concat_strings as extern "sysv64" fn(*mut u8, *mut u8, *mut ExitState) -> *mut u8 as usize)
         }

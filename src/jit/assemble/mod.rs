@@ -213,7 +213,7 @@ pub fn assemble(trace: &Trace, options: &AssembleOptions) -> Result<CompiledTrac
     let mut counters = vec![0u64; COUNT_EXITS + trace.snapshots.len()].into_boxed_slice();
     let linked_rebuild = options.parent.as_ref().and_then(|parent| {
         let snapshot = &parent.trace.snapshots[parent.snap.index()];
-        let sunk = snapshot.entries.iter().any(|&(_, v)| parent.trace.inst(v).op.is_sunk());
+        let sunk = snapshot.restored_entries().any(|&(_, v)| parent.trace.inst(v).op.is_sunk());
         let slots_end = snapshot.entries.iter().map(|&(slot, _)| slot as usize + 1);
         let frames_end = snapshot.frames.iter().map(|f| f.base as usize + f.num_slots as usize);
         sunk.then(|| {

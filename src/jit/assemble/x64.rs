@@ -80,6 +80,7 @@ const NATIVE_DEPTH: i32 = offset_of!(ExitState, native_depth) as i32;
 const DEPTH_BUDGET: i32 = offset_of!(ExitState, depth_budget) as i32;
 const NATIVE_FRAMES: i32 = offset_of!(ExitState, native_frames) as i32;
 const MUST_EXIT: i32 = offset_of!(ExitState, must_exit) as i32;
+const CALL_RESULT: i32 = offset_of!(ExitState, call_result) as i32;
 const LOOP_ITERATIONS: i32 = offset_of!(ExitState, loop_iterations) as i32;
 const BACK_EDGES: i32 = offset_of!(ExitState, back_edges) as i32;
 const CALLS: i32 = offset_of!(ExitState, calls) as i32;
@@ -456,6 +457,7 @@ impl Emitter<'_> {
             .iter()
             .filter(|frame| !frame.slots_in_memory)
             .flat_map(|frame| frame.base..frame.base + frame.num_slots)
+            .filter(|slot| Some(*slot) != snapshot.stored_slot)
             .filter(|slot| !snapshot.entries.iter().any(|&(written, _)| written == *slot))
             .collect();
         cleared.sort_unstable();
@@ -463,7 +465,7 @@ impl Emitter<'_> {
         for slot in cleared {
             emit!(self.ops; mov BYTE [Rq(SLOTS_BASE) + value_offset(slot as u64)?], Tag::Null as i8);
         }
-        for &(slot, value) in &snapshot.entries {
+        for &(slot, value) in snapshot.restored_entries() {
             let inst = parent.trace.inst(value);
             let displacement = value_offset(slot as u64)?;
             emit!(self.ops; mov BYTE [Rq(SLOTS_BASE) + displacement], value_tag(inst.ty)?);

@@ -227,6 +227,18 @@ pub struct Snapshot {
     /// inlined. An exit through this snapshot adds them to `ExitState`'s counts.
     pub back_edges: u32,
     pub calls: u32,
+    /// A slot native code stored just before this exit: the result of a `CallEffect`,
+    /// whose `EffectCheck` exits here, after the call. The exit leaves it as memory holds
+    /// it (an entry naming it, which peeling may add, is ignored), since the result may
+    /// have another type than the trace's value of it.
+    pub stored_slot: Option<u16>,
+}
+
+impl Snapshot {
+    /// The entries an exit writes into the frame: all but the stored slot's.
+    pub fn restored_entries(&self) -> impl Iterator<Item = &(u16, InstIdx)> {
+        self.entries.iter().filter(move |&&(slot, _)| Some(slot) != self.stored_slot)
+    }
 }
 
 /// A `try` handler installed on trace (`TryBegin` recorded, its `TryEnd` not yet).

@@ -164,8 +164,9 @@ pub const FIELD_VALUE: TySet = PASSABLE;
 /// What a builtin call or a residual call passes (`CallBuiltin`, `CallResidual`): any
 /// value, builtins being constants on trace.
 pub const CALL_ARG: TySet = VALUE;
-/// What a residual call returns: an int, a bool, a string or an enum object.
-pub const RESIDUAL_RESULT: TySet = TySet::of(&[Ty::Int, Ty::Bool, Ty::Str, Ty::Tagged]);
+/// What a residual call returns: an int, a bool, a string, an enum object, or the array
+/// or dict literal it updated.
+pub const RESIDUAL_RESULT: TySet = TySet::of(&[Ty::Int, Ty::Bool, Ty::Str, Ty::Tagged, Ty::Array, Ty::Dict]);
 /// An array element read on trace: any value with a tag but a function.
 pub const ELEMENT: TySet =
     TySet::of(&[Ty::Int, Ty::Float, Ty::Bool, Ty::Null, Ty::Array, Ty::Dict, Ty::Str, Ty::Struct, Ty::Tagged]);
@@ -922,6 +923,24 @@ define_ops! {
     /// never merged with another call.
     CallResidual { function: Residual as ResidualName, args: BuiltinArgs as Args }
         => "CALLR", Only, [CALL_ARG, CALL_ARG, CALL_ARG] -> RESIDUAL_RESULT, GUARD | READS | WRITES;
+    /// Builtin `builtin`, one with an effect (`builtins::OnTrace::Effect`: output, files,
+    /// the clock, an argument updated in place), called on `args` through
+    /// `builtins::call` with the program's own output and clock, as `CallBuiltin` calls
+    /// the others. Its result (of any type) is also stored into frame slot `slot`, the
+    /// call's callee slot. A guard whose snapshot is the state before the call: it exits
+    /// only when the builtin failed, which it does before its effect, so the interpreter
+    /// makes the call again and raises the error. Everything else the call may do to the
+    /// trace (a result of another type, a collection due) is `EffectCheck`'s, which follows
+    /// it. Never merged or removed.
+    CallEffect { builtin: u32 as BuiltinName, slot: u16 as Slot, args: BuiltinArgs as Args }
+        => "CALLE", Only, [CALL_ARG, CALL_ARG, CALL_ARG] -> HELD, GUARD | EFFECT | READS | WRITES;
+    /// Follows the `CallEffect` `a`: exits when its result had another type than the
+    /// instruction's or the heap now wants a collection, through a snapshot of the state
+    /// *after* the call, which leaves the call's slot out (the call stored its result
+    /// there), so the interpreter goes on after the call and its effect is never made
+    /// twice. Type `Void`.
+    EffectCheck(a: InstIdx as Ref)
+        => "ECHECK", Only, [HELD] -> VOID, GUARD | TYPE_CHECK;
     /// Calls a function trace natively (the traced function's own, for recursion, or
     /// another function's; in a function trace or a side trace), as a new frame
     /// whose slot 0 is slot `base + 1` of the current one, its first `filled` slots (the

@@ -65,6 +65,9 @@ impl fmt::Display for Trace {
                 for handler in &snapshot.handlers {
                     write!(f, " +try(frame={} handler={} err={})", handler.frame, handler.pc, handler.err_slot)?;
                 }
+                if let Some(slot) = snapshot.stored_slot {
+                    write!(f, " +stored({})", slot)?;
+                }
                 writeln!(f)?;
             }
             if inst.op == Op::Loop {

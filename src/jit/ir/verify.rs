@@ -194,6 +194,18 @@ fn check_types(trace: &Trace, at: InstIdx) -> Result<(), String> {
             }
             Ok(())
         }
+        Op::CallEffect { builtin, .. } => {
+            let effect = crate::builtins::BUILTINS
+                .get(builtin as usize)
+                .is_some_and(|b| b.on_trace == crate::builtins::OnTrace::Effect);
+            if !effect {
+                return Err(format!("CALLE of builtin {}, which has no effect a trace may make", builtin));
+            }
+            Ok(())
+        }
+        Op::EffectCheck(call) if !matches!(trace.inst(call).op, Op::CallEffect { .. }) => {
+            Err(format!("ECHECK of {}: it checks a CALLE", call))
+        }
         Op::Math1(f, _) | Op::Math2(f, ..) if f.arity() != inst.op.operands().len() => {
             Err(format!("MATH {} takes {} operands", f.name(), f.arity()))
         }

@@ -266,6 +266,8 @@ fn value_key(op: &Op, ty: Ty, epochs: [u64; memory::CLASSES]) -> Option<ValueKey
         | Op::DictKeys(_)
         | Op::CallBuiltin { .. }
         | Op::CallResidual { .. }
+        | Op::CallEffect { .. }
+        | Op::EffectCheck(_)
         | Op::Alloc(_)
         | Op::FuncNew { .. }
         | Op::CaptureSet { .. }

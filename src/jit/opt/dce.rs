@@ -47,6 +47,7 @@ pub fn dce(trace: &Trace) -> Trace {
                 handlers: snapshot.handlers.clone(),
                 back_edges: snapshot.back_edges,
                 calls: snapshot.calls,
+                stored_slot: snapshot.stored_slot,
             }));
         }
     }

@@ -192,5 +192,6 @@ fn renumber(snapshot: &Snapshot, value: impl Fn(InstIdx) -> InstIdx) -> Snapshot
         handlers: snapshot.handlers.clone(),
         back_edges: snapshot.back_edges,
         calls: snapshot.calls,
+        stored_slot: snapshot.stored_slot,
     }
 }

@@ -134,6 +134,7 @@ fn copy_iteration(trace: &Trace, carried: &[CarriedSlot], invariant: &FxHashMap<
                             handlers: snapshot.handlers.clone(),
                             back_edges: snapshot.back_edges,
                             calls: snapshot.calls,
+                            stored_slot: snapshot.stored_slot,
                         })
                     })
                 })

@@ -8,9 +8,8 @@ use super::{
     contains_loop, field_position, trace_key, FrameClosure, PendingCall, RecordedFrame, Recorder, TraceKind, View,
     MAX_INLINE_DEPTH,
 };
-use crate::builtins;
 use crate::builtins::math::BitOp;
-use crate::builtins::{Recording, BUILTINS};
+use crate::builtins::{OnTrace, Recording, BUILTINS};
 use crate::compile::bytecode::{Instr, Program, Proto, ProtoId, Reg};
 use crate::compile::liveness::LiveSlots;
 use crate::jit::abort::AbortReason;
@@ -47,7 +46,9 @@ impl Recorder {
     ) -> Result<(), AbortReason> {
         let receiver = self.read_sunk(base + 1, view, pc)?;
         let (Value::Struct(s), true) = (view.slots[base as usize + 1], self.ty(receiver) == Ty::Struct) else {
-            return Err(AbortReason::NyiCall("a method of anything but a struct".into()));
+            // Only structs have methods (or fields holding functions): the interpreter
+            // raises.
+            return Err(AbortReason::ErrorRaised);
         };
         if !self.trace.inst(receiver).op.is_sunk() {
             let type_index = self.emit(Op::StructType(receiver), Ty::Int);
@@ -430,8 +431,7 @@ impl Recorder {
 
     /// Calls: Ruff functions are inlined (or called natively when they have traces of
     /// their own); a builtin whose table row names a `Recording` that suits the arguments
-    /// is recorded as that; other builtins that can be called again are `CallBuiltin`;
-    /// anything else aborts.
+    /// is recorded as that; other builtins as their row's `OnTrace` says.
     pub(super) fn call(&mut self, base: Reg, argc: u16, lent: u16, view: &View, pc: u32) -> Result<(), AbortReason> {
         // Lent arguments the callee may keep or change are marked shared first, as the
         // interpreter does; the callee is guarded below, so the choice holds.
@@ -488,10 +488,13 @@ impl Recorder {
             }
             _ => {}
         }
-        if builtins::is_repeatable(id) && argc as usize <= MAX_BUILTIN_ARGS {
-            return self.call_builtin(id, base, argc, view, pc);
+        match BUILTINS[id as usize].on_trace {
+            OnTrace::Never => Err(AbortReason::NyiCall(name.to_string())),
+            _ if argc as usize > MAX_BUILTIN_ARGS => {
+                Err(AbortReason::NyiCall(format!("{} with more than {} arguments", name, MAX_BUILTIN_ARGS)))
+            }
+            on_trace => self.call_builtin(id, on_trace == OnTrace::Effect, base, argc, view, pc),
         }
-        Err(AbortReason::NyiCall(name.to_string()))
     }
 
     /// A call of Ruff function `f` (the callee value in slot `base`): natively through its
@@ -581,12 +584,14 @@ impl Recorder {
         Ok(())
     }
 
-    /// Any other builtin that can be called again (`builtins::is_repeatable`): a
-    /// `CallBuiltin`, emitted once the interpreter has made the call and its result's type
-    /// is known ([`Recorder::resolve_pending_call`]), with a snapshot from before it.
+    /// Any other builtin a trace may call (its row's `OnTrace`): a `CallBuiltin`, or for
+    /// one with an `effect` a `CallEffect`, emitted once the interpreter has made the call
+    /// and its result's type is known ([`Recorder::resolve_pending_call`]), with a
+    /// snapshot from before it.
     pub(super) fn call_builtin(
         &mut self,
         builtin: u32,
+        effect: bool,
         base: Reg,
         argc: u16,
         view: &View,
@@ -597,7 +602,8 @@ impl Recorder {
             *arg = self.read(base + 1 + n as u16, view, pc)?;
         }
         let snapshot = self.snapshot(pc);
-        self.pending_call = Some(PendingCall { builtin, args, argc: argc as u8, base, snapshot, line: self.line });
+        self.pending_call =
+            Some(PendingCall { builtin, effect, args, argc: argc as u8, base, snapshot, line: self.line });
         Ok(())
     }
 }

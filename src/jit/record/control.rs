@@ -6,7 +6,7 @@ use super::{read_element_type, value_type, PendingBranch, Recorder, TraceKind, V
 use crate::compile::bytecode::Reg;
 use crate::compile::listing::jump_target;
 use crate::jit::abort::AbortReason;
-use crate::jit::ir::{BuiltinArgs, InstIdx, Op, Ty};
+use crate::jit::ir::{BuiltinArgs, InstIdx, Op, Snapshot, Ty};
 use crate::runtime::value::Value;
 use std::rc::Rc;
 
@@ -42,17 +42,31 @@ impl Recorder {
         Ok(())
     }
 
-    /// Emits the builtin call the interpreter has just made, typed by its result.
-    pub(super) fn resolve_pending_call(&mut self, view: &View) -> Result<(), AbortReason> {
+    /// Emits the builtin call the interpreter has just made, typed by its result; `pc` is
+    /// where the interpreter goes on after it.
+    pub(super) fn resolve_pending_call(&mut self, view: &View, pc: u32) -> Result<(), AbortReason> {
         let Some(call) = self.pending_call.take() else { return Ok(()) };
         let result = view.slots[call.base as usize];
         let ty = match value_type(&result)? {
             Ty::Func | Ty::Tagged => return Err(AbortReason::NyiValueType(result.type_name())),
             ty => ty,
         };
-        let op = Op::CallBuiltin { builtin: call.builtin, args: BuiltinArgs::new(&call.args[..call.argc as usize]) };
+        let args = BuiltinArgs::new(&call.args[..call.argc as usize]);
+        if !call.effect {
+            let op = Op::CallBuiltin { builtin: call.builtin, args };
+            let value = self.trace.push(op, ty, Some(call.snapshot), call.line);
+            self.write(call.base, value);
+            return Ok(());
+        }
+        // The call's exit before it is for a failure only; the exit after it leaves the
+        // result where the call stored it, in its slot, whatever its type.
+        let slot = self.slot(call.base);
+        let op = Op::CallEffect { builtin: call.builtin, slot: slot as u16, args };
         let value = self.trace.push(op, ty, Some(call.snapshot), call.line);
         self.write(call.base, value);
+        let after = Snapshot { stored_slot: Some(slot as u16), ..self.snapshot_state(pc) };
+        let after = self.trace.add_snapshot(after);
+        self.trace.push(Op::EffectCheck(value), Ty::Void, Some(after), call.line);
         Ok(())
     }
 

@@ -64,6 +64,7 @@ mod values;
 
 use super::abort::AbortReason;
 use super::ir::{InlinedFrame, InstIdx, Op, SnapIdx, Snapshot, Trace, TraceHandler, Ty, MAX_BUILTIN_ARGS};
+use super::residual::Residual;
 
 /// Recorded traces longer than this abort (the optimizer and backend are linear, but
 /// long traces are rarely loops worth compiling).
@@ -189,11 +190,13 @@ struct PendingBranch {
     line: u32,
 }
 
-/// A builtin call recorded as `CallBuiltin` once the interpreter has made it: the
-/// instruction's type is its result's type.
+/// A builtin call recorded as `CallBuiltin` (or `CallEffect`) once the interpreter has
+/// made it: the instruction's type is its result's type.
 #[derive(Clone, Copy)]
 struct PendingCall {
     builtin: u32,
+    /// The builtin has an effect (`OnTrace::Effect`): `CallEffect` and `EffectCheck`.
+    effect: bool,
     args: [InstIdx; MAX_BUILTIN_ARGS],
     argc: u8,
     /// The slot of the callee, which the result replaces.
@@ -296,26 +299,6 @@ fn read_element_type(v: &Value) -> Result<Ty, AbortReason> {
         Value::Array(_) => Ok(Ty::Array),
         Value::Dict(_) => Ok(Ty::Dict),
         other => element_type(other),
-    }
-}
-
-/// A short name of an instruction the recorder does not handle yet.
-fn instruction_name(instr: &Instr) -> &'static str {
-    match instr {
-        Instr::NewArray { .. } | Instr::ArrayAppend { .. } | Instr::ArraySpread { .. } => "array construction",
-        Instr::NewDict { .. } | Instr::DictInsert { .. } | Instr::DictSpread { .. } => "dict construction",
-        Instr::GetIndex { .. } | Instr::GetIndexForWrite { .. } | Instr::SetIndex { .. } => "indexing",
-        Instr::GetField { .. }
-        | Instr::PeekField { .. }
-        | Instr::TakeField { .. }
-        | Instr::GetFieldForWrite { .. }
-        | Instr::SetField { .. } => "field access",
-        Instr::NewStruct { .. } => "struct construction",
-        Instr::NewTagged { .. } | Instr::GetPayload { .. } | Instr::TestTag { .. } => "enum values and match",
-        Instr::ToStr { .. } | Instr::Concat { .. } => "string interpolation",
-        Instr::CallMethod { .. } | Instr::CallMethodLent { .. } => "method calls",
-        Instr::Throw { .. } | Instr::Raise { .. } => "throw",
-        _ => "this instruction",
     }
 }
 
@@ -536,7 +519,7 @@ impl Recorder {
         if self.jumped_into_loop {
             return Step::Closed(std::mem::take(&mut self.trace));
         }
-        if let Err(reason) = self.resolve_pending_call(view).and_then(|()| self.resolve_pending_branch(pc)) {
+        if let Err(reason) = self.resolve_pending_call(view, pc).and_then(|()| self.resolve_pending_branch(pc)) {
             return Step::Abort(reason);
         }
         if self.after_back_edge(pc, view) {
@@ -768,15 +751,9 @@ impl Recorder {
                 let array = self.array_literal(&values, pc)?;
                 self.write(dst, array);
             }
-            Instr::ArrayAppend { array, src } => {
-                let sunk = self.read_sunk(array, view, pc)?;
-                let value = self.read(src, view, pc)?;
-                if !self.trace.inst(sunk).op.is_sunk() {
-                    return Err(AbortReason::NyiInstruction("array construction begun before the traced loop"));
-                }
-                let appended = self.sunk_append(sunk, value)?;
-                self.write(array, appended);
-            }
+            Instr::ArrayAppend { array, src } => self.array_append(array, src, view, pc)?,
+            Instr::ArraySpread { array, src } => self.spread(Residual::ArraySpread, array, src, Ty::Array, view, pc)?,
+            Instr::DictSpread { dict, src } => self.spread(Residual::DictSpread, dict, src, Ty::Dict, view, pc)?,
             Instr::NewTagged { dst, ctor, start } => {
                 let ctor = &proto.tag_ctors[ctor as usize];
                 let payload = match ctor.arity {
@@ -898,7 +875,9 @@ impl Recorder {
                 }
                 self.writes += 1;
             }
-            other => return Err(AbortReason::NyiInstruction(instruction_name(&other))),
+            // Both always raise, and the interpreter raises the error; a trace never follows
+            // an error into its handler (an exit hands the handlers over instead).
+            Instr::Throw { .. } | Instr::Raise { .. } => return Err(AbortReason::ErrorRaised),
         }
         Ok(())
     }

@@ -13,6 +13,7 @@ use super::{read_element_type, Recorder, View};
 use crate::compile::bytecode::{Proto, Reg};
 use crate::jit::abort::AbortReason;
 use crate::jit::ir::{AllocKind, InstIdx, Op, Ty};
+use crate::jit::residual::Residual;
 use crate::runtime::access::Mark;
 use crate::runtime::object::TaggedObj;
 use crate::runtime::symbol::Symbol;
@@ -89,20 +90,65 @@ impl Recorder {
         view: &View,
         pc: u32,
     ) -> Result<(), AbortReason> {
-        let sunk = self.read_sunk(dict, view, pc)?;
+        let literal = self.read_sunk(dict, view, pc)?;
         let key = self.read(key, view, pc)?;
-        let value = self.read(value, view, pc)?;
-        if !self.trace.inst(sunk).op.is_sunk() {
-            return Err(AbortReason::NyiInstruction("dict construction begun before the traced loop"));
-        }
-        if !matches!(self.trace.inst(key).op, Op::KStr(_)) {
-            return Err(AbortReason::NyiInstruction("a dict literal with a computed key"));
-        }
-        if !matches!(self.ty(value), Ty::Int | Ty::Float | Ty::Bool | Ty::Null) {
-            return Err(AbortReason::NyiInstruction("a dict literal holding arrays, dicts or strings"));
-        }
-        let inserted = self.emit(Op::DIns { dict: sunk, key, value }, Ty::Dict);
+        let value = self.read_sunk(value, view, pc)?;
+        let sinks = matches!(self.trace.inst(key).op, Op::KStr(_))
+            && matches!(self.ty(value), Ty::Int | Ty::Float | Ty::Bool | Ty::Null);
+        let inserted = if self.trace.inst(literal).op.is_sunk() && sinks {
+            self.emit(Op::DIns { dict: literal, key, value }, Ty::Dict)
+        } else if self.ty(key) != Ty::Str {
+            // The interpreter raises: dict keys must be strings.
+            return Err(AbortReason::ErrorRaised);
+        } else {
+            self.residual(Residual::DictInsert, &[literal, key, value], Ty::Dict, pc)?
+        };
         self.write(dict, inserted);
+        Ok(())
+    }
+
+    /// `ArrayAppend` of the value in `src` to the array literal being built in `array`
+    /// (the elements after a spread): a sunk element while the literal is sunk and the
+    /// value can be one, else an `APush` onto the literal built for real, which takes the
+    /// value over as `access::array_push` does (the literal is never shared).
+    pub(super) fn array_append(&mut self, array: Reg, src: Reg, view: &View, pc: u32) -> Result<(), AbortReason> {
+        let literal = self.read_sunk(array, view, pc)?;
+        let value = self.read(src, view, pc)?;
+        let sunk = self.trace.inst(literal).op.is_sunk();
+        if sunk && self.sinks_as_element(value) {
+            let appended = self.sunk_append(literal, value)?;
+            self.write(array, appended);
+            return Ok(());
+        }
+        if self.ty(value) == Ty::Builtin {
+            return Err(AbortReason::NyiInstruction("an array literal holding a builtin"));
+        }
+        let literal = if sunk { self.materialize(literal, pc)? } else { literal };
+        self.emit_guard(Op::APush { array: literal, value }, Ty::Void, pc);
+        self.write(array, literal);
+        Ok(())
+    }
+
+    /// `ArraySpread` or `DictSpread` (`function`) of the value in `src` into the literal
+    /// being built in `target`, of type `ty`: a residual call of the interpreter's own
+    /// `access::spread_into_*`, on the literal and the source built for real.
+    pub(super) fn spread(
+        &mut self,
+        function: Residual,
+        target: Reg,
+        src: Reg,
+        ty: Ty,
+        view: &View,
+        pc: u32,
+    ) -> Result<(), AbortReason> {
+        let literal = self.read_sunk(target, view, pc)?;
+        let source = self.read_sunk(src, view, pc)?;
+        if self.ty(source) != ty {
+            // The interpreter raises: only an array spreads into an array, a dict into a dict.
+            return Err(AbortReason::ErrorRaised);
+        }
+        let spread = self.residual(function, &[literal, source], ty, pc)?;
+        self.write(target, spread);
         Ok(())
     }
 

@@ -72,6 +72,7 @@ impl Recorder {
             handlers: self.handlers.clone(),
             back_edges: self.back_edges,
             calls: self.calls,
+            stored_slot: None,
         }
     }
 

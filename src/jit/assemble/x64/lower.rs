@@ -286,10 +286,10 @@ impl Emitter<'_> {
                     ; jne =>exit
                 );
             }
-            Op::CallBuiltin { args, .. } | Op::CallResidual { args, .. } => {
+            Op::CallBuiltin { args, .. } | Op::CallResidual { args, .. } | Op::CallEffect { args, .. } => {
                 let builtin = match inst.op {
                     Op::CallResidual { function, .. } => function.code(),
-                    Op::CallBuiltin { builtin, .. } => builtin,
+                    Op::CallBuiltin { builtin, .. } | Op::CallEffect { builtin, .. } => builtin,
                     _ => unreachable!("matched above"),
                 };
                 let (args, argc) = (args.as_slice(), args.as_slice().len() as u8);
@@ -312,6 +312,24 @@ impl Emitter<'_> {
                 let result =
                     if inst.ty == Ty::Float { HelperResult::Xmm0(destination) } else { HelperResult::Rax(destination) };
                 self.call_helper(i, arguments, result);
+                if let Op::CallEffect { slot, .. } = inst.op {
+                    // Only a failure exits before the call; the result goes to its slot
+                    // whatever its type, for `ECHECK`'s exit after the call.
+                    let displacement = value_offset(slot as u64)?;
+                    emit!(self.ops
+                        ; cmp QWORD [r13 + MUST_EXIT], 1
+                        ; je =>exit
+                        ; mov r11, [r13 + CALL_RESULT]
+                        ; mov [Rq(SLOTS_BASE) + displacement], r11
+                        ; mov r11, [r13 + CALL_RESULT + 8]
+                        ; mov [Rq(SLOTS_BASE) + displacement + 8], r11
+                    );
+                } else {
+                    emit!(self.ops; cmp QWORD [r13 + MUST_EXIT], 0; jne =>exit);
+                }
+            }
+            Op::EffectCheck(_) => {
+                let exit = guard_exit()?;
                 emit!(self.ops; cmp QWORD [r13 + MUST_EXIT], 0; jne =>exit);
             }
             Op::AUnique(container) | Op::SUnique(container) => {
