@@ -91,6 +91,8 @@ const INSTRUCTIONS: &[Case] = &[
     case("TestGeK", "r := 0\n if i >= 30 { r := 1 }"),
     case("TestEqK", "r := 0\n if i == 30 { r := 1 }"),
     case("TestNeK", "r := 0\n if i != 30 { r := 1 }"),
+    case("TestNull", "r := 0\n x := null\n if i % 2 == 0 { x := i }\n if x == null { r := r + 1 }"),
+    case("TestNotNull", "r := 0\n x := null\n if i % 3 == 0 { x := [i] }\n if x != null { r := r + 1 }"),
     with(
         "TestTag",
         SHAPE,

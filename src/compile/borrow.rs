@@ -236,7 +236,7 @@ impl Analysis<'_> {
             Eq { .. } | Ne { .. } | Lt { .. } | Le { .. } | Gt { .. } | Ge { .. } => true,
             TestLt { .. } | TestLe { .. } | TestGt { .. } | TestGe { .. } | TestEq { .. } | TestNe { .. } => true,
             TestLtK { .. } | TestLeK { .. } | TestGtK { .. } | TestGeK { .. } | TestEqK { .. } => true,
-            TestNeK { .. } | Test { .. } | TestTag { .. } => true,
+            TestNeK { .. } | TestNull { .. } | TestNotNull { .. } | Test { .. } | TestTag { .. } => true,
             JumpIfFalse { .. } | JumpIfTrue { .. } | JumpIfNotNull { .. } => true,
             Call { .. } => self.builtin_calls.get(&pc).is_some_and(|&id| builtins::borrows_arguments(id)),
             _ => false,

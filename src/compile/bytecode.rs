@@ -243,6 +243,14 @@ pub enum Instr {
         lhs: Reg,
         index: u16,
     },
+    /// True when `src == null` (`TestNotNull`: `src != null`): the `==` of the semantics
+    /// layer with a null operand, which is a test of the tag alone.
+    TestNull {
+        src: Reg,
+    },
+    TestNotNull {
+        src: Reg,
+    },
     /// True when `src` is truthy.
     Test {
         src: Reg,

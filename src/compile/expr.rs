@@ -357,15 +357,6 @@ impl<'h> Compiler<'h> {
         u16::try_from(index).ok()
     }
 
-    /// The constant operand of a comparison's test (`TestLtK`, `TestEqK`, ...): a numeric
-    /// literal, or `null` for `==` and `!=`.
-    fn comparison_constant(&mut self, op: BinOp, e: &Expr) -> Option<u16> {
-        match e.kind {
-            ExprKind::Null if matches!(op, BinOp::Eq | BinOp::Ne) => u16::try_from(self.func().null_constant()).ok(),
-            _ => self.numeric_constant(e),
-        }
-    }
-
     fn binary(&mut self, first: &Expr, rest: &[(BinOp, Span, Expr)], dst: Reg) -> CResult<()> {
         match rest[0].0 {
             BinOp::And | BinOp::Or => return self.logical(first, rest, dst),
@@ -652,26 +643,10 @@ impl<'h> Compiler<'h> {
             ExprKind::Binary { first, rest } if rest.len() == 1 && comparison(rest[0].0) => {
                 let (op, span, rhs) = &rest[0];
                 let lhs = self.expr_any(first)?;
-                let test = match self.comparison_constant(*op, rhs) {
-                    Some(index) => match op {
-                        BinOp::Lt => Instr::TestLtK { lhs, index },
-                        BinOp::Le => Instr::TestLeK { lhs, index },
-                        BinOp::Gt => Instr::TestGtK { lhs, index },
-                        BinOp::Ge => Instr::TestGeK { lhs, index },
-                        BinOp::Eq => Instr::TestEqK { lhs, index },
-                        _ => Instr::TestNeK { lhs, index },
-                    },
-                    None => {
-                        let rhs = self.expr_any(rhs)?;
-                        match op {
-                            BinOp::Lt => Instr::TestLt { lhs, rhs },
-                            BinOp::Le => Instr::TestLe { lhs, rhs },
-                            BinOp::Gt => Instr::TestGt { lhs, rhs },
-                            BinOp::Ge => Instr::TestGe { lhs, rhs },
-                            BinOp::Eq => Instr::TestEq { lhs, rhs },
-                            _ => Instr::TestNe { lhs, rhs },
-                        }
-                    }
+                let test = match (op, &rhs.kind) {
+                    (BinOp::Eq, ExprKind::Null) => Instr::TestNull { src: lhs },
+                    (BinOp::Ne, ExprKind::Null) => Instr::TestNotNull { src: lhs },
+                    _ => self.comparison_test(*op, lhs, rhs)?,
                 };
                 self.func().emit(test, *span);
                 vec![self.func().emit_jump(*span)]
@@ -683,6 +658,30 @@ impl<'h> Compiler<'h> {
         };
         self.func().free_slots_to(mark);
         Ok(jumps)
+    }
+
+    /// The test of `lhs op rhs` for a condition: with a constant right operand (`TestLtK`,
+    /// ...) when `rhs` is a number literal.
+    fn comparison_test(&mut self, op: BinOp, lhs: Reg, rhs: &Expr) -> CResult<Instr> {
+        if let Some(index) = self.numeric_constant(rhs) {
+            return Ok(match op {
+                BinOp::Lt => Instr::TestLtK { lhs, index },
+                BinOp::Le => Instr::TestLeK { lhs, index },
+                BinOp::Gt => Instr::TestGtK { lhs, index },
+                BinOp::Ge => Instr::TestGeK { lhs, index },
+                BinOp::Eq => Instr::TestEqK { lhs, index },
+                _ => Instr::TestNeK { lhs, index },
+            });
+        }
+        let rhs = self.expr_any(rhs)?;
+        Ok(match op {
+            BinOp::Lt => Instr::TestLt { lhs, rhs },
+            BinOp::Le => Instr::TestLe { lhs, rhs },
+            BinOp::Gt => Instr::TestGt { lhs, rhs },
+            BinOp::Ge => Instr::TestGe { lhs, rhs },
+            BinOp::Eq => Instr::TestEq { lhs, rhs },
+            _ => Instr::TestNe { lhs, rhs },
+        })
     }
 }
 

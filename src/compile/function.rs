@@ -79,7 +79,6 @@ pub struct LoopContext {
 
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
 enum ConstKey {
-    Null,
     Int(i64),
     Float(u64),
     Builtin(u32),
@@ -262,10 +261,6 @@ impl FuncState {
         }
         self.proto.constants.push(value);
         self.proto.constants.len() as u32 - 1
-    }
-
-    pub fn null_constant(&mut self) -> u32 {
-        self.add_constant(Some(ConstKey::Null), Value::Null)
     }
 
     pub fn int_constant(&mut self, i: i64) -> u32 {

@@ -57,6 +57,7 @@ pub(super) fn reads(instr: &Instr, proto: &Proto, child_captures: &dyn Fn(u32) -
         | TestGeK { lhs, .. }
         | TestEqK { lhs, .. }
         | TestNeK { lhs, .. } => Slots::from_slice(&[lhs]),
+        TestNull { src } | TestNotNull { src } => Slots::from_slice(&[src]),
         Neg { src, .. }
         | Not { src, .. }
         | ToBool { src, .. }
@@ -219,6 +220,8 @@ pub(super) fn successors(pc: usize, instr: &Instr, len: usize) -> SmallVec<[usiz
         | TestGeK { .. }
         | TestEqK { .. }
         | TestNeK { .. }
+        | TestNull { .. }
+        | TestNotNull { .. }
         | Test { .. }
         | TestTag { .. } => {
             out.push(pc + 1);

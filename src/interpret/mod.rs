@@ -588,6 +588,9 @@ impl Vm {
                     Instr::TestNeK { lhs, index } => {
                         test!(not_equal!(slot!(lhs), constants[index as usize]))
                     }
+                    // `==` with a constant null operand: inlined, it tests the tag alone.
+                    Instr::TestNull { src } => test!(equal!(slot!(src), Value::Null)),
+                    Instr::TestNotNull { src } => test!(not_equal!(slot!(src), Value::Null)),
                     Instr::Test { src } => test!(slot!(src).is_truthy()),
                     Instr::TestTag { src, pattern } => {
                         let pattern = &proto.tag_patterns[pattern as usize];

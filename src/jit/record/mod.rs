@@ -697,6 +697,8 @@ impl Recorder {
             Instr::TestNeK { lhs, index } => {
                 self.test(Comparison::NotEqual, lhs, Rhs::Constant(constant(index)), view, pc)?
             }
+            Instr::TestNull { src } => self.test(Comparison::Equal, src, Rhs::Constant(Value::Null), view, pc)?,
+            Instr::TestNotNull { src } => self.test(Comparison::NotEqual, src, Rhs::Constant(Value::Null), view, pc)?,
             Instr::Test { src } => {
                 let v = self.read(src, view, pc)?;
                 let truth = self.truthiness(v, view.slots[src as usize], pc)?;
