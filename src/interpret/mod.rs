@@ -837,17 +837,18 @@ impl Vm {
                     }
 
                     Instr::ForPrep { base: b, offset } => {
-                        let source = check!(access::iteration_source(&mut self.heap, slot!(b)));
+                        let source =
+                            check!(semantics::iteration_source(&mut Concrete::with_heap(&mut self.heap), slot!(b)));
                         slot!(b) = source;
                         slot!(b + 1) = Value::Int(0);
                         jump!(offset);
                         safepoint!();
                     }
                     Instr::ForNext { base: b, offset } => {
-                        let Value::Int(mut position) = slot!(b + 1) else { unreachable!("ForPrep set the position") };
-                        if let Some(item) = self.next_element(slot!(b), &mut position) {
-                            slot!(b + 1) = Value::Int(position);
-                            slot!(b + 2) = item;
+                        let Value::Int(position) = slot!(b + 1) else { unreachable!("ForPrep set the position") };
+                        let (source, domain) = (slot!(b), &mut Concrete::with_heap(&mut self.heap));
+                        if let Some(next) = check!(semantics::next_item(domain, source, position, &mut slot!(b + 2))) {
+                            slot!(b + 1) = Value::Int(next);
                             let from = pc - 1;
                             jump!(offset);
                             safepoint!();
@@ -868,9 +869,10 @@ impl Vm {
                         else {
                             unreachable!("ForRangePrep set ints")
                         };
-                        if (step > 0 && current < stop) || (step < 0 && current > stop) {
+                        let domain = &mut Concrete::with_heap(&mut self.heap);
+                        if let Some(next) = check!(semantics::range_next(domain, current, stop, step)) {
                             slot!(b + 3) = Value::Int(current);
-                            slot!(b) = Value::Int(current.checked_add(step).unwrap_or(stop));
+                            slot!(b) = Value::Int(next);
                             let from = pc - 1;
                             jump!(offset);
                             back_edge!(pc, from);

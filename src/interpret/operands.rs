@@ -1,13 +1,11 @@
 //! The out-of-line operand paths of the dispatch loop: arithmetic on anything but two
-//! ints or two floats (`arith_slow`, which may allocate a string), and the next element of
-//! a `for` loop.
+//! ints or two floats (`arith_slow`, which may allocate a string).
 //!
 //! The operators themselves are `semantics::operators`, run on concrete values: their
 //! common cases are inlined into the handlers, and this path keeps each handler a few
 //! machine instructions by calling out for the rest.
 
 use super::Vm;
-use crate::runtime::access;
 use crate::runtime::ops::ArithOp;
 use crate::runtime::value::Value;
 use crate::semantics::{self, Concrete, Failed};
@@ -22,26 +20,5 @@ impl Vm {
     #[inline(never)]
     pub(super) fn arith_slow(&mut self, op: ArithOp, a: Value, b: Value, reuse_lhs: bool) -> Result<Value, Failed> {
         semantics::arith(&mut Concrete::with_heap(&mut self.heap), op, a, b, reuse_lhs)
-    }
-
-    /// The next element of a `for` loop, advancing `position`; `None` at the end.
-    pub(super) fn next_element(&mut self, source: Value, position: &mut i64) -> Option<Value> {
-        match source {
-            Value::Array(a) => {
-                let item = *a.items.get(*position as usize)?;
-                item.mark_shared();
-                *position += 1;
-                Some(item)
-            }
-            Value::Int(n) => {
-                if *position >= n {
-                    return None;
-                }
-                *position += 1;
-                Some(Value::Int(*position - 1))
-            }
-            Value::Str(s) => access::next_char(&mut self.heap, &s, position),
-            _ => None,
-        }
     }
 }

@@ -108,9 +108,6 @@ pub fn new_array(heap: &mut Heap, items: Vec<Value>) -> Value {
     Value::Array(heap.alloc(ArrayObj { items }))
 }
 
-/// What a `for x in value` loop iterates (`ForPrep`): arrays, strings and int counts as
-/// they are, a float count truncated, and a dict as a new array of its keys as strings
-/// (which become shared: the dict still holds them).
 /// One step of `for c in s` (`ForNext` over a string, whose position is a byte offset):
 /// the character starting at byte `position` as a one-character string (`Heap::char_string`), with
 /// `position` moved past it; `None` at the end. Native code's `SNEXTCH` calls it too.
@@ -120,24 +117,20 @@ pub fn next_char(heap: &mut Heap, s: &StrObj, position: &mut i64) -> Option<Valu
     Some(Value::Str(heap.char_string(c)))
 }
 
-pub fn iteration_source(heap: &mut Heap, value: Value) -> Result<Value, String> {
-    Ok(match value {
-        Value::Array(_) | Value::Str(_) | Value::Int(_) => value,
-        Value::Float(f) => Value::Int(f as i64),
-        Value::Dict(d) => {
-            let keys = d
-                .entries
-                .iter()
-                .map(|(k, _)| match k {
-                    DictKey::Str(s) => {
-                        s.set_shared();
-                        Value::Str(*s)
-                    }
-                    DictKey::Int(i) => Value::Str(heap.alloc(StrObj::new(i.to_string()))),
-                })
-                .collect();
-            Value::Array(heap.alloc(ArrayObj { items: keys }))
-        }
-        other => return Err(format!("Cannot iterate over a value of type {}", other.type_name())),
-    })
+/// The keys of dict `d` as a new array of strings (int keys spelled out), which `for k in
+/// d` iterates; string keys become shared (the dict still holds them). Native code's
+/// `KEYS` calls it too.
+pub fn dict_keys(heap: &mut Heap, d: Gc<DictObj>) -> Value {
+    let keys = d
+        .entries
+        .iter()
+        .map(|(k, _)| match k {
+            DictKey::Str(s) => {
+                s.set_shared();
+                Value::Str(*s)
+            }
+            DictKey::Int(i) => Value::Str(heap.alloc(StrObj::new(i.to_string()))),
+        })
+        .collect();
+    Value::Array(heap.alloc(ArrayObj { items: keys }))
 }

@@ -97,6 +97,8 @@ pub enum OpError {
     FieldOfNonStruct(String, &'static str),
     /// `v.name := x` on a value that is not a struct.
     AssignFieldOfNonStruct(String, &'static str),
+    /// `for x in v` over a value that is not iterable (its type name).
+    CannotIterate(&'static str),
 }
 
 /// The key a dict read did not find, as the error shows it.
@@ -120,6 +122,7 @@ impl std::fmt::Display for OpError {
             OpError::FieldOfNonStruct(ref name, ty) => {
                 write!(f, "Cannot access field {} on a value of type {}", name, ty)
             }
+            OpError::CannotIterate(ty) => write!(f, "Cannot iterate over a value of type {}", ty),
             OpError::AssignFieldOfNonStruct(ref name, ty) => {
                 write!(f, "Cannot assign field {} on a value of type {}", name, ty)
             }

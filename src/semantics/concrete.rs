@@ -413,6 +413,30 @@ impl Containers for Concrete<&mut Heap> {
     fn struct_value(&mut self, s: Gc<StructObj>) -> Value {
         Value::Struct(s)
     }
+
+    #[inline(always)]
+    fn loop_test(&mut self, more: bool) -> bool {
+        more
+    }
+
+    fn float_to_int(&mut self, f: f64) -> Result<i64, Failed> {
+        Ok(f as i64)
+    }
+
+    fn dict_keys(&mut self, x: Gc<DictObj>) -> Result<Value, Failed> {
+        Ok(access::dict_keys(self.heap, x))
+    }
+
+    fn str_char_at_byte(&mut self, s: Gc<StrObj>, at: i64, item: &mut Value) -> Result<i64, Failed> {
+        let mut after = at;
+        *item = access::next_char(self.heap, &s, &mut after).expect("a character starts before the end");
+        Ok(after - at)
+    }
+
+    #[inline(always)]
+    fn range_advance(&mut self, current: i64, step: i64, stop: i64) -> Result<i64, Failed> {
+        Ok(current.checked_add(step).unwrap_or(stop))
+    }
 }
 
 /// Element `at` of unshared array `a` for a write through it, when it is not shared

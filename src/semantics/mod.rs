@@ -9,7 +9,7 @@
 //! division by zero as errors), ordering comparisons, equality, truthiness, negation and
 //! `!` ([`operators`]); indexing, index assignment, field reads and writes and the
 //! element and field access of nested writes, with the negative-index rule and
-//! copy-on-write ([`containers`]); the concrete
+//! copy-on-write ([`containers`]); the steps of `for` loops ([`iteration`]); the concrete
 //! domain and the structural walk of `==` on containers ([`concrete`]). The primitives themselves (checked int arithmetic, float arithmetic,
 //! float equality with its epsilon, string concatenation) are `runtime::ops`.
 //!
@@ -45,10 +45,12 @@
 
 pub mod concrete;
 pub mod containers;
+pub mod iteration;
 pub mod operators;
 
 pub use concrete::{assign_field, assign_index, get_index, is_truthy, values_equal, Concrete, Failed};
 pub use containers::{field_for_write, field_into, index_for_write, index_into, set_field, set_index};
+pub use iteration::{iteration_source, next_item, range_next};
 pub use operators::{arith, arith_numbers, compare, comparison, equal, negate, not, not_equal, truthy};
 
 use crate::runtime::ops::{ArithOp, CmpOp, OpError};
@@ -242,4 +244,24 @@ pub trait Containers: Allocating {
     /// through it: made private in place first when it is a container.
     fn struct_field_unique(&mut self, s: Self::Struct, name: Symbol, out: &mut Self::Value) -> Result<(), Self::Error>;
     fn struct_value(&mut self, s: Self::Struct) -> Self::Value;
+
+    /// Whether a loop goes round again (`ForNext`, `ForRangeNext`): [`Domain::decide`]
+    /// for a loop's test, which the tracing domain records as the loop's own guard.
+    fn loop_test(&mut self, more: Self::Bool) -> bool;
+    /// A float count of `for i in f`, truncated toward zero.
+    fn float_to_int(&mut self, f: Self::Float) -> Result<Self::Int, Self::Error>;
+    /// The keys of `x` as a new array of strings (which become shared: the dict holds
+    /// them too), what `for k in dict` iterates.
+    fn dict_keys(&mut self, x: Self::Dict) -> Result<Self::Value, Self::Error>;
+    /// The character of `s` starting at byte `at` (before the end) as a new string into
+    /// `item`; returns its width in bytes.
+    fn str_char_at_byte(
+        &mut self,
+        s: Self::Str,
+        at: Self::Int,
+        item: &mut Self::Value,
+    ) -> Result<Self::Int, Self::Error>;
+    /// `current + step`, or `stop` when that overflows (a range's last step).
+    fn range_advance(&mut self, current: Self::Int, step: Self::Int, stop: Self::Int)
+        -> Result<Self::Int, Self::Error>;
 }

@@ -733,9 +733,7 @@ pub(super) extern "sysv64" fn dict_keys(dict: *mut u8, state: *mut ExitState) ->
     let dict = unsafe { dict_at(dict) };
     // SAFETY: as in `concat_strings`.
     let (state, heap) = unsafe { (&mut *state, &mut *(*state).heap) };
-    let Ok(Value::Array(keys)) = access::iteration_source(heap, Value::Dict(dict)) else {
-        unreachable!("a dict iterates as the array of its keys")
-    };
+    let Value::Array(keys) = access::dict_keys(heap, dict) else { unreachable!("the keys are an array") };
     state.must_exit = heap.wants_collection() as u64;
     keys.addr() as *mut u8
 }

@@ -788,7 +788,7 @@ define_ops! {
     ToStr(a: InstIdx as Ref)
         => "TOSTR", Only, [SCALAR] -> STR, GUARD;
     /// The array a `for` loop over a dict iterates: the dict's keys as strings, through
-    /// the interpreter's `access::iteration_source`. Allocates; a guard like `SConcat`.
+    /// the interpreter's `access::dict_keys` (`semantics::iteration_source` of a dict). Allocates; a guard like `SConcat`.
     DictKeys(a: InstIdx as Ref)
         => "KEYS", Only, [DICT] -> ARRAY, GUARD;
     /// `string[index]`: the character at an int index as a new one-character string,

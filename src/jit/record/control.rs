@@ -1,13 +1,16 @@
 //! Recording control flow: branches (resolved at the next step, when the interpreter has
-//! chosen), loop tests, `for` loops over ranges and counts, pending builtin calls, and the
-//! jump into another loop's compiled trace.
+//! chosen), loop tests, the steps of `for` loops (`semantics::iteration`, run in the
+//! tracing domain), pending builtin calls, and the jump into another loop's compiled
+//! trace.
 
-use super::{read_element_type, value_type, PendingBranch, Recorder, TraceKind, View};
+use super::tracing::{Traced, TracedValue, Tracing};
+use super::{value_type, PendingBranch, Recorder, TraceKind, View};
 use crate::compile::bytecode::Reg;
 use crate::compile::listing::jump_target;
 use crate::jit::abort::AbortReason;
 use crate::jit::ir::{BuiltinArgs, InstIdx, Op, Snapshot, Ty};
 use crate::runtime::value::Value;
+use crate::semantics;
 use std::rc::Rc;
 
 impl Recorder {
@@ -99,9 +102,7 @@ impl Recorder {
     /// while `more` holds. The root trace's own loop must go on (an iteration that leaves
     /// it aborts); any other loop (an inner loop being unrolled, or for a side trace the
     /// loops enclosing its root's) gets a guard on the direction taken.
-    pub(super) fn loop_test(&mut self, more: InstIdx, pc: u32, view: &View) {
-        let proto = view.program.proto(self.current().proto);
-        let target = jump_target(pc as usize, &proto.code[pc as usize]).expect("loop tests jump") as u32;
+    pub(super) fn loop_test(&mut self, more: InstIdx, pc: u32, target: u32) {
         if self.at_own_header(target) {
             self.loop_continues(more, pc);
         } else {
@@ -130,108 +131,64 @@ impl Recorder {
         Ok(())
     }
 
-    /// `ForRangeNext`: continue while `current` has not passed `stop`.
+    /// Where the loop-advance instruction at `pc` jumps back to.
+    fn loop_target(&self, pc: u32, view: &View) -> u32 {
+        let proto = view.program.proto(self.current().proto);
+        jump_target(pc as usize, &proto.code[pc as usize]).expect("loop tests jump") as u32
+    }
+
+    /// `ForRangeNext`, by `semantics::range_next` in the tracing domain.
     pub(super) fn range_next(&mut self, base: Reg, view: &View, pc: u32) -> Result<(), AbortReason> {
-        let current = self.read(base, view, pc)?;
-        let stop = self.read(base + 1, view, pc)?;
-        let step = self.read(base + 2, view, pc)?;
-        let (Value::Int(current_value), Value::Int(stop_value), Value::Int(step_value)) =
-            (view.slots[base as usize], view.slots[base as usize + 1], view.slots[base as usize + 2])
-        else {
-            return Err(AbortReason::NyiValueType("non-int range"));
-        };
-        let zero = self.emit(Op::KInt(0), Ty::Int);
-        let upward = self.emit(Op::GtInt(step, zero), Ty::Bool);
-        let direction_guard = if step_value > 0 { Op::GuardTrue(upward) } else { Op::GuardFalse(upward) };
-        self.emit_guard(direction_guard, Ty::Void, pc);
-        let more = if step_value > 0 {
-            self.emit(Op::LtInt(current, stop), Ty::Bool)
-        } else {
-            self.emit(Op::GtInt(current, stop), Ty::Bool)
-        };
-        self.loop_test(more, pc, view);
-        let continues = if step_value > 0 { current_value < stop_value } else { current_value > stop_value };
-        if !continues {
-            return Ok(());
+        let mut bounds = [Traced { ir: InstIdx(0), value: 0 }; 3];
+        for (k, bound) in bounds.iter_mut().enumerate() {
+            let r = base + k as Reg;
+            let ir = self.read(r, view, pc)?;
+            let Value::Int(value) = view.slots[r as usize] else {
+                return Err(AbortReason::NyiValueType("non-int range"));
+            };
+            *bound = Traced { ir, value };
         }
-        let advanced = self.emit_guard(Op::AddInt(current, step), Ty::Int, pc);
-        self.write(base + 3, current);
-        self.write(base, advanced);
+        let [current, stop, step] = bounds;
+        let target = self.loop_target(pc, view);
+        let next = semantics::range_next(&mut Tracing::in_loop(self, pc, target), current, stop, step)?;
+        if let Some(next) = next {
+            self.write(base + 3, current.ir);
+            self.write(base, next.ir);
+        }
         Ok(())
     }
 
-    /// `ForNext` over an int count (`for i in n`) or an array (`for v in a`, and a dict's
-    /// keys, which `ForPrep` made an array), or a string (below).
-    pub(super) fn count_next(&mut self, base: Reg, view: &View, pc: u32) -> Result<(), AbortReason> {
+    /// `ForPrep`, by `semantics::iteration_source` in the tracing domain (a dict's keys
+    /// are `KEYS`).
+    pub(super) fn for_prep(&mut self, base: Reg, view: &View, pc: u32) -> Result<(), AbortReason> {
         let sequence = self.read(base, view, pc)?;
+        let source = semantics::iteration_source(
+            &mut Tracing::new(self, pc),
+            TracedValue::of(sequence, view.slots[base as usize]),
+        )?;
+        if source.ir != sequence {
+            self.write(base, source.ir);
+        }
+        let start = self.emit(Op::KInt(0), Ty::Int);
+        self.write(base + 1, start);
+        Ok(())
+    }
+
+    /// `ForNext` over an int count, an array (a dict's keys too) or a string, by
+    /// `semantics::next_item` in the tracing domain.
+    pub(super) fn for_next(&mut self, base: Reg, view: &View, pc: u32) -> Result<(), AbortReason> {
+        let sequence = TracedValue::of(self.read(base, view, pc)?, view.slots[base as usize]);
         let position = self.read(base + 1, view, pc)?;
         let Value::Int(at) = view.slots[base as usize + 1] else {
             return Err(AbortReason::NyiValueType("non-int iteration position"));
         };
-        if let Value::Str(s) = view.slots[base as usize] {
-            return self.char_next(base, sequence, position, at < s.text.len() as i64, view, pc);
+        let target = self.loop_target(pc, view);
+        let mut item = sequence;
+        let domain = &mut Tracing::in_loop(self, pc, target);
+        if let Some(next) = semantics::next_item(domain, sequence, Traced { ir: position, value: at }, &mut item)? {
+            self.write(base + 2, item.ir);
+            self.write(base + 1, next.ir);
         }
-        let (count, element, continues) = match view.slots[base as usize] {
-            Value::Int(n) => (sequence, None, at < n),
-            Value::Array(a) => {
-                let next = a.items.get(at as usize);
-                let element = next.map(read_element_type).transpose()?;
-                (self.emit(Op::ALen(sequence), Ty::Int), element, next.is_some())
-            }
-            ref other => return Err(AbortReason::NyiValueType(other.type_name())),
-        };
-        let more = self.emit(Op::LtInt(position, count), Ty::Bool);
-        self.loop_test(more, pc, view);
-        if !continues {
-            return Ok(());
-        }
-        let item = match element {
-            None => position,
-            Some(ty) => {
-                let item = self.emit_guard(Op::ALoad(sequence, position), ty, pc);
-                self.share_read_out(item);
-                item
-            }
-        };
-        let one = self.emit(Op::KInt(1), Ty::Int);
-        let advanced = self.emit_guard(Op::AddInt(position, one), Ty::Int, pc);
-        self.write(base + 2, item);
-        self.write(base + 1, advanced);
-        Ok(())
-    }
-
-    /// `ForNext` over a string (`for c in s`), whose position is a byte offset, as
-    /// `access::next_char` steps: the loop goes on while the position is before the end
-    /// (`SBYTES`); the loop variable is the character there as a new string (`SNEXTCH`,
-    /// which calls `next_char`), and the position moves past its bytes.
-    #[allow(clippy::too_many_arguments)]
-    fn char_next(
-        &mut self,
-        base: Reg,
-        string: InstIdx,
-        position: InstIdx,
-        continues: bool,
-        view: &View,
-        pc: u32,
-    ) -> Result<(), AbortReason> {
-        let end = self.emit(Op::SBytes(string), Ty::Int);
-        let more = self.emit(Op::LtInt(position, end), Ty::Bool);
-        self.loop_test(more, pc, view);
-        if !continues {
-            return Ok(());
-        }
-        // The loop test's guard goes first: at the end of the string it must be the one to
-        // exit (a loop exit grows a side trace), not the step. The step gets a snapshot of
-        // its own, so that its exit is known to be a collection due.
-        let proto = view.program.proto(self.current().proto);
-        let target = jump_target(pc as usize, &proto.code[pc as usize]).expect("ForNext jumps") as u32;
-        self.resolve_pending_branch(target)?;
-        let snapshot = self.trace.add_snapshot(self.snapshot_state(pc));
-        let character = self.trace.push(Op::SNextChar(string, position), Ty::Str, Some(snapshot), self.line);
-        let width = self.emit(Op::SBytes(character), Ty::Int);
-        let advanced = self.emit_guard(Op::AddInt(position, width), Ty::Int, pc);
-        self.write(base + 2, character);
-        self.write(base + 1, advanced);
         Ok(())
     }
 

@@ -721,28 +721,10 @@ impl Recorder {
             // A loop with a trace of its own is jumped into at its header (see
             // `loop_to_jump_into`); any other is unrolled.
             Instr::LoopEntry => {}
-            Instr::ForPrep { base, .. } => {
-                // `iteration_source` keeps arrays, strings and ints as they are and lists a
-                // dict's keys.
-                let sequence = self.read(base, view, pc)?;
-                match self.ty(sequence) {
-                    Ty::Array | Ty::Str | Ty::Int => {}
-                    Ty::Dict => {
-                        let keys = self.emit_guard(Op::DictKeys(sequence), Ty::Array, pc);
-                        self.write(base, keys);
-                    }
-                    _ => {
-                        return Err(AbortReason::NyiInstruction(
-                            "for over anything but an array, a dict, a string or an int",
-                        ))
-                    }
-                }
-                let start = self.emit(Op::KInt(0), Ty::Int);
-                self.write(base + 1, start);
-            }
+            Instr::ForPrep { base, .. } => self.for_prep(base, view, pc)?,
             Instr::ForRangePrep { base, .. } => self.range_prep(base, view, pc)?,
             Instr::ForRangeNext { base, .. } => self.range_next(base, view, pc)?,
-            Instr::ForNext { base, .. } => self.count_next(base, view, pc)?,
+            Instr::ForNext { base, .. } => self.for_next(base, view, pc)?,
             Instr::Call { base, argc, lent } => self.call(base, argc, lent, view, pc)?,
             Instr::NewStruct { dst, literal, start } => self.new_struct(proto, dst, literal, start, view, pc)?,
             Instr::NewArray { dst, start, count } => {

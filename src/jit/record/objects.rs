@@ -189,14 +189,6 @@ impl Recorder {
         Ok(array)
     }
 
-    /// Marks an object read out of a container shared, as the interpreter's read does (the
-    /// container still holds it).
-    pub(super) fn share_read_out(&mut self, value: InstIdx) {
-        if matches!(self.ty(value), Ty::Str | Ty::Struct | Ty::Array | Ty::Dict | Ty::Tagged) {
-            self.emit(Op::MarkShared(value), Ty::Void);
-        }
-    }
-
     /// `dst := obj[index]` (`GetIndex`, `PeekIndex`, marked as `mark` says), by
     /// `semantics::index_into` in the tracing domain. A sunk container is read without
     /// code when the index is a non-negative int constant (an array) or a string constant

@@ -47,11 +47,18 @@ impl TracedValue {
 pub(super) struct Tracing<'r> {
     recorder: &'r mut Recorder,
     pc: u32,
+    /// For a loop-advance instruction, where it jumps back to (its loop test's target).
+    loop_target: Option<u32>,
 }
 
 impl<'r> Tracing<'r> {
     pub(super) fn new(recorder: &'r mut Recorder, pc: u32) -> Tracing<'r> {
-        Tracing { recorder, pc }
+        Tracing { recorder, pc, loop_target: None }
+    }
+
+    /// For the loop-advance instruction at `pc`, which jumps back to `target`.
+    pub(super) fn in_loop(recorder: &'r mut Recorder, pc: u32, target: u32) -> Tracing<'r> {
+        Tracing { recorder, pc, loop_target: Some(target) }
     }
 
     fn op<T>(&mut self, op: Op, ty: Ty, value: T) -> Traced<T> {
@@ -581,6 +588,56 @@ impl Containers for Tracing<'_> {
 
     fn struct_value(&mut self, s: Traced<Gc<StructObj>>) -> TracedValue {
         TracedValue::of(s.ir, Value::Struct(s.value))
+    }
+
+    /// The loop's guard (`Recorder::loop_test`: the root loop must go on; another loop
+    /// is guarded on the direction taken).
+    fn loop_test(&mut self, more: Traced<bool>) -> bool {
+        let target = self.loop_target.expect("a loop test is recorded for a loop-advance instruction");
+        self.recorder.loop_test(more.ir, self.pc, target);
+        more.value
+    }
+
+    fn float_to_int(&mut self, _: Traced<f64>) -> Result<Traced<i64>, AbortReason> {
+        Err(AbortReason::NyiInstruction("for over a float count"))
+    }
+
+    /// `KEYS`, through the interpreter's `access::dict_keys`.
+    fn dict_keys(&mut self, x: Traced<Gc<DictObj>>) -> Result<TracedValue, AbortReason> {
+        let ir = self.recorder.emit_guard(Op::DictKeys(x.ir), Ty::Array, self.pc);
+        Ok(Traced { ir, value: None })
+    }
+
+    /// `SNEXTCH`, through the interpreter's `access::next_char`, and `SBYTES` of the
+    /// character. The loop test's guard goes first: at the end of the string it must be
+    /// the one to exit (a loop exit grows a side trace), not the step, which gets a
+    /// snapshot of its own, so that its exit is known to be a collection due.
+    fn str_char_at_byte(
+        &mut self,
+        s: Traced<Gc<StrObj>>,
+        at: Traced<i64>,
+        item: &mut TracedValue,
+    ) -> Result<Traced<i64>, AbortReason> {
+        let target = self.loop_target.expect("a string is stepped by ForNext");
+        let c = usize::try_from(at.value).ok().and_then(|p| s.value.text.get(p..)).and_then(|rest| rest.chars().next());
+        let Some(c) = c else { return Err(AbortReason::NyiInstruction("a string position inside a character")) };
+        self.recorder.resolve_pending_branch(target)?;
+        let snapshot = self.recorder.trace.add_snapshot(self.recorder.snapshot_state(self.pc));
+        let line = self.recorder.line;
+        let character = self.recorder.trace.push(Op::SNextChar(s.ir, at.ir), Ty::Str, Some(snapshot), line);
+        *item = Traced { ir: character, value: None };
+        Ok(self.op(Op::SBytes(character), Ty::Int, c.len_utf8() as i64))
+    }
+
+    /// `ADD`, a guard that exits on overflow (the interpreter then ends the range).
+    fn range_advance(
+        &mut self,
+        current: Traced<i64>,
+        step: Traced<i64>,
+        stop: Traced<i64>,
+    ) -> Result<Traced<i64>, AbortReason> {
+        let value = raised(Concrete::pure().int_arith(ArithOp::Add, current.value, step.value)).unwrap_or(stop.value);
+        Ok(self.guard(Op::AddInt(current.ir, step.ir), Ty::Int, value))
     }
 
     /// `SHARE` of an object; constants (always shared) and sunk values (immutable IR)
