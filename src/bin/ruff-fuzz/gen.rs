@@ -233,6 +233,25 @@ struct Scope {
 }
 
 impl Scope {
+    /// The scope at the start of a section: in a function (which has the `rep`
+    /// parameter) or at top level, outside any loop, with none of the optional variables.
+    fn new(suffix: String, tag: String, in_function: bool) -> Scope {
+        Scope {
+            suffix,
+            tag,
+            in_function,
+            has_rep: in_function,
+            counters: Vec::new(),
+            weight: 1,
+            depth: 0,
+            handlers: 0,
+            has_struct: false,
+            has_bag: false,
+            poly_targets: 0,
+            native: false,
+        }
+    }
+
     fn name(&self, base: &str) -> String {
         format!("{}{}", base, self.suffix)
     }

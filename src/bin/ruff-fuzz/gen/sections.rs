@@ -139,20 +139,7 @@ impl Generator {
     pub(super) fn function_section(&mut self) -> String {
         let id = self.id();
         let name = format!("sec{}", id);
-        let mut scope = Scope {
-            suffix: String::new(),
-            tag: name.clone(),
-            in_function: true,
-            has_rep: true,
-            counters: Vec::new(),
-            weight: 1,
-            depth: 0,
-            handlers: 0,
-            has_struct: false,
-            has_bag: false,
-            poly_targets: 0,
-            native: false,
-        };
+        let mut scope = Scope::new(String::new(), name.clone(), true);
         scope.native = self.rng.percent(60);
         let mut body = self.section_prelude(&mut scope);
         let has_struct = scope.has_struct;
@@ -177,20 +164,7 @@ impl Generator {
     /// run in the main script, and it is wrapped in `try`.
     pub(super) fn top_level_section(&mut self) -> Vec<Stmt> {
         let id = self.id();
-        let mut scope = Scope {
-            suffix: format!("_g{}", id),
-            tag: format!("top{}", id),
-            in_function: false,
-            has_rep: false,
-            counters: Vec::new(),
-            weight: 1,
-            depth: 0,
-            handlers: 0,
-            has_struct: false,
-            has_bag: false,
-            poly_targets: 0,
-            native: false,
-        };
+        let mut scope = Scope::new(format!("_g{}", id), format!("top{}", id), false);
         scope.native = self.rng.percent(60);
         let mut out = self.section_prelude(&mut scope);
         let has_struct = scope.has_struct;
