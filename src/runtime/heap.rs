@@ -215,6 +215,22 @@ pub struct Heap {
 
 const MIN_COLLECTION_BYTES: usize = 8 << 20;
 
+/// How many objects ahead of the one it looks at the sweep asks for a header.
+const SWEEP_PREFETCH_DISTANCE: usize = 8;
+
+/// Asks the processor to start loading the cache line at `header` (a hint: no effect on
+/// what the program computes).
+#[inline(always)]
+fn prefetch(header: NonNull<GcHeader>) {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: a prefetch never faults and changes no memory, whatever the address.
+    unsafe {
+        std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(header.as_ptr().cast());
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = header;
+}
+
 impl Default for Heap {
     fn default() -> Self {
         Self::new(false)
@@ -321,21 +337,30 @@ impl Heap {
         }
         let mut live_bytes = 0;
         let before = self.objects.len();
-        self.objects.retain(|&header| {
+        let mut kept = 0;
+        for i in 0..before {
+            // The walk reads every object's header, in allocation order, mostly from
+            // memory: asking for one a few steps ahead overlaps those misses (binary_trees:
+            // the sweep spent most of its time waiting on this load).
+            if let Some(&ahead) = self.objects.get(i + SWEEP_PREFETCH_DISTANCE) {
+                prefetch(ahead);
+            }
+            let header = self.objects[i];
             // SAFETY: `objects` holds exactly the live allocations of this heap.
             let h = unsafe { header.as_ref() };
             if h.marked.get() {
                 h.marked.set(false);
                 // SAFETY: as above; the object is live.
                 live_bytes += unsafe { object_size(header) };
-                true
+                self.objects[kept] = header;
+                kept += 1;
             } else {
                 // SAFETY: the object is unreachable, so no `Gc` to it will be used again;
                 // it was allocated by `alloc` as a `GcBox` of the type its kind names.
                 unsafe { free_object(header) };
-                false
             }
-        });
+        }
+        self.objects.truncate(kept);
         self.stats.collections += 1;
         self.stats.objects_freed += (before - self.objects.len()) as u64;
         self.live_bytes = live_bytes;
