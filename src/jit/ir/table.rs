@@ -414,7 +414,7 @@ pub mod kind {
         TypeIndex: u32 = "type";
         /// A field name (a symbol).
         FieldName: u32 = "field";
-        /// Where a field stands in a struct's field list (`FieldLoad`, `FieldStore`).
+        /// Where a field stands in a struct's field list (`FieldLoad`, `FieldStore`, ...).
         FieldPosition: u32 = "@";
         CaptureIndex: u32 = "capture";
         /// A function prototype (`ProtoId`).
@@ -749,6 +749,15 @@ define_ops! {
     /// `access::set_index` takes it). A guard.
     AStore { array: InstIdx as Ref, index: InstIdx as Ref, value: InstIdx as Ref }
         => "ASTORE", Only, [ARRAY, INT, PASSABLE] -> VOID, GUARD | EFFECT | WRITES;
+    /// `ALoad` at an index the optimizer knows is in bounds (an earlier check of that array
+    /// and index passed, and nothing since can have shortened an array): a guard on the
+    /// element's type only.
+    ALoadKnown(a: InstIdx as Ref, b: InstIdx as Ref)
+        => "ALOADK", Only, [ARRAY, INT] -> ELEMENT, GUARD | READS;
+    /// `AStore` at an index known to be in bounds, into an array known to be unshared (no
+    /// object was marked shared since a check found it so): no check.
+    AStoreKnown { array: InstIdx as Ref, index: InstIdx as Ref, value: InstIdx as Ref }
+        => "ASTOREK", Only, [ARRAY, INT, PASSABLE] -> VOID, EFFECT | WRITES;
     /// Appends `value` (a scalar or an object: the call's argument, handed over) to an
     /// array in place, guarding that the array is not shared. May grow the array's
     /// buffer. A guard.
@@ -843,6 +852,15 @@ define_ops! {
     /// first) or does not have the field at that position. Writes struct memory.
     FieldStore { object: InstIdx as Ref, field: u32 as FieldName, position: u32 as FieldPosition, value: InstIdx as Ref }
         => "FSTORE", Only, [STRUCT, FIELD_VALUE] -> VOID, GUARD | WRITES;
+    /// `FieldLoad` of a field the optimizer knows the struct has at `position` (an earlier
+    /// `FLOAD`, `FSTORE` or `FLOADU` of that object, field and position passed: a struct's
+    /// fields never move or go, so that stays true): a guard on the value's type only.
+    FieldLoadKnown { object: InstIdx as Ref, field: u32 as FieldName, position: u32 as FieldPosition }
+        => "FLOADK", Only, [STRUCT] -> FIELD_VALUE, GUARD | READS;
+    /// `FieldStore` into a struct the optimizer knows has the field at `position` and is
+    /// still unshared (no object was marked shared since a check that it was): no check.
+    FieldStoreKnown { object: InstIdx as Ref, field: u32 as FieldName, position: u32 as FieldPosition, value: InstIdx as Ref }
+        => "FSTOREK", Only, [STRUCT, FIELD_VALUE] -> VOID, EFFECT | WRITES;
     /// `object.field := value` (an int, float, bool or null) through the interpreter's field
     /// assignment: in place when the struct is not shared, else on a new copy. The result
     /// (type `Struct`) is the struct now holding the field. Writes struct memory and may
