@@ -423,6 +423,7 @@ pub mod kind {
         EnumName: u32 = "enum";
         TagName: u32 = "tag";
         ArgCount: u16 = "args=";
+        ClearedCount: u16 = "cleared=";
         SlotCount: u16 = "slots=";
         ReturnPc: u32 = "return=";
     }
@@ -943,15 +944,18 @@ define_ops! {
     /// Calls a function trace natively (the traced function's own, for recursion, or
     /// another function's; in a function trace or a side trace), as a new frame
     /// whose slot 0 is slot `base + 1` of the current one, its first `filled` slots (the
-    /// arguments, stored into the frame before the call) kept and the rest up to
-    /// `callee_slots` cleared; the callee's `Ret` leaves the result in slot `base`.
+    /// arguments, stored into the frame before the call) kept and those up to `cleared`
+    /// (past the last one the callee may read before writing it) set to null, as a new
+    /// interpreter frame has them; the others, up to `callee_slots`, hold what earlier
+    /// frames left, which only an exit lets the interpreter see, and it sets them to null
+    /// then (`Jit::clear_dead_slots`). The callee's `Ret` leaves the result in slot `base`.
     /// `return_pc` is where the interpreter resumes this frame if an exit happens inside
     /// the call. The call clobbers every register and slot, so no value defined before it
     /// is used after it except constants (the verifier checks this). A guard: it exits,
     /// before calling, when the native recursion depth budget is spent. Type `Void`.
     /// The function called, and its function trace (`SELF_TRACE`: the trace being
     /// compiled, or for a side trace its root).
-    CallTrace { trace: u32 as TraceNumber, function: Gc<FuncObj> as Proto, base: u16 as Slot, filled: u16 as ArgCount, callee_slots: u16 as SlotCount, return_pc: u32 as ReturnPc }
+    CallTrace { trace: u32 as TraceNumber, function: Gc<FuncObj> as Proto, base: u16 as Slot, filled: u16 as ArgCount, cleared: u16 as ClearedCount, callee_slots: u16 as SlotCount, return_pc: u32 as ReturnPc }
         => "CALLTRACE", Only, [] -> VOID, GUARD;
     /// Ends a function trace (or its side trace) at a loop that has a trace of its own:
     /// jumps into that loop trace's pre-roll (the frame's slots are stored first), which

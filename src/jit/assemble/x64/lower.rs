@@ -98,7 +98,7 @@ impl Emitter<'_> {
                     );
                 }
             }
-            Op::CallTrace { function, trace, base, filled, callee_slots, return_pc } => {
+            Op::CallTrace { function, trace, base, filled, cleared, return_pc, .. } => {
                 let exit = guard_exit()?;
                 let stride = value_offset(base as u64 + 1)?;
                 emit!(self.ops
@@ -124,7 +124,7 @@ impl Emitter<'_> {
                     ; mov [r11 + 16], rax
                     ; add QWORD [r13 + NATIVE_DEPTH], 1
                 );
-                for s in filled..callee_slots {
+                for s in filled..cleared {
                     emit!(self.ops; mov BYTE [rdx + value_offset(s as u64)?], Tag::Null as i8);
                 }
                 self.count(COUNT_CALLS_MADE);
