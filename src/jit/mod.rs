@@ -1000,6 +1000,11 @@ impl Jit {
             let root = self.native(current).tree_root;
             let (level_base, mut frames) = self.native_levels(slots);
             let levels = frames.len();
+            if levels > 0 {
+                let snapshot = &self.native(current).trace.snapshots[exit.index()];
+                let (pc, inlined) = (snapshot.pc, snapshot.frames.first().map(|f| (f.base as usize, f.return_pc)));
+                self.clear_dead_slots(program, slots, &frames, pc, inlined);
+            }
             let native = &mut self.traces[(current - self.first_trace) as usize];
             let state = &*self.exit_state;
             let level_slots = &mut slots[level_base..];
@@ -1150,6 +1155,56 @@ impl Jit {
             })
             .collect();
         (base_of(self.native_frames[depth - 1][0]), frames)
+    }
+
+    /// Sets to null, in the frames of the native levels an exit is about to hand to the
+    /// interpreter (`levels`, outermost first), every slot no instruction may read before
+    /// writing it: `CallTrace` clears only the callee's slots that may be (`cleared`), so
+    /// the others still hold what earlier frames left there, objects the collector may
+    /// since have freed, and the interpreter's collector scans whole frames. A caller level
+    /// keeps the slots live after its call (the trace stored them, or they are its
+    /// arguments, or slots cleared at its own call), and its callee slot, which the call's
+    /// return writes, is cleared; the exiting level keeps the slots live at the exit's `pc`
+    /// (or, with `inlined` calls on its snapshot, first of which at slot `base` returns to
+    /// `return_pc`, those live after that call, below its callee slot), where the
+    /// snapshot's values then go. Slots live at a pc were written on every path there
+    /// unless they are live at the function's start, so they hold the trace's values.
+    fn clear_dead_slots(
+        &mut self,
+        program: &Program,
+        slots: &mut [Value],
+        levels: &[ResumeFrame],
+        pc: u32,
+        inlined: Option<(usize, u32)>,
+    ) {
+        for (n, level) in levels.iter().enumerate() {
+            let proto = program.proto(level.proto);
+            let live = self
+                .live_slots
+                .entry(level.proto)
+                .or_insert_with(|| Rc::new(LiveSlots::compute(program, proto)))
+                .clone();
+            // The slots this level owns (the next frame starts above its callee slot), and
+            // whether each is read later.
+            let (end, kept): (usize, Box<dyn Fn(u16) -> bool>) = match levels.get(n + 1) {
+                Some(callee) => {
+                    let call = callee.return_pc - 1;
+                    (callee.base - 1 - level.base, Box::new(move |s| live.live_after(call, s)))
+                }
+                None => match inlined {
+                    Some((base, return_pc)) => (base - 1, Box::new(move |s| live.live_after(return_pc - 1, s))),
+                    None => (proto.num_slots as usize, Box::new(move |s| live.live_at(pc, s))),
+                },
+            };
+            for s in 0..end.min(proto.num_slots as usize) {
+                if !kept(s as u16) {
+                    slots[level.base + s] = Value::Null;
+                }
+            }
+            if levels.get(n + 1).is_some() {
+                slots[level.base + end] = Value::Null;
+            }
+        }
     }
 
     /// Whether function trace `root`'s exit `exit`, which no side trace continues, takes a

@@ -56,6 +56,7 @@ macro_rules! emit {
 }
 
 // After `emit!`, which it uses.
+mod ints;
 mod lower;
 mod strings;
 

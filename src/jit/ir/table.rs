@@ -415,7 +415,7 @@ pub mod kind {
         TypeIndex: u32 = "type";
         /// A field name (a symbol).
         FieldName: u32 = "field";
-        /// Where a field stands in a struct's field list (`FieldLoad`, `FieldStore`).
+        /// Where a field stands in a struct's field list (`FieldLoad`, `FieldStore`, ...).
         FieldPosition: u32 = "@";
         CaptureIndex: u32 = "capture";
         /// A function prototype (`ProtoId`).
@@ -424,6 +424,7 @@ pub mod kind {
         EnumName: u32 = "enum";
         TagName: u32 = "tag";
         ArgCount: u16 = "args=";
+        ClearedCount: u16 = "cleared=";
         SlotCount: u16 = "slots=";
         ReturnPc: u32 = "return=";
     }
@@ -750,6 +751,15 @@ define_ops! {
     /// `semantics::set_index` takes it). A guard.
     AStore { array: InstIdx as Ref, index: InstIdx as Ref, value: InstIdx as Ref }
         => "ASTORE", Only, [ARRAY, INT, PASSABLE] -> VOID, GUARD | EFFECT | WRITES;
+    /// `ALoad` at an index the optimizer knows is in bounds (an earlier check of that array
+    /// and index passed, and nothing since can have shortened an array): a guard on the
+    /// element's type only.
+    ALoadKnown(a: InstIdx as Ref, b: InstIdx as Ref)
+        => "ALOADK", Only, [ARRAY, INT] -> ELEMENT, GUARD | READS;
+    /// `AStore` at an index known to be in bounds, into an array known to be unshared (no
+    /// object was marked shared since a check found it so): no check.
+    AStoreKnown { array: InstIdx as Ref, index: InstIdx as Ref, value: InstIdx as Ref }
+        => "ASTOREK", Only, [ARRAY, INT, PASSABLE] -> VOID, EFFECT | WRITES;
     /// Appends `value` (a scalar or an object: the call's argument, handed over) to an
     /// array in place, guarding that the array is not shared. May grow the array's
     /// buffer. A guard.
@@ -844,6 +854,15 @@ define_ops! {
     /// first) or does not have the field at that position. Writes struct memory.
     FieldStore { object: InstIdx as Ref, field: u32 as FieldName, position: u32 as FieldPosition, value: InstIdx as Ref }
         => "FSTORE", Only, [STRUCT, FIELD_VALUE] -> VOID, GUARD | WRITES;
+    /// `FieldLoad` of a field the optimizer knows the struct has at `position` (an earlier
+    /// `FLOAD`, `FSTORE` or `FLOADU` of that object, field and position passed: a struct's
+    /// fields never move or go, so that stays true): a guard on the value's type only.
+    FieldLoadKnown { object: InstIdx as Ref, field: u32 as FieldName, position: u32 as FieldPosition }
+        => "FLOADK", Only, [STRUCT] -> FIELD_VALUE, GUARD | READS;
+    /// `FieldStore` into a struct the optimizer knows has the field at `position` and is
+    /// still unshared (no object was marked shared since a check that it was): no check.
+    FieldStoreKnown { object: InstIdx as Ref, field: u32 as FieldName, position: u32 as FieldPosition, value: InstIdx as Ref }
+        => "FSTOREK", Only, [STRUCT, FIELD_VALUE] -> VOID, EFFECT | WRITES;
     /// `object.field := value` (an int, float, bool or null) through the interpreter's field
     /// assignment: in place when the struct is not shared, else on a new copy. The result
     /// (type `Struct`) is the struct now holding the field. Writes struct memory and may
@@ -944,15 +963,18 @@ define_ops! {
     /// Calls a function trace natively (the traced function's own, for recursion, or
     /// another function's; in a function trace or a side trace), as a new frame
     /// whose slot 0 is slot `base + 1` of the current one, its first `filled` slots (the
-    /// arguments, stored into the frame before the call) kept and the rest up to
-    /// `callee_slots` cleared; the callee's `Ret` leaves the result in slot `base`.
+    /// arguments, stored into the frame before the call) kept and those up to `cleared`
+    /// (past the last one the callee may read before writing it) set to null, as a new
+    /// interpreter frame has them; the others, up to `callee_slots`, hold what earlier
+    /// frames left, which only an exit lets the interpreter see, and it sets them to null
+    /// then (`Jit::clear_dead_slots`). The callee's `Ret` leaves the result in slot `base`.
     /// `return_pc` is where the interpreter resumes this frame if an exit happens inside
     /// the call. The call clobbers every register and slot, so no value defined before it
     /// is used after it except constants (the verifier checks this). A guard: it exits,
     /// before calling, when the native recursion depth budget is spent. Type `Void`.
     /// The function called, and its function trace (`SELF_TRACE`: the trace being
     /// compiled, or for a side trace its root).
-    CallTrace { trace: u32 as TraceNumber, function: Gc<FuncObj> as Proto, base: u16 as Slot, filled: u16 as ArgCount, callee_slots: u16 as SlotCount, return_pc: u32 as ReturnPc }
+    CallTrace { trace: u32 as TraceNumber, function: Gc<FuncObj> as Proto, base: u16 as Slot, filled: u16 as ArgCount, cleared: u16 as ClearedCount, callee_slots: u16 as SlotCount, return_pc: u32 as ReturnPc }
         => "CALLTRACE", Only, [] -> VOID, GUARD;
     /// Ends a function trace (or its side trace) at a loop that has a trace of its own:
     /// jumps into that loop trace's pre-roll (the frame's slots are stored first), which

@@ -31,6 +31,19 @@
 //!   element or shared bit changes); the value an `AStore` stored is what an `ALoad` of the same array and index
 //!   reads, and the value an `FSTORE` stored what an `FLOAD` of that object and field
 //!   reads.
+//! - Checks made once: a field that an `FLOAD`, `FSTORE` or `FLOADU` found at its
+//!   position stays there (fields are only ever appended), so a later read of it is
+//!   `FLOADK` (its value's type still checked) and a later store `FSTOREK` (no check) when
+//!   the struct is also known to be unshared: a store into it or `FLOADU`, `UNSHARED`,
+//!   `SUNIQUE`, `ALOADW`, `ALOADU` found it so, and no object was marked shared since
+//!   (the shared-bits epoch). bounce's `balls[i].x := balls[i].x + ...` checks the
+//!   element's layout once per field, not per access. Likewise an array index that an
+//!   `ALOAD`, `ASTORE`, `ALOADW` or `ALOADU` found in bounds stays so until an
+//!   instruction that may shorten an array (a call; `may_shorten_arrays`) or `Loop`: a
+//!   later read of it is `ALOADK` (the element's type still checked) and a later store
+//!   `ASTOREK` (no check) when the array is also known to be unshared (a store into it,
+//!   `APUSH`, `AUNIQUE`, `ALOADW`, `ALOADU`, `UNSHARED`). permute's `swap` checks each
+//!   index once.
 //! - Stores, allocations (`SCONCAT`, `TOSTR`, `SCHAR`, `KEYS`, `FNEW`), builtin calls (`CALLB`),
 //!   `Loop` and `Phi` are never merged, nor are sunk allocations: each literal is its own
 //!   object, even when two are equal.
@@ -66,13 +79,16 @@ mod memory {
     pub const CLASSES: usize = 6;
 }
 
+/// The index of `memory::SHARED_BITS` among the epochs.
+const SHARED_BITS_CLASS: usize = memory::SHARED_BITS.trailing_zeros() as usize;
+
 /// The classes of container memory `op` reads (0 for an op that reads none).
 fn reads(op: &Op) -> u8 {
     use memory::*;
     match op {
-        Op::ALen(_) | Op::ALoad(..) => ELEMENTS,
+        Op::ALen(_) | Op::ALoad(..) | Op::ALoadKnown(..) => ELEMENTS,
         Op::ALoadForWrite(..) => ELEMENTS | SHARED_BITS,
-        Op::FieldLoad { .. } => FIELDS,
+        Op::FieldLoad { .. } | Op::FieldLoadKnown { .. } => FIELDS,
         // A string key's text is read too (hashed and compared), and `SAPPEND` changes it.
         Op::DTag(..) | Op::DGet(..) => DICT_ENTRIES | TEXTS,
         Op::CaptureTag { .. } | Op::CaptureGet { .. } => CAPTURES,
@@ -86,11 +102,11 @@ fn reads(op: &Op) -> u8 {
 fn writes(op: &Op) -> u8 {
     use memory::*;
     match op {
-        Op::AStore { .. } | Op::APush { .. } => ELEMENTS,
+        Op::AStore { .. } | Op::AStoreKnown { .. } | Op::APush { .. } => ELEMENTS,
         Op::ALoadUnique(..) | Op::PushCopy { .. } => ELEMENTS | SHARED_BITS,
         Op::AUnique(_) | Op::SUnique(_) | Op::MarkShared(_) => SHARED_BITS,
         // Each writes one field, whose own epoch it advances (`CseTable::field_epochs`).
-        Op::FieldStore { .. } => 0,
+        Op::FieldStore { .. } | Op::FieldStoreKnown { .. } => 0,
         Op::FieldLoadUnique { .. } => SHARED_BITS,
         Op::FieldSet { .. } => FIELDS | SHARED_BITS,
         Op::FieldInit { .. } => FIELDS,
@@ -126,6 +142,15 @@ pub(super) struct CseTable {
     /// field read is keyed by its field's epoch and by the epoch of all fields, which
     /// writes that may add fields or copy the struct (`FSET`, `CALLB`) advance.
     field_epochs: FxHashMap<u32, u64>,
+    /// (struct, field, position) that an earlier check found: the struct has that field
+    /// there, for good (fields are only ever added at the end of the list).
+    known_fields: FxHashSet<(InstIdx, u32, u32)>,
+    /// Arrays and structs found unshared, with the shared-bits epoch of then: still
+    /// unshared while that epoch lasts.
+    unshared: FxHashMap<InstIdx, u64>,
+    /// (array, index) that an earlier check found in bounds: still so until an
+    /// instruction that may shorten an array (`may_shorten_arrays`).
+    known_indexes: FxHashSet<(InstIdx, InstIdx)>,
 }
 
 impl CseTable {
@@ -135,6 +160,33 @@ impl CseTable {
             Op::GLoad { global } => self.globals.get(&global).copied().filter(|&known| trace.inst(known).ty == ty),
             _ => self.key(op, ty).and_then(|key| self.values.get(&key).copied()),
         }
+    }
+
+    /// `op` without the checks that earlier ones made redundant: a `FieldLoad` of a field
+    /// known to stand at its position is `FieldLoadKnown` (its value's type is still
+    /// checked), a `FieldStore` into a struct also known to be unshared `FieldStoreKnown`.
+    pub fn without_known_checks(&self, op: Op) -> Op {
+        match op {
+            Op::FieldLoad { object, field, position } if self.known_fields.contains(&(object, field, position)) => {
+                Op::FieldLoadKnown { object, field, position }
+            }
+            Op::FieldStore { object, field, position, value }
+                if self.known_fields.contains(&(object, field, position)) && self.is_unshared(object) =>
+            {
+                Op::FieldStoreKnown { object, field, position, value }
+            }
+            Op::ALoad(array, index) if self.known_indexes.contains(&(array, index)) => Op::ALoadKnown(array, index),
+            Op::AStore { array, index, value }
+                if self.known_indexes.contains(&(array, index)) && self.is_unshared(array) =>
+            {
+                Op::AStoreKnown { array, index, value }
+            }
+            op => op,
+        }
+    }
+
+    fn is_unshared(&self, object: InstIdx) -> bool {
+        self.unshared.get(&object) == Some(&self.epochs[SHARED_BITS_CLASS])
     }
 
     /// Whether `op` is a store of the value its destination is known to hold already: a
@@ -185,7 +237,18 @@ impl CseTable {
     /// Records instruction `at` of `trace` for later lookups.
     pub fn remember(&mut self, trace: &Trace, at: InstIdx) {
         let inst = trace.inst(at);
-        match inst.op {
+        // The unchecked forms are keyed and forwarded as the checked ones they replace.
+        let op = match inst.op {
+            Op::FieldLoadKnown { object, field, position } => Op::FieldLoad { object, field, position },
+            Op::FieldStoreKnown { object, field, position, value } => Op::FieldStore { object, field, position, value },
+            Op::ALoadKnown(array, index) => Op::ALoad(array, index),
+            Op::AStoreKnown { array, index, value } => Op::AStore { array, index, value },
+            op => op,
+        };
+        if may_shorten_arrays(&op) {
+            self.known_indexes.clear();
+        }
+        match op {
             Op::GLoad { global } => {
                 self.globals.insert(global, at);
             }
@@ -223,18 +286,80 @@ impl CseTable {
                     }
                     _ => {}
                 }
+                self.learn_checks(op, at);
             }
         }
     }
 
-    /// Forgets what is known about the contents of containers.
+    /// Notes what instruction `at` (`op`, in its checked form) found when it got past its
+    /// checks: a struct's field at a position, a struct or element unshared.
+    fn learn_checks(&mut self, op: Op, at: InstIdx) {
+        let shared_bits = self.epochs[SHARED_BITS_CLASS];
+        match op {
+            Op::FieldLoad { object, field, position } => {
+                self.known_fields.insert((object, field, position));
+            }
+            Op::FieldStore { object, field, position, .. } | Op::FieldLoadUnique { object, field, position } => {
+                self.known_fields.insert((object, field, position));
+                self.unshared.insert(object, shared_bits);
+            }
+            Op::GuardUnshared(object) | Op::APush { array: object, .. } => {
+                self.unshared.insert(object, shared_bits);
+            }
+            Op::ALoad(array, index) => {
+                self.known_indexes.insert((array, index));
+            }
+            Op::AStore { array, index, .. } => {
+                self.known_indexes.insert((array, index));
+                self.unshared.insert(array, shared_bits);
+            }
+            // The array was unshared, the index in bounds, and the element is private from
+            // here on (checked, or made private, for a write).
+            Op::ALoadForWrite(array, index) | Op::ALoadUnique(array, index) => {
+                self.known_indexes.insert((array, index));
+                self.unshared.insert(array, shared_bits);
+                self.unshared.insert(at, shared_bits);
+            }
+            // Their result is private: a struct or array made unique.
+            Op::SUnique(_) | Op::AUnique(_) => {
+                self.unshared.insert(at, shared_bits);
+            }
+            _ => {}
+        }
+    }
+
+    /// Forgets what is known about the contents of containers (and so which arrays are
+    /// unshared and which indexes in bounds; where a struct's fields stand stays known).
     pub fn forget_container_contents(&mut self) {
         self.advance(memory::ALL);
+        self.known_indexes.clear();
     }
 
     /// Forgets what is known about the contents of `globals`.
     pub fn forget_globals(&mut self, globals: &FxHashSet<u32>) {
         self.globals.retain(|global, _| !globals.contains(global));
+    }
+}
+
+/// Whether `op` may make an array shorter, so that an index found in bounds may no longer
+/// be: any call or container write but those listed, which never remove an element (they
+/// write one in place, append, copy into a new object, or write no array).
+fn may_shorten_arrays(op: &Op) -> bool {
+    match op {
+        Op::AStore { .. }
+        | Op::APush { .. }
+        | Op::PushCopy { .. }
+        | Op::AUnique(_)
+        | Op::ALoadUnique(..)
+        | Op::SUnique(_)
+        | Op::FieldLoadUnique { .. }
+        | Op::FieldStore { .. }
+        | Op::FieldSet { .. }
+        | Op::FieldInit { .. }
+        | Op::DSet { .. }
+        | Op::SAppend { .. }
+        | Op::CaptureSet { .. } => false,
+        op => op.writes_containers() || matches!(op, Op::CallTrace { .. }),
     }
 }
 
@@ -248,6 +373,7 @@ fn value_key(op: &Op, ty: Ty, epochs: [u64; memory::CLASSES]) -> Option<ValueKey
         | Op::GStore { .. }
         | Op::SStore { .. }
         | Op::AStore { .. }
+        | Op::AStoreKnown { .. }
         | Op::APush { .. }
         | Op::SAppend { .. }
         | Op::DSet { .. }
@@ -263,6 +389,7 @@ fn value_key(op: &Op, ty: Ty, epochs: [u64; memory::CLASSES]) -> Option<ValueKey
         | Op::FieldSet { .. }
         | Op::FieldInit { .. }
         | Op::FieldStore { .. }
+        | Op::FieldStoreKnown { .. }
         | Op::DictKeys(_)
         | Op::CallBuiltin { .. }
         | Op::CallResidual { .. }
@@ -456,6 +583,151 @@ mod tests {
     }
 
     #[test]
+    fn field_checks_made_once_are_not_made_again() {
+        // A field found at its position stays there; a struct found unshared (by a store
+        // into it, or an element made private for a write) stays so until an object is
+        // marked shared.
+        check(
+            cse,
+            "
+            ....        SNAP    #0 pc=1 [ ]
+            0000 > arr  SLOAD    #0         #0
+            0001 > int  SLOAD    #1         #0
+            0002 > obj  ALOAD    0000 0001  #0
+            0003 > int  FLOAD    0002 field13 @0 #0
+            0004 > int  FLOAD    0002 field15 @2 #0
+            0005 > int  ADD      0003 0004  #0
+            0006 > void FSTORE   0002 field13 @0 0005 #0
+            0007 > int  FLOAD    0002 field14 @1 #0
+            0008 > void FSTORE   0002 field14 @1 0007 #0
+            0009 > void FSTORE   0002 field13 @0 0001 #0
+            0010   void SHARE    0000
+            0011 > void FSTORE   0002 field14 @1 0005 #0
+            0012 > int  FLOAD    0002 field15 @2 #0
+            0013 > obj  ALOADU   0000 0001  #0
+            0014 > int  FLOAD    0013 field15 @2 #0
+            0015 > void FSTORE   0013 field15 @2 0014 #0
+            0016 > void FSTORE   0013 field15 @2 0005 #0
+            ",
+            // 0008 and 0009 store into fields already found, into a struct 0006 found
+            // unshared; 0011 checks again after SHARE (its field is known, the shared bit
+            // not); 0012 is 0004 (field15 is not written); 0015 and 0016 store into the
+            // element ALOADU made private, at the field 0014 found.
+            "
+            ....        SNAP    #0 pc=1 [ ]
+            0000 > arr  SLOAD    #0         #0
+            ....        SNAP    #0 pc=1 [ ]
+            0001 > int  SLOAD    #1         #0
+            ....        SNAP    #0 pc=1 [ ]
+            0002 > obj  ALOAD    0000 0001  #0
+            ....        SNAP    #0 pc=1 [ ]
+            0003 > int  FLOAD    0002 field13 @0 #0
+            ....        SNAP    #0 pc=1 [ ]
+            0004 > int  FLOAD    0002 field15 @2 #0
+            ....        SNAP    #0 pc=1 [ ]
+            0005 > int  ADD      0003 0004  #0
+            ....        SNAP    #0 pc=1 [ ]
+            0006 > void FSTORE   0002 field13 @0 0005 #0
+            ....        SNAP    #0 pc=1 [ ]
+            0007 > int  FLOAD    0002 field14 @1 #0
+            0008   void FSTOREK  0002 field14 @1 0007
+            0009   void FSTOREK  0002 field13 @0 0001
+            0010   void SHARE    0000
+            ....        SNAP    #0 pc=1 [ ]
+            0011 > void FSTORE   0002 field14 @1 0005 #0
+            ....        SNAP    #0 pc=1 [ ]
+            0012 > obj  ALOADU   0000 0001  #0
+            ....        SNAP    #0 pc=1 [ ]
+            0013 > int  FLOAD    0012 field15 @2 #0
+            0014   void FSTOREK  0012 field15 @2 0013
+            0015   void FSTOREK  0012 field15 @2 0005
+            ",
+        );
+    }
+
+    #[test]
+    fn a_known_field_is_read_again_with_its_type_checked_only() {
+        // A builtin call may change every field's value, not where a field stands.
+        check(
+            cse,
+            "
+            ....        SNAP    #0 pc=1 [ ]
+            0000 > arr  SLOAD    #0         #0
+            0001 > int  SLOAD    #1         #0
+            0002 > obj  ALOAD    0000 0001  #0
+            0003 > int  FLOAD    0002 field13 @0 #0
+            0004 > arr  CALLB    unique 0000 #0
+            0005 > int  FLOAD    0002 field13 @0 #0
+            0006 > int  FLOAD    0002 field14 @1 #0
+            ",
+            "
+            ....        SNAP    #0 pc=1 [ ]
+            0000 > arr  SLOAD    #0         #0
+            ....        SNAP    #0 pc=1 [ ]
+            0001 > int  SLOAD    #1         #0
+            ....        SNAP    #0 pc=1 [ ]
+            0002 > obj  ALOAD    0000 0001  #0
+            ....        SNAP    #0 pc=1 [ ]
+            0003 > int  FLOAD    0002 field13 @0 #0
+            ....        SNAP    #0 pc=1 [ ]
+            0004 > arr  CALLB    unique 0000 #0
+            ....        SNAP    #0 pc=1 [ ]
+            0005 > int  FLOADK   0002 field13 @0 #0
+            ....        SNAP    #0 pc=1 [ ]
+            0006 > int  FLOAD    0002 field14 @1 #0
+            ",
+        );
+    }
+
+    #[test]
+    fn bounds_and_shared_checks_made_once_are_not_made_again() {
+        // `tmp := v[i]; v[i] := v[j]; v[j] := tmp`: both indexes are found in bounds by the
+        // reads, the array unshared by the first store, so the second store checks
+        // nothing; a read after it checks the element's type only; a builtin call may
+        // shorten the array, so the read after it checks the bounds again.
+        check(
+            cse,
+            "
+            ....        SNAP    #0 pc=1 [ ]
+            0000 > arr  SLOAD    #0         #0
+            0001 > int  SLOAD    #1         #0
+            0002 > int  SLOAD    #2         #0
+            0003 > int  ALOAD    0000 0001  #0
+            0004 > int  ALOAD    0000 0002  #0
+            0005 > void ASTORE   0000 0001 0004 #0
+            0006 > void ASTORE   0000 0002 0003 #0
+            0007 > int  ALOAD    0000 0001  #0
+            0008 > arr  CALLB    unique 0000 #0
+            0009 > int  ALOAD    0000 0001  #0
+            0010 > void ASTORE   0000 0002 0009 #0
+            ",
+            "
+            ....        SNAP    #0 pc=1 [ ]
+            0000 > arr  SLOAD    #0         #0
+            ....        SNAP    #0 pc=1 [ ]
+            0001 > int  SLOAD    #1         #0
+            ....        SNAP    #0 pc=1 [ ]
+            0002 > int  SLOAD    #2         #0
+            ....        SNAP    #0 pc=1 [ ]
+            0003 > int  ALOAD    0000 0001  #0
+            ....        SNAP    #0 pc=1 [ ]
+            0004 > int  ALOAD    0000 0002  #0
+            ....        SNAP    #0 pc=1 [ ]
+            0005 > void ASTORE   0000 0001 0004 #0
+            0006   void ASTOREK  0000 0002 0003
+            ....        SNAP    #0 pc=1 [ ]
+            0007 > int  ALOADK   0000 0001  #0
+            ....        SNAP    #0 pc=1 [ ]
+            0008 > arr  CALLB    unique 0000 #0
+            ....        SNAP    #0 pc=1 [ ]
+            0009 > int  ALOAD    0000 0001  #0
+            ....        SNAP    #0 pc=1 [ ]
+            0010 > void ASTORE   0000 0002 0009 #0
+            ",
+        );
+    }
+
+    #[test]
     fn builtin_calls_are_never_merged_and_end_what_is_known_of_containers() {
         check(
             cse,
@@ -525,7 +797,9 @@ mod tests {
             ",
             // 0008, 0010 and 0012 are the element ALOADU took; 0013 is the value 0007
             // stored; 0015 is 0014; 0017 reads again after the store into field15 of 0002
-            // (which may be the same struct), and 0019 after the element store.
+            // (which may be the same struct), its position known, and 0019 after the
+            // element store, its index known in bounds. 0011 stores into the private
+            // element's field 0009 found.
             "
             ....        SNAP    #0 pc=1 [ ]
             0000 > arr  SLOAD    #0         #0
@@ -545,18 +819,17 @@ mod tests {
             0007 > void FSTORE   0006 field13 @0 0005 #0
             ....        SNAP    #0 pc=1 [ ]
             0008 > int  FLOAD    0006 field14 @1 #0
-            ....        SNAP    #0 pc=1 [ ]
-            0009 > void FSTORE   0006 field14 @1 0008 #0
+            0009   void FSTOREK  0006 field14 @1 0008
             ....        SNAP    #0 pc=1 [ ]
             0010 > int  FLOAD    0006 field15 @2 #0
             ....        SNAP    #0 pc=1 [ ]
             0011 > void FSTORE   0002 field15 @2 0001 #0
             ....        SNAP    #0 pc=1 [ ]
-            0012 > int  FLOAD    0006 field15 @2 #0
+            0012 > int  FLOADK   0006 field15 @2 #0
             ....        SNAP    #0 pc=1 [ ]
             0013 > void ASTORE   0000 0005 0001 #0
             ....        SNAP    #0 pc=1 [ ]
-            0014 > obj  ALOAD    0000 0001  #0
+            0014 > obj  ALOADK   0000 0001  #0
             0015   bool LT       0005 0012
             ....        SNAP    #1 pc=2 [ 1=0010 2=0010 3=0014 ]
             0016 > void GTRUE    0015       #1

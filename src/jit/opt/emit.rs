@@ -108,6 +108,7 @@ impl Emitter {
             if cse.stores_what_memory_holds(&op) {
                 return None;
             }
+            op = cse.without_known_checks(op);
         }
         if self.facts.as_ref().is_some_and(|facts| facts.implies(&self.trace, &op)) {
             return None;

@@ -370,12 +370,18 @@ impl Recorder {
         for (slot, value) in stored {
             self.emit(Op::SStore { slot, value }, Ty::Void);
         }
+        let callee = view.program.proto(func.proto);
+        let live =
+            self.live_slots.entry(func.proto).or_insert_with(|| Rc::new(LiveSlots::compute(view.program, callee)));
+        // Slots the callee may read before writing them must start null, as in a new frame.
+        let cleared = (argc..callee.num_slots).filter(|&s| live.live_at(0, s)).max().map_or(argc, |s| s + 1);
         let call = Op::CallTrace {
             function: func,
             trace,
             base,
             filled: argc,
-            callee_slots: view.program.proto(func.proto).num_slots,
+            cleared,
+            callee_slots: callee.num_slots,
             return_pc: pc + 1,
         };
         self.trace.push(call, Ty::Void, Some(snapshot), self.line);

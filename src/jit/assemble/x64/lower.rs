@@ -1,7 +1,7 @@
 //! Code selection for one instruction: the x86-64 code of each IR op, given the
 //! allocation (`Emitter::instruction`), with the sequences several ops share (tagged
-//! loads and stores, array element addressing, checked int arithmetic, division by a
-//! constant, float comparison with Ruff's equality).
+//! loads and stores, array element and field addressing, float comparison with Ruff's
+//! equality). Int arithmetic is in `ints.rs`, string reads in `strings.rs`.
 //!
 //! Terms and invariants are those of the parent module (`x64.rs`): operands, work
 //! registers, scratch registers that hold nothing between instructions, helpers called
@@ -70,6 +70,12 @@ impl Emitter<'_> {
                 self.element_address(a, index, layout, exit);
                 self.load_value(ELEMENT, 0, inst.ty, destination, exit)?;
             }
+            Op::ALoadKnown(array, index) => {
+                let (layout, exit) = (self.object_layout()?, guard_exit()?);
+                let a = self.gpr_register(self.operand(array));
+                self.known_element_address(a, index, layout);
+                self.load_value(ELEMENT, 0, inst.ty, destination, exit)?;
+            }
             Op::GuardUnshared(object) => {
                 let exit = guard_exit()?;
                 let object = self.gpr_register(self.operand(object));
@@ -92,7 +98,7 @@ impl Emitter<'_> {
                     );
                 }
             }
-            Op::CallTrace { function, trace, base, filled, callee_slots, return_pc } => {
+            Op::CallTrace { function, trace, base, filled, cleared, return_pc, .. } => {
                 let exit = guard_exit()?;
                 let stride = value_offset(base as u64 + 1)?;
                 emit!(self.ops
@@ -118,7 +124,7 @@ impl Emitter<'_> {
                     ; mov [r11 + 16], rax
                     ; add QWORD [r13 + NATIVE_DEPTH], 1
                 );
-                for s in filled..callee_slots {
+                for s in filled..cleared {
                     emit!(self.ops; mov BYTE [rdx + value_offset(s as u64)?], Tag::Null as i8);
                 }
                 self.count(COUNT_CALLS_MADE);
@@ -193,6 +199,18 @@ impl Emitter<'_> {
                 let s = self.gpr_register(self.operand(object));
                 self.exit_if_shared(s, layout, exit);
                 let offset = self.field_address(s, field, position, layout, exit)?;
+                self.store_value(ELEMENT, offset + layout.field_value, value)?;
+            }
+            Op::FieldLoadKnown { object, position, .. } => {
+                let (layout, exit) = (self.object_layout()?, guard_exit()?);
+                let s = self.gpr_register(self.operand(object));
+                let offset = self.known_field_address(s, position, layout)?;
+                self.load_value(ELEMENT, offset + layout.field_value, inst.ty, destination, exit)?;
+            }
+            Op::FieldStoreKnown { object, position, value, .. } => {
+                let layout = self.object_layout()?;
+                let s = self.gpr_register(self.operand(object));
+                let offset = self.known_field_address(s, position, layout)?;
                 self.store_value(ELEMENT, offset + layout.field_value, value)?;
             }
             Op::FieldInit { object, field, value } => {
@@ -433,6 +451,12 @@ impl Emitter<'_> {
                 let a = self.gpr_register(self.operand(array));
                 self.exit_if_shared(a, layout, exit);
                 self.element_address(a, index, layout, exit);
+                self.store_value(ELEMENT, 0, value)?;
+            }
+            Op::AStoreKnown { array, index, value } => {
+                let layout = self.object_layout()?;
+                let a = self.gpr_register(self.operand(array));
+                self.known_element_address(a, index, layout);
                 self.store_value(ELEMENT, 0, value)?;
             }
             Op::APush { array, value } => {
@@ -780,10 +804,7 @@ impl Emitter<'_> {
         layout: ObjectLayout,
         exit: DynamicLabel,
     ) -> Result<i32, AssembleError> {
-        let offset = i32::try_from(position)
-            .ok()
-            .and_then(|p| p.checked_mul(layout.field_stride))
-            .ok_or_else(|| AssembleError::Unsupported("a field position too far into the struct".into()))?;
+        let offset = field_offset(position, layout)?;
         emit!(self.ops
             ; cmp QWORD [Rq(s) + layout.fields_len], position as i32
             ; jbe =>exit
@@ -791,6 +812,14 @@ impl Emitter<'_> {
             ; cmp DWORD [Rq(ELEMENT) + offset + layout.field_name], field as i32
             ; jne =>exit
         );
+        Ok(offset)
+    }
+
+    /// What `field_address` leaves for a field the struct is known to have at `position`
+    /// (`FieldLoadKnown`, `FieldStoreKnown`): the field list's address, no check.
+    fn known_field_address(&mut self, s: u8, position: u32, layout: ObjectLayout) -> Result<i32, AssembleError> {
+        let offset = field_offset(position, layout)?;
+        emit!(self.ops; mov Rq(ELEMENT), [Rq(s) + layout.fields_ptr]);
         Ok(offset)
     }
 
@@ -809,146 +838,14 @@ impl Emitter<'_> {
         );
     }
 
-    /// Add, Sub, Mul with the overflow guard; the work register may hold a wrapped
-    /// result when the guard fails, which is fine: it never holds a snapshot value.
-    pub(super) fn checked_int(
-        &mut self,
-        op: IntAlu,
-        a: InstIdx,
-        b: InstIdx,
-        destination: Option<Operand>,
-        exit: DynamicLabel,
-    ) {
-        let work = Self::gpr_work(destination);
-        self.load_gpr(work, self.operand(a));
-        self.int_alu(op, work, self.operand(b));
-        emit!(self.ops; jo =>exit);
-        self.store(destination, Operand::Gpr(work));
-    }
-
-    /// `and`, `or` or `xor` of two ints (no check: bit operations cannot fail).
-    fn int_bits(&mut self, op: IntAlu, a: InstIdx, b: InstIdx, destination: Option<Operand>) {
-        let work = Self::gpr_work(destination);
-        self.load_gpr(work, self.operand(a));
-        self.int_alu(op, work, self.operand(b));
-        self.store(destination, Operand::Gpr(work));
-    }
-
-    /// A left shift, or an arithmetic right shift, exiting when the count is outside
-    /// `0..=63` (`BitOp::apply`). A constant count is an immediate; any other goes through
-    /// cl, so rcx (an allocatable register) is swapped with r11 around the shift.
-    fn shift(&mut self, left: bool, a: InstIdx, b: InstIdx, destination: Option<Operand>, exit: DynamicLabel) {
-        match self.operand(b) {
-            Operand::Bits(count) if count > 63 => {
-                emit!(self.ops; jmp =>exit);
-            }
-            Operand::Bits(count) => {
-                let work = Self::gpr_work(destination);
-                self.load_gpr(work, self.operand(a));
-                match left {
-                    true => emit!(self.ops; shl Rq(work), count as i8),
-                    false => emit!(self.ops; sar Rq(work), count as i8),
-                }
-                self.store(destination, Operand::Gpr(work));
-            }
-            count => {
-                self.load_gpr(R11, count);
-                emit!(self.ops; cmp r11, 63; ja =>exit);
-                self.load_gpr(RAX, self.operand(a));
-                emit!(self.ops; xchg rcx, r11);
-                match left {
-                    true => emit!(self.ops; shl rax, cl),
-                    false => emit!(self.ops; sar rax, cl),
-                }
-                emit!(self.ops; xchg rcx, r11);
-                self.store(destination, Operand::Gpr(RAX));
-            }
-        }
-    }
-
-    /// Ruff's `/` and `%` on ints are x86 `idiv` (truncating quotient, remainder with the
-    /// dividend's sign) once the two failing cases are excluded: divisor 0, and
-    /// `i64::MIN / -1`, which would raise #DE.
-    pub(super) fn int_division(
-        &mut self,
-        a: InstIdx,
-        b: InstIdx,
-        remainder: bool,
-        destination: Option<Operand>,
-        exit: DynamicLabel,
-    ) {
-        let divisor = self.operand(b);
-        match divisor {
-            Operand::Bits(0) => {
-                emit!(self.ops; jmp =>exit);
-                return;
-            }
-            Operand::Bits(bits) if !matches!(bits as i64, -1 | 1) => {
-                self.divide_by_constant(a, bits as i64, remainder, destination);
-                return;
-            }
-            Operand::Bits(_) => self.load_gpr(R11, divisor),
-            _ => {
-                self.load_gpr(R11, divisor);
-                emit!(self.ops; test r11, r11; jz =>exit);
-            }
-        }
-        self.load_gpr(RAX, self.operand(a));
-        let may_be_minus_one = !matches!(divisor, Operand::Bits(bits) if bits as i64 != -1);
-        if may_be_minus_one {
-            // `rax - 1` overflows exactly when rax is i64::MIN.
-            emit!(self.ops
-                ; cmp r11, -1
-                ; jne >divide
-                ; cmp rax, 1
-                ; jo =>exit
-                ; divide:
-            );
-        }
-        if destination.is_none() {
-            return;
-        }
-        emit!(self.ops; cqo; idiv r11);
-        self.store(destination, Operand::Gpr(if remainder { RDX } else { RAX }));
-    }
-
-    /// `a / d` or `a % d` for a constant `d` other than 0, 1 and -1, which cannot fail:
-    /// the quotient is the high half of `a * magic`, corrected and shifted (Hacker's
-    /// Delight, section 10-1), the remainder `a - quotient * d`. Same results as `idiv`.
-    pub(super) fn divide_by_constant(&mut self, a: InstIdx, d: i64, remainder: bool, destination: Option<Operand>) {
-        if destination.is_none() {
-            return;
-        }
-        let (magic, shift) = signed_magic(d);
-        self.load_gpr(R11, self.operand(a));
+    /// What `element_address` leaves for an index known to be in bounds (`ALoadKnown`,
+    /// `AStoreKnown`): the element's address, no check.
+    fn known_element_address(&mut self, a: u8, index: InstIdx, layout: ObjectLayout) {
+        self.load_gpr(ELEMENT, self.operand(index));
         emit!(self.ops
-            ; mov rax, QWORD magic
-            ; imul r11
+            ; shl Rq(ELEMENT), 4
+            ; add Rq(ELEMENT), [Rq(a) + layout.items_ptr]
         );
-        if d > 0 && magic < 0 {
-            emit!(self.ops; add rdx, r11);
-        } else if d < 0 && magic > 0 {
-            emit!(self.ops; sub rdx, r11);
-        }
-        if shift > 0 {
-            emit!(self.ops; sar rdx, shift as i8);
-        }
-        emit!(self.ops
-            ; mov rax, rdx
-            ; shr rax, 63
-            ; add rdx, rax
-        );
-        if !remainder {
-            self.store(destination, Operand::Gpr(RDX));
-            return;
-        }
-        emit!(self.ops
-            ; mov rax, QWORD d
-            ; imul rdx, rax
-            ; mov rax, r11
-            ; sub rax, rdx
-        );
-        self.store(destination, Operand::Gpr(RAX));
     }
 
     pub(super) fn float_arith(&mut self, op: FloatAlu, a: InstIdx, b: InstIdx, destination: Option<Operand>) {
@@ -1065,4 +962,12 @@ impl Emitter<'_> {
             ; test al, al
         );
     }
+}
+
+/// The offset of entry `position` in a struct's field list.
+fn field_offset(position: u32, layout: ObjectLayout) -> Result<i32, AssembleError> {
+    i32::try_from(position)
+        .ok()
+        .and_then(|p| p.checked_mul(layout.field_stride))
+        .ok_or_else(|| AssembleError::Unsupported("a field position too far into the struct".into()))
 }
