@@ -238,6 +238,8 @@ impl Analysis<'_> {
             TestLtK { .. } | TestLeK { .. } | TestGtK { .. } | TestGeK { .. } | TestEqK { .. } => true,
             TestNeK { .. } | TestNull { .. } | TestNotNull { .. } | Test { .. } | TestTag { .. } => true,
             JumpIfFalse { .. } | JumpIfTrue { .. } | JumpIfNotNull { .. } => true,
+            // Changes only who may hold the object, never what it holds.
+            Lend { .. } | EndLoan { .. } => true,
             Call { .. } => self.builtin_calls.get(&pc).is_some_and(|&id| builtins::borrows_arguments(id)),
             _ => false,
         }

@@ -99,6 +99,18 @@ pub enum Instr {
         index: u16,
         src: Reg,
     },
+    /// Puts the object in `src`, just read with `TakeGlobal`/`TakeCapture` as an argument,
+    /// *on loan*: later arguments run Ruff code that may reach the global or capture, so
+    /// the object is marked lent (or shared, if it was not unique). A write through the
+    /// variable meanwhile then copies it, as for a shared object. See `runtime/heap.rs`.
+    Lend {
+        src: Reg,
+    },
+    /// Ends the loan `Lend` started, just before the call: an object still only lent (no
+    /// one copied it meanwhile) is unique again, so the builtin may update it in place.
+    EndLoan {
+        src: Reg,
+    },
 
     Add {
         dst: Reg,

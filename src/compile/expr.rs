@@ -116,22 +116,26 @@ impl<'h> Compiler<'h> {
                 }
             }
             Name::Global(global, _) => {
-                let instr = if self.take_variable == Some(Taken::Global(global)) {
+                if self.take_variable == Some(Taken::Global(global)) {
                     self.take_variable = None;
-                    Instr::TakeGlobal { dst, global }
+                    self.func().emit(Instr::TakeGlobal { dst, global }, span);
+                    if std::mem::take(&mut self.lend_taken) {
+                        self.lend(dst, span);
+                    }
                 } else {
-                    Instr::GetGlobal { dst, global }
-                };
-                self.func().emit(instr, span);
+                    self.func().emit(Instr::GetGlobal { dst, global }, span);
+                }
             }
             Name::Capture(index, _) => {
-                let instr = if self.take_variable == Some(Taken::Capture(index)) {
+                if self.take_variable == Some(Taken::Capture(index)) {
                     self.take_variable = None;
-                    Instr::TakeCapture { dst, index }
+                    self.func().emit(Instr::TakeCapture { dst, index }, span);
+                    if std::mem::take(&mut self.lend_taken) {
+                        self.lend(dst, span);
+                    }
                 } else {
-                    Instr::GetCapture { dst, index }
-                };
-                self.func().emit(instr, span);
+                    self.func().emit(Instr::GetCapture { dst, index }, span);
+                }
             }
             Name::Field(symbol) => match u16::try_from(symbol.0) {
                 Ok(name) => {
@@ -366,6 +370,7 @@ impl<'h> Compiler<'h> {
         }
         // A left operand that is not a local is computed straight into `dst`, so that
         // `dst == lhs` and a string can be appended in place (`g := g + piece`).
+        let loans = self.loans.len();
         let mut lhs = match self.local_slot(first) {
             Some(slot) => slot,
             None => {
@@ -406,6 +411,7 @@ impl<'h> Compiler<'h> {
                     }
                 }
             };
+            self.end_loans(loans, *span);
             self.func().emit(instr, *span);
             self.func().free_slots_to(mark);
             lhs = dst;
@@ -534,12 +540,14 @@ impl<'h> Compiler<'h> {
                     if acc != work {
                         self.func().emit(Instr::Move { dst: work, src: acc }, span);
                     }
+                    let loans = self.loans.len();
                     if position == 0 && self.names_borrowing_builtin(base) {
                         self.borrowed_arguments(args, span)?;
                     } else {
                         let refs: Vec<&Expr> = args.iter().collect();
                         self.consecutive(&refs, span)?;
                     }
+                    self.end_loans(loans, span);
                     let argc = u16::try_from(args.len()).map_err(|_| CompileError::new(span, "Too many arguments"))?;
                     // A builtin's callback form is a call of Ruff code (`sort(a, less)`).
                     let builtin = if position == 0 && self.callback_form(base, ops).is_none() {
@@ -603,8 +611,8 @@ impl<'h> Compiler<'h> {
     }
 
     /// Arguments lent to a builtin: a variable is passed without being shared. A global or
-    /// capture is only lent when no later argument can run Ruff code (which could change
-    /// it in place before the builtin looks at it).
+    /// capture read while a later argument can run Ruff code (which could reach it and
+    /// change it in place before the builtin looks at it) is put on loan until the call.
     fn borrowed_arguments(&mut self, args: &[Expr], span: Span) -> CResult<()> {
         for (i, arg) in args.iter().enumerate() {
             let slot = self.func().alloc_slot(span)?;
@@ -617,16 +625,37 @@ impl<'h> Compiler<'h> {
                 Name::Slot(src, _) => {
                     self.func().emit(Instr::Borrow { dst: slot, src }, arg.span);
                 }
-                Name::Global(global, _) if later_run_no_code => {
+                Name::Global(global, _) => {
                     self.func().emit(Instr::TakeGlobal { dst: slot, global }, arg.span);
+                    if !later_run_no_code {
+                        self.lend(slot, arg.span);
+                    }
                 }
-                Name::Capture(index, _) if later_run_no_code => {
+                Name::Capture(index, _) => {
                     self.func().emit(Instr::TakeCapture { dst: slot, index }, arg.span);
+                    if !later_run_no_code {
+                        self.lend(slot, arg.span);
+                    }
                 }
                 _ => self.expr_to(arg, slot)?,
             }
         }
         Ok(())
+    }
+
+    /// Puts the value just read into `slot` on loan until the enclosing call or operator
+    /// consumes it (`end_loans`).
+    fn lend(&mut self, slot: Reg, span: Span) {
+        self.func().emit(Instr::Lend { src: slot }, span);
+        self.loans.push(slot);
+    }
+
+    /// Ends the loans started since there were `from` of them, just before the
+    /// instruction that consumes the lent values.
+    fn end_loans(&mut self, from: usize, span: Span) {
+        for slot in self.loans.split_off(from) {
+            self.func().emit(Instr::EndLoan { src: slot }, span);
+        }
     }
 
     /// Compiles a condition; returns the jumps taken when it is false.

@@ -57,7 +57,7 @@ pub(super) fn reads(instr: &Instr, proto: &Proto, child_captures: &dyn Fn(u32) -
         | TestGeK { lhs, .. }
         | TestEqK { lhs, .. }
         | TestNeK { lhs, .. } => Slots::from_slice(&[lhs]),
-        TestNull { src } | TestNotNull { src } => Slots::from_slice(&[src]),
+        TestNull { src } | TestNotNull { src } | Lend { src } | EndLoan { src } => Slots::from_slice(&[src]),
         Neg { src, .. }
         | Not { src, .. }
         | ToBool { src, .. }
@@ -177,6 +177,8 @@ fn cannot_fail(instr: &Instr) -> bool {
             | NewStruct { .. }
             | NewTagged { .. }
             | GetPayload { .. }
+            | Lend { .. }
+            | EndLoan { .. }
     )
 }
 

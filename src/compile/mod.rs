@@ -135,6 +135,12 @@ struct Compiler<'h> {
     initial_globals: Vec<(u32, ProtoId)>,
     /// A variable whose next read should not mark its value shared (see `TakeGlobal`).
     take_variable: Option<Taken>,
+    /// Whether that read also puts the value on loan (`Instr::Lend`): Ruff code runs
+    /// before the value is consumed.
+    lend_taken: bool,
+    /// Slots holding values on loan whose `EndLoan` is still to be emitted (innermost
+    /// last): each call or operator that consumes them ends the loans it started.
+    loans: Vec<Reg>,
     compiling_library: bool,
     modules: Vec<ModuleInfo>,
     /// The module being compiled: its file, its `from m import x` names (name -> global)
@@ -170,6 +176,8 @@ pub fn compile_modules(modules: &[ModuleSource], library: &ast::Program, heap: &
         warnings: Vec::new(),
         initial_globals: Vec::new(),
         take_variable: None,
+        lend_taken: false,
+        loans: Vec::new(),
         compiling_library: false,
         modules: Vec::new(),
         current_file: 0,

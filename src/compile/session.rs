@@ -88,6 +88,8 @@ impl Session {
             warnings: Vec::new(),
             initial_globals: take(&mut self.initial_globals),
             take_variable: None,
+            lend_taken: false,
+            loans: Vec::new(),
             compiling_library: false,
             modules: take(&mut self.modules),
             current_file: 0,

@@ -145,29 +145,40 @@ impl<'h> Compiler<'h> {
     }
 
     /// Whether `g := push(g, ...)` or `g := g + ...` can read `g` without sharing it: the
-    /// statement overwrites `g` with the result, so the old value has no other holder,
-    /// provided no Ruff code runs between the read and the write-back (it could reach `g`).
-    fn consumes_own_value(&mut self, name: &str, value: &Expr) -> bool {
-        match &value.kind {
+    /// statement overwrites `g` with the result, so the old value has no other holder.
+    /// `Some(true)` when Ruff code runs between the read and the write-back (it could reach
+    /// `g`): the read then puts the value on loan until the call or `+` (`Instr::Lend`).
+    /// In a chain (`g + a + b`) only the first right operand may run code: the later ones
+    /// would see `g`'s object already appended to.
+    fn consumes_own_value(&mut self, name: &str, value: &Expr) -> Option<bool> {
+        let runs_code = match &value.kind {
             ExprKind::Postfix { base, ops } => {
                 let ExprKind::Name(callee) = &base.kind else {
-                    return false;
+                    return None;
                 };
                 let [(PostfixOp::Call(args), _)] = ops.as_slice() else {
-                    return false;
+                    return None;
                 };
-                (callee == "push" || callee == "append")
+                if !((callee == "push" || callee == "append")
                     && matches!(self.resolve(callee), Name::Builtin(_))
-                    && matches!(args.first().map(|a| &a.kind), Some(ExprKind::Name(n)) if n == name)
-                    && args[1..].iter().all(|a| self.runs_no_code(a))
+                    && matches!(args.first().map(|a| &a.kind), Some(ExprKind::Name(n)) if n == name))
+                {
+                    return None;
+                }
+                !args[1..].iter().all(|a| self.runs_no_code(a))
             }
             ExprKind::Binary { first, rest } => {
-                rest[0].0 == crate::parse::ast::BinOp::Add
+                if !(rest[0].0 == crate::parse::ast::BinOp::Add
                     && matches!(&first.kind, ExprKind::Name(n) if n == name)
-                    && rest.iter().all(|(_, _, e)| self.runs_no_code(e))
+                    && rest[1..].iter().all(|(_, _, e)| self.runs_no_code(e)))
+                {
+                    return None;
+                }
+                !self.runs_no_code(&rest[0].2)
             }
-            _ => false,
-        }
+            _ => return None,
+        };
+        Some(runs_code)
     }
 
     fn assignment(&mut self, target: &Target, op: AssignOp, value: &Expr, span: Span) -> CResult<()> {
@@ -196,19 +207,23 @@ impl<'h> Compiler<'h> {
                 }
             }
             Name::Global(global, _) => {
-                if self.consumes_own_value(name, value) {
+                if let Some(lend) = self.consumes_own_value(name, value) {
                     self.take_variable = Some(Taken::Global(global));
+                    self.lend_taken = lend;
                 }
                 let temp = self.expr_temp(value)?;
                 self.take_variable = None;
+                self.lend_taken = false;
                 self.func().emit(Instr::SetGlobal { global, src: temp }, span);
             }
             Name::Capture(index, _) => {
-                if self.consumes_own_value(name, value) {
+                if let Some(lend) = self.consumes_own_value(name, value) {
                     self.take_variable = Some(Taken::Capture(index));
+                    self.lend_taken = lend;
                 }
                 let temp = self.expr_temp(value)?;
                 self.take_variable = None;
+                self.lend_taken = false;
                 self.func().emit(Instr::SetCapture { index, src: temp }, span);
             }
             Name::Field(_) | Name::SelfFunc | Name::Builtin(_) | Name::Constant(_) | Name::Undefined => {

@@ -511,6 +511,8 @@ impl Vm {
                         }
                         slot!(dst) = v;
                     }
+                    Instr::Lend { src } => slot!(src).lend(),
+                    Instr::EndLoan { src } => slot!(src).end_loan(),
                     Instr::SetCapture { index, src } => {
                         let closure = self.frames.last().and_then(|f| f.closure).expect("only closures capture");
                         closure.get_mut().captures[index as usize] = slot!(src);

@@ -5,10 +5,18 @@
 //! - A *heap object* is a [`GcBox<T>`]: a [`GcHeader`] followed by the object. `Gc<T>` is a
 //!   plain pointer to one (8 bytes, `Copy`, no reference counting), so native code can keep
 //!   it in a register.
-//! - *Shared* (header bit): a second live holder of the object may exist. Set whenever a
-//!   value is copied while its source stays live; never cleared. A write through any holder
-//!   of a shared object first replaces the holder's value with a private copy
-//!   (copy-on-write, see `object.rs`).
+//! - *Sharing state* (a header byte, [`Sharing`]): *unique* (one holder), *shared* (a
+//!   second live holder may exist: set whenever a value is copied while its source stays
+//!   live; never cleared) or *lent* (a global's or capture's unique object was handed to a
+//!   builtin call as an argument while later arguments run Ruff code, `Instr::Lend`). A
+//!   write through any holder of an object that is not unique first replaces the holder's
+//!   value with a private copy (copy-on-write, see `object.rs`); the byte is non-zero
+//!   exactly then, which is all native code tests.
+//! - A loan ends (`Instr::EndLoan`) just before the call: *lent* goes back to *unique*,
+//!   since nothing copied the object meanwhile (a copy would have made it *shared*).
+//!   Lending an object that is not unique makes it *shared*, so nested loans of one
+//!   object never end each other. A loan that never ends (an exception in a later
+//!   argument) only costs one copy at the next write.
 //! - *Safe point*: a moment when every live value is reachable from the roots (interpreter
 //!   slots, globals, constants, handlers). Collections only run at safe points, which the
 //!   interpreter reaches after each instruction that allocated; allocation itself never
@@ -45,13 +53,23 @@ pub enum ObjKind {
 pub struct GcHeader {
     kind: ObjKind,
     marked: Cell<bool>,
-    shared: Cell<bool>,
+    sharing: Cell<Sharing>,
 }
 
 impl GcHeader {
     fn new(kind: ObjKind) -> GcHeader {
-        GcHeader { kind, marked: Cell::new(false), shared: Cell::new(false) }
+        GcHeader { kind, marked: Cell::new(false), sharing: Cell::new(Sharing::Unique) }
     }
+}
+
+/// Who may hold an object (see the module docs). `Unique` is zero: native code tests the
+/// byte against zero to decide whether a write must copy.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
+pub enum Sharing {
+    Unique = 0,
+    Shared = 1,
+    Lent = 2,
 }
 
 #[repr(C)]
@@ -101,14 +119,30 @@ impl<T> Gc<T> {
         unsafe { &self.ptr.as_ref().header }
     }
 
+    /// Whether a write must copy the object first: it is shared or on loan.
     #[inline]
     pub fn is_shared(&self) -> bool {
-        self.header().shared.get()
+        self.header().sharing.get() != Sharing::Unique
     }
 
     #[inline]
     pub fn set_shared(&self) {
-        self.header().shared.set(true)
+        self.header().sharing.set(Sharing::Shared)
+    }
+
+    /// Puts a variable's object on loan to a call (`Instr::Lend`).
+    #[inline]
+    pub fn lend(&self) {
+        let sharing = self.header().sharing.get();
+        self.header().sharing.set(if sharing == Sharing::Unique { Sharing::Lent } else { Sharing::Shared });
+    }
+
+    /// Ends a loan (`Instr::EndLoan`): a still lent object is unique again.
+    #[inline]
+    pub fn end_loan(&self) {
+        if self.header().sharing.get() == Sharing::Lent {
+            self.header().sharing.set(Sharing::Unique);
+        }
     }
 
     pub fn addr(&self) -> usize {
@@ -145,8 +179,8 @@ impl<T> Deref for Gc<T> {
     }
 }
 
-/// Where the shared bit lives, in bytes from the start of any heap object.
-pub const SHARED_FLAG_OFFSET: usize = std::mem::offset_of!(GcBox<()>, header) + std::mem::offset_of!(GcHeader, shared);
+/// Where the sharing byte lives, in bytes from the start of any heap object.
+pub const SHARED_FLAG_OFFSET: usize = std::mem::offset_of!(GcBox<()>, header) + std::mem::offset_of!(GcHeader, sharing);
 
 /// Where an object of type `T` starts, in bytes from the start of its `GcBox`.
 pub const fn value_offset<T>() -> usize {

@@ -103,7 +103,32 @@ impl Value {
         }
     }
 
-    /// Whether the object this value holds has another holder (scalars have none).
+    /// Puts the heap object behind this value on loan to a call (`Instr::Lend`).
+    pub fn lend(&self) {
+        match self {
+            Value::Str(g) => g.lend(),
+            Value::Array(g) => g.lend(),
+            Value::Dict(g) => g.lend(),
+            Value::Struct(g) => g.lend(),
+            Value::Tagged(g) => g.lend(),
+            _ => {}
+        }
+    }
+
+    /// Ends the loan `lend` started (`Instr::EndLoan`).
+    pub fn end_loan(&self) {
+        match self {
+            Value::Str(g) => g.end_loan(),
+            Value::Array(g) => g.end_loan(),
+            Value::Dict(g) => g.end_loan(),
+            Value::Struct(g) => g.end_loan(),
+            Value::Tagged(g) => g.end_loan(),
+            _ => {}
+        }
+    }
+
+    /// Whether a write through this value must copy its object first: it may have another
+    /// holder, or is on loan (scalars have none).
     pub fn is_shared(&self) -> bool {
         match self {
             Value::Str(g) => g.is_shared(),

@@ -787,6 +787,13 @@ define_ops! {
     /// then finds it shared (and leaves the trace, the interpreter copying). Type `Void`.
     MarkShared(a: InstIdx as Ref)
         => "SHARE", Only, [OBJECT] -> VOID, EFFECT;
+    /// Puts an array, dict, string or struct object on loan to a builtin call
+    /// (`Instr::Lend`): a unique object becomes lent, any other shared. Type `Void`.
+    Lend(a: InstIdx as Ref)
+        => "LEND", Only, [OBJECT] -> VOID, EFFECT;
+    /// Ends a loan (`Instr::EndLoan`): a still lent object becomes unique. Type `Void`.
+    EndLoan(a: InstIdx as Ref)
+        => "ENDLOAN", Only, [OBJECT] -> VOID, EFFECT;
     /// A new string `a + b` (the interpreter's `+` on strings that builds a new string).
     /// Allocates; a guard that exits, before the concatenation, when the heap then wants a
     /// collection (the interpreter redoes it and collects).

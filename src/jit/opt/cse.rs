@@ -104,7 +104,7 @@ fn writes(op: &Op) -> u8 {
     match op {
         Op::AStore { .. } | Op::AStoreKnown { .. } | Op::APush { .. } => ELEMENTS,
         Op::ALoadUnique(..) | Op::PushCopy { .. } => ELEMENTS | SHARED_BITS,
-        Op::AUnique(_) | Op::SUnique(_) | Op::MarkShared(_) => SHARED_BITS,
+        Op::AUnique(_) | Op::SUnique(_) | Op::MarkShared(_) | Op::Lend(_) | Op::EndLoan(_) => SHARED_BITS,
         // Each writes one field, whose own epoch it advances (`CseTable::field_epochs`).
         Op::FieldStore { .. } | Op::FieldStoreKnown { .. } => 0,
         Op::FieldLoadUnique { .. } => SHARED_BITS,
@@ -378,6 +378,8 @@ fn value_key(op: &Op, ty: Ty, epochs: [u64; memory::CLASSES]) -> Option<ValueKey
         | Op::SAppend { .. }
         | Op::DSet { .. }
         | Op::MarkShared(_)
+        | Op::Lend(_)
+        | Op::EndLoan(_)
         | Op::GuardUnshared(_)
         | Op::CallTrace { .. }
         | Op::JumpTrace { .. }

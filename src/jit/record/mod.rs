@@ -820,6 +820,14 @@ impl Recorder {
                 self.write(dst, value);
             }
             Instr::SetCapture { index, src } => self.set_capture(index, src, view, pc)?,
+            Instr::Lend { src } | Instr::EndLoan { src } => {
+                let object = self.read(src, view, pc)?;
+                if matches!(self.ty(object), Ty::Str | Ty::Array | Ty::Dict | Ty::Struct) {
+                    let op = if matches!(instr, Instr::Lend { .. }) { Op::Lend(object) } else { Op::EndLoan(object) };
+                    self.emit(op, Ty::Void);
+                }
+            }
+
             Instr::Closure { dst, proto: child } => self.new_closure(dst, ProtoId(child), view, pc)?,
             Instr::LoadSelfFunc { dst } => {
                 let closure = match self.current().closure {

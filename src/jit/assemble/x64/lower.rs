@@ -186,7 +186,28 @@ impl Emitter<'_> {
             }
             Op::MarkShared(object) => {
                 let r = self.gpr_register(self.operand(object));
-                emit!(self.ops; mov BYTE [Rq(r) + SHARED_FLAG_OFFSET as i32], 1);
+                emit!(self.ops; mov BYTE [Rq(r) + SHARED_FLAG_OFFSET as i32], Sharing::Shared as i8);
+            }
+            Op::Lend(object) => {
+                let r = self.gpr_register(self.operand(object));
+                emit!(self.ops
+                    ; cmp BYTE [Rq(r) + SHARED_FLAG_OFFSET as i32], Sharing::Unique as i8
+                    ; jne >not_unique
+                    ; mov BYTE [Rq(r) + SHARED_FLAG_OFFSET as i32], Sharing::Lent as i8
+                    ; jmp >lent
+                    ; not_unique:
+                    ; mov BYTE [Rq(r) + SHARED_FLAG_OFFSET as i32], Sharing::Shared as i8
+                    ; lent:
+                );
+            }
+            Op::EndLoan(object) => {
+                let r = self.gpr_register(self.operand(object));
+                emit!(self.ops
+                    ; cmp BYTE [Rq(r) + SHARED_FLAG_OFFSET as i32], Sharing::Lent as i8
+                    ; jne >still_shared
+                    ; mov BYTE [Rq(r) + SHARED_FLAG_OFFSET as i32], Sharing::Unique as i8
+                    ; still_shared:
+                );
             }
             Op::FieldLoad { object, field, position } => {
                 let (layout, exit) = (self.object_layout()?, guard_exit()?);
