@@ -57,6 +57,8 @@ const INSTRUCTIONS: &[Case] = &[
     with("GetGlobal", "mut g := 1", "g := g + i\n r := g"),
     with("TakeGlobal", "mut gs := []", "gs := push(gs, i)\n r := len(gs)"),
     with("SetGlobal", "mut g := 1", "g := i\n r := g"),
+    with("Lend", "mut gs := []\nfunc twice(v) { return v * 2 }", "gs := push(gs, twice(i))\n r := len(gs)"),
+    with("EndLoan", "mut s := \"\"\nfunc piece(v) { return \"ab\" }", "s := s + piece(i)\n r := len(s)"),
     case("GetCapture", "xs := [i]\n f := func () { a := xs\n return push(a, 1) }\n r := f()"),
     case("TakeCapture", "mut xs := [i]\n f := func () { xs := push(xs, 1)\n return len(xs) }\n r := f()"),
     case("SetCapture", "mut c := i\n f := func () { c := c + 1\n return c }\n r := f()"),
