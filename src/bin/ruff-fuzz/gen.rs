@@ -378,6 +378,16 @@ mod tests {
         }
     }
 
+    /// `value_semantics_statement`'s push whose pushed value a function reaching the
+    /// pushed variable computes (a loan, DESIGN.md value semantics item 13).
+    #[test]
+    fn pushes_with_a_reaching_call_are_generated() {
+        let found = (0..300)
+            .map(|seed| program_text(&generate(seed)))
+            .find(|text| text.lines().any(|line| line.contains(":= push(") && line.contains(", reach")));
+        assert!(found.is_some(), "no program of seeds 0..300 pushes a value computed by a `reach` function");
+    }
+
     #[test]
     fn a_seed_always_gives_the_same_program() {
         assert_eq!(program_text(&generate(42)), program_text(&generate(42)));

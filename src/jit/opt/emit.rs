@@ -141,7 +141,10 @@ pub(super) fn stored_memory(trace: &Trace) -> StoredMemory {
             _ => None,
         })
         .collect();
-    let containers = trace.insts.iter().any(|inst| inst.op.writes_containers() || matches!(inst.op, Op::MarkShared(_) | Op::Lend(_) | Op::EndLoan(_)));
+    let containers = trace
+        .insts
+        .iter()
+        .any(|inst| inst.op.writes_containers() || matches!(inst.op, Op::MarkShared(_) | Op::Lend(_) | Op::EndLoan(_)));
     StoredMemory { globals, containers }
 }
 

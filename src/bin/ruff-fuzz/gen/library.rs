@@ -9,7 +9,9 @@ impl Generator {
     /// print of both holders at some iteration: an alias or element read into a local and
     /// then the container written, a pool of rows written by index, a struct copied and
     /// then its field written, builtins that return part of a container (`take`,
-    /// `get_default`), and `array(n, fill)`. Any copy the compiler or the JIT wrongly left
+    /// `get_default`), `array(n, fill)`, and a push whose pushed value a function computes
+    /// that reaches the variable pushed onto (keeps it, writes it, replaces it or pushes onto
+    /// it: the variable is on loan meanwhile). Any copy the compiler or the JIT wrongly left
     /// out shows as a holder that changed with the other.
     pub(super) fn value_semantics_statement(&mut self, scope: &Scope) -> Vec<Stmt> {
         let a = scope.name("a");
@@ -24,7 +26,24 @@ impl Generator {
                 vec![print([vec![text(&format!("{} cow", scope.tag))], holders].concat())],
             )
         };
-        match self.rng.below(6) {
+        match self.rng.below(7) {
+            6 => {
+                let reach = scope.name(&format!("reach{}", self.id()));
+                let kept = scope.name(&format!("kept{}", self.id()));
+                let effect = match self.rng.below(5) {
+                    0 => assign(&kept, var(&a)),
+                    1 => when(nonempty, vec![assign(&format!("{}[0]", a), var("x"))]),
+                    2 => assign(&a, Expr::Array(vec![var("x")])),
+                    3 => assign(&a, call("push", vec![var(&a), var("x")])),
+                    _ => assign(&kept, int(0)),
+                };
+                vec![
+                    assign(&kept, Expr::Array(vec![])),
+                    assign(&reach, Expr::Lambda(vec!["x".into()], vec![effect, Stmt::Return(var("x"))])),
+                    assign(&a, call("push", vec![var(&a), call(&reach, vec![value])])),
+                    at_moment(vec![var(&kept), var(&a)]),
+                ]
+            }
             0 => vec![
                 assign(&local, var(&a)),
                 when(nonempty, vec![assign(&format!("{}[0]", a), value)]),
