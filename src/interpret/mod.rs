@@ -238,7 +238,7 @@ impl Vm {
         let closure = self.heap.alloc(FuncObj { proto: main, captures: Vec::new() });
         let slots = self.program.proto(main).num_slots as usize;
         self.stack.clear();
-        self.stack.resize(slots + 1, Value::Null);
+        self.stack.resize(1 + WINDOW.max(slots), Value::Null);
         self.stack[0] = Value::Func(closure);
         self.frames.push(Frame { proto: main, closure: Some(closure), base: 1, pc: 0 });
         let result = self.run_frames();
@@ -323,11 +323,9 @@ impl Vm {
             let base = frame.base;
             let top = base + proto.num_slots as usize;
             let mut pc = frame.pc;
-            if self.stack.len() < base + WINDOW {
-                self.stack.resize(base + WINDOW, Value::Null);
-            }
-            // The running frame's window of the slot stack (see `WINDOW`). Taken again after
-            // anything that may grow the stack (every call of a `&mut self` method).
+            // The running frame's window of the slot stack (see `WINDOW`; whatever pushed
+            // the frame made the stack reach that far). Taken again after anything that may
+            // grow the stack (every call of a `&mut self` method).
             let mut slots = window(&mut self.stack, base);
             macro_rules! reload_slots {
                 () => {
@@ -440,7 +438,11 @@ impl Vm {
                         let (container, key) = (slot!($obj), slot!($index));
                         let domain = &mut Concrete::with_heap(&mut self.heap);
                         check!(semantics::index_into(domain, container, key, $mark, &mut slot!($dst)));
-                        safepoint!();
+                        // Indexing a string allocates its character; an array's element is
+                        // read in place, with no safe point needed.
+                        if !matches!(container, Value::Array(_)) {
+                            safepoint!();
+                        }
                     }};
                 }
                 macro_rules! field_into {
