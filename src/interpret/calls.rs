@@ -6,10 +6,9 @@
 //! slot below the highest frame top is a valid root (see the module docs of `interpret`).
 
 use std::cell::Cell;
-use std::rc::Rc;
 
-use super::caches;
-use super::{Frame, Vm};
+use super::caches::{self, MethodAnswer};
+use super::{Frame, Vm, WINDOW};
 use crate::builtins::{self, Ctx};
 use crate::compile::bytecode::{CacheEntry, ProtoId};
 use crate::runtime::access;
@@ -33,8 +32,9 @@ impl Vm {
             return Err(self.depth_error(proto));
         }
         let top = base + callee.num_slots as usize;
-        if self.stack.len() < top {
-            self.stack.resize(top, Value::Null);
+        // The frame's window (`WINDOW`), which holds its slots.
+        if self.stack.len() < base + WINDOW {
+            self.stack.resize(base + WINDOW, Value::Null);
         }
         let first_unset = base + argc + callee.is_method as usize;
         for slot in &mut self.stack[first_unset.min(top)..top] {
@@ -79,9 +79,12 @@ impl Vm {
     pub(super) fn call_other(&mut self, callee_slot: usize, argc: usize) -> Result<bool, String> {
         match self.stack[callee_slot] {
             Value::Builtin(id) => {
-                let program = Rc::clone(&self.program);
-                let mut ctx =
-                    Ctx { heap: &mut self.heap, program: &program, out: &mut self.out, start_time: self.start_time };
+                let mut ctx = Ctx {
+                    heap: &mut self.heap,
+                    program: &self.program,
+                    out: &mut self.out,
+                    start_time: self.start_time,
+                };
                 let args = &self.stack[callee_slot + 1..callee_slot + 1 + argc];
                 let result = builtins::call(id, &mut ctx, args)?;
                 self.stack[callee_slot] = result;
@@ -110,13 +113,17 @@ impl Vm {
             ));
         };
         let type_index = receiver.type_index;
-        let method = caches::cached_method(site, type_index).or_else(|| {
-            let found = self.program.struct_types[type_index as usize].methods.get(&name).copied();
-            if let Some(method) = found {
-                caches::remember_method(site, type_index, method);
+        let (method, field_guess) = match caches::cached_method(site, type_index) {
+            MethodAnswer::Method(method) => (Some(method), 0),
+            MethodAnswer::Field(position) => (None, position),
+            MethodAnswer::Unknown => {
+                let found = self.program.struct_types[type_index as usize].methods.get(&name).copied();
+                if let Some(method) = found {
+                    caches::remember_method(site, type_index, method);
+                }
+                (found, 0)
             }
-            found
-        });
+        };
         if let Some(method) = method {
             if self.program.proto(method).arity as usize != argc {
                 return Err(self.arity_error(method, argc));
@@ -128,7 +135,11 @@ impl Vm {
             return Ok(true);
         }
         // A field holding a function is called like one.
-        let callee = receiver.get(name).ok_or_else(|| access::field_not_found(self.program.symbols.name(name)))?;
+        let position = receiver
+            .position(name, field_guess)
+            .ok_or_else(|| access::field_not_found(self.program.symbols.name(name)))?;
+        caches::remember_field_callee(site, type_index, position);
+        let callee = receiver.fields[position].1;
         self.stack[base] = callee;
         self.stack.copy_within(base + 2..base + 2 + argc, base + 1);
         self.call_value(base, argc)

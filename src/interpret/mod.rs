@@ -50,6 +50,17 @@ use traces::{AfterJit, LoopSite};
 
 pub const DEFAULT_MAX_DEPTH: usize = 10_000;
 
+/// Slots a frame's *window* spans: the stack always holds this many from the running
+/// frame's base, so the window is a fixed-size array that any register (a `u16`) indexes
+/// without a bounds check. A frame's own slots are at most `compile::function::MAX_SLOTS`.
+const WINDOW: usize = 1 << 16;
+
+/// The window of the frame whose slots start at `base` (the stack reaches that far).
+#[inline(always)]
+fn window(stack: &mut [Value], base: usize) -> &mut [Value; WINDOW] {
+    stack[base..].first_chunk_mut().expect("the stack holds a window above every frame base")
+}
+
 #[derive(Clone, Debug)]
 pub struct Options {
     /// Ruff frames allowed at once, `<main>` not counted.
@@ -227,7 +238,10 @@ impl Vm {
         let closure = self.heap.alloc(FuncObj { proto: main, captures: Vec::new() });
         let slots = self.program.proto(main).num_slots as usize;
         self.stack.clear();
-        self.stack.resize(slots + 1, Value::Null);
+        // Room for the windows of the first frames, so that their calls grow the stack in
+        // place rather than moving it (a window is 1 MiB).
+        self.stack.reserve(2 * WINDOW);
+        self.stack.resize(1 + WINDOW.max(slots), Value::Null);
         self.stack[0] = Value::Func(closure);
         self.frames.push(Frame { proto: main, closure: Some(closure), base: 1, pc: 0 });
         let result = self.run_frames();
@@ -312,6 +326,15 @@ impl Vm {
             let base = frame.base;
             let top = base + proto.num_slots as usize;
             let mut pc = frame.pc;
+            // The running frame's window of the slot stack (see `WINDOW`; whatever pushed
+            // the frame made the stack reach that far). Taken again after anything that may
+            // grow the stack (every call of a `&mut self` method).
+            let mut slots = window(&mut self.stack, base);
+            macro_rules! reload_slots {
+                () => {
+                    slots = window(&mut self.stack, base)
+                };
+            }
 
             let raised: Raised = 'dispatch: loop {
                 // What the dispatch loop does after the JIT had its say at a loop (out of
@@ -320,8 +343,11 @@ impl Vm {
                 macro_rules! after_jit {
                     ($after:expr) => {
                         match $after {
-                            AfterJit::Stay => {}
-                            AfterJit::Resume(at) => pc = at,
+                            AfterJit::Stay => reload_slots!(),
+                            AfterJit::Resume(at) => {
+                                pc = at;
+                                reload_slots!();
+                            }
                             AfterJit::Frames => continue 'frames,
                             AfterJit::Return(flow) => return Ok(flow),
                         }
@@ -347,7 +373,7 @@ impl Vm {
                     let (recorder, _) = self.recording.as_mut().expect("recording mode has a recorder");
                     let view = View {
                         program: &program,
-                        slots: &self.stack[base..top],
+                        slots: &slots[..top - base],
                         globals: &self.globals,
                         frame_depth: self.frames.len(),
                         closure: self.frames.last().and_then(|f| f.closure),
@@ -365,7 +391,7 @@ impl Vm {
                 }
                 macro_rules! slot {
                     ($r:expr) => {
-                        self.stack[base + $r as usize]
+                        slots[<usize as From<u16>>::from($r)]
                     };
                 }
                 // Leaves the dispatch loop with the error; it is handled once, below it.
@@ -386,6 +412,7 @@ impl Vm {
                     () => {
                         if self.heap.wants_collection() {
                             self.collect_garbage();
+                            reload_slots!();
                         }
                     };
                 }
@@ -401,7 +428,7 @@ impl Vm {
                             Ok(Some(v)) => slot!($dst) = v,
                             _ => {
                                 let reuse = $op == ArithOp::Add && $dst == $lhs;
-                                slot!($dst) = check!(self.arith_slow($op, a, b, reuse));
+                                slot!($dst) = check!(operands::arith_slow(&mut self.heap, $op, a, b, reuse));
                                 safepoint!();
                             }
                         }
@@ -414,7 +441,11 @@ impl Vm {
                         let (container, key) = (slot!($obj), slot!($index));
                         let domain = &mut Concrete::with_heap(&mut self.heap);
                         check!(semantics::index_into(domain, container, key, $mark, &mut slot!($dst)));
-                        safepoint!();
+                        // Indexing a string allocates its character; an array's element is
+                        // read in place, with no safe point needed.
+                        if !matches!(container, Value::Array(_)) {
+                            safepoint!();
+                        }
                     }};
                 }
                 macro_rules! field_into {
@@ -636,11 +667,11 @@ impl Vm {
                     Instr::Call { base: callee, argc, lent } => {
                         self.frames.last_mut().expect("a frame is running").pc = pc;
                         if lent != 0 {
-                            let first = base + callee as usize;
+                            let first = usize::from(callee);
                             // Only the arguments to share are visited (one bit each).
-                            let mut share = program.lent_arguments_to_share(self.stack[first], lent);
+                            let mut share = program.lent_arguments_to_share(slots[first], lent);
                             while share != 0 {
-                                self.stack[first + 1 + share.trailing_zeros() as usize].mark_shared();
+                                slots[first + 1 + share.trailing_zeros() as usize].mark_shared();
                                 share &= share - 1;
                             }
                         }
@@ -653,6 +684,7 @@ impl Vm {
                             }
                             continue 'frames;
                         }
+                        reload_slots!();
                         safepoint!();
                     }
                     Instr::CallMethod { base: callee, name, argc }
@@ -663,6 +695,7 @@ impl Vm {
                         if check!(self.call_method(base + callee as usize, name, argc as usize, lent, site)) {
                             continue 'frames;
                         }
+                        reload_slots!();
                         safepoint!();
                     }
                     Instr::Return { src } => {
@@ -704,8 +737,8 @@ impl Vm {
                     }
 
                     Instr::NewArray { dst, start, count } => {
-                        let first = base + start as usize;
-                        let items = self.stack[first..first + count as usize].to_vec();
+                        let first = usize::from(start);
+                        let items = slots[first..first + count as usize].to_vec();
                         slot!(dst) = access::new_array(&mut self.heap, items);
                         safepoint!();
                     }
@@ -746,16 +779,16 @@ impl Vm {
                     }
                     Instr::NewStruct { dst, literal, start } => {
                         let literal = &proto.struct_literals[literal as usize];
-                        let first = base + start as usize;
-                        let fields = literal.fields.iter().copied().zip(self.stack[first..].iter().copied());
+                        let first = usize::from(start);
+                        let fields = literal.fields.iter().copied().zip(slots[first..].iter().copied());
                         let s = new_struct(&mut self.heap, literal.type_index, fields);
                         slot!(dst) = Value::Struct(s);
                         safepoint!();
                     }
                     Instr::NewTagged { dst, ctor, start } => {
                         let ctor = &proto.tag_ctors[ctor as usize];
-                        let first = base + start as usize;
-                        let payload = self.stack[first..first + ctor.arity as usize].to_vec();
+                        let first = usize::from(start);
+                        let payload = slots[first..first + ctor.arity as usize].to_vec();
                         let t = self.heap.alloc(TaggedObj { enum_name: ctor.enum_name, tag: ctor.tag, payload });
                         slot!(dst) = Value::Tagged(t);
                         safepoint!();
@@ -827,9 +860,9 @@ impl Vm {
                         safepoint!();
                     }
                     Instr::Concat { dst, start, count } => {
-                        let first = base + start as usize;
+                        let first = usize::from(start);
                         let mut text = String::new();
-                        for part in &self.stack[first..first + count as usize] {
+                        for part in &slots[first..first + count as usize] {
                             if let Value::Str(s) = part {
                                 text.push_str(&s.text);
                             }

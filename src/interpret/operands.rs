@@ -5,7 +5,7 @@
 //! common cases are inlined into the handlers, and this path keeps each handler a few
 //! machine instructions by calling out for the rest.
 
-use super::Vm;
+use crate::runtime::heap::Heap;
 use crate::runtime::ops::ArithOp;
 use crate::runtime::value::Value;
 use crate::semantics::{self, Concrete, Failed};
@@ -15,10 +15,9 @@ pub(super) fn error_text(error: impl Into<String>) -> String {
     error.into()
 }
 
-impl Vm {
-    /// Arithmetic on anything but two ints or two floats.
-    #[inline(never)]
-    pub(super) fn arith_slow(&mut self, op: ArithOp, a: Value, b: Value, reuse_lhs: bool) -> Result<Value, Failed> {
-        semantics::arith(&mut Concrete::with_heap(&mut self.heap), op, a, b, reuse_lhs)
-    }
+/// Arithmetic on anything but two ints or two floats. It takes the heap alone (not the
+/// `Vm`) so that the dispatch loop keeps its window of slots across the call.
+#[inline(never)]
+pub(super) fn arith_slow(heap: &mut Heap, op: ArithOp, a: Value, b: Value, reuse_lhs: bool) -> Result<Value, Failed> {
+    semantics::arith(&mut Concrete::with_heap(heap), op, a, b, reuse_lhs)
 }

@@ -11,7 +11,7 @@ use std::rc::Rc;
 use std::time::Instant;
 
 use super::error::Uncaught;
-use super::{Flow, Frame, Handler, Vm};
+use super::{Flow, Frame, Handler, Vm, WINDOW};
 use crate::compile::bytecode::Program;
 use crate::compile::bytecode::ProtoId;
 use crate::jit::abort::AbortReason;
@@ -178,6 +178,10 @@ impl Vm {
         for frame in &resume.frames {
             self.frames.last_mut().expect("a frame is running").pc = frame.return_pc as usize;
             self.frames.push(Frame { proto: frame.proto, closure: frame.closure, base: base + frame.base, pc: 0 });
+            // The frame's window (`WINDOW`), which the dispatch loop takes when it resumes.
+            if self.stack.len() < base + frame.base + WINDOW {
+                self.stack.resize(base + frame.base + WINDOW, Value::Null);
+            }
         }
         self.frames.last_mut().expect("a frame is running").pc = pc;
         for handler in &resume.handlers {
