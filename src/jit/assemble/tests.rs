@@ -428,6 +428,34 @@ fn remainder_guard_alone_exits_for_zero_and_min_by_minus_one() {
 }
 
 #[test]
+fn float_division_by_a_converted_int_exits_when_the_int_is_zero() {
+    // `x / to_float(n)` tests `n` itself for zero; `n` stays live (the snapshot names it).
+    let mut b = Builder::new();
+    let entry = b.snap(&[]);
+    let x = b.guard(Op::SLoad { slot: 0 }, Ty::Float, entry);
+    let n = b.guard(Op::SLoad { slot: 1 }, Ty::Int, entry);
+    let divisor = b.inst(Op::IntToFloat(n), Ty::Float);
+    let div_snap = b.snap(&[(2, n)]);
+    let q = b.guard(Op::DivFloat(x, divisor), Ty::Float, div_snap);
+    let mod_snap = b.snap(&[(2, n)]);
+    let r = b.guard(Op::ModFloat(x, divisor), Ty::Float, mod_snap);
+    b.inst(Op::GStore { global: 0, value: q }, Ty::Void);
+    b.inst(Op::GStore { global: 1, value: r }, Ty::Void);
+    let done = b.finish_straight();
+    let mut compiled = compile(&b.trace);
+    for (x, n) in [(7.0, 2), (-7.5, -4), (1.0, 0), (0.0, 0), (f64::NAN, 0)] {
+        let mut globals = vec![Value::Null; 2];
+        let exit = run(&mut compiled, &mut [Value::Float(x), Value::Int(n)], &mut globals);
+        if n == 0 {
+            assert_eq!(exit.number, div_snap.0, "{} / {} must exit", x, n);
+        } else {
+            assert_eq!(exit.number, done.0);
+            assert_eq!(float(globals[0]), x / n as f64);
+        }
+    }
+}
+
+#[test]
 fn float_division_and_modulo_guard_zero_divisors() {
     let mut b = Builder::new();
     let entry = b.snap(&[]);

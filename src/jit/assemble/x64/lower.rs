@@ -597,13 +597,13 @@ impl Emitter<'_> {
             Op::SubFloat(a, b) => self.float_arith(FloatAlu::Sub, a, b, destination),
             Op::MulFloat(a, b) => self.float_arith(FloatAlu::Mul, a, b, destination),
             Op::DivFloat(a, b) => {
-                self.exit_if_float_zero(self.operand(b), guard_exit()?);
+                self.exit_if_divisor_zero(i, b, guard_exit()?);
                 if destination.is_some() {
                     self.float_arith(FloatAlu::Div, a, b, destination);
                 }
             }
             Op::ModFloat(a, b) => {
-                self.exit_if_float_zero(self.operand(b), guard_exit()?);
+                self.exit_if_divisor_zero(i, b, guard_exit()?);
                 if destination.is_some() {
                     self.call_float_helper(i, &[a, b]);
                 }
@@ -876,6 +876,30 @@ impl Emitter<'_> {
         self.store(destination, Operand::Xmm(work));
     }
 
+    /// Exits when float `divisor`, read at position `i`, is zero. A divisor converted from
+    /// an int still in its location is zero exactly when that int is (no other int
+    /// converts to 0.0), and testing the int is one fused compare-and-branch where the
+    /// float's bits take a move to a general register, a shift and a branch: the loop
+    /// `1.0 / (i + j + 1)` of spectral_norm ran out of the ports that shifts and branches
+    /// share.
+    fn exit_if_divisor_zero(&mut self, i: usize, divisor: InstIdx, exit: DynamicLabel) {
+        if let Op::IntToFloat(int) = self.trace.inst(divisor).op {
+            let live = self.alloc.interval_end[int.index()] >= i;
+            match self.operand(int) {
+                Operand::Gpr(r) if live => {
+                    emit!(self.ops; test Rq(r), Rq(r); jz =>exit);
+                    return;
+                }
+                Operand::Spill(m) if live => {
+                    emit!(self.ops; cmp QWORD [r13 + m], 0; je =>exit);
+                    return;
+                }
+                _ => {}
+            }
+        }
+        self.exit_if_float_zero(self.operand(divisor), exit);
+    }
+
     /// Exits when `divisor` is +0.0 or -0.0: the only doubles whose bits without the sign
     /// are all zero (NaN is not zero).
     pub(super) fn exit_if_float_zero(&mut self, divisor: Operand, exit: DynamicLabel) {
@@ -884,7 +908,8 @@ impl Emitter<'_> {
             Operand::Bits(_) => {}
             other => {
                 self.load_gpr(RAX, other);
-                emit!(self.ops; shl rax, 1; jz =>exit);
+                // `add` rather than `shl`: it fuses with the branch into one uop.
+                emit!(self.ops; add rax, rax; jz =>exit);
             }
         }
     }
@@ -938,7 +963,7 @@ impl Emitter<'_> {
             Op::TruthyFloat(a) => {
                 // Truthy unless ±0.0; NaN has nonzero bits, so it is truthy.
                 self.load_gpr(RAX, self.operand(a));
-                emit!(self.ops; shl rax, 1);
+                emit!(self.ops; add rax, rax);
                 Cond::NotEqual
             }
             other => unreachable!("{} is not a comparison", other.name()),
@@ -975,7 +1000,7 @@ impl Emitter<'_> {
         // non-negative doubles are ordered like their values, and NaNs sort above all.
         emit!(self.ops
             ; movq rdx, Rx(XMM_WORK)
-            ; shl rdx, 1
+            ; add rdx, rdx
             ; mov r11, QWORD EPSILON_BITS_SHIFTED as i64
             ; cmp rdx, r11
             ; setb dl
