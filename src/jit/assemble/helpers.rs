@@ -681,7 +681,8 @@ pub(super) extern "sysv64" fn rebuild_linked_exit(
 
 /// `SCONCAT`: a new string `a + b`, allocated through the interpreter's own `+` (which,
 /// told not to reuse `a`, always builds a new string); notes in `state` whether a
-/// collection is now due.
+/// collection is now due. When `+` raises (a string longer than a program may build) it
+/// returns null and notes an exit, and the interpreter raises the error at its line.
 pub(super) extern "sysv64" fn concat_strings(a: *mut u8, b: *mut u8, state: *mut ExitState) -> *mut u8 {
     // SAFETY: both are string values of the trace (see `string_length`).
     let (a, b) = unsafe { (Gc::<StrObj>::from_address(a as usize), Gc::<StrObj>::from_address(b as usize)) };
@@ -689,14 +690,11 @@ pub(super) extern "sysv64" fn concat_strings(a: *mut u8, b: *mut u8, state: *mut
     // handler set to the interpreter's heap for this run; no Rust code uses the heap while
     // native code runs, and the allocation never collects.
     let (state, heap) = unsafe { (&mut *state, &mut *(*state).heap) };
-    let Ok(Value::Str(s)) = crate::semantics::arith(
-        &mut crate::semantics::Concrete::with_heap(heap),
-        ops::ArithOp::Add,
-        Value::Str(a),
-        Value::Str(b),
-        false,
-    ) else {
-        unreachable!("string + string is a string")
+    let domain = &mut crate::semantics::Concrete::with_heap(heap);
+    let Ok(Value::Str(s)) = crate::semantics::arith(domain, ops::ArithOp::Add, Value::Str(a), Value::Str(b), false)
+    else {
+        state.must_exit = 1;
+        return std::ptr::null_mut();
     };
     state.must_exit = heap.wants_collection() as u64;
     s.addr() as *mut u8

@@ -44,8 +44,8 @@ impl Emitter<'_> {
             return;
         };
         let table = short_string_equality().as_ptr() as i64;
-        let (empty, row) = (EMPTY_CODE as i32, SHORT_CODES as i32);
-        let [coded, not_one_byte, a_coded, b_coded, slow, done] = [(); 6].map(|_| self.ops.new_dynamic_label());
+        let row = SHORT_CODES as i32;
+        let [coded, not_one_byte, slow, done] = [(); 4].map(|_| self.ops.new_dynamic_label());
         self.load_gpr(RAX, self.operand(a));
         self.load_gpr(R11, self.operand(b));
         emit!(self.ops
@@ -70,19 +70,11 @@ impl Emitter<'_> {
             ; ja =>slow
             ; cmp QWORD [r11 + layout.text_len], 1
             ; ja =>slow
-            ; mov edx, empty
-            ; cmp QWORD [rax + layout.text_len], 0
-            ; je =>a_coded
-            ; mov rdx, [rax + layout.text_ptr]
-            ; movzx edx, BYTE [rdx]
-            ; =>a_coded
-            ; mov eax, edx
-            ; mov edx, empty
-            ; cmp QWORD [r11 + layout.text_len], 0
-            ; je =>b_coded
-            ; mov rdx, [r11 + layout.text_ptr]
-            ; movzx edx, BYTE [rdx]
-            ; =>b_coded
+        );
+        self.short_string_code(layout, RAX);
+        emit!(self.ops; mov eax, edx);
+        self.short_string_code(layout, R11);
+        emit!(self.ops
             ; mov r11d, edx
             ; jmp =>coded
             ; =>slow
@@ -90,5 +82,19 @@ impl Emitter<'_> {
         self.call_helper(i, arguments, HelperResult::Nothing);
         emit!(self.ops; =>done);
         self.store(destination, Operand::Gpr(RAX));
+    }
+
+    /// Into edx, the code in `short_string_equality` of the string in register `object`,
+    /// at most one byte long: its byte, or `EMPTY_CODE` when it is empty.
+    fn short_string_code(&mut self, layout: ObjectLayout, object: u8) {
+        let coded = self.ops.new_dynamic_label();
+        emit!(self.ops
+            ; mov edx, EMPTY_CODE as i32
+            ; cmp QWORD [Rq(object) + layout.text_len], 0
+            ; je =>coded
+            ; mov rdx, [Rq(object) + layout.text_ptr]
+            ; movzx edx, BYTE [rdx]
+            ; =>coded
+        );
     }
 }
