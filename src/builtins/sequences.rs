@@ -18,6 +18,8 @@ use std::ops::Range;
 
 use rustc_hash::FxHashSet;
 
+use crate::semantics::{self, Concrete};
+
 use super::convert::{
     element_position, expect_array, expect_int, new_array, out_of_bounds, share, string_with_capacity, type_error,
     vec_with_capacity,
@@ -92,22 +94,17 @@ pub(super) fn len(_: &mut Ctx, args: &[Value]) -> Result<Value, String> {
     Ok(Value::Int(n as i64))
 }
 
-/// `(start, stop, step)` of `range(...)`, validated. The interpreter's `for x in
-/// range(...)` loop uses this too, so both report the same errors.
+/// `(start, stop, step)` of `range(...)`, validated by `semantics::range_bounds`, which
+/// `for x in range(...)` runs too (in the interpreter and the recorder).
 pub fn range_bounds(args: &[Value]) -> Result<(i64, i64, i64), String> {
-    let int = |v: &Value| expect_int("range", "int arguments", v);
-    match args {
-        [stop] => Ok((0, int(stop)?, 1)),
-        [start, stop] => Ok((int(start)?, int(stop)?, 1)),
-        [start, stop, step] => {
-            let (start, stop, step) = (int(start)?, int(stop)?, int(step)?);
-            if step == 0 {
-                return Err("range() step cannot be zero".to_string());
-            }
-            Ok((start, stop, step))
-        }
-        _ => Err(format!("range expects 1 to 3 arguments, got {}", args.len())),
-    }
+    let bounds = match *args {
+        [stop] => [Value::Int(0), stop, Value::Int(1)],
+        [start, stop] => [start, stop, Value::Int(1)],
+        [start, stop, step] => [start, stop, step],
+        _ => return Err(format!("range expects 1 to 3 arguments, got {}", args.len())),
+    };
+    let [start, stop, step] = semantics::range_bounds(&mut Concrete::pure(), bounds)?;
+    Ok((start, stop, step))
 }
 
 /// How many values `range` yields; i128 because `stop - start` may not fit in i64.

@@ -30,16 +30,14 @@ use std::rc::Rc;
 use std::sync::atomic::Ordering;
 use std::time::Instant;
 
-use crate::builtins;
 use crate::compile::bytecode::{CaptureSource, Instr, Program, ProtoId};
 use crate::jit::abort::AbortReason;
 use crate::jit::record::{Recorder, Step, View};
 use crate::jit::{profile, Jit, JitOptions};
 use crate::parse::ast::Span;
 use crate::runtime::access::{self, Mark};
-use crate::runtime::format;
 use crate::runtime::heap::{Gc, Heap};
-use crate::runtime::object::{new_struct, DictObj, FuncObj, StrObj, TaggedObj};
+use crate::runtime::object::{new_struct, DictObj, FuncObj, TaggedObj};
 use crate::runtime::ops::{ArithOp, CmpOp};
 use crate::runtime::symbol::Symbol;
 use crate::runtime::value::Value;
@@ -850,24 +848,13 @@ impl Vm {
 
                     Instr::ToStr { dst, src } => {
                         let v = slot!(src);
-                        slot!(dst) = match v {
-                            Value::Str(_) => v,
-                            other => {
-                                let text = check!(format::display(&program, &other));
-                                Value::Str(self.heap.alloc(StrObj::new(text)))
-                            }
-                        };
+                        slot!(dst) = check!(semantics::text_of(&mut Concrete::with_heap(&mut self.heap), &program, v));
                         safepoint!();
                     }
                     Instr::Concat { dst, start, count } => {
                         let first = usize::from(start);
-                        let mut text = String::new();
-                        for part in &slots[first..first + count as usize] {
-                            if let Value::Str(s) = part {
-                                text.push_str(&s.text);
-                            }
-                        }
-                        slot!(dst) = Value::Str(self.heap.alloc(StrObj::new(text)));
+                        let parts = &slots[first..first + count as usize];
+                        slot!(dst) = check!(semantics::join(&mut Concrete::with_heap(&mut self.heap), parts));
                         safepoint!();
                     }
 
@@ -892,7 +879,7 @@ impl Vm {
                     }
                     Instr::ForRangePrep { base: b, offset } => {
                         let bounds = [slot!(b), slot!(b + 1), slot!(b + 2)];
-                        let (start, stop, step) = check!(builtins::range_bounds(&bounds));
+                        let [start, stop, step] = check!(semantics::range_bounds(&mut Concrete::pure(), bounds));
                         slot!(b) = Value::Int(start);
                         slot!(b + 1) = Value::Int(stop);
                         slot!(b + 2) = Value::Int(step);

@@ -19,9 +19,8 @@
 
 use crate::compile::bytecode::Program;
 use crate::runtime::access;
-use crate::runtime::format;
 use crate::runtime::heap::Heap;
-use crate::runtime::object::{StrObj, TaggedObj};
+use crate::runtime::object::TaggedObj;
 use crate::runtime::ops::CmpOp;
 use crate::runtime::symbol::Symbol;
 use crate::runtime::value::Value;
@@ -123,17 +122,8 @@ impl Residual {
             (Residual::DictLength, [Value::Dict(d)]) => Value::Int(d.len() as i64),
             (Residual::Equal, [a, b]) => Value::Bool(semantics::values_equal(*a, *b)),
             (Residual::Order(op), [a, b]) => Value::Bool(semantics::compare(&mut Concrete::pure(), op, *a, *b)?),
-            (Residual::Text, [v @ Value::Str(_)]) => *v,
-            (Residual::Text, [v]) => Value::Str(heap.alloc(StrObj::new(format::display(program, v)?))),
-            (Residual::Concat, parts) => {
-                let mut text = String::new();
-                for part in parts {
-                    if let Value::Str(s) = part {
-                        text.push_str(&s.text);
-                    }
-                }
-                Value::Str(heap.alloc(StrObj::new(text)))
-            }
+            (Residual::Text, [v]) => semantics::text_of(&mut Concrete::with_heap(heap), program, *v)?,
+            (Residual::Concat, parts) => semantics::join(&mut Concrete::with_heap(heap), parts)?,
             (Residual::NewTagged, [Value::Int(enum_name), Value::Int(tag), payload @ ..]) => {
                 let (enum_name, tag) = (Symbol(*enum_name as u32), Symbol(*tag as u32));
                 Value::Tagged(heap.alloc(TaggedObj { enum_name, tag, payload: payload.to_vec() }))

@@ -18,8 +18,10 @@ use smallvec::{smallvec, SmallVec};
 
 use super::containers::{index_into, position, set_field, set_index};
 use super::operators::{equal, truthy};
-use super::{Allocating, Comparison, Containers, Domain, Kind};
+use super::{Allocating, Comparison, Containers, Domain, Kind, Texts};
+use crate::compile::bytecode::Program;
 use crate::runtime::access::{self, Mark};
+use crate::runtime::format;
 use crate::runtime::heap::{Gc, Heap};
 use crate::runtime::object::{
     make_unique_array, make_unique_dict, make_unique_struct, make_unique_value, ArrayObj, DictKey, DictObj, StrObj,
@@ -245,11 +247,38 @@ impl<H> Domain for Concrete<H> {
 }
 
 impl Allocating for Concrete<&mut Heap> {
+    #[inline(always)]
     fn str_concat(&mut self, a: Gc<StrObj>, b: Gc<StrObj>, reuse_lhs: bool) -> Result<Value, Failed> {
         match ops::concat(self.heap, a, b, reuse_lhs) {
             Ok(s) => Ok(Value::Str(s)),
             Err(error) => Err(self.fail(error)),
         }
+    }
+}
+
+impl Texts for Concrete<&mut Heap> {
+    fn display(&mut self, program: &Program, v: Value) -> Result<Value, Failed> {
+        match format::display(program, &v) {
+            Ok(text) => Ok(Value::Str(self.heap.alloc(StrObj::new(text)))),
+            Err(message) => Err(self.fail(OpError::Display(message))),
+        }
+    }
+
+    /// The first two parts joined into a new string, each further part appended to it in
+    /// place (it is new: nothing else holds it); one part copied.
+    fn str_join(&mut self, parts: &[Gc<StrObj>]) -> Result<Value, Failed> {
+        let joined = match *parts {
+            [first, second, ref rest @ ..] => {
+                let mut joined = ops::concat(self.heap, first, second, false).map_err(|e| self.fail(e))?;
+                for &part in rest {
+                    joined = ops::concat(self.heap, joined, part, true).map_err(|e| self.fail(e))?;
+                }
+                joined
+            }
+            [only] => self.heap.alloc(StrObj::new(only.text.clone())),
+            [] => self.heap.alloc(StrObj::new(String::new())),
+        };
+        Ok(Value::Str(joined))
     }
 }
 

@@ -1,6 +1,7 @@
 //! The steps of `for` loops, each defined once over any [`Containers`] domain (LANGUAGE.md
 //! section 9): what `for x in v` iterates (`ForPrep`), its next item (`ForNext`), and
-//! the next value of `for i in range(...)` (`ForRangeNext`).
+//! the bounds of `for i in range(...)` (`ForRangePrep`, and the `range` builtin) and its
+//! next value (`ForRangeNext`).
 //!
 //! Rules: arrays, strings and int counts are iterated as they are, a float count
 //! truncated, a dict as a new array of its keys; anything else raises. An array yields its
@@ -10,7 +11,7 @@
 //! overflow ends the range at `stop`. Whether a loop goes round again is
 //! [`Containers::loop_test`], which the tracing domain records as the loop's guard.
 
-use super::{Comparison, Containers, Kind};
+use super::{Comparison, Containers, Domain, Kind};
 use crate::runtime::ops::{ArithOp, CmpOp, OpError};
 
 /// What `for x in value` iterates (`ForPrep`).
@@ -80,6 +81,30 @@ fn next_char<D: Containers>(
     }
     let width = d.str_char_at_byte(s, position, item)?;
     Ok(Some(d.int_arith(ArithOp::Add, position, width)?))
+}
+
+/// The bounds `[start, stop, step]` of `range(start, stop, step)` (`ForRangePrep`; the
+/// `range` builtin fills in a missing start and step first): three ints and a step that
+/// is not zero, else the error `range` raises.
+#[inline(never)]
+pub fn range_bounds<D: Domain>(d: &mut D, bounds: [D::Value; 3]) -> Result<[D::Int; 3], D::Error> {
+    fn int_bound<D: Domain>(d: &mut D, bound: D::Value) -> Result<D::Int, D::Error> {
+        match d.kind(bound) {
+            Kind::Int(i) => Ok(i),
+            _ => {
+                let ty = d.type_name(bound);
+                Err(d.fail(OpError::RangeBound(ty)))
+            }
+        }
+    }
+    let [start, stop, step] = bounds;
+    let (start, stop, step) = (int_bound(d, start)?, int_bound(d, stop)?, int_bound(d, step)?);
+    let zero = d.int_constant(0);
+    let nonzero = d.int_compare(Comparison::NotEqual, step, zero);
+    if !d.decide(nonzero) {
+        return Err(d.fail(OpError::RangeStepZero));
+    }
+    Ok([start, stop, step])
 }
 
 /// One step of `for i in range(...)` (`ForRangeNext`) at `current`: the next current

@@ -9,7 +9,8 @@
 //! division by zero as errors), ordering comparisons, equality, truthiness, negation and
 //! `!` ([`operators`]); indexing, index assignment, field reads and writes and the
 //! element and field access of nested writes, with the negative-index rule and
-//! copy-on-write ([`containers`]); the steps of `for` loops ([`iteration`]); the concrete
+//! copy-on-write ([`containers`]); the steps of `for` loops and `range`'s bounds
+//! ([`iteration`]); interpolation's `ToStr` and `Concat` ([`strings`]); the concrete
 //! domain and the structural walk of `==` on containers ([`concrete`]). The primitives themselves (checked int arithmetic, float arithmetic,
 //! float equality with its epsilon, string concatenation) are `runtime::ops`.
 //!
@@ -47,11 +48,13 @@ pub mod concrete;
 pub mod containers;
 pub mod iteration;
 pub mod operators;
+pub mod strings;
 
 pub use concrete::{assign_field, assign_index, get_index, is_truthy, values_equal, Concrete, Failed};
 pub use containers::{field_for_write, field_into, index_for_write, index_into, set_field, set_index};
-pub use iteration::{iteration_source, next_item, range_next};
+pub use iteration::{iteration_source, next_item, range_bounds, range_next};
 pub use operators::{arith, arith_numbers, compare, comparison, equal, negate, not, not_equal, truthy};
+pub use strings::{join, text_of, Texts};
 
 use crate::runtime::ops::{ArithOp, CmpOp, OpError};
 use crate::runtime::symbol::Symbol;

@@ -500,6 +500,40 @@ pub(super) extern "sysv64" fn string_equal(a: *mut u8, b: *mut u8) -> u64 {
     crate::semantics::values_equal(Value::Str(a), Value::Str(b)) as u64
 }
 
+/// The code `SEQ`'s inline path gives a string of at most one byte: its byte (a one-byte
+/// UTF-8 text is ASCII, below 128), or [`EMPTY_CODE`] for the empty string.
+pub(super) const EMPTY_CODE: u8 = 128;
+
+/// How many codes there are: a row of [`short_string_equality`].
+pub(super) const SHORT_CODES: usize = EMPTY_CODE as usize + 1;
+
+/// `SEQ`'s answers for every pair of strings of at most one byte, as the interpreter's
+/// `==` (`semantics::values_equal`) gives them: byte `code_a * SHORT_CODES + code_b` is 1
+/// when they are equal, a string's code being its byte or [`EMPTY_CODE`]. Computed once,
+/// from the definition, so that the inline path (`x64/strings.rs`) looks its answers up
+/// instead of deciding them: it cannot disagree with the interpreter, whatever string `==`
+/// is made to mean. (Bytes rather than bits: one load, no bit extraction; the rows a
+/// program's strings use are a few cache lines.)
+pub(super) fn short_string_equality() -> &'static [u8; SHORT_CODES * SHORT_CODES] {
+    static TABLE: OnceLock<[u8; SHORT_CODES * SHORT_CODES]> = OnceLock::new();
+    TABLE.get_or_init(|| {
+        let mut heap = crate::runtime::heap::Heap::default();
+        let strings: Vec<Value> = (0..=EMPTY_CODE)
+            .map(|code| {
+                let text = if code == EMPTY_CODE { String::new() } else { char::from(code).to_string() };
+                Value::Str(heap.alloc(StrObj::new(text)))
+            })
+            .collect();
+        let mut table = [0; SHORT_CODES * SHORT_CODES];
+        for (a, &x) in strings.iter().enumerate() {
+            for (b, &y) in strings.iter().enumerate() {
+                table[a * SHORT_CODES + b] = u8::from(semantics::values_equal(x, y));
+            }
+        }
+        table
+    })
+}
+
 /// The struct object at `object`, a struct value of the trace.
 ///
 /// # Safety
@@ -647,7 +681,8 @@ pub(super) extern "sysv64" fn rebuild_linked_exit(
 
 /// `SCONCAT`: a new string `a + b`, allocated through the interpreter's own `+` (which,
 /// told not to reuse `a`, always builds a new string); notes in `state` whether a
-/// collection is now due.
+/// collection is now due. When `+` raises (a string longer than a program may build) it
+/// returns null and notes an exit, and the interpreter raises the error at its line.
 pub(super) extern "sysv64" fn concat_strings(a: *mut u8, b: *mut u8, state: *mut ExitState) -> *mut u8 {
     // SAFETY: both are string values of the trace (see `string_length`).
     let (a, b) = unsafe { (Gc::<StrObj>::from_address(a as usize), Gc::<StrObj>::from_address(b as usize)) };
@@ -655,14 +690,11 @@ pub(super) extern "sysv64" fn concat_strings(a: *mut u8, b: *mut u8, state: *mut
     // handler set to the interpreter's heap for this run; no Rust code uses the heap while
     // native code runs, and the allocation never collects.
     let (state, heap) = unsafe { (&mut *state, &mut *(*state).heap) };
-    let Ok(Value::Str(s)) = crate::semantics::arith(
-        &mut crate::semantics::Concrete::with_heap(heap),
-        ops::ArithOp::Add,
-        Value::Str(a),
-        Value::Str(b),
-        false,
-    ) else {
-        unreachable!("string + string is a string")
+    let domain = &mut crate::semantics::Concrete::with_heap(heap);
+    let Ok(Value::Str(s)) = crate::semantics::arith(domain, ops::ArithOp::Add, Value::Str(a), Value::Str(b), false)
+    else {
+        state.must_exit = 1;
+        return std::ptr::null_mut();
     };
     state.must_exit = heap.wants_collection() as u64;
     s.addr() as *mut u8

@@ -9,9 +9,12 @@
 //! memory: arithmetic, the bit operations, conversions, comparisons, `NOT`, `TRUTHY`, the math functions and
 //! the `GTRUE`/`GFALSE` guards. Its [`Outcome`] is a value, nothing (a guard that holds),
 //! or an exit (a guard whose check fails: overflow, zero divisor, a math domain error, a
-//! guarded condition that does not hold).
+//! guarded condition that does not hold). `SEQ` (string `==`) is evaluated too: it reads
+//! only the texts of its operands, which never change, so it is as pure (constant folding
+//! never meets it: string constants are not folded).
 //!
-//! Invariant: `eval` returns `None` exactly for ops that are not pure scalar ops.
+//! Invariant: `eval` returns `None` exactly for ops that are neither pure scalar ops nor
+//! `SEQ`.
 
 use super::{MathFn, Op};
 use crate::builtins::math::{self, float, BitOp};
@@ -64,6 +67,8 @@ pub fn eval(op: &Op, args: &[Value]) -> Option<Outcome> {
         Op::TruthyInt(_) | Op::TruthyFloat(_) => Outcome::Value(Value::Bool(args[0].is_truthy())),
         // Function identity has no scalar meaning.
         Op::EqRef(..) => return None,
+        // `==` of two strings: the interpreter's, which reads their immutable texts.
+        Op::SEq(..) => Outcome::Value(Value::Bool(semantics::values_equal(args[0], args[1]))),
         // The other conditions compare two numbers or bools.
         _ if op.is_condition() => Outcome::Value(Value::Bool(compare(op, args[0], args[1]))),
         Op::GuardTrue(_) | Op::GuardFalse(_) => {

@@ -111,23 +111,15 @@ impl Recorder {
     }
 
     /// `ForRangePrep` of an inner loop being unrolled (or, for a side trace, of a loop
-    /// enclosing its root's): the bounds must be
-    /// ints (they stay as they are) and the step nonzero, or the interpreter raises.
+    /// enclosing its root's), by `semantics::range_bounds` in the tracing domain: the
+    /// bounds stay as they are, behind a guard that the step is not zero.
     pub(super) fn range_prep(&mut self, base: Reg, view: &View, pc: u32) -> Result<(), AbortReason> {
-        let bounds = [base, base + 1, base + 2];
-        for r in bounds {
-            let v = self.read(r, view, pc)?;
-            if self.ty(v) != Ty::Int {
-                return Err(AbortReason::NyiValueType("non-int range"));
-            }
+        let mut bounds = [TracedValue::of(InstIdx(0), Value::Null); 3];
+        for (k, bound) in bounds.iter_mut().enumerate() {
+            let r = base + k as Reg;
+            *bound = TracedValue::of(self.read(r, view, pc)?, view.slots[r as usize]);
         }
-        if matches!(view.slots[base as usize + 2], Value::Int(0)) {
-            return Err(AbortReason::ErrorRaised);
-        }
-        let step = self.read(base + 2, view, pc)?;
-        let zero = self.emit(Op::KInt(0), Ty::Int);
-        let nonzero = self.emit(Op::NeInt(step, zero), Ty::Bool);
-        self.emit_guard(Op::GuardTrue(nonzero), Ty::Void, pc);
+        semantics::range_bounds(&mut Tracing::new(self, pc), bounds)?;
         Ok(())
     }
 

@@ -49,7 +49,7 @@ use crate::runtime::object::{FuncObj, StructObj};
 use crate::runtime::ops::{ArithOp, CmpOp};
 use crate::runtime::symbol::Symbol;
 use crate::runtime::value::Value;
-use crate::semantics::Comparison;
+use crate::semantics::{self, Comparison};
 
 use std::rc::Rc;
 
@@ -60,6 +60,7 @@ mod objects;
 mod residual;
 mod slots;
 mod tracing;
+use tracing::{TracedValue, Tracing};
 mod values;
 
 use super::abort::AbortReason;
@@ -788,17 +789,17 @@ impl Recorder {
                 self.write(dst, payload);
             }
             Instr::ToStr { dst, src } => {
-                let value = self.read(src, view, pc)?;
-                let text = self.text(value, pc)?;
-                self.write(dst, text);
+                let value = TracedValue::of(self.read(src, view, pc)?, view.slots[src as usize]);
+                let text = semantics::text_of(&mut Tracing::new(self, pc), view.program, value)?;
+                self.write(dst, text.ir);
             }
             Instr::Concat { dst, start, count } => {
                 let mut parts = Vec::with_capacity(count as usize);
                 for part in start..start + count {
-                    parts.push(self.read(part, view, pc)?);
+                    parts.push(TracedValue::of(self.read(part, view, pc)?, view.slots[part as usize]));
                 }
-                let text = self.concatenation(&parts, pc)?;
-                self.write(dst, text);
+                let text = semantics::join(&mut Tracing::new(self, pc), &parts)?;
+                self.write(dst, text.ir);
             }
             Instr::GetField { dst, obj, name } => {
                 self.get_field(dst, obj, Symbol(name as u32), Mark::Shared, view, pc)?

@@ -40,12 +40,12 @@ impl Recorder {
         }
     }
 
-    /// `Concat` of `parts`: two or more strings are a chain of new strings (`SConcat`, as
-    /// `+` makes them); one to three parts otherwise are the interpreter's `Concat`.
+    /// The recording of `Texts::str_join` on `parts` (strings): two or more are a chain of
+    /// new strings (`SConcat`, `ops::concat` as `+` makes them); one part otherwise is
+    /// the interpreter's `Concat`.
     pub(super) fn concatenation(&mut self, parts: &[InstIdx], pc: u32) -> Result<InstIdx, AbortReason> {
-        let strings = parts.iter().all(|&p| self.ty(p) == Ty::Str);
         match parts.split_first() {
-            Some((&first, rest)) if strings && !rest.is_empty() => {
+            Some((&first, rest)) if !rest.is_empty() => {
                 let mut text = first;
                 for &piece in rest {
                     text = self.emit_guard(Op::SConcat(text, piece), Ty::Str, pc);

@@ -15,6 +15,7 @@
 //! (`NyiInstruction`). Guards are taken before the instruction being recorded (its `pc`).
 
 use super::{element_type, field_position, read_element_type, trace_key, value_type, Recorder};
+use crate::compile::bytecode::Program;
 use crate::jit::abort::AbortReason;
 use crate::jit::ir::{InstIdx, Op, Ty};
 use crate::jit::residual::Residual;
@@ -24,7 +25,7 @@ use crate::runtime::ops::{self, ArithOp, CmpOp, OpError};
 use crate::runtime::symbol::Symbol;
 use crate::runtime::value::Value;
 use crate::semantics::concrete::{element_for_write, string_char};
-use crate::semantics::{Allocating, Comparison, Concrete, Containers, Domain, Failed, Kind};
+use crate::semantics::{Allocating, Comparison, Concrete, Containers, Domain, Failed, Kind, Texts};
 
 /// An IR value with its concrete value at the step being recorded.
 #[derive(Clone, Copy, Debug)]
@@ -305,6 +306,21 @@ impl Allocating for Tracing<'_> {
         }
         let concatenated = self.recorder.emit_guard(Op::SConcat(a.ir, b.ir), Ty::Str, self.pc);
         Ok(Traced { ir: concatenated, value: None })
+    }
+}
+
+impl Texts for Tracing<'_> {
+    /// `TOSTR` of a scalar, else a residual call of the concrete `ToStr`
+    /// (`Recorder::text`).
+    fn display(&mut self, _: &Program, v: TracedValue) -> Result<TracedValue, AbortReason> {
+        Ok(Traced { ir: self.recorder.text(v.ir, self.pc)?, value: None })
+    }
+
+    /// A chain of `SCONCAT` (each `ops::concat` of two strings), or a residual call of
+    /// the concrete `Concat` (`Recorder::concatenation`).
+    fn str_join(&mut self, parts: &[Traced<Gc<StrObj>>]) -> Result<TracedValue, AbortReason> {
+        let parts: Vec<InstIdx> = parts.iter().map(|p| p.ir).collect();
+        Ok(Traced { ir: self.recorder.concatenation(&parts, self.pc)?, value: None })
     }
 }
 

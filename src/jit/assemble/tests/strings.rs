@@ -1,11 +1,16 @@
 //! String reads compiled inline (`SEQ`, `SLEN`, `SBYTES`, `x64/strings.rs`) against the
-//! runtime's own answers, on each path of `SEQ`: the same object, different lengths, one
-//! byte, and longer texts through the helper.
+//! reference evaluator (`ir::eval`, the interpreter's `==`) and the runtime's lengths, on
+//! each path of `SEQ`: texts of at most one byte (the table looked up inline: empty, one
+//! ASCII byte, letters differing only in case, NUL and DEL), one of them longer (the
+//! helper: different lengths, non-ASCII characters of two to four bytes, equal lengths
+//! with different texts), the same object and equal texts in distinct objects; `!=` is
+//! `NOT` of `SEQ`.
 
 use super::*;
 
 /// Stores `a == b`, `len(a)` and the byte length of `a` (slots 0 and 1) into globals 0..3,
-/// and slot 2, an int live across `SEQ`'s helper call, into global 3.
+/// slot 2, an int live across `SEQ`'s helper call, into global 3, and `a != b` into
+/// global 4.
 fn string_reads() -> (Trace, SnapIdx) {
     let mut b = Builder::new();
     let entry = b.snap(&[]);
@@ -15,7 +20,8 @@ fn string_reads() -> (Trace, SnapIdx) {
     let equal = b.inst(Op::SEq(x, y), Ty::Bool);
     let chars = b.inst(Op::SLen(x), Ty::Int);
     let bytes = b.inst(Op::SBytes(x), Ty::Int);
-    for (global, value) in [equal, chars, bytes, kept].into_iter().enumerate() {
+    let different = b.inst(Op::NotBool(equal), Ty::Bool);
+    for (global, value) in [equal, chars, bytes, kept, different].into_iter().enumerate() {
         b.inst(Op::GStore { global: global as u32, value }, Ty::Void);
     }
     let done = b.finish_straight();
@@ -27,26 +33,72 @@ fn string_equality_and_lengths_match_the_runtime() {
     let (trace, done) = string_reads();
     let mut compiled = compile(&trace);
     let mut heap = Heap::default();
-    let texts = ["", "a", "b", "ab", "ac", "é", "è", "hello world", "hello worle", "hello"];
+    let texts = [
+        "",
+        "a",
+        "A",
+        "b",
+        "n",
+        "\0",
+        "\u{7f}",
+        "ab",
+        "aB",
+        "ac",
+        "é",
+        "É",
+        "è",
+        "€",
+        "😀",
+        "a😀",
+        "hello world",
+        "hello worle",
+        "Hello world",
+        "hello",
+    ];
     let strings: Vec<Gc<StrObj>> = texts.iter().map(|t| heap.alloc(StrObj::new(t.to_string()))).collect();
     // A second object of each text: equal texts in distinct objects.
     let copies: Vec<Gc<StrObj>> = texts.iter().map(|t| heap.alloc(StrObj::new(t.to_string()))).collect();
     for &a in &strings {
         for &b in strings.iter().chain(&copies) {
             let mut slots = [Value::Str(a), Value::Str(b), Value::Int(-77)];
-            let mut globals = [Value::Null; 4];
+            let mut globals = [Value::Null; 5];
             assert_eq!(run(&mut compiled, &mut slots, &mut globals).number, done.0);
             let (x, y) = (&a.text, &b.text);
-            assert_eq!(
-                boolean(globals[0]),
-                crate::semantics::values_equal(Value::Str(a), Value::Str(b)),
-                "{:?} == {:?}",
-                x,
-                y
-            );
+            let Some(Outcome::Value(equal)) = eval(&Op::SEq(InstIdx(0), InstIdx(1)), &[Value::Str(a), Value::Str(b)])
+            else {
+                panic!("the evaluator knows SEQ")
+            };
+            assert_eq!(boolean(globals[0]), boolean(equal), "{:?} == {:?}", x, y);
+            assert_eq!(boolean(globals[4]), !boolean(equal), "{:?} != {:?}", x, y);
             assert_eq!(int(globals[1]), a.char_count() as i64, "len({:?})", x);
             assert_eq!(int(globals[2]), a.text.len() as i64, "bytes of {:?}", x);
             assert_eq!(int(globals[3]), -77, "a value live across the helper call survives it");
+        }
+    }
+}
+
+/// The inline path's table holds the interpreter's answer for every pair of strings of at
+/// most one byte: all 129 × 129 pairs, natively against the evaluator.
+#[test]
+fn every_short_string_pair_matches_the_runtime() {
+    let (trace, done) = string_reads();
+    let mut compiled = compile(&trace);
+    let mut heap = Heap::default();
+    let texts: Vec<String> =
+        std::iter::once(String::new()).chain((0..128u8).map(|c| char::from(c).to_string())).collect();
+    let strings: Vec<Gc<StrObj>> = texts.iter().map(|t| heap.alloc(StrObj::new(t.clone()))).collect();
+    for &a in &strings {
+        for &b in &strings {
+            let mut slots = [Value::Str(a), Value::Str(b), Value::Int(0)];
+            let mut globals = [Value::Null; 5];
+            assert_eq!(run(&mut compiled, &mut slots, &mut globals).number, done.0);
+            let expected = eval(&Op::SEq(InstIdx(0), InstIdx(1)), &[Value::Str(a), Value::Str(b)]);
+            assert!(
+                matches!(expected, Some(Outcome::Value(Value::Bool(e))) if e == boolean(globals[0])),
+                "{:?} == {:?}",
+                a.text,
+                b.text
+            );
         }
     }
 }

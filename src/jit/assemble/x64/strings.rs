@@ -1,10 +1,13 @@
 //! Code selection for the string reads that need no allocation: `SLEN` (the character
 //! count), `SBYTES` (the length in bytes) and `SEQ` (`==` on two strings). With the
 //! string layout known (`ObjectLayout::text_ptr`, `text_len`, `char_count`) the lengths are
-//! one load, and `SEQ` decides inline the cases that need no byte loop: the same object,
-//! different byte lengths, and texts of at most one byte (`current == "n"`, which json's
-//! parser does at every character: the helper call through `values_equal` and
-//! `memcmp` was 40% of its time). Longer texts of equal length call the semantics layer's string `==` (`semantics::values_equal`).
+//! one load. `SEQ` answers inline when both texts are at most one byte long
+//! (`current == "n"`, which json's parser does at every character: the helper call
+//! through `values_equal` and `memcmp` was 40% of its time), by looking the answer up in
+//! a table computed from the interpreter's `==` (`helpers::short_string_equality`), never
+//! by comparing bytes itself: string equality has one definition, the semantics layer's,
+//! and the inline path cannot disagree with it. Any other pair calls the helper, which
+//! runs that definition (`semantics::values_equal`).
 //! Without a known layout every op calls its helper.
 //!
 //! Terms and invariants are those of the parent module (`x64.rs`); rax, rdx and r11 are
@@ -30,7 +33,9 @@ impl Emitter<'_> {
         }
     }
 
-    /// `SEQ`: 1 when the two strings are equal, else 0 (see the module header).
+    /// `SEQ`: 1 when the two strings are equal, else 0 (see the module header). Two
+    /// one-byte strings (the common case) take the straight path; an empty one the
+    /// branch after it.
     pub(super) fn string_equal(&mut self, i: usize, a: InstIdx, b: InstIdx) {
         let destination = self.destination(i);
         let arguments = vec![(Operand::Gpr(RDI), self.operand(a)), (Operand::Gpr(RSI), self.operand(b))];
@@ -38,33 +43,58 @@ impl Emitter<'_> {
             self.call_helper(i, arguments, HelperResult::Rax(destination));
             return;
         };
-        let [equal, different, slow, done] = [(); 4].map(|_| self.ops.new_dynamic_label());
+        let table = short_string_equality().as_ptr() as i64;
+        let row = SHORT_CODES as i32;
+        let [coded, not_one_byte, slow, done] = [(); 4].map(|_| self.ops.new_dynamic_label());
         self.load_gpr(RAX, self.operand(a));
         self.load_gpr(R11, self.operand(b));
         emit!(self.ops
-            ; cmp rax, r11
-            ; je =>equal
-            ; mov rdx, [rax + layout.text_len]
-            ; cmp rdx, [r11 + layout.text_len]
-            ; jne =>different
-            ; cmp rdx, 1
-            ; jb =>equal
-            ; ja =>slow
+            ; cmp QWORD [rax + layout.text_len], 1
+            ; jne =>not_one_byte
+            ; cmp QWORD [r11 + layout.text_len], 1
+            ; jne =>not_one_byte
             ; mov rax, [rax + layout.text_ptr]
+            ; movzx eax, BYTE [rax]
             ; mov r11, [r11 + layout.text_ptr]
-            ; movzx edx, BYTE [rax]
-            ; cmp dl, BYTE [r11]
-            ; jne =>different
-            ; =>equal
-            ; mov eax, 1
+            ; movzx r11d, BYTE [r11]
+            // eax = a's code, r11d = b's code: the table's answer.
+            ; =>coded
+            ; imul eax, eax, row
+            ; add eax, r11d
+            ; mov r11, QWORD table
+            ; movzx eax, BYTE [r11 + rax]
             ; jmp =>done
-            ; =>different
-            ; xor eax, eax
-            ; jmp =>done
+            // Both at most one byte long (one of them empty), or the helper decides.
+            ; =>not_one_byte
+            ; cmp QWORD [rax + layout.text_len], 1
+            ; ja =>slow
+            ; cmp QWORD [r11 + layout.text_len], 1
+            ; ja =>slow
+        );
+        self.short_string_code(layout, RAX);
+        emit!(self.ops; mov eax, edx);
+        self.short_string_code(layout, R11);
+        emit!(self.ops
+            ; mov r11d, edx
+            ; jmp =>coded
             ; =>slow
         );
         self.call_helper(i, arguments, HelperResult::Nothing);
         emit!(self.ops; =>done);
         self.store(destination, Operand::Gpr(RAX));
+    }
+
+    /// Into edx, the code in `short_string_equality` of the string in register `object`,
+    /// at most one byte long: its byte, or `EMPTY_CODE` when it is empty.
+    fn short_string_code(&mut self, layout: ObjectLayout, object: u8) {
+        let coded = self.ops.new_dynamic_label();
+        emit!(self.ops
+            ; mov edx, EMPTY_CODE as i32
+            ; cmp QWORD [Rq(object) + layout.text_len], 0
+            ; je =>coded
+            ; mov rdx, [Rq(object) + layout.text_ptr]
+            ; movzx edx, BYTE [rdx]
+            ; =>coded
+        );
     }
 }
