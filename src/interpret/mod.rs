@@ -235,11 +235,9 @@ impl Vm {
         let main = self.program.main;
         let closure = self.heap.alloc(FuncObj { proto: main, captures: Vec::new() });
         let slots = self.program.proto(main).num_slots as usize;
-        self.stack.clear();
-        // Room for the windows of the first frames, so that their calls grow the stack in
-        // place rather than moving it (a window is 1 MiB).
-        self.stack.reserve(2 * WINDOW);
-        self.stack.resize(1 + WINDOW.max(slots), Value::Null);
+        // Room for the windows of the first frames, so that their calls do not grow the
+        // stack (a window is 1 MiB, resident only as far as frames reach into it).
+        self.stack = crate::runtime::heap::untouched_nulls((1 + WINDOW.max(slots)).max(2 * WINDOW));
         self.stack[0] = Value::Func(closure);
         self.frames.push(Frame { proto: main, closure: Some(closure), base: 1, pc: 0 });
         let result = self.run_frames();
