@@ -157,3 +157,68 @@ impl Emitter<'_> {
         self.store(destination, Operand::Gpr(RAX));
     }
 }
+
+/// The multiplier and shift that turn signed 64-bit division by `d` (|d| >= 2) into a
+/// multiply-high (Hacker's Delight, figure 10-1, widened to 64 bits).
+fn signed_magic(d: i64) -> (i64, u32) {
+    const TWO63: u64 = 1 << 63;
+    let ad = d.unsigned_abs();
+    let t = TWO63.wrapping_add((d as u64) >> 63);
+    let anc = t - 1 - t % ad;
+    let mut p = 63u32;
+    let (mut q1, mut r1) = (TWO63 / anc, TWO63 - (TWO63 / anc) * anc);
+    let (mut q2, mut r2) = (TWO63 / ad, TWO63 - (TWO63 / ad) * ad);
+    loop {
+        p += 1;
+        q1 = q1.wrapping_mul(2);
+        r1 = r1.wrapping_mul(2);
+        if r1 >= anc {
+            q1 = q1.wrapping_add(1);
+            r1 = r1.wrapping_sub(anc);
+        }
+        q2 = q2.wrapping_mul(2);
+        r2 = r2.wrapping_mul(2);
+        if r2 >= ad {
+            q2 = q2.wrapping_add(1);
+            r2 = r2.wrapping_sub(ad);
+        }
+        let delta = ad - r2;
+        if !(q1 < delta || (q1 == delta && r1 == 0)) {
+            break;
+        }
+    }
+    let magic = q2.wrapping_add(1) as i64;
+    (if d < 0 { magic.wrapping_neg() } else { magic }, p - 64)
+}
+
+#[cfg(test)]
+mod magic_tests {
+    use super::signed_magic;
+
+    /// The instruction sequence `divide_by_constant` emits, step by step.
+    fn emulate(x: i64, d: i64) -> (i64, i64) {
+        let (magic, shift) = signed_magic(d);
+        let mut high = ((magic as i128 * x as i128) >> 64) as i64;
+        if d > 0 && magic < 0 {
+            high = high.wrapping_add(x);
+        } else if d < 0 && magic > 0 {
+            high = high.wrapping_sub(x);
+        }
+        high >>= shift;
+        let quotient = high.wrapping_add(((high as u64) >> 63) as i64);
+        (quotient, x.wrapping_sub(quotient.wrapping_mul(d)))
+    }
+
+    #[test]
+    fn magic_division_matches_idiv_for_every_divisor_class() {
+        let mut divisors: Vec<i64> = (2..300).chain((-300..=-2).into_iter()).collect();
+        divisors.extend([7, 13, 1000003, 10000019, 1 << 20, 1 << 62, i64::MAX, i64::MIN, -(1 << 62), i64::MIN + 1]);
+        let mut dividends: Vec<i64> = (-1000..1000).collect();
+        dividends.extend([i64::MIN, i64::MIN + 1, i64::MAX, i64::MAX - 1, 1 << 40, -(1 << 40), 4_000_000_000_000]);
+        for &d in &divisors {
+            for &x in &dividends {
+                assert_eq!(emulate(x, d), (x.wrapping_div(d), x.wrapping_rem(d)), "{} / {}", x, d);
+            }
+        }
+    }
+}
