@@ -3,7 +3,7 @@
 //! the primitives of `runtime::ops`,
 //! `Value::as_number`, the math builtins' `builtins::math::float` functions). Constant
 //! folding computes with it (`opt/fold.rs`), and a property test holds the backend's code
-//! for each of these ops against it on edge and random inputs (`assemble/tests.rs`).
+//! for each of these ops against it on edge and random inputs (`assemble/tests/evaluator.rs`).
 //!
 //! Terms: a *pure scalar op* reads only int, float and bool operands and touches no
 //! memory: arithmetic, the bit operations, conversions, comparisons, `NOT`, `TRUTHY`, the math functions and

@@ -59,3 +59,56 @@ fn lookups_through_the_hint_find_and_replace_the_entry() {
         assert_eq!(key.is_shared(), key_text != "7", "{} shared", key_text);
     }
 }
+
+#[test]
+fn sunk_dicts_are_rebuilt_at_exits_from_values_kept_alive_for_them() {
+    // A dict literal {"a": x + 1, "b": x * 2} that native code never builds, named by a
+    // snapshot in two slots after enough other values to reuse every register.
+    let mut heap = Heap::default();
+    let key_a = heap.alloc(StrObj::new("a".to_string()));
+    let key_b = heap.alloc(StrObj::new("b".to_string()));
+    let mut b = Builder::new();
+    let entry = b.snap(&[]);
+    let x = b.guard(Op::SLoad { slot: 0 }, Ty::Int, entry);
+    let one = b.inst(Op::KInt(1), Ty::Int);
+    let two = b.inst(Op::KInt(2), Ty::Int);
+    let empty = b.inst(Op::DNew, Ty::Dict);
+    let a = b.inst(Op::KStr(key_a), Ty::Str);
+    let overflow = b.snap(&[]);
+    let y = b.guard(Op::AddInt(x, one), Ty::Int, overflow);
+    let with_a = b.inst(Op::DIns { dict: empty, key: a, value: y }, Ty::Dict);
+    let mut sum = x;
+    for k in 0..12 {
+        let constant = b.inst(Op::KInt(k), Ty::Int);
+        let term = b.guard(Op::AddInt(x, constant), Ty::Int, overflow);
+        sum = b.guard(Op::AddInt(sum, term), Ty::Int, overflow);
+    }
+    b.inst(Op::GStore { global: 0, value: sum }, Ty::Void);
+    let z = b.guard(Op::MulInt(x, two), Ty::Int, overflow);
+    let bkey = b.inst(Op::KStr(key_b), Ty::Str);
+    let full = b.inst(Op::DIns { dict: with_a, key: bkey, value: z }, Ty::Dict);
+    b.inst(Op::Loop, Ty::Void);
+    let done = b.snap(&[(1, full), (2, full)]);
+    let never = b.inst(Op::KBool(false), Ty::Bool);
+    b.guard(Op::GuardTrue(never), Ty::Void, done);
+    let trace = b.trace;
+    let mut compiled = compile(&trace);
+    assert_eq!(compiled.locations[full.index()], Location::None, "a sunk dict has no location");
+
+    let mut slots = vec![Value::Int(20), Value::Null, Value::Null];
+    let exit = run(&mut compiled, &mut slots, &mut [Value::Null]);
+    assert_eq!(exit.number, done.0);
+    let pc = crate::jit::exit::restore(&trace, &compiled.locations, &exit.state, done, &mut slots, &mut heap);
+    assert_eq!(pc, done.0);
+    let (Value::Dict(first), Value::Dict(second)) = (slots[1], slots[2]) else { panic!("slots 1 and 2 hold dicts") };
+    assert_eq!(first.addr(), second.addr(), "one IR value is one object");
+    let entries: Vec<(String, i64)> = first
+        .entries
+        .iter()
+        .map(|(k, v)| match k {
+            crate::runtime::object::DictKey::Str(s) => (s.text.clone(), int(*v)),
+            crate::runtime::object::DictKey::Int(i) => panic!("unexpected int key {}", i),
+        })
+        .collect();
+    assert_eq!(entries, vec![("a".to_string(), 21), ("b".to_string(), 40)]);
+}

@@ -102,3 +102,53 @@ fn every_short_string_pair_matches_the_runtime() {
         }
     }
 }
+
+/// `while i < n { s := s + piece; i := i + 1 }` over slots 0 = s, 1 = piece, 2 = i, 3 = n.
+fn string_appends() -> (Trace, InstIdx, SnapIdx, SnapIdx) {
+    let mut b = Builder::new();
+    let entry = b.snap(&[]);
+    let s = b.guard(Op::SLoad { slot: 0 }, Ty::Str, entry);
+    let piece = b.guard(Op::SLoad { slot: 1 }, Ty::Str, entry);
+    let i0 = b.guard(Op::SLoad { slot: 2 }, Ty::Int, entry);
+    let n = b.guard(Op::SLoad { slot: 3 }, Ty::Int, entry);
+    let one = b.inst(Op::KInt(1), Ty::Int);
+    b.inst(Op::Loop, Ty::Void);
+    let i = b.open_phi(i0, Ty::Int);
+    let below = b.inst(Op::LtInt(i, n), Ty::Bool);
+    let loop_exit = b.snap(&[(2, i)]);
+    b.guard(Op::GuardTrue(below), Ty::Void, loop_exit);
+    let append = b.snap(&[(2, i)]);
+    b.guard(Op::SAppend { string: s, piece }, Ty::Void, append);
+    let overflow = b.snap(&[(2, i)]);
+    let next = b.guard(Op::AddInt(i, one), Ty::Int, overflow);
+    b.close_phi(i, next);
+    (b.trace, i, loop_exit, append)
+}
+
+#[test]
+fn string_appends_work_in_place_and_exit_on_shared_or_self_appends() {
+    let (trace, i, loop_exit, append) = string_appends();
+    let mut compiled = compile(&trace);
+    let mut heap = Heap::default();
+    let s = heap.alloc(StrObj::new("ab".to_string()));
+    let piece = heap.alloc(StrObj::new("xyz".to_string()));
+    let mut slots = [Value::Str(s), Value::Str(piece), Value::Int(0), Value::Int(1000)];
+    let exit = run(&mut compiled, &mut slots, &mut []);
+    assert_eq!(exit.number, loop_exit.0);
+    assert_eq!(int_at_exit(&trace, &compiled, &exit, i), 1000);
+    assert_eq!(s.text, format!("ab{}", "xyz".repeat(1000)));
+    assert_eq!(piece.text, "xyz", "the piece is only read");
+    assert!(exit.state.heap_growth >= 3000, "growth is reported for pacing: {}", exit.state.heap_growth);
+
+    let before = s.text.clone();
+    let mut slots = [Value::Str(s), Value::Str(s), Value::Int(0), Value::Int(10)];
+    let exit = run(&mut compiled, &mut slots, &mut []);
+    assert_eq!(exit.number, append.0, "s + s builds a new string in the interpreter");
+    assert_eq!(s.text, before);
+
+    s.set_shared();
+    let mut slots = [Value::Str(s), Value::Str(piece), Value::Int(0), Value::Int(10)];
+    let exit = run(&mut compiled, &mut slots, &mut []);
+    assert_eq!(exit.number, append.0, "a shared string is never changed in place");
+    assert_eq!(s.text, before);
+}
