@@ -25,8 +25,9 @@ impl Emitter<'_> {
         self.store(destination, Operand::Gpr(work));
     }
 
-    /// `and`, `or` or `xor` of two ints (no check: bit operations cannot fail).
-    pub(super) fn int_bits(&mut self, op: IntAlu, a: InstIdx, b: InstIdx, destination: Option<Operand>) {
+    /// An int op that cannot fail: `and`, `or`, `xor`, and the `+` and `-` the range pass
+    /// proved in range (`ADDNOV`, `SUBNOV`).
+    pub(super) fn unchecked_int(&mut self, op: IntAlu, a: InstIdx, b: InstIdx, destination: Option<Operand>) {
         let work = Self::gpr_work(destination);
         self.load_gpr(work, self.operand(a));
         self.int_alu(op, work, self.operand(b));
