@@ -637,6 +637,12 @@ define_ops! {
         => "MOD", ByResult(Ty::Int), [INT, INT] -> INT, GUARD;
     NegInt(a: InstIdx as Ref)
         => "NEG", ByResult(Ty::Int), [INT] -> INT, GUARD;
+    /// Int `+` and `-` that the range pass proved cannot overflow (`opt/range.rs`): no
+    /// check, so no guard. They wrap in two's complement (what the machine does).
+    AddIntExact(a: InstIdx as Ref, b: InstIdx as Ref)
+        => "ADDNOV", Only, [INT, INT] -> INT, COMMUTES;
+    SubIntExact(a: InstIdx as Ref, b: InstIdx as Ref)
+        => "SUBNOV", Only, [INT, INT] -> INT, PURE;
     /// The bit builtins on ints (`builtins::math::BitOp`). A shift count outside `0..=63`
     /// is a Ruff error, so the shifts are guards.
     BitAnd(a: InstIdx as Ref, b: InstIdx as Ref)

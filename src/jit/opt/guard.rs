@@ -12,9 +12,8 @@
 //! Float `==`/`!=` carry no facts: Ruff's float equality has an epsilon (`floats_equal`),
 //! so it is not a set of orderings (`a < b` and `a == b` can both hold).
 //!
-//! Not done, because the IR cannot express it: an overflow check made impossible by a
-//! fact (`i < n` proves `i + 1` cannot overflow) still has to stay, since int arithmetic
-//! only exists in its checked, guarded form. Overflow checks on two constants are fold's.
+//! Overflow checks made impossible by facts (`i < n` proves `i + 1` cannot overflow) are
+//! the range pass's (`range.rs`, after peeling); those on two constants are fold's.
 
 use rustc_hash::FxHashMap;
 

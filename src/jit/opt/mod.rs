@@ -8,13 +8,15 @@
 //! 2. `cse`   common-subexpression elimination, including guards and global loads;
 //! 3. `guard` guards implied by earlier guards (comparison facts);
 //! 4. `peel`  loop peeling by copy-substitution: pre-roll, `Loop`, `Phi`s, body;
-//! 5. `dce`   dead-code elimination and renumbering, snapshots compacted.
+//! 5. `range` overflow checks the guards around them prove impossible are dropped;
+//! 6. `dce`   dead-code elimination and renumbering, snapshots compacted.
 //!
 //! Fold runs first so CSE and the guard facts see canonical operands (constants folded,
 //! `NOT`s pushed into guards); CSE runs before the guard pass because facts are keyed by
 //! operand identity. Peeling re-emits the body through all three again on the fly
 //! (`emit.rs`), which is what makes invariant instructions and guards collapse onto their
-//! pre-roll copies. DCE comes last because folding, CSE and peeling all leave orphans.
+//! pre-roll copies. Range runs on the peeled trace, whose body has its own guards to learn
+//! from. DCE comes last because folding, CSE and peeling all leave orphans.
 //!
 //! Support modules: `emit.rs` (the streaming emitter behind fold, CSE, guard and the
 //! peeled body), `check.rs` (the pass-test helper). The IR verifier and the IR's text form
@@ -33,6 +35,7 @@ pub mod dce;
 pub mod fold;
 pub mod guard;
 pub mod peel;
+pub mod range;
 
 use std::fmt;
 
@@ -84,6 +87,7 @@ fn run_pipeline(trace: &Trace, after_pass: &mut dyn FnMut(&'static str, &Trace))
     let trace = finish("cse", cse::cse(&trace))?;
     let trace = finish("guard", guard::eliminate_redundant_guards(&trace))?;
     let trace = finish("peel", peel::peel(&trace)?)?;
+    let trace = finish("range", range::remove_impossible_overflow_checks(&trace))?;
     finish("dce", dce::dce(&trace))
 }
 

@@ -11,7 +11,7 @@ fn optimize_verified(recorded: &str) -> Trace {
     let trace = parse(recorded).unwrap_or_else(|e| panic!("{}", e));
     let (optimized, stages) = optimize_logged(&trace).unwrap_or_else(|e| panic!("{}", e));
     let names: Vec<&str> = stages.iter().map(|(name, _)| *name).collect();
-    assert_eq!(names, ["fold", "cse", "guard", "peel", "dce"]);
+    assert_eq!(names, ["fold", "cse", "guard", "peel", "range", "dce"]);
     for (name, stage) in &stages {
         if let Err(e) = verify(stage) {
             panic!("after {}: {}\n{}", name, e, stage);
@@ -64,18 +64,16 @@ fn float_sum_loop() {
         0005   flt  CONV     0000
         0006   flt  ADD      0004 0005
         0007   int  K        1
-        ....        SNAP    #2 pc=9 [ 2=0006 ]
-        0008 > int  ADD      0000 0007  #2        ; L6
+        0008   int  ADDNOV   0000 0007            ; L6
         0009 ------------ LOOP ------------
         0010   int  PHI      0008 0016
         0011   flt  PHI      0006 0015
         0012   bool LT       0010 0001            ; L4
-        ....        SNAP    #3 pc=4 [ 0=0010 2=0011 ]
-        0013 > void GTRUE    0012       #3
+        ....        SNAP    #2 pc=4 [ 0=0010 2=0011 ]
+        0013 > void GTRUE    0012       #2
         0014   flt  CONV     0010
         0015   flt  ADD      0011 0014
-        ....        SNAP    #4 pc=9 [ 0=0010 2=0015 ]
-        0016 > int  ADD      0010 0007  #4        ; L6
+        0016   int  ADDNOV   0010 0007            ; L6
     ";
     assert_eq!(normalized(&optimized.to_string()), normalized(expected), "\n{}", optimized);
 }

@@ -157,8 +157,8 @@ fn pure_scalar_ops() -> Vec<Op> {
 #[test]
 fn pure_ops_agree_with_the_reference_evaluator() {
     let ops = pure_scalar_ops();
-    // 37 ops and the 13 math functions: a new pure scalar op joins the test by itself.
-    assert_eq!(ops.len(), 50, "{:?}", ops);
+    // 39 ops and the 13 math functions: a new pure scalar op joins the test by itself.
+    assert_eq!(ops.len(), 52, "{:?}", ops);
     let mut random = Random(0x9e37_79b9_7f4a_7c15);
     for op in ops {
         let props = op.props();

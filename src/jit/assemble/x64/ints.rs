@@ -25,8 +25,9 @@ impl Emitter<'_> {
         self.store(destination, Operand::Gpr(work));
     }
 
-    /// `and`, `or` or `xor` of two ints (no check: bit operations cannot fail).
-    pub(super) fn int_bits(&mut self, op: IntAlu, a: InstIdx, b: InstIdx, destination: Option<Operand>) {
+    /// An int op that cannot fail: `and`, `or`, `xor`, and the `+` and `-` the range pass
+    /// proved in range (`ADDNOV`, `SUBNOV`).
+    pub(super) fn unchecked_int(&mut self, op: IntAlu, a: InstIdx, b: InstIdx, destination: Option<Operand>) {
         let work = Self::gpr_work(destination);
         self.load_gpr(work, self.operand(a));
         self.int_alu(op, work, self.operand(b));
@@ -118,11 +119,48 @@ impl Emitter<'_> {
         self.store(destination, Operand::Gpr(if remainder { RDX } else { RAX }));
     }
 
+    /// `a / d` or `a % d` for `d = ±2^k`, `1 <= k <= 62`, rounding toward zero as `idiv`
+    /// does: a negative `a` gets `2^k - 1` added (the bias: its sign bits shifted down)
+    /// before the arithmetic shift; the remainder is `a` less the biased value with its
+    /// low `k` bits cleared. Shifts and adds, where the magic multiply is a 128-bit
+    /// `imul` (Hacker's Delight, section 10-1).
+    fn divide_by_power_of_two(&mut self, a: InstIdx, d: i64, remainder: bool, destination: Option<Operand>) {
+        let k = d.unsigned_abs().trailing_zeros() as i8;
+        let bias_shift = 64 - k;
+        self.load_gpr(R11, self.operand(a));
+        emit!(self.ops
+            ; mov rax, r11
+            ; sar rax, 63
+            ; shr rax, bias_shift
+            ; add rax, r11
+        );
+        if remainder {
+            let low_bits_cleared = -(1i64 << k);
+            emit!(self.ops
+                ; mov rdx, QWORD low_bits_cleared
+                ; and rax, rdx
+                ; mov rdx, r11
+                ; sub rdx, rax
+            );
+            self.store(destination, Operand::Gpr(RDX));
+            return;
+        }
+        emit!(self.ops; sar rax, k);
+        if d < 0 {
+            emit!(self.ops; neg rax);
+        }
+        self.store(destination, Operand::Gpr(RAX));
+    }
+
     /// `a / d` or `a % d` for a constant `d` other than 0, 1 and -1, which cannot fail:
     /// the quotient is the high half of `a * magic`, corrected and shifted (Hacker's
     /// Delight, section 10-1), the remainder `a - quotient * d`. Same results as `idiv`.
     pub(super) fn divide_by_constant(&mut self, a: InstIdx, d: i64, remainder: bool, destination: Option<Operand>) {
         if destination.is_none() {
+            return;
+        }
+        if d.unsigned_abs().is_power_of_two() && d != i64::MIN {
+            self.divide_by_power_of_two(a, d, remainder, destination);
             return;
         }
         let (magic, shift) = signed_magic(d);

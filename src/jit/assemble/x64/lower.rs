@@ -582,9 +582,11 @@ impl Emitter<'_> {
                 emit!(self.ops; neg Rq(work); jo =>exit);
                 self.store(destination, Operand::Gpr(work));
             }
-            Op::BitAnd(a, b) => self.int_bits(IntAlu::And, a, b, destination),
-            Op::BitOr(a, b) => self.int_bits(IntAlu::Or, a, b, destination),
-            Op::BitXor(a, b) => self.int_bits(IntAlu::Xor, a, b, destination),
+            Op::AddIntExact(a, b) => self.unchecked_int(IntAlu::Add, a, b, destination),
+            Op::SubIntExact(a, b) => self.unchecked_int(IntAlu::Sub, a, b, destination),
+            Op::BitAnd(a, b) => self.unchecked_int(IntAlu::And, a, b, destination),
+            Op::BitOr(a, b) => self.unchecked_int(IntAlu::Or, a, b, destination),
+            Op::BitXor(a, b) => self.unchecked_int(IntAlu::Xor, a, b, destination),
             Op::BitNot(a) => {
                 let work = Self::gpr_work(destination);
                 self.load_gpr(work, self.operand(a));
