@@ -254,9 +254,16 @@ pub mod kind {
         }
         fn print(value: &BuiltinArgs) -> Option<String> {
             let texts: Vec<String> = value.as_slice().iter().map(|a| a.to_string()).collect();
-            (!texts.is_empty()).then(|| texts.join(" "))
+            let spread = if value.is_spread() { "..." } else { "" };
+            (!texts.is_empty()).then(|| format!("{}{}", spread, texts.join(" ")))
         }
         fn parse(tokens: &mut &[&str]) -> Result<BuiltinArgs, String> {
+            if let [spread] = tokens {
+                if let Some(array) = spread.strip_prefix("...") {
+                    *tokens = &[];
+                    return Ok(BuiltinArgs::spread(InstIdx(number(array)?)));
+                }
+            }
             let args = tokens.iter().map(|t| Ok(InstIdx(number(t)?))).collect::<Result<Vec<_>, String>>()?;
             if args.len() > super::super::MAX_BUILTIN_ARGS {
                 return Err(format!("{} arguments: at most {}", args.len(), super::super::MAX_BUILTIN_ARGS));
@@ -955,7 +962,9 @@ define_ops! {
     /// the others. Its result (of any type) is also stored into frame slot `slot`, the
     /// call's callee slot. A guard whose snapshot is the state before the call: it exits
     /// only when the builtin failed, which it does before its effect, so the interpreter
-    /// makes the call again and raises the error. Everything else the call may do to the
+    /// makes the call again and raises the error (or after it, for a
+    /// `OnTrace::FailsAfterEffect` row, whose error the interpreter's call raises without
+    /// running: `builtins::call_from_trace`). Everything else the call may do to the
     /// trace (a result of another type, a collection due) is `EffectCheck`'s, which follows
     /// it. Never merged or removed.
     CallEffect { builtin: u32 as BuiltinName, slot: u16 as Slot, args: BuiltinArgs as Args }
