@@ -483,9 +483,9 @@ impl Recorder {
                     Value::Int(_) | Value::Float(_) | Value::Bool(_) | Value::Null | Value::Str(_)
                 ) =>
             {
-                let value = self.read(base + 1, view, pc)?;
-                let text = self.text_of(value, pc)?;
-                self.write(base, text);
+                let value = TracedValue::of(self.read(base + 1, view, pc)?, argument(1));
+                let text = semantics::text_of(&mut Tracing::new(self, pc), view.program, value)?;
+                self.write(base, text.ir);
                 return Ok(());
             }
             Some(Recording::Math(function)) if numbers => return self.math(function, base, argc, view, pc),

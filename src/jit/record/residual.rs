@@ -47,15 +47,6 @@ impl Recorder {
         Ok(BuiltinArgs::spread(array))
     }
 
-    /// `value` as a string, as interpolation makes it: the specialised rule, or the
-    /// display form through `format::display`.
-    pub(super) fn text(&mut self, value: InstIdx, pc: u32) -> Result<InstIdx, AbortReason> {
-        match self.text_of(value, pc) {
-            Err(AbortReason::NyiInstruction(_)) => self.residual(Residual::Text, &[value], Ty::Str, pc),
-            done => done,
-        }
-    }
-
     /// The recording of `Texts::str_join` on `parts` (strings): two or more are a chain of
     /// new strings (`SConcat`, `ops::concat` as `+` makes them); one part otherwise is
     /// the interpreter's `Concat`.
