@@ -39,12 +39,12 @@ impl Drop for TempDir {
 }
 
 /// Runs `command` with `stdin` as its standard input.
-fn run_with_input(mut command: Command, stdin: &str) -> Output {
+fn run_with_input(mut command: Command, stdin: impl AsRef<[u8]>) -> Output {
     let mut child =
         command.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("ruff starts");
     // A program that exits without reading its input (usage printed, an early error)
     // closes the pipe first: that is a broken pipe here, not a failure.
-    match child.stdin.take().expect("piped stdin").write_all(stdin.as_bytes()) {
+    match child.stdin.take().expect("piped stdin").write_all(stdin.as_ref()) {
         Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => panic!("cannot write stdin: {}", e),
         _ => {}
     }
@@ -187,6 +187,50 @@ fn input_reads_lines_and_flushes_the_prompt() {
     command.arg("run").arg(&program);
     let out = run_with_input(command, "Ada\r\nlast\n");
     assert_eq!(text(&out.stdout), "first\nname? hello Ada\nlast null\n");
+}
+
+/// `input` on trace (issue 12): a hot loop reads lines with a prompt and prints many
+/// values per line; a line that is no UTF-8 fails after the prompt was written and the
+/// line consumed, which the trace's exit must not do again (the interpreter raises the
+/// error the trace's call met). Every mode prints what `--no-jit` prints.
+#[test]
+fn input_in_a_hot_loop_prompts_once_per_line_in_every_mode() {
+    let dir = TempDir::new("input_hot");
+    let program = dir.file(
+        "input_hot.ruff",
+        "func main() {\n    mut errors := 0\n    for i in range(100) {\n        mut line := \"\"\n        \
+         try { line := input(\"p${i}> \") } except e { errors := errors + 1\n line := e.message }\n        \
+         if line == null { print(\"end\", i, errors, [i], {\"k\": i})\n break }\n        \
+         print(\"got\", line, i, len(line), 1.5, true, null, [line])\n    }\n}\nmain()\n",
+    );
+    let mut stdin = Vec::new();
+    for n in 0..70 {
+        match n {
+            20 | 21 | 50 => stdin.extend_from_slice(b"bad \xff\xfe\n"),
+            _ => stdin.extend_from_slice(format!("line {}\n", n).as_bytes()),
+        }
+    }
+    let mut outputs = Vec::new();
+    for (options, stress) in [
+        (&["--no-jit"][..], ""),
+        (&[], ""),
+        (&["--jit-threshold", "1"], ""),
+        (&["--jit-threshold", "1"], "RUFF_DEOPT_STRESS"),
+    ] {
+        let mut command = ruff();
+        command.arg("run").args(options).arg(&program);
+        if !stress.is_empty() {
+            command.env(stress, "1");
+        }
+        let out = run_with_input(command, &stdin);
+        outputs.push((text(&out.stdout), text(&out.stderr), out.status.code()));
+    }
+    let expected = &outputs[0];
+    assert!(expected.0.contains("p20> got input() could not read"), "{}", expected.0);
+    assert!(expected.0.ends_with("p70> end 70 3 [70] {\"k\": 70}\n"), "{}", expected.0);
+    for output in &outputs[1..] {
+        assert_eq!(output, expected);
+    }
 }
 
 #[test]

@@ -16,8 +16,9 @@
 //! shrinks.
 
 use std::collections::BTreeSet;
+use std::io::Write;
 use std::path::Path;
-use std::process::Command;
+use std::process::{Command, Stdio};
 
 mod parallel;
 
@@ -280,6 +281,9 @@ const SHAPES: &[Case] = &[
     case("dict_literal_after_spread", "e := {\"k\": i}\n d := {...e, \"j\": [i]}\n r := d"),
     case("array_literal_after_spread", "b := [\"s${i}\"]\n a := [...b, [i], \"t\"]\n r := a"),
     case("print_in_hot_loop", "print(\"i=${i}\", i)\n r := i"),
+    case("print_many_arguments", "print(\"i\", i, 2.5, [i], {\"k\": i}, null, true, \"s${i}\")\n r := i"),
+    case("format_many_arguments", "r := format(\"%s %d %s %s %s\", [i], i, 1.5, \"s\", null)"),
+    case("input_fails_after_prompt", "mut r := 0\n try { r := input(\"p${i}> \") } except e { r := e.message }"),
     case(
         "effect_result_changes_type",
         "mut v := i\n if i % 3 == 0 { v := \"s\" }\n r := env_or(\"RUFF_COVERAGE_UNSET\", v)",
@@ -297,9 +301,11 @@ const SHAPES: &[Case] = &[
 /// Cases still allowed to abort with an NYI reason: (case, the reason reported, why the
 /// recorder gives up there). The list only shrinks: a listed case that no longer aborts
 /// with that reason fails the test.
-const KNOWN_GAPS: &[(&str, &str, &str)] = &[
-    ("input", "NYI: call to input", "writes its prompt and consumes input before a read that may fail (input that is no UTF-8): making the call again at an exit would show (`OnTrace::Never`)"),
-];
+const KNOWN_GAPS: &[(&str, &str, &str)] = &[];
+
+/// The standard input of every run: lines for `input`, one of them no UTF-8 (a read that
+/// fails after the prompt was written and the line consumed), then the end of input.
+const STDIN: &[u8] = b"one\ntwo\r\nthree\n\xff\xfe bad\nfive\nsix\n";
 
 /// The program of a case: its body in a hot loop of `main`; the last `r` (carried from
 /// iteration to iteration) is printed after the loop.
@@ -314,8 +320,18 @@ fn program(case: &Case) -> String {
 type Output = (String, String, Option<i32>);
 
 fn run(dir: &Path, args: &[&str]) -> Output {
-    let output =
-        Command::new(RUFF).args(args).env("RUFF_JIT_STRICT", "1").current_dir(dir).output().expect("ruff runs");
+    let mut child = Command::new(RUFF)
+        .args(args)
+        .env("RUFF_JIT_STRICT", "1")
+        .current_dir(dir)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("ruff runs");
+    // A run that does not read all its input closes the pipe first: not a failure here.
+    let _ = child.stdin.take().expect("piped stdin").write_all(STDIN);
+    let output = child.wait_with_output().expect("ruff finishes");
     (
         String::from_utf8_lossy(&output.stdout).into_owned(),
         String::from_utf8_lossy(&output.stderr).into_owned(),

@@ -142,15 +142,10 @@ pub(super) fn print(ctx: &mut Ctx, args: &[Value]) -> Result<Value, String> {
     Ok(Value::Null)
 }
 
+/// Interpolation's `ToStr` (`semantics::text_of`): a string is handed back (strings are
+/// immutable and the argument is owned by the call), any other value's display form.
 pub(super) fn to_string(ctx: &mut Ctx, args: &[Value]) -> Result<Value, String> {
-    match args[0] {
-        // Strings are immutable and the argument is owned by the call: hand it back.
-        Value::Str(s) => Ok(Value::Str(s)),
-        v => {
-            let text = format::display(ctx.program, &v)?;
-            Ok(new_str(ctx, text))
-        }
-    }
+    Ok(crate::semantics::text_of(&mut crate::semantics::Concrete::with_heap(ctx.heap), ctx.program, args[0])?)
 }
 
 /// The floats whose truncation fits in i64: [-2^63, 2^63). Both bounds are exact in f64.

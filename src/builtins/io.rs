@@ -8,8 +8,9 @@
 //! as effects (`builtins::OnTrace::Effect`), which must fail before their effect, since an
 //! exit after a failure makes the call again. Each checks its arguments first; a file
 //! write that fails after opening has at most created or emptied the file, which a second
-//! attempt does again with no difference. `input` is never called from a trace: it writes
-//! its prompt, and a read that fails has consumed input. `input` flushes standard output
+//! attempt does again with no difference. `input` writes its prompt, and a read that
+//! fails has consumed input: it fails after its effect (`OnTrace::FailsAfterEffect`),
+//! which `builtins::call_from_trace` handles. `input` flushes standard output
 //! before it reads; `exit` flushes and ends the process (it is not an error, so no `try`
 //! sees it).
 

@@ -85,9 +85,19 @@ pub enum OnTrace {
     /// or a collection due, leaves the trace *after* the call, with the result in its
     /// slot, so the effect is never repeated.
     Effect,
-    /// A trace never calls it: a recording that reaches it ends (`NYI call NAME`). For a
-    /// builtin that can fail after an effect that doing again would show.
-    Never,
+    /// An [`OnTrace::Effect`] that may fail *after* its effect (`input` writes its prompt
+    /// and consumes a line before a read that may fail). A trace calls it as an effect
+    /// through [`call_from_trace`], which keeps its error; the exit makes the interpreter
+    /// call it again, and that call raises the kept error instead of running (see
+    /// [`call`]), so the effect shows once, as without the JIT.
+    FailsAfterEffect,
+}
+
+impl OnTrace {
+    /// A trace calls it as `CallEffect` (with the program's output, never twice).
+    pub fn has_effect(self) -> bool {
+        self != OnTrace::Repeatable
+    }
 }
 
 /// The specialised recordings of builtin calls: each is an operation on trace that
@@ -166,9 +176,9 @@ const fn outside(name: &'static str, min_args: u8, max_args: u8, func: BuiltinFn
     row(name, (min_args, max_args), func, true, OnTrace::Effect, false)
 }
 
-/// `builtin`, which a trace never calls (see [`OnTrace::Never`]).
-const fn untraced(builtin: Builtin) -> Builtin {
-    Builtin { on_trace: OnTrace::Never, ..builtin }
+/// `builtin`, an effect that may fail after its effect (see [`OnTrace::FailsAfterEffect`]).
+const fn fails_after_effect(builtin: Builtin) -> Builtin {
+    Builtin { on_trace: OnTrace::FailsAfterEffect, ..builtin }
 }
 
 /// `builtin`, which with `argc` arguments is the library function `library` instead.
@@ -298,7 +308,7 @@ pub static BUILTINS: &[Builtin] = &[
     prints("eprint", 0, MANY, io::eprint),
     // `input` writes its prompt before a read that may fail (input that is no UTF-8), and
     // a failed read has consumed input: making the call again would show.
-    untraced(outside("input", 0, 1, io::input)),
+    fails_after_effect(outside("input", 0, 1, io::input)),
     outside("env", 1, 1, io::env),
     effect("env_or", 2, 2, io::env_or),
     outside("exit", 0, 1, io::exit),
@@ -342,7 +352,10 @@ pub fn lookup(name: &str) -> Option<u32> {
     BUILTINS.iter().position(|b| b.name == name).map(|i| i as u32)
 }
 
-/// Checks the argument count and calls builtin `id`.
+/// Checks the argument count and calls builtin `id`. A call of a
+/// [`OnTrace::FailsAfterEffect`] builtin that a trace made and that failed (its error kept
+/// by [`call_from_trace`]) is made again by the interpreter at the trace's exit: this
+/// second call raises the kept error instead of running.
 pub fn call(id: u32, ctx: &mut Ctx, args: &[Value]) -> Result<Value, String> {
     let builtin = &BUILTINS[id as usize];
     let count = args.len();
@@ -356,5 +369,53 @@ pub fn call(id: u32, ctx: &mut Ctx, args: &[Value]) -> Result<Value, String> {
         };
         return Err(format!("{} expects {} arguments, got {}", builtin.name, expected, count));
     }
+    if builtin.on_trace == OnTrace::FailsAfterEffect {
+        return call_unless_failure_kept(id, ctx, args);
+    }
     (builtin.func)(ctx, args)
+}
+
+/// [`call`] of a [`OnTrace::FailsAfterEffect`] builtin: its kept error, or the call. Out
+/// of line, so that the check costs other builtins' calls one comparison (inline, it made
+/// `builtins::call` 8 instructions longer).
+#[cold]
+#[inline(never)]
+fn call_unless_failure_kept(id: u32, ctx: &mut Ctx, args: &[Value]) -> Result<Value, String> {
+    match take_failure_kept(id) {
+        Some(error) => Err(error),
+        None => (BUILTINS[id as usize].func)(ctx, args),
+    }
+}
+
+/// [`call`] as a trace's `CallEffect` makes it: the error of a
+/// [`OnTrace::FailsAfterEffect`] builtin is kept for the interpreter's call at the exit.
+pub fn call_from_trace(id: u32, ctx: &mut Ctx, args: &[Value]) -> Result<Value, String> {
+    let result = call(id, ctx, args);
+    if let Err(error) = &result {
+        if BUILTINS[id as usize].on_trace == OnTrace::FailsAfterEffect {
+            FAILURE_KEPT.with(|kept| kept.replace(Some((id, error.clone()))));
+        }
+    }
+    result
+}
+
+thread_local! {
+    /// The error of the last call a trace made of a builtin that failed after its effect,
+    /// with that builtin, until the interpreter makes the call again (the trace's exit
+    /// resumes at it, so that is the next call of the builtin).
+    static FAILURE_KEPT: std::cell::RefCell<Option<(u32, String)>> = const { std::cell::RefCell::new(None) };
+}
+
+/// The kept error of builtin `id`'s call by a trace, taken (see [`call_from_trace`]).
+fn take_failure_kept(id: u32) -> Option<String> {
+    FAILURE_KEPT.with(|kept| {
+        let mut kept = kept.borrow_mut();
+        match kept.take() {
+            Some((builtin, error)) if builtin == id => Some(error),
+            other => {
+                *kept = other;
+                None
+            }
+        }
+    })
 }

@@ -220,16 +220,11 @@ pub fn append_in_place(x: Gc<StrObj>, y: Gc<StrObj>) -> Result<usize, OpError> {
     Ok(x.text.capacity() - before)
 }
 
-/// `x + y` on strings: appended to `x` when `reuse_lhs` (the caller overwrites `x`'s
-/// holder with the result) and [`can_append_in_place`] allow, else a new string.
-/// Inlined: it has two callers (string `+` and interpolation's `Concat`, `semantics`), and
-/// a call here costs string `+` in the interpreter 6% (`string_concat`).
+/// `x + y` on strings as a new string (`semantics::str_add` chooses between this and
+/// [`append_in_place`]). Inlined: a call here costs string `+` in the interpreter 6%
+/// (`string_concat`).
 #[inline(always)]
-pub fn concat(heap: &mut Heap, x: Gc<StrObj>, y: Gc<StrObj>, reuse_lhs: bool) -> Result<Gc<StrObj>, OpError> {
-    if reuse_lhs && can_append_in_place(x, y) {
-        heap.note_growth(append_in_place(x, y)?);
-        return Ok(x);
-    }
+pub fn concat(heap: &mut Heap, x: Gc<StrObj>, y: Gc<StrObj>) -> Result<Gc<StrObj>, OpError> {
     let length = concat_length(x, y)?;
     let mut text = String::new();
     text.try_reserve_exact(length).map_err(|_| OpError::StringTooLong(length))?;

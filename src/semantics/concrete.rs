@@ -248,8 +248,24 @@ impl<H> Domain for Concrete<H> {
 
 impl Allocating for Concrete<&mut Heap> {
     #[inline(always)]
-    fn str_concat(&mut self, a: Gc<StrObj>, b: Gc<StrObj>, reuse_lhs: bool) -> Result<Value, Failed> {
-        match ops::concat(self.heap, a, b, reuse_lhs) {
+    fn str_appendable(&mut self, a: Gc<StrObj>, b: Gc<StrObj>) -> bool {
+        ops::can_append_in_place(a, b)
+    }
+
+    #[inline(always)]
+    fn str_append(&mut self, a: Gc<StrObj>, b: Gc<StrObj>) -> Result<Value, Failed> {
+        match ops::append_in_place(a, b) {
+            Ok(grown) => {
+                self.heap.note_growth(grown);
+                Ok(Value::Str(a))
+            }
+            Err(error) => Err(self.fail(error)),
+        }
+    }
+
+    #[inline(always)]
+    fn str_concat(&mut self, a: Gc<StrObj>, b: Gc<StrObj>) -> Result<Value, Failed> {
+        match ops::concat(self.heap, a, b) {
             Ok(s) => Ok(Value::Str(s)),
             Err(error) => Err(self.fail(error)),
         }
@@ -264,16 +280,18 @@ impl Texts for Concrete<&mut Heap> {
         }
     }
 
-    /// The first two parts joined into a new string, each further part appended to it in
-    /// place (it is new: nothing else holds it); one part copied.
+    /// The first two parts joined into a new string, each further part added to it by
+    /// string `+` (`str_add`) whose result replaces it (so, being new, it grows in place);
+    /// one part copied.
     fn str_join(&mut self, parts: &[Gc<StrObj>]) -> Result<Value, Failed> {
         let joined = match *parts {
             [first, second, ref rest @ ..] => {
-                let mut joined = ops::concat(self.heap, first, second, false).map_err(|e| self.fail(e))?;
+                let mut joined = self.str_concat(first, second)?;
                 for &part in rest {
-                    joined = ops::concat(self.heap, joined, part, true).map_err(|e| self.fail(e))?;
+                    let Value::Str(so_far) = joined else { unreachable!("string + makes a string") };
+                    joined = super::operators::str_add(self, so_far, part, true)?;
                 }
-                joined
+                return Ok(joined);
             }
             [only] => self.heap.alloc(StrObj::new(only.text.clone())),
             [] => self.heap.alloc(StrObj::new(String::new())),

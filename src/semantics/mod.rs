@@ -151,11 +151,17 @@ pub trait Domain {
     fn contents_equal(&mut self, a: Self::Value, b: Self::Value) -> Result<Self::Bool, Self::Error>;
 }
 
-/// A domain that can also build new objects (string concatenation).
+/// A domain that can also build new objects (string concatenation). Which of the two
+/// ways `a + b` is made is decided once, by [`operators::str_add`].
 pub trait Allocating: Domain {
-    /// `a + b` on strings. `reuse_lhs`: the left operand's holder is overwritten by the
-    /// result, so the text may be appended to `a` in place when nothing else holds it.
-    fn str_concat(&mut self, a: Self::Str, b: Self::Str, reuse_lhs: bool) -> Result<Self::Value, Self::Error>;
+    /// Whether `b`'s text may be appended to `a` itself (`ops::can_append_in_place`:
+    /// nothing else holds `a`, and `b` is not `a`). The tracing domain answers from the
+    /// concrete values and records nothing: `str_append`'s op guards the same condition.
+    fn str_appendable(&mut self, a: Self::Str, b: Self::Str) -> bool;
+    /// `b`'s text appended to `a` in place (where `str_appendable` holds); the result is `a`.
+    fn str_append(&mut self, a: Self::Str, b: Self::Str) -> Result<Self::Value, Self::Error>;
+    /// A new string of `a`'s text and then `b`'s.
+    fn str_concat(&mut self, a: Self::Str, b: Self::Str) -> Result<Self::Value, Self::Error>;
 }
 
 /// A domain that reads and writes containers and struct fields ([`containers`]). Positions here are

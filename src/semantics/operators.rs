@@ -87,8 +87,20 @@ pub fn arith<D: Allocating>(
             let r = d.float_arith(op, x, y)?;
             Ok(d.float_value(r))
         }
-        Err((Kind::Str(x), Kind::Str(y))) if op == ArithOp::Add => d.str_concat(x, y, reuse_lhs),
+        Err((Kind::Str(x), Kind::Str(y))) if op == ArithOp::Add => str_add(d, x, y, reuse_lhs),
         Err(_) => Err(invalid_binary(d, op.symbol(), a, b)),
+    }
+}
+
+/// `a + b` on strings: appended to `a` in place when `reuse_lhs` (the caller overwrites
+/// `a`'s holder with the result) and `Allocating::str_appendable` allow, else a new
+/// string. The one place that chooses (interpolation's `Concat` joins through it too).
+#[inline(always)]
+pub fn str_add<D: Allocating>(d: &mut D, a: D::Str, b: D::Str, reuse_lhs: bool) -> Result<D::Value, D::Error> {
+    if reuse_lhs && d.str_appendable(a, b) {
+        d.str_append(a, b)
+    } else {
+        d.str_concat(a, b)
     }
 }
 

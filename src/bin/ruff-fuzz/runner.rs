@@ -6,7 +6,7 @@
 //! Invariant: the caller's `RUFF_DEOPT_STRESS` and `RUFF_GC_STRESS` never leak into a
 //! run; only the spec turns them on.
 
-use std::io::Read;
+use std::io::{Read, Write};
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -50,6 +50,10 @@ impl Outcome {
     }
 }
 
+/// The standard input of every run, for programs that call `input`: lines, two of them no
+/// UTF-8 (a read that fails after the prompt was written), then the end of input.
+const STDIN: &[u8] = b"alpha\nbeta\r\n\xff bad\n\ngamma delta\n42\n\xc3\x28\n-7.5\nlast\n";
+
 pub fn run(ruff: &Path, program: &Path, spec: &RunSpec, limit: Duration) -> Outcome {
     let mut command = Command::new(ruff);
     command.arg("run").args(&spec.args).arg(program);
@@ -61,7 +65,7 @@ pub fn run(ruff: &Path, program: &Path, spec: &RunSpec, limit: Duration) -> Outc
     }
     let started = Instant::now();
     let mut child = command
-        .stdin(Stdio::null())
+        .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -74,6 +78,9 @@ pub fn run(ruff: &Path, program: &Path, spec: &RunSpec, limit: Duration) -> Outc
             String::from_utf8_lossy(&bytes).into_owned()
         })
     };
+    let mut stdin = child.stdin.take().expect("piped stdin");
+    // A program that never reads closes the pipe: not a failure.
+    std::thread::spawn(move || stdin.write_all(STDIN));
     let stdout = drain(Box::new(child.stdout.take().expect("piped stdout")));
     let stderr = drain(Box::new(child.stderr.take().expect("piped stderr")));
     let mut poll = Duration::from_millis(1);

@@ -214,7 +214,8 @@ pub(super) fn register_bits(value: Value) -> Option<u64> {
 
 /// How the emitted code describes a `CALLB` to [`call_builtin`] (or a `CALLR` to
 /// [`call_residual`]): the builtin (or the residual function's code), the number of
-/// arguments, their tags and the tag the result must have, in one word.
+/// arguments (or [`SPREAD_ARGUMENTS`]), their tags and the tag the result must have, in
+/// one word.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(super) struct BuiltinCall {
     pub(super) builtin: u32,
@@ -222,6 +223,10 @@ pub(super) struct BuiltinCall {
     pub(super) arg_tags: [u8; MAX_BUILTIN_ARGS],
     pub(super) result_tag: u8,
 }
+
+/// `BuiltinCall::argc` of a spread call (`ir::BuiltinArgs::spread`): one argument, an
+/// array holding the arguments.
+pub(super) const SPREAD_ARGUMENTS: u8 = u8::MAX;
 
 impl BuiltinCall {
     pub(super) fn encode(self) -> u64 {
@@ -298,12 +303,11 @@ fn run_on_values(
     run: impl FnOnce(&mut Ctx, u32, &[Value]) -> Result<Value, String>,
 ) -> (Option<u64>, bool) {
     let call = BuiltinCall::decode(call);
-    let args = call_arguments(&call, payloads);
     // SAFETY: as in `scalar_to_string`.
     let (state, heap, program) = unsafe { (&mut *state, &mut *(*state).heap, &*(*state).program) };
     // Builtins a trace calls write no output and read no clock (`builtins::is_repeatable`).
     let mut ctx = Ctx { heap, program, out: &mut std::io::sink(), start_time: state.start_time };
-    let result = run(&mut ctx, call.builtin, &args[..call.argc as usize]);
+    let result = with_arguments(&call, payloads, |args| run(&mut ctx, call.builtin, args));
     let bits = match result {
         Ok(value) if value.tag() as u8 == call.result_tag => register_bits(value),
         _ => None,
@@ -321,13 +325,12 @@ fn run_on_values(
 /// payload bits (0 when it has none in a register).
 pub(super) extern "sysv64" fn call_effect(call: u64, a: u64, b: u64, c: u64, state: *mut ExitState) -> u64 {
     let call = BuiltinCall::decode(call);
-    let args = call_arguments(&call, [a, b, c]);
     // SAFETY: as in `scalar_to_string`; `out` was set from the interpreter's output at the
     // entry into native code, and nothing else uses it while native code runs.
     let (state, heap, program, out) =
         unsafe { (&mut *state, &mut *(*state).heap, &*(*state).program, &mut *(*state).out) };
     let mut ctx = Ctx { heap, program, out, start_time: state.start_time };
-    match builtins::call(call.builtin, &mut ctx, &args[..call.argc as usize]) {
+    match with_arguments(&call, [a, b, c], |args| builtins::call_from_trace(call.builtin, &mut ctx, args)) {
         Err(_) => {
             state.must_exit = 1;
             0
@@ -346,13 +349,21 @@ pub(super) extern "sysv64" fn call_effect_float(call: u64, a: u64, b: u64, c: u6
     f64::from_bits(call_effect(call, a, b, c, state))
 }
 
-/// The values of a call's arguments, from their tags in `call` and their payload bits.
-fn call_arguments(call: &BuiltinCall, payloads: [u64; MAX_BUILTIN_ARGS]) -> [Value; MAX_BUILTIN_ARGS] {
+/// Runs `run` on the values of a call's arguments, from their tags in `call` and their
+/// payload bits, or for a spread call the elements of its array.
+fn with_arguments<R>(call: &BuiltinCall, payloads: [u64; MAX_BUILTIN_ARGS], run: impl FnOnce(&[Value]) -> R) -> R {
+    if call.argc == SPREAD_ARGUMENTS {
+        // SAFETY: a spread call's argument is an array the trace allocated for the call
+        // (`Recorder::call_arguments`); no collection runs while native code does.
+        let array = unsafe { Gc::<ArrayObj>::from_address(payloads[0] as usize) };
+        let args = array.items.clone();
+        return run(&args);
+    }
     let mut args = [Value::Null; MAX_BUILTIN_ARGS];
     for (n, arg) in args.iter_mut().enumerate().take(call.argc as usize) {
         *arg = value_of(call.arg_tags[n] as u64, payloads[n]);
     }
-    args
+    run(&args[..call.argc as usize])
 }
 
 /// `CALLR` of a function whose result is a bool, string or enum value (see `call_residual`).

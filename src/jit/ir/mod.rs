@@ -169,20 +169,33 @@ pub enum AllocKind {
     },
 }
 
-/// The arguments of a `CallBuiltin`: up to `MAX_BUILTIN_ARGS` instructions.
+/// The arguments of a `CallBuiltin`, `CallEffect` or `CallResidual`: up to
+/// `MAX_BUILTIN_ARGS` instructions, or (a *spread* call, for a builtin called with more)
+/// one array instruction holding the arguments in order, which the helper spreads into
+/// the call. The text form writes a spread argument `...N`.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct BuiltinArgs {
     /// The arguments, then `InstIdx(0)` for each one absent (so that equal calls compare equal).
     refs: [InstIdx; MAX_BUILTIN_ARGS],
     len: u8,
+    spread: bool,
 }
 
 impl BuiltinArgs {
-    /// Panics with more than `MAX_BUILTIN_ARGS` arguments (the recorder checks first).
+    /// Panics with more than `MAX_BUILTIN_ARGS` arguments (the recorder spreads those).
     pub fn new(args: &[InstIdx]) -> BuiltinArgs {
         let mut refs = [InstIdx(0); MAX_BUILTIN_ARGS];
         refs[..args.len()].copy_from_slice(args);
-        BuiltinArgs { refs, len: args.len() as u8 }
+        BuiltinArgs { refs, len: args.len() as u8, spread: false }
+    }
+
+    /// The arguments held by the array `array` (see [`BuiltinArgs`]).
+    pub fn spread(array: InstIdx) -> BuiltinArgs {
+        BuiltinArgs { spread: true, ..BuiltinArgs::new(&[array]) }
+    }
+
+    pub fn is_spread(&self) -> bool {
+        self.spread
     }
 
     pub fn as_slice(&self) -> &[InstIdx] {

@@ -16,7 +16,8 @@
 //!   that depend on values (a `Phi` joins values of its own type, a sunk element that is
 //!   a string must be a constant, `Alloc`'s type follows its `AllocKind`, ...).
 //! - *flags* ([`flag`]): guard, effect, container memory read or written, sunk, constant,
-//!   commutative, condition (fusable into a guard's branch).
+//!   commutative, condition (fusable into a guard's branch), never merged by CSE, may
+//!   shorten arrays.
 //!
 //! Invariants: `OPS[op.code() as usize]` is the row of `op` (rows are in `OpCode` order,
 //! which the macro guarantees); an op with the `GUARD` flag (or `GUARD_IF_MATH_FAILS`
@@ -96,6 +97,15 @@ pub mod flag {
     /// tag, a builtin's result): `jit/mod.rs` treats a hot one as a type change, not a
     /// branch.
     pub const TYPE_CHECK: u16 = 1 << 9;
+    /// CSE never merges two of it, even with equal operands: it stores, appends or marks,
+    /// makes a new object (an allocation, a copy, a call's or a string op's result),
+    /// controls the trace, or reads state CSE does not key (a global, a `Phi`, sharing).
+    pub const NEVER_MERGED: u16 = 1 << 10;
+    /// May make an array shorter (a call, which runs code the optimizer cannot see), so an
+    /// index found in bounds before it may no longer be. Every other op, container writes
+    /// included, writes an element in place, appends, copies into a new object, or writes
+    /// no array.
+    pub const MAY_SHORTEN_ARRAYS: u16 = 1 << 11;
 }
 
 /// A set of [`Ty`]s (one bit per type).
@@ -254,9 +264,16 @@ pub mod kind {
         }
         fn print(value: &BuiltinArgs) -> Option<String> {
             let texts: Vec<String> = value.as_slice().iter().map(|a| a.to_string()).collect();
-            (!texts.is_empty()).then(|| texts.join(" "))
+            let spread = if value.is_spread() { "..." } else { "" };
+            (!texts.is_empty()).then(|| format!("{}{}", spread, texts.join(" ")))
         }
         fn parse(tokens: &mut &[&str]) -> Result<BuiltinArgs, String> {
+            if let [spread] = tokens {
+                if let Some(array) = spread.strip_prefix("...") {
+                    *tokens = &[];
+                    return Ok(BuiltinArgs::spread(InstIdx(number(array)?)));
+                }
+            }
             let args = tokens.iter().map(|t| Ok(InstIdx(number(t)?))).collect::<Result<Vec<_>, String>>()?;
             if args.len() > super::super::MAX_BUILTIN_ARGS {
                 return Err(format!("{} arguments: at most {}", args.len(), super::super::MAX_BUILTIN_ARGS));
@@ -581,6 +598,17 @@ impl Op {
         self.props().has(TYPE_CHECK)
     }
 
+    /// Whether CSE may merge it with an equal instruction (see `flag::NEVER_MERGED`;
+    /// sunk allocations are each their own object too).
+    pub fn is_mergeable(&self) -> bool {
+        !self.props().has(NEVER_MERGED) && !self.is_sunk()
+    }
+
+    /// Whether it may make an array shorter (see `flag::MAY_SHORTEN_ARRAYS`).
+    pub fn may_shorten_arrays(&self) -> bool {
+        self.props().has(MAY_SHORTEN_ARRAYS)
+    }
+
     /// Whether the op only sets a condition, so a guard can branch on it directly.
     pub fn is_condition(&self) -> bool {
         self.props().has(CONDITION)
@@ -615,14 +643,14 @@ define_ops! {
         => "SLOAD", Only, [] -> LOADABLE, GUARD | TYPE_CHECK;
     /// Loads global `global`, guarding its tag (also fails on an unassigned global). A guard.
     GLoad { global: u32 as Global }
-        => "GLOAD", Only, [] -> LOADABLE, GUARD | TYPE_CHECK;
+        => "GLOAD", Only, [] -> LOADABLE, GUARD | TYPE_CHECK | NEVER_MERGED;
     /// Stores `value` (of its own type) into global `global`. Type `Void`.
     GStore { global: u32 as Global, value: InstIdx as Ref }
-        => "GSTORE", Only, [VALUE] -> VOID, EFFECT;
+        => "GSTORE", Only, [VALUE] -> VOID, EFFECT | NEVER_MERGED;
     /// Stores `value` into frame slot `slot`. Only at the end of a side trace, to hand the
     /// frame back to the root trace. Type `Void`.
     SStore { slot: u16 as Slot, value: InstIdx as Ref }
-        => "SSTORE", Only, [VALUE] -> VOID, EFFECT;
+        => "SSTORE", Only, [VALUE] -> VOID, EFFECT | NEVER_MERGED;
     /// Int arithmetic with Ruff's checks: overflow (`Add`, `Sub`, `Mul`, `Neg`), zero
     /// divisor and `MIN / -1` (`Div`, `Mod`) fail the guard. All are guards.
     AddInt(a: InstIdx as Ref, b: InstIdx as Ref)
@@ -743,20 +771,20 @@ define_ops! {
     /// when the heap then wants a collection (redoing the instruction finds the copy
     /// private and copies nothing). Allocates.
     AUnique(a: InstIdx as Ref)
-        => "AUNIQUE", Only, [ARRAY] -> ARRAY, GUARD | WRITES;
+        => "AUNIQUE", Only, [ARRAY] -> ARRAY, GUARD | WRITES | NEVER_MERGED;
     /// Element `index` of an unshared array, for a write into it, as
     /// `semantics::index_for_write` takes it: guards that the array is not shared, that
     /// `0 <= index < length` and that the element has the instruction's type (an array,
     /// dict or struct), then makes the element private, copying it in place when it is
     /// shared. Exits afterwards when a collection is due. Allocates.
     ALoadUnique(a: InstIdx as Ref, b: InstIdx as Ref)
-        => "ALOADU", Only, [ARRAY, INT] -> CONTAINER, GUARD | READS | WRITES;
+        => "ALOADU", Only, [ARRAY, INT] -> CONTAINER, GUARD | READS | WRITES | NEVER_MERGED;
     /// `array[index] = value` in place, guarding that the array is not shared (a shared
     /// array must be copied first, which only the interpreter does) and that
     /// `0 <= index < length`. `value` is a scalar or an object (handed over, as
     /// `semantics::set_index` takes it). A guard.
     AStore { array: InstIdx as Ref, index: InstIdx as Ref, value: InstIdx as Ref }
-        => "ASTORE", Only, [ARRAY, INT, PASSABLE] -> VOID, GUARD | EFFECT | WRITES;
+        => "ASTORE", Only, [ARRAY, INT, PASSABLE] -> VOID, GUARD | EFFECT | WRITES | NEVER_MERGED;
     /// `ALoad` at an index the optimizer knows is in bounds (an earlier check of that array
     /// and index passed, and nothing since can have shortened an array): a guard on the
     /// element's type only.
@@ -765,61 +793,61 @@ define_ops! {
     /// `AStore` at an index known to be in bounds, into an array known to be unshared (no
     /// object was marked shared since a check found it so): no check.
     AStoreKnown { array: InstIdx as Ref, index: InstIdx as Ref, value: InstIdx as Ref }
-        => "ASTOREK", Only, [ARRAY, INT, PASSABLE] -> VOID, EFFECT | WRITES;
+        => "ASTOREK", Only, [ARRAY, INT, PASSABLE] -> VOID, EFFECT | WRITES | NEVER_MERGED;
     /// Appends `value` (a scalar or an object: the call's argument, handed over) to an
     /// array in place, guarding that the array is not shared. May grow the array's
     /// buffer. A guard.
     APush { array: InstIdx as Ref, value: InstIdx as Ref }
-        => "APUSH", Only, [ARRAY, PASSABLE] -> VOID, GUARD | EFFECT | WRITES;
+        => "APUSH", Only, [ARRAY, PASSABLE] -> VOID, GUARD | EFFECT | WRITES | NEVER_MERGED;
     /// `push(array, value)` on a shared array: a new array holding `array`'s elements and
     /// `value`, through the `push` builtin (which copies a shared array rather than change
     /// it). A guard that exits, for the interpreter to push, when the array is no longer
     /// shared (the builtin would change it in place, which an exit could not undo) or the
     /// heap then wants a collection. Allocates; marks the elements shared.
     PushCopy { array: InstIdx as Ref, value: InstIdx as Ref }
-        => "PUSHCOPY", Only, [ARRAY, PASSABLE] -> ARRAY, GUARD | WRITES;
+        => "PUSHCOPY", Only, [ARRAY, PASSABLE] -> ARRAY, GUARD | WRITES | NEVER_MERGED;
     /// `s := s + piece` appending to `string` in place, as the interpreter does for an
     /// unshared string whose holder the result overwrites: guards that `string` is not
     /// shared and is not `piece` itself (otherwise the interpreter builds a new string).
     /// May grow the string's buffer. A guard of type `Void`; the result is `string`.
     SAppend { string: InstIdx as Ref, piece: InstIdx as Ref }
-        => "SAPPEND", Only, [STR, STR] -> VOID, GUARD | EFFECT | WRITES;
+        => "SAPPEND", Only, [STR, STR] -> VOID, GUARD | EFFECT | WRITES | NEVER_MERGED;
     /// Guards that an array, dict or struct object is not shared (a `TakeField` recorded
     /// on an unshared struct, which then did not mark the field it took).
     GuardUnshared(a: InstIdx as Ref)
-        => "UNSHARED", Only, [CONTAINER] -> VOID, GUARD;
+        => "UNSHARED", Only, [CONTAINER] -> VOID, GUARD | NEVER_MERGED;
     /// Sets the shared bit of an array, dict, string or struct object, as the
     /// interpreter's `Move` (a copy) does: a later in-place write through either holder
     /// then finds it shared (and leaves the trace, the interpreter copying). Type `Void`.
     MarkShared(a: InstIdx as Ref)
-        => "SHARE", Only, [OBJECT] -> VOID, EFFECT;
+        => "SHARE", Only, [OBJECT] -> VOID, EFFECT | NEVER_MERGED;
     /// Puts an array, dict, string or struct object on loan to a builtin call
     /// (`Instr::Lend`): a unique object becomes lent, any other shared. Type `Void`.
     Lend(a: InstIdx as Ref)
-        => "LEND", Only, [OBJECT] -> VOID, EFFECT;
+        => "LEND", Only, [OBJECT] -> VOID, EFFECT | NEVER_MERGED;
     /// Ends a loan (`Instr::EndLoan`): a still lent object becomes unique. Type `Void`.
     EndLoan(a: InstIdx as Ref)
-        => "ENDLOAN", Only, [OBJECT] -> VOID, EFFECT;
+        => "ENDLOAN", Only, [OBJECT] -> VOID, EFFECT | NEVER_MERGED;
     /// A new string `a + b` (the interpreter's `+` on strings that builds a new string).
     /// Allocates; a guard that exits, before the concatenation, when the heap then wants a
     /// collection (the interpreter redoes it and collects).
     SConcat(a: InstIdx as Ref, b: InstIdx as Ref)
-        => "SCONCAT", Only, [STR, STR] -> STR, GUARD;
+        => "SCONCAT", Only, [STR, STR] -> STR, GUARD | NEVER_MERGED;
     /// The text of an int, float, bool or null as a new string (`to_string`, string
     /// interpolation), through the interpreter's formatting. Allocates; a guard like
     /// `SConcat`.
     ToStr(a: InstIdx as Ref)
-        => "TOSTR", Only, [SCALAR] -> STR, GUARD;
+        => "TOSTR", Only, [SCALAR] -> STR, GUARD | NEVER_MERGED;
     /// The array a `for` loop over a dict iterates: the dict's keys as strings, through
     /// the interpreter's `access::dict_keys` (`semantics::iteration_source` of a dict). Allocates; a guard like `SConcat`.
     DictKeys(a: InstIdx as Ref)
-        => "KEYS", Only, [DICT] -> ARRAY, GUARD;
+        => "KEYS", Only, [DICT] -> ARRAY, GUARD | NEVER_MERGED;
     /// `string[index]`: the character at an int index as a new one-character string,
     /// through the interpreter's indexing (negative indices count from the end). Allocates;
     /// a guard that exits, before the indexing, when the index is out of bounds (the
     /// interpreter raises the error) or the heap then wants a collection.
     SChar(a: InstIdx as Ref, b: InstIdx as Ref)
-        => "SCHAR", Only, [STR, INT] -> STR, GUARD;
+        => "SCHAR", Only, [STR, INT] -> STR, GUARD | NEVER_MERGED;
     /// The length of a string in characters (`len`). Reads string memory (an `SAppend`
     /// changes it).
     SLen(a: InstIdx as Ref)
@@ -840,13 +868,13 @@ define_ops! {
     /// `dict[key] = value` for an int key, in place, guarding that the dict is not shared.
     /// `value` is an int, float, bool or null. May grow the dict. A guard.
     DSet { dict: InstIdx as Ref, key: InstIdx as Ref, value: InstIdx as Ref }
-        => "DSET", Only, [DICT, KEY, SCALAR] -> VOID, GUARD | EFFECT | WRITES;
+        => "DSET", Only, [DICT, KEY, SCALAR] -> VOID, GUARD | EFFECT | WRITES | NEVER_MERGED;
     /// A new empty array or dict, or a struct with no fields yet, of the instruction's
     /// type: a sunk value built for real where it escapes (it is stored, pushed, passed to
     /// native code or carried into the next iteration); `APush`, `DSet` and `FieldInit` then
     /// fill it. Allocates; a guard like `SConcat`.
     Alloc(kind: AllocKind as Allocation)
-        => "ALLOC", Only, [] -> CONTAINER, GUARD;
+        => "ALLOC", Only, [] -> CONTAINER, GUARD | NEVER_MERGED;
     /// A sunk empty dict (see the module docs). Type `Dict`.
     DNew
         => "DNEW", Only, [] -> DICT, SUNK;
@@ -866,7 +894,7 @@ define_ops! {
     /// A guard: it leaves the trace when the struct is shared (the interpreter copies it
     /// first) or does not have the field at that position. Writes struct memory.
     FieldStore { object: InstIdx as Ref, field: u32 as FieldName, position: u32 as FieldPosition, value: InstIdx as Ref }
-        => "FSTORE", Only, [STRUCT, FIELD_VALUE] -> VOID, GUARD | WRITES;
+        => "FSTORE", Only, [STRUCT, FIELD_VALUE] -> VOID, GUARD | WRITES | NEVER_MERGED;
     /// `FieldLoad` of a field the optimizer knows the struct has at `position` (an earlier
     /// `FLOAD`, `FSTORE` or `FLOADU` of that object, field and position passed: a struct's
     /// fields never move or go, so that stays true): a guard on the value's type only.
@@ -875,20 +903,20 @@ define_ops! {
     /// `FieldStore` into a struct the optimizer knows has the field at `position` and is
     /// still unshared (no object was marked shared since a check that it was): no check.
     FieldStoreKnown { object: InstIdx as Ref, field: u32 as FieldName, position: u32 as FieldPosition, value: InstIdx as Ref }
-        => "FSTOREK", Only, [STRUCT, FIELD_VALUE] -> VOID, EFFECT | WRITES;
+        => "FSTOREK", Only, [STRUCT, FIELD_VALUE] -> VOID, EFFECT | WRITES | NEVER_MERGED;
     /// `object.field := value` (an int, float, bool or null) through the interpreter's field
     /// assignment: in place when the struct is not shared, else on a new copy. The result
     /// (type `Struct`) is the struct now holding the field. Writes struct memory and may
     /// allocate: a guard like `SConcat`.
     FieldSet { object: InstIdx as Ref, field: u32 as FieldName, value: InstIdx as Ref }
-        => "FSET", Only, [STRUCT, FIELD_VALUE] -> STRUCT, GUARD | WRITES;
+        => "FSET", Only, [STRUCT, FIELD_VALUE] -> STRUCT, GUARD | WRITES | NEVER_MERGED;
     /// Fills field `field` of `object`, a struct just made by `Alloc` (unshared, with room
     /// reserved for its fields): appends (`field`, `value`) to its field list in place, in
     /// the literal's order, taking the value over as `NewStruct` does. `Recorder::materialize`
     /// emits one per distinct field right after the `Alloc`, so the struct cannot be shared,
     /// already hold the field, or lack room: no check, no search, no call.
     FieldInit { object: InstIdx as Ref, field: u32 as FieldName, value: InstIdx as Ref }
-        => "FINIT", Only, [STRUCT, FIELD_VALUE] -> VOID, EFFECT | WRITES;
+        => "FINIT", Only, [STRUCT, FIELD_VALUE] -> VOID, EFFECT | WRITES | NEVER_MERGED;
     /// The constructor of an enum object (`TaggedObj`): its enum name's symbol in the high
     /// 32 bits, its tag's in the low ones. Enum objects never change.
     TagKey(a: InstIdx as Ref)
@@ -945,7 +973,7 @@ define_ops! {
     /// or leaves the heap wanting a collection. Reads containers and may mark their
     /// elements shared; never merged with another call (each may allocate).
     CallBuiltin { builtin: u32 as BuiltinName, args: BuiltinArgs as Args }
-        => "CALLB", Only, [CALL_ARG, CALL_ARG, CALL_ARG] -> HELD, GUARD | READS | WRITES | TYPE_CHECK;
+        => "CALLB", Only, [CALL_ARG, CALL_ARG, CALL_ARG] -> HELD, GUARD | READS | WRITES | TYPE_CHECK | NEVER_MERGED | MAY_SHORTEN_ARRAYS;
     /// A residual call: runtime function `function` (`jit::residual`, the interpreter's
     /// own implementation of an instruction the recorder has no specialised rule for) on
     /// `args`, passed as tagged values as `CallBuiltin` passes them. The result has the
@@ -954,25 +982,27 @@ define_ops! {
     /// fails or leaves the heap wanting a collection. Reads containers; may allocate, so
     /// never merged with another call.
     CallResidual { function: Residual as ResidualName, args: BuiltinArgs as Args }
-        => "CALLR", Only, [CALL_ARG, CALL_ARG, CALL_ARG] -> RESIDUAL_RESULT, GUARD | READS | WRITES;
+        => "CALLR", Only, [CALL_ARG, CALL_ARG, CALL_ARG] -> RESIDUAL_RESULT, GUARD | READS | WRITES | NEVER_MERGED | MAY_SHORTEN_ARRAYS;
     /// Builtin `builtin`, one with an effect (`builtins::OnTrace::Effect`: output, files,
     /// the clock, an argument updated in place), called on `args` through
     /// `builtins::call` with the program's own output and clock, as `CallBuiltin` calls
     /// the others. Its result (of any type) is also stored into frame slot `slot`, the
     /// call's callee slot. A guard whose snapshot is the state before the call: it exits
     /// only when the builtin failed, which it does before its effect, so the interpreter
-    /// makes the call again and raises the error. Everything else the call may do to the
+    /// makes the call again and raises the error (or after it, for a
+    /// `OnTrace::FailsAfterEffect` row, whose error the interpreter's call raises without
+    /// running: `builtins::call_from_trace`). Everything else the call may do to the
     /// trace (a result of another type, a collection due) is `EffectCheck`'s, which follows
     /// it. Never merged or removed.
     CallEffect { builtin: u32 as BuiltinName, slot: u16 as Slot, args: BuiltinArgs as Args }
-        => "CALLE", Only, [CALL_ARG, CALL_ARG, CALL_ARG] -> HELD, GUARD | EFFECT | READS | WRITES;
+        => "CALLE", Only, [CALL_ARG, CALL_ARG, CALL_ARG] -> HELD, GUARD | EFFECT | READS | WRITES | NEVER_MERGED | MAY_SHORTEN_ARRAYS;
     /// Follows the `CallEffect` `a`: exits when its result had another type than the
     /// instruction's or the heap now wants a collection, through a snapshot of the state
     /// *after* the call, which leaves the call's slot out (the call stored its result
     /// there), so the interpreter goes on after the call and its effect is never made
     /// twice. Type `Void`.
     EffectCheck(a: InstIdx as Ref)
-        => "ECHECK", Only, [HELD] -> VOID, GUARD | TYPE_CHECK;
+        => "ECHECK", Only, [HELD] -> VOID, GUARD | TYPE_CHECK | NEVER_MERGED;
     /// Calls a function trace natively (the traced function's own, for recursion, or
     /// another function's; in a function trace or a side trace), as a new frame
     /// whose slot 0 is slot `base + 1` of the current one, its first `filled` slots (the
@@ -988,29 +1018,29 @@ define_ops! {
     /// The function called, and its function trace (`SELF_TRACE`: the trace being
     /// compiled, or for a side trace its root).
     CallTrace { trace: u32 as TraceNumber, function: Gc<FuncObj> as Proto, base: u16 as Slot, filled: u16 as ArgCount, cleared: u16 as ClearedCount, callee_slots: u16 as SlotCount, return_pc: u32 as ReturnPc }
-        => "CALLTRACE", Only, [] -> VOID, GUARD;
+        => "CALLTRACE", Only, [] -> VOID, GUARD | NEVER_MERGED | MAY_SHORTEN_ARRAYS;
     /// Ends a function trace (or its side trace) at a loop that has a trace of its own:
     /// jumps into that loop trace's pre-roll (the frame's slots are stored first), which
     /// runs the loop on the same frame. Type `Void`.
     JumpTrace { trace: u32 as TraceNumber }
-        => "JUMP", Only, [] -> VOID, EFFECT;
+        => "JUMP", Only, [] -> VOID, EFFECT | NEVER_MERGED;
     /// Ends a function trace: the function returns `value` (into the slot below its frame)
     /// to its native caller, or to the interpreter. Type `Void`.
     Ret(a: InstIdx as Ref)
-        => "RET", Only, [VALUE] -> VOID, EFFECT;
+        => "RET", Only, [VALUE] -> VOID, EFFECT | NEVER_MERGED;
     /// Separates the pre-roll from the loop body (after peeling). Type `Void`.
     Loop
-        => "LOOP", Only, [] -> VOID, EFFECT;
+        => "LOOP", Only, [] -> VOID, EFFECT | NEVER_MERGED;
     /// A loop-carried value (see the module docs). The second operand may be later.
     Phi(a: InstIdx as Ref, b: InstIdx as Ref)
-        => "PHI", Only, [VALUE, VALUE] -> VALUE, PURE;
+        => "PHI", Only, [VALUE, VALUE] -> VALUE, NEVER_MERGED;
     /// The struct, private to its holder for a write through one of its fields: the struct
     /// itself when it is not shared, else a copy made by the interpreter's own
     /// copy-on-write (`object::make_unique_struct`, which marks the fields shared), as
     /// `semantics::field_for_write` begins. The recorder writes the result back into the
     /// holder's slot. A guard that exits when the heap then wants a collection. Allocates.
     SUnique(a: InstIdx as Ref)
-        => "SUNIQUE", Only, [STRUCT] -> STRUCT, GUARD | WRITES;
+        => "SUNIQUE", Only, [STRUCT] -> STRUCT, GUARD | WRITES | NEVER_MERGED;
     /// Field `field` of an unshared struct (at `position`, as `FieldLoad` caches it), for
     /// a write through it, as `semantics::field_for_write` ends
     /// (`access::private_field_for_write`): the container in it (of the instruction's
@@ -1019,7 +1049,7 @@ define_ops! {
     /// at that position holding a value of that type, and afterwards when a collection is
     /// due. Allocates.
     FieldLoadUnique { object: InstIdx as Ref, field: u32 as FieldName, position: u32 as FieldPosition }
-        => "FLOADU", Only, [STRUCT] -> CONTAINER, GUARD | READS | WRITES;
+        => "FLOADU", Only, [STRUCT] -> CONTAINER, GUARD | READS | WRITES | NEVER_MERGED;
     /// The length of a string in bytes: where a `for` over its characters ends (its
     /// position is a byte offset). Reads string memory.
     SBytes(a: InstIdx as Ref)
@@ -1029,7 +1059,7 @@ define_ops! {
     /// `access::next_char`. Allocates; a guard that exits, before the step, when no
     /// character starts there or the heap then wants a collection. Reads string memory.
     SNextChar(a: InstIdx as Ref, b: InstIdx as Ref)
-        => "SNEXTCH", Only, [STR, INT] -> STR, GUARD | READS;
+        => "SNEXTCH", Only, [STR, INT] -> STR, GUARD | READS | NEVER_MERGED;
     /// The prototype (`ProtoId`) of a function object. A call through a variable guards
     /// it rather than the object's identity, so any closure of the function recorded (a
     /// fresh one each time round) stays on trace; the callee's captured variables are read
@@ -1040,10 +1070,10 @@ define_ops! {
     /// `Instr::Closure` begins it; the `CaptureSet`s recorded with it fill them in before
     /// anything else sees it. Allocates; a guard like `SConcat`.
     FuncNew { proto: u32 as ProtoNumber }
-        => "FNEW", Only, [] -> FUNC, GUARD;
+        => "FNEW", Only, [] -> FUNC, GUARD | NEVER_MERGED;
     /// `closure.captures[index] := value` in place (a closure's own copy of a captured
     /// variable, as `SetCapture` and the filling of a new closure write it); the value is
     /// handed over. Writes closure memory.
     CaptureSet { func: InstIdx as Ref, index: u32 as CaptureIndex, value: InstIdx as Ref }
-        => "CSET", Only, [FUNC, PASSABLE] -> VOID, EFFECT | WRITES;
+        => "CSET", Only, [FUNC, PASSABLE] -> VOID, EFFECT | WRITES | NEVER_MERGED;
 }

@@ -195,9 +195,7 @@ fn check_types(trace: &Trace, at: InstIdx) -> Result<(), String> {
             Ok(())
         }
         Op::CallEffect { builtin, .. } => {
-            let effect = crate::builtins::BUILTINS
-                .get(builtin as usize)
-                .is_some_and(|b| b.on_trace == crate::builtins::OnTrace::Effect);
+            let effect = crate::builtins::BUILTINS.get(builtin as usize).is_some_and(|b| b.on_trace.has_effect());
             if !effect {
                 return Err(format!("CALLE of builtin {}, which has no effect a trace may make", builtin));
             }

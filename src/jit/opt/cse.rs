@@ -39,7 +39,7 @@
 //!   (the shared-bits epoch). bounce's `balls[i].x := balls[i].x + ...` checks the
 //!   element's layout once per field, not per access. Likewise an array index that an
 //!   `ALOAD`, `ASTORE`, `ALOADW` or `ALOADU` found in bounds stays so until an
-//!   instruction that may shorten an array (a call; `may_shorten_arrays`) or `Loop`: a
+//!   instruction that may shorten an array (a call: `flag::MAY_SHORTEN_ARRAYS`) or `Loop`: a
 //!   later read of it is `ALOADK` (the element's type still checked) and a later store
 //!   `ASTOREK` (no check) when the array is also known to be unshared (a store into it,
 //!   `APUSH`, `AUNIQUE`, `ALOADW`, `ALOADU`, `UNSHARED`). permute's `swap` checks each
@@ -149,7 +149,7 @@ pub(super) struct CseTable {
     /// unshared while that epoch lasts.
     unshared: FxHashMap<InstIdx, u64>,
     /// (array, index) that an earlier check found in bounds: still so until an
-    /// instruction that may shorten an array (`may_shorten_arrays`).
+    /// instruction that may shorten an array (`Op::may_shorten_arrays`).
     known_indexes: FxHashSet<(InstIdx, InstIdx)>,
 }
 
@@ -245,7 +245,7 @@ impl CseTable {
             Op::AStoreKnown { array, index, value } => Op::AStore { array, index, value },
             op => op,
         };
-        if may_shorten_arrays(&op) {
+        if op.may_shorten_arrays() {
             self.known_indexes.clear();
         }
         match op {
@@ -341,72 +341,11 @@ impl CseTable {
     }
 }
 
-/// Whether `op` may make an array shorter, so that an index found in bounds may no longer
-/// be: any call or container write but those listed, which never remove an element (they
-/// write one in place, append, copy into a new object, or write no array).
-fn may_shorten_arrays(op: &Op) -> bool {
-    match op {
-        Op::AStore { .. }
-        | Op::APush { .. }
-        | Op::PushCopy { .. }
-        | Op::AUnique(_)
-        | Op::ALoadUnique(..)
-        | Op::SUnique(_)
-        | Op::FieldLoadUnique { .. }
-        | Op::FieldStore { .. }
-        | Op::FieldSet { .. }
-        | Op::FieldInit { .. }
-        | Op::DSet { .. }
-        | Op::SAppend { .. }
-        | Op::CaptureSet { .. } => false,
-        op => op.writes_containers() || matches!(op, Op::CallTrace { .. }),
-    }
-}
-
 fn value_key(op: &Op, ty: Ty, epochs: [u64; memory::CLASSES]) -> Option<ValueKey> {
-    if op.is_sunk() {
-        // Each sunk allocation is its own object, even when two are equal.
+    if !op.is_mergeable() {
         return None;
     }
     let (immediate, math) = match *op {
-        Op::GLoad { .. }
-        | Op::GStore { .. }
-        | Op::SStore { .. }
-        | Op::AStore { .. }
-        | Op::AStoreKnown { .. }
-        | Op::APush { .. }
-        | Op::SAppend { .. }
-        | Op::DSet { .. }
-        | Op::MarkShared(_)
-        | Op::Lend(_)
-        | Op::EndLoan(_)
-        | Op::GuardUnshared(_)
-        | Op::CallTrace { .. }
-        | Op::JumpTrace { .. }
-        | Op::Ret(_)
-        | Op::SConcat(..)
-        | Op::ToStr(_)
-        | Op::SChar(..)
-        | Op::SNextChar(..)
-        | Op::FieldSet { .. }
-        | Op::FieldInit { .. }
-        | Op::FieldStore { .. }
-        | Op::FieldStoreKnown { .. }
-        | Op::DictKeys(_)
-        | Op::CallBuiltin { .. }
-        | Op::CallResidual { .. }
-        | Op::CallEffect { .. }
-        | Op::EffectCheck(_)
-        | Op::Alloc(_)
-        | Op::FuncNew { .. }
-        | Op::CaptureSet { .. }
-        | Op::PushCopy { .. }
-        | Op::AUnique(_)
-        | Op::ALoadUnique(..)
-        | Op::SUnique(_)
-        | Op::FieldLoadUnique { .. }
-        | Op::Loop
-        | Op::Phi(..) => return None,
         // Field reads are keyed by the field too (not its position: a field stands at one
         // position, and a read at another exits).
         Op::FieldLoad { field, .. } => (field as u64, None),

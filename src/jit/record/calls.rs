@@ -9,11 +9,11 @@ use super::{
     MAX_INLINE_DEPTH,
 };
 use crate::builtins::math::BitOp;
-use crate::builtins::{OnTrace, Recording, BUILTINS};
+use crate::builtins::{Recording, BUILTINS};
 use crate::compile::bytecode::{Instr, Program, Proto, ProtoId, Reg};
 use crate::compile::liveness::LiveSlots;
 use crate::jit::abort::AbortReason;
-use crate::jit::ir::{InstIdx, MathFn, Op, SnapIdx, Trace, Ty, MAX_BUILTIN_ARGS, SELF_TRACE};
+use crate::jit::ir::{InstIdx, MathFn, Op, SnapIdx, Trace, Ty, SELF_TRACE};
 use crate::runtime::access::Mark;
 use crate::runtime::heap::Gc;
 use crate::runtime::object::{FuncObj, StructObj};
@@ -483,9 +483,9 @@ impl Recorder {
                     Value::Int(_) | Value::Float(_) | Value::Bool(_) | Value::Null | Value::Str(_)
                 ) =>
             {
-                let value = self.read(base + 1, view, pc)?;
-                let text = self.text_of(value, pc)?;
-                self.write(base, text);
+                let value = TracedValue::of(self.read(base + 1, view, pc)?, argument(1));
+                let text = semantics::text_of(&mut Tracing::new(self, pc), view.program, value)?;
+                self.write(base, text.ir);
                 return Ok(());
             }
             Some(Recording::Math(function)) if numbers => return self.math(function, base, argc, view, pc),
@@ -494,13 +494,7 @@ impl Recorder {
             }
             _ => {}
         }
-        match BUILTINS[id as usize].on_trace {
-            OnTrace::Never => Err(AbortReason::NyiCall(name.to_string())),
-            _ if argc as usize > MAX_BUILTIN_ARGS => {
-                Err(AbortReason::NyiCall(format!("{} with more than {} arguments", name, MAX_BUILTIN_ARGS)))
-            }
-            on_trace => self.call_builtin(id, on_trace == OnTrace::Effect, base, argc, view, pc),
-        }
+        self.call_builtin(id, BUILTINS[id as usize].on_trace.has_effect(), base, argc, view, pc)
     }
 
     /// A call of Ruff function `f` (the callee value in slot `base`): natively through its
@@ -603,13 +597,13 @@ impl Recorder {
         view: &View,
         pc: u32,
     ) -> Result<(), AbortReason> {
-        let mut args = [InstIdx(0); MAX_BUILTIN_ARGS];
-        for (n, arg) in args.iter_mut().enumerate().take(argc as usize) {
-            *arg = self.read(base + 1 + n as u16, view, pc)?;
+        let mut values = Vec::with_capacity(argc as usize);
+        for n in 0..argc {
+            values.push(self.read(base + 1 + n, view, pc)?);
         }
+        let args = self.call_arguments(&values, pc)?;
         let snapshot = self.snapshot(pc);
-        self.pending_call =
-            Some(PendingCall { builtin, effect, args, argc: argc as u8, base, snapshot, line: self.line });
+        self.pending_call = Some(PendingCall { builtin, effect, args, base, snapshot, line: self.line });
         Ok(())
     }
 }

@@ -8,7 +8,7 @@ use super::{value_type, PendingBranch, Recorder, TraceKind, View};
 use crate::compile::bytecode::Reg;
 use crate::compile::listing::jump_target;
 use crate::jit::abort::AbortReason;
-use crate::jit::ir::{BuiltinArgs, InstIdx, Op, Snapshot, Ty};
+use crate::jit::ir::{InstIdx, Op, Snapshot, Ty};
 use crate::runtime::value::Value;
 use crate::semantics;
 use std::rc::Rc;
@@ -54,7 +54,7 @@ impl Recorder {
             Ty::Func | Ty::Tagged => return Err(AbortReason::NyiValueType(result.type_name())),
             ty => ty,
         };
-        let args = BuiltinArgs::new(&call.args[..call.argc as usize]);
+        let args = call.args;
         if !call.effect {
             let op = Op::CallBuiltin { builtin: call.builtin, args };
             let value = self.trace.push(op, ty, Some(call.snapshot), call.line);

@@ -64,7 +64,7 @@ use tracing::{TracedValue, Tracing};
 mod values;
 
 use super::abort::AbortReason;
-use super::ir::{InlinedFrame, InstIdx, Op, SnapIdx, Snapshot, Trace, TraceHandler, Ty, MAX_BUILTIN_ARGS};
+use super::ir::{BuiltinArgs, InlinedFrame, InstIdx, Op, SnapIdx, Snapshot, Trace, TraceHandler, Ty};
 use super::residual::Residual;
 
 /// Recorded traces longer than this abort (the optimizer and backend are linear, but
@@ -198,8 +198,7 @@ struct PendingCall {
     builtin: u32,
     /// The builtin has an effect (`OnTrace::Effect`): `CallEffect` and `EffectCheck`.
     effect: bool,
-    args: [InstIdx; MAX_BUILTIN_ARGS],
-    argc: u8,
+    args: BuiltinArgs,
     /// The slot of the callee, which the result replaces.
     base: Reg,
     /// The state before the call: an exit makes the call again in the interpreter.

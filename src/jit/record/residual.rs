@@ -10,7 +10,7 @@
 
 use super::Recorder;
 use crate::jit::abort::AbortReason;
-use crate::jit::ir::{BuiltinArgs, InstIdx, Op, Ty, MAX_BUILTIN_ARGS};
+use crate::jit::ir::{AllocKind, BuiltinArgs, InstIdx, Op, Ty, MAX_BUILTIN_ARGS};
 use crate::jit::residual::Residual;
 
 impl Recorder {
@@ -23,21 +23,28 @@ impl Recorder {
         ty: Ty,
         pc: u32,
     ) -> Result<InstIdx, AbortReason> {
-        assert!(args.len() <= MAX_BUILTIN_ARGS, "residual functions take at most {} arguments", MAX_BUILTIN_ARGS);
         let mut passed = Vec::with_capacity(args.len());
         for &arg in args {
             passed.push(if self.trace.inst(arg).op.is_sunk() { self.materialize(arg, pc)? } else { arg });
         }
-        Ok(self.emit_guard(Op::CallResidual { function, args: BuiltinArgs::new(&passed) }, ty, pc))
+        let args = self.call_arguments(&passed, pc)?;
+        Ok(self.emit_guard(Op::CallResidual { function, args }, ty, pc))
     }
 
-    /// `value` as a string, as interpolation makes it: the specialised rule, or the
-    /// display form through `format::display`.
-    pub(super) fn text(&mut self, value: InstIdx, pc: u32) -> Result<InstIdx, AbortReason> {
-        match self.text_of(value, pc) {
-            Err(AbortReason::NyiInstruction(_)) => self.residual(Residual::Text, &[value], Ty::Str, pc),
-            done => done,
+    /// The arguments of a call (never sunk) as a call passes them: in registers, or past
+    /// `MAX_BUILTIN_ARGS` as an array built for the call, which the helper spreads.
+    pub(super) fn call_arguments(&mut self, args: &[InstIdx], pc: u32) -> Result<BuiltinArgs, AbortReason> {
+        if args.len() <= MAX_BUILTIN_ARGS {
+            return Ok(BuiltinArgs::new(args));
         }
+        if args.iter().any(|&arg| self.ty(arg) == Ty::Builtin) {
+            return Err(AbortReason::NyiInstruction("a builtin among more arguments than registers pass"));
+        }
+        let array = self.emit_guard(Op::Alloc(AllocKind::Array), Ty::Array, pc);
+        for &value in args {
+            self.emit_guard(Op::APush { array, value }, Ty::Void, pc);
+        }
+        Ok(BuiltinArgs::spread(array))
     }
 
     /// The recording of `Texts::str_join` on `parts` (strings): two or more are a chain of
@@ -52,8 +59,7 @@ impl Recorder {
                 }
                 Ok(text)
             }
-            _ if parts.len() <= MAX_BUILTIN_ARGS => self.residual(Residual::Concat, parts, Ty::Str, pc),
-            _ => Err(AbortReason::NyiInstruction("string interpolation of non-strings")),
+            _ => self.residual(Residual::Concat, parts, Ty::Str, pc),
         }
     }
 

@@ -291,19 +291,21 @@ impl Domain for Tracing<'_> {
 }
 
 impl Allocating for Tracing<'_> {
-    /// In place (`SAPPEND`, guarded: the string is still unshared and not the piece) when
-    /// the interpreter appends in place, else a new string (`SCONCAT`); both are guards
-    /// that exit when a collection is due.
-    fn str_concat(
-        &mut self,
-        a: Traced<Gc<StrObj>>,
-        b: Traced<Gc<StrObj>>,
-        reuse_lhs: bool,
-    ) -> Result<TracedValue, AbortReason> {
-        if reuse_lhs && ops::can_append_in_place(a.value, b.value) {
-            self.recorder.emit_guard(Op::SAppend { string: a.ir, piece: b.ir }, Ty::Void, self.pc);
-            return Ok(TracedValue::of(a.ir, Value::Str(a.value)));
-        }
+    /// The concrete domain's answer (`ops::can_append_in_place`), recorded as nothing:
+    /// `SAPPEND` guards it.
+    fn str_appendable(&mut self, a: Traced<Gc<StrObj>>, b: Traced<Gc<StrObj>>) -> bool {
+        ops::can_append_in_place(a.value, b.value)
+    }
+
+    /// `SAPPEND`: a guard that the string is still unshared and not the piece, and that
+    /// exits when a collection is due.
+    fn str_append(&mut self, a: Traced<Gc<StrObj>>, b: Traced<Gc<StrObj>>) -> Result<TracedValue, AbortReason> {
+        self.recorder.emit_guard(Op::SAppend { string: a.ir, piece: b.ir }, Ty::Void, self.pc);
+        Ok(TracedValue::of(a.ir, Value::Str(a.value)))
+    }
+
+    /// `SCONCAT`: a guard that exits when a collection is due or `+` raises.
+    fn str_concat(&mut self, a: Traced<Gc<StrObj>>, b: Traced<Gc<StrObj>>) -> Result<TracedValue, AbortReason> {
         let concatenated = self.recorder.emit_guard(Op::SConcat(a.ir, b.ir), Ty::Str, self.pc);
         Ok(Traced { ir: concatenated, value: None })
     }
@@ -311,9 +313,9 @@ impl Allocating for Tracing<'_> {
 
 impl Texts for Tracing<'_> {
     /// `TOSTR` of a scalar, else a residual call of the concrete `ToStr`
-    /// (`Recorder::text`).
+    /// (`Recorder::display`).
     fn display(&mut self, _: &Program, v: TracedValue) -> Result<TracedValue, AbortReason> {
-        Ok(Traced { ir: self.recorder.text(v.ir, self.pc)?, value: None })
+        Ok(Traced { ir: self.recorder.display(v.ir, self.pc)?, value: None })
     }
 
     /// A chain of `SCONCAT` (each `ops::concat` of two strings), or a residual call of

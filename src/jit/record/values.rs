@@ -7,6 +7,7 @@ use super::{test_false_target, Recorder, Rhs, View};
 use crate::compile::bytecode::Reg;
 use crate::jit::abort::AbortReason;
 use crate::jit::ir::{InstIdx, Op, Ty};
+use crate::jit::residual::Residual;
 use crate::runtime::ops::ArithOp;
 use crate::runtime::value::Value;
 use crate::semantics::{self, Comparison};
@@ -96,13 +97,12 @@ impl Recorder {
         Ok(())
     }
 
-    /// A value as a string, as `to_string` and interpolation make it: a string as it is,
-    /// a scalar formatted into a new string (`ToStr`).
-    pub(super) fn text_of(&mut self, value: InstIdx, pc: u32) -> Result<InstIdx, AbortReason> {
+    /// The display form of a value that is not a string as a new string (`Texts::display`
+    /// on trace): `TOSTR` of a scalar, else a residual call of the concrete `ToStr`.
+    pub(super) fn display(&mut self, value: InstIdx, pc: u32) -> Result<InstIdx, AbortReason> {
         match self.ty(value) {
-            Ty::Str => Ok(value),
             Ty::Int | Ty::Float | Ty::Bool | Ty::Null => Ok(self.emit_guard(Op::ToStr(value), Ty::Str, pc)),
-            _ => Err(AbortReason::NyiInstruction("to_string of arrays, dicts, structs or functions")),
+            _ => self.residual(Residual::Text, &[value], Ty::Str, pc),
         }
     }
 }

@@ -1,8 +1,9 @@
 //! Statements whose hot loops used to leave traces or once miscompiled: closures created
 //! and called in the loop (some assigning what they captured), functions kept in struct
 //! fields, enum values with payloads of every kind matched in the loop, `throw` from hot
-//! code, array and dict spreads, `print` on every iteration, builtins with an effect
-//! (output, the environment, the clock, arrays and dicts updated in place) called from
+//! code, array and dict spreads, `print` of three to eight values on every iteration,
+//! builtins with an effect (output, standard input, the environment, the clock, arrays
+//! and dicts updated in place) called from
 //! the loop, and a string grown in place (`s := s + piece`) that is also a dict key.
 
 use super::*;
@@ -170,8 +171,14 @@ impl Generator {
         if scope.weight > 600 {
             return None;
         }
-        let value = self.rng.pick(&[scope.v("acc"), scope.v("v"), scope.v("s"), scope.v("fl")]);
-        Some(vec![print(vec![text(&format!("{} it", scope.tag)), var(&counter), value])])
+        let values = [scope.v("acc"), scope.v("v"), scope.v("s"), scope.v("fl"), scope.v("a")];
+        let mut args = vec![text(&format!("{} it", scope.tag)), var(&counter)];
+        // Sometimes more values than registers pass (a spread call on trace).
+        let count = if self.rng.percent(50) { 1 } else { self.rng.range(2, 7) };
+        for _ in 0..count {
+            args.push(self.rng.pick(&values));
+        }
+        Some(vec![print(args)])
     }
 
     /// Builtins with an effect in the loop: arrays and dicts updated in place, the
@@ -183,7 +190,7 @@ impl Generator {
         let bump = |e: Expr| assign(&acc, modded(bin("+", var(&acc), e)));
         let id = self.id();
         let (ea, er) = (format!("ea{}", id), format!("er{}", id));
-        match self.rng.below(7) {
+        match self.rng.below(8) {
             0 => vec![
                 assign(&ea, Expr::Array(vec![c.clone(), int(2), int(3)])),
                 assign(&ea, call("reverse", vec![var(&ea)])),
@@ -210,7 +217,18 @@ impl Generator {
                 bump(call("len", vec![var(&ea)])),
                 bump(call("len", vec![var(&er)])),
             ],
-            _ => vec![when(self.sometimes(scope), vec![Stmt::Expr(call("eprint", vec![text(&scope.tag), c]))])],
+            6 => vec![when(self.sometimes(scope), vec![Stmt::Expr(call("eprint", vec![text(&scope.tag), c]))])],
+            _ => {
+                // A line of the runner's standard input (some are no UTF-8: the read fails
+                // after the prompt was written), or "null" at its end.
+                let prompt = Expr::Interpolated(vec![Piece::Text(format!("{}> ", scope.tag)), Piece::Expr(c)]);
+                let read = vec![assign(&er, call("to_string", vec![call("input", vec![prompt])]))];
+                let e = format!("ie{}", id);
+                vec![
+                    Stmt::Try(read, e.clone(), vec![assign(&er, Expr::Field(Box::new(var(&e)), "message".into()))]),
+                    bump(call("len", vec![var(&er)])),
+                ]
+            }
         }
     }
 

@@ -331,6 +331,7 @@ impl Emitter<'_> {
                     Op::CallBuiltin { builtin, .. } | Op::CallEffect { builtin, .. } => builtin,
                     _ => unreachable!("matched above"),
                 };
+                let spread = args.is_spread();
                 let (args, argc) = (args.as_slice(), args.as_slice().len() as u8);
                 let exit = guard_exit()?;
                 let mut arg_tags = [0; MAX_BUILTIN_ARGS];
@@ -345,6 +346,7 @@ impl Emitter<'_> {
                     arguments.push((Operand::Gpr(register), payload));
                 }
                 let result_tag = value_tag(inst.ty)? as u8;
+                let argc = if spread { SPREAD_ARGUMENTS } else { argc };
                 let call = BuiltinCall { builtin, argc, arg_tags, result_tag };
                 arguments.push((Operand::Gpr(RDI), Operand::Bits(call.encode())));
                 arguments.push((Operand::Gpr(R8), Operand::Gpr(R13)));
