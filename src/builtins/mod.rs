@@ -343,18 +343,26 @@ pub fn lookup(name: &str) -> Option<u32> {
 }
 
 /// Checks the argument count and calls builtin `id`.
+/// Inlined into its callers (the interpreter's builtin call), leaving only the builtin's
+/// own function to call.
+#[inline]
 pub fn call(id: u32, ctx: &mut Ctx, args: &[Value]) -> Result<Value, String> {
     let builtin = &BUILTINS[id as usize];
     let count = args.len();
     if count < builtin.min_args as usize || (builtin.max_args != MANY && count > builtin.max_args as usize) {
-        let expected = if builtin.min_args == builtin.max_args {
-            builtin.min_args.to_string()
-        } else if builtin.max_args == MANY {
-            format!("at least {}", builtin.min_args)
-        } else {
-            format!("{} to {}", builtin.min_args, builtin.max_args)
-        };
-        return Err(format!("{} expects {} arguments, got {}", builtin.name, expected, count));
+        return Err(arity_error(builtin, count));
     }
     (builtin.func)(ctx, args)
+}
+
+#[cold]
+fn arity_error(builtin: &Builtin, count: usize) -> String {
+    let expected = if builtin.min_args == builtin.max_args {
+        builtin.min_args.to_string()
+    } else if builtin.max_args == MANY {
+        format!("at least {}", builtin.min_args)
+    } else {
+        format!("{} to {}", builtin.min_args, builtin.max_args)
+    };
+    format!("{} expects {} arguments, got {}", builtin.name, expected, count)
 }

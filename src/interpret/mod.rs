@@ -662,8 +662,8 @@ impl Vm {
 
                     Instr::Call { base: callee, argc, lent } => {
                         self.frames.last_mut().expect("a frame is running").pc = pc;
+                        let first = usize::from(callee);
                         if lent != 0 {
-                            let first = usize::from(callee);
                             // Only the arguments to share are visited (one bit each).
                             let mut share = program.lent_arguments_to_share(slots[first], lent);
                             while share != 0 {
@@ -671,7 +671,8 @@ impl Vm {
                                 share &= share - 1;
                             }
                         }
-                        if check!(self.call_value(base + callee as usize, argc as usize)) {
+                        let callee = slots[first];
+                        if check!(self.call_value(callee, base + first, argc as usize)) {
                             // Tested here so that a run without the JIT makes no call.
                             if !RECORDING && self.jit.is_some() {
                                 if let Some(flow) = self.function_entry(&program) {

@@ -142,6 +142,8 @@ fn negated_if<D: Domain>(d: &mut D, negated: bool, equal: D::Bool) -> D::Bool {
     }
 }
 
+/// Two ints, a null, and two strings (a parser comparing with string constants) are
+/// inlined into the callers; everything else is `equality_other`, out of line.
 #[inline(always)]
 fn equality<D: Domain>(d: &mut D, negated: bool, a: D::Value, b: D::Value) -> Result<D::Bool, D::Error> {
     let op = if negated { Comparison::NotEqual } else { Comparison::Equal };
@@ -149,6 +151,10 @@ fn equality<D: Domain>(d: &mut D, negated: bool, a: D::Value, b: D::Value) -> Re
         (Kind::Int(x), Kind::Int(y)) => Ok(d.int_compare(op, x, y)),
         (Kind::Null, other) | (other, Kind::Null) => {
             let equal = d.bool_constant(matches!(other, Kind::Null));
+            Ok(negated_if(d, negated, equal))
+        }
+        (Kind::Str(x), Kind::Str(y)) => {
+            let equal = d.str_equal(x, y);
             Ok(negated_if(d, negated, equal))
         }
         _ => equality_other(d, negated, a, b),
@@ -168,7 +174,6 @@ fn equality_other<D: Domain>(d: &mut D, negated: bool, a: D::Value, b: D::Value)
     let equal = match equal {
         (Kind::Bool(x), Kind::Bool(y)) => d.bool_equal(x, y),
         (Kind::Builtin(x), Kind::Builtin(y)) => d.bool_constant(x == y),
-        (Kind::Str(x), Kind::Str(y)) => d.str_equal(x, y),
         (Kind::Array(_), Kind::Array(_))
         | (Kind::Dict(_), Kind::Dict(_))
         | (Kind::Struct(_), Kind::Struct(_))
