@@ -866,7 +866,7 @@ impl Vm {
                         safepoint!();
                     }
                     Instr::ForNext { base: b, offset } => {
-                        let Value::Int(position) = slot!(b + 1) else { unreachable!("ForPrep set the position") };
+                        let &Value::Int(position) = &slot!(b + 1) else { unreachable!("ForPrep set the position") };
                         let (source, domain) = (slot!(b), &mut Concrete::with_heap(&mut self.heap));
                         if let Some(next) = check!(semantics::next_item(domain, source, position, &mut slot!(b + 2))) {
                             slot!(b + 1) = Value::Int(next);
@@ -885,8 +885,11 @@ impl Vm {
                         jump!(offset);
                     }
                     Instr::ForRangeNext { base: b, offset } => {
-                        let (Value::Int(current), Value::Int(stop), Value::Int(step)) =
-                            (slot!(b), slot!(b + 1), slot!(b + 2))
+                        // Read through references: slots copied whole made the compiler carry
+                        // the padding bytes of `b`'s slot into the loop variable's (four more
+                        // moves, through the stack, per iteration).
+                        let (&Value::Int(current), &Value::Int(stop), &Value::Int(step)) =
+                            (&slot!(b), &slot!(b + 1), &slot!(b + 2))
                         else {
                             unreachable!("ForRangePrep set ints")
                         };
