@@ -356,18 +356,14 @@ pub fn lookup(name: &str) -> Option<u32> {
 /// [`OnTrace::FailsAfterEffect`] builtin that a trace made and that failed (its error kept
 /// by [`call_from_trace`]) is made again by the interpreter at the trace's exit: this
 /// second call raises the kept error instead of running.
+/// Inlined into its callers (the interpreter's builtin call), leaving only the builtin's
+/// own function to call.
+#[inline]
 pub fn call(id: u32, ctx: &mut Ctx, args: &[Value]) -> Result<Value, String> {
     let builtin = &BUILTINS[id as usize];
     let count = args.len();
     if count < builtin.min_args as usize || (builtin.max_args != MANY && count > builtin.max_args as usize) {
-        let expected = if builtin.min_args == builtin.max_args {
-            builtin.min_args.to_string()
-        } else if builtin.max_args == MANY {
-            format!("at least {}", builtin.min_args)
-        } else {
-            format!("{} to {}", builtin.min_args, builtin.max_args)
-        };
-        return Err(format!("{} expects {} arguments, got {}", builtin.name, expected, count));
+        return Err(arity_error(builtin, count));
     }
     if builtin.on_trace == OnTrace::FailsAfterEffect {
         return call_unless_failure_kept(id, ctx, args);
@@ -418,4 +414,17 @@ fn take_failure_kept(id: u32) -> Option<String> {
             }
         }
     })
+}
+
+/// The error of a call of `builtin` with `count` arguments, which its row does not allow.
+#[cold]
+fn arity_error(builtin: &Builtin, count: usize) -> String {
+    let expected = if builtin.min_args == builtin.max_args {
+        builtin.min_args.to_string()
+    } else if builtin.max_args == MANY {
+        format!("at least {}", builtin.min_args)
+    } else {
+        format!("{} to {}", builtin.min_args, builtin.max_args)
+    };
+    format!("{} expects {} arguments, got {}", builtin.name, expected, count)
 }

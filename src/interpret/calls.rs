@@ -57,12 +57,13 @@ impl Vm {
         format!("{} expects {} arguments, got {}", p.name, p.arity, argc)
     }
 
-    /// Calls the value in `stack[callee_slot]` with `argc` arguments above it. Either
-    /// pushes a Ruff frame (`Ok(true)`) or completes a builtin call (`Ok(false)`).
-    /// A call of a Ruff function is set up inline (the dispatch loop's common case).
+    /// Calls `callee`, the value in `stack[callee_slot]` (the caller reads it from its
+    /// window, with no bounds check), with `argc` arguments above it. Either pushes a Ruff
+    /// frame (`Ok(true)`) or completes a builtin call (`Ok(false)`). A call of a Ruff
+    /// function is set up inline (the dispatch loop's common case).
     #[inline(always)]
-    pub(super) fn call_value(&mut self, callee_slot: usize, argc: usize) -> Result<bool, String> {
-        match self.stack[callee_slot] {
+    pub(super) fn call_value(&mut self, callee: Value, callee_slot: usize, argc: usize) -> Result<bool, String> {
+        match callee {
             Value::Func(f) => {
                 if self.program.proto(f.proto).arity as usize != argc {
                     return Err(self.arity_error(f.proto, argc));
@@ -70,14 +71,14 @@ impl Vm {
                 self.push_frame(f.proto, Some(f), callee_slot + 1, argc)?;
                 Ok(true)
             }
-            _ => self.call_other(callee_slot, argc),
+            _ => self.call_other(callee, callee_slot, argc),
         }
     }
 
     /// `call_value` of a builtin (completed here) or of a value that is not a function.
     #[inline(never)]
-    pub(super) fn call_other(&mut self, callee_slot: usize, argc: usize) -> Result<bool, String> {
-        match self.stack[callee_slot] {
+    pub(super) fn call_other(&mut self, callee: Value, callee_slot: usize, argc: usize) -> Result<bool, String> {
+        match callee {
             Value::Builtin(id) => {
                 let mut ctx = Ctx {
                     heap: &mut self.heap,
@@ -142,7 +143,7 @@ impl Vm {
         let callee = receiver.fields[position].1;
         self.stack[base] = callee;
         self.stack.copy_within(base + 2..base + 2 + argc, base + 1);
-        self.call_value(base, argc)
+        self.call_value(callee, base, argc)
     }
 
     /// Pops the current frame (and its handlers) and delivers `result` to the caller.

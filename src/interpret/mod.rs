@@ -662,8 +662,8 @@ impl Vm {
 
                     Instr::Call { base: callee, argc, lent } => {
                         self.frames.last_mut().expect("a frame is running").pc = pc;
+                        let first = usize::from(callee);
                         if lent != 0 {
-                            let first = usize::from(callee);
                             // Only the arguments to share are visited (one bit each).
                             let mut share = program.lent_arguments_to_share(slots[first], lent);
                             while share != 0 {
@@ -671,7 +671,8 @@ impl Vm {
                                 share &= share - 1;
                             }
                         }
-                        if check!(self.call_value(base + callee as usize, argc as usize)) {
+                        let callee = slots[first];
+                        if check!(self.call_value(callee, base + first, argc as usize)) {
                             // Tested here so that a run without the JIT makes no call.
                             if !RECORDING && self.jit.is_some() {
                                 if let Some(flow) = self.function_entry(&program) {
@@ -865,7 +866,7 @@ impl Vm {
                         safepoint!();
                     }
                     Instr::ForNext { base: b, offset } => {
-                        let Value::Int(position) = slot!(b + 1) else { unreachable!("ForPrep set the position") };
+                        let &Value::Int(position) = &slot!(b + 1) else { unreachable!("ForPrep set the position") };
                         let (source, domain) = (slot!(b), &mut Concrete::with_heap(&mut self.heap));
                         if let Some(next) = check!(semantics::next_item(domain, source, position, &mut slot!(b + 2))) {
                             slot!(b + 1) = Value::Int(next);
@@ -884,8 +885,11 @@ impl Vm {
                         jump!(offset);
                     }
                     Instr::ForRangeNext { base: b, offset } => {
-                        let (Value::Int(current), Value::Int(stop), Value::Int(step)) =
-                            (slot!(b), slot!(b + 1), slot!(b + 2))
+                        // Read through references: slots copied whole made the compiler carry
+                        // the padding bytes of `b`'s slot into the loop variable's (four more
+                        // moves, through the stack, per iteration).
+                        let (&Value::Int(current), &Value::Int(stop), &Value::Int(step)) =
+                            (&slot!(b), &slot!(b + 1), &slot!(b + 2))
                         else {
                             unreachable!("ForRangePrep set ints")
                         };

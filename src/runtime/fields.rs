@@ -55,6 +55,10 @@ impl FieldList {
         (self.room as usize + spilled) * std::mem::size_of::<Field>()
     }
 
+    /// Appends `field`. Inlined: building a struct pushes each of its fields into room
+    /// that is known to be there, and an out-of-line call per field (with the field passed
+    /// through memory) was a third of the cost of a two-field literal (binary_trees).
+    #[inline]
     pub fn push(&mut self, field: Field) {
         if self.len == self.capacity {
             self.spill();
@@ -65,6 +69,8 @@ impl FieldList {
     }
 
     /// Moves the entries into a buffer of their own with twice the space.
+    #[cold]
+    #[inline(never)]
     fn spill(&mut self) {
         let capacity = (self.capacity * 2).max(4);
         let layout = Layout::array::<Field>(capacity).expect("a struct's fields fit in memory");

@@ -98,7 +98,18 @@ impl ArrayObj {
     /// Appends `value`, growing the buffer as `Vec::push` would, but failing with a
     /// runtime error instead of ending the process when the memory cannot be had. Returns
     /// the bytes the buffer grew by (for the collector's pacing).
+    #[inline]
     pub fn try_push(&mut self, value: Value) -> Result<usize, String> {
+        if self.items.len() < self.items.capacity() {
+            self.items.push(value);
+            return Ok(0);
+        }
+        self.grow_and_push(value)
+    }
+
+    /// `try_push` when the buffer is full.
+    #[inline(never)]
+    fn grow_and_push(&mut self, value: Value) -> Result<usize, String> {
         let before = self.items.capacity();
         self.items.try_reserve(1).map_err(|_| {
             format!("Out of memory: an array of {} elements is more than this program may build", self.items.len() + 1)
@@ -542,10 +553,17 @@ impl HeapObject for FuncObj {
 }
 
 /// Gives the holder a private copy of a shared array (copy-on-write) and returns it.
+#[inline]
 pub fn make_unique_array(heap: &mut Heap, a: Gc<ArrayObj>) -> Gc<ArrayObj> {
     if !a.is_shared() {
         return a;
     }
+    copy_array(heap, a)
+}
+
+/// A private copy of the shared array `a`.
+#[inline(never)]
+fn copy_array(heap: &mut Heap, a: Gc<ArrayObj>) -> Gc<ArrayObj> {
     for v in &a.items {
         v.mark_shared();
     }

@@ -212,8 +212,11 @@ impl<H> Domain for Concrete<H> {
         !a
     }
 
+    /// Inlined into the interpreter's equality handlers as far as the lengths; the bytes
+    /// are compared out of line (`texts_equal`), which keeps the handlers short.
+    #[inline(always)]
     fn str_equal(&mut self, a: Gc<StrObj>, b: Gc<StrObj>) -> bool {
-        a == b || a.same_text(&b)
+        a == b || (a.text.len() == b.text.len() && texts_equal(a, b))
     }
 
     fn str_order(&mut self, op: CmpOp, a: Gc<StrObj>, b: Gc<StrObj>) -> Result<bool, Failed> {
@@ -624,4 +627,10 @@ fn contents_equal(a: Value, b: Value) -> bool {
         }
     }
     true
+}
+
+/// Whether two strings of the same length spell the same text.
+#[inline(never)]
+fn texts_equal(a: Gc<StrObj>, b: Gc<StrObj>) -> bool {
+    a.same_text(&b)
 }
