@@ -4,7 +4,8 @@
 //! growing an array or a string), and [`helper_address`], which names the helper of each
 //! op. Each does what the interpreter does by calling the runtime's own function
 //! (`runtime::access`, `runtime::ops`, `builtins`), so native code and the interpreter
-//! cannot disagree.
+//! cannot disagree. The helpers of builtin calls live in `helpers/calls.rs`, those of dicts
+//! in `helpers/dicts.rs`.
 //!
 //! Terms:
 //! - *Bits*: a value as native code holds it in a register: an int, a bool (0/1), a
@@ -42,6 +43,11 @@ use crate::runtime::value::{Tag, Value};
 use crate::runtime::{access, ops};
 use crate::semantics;
 use std::sync::OnceLock;
+
+mod calls;
+mod dicts;
+pub(super) use calls::*;
+pub(super) use dicts::*;
 
 pub(super) type UnaryHelper = extern "sysv64" fn(f64) -> f64;
 pub(super) type BinaryHelper = extern "sysv64" fn(f64, f64) -> f64;
@@ -210,290 +216,6 @@ pub(super) fn register_bits(value: Value) -> Option<u64> {
         Value::Tagged(t) => t.addr() as u64,
         Value::Builtin(_) | Value::Undef => return None,
     })
-}
-
-/// How the emitted code describes a `CALLB` to [`call_builtin`] (or a `CALLR` to
-/// [`call_residual`]): the builtin (or the residual function's code), the number of
-/// arguments (or [`SPREAD_ARGUMENTS`]), their tags and the tag the result must have, in
-/// one word.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(super) struct BuiltinCall {
-    pub(super) builtin: u32,
-    pub(super) argc: u8,
-    pub(super) arg_tags: [u8; MAX_BUILTIN_ARGS],
-    pub(super) result_tag: u8,
-}
-
-/// `BuiltinCall::argc` of a spread call (`ir::BuiltinArgs::spread`): one argument, an
-/// array holding the arguments.
-pub(super) const SPREAD_ARGUMENTS: u8 = u8::MAX;
-
-impl BuiltinCall {
-    pub(super) fn encode(self) -> u64 {
-        let tags = self.arg_tags.iter().enumerate().fold(0u64, |word, (n, &tag)| word | (tag as u64) << (8 * n));
-        tags | (self.result_tag as u64) << 24 | (self.argc as u64) << 32 | (self.builtin as u64) << 40
-    }
-
-    fn decode(word: u64) -> BuiltinCall {
-        let byte = |n: u32| (word >> (8 * n)) as u8;
-        BuiltinCall {
-            builtin: (word >> 40) as u32,
-            argc: byte(4),
-            arg_tags: [byte(0), byte(1), byte(2)],
-            result_tag: byte(3),
-        }
-    }
-}
-
-/// `CALLB`: calls a builtin through `builtins::call`, as the interpreter does, on the
-/// arguments whose payload bits are `payloads` (tags in the encoded `call`). Returns the
-/// result's payload bits; sets `state.must_exit` when the builtin raised an error, its
-/// result has another tag than `call`'s, or the heap now wants a collection (the exit
-/// lets the interpreter make the call again).
-pub(super) fn call_builtin(call: u64, payloads: [u64; MAX_BUILTIN_ARGS], state: *mut ExitState) -> u64 {
-    // Builtins a trace calls write no output and read no clock (`builtins::is_repeatable`).
-    call_on_values(call, payloads, state, |ctx, builtin, args| builtins::call(builtin, ctx, args))
-}
-
-/// `CALLR`: runs the residual function (`jit::residual`) coded in `call` on the arguments,
-/// with the same conventions as [`call_builtin`].
-/// A function that updates a literal in place (`Residual::in_place`) runs only when no
-/// collection is due, and exits afterwards only when it failed (before changing anything).
-pub(super) fn call_residual(call: u64, payloads: [u64; MAX_BUILTIN_ARGS], state: *mut ExitState) -> u64 {
-    let Some(function) = Residual::from_code(BuiltinCall::decode(call).builtin) else {
-        unreachable!("the emitter passes the code of a residual function");
-    };
-    if !function.in_place() {
-        return call_on_values(call, payloads, state, |ctx, _, args| function.run(ctx.heap, ctx.program, args));
-    }
-    if collection_due(state) {
-        // SAFETY: as in `scalar_to_string`.
-        unsafe { (*state).must_exit = 1 };
-        return 0;
-    }
-    let (bits, _) = run_on_values(call, payloads, state, |ctx, _, args| function.run(ctx.heap, ctx.program, args));
-    // A failure changed nothing; a collection due now waits for the next allocation.
-    // SAFETY: as in `scalar_to_string`.
-    unsafe { (*state).must_exit = bits.is_none() as u64 };
-    bits.unwrap_or(0)
-}
-
-/// Boxes the arguments of a `CALLB` or `CALLR` described by `call`, runs `run` on them
-/// (with the callee number from `call`), and returns the result's payload bits, setting
-/// `state.must_exit` when it failed, has another tag than `call`'s, or left the heap
-/// wanting a collection.
-fn call_on_values(
-    call: u64,
-    payloads: [u64; MAX_BUILTIN_ARGS],
-    state: *mut ExitState,
-    run: impl FnOnce(&mut Ctx, u32, &[Value]) -> Result<Value, String>,
-) -> u64 {
-    let (bits, collection_due) = run_on_values(call, payloads, state, run);
-    // SAFETY: as in `scalar_to_string`.
-    unsafe { (*state).must_exit = (bits.is_none() || collection_due) as u64 };
-    bits.unwrap_or(0)
-}
-
-/// [`call_on_values`] without the verdict: the result's payload bits (`None` when it
-/// failed or has another tag than `call`'s) and whether the heap now wants a collection.
-fn run_on_values(
-    call: u64,
-    payloads: [u64; MAX_BUILTIN_ARGS],
-    state: *mut ExitState,
-    run: impl FnOnce(&mut Ctx, u32, &[Value]) -> Result<Value, String>,
-) -> (Option<u64>, bool) {
-    let call = BuiltinCall::decode(call);
-    // SAFETY: as in `scalar_to_string`.
-    let (state, heap, program) = unsafe { (&mut *state, &mut *(*state).heap, &*(*state).program) };
-    // Builtins a trace calls write no output and read no clock (`builtins::is_repeatable`).
-    let mut ctx = Ctx { heap, program, out: &mut std::io::sink(), start_time: state.start_time };
-    let result = with_arguments(&call, payloads, |args| run(&mut ctx, call.builtin, args));
-    let bits = match result {
-        Ok(value) if value.tag() as u8 == call.result_tag => register_bits(value),
-        _ => None,
-    };
-    (bits, ctx.heap.wants_collection())
-}
-
-/// `CALLE`: calls a builtin with an effect through `builtins::call` as the interpreter
-/// does, with the program's own output and clock (`ExitState::out`, `start_time`), on
-/// the arguments whose payload bits are `payloads` (tags in the encoded `call`). When it
-/// fails (before its effect), sets `state.must_exit` to 1: the guard exits before the
-/// call. Otherwise stores the result in `state.call_result`, which the emitted code copies
-/// into the call's slot, and sets `must_exit` to 2 when its tag is not `call`'s or the
-/// heap now wants a collection: `ECHECK` then exits after the call. Returns the result's
-/// payload bits (0 when it has none in a register).
-pub(super) extern "sysv64" fn call_effect(call: u64, a: u64, b: u64, c: u64, state: *mut ExitState) -> u64 {
-    let call = BuiltinCall::decode(call);
-    // SAFETY: as in `scalar_to_string`; `out` was set from the interpreter's output at the
-    // entry into native code, and nothing else uses it while native code runs.
-    let (state, heap, program, out) =
-        unsafe { (&mut *state, &mut *(*state).heap, &*(*state).program, &mut *(*state).out) };
-    let mut ctx = Ctx { heap, program, out, start_time: state.start_time };
-    match with_arguments(&call, [a, b, c], |args| builtins::call_from_trace(call.builtin, &mut ctx, args)) {
-        Err(_) => {
-            state.must_exit = 1;
-            0
-        }
-        Ok(value) => {
-            let expected = value.tag() as u8 == call.result_tag;
-            state.call_result = value;
-            state.must_exit = if expected && !ctx.heap.wants_collection() { 0 } else { 2 };
-            register_bits(value).filter(|_| expected).unwrap_or(0)
-        }
-    }
-}
-
-/// `CALLE` of a builtin whose result is a float (see `call_effect`).
-pub(super) extern "sysv64" fn call_effect_float(call: u64, a: u64, b: u64, c: u64, state: *mut ExitState) -> f64 {
-    f64::from_bits(call_effect(call, a, b, c, state))
-}
-
-/// Runs `run` on the values of a call's arguments, from their tags in `call` and their
-/// payload bits, or for a spread call the elements of its array.
-fn with_arguments<R>(call: &BuiltinCall, payloads: [u64; MAX_BUILTIN_ARGS], run: impl FnOnce(&[Value]) -> R) -> R {
-    if call.argc == SPREAD_ARGUMENTS {
-        // SAFETY: a spread call's argument is an array the trace allocated for the call
-        // (`Recorder::call_arguments`); no collection runs while native code does.
-        let array = unsafe { Gc::<ArrayObj>::from_address(payloads[0] as usize) };
-        let args = array.items.clone();
-        return run(&args);
-    }
-    let mut args = [Value::Null; MAX_BUILTIN_ARGS];
-    for (n, arg) in args.iter_mut().enumerate().take(call.argc as usize) {
-        *arg = value_of(call.arg_tags[n] as u64, payloads[n]);
-    }
-    run(&args[..call.argc as usize])
-}
-
-/// `CALLR` of a function whose result is a bool, string or enum value (see `call_residual`).
-pub(super) extern "sysv64" fn call_residual_bits(call: u64, a: u64, b: u64, c: u64, state: *mut ExitState) -> u64 {
-    call_residual(call, [a, b, c], state)
-}
-
-/// `CALLB` of a builtin whose result is an int, bool, null or object (see `call_builtin`).
-pub(super) extern "sysv64" fn call_builtin_bits(call: u64, a: u64, b: u64, c: u64, state: *mut ExitState) -> u64 {
-    call_builtin(call, [a, b, c], state)
-}
-
-/// `CALLB` of a builtin whose result is a float (see `call_builtin`).
-pub(super) extern "sysv64" fn call_builtin_float(call: u64, a: u64, b: u64, c: u64, state: *mut ExitState) -> f64 {
-    f64::from_bits(call_builtin(call, [a, b, c], state))
-}
-
-/// The dict object at `dict`, a dict value of the trace.
-///
-/// # Safety
-/// `dict` must be an address the trace loaded from a slot or global whose tag is `Dict`
-/// (possibly carried through Phis); objects never move and no collection runs while
-/// native code does, so it is a live `GcBox<DictObj>`.
-pub(super) unsafe fn dict_at(dict: *mut u8) -> Gc<DictObj> {
-    // SAFETY: guaranteed by the caller.
-    unsafe { Gc::<DictObj>::from_address(dict as usize) }
-}
-
-/// The dict key a key operand's bits denote: an int, or (`STRING_KEY`) the address of a
-/// string object, keyed as `DictKey::of_string` keys strings (a canonical integer spelling
-/// is the int key).
-pub(super) fn dict_key<const STRING_KEY: bool>(key: u64) -> DictKey {
-    if STRING_KEY {
-        // SAFETY: a string key operand is a string value of the trace: a constant of the
-        // traced function or an address loaded from its frame, live while native code runs.
-        DictKey::of_string(unsafe { Gc::<StrObj>::from_address(key as usize) })
-    } else {
-        DictKey::Int(key as i64)
-    }
-}
-
-/// The position of the entry under key operand `key` in `dict`, through the run's hint
-/// (`ExitState::dict_hint`), which a found entry becomes.
-fn dict_position<const STRING_KEY: bool>(dict: Gc<DictObj>, key: u64, state: &mut ExitState) -> Option<usize> {
-    if let Some(position) = state.dict_hint.position(dict.addr() as u64, key, STRING_KEY) {
-        return Some(position);
-    }
-    let dict_key = dict_key::<STRING_KEY>(key);
-    let position = dict.position(&dict_key)?;
-    state.dict_hint = DictHint {
-        dict: dict.addr() as u64,
-        key,
-        position: position as u64 + 1,
-        string_operand: STRING_KEY,
-        text_key: matches!(dict_key, DictKey::Str(_)),
-    };
-    Some(position)
-}
-
-/// The entry under key operand `key` in dict value `dict` of the trace.
-fn dict_entry<const STRING_KEY: bool>(dict: *mut u8, key: u64, state: *mut ExitState) -> Option<Value> {
-    // SAFETY: `dict` is a dict value of the trace (see `dict_at`); `state` is the exit
-    // state the trace was entered with (r13), not referenced by Rust code while native
-    // code runs.
-    let (dict, state) = unsafe { (dict_at(dict), &mut *state) };
-    dict_position::<STRING_KEY>(dict, key, state).map(|position| dict.entries[position].1)
-}
-
-/// `DTAG`: the tag of the entry under the key, or -1 when there is none.
-pub(super) extern "sysv64" fn dict_tag<const STRING_KEY: bool>(dict: *mut u8, key: u64, state: *mut ExitState) -> i64 {
-    dict_entry::<STRING_KEY>(dict, key, state).map_or(-1, |v| v.tag() as i64)
-}
-
-/// `DGET` of an int, bool or null entry: its payload bits (a bool as 0/1).
-pub(super) extern "sysv64" fn dict_bits<const STRING_KEY: bool>(dict: *mut u8, key: u64, state: *mut ExitState) -> u64 {
-    match dict_entry::<STRING_KEY>(dict, key, state) {
-        Some(Value::Int(i)) => i as u64,
-        Some(Value::Bool(b)) => b as u64,
-        _ => 0,
-    }
-}
-
-/// `DGET` of a float entry.
-pub(super) extern "sysv64" fn dict_float<const STRING_KEY: bool>(
-    dict: *mut u8,
-    key: u64,
-    state: *mut ExitState,
-) -> f64 {
-    match dict_entry::<STRING_KEY>(dict, key, state) {
-        Some(Value::Float(f)) => f,
-        _ => 0.0,
-    }
-}
-
-/// `DSET`: inserts or replaces the entry under the key with the value of tag `tag` and
-/// payload `payload`, as the interpreter's `set_index` does (a string key becomes
-/// shared: the dict holds it now), and adds the growth to `state.heap_growth`. Returns 1,
-/// changing nothing, when a collection is due (the exit lets the interpreter redo it).
-pub(super) extern "sysv64" fn dict_set<const STRING_KEY: bool>(
-    dict: *mut u8,
-    key: u64,
-    tag: u64,
-    payload: u64,
-    state: *mut ExitState,
-) -> u64 {
-    // An insert may grow the dict (see `collection_due`).
-    if collection_due(state) {
-        return 1;
-    }
-    let value = value_of(tag, payload);
-    // SAFETY: `dict` is a dict value of the trace (see `dict_at`); native code holds no
-    // Rust reference into it, so `get_mut` aliases nothing.
-    let dict = unsafe { dict_at(dict) };
-    // SAFETY: as in `dict_entry`.
-    let hint = unsafe { (*state).dict_hint };
-    if let Some(position) = hint.position(dict.addr() as u64, key, STRING_KEY) {
-        // Replacing the entry a lookup just found, as `access::insert_entry` does (which
-        // marks a text key shared, though the dict keeps its own key object).
-        if hint.text_key {
-            // SAFETY: a string key operand is a string value of the trace (see `dict_key`).
-            unsafe { Gc::<StrObj>::from_address(key as usize) }.set_shared();
-        }
-        dict.get_mut().entries[position].1 = value;
-        return 0;
-    }
-    let grown = access::insert_entry(dict, dict_key::<STRING_KEY>(key), value);
-    // SAFETY: `state` is the exit state the trace was entered with (r13), live for the
-    // whole run and not referenced by Rust code while native code runs.
-    unsafe { (*state).heap_growth += grown as u64 };
-    0
 }
 
 /// `SLEN`: the string's length in characters.
@@ -767,18 +489,6 @@ pub(super) extern "sysv64" fn string_next_char(string: *mut u8, position: i64, s
             std::ptr::null_mut()
         }
     }
-}
-
-/// `KEYS`: the keys of the dict as a new array, as `for k in dict` iterates them; notes
-/// whether a collection is due.
-pub(super) extern "sysv64" fn dict_keys(dict: *mut u8, state: *mut ExitState) -> *mut u8 {
-    // SAFETY: `dict` is a dict value of the trace (see `dict_at`).
-    let dict = unsafe { dict_at(dict) };
-    // SAFETY: as in `concat_strings`.
-    let (state, heap) = unsafe { (&mut *state, &mut *(*state).heap) };
-    let Value::Array(keys) = access::dict_keys(heap, dict) else { unreachable!("the keys are an array") };
-    state.must_exit = heap.wants_collection() as u64;
-    keys.addr() as *mut u8
 }
 
 /// `PUSHCOPY`: `push(array, value)` through the `push` builtin on a shared array, which
