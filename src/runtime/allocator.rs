@@ -15,9 +15,8 @@
 //! arenas a freed large block stays resident for a second (its purge delay) and a doubling
 //! buffer copies into fresh memory beside the old one, so a program that builds and drops
 //! big arrays peaked at more than twice what it held (array_sum: 81 MiB). Large mappings
-//! ask for transparent huge pages, so that touching them costs a fault per 2 MiB, not per
-//! 4 KiB. mimalloc's arenas do not (its `no_thp` build feature): there a huge page backed
-//! every 2 MiB a program touched at all, half of a small program's peak.
+//! ask for transparent huge pages, as mimalloc does for its arenas, so that touching them
+//! costs a fault per 2 MiB, not per 4 KiB.
 
 use std::alloc::{GlobalAlloc, Layout};
 use std::ffi::c_void;
