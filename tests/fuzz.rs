@@ -71,3 +71,34 @@ fn fixed_seed_batch_agrees_in_every_mode() {
         stderr
     );
 }
+
+/// A run over the time limit is killed at the limit and counted as a timeout, never waited
+/// for: a stand-in `ruff` that hangs on every program (it answers `run --help` so the
+/// fuzzer's option probe finishes).
+#[test]
+fn a_run_over_the_time_limit_is_killed_and_counted() {
+    let dir = std::env::temp_dir().join(format!("ruff-fuzz-hang-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("a temporary directory");
+    let hanging_ruff = dir.join("ruff");
+    std::fs::write(
+        &hanging_ruff,
+        "#!/bin/sh\nfor a in \"$@\"; do [ \"$a\" = --help ] && exit 0; done\nexec sleep 600\n",
+    )
+    .expect("the stand-in is written");
+    let made_executable = Command::new("chmod").arg("+x").arg(&hanging_ruff).status();
+    assert!(made_executable.is_ok_and(|status| status.success()));
+    let started = std::time::Instant::now();
+    let output = Command::new(env!("CARGO_BIN_EXE_ruff-fuzz"))
+        .args(["programs", "--seed", "1", "--count", "1", "--jobs", "1", "--modes", "default", "--timeout", "1"])
+        .args(["--no-shrink", "--ruff"])
+        .arg(&hanging_ruff)
+        .arg("--save")
+        .arg(&dir)
+        .output()
+        .expect("the ruff-fuzz binary runs");
+    let elapsed = started.elapsed();
+    let _ = std::fs::remove_dir_all(&dir);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(stdout.contains("0 mismatches, 1 timeouts"), "{}", stdout);
+    assert!(elapsed.as_secs() < 60, "the hanging runs were waited for: {:?}", elapsed);
+}
