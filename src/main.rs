@@ -114,6 +114,11 @@ struct RunArgs {
     /// IR, machine code and exits, the trace tree, aborts; the run is sampled for it
     #[arg(long, value_name = "FILE.html", require_equals = true)]
     jit_report: Option<PathBuf>,
+    /// Name each compiled trace's machine code for Linux `perf`: one line per trace
+    /// (`ruff trace N: loop at FILE:LINE in F`) in /tmp/perf-PID.map, the file `perf
+    /// report` reads, so a profile taken with `perf record` names traces, not addresses
+    #[arg(long)]
+    jit_perf_map: bool,
     /// Maximum number of nested Ruff calls before the catchable depth error
     #[arg(long, value_name = "N", default_value_t = DEFAULT_MAX_DEPTH)]
     max_call_depth: usize,
@@ -301,6 +306,7 @@ fn run(args: RunArgs) -> ExitCode {
         source_name: String::new(),
         measure_native: false,
         strict: env_flag("RUFF_JIT_STRICT"),
+        perf_map: args.jit_perf_map,
     });
     let options = RunOptions {
         interpreter: interpret::Options { max_depth: args.max_call_depth, gc_stress: env_flag("RUFF_GC_STRESS"), jit },

@@ -692,3 +692,27 @@ print(total)
     assert!(native_calls >= 0.99 * calls, "{}", document);
     assert!(!document.contains("inner loop"), "{}", document);
 }
+
+/// `--jit-perf-map` names every compiled trace's code in /tmp/perf-PID.map, one
+/// `START SIZE NAME` line each, as `perf report` reads it.
+#[test]
+fn jit_perf_map_names_each_trace() {
+    let file = TempFile::new("perf_map.ruff", b"t := 0\nfor i in range(5000) { t := t + i }\nprint(t)\n");
+    let child = ruff()
+        .args(["run", "--jit-perf-map"])
+        .arg(&file.0)
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("ruff starts");
+    let map = std::env::temp_dir().join(format!("perf-{}.map", child.id()));
+    let output = child.wait_with_output().expect("ruff runs");
+    assert_eq!(String::from_utf8_lossy(&output.stdout), "12497500\n");
+    let text = std::fs::read_to_string(&map).expect("the map was written");
+    let _ = std::fs::remove_file(&map);
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 1, "one trace: {}", text);
+    let fields: Vec<&str> = lines[0].splitn(3, ' ').collect();
+    assert!(usize::from_str_radix(fields[0], 16).is_ok_and(|start| start > 0), "{}", text);
+    assert!(usize::from_str_radix(fields[1], 16).is_ok_and(|size| size > 0), "{}", text);
+    assert!(fields[2].starts_with("ruff trace 1: loop at ") && fields[2].ends_with(":2 in <main>"), "{}", text);
+}

@@ -161,6 +161,14 @@ impl Jit {
             line_weights,
         });
         let compiled_trace = &self.stats.traces[id as usize];
+        if let Some(map) = self.perf_map.as_mut() {
+            let (start, size) = compiled.code_range();
+            map.name(
+                start,
+                size,
+                &format!("ruff trace {}: {}", id + 1, compiled_trace.describe(&self.options.source_name)),
+            );
+        }
         let attached = if recorder.side_of.is_some() { ", attached to that exit" } else { "" };
         log_event!(
             self,

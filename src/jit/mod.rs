@@ -36,6 +36,7 @@ pub mod exit;
 pub mod ir;
 pub mod log;
 pub mod opt;
+pub mod perf_map;
 pub mod profile;
 pub mod record;
 pub mod report;
@@ -124,6 +125,8 @@ pub struct JitOptions {
     /// Treat a trace the assembler rejects as invalid IR as the bug it is (a panic, exit
     /// 70) rather than an abort (`RUFF_JIT_STRICT=1`; the test suites set it).
     pub strict: bool,
+    /// Name each trace's machine code for `perf` (`--jit-perf-map`, `perf_map`).
+    pub perf_map: bool,
 }
 
 impl Default for JitOptions {
@@ -138,6 +141,7 @@ impl Default for JitOptions {
             source_name: String::new(),
             measure_native: false,
             strict: false,
+            perf_map: false,
         }
     }
 }
@@ -266,6 +270,7 @@ pub struct Jit {
     native_frames: Box<[[u64; 3]]>,
     pub stats: Stats,
     log: Option<log::EventLog>,
+    perf_map: Option<perf_map::PerfMap>,
 }
 
 /// Writes an event to the JIT's log, if there is one (the arguments are not evaluated
@@ -313,6 +318,7 @@ impl Jit {
             native_frames,
             stats: Stats::default(),
             log: options.log.as_ref().and_then(|target| log::EventLog::open(target).ok()),
+            perf_map: options.perf_map.then(perf_map::PerfMap::create).flatten(),
             options,
         }
     }

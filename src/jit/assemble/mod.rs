@@ -148,6 +148,12 @@ pub struct CompiledTrace {
 }
 
 impl CompiledTrace {
+    /// Where the trace's machine code starts and how many bytes it has (exit stubs and
+    /// linked entries included): what `--jit-perf-map` names.
+    pub fn code_range(&self) -> (usize, usize) {
+        (self.buffer.as_ptr() as usize, self.buffer.len())
+    }
+
     /// Makes exit `snap` jump straight to `entry`, a side trace's linked entry.
     ///
     /// # Safety
