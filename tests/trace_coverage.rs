@@ -296,6 +296,22 @@ const SHAPES: &[Case] = &[
     case("method_of_non_struct", "mut r := 0\n x := [i]\n try { r := x.size() } except e { r := e.message }"),
     case("throw_recorded", "mut r := 0\n try { throw(\"t${i}\") } except e { r := e.message }"),
     case("clock_in_hot_loop", "t := time_ns()\n u := now()\n r := t > 0 && u > 0"),
+    with(
+        "dict_entry_holding_objects",
+        "struct S { a }\nenum E { Some, Empty }",
+        "d := {0: S { a: i }, 1: [i], 2: \"s${i}\", 3: E::Some(i), \"k\": {\"j\": i}}\n x := d[i % 5]\n r := d[0].a + len(d[1])",
+    ),
+    with(
+        "dict_store_of_objects",
+        "struct S { a }",
+        "mut d := {}\n d[i % 3] := S { a: i }\n d[\"a\"] := [i]\n d[\"s\"] := \"v${i}\"\n r := d",
+    ),
+    with("global_enum_value", "enum E { Some, Empty }\nmut g := E::Some(1)", "g := E::Some(i)\n h := g\n r := h"),
+    with(
+        "builtin_of_call_with_loop",
+        "func step(k) { mut p := []\n for v in range(0, k) { p := push(p, v) }\n return p }",
+        "mut a := []\n a := push(a, len(step(i % 4)))\n r := len(step(3)) + len(a)",
+    ),
 ];
 
 /// Cases still allowed to abort with an NYI reason: (case, the reason reported, why the

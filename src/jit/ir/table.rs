@@ -860,15 +860,17 @@ define_ops! {
     /// valid.
     DTag(a: InstIdx as Ref, b: InstIdx as Ref)
         => "DTAG", Only, [DICT, KEY] -> INT, READS;
-    /// The value of the entry of a dict under an int key, of the instruction's type (int,
-    /// float, bool or null). Only after a guard that `DTag` of the same dict and key is that
-    /// type's tag. Reads dict memory.
+    /// The value of the entry of a dict under a key, of the instruction's type (any
+    /// element type). Only after a guard that `DTag` of the same dict and key is that
+    /// type's tag. It only reads: the recorder follows it with `SHARE` of an object read
+    /// out, as `semantics::index_into` marks it (the dict still holds it). Reads dict memory.
     DGet(a: InstIdx as Ref, b: InstIdx as Ref)
-        => "DGET", Only, [DICT, KEY] -> SCALAR, READS;
-    /// `dict[key] = value` for an int key, in place, guarding that the dict is not shared.
-    /// `value` is an int, float, bool or null. May grow the dict. A guard.
+        => "DGET", Only, [DICT, KEY] -> ELEMENT, READS;
+    /// `dict[key] = value` in place, guarding that the dict is not shared. `value` is any
+    /// value a helper is passed, handed over as the interpreter's insert takes it. May grow
+    /// the dict. A guard.
     DSet { dict: InstIdx as Ref, key: InstIdx as Ref, value: InstIdx as Ref }
-        => "DSET", Only, [DICT, KEY, SCALAR] -> VOID, GUARD | EFFECT | WRITES | NEVER_MERGED;
+        => "DSET", Only, [DICT, KEY, PASSABLE] -> VOID, GUARD | EFFECT | WRITES | NEVER_MERGED;
     /// A new empty array or dict, or a struct with no fields yet, of the instruction's
     /// type: a sunk value built for real where it escapes (it is stored, pushed, passed to
     /// native code or carried into the next iteration); `APush`, `DSet` and `FieldInit` then

@@ -388,7 +388,7 @@ impl Recorder {
         // The backend counts the events so far, and this call, at the call.
         self.back_edges = 0;
         self.calls = 0;
-        self.in_self_call = true;
+        self.in_self_call = Some(self.slot(base));
         Ok(())
     }
 

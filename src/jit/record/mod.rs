@@ -216,8 +216,10 @@ pub struct Recorder {
     pub kind: TraceKind,
     /// For a function trace: the function recorded, whose recursive calls `CallTrace` runs.
     function: Option<Gc<FuncObj>>,
-    /// A recursive call is running in the interpreter; recording resumes when it returns.
-    in_self_call: bool,
+    /// A native call is running (a recursive one in the interpreter); recording resumes
+    /// when it returns. Holds the call's base slot: the call changes that slot and the
+    /// ones above it, and none below.
+    in_self_call: Option<usize>,
     /// The most calls the iteration had inlined at once: each is a frame the interpreter
     /// would have pushed (and checked against the depth limit).
     max_inlined: usize,
@@ -329,7 +331,7 @@ impl Recorder {
             side_of: None,
             kind: TraceKind::Loop,
             function: None,
-            in_self_call: false,
+            in_self_call: None,
             max_inlined: 0,
             jumped_into_loop: false,
             recursive: Vec::new(),
@@ -508,13 +510,13 @@ impl Recorder {
     /// Called before the interpreter executes the instruction at `pc`.
     pub fn step(&mut self, pc: u32, view: &View) -> Step {
         let depth = self.frame_depth + self.frames.len() - 1;
-        if self.in_self_call {
+        if let Some(call_base) = self.in_self_call {
             // The recursive call runs in the interpreter; its trace is this one.
             if view.frame_depth > depth {
                 return Step::Continue;
             }
-            self.in_self_call = false;
-            self.forget_slots();
+            self.in_self_call = None;
+            self.forget_slots(call_base);
         }
         if self.jumped_into_loop {
             return Step::Closed(std::mem::take(&mut self.trace));
@@ -623,14 +625,13 @@ impl Recorder {
                 let ty = match current {
                     Value::Undef => return Err(AbortReason::ErrorRaised),
                     // A function read from a global is called next; the call guards which.
-                    Value::Func(_) => Ty::Func,
-                    Value::Str(_) | Value::Array(_) | Value::Dict(_) | Value::Struct(_) => value_type(current)?,
-                    other => element_type(other)?,
+                    other => value_type(other)?,
                 };
                 let v = self.type_checked_load(Op::GLoad { global }, ty, pc);
                 // A copy of a global's object makes it shared, as in the interpreter; a
                 // `TakeGlobal` hands the object over to a statement that stores it back.
-                if matches!(instr, Instr::GetGlobal { .. }) && matches!(ty, Ty::Str | Ty::Array | Ty::Dict | Ty::Struct)
+                if matches!(instr, Instr::GetGlobal { .. })
+                    && matches!(ty, Ty::Str | Ty::Array | Ty::Dict | Ty::Struct | Ty::Tagged)
                 {
                     self.emit(Op::MarkShared(v), Ty::Void);
                 }

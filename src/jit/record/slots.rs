@@ -234,9 +234,19 @@ impl Recorder {
         }
     }
 
-    /// After a native call every slot is in memory: the slot map starts over.
-    pub(super) fn forget_slots(&mut self) {
-        self.slots.iter_mut().for_each(|s| *s = None);
+    /// After a native call every slot is in memory: the slot map starts over, except that
+    /// a slot below `call_base` (which the call left alone) still names the constant it
+    /// held. Registers do not survive the call but constants need none, so the trace
+    /// still knows, for example, which builtin a callee slot loaded before the call holds
+    /// (`len(f(x))`), as the interpreter's frame still holds it.
+    pub(super) fn forget_slots(&mut self, call_base: usize) {
+        for (s, slot) in self.slots.iter_mut().enumerate() {
+            let constant = slot.is_some_and(|v| self.trace.inst(v).op.is_constant());
+            if s >= call_base || !constant {
+                *slot = None;
+            }
+        }
+        // Memory holds every value the rest of the frame reads (stored before the call).
         self.modified.iter_mut().for_each(|m| *m = false);
         self.writes += 1;
     }

@@ -14,7 +14,7 @@
 //! raises it at its line); a primitive with no IR op ends it with the reason
 //! (`NyiInstruction`). Guards are taken before the instruction being recorded (its `pc`).
 
-use super::{element_type, field_position, read_element_type, trace_key, value_type, Recorder};
+use super::{field_position, read_element_type, trace_key, value_type, Recorder};
 use crate::compile::bytecode::Program;
 use crate::jit::abort::AbortReason;
 use crate::jit::ir::{InstIdx, Op, Ty};
@@ -448,7 +448,7 @@ impl Containers for Tracing<'_> {
             }
             return Err(AbortReason::ErrorRaised);
         }
-        let ty = element_type(&entry)?;
+        let ty = read_element_type(&entry)?;
         let tag = self.recorder.emit(Op::DTag(x.ir, key.ir), Ty::Int);
         let expected = self.recorder.emit(Op::KInt(entry.tag() as i64), Ty::Int);
         let found = self.recorder.emit(Op::EqInt(tag, expected), Ty::Bool);
@@ -467,10 +467,10 @@ impl Containers for Tracing<'_> {
         Ok(x)
     }
 
-    /// `DSET` of a scalar.
+    /// `DSET`; the stored value is handed over, as the interpreter's insert takes it.
     fn dict_insert(&mut self, x: Traced<Gc<DictObj>>, key: TracedValue, value: TracedValue) -> Result<(), AbortReason> {
-        if !matches!(self.recorder.ty(value.ir), Ty::Int | Ty::Float | Ty::Bool | Ty::Null) {
-            return Err(AbortReason::NyiInstruction("storing an array, dict, string or struct into a dict"));
+        if self.recorder.ty(value.ir) == Ty::Builtin {
+            return Err(AbortReason::NyiInstruction("storing a builtin into a dict"));
         }
         self.recorder.emit_guard(Op::DSet { dict: x.ir, key: key.ir, value: value.ir }, Ty::Void, self.pc);
         Ok(())

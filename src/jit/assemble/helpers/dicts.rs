@@ -60,13 +60,10 @@ pub(crate) extern "sysv64" fn dict_tag<const STRING_KEY: bool>(dict: *mut u8, ke
     dict_entry::<STRING_KEY>(dict, key, state).map_or(-1, |v| v.tag() as i64)
 }
 
-/// `DGET` of an int, bool or null entry: its payload bits (a bool as 0/1).
+/// `DGET` of an entry that is no float: its register bits (a bool as 0/1, an object's
+/// address).
 pub(crate) extern "sysv64" fn dict_bits<const STRING_KEY: bool>(dict: *mut u8, key: u64, state: *mut ExitState) -> u64 {
-    match dict_entry::<STRING_KEY>(dict, key, state) {
-        Some(Value::Int(i)) => i as u64,
-        Some(Value::Bool(b)) => b as u64,
-        _ => 0,
-    }
+    dict_entry::<STRING_KEY>(dict, key, state).and_then(register_bits).unwrap_or(0)
 }
 
 /// `DGET` of a float entry.
