@@ -307,6 +307,7 @@ const SHAPES: &[Case] = &[
         "mut d := {}\n d[i % 3] := S { a: i }\n d[\"a\"] := [i]\n d[\"s\"] := \"v${i}\"\n r := d",
     ),
     with("global_enum_value", "enum E { Some, Empty }\nmut g := E::Some(1)", "g := E::Some(i)\n h := g\n r := h"),
+    case("shared_dict_write", "mut d := {\"k\": i}\n e := d\n d[i % 3] := i\n r := len(d) + len(e)"),
     with(
         "builtin_of_call_with_loop",
         "func step(k) { mut p := []\n for v in range(0, k) { p := push(p, v) }\n return p }",

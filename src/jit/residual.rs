@@ -20,7 +20,7 @@
 use crate::compile::bytecode::Program;
 use crate::runtime::access;
 use crate::runtime::heap::Heap;
-use crate::runtime::object::TaggedObj;
+use crate::runtime::object::{self, TaggedObj};
 use crate::runtime::ops::CmpOp;
 use crate::runtime::symbol::Symbol;
 use crate::runtime::value::Value;
@@ -55,11 +55,14 @@ pub enum Residual {
     /// also the result): `access::set_index`, as the interpreter's `DictInsert` makes it
     /// once the key is a string. In place.
     DictInsert,
+    /// A shared dict made private for a write (`semantics::set_index` through
+    /// `Containers::dict_unique`): `object::make_unique_dict`'s copy.
+    DictUnique,
 }
 
 impl Residual {
     /// Every function, in code order (see [`Residual::code`]).
-    pub const ALL: [Residual; 12] = [
+    pub const ALL: [Residual; 13] = [
         Residual::DictLength,
         Residual::Equal,
         Residual::Order(CmpOp::Lt),
@@ -72,6 +75,7 @@ impl Residual {
         Residual::ArraySpread,
         Residual::DictSpread,
         Residual::DictInsert,
+        Residual::DictUnique,
     ];
 
     /// The number the emitted code passes for this function.
@@ -98,6 +102,7 @@ impl Residual {
             Residual::ArraySpread => "array_spread",
             Residual::DictSpread => "dict_spread",
             Residual::DictInsert => "dict_insert",
+            Residual::DictUnique => "dict_unique",
         }
     }
 
@@ -141,6 +146,7 @@ impl Residual {
                 semantics::set_index(&mut Concrete::with_heap(heap), &mut holder, *key, *value)?;
                 holder
             }
+            (Residual::DictUnique, [Value::Dict(dict)]) => Value::Dict(object::make_unique_dict(heap, *dict)),
             _ => return Err(format!("{} called with {} arguments", self.name(), args.len())),
         })
     }

@@ -458,13 +458,14 @@ impl Containers for Tracing<'_> {
         Ok(())
     }
 
-    /// An unshared dict is used as it is (`DSET` guards that it still is); traces do not
-    /// copy dicts.
+    /// An unshared dict is used as it is (`DSET` guards that it still is); a shared one
+    /// is copied by the interpreter's own copy-on-write (a residual call).
     fn dict_unique(&mut self, x: Traced<Gc<DictObj>>) -> Result<Traced<Gc<DictObj>>, AbortReason> {
-        if x.value.is_shared() {
-            return Err(AbortReason::NyiInstruction("writing a shared dict (it is copied first)"));
+        if !x.value.is_shared() {
+            return Ok(x);
         }
-        Ok(x)
+        let ir = self.recorder.residual(Residual::DictUnique, &[x.ir], Ty::Dict, self.pc)?;
+        Ok(Traced { ir, value: x.value })
     }
 
     /// `DSET`; the stored value is handed over, as the interpreter's insert takes it.
