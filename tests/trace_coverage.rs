@@ -307,6 +307,8 @@ const SHAPES: &[Case] = &[
         "mut d := {}\n d[i % 3] := S { a: i }\n d[\"a\"] := [i]\n d[\"s\"] := \"v${i}\"\n r := d",
     ),
     with("global_enum_value", "enum E { Some, Empty }\nmut g := E::Some(1)", "g := E::Some(i)\n h := g\n r := h"),
+    case("push_of_builtin", "mut a := [i]\n a := push(a, len)\n r := len(a)"),
+    case("push_onto_non_array", "mut r := 0\n try { r := push(i, 1) } except e { r := e.message }"),
     case("shared_dict_write", "mut d := {\"k\": i}\n e := d\n d[i % 3] := i\n r := len(d) + len(e)"),
     with(
         "builtin_of_call_with_loop",

@@ -253,16 +253,13 @@ impl Recorder {
         Ok(())
     }
 
-    /// `push(a, v)` and its aliases on an array (`Recording::Append`).
-    pub(super) fn append(&mut self, name: &str, base: Reg, view: &View, pc: u32) -> Result<(), AbortReason> {
+    /// `push(a, v)` and its aliases on an array `a`, `v` no builtin (`Recording::Append`).
+    pub(super) fn append(&mut self, base: Reg, view: &View, pc: u32) -> Result<(), AbortReason> {
         let Value::Array(a) = view.slots[base as usize + 1] else {
-            return Err(AbortReason::NyiCall(name.to_string()));
+            unreachable!("the call checked that push's first argument is an array")
         };
         let array = self.read(base + 1, view, pc)?;
         let value = self.read(base + 2, view, pc)?;
-        if self.ty(value) == Ty::Builtin {
-            return Err(AbortReason::NyiCall(format!("{} of a {} value", name, self.ty(value).name())));
-        }
         // A shared array is copied, as the builtin does; an unshared one grows.
         let result = if a.is_shared() {
             self.emit_guard(Op::PushCopy { array, value }, Ty::Array, pc)
@@ -473,7 +470,13 @@ impl Recorder {
             Some(Recording::Length) if matches!(argument(1), Value::Array(_) | Value::Str(_)) => {
                 return self.length(base, view, pc);
             }
-            Some(Recording::Append) => return self.append(name, base, view, pc),
+            // Anything else (a non-array, whose push raises; a builtin pushed) is the
+            // builtin's own call below.
+            Some(Recording::Append)
+                if matches!(argument(1), Value::Array(_)) && !matches!(argument(2), Value::Builtin(_)) =>
+            {
+                return self.append(base, view, pc);
+            }
             Some(Recording::HasKey) if matches!(argument(1), Value::Dict(_)) && trace_key(argument(2)).is_some() => {
                 return self.has_key(base, view, pc);
             }
