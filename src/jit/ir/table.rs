@@ -225,6 +225,10 @@ pub const LOADABLE: TySet = VALUE.without(Ty::Builtin);
 /// What can be handed to a helper as a tagged value (an element stored or pushed): every
 /// value a register holds, which is every loadable one.
 pub const PASSABLE: TySet = LOADABLE;
+/// What an array push appends (`APUSH`, `PUSHCOPY`: an element of a literal, the argument
+/// of `push`, an argument of a call past `MAX_BUILTIN_ARGS`): any value, a builtin (a
+/// constant on trace) being stored as its tag and index.
+pub const PUSHED: TySet = VALUE;
 /// What may be stored into a struct field on trace (`Ty::is_field_value`): the types an
 /// exit and the `FSET` helper box, which are all a helper is passed.
 pub const FIELD_VALUE: TySet = PASSABLE;
@@ -854,18 +858,18 @@ define_ops! {
     /// object was marked shared since a check found it so): no check.
     AStoreKnown { array: InstIdx as Ref, index: InstIdx as Ref, value: InstIdx as Ref }
         => "ASTOREK", Only, [ARRAY, INT, PASSABLE] -> VOID, EFFECT | NEVER_MERGED, writes ELEMENTS;
-    /// Appends `value` (a scalar or an object: the call's argument, handed over) to an
+    /// Appends `value` (any value: the call's argument, handed over) to an
     /// array in place, guarding that the array is not shared. May grow the array's
     /// buffer. A guard.
     APush { array: InstIdx as Ref, value: InstIdx as Ref }
-        => "APUSH", Only, [ARRAY, PASSABLE] -> VOID, GUARD | EFFECT | NEVER_MERGED, writes ELEMENTS;
+        => "APUSH", Only, [ARRAY, PUSHED] -> VOID, GUARD | EFFECT | NEVER_MERGED, writes ELEMENTS;
     /// `push(array, value)` on a shared array: a new array holding `array`'s elements and
     /// `value`, through the `push` builtin (which copies a shared array rather than change
     /// it). A guard that exits, for the interpreter to push, when the array is no longer
     /// shared (the builtin would change it in place, which an exit could not undo) or the
     /// heap then wants a collection. Allocates; marks the elements shared.
     PushCopy { array: InstIdx as Ref, value: InstIdx as Ref }
-        => "PUSHCOPY", Only, [ARRAY, PASSABLE] -> ARRAY, GUARD | NEVER_MERGED, reads ELEMENTS, writes ELEMENTS | SHARED_BITS;
+        => "PUSHCOPY", Only, [ARRAY, PUSHED] -> ARRAY, GUARD | NEVER_MERGED, reads ELEMENTS, writes ELEMENTS | SHARED_BITS;
     /// `s := s + piece` appending to `string` in place, as the interpreter does for an
     /// unshared string whose holder the result overwrites: guards that `string` is not
     /// shared and is not `piece` itself (otherwise the interpreter builds a new string).
