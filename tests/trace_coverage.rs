@@ -296,6 +296,8 @@ const SHAPES: &[Case] = &[
     case("method_of_non_struct", "mut r := 0\n x := [i]\n try { r := x.size() } except e { r := e.message }"),
     case("throw_recorded", "mut r := 0\n try { throw(\"t${i}\") } except e { r := e.message }"),
     case("clock_in_hot_loop", "t := time_ns()\n u := now()\n r := t > 0 && u > 0"),
+    case("builtin_among_many_arguments", "f := len\n r := format(\"%s %s %d %s\", f, abs, i, [i])"),
+    case("builtin_pushed_and_in_literal", "f := abs\n a := push([i], f)\n b := [f, i, [i]]\n r := len(a) + len(b)"),
 ];
 
 /// Cases still allowed to abort with an NYI reason: (case, the reason reported, why the

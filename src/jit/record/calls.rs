@@ -260,9 +260,6 @@ impl Recorder {
         };
         let array = self.read(base + 1, view, pc)?;
         let value = self.read(base + 2, view, pc)?;
-        if self.ty(value) == Ty::Builtin {
-            return Err(AbortReason::NyiCall(format!("{} of a {} value", name, self.ty(value).name())));
-        }
         // A shared array is copied, as the builtin does; an unshared one grows.
         let result = if a.is_shared() {
             self.emit_guard(Op::PushCopy { array, value }, Ty::Array, pc)
