@@ -474,3 +474,15 @@ fn main() -> ExitCode {
 #[cfg(not(feature = "memcheck"))]
 #[global_allocator]
 static ALLOCATOR: ruff::runtime::allocator::Allocator = ruff::runtime::allocator::Allocator;
+
+/// Runs as the process loads, before Rust's runtime allocates anything: mimalloc must get
+/// the first arena before it reserves one of its own (`runtime::allocator`'s header).
+#[cfg(all(target_os = "linux", not(feature = "memcheck")))]
+#[used]
+#[link_section = ".init_array"]
+static RESERVE_FIRST_ARENA: extern "C" fn() = {
+    extern "C" fn reserve() {
+        ruff::runtime::allocator::reserve_first_arena();
+    }
+    reserve
+};

@@ -315,6 +315,8 @@ const SHAPES: &[Case] = &[
         "func step(k) { mut p := []\n for v in range(0, k) { p := push(p, v) }\n return p }",
         "mut a := []\n a := push(a, len(step(i % 4)))\n r := len(step(3)) + len(a)",
     ),
+    case("builtin_among_many_arguments", "f := len\n r := format(\"%s %s %d %s\", f, abs, i, [i])"),
+    case("builtin_pushed_and_in_literal", "f := abs\n a := push([i], f)\n b := [f, i, [i]]\n r := len(a) + len(b)"),
 ];
 
 /// Cases still allowed to abort with an NYI reason: (case, the reason reported, why the

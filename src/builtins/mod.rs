@@ -39,12 +39,25 @@ pub struct Ctx<'a> {
     pub start_time: Instant,
 }
 
+impl Builtin {
+    /// Whether it takes `count` arguments. Below `min_args` the subtraction wraps to more
+    /// than `usize::MAX / 2`, above every `extra_args`.
+    #[inline(always)]
+    pub fn accepts(&self, count: usize) -> bool {
+        count.wrapping_sub(self.min_args as usize) <= self.extra_args
+    }
+}
+
 pub type BuiltinFn = fn(&mut Ctx, &[Value]) -> Result<Value, String>;
 
 pub struct Builtin {
     pub name: &'static str,
     pub min_args: u8,
     pub max_args: u8,
+    /// Arguments it takes beyond `min_args`: `max_args - min_args`, or `usize::MAX / 2`
+    /// (more than any call passes) when `max_args` is `MANY`, so that [`Builtin::accepts`]
+    /// is one comparison.
+    extra_args: usize,
     pub func: BuiltinFn,
     /// It only looks at its arguments: it never changes one in place, keeps one, or
     /// returns one (or a part of one) without marking it shared. Its arguments can be
@@ -129,10 +142,12 @@ const fn row(
     on_trace: OnTrace,
     updates_arguments: bool,
 ) -> Builtin {
+    let extra_args = if max_args == MANY { usize::MAX / 2 } else { (max_args - min_args) as usize };
     Builtin {
         name,
         min_args,
         max_args,
+        extra_args,
         func,
         borrows,
         on_trace,
@@ -362,7 +377,7 @@ pub fn lookup(name: &str) -> Option<u32> {
 pub fn call(id: u32, ctx: &mut Ctx, args: &[Value]) -> Result<Value, String> {
     let builtin = &BUILTINS[id as usize];
     let count = args.len();
-    if count < builtin.min_args as usize || (builtin.max_args != MANY && count > builtin.max_args as usize) {
+    if !builtin.accepts(count) {
         return Err(arity_error(builtin, count));
     }
     if builtin.on_trace == OnTrace::FailsAfterEffect {

@@ -490,8 +490,9 @@ impl<'h> Compiler<'h> {
                 rest.push((PostfixOp::Call(args.clone()), *span));
             }
             rest.extend(ops[1..].iter().cloned());
-            return self.postfix_ops(base, &rest, work, work, dst);
+            return self.postfix_ops(base, &rest, work, work, dst, None);
         }
+        let loan_at = self.loan_position(ops);
         let acc = match (self.callback_form(base, ops), self.local_slot(base)) {
             (Some(global), _) => {
                 self.func().emit(Instr::GetGlobal { dst: work, global }, base.span);
@@ -499,29 +500,81 @@ impl<'h> Compiler<'h> {
             }
             (None, Some(slot)) => slot,
             (None, None) => {
-                self.expr_to(base, work)?;
+                if loan_at.is_none() || !self.take_name(base, work) {
+                    self.expr_to(base, work)?;
+                }
                 work
             }
         };
-        self.postfix_ops(base, ops, acc, work, dst)
+        self.postfix_ops(base, ops, acc, work, dst, loan_at)
     }
 
-    /// The operations of a postfix chain on the value in `acc`, computed in `work`.
-    fn postfix_ops(&mut self, base: &Expr, ops: &[(PostfixOp, Span)], acc: Reg, work: Reg, dst: Reg) -> CResult<()> {
+    /// Where a postfix chain reads a container and then indexes it with an expression that
+    /// runs Ruff code (`g[f(i)]`, `g.items[f(i)].x`), every step before it being a plain
+    /// index or field read: the position of that index. The container is read without
+    /// marking and lent while the index expression runs (`postfix_ops`), as `g := push(g,
+    /// f())` lends `g` (DESIGN.md, value semantics, item 13): marking it would make the next
+    /// write through its variable copy it whole, once per read.
+    fn loan_position(&mut self, ops: &[(PostfixOp, Span)]) -> Option<usize> {
+        for (position, (op, _)) in ops.iter().enumerate() {
+            match op {
+                PostfixOp::Index(index) if !self.runs_no_code(index) => return Some(position),
+                PostfixOp::Index(_) | PostfixOp::Field(_) => {}
+                PostfixOp::Call(_) | PostfixOp::Method(..) => return None,
+            }
+        }
+        None
+    }
+
+    /// Reads the global or capture `base` names into `dst` without marking it
+    /// (`TakeGlobal`/`TakeCapture`); false (nothing emitted) for any other expression.
+    fn take_name(&mut self, base: &Expr, dst: Reg) -> bool {
+        let ExprKind::Name(name) = &base.kind else {
+            return false;
+        };
+        let instr = match self.resolve(name) {
+            Name::Global(global, _) => Instr::TakeGlobal { dst, global },
+            Name::Capture(index, _) => Instr::TakeCapture { dst, index },
+            _ => return false,
+        };
+        self.func().emit(instr, base.span);
+        true
+    }
+
+    /// The operations of a postfix chain on the value in `acc`, computed in `work`. Up to
+    /// `loan_at` (`loan_position`) the steps read without marking, and the container that
+    /// index indexes is on loan while its index expression runs.
+    fn postfix_ops(
+        &mut self,
+        base: &Expr,
+        ops: &[(PostfixOp, Span)],
+        acc: Reg,
+        work: Reg,
+        dst: Reg,
+        loan_at: Option<usize>,
+    ) -> CResult<()> {
         let mut acc = acc;
         for (position, (op, span)) in ops.iter().enumerate() {
             let span = *span;
             self.func().free_slots_to(work + 1);
+            let before_loan = loan_at.is_some_and(|at| position < at);
             match op {
                 PostfixOp::Index(index) => {
                     // The element is only looked into next, with no Ruff code running in
                     // between that could reach its container: no copy of it survives.
-                    let peek = match ops.get(position + 1) {
-                        Some((PostfixOp::Field(_), _)) => true,
-                        Some((PostfixOp::Index(next), _)) => self.runs_no_code(next),
-                        _ => false,
-                    };
+                    let peek = before_loan
+                        || match ops.get(position + 1) {
+                            Some((PostfixOp::Field(_), _)) => true,
+                            Some((PostfixOp::Index(next), _)) => self.runs_no_code(next),
+                            _ => false,
+                        };
+                    // A variable's own slot needs no loan: Ruff code cannot reach it.
+                    let loans = self.loans.len();
+                    if loan_at == Some(position) && acc == work {
+                        self.lend(work, span);
+                    }
                     let index = self.expr_any(index)?;
+                    self.end_loans(loans, span);
                     let instr = if peek {
                         Instr::PeekIndex { dst: work, obj: acc, index }
                     } else {
@@ -531,7 +584,12 @@ impl<'h> Compiler<'h> {
                 }
                 PostfixOp::Field(name) => {
                     let name = self.symbol16(name, span)?;
-                    self.func().emit(Instr::GetField { dst: work, obj: acc, name }, span);
+                    let instr = if before_loan {
+                        Instr::PeekField { dst: work, obj: acc, name }
+                    } else {
+                        Instr::GetField { dst: work, obj: acc, name }
+                    };
+                    self.func().emit(instr, span);
                 }
                 PostfixOp::Call(args) => {
                     if position == 0 {

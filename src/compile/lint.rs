@@ -88,9 +88,7 @@ impl Compiler<'_> {
                     return;
                 }
                 let builtin = &BUILTINS[id as usize];
-                let fits = argc >= builtin.min_args as usize
-                    && (builtin.max_args == u8::MAX || argc <= builtin.max_args as usize);
-                if !fits {
+                if !builtin.accepts(argc) {
                     let expected = match (builtin.min_args, builtin.max_args) {
                         (min, u8::MAX) => format!("at least {}", min),
                         (min, max) if min == max => min.to_string(),

@@ -8,7 +8,7 @@
 use std::cell::Cell;
 
 use super::caches::{self, MethodAnswer};
-use super::{Frame, Vm, WINDOW};
+use super::{window, Frame, Vm, WINDOW};
 use crate::builtins::{self, Ctx};
 use crate::compile::bytecode::{CacheEntry, ProtoId};
 use crate::runtime::access;
@@ -31,18 +31,27 @@ impl Vm {
         if self.frames.len() > self.max_depth {
             return Err(self.depth_error(proto));
         }
-        let top = base + callee.num_slots as usize;
-        // The frame's window (`WINDOW`), which holds its slots.
+        let (num_slots, is_method) = (callee.num_slots as usize, callee.is_method as usize);
+        // The frame's window (`WINDOW`), which holds its slots: cleared through it, a
+        // frame's slots (fewer than 2^16) need no bounds check.
         if self.stack.len() < base + WINDOW {
-            self.stack.resize(base + WINDOW, Value::Null);
+            self.grow_stack(base + WINDOW);
         }
-        let first_unset = base + argc + callee.is_method as usize;
-        for slot in &mut self.stack[first_unset.min(top)..top] {
+        let first_unset = argc + is_method;
+        for slot in &mut window(&mut self.stack, base)[first_unset.min(num_slots)..num_slots] {
             *slot = Value::Null;
         }
         self.frames.push(Frame { proto, closure, base, pc: 0 });
         self.counts.calls += 1;
         Ok(())
+    }
+
+    /// Makes the slot stack `len` slots long (new slots `Null`); out of line, as a frame
+    /// rarely reaches past the windows `run` reserved.
+    #[cold]
+    #[inline(never)]
+    fn grow_stack(&mut self, len: usize) {
+        self.stack.resize(len, Value::Null);
     }
 
     #[cold]
@@ -65,14 +74,21 @@ impl Vm {
     pub(super) fn call_value(&mut self, callee: Value, callee_slot: usize, argc: usize) -> Result<bool, String> {
         match callee {
             Value::Func(f) => {
-                if self.program.proto(f.proto).arity as usize != argc {
-                    return Err(self.arity_error(f.proto, argc));
-                }
-                self.push_frame(f.proto, Some(f), callee_slot + 1, argc)?;
+                self.call_function(f, callee_slot, argc)?;
                 Ok(true)
             }
             _ => self.call_other(callee, callee_slot, argc),
         }
+    }
+
+    /// Pushes the frame of a call of Ruff function `f`, held in `stack[callee_slot]`, with
+    /// `argc` arguments above it.
+    #[inline(always)]
+    pub(super) fn call_function(&mut self, f: Gc<FuncObj>, callee_slot: usize, argc: usize) -> Result<(), String> {
+        if self.program.proto(f.proto).arity as usize != argc {
+            return Err(self.arity_error(f.proto, argc));
+        }
+        self.push_frame(f.proto, Some(f), callee_slot + 1, argc)
     }
 
     /// `call_value` of a builtin (completed here) or of a value that is not a function.
@@ -97,8 +113,45 @@ impl Vm {
 
     /// `receiver.name(args)` with the receiver in `stack[base + 1]`, lent to the call when
     /// `lent` (see `Instr::CallMethodLent`). `site` is the call's inline cache entry: the
-    /// method found for the type of the last receiver (`caches.rs`).
+    /// method found for the type of the last receiver (`caches.rs`). `receiver_type` is the
+    /// receiver's struct type, if it is a struct (the dispatch loop reads it from its
+    /// window). The common case, a receiver of the type the site remembers a method for,
+    /// pushes the method's frame inline; everything else is `call_method_other`.
+    #[inline(always)]
     pub(super) fn call_method(
+        &mut self,
+        receiver_type: Option<u32>,
+        base: usize,
+        name: Symbol,
+        argc: usize,
+        lent: bool,
+        site: &Cell<CacheEntry>,
+    ) -> Result<bool, String> {
+        if let Some(type_index) = receiver_type {
+            if let MethodAnswer::Method(method) = caches::cached_method(site, type_index) {
+                self.push_method_frame(method, base, argc, lent)?;
+                return Ok(true);
+            }
+        }
+        self.call_method_other(base, name, argc, lent, site)
+    }
+
+    /// Pushes the frame of `method` called on the receiver in `stack[base + 1]`.
+    #[inline(always)]
+    fn push_method_frame(&mut self, method: ProtoId, base: usize, argc: usize, lent: bool) -> Result<(), String> {
+        if self.program.proto(method).arity as usize != argc {
+            return Err(self.arity_error(method, argc));
+        }
+        if self.program.lent_receiver_to_share(method, lent) {
+            self.stack[base + 1].mark_shared();
+        }
+        self.push_frame(method, None, base + 1, argc)
+    }
+
+    /// [`Vm::call_method`] when the site has no method for the receiver's type: a method
+    /// looked up in the type's table, a function stored in a field, or an error.
+    #[inline(never)]
+    fn call_method_other(
         &mut self,
         base: usize,
         name: Symbol,
@@ -114,27 +167,22 @@ impl Vm {
             ));
         };
         let type_index = receiver.type_index;
-        let (method, field_guess) = match caches::cached_method(site, type_index) {
-            MethodAnswer::Method(method) => (Some(method), 0),
-            MethodAnswer::Field(position) => (None, position),
+        let field_guess = match caches::cached_method(site, type_index) {
+            MethodAnswer::Method(method) => {
+                self.push_method_frame(method, base, argc, lent)?;
+                return Ok(true);
+            }
+            MethodAnswer::Field(position) => position,
             MethodAnswer::Unknown => {
                 let found = self.program.struct_types[type_index as usize].methods.get(&name).copied();
                 if let Some(method) = found {
                     caches::remember_method(site, type_index, method);
+                    self.push_method_frame(method, base, argc, lent)?;
+                    return Ok(true);
                 }
-                (found, 0)
+                0
             }
         };
-        if let Some(method) = method {
-            if self.program.proto(method).arity as usize != argc {
-                return Err(self.arity_error(method, argc));
-            }
-            if self.program.lent_receiver_to_share(method, lent) {
-                self.stack[base + 1].mark_shared();
-            }
-            self.push_frame(method, None, base + 1, argc)?;
-            return Ok(true);
-        }
         // A field holding a function is called like one.
         let position = receiver
             .position(name, field_guess)

@@ -320,7 +320,6 @@ impl Vm {
             let code = &proto.code[..];
             let constants = &proto.constants[..];
             let base = frame.base;
-            let top = base + proto.num_slots as usize;
             let mut pc = frame.pc;
             // The running frame's window of the slot stack (see `WINDOW`; whatever pushed
             // the frame made the stack reach that far). Taken again after anything that may
@@ -360,7 +359,7 @@ impl Vm {
                             }
                         }
                         if self.jit.is_some() {
-                            let at = LoopSite { proto: proto_id, base, top, pc };
+                            let at = LoopSite { proto: proto_id, base, top: base + proto.num_slots as usize, pc };
                             after_jit!(self.jit_back_edge::<RECORDING>(&program, at, $header as u32, $from as u32));
                         }
                     };
@@ -369,7 +368,7 @@ impl Vm {
                     let (recorder, _) = self.recording.as_mut().expect("recording mode has a recorder");
                     let view = View {
                         program: &program,
-                        slots: &slots[..top - base],
+                        slots: &slots[..proto.num_slots as usize],
                         globals: &self.globals,
                         frame_depth: self.frames.len(),
                         closure: self.frames.last().and_then(|f| f.closure),
@@ -634,7 +633,7 @@ impl Vm {
 
                     Instr::LoopEntry => {
                         if !RECORDING && self.jit.is_some() {
-                            let at = LoopSite { proto: proto_id, base, top, pc };
+                            let at = LoopSite { proto: proto_id, base, top: base + proto.num_slots as usize, pc };
                             after_jit!(self.jit_loop_entry(&program, at));
                         }
                     }
@@ -671,8 +670,18 @@ impl Vm {
                                 share &= share - 1;
                             }
                         }
-                        let callee = slots[first];
-                        if check!(self.call_value(callee, base + first, argc as usize)) {
+                        // The callee's tag is tested in its slot: a copy of the value was
+                        // spilled to the stack and its tag read back from there. (The `&`
+                        // patterns are the form measured; clippy prefers matching the place.)
+                        #[allow(clippy::match_ref_pats)]
+                        let pushed = match &slots[first] {
+                            &Value::Func(f) => {
+                                check!(self.call_function(f, base + first, argc as usize));
+                                true
+                            }
+                            &other => check!(self.call_other(other, base + first, argc as usize)),
+                        };
+                        if pushed {
                             // Tested here so that a run without the JIT makes no call.
                             if !RECORDING && self.jit.is_some() {
                                 if let Some(flow) = self.function_entry(&program) {
@@ -689,7 +698,12 @@ impl Vm {
                         let lent = matches!(instr, Instr::CallMethodLent { .. });
                         self.frames.last_mut().expect("a frame is running").pc = pc;
                         let (name, site) = (Symbol(name as u32), &proto.inline_caches[pc - 1]);
-                        if check!(self.call_method(base + callee as usize, name, argc as usize, lent, site)) {
+                        let receiver_type = match &slots[usize::from(callee) + 1] {
+                            Value::Struct(receiver) => Some(receiver.type_index),
+                            _ => None,
+                        };
+                        let (at, argc) = (base + callee as usize, argc as usize);
+                        if check!(self.call_method(receiver_type, at, name, argc, lent, site)) {
                             continue 'frames;
                         }
                         reload_slots!();

@@ -95,11 +95,6 @@ fn class_of(ty: Ty) -> Option<Class> {
     }
 }
 
-/// Ops that only set a condition, so a guard can branch on it directly.
-pub fn is_comparison(op: &Op) -> bool {
-    op.is_condition()
-}
-
 /// The condition a `GuardTrue`/`GuardFalse` tests.
 pub fn guarded_condition(op: &Op) -> Option<InstIdx> {
     match *op {
@@ -126,7 +121,7 @@ fn fused_comparisons(trace: &Trace) -> Vec<bool> {
     let mut fused = vec![false; trace.insts.len()];
     for inst in &trace.insts {
         if let Some(condition) = guarded_condition(&inst.op) {
-            if counts[condition.index()] == 1 && is_comparison(&trace.inst(condition).op) {
+            if counts[condition.index()] == 1 && trace.inst(condition).op.is_condition() {
                 fused[condition.index()] = true;
             }
         }

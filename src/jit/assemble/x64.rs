@@ -56,6 +56,8 @@ macro_rules! emit {
 }
 
 // After `emit!`, which it uses.
+mod arrays;
+mod dicts;
 mod ints;
 mod lower;
 mod strings;

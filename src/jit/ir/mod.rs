@@ -51,7 +51,7 @@ pub mod verify;
 
 /// The math functions a `MATH` op computes are the builtins' own (`builtins::math`).
 pub use crate::builtins::math::MathFn;
-pub use table::{Op, OpCode, OpProps, OPS};
+pub use table::{memory, Memory, Op, OpCode, OpProps, OPS};
 pub use text::InstText;
 
 /// `CallTrace::trace` for a call of the function the trace (tree) itself records.

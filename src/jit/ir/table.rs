@@ -4,7 +4,8 @@
 //! lj_ir.h is the model). Adding an op means writing its row (and teaching the recorder
 //! to emit it and the backend to compile it); no second list is kept in step.
 //!
-//! A row is `Variant(fields) => "MNEMONIC", select, [operand types] -> result type, flags;`
+//! A row is `Variant(fields) => "MNEMONIC", select, [operand types] -> result type, flags`,
+//! then optionally `, reads CLASSES` and `, writes CLASSES`, ending with `;`
 //! - *fields*: each `name: RustType as Kind`. The kind (a type implementing [`Field`])
 //!   says how the field is printed and parsed in the text form, and whether it is an
 //!   operand (`Ref`, `OptRef`, `Args`: fields that name other instructions), which is
@@ -15,9 +16,11 @@
 //!   and the result must belong to; the verifier checks them, and adds only the rules
 //!   that depend on values (a `Phi` joins values of its own type, a sunk element that is
 //!   a string must be a constant, `Alloc`'s type follows its `AllocKind`, ...).
-//! - *flags* ([`flag`]): guard, effect, container memory read or written, sunk, constant,
-//!   commutative, condition (fusable into a guard's branch), never merged by CSE, may
-//!   shorten arrays.
+//! - *flags* ([`flag`]): guard, effect, sunk, constant, commutative, condition (fusable
+//!   into a guard's branch), type check, never merged by CSE, may shorten arrays.
+//! - *reads*, *writes* ([`Memory`]): the alias classes of container memory the op reads
+//!   and may change (none when left out); CSE keys reads by them and forgets what writes
+//!   change, and a loop that writes any forgets container contents at its head.
 //!
 //! Invariants: `OPS[op.code() as usize]` is the row of `op` (rows are in `OpCode` order,
 //! which the macro guarantees); an op with the `GUARD` flag (or `GUARD_IF_MATH_FAILS`
@@ -31,6 +34,7 @@ use crate::runtime::heap::Gc;
 use crate::runtime::object::{FuncObj, StrObj};
 use flag::*;
 use kind::*;
+use memory::*;
 use Select::*;
 
 /// One row of the op table.
@@ -48,6 +52,10 @@ pub struct OpProps {
     pub result: TySet,
     /// Bits of [`flag`].
     pub flags: u16,
+    /// The classes of container memory the op reads.
+    pub reads: Memory,
+    /// The classes of container memory the op may change.
+    pub writes: Memory,
 }
 
 impl OpProps {
@@ -79,33 +87,82 @@ pub mod flag {
     pub const GUARD_IF_MATH_FAILS: u16 = 1 << 1;
     /// Must stay even when its value is unused (a store, `Loop`, the end of a trace).
     pub const EFFECT: u16 = 1 << 2;
-    /// Reads array, dict, string, struct or closure contents: moves only across ops that
-    /// do not write them.
-    pub const READS: u16 = 1 << 3;
-    /// Writes array, dict, string, struct or closure contents (a builtin call counts: it reaches
-    /// into containers through Rust code the optimizer cannot see).
-    pub const WRITES: u16 = 1 << 4;
     /// A sunk allocation: no code, no location (see the module docs of `ir`).
-    pub const SUNK: u16 = 1 << 5;
+    pub const SUNK: u16 = 1 << 3;
     /// A constant.
-    pub const CONST: u16 = 1 << 6;
+    pub const CONST: u16 = 1 << 4;
     /// The two operands may be swapped (CSE sorts them).
-    pub const COMMUTES: u16 = 1 << 7;
+    pub const COMMUTES: u16 = 1 << 5;
     /// Only sets a condition, so a guard can branch on it directly (the backend fuses it).
-    pub const CONDITION: u16 = 1 << 8;
+    pub const CONDITION: u16 = 1 << 6;
     /// A guard whose exit means a value had another type than when recorded (a load's
     /// tag, a builtin's result): `jit/mod.rs` treats a hot one as a type change, not a
     /// branch.
-    pub const TYPE_CHECK: u16 = 1 << 9;
+    pub const TYPE_CHECK: u16 = 1 << 7;
     /// CSE never merges two of it, even with equal operands: it stores, appends or marks,
     /// makes a new object (an allocation, a copy, a call's or a string op's result),
     /// controls the trace, or reads state CSE does not key (a global, a `Phi`, sharing).
-    pub const NEVER_MERGED: u16 = 1 << 10;
+    pub const NEVER_MERGED: u16 = 1 << 8;
     /// May make an array shorter (a call, which runs code the optimizer cannot see), so an
     /// index found in bounds before it may no longer be. Every other op, container writes
     /// included, writes an element in place, appends, copies into a new object, or writes
     /// no array.
-    pub const MAY_SHORTEN_ARRAYS: u16 = 1 << 11;
+    pub const MAY_SHORTEN_ARRAYS: u16 = 1 << 9;
+}
+
+/// A set of alias classes of container memory (one bit per class): a write into one class
+/// never changes what a read of another class sees. Within a class any container may be
+/// any other (an element store to one array may change every array's elements).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct Memory(u8);
+
+impl Memory {
+    /// How many classes there are; a class is numbered by its bit.
+    pub const CLASSES: usize = 7;
+
+    pub const fn union(self, other: Memory) -> Memory {
+        Memory(self.0 | other.0)
+    }
+
+    pub fn is_empty(self) -> bool {
+        self.0 == 0
+    }
+
+    /// The number of each class in the set, in order.
+    pub fn classes(self) -> impl Iterator<Item = usize> {
+        (0..Memory::CLASSES).filter(move |&class| self.0 & (1 << class) != 0)
+    }
+
+    /// The number of the one class in `self`.
+    pub const fn class(self) -> usize {
+        self.0.trailing_zeros() as usize
+    }
+}
+
+/// The classes of container memory, and their sets named in the rows.
+pub mod memory {
+    use super::Memory;
+
+    pub const NONE: Memory = Memory(0);
+    /// Array elements and lengths.
+    pub const ELEMENTS: Memory = Memory(1 << 0);
+    /// Struct fields: their values and the field lists (a field added, a struct copied).
+    pub const FIELDS: Memory = Memory(1 << 1);
+    /// The value of the one field the op names, in any struct: a store in place (`FSTORE`)
+    /// writes only it, so a read of another field (which reads `FIELDS` and its own
+    /// `NAMED_FIELD`) keeps its value. An op that names no field has it only with
+    /// `FIELDS`.
+    pub const NAMED_FIELD: Memory = Memory(1 << 2);
+    /// Dict entries.
+    pub const DICT_ENTRIES: Memory = Memory(1 << 3);
+    /// Captured variables of closures.
+    pub const CAPTURES: Memory = Memory(1 << 4);
+    /// String texts (`SAPPEND` changes one in place).
+    pub const TEXTS: Memory = Memory(1 << 5);
+    /// Objects' shared bits (`SHARE`, loans, and the copies that mark their children).
+    pub const SHARED_BITS: Memory = Memory(1 << 6);
+    /// Every class: what a call reaches through code the optimizer cannot see.
+    pub const ALL: Memory = Memory((1 << Memory::CLASSES) - 1);
 }
 
 /// A set of [`Ty`]s (one bit per type).
@@ -168,6 +225,10 @@ pub const LOADABLE: TySet = VALUE.without(Ty::Builtin);
 /// What can be handed to a helper as a tagged value (an element stored or pushed): every
 /// value a register holds, which is every loadable one.
 pub const PASSABLE: TySet = LOADABLE;
+/// What an array push appends (`APUSH`, `PUSHCOPY`: an element of a literal, the argument
+/// of `push`, an argument of a call past `MAX_BUILTIN_ARGS`): any value, a builtin (a
+/// constant on trace) being stored as its tag and index.
+pub const PUSHED: TySet = VALUE;
 /// What may be stored into a struct field on trace (`Ty::is_field_value`): the types an
 /// exit and the `FSET` helper box, which are all a helper is passed.
 pub const FIELD_VALUE: TySet = PASSABLE;
@@ -454,7 +515,8 @@ macro_rules! define_ops {
         $variant:ident
         $( ( $($tuple_name:ident : $tuple_ty:ty as $tuple_kind:ident),* ) )?
         $( { $($field_name:ident : $field_ty:ty as $field_kind:ident),* } )?
-        => $mnemonic:literal, $select:expr, [$($operand:expr),*] -> $result:expr, $flags:expr;
+        => $mnemonic:literal, $select:expr, [$($operand:expr),*] -> $result:expr, $flags:expr
+        $(, reads $($reads:ident)|+)? $(, writes $($writes:ident)|+)?;
     )*) => {
         /// An IR op with its immediates and operands. Its properties are its row in `OPS`.
         #[derive(Clone, Copy, Debug, PartialEq)]
@@ -481,6 +543,8 @@ macro_rules! define_ops {
                     operands: &[$($operand),*],
                     result: $result,
                     flags: $flags,
+                    reads: NONE $($(.union($reads))+)?,
+                    writes: NONE $($(.union($writes))+)?,
                 },
             )*
         ];
@@ -570,15 +634,15 @@ impl Op {
         }
     }
 
-    /// Whether this instruction writes array, dict, string or struct contents (so reads of
-    /// them cannot move across it).
-    pub fn writes_containers(&self) -> bool {
-        self.props().has(WRITES)
+    /// The classes of container memory this instruction reads (so it moves only across
+    /// instructions that write none of them).
+    pub fn reads(&self) -> Memory {
+        self.props().reads
     }
 
-    /// Whether this instruction reads array, dict, string, struct or closure contents.
-    pub fn reads_containers(&self) -> bool {
-        self.props().has(READS)
+    /// The classes of container memory this instruction may change.
+    pub fn writes(&self) -> Memory {
+        self.props().writes
     }
 
     /// Whether removing this instruction when its value is unused changes behaviour.
@@ -749,13 +813,13 @@ define_ops! {
     /// The length of an array. Pure, but reads array memory: it moves only across
     /// instructions that do not store into arrays.
     ALen(a: InstIdx as Ref)
-        => "ALEN", Only, [ARRAY] -> INT, READS;
+        => "ALEN", Only, [ARRAY] -> INT, PURE, reads ELEMENTS;
     /// Element `index` of an array, guarding `0 <= index < length` and that the element's
     /// tag is the instruction's type. It only reads: the recorder follows it with `SHARE`
     /// of an object read out, as `semantics::index_into` marks it (the array still holds it),
     /// except for `PeekIndex`, which does not mark. A guard.
     ALoad(a: InstIdx as Ref, b: InstIdx as Ref)
-        => "ALOAD", Only, [ARRAY, INT] -> ELEMENT, GUARD | READS;
+        => "ALOAD", Only, [ARRAY, INT] -> ELEMENT, GUARD, reads ELEMENTS;
     /// Element `index` of an array, for a write into it (`a[i][j] := v`, the interpreter's
     /// `semantics::index_for_write`): guards that the array is not shared, that
     /// `0 <= index < length`, that the element's tag is the instruction's type (an array,
@@ -763,7 +827,7 @@ define_ops! {
     /// the copy the interpreter would make; the element is not marked shared (the write
     /// goes through it). A guard.
     ALoadForWrite(a: InstIdx as Ref, b: InstIdx as Ref)
-        => "ALOADW", Only, [ARRAY, INT] -> CONTAINER, GUARD | READS;
+        => "ALOADW", Only, [ARRAY, INT] -> CONTAINER, GUARD, reads ELEMENTS | SHARED_BITS;
     /// The array, private to its holder for a write: the array itself when it is not
     /// shared, else a copy made by the interpreter's own copy-on-write
     /// (`object::make_unique_array`, which marks the elements shared). The recorder writes
@@ -771,68 +835,68 @@ define_ops! {
     /// when the heap then wants a collection (redoing the instruction finds the copy
     /// private and copies nothing). Allocates.
     AUnique(a: InstIdx as Ref)
-        => "AUNIQUE", Only, [ARRAY] -> ARRAY, GUARD | WRITES | NEVER_MERGED;
+        => "AUNIQUE", Only, [ARRAY] -> ARRAY, GUARD | NEVER_MERGED, reads ELEMENTS | SHARED_BITS, writes SHARED_BITS;
     /// Element `index` of an unshared array, for a write into it, as
     /// `semantics::index_for_write` takes it: guards that the array is not shared, that
     /// `0 <= index < length` and that the element has the instruction's type (an array,
     /// dict or struct), then makes the element private, copying it in place when it is
     /// shared. Exits afterwards when a collection is due. Allocates.
     ALoadUnique(a: InstIdx as Ref, b: InstIdx as Ref)
-        => "ALOADU", Only, [ARRAY, INT] -> CONTAINER, GUARD | READS | WRITES | NEVER_MERGED;
+        => "ALOADU", Only, [ARRAY, INT] -> CONTAINER, GUARD | NEVER_MERGED, reads ELEMENTS | SHARED_BITS, writes ELEMENTS | SHARED_BITS;
     /// `array[index] = value` in place, guarding that the array is not shared (a shared
     /// array must be copied first, which only the interpreter does) and that
     /// `0 <= index < length`. `value` is a scalar or an object (handed over, as
     /// `semantics::set_index` takes it). A guard.
     AStore { array: InstIdx as Ref, index: InstIdx as Ref, value: InstIdx as Ref }
-        => "ASTORE", Only, [ARRAY, INT, PASSABLE] -> VOID, GUARD | EFFECT | WRITES | NEVER_MERGED;
+        => "ASTORE", Only, [ARRAY, INT, PASSABLE] -> VOID, GUARD | EFFECT | NEVER_MERGED, writes ELEMENTS;
     /// `ALoad` at an index the optimizer knows is in bounds (an earlier check of that array
     /// and index passed, and nothing since can have shortened an array): a guard on the
     /// element's type only.
     ALoadKnown(a: InstIdx as Ref, b: InstIdx as Ref)
-        => "ALOADK", Only, [ARRAY, INT] -> ELEMENT, GUARD | READS;
+        => "ALOADK", Only, [ARRAY, INT] -> ELEMENT, GUARD, reads ELEMENTS;
     /// `AStore` at an index known to be in bounds, into an array known to be unshared (no
     /// object was marked shared since a check found it so): no check.
     AStoreKnown { array: InstIdx as Ref, index: InstIdx as Ref, value: InstIdx as Ref }
-        => "ASTOREK", Only, [ARRAY, INT, PASSABLE] -> VOID, EFFECT | WRITES | NEVER_MERGED;
-    /// Appends `value` (a scalar or an object: the call's argument, handed over) to an
+        => "ASTOREK", Only, [ARRAY, INT, PASSABLE] -> VOID, EFFECT | NEVER_MERGED, writes ELEMENTS;
+    /// Appends `value` (any value: the call's argument, handed over) to an
     /// array in place, guarding that the array is not shared. May grow the array's
     /// buffer. A guard.
     APush { array: InstIdx as Ref, value: InstIdx as Ref }
-        => "APUSH", Only, [ARRAY, PASSABLE] -> VOID, GUARD | EFFECT | WRITES | NEVER_MERGED;
+        => "APUSH", Only, [ARRAY, PUSHED] -> VOID, GUARD | EFFECT | NEVER_MERGED, writes ELEMENTS;
     /// `push(array, value)` on a shared array: a new array holding `array`'s elements and
     /// `value`, through the `push` builtin (which copies a shared array rather than change
     /// it). A guard that exits, for the interpreter to push, when the array is no longer
     /// shared (the builtin would change it in place, which an exit could not undo) or the
     /// heap then wants a collection. Allocates; marks the elements shared.
     PushCopy { array: InstIdx as Ref, value: InstIdx as Ref }
-        => "PUSHCOPY", Only, [ARRAY, PASSABLE] -> ARRAY, GUARD | WRITES | NEVER_MERGED;
+        => "PUSHCOPY", Only, [ARRAY, PUSHED] -> ARRAY, GUARD | NEVER_MERGED, reads ELEMENTS, writes ELEMENTS | SHARED_BITS;
     /// `s := s + piece` appending to `string` in place, as the interpreter does for an
     /// unshared string whose holder the result overwrites: guards that `string` is not
     /// shared and is not `piece` itself (otherwise the interpreter builds a new string).
     /// May grow the string's buffer. A guard of type `Void`; the result is `string`.
     SAppend { string: InstIdx as Ref, piece: InstIdx as Ref }
-        => "SAPPEND", Only, [STR, STR] -> VOID, GUARD | EFFECT | WRITES | NEVER_MERGED;
+        => "SAPPEND", Only, [STR, STR] -> VOID, GUARD | EFFECT | NEVER_MERGED, writes TEXTS;
     /// Guards that an array, dict or struct object is not shared (a `TakeField` recorded
     /// on an unshared struct, which then did not mark the field it took).
     GuardUnshared(a: InstIdx as Ref)
-        => "UNSHARED", Only, [CONTAINER] -> VOID, GUARD | NEVER_MERGED;
+        => "UNSHARED", Only, [CONTAINER] -> VOID, GUARD | NEVER_MERGED, reads SHARED_BITS;
     /// Sets the shared bit of an array, dict, string or struct object, as the
     /// interpreter's `Move` (a copy) does: a later in-place write through either holder
     /// then finds it shared (and leaves the trace, the interpreter copying). Type `Void`.
     MarkShared(a: InstIdx as Ref)
-        => "SHARE", Only, [OBJECT] -> VOID, EFFECT | NEVER_MERGED;
+        => "SHARE", Only, [OBJECT] -> VOID, EFFECT | NEVER_MERGED, writes SHARED_BITS;
     /// Puts an array, dict, string or struct object on loan to a builtin call
     /// (`Instr::Lend`): a unique object becomes lent, any other shared. Type `Void`.
     Lend(a: InstIdx as Ref)
-        => "LEND", Only, [OBJECT] -> VOID, EFFECT | NEVER_MERGED;
+        => "LEND", Only, [OBJECT] -> VOID, EFFECT | NEVER_MERGED, writes SHARED_BITS;
     /// Ends a loan (`Instr::EndLoan`): a still lent object becomes unique. Type `Void`.
     EndLoan(a: InstIdx as Ref)
-        => "ENDLOAN", Only, [OBJECT] -> VOID, EFFECT | NEVER_MERGED;
+        => "ENDLOAN", Only, [OBJECT] -> VOID, EFFECT | NEVER_MERGED, writes SHARED_BITS;
     /// A new string `a + b` (the interpreter's `+` on strings that builds a new string).
     /// Allocates; a guard that exits, before the concatenation, when the heap then wants a
     /// collection (the interpreter redoes it and collects).
     SConcat(a: InstIdx as Ref, b: InstIdx as Ref)
-        => "SCONCAT", Only, [STR, STR] -> STR, GUARD | NEVER_MERGED;
+        => "SCONCAT", Only, [STR, STR] -> STR, GUARD | NEVER_MERGED, reads TEXTS;
     /// The text of an int, float, bool or null as a new string (`to_string`, string
     /// interpolation), through the interpreter's formatting. Allocates; a guard like
     /// `SConcat`.
@@ -841,36 +905,36 @@ define_ops! {
     /// The array a `for` loop over a dict iterates: the dict's keys as strings, through
     /// the interpreter's `access::dict_keys` (`semantics::iteration_source` of a dict). Allocates; a guard like `SConcat`.
     DictKeys(a: InstIdx as Ref)
-        => "KEYS", Only, [DICT] -> ARRAY, GUARD | NEVER_MERGED;
+        => "KEYS", Only, [DICT] -> ARRAY, GUARD | NEVER_MERGED, reads DICT_ENTRIES | TEXTS;
     /// `string[index]`: the character at an int index as a new one-character string,
     /// through the interpreter's indexing (negative indices count from the end). Allocates;
     /// a guard that exits, before the indexing, when the index is out of bounds (the
     /// interpreter raises the error) or the heap then wants a collection.
     SChar(a: InstIdx as Ref, b: InstIdx as Ref)
-        => "SCHAR", Only, [STR, INT] -> STR, GUARD | NEVER_MERGED;
+        => "SCHAR", Only, [STR, INT] -> STR, GUARD | NEVER_MERGED, reads TEXTS;
     /// The length of a string in characters (`len`). Reads string memory (an `SAppend`
     /// changes it).
     SLen(a: InstIdx as Ref)
-        => "SLEN", Only, [STR] -> INT, READS;
+        => "SLEN", Only, [STR] -> INT, PURE, reads TEXTS;
     /// Whether two strings have the same text (`==` on strings). Reads string memory.
     SEq(a: InstIdx as Ref, b: InstIdx as Ref)
-        => "SEQ", Only, [STR, STR] -> BOOL, READS;
+        => "SEQ", Only, [STR, STR] -> BOOL, PURE, reads TEXTS;
     /// The type tag (`runtime::value::Tag`) of the entry of a dict under an int key, or
     /// -1 when there is none. Reads dict memory; a guard on it makes the `DGet` after it
     /// valid.
     DTag(a: InstIdx as Ref, b: InstIdx as Ref)
-        => "DTAG", Only, [DICT, KEY] -> INT, READS;
+        => "DTAG", Only, [DICT, KEY] -> INT, PURE, reads DICT_ENTRIES | TEXTS;
     /// The value of the entry of a dict under a key, of the instruction's type (any
     /// element type). Only after a guard that `DTag` of the same dict and key is that
     /// type's tag. It only reads: the recorder follows it with `SHARE` of an object read
     /// out, as `semantics::index_into` marks it (the dict still holds it). Reads dict memory.
     DGet(a: InstIdx as Ref, b: InstIdx as Ref)
-        => "DGET", Only, [DICT, KEY] -> ELEMENT, READS;
+        => "DGET", Only, [DICT, KEY] -> ELEMENT, PURE, reads DICT_ENTRIES | TEXTS;
     /// `dict[key] = value` in place, guarding that the dict is not shared. `value` is any
     /// value a helper is passed, handed over as the interpreter's insert takes it. May grow
     /// the dict. A guard.
     DSet { dict: InstIdx as Ref, key: InstIdx as Ref, value: InstIdx as Ref }
-        => "DSET", Only, [DICT, KEY, PASSABLE] -> VOID, GUARD | EFFECT | WRITES | NEVER_MERGED;
+        => "DSET", Only, [DICT, KEY, PASSABLE] -> VOID, GUARD | EFFECT | NEVER_MERGED, writes DICT_ENTRIES | SHARED_BITS;
     /// A new empty array or dict, or a struct with no fields yet, of the instruction's
     /// type: a sunk value built for real where it escapes (it is stored, pushed, passed to
     /// native code or carried into the next iteration); `APush`, `DSet` and `FieldInit` then
@@ -891,34 +955,34 @@ define_ops! {
     /// unless the struct has that field at that position holding a value of that type (an
     /// inline cache of where the field was when the trace was recorded). Reads struct memory.
     FieldLoad { object: InstIdx as Ref, field: u32 as FieldName, position: u32 as FieldPosition }
-        => "FLOAD", Only, [STRUCT] -> FIELD_VALUE, GUARD | READS;
+        => "FLOAD", Only, [STRUCT] -> FIELD_VALUE, GUARD, reads FIELDS | NAMED_FIELD;
     /// `object.field := value` in place, at `position` in the field list (see `FieldLoad`).
     /// A guard: it leaves the trace when the struct is shared (the interpreter copies it
     /// first) or does not have the field at that position. Writes struct memory.
     FieldStore { object: InstIdx as Ref, field: u32 as FieldName, position: u32 as FieldPosition, value: InstIdx as Ref }
-        => "FSTORE", Only, [STRUCT, FIELD_VALUE] -> VOID, GUARD | WRITES | NEVER_MERGED;
+        => "FSTORE", Only, [STRUCT, FIELD_VALUE] -> VOID, GUARD | NEVER_MERGED, writes NAMED_FIELD;
     /// `FieldLoad` of a field the optimizer knows the struct has at `position` (an earlier
     /// `FLOAD`, `FSTORE` or `FLOADU` of that object, field and position passed: a struct's
     /// fields never move or go, so that stays true): a guard on the value's type only.
     FieldLoadKnown { object: InstIdx as Ref, field: u32 as FieldName, position: u32 as FieldPosition }
-        => "FLOADK", Only, [STRUCT] -> FIELD_VALUE, GUARD | READS;
+        => "FLOADK", Only, [STRUCT] -> FIELD_VALUE, GUARD, reads FIELDS | NAMED_FIELD;
     /// `FieldStore` into a struct the optimizer knows has the field at `position` and is
     /// still unshared (no object was marked shared since a check that it was): no check.
     FieldStoreKnown { object: InstIdx as Ref, field: u32 as FieldName, position: u32 as FieldPosition, value: InstIdx as Ref }
-        => "FSTOREK", Only, [STRUCT, FIELD_VALUE] -> VOID, EFFECT | WRITES | NEVER_MERGED;
+        => "FSTOREK", Only, [STRUCT, FIELD_VALUE] -> VOID, EFFECT | NEVER_MERGED, writes NAMED_FIELD;
     /// `object.field := value` (an int, float, bool or null) through the interpreter's field
     /// assignment: in place when the struct is not shared, else on a new copy. The result
     /// (type `Struct`) is the struct now holding the field. Writes struct memory and may
     /// allocate: a guard like `SConcat`.
     FieldSet { object: InstIdx as Ref, field: u32 as FieldName, value: InstIdx as Ref }
-        => "FSET", Only, [STRUCT, FIELD_VALUE] -> STRUCT, GUARD | WRITES | NEVER_MERGED;
+        => "FSET", Only, [STRUCT, FIELD_VALUE] -> STRUCT, GUARD | NEVER_MERGED, writes FIELDS | SHARED_BITS;
     /// Fills field `field` of `object`, a struct just made by `Alloc` (unshared, with room
     /// reserved for its fields): appends (`field`, `value`) to its field list in place, in
     /// the literal's order, taking the value over as `NewStruct` does. `Recorder::materialize`
     /// emits one per distinct field right after the `Alloc`, so the struct cannot be shared,
     /// already hold the field, or lack room: no check, no search, no call.
     FieldInit { object: InstIdx as Ref, field: u32 as FieldName, value: InstIdx as Ref }
-        => "FINIT", Only, [STRUCT, FIELD_VALUE] -> VOID, EFFECT | WRITES | NEVER_MERGED;
+        => "FINIT", Only, [STRUCT, FIELD_VALUE] -> VOID, EFFECT | NEVER_MERGED, writes FIELDS;
     /// The constructor of an enum object (`TaggedObj`): its enum name's symbol in the high
     /// 32 bits, its tag's in the low ones. Enum objects never change.
     TagKey(a: InstIdx as Ref)
@@ -938,9 +1002,9 @@ define_ops! {
     /// which `GetCapture`'s recording then marks shared) after a guard on that tag. Read
     /// closure memory (`CaptureSet` writes it).
     CaptureTag { func: InstIdx as Ref, index: u32 as CaptureIndex }
-        => "CTAG", Only, [FUNC] -> INT, READS;
+        => "CTAG", Only, [FUNC] -> INT, PURE, reads CAPTURES;
     CaptureGet { func: InstIdx as Ref, index: u32 as CaptureIndex }
-        => "CGET", Only, [FUNC] -> FIELD_VALUE, READS;
+        => "CGET", Only, [FUNC] -> FIELD_VALUE, PURE, reads CAPTURES;
     /// A sunk struct instance of struct type `type_index` with no fields yet, and the sunk
     /// struct `object` with field `field` (a symbol) set to `value` (int, float, bool or
     /// null): a struct literal's fields in order, and field assignments after it. Type
@@ -975,7 +1039,7 @@ define_ops! {
     /// or leaves the heap wanting a collection. Reads containers and may mark their
     /// elements shared; never merged with another call (each may allocate).
     CallBuiltin { builtin: u32 as BuiltinName, args: BuiltinArgs as Args }
-        => "CALLB", Only, [CALL_ARG, CALL_ARG, CALL_ARG] -> HELD, GUARD | READS | WRITES | TYPE_CHECK | NEVER_MERGED | MAY_SHORTEN_ARRAYS;
+        => "CALLB", Only, [CALL_ARG, CALL_ARG, CALL_ARG] -> HELD, GUARD | TYPE_CHECK | NEVER_MERGED | MAY_SHORTEN_ARRAYS, reads ALL, writes ALL;
     /// A residual call: runtime function `function` (`jit::residual`, the interpreter's
     /// own implementation of an instruction the recorder has no specialised rule for) on
     /// `args`, passed as tagged values as `CallBuiltin` passes them. The result has the
@@ -984,7 +1048,7 @@ define_ops! {
     /// fails or leaves the heap wanting a collection. Reads containers; may allocate, so
     /// never merged with another call.
     CallResidual { function: Residual as ResidualName, args: BuiltinArgs as Args }
-        => "CALLR", Only, [CALL_ARG, CALL_ARG, CALL_ARG] -> RESIDUAL_RESULT, GUARD | READS | WRITES | NEVER_MERGED | MAY_SHORTEN_ARRAYS;
+        => "CALLR", Only, [CALL_ARG, CALL_ARG, CALL_ARG] -> RESIDUAL_RESULT, GUARD | NEVER_MERGED | MAY_SHORTEN_ARRAYS, reads ALL, writes ALL;
     /// Builtin `builtin`, one with an effect (`builtins::OnTrace::Effect`: output, files,
     /// the clock, an argument updated in place), called on `args` through
     /// `builtins::call` with the program's own output and clock, as `CallBuiltin` calls
@@ -997,7 +1061,7 @@ define_ops! {
     /// trace (a result of another type, a collection due) is `EffectCheck`'s, which follows
     /// it. Never merged or removed.
     CallEffect { builtin: u32 as BuiltinName, slot: u16 as Slot, args: BuiltinArgs as Args }
-        => "CALLE", Only, [CALL_ARG, CALL_ARG, CALL_ARG] -> HELD, GUARD | EFFECT | READS | WRITES | NEVER_MERGED | MAY_SHORTEN_ARRAYS;
+        => "CALLE", Only, [CALL_ARG, CALL_ARG, CALL_ARG] -> HELD, GUARD | EFFECT | NEVER_MERGED | MAY_SHORTEN_ARRAYS, reads ALL, writes ALL;
     /// Follows the `CallEffect` `a`: exits when its result had another type than the
     /// instruction's or the heap now wants a collection, through a snapshot of the state
     /// *after* the call, which leaves the call's slot out (the call stored its result
@@ -1020,7 +1084,7 @@ define_ops! {
     /// The function called, and its function trace (`SELF_TRACE`: the trace being
     /// compiled, or for a side trace its root).
     CallTrace { trace: u32 as TraceNumber, function: Gc<FuncObj> as Proto, base: u16 as Slot, filled: u16 as ArgCount, cleared: u16 as ClearedCount, callee_slots: u16 as SlotCount, return_pc: u32 as ReturnPc }
-        => "CALLTRACE", Only, [] -> VOID, GUARD | NEVER_MERGED | MAY_SHORTEN_ARRAYS;
+        => "CALLTRACE", Only, [] -> VOID, GUARD | NEVER_MERGED | MAY_SHORTEN_ARRAYS, writes ALL;
     /// Ends a function trace (or its side trace) at a loop that has a trace of its own:
     /// jumps into that loop trace's pre-roll (the frame's slots are stored first), which
     /// runs the loop on the same frame. Type `Void`.
@@ -1042,7 +1106,7 @@ define_ops! {
     /// `semantics::field_for_write` begins. The recorder writes the result back into the
     /// holder's slot. A guard that exits when the heap then wants a collection. Allocates.
     SUnique(a: InstIdx as Ref)
-        => "SUNIQUE", Only, [STRUCT] -> STRUCT, GUARD | WRITES | NEVER_MERGED;
+        => "SUNIQUE", Only, [STRUCT] -> STRUCT, GUARD | NEVER_MERGED, reads FIELDS | SHARED_BITS, writes SHARED_BITS;
     /// Field `field` of an unshared struct (at `position`, as `FieldLoad` caches it), for
     /// a write through it, as `semantics::field_for_write` ends
     /// (`access::private_field_for_write`): the container in it (of the instruction's
@@ -1051,17 +1115,17 @@ define_ops! {
     /// at that position holding a value of that type, and afterwards when a collection is
     /// due. Allocates.
     FieldLoadUnique { object: InstIdx as Ref, field: u32 as FieldName, position: u32 as FieldPosition }
-        => "FLOADU", Only, [STRUCT] -> CONTAINER, GUARD | READS | WRITES | NEVER_MERGED;
+        => "FLOADU", Only, [STRUCT] -> CONTAINER, GUARD | NEVER_MERGED, reads FIELDS | NAMED_FIELD | SHARED_BITS, writes NAMED_FIELD | SHARED_BITS;
     /// The length of a string in bytes: where a `for` over its characters ends (its
     /// position is a byte offset). Reads string memory.
     SBytes(a: InstIdx as Ref)
-        => "SBYTES", Only, [STR] -> INT, READS;
+        => "SBYTES", Only, [STR] -> INT, PURE, reads TEXTS;
     /// The character of a string that starts at byte `position` (an int), as a new
     /// one-character string: one step of `for c in s`, through the interpreter's own
     /// `access::next_char`. Allocates; a guard that exits, before the step, when no
     /// character starts there or the heap then wants a collection. Reads string memory.
     SNextChar(a: InstIdx as Ref, b: InstIdx as Ref)
-        => "SNEXTCH", Only, [STR, INT] -> STR, GUARD | READS | NEVER_MERGED;
+        => "SNEXTCH", Only, [STR, INT] -> STR, GUARD | NEVER_MERGED, reads TEXTS;
     /// The prototype (`ProtoId`) of a function object. A call through a variable guards
     /// it rather than the object's identity, so any closure of the function recorded (a
     /// fresh one each time round) stays on trace; the callee's captured variables are read
@@ -1077,5 +1141,5 @@ define_ops! {
     /// variable, as `SetCapture` and the filling of a new closure write it); the value is
     /// handed over. Writes closure memory.
     CaptureSet { func: InstIdx as Ref, index: u32 as CaptureIndex, value: InstIdx as Ref }
-        => "CSET", Only, [FUNC, PASSABLE] -> VOID, EFFECT | WRITES | NEVER_MERGED;
+        => "CSET", Only, [FUNC, PASSABLE] -> VOID, EFFECT | NEVER_MERGED, writes CAPTURES;
 }

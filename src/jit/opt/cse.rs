@@ -13,18 +13,16 @@
 //!   Globals never alias each other, so a store only affects its own global. A `GStore` of
 //!   the value the global is known to hold is removed (`x := x` of a global, and the
 //!   `SetGlobal` that follows an in-place write into a global array or struct).
-//! - Container contents are split into alias classes (`Memory`): array elements and
-//!   lengths, struct fields, dict entries, captured variables, string texts, and shared
-//!   bits. Each class has an epoch that the writes into it advance (`AStore`, `APush`,
-//!   `ALOADU` and `PUSHCOPY` elements; `FSET` and `FINIT` fields; `DSet` entries; `CSET` captures;
-//!   `SAppend` texts; `SHARE` and every op that may copy a container, marking its
-//!   children, shared bits; `CALLB` and any write not listed every class). `FSTORE` and
-//!   `FLOADU` write one field in place: they advance that field name's own epoch, and a
-//!   field read is keyed by both. A read is keyed by the epochs of the classes it reads (`ALen`, `ALoad`:
-//!   elements; `ALOADW`: elements and shared bits; `FLOAD`: fields; `DTAG`, `DGET`: entries and texts, since a string key is read; ...), so it merges
-//!   with an identical read that no write into its classes separates from it: a field
-//!   store no longer makes `balls[i]` load again. Within a class any container may be any
-//!   other (an element store to one array forgets every array's elements).
+//! - Container contents are split into alias classes (`ir::Memory`): array elements and
+//!   lengths, struct fields, the field an op names, dict entries, captured variables,
+//!   string texts, and shared bits. Which classes an op reads and writes is its row in
+//!   the op table (`Op::reads`, `Op::writes`). Each class has an epoch that the writes
+//!   into it advance; `FSTORE` and `FLOADU` write one field in place (`NAMED_FIELD`):
+//!   they advance that field name's own epoch, and a field read is keyed by both. A read
+//!   is keyed by the epochs of the classes it reads, so it merges with an identical read
+//!   that no write into its classes separates from it: a field store no longer makes
+//!   `balls[i]` load again. Within a class any container may be any other (an element
+//!   store to one array forgets every array's elements).
 //! - Forwarding: the element that `ALOADU` or `ALOADW` took from array `a` at index `i`
 //!   is what a later `ALoad` of `a` at `i` of that type reads (while no element is
 //!   written), and after `ALOADU` an `ALOADW` of them finds what it checks (while no
@@ -53,68 +51,24 @@ use std::mem::Discriminant;
 use rustc_hash::{FxHashMap, FxHashSet};
 
 use super::emit::{rewrite, Stages};
-use crate::jit::ir::{InstIdx, MathFn, Op, Trace, Ty};
+use crate::jit::ir::{memory, InstIdx, MathFn, Memory, Op, Trace, Ty};
 
 /// The CSE pass.
 pub fn cse(trace: &Trace) -> Trace {
     rewrite(trace, Stages::CSE)
 }
 
-/// The alias classes of container memory, as bits of a mask: a write into one class
-/// never changes what a read of another class sees.
-mod memory {
-    /// Array elements and lengths.
-    pub const ELEMENTS: u8 = 1 << 0;
-    /// Struct fields.
-    pub const FIELDS: u8 = 1 << 1;
-    /// Dict entries.
-    pub const DICT_ENTRIES: u8 = 1 << 2;
-    /// Captured variables of closures.
-    pub const CAPTURES: u8 = 1 << 3;
-    /// String texts.
-    pub const TEXTS: u8 = 1 << 4;
-    /// Objects' shared bits (`SHARE`, and the copies that mark their children).
-    pub const SHARED_BITS: u8 = 1 << 5;
-    pub const ALL: u8 = (1 << CLASSES) - 1;
-    pub const CLASSES: usize = 6;
-}
-
-/// The index of `memory::SHARED_BITS` among the epochs.
-const SHARED_BITS_CLASS: usize = memory::SHARED_BITS.trailing_zeros() as usize;
-
-/// The classes of container memory `op` reads (0 for an op that reads none).
-fn reads(op: &Op) -> u8 {
-    use memory::*;
-    match op {
-        Op::ALen(_) | Op::ALoad(..) | Op::ALoadKnown(..) => ELEMENTS,
-        Op::ALoadForWrite(..) => ELEMENTS | SHARED_BITS,
-        Op::FieldLoad { .. } | Op::FieldLoadKnown { .. } => FIELDS,
-        // A string key's text is read too (hashed and compared), and `SAPPEND` changes it.
-        Op::DTag(..) | Op::DGet(..) => DICT_ENTRIES | TEXTS,
-        Op::CaptureTag { .. } | Op::CaptureGet { .. } => CAPTURES,
-        Op::SLen(_) | Op::SEq(..) | Op::SBytes(_) | Op::SNextChar(..) => TEXTS,
-        op if op.reads_containers() => ALL,
-        _ => 0,
-    }
-}
-
-/// The classes of container memory `op` may change (0 for an op that changes none).
-fn writes(op: &Op) -> u8 {
-    use memory::*;
-    match op {
-        Op::AStore { .. } | Op::AStoreKnown { .. } | Op::APush { .. } => ELEMENTS,
-        Op::ALoadUnique(..) | Op::PushCopy { .. } => ELEMENTS | SHARED_BITS,
-        Op::AUnique(_) | Op::SUnique(_) | Op::MarkShared(_) | Op::Lend(_) | Op::EndLoan(_) => SHARED_BITS,
-        // Each writes one field, whose own epoch it advances (`CseTable::field_epochs`).
-        Op::FieldStore { .. } | Op::FieldStoreKnown { .. } => 0,
-        Op::FieldLoadUnique { .. } => SHARED_BITS,
-        Op::FieldSet { .. } => FIELDS | SHARED_BITS,
-        Op::FieldInit { .. } => FIELDS,
-        Op::DSet { .. } => DICT_ENTRIES | SHARED_BITS,
-        Op::CaptureSet { .. } => CAPTURES,
-        Op::SAppend { .. } => TEXTS,
-        op if op.writes_containers() => ALL,
-        _ => 0,
+/// The field an op names (its `NAMED_FIELD` class of memory is that field's).
+fn named_field(op: &Op) -> Option<u32> {
+    match *op {
+        Op::FieldLoad { field, .. }
+        | Op::FieldLoadKnown { field, .. }
+        | Op::FieldStore { field, .. }
+        | Op::FieldStoreKnown { field, .. }
+        | Op::FieldLoadUnique { field, .. }
+        | Op::FieldSet { field, .. }
+        | Op::FieldInit { field, .. } => Some(field),
+        _ => None,
     }
 }
 
@@ -127,8 +81,9 @@ struct ValueKey {
     immediate: u64,
     math: Option<MathFn>,
     operands: [Option<InstIdx>; 2],
-    /// For a read of container memory, the epochs of the classes it reads (0 elsewhere).
-    epochs: [u64; memory::CLASSES],
+    /// For a read of container memory, the epochs of the classes it reads (0 elsewhere;
+    /// for `NAMED_FIELD`, its field's own epoch).
+    epochs: [u64; Memory::CLASSES],
 }
 
 #[derive(Default)]
@@ -136,11 +91,13 @@ pub(super) struct CseTable {
     values: FxHashMap<ValueKey, InstIdx>,
     /// Per global, the instruction whose value the global is known to hold.
     globals: FxHashMap<u32, InstIdx>,
-    /// Per class of container memory, advanced by every write into it.
-    epochs: [u64; memory::CLASSES],
-    /// Per field name, advanced by the writes of that field alone (`FSTORE`, `FLOADU`): a
-    /// field read is keyed by its field's epoch and by the epoch of all fields, which
-    /// writes that may add fields or copy the struct (`FSET`, `CALLB`) advance.
+    /// Per class of container memory, advanced by every write into it (but
+    /// `NAMED_FIELD`'s, kept per field in `field_epochs`).
+    epochs: [u64; Memory::CLASSES],
+    /// Per field name, advanced by the writes of that field alone (`NAMED_FIELD`: `FSTORE`,
+    /// `FLOADU`): a field read is keyed by its field's epoch and by the epoch of all fields
+    /// (`FIELDS`), which writes that may add fields or copy the struct (`FSET`, `CALLB`)
+    /// advance.
     field_epochs: FxHashMap<u32, u64>,
     /// (struct, field, position) that an earlier check found: the struct has that field
     /// there, for good (fields are only ever added at the end of the list).
@@ -186,7 +143,7 @@ impl CseTable {
     }
 
     fn is_unshared(&self, object: InstIdx) -> bool {
-        self.unshared.get(&object) == Some(&self.epochs[SHARED_BITS_CLASS])
+        self.unshared.get(&object) == Some(&self.epochs[memory::SHARED_BITS.class()])
     }
 
     /// Whether `op` is a store of the value its destination is known to hold already: a
@@ -201,29 +158,41 @@ impl CseTable {
     }
 
     fn key(&self, op: &Op, ty: Ty) -> Option<ValueKey> {
-        let mut key = value_key(op, ty, self.epochs_of(reads(op)))?;
-        if let Op::FieldLoad { field, .. } = *op {
-            key.immediate |= self.field_epochs.get(&field).copied().unwrap_or(0) << 32;
-        }
-        Some(key)
+        value_key(op, ty, self.epochs_read(op))
     }
 
-    /// The epochs of the classes in `classes`, 0 for the others.
-    fn epochs_of(&self, classes: u8) -> [u64; memory::CLASSES] {
-        let mut epochs = [0; memory::CLASSES];
-        for (class, epoch) in epochs.iter_mut().enumerate() {
-            if classes & (1 << class) != 0 {
-                *epoch = self.epochs[class];
-            }
+    /// The epochs of the classes `op` reads, 0 for the others.
+    fn epochs_read(&self, op: &Op) -> [u64; Memory::CLASSES] {
+        let mut epochs = [0; Memory::CLASSES];
+        for class in op.reads().classes() {
+            epochs[class] = match named_field(op) {
+                Some(field) if class == memory::NAMED_FIELD.class() => {
+                    self.field_epochs.get(&field).copied().unwrap_or(0)
+                }
+                _ => self.epochs[class],
+            };
         }
         epochs
     }
 
-    fn advance(&mut self, classes: u8) {
-        for (class, epoch) in self.epochs.iter_mut().enumerate() {
-            if classes & (1 << class) != 0 {
-                *epoch += 1;
+    /// Advances the epochs of the classes `op` writes; a write of `NAMED_FIELD` advances
+    /// its field's own epoch only.
+    fn advance_written(&mut self, op: &Op) {
+        for class in op.writes().classes() {
+            match named_field(op) {
+                Some(field) if class == memory::NAMED_FIELD.class() => {
+                    *self.field_epochs.entry(field).or_default() += 1
+                }
+                _ => self.epochs[class] += 1,
             }
+        }
+    }
+
+    /// Advances the epoch of every class (not the per-field ones: a write into every
+    /// class writes `FIELDS` too, which every field read is keyed by).
+    fn advance_all(&mut self) {
+        for epoch in &mut self.epochs {
+            *epoch += 1;
         }
     }
 
@@ -260,13 +229,10 @@ impl CseTable {
             Op::CallTrace { .. } => {
                 self.values.clear();
                 self.globals.clear();
-                self.advance(memory::ALL);
+                self.advance_all();
             }
             op => {
-                self.advance(writes(&op));
-                if let Op::FieldStore { field, .. } | Op::FieldLoadUnique { field, .. } = op {
-                    *self.field_epochs.entry(field).or_default() += 1;
-                }
+                self.advance_written(&op);
                 if let Some(key) = self.key(&op, inst.ty) {
                     self.values.entry(key).or_insert(at);
                 }
@@ -294,7 +260,7 @@ impl CseTable {
     /// Notes what instruction `at` (`op`, in its checked form) found when it got past its
     /// checks: a struct's field at a position, a struct or element unshared.
     fn learn_checks(&mut self, op: Op, at: InstIdx) {
-        let shared_bits = self.epochs[SHARED_BITS_CLASS];
+        let shared_bits = self.epochs[memory::SHARED_BITS.class()];
         match op {
             Op::FieldLoad { object, field, position } => {
                 self.known_fields.insert((object, field, position));
@@ -331,7 +297,7 @@ impl CseTable {
     /// Forgets what is known about the contents of containers (and so which arrays are
     /// unshared and which indexes in bounds; where a struct's fields stand stays known).
     pub fn forget_container_contents(&mut self) {
-        self.advance(memory::ALL);
+        self.advance_all();
         self.known_indexes.clear();
     }
 
@@ -341,7 +307,7 @@ impl CseTable {
     }
 }
 
-fn value_key(op: &Op, ty: Ty, epochs: [u64; memory::CLASSES]) -> Option<ValueKey> {
+fn value_key(op: &Op, ty: Ty, epochs: [u64; Memory::CLASSES]) -> Option<ValueKey> {
     if !op.is_mergeable() {
         return None;
     }
@@ -351,7 +317,7 @@ fn value_key(op: &Op, ty: Ty, epochs: [u64; memory::CLASSES]) -> Option<ValueKey
         Op::FieldLoad { field, .. } => (field as u64, None),
         // Capture reads are keyed by the capture too.
         Op::CaptureTag { index, .. } | Op::CaptureGet { index, .. } => (index as u64, None),
-        _ if op.reads_containers() => (0, None),
+        _ if !op.reads().is_empty() => (0, None),
         Op::KInt(v) => (v as u64, None),
         Op::KFloat(v) => (v.to_bits(), None),
         Op::KBool(v) => (v as u64, None),

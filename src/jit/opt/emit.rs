@@ -126,7 +126,7 @@ impl Emitter {
 }
 
 /// The memory a trace writes: the globals some `GStore` stores to, and whether any
-/// instruction writes container contents or marks an object shared.
+/// instruction writes container memory (`Op::writes`: contents, or shared bits).
 pub(super) struct StoredMemory {
     pub globals: FxHashSet<u32>,
     pub containers: bool,
@@ -141,10 +141,7 @@ pub(super) fn stored_memory(trace: &Trace) -> StoredMemory {
             _ => None,
         })
         .collect();
-    let containers = trace
-        .insts
-        .iter()
-        .any(|inst| inst.op.writes_containers() || matches!(inst.op, Op::MarkShared(_) | Op::Lend(_) | Op::EndLoan(_)));
+    let containers = trace.insts.iter().any(|inst| !inst.op.writes().is_empty());
     StoredMemory { globals, containers }
 }
 

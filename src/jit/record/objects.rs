@@ -120,9 +120,6 @@ impl Recorder {
             self.write(array, appended);
             return Ok(());
         }
-        if self.ty(value) == Ty::Builtin {
-            return Err(AbortReason::NyiInstruction("an array literal holding a builtin"));
-        }
         let literal = if sunk { self.materialize(literal, pc)? } else { literal };
         self.emit_guard(Op::APush { array: literal, value }, Ty::Void, pc);
         self.write(array, literal);
@@ -178,9 +175,6 @@ impl Recorder {
                 array = self.sunk_append(array, value)?;
             }
             return Ok(array);
-        }
-        if values.iter().any(|&v| self.ty(v) == Ty::Builtin) {
-            return Err(AbortReason::NyiInstruction("an array literal holding a builtin"));
         }
         let array = self.emit_guard(Op::Alloc(AllocKind::Array), Ty::Array, pc);
         for &value in values {

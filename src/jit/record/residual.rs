@@ -37,9 +37,6 @@ impl Recorder {
         if args.len() <= MAX_BUILTIN_ARGS {
             return Ok(BuiltinArgs::new(args));
         }
-        if args.iter().any(|&arg| self.ty(arg) == Ty::Builtin) {
-            return Err(AbortReason::NyiInstruction("a builtin among more arguments than registers pass"));
-        }
         let array = self.emit_guard(Op::Alloc(AllocKind::Array), Ty::Array, pc);
         for &value in args {
             self.emit_guard(Op::APush { array, value }, Ty::Void, pc);

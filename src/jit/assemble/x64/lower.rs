@@ -1,7 +1,8 @@
 //! Code selection for one instruction: the x86-64 code of each IR op, given the
 //! allocation (`Emitter::instruction`), with the sequences several ops share (tagged
-//! loads and stores, array element and field addressing, float comparison with Ruff's
-//! equality). Int arithmetic is in `ints.rs`, string reads in `strings.rs`.
+//! loads and stores, field addressing, the private-or-helper pattern, float comparison
+//! with Ruff's equality). Int arithmetic is in `ints.rs`, arrays in `arrays.rs`, dicts in
+//! `dicts.rs`, strings in `strings.rs`.
 //!
 //! Terms and invariants are those of the parent module (`x64.rs`): operands, work
 //! registers, scratch registers that hold nothing between instructions, helpers called
@@ -57,25 +58,9 @@ impl Emitter<'_> {
             }
             Op::GStore { global, value } => self.store_value(GLOBALS_BASE, value_offset(global as u64)?, value)?,
             Op::SStore { slot, value } => self.store_value(SLOTS_BASE, value_offset(slot as u64)?, value)?,
-            Op::ALen(array) => {
-                let layout = self.object_layout()?;
-                let a = self.gpr_register(self.operand(array));
-                let work = Self::gpr_work(destination);
-                emit!(self.ops; mov Rq(work), [Rq(a) + layout.items_len]);
-                self.store(destination, Operand::Gpr(work));
-            }
-            Op::ALoad(array, index) => {
-                let (layout, exit) = (self.object_layout()?, guard_exit()?);
-                let a = self.gpr_register(self.operand(array));
-                self.element_address(a, index, layout, exit);
-                self.load_value(ELEMENT, 0, inst.ty, destination, exit)?;
-            }
-            Op::ALoadKnown(array, index) => {
-                let (layout, exit) = (self.object_layout()?, guard_exit()?);
-                let a = self.gpr_register(self.operand(array));
-                self.known_element_address(a, index, layout);
-                self.load_value(ELEMENT, 0, inst.ty, destination, exit)?;
-            }
+            Op::ALen(array) => self.array_length(array, destination)?,
+            Op::ALoad(array, index) => self.load_element(i, array, index, destination, guard_exit()?)?,
+            Op::ALoadKnown(array, index) => self.load_known_element(i, array, index, destination, guard_exit()?)?,
             Op::GuardUnshared(object) => {
                 let exit = guard_exit()?;
                 let object = self.gpr_register(self.operand(object));
@@ -85,18 +70,7 @@ impl Emitter<'_> {
                 );
             }
             Op::ALoadForWrite(array, index) => {
-                let (layout, exit) = (self.object_layout()?, guard_exit()?);
-                let a = self.gpr_register(self.operand(array));
-                self.exit_if_shared(a, layout, exit);
-                self.element_address(a, index, layout, exit);
-                self.load_value(ELEMENT, 0, inst.ty, destination, exit)?;
-                if let Some(destination) = destination {
-                    let element = self.gpr_register(destination);
-                    emit!(self.ops
-                        ; cmp BYTE [Rq(element) + SHARED_FLAG_OFFSET as i32], 0
-                        ; jne =>exit
-                    );
-                }
+                self.load_element_for_write(i, array, index, destination, guard_exit()?)?
             }
             Op::CallTrace { function, trace, base, filled, cleared, return_pc, .. } => {
                 let exit = guard_exit()?;
@@ -288,43 +262,9 @@ impl Emitter<'_> {
                     if inst.ty == Ty::Float { HelperResult::Xmm0(destination) } else { HelperResult::Rax(destination) };
                 self.call_helper(i, arguments, result);
             }
-            Op::SConcat(a, b) => {
-                let exit = guard_exit()?;
-                let arguments = vec![
-                    (Operand::Gpr(RDI), self.operand(a)),
-                    (Operand::Gpr(RSI), self.operand(b)),
-                    (Operand::Gpr(RDX), Operand::Gpr(R13)),
-                ];
-                self.call_helper(i, arguments, HelperResult::Rax(destination));
-                emit!(self.ops; cmp QWORD [r13 + MUST_EXIT], 0; jne =>exit);
-            }
-            Op::ToStr(value) => {
-                let exit = guard_exit()?;
-                let tag = value_tag(self.trace.inst(value).ty)?;
-                let arguments = vec![
-                    (Operand::Gpr(RDI), Operand::Bits(tag as u64)),
-                    (Operand::Gpr(RSI), self.operand(value)),
-                    (Operand::Gpr(RDX), Operand::Gpr(R13)),
-                ];
-                self.call_helper(i, arguments, HelperResult::Rax(destination));
-                emit!(self.ops; cmp QWORD [r13 + MUST_EXIT], 0; jne =>exit);
-            }
-            Op::SChar(string, index) => {
-                let exit = guard_exit()?;
-                let arguments = vec![
-                    (Operand::Gpr(RDI), self.operand(string)),
-                    (Operand::Gpr(RSI), self.operand(index)),
-                    (Operand::Gpr(RDX), Operand::Gpr(R13)),
-                ];
-                self.call_helper(i, arguments, HelperResult::Rax(destination));
-                // rax still holds the result: no allocatable register is rax.
-                emit!(self.ops
-                    ; test rax, rax
-                    ; jz =>exit
-                    ; cmp QWORD [r13 + MUST_EXIT], 0
-                    ; jne =>exit
-                );
-            }
+            Op::SConcat(a, b) => self.concatenate(i, a, b, destination, guard_exit()?),
+            Op::ToStr(value) => self.scalar_to_string(i, value, destination, guard_exit()?)?,
+            Op::SChar(string, index) => self.string_char(i, string, index, destination, guard_exit()?),
             Op::CallBuiltin { args, .. } | Op::CallResidual { args, .. } | Op::CallEffect { args, .. } => {
                 let builtin = match inst.op {
                     Op::CallResidual { function, .. } => function.code(),
@@ -383,22 +323,7 @@ impl Emitter<'_> {
                     Ok(c)
                 })?;
             }
-            Op::ALoadUnique(array, index) => {
-                let (layout, exit) = (self.object_layout()?, guard_exit()?);
-                let tag = value_tag(inst.ty)?;
-                let arguments = vec![
-                    (Operand::Gpr(RDI), self.operand(array)),
-                    (Operand::Gpr(RSI), self.operand(index)),
-                    (Operand::Gpr(RDX), Operand::Bits(tag as u64)),
-                    (Operand::Gpr(RCX), Operand::Gpr(R13)),
-                ];
-                self.private_or_helper(i, exit, arguments, |this, slow| {
-                    let a = this.gpr_register(this.operand(array));
-                    this.exit_if_shared(a, layout, slow);
-                    this.element_address(a, index, layout, slow);
-                    Ok(this.private_object_at(0, tag, slow))
-                })?;
-            }
+            Op::ALoadUnique(array, index) => self.private_element(i, array, index, guard_exit()?)?,
             Op::FieldLoadUnique { object, field, position } => {
                 let (layout, exit) = (self.object_layout()?, guard_exit()?);
                 let tag = value_tag(inst.ty)?;
@@ -416,18 +341,7 @@ impl Emitter<'_> {
                     Ok(this.private_object_at(offset + layout.field_value, tag, slow))
                 })?;
             }
-            Op::PushCopy { array, value } => {
-                let exit = guard_exit()?;
-                let tag = value_tag(self.trace.inst(value).ty)?;
-                let arguments = vec![
-                    (Operand::Gpr(RDI), self.operand(array)),
-                    (Operand::Gpr(RSI), Operand::Bits(tag as u64)),
-                    (Operand::Gpr(RDX), self.operand(value)),
-                    (Operand::Gpr(RCX), Operand::Gpr(R13)),
-                ];
-                self.call_helper(i, arguments, HelperResult::Rax(destination));
-                emit!(self.ops; cmp QWORD [r13 + MUST_EXIT], 0; jne =>exit);
-            }
+            Op::PushCopy { array, value } => self.push_copy(i, array, value, destination, guard_exit()?)?,
             Op::Alloc(kind) => {
                 let exit = guard_exit()?;
                 let arguments = vec![
@@ -437,12 +351,7 @@ impl Emitter<'_> {
                 self.call_helper(i, arguments, HelperResult::Rax(destination));
                 emit!(self.ops; cmp QWORD [r13 + MUST_EXIT], 0; jne =>exit);
             }
-            Op::DictKeys(dict) => {
-                let exit = guard_exit()?;
-                let arguments = vec![(Operand::Gpr(RDI), self.operand(dict)), (Operand::Gpr(RSI), Operand::Gpr(R13))];
-                self.call_helper(i, arguments, HelperResult::Rax(destination));
-                emit!(self.ops; cmp QWORD [r13 + MUST_EXIT], 0; jne =>exit);
-            }
+            Op::DictKeys(dict) => self.dict_keys(i, dict, destination, guard_exit()?),
             Op::FieldSet { object, field, value } => {
                 let exit = guard_exit()?;
                 let tag = value_tag(self.trace.inst(value).ty)?;
@@ -457,121 +366,16 @@ impl Emitter<'_> {
                 emit!(self.ops; cmp QWORD [r13 + MUST_EXIT], 0; jne =>exit);
             }
             Op::SBytes(string) => self.string_length(i, string, true),
-            Op::SNextChar(string, position) => {
-                let exit = guard_exit()?;
-                let arguments = vec![
-                    (Operand::Gpr(RDI), self.operand(string)),
-                    (Operand::Gpr(RSI), self.operand(position)),
-                    (Operand::Gpr(RDX), Operand::Gpr(R13)),
-                ];
-                self.call_helper(i, arguments, HelperResult::Rax(destination));
-                emit!(self.ops; cmp QWORD [r13 + MUST_EXIT], 0; jne =>exit);
-            }
+            Op::SNextChar(string, position) => self.next_char(i, string, position, destination, guard_exit()?),
             Op::SLen(string) => self.string_length(i, string, false),
             Op::SEq(a, b) => self.string_equal(i, a, b),
-            Op::AStore { array, index, value } => {
-                let (layout, exit) = (self.object_layout()?, guard_exit()?);
-                let a = self.gpr_register(self.operand(array));
-                self.exit_if_shared(a, layout, exit);
-                self.element_address(a, index, layout, exit);
-                self.store_value(ELEMENT, 0, value)?;
-            }
-            Op::AStoreKnown { array, index, value } => {
-                let layout = self.object_layout()?;
-                let a = self.gpr_register(self.operand(array));
-                self.known_element_address(a, index, layout);
-                self.store_value(ELEMENT, 0, value)?;
-            }
-            Op::APush { array, value } => {
-                let (layout, exit) = (self.object_layout()?, guard_exit()?);
-                let a = self.gpr_register(self.operand(array));
-                self.exit_if_shared(a, layout, exit);
-                let tag = value_tag(self.trace.inst(value).ty)?;
-                // With spare capacity the element is written in place and the length bumped
-                // (what `Vec::push` does without growing); only growth calls the helper.
-                let (grow, done) = (self.ops.new_dynamic_label(), self.ops.new_dynamic_label());
-                emit!(self.ops
-                    ; mov r11, [Rq(a) + layout.items_len]
-                    ; cmp r11, [Rq(a) + layout.items_capacity]
-                    ; jae =>grow
-                    ; mov Rq(ELEMENT), r11
-                    ; shl Rq(ELEMENT), 4
-                    ; add Rq(ELEMENT), [Rq(a) + layout.items_ptr]
-                    ; add QWORD [Rq(a) + layout.items_len], 1
-                );
-                // After the length: `a` may be rax, which the store may use.
-                self.store_value(ELEMENT, 0, value)?;
-                emit!(self.ops
-                    ; jmp =>done
-                    ; =>grow
-                );
-                let arguments = vec![
-                    (Operand::Gpr(RDI), self.operand(array)),
-                    (Operand::Gpr(RSI), Operand::Bits(tag as u64)),
-                    (Operand::Gpr(RDX), self.operand(value)),
-                    (Operand::Gpr(RCX), Operand::Gpr(R13)),
-                ];
-                self.call_helper(i, arguments, HelperResult::Nothing);
-                emit!(self.ops
-                    ; test rax, rax
-                    ; jnz =>exit
-                    ; =>done
-                );
-            }
-            Op::SAppend { string, piece } => {
-                let exit = guard_exit()?;
-                let s = self.gpr_register(self.operand(string));
-                emit!(self.ops
-                    ; cmp BYTE [Rq(s) + SHARED_FLAG_OFFSET as i32], 0
-                    ; jne =>exit
-                );
-                // `s` may be rax (when `string` is not in a register); r11 is free here.
-                self.load_gpr(R11, self.operand(piece));
-                emit!(self.ops; cmp Rq(s), r11; je =>exit);
-                let arguments = vec![
-                    (Operand::Gpr(RDI), self.operand(string)),
-                    (Operand::Gpr(RSI), self.operand(piece)),
-                    (Operand::Gpr(RDX), Operand::Gpr(R13)),
-                ];
-                self.call_helper(i, arguments, HelperResult::Nothing);
-                emit!(self.ops; test rax, rax; jnz =>exit);
-            }
-            Op::DTag(dict, key) => {
-                let arguments = vec![
-                    (Operand::Gpr(RDI), self.operand(dict)),
-                    (Operand::Gpr(RSI), self.operand(key)),
-                    (Operand::Gpr(RDX), Operand::Gpr(R13)),
-                ];
-                self.call_helper(i, arguments, HelperResult::Rax(destination));
-            }
-            Op::DGet(dict, key) => {
-                let arguments = vec![
-                    (Operand::Gpr(RDI), self.operand(dict)),
-                    (Operand::Gpr(RSI), self.operand(key)),
-                    (Operand::Gpr(RDX), Operand::Gpr(R13)),
-                ];
-                let result =
-                    if inst.ty == Ty::Float { HelperResult::Xmm0(destination) } else { HelperResult::Rax(destination) };
-                self.call_helper(i, arguments, result);
-            }
-            Op::DSet { dict, key, value } => {
-                let exit = guard_exit()?;
-                let d = self.gpr_register(self.operand(dict));
-                emit!(self.ops
-                    ; cmp BYTE [Rq(d) + SHARED_FLAG_OFFSET as i32], 0
-                    ; jne =>exit
-                );
-                let tag = value_tag(self.trace.inst(value).ty)?;
-                let arguments = vec![
-                    (Operand::Gpr(RDI), self.operand(dict)),
-                    (Operand::Gpr(RSI), self.operand(key)),
-                    (Operand::Gpr(RDX), Operand::Bits(tag as u64)),
-                    (Operand::Gpr(RCX), self.operand(value)),
-                    (Operand::Gpr(R8), Operand::Gpr(R13)),
-                ];
-                self.call_helper(i, arguments, HelperResult::Nothing);
-                emit!(self.ops; test rax, rax; jnz =>exit);
-            }
+            Op::AStore { array, index, value } => self.store_element(array, index, value, guard_exit()?)?,
+            Op::AStoreKnown { array, index, value } => self.store_known_element(array, index, value)?,
+            Op::APush { array, value } => self.push_element(i, array, value, guard_exit()?)?,
+            Op::SAppend { string, piece } => self.string_append(i, string, piece, guard_exit()?),
+            Op::DTag(dict, key) => self.dict_tag(i, dict, key, destination),
+            Op::DGet(dict, key) => self.dict_get(i, dict, key, destination),
+            Op::DSet { dict, key, value } => self.dict_set(i, dict, key, value, guard_exit()?)?,
             Op::AddInt(a, b) => self.checked_int(IntAlu::Add, a, b, destination, guard_exit()?),
             Op::SubInt(a, b) => self.checked_int(IntAlu::Sub, a, b, destination, guard_exit()?),
             Op::MulInt(a, b) => self.checked_int(IntAlu::Imul, a, b, destination, guard_exit()?),
@@ -800,7 +604,7 @@ impl Emitter<'_> {
 
     /// Jumps to `slow` unless the `Value` at `[ELEMENT + offset]` has tag `tag` and holds
     /// an unshared object; returns rax, which then holds the object's address.
-    fn private_object_at(&mut self, offset: i32, tag: i8, slow: DynamicLabel) -> u8 {
+    pub(super) fn private_object_at(&mut self, offset: i32, tag: i8, slow: DynamicLabel) -> u8 {
         emit!(self.ops
             ; cmp BYTE [Rq(ELEMENT) + offset], tag
             ; jne =>slow
@@ -846,31 +650,6 @@ impl Emitter<'_> {
         let offset = field_offset(position, layout)?;
         emit!(self.ops; mov Rq(ELEMENT), [Rq(s) + layout.fields_ptr]);
         Ok(offset)
-    }
-
-    /// Exits unless `0 <= index < length` of the array object at register `a`, then leaves
-    /// the address of element `index` in `ELEMENT`. One unsigned compare checks both
-    /// bounds: a negative index is above every length. The interpreter counts a negative
-    /// index from the end, which the trace leaves to it.
-    pub(super) fn element_address(&mut self, a: u8, index: InstIdx, layout: ObjectLayout, exit: DynamicLabel) {
-        self.load_gpr(ELEMENT, self.operand(index));
-        emit!(self.ops
-            ; cmp Rq(ELEMENT), [Rq(a) + layout.items_len]
-            ; jae =>exit
-            // index < length <= isize::MAX / 16, so the shift cannot overflow.
-            ; shl Rq(ELEMENT), 4
-            ; add Rq(ELEMENT), [Rq(a) + layout.items_ptr]
-        );
-    }
-
-    /// What `element_address` leaves for an index known to be in bounds (`ALoadKnown`,
-    /// `AStoreKnown`): the element's address, no check.
-    fn known_element_address(&mut self, a: u8, index: InstIdx, layout: ObjectLayout) {
-        self.load_gpr(ELEMENT, self.operand(index));
-        emit!(self.ops
-            ; shl Rq(ELEMENT), 4
-            ; add Rq(ELEMENT), [Rq(a) + layout.items_ptr]
-        );
     }
 
     pub(super) fn float_arith(&mut self, op: FloatAlu, a: InstIdx, b: InstIdx, destination: Option<Operand>) {

@@ -1,4 +1,7 @@
-//! Code selection for the string reads that need no allocation: `SLEN` (the character
+//! Code selection for strings. The ops that make a new string (`SCONCAT`, `TOSTR`,
+//! `SCHAR`, `SNEXTCH`) call their helper and exit when it failed or a collection is due;
+//! `SAPPEND` checks inline that the string is unshared and not the piece, then calls the
+//! interpreter's append. The reads that need no allocation: `SLEN` (the character
 //! count), `SBYTES` (the length in bytes) and `SEQ` (`==` on two strings). With the
 //! string layout known (`ObjectLayout::text_ptr`, `text_len`, `char_count`) the lengths are
 //! one load. `SEQ` answers inline when both texts are at most one byte long
@@ -96,5 +99,103 @@ impl Emitter<'_> {
             ; movzx edx, BYTE [rdx]
             ; =>coded
         );
+    }
+
+    /// `SCONCAT`: the helper's new string.
+    pub(super) fn concatenate(
+        &mut self,
+        i: usize,
+        a: InstIdx,
+        b: InstIdx,
+        destination: Option<Operand>,
+        exit: DynamicLabel,
+    ) {
+        let arguments = vec![
+            (Operand::Gpr(RDI), self.operand(a)),
+            (Operand::Gpr(RSI), self.operand(b)),
+            (Operand::Gpr(RDX), Operand::Gpr(R13)),
+        ];
+        self.call_helper(i, arguments, HelperResult::Rax(destination));
+        emit!(self.ops; cmp QWORD [r13 + MUST_EXIT], 0; jne =>exit);
+    }
+
+    /// `TOSTR`: the helper's text of a scalar.
+    pub(super) fn scalar_to_string(
+        &mut self,
+        i: usize,
+        value: InstIdx,
+        destination: Option<Operand>,
+        exit: DynamicLabel,
+    ) -> Result<(), AssembleError> {
+        let tag = value_tag(self.trace.inst(value).ty)?;
+        let arguments = vec![
+            (Operand::Gpr(RDI), Operand::Bits(tag as u64)),
+            (Operand::Gpr(RSI), self.operand(value)),
+            (Operand::Gpr(RDX), Operand::Gpr(R13)),
+        ];
+        self.call_helper(i, arguments, HelperResult::Rax(destination));
+        emit!(self.ops; cmp QWORD [r13 + MUST_EXIT], 0; jne =>exit);
+        Ok(())
+    }
+
+    /// `SCHAR`: the helper's one-character string.
+    pub(super) fn string_char(
+        &mut self,
+        i: usize,
+        string: InstIdx,
+        index: InstIdx,
+        destination: Option<Operand>,
+        exit: DynamicLabel,
+    ) {
+        let arguments = vec![
+            (Operand::Gpr(RDI), self.operand(string)),
+            (Operand::Gpr(RSI), self.operand(index)),
+            (Operand::Gpr(RDX), Operand::Gpr(R13)),
+        ];
+        self.call_helper(i, arguments, HelperResult::Rax(destination));
+        // rax still holds the result: no allocatable register is rax.
+        emit!(self.ops
+            ; test rax, rax
+            ; jz =>exit
+            ; cmp QWORD [r13 + MUST_EXIT], 0
+            ; jne =>exit
+        );
+    }
+
+    /// `SNEXTCH`: the helper's next character of a `for` over a string.
+    pub(super) fn next_char(
+        &mut self,
+        i: usize,
+        string: InstIdx,
+        position: InstIdx,
+        destination: Option<Operand>,
+        exit: DynamicLabel,
+    ) {
+        let arguments = vec![
+            (Operand::Gpr(RDI), self.operand(string)),
+            (Operand::Gpr(RSI), self.operand(position)),
+            (Operand::Gpr(RDX), Operand::Gpr(R13)),
+        ];
+        self.call_helper(i, arguments, HelperResult::Rax(destination));
+        emit!(self.ops; cmp QWORD [r13 + MUST_EXIT], 0; jne =>exit);
+    }
+
+    /// `SAPPEND`: the checks inline, then the helper's append in place.
+    pub(super) fn string_append(&mut self, i: usize, string: InstIdx, piece: InstIdx, exit: DynamicLabel) {
+        let s = self.gpr_register(self.operand(string));
+        emit!(self.ops
+            ; cmp BYTE [Rq(s) + SHARED_FLAG_OFFSET as i32], 0
+            ; jne =>exit
+        );
+        // `s` may be rax (when `string` is not in a register); r11 is free here.
+        self.load_gpr(R11, self.operand(piece));
+        emit!(self.ops; cmp Rq(s), r11; je =>exit);
+        let arguments = vec![
+            (Operand::Gpr(RDI), self.operand(string)),
+            (Operand::Gpr(RSI), self.operand(piece)),
+            (Operand::Gpr(RDX), Operand::Gpr(R13)),
+        ];
+        self.call_helper(i, arguments, HelperResult::Nothing);
+        emit!(self.ops; test rax, rax; jnz =>exit);
     }
 }
