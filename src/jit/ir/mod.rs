@@ -45,6 +45,7 @@ use std::fmt;
 use crate::compile::bytecode::ProtoId;
 
 pub mod eval;
+pub mod props;
 pub mod table;
 pub mod text;
 pub mod verify;
