@@ -15,7 +15,7 @@ use crate::runtime::access;
 use crate::runtime::heap::Gc;
 use crate::runtime::object::FuncObj;
 use crate::runtime::symbol::Symbol;
-use crate::runtime::value::Value;
+use crate::runtime::value::{Relay, Value};
 
 impl Vm {
     /// Pushes a frame for `proto` whose slots start at `base` (arguments already there).
@@ -195,12 +195,13 @@ impl Vm {
     }
 
     /// Pops the current frame (and its handlers) and delivers `result` to the caller.
-    pub(super) fn return_from_frame(&mut self, result: Value) {
+    #[inline(always)]
+    pub(super) fn return_from_frame(&mut self, result: Relay) {
         let depth = self.frames.len() - 1;
         while self.handlers.last().is_some_and(|h| h.frame >= depth) {
             self.handlers.pop();
         }
         let frame = self.frames.pop().expect("a frame is running");
-        self.stack[frame.base - 1] = result;
+        result.store(&mut self.stack[frame.base - 1]);
     }
 }

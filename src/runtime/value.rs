@@ -8,6 +8,8 @@
 //! Invariant: `Undef` only ever sits in a global slot that has not been assigned yet; it
 //! is never produced by an expression, stored in a container or seen by Ruff code.
 
+use std::mem::MaybeUninit;
+
 use super::heap::Gc;
 use super::object::{ArrayObj, DictObj, FuncObj, StrObj, StructObj, TaggedObj};
 
@@ -48,7 +50,82 @@ pub enum Tag {
 
 const _: () = assert!(std::mem::size_of::<Value>() == 16);
 
+/// A value in flight between two slots, held as its two parts: the tag byte and the
+/// eight payload bytes (which together were a valid [`Value`], and are again once stored).
+///
+/// Why not a plain copy: the compiler copies a `Value` as one 16-byte load and store, and
+/// writes a fresh one (an arithmetic result, a loop variable) as two stores, the tag byte
+/// and the payload. A 16-byte load of a slot written by those two stores a few
+/// instructions earlier cannot be served from the store buffer, so the CPU waits until both
+/// stores reach the cache: a store-forwarding stall of a dozen cycles or more. Reading the
+/// tag byte and the payload apart are two loads each served by one store. The handlers that
+/// hand on a value just written (a `return` of an expression's result) go through this.
+#[derive(Clone, Copy)]
+pub struct Relay {
+    tag: u8,
+    /// Uninitialized for `Null` and `Undef`, whose payload bytes are padding.
+    payload: MaybeUninit<u64>,
+}
+
+impl Relay {
+    /// Writes the value into `target`, as a tag byte store and a payload store. The
+    /// padding bytes 1..8 of `target` keep whatever they held.
+    #[inline(always)]
+    pub fn store(self, target: &mut Value) {
+        let to = target as *mut Value as *mut u8;
+        // SAFETY: `Value` is `repr(C, u8)`, 16 bytes, aligned to 8, tag in byte 0 and
+        // payload in bytes 8..16 (the layout asserted above); `self` was read from a valid
+        // `Value` by `Value::relay`, so once both parts are written `target` holds that
+        // same valid value. Nothing reads `target` between the two writes.
+        unsafe {
+            to.write(self.tag);
+            to.add(8).cast::<MaybeUninit<u64>>().write(self.payload);
+        }
+    }
+}
+
+impl Relay {
+    /// The value itself, assembled from its two parts (a local the compiler keeps as the
+    /// two scalars when the code using it reads only the tag and the payload).
+    #[inline(always)]
+    pub fn value(self) -> Value {
+        let mut value = MaybeUninit::<Value>::uninit();
+        let to = value.as_mut_ptr() as *mut u8;
+        // SAFETY: as in `store`; the bytes left unwritten (1..8, and the payload of
+        // `Null` and `Undef`) are padding of every variant, which may be uninitialized.
+        unsafe {
+            to.write(self.tag);
+            to.add(8).cast::<MaybeUninit<u64>>().write(self.payload);
+            value.assume_init()
+        }
+    }
+}
+
+impl From<Value> for Relay {
+    #[inline(always)]
+    fn from(value: Value) -> Relay {
+        value.relay()
+    }
+}
+
 impl Value {
+    /// This value read as its two parts (see [`Relay`]).
+    #[inline(always)]
+    pub fn relay(&self) -> Relay {
+        let from = self as *const Value as *const u8;
+        // SAFETY: the layout asserted above: byte 0 is the tag, bytes 8..16 the payload,
+        // 8-aligned; the payload is read as `MaybeUninit` because it is padding for
+        // `Null` and `Undef`.
+        unsafe { Relay { tag: from.read(), payload: from.add(8).cast::<MaybeUninit<u64>>().read() } }
+    }
+
+    /// A copy of this value read as its two parts, for operands that may have been
+    /// written just before (see [`Relay`]).
+    #[inline(always)]
+    pub fn relay_copy(&self) -> Value {
+        self.relay().value()
+    }
+
     pub fn tag(&self) -> Tag {
         match self {
             Value::Null => Tag::Null,

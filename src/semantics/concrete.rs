@@ -308,7 +308,7 @@ impl Containers for Concrete<&mut Heap> {
     fn array_get(&mut self, a: Gc<ArrayObj>, at: i64, out: &mut Value) -> Result<bool, Failed> {
         Ok(match a.items.get(at as usize) {
             Some(element) => {
-                *out = *element;
+                element.relay().store(out);
                 true
             }
             None => false,
@@ -319,7 +319,7 @@ impl Containers for Concrete<&mut Heap> {
     fn array_store(&mut self, a: Gc<ArrayObj>, at: i64, value: Value) -> Result<bool, Failed> {
         if !a.is_shared() {
             if let Some(element) = a.get_mut().items.get_mut(at as usize) {
-                *element = value;
+                value.relay().store(element);
                 return Ok(true);
             }
         }
@@ -330,7 +330,7 @@ impl Containers for Concrete<&mut Heap> {
     fn array_get_for_write(&mut self, a: Gc<ArrayObj>, at: i64, out: &mut Value) -> Result<bool, Failed> {
         Ok(match element_for_write(a, at) {
             Some(element) => {
-                *out = element;
+                element.relay().store(out);
                 true
             }
             None => false,
@@ -416,7 +416,7 @@ impl Containers for Concrete<&mut Heap> {
         out: &mut Value,
     ) -> Result<Option<usize>, Failed> {
         let Some(position) = s.position(name, guess) else { return Ok(None) };
-        *out = s.fields[position].1;
+        s.fields[position].1.relay().store(out);
         Ok(Some(position))
     }
 
@@ -441,7 +441,7 @@ impl Containers for Concrete<&mut Heap> {
             return Ok(None);
         }
         let Some(position) = s.position(name, guess) else { return Ok(None) };
-        s.get_mut().fields[position].1 = value;
+        value.relay().store(&mut s.get_mut().fields[position].1);
         Ok(Some(position))
     }
 
