@@ -423,7 +423,9 @@ impl Vm {
                             Ok(Some(v)) => slot!($dst) = v,
                             _ => {
                                 let reuse = $op == ArithOp::Add && $dst == $lhs;
-                                slot!($dst) = check!(operands::arith_slow(&mut self.heap, $op, a, b, reuse));
+                                check!(operands::arith_slow(&mut self.heap, $op, a, b, reuse))
+                                    .relay()
+                                    .store(&mut slot!($dst));
                                 safepoint!();
                             }
                         }
