@@ -683,7 +683,7 @@ impl Vm {
                         #[allow(clippy::match_ref_pats)]
                         let pushed = match &slots[first] {
                             &Value::Func(f) => {
-                                check!(self.call_function(f, base + first, argc as usize));
+                                check!(self.call_function(&program, f, base + first, argc as usize));
                                 true
                             }
                             &other => check!(self.call_other(other, base + first, argc as usize)),
@@ -710,7 +710,7 @@ impl Vm {
                             _ => None,
                         };
                         let (at, argc) = (base + callee as usize, argc as usize);
-                        if check!(self.call_method(receiver_type, at, name, argc, lent, site)) {
+                        if check!(self.call_method(&program, receiver_type, at, name, argc, lent, site)) {
                             continue 'frames;
                         }
                         reload_slots!();
