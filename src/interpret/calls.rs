@@ -17,6 +17,13 @@ use crate::runtime::object::FuncObj;
 use crate::runtime::symbol::Symbol;
 use crate::runtime::value::{Relay, Value};
 
+/// A method call's site: the method's name and the call's inline cache entry.
+#[derive(Clone, Copy)]
+pub(super) struct MethodSite<'a> {
+    pub(super) name: Symbol,
+    pub(super) cache: &'a Cell<CacheEntry>,
+}
+
 impl Vm {
     /// Pushes a frame for `proto` whose slots start at `base` (arguments already there).
     #[inline(always)]
@@ -129,8 +136,8 @@ impl Vm {
     }
 
     /// `receiver.name(args)` with the receiver in `stack[base + 1]`, lent to the call when
-    /// `lent` (see `Instr::CallMethodLent`). `site` is the call's inline cache entry: the
-    /// method found for the type of the last receiver (`caches.rs`). `receiver_type` is the
+    /// `lent` (see `Instr::CallMethodLent`). `site.cache` is the call's inline cache entry:
+    /// the method found for the type of the last receiver (`caches.rs`). `receiver_type` is the
     /// receiver's struct type, if it is a struct (the dispatch loop reads it from its
     /// window). The common case, a receiver of the type the site remembers a method for,
     /// pushes the method's frame inline; everything else is `call_method_other`.
@@ -140,18 +147,17 @@ impl Vm {
         program: &Program,
         receiver_type: Option<u32>,
         base: usize,
-        name: Symbol,
+        site: MethodSite,
         argc: usize,
         lent: bool,
-        site: &Cell<CacheEntry>,
     ) -> Result<bool, String> {
         if let Some(type_index) = receiver_type {
-            if let MethodAnswer::Method(method) = caches::cached_method(site, type_index) {
+            if let MethodAnswer::Method(method) = caches::cached_method(site.cache, type_index) {
                 self.push_method_frame(program, method, base, argc, lent)?;
                 return Ok(true);
             }
         }
-        self.call_method_other(program, base, name, argc, lent, site)
+        self.call_method_other(program, base, site, argc, lent)
     }
 
     /// Pushes the frame of `method` called on the receiver in `stack[base + 1]`.
@@ -181,29 +187,28 @@ impl Vm {
         &mut self,
         program: &Program,
         base: usize,
-        name: Symbol,
+        site: MethodSite,
         argc: usize,
         lent: bool,
-        site: &Cell<CacheEntry>,
     ) -> Result<bool, String> {
         let Value::Struct(receiver) = self.stack[base + 1] else {
             return Err(format!(
                 "Cannot call method {} on a value of type {}",
-                self.program.symbols.name(name),
+                self.program.symbols.name(site.name),
                 self.stack[base + 1].type_name()
             ));
         };
         let type_index = receiver.type_index;
-        let field_guess = match caches::cached_method(site, type_index) {
+        let field_guess = match caches::cached_method(site.cache, type_index) {
             MethodAnswer::Method(method) => {
                 self.push_method_frame(program, method, base, argc, lent)?;
                 return Ok(true);
             }
             MethodAnswer::Field(position) => position,
             MethodAnswer::Unknown => {
-                let found = self.program.struct_types[type_index as usize].methods.get(&name).copied();
+                let found = self.program.struct_types[type_index as usize].methods.get(&site.name).copied();
                 if let Some(method) = found {
-                    caches::remember_method(site, type_index, method);
+                    caches::remember_method(site.cache, type_index, method);
                     self.push_method_frame(program, method, base, argc, lent)?;
                     return Ok(true);
                 }
@@ -212,9 +217,9 @@ impl Vm {
         };
         // A field holding a function is called like one.
         let position = receiver
-            .position(name, field_guess)
-            .ok_or_else(|| access::field_not_found(self.program.symbols.name(name)))?;
-        caches::remember_field_callee(site, type_index, position);
+            .position(site.name, field_guess)
+            .ok_or_else(|| access::field_not_found(self.program.symbols.name(site.name)))?;
+        caches::remember_field_callee(site.cache, type_index, position);
         let callee = receiver.fields[position].1;
         self.stack[base] = callee;
         self.stack.copy_within(base + 2..base + 2 + argc, base + 1);

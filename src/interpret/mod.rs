@@ -42,6 +42,7 @@ use crate::runtime::ops::{ArithOp, CmpOp};
 use crate::runtime::symbol::Symbol;
 use crate::runtime::value::Value;
 use crate::semantics::{self, Concrete};
+use calls::MethodSite;
 use error::{Raised, Uncaught};
 use operands::error_text;
 use traces::{AfterJit, LoopSite};
@@ -710,7 +711,14 @@ impl Vm {
                             _ => None,
                         };
                         let (at, argc) = (base + callee as usize, argc as usize);
-                        if check!(self.call_method(&program, receiver_type, at, name, argc, lent, site)) {
+                        if check!(self.call_method(
+                            &program,
+                            receiver_type,
+                            at,
+                            MethodSite { name, cache: site },
+                            argc,
+                            lent
+                        )) {
                             continue 'frames;
                         }
                         reload_slots!();
