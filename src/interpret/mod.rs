@@ -42,6 +42,7 @@ use crate::runtime::ops::{ArithOp, CmpOp};
 use crate::runtime::symbol::Symbol;
 use crate::runtime::value::Value;
 use crate::semantics::{self, Concrete};
+use calls::MethodSite;
 use error::{Raised, Uncaught};
 use operands::error_text;
 use traces::{AfterJit, LoopSite};
@@ -423,7 +424,9 @@ impl Vm {
                             Ok(Some(v)) => slot!($dst) = v,
                             _ => {
                                 let reuse = $op == ArithOp::Add && $dst == $lhs;
-                                slot!($dst) = check!(operands::arith_slow(&mut self.heap, $op, a, b, reuse));
+                                check!(operands::arith_slow(&mut self.heap, $op, a, b, reuse))
+                                    .relay()
+                                    .store(&mut slot!($dst));
                                 safepoint!();
                             }
                         }
@@ -681,7 +684,7 @@ impl Vm {
                         #[allow(clippy::match_ref_pats)]
                         let pushed = match &slots[first] {
                             &Value::Func(f) => {
-                                check!(self.call_function(f, base + first, argc as usize));
+                                check!(self.call_function(&program, f, base + first, argc as usize));
                                 true
                             }
                             &other => check!(self.call_other(other, base + first, argc as usize)),
@@ -708,7 +711,14 @@ impl Vm {
                             _ => None,
                         };
                         let (at, argc) = (base + callee as usize, argc as usize);
-                        if check!(self.call_method(receiver_type, at, name, argc, lent, site)) {
+                        if check!(self.call_method(
+                            &program,
+                            receiver_type,
+                            at,
+                            MethodSite { name, cache: site },
+                            argc,
+                            lent
+                        )) {
                             continue 'frames;
                         }
                         reload_slots!();
