@@ -178,9 +178,10 @@ pub const FIELD_VALUE: TySet = PASSABLE;
 /// What a builtin call or a residual call passes (`CallBuiltin`, `CallResidual`): any
 /// value, builtins being constants on trace.
 pub const CALL_ARG: TySet = VALUE;
-/// What a residual call returns: an int, a bool, a string, an enum object, or the array
-/// or dict literal it updated.
-pub const RESIDUAL_RESULT: TySet = TySet::of(&[Ty::Int, Ty::Bool, Ty::Str, Ty::Tagged, Ty::Array, Ty::Dict]);
+/// What a residual call returns: an int, a bool, a string, an enum object, the array or
+/// dict literal it updated, or the container entry it made private.
+pub const RESIDUAL_RESULT: TySet =
+    TySet::of(&[Ty::Int, Ty::Bool, Ty::Str, Ty::Tagged, Ty::Array, Ty::Dict, Ty::Struct]);
 /// An array element read on trace: any value with a tag but a function.
 pub const ELEMENT: TySet =
     TySet::of(&[Ty::Int, Ty::Float, Ty::Bool, Ty::Null, Ty::Array, Ty::Dict, Ty::Str, Ty::Struct, Ty::Tagged]);

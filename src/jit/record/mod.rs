@@ -748,13 +748,23 @@ impl Recorder {
                         let scalar = matches!(self.ty(p), Ty::Int | Ty::Float | Ty::Bool | Ty::Null);
                         if !scalar && !matches!(self.trace.inst(p).op, Op::KStr(_)) {
                             // Only scalars sink: an enum value holding an object is built.
-                            let value = self.new_tagged_object(ctor.enum_name.0, ctor.tag.0, Some(p), pc)?;
+                            let value = self.new_tagged_object(ctor.enum_name.0, ctor.tag.0, &[p], pc)?;
                             self.write(dst, value);
                             return Ok(());
                         }
                         Some(p)
                     }
-                    _ => return Err(AbortReason::NyiInstruction("an enum value with several payloads")),
+                    // Several payloads: the value is built as an object, by the interpreter's
+                    // own `NewTagged` (a residual call), and read as one from then on.
+                    arity => {
+                        let mut payload = Vec::with_capacity(usize::from(arity));
+                        for r in start..start + arity {
+                            payload.push(self.read(r, view, pc)?);
+                        }
+                        let value = self.new_tagged_object(ctor.enum_name.0, ctor.tag.0, &payload, pc)?;
+                        self.write(dst, value);
+                        return Ok(());
+                    }
                 };
                 let value = self.emit(Op::TagNew { enum_name: ctor.enum_name.0, tag: ctor.tag.0, payload }, Ty::Tagged);
                 self.write(dst, value);

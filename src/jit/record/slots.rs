@@ -165,7 +165,7 @@ impl Recorder {
                 }
                 object
             }
-            Op::TagNew { enum_name, tag, payload } => self.new_tagged_object(enum_name, tag, payload, pc)?,
+            Op::TagNew { enum_name, tag, payload } => self.new_tagged_object(enum_name, tag, payload.as_slice(), pc)?,
             _ => unreachable!("only arrays, dicts, structs and enum values are sunk"),
         };
         let mut holders = 0;

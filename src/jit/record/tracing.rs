@@ -477,13 +477,36 @@ impl Containers for Tracing<'_> {
         Ok(())
     }
 
+    /// The entry a nested write (`d[k].a := v`) goes through. One that is no container is
+    /// left as it is (the write then raises, as in the interpreter). When neither the dict
+    /// nor the entry was shared while recording, guards that they still are not (`UNSHARED`
+    /// twice: the interpreter copies whichever is shared after all); otherwise the
+    /// interpreter's own copy-on-write of the entry (a residual call, which fails when the
+    /// dict is shared: the interpreter then copies it too).
     fn dict_element_unique(
         &mut self,
-        _: Traced<Gc<DictObj>>,
-        _: TracedValue,
-        _: &mut TracedValue,
+        x: Traced<Gc<DictObj>>,
+        key: TracedValue,
+        out: &mut TracedValue,
     ) -> Result<(), AbortReason> {
-        Err(AbortReason::NyiInstruction("a nested write through a dict entry"))
+        let Some(entry) = out.value else { return Ok(()) };
+        let ty = match entry {
+            Value::Array(_) => Ty::Array,
+            Value::Dict(_) => Ty::Dict,
+            Value::Struct(_) => Ty::Struct,
+            _ => return Ok(()),
+        };
+        if self.recorder.trace.inst(x.ir).op.is_sunk() {
+            return Err(AbortReason::NyiInstruction("a nested write through an entry of a dict built on trace"));
+        }
+        if x.value.is_shared() || entry.is_shared() {
+            let ir = self.recorder.residual(Residual::DictEntryUnique, &[x.ir, key.ir], ty, self.pc)?;
+            *out = TracedValue::of(ir, entry);
+        } else {
+            self.recorder.emit_guard(Op::GuardUnshared(x.ir), Ty::Void, self.pc);
+            self.recorder.emit_guard(Op::GuardUnshared(out.ir), Ty::Void, self.pc);
+        }
+        Ok(())
     }
 
     fn dict_value(&mut self, x: Traced<Gc<DictObj>>) -> TracedValue {
