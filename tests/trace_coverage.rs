@@ -326,6 +326,10 @@ const SHAPES: &[Case] = &[
         "struct S { a }",
         "mut d := {\"s\": S { a: 0 }, \"t\": [0]}\n d[\"s\"].a := i\n held := d[\"t\"]\n d[\"t\"][0] := i\n r := d[\"s\"].a + held[0]",
     ),
+    case(
+        "try_left_by_side_trace",
+        "mut r := 0\n try { for k in range(30) { r := r + k }\n if i == 50 { throw(\"x\") } } except e { r := -1 }",
+    ),
     case("builtin_pushed_and_in_literal", "f := abs\n a := push([i], f)\n b := [f, i, [i]]\n r := len(a) + len(b)"),
 ];
 

@@ -70,6 +70,7 @@ impl Recorder {
             entries: entries.into_iter().collect(),
             frames,
             handlers: self.handlers.clone(),
+            handlers_left: self.handlers_left,
             back_edges: self.back_edges,
             calls: self.calls,
             stored_slot: None,
