@@ -330,6 +330,11 @@ const SHAPES: &[Case] = &[
         "try_left_by_side_trace",
         "mut r := 0\n try { for k in range(30) { r := r + k }\n if i == 50 { throw(\"x\") } } except e { r := -1 }",
     ),
+    with(
+        "builtin_values_in_memory",
+        "struct S { f }",
+        "f := abs\n mut s := S { f: len }\n s.f := f\n a := [i, 0]\n a[1] := len\n d := {\"k\": f}\n k := func (x) { return f(x) }\n r := f(0 - i) + k(1) + len(a)",
+    ),
     case("builtin_pushed_and_in_literal", "f := abs\n a := push([i], f)\n b := [f, i, [i]]\n r := len(a) + len(b)"),
 ];
 

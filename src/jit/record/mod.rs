@@ -641,6 +641,13 @@ impl Recorder {
             }
             Instr::GetGlobal { dst, global } | Instr::TakeGlobal { dst, global } => {
                 let current = &view.globals[global as usize];
+                if let Value::Builtin(builtin) = *current {
+                    // As a slot holding a builtin (`Recorder::read_sunk`).
+                    self.type_checked_load(Op::GBuiltin { global, builtin }, Ty::Void, pc);
+                    let v = self.emit(Op::KBuiltin(builtin), Ty::Builtin);
+                    self.write(dst, v);
+                    return Ok(());
+                }
                 let ty = match current {
                     Value::Undef => return Err(AbortReason::ErrorRaised),
                     // A function read from a global is called next; the call guards which.

@@ -71,17 +71,6 @@ impl<'r> Tracing<'r> {
     }
 }
 
-impl Tracing<'_> {
-    /// A field takes the value over (`FSTORE`, `FSET`, `STSET`): any value a register
-    /// holds but a builtin.
-    fn check_field_value(&self, value: TracedValue) -> Result<(), AbortReason> {
-        if !self.recorder.ty(value.ir).is_field_value() {
-            return Err(AbortReason::NyiInstruction("a struct field holding a builtin"));
-        }
-        Ok(())
-    }
-}
-
 /// An error the interpreter raises: the recording ends before it.
 fn raised<T>(result: Result<T, Failed>) -> Result<T, AbortReason> {
     result.map_err(|_| AbortReason::ErrorRaised)
@@ -363,9 +352,6 @@ impl Containers for Tracing<'_> {
             return Ok(false);
         }
         // The stored value is handed over, as the interpreter's store takes it.
-        if self.recorder.ty(value.ir) == Ty::Builtin {
-            return Err(AbortReason::NyiInstruction("storing a builtin into an array"));
-        }
         self.recorder.emit_guard(Op::AStore { array: a.ir, index: at.ir, value: value.ir }, Ty::Void, self.pc);
         Ok(true)
     }
@@ -470,9 +456,6 @@ impl Containers for Tracing<'_> {
 
     /// `DSET`; the stored value is handed over, as the interpreter's insert takes it.
     fn dict_insert(&mut self, x: Traced<Gc<DictObj>>, key: TracedValue, value: TracedValue) -> Result<(), AbortReason> {
-        if self.recorder.ty(value.ir) == Ty::Builtin {
-            return Err(AbortReason::NyiInstruction("storing a builtin into a dict"));
-        }
         self.recorder.emit_guard(Op::DSet { dict: x.ir, key: key.ir, value: value.ir }, Ty::Void, self.pc);
         Ok(())
     }
@@ -566,7 +549,6 @@ impl Containers for Tracing<'_> {
         _: usize,
         value: TracedValue,
     ) -> Result<Option<usize>, AbortReason> {
-        self.check_field_value(value)?;
         if self.recorder.trace.inst(s.ir).op.is_sunk() || s.value.is_shared() {
             return Ok(None);
         }
@@ -592,7 +574,6 @@ impl Containers for Tracing<'_> {
         name: Symbol,
         value: TracedValue,
     ) -> Result<Traced<Gc<StructObj>>, AbortReason> {
-        self.check_field_value(value)?;
         let (object, field, value) = (s.ir, name.0, value.ir);
         let ir = if self.recorder.trace.inst(s.ir).op.is_sunk() {
             self.recorder.emit(Op::StructSet { object, field, value }, Ty::Struct)
