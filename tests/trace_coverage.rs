@@ -335,6 +335,7 @@ const SHAPES: &[Case] = &[
         "struct S { f }",
         "f := abs\n mut s := S { f: len }\n s.f := f\n a := [i, 0]\n a[1] := len\n d := {\"k\": f}\n k := func (x) { return f(x) }\n r := f(0 - i) + k(1) + len(a)",
     ),
+    with("builtin_read_from_field", "struct S { f }", "s := S { f: abs }\n g := s.f\n r := g(0 - i)"),
     case("builtin_pushed_and_in_literal", "f := abs\n a := push([i], f)\n b := [f, i, [i]]\n r := len(a) + len(b)"),
 ];
 

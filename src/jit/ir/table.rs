@@ -775,6 +775,11 @@ define_ops! {
     /// inline cache of where the field was when the trace was recorded). Reads struct memory.
     FieldLoad { object: InstIdx as Ref, field: u32 as FieldName, position: u32 as FieldPosition }
         => "FLOAD", Only, [STRUCT] -> FIELD_VALUE, GUARD, reads FIELDS | NAMED_FIELD;
+    /// Guards that field `field` of a struct object, at `position` in its field list, holds
+    /// builtin `builtin` (as `FieldLoad` finds the field, then as `SBuiltin` checks the
+    /// value): the trace knows the field's builtin as the constant `K fn`. Type `Void`.
+    FieldBuiltin { object: InstIdx as Ref, field: u32 as FieldName, position: u32 as FieldPosition, builtin: u32 as BuiltinName }
+        => "FBUILTIN", Only, [STRUCT] -> VOID, GUARD | NEVER_MERGED, reads FIELDS | NAMED_FIELD;
     /// `object.field := value` in place, at `position` in the field list (see `FieldLoad`).
     /// A guard: it leaves the trace when the struct is shared (the interpreter copies it
     /// first) or does not have the field at that position. Writes struct memory.

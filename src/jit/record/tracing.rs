@@ -518,6 +518,11 @@ impl Containers for Tracing<'_> {
                     _ => return Err(AbortReason::NyiInstruction("a field the sunk struct was not given")),
                 }
             }
+        } else if let Value::Builtin(builtin) = value {
+            // A builtin has no register form: the field is guarded to hold it.
+            let guard = Op::FieldBuiltin { object: s.ir, field: name.0, position, builtin };
+            self.recorder.emit_guard(guard, Ty::Void, self.pc);
+            self.recorder.emit(Op::KBuiltin(builtin), Ty::Builtin)
         } else {
             let ty = value_type(&value)?;
             self.recorder.emit_guard(Op::FieldLoad { object: s.ir, field: name.0, position }, ty, self.pc)

@@ -195,6 +195,12 @@ impl Emitter<'_> {
                 let offset = self.field_address(s, field, position, layout, exit)?;
                 self.load_value(ELEMENT, offset + layout.field_value, inst.ty, destination, exit)?;
             }
+            Op::FieldBuiltin { object, field, position, builtin } => {
+                let (layout, exit) = (self.object_layout()?, guard_exit()?);
+                let s = self.gpr_register(self.operand(object));
+                let offset = self.field_address(s, field, position, layout, exit)?;
+                self.guard_builtin(ELEMENT, offset + layout.field_value, builtin, exit);
+            }
             Op::FieldStore { object, field, position, value } => {
                 let (layout, exit) = (self.object_layout()?, guard_exit()?);
                 let s = self.gpr_register(self.operand(object));
