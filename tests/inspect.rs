@@ -157,16 +157,18 @@ fn profile_matches_its_golden_text() {
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 
-/// The acceptance check of issue 15: the abort at line 6 (a call of a builtin held in a
-/// variable, which traces do not record yet) is logged at line 6 and its column.
+/// The acceptance check of issue 15: the abort at line 7 (a call of a builtin held in a
+/// struct field, which traces do not record yet) is logged at line 7 and its column.
 #[cfg(target_arch = "x86_64")]
 #[test]
 fn jit_log_names_the_line_and_column_of_an_abort() {
-    let output = ruff().args(["run", "--jit-log", "tests/inspect/builtin_variable.ruff"]).output().expect("ruff runs");
+    let output = ruff().args(["run", "--jit-log", "tests/inspect/builtin_field.ruff"]).output().expect("ruff runs");
     let log = stderr_of(&output);
     assert!(
         log.lines().any(|l| l.starts_with("[jit] abort ")
-            && l.contains("at tests/inspect/builtin_variable.ruff:6:22 in <main>: NYI: function values on trace")),
+            && l.contains(
+                "at tests/inspect/builtin_field.ruff:7:24 in <main>: NYI: call to a builtin stored in a struct field"
+            )),
         "{}",
         log
     );

@@ -316,6 +316,26 @@ const SHAPES: &[Case] = &[
         "mut a := []\n a := push(a, len(step(i % 4)))\n r := len(step(3)) + len(a)",
     ),
     case("builtin_among_many_arguments", "f := len\n r := format(\"%s %s %d %s\", f, abs, i, [i])"),
+    with(
+        "enum_several_payloads",
+        "enum E { Two, One }",
+        "v := E::Two(i, [i], \"s\")\n mut r := 0\n match v { case E::Two(a): { r := a }\n default: { r := -1 } }",
+    ),
+    with(
+        "dict_entry_nested_write",
+        "struct S { a }",
+        "mut d := {\"s\": S { a: 0 }, \"t\": [0]}\n d[\"s\"].a := i\n held := d[\"t\"]\n d[\"t\"][0] := i\n r := d[\"s\"].a + held[0]",
+    ),
+    case(
+        "try_left_by_side_trace",
+        "mut r := 0\n try { for k in range(30) { r := r + k }\n if i == 50 { throw(\"x\") } } except e { r := -1 }",
+    ),
+    with(
+        "builtin_values_in_memory",
+        "struct S { f }",
+        "f := abs\n mut s := S { f: len }\n s.f := f\n a := [i, 0]\n a[1] := len\n d := {\"k\": f}\n k := func (x) { return f(x) }\n r := f(0 - i) + k(1) + len(a)",
+    ),
+    with("builtin_read_from_field", "struct S { f }", "s := S { f: abs }\n g := s.f\n r := g(0 - i)"),
     case("builtin_pushed_and_in_literal", "f := abs\n a := push([i], f)\n b := [f, i, [i]]\n r := len(a) + len(b)"),
 ];
 

@@ -171,7 +171,8 @@ impl Vm {
 
     /// Pushes the frames of calls a trace had inlined when it exited (each caller resumes
     /// after its call, and the innermost frame at `pc`), then the `try` handlers it had
-    /// installed. `base` is the trace's frame base; the exit has already written every
+    /// installed, after removing those it left that were installed before it. `base` is
+    /// the trace's frame base; the exit has already written every
     /// slot of the new frames.
     pub(super) fn rebuild_exit_frames(&mut self, base: usize, resume: &crate::jit::Resume, pc: usize) {
         let entered = self.frames.len() - 1;
@@ -184,6 +185,7 @@ impl Vm {
             }
         }
         self.frames.last_mut().expect("a frame is running").pc = pc;
+        self.handlers.truncate(self.handlers.len() - resume.handlers_left);
         for handler in &resume.handlers {
             self.handlers.push(Handler {
                 frame: entered + handler.frame,

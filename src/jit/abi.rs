@@ -202,3 +202,13 @@ pub enum Location {
     /// No value (void instructions, dead values).
     None,
 }
+
+/// What `CTAG` answers for a captured value: its tag, and for a builtin (which has no
+/// register form, so the trace knows it as a constant) also which one, above the tag
+/// byte, so that the one guard on the answer fixes it.
+pub fn capture_key(v: Value) -> i64 {
+    match v {
+        Value::Builtin(id) => (id as i64) << 8 | v.tag() as i64,
+        other => other.tag() as i64,
+    }
+}

@@ -35,6 +35,9 @@ pub struct Resume {
     pub frames: Vec<ResumeFrame>,
     /// `try` handlers installed on trace, to push after `frames`, in order.
     pub handlers: Vec<ResumeHandler>,
+    /// How many handlers installed before the trace (the innermost of the interpreter's)
+    /// the trace removed: popped before `handlers` are pushed.
+    pub handlers_left: usize,
     pub record_side: Option<Recorder>,
 }
 
@@ -116,7 +119,14 @@ impl Jit {
                 let iterations = self.exit_state.loop_iterations;
                 self.stats.native_iterations += iterations;
                 self.native_mut(root).own_iterations += iterations;
-                return Resume { pc: 0, frames: Vec::new(), handlers: Vec::new(), record_side: None, returned: true };
+                return Resume {
+                    pc: 0,
+                    frames: Vec::new(),
+                    handlers: Vec::new(),
+                    handlers_left: 0,
+                    record_side: None,
+                    returned: true,
+                };
             }
             let exit = SnapIdx(exit);
             // Side traces jump back into the root natively, linked exits into side traces,
@@ -137,6 +147,8 @@ impl Jit {
             let inlined = native.trace.snapshots[exit.index()].frames.clone();
             frames.extend(exit::inlined_frames(&inlined, level_slots, level_base));
             let installed = native.trace.snapshots[exit.index()].handlers.clone();
+            let left = native.trace.snapshots[exit.index()].handlers_left;
+            let handlers_left = usize::from(left);
             let handlers = installed
                 .iter()
                 .map(|h| ResumeHandler {
@@ -161,14 +173,14 @@ impl Jit {
                 native.fruitless_entries = if fruitless { native.fruitless_entries + 1 } else { 0 };
                 if native.fruitless_entries >= MAX_FRUITLESS_ENTRIES && native.kind == TraceKind::Loop {
                     self.retire_root(root, AbortReason::TraceRetired, Retry::Allowed);
-                    return Resume { pc, frames, handlers, record_side: None, returned: false };
+                    return Resume { pc, frames, handlers, handlers_left, record_side: None, returned: false };
                 }
             }
             let tree_full = self.native(root).side_traces >= MAX_SIDE_TRACES;
             let iterations = self.exit_state.loop_iterations;
             if tree_full && self.covers_too_few_paths(root, current, exit, iterations) {
                 self.retire_root(root, AbortReason::TooManyPaths, Retry::Pointless);
-                return Resume { pc, frames, handlers, record_side: None, returned: false };
+                return Resume { pc, frames, handlers, handlers_left, record_side: None, returned: false };
             }
             let unprofitable = current == root
                 && self.function_exits_often(root, exit)
@@ -178,7 +190,7 @@ impl Jit {
                 SideState::Compiled(side) => {
                     if current == root && native.kind == TraceKind::Loop && self.took_rare_path(root, exit) {
                         self.retire_root(root, AbortReason::RarePathRecorded, Retry::Allowed);
-                        return Resume { pc, frames, handlers, record_side: None, returned: false };
+                        return Resume { pc, frames, handlers, handlers_left, record_side: None, returned: false };
                     }
                     if self.stats.traces[current as usize].handled_exits[exit.index()] >= LINK_AFTER_EXITS {
                         if let Some(entry) = self.native(side).compiled.linked_entry {
@@ -239,8 +251,16 @@ impl Jit {
                         .describe(&self.options.source_name);
                     log_event!(self, "record side trace of trace {} exit {} at {}", current + 1, exit.0, at);
                     let side_of = SideOf { root, parent: current, exit };
-                    let recorder = Recorder::for_side_trace(side_of, base, &inlined, &installed, &constants, program);
-                    return Resume { pc, frames, handlers, record_side: Some(recorder), returned: false };
+                    let recorder =
+                        Recorder::for_side_trace(side_of, base, &inlined, &installed, left, &constants, program);
+                    return Resume {
+                        pc,
+                        frames,
+                        handlers,
+                        handlers_left,
+                        record_side: Some(recorder),
+                        returned: false,
+                    };
                 }
                 // Other traces may still call the retired trace natively: it is retired once.
                 SideState::Refused if unprofitable => {
@@ -251,7 +271,7 @@ impl Jit {
                 }
                 SideState::Recording | SideState::Refused => {}
             }
-            return Resume { pc, frames, handlers, record_side: None, returned: false };
+            return Resume { pc, frames, handlers, handlers_left, record_side: None, returned: false };
         }
     }
 

@@ -41,9 +41,9 @@ pub enum Residual {
     Text,
     /// `Concat` of one to three strings: a new string of their texts.
     Concat,
-    /// `NewTagged` with at most one payload, where the value must exist as an object
-    /// (stored, passed, compared): arguments the enum name and tag symbols (ints), then
-    /// the payload, if any.
+    /// `NewTagged`, where the value must exist as an object (stored, passed, compared, or
+    /// holding several payloads): arguments the enum name and tag symbols (ints), then the
+    /// payloads, if any (past one payload the call is a spread one).
     NewTagged,
     /// `ArraySpread`: `access::spread_into_array` of the literal being built (the first
     /// argument, also the result) and the value spread. Updates its first argument in
@@ -58,11 +58,17 @@ pub enum Residual {
     /// A shared dict made private for a write (`semantics::set_index` through
     /// `Containers::dict_unique`): `object::make_unique_dict`'s copy.
     DictUnique,
+    /// The entry of a dict under a key made private for a nested write through it
+    /// (`d[k].a := v`): `semantics::index_for_write` on the dict, which must not be shared
+    /// (the call fails otherwise, before changing anything, and the interpreter copies
+    /// the dict as well); the result is the entry. Updates the dict in place (see
+    /// [`Residual::in_place`]).
+    DictEntryUnique,
 }
 
 impl Residual {
     /// Every function, in code order (see [`Residual::code`]).
-    pub const ALL: [Residual; 13] = [
+    pub const ALL: [Residual; 14] = [
         Residual::DictLength,
         Residual::Equal,
         Residual::Order(CmpOp::Lt),
@@ -76,6 +82,7 @@ impl Residual {
         Residual::DictSpread,
         Residual::DictInsert,
         Residual::DictUnique,
+        Residual::DictEntryUnique,
     ];
 
     /// The number the emitted code passes for this function.
@@ -103,17 +110,19 @@ impl Residual {
             Residual::DictSpread => "dict_spread",
             Residual::DictInsert => "dict_insert",
             Residual::DictUnique => "dict_unique",
+            Residual::DictEntryUnique => "dict_entry_unique",
         }
     }
 
-    /// Whether it updates its first argument in place (a literal being built), which makes
+    /// Whether it updates its first argument in place (a literal being built, or the dict
+    /// holding an entry made private), which makes
     /// doing it twice show. Such a function is called only when no collection is due, and
     /// a collection that becomes due during it does not exit: the next allocation or
     /// in-place update on trace exits before itself (as `APUSH` does), so an exit never
     /// follows the update and the interpreter never redoes it. It fails only before it
     /// changes anything.
     pub fn in_place(self) -> bool {
-        matches!(self, Residual::ArraySpread | Residual::DictSpread | Residual::DictInsert)
+        matches!(self, Residual::ArraySpread | Residual::DictSpread | Residual::DictInsert | Residual::DictEntryUnique)
     }
 
     pub fn from_name(name: &str) -> Option<Residual> {
@@ -147,6 +156,14 @@ impl Residual {
                 holder
             }
             (Residual::DictUnique, [Value::Dict(dict)]) => Value::Dict(object::make_unique_dict(heap, *dict)),
+            (Residual::DictEntryUnique, [holder @ Value::Dict(dict), key]) => {
+                if dict.is_shared() {
+                    return Err("the dict is shared".into());
+                }
+                let (mut holder, mut entry) = (*holder, Value::Null);
+                semantics::index_for_write(&mut Concrete::with_heap(heap), &mut holder, *key, &mut entry)?;
+                entry
+            }
             _ => return Err(format!("{} called with {} arguments", self.name(), args.len())),
         })
     }

@@ -320,7 +320,7 @@ pub(super) extern "sysv64" fn set_capture(func: *mut u8, index: u64, tag: u64, p
 pub(super) extern "sysv64" fn capture_tag(func: *mut u8, index: u64) -> i64 {
     // SAFETY: `func` is a function value of the trace (see `closure_at`).
     let func = unsafe { closure_at(func) };
-    func.captures.get(index as usize).map_or(-1, |v| v.tag() as i64)
+    func.captures.get(index as usize).map_or(-1, |&v| crate::jit::abi::capture_key(v))
 }
 
 /// `CGET` of any capture but a float: its payload bits (an object's address).

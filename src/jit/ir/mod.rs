@@ -234,6 +234,11 @@ pub struct Snapshot {
     /// were installed. Native code keeps no handler stack (every error leaves the trace
     /// before it is raised); an exit pushes these onto the interpreter's.
     pub handlers: Vec<TraceHandler>,
+    /// How many `try` handlers installed before the trace started (in the trace's own
+    /// frame, innermost first) the trace has removed (`TryEnd` of a try block entered
+    /// before it): an exit pops that many off the interpreter's stack before pushing
+    /// `handlers`.
+    pub handlers_left: u16,
     /// What native code did since the start of the iteration (a side trace's start) or the
     /// last `CallTrace`, which the counters of `--jit-stats` must learn when the trace
     /// exits here: loop back-edges other than a root's own (which the backend counts in a

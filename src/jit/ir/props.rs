@@ -172,15 +172,19 @@ pub const PASSABLE: TySet = LOADABLE;
 /// of `push`, an argument of a call past `MAX_BUILTIN_ARGS`): any value, a builtin (a
 /// constant on trace) being stored as its tag and index.
 pub const PUSHED: TySet = VALUE;
-/// What may be stored into a struct field on trace (`Ty::is_field_value`): the types an
-/// exit and the `FSET` helper box, which are all a helper is passed.
+/// What a field load gives on trace (`Ty::is_field_value`): any value a register holds.
 pub const FIELD_VALUE: TySet = PASSABLE;
+/// What a store writes into memory (an element, a dict entry, a field, a captured
+/// variable): any value, a builtin (a constant on trace) as its tag and index, as `APUSH`
+/// stores it; exits and helpers box a builtin constant too.
+pub const STORED: TySet = VALUE;
 /// What a builtin call or a residual call passes (`CallBuiltin`, `CallResidual`): any
 /// value, builtins being constants on trace.
 pub const CALL_ARG: TySet = VALUE;
-/// What a residual call returns: an int, a bool, a string, an enum object, or the array
-/// or dict literal it updated.
-pub const RESIDUAL_RESULT: TySet = TySet::of(&[Ty::Int, Ty::Bool, Ty::Str, Ty::Tagged, Ty::Array, Ty::Dict]);
+/// What a residual call returns: an int, a bool, a string, an enum object, the array or
+/// dict literal it updated, or the container entry it made private.
+pub const RESIDUAL_RESULT: TySet =
+    TySet::of(&[Ty::Int, Ty::Bool, Ty::Str, Ty::Tagged, Ty::Array, Ty::Dict, Ty::Struct]);
 /// An array element read on trace: any value with a tag but a function.
 pub const ELEMENT: TySet =
     TySet::of(&[Ty::Int, Ty::Float, Ty::Bool, Ty::Null, Ty::Array, Ty::Dict, Ty::Str, Ty::Struct, Ty::Tagged]);

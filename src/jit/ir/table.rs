@@ -516,6 +516,14 @@ define_ops! {
     /// is the instruction's type. A guard.
     SLoad { slot: u16 as Slot }
         => "SLOAD", Only, [] -> LOADABLE, GUARD | TYPE_CHECK;
+    /// Guards that frame slot `slot` holds builtin `builtin` (tag and index): a builtin read
+    /// from memory, which the trace then knows as the constant `K fn` (builtins have no
+    /// register form). A guard of type `Void`.
+    SBuiltin { slot: u16 as Slot, builtin: u32 as BuiltinName }
+        => "SBUILTIN", Only, [] -> VOID, GUARD | NEVER_MERGED;
+    /// `SBuiltin` of global `global`.
+    GBuiltin { global: u32 as Global, builtin: u32 as BuiltinName }
+        => "GBUILTIN", Only, [] -> VOID, GUARD | NEVER_MERGED;
     /// Loads global `global`, guarding its tag (also fails on an unassigned global). A guard.
     GLoad { global: u32 as Global }
         => "GLOAD", Only, [] -> LOADABLE, GUARD | TYPE_CHECK | NEVER_MERGED;
@@ -659,7 +667,7 @@ define_ops! {
     /// `0 <= index < length`. `value` is a scalar or an object (handed over, as
     /// `semantics::set_index` takes it). A guard.
     AStore { array: InstIdx as Ref, index: InstIdx as Ref, value: InstIdx as Ref }
-        => "ASTORE", Only, [ARRAY, INT, PASSABLE] -> VOID, GUARD | EFFECT | NEVER_MERGED, writes ELEMENTS;
+        => "ASTORE", Only, [ARRAY, INT, STORED] -> VOID, GUARD | EFFECT | NEVER_MERGED, writes ELEMENTS;
     /// `ALoad` at an index the optimizer knows is in bounds (an earlier check of that array
     /// and index passed, and nothing since can have shortened an array): a guard on the
     /// element's type only.
@@ -668,7 +676,7 @@ define_ops! {
     /// `AStore` at an index known to be in bounds, into an array known to be unshared (no
     /// object was marked shared since a check found it so): no check.
     AStoreKnown { array: InstIdx as Ref, index: InstIdx as Ref, value: InstIdx as Ref }
-        => "ASTOREK", Only, [ARRAY, INT, PASSABLE] -> VOID, EFFECT | NEVER_MERGED, writes ELEMENTS;
+        => "ASTOREK", Only, [ARRAY, INT, STORED] -> VOID, EFFECT | NEVER_MERGED, writes ELEMENTS;
     /// Appends `value` (any value: the call's argument, handed over) to an
     /// array in place, guarding that the array is not shared. May grow the array's
     /// buffer. A guard.
@@ -745,7 +753,7 @@ define_ops! {
     /// value a helper is passed, handed over as the interpreter's insert takes it. May grow
     /// the dict. A guard.
     DSet { dict: InstIdx as Ref, key: InstIdx as Ref, value: InstIdx as Ref }
-        => "DSET", Only, [DICT, KEY, PASSABLE] -> VOID, GUARD | EFFECT | NEVER_MERGED, writes DICT_ENTRIES | SHARED_BITS;
+        => "DSET", Only, [DICT, KEY, STORED] -> VOID, GUARD | EFFECT | NEVER_MERGED, writes DICT_ENTRIES | SHARED_BITS;
     /// A new empty array or dict, or a struct with no fields yet, of the instruction's
     /// type: a sunk value built for real where it escapes (it is stored, pushed, passed to
     /// native code or carried into the next iteration); `APush`, `DSet` and `FieldInit` then
@@ -767,11 +775,16 @@ define_ops! {
     /// inline cache of where the field was when the trace was recorded). Reads struct memory.
     FieldLoad { object: InstIdx as Ref, field: u32 as FieldName, position: u32 as FieldPosition }
         => "FLOAD", Only, [STRUCT] -> FIELD_VALUE, GUARD, reads FIELDS | NAMED_FIELD;
+    /// Guards that field `field` of a struct object, at `position` in its field list, holds
+    /// builtin `builtin` (as `FieldLoad` finds the field, then as `SBuiltin` checks the
+    /// value): the trace knows the field's builtin as the constant `K fn`. Type `Void`.
+    FieldBuiltin { object: InstIdx as Ref, field: u32 as FieldName, position: u32 as FieldPosition, builtin: u32 as BuiltinName }
+        => "FBUILTIN", Only, [STRUCT] -> VOID, GUARD | NEVER_MERGED, reads FIELDS | NAMED_FIELD;
     /// `object.field := value` in place, at `position` in the field list (see `FieldLoad`).
     /// A guard: it leaves the trace when the struct is shared (the interpreter copies it
     /// first) or does not have the field at that position. Writes struct memory.
     FieldStore { object: InstIdx as Ref, field: u32 as FieldName, position: u32 as FieldPosition, value: InstIdx as Ref }
-        => "FSTORE", Only, [STRUCT, FIELD_VALUE] -> VOID, GUARD | NEVER_MERGED, writes NAMED_FIELD;
+        => "FSTORE", Only, [STRUCT, STORED] -> VOID, GUARD | NEVER_MERGED, writes NAMED_FIELD;
     /// `FieldLoad` of a field the optimizer knows the struct has at `position` (an earlier
     /// `FLOAD`, `FSTORE` or `FLOADU` of that object, field and position passed: a struct's
     /// fields never move or go, so that stays true): a guard on the value's type only.
@@ -780,20 +793,20 @@ define_ops! {
     /// `FieldStore` into a struct the optimizer knows has the field at `position` and is
     /// still unshared (no object was marked shared since a check that it was): no check.
     FieldStoreKnown { object: InstIdx as Ref, field: u32 as FieldName, position: u32 as FieldPosition, value: InstIdx as Ref }
-        => "FSTOREK", Only, [STRUCT, FIELD_VALUE] -> VOID, EFFECT | NEVER_MERGED, writes NAMED_FIELD;
+        => "FSTOREK", Only, [STRUCT, STORED] -> VOID, EFFECT | NEVER_MERGED, writes NAMED_FIELD;
     /// `object.field := value` (an int, float, bool or null) through the interpreter's field
     /// assignment: in place when the struct is not shared, else on a new copy. The result
     /// (type `Struct`) is the struct now holding the field. Writes struct memory and may
     /// allocate: a guard like `SConcat`.
     FieldSet { object: InstIdx as Ref, field: u32 as FieldName, value: InstIdx as Ref }
-        => "FSET", Only, [STRUCT, FIELD_VALUE] -> STRUCT, GUARD | NEVER_MERGED, writes FIELDS | SHARED_BITS;
+        => "FSET", Only, [STRUCT, STORED] -> STRUCT, GUARD | NEVER_MERGED, writes FIELDS | SHARED_BITS;
     /// Fills field `field` of `object`, a struct just made by `Alloc` (unshared, with room
     /// reserved for its fields): appends (`field`, `value`) to its field list in place, in
     /// the literal's order, taking the value over as `NewStruct` does. `Recorder::materialize`
     /// emits one per distinct field right after the `Alloc`, so the struct cannot be shared,
     /// already hold the field, or lack room: no check, no search, no call.
     FieldInit { object: InstIdx as Ref, field: u32 as FieldName, value: InstIdx as Ref }
-        => "FINIT", Only, [STRUCT, FIELD_VALUE] -> VOID, EFFECT | NEVER_MERGED, writes FIELDS;
+        => "FINIT", Only, [STRUCT, STORED] -> VOID, EFFECT | NEVER_MERGED, writes FIELDS;
     /// The constructor of an enum object (`TaggedObj`): its enum name's symbol in the high
     /// 32 bits, its tag's in the low ones. Enum objects never change.
     TagKey(a: InstIdx as Ref)
@@ -808,7 +821,8 @@ define_ops! {
     /// The struct type (`StructObj::type_index`) of a struct object: methods are per type.
     StructType(a: InstIdx as Ref)
         => "STTYPE", Only, [STRUCT] -> INT, PURE;
-    /// The type tag of captured variable `index` of a closure (`func`), and its value (of
+    /// The type tag of captured variable `index` of a closure (`func`; for a builtin also
+    /// which one: `abi::capture_key`), and its value (of
     /// the instruction's type: a scalar, or a string, array, dict, struct or function,
     /// which `GetCapture`'s recording then marks shared) after a guard on that tag. Read
     /// closure memory (`CaptureSet` writes it).
@@ -823,7 +837,7 @@ define_ops! {
     StructNew { type_index: u32 as TypeIndex }
         => "STNEW", Only, [] -> STRUCT, SUNK;
     StructSet { object: InstIdx as Ref, field: u32 as FieldName, value: InstIdx as Ref }
-        => "STSET", Only, [STRUCT, FIELD_VALUE] -> STRUCT, SUNK;
+        => "STSET", Only, [STRUCT, STORED] -> STRUCT, SUNK;
     /// A sunk empty array, and the sunk array `array` with `value` (an int, float, bool,
     /// null or string constant) appended: an array literal's elements in order. Type
     /// `Array`, sunk like `DNew`/`DIns`.
@@ -952,5 +966,5 @@ define_ops! {
     /// variable, as `SetCapture` and the filling of a new closure write it); the value is
     /// handed over. Writes closure memory.
     CaptureSet { func: InstIdx as Ref, index: u32 as CaptureIndex, value: InstIdx as Ref }
-        => "CSET", Only, [FUNC, PASSABLE] -> VOID, EFFECT | NEVER_MERGED, writes CAPTURES;
+        => "CSET", Only, [FUNC, STORED] -> VOID, EFFECT | NEVER_MERGED, writes CAPTURES;
 }

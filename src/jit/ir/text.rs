@@ -62,6 +62,9 @@ impl fmt::Display for Trace {
                         frame.proto.0, frame.base, frame.return_pc, method
                     )?;
                 }
+                if snapshot.handlers_left > 0 {
+                    write!(f, " -try({})", snapshot.handlers_left)?;
+                }
                 for handler in &snapshot.handlers {
                     write!(f, " +try(frame={} handler={} err={})", handler.frame, handler.pc, handler.err_slot)?;
                 }

@@ -67,7 +67,8 @@ fn named_field(op: &Op) -> Option<u32> {
         | Op::FieldStoreKnown { field, .. }
         | Op::FieldLoadUnique { field, .. }
         | Op::FieldSet { field, .. }
-        | Op::FieldInit { field, .. } => Some(field),
+        | Op::FieldInit { field, .. }
+        | Op::FieldBuiltin { field, .. } => Some(field),
         _ => None,
     }
 }

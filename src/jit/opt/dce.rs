@@ -45,6 +45,7 @@ pub fn dce(trace: &Trace) -> Trace {
                 entries,
                 frames: snapshot.frames.clone(),
                 handlers: snapshot.handlers.clone(),
+                handlers_left: snapshot.handlers_left,
                 back_edges: snapshot.back_edges,
                 calls: snapshot.calls,
                 stored_slot: snapshot.stored_slot,

@@ -191,6 +191,7 @@ fn renumber(snapshot: &Snapshot, value: impl Fn(InstIdx) -> InstIdx) -> Snapshot
         entries: snapshot.entries.iter().map(|&(slot, v)| (slot, value(v))).collect(),
         frames: snapshot.frames.clone(),
         handlers: snapshot.handlers.clone(),
+        handlers_left: snapshot.handlers_left,
         back_edges: snapshot.back_edges,
         calls: snapshot.calls,
         stored_slot: snapshot.stored_slot,

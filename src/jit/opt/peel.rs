@@ -132,6 +132,7 @@ fn copy_iteration(trace: &Trace, carried: &[CarriedSlot], invariant: &FxHashMap<
                             entries: entries.into_iter().collect(),
                             frames: snapshot.frames.clone(),
                             handlers: snapshot.handlers.clone(),
+                            handlers_left: snapshot.handlers_left,
                             back_edges: snapshot.back_edges,
                             calls: snapshot.calls,
                             stored_slot: snapshot.stored_slot,

@@ -301,7 +301,7 @@ impl Recorder {
     /// Aborts where a native call cannot be made: an exit inside the native callee
     /// rebuilds no handlers of this frame.
     fn check_native_call(&self) -> Result<(), AbortReason> {
-        if !self.handlers.is_empty() {
+        if self.changed_handlers() {
             return Err(AbortReason::NyiCall("a function with a trace of its own inside a try block".into()));
         }
         Ok(())

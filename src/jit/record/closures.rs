@@ -13,6 +13,7 @@
 
 use super::{FrameClosure, Recorder, View};
 use crate::compile::bytecode::{CaptureSource, ProtoId, Reg};
+use crate::jit::abi::capture_key;
 use crate::jit::abort::AbortReason;
 use crate::jit::ir::{InstIdx, Op, Ty};
 use crate::runtime::value::Value;
@@ -41,22 +42,30 @@ impl Recorder {
     }
 
     /// Captured variable `index` of the current frame's closure: a guard on its type, then
-    /// its value. The interpreter's closure `view.closure` says the type.
+    /// its value (a builtin: a guard on which one, then that constant). The interpreter's
+    /// closure `view.closure` says the type.
     fn capture_value(&mut self, index: u16, view: &View, pc: u32) -> Result<InstIdx, AbortReason> {
         let Some(current) = view.closure.and_then(|c| c.captures.get(index as usize).copied()) else {
             return Err(AbortReason::ErrorRaised);
         };
-        let ty = capture_type(&current)?;
+        let ty = match current {
+            Value::Builtin(_) => Ty::Builtin,
+            _ => capture_type(&current)?,
+        };
         let closure = self.closure(pc)?;
         let index = index as u32;
         if let Some(value) = self.capture_set_on_trace(closure, index) {
             return Ok(value);
         }
         let tag = self.emit(Op::CaptureTag { func: closure, index }, Ty::Int);
-        let expected = self.emit(Op::KInt(current.tag() as i64), Ty::Int);
+        let expected = self.emit(Op::KInt(capture_key(current)), Ty::Int);
         let same = self.emit(Op::EqInt(tag, expected), Ty::Bool);
         self.emit_guard(Op::GuardTrue(same), Ty::Void, pc);
-        Ok(self.emit(Op::CaptureGet { func: closure, index }, ty))
+        Ok(match current {
+            // The guard fixed which builtin it is.
+            Value::Builtin(builtin) => self.emit(Op::KBuiltin(builtin), Ty::Builtin),
+            _ => self.emit(Op::CaptureGet { func: closure, index }, ty),
+        })
     }
 
     /// The value this recording last stored into captured variable `index` of `closure`
@@ -92,9 +101,6 @@ impl Recorder {
             return Err(AbortReason::ErrorRaised);
         }
         let value = self.read(src, view, pc)?;
-        if !self.ty(value).is_field_value() {
-            return Err(AbortReason::NyiInstruction("a captured variable holding a builtin"));
-        }
         let closure = self.closure(pc)?;
         self.emit(Op::CaptureSet { func: closure, index: index as u32, value }, Ty::Void);
         Ok(())
@@ -115,9 +121,6 @@ impl Recorder {
                 }
                 CaptureSource::CurrentClosure => self.closure(pc)?,
             };
-            if !self.ty(value).is_field_value() {
-                return Err(AbortReason::NyiInstruction("capturing a builtin"));
-            }
             captured.push(value);
         }
         let closure = self.emit_guard(Op::FuncNew { proto: child.0 }, Ty::Func, pc);

@@ -84,7 +84,7 @@ impl Recorder {
     /// are unrolled into the root trace instead. Code inside an inlined call or a `try`
     /// block never jumps.
     pub(super) fn loop_to_jump_into(&self, pc: u32) -> Option<u32> {
-        if self.inlined() || !self.handlers.is_empty() {
+        if self.inlined() || self.changed_handlers() {
             return None;
         }
         let at = (self.current().proto, pc);
@@ -188,7 +188,7 @@ impl Recorder {
     /// `loop_to_jump_into`): the frame's values the loop may read go to memory, and
     /// `JumpTrace` runs the loop trace.
     pub(super) fn jump_into_loop(&mut self, trace: u32, header: u32) -> Result<(), AbortReason> {
-        if !self.handlers.is_empty() {
+        if self.changed_handlers() {
             return Err(AbortReason::NyiInstruction("a loop with a trace of its own inside a try block"));
         }
         let live = Rc::clone(&self.frames[0].live);

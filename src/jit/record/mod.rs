@@ -246,6 +246,9 @@ pub struct Recorder {
     /// `try` handlers installed on trace and not removed yet, in order (see
     /// [`Snapshot::handlers`]).
     handlers: Vec<TraceHandler>,
+    /// How many handlers installed before the trace the trace has removed (see
+    /// [`Snapshot::handlers_left`]).
+    handlers_left: u16,
     /// The instructions recorded, in order (for trace dumps).
     pub bytecode: Vec<(ProtoId, u32)>,
     /// The frame depth, pc and slot-write count of the last snapshot, for reuse.
@@ -346,6 +349,7 @@ impl Recorder {
             pending: None,
             pending_call: None,
             handlers: Vec::new(),
+            handlers_left: 0,
             bytecode: Vec::new(),
             last_snapshot: None,
             writes: 0,
@@ -427,6 +431,13 @@ impl Recorder {
             || matches!(instr, Instr::ForNext { .. } | Instr::ForRangeNext { .. })
     }
 
+    /// Whether the trace installed or removed `try` handlers: native code it hands control
+    /// to (a native call, a jump into a loop's trace) exits with the handlers of its own
+    /// snapshots only, which would lose the change.
+    fn changed_handlers(&self) -> bool {
+        !self.handlers.is_empty() || self.handlers_left > 0
+    }
+
     /// Whether `pc` is the header of the root loop trace's own loop, in its own frame.
     fn at_own_header(&self, pc: u32) -> bool {
         self.side_of.is_none() && self.kind == TraceKind::Loop && !self.inlined() && pc == self.header
@@ -434,7 +445,8 @@ impl Recorder {
 
     /// A recorder for a side trace: from the exit `side_of` back to the root's loop header
     /// (`base` records that loop). `frames` are the inlined calls the exit was in; the side
-    /// trace starts in the innermost, with the exit's `handlers` installed. `constants` are
+    /// trace starts in the innermost, with the exit's `handlers` installed and its
+    /// `handlers_left` handlers from before the root trace removed. `constants` are
     /// the slots the exit's snapshot gives constant values: every entry into the side trace
     /// comes through that exit, so the side trace knows them as constants (a builtin callee
     /// stays a known builtin).
@@ -443,10 +455,11 @@ impl Recorder {
         base: Recorder,
         frames: &[InlinedFrame],
         handlers: &[TraceHandler],
+        handlers_left: u16,
         constants: &[(u16, Op, Ty)],
         program: &Program,
     ) -> Recorder {
-        let mut recorder = Recorder { side_of: Some(side_of), handlers: handlers.to_vec(), ..base };
+        let mut recorder = Recorder { side_of: Some(side_of), handlers: handlers.to_vec(), handlers_left, ..base };
         for frame in frames {
             let caller = recorder.frames.last_mut().expect("the root frame is never popped");
             let callee_slot = (frame.base as usize - caller.base - 1) as Reg;
@@ -481,7 +494,13 @@ impl Recorder {
     /// Finishes the trace. A root trace keeps the slot map as its loop-end state (for
     /// peeling); otherwise the changed slots are stored.
     fn close(&mut self) -> Result<Trace, AbortReason> {
-        if !self.handlers.is_empty() {
+        // The header's pc decides which try blocks of its frame enclose it, so a trace that
+        // removed handlers from before it and installed as many again in its own frame
+        // (a side trace leaving a try block and entering it again on the next round of an
+        // outer loop) reaches the header with the handlers it started with: nothing to do.
+        let reinstalled =
+            self.handlers.len() == usize::from(self.handlers_left) && self.handlers.iter().all(|h| h.frame == 0);
+        if !reinstalled {
             return Err(AbortReason::NyiInstruction("a try block that the loop's back edge leaves open"));
         }
         // Exits from here on resume at the header: the root's back-edge is taken, and the
@@ -622,6 +641,13 @@ impl Recorder {
             }
             Instr::GetGlobal { dst, global } | Instr::TakeGlobal { dst, global } => {
                 let current = &view.globals[global as usize];
+                if let Value::Builtin(builtin) = *current {
+                    // As a slot holding a builtin (`Recorder::read_sunk`).
+                    self.type_checked_load(Op::GBuiltin { global, builtin }, Ty::Void, pc);
+                    let v = self.emit(Op::KBuiltin(builtin), Ty::Builtin);
+                    self.write(dst, v);
+                    return Ok(());
+                }
                 let ty = match current {
                     Value::Undef => return Err(AbortReason::ErrorRaised),
                     // A function read from a global is called next; the call guards which.
@@ -748,13 +774,23 @@ impl Recorder {
                         let scalar = matches!(self.ty(p), Ty::Int | Ty::Float | Ty::Bool | Ty::Null);
                         if !scalar && !matches!(self.trace.inst(p).op, Op::KStr(_)) {
                             // Only scalars sink: an enum value holding an object is built.
-                            let value = self.new_tagged_object(ctor.enum_name.0, ctor.tag.0, Some(p), pc)?;
+                            let value = self.new_tagged_object(ctor.enum_name.0, ctor.tag.0, &[p], pc)?;
                             self.write(dst, value);
                             return Ok(());
                         }
                         Some(p)
                     }
-                    _ => return Err(AbortReason::NyiInstruction("an enum value with several payloads")),
+                    // Several payloads: the value is built as an object, by the interpreter's
+                    // own `NewTagged` (a residual call), and read as one from then on.
+                    arity => {
+                        let mut payload = Vec::with_capacity(usize::from(arity));
+                        for r in start..start + arity {
+                            payload.push(self.read(r, view, pc)?);
+                        }
+                        let value = self.new_tagged_object(ctor.enum_name.0, ctor.tag.0, &payload, pc)?;
+                        self.write(dst, value);
+                        return Ok(());
+                    }
                 };
                 let value = self.emit(Op::TagNew { enum_name: ctor.enum_name.0, tag: ctor.tag.0, payload }, Ty::Tagged);
                 self.write(dst, value);
@@ -863,8 +899,14 @@ impl Recorder {
             }
             Instr::TryEnd => {
                 let frame = (self.frames.len() - 1) as u16;
-                if self.handlers.pop().is_none_or(|h| h.frame != frame) {
-                    return Err(AbortReason::NyiInstruction("leaving a try block entered before the trace"));
+                match self.handlers.last() {
+                    Some(h) if h.frame == frame => {
+                        self.handlers.pop();
+                    }
+                    // A try block entered before the trace, in its own frame (an inlined
+                    // frame's blocks were all entered on trace): exits remove its handler.
+                    None if frame == 0 => self.handlers_left += 1,
+                    _ => return Err(AbortReason::NyiInstruction("leaving a try block entered before the trace")),
                 }
                 self.writes += 1;
             }

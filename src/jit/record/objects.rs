@@ -38,9 +38,6 @@ impl Recorder {
             // The field takes the value over, as `NewStruct` does (the `Move` into the
             // literal's operand already marked a copy shared).
             let value = self.read(start + k as Reg, view, pc)?;
-            if !self.ty(value).is_field_value() {
-                return Err(AbortReason::NyiInstruction("a struct literal holding a builtin"));
-            }
             object = self.emit(Op::StructSet { object, field: field.0, value }, Ty::Struct);
         }
         self.write(dst, object);

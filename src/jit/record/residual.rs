@@ -60,16 +60,17 @@ impl Recorder {
         }
     }
 
-    /// A sunk enum value (`TagNew`) built for real where it escapes.
+    /// An enum value built as an object: a sunk one (`TagNew`) where it escapes, or one
+    /// with an object payload or several payloads, which never sink.
     pub(super) fn new_tagged_object(
         &mut self,
         enum_name: u32,
         tag: u32,
-        payload: Option<InstIdx>,
+        payload: &[InstIdx],
         pc: u32,
     ) -> Result<InstIdx, AbortReason> {
         let mut args = vec![self.emit(Op::KInt(enum_name as i64), Ty::Int), self.emit(Op::KInt(tag as i64), Ty::Int)];
-        args.extend(payload);
+        args.extend_from_slice(payload);
         self.residual(Residual::NewTagged, &args, Ty::Tagged, pc)
     }
 }

@@ -70,6 +70,7 @@ impl Recorder {
             entries: entries.into_iter().collect(),
             frames,
             handlers: self.handlers.clone(),
+            handlers_left: self.handlers_left,
             back_edges: self.back_edges,
             calls: self.calls,
             stored_slot: None,
@@ -165,7 +166,7 @@ impl Recorder {
                 }
                 object
             }
-            Op::TagNew { enum_name, tag, payload } => self.new_tagged_object(enum_name, tag, payload, pc)?,
+            Op::TagNew { enum_name, tag, payload } => self.new_tagged_object(enum_name, tag, payload.as_slice(), pc)?,
             _ => unreachable!("only arrays, dicts, structs and enum values are sunk"),
         };
         let mut holders = 0;
@@ -206,8 +207,18 @@ impl Recorder {
         if !self.current().in_memory {
             return Err(AbortReason::NyiInstruction("a callee slot the trace never wrote"));
         }
-        let ty = value_type(&view.slots[r as usize])?;
-        let v = self.type_checked_load(Op::SLoad { slot: slot as u16 }, ty, pc);
+        let v = match view.slots[r as usize] {
+            // A builtin has no register form: the slot is guarded to hold it, and the trace
+            // knows it as a constant (a callee, an argument, a value stored).
+            Value::Builtin(builtin) => {
+                self.type_checked_load(Op::SBuiltin { slot: slot as u16, builtin }, Ty::Void, pc);
+                self.emit(Op::KBuiltin(builtin), Ty::Builtin)
+            }
+            ref other => {
+                let ty = value_type(other)?;
+                self.type_checked_load(Op::SLoad { slot: slot as u16 }, ty, pc)
+            }
+        };
         self.slots[slot] = Some(v);
         Ok(v)
     }

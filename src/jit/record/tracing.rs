@@ -71,17 +71,6 @@ impl<'r> Tracing<'r> {
     }
 }
 
-impl Tracing<'_> {
-    /// A field takes the value over (`FSTORE`, `FSET`, `STSET`): any value a register
-    /// holds but a builtin.
-    fn check_field_value(&self, value: TracedValue) -> Result<(), AbortReason> {
-        if !self.recorder.ty(value.ir).is_field_value() {
-            return Err(AbortReason::NyiInstruction("a struct field holding a builtin"));
-        }
-        Ok(())
-    }
-}
-
 /// An error the interpreter raises: the recording ends before it.
 fn raised<T>(result: Result<T, Failed>) -> Result<T, AbortReason> {
     result.map_err(|_| AbortReason::ErrorRaised)
@@ -363,9 +352,6 @@ impl Containers for Tracing<'_> {
             return Ok(false);
         }
         // The stored value is handed over, as the interpreter's store takes it.
-        if self.recorder.ty(value.ir) == Ty::Builtin {
-            return Err(AbortReason::NyiInstruction("storing a builtin into an array"));
-        }
         self.recorder.emit_guard(Op::AStore { array: a.ir, index: at.ir, value: value.ir }, Ty::Void, self.pc);
         Ok(true)
     }
@@ -470,20 +456,40 @@ impl Containers for Tracing<'_> {
 
     /// `DSET`; the stored value is handed over, as the interpreter's insert takes it.
     fn dict_insert(&mut self, x: Traced<Gc<DictObj>>, key: TracedValue, value: TracedValue) -> Result<(), AbortReason> {
-        if self.recorder.ty(value.ir) == Ty::Builtin {
-            return Err(AbortReason::NyiInstruction("storing a builtin into a dict"));
-        }
         self.recorder.emit_guard(Op::DSet { dict: x.ir, key: key.ir, value: value.ir }, Ty::Void, self.pc);
         Ok(())
     }
 
+    /// The entry a nested write (`d[k].a := v`) goes through. One that is no container is
+    /// left as it is (the write then raises, as in the interpreter). When neither the dict
+    /// nor the entry was shared while recording, guards that they still are not (`UNSHARED`
+    /// twice: the interpreter copies whichever is shared after all); otherwise the
+    /// interpreter's own copy-on-write of the entry (a residual call, which fails when the
+    /// dict is shared: the interpreter then copies it too).
     fn dict_element_unique(
         &mut self,
-        _: Traced<Gc<DictObj>>,
-        _: TracedValue,
-        _: &mut TracedValue,
+        x: Traced<Gc<DictObj>>,
+        key: TracedValue,
+        out: &mut TracedValue,
     ) -> Result<(), AbortReason> {
-        Err(AbortReason::NyiInstruction("a nested write through a dict entry"))
+        let Some(entry) = out.value else { return Ok(()) };
+        let ty = match entry {
+            Value::Array(_) => Ty::Array,
+            Value::Dict(_) => Ty::Dict,
+            Value::Struct(_) => Ty::Struct,
+            _ => return Ok(()),
+        };
+        if self.recorder.trace.inst(x.ir).op.is_sunk() {
+            return Err(AbortReason::NyiInstruction("a nested write through an entry of a dict built on trace"));
+        }
+        if x.value.is_shared() || entry.is_shared() {
+            let ir = self.recorder.residual(Residual::DictEntryUnique, &[x.ir, key.ir], ty, self.pc)?;
+            *out = TracedValue::of(ir, entry);
+        } else {
+            self.recorder.emit_guard(Op::GuardUnshared(x.ir), Ty::Void, self.pc);
+            self.recorder.emit_guard(Op::GuardUnshared(out.ir), Ty::Void, self.pc);
+        }
+        Ok(())
     }
 
     fn dict_value(&mut self, x: Traced<Gc<DictObj>>) -> TracedValue {
@@ -512,6 +518,11 @@ impl Containers for Tracing<'_> {
                     _ => return Err(AbortReason::NyiInstruction("a field the sunk struct was not given")),
                 }
             }
+        } else if let Value::Builtin(builtin) = value {
+            // A builtin has no register form: the field is guarded to hold it.
+            let guard = Op::FieldBuiltin { object: s.ir, field: name.0, position, builtin };
+            self.recorder.emit_guard(guard, Ty::Void, self.pc);
+            self.recorder.emit(Op::KBuiltin(builtin), Ty::Builtin)
         } else {
             let ty = value_type(&value)?;
             self.recorder.emit_guard(Op::FieldLoad { object: s.ir, field: name.0, position }, ty, self.pc)
@@ -543,7 +554,6 @@ impl Containers for Tracing<'_> {
         _: usize,
         value: TracedValue,
     ) -> Result<Option<usize>, AbortReason> {
-        self.check_field_value(value)?;
         if self.recorder.trace.inst(s.ir).op.is_sunk() || s.value.is_shared() {
             return Ok(None);
         }
@@ -569,7 +579,6 @@ impl Containers for Tracing<'_> {
         name: Symbol,
         value: TracedValue,
     ) -> Result<Traced<Gc<StructObj>>, AbortReason> {
-        self.check_field_value(value)?;
         let (object, field, value) = (s.ir, name.0, value.ir);
         let ir = if self.recorder.trace.inst(s.ir).op.is_sunk() {
             self.recorder.emit(Op::StructSet { object, field, value }, Ty::Struct)

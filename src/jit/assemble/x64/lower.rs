@@ -56,6 +56,12 @@ impl Emitter<'_> {
             Op::GLoad { global } => {
                 self.load_value(GLOBALS_BASE, value_offset(global as u64)?, inst.ty, destination, guard_exit()?)?
             }
+            Op::SBuiltin { slot, builtin } => {
+                self.guard_builtin(SLOTS_BASE, value_offset(slot as u64)?, builtin, guard_exit()?)
+            }
+            Op::GBuiltin { global, builtin } => {
+                self.guard_builtin(GLOBALS_BASE, value_offset(global as u64)?, builtin, guard_exit()?)
+            }
             Op::GStore { global, value } => self.store_value(GLOBALS_BASE, value_offset(global as u64)?, value)?,
             Op::SStore { slot, value } => self.store_value(SLOTS_BASE, value_offset(slot as u64)?, value)?,
             Op::ALen(array) => self.array_length(array, destination)?,
@@ -188,6 +194,12 @@ impl Emitter<'_> {
                 let s = self.gpr_register(self.operand(object));
                 let offset = self.field_address(s, field, position, layout, exit)?;
                 self.load_value(ELEMENT, offset + layout.field_value, inst.ty, destination, exit)?;
+            }
+            Op::FieldBuiltin { object, field, position, builtin } => {
+                let (layout, exit) = (self.object_layout()?, guard_exit()?);
+                let s = self.gpr_register(self.operand(object));
+                let offset = self.field_address(s, field, position, layout, exit)?;
+                self.guard_builtin(ELEMENT, offset + layout.field_value, builtin, exit);
             }
             Op::FieldStore { object, field, position, value } => {
                 let (layout, exit) = (self.object_layout()?, guard_exit()?);
@@ -539,6 +551,17 @@ impl Emitter<'_> {
             }
         }
         Ok(())
+    }
+
+    /// Exits unless the `Value` at `[base + offset]` is builtin `builtin`: its tag, then its
+    /// index (a `u32` at the start of the payload, `Value` being `repr(C, u8)`).
+    fn guard_builtin(&mut self, base: u8, offset: i32, builtin: u32, exit: DynamicLabel) {
+        emit!(self.ops
+            ; cmp BYTE [Rq(base) + offset], Tag::Builtin as i8
+            ; jne =>exit
+            ; cmp DWORD [Rq(base) + offset + 8], builtin as i32
+            ; jne =>exit
+        );
     }
 
     /// Writes `value` as the `Value` at `[base + offset]`: its tag, then its payload.
