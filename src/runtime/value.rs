@@ -101,13 +101,6 @@ impl Relay {
     }
 }
 
-impl From<Value> for Relay {
-    #[inline(always)]
-    fn from(value: Value) -> Relay {
-        value.relay()
-    }
-}
-
 impl Value {
     /// This value read as its two parts (see [`Relay`]).
     #[inline(always)]
