@@ -159,9 +159,21 @@ const DICT_KEYS: &[&str] = &["a", "b", "c", "k1", "k2", "10", "2", ""];
 
 /// The struct `Bag` and `bag_add(b, x)`, which writes through `b`'s array field (a push
 /// or an element write) and its count, and returns `b` (see `shared_struct_write`).
+/// `Bag`'s methods return the receiver changed, as a new instance built from its fields
+/// (methods cannot assign the receiver's fields): `put` reads the array field into a
+/// local and writes or pushes it, `grown` pushes onto the field directly; `first` reads
+/// the field as a bare name (see `method_receiver_write`). Arrays stay at most 12 long.
 fn bag_declarations() -> Vec<Stmt> {
     vec![
-        Stmt::Verbatim("struct Bag { items, n }".to_string()),
+        Stmt::Verbatim(
+            "struct Bag {\n  items,\n  n\n  func put(self, x) {\n    it := self.items\n    if len(it) < 12 {\n      \
+             it := push(it, x)\n    } else {\n      it[self.n % 12] := x\n    }\n    \
+             return Bag { items: it, n: (self.n + 1) % 12 }\n  }\n  func grown(self, x) {\n    \
+             if len(self.items) >= 12 {\n      return Bag { items: [x], n: 1 }\n    }\n    \
+             return Bag { items: push(self.items, x), n: self.n + 1 }\n  }\n  func first() {\n    \
+             if len(items) > 0 {\n      return items[0]\n    }\n    return -1\n  }\n}"
+                .to_string(),
+        ),
         Stmt::Verbatim(
             "func bag_add(b, x) {\n  if b.n >= len(b.items) {\n    b.items := push(b.items, x)\n  } else {\n    \
              b.items[b.n] := x\n  }\n  b.n := b.n + 1\n  if b.n >= 12 {\n    b.n := 0\n  }\n  return b\n}"
@@ -220,7 +232,8 @@ struct Scope {
     handlers: u32,
     /// Whether the section made the struct `p`.
     has_struct: bool,
-    /// Whether the section made `bag` (a `Bag`, which `bag_add` writes through).
+    /// Whether the section made `bag` (a `Bag`, which `bag_add` writes through) and
+    /// `bags`, a pool of three `Bag`s that starts as three holders of `bag`'s value.
     has_bag: bool,
     /// How many `Op` structs (each holding a function of another prototype in field `f`)
     /// the section's array `ops` holds; 0 when it has none.
@@ -380,6 +393,17 @@ mod tests {
 
     /// `value_semantics_statement`'s push whose pushed value a function reaching the
     /// pushed variable computes (a loan, DESIGN.md value semantics item 13).
+    #[test]
+    fn methods_returning_the_receiver_are_assigned_back_to_pool_elements() {
+        let found = (0..300).map(|seed| program_text(&generate(seed))).find(|text| {
+            text.lines().any(|line| {
+                let line = line.trim();
+                line.starts_with("bags") && line.contains("] := bags") && line.contains("].put(")
+            })
+        });
+        assert!(found.is_some(), "no program of seeds 0..300 writes `bags[k] := bags[k].put(..)`");
+    }
+
     #[test]
     fn pushes_with_a_reaching_call_are_generated() {
         let found = (0..300)

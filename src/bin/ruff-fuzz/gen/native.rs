@@ -29,6 +29,7 @@ impl Generator {
                 98 => Some(self.compound_update(scope)),
                 99..=100 => self.shared_struct_write(scope),
                 101..=102 => self.string_iteration(scope),
+                103..=106 => self.method_receiver_write(scope),
                 108..=111 => Some(self.call_through_value(scope)),
                 _ => self.native_rarer_statement(scope),
             };
@@ -62,6 +63,72 @@ impl Generator {
                 vec![print(vec![text(&scope.tag), var(&old), var(&bag)])],
             ),
         ])
+    }
+
+    /// A method of `Bag` that returns its receiver changed, assigned back to where the
+    /// receiver came from: a variable (`bag := bag.put(c)`), a pool element
+    /// (`bags[k] := bags[k].grown(c)`), or a pool element read into a local first; or a
+    /// field of a pool element written (`bags[k].items := push(..)`) or read through a
+    /// method. An old holder is often kept and printed with the new one at some
+    /// iteration: a write done in place although another holder could see it shows there.
+    pub(super) fn method_receiver_write(&mut self, scope: &Scope) -> Option<Vec<Stmt>> {
+        if !scope.has_bag {
+            return None;
+        }
+        let (bag, bags) = (scope.name("bag"), scope.name("bags"));
+        let c = self.counter_or_small(scope);
+        let method = self.rng.pick(&["put", "grown"]);
+        let k = scope.name(&format!("k{}", self.id()));
+        let pick_slot = assign(&k, bin("%", c.clone(), int(3)));
+        let slot = format!("{}[{}]", bags, k);
+        let (mut out, old_holder, new_holder) = match self.rng.below(5) {
+            0 => (vec![assign(&bag, call(&format!("{}.{}", bag, method), vec![c.clone()]))], var(&bag), var(&bag)),
+            1 => (
+                vec![pick_slot, assign(&slot, call(&format!("{}.{}", slot, method), vec![c.clone()]))],
+                index(var(&bags), var(&k)),
+                var(&bags),
+            ),
+            2 => {
+                let local = scope.name(&format!("held{}", self.id()));
+                (
+                    vec![
+                        pick_slot,
+                        assign(&local, index(var(&bags), var(&k))),
+                        assign(&slot, call(&format!("{}.{}", local, method), vec![c.clone()])),
+                    ],
+                    var(&local),
+                    var(&bags),
+                )
+            }
+            3 => {
+                let items = field(index(var(&bags), var(&k)), "items");
+                let kept = call("take", vec![items, int(self.rng.range(0, 6))]);
+                (
+                    vec![pick_slot, assign(&format!("{}.items", slot), call("push", vec![kept, c.clone()]))],
+                    index(var(&bags), var(&k)),
+                    var(&bags),
+                )
+            }
+            _ => (
+                vec![
+                    pick_slot,
+                    assign(&format!("{}.n", slot), modded(bin("+", call(&format!("{}.first", slot), vec![]), int(1)))),
+                ],
+                index(var(&bags), var(&k)),
+                var(&bags),
+            ),
+        };
+        if self.rng.percent(60) {
+            let old = scope.name(&format!("oldbag{}", self.id()));
+            let every = self.rng.range(3, 40);
+            let position = out.len() - 1;
+            out.insert(position, assign(&old, old_holder));
+            out.push(when(
+                bin("==", bin("%", c, int(every)), int(self.rng.range(0, every))),
+                vec![print(vec![text(&scope.tag), var(&old), new_holder])],
+            ));
+        }
+        Some(out)
     }
 
     /// `for ch in STRING` over a literal (often non-ASCII, sometimes longer than the JIT

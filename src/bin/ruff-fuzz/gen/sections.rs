@@ -41,13 +41,14 @@ impl Generator {
         if self.rng.percent(40) {
             out.push(self.closure(scope));
         }
-        if self.rng.percent(30) {
+        if self.rng.percent(40) {
             self.uses_bag = true;
             scope.has_bag = true;
             out.push(assign(
                 &scope.name("bag"),
                 Expr::Struct("Bag".into(), vec![("items".into(), Expr::Array(Vec::new())), ("n".into(), int(0))]),
             ));
+            out.push(assign(&scope.name("bags"), Expr::Array(vec![scope.v("bag"), scope.v("bag"), scope.v("bag")])));
         }
         if self.rng.percent(35) {
             out.push(self.poly_ops(scope));

@@ -44,6 +44,7 @@ impl Generator {
                 98 => Some(self.enum_statement(scope)),
                 99 => self.shared_struct_write(scope),
                 100 => self.string_iteration(scope),
+                101..=102 => self.method_receiver_write(scope),
                 _ => self.rarer_statement(scope),
             };
             if let Some(statements) = produced {
