@@ -189,7 +189,11 @@ fn kills(instr: &Instr, in_try_region: bool) -> Option<Reg> {
     if in_try_region && !cannot_fail(instr) {
         return None;
     }
-    destination(instr)
+    match *instr {
+        // The element handed on for a nested write: written there, never read by it.
+        Instr::GetIndexForWrite { dst, .. } | Instr::GetFieldForWrite { dst, .. } => Some(dst),
+        _ => destination(instr),
+    }
 }
 
 fn jump_target(pc: usize, offset: i32) -> usize {

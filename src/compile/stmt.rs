@@ -331,8 +331,9 @@ impl<'h> Compiler<'h> {
                 TargetStep::Field(..) => None,
             });
         }
-        // `v[i] := push(v[i], x)` pushes onto the element in place (see `pushed_onto_target`).
-        let pushed = if op == AssignOp::Set { self.pushed_onto_target(target, value) } else { None };
+        // `v[i] := push(v[i], x)` pushes onto the element in place, and `v.f := g(v.f, x)`
+        // hands the element to `g` unshared (see `call_on_target`).
+        let pushed = if op == AssignOp::Set { self.call_on_target(target, value) } else { None };
         // A right side that may run Ruff code is evaluated before the write path is taken
         // (the code could reach the variable); the old value is read before it, as in
         // `v[i] := v[i] op e`.
@@ -445,12 +446,25 @@ impl<'h> Compiler<'h> {
     /// when the element is taken). Such a statement takes the element for the write (`GetIndexForWrite`)
     /// and pushes onto it in place; a plain read would share the element and make the
     /// push copy it, every time.
-    fn pushed_onto_target<'e>(&mut self, target: &Target, value: &'e Expr) -> Option<(&'e Expr, &'e [Expr])> {
+    ///
+    /// Also `v.f := g(v.f, x)` with `g` Ruff code (a helper that changes its argument and
+    /// returns it, e.g. `object.names := vector_append(object.names, name)`), when `v` is
+    /// a local outside any `try` of its function and no other argument names `v`: the
+    /// callee then receives the element unshared and writes it in place. While it runs the
+    /// element has a second holder, `v`'s own element, that nobody can observe: `g` cannot
+    /// reach a local of its caller, the other arguments do not read `v`, and if `g` throws,
+    /// no handler of this function runs while `v` is alive (the error leaves the frame).
+    fn call_on_target<'e>(&mut self, target: &Target, value: &'e Expr) -> Option<(&'e Expr, &'e [Expr])> {
         let ExprKind::Postfix { base: callee, ops } = &value.kind else { return None };
         let ([(PostfixOp::Call(args), _)], ExprKind::Name(name)) = (ops.as_slice(), &callee.kind) else {
             return None;
         };
-        if !matches!(name.as_str(), "push" | "append") || !matches!(self.resolve(name), Name::Builtin(_)) {
+        let builtin_push = matches!(name.as_str(), "push" | "append") && matches!(self.resolve(name), Name::Builtin(_));
+        let ruff_call = *name != target.name
+            && !matches!(self.resolve(name), Name::Builtin(_))
+            && matches!(self.resolve(&target.name), Name::Slot(..))
+            && self.func().try_depth == 0;
+        if !builtin_push && !ruff_call {
             return None;
         }
         let (first, rest) = args.split_first()?;
@@ -462,44 +476,74 @@ impl<'h> Compiler<'h> {
                 (PostfixOp::Index(a), TargetStep::Index(b, _)) => same_simple_key(a, b),
                 _ => false,
             });
-        let plain_rest = rest.iter().all(|e| self.plain_operand(e, &target.name));
-        (same_base && same_steps && plain_rest).then_some((callee.as_ref(), rest))
+        let other_arguments_fit = rest.iter().all(|e| self.leaves_alone(e, &target.name, ruff_call));
+        (same_base && same_steps && other_arguments_fit).then_some((callee.as_ref(), rest))
+    }
+
+    /// Whether every one of `es` leaves `name` alone (see `leaves_alone`).
+    fn all_leave_alone<'a>(&mut self, es: impl IntoIterator<Item = &'a Expr>, name: &str, code_allowed: bool) -> bool {
+        es.into_iter().all(|e| self.leaves_alone(e, name, code_allowed))
     }
 
     /// Whether `e` is built only from literals (of scalars, strings, arrays, dicts,
     /// structs and enum values), variables other than `name`, operators and calls of
-    /// builtins: it runs no Ruff code and reads nothing reachable through `name`.
-    fn plain_operand(&mut self, e: &Expr, name: &str) -> bool {
+    /// builtins: it runs no Ruff code and reads nothing reachable through `name`. With
+    /// `code_allowed`, also calls of anything and element and field reads (of values other
+    /// than `name`'s): it still never names `name`, but may run Ruff code.
+    fn leaves_alone(&mut self, e: &Expr, name: &str, code_allowed: bool) -> bool {
         match &e.kind {
             ExprKind::Int(_) | ExprKind::Float(_) | ExprKind::Str(_) | ExprKind::Bool(_) | ExprKind::Null => true,
             ExprKind::None => true,
             ExprKind::Name(n) => n != name,
-            ExprKind::Interp(parts) => parts.iter().all(|p| match p {
-                InterpPart::Lit(_) => true,
-                InterpPart::Expr(e) => self.plain_operand(e, name),
-            }),
-            ExprKind::Array(items) => items.iter().all(|item| match item {
-                ArrayItem::Item(e) | ArrayItem::Spread(e) => self.plain_operand(e, name),
-            }),
-            ExprKind::Dict(items) => items.iter().all(|item| match item {
-                DictItem::Pair(k, v) => self.plain_operand(k, name) && self.plain_operand(v, name),
-                DictItem::Spread(e) => self.plain_operand(e, name),
-            }),
-            ExprKind::StructLit { fields, .. } => fields.iter().all(|(_, e)| self.plain_operand(e, name)),
-            ExprKind::EnumVariant { args, .. } => args.iter().flatten().all(|e| self.plain_operand(e, name)),
-            ExprKind::Ok(v) | ExprKind::Err(v) | ExprKind::Some(v) => self.plain_operand(v, name),
-            ExprKind::Unary { operand, .. } => self.plain_operand(operand, name),
+            ExprKind::Interp(parts) => self.all_leave_alone(
+                parts.iter().filter_map(|p| match p {
+                    InterpPart::Lit(_) => None,
+                    InterpPart::Expr(e) => Some(e),
+                }),
+                name,
+                code_allowed,
+            ),
+            ExprKind::Array(items) => self.all_leave_alone(
+                items.iter().map(|item| match item {
+                    ArrayItem::Item(e) | ArrayItem::Spread(e) => e,
+                }),
+                name,
+                code_allowed,
+            ),
+            ExprKind::Dict(items) => self.all_leave_alone(
+                items.iter().flat_map(|item| match item {
+                    DictItem::Pair(k, v) => vec![k, v],
+                    DictItem::Spread(e) => vec![e],
+                }),
+                name,
+                code_allowed,
+            ),
+            ExprKind::StructLit { fields, .. } => {
+                self.all_leave_alone(fields.iter().map(|(_, e)| e), name, code_allowed)
+            }
+            ExprKind::EnumVariant { args, .. } => self.all_leave_alone(args.iter().flatten(), name, code_allowed),
+            ExprKind::Ok(v) | ExprKind::Err(v) | ExprKind::Some(v) => self.leaves_alone(v, name, code_allowed),
+            ExprKind::Unary { operand, .. } => self.leaves_alone(operand, name, code_allowed),
             ExprKind::Binary { first, rest } => {
-                self.plain_operand(first, name)
-                    && rest
-                        .iter()
-                        .all(|(op, _, e)| *op != crate::parse::ast::BinOp::Pipe && self.plain_operand(e, name))
+                self.leaves_alone(first, name, code_allowed)
+                    && rest.iter().all(|(op, _, e)| {
+                        (code_allowed || *op != crate::parse::ast::BinOp::Pipe)
+                            && self.leaves_alone(e, name, code_allowed)
+                    })
+            }
+            ExprKind::Postfix { base, ops } if code_allowed => {
+                self.leaves_alone(base, name, true)
+                    && ops.iter().all(|(op, _)| match op {
+                        PostfixOp::Call(args) | PostfixOp::Method(_, args) => self.all_leave_alone(args, name, true),
+                        PostfixOp::Index(e) => self.leaves_alone(e, name, true),
+                        PostfixOp::Field(_) => true,
+                    })
             }
             ExprKind::Postfix { base, ops } => match (&base.kind, ops.as_slice()) {
                 (ExprKind::Name(callee), [(PostfixOp::Call(args), _)]) => {
                     callee != name
                         && matches!(self.resolve(callee), Name::Builtin(_))
-                        && args.iter().all(|a| self.plain_operand(a, name))
+                        && self.all_leave_alone(args, name, false)
                 }
                 _ => false,
             },
