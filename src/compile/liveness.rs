@@ -147,7 +147,9 @@ pub(super) fn destination(instr: &Instr) -> Option<Reg> {
         | PeekField { dst, .. }
         | TakeField { dst, .. }
         | ToStr { dst, .. }
-        | Concat { dst, .. } => Some(dst),
+        | Concat { dst, .. }
+        | GetIndexForWrite { dst, .. }
+        | GetFieldForWrite { dst, .. } => Some(dst),
         Call { base, .. } | CallMethod { base, .. } | CallMethodLent { base, .. } => Some(base),
         _ => None,
     }
@@ -189,11 +191,7 @@ fn kills(instr: &Instr, in_try_region: bool) -> Option<Reg> {
     if in_try_region && !cannot_fail(instr) {
         return None;
     }
-    match *instr {
-        // The element handed on for a nested write: written there, never read by it.
-        Instr::GetIndexForWrite { dst, .. } | Instr::GetFieldForWrite { dst, .. } => Some(dst),
-        _ => destination(instr),
-    }
+    destination(instr)
 }
 
 fn jump_target(pc: usize, offset: i32) -> usize {
@@ -380,9 +378,9 @@ fn gives_slot_another_value(instr: &Instr, slot: Reg) -> bool {
 }
 
 /// Whether `instr` may write `slot` other than as its single destination: the state of a
-/// loop instruction, a nested write's element, a literal under construction, a handler's
-/// error slot, and with `holders` also the holder a write goes through (it receives its
-/// own private copy of the container).
+/// loop instruction, a literal under construction, a handler's error slot, and with
+/// `holders` also the holder a write goes through (it receives its own private copy of
+/// the container, and a nested write's element is its destination).
 pub(super) fn writes_besides_destination(instr: &Instr, slot: Reg, holders: bool) -> bool {
     use Instr::*;
     match *instr {
@@ -390,10 +388,9 @@ pub(super) fn writes_besides_destination(instr: &Instr, slot: Reg, holders: bool
         ForNext { base, .. } => slot == base + 1 || slot == base + 2,
         ForRangePrep { base, .. } => (base..base + 3).contains(&slot),
         ForRangeNext { base, .. } => slot == base || slot == base + 3,
-        GetIndexForWrite { dst, obj, .. } | GetFieldForWrite { dst, obj, .. } => {
-            slot == dst || (holders && slot == obj)
+        GetIndexForWrite { obj, .. } | GetFieldForWrite { obj, .. } | SetIndex { obj, .. } | SetField { obj, .. } => {
+            holders && slot == obj
         }
-        SetIndex { obj, .. } | SetField { obj, .. } => holders && slot == obj,
         ArrayAppend { array, .. } | ArraySpread { array, .. } => slot == array,
         DictInsert { dict, .. } | DictSpread { dict, .. } => slot == dict,
         TryBegin { err, .. } => slot == err,

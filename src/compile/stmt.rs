@@ -332,8 +332,8 @@ impl<'h> Compiler<'h> {
             });
         }
         // `v[i] := push(v[i], x)` pushes onto the element in place, and `v.f := g(v.f, x)`
-        // hands the element to `g` unshared (see `call_on_target`).
-        let pushed = if op == AssignOp::Set { self.call_on_target(target, value) } else { None };
+        // hands it to `g` unshared (see `called_on_target`).
+        let pushed = if op == AssignOp::Set { self.called_on_target(target, resolved, value) } else { None };
         // A right side that may run Ruff code is evaluated before the write path is taken
         // (the code could reach the variable); the old value is read before it, as in
         // `v[i] := v[i] op e`.
@@ -381,7 +381,8 @@ impl<'h> Compiler<'h> {
         let src = match (pushed, new_value) {
             (Some((callee, rest)), _) => {
                 // The element is taken for the write, private and unshared, as the callee's
-                // argument: the builtin appends to it in place.
+                // argument: the builtin appends to it in place, a Ruff function updates it
+                // in place.
                 let base = self.func().alloc_slot(span)?;
                 self.expr_to(callee, base)?;
                 let element = self.func().alloc_slot(span)?;
@@ -447,26 +448,26 @@ impl<'h> Compiler<'h> {
     /// and pushes onto it in place; a plain read would share the element and make the
     /// push copy it, every time.
     ///
-    /// Also `v.f := g(v.f, x)` with `g` Ruff code (a helper that changes its argument and
-    /// returns it, e.g. `object.names := vector_append(object.names, name)`), when `v` is
-    /// a local outside any `try` of its function and no other argument names `v`: the
-    /// callee then receives the element unshared and writes it in place. While it runs the
-    /// element has a second holder, `v`'s own element, that nobody can observe: `g` cannot
-    /// reach a local of its caller, the other arguments do not read `v`, and if `g` throws,
-    /// no handler of this function runs while `v` is alive (the error leaves the frame).
-    fn call_on_target<'e>(&mut self, target: &Target, value: &'e Expr) -> Option<(&'e Expr, &'e [Expr])> {
+    /// Also for `v.f := g(v.f, x)` (any path, as above) where `g` is a Ruff function and
+    /// `v` a local variable, outside any `try` block of this function: the element is
+    /// taken for the write too, and handed to `g` unshared, so that `g` updates it in
+    /// place (`v.items := list_add(v.items, x)`, where a shared argument made `list_add`
+    /// copy the list at every call). Nothing can see the element change before the result
+    /// replaces it: `g`, and any Ruff code the other arguments run, cannot reach a local
+    /// variable (closures hold copies); the other arguments may only read other fields of
+    /// `v` (`other_fields_only`), and a read of the element itself marks it shared as
+    /// usual, so `g` would copy it; and if `g` raises, no handler of this function can
+    /// read `v` again.
+    fn called_on_target<'e>(
+        &mut self,
+        target: &Target,
+        resolved: Name,
+        value: &'e Expr,
+    ) -> Option<(&'e Expr, &'e [Expr])> {
         let ExprKind::Postfix { base: callee, ops } = &value.kind else { return None };
         let ([(PostfixOp::Call(args), _)], ExprKind::Name(name)) = (ops.as_slice(), &callee.kind) else {
             return None;
         };
-        let builtin_push = matches!(name.as_str(), "push" | "append") && matches!(self.resolve(name), Name::Builtin(_));
-        let ruff_call = *name != target.name
-            && !matches!(self.resolve(name), Name::Builtin(_))
-            && matches!(self.resolve(&target.name), Name::Slot(..))
-            && self.func().try_depth == 0;
-        if !builtin_push && !ruff_call {
-            return None;
-        }
         let (first, rest) = args.split_first()?;
         let ExprKind::Postfix { base, ops: steps } = &first.kind else { return None };
         let same_base = matches!(&base.kind, ExprKind::Name(n) if *n == target.name);
@@ -476,74 +477,59 @@ impl<'h> Compiler<'h> {
                 (PostfixOp::Index(a), TargetStep::Index(b, _)) => same_simple_key(a, b),
                 _ => false,
             });
-        let other_arguments_fit = rest.iter().all(|e| self.leaves_alone(e, &target.name, ruff_call));
-        (same_base && same_steps && other_arguments_fit).then_some((callee.as_ref(), rest))
-    }
-
-    /// Whether every one of `es` leaves `name` alone (see `leaves_alone`).
-    fn all_leave_alone<'a>(&mut self, es: impl IntoIterator<Item = &'a Expr>, name: &str, code_allowed: bool) -> bool {
-        es.into_iter().all(|e| self.leaves_alone(e, name, code_allowed))
+        if !(same_base && same_steps) {
+            return None;
+        }
+        let callee_is_builtin = matches!(self.resolve(name), Name::Builtin(_));
+        let taken = if callee_is_builtin {
+            matches!(name.as_str(), "push" | "append") && rest.iter().all(|e| self.plain_operand(e, &target.name))
+        } else {
+            let first_field = match target.path.first() {
+                Some(TargetStep::Field(field, _)) => Some(field.as_str()),
+                _ => None,
+            };
+            *name != target.name
+                && matches!(resolved, Name::Slot(..))
+                && self.func().try_depth == 0
+                && rest.iter().all(|e| other_fields_only(e, &target.name, first_field))
+        };
+        taken.then_some((callee.as_ref(), rest))
     }
 
     /// Whether `e` is built only from literals (of scalars, strings, arrays, dicts,
     /// structs and enum values), variables other than `name`, operators and calls of
-    /// builtins: it runs no Ruff code and reads nothing reachable through `name`. With
-    /// `code_allowed`, also calls of anything and element and field reads (of values other
-    /// than `name`'s): it still never names `name`, but may run Ruff code.
-    fn leaves_alone(&mut self, e: &Expr, name: &str, code_allowed: bool) -> bool {
+    /// builtins: it runs no Ruff code and reads nothing reachable through `name`.
+    fn plain_operand(&mut self, e: &Expr, name: &str) -> bool {
         match &e.kind {
             ExprKind::Int(_) | ExprKind::Float(_) | ExprKind::Str(_) | ExprKind::Bool(_) | ExprKind::Null => true,
             ExprKind::None => true,
             ExprKind::Name(n) => n != name,
-            ExprKind::Interp(parts) => self.all_leave_alone(
-                parts.iter().filter_map(|p| match p {
-                    InterpPart::Lit(_) => None,
-                    InterpPart::Expr(e) => Some(e),
-                }),
-                name,
-                code_allowed,
-            ),
-            ExprKind::Array(items) => self.all_leave_alone(
-                items.iter().map(|item| match item {
-                    ArrayItem::Item(e) | ArrayItem::Spread(e) => e,
-                }),
-                name,
-                code_allowed,
-            ),
-            ExprKind::Dict(items) => self.all_leave_alone(
-                items.iter().flat_map(|item| match item {
-                    DictItem::Pair(k, v) => vec![k, v],
-                    DictItem::Spread(e) => vec![e],
-                }),
-                name,
-                code_allowed,
-            ),
-            ExprKind::StructLit { fields, .. } => {
-                self.all_leave_alone(fields.iter().map(|(_, e)| e), name, code_allowed)
-            }
-            ExprKind::EnumVariant { args, .. } => self.all_leave_alone(args.iter().flatten(), name, code_allowed),
-            ExprKind::Ok(v) | ExprKind::Err(v) | ExprKind::Some(v) => self.leaves_alone(v, name, code_allowed),
-            ExprKind::Unary { operand, .. } => self.leaves_alone(operand, name, code_allowed),
+            ExprKind::Interp(parts) => parts.iter().all(|p| match p {
+                InterpPart::Lit(_) => true,
+                InterpPart::Expr(e) => self.plain_operand(e, name),
+            }),
+            ExprKind::Array(items) => items.iter().all(|item| match item {
+                ArrayItem::Item(e) | ArrayItem::Spread(e) => self.plain_operand(e, name),
+            }),
+            ExprKind::Dict(items) => items.iter().all(|item| match item {
+                DictItem::Pair(k, v) => self.plain_operand(k, name) && self.plain_operand(v, name),
+                DictItem::Spread(e) => self.plain_operand(e, name),
+            }),
+            ExprKind::StructLit { fields, .. } => fields.iter().all(|(_, e)| self.plain_operand(e, name)),
+            ExprKind::EnumVariant { args, .. } => args.iter().flatten().all(|e| self.plain_operand(e, name)),
+            ExprKind::Ok(v) | ExprKind::Err(v) | ExprKind::Some(v) => self.plain_operand(v, name),
+            ExprKind::Unary { operand, .. } => self.plain_operand(operand, name),
             ExprKind::Binary { first, rest } => {
-                self.leaves_alone(first, name, code_allowed)
-                    && rest.iter().all(|(op, _, e)| {
-                        (code_allowed || *op != crate::parse::ast::BinOp::Pipe)
-                            && self.leaves_alone(e, name, code_allowed)
-                    })
-            }
-            ExprKind::Postfix { base, ops } if code_allowed => {
-                self.leaves_alone(base, name, true)
-                    && ops.iter().all(|(op, _)| match op {
-                        PostfixOp::Call(args) | PostfixOp::Method(_, args) => self.all_leave_alone(args, name, true),
-                        PostfixOp::Index(e) => self.leaves_alone(e, name, true),
-                        PostfixOp::Field(_) => true,
-                    })
+                self.plain_operand(first, name)
+                    && rest
+                        .iter()
+                        .all(|(op, _, e)| *op != crate::parse::ast::BinOp::Pipe && self.plain_operand(e, name))
             }
             ExprKind::Postfix { base, ops } => match (&base.kind, ops.as_slice()) {
                 (ExprKind::Name(callee), [(PostfixOp::Call(args), _)]) => {
                     callee != name
                         && matches!(self.resolve(callee), Name::Builtin(_))
-                        && self.all_leave_alone(args, name, false)
+                        && args.iter().all(|a| self.plain_operand(a, name))
                 }
                 _ => false,
             },
@@ -806,5 +792,58 @@ fn same_simple_key(a: &Expr, b: &Expr) -> bool {
         (ExprKind::Int(x), ExprKind::Int(y)) => x == y,
         (ExprKind::Str(x), ExprKind::Str(y)) => x == y,
         _ => false,
+    }
+}
+
+/// Whether `e` reads the variable `name` only through a field other than `taken` (`v.g`,
+/// `v.g.size()`, with `taken` the field `f` of `v.f := g(v.f, ...)`; never when `taken` is
+/// `None`): so evaluating it cannot reach `v.f`. Function literals (which would copy `v`)
+/// and `self` do not qualify.
+fn other_fields_only(e: &Expr, name: &str, taken: Option<&str>) -> bool {
+    let each = |items: &mut dyn Iterator<Item = &Expr>| {
+        for e in items {
+            if !other_fields_only(e, name, taken) {
+                return false;
+            }
+        }
+        true
+    };
+    match &e.kind {
+        ExprKind::Int(_) | ExprKind::Float(_) | ExprKind::Str(_) | ExprKind::Bool(_) | ExprKind::Null => true,
+        ExprKind::None => true,
+        ExprKind::Name(n) => n != name,
+        ExprKind::SelfRef | ExprKind::Func(_) => false,
+        ExprKind::Interp(parts) => each(&mut parts.iter().filter_map(|p| match p {
+            InterpPart::Lit(_) => None,
+            InterpPart::Expr(e) => Some(e),
+        })),
+        ExprKind::Array(items) => each(&mut items.iter().map(|item| match item {
+            ArrayItem::Item(e) | ArrayItem::Spread(e) => e,
+        })),
+        ExprKind::Dict(items) => items.iter().all(|item| match item {
+            DictItem::Pair(k, v) => other_fields_only(k, name, taken) && other_fields_only(v, name, taken),
+            DictItem::Spread(e) => other_fields_only(e, name, taken),
+        }),
+        ExprKind::StructLit { fields, .. } => each(&mut fields.iter().map(|(_, e)| e)),
+        ExprKind::EnumVariant { args, .. } => each(&mut args.iter().flatten()),
+        ExprKind::Ok(v) | ExprKind::Err(v) | ExprKind::Some(v) | ExprKind::Throw(v) => {
+            other_fields_only(v, name, taken)
+        }
+        ExprKind::Unary { operand, .. } => other_fields_only(operand, name, taken),
+        ExprKind::Binary { first, rest } => {
+            other_fields_only(first, name, taken) && each(&mut rest.iter().map(|(_, _, e)| e))
+        }
+        ExprKind::Postfix { base, ops } => {
+            let base_ok = match (&base.kind, ops.first(), taken) {
+                (ExprKind::Name(n), Some((PostfixOp::Field(field), _)), Some(taken)) if n == name => field != taken,
+                _ => other_fields_only(base, name, taken),
+            };
+            base_ok
+                && ops.iter().all(|(op, _)| match op {
+                    PostfixOp::Call(args) | PostfixOp::Method(_, args) => each(&mut args.iter()),
+                    PostfixOp::Index(e) => other_fields_only(e, name, taken),
+                    PostfixOp::Field(_) => true,
+                })
+        }
     }
 }

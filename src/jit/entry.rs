@@ -188,11 +188,13 @@ impl Jit {
             let native = &mut self.traces[(current - self.first_trace) as usize];
             match native.side_exits[exit.index()] {
                 SideState::Compiled(side) => {
-                    if current == root && native.kind == TraceKind::Loop && self.took_rare_path(root, exit) {
+                    if current == root && self.took_rare_path(root, exit) {
                         self.retire_root(root, AbortReason::RarePathRecorded, Retry::Allowed);
                         return Resume { pc, frames, handlers, handlers_left, record_side: None, returned: false };
                     }
-                    if self.stats.traces[current as usize].handled_exits[exit.index()] >= LINK_AFTER_EXITS {
+                    if !self.rare_path_checked(root, current, exit)
+                        || self.stats.traces[current as usize].handled_exits[exit.index()] >= LINK_AFTER_EXITS
+                    {
                         if let Some(entry) = self.native(side).compiled.linked_entry {
                             // SAFETY: `side` was compiled with this exit of `current` as its
                             // parent exit (`Jit::assemble`), and no compiled trace is ever

@@ -92,9 +92,10 @@ const MAX_SIDE_TRACES: u32 = 64;
 /// Machine code all compiled traces may hold by default; reaching it flushes every trace
 /// (`Jit::flush`).
 pub const MAX_MACHINE_CODE: usize = 64 << 20;
-/// Times an exit reaches its side trace through the exit handler before it is linked to
-/// jump there natively; until then the handler can still retire a root that recorded
-/// the rare side of a branch (`RARE_PATH_DISPATCHES`).
+/// Times an exit that may show a root recorded the rare side of a branch
+/// (`Jit::rare_path_checked`) reaches its side trace through the exit handler before it
+/// is linked to jump there natively; until then the handler can still retire the root
+/// (`RARE_PATH_DISPATCHES`). Every other exit is linked at its first pass.
 const LINK_AFTER_EXITS: u64 = RARE_PATH_DISPATCHES;
 
 /// Consecutive entries that fail a type check before finishing an iteration (a value

@@ -35,6 +35,9 @@ impl Jit {
     /// loop through its own test is no sign of that, and neither are exits spread over the
     /// many branches of a branchy loop.
     pub(super) fn took_rare_path(&self, root: u32, exit: SnapIdx) -> bool {
+        if !self.rare_path_checked(root, root, exit) {
+            return false;
+        }
         let stats = &self.stats.traces[root as usize];
         let passes = stats.handled_exits[exit.index()];
         // A root ending in a jump into an inner loop's trace has no iterations of its own:
@@ -42,9 +45,17 @@ impl Jit {
         let native = self.native(root);
         let jumps = if ends_in_jump(&native.trace) { native.compiled.counters[abi::COUNT_COMPLETIONS] } else { 0 };
         let others = stats.handled_exits.iter().sum::<u64>() - passes + native.own_iterations + jumps;
-        stats.exit_kinds[exit.index()] != ExitKind::LoopEnd
-            && passes >= RARE_PATH_DISPATCHES
-            && passes > RARE_PATH_RATIO * others
+        passes >= RARE_PATH_DISPATCHES && passes > RARE_PATH_RATIO * others
+    }
+
+    /// Whether passes through exit `exit` of trace `current` (in root `root`'s tree) may
+    /// show that the root recorded the rare side of a branch (`took_rare_path`): only a
+    /// root loop trace's exits other than its loop's end do. Every other exit with a side
+    /// trace is linked at its first pass, since nothing waits for its counts.
+    pub(super) fn rare_path_checked(&self, root: u32, current: u32, exit: SnapIdx) -> bool {
+        current == root
+            && self.native(root).kind == TraceKind::Loop
+            && self.stats.traces[root as usize].exit_kinds[exit.index()] != ExitKind::LoopEnd
     }
 
     /// Whether root loop trace `root`, whose tree can grow no more side traces, leaves

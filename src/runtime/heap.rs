@@ -291,6 +291,12 @@ pub struct Heap {
 
 const MIN_COLLECTION_BYTES: usize = 8 << 20;
 
+/// Where in a `Heap` its one-character strings of the ASCII characters are (an array of
+/// 128 `Option<Gc<StrObj>>` indexed by byte, a null word until first made): native code
+/// reads a character's string there without a call (`SCHAR`).
+pub const ASCII_CHAR_STRINGS_OFFSET: usize = std::mem::offset_of!(Heap, ascii_chars);
+const _: () = assert!(std::mem::size_of::<Option<Gc<StrObj>>>() == 8);
+
 /// How many objects ahead of the one it looks at the sweep asks for a header.
 const SWEEP_PREFETCH_DISTANCE: usize = 8;
 

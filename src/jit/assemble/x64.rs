@@ -45,7 +45,7 @@ use crate::jit::abi::{
     COUNT_EXITS, FUNCTION_RETURNED,
 };
 use crate::jit::ir::{InstIdx, MathFn, Op, SnapIdx, Trace, Ty, MAX_BUILTIN_ARGS, SELF_TRACE};
-use crate::runtime::heap::{Sharing, SHARED_FLAG_OFFSET};
+use crate::runtime::heap::{Sharing, ASCII_CHAR_STRINGS_OFFSET, SHARED_FLAG_OFFSET};
 use crate::runtime::object::ObjectLayout;
 use crate::runtime::value::Tag;
 
@@ -88,6 +88,7 @@ const LOOP_ITERATIONS: i32 = offset_of!(ExitState, loop_iterations) as i32;
 const BACK_EDGES: i32 = offset_of!(ExitState, back_edges) as i32;
 const CALLS: i32 = offset_of!(ExitState, calls) as i32;
 const EXITED_TRACE: i32 = offset_of!(ExitState, exited_trace) as i32;
+const HEAP: i32 = offset_of!(ExitState, heap) as i32;
 /// Where a function object (`GcBox<FuncObj>`) holds its prototype number (`FPROTO`).
 const _: () = assert!(std::mem::size_of::<crate::compile::bytecode::ProtoId>() == 4);
 const FUNC_PROTO_OFFSET: i32 = (crate::runtime::heap::value_offset::<crate::runtime::object::FuncObj>()

@@ -51,6 +51,10 @@ pub mod flag {
     /// included, writes an element in place, appends, copies into a new object, or writes
     /// no array.
     pub const MAY_SHORTEN_ARRAYS: u16 = 1 << 9;
+    /// Its result is an object already marked shared (a string constant, a one-character
+    /// string from the heap's table or marked by the helper that made it): the `SHARE`
+    /// a copy of it would get changes nothing, and is left out.
+    pub const SHARED_RESULT: u16 = 1 << 10;
 }
 
 /// A set of alias classes of container memory (one bit per class): a write into one class

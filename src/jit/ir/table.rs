@@ -479,6 +479,11 @@ impl Op {
         !self.props().has(NEVER_MERGED) && !self.is_sunk()
     }
 
+    /// Whether its result is an object already marked shared (see `flag::SHARED_RESULT`).
+    pub fn result_is_shared(&self) -> bool {
+        self.props().has(SHARED_RESULT)
+    }
+
     /// Whether it may make an array shorter (see `flag::MAY_SHORTEN_ARRAYS`).
     pub fn may_shorten_arrays(&self) -> bool {
         self.props().has(MAY_SHORTEN_ARRAYS)
@@ -506,7 +511,7 @@ define_ops! {
     /// A string constant of the traced function. Its proto's constant table keeps the
     /// object alive, and constants are marked shared, so native code never changes it.
     KStr(value: Gc<StrObj> as StrText)
-        => "K", ByResult(Ty::Str), [] -> STR, CONST;
+        => "K", ByResult(Ty::Str), [] -> STR, CONST | SHARED_RESULT;
     /// A function object: the callee an inlined call was recorded with, compared with
     /// `EqRef`. Kept alive by the global or closure that held it when recorded, and by the
     /// trace's own reference (`jit::NativeTrace` roots nothing: see `Jit::mark_roots`).
@@ -725,12 +730,13 @@ define_ops! {
     /// the interpreter's `access::dict_keys` (`semantics::iteration_source` of a dict). Allocates; a guard like `SConcat`.
     DictKeys(a: InstIdx as Ref)
         => "KEYS", Only, [DICT] -> ARRAY, GUARD | NEVER_MERGED, reads DICT_ENTRIES | TEXTS;
-    /// `string[index]`: the character at an int index as a new one-character string,
-    /// through the interpreter's indexing (negative indices count from the end). Allocates;
-    /// a guard that exits, before the indexing, when the index is out of bounds (the
-    /// interpreter raises the error) or the heap then wants a collection.
+    /// `string[index]`: the character at an int index as a one-character string, marked
+    /// shared as `GetIndex` marks it: the heap's string of an ASCII character, or a new
+    /// one through the interpreter's indexing (negative indices count from the end). May
+    /// allocate; a guard that exits, before the indexing, when the index is out of bounds
+    /// (the interpreter raises the error) or the heap then wants a collection.
     SChar(a: InstIdx as Ref, b: InstIdx as Ref)
-        => "SCHAR", Only, [STR, INT] -> STR, GUARD | NEVER_MERGED, reads TEXTS;
+        => "SCHAR", Only, [STR, INT] -> STR, GUARD | NEVER_MERGED | SHARED_RESULT, reads TEXTS;
     /// The length of a string in characters (`len`). Reads string memory (an `SAppend`
     /// changes it).
     SLen(a: InstIdx as Ref)

@@ -613,8 +613,9 @@ impl Recorder {
                 let v = self.read_sunk(src, view, pc)?;
                 // A copied heap object becomes shared, as in the interpreter (a sunk value is
                 // immutable IR, so its copy is simply the same value).
-                let sunk = self.trace.inst(v).op.is_sunk();
-                if !sunk && matches!(self.ty(v), Ty::Array | Ty::Dict | Ty::Str | Ty::Struct) {
+                let op = &self.trace.inst(v).op;
+                let sunk_or_shared = op.is_sunk() || op.result_is_shared();
+                if !sunk_or_shared && matches!(self.ty(v), Ty::Array | Ty::Dict | Ty::Str | Ty::Struct) {
                     self.emit(Op::MarkShared(v), Ty::Void);
                 }
                 self.write(dst, v);

@@ -32,20 +32,11 @@ impl Recorder {
     /// to rebuild and the handlers installed on trace.
     pub(super) fn snapshot_state(&self, pc: u32) -> Snapshot {
         let mut entries = std::collections::BTreeMap::new();
-        let innermost = self.frames.len() - 1;
-        for (depth, frame) in self.frames.iter().enumerate() {
-            // A caller keeps what the rest of it may read once the call returns or raises.
-            let live = |s: u16| match frame.call {
-                Some((call_pc, _)) if depth < innermost => frame.live.live_after(call_pc, s),
-                _ => frame.live.live_at(pc, s),
-            };
-            for s in 0..frame.num_slots {
-                let slot = frame.base + s;
-                if self.modified[slot] && live(s as u16) {
-                    entries.insert(slot as u16, self.slots[slot].expect("a modified slot holds a value"));
-                }
+        self.for_each_live_slot(pc, |slot| {
+            if self.modified[slot] {
+                entries.insert(slot as u16, self.slots[slot].expect("a modified slot holds a value"));
             }
-        }
+        });
         // An inlined frame's closure is the callee value below it, where the exit finds it
         // (a frame a side trace started in has it in memory unless loaded from there).
         for frame in &self.frames[1..] {
@@ -74,6 +65,25 @@ impl Recorder {
             back_edges: self.back_edges,
             calls: self.calls,
             stored_slot: None,
+        }
+    }
+
+    /// Calls `f` with every slot (numbered from the root frame's base) the interpreter may
+    /// read after an exit at `pc` in the current frame: by liveness, in every frame from
+    /// the root to the current inlined call, each caller resuming after its call.
+    fn for_each_live_slot(&self, pc: u32, mut f: impl FnMut(usize)) {
+        let innermost = self.frames.len() - 1;
+        for (depth, frame) in self.frames.iter().enumerate() {
+            // A caller keeps what the rest of it may read once the call returns or raises.
+            let live = |s: u16| match frame.call {
+                Some((call_pc, _)) if depth < innermost => frame.live.live_after(call_pc, s),
+                _ => frame.live.live_at(pc, s),
+            };
+            for s in 0..frame.num_slots {
+                if live(s as u16) {
+                    f(frame.base + s);
+                }
+            }
         }
     }
 
@@ -134,8 +144,8 @@ impl Recorder {
     /// `APush`es, `DSet`s or `FieldInit`s that fill it, in the order the literal and the
     /// assignments after it made them (a struct's fields each once, with the last value
     /// set; `Alloc` reserves room for exactly those, which `FieldInit` relies on). Every slot naming `v` then names the object; when
-    /// two do, it is shared, as the interpreter's `Move` made it (an exit that finds `v` in
-    /// two slots does the same). Guards here exit to `pc` with `v` still sunk, so the exit
+    /// two the interpreter may still read do, it is shared, as the interpreter's `Move`
+    /// made it (an exit that finds `v` in two slots of its snapshot does the same). Guards here exit to `pc` with `v` still sunk, so the exit
     /// builds it.
     pub(super) fn materialize(&mut self, v: InstIdx, pc: u32) -> Result<InstIdx, AbortReason> {
         let object = match self.trace.inst(v).op {
@@ -169,10 +179,13 @@ impl Recorder {
             Op::TagNew { enum_name, tag, payload } => self.new_tagged_object(enum_name, tag, payload.as_slice(), pc)?,
             _ => unreachable!("only arrays, dicts, structs and enum values are sunk"),
         };
+        // Only slots the interpreter may still read hold it: a dead one (the slot of a
+        // returned callee, a variable past its last use) is never read again, and the
+        // interpreter did not mark the object for it.
         let mut holders = 0;
+        self.for_each_live_slot(pc, |slot| holders += usize::from(self.slots[slot] == Some(v)));
         for slot in self.slots.iter_mut().filter(|s| **s == Some(v)) {
             *slot = Some(object);
-            holders += 1;
         }
         if holders > 1 {
             self.emit(Op::MarkShared(object), Ty::Void);

@@ -668,12 +668,12 @@ impl Containers for Tracing<'_> {
         Ok(self.guard(Op::AddInt(current.ir, step.ir), Ty::Int, value))
     }
 
-    /// `SHARE` of an object; constants (always shared) and sunk values (immutable IR)
-    /// need none.
+    /// `SHARE` of an object; objects already shared (constants, `SCHAR`'s strings:
+    /// `Op::result_is_shared`) and sunk values (immutable IR) need none.
     fn mark_shared(&mut self, v: &TracedValue) {
         let inst = self.recorder.trace.inst(v.ir);
-        let constant_or_sunk = matches!(inst.op, Op::KStr(_)) || inst.op.is_sunk();
-        if !constant_or_sunk && matches!(inst.ty, Ty::Str | Ty::Struct | Ty::Array | Ty::Dict | Ty::Tagged) {
+        let shared_or_sunk = inst.op.result_is_shared() || inst.op.is_sunk();
+        if !shared_or_sunk && matches!(inst.ty, Ty::Str | Ty::Struct | Ty::Array | Ty::Dict | Ty::Tagged) {
             self.recorder.emit(Op::MarkShared(v.ir), Ty::Void);
         }
     }

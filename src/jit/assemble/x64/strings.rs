@@ -1,5 +1,6 @@
 //! Code selection for strings. The ops that make a new string (`SCONCAT`, `TOSTR`,
-//! `SCHAR`, `SNEXTCH`) call their helper and exit when it failed or a collection is due;
+//! `SCHAR`, `SNEXTCH`) call their helper and exit when it failed or a collection is due
+//! (`SCHAR` first reads an ASCII character's string from the heap's table inline);
 //! `SAPPEND` checks inline that the string is unshared and not the piece, then calls the
 //! interpreter's append. The reads that need no allocation: `SLEN` (the character
 //! count), `SBYTES` (the length in bytes) and `SEQ` (`==` on two strings). With the
@@ -138,7 +139,11 @@ impl Emitter<'_> {
         Ok(())
     }
 
-    /// `SCHAR`: the helper's one-character string.
+    /// `SCHAR`: the character's string. An ASCII string (as many characters as bytes)
+    /// indexed in bounds by a non-negative index reads the heap's string of that byte
+    /// inline (`Heap::char_string` hands out the same one); anything else (a negative
+    /// index, a non-ASCII string, a character whose string is not made yet) calls the
+    /// helper, which goes through the interpreter's indexing.
     pub(super) fn string_char(
         &mut self,
         i: usize,
@@ -152,8 +157,38 @@ impl Emitter<'_> {
             (Operand::Gpr(RSI), self.operand(index)),
             (Operand::Gpr(RDX), Operand::Gpr(R13)),
         ];
-        self.call_helper(i, arguments, HelperResult::Rax(destination));
-        // rax still holds the result: no allocatable register is rax.
+        let Some(layout) = self.object_layout else {
+            self.call_helper(i, arguments, HelperResult::Rax(destination));
+            self.string_char_checks(exit);
+            return;
+        };
+        let [slow, done] = [(); 2].map(|_| self.ops.new_dynamic_label());
+        self.load_gpr(RAX, self.operand(string));
+        self.load_gpr(R11, self.operand(index));
+        emit!(self.ops
+            ; mov rdx, [rax + layout.char_count]
+            ; cmp rdx, [rax + layout.text_len]
+            ; jne =>slow
+            // Unsigned: a negative index is above every length.
+            ; cmp r11, rdx
+            ; jae =>slow
+            ; mov rax, [rax + layout.text_ptr]
+            ; movzx eax, BYTE [rax + r11]
+            ; mov r11, [r13 + HEAP]
+            ; mov rax, [r11 + rax * 8 + ASCII_CHAR_STRINGS_OFFSET as i32]
+            ; test rax, rax
+            ; jnz =>done
+            ; =>slow
+        );
+        self.call_helper(i, arguments, HelperResult::Nothing);
+        self.string_char_checks(exit);
+        emit!(self.ops; =>done);
+        self.store(destination, Operand::Gpr(RAX));
+    }
+
+    /// After `SCHAR`'s helper: leave when it failed or a collection is due. rax still
+    /// holds the result: no allocatable register is rax.
+    fn string_char_checks(&mut self, exit: DynamicLabel) {
         emit!(self.ops
             ; test rax, rax
             ; jz =>exit
