@@ -24,7 +24,13 @@
 //! - A value never shares a register or spill slot with any value used at its own
 //!   position: intervals are released only after the position of their last use. The code
 //!   of a guard may thus write its result before checking, and the exit still finds every
-//!   snapshot value intact.
+//!   snapshot value intact. One exception, *Phi coalescing*: the value a loop-carried
+//!   variable gets in the body (a Phi's second operand, `acc + x`, `i + 1`) takes the
+//!   Phi's own register when it is computed from the Phi as its left operand by an
+//!   instruction that is no guard and computes in place (`computes_over_left_operand`),
+//!   and nothing reads the Phi after that instruction. Its code reads the Phi before
+//!   writing the register, no exit can happen there, and the back-edge move disappears
+//!   (`acc := acc + x` was `movaps t, acc; addsd t, x; ...; movaps acc, t`).
 
 use super::AssembleError;
 use crate::jit::abi::{Location, MAX_SPILL_SLOTS};
@@ -181,6 +187,59 @@ fn uses_until(trace: &Trace, fused: &[bool], loop_pos: usize, with_snapshots: bo
     last_use
 }
 
+/// The left operand of an instruction whose code computes its result in the result's
+/// register starting from a copy of that operand (`x64::lower`: `float_arith`,
+/// `unchecked_int`: load the left operand, combine the right one in, no exit), so that the
+/// result may share the left operand's register when that operand dies there.
+fn computes_over_left_operand(op: &Op) -> Option<InstIdx> {
+    match *op {
+        Op::AddFloat(a, _) | Op::SubFloat(a, _) | Op::MulFloat(a, _) => Some(a),
+        Op::AddIntExact(a, _) | Op::SubIntExact(a, _) => Some(a),
+        Op::BitAnd(a, _) | Op::BitOr(a, _) | Op::BitXor(a, _) => Some(a),
+        _ => None,
+    }
+}
+
+/// Per value, the Phi whose register it takes over (see the module docs, Phi coalescing):
+/// the value is the Phi's second operand, computed in the loop body from the Phi as its
+/// left operand by an instruction without a snapshot, and no instruction or snapshot reads
+/// the Phi after it (nor another Phi at the back-edge).
+fn coalesced_phis(trace: &Trace, fused: &[bool], loop_pos: usize) -> Vec<Option<InstIdx>> {
+    let mut reads_of_phi_after: Vec<usize> = vec![0; trace.insts.len()];
+    let mut note = |value: InstIdx, at: usize| {
+        let last = &mut reads_of_phi_after[value.index()];
+        *last = (*last).max(at);
+    };
+    let end_of_body = trace.insts.len();
+    for (i, inst) in trace.insts.iter().enumerate() {
+        if let Op::Phi(_, second) = inst.op {
+            note(second, end_of_body);
+        }
+        for operand in operands_read_at(trace, fused, i) {
+            note(operand, i);
+        }
+        if let Some(snap) = inst.snap {
+            trace.for_each_snapshot_value(snap, |value| note(value, i));
+        }
+    }
+    let mut coalesced = vec![None; trace.insts.len()];
+    for (p, inst) in trace.insts.iter().enumerate() {
+        let Op::Phi(_, second) = inst.op else { continue };
+        let v = second.index();
+        let body = &trace.insts[v];
+        let fits = v > loop_pos
+            && body.snap.is_none()
+            && !fused[v]
+            && class_of(body.ty) == class_of(inst.ty)
+            && computes_over_left_operand(&body.op) == Some(InstIdx(p as u32))
+            && reads_of_phi_after[p] <= v;
+        if fits {
+            coalesced[v] = Some(InstIdx(p as u32));
+        }
+    }
+    coalesced
+}
+
 struct ActiveInterval {
     value: usize,
     start: usize,
@@ -255,6 +314,15 @@ impl LinearScan<'_> {
         }
     }
 
+    /// Gives `value` the register of `phi` for `[start, end]`, ending the Phi's interval,
+    /// when the Phi has a register; `false` when it was spilled.
+    fn take_over(&mut self, phi: InstIdx, value: usize, start: usize, end: usize) -> bool {
+        let Some(interval) = self.active.iter_mut().find(|a| a.value == phi.index()) else { return false };
+        *interval = ActiveInterval { value, start, end, register: interval.register };
+        self.locations[value] = self.locations[phi.index()];
+        true
+    }
+
     fn spill(&mut self, value: usize, start: usize, end: usize) -> Result<(), AssembleError> {
         // A slot is reusable only if its previous occupants ended before this interval
         // began: a victim is spilled retroactively, from its start, not from now.
@@ -293,6 +361,7 @@ pub fn allocate(trace: &Trace, loop_pos: usize) -> Result<Allocation, AssembleEr
         last_operand_use,
         trace,
     };
+    let coalesced = coalesced_phis(trace, &fused, loop_pos);
     let mut interval_end = vec![0; trace.insts.len()];
     // Definition order is start order: Phis start at `Loop`, right after every pre-roll value.
     for (i, inst) in trace.insts.iter().enumerate() {
@@ -308,8 +377,14 @@ pub fn allocate(trace: &Trace, loop_pos: usize) -> Result<Allocation, AssembleEr
         };
         let start = if matches!(inst.op, Op::Phi(..)) { loop_pos } else { i };
         scan.release_ended_before(start);
-        scan.allocate(i, class, start, end)?;
         interval_end[i] = end;
+        if let Some(phi) = coalesced[i] {
+            if scan.take_over(phi, i, start, end) {
+                interval_end[phi.index()] = i;
+                continue;
+            }
+        }
+        scan.allocate(i, class, start, end)?;
     }
     Ok(Allocation { locations: scan.locations, fused, interval_end, spill_slots_used: scan.spill_busy_until.len() })
 }

@@ -142,6 +142,45 @@ fn float_accumulation_matches_rust() {
     assert_eq!(exit.number, loop_exit.0);
     assert_eq!(float_at_exit(&trace, &compiled, &exit, acc).to_bits(), expected.to_bits());
     assert_eq!(int_at_exit(&trace, &compiled, &exit, i), 1000);
+    // Phi coalescing: `acc + 0.1` is computed in the Phi's register (nothing reads the Phi
+    // after it), so the back-edge moves nothing for it.
+    assert_eq!(compiled.locations[acc2.index()], compiled.locations[acc.index()]);
+}
+
+#[test]
+fn a_phi_read_after_its_update_keeps_its_own_register() {
+    // while i < n { acc := acc + 0.1; i := i + 1 } with the overflow exit naming the old
+    // acc: the update cannot take the Phi's register, and the exit sees the old value.
+    let mut b = Builder::new();
+    let entry = b.snap(&[]);
+    let acc0 = b.guard(Op::SLoad { slot: 0 }, Ty::Float, entry);
+    let i0 = b.guard(Op::SLoad { slot: 1 }, Ty::Int, entry);
+    let tenth = b.inst(Op::KFloat(0.1), Ty::Float);
+    let one = b.inst(Op::KInt(1), Ty::Int);
+    let acc1 = b.inst(Op::AddFloat(acc0, tenth), Ty::Float);
+    let first_overflow = b.snap(&[(0, acc0)]);
+    let i1 = b.guard(Op::AddInt(i0, one), Ty::Int, first_overflow);
+    b.inst(Op::Loop, Ty::Void);
+    let acc = b.open_phi(acc1, Ty::Float);
+    let i = b.open_phi(i1, Ty::Int);
+    let acc2 = b.inst(Op::AddFloat(acc, tenth), Ty::Float);
+    let overflow = b.snap(&[(0, acc), (1, i)]);
+    let i2 = b.guard(Op::AddInt(i, one), Ty::Int, overflow);
+    b.close_phi(acc, acc2);
+    b.close_phi(i, i2);
+    let trace = b.trace;
+    let mut compiled = compile(&trace);
+    assert_ne!(compiled.locations[acc2.index()], compiled.locations[acc.index()]);
+
+    let mut slots = vec![Value::Float(1.5), Value::Int(i64::MAX - 3)];
+    let exit = run(&mut compiled, &mut slots, &mut []);
+    assert_eq!(exit.number, overflow.0);
+    let mut expected = 1.5f64;
+    for _ in 0..3 {
+        expected += 0.1;
+    }
+    assert_eq!(float_at_exit(&trace, &compiled, &exit, acc).to_bits(), expected.to_bits());
+    assert_eq!(int_at_exit(&trace, &compiled, &exit, i), i64::MAX);
 }
 
 #[test]
