@@ -97,8 +97,8 @@ pub(super) fn merge(ctx: &mut Ctx, args: &[Value]) -> Result<Value, String> {
         if let DictKey::Str(s) = key {
             s.set_shared();
         }
-        let grown = merged.get_mut().insert(*key, share(*value));
-        ctx.heap.note_growth(grown);
+        let grown = merged.get_mut(ctx.heap).insert(*key, share(*value));
+        ctx.heap.note_growth(merged, grown);
     }
     Ok(Value::Dict(merged))
 }

@@ -45,11 +45,11 @@ fn private_array(ctx: &mut Ctx, array: Gc<ArrayObj>, incoming: &[Value]) -> Gc<A
 
 /// Applies `update` to a private array's elements and accounts any capacity growth.
 fn update_items<R>(ctx: &mut Ctx, array: Gc<ArrayObj>, update: impl FnOnce(&mut Vec<Value>) -> R) -> R {
-    let items = &mut array.get_mut().items;
+    let items = &mut array.get_mut(ctx.heap).items;
     let before = items.capacity();
     let result = update(items);
     let grown = items.capacity().saturating_sub(before);
-    ctx.heap.note_growth(grown * std::mem::size_of::<Value>());
+    ctx.heap.note_growth(array, grown * std::mem::size_of::<Value>());
     result
 }
 
@@ -150,15 +150,15 @@ pub(super) fn push(ctx: &mut Ctx, args: &[Value]) -> Result<Value, String> {
     let array = expect_array("push", &args[0])?;
     let value = args[1];
     let array = private_array(ctx, array, &args[1..]);
-    let grown = array.get_mut().try_push(value)?;
-    ctx.heap.note_growth(grown);
+    let grown = array.get_mut(ctx.heap).try_push(value)?;
+    ctx.heap.note_growth(array, grown);
     Ok(Value::Array(array))
 }
 
 /// `[a_without_last, last]`; `pop([])` is `[[], 0]`.
 pub(super) fn pop(ctx: &mut Ctx, args: &[Value]) -> Result<Value, String> {
     let array = private_array(ctx, expect_array("pop", &args[0])?, &[]);
-    let last = array.get_mut().items.pop().unwrap_or(Value::Int(0));
+    let last = array.get_mut(ctx.heap).items.pop().unwrap_or(Value::Int(0));
     Ok(new_array(ctx, vec![Value::Array(array), last]))
 }
 
@@ -187,7 +187,7 @@ pub(super) fn remove(ctx: &mut Ctx, args: &[Value]) -> Result<Value, String> {
         None => Ok(Value::Array(array)),
         Some(position) => {
             let array = private_array(ctx, array, &[]);
-            array.get_mut().items.remove(position);
+            array.get_mut(ctx.heap).items.remove(position);
             Ok(Value::Array(array))
         }
     }
@@ -199,7 +199,7 @@ pub(super) fn remove_at(ctx: &mut Ctx, args: &[Value]) -> Result<Value, String> 
     let index = expect_int("remove_at", "an int index", &args[1])?;
     let position = element_position(index, array.items.len()).ok_or_else(|| out_of_bounds(index))?;
     let array = private_array(ctx, array, &[]);
-    let removed = array.get_mut().items.remove(position);
+    let removed = array.get_mut(ctx.heap).items.remove(position);
     Ok(new_array(ctx, vec![Value::Array(array), removed]))
 }
 
@@ -239,7 +239,7 @@ pub(super) fn concat(ctx: &mut Ctx, args: &[Value]) -> Result<Value, String> {
 
 pub(super) fn reverse(ctx: &mut Ctx, args: &[Value]) -> Result<Value, String> {
     let array = private_array(ctx, expect_array("reverse", &args[0])?, &[]);
-    array.get_mut().items.reverse();
+    array.get_mut(ctx.heap).items.reverse();
     Ok(Value::Array(array))
 }
 
@@ -296,7 +296,7 @@ pub(super) fn sort(ctx: &mut Ctx, args: &[Value]) -> Result<Value, String> {
         return Ok(Value::Array(array));
     };
     let array = private_array(ctx, array, &[]);
-    array.get_mut().items.sort_by(compare);
+    array.get_mut(ctx.heap).items.sort_by(compare);
     Ok(Value::Array(array))
 }
 

@@ -549,7 +549,7 @@ impl Vm {
                     Instr::EndLoan { src } => slot!(src).end_loan(),
                     Instr::SetCapture { index, src } => {
                         let closure = self.frames.last().and_then(|f| f.closure).expect("only closures capture");
-                        slot!(src).relay().store(&mut closure.get_mut().captures[index as usize]);
+                        slot!(src).relay().store(&mut closure.get_mut(&mut self.heap).captures[index as usize]);
                     }
 
                     Instr::Add { dst, lhs, rhs } => arith!(ArithOp::Add, dst, lhs, slot!(rhs)),
@@ -778,7 +778,7 @@ impl Vm {
                     }
                     Instr::ArraySpread { array, src } => {
                         let Value::Array(target) = slot!(array) else { unreachable!("literal arrays are arrays") };
-                        if let Err(message) = access::spread_into_array(target, slot!(src)) {
+                        if let Err(message) = access::spread_into_array(&mut self.heap, target, slot!(src)) {
                             fail!(Raised::Message(message));
                         }
                         safepoint!();

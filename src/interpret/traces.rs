@@ -96,7 +96,7 @@ impl Vm {
         let slots = &mut self.stack[at.base..end];
         let world = crate::jit::World { out: &mut *self.out, start_time: self.start_time };
         let resume = jit.enter(program, trace, depth, slots, &mut self.globals, &mut self.heap, budget, world);
-        self.heap.note_growth(jit.take_heap_growth());
+        self.heap.note_native_growth(jit.take_heap_growth());
         if resume.returned {
             if self.pop_returned_frame() {
                 return AfterJit::Return(Flow::Finished);
@@ -155,7 +155,7 @@ impl Vm {
                 let slots = &mut self.stack[base..end];
                 let world = crate::jit::World { out: &mut *self.out, start_time: self.start_time };
                 let resume = jit.enter(program, trace, depth, slots, &mut self.globals, &mut self.heap, budget, world);
-                self.heap.note_growth(jit.take_heap_growth());
+                self.heap.note_native_growth(jit.take_heap_growth());
                 if resume.returned {
                     return self.pop_returned_frame().then_some(Ok(Flow::Finished));
                 }

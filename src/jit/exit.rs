@@ -73,7 +73,7 @@ impl Rebuild<'_> {
         let object = self.heap.alloc_struct(type_index, sets.len() as u32);
         for &(field, value) in &sets {
             let value = exit_value(self.trace, self.locations, self.state, value);
-            object.get_mut().set(Symbol(field), value);
+            object.get_mut_young().set(Symbol(field), value);
         }
         Value::Struct(object)
     }

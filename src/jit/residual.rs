@@ -143,7 +143,7 @@ impl Residual {
                 Value::Tagged(heap.alloc(TaggedObj { enum_name, tag, payload: payload.to_vec() }))
             }
             (Residual::ArraySpread, [target @ Value::Array(array), source]) => {
-                access::spread_into_array(*array, *source)?;
+                access::spread_into_array(heap, *array, *source)?;
                 *target
             }
             (Residual::DictSpread, [target @ Value::Dict(dict), source]) => {

@@ -34,11 +34,11 @@ pub enum Mark {
 /// `dict[key] = value` on a private dict: inserts or replaces the entry; a string key
 /// becomes shared (the dict holds it now). Returns the bytes the dict grew by, for the
 /// heap's accounting. Native code's `DSET` calls it too.
-pub fn insert_entry(dict: Gc<DictObj>, key: DictKey, value: Value) -> usize {
+pub fn insert_entry(heap: &mut Heap, dict: Gc<DictObj>, key: DictKey, value: Value) -> usize {
     if let DictKey::Str(s) = key {
         s.set_shared();
     }
-    dict.get_mut().insert(key, value)
+    dict.get_mut(heap).insert(key, value)
 }
 
 /// The error of a struct without field `name` (a method call's too).
@@ -52,7 +52,7 @@ pub fn field_not_found(name: &str) -> String {
 /// no such field. The second half of `semantics::field_for_write`; native code's `FLOADU`
 /// calls it after `SUNIQUE` made the struct private.
 pub fn private_field_for_write(heap: &mut Heap, s: Gc<StructObj>, name: Symbol) -> Option<Value> {
-    let field = s.get_mut().field_mut(name)?;
+    let field = s.get_mut(heap).field_mut(name)?;
     make_unique_value(heap, field);
     Some(*field)
 }
@@ -65,8 +65,8 @@ pub fn array_push(heap: &mut Heap, holder: &mut Value, value: Value) -> Option<(
     };
     let a = make_unique_array(heap, a);
     let before = a.items.capacity();
-    a.get_mut().items.push(value);
-    heap.note_growth((a.items.capacity() - before) * std::mem::size_of::<Value>());
+    a.get_mut(heap).items.push(value);
+    heap.note_growth(a, (a.items.capacity() - before) * std::mem::size_of::<Value>());
     *holder = Value::Array(a);
     Some(())
 }
@@ -75,14 +75,14 @@ pub fn array_push(heap: &mut Heap, holder: &mut Value, value: Value) -> Option<(
 /// appended to `target`, the literal being built (which nobody else holds yet), each
 /// marked shared (both arrays hold it). Anything but an array fails, changing nothing.
 /// Native code runs it as a residual call (`jit::residual`).
-pub fn spread_into_array(target: Gc<ArrayObj>, source: Value) -> Result<(), String> {
+pub fn spread_into_array(heap: &mut Heap, target: Gc<ArrayObj>, source: Value) -> Result<(), String> {
     let Value::Array(source) = source else {
         return Err(format!("Cannot spread a value of type {} into an array", source.type_name()));
     };
     for item in &source.items {
         item.mark_shared();
     }
-    target.get_mut().items.extend_from_slice(&source.items);
+    target.get_mut(heap).items.extend_from_slice(&source.items);
     Ok(())
 }
 
@@ -98,8 +98,8 @@ pub fn spread_into_dict(heap: &mut Heap, target: Gc<DictObj>, source: Value) -> 
             s.set_shared();
         }
         v.mark_shared();
-        let grown = target.get_mut().insert(*k, *v);
-        heap.note_growth(grown);
+        let grown = target.get_mut(heap).insert(*k, *v);
+        heap.note_growth(target, grown);
     }
     Ok(())
 }

@@ -455,7 +455,7 @@ where
     let fields = fields.into_iter();
     let room = u32::try_from(fields.len()).expect("a struct literal has fewer than 2^32 fields");
     let s = heap.alloc_struct(type_index, room);
-    let list = &mut s.get_mut().fields;
+    let list = &mut s.get_mut_young().fields;
     for field in fields {
         list.push(field);
     }

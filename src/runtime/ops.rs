@@ -213,10 +213,10 @@ pub fn append_in_place(x: Gc<StrObj>, y: Gc<StrObj>) -> Result<usize, OpError> {
     let before = x.text.capacity();
     let length = concat_length(x, y)?;
     // Amortized growth, as `push_str` would do, but reported instead of aborting.
-    if x.get_mut().text.try_reserve(y.text.len()).is_err() {
+    if x.get_mut_young().text.try_reserve(y.text.len()).is_err() {
         return Err(OpError::StringTooLong(length));
     }
-    x.get_mut().push_str(&y);
+    x.get_mut_young().push_str(&y);
     Ok(x.text.capacity() - before)
 }
 

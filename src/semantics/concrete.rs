@@ -259,7 +259,7 @@ impl Allocating for Concrete<&mut Heap> {
     fn str_append(&mut self, a: Gc<StrObj>, b: Gc<StrObj>) -> Result<Value, Failed> {
         match ops::append_in_place(a, b) {
             Ok(grown) => {
-                self.heap.note_growth(grown);
+                self.heap.note_growth(a, grown);
                 Ok(Value::Str(a))
             }
             Err(error) => Err(self.fail(error)),
@@ -318,7 +318,7 @@ impl Containers for Concrete<&mut Heap> {
     #[inline(always)]
     fn array_store(&mut self, a: Gc<ArrayObj>, at: i64, value: Value) -> Result<bool, Failed> {
         if !a.is_shared() {
-            if let Some(element) = a.get_mut().items.get_mut(at as usize) {
+            if let Some(element) = a.get_mut(self.heap).items.get_mut(at as usize) {
                 value.relay().store(element);
                 return Ok(true);
             }
@@ -342,7 +342,7 @@ impl Containers for Concrete<&mut Heap> {
     }
 
     fn array_element_unique(&mut self, a: Gc<ArrayObj>, at: i64, out: &mut Value) -> Result<bool, Failed> {
-        let Some(element) = a.get_mut().items.get_mut(at as usize) else { return Ok(false) };
+        let Some(element) = a.get_mut(self.heap).items.get_mut(at as usize) else { return Ok(false) };
         make_unique_value(self.heap, element);
         *out = *element;
         Ok(true)
@@ -385,14 +385,14 @@ impl Containers for Concrete<&mut Heap> {
     }
 
     fn dict_insert(&mut self, x: Gc<DictObj>, key: Value, value: Value) -> Result<(), Failed> {
-        let grown = access::insert_entry(x, dict_key(key), value);
-        self.heap.note_growth(grown);
+        let grown = access::insert_entry(self.heap, x, dict_key(key), value);
+        self.heap.note_growth(x, grown);
         Ok(())
     }
 
     fn dict_element_unique(&mut self, x: Gc<DictObj>, key: Value, out: &mut Value) -> Result<(), Failed> {
         if make_unique_value(self.heap, out) {
-            x.get_mut().insert(dict_key(key), *out);
+            x.get_mut(self.heap).insert(dict_key(key), *out);
         }
         Ok(())
     }
@@ -441,7 +441,7 @@ impl Containers for Concrete<&mut Heap> {
             return Ok(None);
         }
         let Some(position) = s.position(name, guess) else { return Ok(None) };
-        value.relay().store(&mut s.get_mut().fields[position].1);
+        value.relay().store(&mut s.get_mut(self.heap).fields[position].1);
         Ok(Some(position))
     }
 
@@ -450,7 +450,7 @@ impl Containers for Concrete<&mut Heap> {
     }
 
     fn struct_set(&mut self, s: Gc<StructObj>, name: Symbol, value: Value) -> Result<Gc<StructObj>, Failed> {
-        s.get_mut().set(name, value);
+        s.get_mut(self.heap).set(name, value);
         Ok(s)
     }
 

@@ -35,7 +35,7 @@ use crate::jit::exit;
 use crate::jit::ir::{AllocKind, Inst, InstIdx, MathFn, Op, Trace, Ty, MAX_BUILTIN_ARGS};
 use crate::jit::residual::Residual;
 use crate::runtime::format;
-use crate::runtime::heap::Gc;
+use crate::runtime::heap::{Gc, HeapObject};
 use crate::runtime::object::{make_unique_array, make_unique_struct, make_unique_value, ArrayObj, StrObj};
 use crate::runtime::object::{DictKey, DictObj, FuncObj, StructObj, TaggedObj};
 use crate::runtime::symbol::Symbol;
@@ -105,6 +105,52 @@ pub(super) fn collection_due(state: *mut ExitState) -> bool {
     unsafe { (*state).heap.as_ref().is_some_and(|heap| heap.wants_collection_after((*state).heap_growth as usize)) }
 }
 
+/// Mutable access to `object`, which a helper is about to write in place, through the
+/// heap's write barrier (`Gc::get_mut`). The backend's unit tests attach no heap; with no
+/// collector, no object is old and none needs the barrier.
+///
+/// # Safety
+/// `state` is the exit state the trace was entered with (r13), whose `heap`, when set, is
+/// the interpreter's, which no Rust code uses while native code runs.
+#[allow(clippy::mut_from_ref)]
+unsafe fn written<T>(object: &Gc<T>, state: *mut ExitState) -> &mut T {
+    // SAFETY: as the caller guarantees.
+    match unsafe { (*state).heap.as_mut() } {
+        Some(heap) => object.get_mut(heap),
+        None => object.get_mut_young(),
+    }
+}
+
+/// Reports that `object` grew in place by `grown` bytes: to `state.heap_growth`, which the
+/// interpreter hands to the heap's pacing when native code exits, and, when the object is
+/// old or has become large, to the heap's generations (`Heap::note_object_growth`).
+///
+/// # Safety
+/// As for [`written`].
+pub(super) unsafe fn grew<T: HeapObject>(object: Gc<T>, grown: usize, state: *mut ExitState) {
+    // SAFETY: as the caller guarantees.
+    unsafe {
+        (*state).heap_growth += grown as u64;
+        if let Some(heap) = (*state).heap.as_mut() {
+            heap.note_object_growth(object, grown);
+        }
+    }
+}
+
+/// `REMEMBER`, the slow path of the write barrier that native code's in-place stores
+/// (`ASTORE`, `ASTOREK`, `APUSH`, `FSTORE`, `FSTOREK`) run when the object's
+/// `UNREMEMBERED_FLAG_OFFSET` byte is set: the object joins the heap's remembered set.
+pub(super) extern "sysv64" fn remember_object(object: *mut u8, state: *mut ExitState) {
+    // SAFETY: `object` is a container value of the trace, live (see the module
+    // invariants); `state` is the exit state the trace was entered with, whose heap no Rust
+    // code uses while native code runs. With no heap attached nothing is old.
+    unsafe {
+        if let Some(heap) = (*state).heap.as_mut() {
+            heap.remember_address(object as usize);
+        }
+    }
+}
+
 /// `APUSH` when the buffer is full: appends the element with tag `tag` and payload bits
 /// `payload` (an int, float, bool, null or string, as the verifier ensures) to the array
 /// object at `array`, through the same `ArrayObj::try_push` as the `push` builtin, and
@@ -121,13 +167,14 @@ pub(super) extern "sysv64" fn push_value(array: *mut u8, tag: u64, payload: u64,
     // no collection runs while native code does, so it is a live `GcBox<ArrayObj>`; native
     // code holds no Rust reference into it, so `get_mut` aliases nothing.
     let array = unsafe { Gc::<ArrayObj>::from_address(array as usize) };
-    let Ok(grown) = array.get_mut().try_push(value) else {
+    // SAFETY: `state` is the exit state the trace was entered with (r13).
+    let Ok(grown) = unsafe { written(&array, state) }.try_push(value) else {
         // The array stays as it was; the exit lets the interpreter raise the error.
         return 1;
     };
     // SAFETY: `state` is the exit state the trace was entered with (r13), live for the
     // whole run and not referenced by Rust code while native code runs.
-    unsafe { (*state).heap_growth += grown as u64 };
+    unsafe { grew(array, grown, state) };
     0
 }
 
@@ -153,8 +200,9 @@ pub(super) extern "sysv64" fn append_string(string: *mut u8, piece: *mut u8, sta
     };
     // SAFETY: `state` is the exit state the trace was entered with (r13), live for the
     // whole run and not referenced by Rust code while native code runs.
+    unsafe { grew(string, grown, state) };
+    // SAFETY: as above.
     let state = unsafe { &mut *state };
-    state.heap_growth += grown as u64;
     // The dict hint knows a string key by its address; this string's text just changed.
     if state.dict_hint.string_operand && state.dict_hint.key == string.addr() as u64 {
         state.dict_hint = DictHint::default();
@@ -305,13 +353,14 @@ pub(super) extern "sysv64" fn new_closure(proto: u64, state: *mut ExitState) -> 
 
 /// `CSET`: captured variable `index` of the closure becomes the value (tag `tag`, payload
 /// `payload`), as `SetCapture` assigns it.
-pub(super) extern "sysv64" fn set_capture(func: *mut u8, index: u64, tag: u64, payload: u64) {
+pub(super) extern "sysv64" fn set_capture(func: *mut u8, index: u64, tag: u64, payload: u64, state: *mut ExitState) {
     let value = value_of(tag, payload);
     // SAFETY: `func` is a function value of the trace (see `closure_at`).
     let func = unsafe { closure_at(func) };
     // The recorder checked the index against this prototype's captures, which the trace
     // guards (`FPROTO`) or allocated (`FNEW`).
-    if let Some(capture) = func.get_mut().captures.get_mut(index as usize) {
+    // SAFETY: `state` is the exit state the trace was entered with (r13).
+    if let Some(capture) = unsafe { written(&func, state) }.captures.get_mut(index as usize) {
         *capture = value;
     }
 }
@@ -553,7 +602,7 @@ pub(super) extern "sysv64" fn element_for_write(
         state.must_exit = 1;
         return std::ptr::null_mut();
     };
-    let element = &mut array.get_mut().items[position];
+    let element = &mut array.get_mut(heap).items[position];
     if element.tag() as u64 != tag {
         state.must_exit = 1;
         return std::ptr::null_mut();
@@ -726,7 +775,9 @@ pub(super) fn helper_address(trace: &Trace, inst: &Inst) -> Option<usize> {
         Op::PayloadGet(_) => Some(payload_bits as extern "sysv64" fn(*mut u8) -> u64 as usize),
         Op::CaptureTag { .. } => Some(capture_tag as DictReadHelper as usize),
         Op::FuncNew { .. } => Some(new_closure as extern "sysv64" fn(u64, *mut ExitState) -> *mut u8 as usize),
-        Op::CaptureSet { .. } => Some(set_capture as extern "sysv64" fn(*mut u8, u64, u64, u64) as usize),
+        Op::CaptureSet { .. } => {
+            Some(set_capture as extern "sysv64" fn(*mut u8, u64, u64, u64, *mut ExitState) as usize)
+        }
         Op::CaptureGet { .. } if inst.ty == Ty::Float => Some(capture_float as DictFloatHelper as usize),
         Op::CaptureGet { .. } => Some(capture_bits as DictBitsHelper as usize),
         Op::SEq(..) => Some(string_equal as extern "sysv64" fn(*mut u8, *mut u8) -> u64 as usize),

@@ -45,7 +45,7 @@ use crate::jit::abi::{
     COUNT_EXITS, FUNCTION_RETURNED,
 };
 use crate::jit::ir::{InstIdx, MathFn, Op, SnapIdx, Trace, Ty, MAX_BUILTIN_ARGS, SELF_TRACE};
-use crate::runtime::heap::{Sharing, ASCII_CHAR_STRINGS_OFFSET, SHARED_FLAG_OFFSET};
+use crate::runtime::heap::{Sharing, ASCII_CHAR_STRINGS_OFFSET, SHARED_FLAG_OFFSET, UNREMEMBERED_FLAG_OFFSET};
 use crate::runtime::object::ObjectLayout;
 use crate::runtime::value::Tag;
 

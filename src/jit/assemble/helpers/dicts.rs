@@ -106,13 +106,16 @@ pub(crate) extern "sysv64" fn dict_set<const STRING_KEY: bool>(
             // SAFETY: a string key operand is a string value of the trace (see `dict_key`).
             unsafe { Gc::<StrObj>::from_address(key as usize) }.set_shared();
         }
-        dict.get_mut().entries[position].1 = value;
+        // SAFETY: `state` is the exit state the trace was entered with (r13).
+        unsafe { written(&dict, state) }.entries[position].1 = value;
         return 0;
     }
-    let grown = access::insert_entry(dict, dict_key::<STRING_KEY>(key), value);
+    // SAFETY: as in `concat_strings`.
+    let heap = unsafe { &mut *(*state).heap };
+    let grown = access::insert_entry(heap, dict, dict_key::<STRING_KEY>(key), value);
     // SAFETY: `state` is the exit state the trace was entered with (r13), live for the
     // whole run and not referenced by Rust code while native code runs.
-    unsafe { (*state).heap_growth += grown as u64 };
+    unsafe { super::grew(dict, grown, state) };
     0
 }
 

@@ -37,7 +37,8 @@ fn lookups_through_the_hint_find_and_replace_the_entry() {
     for (key_text, new_text) in [("c", "n"), ("7", "8"), ("c", "c")] {
         let dict = heap.alloc(DictObj::with_capacity(0));
         for (n, text) in ["a", "b", "c", "7", "d", "e", "f", "g", "h", "i"].into_iter().enumerate() {
-            access::insert_entry(dict, DictKey::of_string(string(&mut heap, text)), Value::Int(n as i64 * 10));
+            let key = DictKey::of_string(string(&mut heap, text));
+            access::insert_entry(&mut heap, dict, key, Value::Int(n as i64 * 10));
         }
         // Keys that are other objects than the dict's own keys.
         let (key, new_key) = (string(&mut heap, key_text), string(&mut heap, new_text));

@@ -136,6 +136,7 @@ impl Emitter<'_> {
         let layout = self.object_layout()?;
         let a = self.gpr_register(self.operand(array));
         self.exit_if_shared(a, layout, exit);
+        self.write_barrier(a, value)?;
         self.element_address(a, index, layout, exit);
         self.store_value(ELEMENT, 0, value)?;
         Ok(())
@@ -150,6 +151,7 @@ impl Emitter<'_> {
     ) -> Result<(), AssembleError> {
         let layout = self.object_layout()?;
         let a = self.gpr_register(self.operand(array));
+        self.write_barrier(a, value)?;
         self.known_element_address(a, index, layout);
         self.store_value(ELEMENT, 0, value)?;
         Ok(())
@@ -166,6 +168,7 @@ impl Emitter<'_> {
         let layout = self.object_layout()?;
         let a = self.gpr_register(self.operand(array));
         self.exit_if_shared(a, layout, exit);
+        self.write_barrier(a, value)?;
         let tag = value_tag(self.trace.inst(value).ty)?;
         // With spare capacity the element is written in place and the length bumped
         // (what `Vec::push` does without growing); only growth calls the helper.
