@@ -457,7 +457,8 @@ impl Recorder {
                 (id, builtin.name)
             }
             Value::Func(f) => return self.call_function(f, base, argc, view, pc),
-            other => return Err(AbortReason::NyiCall(format!("a {} value", other.type_name()))),
+            // The interpreter raises "Cannot call non-function" (`Vm::call_other`).
+            _ => return Err(AbortReason::ErrorRaised),
         };
         // Only a callee loaded as a constant on this trace is known to stay this builtin.
         let known = self.slots[self.slot(base)].map(|v| self.trace.inst(v).op);
