@@ -249,27 +249,27 @@ pub(super) fn handler_edges(proto: &Proto) -> Vec<SmallVec<[usize; 2]>> {
     handlers
 }
 
-/// A fixed-width bit set over the slots being tracked.
-#[derive(Clone, PartialEq)]
-struct BitSet(Vec<u64>);
+/// One set of tracked slots per instruction, as rows of one flat bit matrix (solving
+/// rewrites the rows in place, so a round allocates nothing).
+struct BitRows {
+    rows: usize,
+    words: usize,
+    bits: Vec<u64>,
+}
 
-impl BitSet {
-    fn new(bits: usize) -> BitSet {
-        BitSet(vec![0; bits.div_ceil(64)])
+impl BitRows {
+    fn new(rows: usize, columns: usize) -> BitRows {
+        let words = columns.div_ceil(64);
+        BitRows { rows, words, bits: vec![0; rows * words] }
     }
-    fn insert(&mut self, i: usize) {
-        self.0[i / 64] |= 1 << (i % 64);
+    fn row(&self, row: usize) -> &[u64] {
+        &self.bits[row * self.words..(row + 1) * self.words]
     }
-    fn remove(&mut self, i: usize) {
-        self.0[i / 64] &= !(1 << (i % 64));
+    fn row_mut(&mut self, row: usize) -> &mut [u64] {
+        &mut self.bits[row * self.words..(row + 1) * self.words]
     }
-    fn contains(&self, i: usize) -> bool {
-        self.0[i / 64] & (1 << (i % 64)) != 0
-    }
-    fn union_with(&mut self, other: &BitSet) {
-        for (a, b) in self.0.iter_mut().zip(&other.0) {
-            *a |= b;
-        }
+    fn contains(&self, row: usize, column: usize) -> bool {
+        self.row(row)[column / 64] & (1 << (column % 64)) != 0
     }
 }
 
@@ -277,8 +277,8 @@ impl BitSet {
 struct Liveness {
     /// Dense index of each tracked slot.
     tracked: Vec<Option<usize>>,
-    live_in: Vec<BitSet>,
-    live_out: Vec<BitSet>,
+    live_in: BitRows,
+    live_out: BitRows,
 }
 
 impl Liveness {
@@ -300,28 +300,34 @@ impl Liveness {
             );
             killed.push(kills(instr, !handlers[pc].is_empty()).and_then(index_of));
         }
-        let mut live_in = vec![BitSet::new(count); len];
-        let mut live_out = vec![BitSet::new(count); len];
+        // Successors along both kinds of exit, computed once for all rounds.
+        let exits: Vec<SmallVec<[usize; 2]>> = (0..len)
+            .map(|pc| successors(pc, &code[pc], len).into_iter().chain(handlers[pc].iter().copied()).collect())
+            .collect();
+        let mut live_in = BitRows::new(len, count);
+        let mut live_out = BitRows::new(len, count);
+        let mut set = vec![0u64; live_in.words];
         let mut changed = true;
         while changed {
             changed = false;
             for pc in (0..len).rev() {
-                let mut out = BitSet::new(count);
-                for s in successors(pc, &code[pc], len).into_iter().chain(handlers[pc].iter().copied()) {
-                    out.union_with(&live_in[s]);
+                set.fill(0);
+                for &s in &exits[pc] {
+                    for (word, successor) in set.iter_mut().zip(live_in.row(s)) {
+                        *word |= successor;
+                    }
                 }
-                let mut inp = out.clone();
+                live_out.row_mut(pc).copy_from_slice(&set);
                 if let Some(k) = killed[pc] {
-                    inp.remove(k);
+                    set[k / 64] &= !(1 << (k % 64));
                 }
                 for &u in &uses[pc] {
-                    inp.insert(u);
+                    set[u / 64] |= 1 << (u % 64);
                 }
-                if inp != live_in[pc] {
-                    live_in[pc] = inp;
+                if set != live_in.row(pc) {
+                    live_in.row_mut(pc).copy_from_slice(&set);
                     changed = true;
                 }
-                live_out[pc] = out;
             }
         }
         Liveness { tracked, live_in, live_out }
@@ -359,7 +365,7 @@ pub fn mark_owned_moves(proto: &mut Proto, child_captures: &dyn Fn(u32) -> Vec<C
         return;
     }
     let liveness = Liveness::solve(proto, tracked, child_captures);
-    let dead_after = |pc: usize, slot: Reg| liveness.index_of(slot).is_some_and(|i| !liveness.live_out[pc].contains(i));
+    let dead_after = |pc: usize, slot: Reg| liveness.index_of(slot).is_some_and(|i| !liveness.live_out.contains(pc, i));
     for (pc, instr) in proto.code.iter_mut().enumerate() {
         match *instr {
             Instr::Move { dst, src } if dst != src && dead_after(pc, src) => *instr = Instr::MoveOwned { dst, src },
@@ -429,9 +435,9 @@ impl LiveSlots {
         Self::contains(&self.0.live_out, self.0.index_of(slot), pc)
     }
 
-    fn contains(sets: &[BitSet], index: Option<usize>, pc: u32) -> bool {
-        match (sets.get(pc as usize), index) {
-            (Some(live), Some(i)) => live.contains(i),
+    fn contains(sets: &BitRows, index: Option<usize>, pc: u32) -> bool {
+        match index {
+            Some(i) if (pc as usize) < sets.rows => sets.contains(pc as usize, i),
             _ => true,
         }
     }
