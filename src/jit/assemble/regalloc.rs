@@ -161,22 +161,10 @@ fn last_uses(trace: &Trace, fused: &[bool], loop_pos: usize) -> Vec<Option<usize
 
 fn uses_until(trace: &Trace, fused: &[bool], loop_pos: usize, with_snapshots: bool) -> Vec<Option<usize>> {
     let end_of_body = trace.insts.len();
-    let mut last_use: Vec<Option<usize>> = vec![None; end_of_body];
-    let mut note = |value: InstIdx, at: usize| {
-        let slot = &mut last_use[value.index()];
-        *slot = Some(slot.map_or(at, |previous| previous.max(at)));
-    };
+    let mut last_use = reads(trace, fused, loop_pos, with_snapshots);
     for (i, inst) in trace.insts.iter().enumerate() {
-        if let Op::Phi(first, second) = inst.op {
-            note(first, loop_pos);
-            note(second, end_of_body);
-            note(InstIdx(i as u32), end_of_body);
-        }
-        for operand in operands_read_at(trace, fused, i) {
-            note(operand, i);
-        }
-        if let (Some(snap), true) = (inst.snap, with_snapshots) {
-            trace.for_each_snapshot_value(snap, |value| note(value, i));
+        if let Op::Phi(..) = inst.op {
+            last_use[i] = Some(end_of_body);
         }
     }
     for end in last_use.iter_mut().take(loop_pos) {
@@ -185,6 +173,31 @@ fn uses_until(trace: &Trace, fused: &[bool], loop_pos: usize, with_snapshots: bo
         }
     }
     last_use
+}
+
+/// Per value, the last position at which something reads it: an instruction's operand,
+/// with `with_snapshots` a snapshot entry, a Phi's first operand at `loop_pos` and its
+/// second at `end_of_body` (the back-edge moves). No other lifetime rule applied.
+fn reads(trace: &Trace, fused: &[bool], loop_pos: usize, with_snapshots: bool) -> Vec<Option<usize>> {
+    let end_of_body = trace.insts.len();
+    let mut last_read: Vec<Option<usize>> = vec![None; end_of_body];
+    let mut note = |value: InstIdx, at: usize| {
+        let slot = &mut last_read[value.index()];
+        *slot = Some(slot.map_or(at, |previous| previous.max(at)));
+    };
+    for (i, inst) in trace.insts.iter().enumerate() {
+        if let Op::Phi(first, second) = inst.op {
+            note(first, loop_pos);
+            note(second, end_of_body);
+        }
+        for operand in operands_read_at(trace, fused, i) {
+            note(operand, i);
+        }
+        if let (Some(snap), true) = (inst.snap, with_snapshots) {
+            trace.for_each_snapshot_value(snap, |value| note(value, i));
+        }
+    }
+    last_read
 }
 
 /// The left operand of an instruction whose code computes its result in the result's
@@ -205,23 +218,7 @@ fn computes_over_left_operand(op: &Op) -> Option<InstIdx> {
 /// left operand by an instruction without a snapshot, and no instruction or snapshot reads
 /// the Phi after it (nor another Phi at the back-edge).
 fn coalesced_phis(trace: &Trace, fused: &[bool], loop_pos: usize) -> Vec<Option<InstIdx>> {
-    let mut reads_of_phi_after: Vec<usize> = vec![0; trace.insts.len()];
-    let mut note = |value: InstIdx, at: usize| {
-        let last = &mut reads_of_phi_after[value.index()];
-        *last = (*last).max(at);
-    };
-    let end_of_body = trace.insts.len();
-    for (i, inst) in trace.insts.iter().enumerate() {
-        if let Op::Phi(_, second) = inst.op {
-            note(second, end_of_body);
-        }
-        for operand in operands_read_at(trace, fused, i) {
-            note(operand, i);
-        }
-        if let Some(snap) = inst.snap {
-            trace.for_each_snapshot_value(snap, |value| note(value, i));
-        }
-    }
+    let last_read = reads(trace, fused, loop_pos, true);
     let mut coalesced = vec![None; trace.insts.len()];
     for (p, inst) in trace.insts.iter().enumerate() {
         let Op::Phi(_, second) = inst.op else { continue };
@@ -232,7 +229,7 @@ fn coalesced_phis(trace: &Trace, fused: &[bool], loop_pos: usize) -> Vec<Option<
             && !fused[v]
             && class_of(body.ty) == class_of(inst.ty)
             && computes_over_left_operand(&body.op) == Some(InstIdx(p as u32))
-            && reads_of_phi_after[p] <= v;
+            && last_read[p].is_none_or(|at| at <= v);
         if fits {
             coalesced[v] = Some(InstIdx(p as u32));
         }
